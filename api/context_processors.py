@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def theatre(request) -> dict:
+    return {"theatre_name": settings.THEATRE_NAME}

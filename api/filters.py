@@ -1,0 +1,112 @@
+"""Query filters of the show search and the staff ticket list (API.md)."""
+
+from datetime import date, datetime, time, timedelta
+
+import django_filters as filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from .models import Show, Ticket, expiry_cutoff
+
+
+class ShowTimeFormField(forms.TimeField):
+    """HH:MM, or HH:MM:SS when the seconds are 00: shows start on the minute."""
+
+    input_formats = ["%H:%M", "%H:%M:%S"]
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is not None and value.second:
+            raise forms.ValidationError("Shows start on the minute: seconds must be 00.")
+        return value
+
+
+class ShowTimeFilter(filters.Filter):
+    field_class = ShowTimeFormField
+
+
+class PhoneFilter(filters.Filter):
+    """A phone number in any format, normalised as stored (E.164); invalid is a 400."""
+
+    field_class = PhoneNumberField
+
+
+def _day_range(day: date) -> tuple[datetime, datetime]:
+    """The moments of one day in the theatre's zone, as a range an index can use."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+class StartsAtFilters(filters.FilterSet):
+    """date / time / date_after / date_before on a start time at `starts_at_field`."""
+
+    starts_at_field = "starts_at"
+
+    date = filters.DateFilter(method="filter_date", help_text="Shows on this date (YYYY-MM-DD).")
+    time = ShowTimeFilter(method="filter_time", help_text="Shows at this time (HH:MM), any date.")
+    date_after = filters.DateFilter(method="filter_date_after", help_text="On or after this date.")
+    date_before = filters.DateFilter(method="filter_date_before", help_text="On or before this date.")
+
+    def filter_date(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        start, end = _day_range(value)
+        return queryset.filter(**{f"{self.starts_at_field}__gte": start, f"{self.starts_at_field}__lt": end})
+
+    def filter_time(self, queryset: QuerySet, name: str, value: time) -> QuerySet:
+        return queryset.filter(**{f"{self.starts_at_field}__time": value})
+
+    def filter_date_after(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{self.starts_at_field}__gte": _day_range(value)[0]})
+
+    def filter_date_before(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{self.starts_at_field}__lt": _day_range(value)[1]})
+
+    def filter_expired(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        condition = Q(**{f"{self.starts_at_field}__lte": expiry_cutoff(timezone.now())})
+        return queryset.filter(condition if value else ~condition)
+
+
+class ShowFilter(StartsAtFilters):
+    title = filters.CharFilter(lookup_expr="icontains", help_text="Title contains (any case).")
+    seats = filters.NumberFilter(
+        field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
+    )
+    expired = filters.BooleanFilter(method="filter_expired", help_text="Started 8 hours ago or more.")
+
+    class Meta:
+        model = Show
+        fields = ["date", "time", "date_after", "date_before", "title", "seats", "expired"]
+
+
+class TicketFilter(StartsAtFilters):
+    starts_at_field = "show__starts_at"
+
+    show = filters.NumberFilter(field_name="show_id", help_text="A show's id.")
+    expired = filters.BooleanFilter(help_text="Marked expired by the expire job.")
+    checked_in = filters.BooleanFilter(
+        field_name="checked_in_at", lookup_expr="isnull", exclude=True, help_text="Checked in at the door."
+    )
+    phone_number = PhoneFilter(
+        field_name="booking__customer__phone_number", help_text="The person's phone number, in any format."
+    )
+    search = filters.CharFilter(method="filter_search", help_text="Name or phone number contains.")
+    ordering = filters.OrderingFilter(
+        fields=(("show__starts_at", "starts_at"), ("booked_at", "booked_at"), ("booking__customer__name", "name")),
+        help_text="starts_at, booked_at or name; a leading - reverses.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["date", "time", "show", "expired", "checked_in", "phone_number", "search"]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(booking__customer__name__icontains=value) | Q(booking__customer__phone_number__contains=value)
+        )
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by("show__starts_at", "seat")
+        return queryset

@@ -1,0 +1,573 @@
+"""Every write that has rules: book, hold, confirm, move, cancel, check in, expire, purge.
+
+The rule the service must never break: a show never has more tickets plus live holds than
+its capacity, and no seat is sold twice, whatever the number of clients, processes or
+hosts booking at once. Every write that takes seats runs in one transaction that first
+locks the show row (SELECT ... FOR UPDATE); on SQLite, which has no row locks, the
+IMMEDIATE transaction mode serialises writers instead (see settings). The UNIQUE (show,
+seat) constraint is the backstop: if it ever fires, the client gets 409 seat_taken.
+"""
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, ValidationError
+
+from .exceptions import Conflict, IdempotencyKeyReused
+from .models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket, expiry_cutoff, seat_label
+
+# Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 6
+
+# Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
+EXPIRE_JOB_LOCK = 0x7469636B65740001
+PURGE_JOB_LOCK = 0x7469636B65740002
+
+
+# --- shows -------------------------------------------------------------------------
+
+
+def show_for_time(*, starts_at: datetime, now: datetime) -> Show:
+    """The show at this moment. With open timings, a future time without a show gets one."""
+    show = Show.objects.filter(starts_at=starts_at).first()
+    if show is not None:
+        return show
+    if not settings.BOOKING_OPEN_TIMINGS:
+        raise ValidationError({"time": ["No show is scheduled at this date and time."]})
+    if starts_at <= now:
+        raise ValidationError({"time": ["Cannot book a show that has started."]})
+    # get_or_create copes with another request creating the same show meanwhile.
+    show, _ = Show.objects.get_or_create(starts_at=starts_at)
+    return show
+
+
+def show_create(*, title: str, starts_at: datetime, capacity: int | None = None) -> Show:
+    if Show.objects.filter(starts_at=starts_at).exists():
+        raise ValidationError({"starts_at": ["Another show starts at this moment."]})
+    try:
+        with transaction.atomic():
+            return Show.objects.create(
+                title=title, starts_at=starts_at, capacity=capacity or settings.BOOKING_DEFAULT_CAPACITY
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"starts_at": ["Another show starts at this moment."]}) from exc
+
+
+def show_update(
+    *, show_id: int, title: str | None = None, starts_at: datetime | None = None, capacity: int | None = None
+) -> Show:
+    with transaction.atomic():
+        show = _lock_shows([show_id])[show_id]
+        if capacity is not None:
+            # Under the show lock, so that no booking slips in between count and save.
+            taken = _taken_count(show, timezone.now())
+            if capacity < taken:
+                raise ValidationError({"capacity": [f"Capacity can't be lower than the {taken} seats booked or held."]})
+            show.capacity = capacity
+        if title is not None:
+            show.title = title
+        if starts_at is not None and starts_at != show.starts_at:
+            if Show.objects.filter(starts_at=starts_at).exclude(pk=show.pk).exists():
+                raise ValidationError({"starts_at": ["Another show starts at this moment."]})
+            show.starts_at = starts_at
+        show.save()
+        return show
+
+
+def show_delete(*, show_id: int) -> None:
+    with transaction.atomic():
+        show = _lock_shows([show_id])[show_id]
+        if show.tickets.exists():
+            raise Conflict("This show has tickets: cancel them first.", "show_has_tickets")
+        show.delete()
+
+
+def _lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
+    """Lock the shows' rows until the transaction ends, in primary-key order.
+
+    The lock is what makes "read the taken seats, then insert" safe against every other
+    booking of the same show; the fixed order keeps two moves between the same two shows
+    from deadlocking.
+    """
+    ids = sorted(set(show_ids))
+    shows = {show.pk: show for show in Show.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    missing = [pk for pk in ids if pk not in shows]
+    if missing:
+        raise ValidationError({"show": [f'Invalid pk "{missing[0]}" - object does not exist.']})
+    return shows
+
+
+def taken_seats(show: Show, now: datetime, *, exclude_ticket: Ticket | None = None) -> set[int]:
+    """Seats of the show that are booked or in a live hold."""
+    tickets = Ticket.objects.filter(show=show)
+    if exclude_ticket is not None:
+        tickets = tickets.exclude(pk=exclude_ticket.pk)
+    taken = set(tickets.values_list("seat", flat=True))
+    for seats in Hold.objects.live(now).filter(show=show).values_list("seats", flat=True):
+        taken.update(seats)
+    return taken
+
+
+def _taken_count(show: Show, now: datetime) -> int:
+    return len(taken_seats(show, now))
+
+
+def free_seats(show: Show, now: datetime) -> list[int]:
+    taken = taken_seats(show, now)
+    return [seat for seat in range(1, show.capacity + 1) if seat not in taken]
+
+
+def _choose_seats(show: Show, taken: set[int], wanted: list[int] | None, quantity: int, field: str) -> list[int]:
+    """The seats wanted, if they exist and are free; else the lowest free ones."""
+    if wanted:
+        for seat in wanted:
+            if seat > show.capacity:
+                raise ValidationError({field: [f"Seat {seat_label(seat)} does not exist at this show."]})
+        clash = sorted(taken.intersection(wanted))
+        if clash:
+            labels = ", ".join(seat_label(seat) for seat in clash)
+            raise Conflict(f"Seat {labels} is already booked or held.", "seat_taken")
+        quantity = len(wanted)
+    # Counted as well as chosen: tickets in seats above a lowered capacity still count.
+    if len(taken) + quantity > show.capacity:
+        raise Conflict("This show has no free seat left for this request.", "sold_out")
+    if wanted:
+        return list(wanted)
+    free = (seat for seat in range(1, show.capacity + 1) if seat not in taken)
+    return [next(free) for _ in range(quantity)]
+
+
+def _check_not_started(show: Show, now: datetime) -> None:
+    if show.has_started(now):
+        raise ValidationError({"time": ["Cannot book a show that has started."]})
+
+
+# --- customers and bookings ------------------------------------------------------
+
+
+def customer_get_or_create(*, name: str, phone_number: str) -> Customer:
+    customer, _ = Customer.objects.get_or_create(name=name, phone_number=phone_number)
+    return customer
+
+
+def _new_booking(customer: Customer) -> Booking:
+    """A booking with a fresh random reference, drawn again on the rare collision."""
+    for _ in range(10):
+        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(reference=reference, customer=customer)
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not draw a free booking reference.")
+
+
+@dataclass(frozen=True)
+class ShowChoice:
+    """Which show a request names: its id, or its start (date + time)."""
+
+    show_id: int | None = None
+    starts_at: datetime | None = None
+
+    def resolve(self, now: datetime) -> int:
+        if self.show_id is not None:
+            return self.show_id
+        assert self.starts_at is not None
+        return show_for_time(starts_at=self.starts_at, now=now).pk
+
+
+def _issue_tickets(*, show: Show, seats: list[int], name: str, phone_number: str) -> Booking:
+    customer = customer_get_or_create(name=name, phone_number=phone_number)
+    booking = _new_booking(customer)
+    tickets = Ticket.objects.bulk_create([Ticket(booking=booking, show=show, seat=seat) for seat in seats])
+    for ticket in tickets:
+        ticket.show = show
+        ticket.booking = booking
+    booking._prefetched_objects_cache = {"tickets": tickets}
+    return booking
+
+
+def booking_create(
+    *,
+    choice: ShowChoice,
+    name: str,
+    phone_number: str,
+    seats: list[int] | None = None,
+    quantity: int = 1,
+    now: datetime | None = None,
+    seat_field: str = "seats",
+) -> Booking:
+    """Book seats straight away (no hold first): the wanted ones, or the lowest free."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            show_id = choice.resolve(now)
+            show = _lock_shows([show_id])[show_id]
+            _check_not_started(show, now)
+            chosen = _choose_seats(show, taken_seats(show, now), seats, quantity, seat_field)
+            return _issue_tickets(show=show, seats=chosen, name=name, phone_number=phone_number)
+    except IntegrityError as exc:
+        raise Conflict("That seat was booked meanwhile.", "seat_taken") from exc
+
+
+def ticket_book(
+    *, choice: ShowChoice, name: str, phone_number: str, seat: int | None = None, now: datetime | None = None
+) -> Ticket:
+    """One ticket in a booking of its own: the asked seat, or the lowest free one."""
+    booking = booking_create(
+        choice=choice,
+        name=name,
+        phone_number=phone_number,
+        seats=[seat] if seat else None,
+        now=now,
+        seat_field="seat",
+    )
+    return booking.tickets.all()[0]
+
+
+def booking_confirm(*, hold_id: str, name: str, phone_number: str, now: datetime | None = None) -> Booking:
+    """Turn a live hold into tickets: the second and last step of hold-then-pay."""
+    now = now or timezone.now()
+    show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
+    if show_id is None:
+        raise ValidationError({"hold": ["No such hold."]})
+    try:
+        with transaction.atomic():
+            show = _lock_shows([show_id])[show_id]
+            # Under the show lock no other confirm or release of this hold can run.
+            hold = Hold.objects.get(pk=hold_id)
+            if hold.expires_at <= now:
+                raise Conflict("This hold has run out or was released; hold the seats again.", "hold_expired")
+            _check_not_started(show, now)
+            booking = _issue_tickets(show=show, seats=hold.seats, name=name, phone_number=phone_number)
+            # A used hold is spent: it stops counting now and the purge job deletes it.
+            Hold.objects.filter(pk=hold.pk).update(expires_at=now)
+            return booking
+    except IntegrityError as exc:
+        raise Conflict("A held seat was booked meanwhile.", "seat_taken") from exc
+
+
+def booking_cancel(*, booking: Booking) -> None:
+    """Cancel every ticket of the booking; its seats are free again at once."""
+    with transaction.atomic():
+        Ticket.objects.filter(booking=booking).delete()
+        booking.delete()
+
+
+# --- tickets ----------------------------------------------------------------------
+
+
+def _check_changeable(ticket: Ticket, now: datetime) -> None:
+    if ticket.expired or ticket.show.has_started(now):
+        raise Conflict("This ticket's show has started or the ticket has expired.", "ticket_expired")
+
+
+def ticket_update(
+    *,
+    ticket_id: str,
+    name: str | None = None,
+    phone_number: str | None = None,
+    choice: ShowChoice | None = None,
+    seat: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Change a ticket's show time, seat, name or phone, by the same rules as booking."""
+    now = now or timezone.now()
+    current_show_id = Ticket.objects.filter(pk=ticket_id).values_list("show_id", flat=True).first()
+    if current_show_id is None:
+        raise NotFound()
+    target_show_id = choice.resolve(now) if choice else current_show_id
+    try:
+        with transaction.atomic():
+            shows = _lock_shows([current_show_id, target_show_id])
+            ticket = Ticket.objects.select_related("booking__customer").get(pk=ticket_id)
+            if ticket.show_id != current_show_id:
+                # Moved by someone else between our read and our lock: a rare race,
+                # settled by refusing rather than by holding a lock we didn't take.
+                raise Conflict("This ticket was changed meanwhile; try again.", "seat_taken")
+            ticket.show = shows[current_show_id]
+            _check_changeable(ticket, now)
+            target = shows[target_show_id]
+            if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
+                _check_not_started(target, now)
+                taken = taken_seats(target, now, exclude_ticket=ticket)
+                ticket.seat = _choose_seats(target, taken, [seat] if seat else None, 1, "seat")[0]
+                ticket.show = target
+            customer = ticket.booking.customer
+            new_name = customer.name if name is None else name
+            new_phone = customer.phone_number if phone_number is None else phone_number
+            if (new_name, str(new_phone)) != (customer.name, str(customer.phone_number)):
+                # The person's details belong to the booking: every ticket of it follows.
+                ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
+                ticket.booking.save(update_fields=["customer"])
+            ticket.save(update_fields=["show", "seat"])
+            return ticket
+    except IntegrityError as exc:
+        raise Conflict("That seat was booked meanwhile.", "seat_taken") from exc
+
+
+def ticket_cancel(*, ticket: Ticket) -> None:
+    """Delete the ticket (its seat is free at once) and its booking if that was the last."""
+    with transaction.atomic():
+        ticket.delete()
+        Booking.objects.filter(pk=ticket.booking_id, tickets__isnull=True).delete()
+
+
+def _lock_ticket(ticket_id: str) -> Ticket:
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("show", "booking__customer")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound()
+    return ticket
+
+
+def ticket_check_in(*, ticket_id: str, now: datetime | None = None) -> Ticket:
+    """Admit a ticket at the door, once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The ticket row lock makes two scanners reading the same ticket take turns, so
+        # only one of them sees it unused.
+        ticket = _lock_ticket(ticket_id)
+        if ticket.expired or ticket.show.is_expired(now):
+            raise Conflict("This ticket has expired.", "ticket_expired")
+        if ticket.checked_in_at is not None:
+            raise Conflict(
+                "This ticket was checked in already.",
+                "already_checked_in",
+                checked_in_at=timezone.localtime(ticket.checked_in_at).isoformat(timespec="seconds"),
+            )
+        ticket.checked_in_at = now
+        ticket.save(update_fields=["checked_in_at"])
+        return ticket
+
+
+def ticket_check_in_undo(*, ticket_id: str, now: datetime | None = None) -> Ticket:
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock_ticket(ticket_id)
+        if ticket.expired or ticket.show.is_expired(now):
+            raise Conflict("This ticket has expired.", "ticket_expired")
+        ticket.checked_in_at = None
+        ticket.save(update_fields=["checked_in_at"])
+        return ticket
+
+
+# --- holds ------------------------------------------------------------------------
+
+
+def hold_create(
+    *,
+    choice: ShowChoice,
+    seats: list[int] | None = None,
+    quantity: int = 1,
+    client: str = "",
+    now: datetime | None = None,
+) -> Hold:
+    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays."""
+    now = now or timezone.now()
+    wanted = len(seats) if seats else quantity
+    with transaction.atomic():
+        show_id = choice.resolve(now)
+        show = _lock_shows([show_id])[show_id]
+        _check_not_started(show, now)
+        limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
+        if client and limit:
+            held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
+            if held + wanted > limit:
+                raise ValidationError(
+                    {"non_field_errors": [f"One client can hold at most {limit} seats at once ({held} held now)."]}
+                )
+        chosen = _choose_seats(show, taken_seats(show, now), seats, quantity, "seats")
+        return Hold.objects.create(
+            show=show,
+            seats=chosen,
+            client=client,
+            expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
+        )
+
+
+def hold_release(*, hold: Hold, now: datetime | None = None) -> None:
+    """Put the held seats back on sale at once; the purge job deletes the row later."""
+    Hold.objects.filter(pk=hold.pk).update(expires_at=now or timezone.now())
+
+
+# --- idempotent retries -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: dict
+    location: str = ""
+
+
+def idempotent_call(
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    action: Callable[[], StoredResponse],
+    now: datetime | None = None,
+) -> StoredResponse:
+    """Run action once per (scope, key); a retry gets the first answer again.
+
+    The key is claimed in the same transaction as the booking the action makes, so a key
+    is stored if and only if its booking is. While the first request runs, the
+    transaction-scoped advisory lock on the key turns a concurrent retry away with 409.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"{scope}\n{key}"])
+                if not cursor.fetchone()[0]:
+                    raise Conflict("A request with this Idempotency-Key is still running.", "idempotency_key_in_use")
+        kept_since = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+        stored = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+        if stored is not None and stored.created_at > kept_since:
+            if stored.request_hash != request_hash:
+                raise IdempotencyKeyReused()
+            return StoredResponse(stored.status_code, stored.body, stored.location)
+        if stored is not None:  # older than 24 hours and not purged yet: forgotten
+            stored.delete()
+        response = action()
+        IdempotencyKey.objects.create(
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+            status_code=response.status_code,
+            body=response.body,
+            location=response.location,
+        )
+        return response
+
+
+# --- the life-cycle jobs --------------------------------------------------------------
+
+
+def _try_job_lock(key: int) -> bool:
+    """On PostgreSQL, whether this transaction got the job's advisory lock.
+
+    Held until the transaction ends, so it works behind PgBouncer in transaction mode.
+    Another host holding it is running the same job: this one can stop.
+    """
+    if connection.vendor != "postgresql":
+        return True  # SQLite serialises writers anyway
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        return bool(cursor.fetchone()[0])
+
+
+def tickets_expire(*, now: datetime | None = None) -> int | None:
+    """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
+
+    One UPDATE; compare-and-set, so a second run changes nothing. None when another host
+    is running the job at this moment.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not _try_job_lock(EXPIRE_JOB_LOCK):
+            return None
+        return Ticket.objects.filter(expired=False, show__starts_at__lte=expiry_cutoff(now)).update(expired=True)
+
+
+@dataclass
+class PurgeResult:
+    tickets: int = 0
+    bookings: int = 0
+    customers: int = 0
+    holds: int = 0
+    idempotency_keys: int = 0
+    skipped: bool = False
+
+
+def tickets_purge(*, now: datetime | None = None, batch_size: int = 20_000) -> PurgeResult:
+    """Delete expired tickets, then what they leave behind, in short transactions.
+
+    Rows are deleted in key ranges (never loaded into Python), each range in its own
+    transaction that takes the job's advisory lock: if another host is purging, this run
+    stops and leaves the rest to it.
+    """
+    now = now or timezone.now()
+    result = PurgeResult()
+
+    def batch(work: Callable[[], int]) -> int | None:
+        with transaction.atomic():
+            if not _try_job_lock(PURGE_JOB_LOCK):
+                return None
+            return work()
+
+    lower = None
+    while True:
+        expired = Ticket.objects.filter(expired=True)
+        if lower is not None:
+            expired = expired.filter(pk__gt=lower)
+        # The last id of the next batch, read from the partial index of expired tickets.
+        upper = expired.order_by("pk").values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
+        in_range = expired if upper is None else expired.filter(pk__lte=upper)
+        deleted = batch(lambda qs=in_range: qs.delete()[0])
+        if deleted is None:
+            result.skipped = True
+            return result
+        result.tickets += deleted
+        if upper is None:
+            break
+        lower = upper
+
+    for model, field, child, child_fk in (
+        (Booking, "bookings", Ticket, "booking_id"),
+        (Customer, "customers", Booking, "customer_id"),
+    ):
+        deleted = _delete_orphans(model, child, child_fk, batch, batch_size)
+        if deleted is None:
+            result.skipped = True
+            return result
+        setattr(result, field, deleted)
+
+    holds = batch(lambda: Hold.objects.filter(expires_at__lte=now).delete()[0])
+    keys = batch(
+        lambda: IdempotencyKey.objects.filter(
+            created_at__lte=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+        ).delete()[0]
+    )
+    if holds is None or keys is None:
+        result.skipped = True
+        return result
+    result.holds, result.idempotency_keys = holds, keys
+    return result
+
+
+def _delete_orphans(model, child, child_fk: str, batch, batch_size: int) -> int | None:
+    """Delete rows of model that no row of child points to, one id range at a time."""
+    table, child_table = model._meta.db_table, child._meta.db_table
+    bounds = model.objects.order_by().values_list("pk", flat=True)
+    low, high = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
+    if low is None:
+        return 0
+    sql = (
+        f"DELETE FROM {table} WHERE id >= %s AND id < %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {child_table} WHERE {child_table}.{child_fk} = {table}.id)"
+    )
+    total = 0
+    for start in range(low, high + 1, batch_size):
+
+        def work(start: int = start) -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [start, start + batch_size])
+                return cursor.rowcount
+
+        deleted = batch(work)
+        if deleted is None:
+            return None
+        total += deleted
+    return total

@@ -1,0 +1,62 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from api import services
+from api.models import Show
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL row locks and advisory locks: run with DATABASE_URL=postgres://... (CI does)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """Each test starts with empty throttle counters (they live in the cache)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("boxoffice", password="secret-pass-1", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    token = Token.objects.create(user=staff_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:
+    """A show `days` from today at hour:minute in the theatre's zone."""
+    day = timezone.localdate() + timedelta(days=days)
+    starts_at = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, hour, minute))
+    return Show.objects.create(starts_at=starts_at, **{"title": "Dune: Part Three", **fields})
+
+
+@pytest.fixture
+def show(db) -> Show:
+    return make_show()
+
+
+@pytest.fixture
+def ticket(show):
+    return services.ticket_book(
+        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
+    )
