@@ -22,11 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-admin", action="store_true", help="Don't create the admin/admin login.")
 
     def handle(self, *args, days: int, no_admin: bool, **options) -> None:
-        today = timezone.localdate()
+        today, now = timezone.localdate(), timezone.now()
         created = 0
         for offset in range(days):
             for at, title in DEMO_SHOWS:
                 starts_at = timezone.make_aware(datetime.combine(today + timedelta(days=offset), at))
+                if starts_at <= now:
+                    continue
                 _, new = Show.objects.get_or_create(starts_at=starts_at, defaults={"title": title})
                 created += new
         self.stdout.write(f"Scheduled {created} demo shows.")
