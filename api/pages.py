@@ -1,15 +1,64 @@
-"""The HTML pages: the home page and the printable e-ticket."""
+"""The HTML pages: the home page and the printable e-ticket.
 
+Both are plain Django templates with inline CSS and no script but a print button; each costs one query.
+"""
+
+from uuid import UUID
+
+import segno
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from .models import Ticket
+from .views import shows_with_counts
+
+HOME_SHOW_COUNT = 20
+# 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
+# phone's camera and the door scanner read at a glance, and which fits a 320 px screen.
+QR_SCALE = 6
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {})
+    now = timezone.now()
+    # One query: the same seat counts as GET /api/shows (tickets and live holds).
+    shows = list(shows_with_counts().filter(starts_at__gt=now).order_by("starts_at")[:HOME_SHOW_COUNT])
+    for show in shows:
+        show.seats_free = max(show.seats_available, 0)
+    example_show = shows[0].pk if shows else 1
+    context = {
+        "shows": shows,
+        "tickets_url": request.build_absolute_uri(reverse("ticket-list")),
+        "example_show": example_show,
+        "open_timings": settings.BOOKING_OPEN_TIMINGS,
+        "time_zone": settings.TIME_ZONE,
+    }
+    return render(request, "home.html", context)
 
 
-def eticket(request: HttpRequest, ticket_id) -> HttpResponse:
+# The page shows a person's name and is reached by a capability URL: no shared cache may keep it.
+@never_cache
+@require_safe
+def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("show", "booking__customer"), pk=ticket_id)
-    return render(request, "eticket.html", {"ticket": ticket})
+    now = timezone.now()
+    # The stored flag lags the expire job by up to 5 minutes; the show's start time does not.
+    expired = ticket.expired or ticket.show.is_expired(now)
+    qr = segno.make(str(ticket.pk), micro=False)
+    # segno writes the SVG from the code's modules and the fixed strings given here only.
+    qr_svg = mark_safe(qr.svg_inline(scale=QR_SCALE, light="#fff", title=f"Ticket {ticket.pk}"))
+    context = {
+        "ticket": ticket,
+        "show": ticket.show,
+        "customer": ticket.booking.customer,
+        "starts_at": timezone.localtime(ticket.show.starts_at),
+        "expired": expired,
+        "qr_svg": qr_svg,
+    }
+    return render(request, "eticket.html", context)

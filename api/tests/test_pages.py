@@ -1,0 +1,248 @@
+"""The HTML pages with Django's test client: the home page and the e-ticket."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import segno
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from api import services
+from api.models import Show
+from api.pages import HOME_SHOW_COUNT, QR_SCALE
+from api.tests.conftest import make_show
+
+pytestmark = pytest.mark.django_db
+
+PERSON = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()
+
+
+def book(show: Show, **person):
+    return services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **(PERSON | person))
+
+
+# --- home page ---------------------------------------------------------------------
+
+
+def test_home_lists_coming_shows_with_free_seats(client, settings):
+    settings.THEATRE_NAME = "Odeon Riverside"
+    show = make_show(days=3, title="Dune: Part Three")
+    book(show)
+    services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=2)
+    full = make_show(days=4, title="Sold Out Movie", capacity=1)
+    book(full)
+    untitled = make_show(days=5, title="")
+    make_show(days=-1, title="Yesterday's Film")  # started: not a coming show
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    html = response.content.decode()
+    assert "<title>Odeon Riverside: coming shows</title>" in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    # 20 seats less 1 ticket less 2 held, as GET /api/shows counts them.
+    assert "17 of 20 seats free" in html
+    assert '<span class="seats full">Sold out</span>' in html
+    assert f"Film to be announced <small>show {untitled.pk}</small>" in html
+    assert "Yesterday&#x27;s Film" not in html
+    assert [s.pk for s in response.context["shows"]] == [show.pk, full.pk, untitled.pk]
+    local = timezone.localtime(show.starts_at)
+    assert f"{local:%a} {local.day} {local:%b} <b>19:30</b>" in html
+    assert '<a href="/api/docs/">API docs</a>' in html
+    assert '<a href="/admin/">Staff admin</a>' in html
+    # The curl example books the first coming show.
+    assert "curl -X POST http://testserver/api/tickets" in html
+    assert f'"show": {show.pk},' in html
+
+
+def test_home_shows_the_next_twenty_in_one_query(client, django_assert_num_queries):
+    shows = [make_show(days=1 + n // 24, hour=n % 24, minute=0, title=f"Film {n}") for n in range(HOME_SHOW_COUNT + 5)]
+    for show in shows[:3]:
+        book(show)
+
+    # One query: the shows with their ticket and hold counts as subqueries.
+    with django_assert_num_queries(1):
+        response = client.get("/")
+
+    assert response.status_code == 200
+    listed = response.context["shows"]
+    assert [s.pk for s in listed] == [s.pk for s in sorted(shows, key=lambda s: s.starts_at)[:HOME_SHOW_COUNT]]
+    assert [s.seats_free for s in listed[:4]] == [19, 19, 19, 20]
+
+
+def test_home_without_shows(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "No shows are scheduled yet." in response.content.decode()
+    # The example still reads as a request to send.
+    assert '"show": 1,' in response.content.decode()
+
+
+def test_home_only_reads(client):
+    assert client.post("/").status_code == 405
+
+
+# --- e-ticket ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def kolkata_ticket(settings):
+    """A ticket for 1 December 2099 at 19:30 in Kolkata (14:00 UTC)."""
+    settings.TIME_ZONE = "Asia/Kolkata"
+    settings.THEATRE_NAME = "Odeon Riverside"
+    show = Show.objects.create(title="Dune: Part Three", starts_at=datetime(2099, 12, 1, 14, 0, tzinfo=UTC))
+    return services.ticket_book(choice=services.ShowChoice(show_id=show.pk), seat=13, **PERSON)
+
+
+def test_eticket_shows_the_ticket_in_one_query(client, kolkata_ticket, django_assert_num_queries):
+    ticket = kolkata_ticket
+
+    # One query: the ticket with its show, booking and customer joined.
+    with django_assert_num_queries(1):
+        response = client.get(f"/tickets/{ticket.pk}/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    # A person's name behind a capability URL: no cache may keep it.
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    html = response.content.decode()
+    assert "<title>E-ticket: Dune: Part Three, 1 Dec 2099 19:30</title>" in html
+    assert '<span class="theatre">Odeon Riverside</span>' in html
+    assert "<h1>Dune: Part Three</h1>" in html
+    assert "<dd>Tuesday 1 December 2099</dd>" in html
+    assert '<span class="big">19:30</span> <small>IST</small>' in html
+    assert '<dd class="big">B3</dd>' in html
+    assert f'<dd class="big mono">{ticket.booking.reference}</dd>' in html
+    assert "<dd>Ada Lovelace</dd>" in html
+    assert "Show this code at the door" in html
+    assert "Expired" not in html
+    # The phone number is not printed on the ticket.
+    assert "4155550123" not in html
+    # The QR code is segno's code of the ticket id, inline.
+    qr = segno.make(str(ticket.pk), micro=False).svg_inline(scale=QR_SCALE, light="#fff", title=f"Ticket {ticket.pk}")
+    assert qr in html
+    # One page on paper.
+    assert "@media print" in html
+    assert "@page { size: A4 portrait;" in html
+
+
+def test_eticket_escapes_what_people_typed(client, show):
+    ticket = book(show, name="<script>alert(1)</script>")
+    show.title = "Tom & <b>Jerry</b>"
+    show.save()
+
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "<dd>&lt;script&gt;alert(1)&lt;/script&gt;</dd>" in html
+    assert "<h1>Tom &amp; &lt;b&gt;Jerry&lt;/b&gt;</h1>" in html
+    assert "<script>" not in html
+
+
+def test_eticket_of_a_show_without_title(client):
+    ticket = book(make_show(title=""))
+
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "<h1>Film to be announced</h1>" in html
+
+
+@pytest.mark.parametrize("path", [f"/tickets/{uuid.uuid4()}/", "/tickets/not-a-uuid/", "/tickets/1/"])
+def test_eticket_unknown_id_is_a_404_page(client, ticket, path, django_assert_max_num_queries, settings):
+    settings.THEATRE_NAME = "Odeon Riverside"
+
+    with django_assert_max_num_queries(1):
+        response = client.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    html = response.content.decode()
+    assert "<h1>No such ticket</h1>" in html
+    assert '<a href="/">Odeon Riverside: coming shows</a>' in html
+    assert str(ticket.pk) not in html
+
+
+def test_other_unknown_pages_are_a_404_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "<h1>Page not found</h1>" in response.content.decode()
+
+
+def test_eticket_expired_by_the_job_says_so(client, ticket):
+    ticket.expired = True
+    ticket.save(update_fields=["expired"])
+
+    response = client.get(f"/tickets/{ticket.pk}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<title>Expired ticket:" in html
+    assert '<p class="expired" role="alert"><strong>Expired</strong> This ticket is no longer valid' in html
+    assert "Not valid for entry" in html
+    assert "Show this code at the door" not in html
+
+
+@pytest.mark.parametrize(
+    ("after_start", "expired"),
+    [
+        (timedelta(hours=8) - timedelta(seconds=1), False),
+        (timedelta(hours=8), True),  # exactly 8 hours counts as expired
+        (timedelta(days=2), True),
+    ],
+)
+def test_eticket_expires_8_hours_after_the_show_before_the_job_runs(client, ticket, after_start, expired):
+    with time_machine.travel(ticket.show.starts_at + after_start, tick=False):
+        response = client.get(f"/tickets/{ticket.pk}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ("This ticket is no longer valid" in html) is expired
+    assert ("Show this code at the door" in html) is not expired
+
+
+def test_eticket_says_when_it_was_checked_in(client, ticket, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    ticket.checked_in_at = datetime(2099, 12, 1, 13, 50, tzinfo=UTC)
+    ticket.save(update_fields=["checked_in_at"])
+
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "Checked in at the door on 1 Dec 2099 at 19:20." in html
+
+
+# --- links from the API ------------------------------------------------------------
+
+
+def test_ticket_api_links_to_its_eticket(api_client, show):
+    response = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["url"] == f"http://testserver/tickets/{body['id']}/"
+    assert api_client.get(f"/api/tickets/{body['id']}").json()["url"] == body["url"]
+    page = api_client.get(f"/tickets/{body['id']}/")
+    assert page.status_code == 200
+    assert f'<dd class="big">{body["seat"]}</dd>' in page.content.decode()
+
+
+def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
+    response = api_client.post("/api/bookings", {**PERSON, "show": show.pk, "quantity": 2}, format="json")
+
+    assert response.status_code == 201
+    tickets = response.json()["tickets"]
+    assert [t["url"] for t in tickets] == [f"http://testserver/tickets/{t['id']}/" for t in tickets]
+    reference = response.json()["reference"]
+    again = api_client.get(f"/api/bookings/{reference}", {"phone_number": PERSON["phone_number"]})
+    assert [t["url"] for t in again.json()["tickets"]] == [t["url"] for t in tickets]
+    for ticket in tickets:
+        assert reference in api_client.get(f"/tickets/{ticket['id']}/").content.decode()
