@@ -324,3 +324,4 @@ class ConflictSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
+    checked_in_at = serializers.DateTimeField(required=False, help_text="With already_checked_in: when it was.")

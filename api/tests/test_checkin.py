@@ -1,0 +1,193 @@
+"""POST/DELETE /api/tickets/{id}/check-in: admitting a ticket at the door, once (API.md, "Ticket")."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from api import services
+from api.models import Ticket
+from api.tests.conftest import make_show, postgres_only
+
+pytestmark = pytest.mark.django_db
+
+
+def local_iso(moment) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def check_in_url(ticket) -> str:
+    return f"/api/tickets/{ticket.pk}/check-in"
+
+
+@pytest.fixture
+def frozen():
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        yield moment
+
+
+def test_check_in_marks_the_ticket_used(staff_client, api_client, ticket, frozen):
+    before = api_client.get(f"/api/tickets/{ticket.pk}").json()
+
+    response = staff_client.post(check_in_url(ticket))
+
+    assert response.status_code == 200, response.json()
+    assert response.json() == {**before, "checked_in_at": local_iso(frozen)}
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at == frozen
+    # The ticket holder sees it too.
+    assert api_client.get(f"/api/tickets/{ticket.pk}").json()["checked_in_at"] == local_iso(frozen)
+
+
+def test_check_in_with_a_trailing_slash(staff_client, ticket):
+    assert staff_client.post(check_in_url(ticket) + "/").status_code == 200
+    assert staff_client.delete(check_in_url(ticket) + "/").status_code == 200
+
+
+def test_second_scan_is_409_already_checked_in(staff_client, ticket, frozen):
+    assert staff_client.post(check_in_url(ticket)).status_code == 200
+
+    with time_machine.travel(frozen + timedelta(minutes=3), tick=False):
+        response = staff_client.post(check_in_url(ticket))
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This ticket was checked in already.",
+        "code": "already_checked_in",
+        "checked_in_at": local_iso(frozen),
+    }
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at == frozen
+
+
+def test_undo_check_in(staff_client, ticket, frozen):
+    checked_in = staff_client.post(check_in_url(ticket)).json()
+
+    response = staff_client.delete(check_in_url(ticket))
+
+    assert response.status_code == 200
+    assert response.json() == {**checked_in, "checked_in_at": None}
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is None
+    # Undone, the ticket can be scanned again.
+    assert staff_client.post(check_in_url(ticket)).status_code == 200
+
+
+def test_undo_of_a_ticket_not_checked_in_is_200_and_changes_nothing(staff_client, ticket):
+    response = staff_client.delete(check_in_url(ticket))
+
+    assert response.status_code == 200
+    assert response.json()["checked_in_at"] is None
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_check_in_is_for_staff_only(api_client, ticket, method):
+    response = getattr(api_client, method)(check_in_url(ticket))
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response["WWW-Authenticate"] == "Token"
+
+    user = get_user_model().objects.create_user("customer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    response = getattr(client, method)(check_in_url(ticket))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Staff only."}
+
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is None
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+@pytest.mark.parametrize("ticket_id", ["00000000-0000-4000-8000-000000000000", "not-a-uuid"])
+def test_check_in_of_an_unknown_ticket_is_404(staff_client, method, ticket_id):
+    response = getattr(staff_client, method)(f"/api/tickets/{ticket_id}/check-in")
+
+    assert response.status_code == 404
+    assert list(response.json()) == ["detail"]
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_check_in_of_an_expired_ticket_is_409_ticket_expired(staff_client, method):
+    show = make_show(days=1, hour=10, minute=0)
+    ticket = services.ticket_book(
+        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
+    )
+
+    # Exactly 8 hours after the start counts as expired, even before the job marks it.
+    with time_machine.travel(show.starts_at + timedelta(hours=8), tick=False):
+        response = getattr(staff_client, method)(check_in_url(ticket))
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This ticket has expired.", "code": "ticket_expired"}
+
+
+def test_check_in_just_before_expiry_works(staff_client):
+    show = make_show(days=1, hour=10, minute=0)
+    ticket = services.ticket_book(
+        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
+    )
+
+    with time_machine.travel(show.starts_at + timedelta(hours=8, seconds=-1), tick=False):
+        assert staff_client.post(check_in_url(ticket)).status_code == 200
+
+
+def test_check_in_of_a_ticket_marked_expired_is_409(staff_client, ticket):
+    Ticket.objects.filter(pk=ticket.pk).update(expired=True)
+
+    response = staff_client.post(check_in_url(ticket))
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "ticket_expired"
+
+
+def test_check_in_is_not_throttled_for_staff(staff_client, ticket, settings):
+    settings.THROTTLE_ANON_RATE = "1/min"
+
+    for _ in range(3):
+        assert staff_client.post(check_in_url(ticket)).status_code in (200, 409)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_scanners_admit_a_ticket_once(staff_user, ticket):
+    """Two door scanners read the same ticket at the same moment: one admits it, the
+    other is told it was used. The ticket row lock makes them take turns."""
+    token = Token.objects.create(user=staff_user).key
+    barrier = threading.Barrier(2)
+    answers: list = []
+
+    def scan() -> None:
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            barrier.wait()
+            response = client.post(check_in_url(ticket))
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(status for status, _ in answers) == [200, 409]
+    admitted = next(body for status, body in answers if status == 200)
+    refused = next(body for status, body in answers if status == 409)
+    assert refused == {
+        "detail": "This ticket was checked in already.",
+        "code": "already_checked_in",
+        "checked_in_at": admitted["checked_in_at"],
+    }
+    ticket.refresh_from_db()
+    assert local_iso(ticket.checked_in_at) == admitted["checked_in_at"]

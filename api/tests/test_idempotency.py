@@ -1,0 +1,238 @@
+"""The Idempotency-Key header on POST /api/tickets and POST /api/bookings (API.md, "Conventions")."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from api.models import Booking, IdempotencyKey, Ticket
+from api.tests.conftest import make_show, postgres_only
+
+pytestmark = pytest.mark.django_db
+
+ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+def post(client, url: str, data: dict, key: str | None = None, addr: str = "127.0.0.1"):
+    extra = {"REMOTE_ADDR": addr}
+    if key is not None:
+        extra["HTTP_IDEMPOTENCY_KEY"] = key
+    return client.post(url, data, format="json", **extra)
+
+
+def test_retry_of_a_ticket_replays_the_first_answer(api_client, show):
+    data = {"show": show.pk, **ADA}
+    first = post(api_client, "/api/tickets", data, key="order-1")
+
+    retry = post(api_client, "/api/tickets", data, key="order-1")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Location"] == first["Location"] == f"/api/tickets/{first.json()['id']}"
+    assert Ticket.objects.count() == 1
+    assert Booking.objects.count() == 1
+
+
+def test_retry_with_or_without_the_trailing_slash_is_the_same_request(api_client, show):
+    data = {"show": show.pk, **ADA}
+    first = post(api_client, "/api/tickets", data, key="order-1")
+
+    retry = post(api_client, "/api/tickets/", data, key="order-1")
+
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+    assert Ticket.objects.count() == 1
+
+
+def test_without_a_key_each_post_books_again(api_client, show):
+    data = {"show": show.pk, **ADA}
+
+    assert post(api_client, "/api/tickets", data).status_code == 201
+    assert post(api_client, "/api/tickets", data).status_code == 201
+    assert Ticket.objects.count() == 2
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_retry_of_a_one_step_booking_replays_the_first_answer(api_client, show):
+    data = {"show": show.pk, "quantity": 3, **ADA}
+    first = post(api_client, "/api/bookings", data, key="basket-7")
+
+    retry = post(api_client, "/api/bookings", data, key="basket-7")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Location"] == first["Location"]
+    assert Ticket.objects.count() == 3
+    assert Booking.objects.count() == 1
+
+
+def test_retry_of_a_confirm_replays_it_though_the_hold_is_spent(api_client, show):
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json").json()
+    data = {"hold": held["id"], **ADA}
+    first = post(api_client, "/api/bookings", data, key="pay-42")
+
+    retry = post(api_client, "/api/bookings", data, key="pay-42")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert Ticket.objects.count() == 2
+    # Without the key, the same confirm is refused: the hold was used.
+    assert post(api_client, "/api/bookings", data).json()["code"] == "hold_expired"
+
+
+@pytest.mark.parametrize(
+    ("url", "other"),
+    [
+        ("/api/tickets", {"name": "Ada Byron"}),
+        ("/api/bookings", {"quantity": 2}),
+    ],
+)
+def test_same_key_with_another_body_is_422(api_client, show, url, other):
+    data = {"show": show.pk, **ADA}
+    if url == "/api/bookings":
+        data["quantity"] = 1
+    assert post(api_client, url, data, key="k-1").status_code == 201
+
+    response = post(api_client, url, {**data, **other}, key="k-1")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "This Idempotency-Key was used with another request body.",
+        "code": "idempotency_key_reused",
+    }
+    assert Ticket.objects.count() == 1
+
+
+def test_same_key_on_another_endpoint_is_422(api_client, show):
+    data = {"show": show.pk, "seats": ["A1"], **ADA}
+    assert post(api_client, "/api/bookings", data, key="k-1").status_code == 201
+
+    response = post(api_client, "/api/tickets", {"show": show.pk, "seat": "A2", **ADA}, key="k-1")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+
+
+def test_keys_are_scoped_to_the_caller(api_client, staff_client, show):
+    data = {"show": show.pk, **ADA}
+    first = post(api_client, "/api/tickets", data, key="shared-key", addr="10.0.0.1")
+
+    other_address = post(api_client, "/api/tickets", data, key="shared-key", addr="10.0.0.2")
+    staff = post(staff_client, "/api/tickets", data, key="shared-key", addr="10.0.0.1")
+
+    assert first.status_code == other_address.status_code == staff.status_code == 201
+    assert len({first.json()["id"], other_address.json()["id"], staff.json()["id"]}) == 3
+    assert Ticket.objects.count() == 3
+    # Each caller's own retry still replays its own answer.
+    assert post(staff_client, "/api/tickets", data, key="shared-key", addr="10.0.0.9").json() == staff.json()
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "", "tab\there", "new\u0085line"])
+def test_invalid_key_is_400(api_client, show, key):
+    response = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key)
+
+    assert response.status_code == 400
+    assert response.json() == {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
+    assert not Ticket.objects.exists()
+
+
+def test_longest_key_is_accepted(api_client, show):
+    key = "k" * 255
+    first = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key)
+    retry = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key)
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert IdempotencyKey.objects.get().key == key
+
+
+def test_keys_are_kept_24_hours(api_client):
+    show = make_show(days=5)
+    data = {"show": show.pk, **ADA}
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        first = post(api_client, "/api/tickets", data, key="daily")
+
+    with time_machine.travel(moment + timedelta(hours=24, seconds=-1), tick=False):
+        assert post(api_client, "/api/tickets", data, key="daily").json() == first.json()
+        assert Ticket.objects.count() == 1
+    with time_machine.travel(moment + timedelta(hours=24), tick=False):
+        later = post(api_client, "/api/tickets", data, key="daily")
+    assert later.status_code == 201
+    assert later.json()["id"] != first.json()["id"]
+    assert Ticket.objects.count() == 2
+    assert IdempotencyKey.objects.count() == 1
+
+
+def test_a_refused_request_does_not_use_up_its_key(api_client):
+    """The key is claimed in the booking's transaction: no booking, no stored answer,
+    so the client's retry is tried afresh (here once a seat was freed)."""
+    show = make_show(capacity=1)
+    taken = post(api_client, "/api/tickets", {"show": show.pk, **ADA}).json()
+    data = {"show": show.pk, "name": "Bob", "phone_number": "+914155550124"}
+    refused = post(api_client, "/api/tickets", data, key="retry-me")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "sold_out"
+    assert not IdempotencyKey.objects.exists()
+    api_client.delete(f"/api/tickets/{taken['id']}")
+
+    retry = post(api_client, "/api/tickets", data, key="retry-me")
+
+    assert retry.status_code == 201
+    assert IdempotencyKey.objects.count() == 1
+
+
+def test_invalid_body_with_a_key_is_400_and_stores_nothing(api_client, show):
+    response = post(api_client, "/api/tickets", {"show": show.pk, "name": "Ada"}, key="k-2")
+
+    assert response.status_code == 400
+    assert response.json() == {"phone_number": ["This field is required."]}
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/api/tickets", "/api/bookings"])
+@postgres_only
+def test_ten_concurrent_requests_with_one_key_book_once(url):
+    """Ten retries of one request arrive together: one books, the others replay its answer
+    or, while it still runs, are told 409 idempotency_key_in_use. Never a second booking."""
+    show = make_show()
+    data = {"show": show.pk, **ADA}
+    if url == "/api/bookings":
+        data["quantity"] = 2
+    barrier = threading.Barrier(10)
+    answers: list = []
+
+    def send() -> None:
+        try:
+            client = APIClient()
+            barrier.wait()
+            response = post(client, url, data, key="same-click")
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(answers) == 10
+    created = [body for status, body in answers if status == 201]
+    busy = [body for status, body in answers if status == 409]
+    assert len(created) + len(busy) == 10, answers
+    assert created, answers
+    assert all(body == created[0] for body in created)
+    assert all(
+        body == {"detail": "A request with this Idempotency-Key is still running.", "code": "idempotency_key_in_use"}
+        for body in busy
+    )
+    assert Booking.objects.count() == 1
+    assert Ticket.objects.count() == (1 if url == "/api/tickets" else 2)
+    ticket_ids = {t["id"] for t in created[0]["tickets"]} if url == "/api/bookings" else {created[0]["id"]}
+    assert set(map(str, Ticket.objects.values_list("pk", flat=True))) == ticket_ids
