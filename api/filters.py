@@ -44,10 +44,17 @@ class StartsAtFilters(filters.FilterSet):
 
     starts_at_field = "starts_at"
 
-    date = filters.DateFilter(method="filter_date", help_text="Shows on this date (YYYY-MM-DD).")
+    # Only YYYY-MM-DD: Django's other default formats would read "01/02/2026" as 2 January.
+    date = filters.DateFilter(
+        method="filter_date", input_formats=["%Y-%m-%d"], help_text="Shows on this date (YYYY-MM-DD)."
+    )
     time = ShowTimeFilter(method="filter_time", help_text="Shows at this time (HH:MM), any date.")
-    date_after = filters.DateFilter(method="filter_date_after", help_text="On or after this date.")
-    date_before = filters.DateFilter(method="filter_date_before", help_text="On or before this date.")
+    date_after = filters.DateFilter(
+        method="filter_date_after", input_formats=["%Y-%m-%d"], help_text="On or after this date."
+    )
+    date_before = filters.DateFilter(
+        method="filter_date_before", input_formats=["%Y-%m-%d"], help_text="On or before this date."
+    )
 
     def filter_date(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         start, end = _day_range(value)

@@ -4,7 +4,8 @@ import hashlib
 import json
 
 from django.db import DatabaseError, connection
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -26,7 +27,7 @@ from rest_framework.response import Response
 
 from . import services
 from .filters import ShowFilter, TicketFilter
-from .models import Booking, Hold, JSONArrayLength, Show, Ticket
+from .models import Booking, Customer, Hold, JSONArrayLength, Show, Ticket
 from .permissions import IsStaff, IsStaffOrReadOnly
 from .serializers import (
     BookingCreateSerializer,
@@ -82,7 +83,8 @@ def _idempotently(request: Request, make) -> Response:
         if not (1 <= len(key) <= 255 and key.isprintable()):
             raise ValidationError({"Idempotency-Key": ["Use 1 to 255 printable characters."]})
         body = json.dumps(request.data, sort_keys=True, default=str)
-        digest = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+        # The path without its optional trailing slash: /api/tickets and /api/tickets/ are one URL.
+        digest = hashlib.sha256(f"{request.method} {request.path.rstrip('/')}\n{body}".encode()).hexdigest()
         stored = services.idempotent_call(scope=_client_scope(request), key=key, request_hash=digest, action=make)
     headers = {"Location": stored.location} if stored.location else None
     return Response(stored.body, status=stored.status_code, headers=headers)
@@ -209,7 +211,16 @@ class TicketViewSet(viewsets.ModelViewSet):
         return [AllowAny()]
 
     def get_queryset(self):
-        return Ticket.objects.select_related("show", "booking__customer")
+        tickets = Ticket.objects.select_related("show", "booking__customer")
+        if self.action == "list":
+            # The phone as stored (E.164 text) rather than parsed into a PhoneNumber per
+            # row, which cost a third of the list's time. RawSQL names select_related's
+            # own join; an F() would add the join to the pagination's COUNT as well.
+            phone = f"{connection.ops.quote_name(Customer._meta.db_table)}.{connection.ops.quote_name('phone_number')}"
+            tickets = tickets.defer("booking__customer__phone_number").annotate(
+                phone_e164=RawSQL(phone, (), output_field=CharField())
+            )
+        return tickets
 
     def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
         return Response(TicketSerializer(ticket, context={"request": self.request}).data, status=code)
@@ -333,7 +344,9 @@ class BookingViewSet(
             try:
                 lookup["customer__phone_number"] = PhoneNumberField().to_internal_value(phone)
             except ValidationError:
-                raise NotFound() from None
+                # No booking has an unreadable number: the same 404 as a wrong one, so the
+                # answer never tells whether the reference exists.
+                lookup["customer__phone_number"] = None
         return get_object_or_404(self.get_queryset(), **lookup)
 
     def create(self, request: Request, *args, **kwargs) -> Response:

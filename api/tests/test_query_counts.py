@@ -1,0 +1,130 @@
+"""The number of SQL statements of the hot endpoints, pinned so that an N+1 or a stray look-up
+shows up as a failing test. The comments name each statement.
+
+Inside a test, which runs in a transaction, every transaction.atomic() is a SAVEPOINT and a
+RELEASE SAVEPOINT, and those are counted; in production the outermost atomic is BEGIN and
+COMMIT instead, which Django does not count. No request here touches the session table:
+anonymous clients send no cookie and staff send a token.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api import services
+from api.models import Booking, Customer, Show, Ticket
+from api.tests.conftest import make_show
+
+pytestmark = pytest.mark.django_db
+
+ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+def test_book_a_ticket(api_client, show, django_assert_max_num_queries):
+    # SAVEPOINT (booking_create's transaction)
+    # SELECT show ... FOR UPDATE                       the show lock
+    # SELECT seat FROM ticket WHERE show               taken seats
+    # SELECT seats FROM hold WHERE show AND live       held seats
+    # SELECT customer WHERE name AND phone             get_or_create
+    # SAVEPOINT, INSERT customer, RELEASE              get_or_create's create (new person only)
+    # SAVEPOINT, INSERT booking, RELEASE               a reference collision retries in its savepoint
+    # INSERT ticket
+    # RELEASE SAVEPOINT
+    with django_assert_max_num_queries(13):
+        response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+
+    assert response.status_code == 201
+
+
+def test_book_a_ticket_for_a_returning_customer(api_client, show, django_assert_max_num_queries):
+    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+
+    # As above, less the customer's INSERT and its savepoint: 13 - 3.
+    with django_assert_max_num_queries(10):
+        response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+
+    assert response.status_code == 201
+    assert Customer.objects.count() == 1
+
+
+def test_book_a_ticket_by_date_and_time(api_client, show, django_assert_max_num_queries):
+    local = timezone.localtime(show.starts_at)
+    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+
+    # As for a returning customer, plus the SELECT of the show by its start (show_for_time),
+    # before the show is locked by id.
+    with django_assert_max_num_queries(11):
+        response = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
+
+    assert response.status_code == 201
+
+
+@pytest.fixture
+def fifty_tickets() -> None:
+    """50 tickets over 5 shows, 5 bookings of 10 tickets, 5 customers."""
+    for hour in range(10, 15):
+        show = make_show(days=2, hour=hour, minute=0, capacity=10)
+        services.booking_create(
+            choice=services.ShowChoice(show_id=show.pk),
+            name=f"Customer {hour}",
+            phone_number=f"+9198765432{hour}",
+            quantity=10,
+        )
+    assert (Ticket.objects.count(), Booking.objects.count(), Show.objects.count()) == (50, 5, 5)
+
+
+def test_staff_list_of_50_tickets(staff_client, fifty_tickets, django_assert_max_num_queries):
+    # SELECT token JOIN user                           TokenAuthentication
+    # SELECT COUNT(*) FROM ticket                      the page's count
+    # SELECT ticket JOIN show, booking, customer       the 50 rows (select_related: no N+1)
+    with django_assert_max_num_queries(3):
+        response = staff_client.get("/api/tickets")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 50
+
+
+def test_staff_list_of_50_tickets_filtered_and_ordered(staff_client, fifty_tickets, django_assert_max_num_queries):
+    # The filters and the ordering are clauses of the same two statements.
+    with django_assert_max_num_queries(3):
+        response = staff_client.get("/api/tickets", {"phone_number": "098765 43210", "ordering": "-name"})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 10
+
+
+def test_show_search(api_client, django_assert_max_num_queries):
+    day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
+    shows = Show.objects.bulk_create(Show(starts_at=day + timedelta(hours=i)) for i in range(50))
+    for show in shows[:5]:
+        services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+        services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=2)
+
+    # SELECT COUNT(*) FROM show                        the page's count
+    # SELECT show, (tickets subquery), (holds subquery) the 50 rows with their counts
+    with django_assert_max_num_queries(2):
+        response = api_client.get("/api/shows", {"seats": 1})
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 50
+    assert results[0]["seats_available"] == 17
+
+
+def test_read_a_ticket(api_client, ticket, django_assert_max_num_queries):
+    # SELECT ticket JOIN show, booking, customer WHERE id
+    with django_assert_max_num_queries(1):
+        response = api_client.get(f"/api/tickets/{ticket.pk}")
+
+    assert response.status_code == 200
+
+
+def test_read_a_show_with_its_free_seats(api_client, show, django_assert_max_num_queries):
+    # SELECT show with its counts WHERE id
+    # SELECT seat FROM ticket WHERE show               free_seats
+    # SELECT seats FROM hold WHERE show AND live
+    with django_assert_max_num_queries(3):
+        response = api_client.get(f"/api/shows/{show.pk}")
+
+    assert response.status_code == 200

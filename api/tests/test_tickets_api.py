@@ -1,0 +1,854 @@
+"""The Ticket part of API.md: book, read, change, cancel, check in, and the staff list."""
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from api import services
+from api.models import Customer, Show, Ticket
+from api.tests.conftest import make_show
+
+pytestmark = pytest.mark.django_db
+
+ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
+ALAN = {"name": "Alan Turing", "phone_number": "+447700900123"}
+REFERENCE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
+SOLD_OUT = {"detail": "This show has no free seat left for this request.", "code": "sold_out"}
+TICKET_EXPIRED = {"detail": "This ticket's show has started or the ticket has expired.", "code": "ticket_expired"}
+JSON_QUOTES = "JSON parse error - Expecting property name enclosed in double quotes: "
+STARTED = {"time": ["Cannot book a show that has started."]}
+
+
+def ticket_json(ticket_id: str, *, show: Show, seat: str, name: str, phone_number: str, **changes) -> dict:
+    """The API's picture of a ticket. Reference, booked_at and id are the stored ones."""
+    ticket = Ticket.objects.select_related("booking").get(pk=ticket_id)
+    local = timezone.localtime(show.starts_at)
+    return {
+        "id": str(ticket.pk),
+        "name": name,
+        "phone_number": phone_number,
+        "show": show.pk,
+        "title": show.title,
+        "date": local.date().isoformat(),
+        "time": local.strftime("%H:%M"),
+        "starts_at": local.isoformat(),
+        "seat": seat,
+        "expired": False,
+        "checked_in_at": None,
+        "booking": ticket.booking.reference,
+        "booked_at": timezone.localtime(ticket.booked_at).isoformat(timespec="seconds"),
+        "url": f"http://testserver/tickets/{ticket.pk}/",
+        **changes,
+    }
+
+
+def page(*results: dict) -> dict:
+    return {"count": len(results), "next": None, "previous": None, "results": list(results)}
+
+
+def book(show: Show, person: dict = ADA, seat: int | None = None, now: datetime | None = None) -> Ticket:
+    return services.ticket_book(choice=services.ShowChoice(show_id=show.pk), seat=seat, now=now, **person)
+
+
+def in_days(days: int) -> date:
+    return timezone.localdate() + timedelta(days=days)
+
+
+@pytest.fixture
+def user_client(db) -> APIClient:
+    """A logged-in user who is not staff."""
+    user = get_user_model().objects.create_user("customer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+# --- POST /api/tickets ------------------------------------------------------------------
+
+
+def test_book_by_show_gives_the_lowest_free_seat(api_client, show):
+    book(show, seat=1)
+
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body == ticket_json(body["id"], show=show, seat="A2", **ADA)
+    assert response["Location"] == f"/api/tickets/{body['id']}"
+    assert uuid.UUID(body["id"]).version == 4
+    assert REFERENCE.match(body["booking"])
+    assert abs(datetime.fromisoformat(body["booked_at"]) - timezone.now()) < timedelta(minutes=1)
+
+
+def test_book_by_date_and_time_of_a_scheduled_show(api_client, show):
+    local = timezone.localtime(show.starts_at)
+
+    response = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
+
+    assert response.status_code == 201
+    assert response.json() == ticket_json(response.json()["id"], show=show, seat="A1", **ADA)
+    assert Show.objects.count() == 1
+
+
+def test_book_an_unscheduled_future_time_creates_the_show(api_client, settings):
+    settings.BOOKING_DEFAULT_CAPACITY = 7
+    day = in_days(9)
+
+    response = api_client.post("/api/tickets", {**ADA, "date": day.isoformat(), "time": "11:45"})
+
+    assert response.status_code == 201
+    show = Show.objects.get()
+    assert (show.title, show.capacity) == ("", 7)
+    assert show.starts_at == timezone.make_aware(datetime(day.year, day.month, day.day, 11, 45))
+    assert response.json() == ticket_json(response.json()["id"], show=show, seat="A1", **ADA)
+
+
+def test_hh_mm_and_hh_mm_00_name_the_same_show_time(api_client):
+    day = in_days(9).isoformat()
+
+    first = api_client.post("/api/tickets", {**ADA, "date": day, "time": "15:00"})
+    second = api_client.post("/api/tickets", {**GRACE, "date": day, "time": "15:00:00"})
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    show = Show.objects.get()
+    assert second.json() == ticket_json(second.json()["id"], show=show, seat="A2", **GRACE)
+    assert first.json()["show"] == second.json()["show"] == show.pk
+
+
+def test_time_with_seconds_other_than_00_is_a_400(api_client):
+    response = api_client.post("/api/tickets", {**ADA, "date": in_days(9).isoformat(), "time": "15:00:30"})
+
+    assert response.status_code == 400
+    assert response.json() == {"time": ["Shows start on the minute: seconds must be 00."]}
+    assert not Show.objects.exists()
+
+
+def test_past_show_time_is_a_400(api_client):
+    response = api_client.post("/api/tickets", {**ADA, "date": in_days(-1).isoformat(), "time": "15:00"})
+
+    assert response.status_code == 400
+    assert response.json() == STARTED
+    assert not Show.objects.exists()
+
+
+def test_show_that_has_started_is_a_400(api_client):
+    started = Show.objects.create(starts_at=timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5))
+
+    response = api_client.post("/api/tickets", {**ADA, "show": started.pk})
+
+    assert response.status_code == 400
+    assert response.json() == STARTED
+    assert not Ticket.objects.exists()
+
+
+def test_unknown_time_is_a_400_when_timings_are_not_open(api_client, settings, show):
+    settings.BOOKING_OPEN_TIMINGS = False
+    local = timezone.localtime(show.starts_at)
+
+    unknown = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "20:00"})
+    scheduled = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
+
+    assert unknown.status_code == 400
+    assert unknown.json() == {"time": ["No show is scheduled at this date and time."]}
+    assert scheduled.status_code == 201
+    assert scheduled.json()["show"] == show.pk
+    assert Show.objects.count() == 1
+
+
+def test_booking_number_21_of_a_20_seat_show_is_sold_out(api_client, show):
+    seats = [api_client.post("/api/tickets", {**ADA, "show": show.pk}).json()["seat"] for _ in range(20)]
+
+    response = api_client.post("/api/tickets", {**GRACE, "show": show.pk})
+
+    assert seats == [f"{row}{n}" for row in "AB" for n in range(1, 11)]
+    assert response.status_code == 409
+    assert response.json() == SOLD_OUT
+    assert Ticket.objects.filter(show=show).count() == 20
+
+
+def test_seats_in_live_holds_are_not_sold(api_client, show):
+    services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=10)
+    for _ in range(10):
+        book(show)
+
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+
+    assert response.status_code == 409
+    assert response.json() == SOLD_OUT
+
+
+def test_book_a_chosen_seat(api_client, show):
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "b10"})
+
+    assert response.status_code == 201
+    assert response.json() == ticket_json(response.json()["id"], show=show, seat="B10", **ADA)
+    assert Ticket.objects.get().seat == 20
+
+
+def test_rows_after_z_are_aa(api_client):
+    big = make_show(capacity=270)
+
+    response = api_client.post("/api/tickets", {**ADA, "show": big.pk, "seat": "AA1"})
+
+    assert response.status_code == 201
+    assert response.json()["seat"] == "AA1"
+    assert Ticket.objects.get().seat == 261
+
+
+def test_seat_beyond_the_capacity_is_a_400(api_client, show):
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "C1"})
+
+    assert response.status_code == 400
+    assert response.json() == {"seat": ["Seat C1 does not exist at this show."]}
+
+
+@pytest.mark.parametrize("label", ["A11", "A0", "4B", "", "A-1", "ÄÖ1", 5, "A" * 9])
+def test_seat_label_that_is_not_well_formed_is_a_400(api_client, show, label):
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": label})
+
+    assert response.status_code == 400
+    assert response.json() == {"seat": ["Not a seat label: use a row letter and a seat number, like B4."]}
+
+
+def test_seat_taken_is_a_409(api_client, show):
+    book(show, seat=4)
+
+    response = api_client.post("/api/tickets", {**GRACE, "show": show.pk, "seat": "A4"})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Seat A4 is already booked or held.", "code": "seat_taken"}
+
+
+def test_seat_held_is_a_409(api_client, show):
+    services.hold_create(choice=services.ShowChoice(show_id=show.pk), seats=[12])
+
+    response = api_client.post("/api/tickets", {**GRACE, "show": show.pk, "seat": "B2"})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Seat B2 is already booked or held.", "code": "seat_taken"}
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("098765 43210", "+919876543210"),  # read in PHONENUMBER_DEFAULT_REGION (IN)
+        ("9876543210", "+919876543210"),
+        ("+91 98765-43210", "+919876543210"),
+        ("+1 (415) 555-0123", "+14155550123"),
+    ],
+)
+def test_phone_number_is_returned_in_e164(api_client, show, given, stored):
+    response = api_client.post("/api/tickets", {"name": "Ada Lovelace", "phone_number": given, "show": show.pk})
+
+    assert response.status_code == 201
+    assert response.json()["phone_number"] == stored
+    assert str(Customer.objects.get().phone_number) == stored
+
+
+def test_name_is_trimmed_and_may_be_100_characters(api_client, show):
+    name = "N" * 100
+
+    response = api_client.post("/api/tickets", {"name": f"  {name}  ", "phone_number": "9876543210", "show": show.pk})
+
+    assert response.status_code == 201
+    assert response.json()["name"] == name
+
+
+def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
+    api_client.post("/api/tickets", {**ADA, "show": show.pk})
+    api_client.post("/api/tickets", {"name": "Ada Lovelace", "phone_number": "04155550123", "show": show.pk})
+
+    assert Customer.objects.count() == 1
+    assert Ticket.objects.filter(booking__customer__name="Ada Lovelace").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"phone_number": "+914155550123"}, {"name": ["This field is required."]}),
+        ({"name": "Ada"}, {"phone_number": ["This field is required."]}),
+        ({**ADA, "name": "   "}, {"name": ["This field may not be blank."]}),
+        ({**ADA, "name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
+        ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
+        ({**ADA, "phone_number": "12345"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({**ADA, "phone_number": None}, {"phone_number": ["This field may not be null."]}),
+        ({**ADA, "show": "first"}, {"show": ["A valid integer is required."]}),
+        ({**ADA, "show": 999999}, {"show": ['Invalid pk "999999" - object does not exist.']}),
+        (
+            {**ADA, "date": "2099-02-30", "time": "10:00"},
+            {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
+        ),
+        ({**ADA, "date": "2099-01-01", "time": "25:00"}, {"time": ["Time has wrong format. Use HH:MM."]}),
+        ({**ADA, "date": "2099-01-01"}, {"time": ["This field is required with date."]}),
+        ({**ADA, "time": "10:00"}, {"date": ["This field is required with time."]}),
+        (
+            {**ADA, "show": 1, "date": "2099-01-01", "time": "10:00"},
+            {"show": ["Give either show or date and time, not both."]},
+        ),
+        (ADA, {"non_field_errors": ["Give a show, or a date and a time."]}),
+    ],
+)
+def test_invalid_booking_is_a_400(api_client, body, errors):
+    response = api_client.post("/api/tickets", body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        ('{"name": "Ada", ', {"detail": f"{JSON_QUOTES}line 1 column 17 (char 16)"}),
+        ("{'name': 'Ada'}", {"detail": f"{JSON_QUOTES}line 1 column 2 (char 1)"}),
+        ("[1, 2]", {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        ('"just a string"', {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
+        ("null", {"non_field_errors": ["No data provided"]}),
+    ],
+)
+def test_malformed_json_is_a_400(api_client, payload, errors):
+    response = api_client.post("/api/tickets", payload, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_body_that_is_not_json_is_a_415(api_client):
+    response = api_client.post("/api/tickets", "<ticket/>", content_type="text/xml")
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": 'Unsupported media type "text/xml" in request.'}
+
+
+def test_read_only_fields_sent_by_the_client_are_ignored(api_client, show):
+    sent_id = str(uuid.uuid4())
+    response = api_client.post(
+        "/api/tickets",
+        {
+            **ADA,
+            "show": show.pk,
+            "id": sent_id,
+            "expired": True,
+            "booking": "ZZZZZZ",
+            "checked_in_at": "2020-01-01T00:00:00Z",
+            "booked_at": "2020-01-01T00:00:00Z",
+        },
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body == ticket_json(body["id"], show=show, seat="A1", **ADA)
+    assert body["id"] != sent_id
+    assert body["booking"] != "ZZZZZZ"
+    ticket = Ticket.objects.get()
+    assert (ticket.expired, ticket.checked_in_at) == (False, None)
+    assert ticket.booked_at.year == timezone.now().year
+
+
+# --- GET /api/tickets/{id} -------------------------------------------------------------
+
+
+def test_read_a_ticket_by_its_id_without_logging_in(api_client, ticket, show):
+    response = api_client.get(f"/api/tickets/{ticket.pk}")
+
+    assert response.status_code == 200
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA)
+
+
+def test_unknown_ticket_id_is_a_json_404(api_client, ticket):
+    response = api_client.get(f"/api/tickets/{uuid.uuid4()}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Ticket matches the given query."}
+
+
+@pytest.mark.parametrize("ticket_id", ["not-a-uuid", "12345", "5f0c", "%20"])
+def test_ticket_id_that_is_not_a_uuid_is_a_json_404(api_client, ticket_id):
+    response = api_client.get(f"/api/tickets/{ticket_id}")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_every_item_method_of_an_unknown_ticket_is_a_404(api_client, method):
+    response = getattr(api_client, method)(f"/api/tickets/{uuid.uuid4()}", {**ADA, "date": "2099-01-01"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Ticket matches the given query."}
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_urls_work_with_and_without_trailing_slash(api_client, staff_client, show, suffix):
+    created = api_client.post(f"/api/tickets{suffix}", {**ADA, "show": show.pk})
+    ticket_id = created.json()["id"]
+    read = api_client.get(f"/api/tickets/{ticket_id}{suffix}")
+    patched = api_client.patch(f"/api/tickets/{ticket_id}{suffix}", {"name": "Ada King"})
+    listed = staff_client.get(f"/api/tickets{suffix}")
+    checked_in = staff_client.post(f"/api/tickets/{ticket_id}/check-in{suffix}")
+    deleted = api_client.delete(f"/api/tickets/{ticket_id}{suffix}")
+
+    statuses = [r.status_code for r in (created, read, patched, listed, checked_in, deleted)]
+    assert statuses == [201, 200, 200, 200, 200, 204]
+    assert read.json() == created.json()
+    assert patched.json()["name"] == "Ada King"
+    assert listed.json()["count"] == 1
+
+
+# --- PUT / PATCH /api/tickets/{id} -------------------------------------------------------
+
+
+def test_patch_name_and_phone(api_client, ticket, show):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"name": "Ada King", "phone_number": "09876543210"})
+
+    assert response.status_code == 200
+    assert response.json() == ticket_json(
+        str(ticket.pk), show=show, seat="A1", name="Ada King", phone_number="+919876543210"
+    )
+
+
+def test_put_moves_the_ticket_to_another_show_time(api_client, ticket, show):
+    day = in_days(6)
+
+    response = api_client.put(f"/api/tickets/{ticket.pk}", {**GRACE, "date": day.isoformat(), "time": "18:00"})
+
+    assert response.status_code == 200
+    target = Show.objects.exclude(pk=show.pk).get()
+    assert response.json() == ticket_json(str(ticket.pk), show=target, seat="A1", **GRACE)
+    assert api_client.get(f"/api/shows/{show.pk}").json()["tickets_booked"] == 0
+
+
+def test_put_needs_every_field(api_client, ticket):
+    response = api_client.put(f"/api/tickets/{ticket.pk}", {"name": "Ada King"})
+
+    assert response.status_code == 400
+    assert response.json() == {"phone_number": ["This field is required."]}
+
+
+def test_put_needs_a_show_time(api_client, ticket):
+    response = api_client.put(f"/api/tickets/{ticket.pk}", ADA)
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Give a show, or a date and a time."]}
+
+
+def test_patch_moves_to_a_show_by_id_taking_the_lowest_free_seat(api_client, ticket):
+    other = make_show(days=4)
+    book(other, GRACE)
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": other.pk})
+
+    assert response.status_code == 200
+    assert response.json() == ticket_json(str(ticket.pk), show=other, seat="A2", **ADA)
+
+
+def test_patch_seat(api_client, ticket, show):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B5"})
+
+    assert response.status_code == 200
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
+    assert api_client.get(f"/api/shows/{show.pk}").json()["free_seats"][0] == "A1"
+
+
+def test_patch_to_a_taken_seat_is_a_409(api_client, ticket, show):
+    book(show, GRACE, seat=2)
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A2"})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Seat A2 is already booked or held.", "code": "seat_taken"}
+
+
+def test_move_into_a_full_show_is_a_409(api_client, ticket, show):
+    full = make_show(days=4, capacity=1)
+    book(full, GRACE)
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": full.pk})
+
+    assert response.status_code == 409
+    assert response.json() == SOLD_OUT
+    ticket.refresh_from_db()
+    assert (ticket.show_id, ticket.seat) == (show.pk, 1)
+
+
+def test_move_to_a_past_time_is_a_400(api_client, ticket, show):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"date": in_days(-1).isoformat(), "time": "19:30"})
+
+    assert response.status_code == 400
+    assert response.json() == STARTED
+    ticket.refresh_from_db()
+    assert ticket.show_id == show.pk
+
+
+def test_move_to_a_show_that_has_started_is_a_400(api_client, ticket):
+    started = Show.objects.create(starts_at=timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5))
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": started.pk})
+
+    assert response.status_code == 400
+    assert response.json() == STARTED
+
+
+def test_move_to_an_unscheduled_time_is_a_400_when_timings_are_not_open(api_client, ticket, settings):
+    settings.BOOKING_OPEN_TIMINGS = False
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"date": in_days(6).isoformat(), "time": "18:00"})
+
+    assert response.status_code == 400
+    assert response.json() == {"time": ["No show is scheduled at this date and time."]}
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"name": ""}, {"name": ["This field may not be blank."]}),
+        ({"name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
+        ({"phone_number": "12345"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({"seat": "Z99"}, {"seat": ["Not a seat label: use a row letter and a seat number, like B4."]}),
+        ({"seat": "C1"}, {"seat": ["Seat C1 does not exist at this show."]}),
+        ({"time": "15:00:30", "date": "2099-01-01"}, {"time": ["Shows start on the minute: seconds must be 00."]}),
+        ({"show": 999999}, {"show": ['Invalid pk "999999" - object does not exist.']}),
+    ],
+)
+def test_invalid_change_is_a_400(api_client, ticket, body, errors):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_change_with_malformed_json_is_a_400(api_client, ticket):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", '{"name": ', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+def test_read_only_fields_sent_in_a_change_are_ignored(api_client, ticket, show):
+    before = api_client.get(f"/api/tickets/{ticket.pk}").json()
+
+    response = api_client.patch(
+        f"/api/tickets/{ticket.pk}",
+        {"id": str(uuid.uuid4()), "expired": True, "booking": "ZZZZZZ", "checked_in_at": "2020-01-01T00:00:00Z"},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == before
+    ticket.refresh_from_db()
+    assert (ticket.expired, ticket.checked_in_at, ticket.booking.reference) == (False, None, before["booking"])
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_changing_a_ticket_whose_show_started_is_a_409(api_client, ticket, show, method):
+    body = {**ADA, "name": "Ada King", "show": show.pk}
+
+    with time_machine.travel(show.starts_at + timedelta(minutes=1)):
+        response = getattr(api_client, method)(f"/api/tickets/{ticket.pk}", body)
+
+    assert response.status_code == 409
+    assert response.json() == TICKET_EXPIRED
+    assert Customer.objects.get().name == "Ada Lovelace"
+
+
+def test_changing_a_ticket_marked_expired_is_a_409(api_client, ticket):
+    Ticket.objects.filter(pk=ticket.pk).update(expired=True)
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B1"})
+
+    assert response.status_code == 409
+    assert response.json() == TICKET_EXPIRED
+
+
+# --- DELETE /api/tickets/{id} -------------------------------------------------------------
+
+
+def test_delete_frees_the_seat_at_once(api_client, show):
+    for _ in range(20):
+        book(show)
+    cancelled = Ticket.objects.get(show=show, seat=7)
+
+    deleted = api_client.delete(f"/api/tickets/{cancelled.pk}")
+    rebooked = api_client.post("/api/tickets", {**GRACE, "show": show.pk})
+
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert rebooked.status_code == 201
+    assert rebooked.json()["seat"] == "A7"
+    assert api_client.get(f"/api/tickets/{cancelled.pk}").status_code == 404
+
+
+# --- GET /api/tickets (staff) ---------------------------------------------------------------
+
+
+def test_list_needs_credentials(api_client, ticket):
+    response = api_client.get("/api/tickets")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_list_is_refused_to_users_who_are_not_staff(user_client, ticket):
+    response = user_client.get("/api/tickets")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Staff only."}
+
+
+def test_list_is_refused_to_a_logged_in_session_that_is_not_staff(ticket):
+    user = get_user_model().objects.create_user("customer")
+    client = APIClient()
+    client.force_login(user)
+
+    response = client.get("/api/tickets")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Staff only."}
+
+
+@pytest.fixture
+def listed():
+    """Three tickets at three shows: Ada at Dune (future), Grace at Oppenheimer (future,
+    checked in), Alan at an old show (expired by the job)."""
+    dune = make_show(days=3, hour=19, minute=30, title="Dune: Part Three")
+    oppenheimer = make_show(days=5, hour=15, minute=0, title="Oppenheimer")
+    old = make_show(days=-2, hour=10, minute=0, title="Metropolis")
+    ada = book(dune, ADA)
+    grace = book(oppenheimer, GRACE)
+    alan = book(old, ALAN, now=old.starts_at - timedelta(days=1))
+    services.ticket_check_in(ticket_id=grace.pk)
+    assert services.tickets_expire() == 1
+    # Booked in another order than the shows run: Grace first, then Alan, then Ada.
+    for ticket, hour in ((grace, 1), (alan, 2), (ada, 3)):
+        Ticket.objects.filter(pk=ticket.pk).update(booked_at=datetime(2026, 1, 1, hour, tzinfo=UTC))
+    grace.refresh_from_db()
+    return {
+        "ada": ticket_json(str(ada.pk), show=dune, seat="A1", **ADA),
+        "grace": ticket_json(
+            str(grace.pk),
+            show=oppenheimer,
+            seat="A1",
+            **GRACE,
+            checked_in_at=timezone.localtime(grace.checked_in_at).isoformat(timespec="seconds"),
+        ),
+        "alan": ticket_json(str(alan.pk), show=old, seat="A1", **ALAN, expired=True),
+        "dune": dune,
+    }
+
+
+def test_list_is_ordered_by_start(staff_client, listed):
+    response = staff_client.get("/api/tickets")
+
+    assert response.status_code == 200
+    assert response.json() == page(listed["alan"], listed["ada"], listed["grace"])
+
+
+def test_list_default_order_is_start_then_seat(staff_client, show):
+    for seat in (3, 1, 2):
+        book(show, seat=seat)
+
+    response = staff_client.get("/api/tickets")
+
+    assert [t["seat"] for t in response.json()["results"]] == ["A1", "A2", "A3"]
+
+
+def test_filter_date(staff_client, listed):
+    dune_day = timezone.localtime(listed["dune"].starts_at).date()
+
+    assert staff_client.get("/api/tickets", {"date": dune_day.isoformat()}).json() == page(listed["ada"])
+    assert staff_client.get("/api/tickets", {"date": (dune_day + timedelta(days=1)).isoformat()}).json() == page()
+
+
+def test_filter_time(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"time": "15:00"}).json() == page(listed["grace"])
+    assert staff_client.get("/api/tickets", {"time": "15:00:00"}).json() == page(listed["grace"])
+    assert staff_client.get("/api/tickets", {"time": "16:00"}).json() == page()
+
+
+def test_filter_date_and_time_together(staff_client, listed):
+    dune_day = timezone.localtime(listed["dune"].starts_at).date().isoformat()
+
+    assert staff_client.get("/api/tickets", {"date": dune_day, "time": "19:30"}).json() == page(listed["ada"])
+    assert staff_client.get("/api/tickets", {"date": dune_day, "time": "15:00"}).json() == page()
+
+
+def test_filter_show(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"show": listed["dune"].pk}).json() == page(listed["ada"])
+    assert staff_client.get("/api/tickets", {"show": 999999}).json() == page()
+
+
+def test_filter_expired(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"expired": "true"}).json() == page(listed["alan"])
+    assert staff_client.get("/api/tickets", {"expired": "false"}).json() == page(listed["ada"], listed["grace"])
+
+
+def test_filter_checked_in(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"checked_in": "true"}).json() == page(listed["grace"])
+    assert staff_client.get("/api/tickets", {"checked_in": "false"}).json() == page(listed["alan"], listed["ada"])
+
+
+def test_filter_phone_number_in_any_format(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"phone_number": "098765 43210"}).json() == page(listed["grace"])
+    assert staff_client.get("/api/tickets", {"phone_number": "+919876543211"}).json() == page()
+
+
+def test_search_name_or_phone_contains(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"search": "hopper"}).json() == page(listed["grace"])
+    assert staff_client.get("/api/tickets", {"search": "5550123"}).json() == page(listed["ada"])
+    assert staff_client.get("/api/tickets", {"search": "Babbage"}).json() == page()
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("starts_at", ["alan", "ada", "grace"]),
+        ("-starts_at", ["grace", "ada", "alan"]),
+        ("booked_at", ["grace", "alan", "ada"]),
+        ("-booked_at", ["ada", "alan", "grace"]),
+        ("name", ["ada", "alan", "grace"]),
+        ("-name", ["grace", "alan", "ada"]),
+    ],
+)
+def test_ordering(staff_client, listed, ordering, expected):
+    response = staff_client.get("/api/tickets", {"ordering": ordering})
+
+    assert response.status_code == 200
+    assert response.json() == page(*(listed[key] for key in expected))
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "message"),
+    [
+        ("date", "2026-13-01", "Enter a valid date."),
+        ("date", "01/02/2026", "Enter a valid date."),
+        ("time", "25:00", "Enter a valid time."),
+        ("time", "15:00:30", "Shows start on the minute: seconds must be 00."),
+        ("show", "dune", "Enter a number."),
+        ("phone_number", "12345", None),
+        ("ordering", "seat", "Select a valid choice. seat is not one of the available choices."),
+    ],
+)
+def test_filter_value_that_is_not_valid_is_a_400_on_that_parameter(staff_client, listed, parameter, value, message):
+    response = staff_client.get("/api/tickets", {parameter: value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == [parameter]
+    if message is not None:
+        assert response.json() == {parameter: [message]}
+
+
+def test_list_is_paginated_by_50(staff_client):
+    show = make_show(capacity=60)
+    for _ in range(55):
+        book(show)
+
+    first = staff_client.get("/api/tickets").json()
+    second = staff_client.get("/api/tickets", {"page": 2}).json()
+
+    assert (first["count"], len(first["results"]), len(second["results"])) == (55, 50, 5)
+    assert first["next"] == "http://testserver/api/tickets?page=2"
+    assert second["results"][-1]["seat"] == "F5"
+
+
+# --- POST / DELETE /api/tickets/{id}/check-in (staff) -------------------------------------
+
+
+def test_check_in(staff_client, ticket, show):
+    with time_machine.travel(show.starts_at - timedelta(minutes=10), tick=False):
+        response = staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 200
+    checked_in_at = timezone.localtime(show.starts_at - timedelta(minutes=10)).isoformat()
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA, checked_in_at=checked_in_at)
+
+
+def test_second_check_in_is_a_409_with_the_first_time(staff_client, ticket, show):
+    with time_machine.travel(show.starts_at - timedelta(minutes=10), tick=False):
+        staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+    response = staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This ticket was checked in already.",
+        "code": "already_checked_in",
+        "checked_in_at": timezone.localtime(show.starts_at - timedelta(minutes=10)).isoformat(),
+    }
+
+
+def test_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
+    with time_machine.travel(show.starts_at + timedelta(hours=8)):
+        response = staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This ticket has expired.", "code": "ticket_expired"}
+
+
+def test_undo_check_in(staff_client, ticket, show):
+    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+
+    response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 200
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA)
+    assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
+
+
+def test_undo_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
+    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+
+    with time_machine.travel(show.starts_at + timedelta(hours=8)):
+        response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This ticket has expired.", "code": "ticket_expired"}
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_check_in_needs_credentials(api_client, ticket, method):
+    response = getattr(api_client, method)(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_check_in_is_refused_to_users_who_are_not_staff(user_client, ticket, method):
+    response = getattr(user_client, method)(f"/api/tickets/{ticket.pk}/check-in")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Staff only."}
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is None
+
+
+def test_check_in_of_an_unknown_ticket_is_a_404(staff_client):
+    response = staff_client.post(f"/api/tickets/{uuid.uuid4()}/check-in")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Ticket matches the given query."}
+
+
+# --- the theatre's time zone -------------------------------------------------------------------
+
+
+def test_date_and_time_are_read_in_the_theatre_time_zone(api_client, settings):
+    settings.TIME_ZONE = "Europe/Moscow"
+    day = in_days(9)
+
+    response = api_client.post("/api/tickets", {**ADA, "date": day.isoformat(), "time": "19:30"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["date"], body["time"]) == (day.isoformat(), "19:30")
+    assert body["starts_at"] == f"{day.isoformat()}T19:30:00+03:00"
+    assert body["booked_at"].endswith("+03:00")
+    assert Show.objects.get().starts_at == datetime(day.year, day.month, day.day, 16, 30, tzinfo=UTC)
