@@ -1,0 +1,138 @@
+"""The rush over HTTP: 40 clients at once against gunicorn with 4 worker processes.
+
+The locking of api/services.py is tested in-process elsewhere; this test takes the path
+production takes: separate processes, each with its own database connection, behind
+one socket. 400 booking attempts at 5 shows of 20 seats must give exactly 100 tickets,
+no seat twice, and no 5xx.
+"""
+
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from api.models import Ticket
+from api.tests.conftest import make_show, postgres_only
+from api.tests.test_throttle_redis import database_url
+
+pytestmark = [pytest.mark.slow, postgres_only, pytest.mark.django_db(transaction=True)]
+
+WORKERS = 4
+CLIENTS = 40
+ATTEMPTS_PER_CLIENT = 10
+SHOWS = 5
+CAPACITY = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """gunicorn on a free local port, serving the test database; stopped at the end."""
+    port = _free_port()
+    log = (tmp_path / "gunicorn.log").open("w")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "booking.settings",
+        "DATABASE_URL": database_url(),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "THROTTLE_ANON_RATE": "100000/min",
+        "REDIS_URL": "",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    process = subprocess.Popen(
+        [str(gunicorn), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "booking.wsgi"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_up(port, process, tmp_path / "gunicorn.log")
+        yield port, tmp_path / "gunicorn.log"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
+    for _ in range(150):
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer on port {port}:\n{log.read_text()}")
+
+
+def test_400_attempts_from_40_clients_give_exactly_100_tickets(server):
+    port, log = server
+    shows = [make_show(days=2, hour=10 + i, capacity=CAPACITY) for i in range(SHOWS)]
+    barrier = threading.Barrier(CLIENTS)
+    answers: list[tuple[int, dict]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        try:
+            barrier.wait()
+            for attempt in range(ATTEMPTS_PER_CLIENT):
+                show = shows[(number + attempt) % SHOWS]
+                body = {"name": f"Client {number}", "phone_number": f"+9141555{number:05d}", "show": show.pk}
+                connection.request("POST", "/api/tickets", json.dumps(body), {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                mine.append((response.status, json.loads(response.read())))
+        except BaseException as exc:  # reported below: a thread's error must fail the test
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+            with lock:
+                answers.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: SHOWS * CAPACITY, 409: CLIENTS * ATTEMPTS_PER_CLIENT - SHOWS * CAPACITY}, statuses
+    # A client turned away while seats were free would be a 409 seat_taken here.
+    assert Counter(body["code"] for status, body in answers if status == 409) == {"sold_out": statuses[409]}
+    booked = sorted((body["show"], body["seat"]) for status, body in answers if status == 201)
+    assert len(booked) == len(set(booked)), "a seat was sold twice"
+
+    tickets = sorted(Ticket.objects.values_list("show_id", "seat"))
+    assert len(tickets) == SHOWS * CAPACITY
+    assert tickets == sorted((show.pk, seat) for show in shows for seat in range(1, CAPACITY + 1))
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,63 @@
+"""The OpenAPI schema is committed (schema.yml): an API change is always a reviewed change."""
+
+import difflib
+
+import pytest
+import yaml
+from django.conf import settings
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA_FILE = settings.BASE_DIR / "schema.yml"
+REGENERATE = "DEBUG=true .venv/bin/python manage.py spectacular --file schema.yml --validate"
+
+
+@pytest.fixture
+def served(api_client) -> str:
+    response = api_client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    return response.content.decode()
+
+
+def test_served_schema_is_the_committed_one(served):
+    committed = SCHEMA_FILE.read_text()
+    if yaml.safe_load(served) != yaml.safe_load(committed):
+        diff = difflib.unified_diff(
+            committed.splitlines(), served.splitlines(), "schema.yml (committed)", "/api/schema/ (served)", lineterm=""
+        )
+        pytest.fail(
+            "The API schema the service serves differs from the committed schema.yml.\n"
+            "If the change is intended, keep ../shared/API.md in step, then regenerate the file with\n"
+            f"    {REGENERATE}\n"
+            "and commit it with the change. The difference:\n" + "\n".join(list(diff)[:300]),
+            pytrace=False,
+        )
+
+
+def test_committed_schema_is_valid_openapi():
+    validate_schema(yaml.safe_load(SCHEMA_FILE.read_text()))
+
+
+def test_schema_and_docs_are_public(api_client):
+    assert api_client.get("/api/schema/?format=json").json()["info"]["title"] == "Movie theatre booking API"
+    docs = api_client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+
+
+def test_every_operation_documents_the_errors_any_request_can_meet(served):
+    """401 for a bad token anywhere, 413 for an oversized body, Retry-After on 429."""
+    operations = [
+        (method, path, operation)
+        for path, item in yaml.safe_load(served)["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) == 21
+    for method, path, operation in operations:
+        responses = operation["responses"]
+        assert "401" in responses, (method, path)
+        assert ("413" in responses) == ("requestBody" in operation), (method, path)
+        if "429" in responses:
+            assert responses["429"]["headers"]["Retry-After"]["required"] is True, (method, path)

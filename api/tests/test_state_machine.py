@@ -1,0 +1,293 @@
+"""A Hypothesis state machine over the booking services, with a clock it moves itself.
+
+Any sequence of book, move, cancel, hold, release, confirm, check-in (and undo), expire,
+purge and the passing of time must keep the rules:
+
+- tickets plus live holds never exceed a show's capacity, and no seat is taken twice;
+- one client never holds more than BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at once;
+- an expired ticket never changes (show, seat, person, check-in), and only tickets whose
+  show started BOOKING_EXPIRE_AFTER_HOURS ago are marked expired.
+
+Every step also checks the service's answer against a fresh reading of the database
+(booked, or which 400/409 and why), so a wrong refusal fails as surely as an oversell.
+Each example runs in a savepoint that is rolled back at its end.
+"""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from rest_framework.exceptions import NotFound, ValidationError
+
+from api import services
+from api.exceptions import Conflict
+from api.models import Booking, Hold, Show, Ticket, expiry_cutoff
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+# (starts after, capacity): one show soon, one later today, one in two days.
+SHOWS = [(timedelta(minutes=30), 3), (timedelta(hours=6), 4), (timedelta(days=2), 6)]
+PEOPLE = [("Ada Lovelace", "+914155550123"), ("Alan Turing", "+914155550124"), ("Grace Hopper", "+914155550125")]
+CLIENTS = ["addr:198.51.100.1", "addr:198.51.100.2"]
+HOLD_LIMIT = 5
+OK = "ok"
+
+show_index = st.integers(0, len(SHOWS) - 1)
+row_index = st.integers(0, 30)
+seat_number = st.integers(1, 7)  # 7 is past every capacity: "no such seat" is tried too
+person = st.sampled_from(PEOPLE)
+
+
+def outcome(call) -> tuple:
+    """What a service call did: ("ok", result), ("conflict", code) or ("invalid", fields)."""
+    try:
+        return OK, call()
+    except Conflict as exc:
+        return "conflict", exc.code
+    except ValidationError as exc:
+        return "invalid", tuple(sorted(exc.detail))
+    except NotFound:
+        return "not_found", None
+
+
+def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int, field: str) -> tuple:
+    """The answer the booking rules give for these seats, read from the database."""
+    wanted = seats or []
+    if any(seat > show.capacity for seat in wanted):
+        return "invalid", (field,)
+    if taken.intersection(wanted):
+        return "conflict", "seat_taken"
+    if len(taken) + (len(wanted) or quantity) > show.capacity:
+        return "conflict", "sold_out"
+    return OK, None
+
+
+class BookingMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        # A savepoint per example, rolled back in teardown(): each example starts empty.
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self.now = START
+        self.shows = [
+            Show.objects.create(title=f"Show {i}", starts_at=START + after, capacity=capacity)
+            for i, (after, capacity) in enumerate(SHOWS)
+        ]
+        self.expired_seen: dict[str, tuple] = {}
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    # --- reading the state -----------------------------------------------------------
+
+    def _show(self, index: int) -> Show:
+        return Show.objects.get(pk=self.shows[index].pk)
+
+    def _ticket(self, index: int) -> Ticket | None:
+        # Ordered by (show, seat), which is unique: the same index picks the same ticket
+        # when Hypothesis replays a sequence.
+        tickets = list(Ticket.objects.select_related("show", "booking__customer").order_by("show_id", "seat"))
+        return tickets[index % len(tickets)] if tickets else None
+
+    def _hold(self, index: int) -> Hold | None:
+        holds = sorted(Hold.objects.all(), key=lambda h: (h.show_id, h.expires_at, sorted(h.seats), str(h.pk)))
+        return holds[index % len(holds)] if holds else None
+
+    def _held_by(self, client: str) -> int:
+        return sum(
+            len(seats) for seats in Hold.objects.live(self.now).filter(client=client).values_list("seats", flat=True)
+        )
+
+    # --- rules -------------------------------------------------------------------------
+
+    @rule(index=show_index, seat=st.none() | seat_number, who=person, by_time=st.booleans())
+    def book(self, index, seat, who, by_time):
+        show = self._show(index)
+        taken = services.taken_seats(show, self.now)
+        if show.has_started(self.now):
+            expected = ("invalid", ("time",))
+        else:
+            expected = expected_seats(show, taken, [seat] if seat else None, 1, "seat")
+        choice = services.ShowChoice(starts_at=show.starts_at) if by_time else services.ShowChoice(show_id=show.pk)
+        kind, result = outcome(
+            lambda: services.ticket_book(choice=choice, name=who[0], phone_number=who[1], seat=seat, now=self.now)
+        )
+        assert (kind, None if kind == OK else result) == expected
+        if kind == OK:
+            free = [s for s in range(1, show.capacity + 1) if s not in taken]
+            assert result.seat == (seat or free[0])  # the asked seat, or the lowest free one
+
+    @rule(index=row_index, to=show_index, seat=st.none() | seat_number, who=st.none() | person)
+    def move(self, index, to, seat, who):
+        ticket = self._ticket(index)
+        if ticket is None:
+            return
+        target = self._show(to)
+        if ticket.expired or ticket.show.has_started(self.now):
+            expected = ("conflict", "ticket_expired")
+        elif target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
+            if target.has_started(self.now):
+                expected = ("invalid", ("time",))
+            else:
+                taken = services.taken_seats(target, self.now, exclude_ticket=ticket)
+                expected = expected_seats(target, taken, [seat] if seat else None, 1, "seat")
+        else:
+            expected = (OK, None)
+        kind, result = outcome(
+            lambda: services.ticket_update(
+                ticket_id=ticket.pk,
+                choice=services.ShowChoice(show_id=target.pk),
+                seat=seat,
+                name=who[0] if who else None,
+                phone_number=who[1] if who else None,
+                now=self.now,
+            )
+        )
+        assert (kind, None if kind == OK else result) == expected
+
+    @rule(index=row_index)
+    def cancel_ticket(self, index):
+        ticket = self._ticket(index)
+        if ticket is not None:
+            services.ticket_cancel(ticket=ticket)
+            assert not Ticket.objects.filter(pk=ticket.pk).exists()
+
+    @rule(index=row_index)
+    def cancel_booking(self, index):
+        ticket = self._ticket(index)
+        if ticket is not None:
+            services.booking_cancel(booking=ticket.booking)
+            assert not Ticket.objects.filter(booking_id=ticket.booking_id).exists()
+
+    @rule(
+        index=show_index,
+        seats=st.none() | st.lists(seat_number, min_size=1, max_size=4, unique=True),
+        quantity=st.integers(1, 4),
+        client=st.sampled_from(CLIENTS),
+    )
+    def hold(self, index, seats, quantity, client):
+        show = self._show(index)
+        wanted = len(seats) if seats else quantity
+        if show.has_started(self.now):
+            expected = ("invalid", ("time",))
+        elif self._held_by(client) + wanted > HOLD_LIMIT:
+            expected = ("invalid", ("non_field_errors",))
+        else:
+            expected = expected_seats(show, services.taken_seats(show, self.now), seats, quantity, "seats")
+        kind, result = outcome(
+            lambda: services.hold_create(
+                choice=services.ShowChoice(show_id=show.pk), seats=seats, quantity=quantity, client=client, now=self.now
+            )
+        )
+        assert (kind, None if kind == OK else result) == expected
+        if kind == OK:
+            assert len(result.seats) == wanted
+
+    @rule(index=row_index)
+    def release(self, index):
+        hold = self._hold(index)
+        if hold is not None:
+            services.hold_release(hold=hold, now=self.now)
+            assert not Hold.objects.live(self.now).filter(pk=hold.pk).exists()
+
+    @rule(index=row_index, who=person)
+    def confirm(self, index, who):
+        hold = self._hold(index)
+        if hold is None:
+            return
+        if hold.expires_at <= self.now:
+            expected = ("conflict", "hold_expired")
+        elif hold.show.has_started(self.now):
+            expected = ("invalid", ("time",))
+        else:
+            expected = (OK, None)
+        kind, result = outcome(
+            lambda: services.booking_confirm(hold_id=str(hold.pk), name=who[0], phone_number=who[1], now=self.now)
+        )
+        assert (kind, None if kind == OK else result) == expected
+        if kind == OK:
+            assert sorted(t.seat for t in result.tickets.all()) == sorted(hold.seats)
+            assert not Hold.objects.live(self.now).filter(pk=hold.pk).exists()
+
+    @rule(index=row_index, undo=st.booleans())
+    def check_in(self, index, undo):
+        ticket = self._ticket(index)
+        if ticket is None:
+            return
+        if ticket.expired or ticket.show.is_expired(self.now):
+            expected = ("conflict", "ticket_expired")
+        elif not undo and ticket.checked_in_at is not None:
+            expected = ("conflict", "already_checked_in")
+        else:
+            expected = (OK, None)
+        service = services.ticket_check_in_undo if undo else services.ticket_check_in
+        kind, result = outcome(lambda: service(ticket_id=ticket.pk, now=self.now))
+        assert (kind, None if kind == OK else result) == expected
+        if kind == OK:
+            assert result.checked_in_at == (None if undo else self.now)
+
+    @rule()
+    def expire(self):
+        due = Ticket.objects.filter(expired=False, show__starts_at__lte=expiry_cutoff(self.now)).count()
+        assert services.tickets_expire(now=self.now) == due
+        assert services.tickets_expire(now=self.now) == 0  # a second run changes nothing
+
+    @rule()
+    def purge(self):
+        expired = Ticket.objects.filter(expired=True).count()
+        dead_holds = Hold.objects.filter(expires_at__lte=self.now).count()
+        result = services.tickets_purge(now=self.now)
+        assert (result.tickets, result.holds, result.skipped) == (expired, dead_holds, False)
+        assert not Ticket.objects.filter(expired=True).exists()
+        assert not Booking.objects.filter(tickets__isnull=True).exists()
+
+    @rule(minutes=st.sampled_from([1, 9, 10, 11, 45, 240, 479, 480, 600]))
+    def time_passes(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    # --- invariants --------------------------------------------------------------------
+
+    @invariant()
+    def never_oversold(self):
+        seats = [(show, seat) for show, seat in Ticket.objects.values_list("show_id", "seat")]
+        held_by = Counter()
+        for show, client, held in Hold.objects.live(self.now).values_list("show_id", "client", "seats"):
+            seats += [(show, seat) for seat in held]
+            held_by[client] += len(held)
+        assert len(seats) == len(set(seats)), "a seat is booked or held twice"
+        taken = Counter(show for show, _ in seats)
+        for show in self.shows:
+            assert taken[show.pk] <= show.capacity, f"show {show.pk} oversold"
+        assert all(1 <= seat <= max(c for _, c in SHOWS) for _, seat in seats)
+        assert max(held_by.values(), default=0) <= HOLD_LIMIT
+
+    @invariant()
+    def expired_tickets_never_change(self):
+        rows = Ticket.objects.filter(expired=True).values_list(
+            "pk", "show_id", "seat", "booking__customer__name", "booking__customer__phone_number", "checked_in_at"
+        )
+        for row in rows:
+            assert self.expired_seen.setdefault(row[0], row) == row, "an expired ticket changed"
+        early = Ticket.objects.filter(expired=True, show__starts_at__gt=expiry_cutoff(self.now))
+        assert not early.exists(), "a ticket was marked expired too early"
+
+
+@pytest.mark.slow
+def test_booking_rules_hold_whatever_the_sequence(settings):
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = HOLD_LIMIT
+    run_state_machine_as_test(
+        BookingMachine,
+        settings=hypothesis_settings(
+            max_examples=200,
+            stateful_step_count=50,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )
