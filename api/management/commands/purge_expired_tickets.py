@@ -4,10 +4,17 @@ from api.services import tickets_purge
 
 
 class Command(BaseCommand):
-    help = "Delete expired tickets, lapsed holds, old idempotency keys and customers left without tickets."
+    help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old idempotency keys."
 
-    def handle(self, *args, **options) -> None:
-        result = tickets_purge()
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--batch-size", type=int, default=None, help="Rows per transaction.")
+
+    def handle(self, *args, batch_size: int | None, **options) -> None:
+        result = tickets_purge(batch_size=batch_size) if batch_size else tickets_purge()
+        counts = (result.tickets, result.bookings, result.customers, result.holds, result.idempotency_keys)
+        if result.skipped and not any(counts):
+            self.stdout.write("Another host is purging right now; nothing to do.")
+            return
         self.stdout.write(
             f"Deleted {result.tickets} expired tickets, {result.bookings} bookings, {result.customers} customers, "
             f"{result.holds} holds and {result.idempotency_keys} idempotency keys."

@@ -1,0 +1,250 @@
+"""Benchmark of the ticket life-cycle jobs: expire and purge 1,000,000 of 1,200,000 tickets.
+
+Not a test: it builds its own PostgreSQL database, fills it with SQL (generate_series,
+not the ORM), then runs `expire_tickets` and `purge_expired_tickets` as cron would and
+prints, for each: wall time, the number of transactions, the longest one, and the
+process's peak RSS before and after (flat = no rows loaded into Python).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/booking_purge_bench .venv/bin/python bench/purge.py
+
+The database named in DATABASE_URL is dropped and created again: its name must contain
+"bench". Options: --tickets, --expired, --batch-size (see --help).
+
+Transactions are timed twice: in Python, around every outermost transaction.atomic()
+block and every statement run outside one (autocommit), and in PostgreSQL, by a second
+connection that samples pg_stat_activity.xact_start of the job's backend every 2 ms.
+"""
+
+import argparse
+import io
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "booking.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/booking_purge_bench")
+# Not DEBUG: with DEBUG on, Django keeps every query in memory, which would blur the RSS figure.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment-0123456789")
+os.environ["DEBUG"] = "false"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.transaction import Atomic  # noqa: E402
+
+SEATS = 200  # tickets per show, and the shows' capacity
+FILL_SQL = """
+INSERT INTO api_show (id, title, starts_at, capacity, created_at)
+SELECT i, 'Bench show ' || i,
+       CASE WHEN i <= %(expired_shows)s
+            THEN now() - interval '9 hours' - i * interval '1 hour'  -- started over 8 h ago
+            ELSE now() + (i - %(expired_shows)s) * interval '1 hour' END,
+       %(seats)s, now()
+FROM generate_series(1, %(shows)s) AS i;
+
+INSERT INTO api_customer (id, name, phone_number)
+SELECT i, 'Customer ' || i, '+9198' || lpad(i::text, 8, '0')
+FROM generate_series(1, %(customers)s) AS i;
+
+-- Booking b holds tickets 2b-1 and 2b; customer c has bookings c and c + customers, so
+-- some customers keep a live booking and the others are left with none.
+INSERT INTO api_booking (id, reference, customer_id, created_at)
+SELECT i, upper(lpad(to_hex(i), 6, '0')), (i - 1) %% %(customers)s + 1, now()
+FROM generate_series(1, %(bookings)s) AS i;
+
+-- Tickets fill the shows in order: the first `expired` tickets are at shows that started
+-- more than 8 hours ago.
+INSERT INTO api_ticket (id, booking_id, show_id, seat, expired, checked_in_at, booked_at)
+SELECT gen_random_uuid(), (n + 1) / 2, (n - 1) / %(seats)s + 1, (n - 1) %% %(seats)s + 1, false, NULL,
+       now() - interval '1 day'
+FROM generate_series(1, %(tickets)s) AS n;
+
+-- 10,000 holds and idempotency keys, half of them stale.
+INSERT INTO api_hold (id, show_id, seats, expires_at, client, created_at)
+SELECT gen_random_uuid(), %(shows)s, '[1]'::jsonb,
+       now() + CASE WHEN i %% 2 = 0 THEN interval '-1 minute' ELSE interval '5 minutes' END, '', now()
+FROM generate_series(1, 10000) AS i;
+
+INSERT INTO api_idempotencykey (scope, key, request_hash, status_code, body, location, created_at)
+SELECT 'bench', 'key-' || i, md5(i::text), 201, '{}'::jsonb, '',
+       now() - CASE WHEN i %% 2 = 0 THEN interval '25 hours' ELSE interval '1 hour' END
+FROM generate_series(1, 10000) AS i;
+
+SELECT setval(pg_get_serial_sequence('api_show', 'id'), %(shows)s);
+SELECT setval(pg_get_serial_sequence('api_customer', 'id'), %(customers)s);
+SELECT setval(pg_get_serial_sequence('api_booking', 'id'), %(bookings)s);
+"""
+
+
+class TransactionTimer:
+    """Times every transaction of this process's Django connection, named by its first write."""
+
+    def __init__(self) -> None:
+        self.transactions: list[tuple[str, float]] = []
+        self._started: float | None = None
+        self._label = ""
+
+    def install(self) -> None:
+        timer, enter, exit_ = self, Atomic.__enter__, Atomic.__exit__
+
+        def timed_enter(atomic: Atomic) -> None:
+            if not transaction.get_connection(atomic.using).in_atomic_block:
+                timer._started, timer._label = time.perf_counter(), ""
+            return enter(atomic)
+
+        def timed_exit(atomic: Atomic, *exc_info) -> None:
+            try:
+                return exit_(atomic, *exc_info)
+            finally:
+                if not transaction.get_connection(atomic.using).in_atomic_block and timer._started is not None:
+                    timer.transactions.append((timer._label or "other", time.perf_counter() - timer._started))
+                    timer._started = None
+
+        def timed_statement(execute, sql, params, many, context):
+            if connection.in_atomic_block:
+                if not timer._label and sql.startswith(("UPDATE", "DELETE")):
+                    timer._label = " ".join(sql.split()[:3]).replace('"', "")
+                return execute(sql, params, many, context)
+            started = time.perf_counter()  # autocommit: the statement is its own transaction
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                label = "SELECT " + sql.split(" FROM ", 1)[1].split()[0].replace('"', "")
+                timer.transactions.append((label, time.perf_counter() - started))
+
+        Atomic.__enter__, Atomic.__exit__ = timed_enter, timed_exit
+        connection.execute_wrappers.append(timed_statement)
+
+    def reset(self) -> None:
+        self.transactions.clear()
+
+    def report(self) -> None:
+        longest = max((seconds for _, seconds in self.transactions), default=0.0)
+        print(f"  transactions: {len(self.transactions)}, longest {longest:.3f} s")
+        by_label: dict[str, list[float]] = {}
+        for label, seconds in self.transactions:
+            by_label.setdefault(label, []).append(seconds)
+        for label, times in by_label.items():
+            print(f"    {label:<36} {len(times):>4} x, total {sum(times):6.2f} s, longest {max(times):.3f} s")
+
+
+class BackendSampler(threading.Thread):
+    """Samples how long the job's backend has been inside its current transaction."""
+
+    def __init__(self, conninfo: str, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.conninfo, self.pid = conninfo, pid
+        self.longest = 0.0
+        self.running = True
+
+    def run(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            while self.running:
+                row = conn.execute(
+                    "SELECT extract(epoch FROM clock_timestamp() - xact_start) FROM pg_stat_activity "
+                    "WHERE pid = %s AND xact_start IS NOT NULL",
+                    [self.pid],
+                ).fetchone()
+                if row and row[0] is not None:
+                    self.longest = max(self.longest, float(row[0]))
+                time.sleep(0.002)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def conninfo(dbname: str) -> str:
+    db = settings.DATABASES["default"]
+    parts = {"dbname": dbname, "user": db["USER"], "host": db["HOST"], "port": db["PORT"], "password": db["PASSWORD"]}
+    return " ".join(f"{key}={value}" for key, value in parts.items() if value)
+
+
+def create_database(name: str) -> None:
+    if "bench" not in name:
+        sys.exit(f"Refusing to drop and create {name!r}: the benchmark's database name must contain 'bench'.")
+    with psycopg.connect(conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def fill(*, tickets: int, expired: int) -> None:
+    bookings = tickets // 2
+    params = {
+        "seats": SEATS,
+        "shows": -(-tickets // SEATS),
+        "expired_shows": expired // SEATS,
+        "customers": bookings // 2,
+        "bookings": bookings,
+        "tickets": tickets,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(FILL_SQL, params)
+    # The data stands for weeks of bookings: autovacuum would have visited it long ago.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def table_counts() -> dict[str, int]:
+    tables = ["api_ticket", "api_booking", "api_customer", "api_hold", "api_idempotencykey"]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables))
+        return dict(cursor.fetchall())
+
+
+def run_job(name: str, timer: TransactionTimer, *args: str) -> None:
+    timer.reset()
+    sampler = BackendSampler(conninfo(settings.DATABASES["default"]["NAME"]), connection.connection.info.backend_pid)
+    sampler.start()
+    rss_before = peak_rss_mib()
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command(name, *args, stdout=out)
+    wall = time.perf_counter() - started
+    sampler.running = False
+    sampler.join()
+    print(f"{name} {' '.join(args)}".strip())
+    print(f"  output: {out.getvalue().strip()}")
+    print(f"  wall time: {wall:.2f} s")
+    timer.report()
+    print(f"  longest transaction seen in pg_stat_activity: {sampler.longest:.3f} s")
+    print(f"  peak RSS: {rss_before:.1f} MiB before, {peak_rss_mib():.1f} MiB after")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_200_000)
+    parser.add_argument("--expired", type=int, default=1_000_000, help="tickets at shows that started over 8 h ago")
+    parser.add_argument("--batch-size", type=int, default=None, help="purge batch size (default: the service's)")
+    options = parser.parse_args()
+
+    name = settings.DATABASES["default"]["NAME"]
+    print(f"Database {name}: {options.tickets:,} tickets, {options.expired:,} at shows that started over 8 h ago")
+    create_database(name)
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    fill(tickets=options.tickets, expired=options.expired)
+    print(f"filled in {time.perf_counter() - started:.1f} s: {table_counts()}")
+    connection.ensure_connection()
+
+    timer = TransactionTimer()
+    timer.install()
+    run_job("expire_tickets", timer)
+    purge_args = ["--batch-size", str(options.batch_size)] if options.batch_size else []
+    run_job("purge_expired_tickets", timer, *purge_args)
+    print(f"left: {table_counts()}")
+
+
+if __name__ == "__main__":
+    main()
