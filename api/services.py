@@ -25,6 +25,9 @@ from .models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket, expir
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
 
+# How long the purge keeps holds that ran out or were released or used.
+SPENT_HOLDS_KEPT = timedelta(hours=24)
+
 # Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
 EXPIRE_JOB_LOCK = 0x7469636B65740001
 PURGE_JOB_LOCK = 0x7469636B65740002
@@ -564,7 +567,9 @@ def tickets_purge(*, now: datetime | None = None, batch_size: int = 10_000) -> P
             return result
         setattr(result, field, deleted)
 
-    holds = batch(lambda: Hold.objects.filter(expires_at__lte=now).delete()[0])
+    # A hold that ran out is kept a day before it goes: a late confirm then still answers
+    # 409 hold_expired rather than "no such hold". Only live holds count against seats.
+    holds = batch(lambda: Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0])
     keys = batch(
         lambda: IdempotencyKey.objects.filter(
             created_at__lte=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)

@@ -3,10 +3,12 @@
 
 import re
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 
 from api import services
@@ -126,6 +128,19 @@ def test_confirming_an_expired_hold_is_409_hold_expired(api_client, show):
     }
     assert not Ticket.objects.exists()
     assert not Booking.objects.exists()
+
+
+def test_confirming_a_hold_after_the_purge_job_ran_is_still_409_hold_expired(api_client, show):
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        held = post_hold(api_client, show, seats=["A3"])
+    later = moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
+    with time_machine.travel(later, tick=False):
+        call_command("purge_expired_tickets", stdout=StringIO())
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "hold_expired"
 
 
 def test_confirming_a_hold_just_before_it_expires_works(api_client, show):

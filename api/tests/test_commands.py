@@ -127,9 +127,12 @@ def purge_scenario(shows) -> dict[str, set]:
     Customer.objects.create(name="Eve Left", phone_number="+914155550105")  # no booking left: goes
     Ticket.objects.filter(show=past).exclude(booking=dee).update(expired=True)
 
+    # Holds that ran out are kept a day (services.SPENT_HOLDS_KEPT), so that a late confirm
+    # still answers 409 hold_expired.
     holds = {
-        "lapsed": Hold.objects.create(show=later, seats=[5], expires_at=now - timedelta(seconds=1)),
-        "released": Hold.objects.create(show=later, seats=[6], expires_at=now),  # released at this moment
+        "lapsed": Hold.objects.create(show=later, seats=[5], expires_at=now - timedelta(hours=24, seconds=1)),
+        "released": Hold.objects.create(show=later, seats=[6], expires_at=now - timedelta(hours=24)),
+        "just_lapsed": Hold.objects.create(show=later, seats=[8], expires_at=now - timedelta(seconds=1)),
         "live": Hold.objects.create(show=later, seats=[7], expires_at=now + timedelta(minutes=5)),
     }
     keys = {}
@@ -148,7 +151,7 @@ def purge_scenario(shows) -> dict[str, set]:
         ),
         "bookings": {ada_new.pk, cy.pk, dee.pk},
         "customers": {ada_new.customer_id, cy.customer_id, dee.customer_id},
-        "holds": {holds["live"].pk},
+        "holds": {holds["live"].pk, holds["just_lapsed"].pk},
         "keys": {keys["fresh"].pk},
     }
 

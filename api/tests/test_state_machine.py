@@ -242,7 +242,7 @@ class BookingMachine(RuleBasedStateMachine):
     @rule()
     def purge(self):
         expired = Ticket.objects.filter(expired=True).count()
-        dead_holds = Hold.objects.filter(expires_at__lte=self.now).count()
+        dead_holds = Hold.objects.filter(expires_at__lte=self.now - services.SPENT_HOLDS_KEPT).count()
         result = services.tickets_purge(now=self.now)
         assert (result.tickets, result.holds, result.skipped) == (expired, dead_holds, False)
         assert not Ticket.objects.filter(expired=True).exists()
