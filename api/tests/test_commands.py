@@ -265,8 +265,8 @@ RUNS = 5
 
 def live_and_expired_rows(*, bookings: int) -> None:
     """`bookings` bookings of 2 expired tickets, the first half of them with a live ticket
-    too, for bookings // 2 customers (so some customers keep a booking), plus stale and
-    live holds and idempotency keys. The time is the real one."""
+    too, for bookings // 2 customers (so some customers keep a booking), plus stale (spent
+    over a day ago) and live holds and idempotency keys. The time is the real one."""
     now = datetime.now(UTC)
     past = Show.objects.create(starts_at=now - timedelta(hours=9), capacity=500)
     later = Show.objects.create(starts_at=now + timedelta(days=1), capacity=500)
@@ -284,7 +284,7 @@ def live_and_expired_rows(*, bookings: int) -> None:
             rows.append(Ticket(booking=booking, show=later, seat=i + 1))
     Ticket.objects.bulk_create(rows)
     Hold.objects.bulk_create(
-        Hold(show=later, seats=[400 + i], expires_at=now + timedelta(minutes=-1 if i % 2 else 5)) for i in range(10)
+        Hold(show=later, seats=[400 + i], expires_at=now + timedelta(hours=-25 if i % 2 else 1)) for i in range(10)
     )
     for i in range(10):
         key = IdempotencyKey.objects.create(scope="s", key=f"k{i}", request_hash="h", status_code=201, body={})
