@@ -5,6 +5,7 @@ by hand in to_representation: on the list and booking paths DRF's per-field mach
 costs more than the database does.
 """
 
+import uuid
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -219,29 +220,50 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, ticket: Ticket) -> dict:
-        show, booking = ticket.show, ticket.booking
+        booking = ticket.booking
         customer = booking.customer
-        local = timezone.localtime(show.starts_at)
         return {
             "id": str(ticket.pk),
             "name": customer.name,
-            "phone_number": str(customer.phone_number),
-            "show": show.pk,
-            "title": show.title,
-            "date": local.date().isoformat(),
-            "time": local.strftime("%H:%M"),
-            "starts_at": local.isoformat(timespec="seconds"),
+            # The staff list gives the stored E.164 text (TicketViewSet.get_queryset): parsing
+            # and validating 50 numbers again would cost more than the rest of the rows.
+            "phone_number": getattr(ticket, "phone_e164", None) or str(customer.phone_number),
+            **self._show_fields(ticket.show),
             "seat": seat_label(ticket.seat),
             "expired": ticket.expired,
             "checked_in_at": iso(ticket.checked_in_at),
             "booking": booking.reference,
             "booked_at": iso(ticket.booked_at),
-            "url": eticket_url(self.context.get("request"), ticket),
+            "url": self._eticket_url(ticket),
         }
 
+    def _show_fields(self, show: Show) -> dict:
+        # The rows of a list share a few shows: each show's time is formatted once.
+        shows = self.__dict__.setdefault("_show_fields_by_id", {})
+        if show.pk not in shows:
+            local = timezone.localtime(show.starts_at)
+            shows[show.pk] = {
+                "show": show.pk,
+                "title": show.title,
+                "date": local.date().isoformat(),
+                "time": local.strftime("%H:%M"),
+                "starts_at": local.isoformat(timespec="seconds"),
+            }
+        return shows[show.pk]
 
-def eticket_url(request, ticket: Ticket) -> str:
-    path = reverse("eticket", args=[ticket.pk])
+    def _eticket_url(self, ticket: Ticket) -> str:
+        # Reversed once per serializer, not once per row of a list.
+        template = self.__dict__.get("_eticket_template")
+        if template is None:
+            template = self._eticket_template = eticket_url(self.context.get("request"), _PLACEHOLDER_ID)
+        return template.replace(_PLACEHOLDER_ID, str(ticket.pk))
+
+
+_PLACEHOLDER_ID = str(uuid.UUID(int=0))
+
+
+def eticket_url(request, ticket_id) -> str:
+    path = reverse("eticket", args=[ticket_id])
     return request.build_absolute_uri(path) if request is not None else path
 
 
