@@ -1,3 +1,5 @@
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -60,3 +62,33 @@ def ticket(show):
     return services.ticket_book(
         choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
     )
+
+
+def all_at_once(count: int, work: Callable[[int], object]) -> list:
+    """Run work(0) ... work(count - 1) in threads released together by a barrier.
+
+    A race hides when requests arrive one after another; the barrier makes them arrive at
+    once. Each thread closes its own database connection. Returns the results, in the
+    order the threads finished; an exception in a thread fails the test.
+    """
+    barrier = threading.Barrier(count)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            results.append(work(n))
+        except BaseException as exc:  # reported in the test's thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -1,19 +1,17 @@
 """POST/DELETE /api/tickets/{id}/check-in: admitting a ticket at the door, once (API.md, "Ticket")."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api import services
 from api.models import Ticket
-from api.tests.conftest import make_show, postgres_only
+from api.tests.conftest import all_at_once, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -162,24 +160,14 @@ def test_two_scanners_admit_a_ticket_once(staff_user, ticket):
     """Two door scanners read the same ticket at the same moment: one admits it, the
     other is told it was used. The ticket row lock makes them take turns."""
     token = Token.objects.create(user=staff_user).key
-    barrier = threading.Barrier(2)
-    answers: list = []
 
-    def scan() -> None:
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            barrier.wait()
-            response = client.post(check_in_url(ticket))
-            answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+    def scan(_: int) -> tuple[int, dict]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        response = client.post(check_in_url(ticket))
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = all_at_once(2, scan)
 
     assert sorted(status for status, _ in answers) == [200, 409]
     admitted = next(body for status, body in answers if status == 200)

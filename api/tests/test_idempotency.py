@@ -1,16 +1,14 @@
 """The Idempotency-Key header on POST /api/tickets and POST /api/bookings (API.md, "Conventions")."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import Booking, IdempotencyKey, Ticket
-from api.tests.conftest import make_show, postgres_only
+from api.tests.conftest import all_at_once, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -204,23 +202,12 @@ def test_ten_concurrent_requests_with_one_key_book_once(url):
     data = {"show": show.pk, **ADA}
     if url == "/api/bookings":
         data["quantity"] = 2
-    barrier = threading.Barrier(10)
-    answers: list = []
 
-    def send() -> None:
-        try:
-            client = APIClient()
-            barrier.wait()
-            response = post(client, url, data, key="same-click")
-            answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+    def send(_: int) -> tuple[int, dict]:
+        response = post(APIClient(), url, data, key="same-click")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = all_at_once(10, send)
 
     assert len(answers) == 10
     created = [body for status, body in answers if status == 201]
