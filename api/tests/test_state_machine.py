@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -267,6 +268,12 @@ class BookingMachine(RuleBasedStateMachine):
             assert taken[show.pk] <= show.capacity, f"show {show.pk} oversold"
         assert all(1 <= seat <= max(c for _, c in SHOWS) for _, seat in seats)
         assert max(held_by.values(), default=0) <= HOLD_LIMIT
+
+    @invariant()
+    def every_ticket_has_its_booking(self):
+        # Ticket.booking has no database constraint (see models.py): the services keep it.
+        orphans = Ticket.objects.exclude(Exists(Booking.objects.filter(pk=OuterRef("booking_id"))))
+        assert not orphans.exists()
 
     @invariant()
     def expired_tickets_never_change(self):
