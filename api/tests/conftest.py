@@ -77,7 +77,7 @@ def all_at_once(count: int, work: Callable[[int], object]) -> list:
 
     def run(n: int) -> None:
         try:
-            barrier.wait()
+            barrier.wait(timeout=60)  # a safety net against a hung run, not a timing
             results.append(work(n))
         except BaseException as exc:  # reported in the test's thread below
             errors.append(exc)

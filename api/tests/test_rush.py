@@ -5,15 +5,13 @@ IMMEDIATE write lock). CI runs it on both. A race hides when load is spread thin
 clients share 5 shows of 20 seats: 300 attempts for 100 seats.
 """
 
-import threading
 from collections import Counter, defaultdict
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from api.models import Ticket
-from api.tests.conftest import make_show
+from api.tests.conftest import all_at_once, make_show
 
 THREADS = 40
 SHOWS = 5
@@ -27,34 +25,20 @@ ALL_SEATS = {f"{row}{number}" for row in "AB" for number in range(1, 11)}
 @pytest.mark.django_db(transaction=True)
 def test_rush_of_40_clients_never_oversells():
     shows = [make_show(days=3, hour=10 + i, minute=0, capacity=CAPACITY).pk for i in range(SHOWS)]
-    barrier = threading.Barrier(THREADS)
-    answers: list[tuple[int, int, dict]] = []  # (show, status, body); list.append is thread-safe
-    failures: list[BaseException] = []
 
-    def client(index: int) -> None:
-        try:
-            # Its own address, so that the per-address throttle doesn't count the others.
-            http = APIClient(REMOTE_ADDR=f"10.1.{index}.1")
-            barrier.wait(timeout=60)  # a safety net against a hung run, not a timing
-            # Attempts index, index + 40, ...: 8 for the first 20 clients, 7 for the rest.
-            for attempt in range(index, ATTEMPTS, THREADS):
-                show = shows[attempt % SHOWS]
-                body = {"name": f"Client {index}", "phone_number": f"+9198765{index:05d}", "show": show}
-                response = http.post("/api/tickets", body)
-                answers.append((show, response.status_code, response.json()))
-        except BaseException as exc:  # reported by the main thread
-            failures.append(exc)
-        finally:
-            connection.close()
+    def client(index: int) -> list[tuple[int, int, dict]]:
+        # Its own address, so that the per-address throttle doesn't count the others.
+        http = APIClient(REMOTE_ADDR=f"10.1.{index}.1")
+        answers = []  # (show, status, body)
+        # Attempts index, index + 40, ...: 8 for the first 20 clients, 7 for the rest.
+        for attempt in range(index, ATTEMPTS, THREADS):
+            show = shows[attempt % SHOWS]
+            body = {"name": f"Client {index}", "phone_number": f"+9198765{index:05d}", "show": show}
+            response = http.post("/api/tickets", body)
+            answers.append((show, response.status_code, response.json()))
+        return answers
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-
-    assert not any(thread.is_alive() for thread in threads)
-    assert failures == []
+    answers = [answer for client_answers in all_at_once(THREADS, client) for answer in client_answers]
     assert len(answers) == ATTEMPTS
     statuses = Counter(status for _, status, _ in answers)
     assert statuses == {201: SHOWS * CAPACITY, 409: ATTEMPTS - SHOWS * CAPACITY}
