@@ -95,6 +95,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Parameters sent apart from the SQL, not quoted into it in Python, and each statement
+    # prepared once it has run DATABASE_PREPARE_THRESHOLD times on a connection: PostgreSQL
+    # then stops parsing and planning it. "off" turns preparing off, for a PgBouncer in
+    # transaction mode older than 1.21. See README, "Performance".
+    prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=None if prepare_threshold.lower() == "off" else int(prepare_threshold),
+    )
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

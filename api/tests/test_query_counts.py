@@ -76,9 +76,9 @@ def fifty_tickets() -> None:
 
 def test_staff_list_of_50_tickets(staff_client, fifty_tickets, django_assert_num_queries):
     # SELECT token JOIN user                           TokenAuthentication
-    # SELECT ticket JOIN show, booking, customer LIMIT 51
-    #                                                  the 50 rows (select_related: no N+1); no
-    #                                                  51st row, so no COUNT (api/pagination.py)
+    # SELECT ticket JOIN show, booking, customer, COUNT(*) OVER () LIMIT 50
+    #                                                  the 50 rows as dicts, each carrying the
+    #                                                  count of all rows (api/pagination.py)
     with django_assert_num_queries(2):
         response = staff_client.get("/api/tickets")
 
@@ -102,9 +102,9 @@ def test_show_search(api_client, django_assert_num_queries):
         services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
         services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=2)
 
-    # SELECT show, (tickets subquery), (holds subquery) LIMIT 51
-    #                                                  the 50 rows with their counts; no 51st
-    #                                                  row, so no COUNT (api/pagination.py)
+    # SELECT show, (tickets subquery), (holds subquery), COUNT(*) OVER () LIMIT 50
+    #                                                  the 50 rows with their seat counts and
+    #                                                  the count of all rows (api/pagination.py)
     with django_assert_num_queries(1):
         response = api_client.get("/api/shows", {"seats": 1})
 
@@ -136,28 +136,46 @@ def test_show_search_of_more_than_one_page(api_client, django_assert_num_queries
     day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
     Show.objects.bulk_create(Show(starts_at=day + timedelta(minutes=i)) for i in range(51))
 
-    # SELECT show ... LIMIT 51                         the 51st row is there: a second page
-    # SELECT COUNT(*) FROM show                        so the page's count is queried
-    with django_assert_num_queries(2):
+    # SELECT show ..., COUNT(*) OVER () ... LIMIT 50   each row carries the count of all 51
+    with django_assert_num_queries(1):
         first = api_client.get("/api/shows")
-    # SELECT COUNT(*) FROM show                        any page but the first is counted
-    # SELECT show ... LIMIT 50 OFFSET 50
-    with django_assert_num_queries(2):
+    # SELECT show ..., COUNT(*) OVER () ... LIMIT 50 OFFSET 50
+    with django_assert_num_queries(1):
         second = api_client.get("/api/shows", {"page": 2})
+    # SELECT show ... LIMIT 50 OFFSET 100               no row to carry the count, so
+    # SELECT COUNT(*) FROM show                         it is queried: the page does not exist
+    with django_assert_num_queries(2):
+        third = api_client.get("/api/shows", {"page": 3})
 
     assert first.status_code == second.status_code == 200
+    assert third.status_code == 404
     first, second = first.json(), second.json()
     assert (first["count"], len(first["results"]), first["previous"]) == (51, 50, None)
     assert first["next"] == "http://testserver/api/shows?page=2"
     assert (second["count"], len(second["results"]), second["next"]) == (51, 1, None)
     assert second["previous"] == "http://testserver/api/shows"
+    assert [show["id"] for show in first["results"] + second["results"]] == list(
+        Show.objects.order_by("starts_at").values_list("pk", flat=True)
+    )
+
+
+def test_staff_list_of_more_than_one_page(staff_client, fifty_tickets, django_assert_num_queries):
+    # SELECT token JOIN user
+    # SELECT ticket ..., COUNT(*) OVER () ... LIMIT 20  the page and the count of all 50
+    with django_assert_num_queries(2):
+        response = staff_client.get("/api/tickets", {"page_size": 20, "page": 2})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], len(body["results"])) == (50, 20)
+    assert body["next"].endswith("page=3&page_size=20")
 
 
 @pytest.mark.parametrize("page", ["1", "01", ""])
 def test_a_first_page_that_is_the_only_one_is_not_counted(api_client, page, django_assert_num_queries):
     make_show(days=1)
 
-    # SELECT show ... LIMIT 51                         one row: it is the count
+    # SELECT show ..., COUNT(*) OVER () ... LIMIT 50    one row, which carries the count
     with django_assert_num_queries(1):
         response = api_client.get("/api/shows", {"page": page})
 
