@@ -4,6 +4,8 @@ import functools
 import hashlib
 import json
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import (
     Count,
@@ -172,6 +174,23 @@ class ShowViewSet(viewsets.ModelViewSet):
 
     def get_serializer_class(self):
         return ShowDetailSerializer if self.action == "retrieve" else ShowSerializer
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        # A premiere's crowd reloads the same search: anonymous answers are kept for
+        # SHOW_SEARCH_CACHE_SECONDS per URL (host and query included: the page links are
+        # absolute), after the throttle, which still counts each request. Counts can lag that
+        # long; no booking reads them, each counts the seats again under the show's lock.
+        # Staff always get the database's answer.
+        seconds = settings.SHOW_SEARCH_CACHE_SECONDS
+        if seconds <= 0 or request.user.is_staff:
+            return super().list(request, *args, **kwargs)
+        key = "show-search:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        data = cache.get(key)
+        if data is None:
+            response = super().list(request, *args, **kwargs)  # an invalid filter raises: a 400, not kept
+            cache.set(key, response.data, seconds)
+            return response
+        return Response(data)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         show = self.get_object()

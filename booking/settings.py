@@ -199,6 +199,9 @@ BOOKING_OPEN_TIMINGS = env.bool("BOOKING_OPEN_TIMINGS", default=True)
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)
 IDEMPOTENCY_KEY_HOURS = 24
+# Anonymous show searches answered from the cache for this many seconds (0: never). Off in
+# tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
+SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services.py).

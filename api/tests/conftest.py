@@ -1,8 +1,11 @@
+import os
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -12,6 +15,9 @@ from rest_framework.test import APIClient
 
 from api import services
 from api.models import Show
+
+# A Redis database of the tests' own; the tests that need Redis skip, saying so, without it.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -92,3 +98,34 @@ def all_at_once(count: int, work: Callable[[int], object]) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+@pytest.fixture
+def redis_client() -> redis.Redis:
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"needs Redis at {TEST_REDIS_URL} (set TEST_REDIS_URL): {exc}")
+    return client
+
+
+@pytest.fixture
+def key_prefix(redis_client):
+    prefix = f"test-throttle-{secrets.token_hex(6)}"
+    yield prefix
+    for key in redis_client.scan_iter(match=f"{prefix}:*"):
+        redis_client.delete(key)
+
+
+@pytest.fixture
+def redis_cache(settings, key_prefix):
+    """This process's cache is the shared Redis, as with REDIS_URL set."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": key_prefix,
+        }
+    }
+    return key_prefix

@@ -16,17 +16,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 
 from api.models import Ticket
-from api.tests.conftest import make_show
+from api.tests.conftest import TEST_REDIS_URL, make_show
 
 pytestmark = pytest.mark.django_db
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 ANON = "203.0.113.7"
 
 
@@ -39,37 +37,6 @@ def database_url() -> str:
     if db["PASSWORD"]:
         auth += ":" + quote(db["PASSWORD"])
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def redis_client() -> redis.Redis:
-    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"needs Redis at {TEST_REDIS_URL} (set TEST_REDIS_URL): {exc}")
-    return client
-
-
-@pytest.fixture
-def key_prefix(redis_client):
-    prefix = f"test-throttle-{secrets.token_hex(6)}"
-    yield prefix
-    for key in redis_client.scan_iter(match=f"{prefix}:*"):
-        redis_client.delete(key)
-
-
-@pytest.fixture
-def redis_cache(settings, key_prefix):
-    """This process's cache is the shared Redis, as with REDIS_URL set."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": TEST_REDIS_URL,
-            "KEY_PREFIX": key_prefix,
-        }
-    }
-    return key_prefix
 
 
 # One worker process: books `ATTEMPTS` tickets through the whole Django stack (test

@@ -1,0 +1,115 @@
+"""The show search's short cache (SHOW_SEARCH_CACHE_SECONDS): anonymous answers are kept
+per URL for a few seconds; staff, other URLs and errors are never served from it."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from api import services
+from api.tests.conftest import make_show
+
+pytestmark = pytest.mark.django_db
+
+ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+@pytest.fixture
+def cached_search(settings):
+    settings.SHOW_SEARCH_CACHE_SECONDS = 5
+
+
+def book(show) -> None:
+    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+
+
+def booked(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [row["tickets_booked"] for row in response.json()["results"]]
+
+
+def test_a_repeated_search_is_answered_without_the_database(
+    api_client, show, cached_search, django_assert_num_queries
+):
+    first = api_client.get("/api/shows", {"title": "dune"})
+
+    with django_assert_num_queries(0):
+        again = api_client.get("/api/shows", {"title": "dune"})
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+
+
+def test_counts_lag_at_most_the_cache_seconds(api_client, show, cached_search):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert booked(api_client.get("/api/shows")) == [0]
+        book(show)
+
+        clock.shift(timedelta(seconds=4))
+        assert booked(api_client.get("/api/shows")) == [0]  # still the kept answer
+
+        clock.shift(timedelta(seconds=2))
+        assert booked(api_client.get("/api/shows")) == [1]
+
+
+def test_without_the_setting_every_search_reads_the_database(api_client, show, settings):
+    settings.SHOW_SEARCH_CACHE_SECONDS = 0
+    assert booked(api_client.get("/api/shows")) == [0]
+    book(show)
+
+    assert booked(api_client.get("/api/shows")) == [1]
+
+
+def test_staff_always_get_the_current_counts(api_client, staff_client, show, cached_search):
+    assert booked(api_client.get("/api/shows")) == [0]
+    book(show)
+
+    assert booked(staff_client.get("/api/shows")) == [1]
+    assert booked(api_client.get("/api/shows")) == [0]
+
+
+def test_each_url_has_its_own_answer(api_client, show, cached_search):
+    other = make_show(days=4, title="Arrival")
+    assert [row["id"] for row in api_client.get("/api/shows", {"title": "dune"}).json()["results"]] == [show.pk]
+
+    arrival = api_client.get("/api/shows", {"title": "arrival"})
+    on_another_host = api_client.get("/api/shows", {"title": "dune"}, HTTP_HOST="localhost")
+
+    assert [row["id"] for row in arrival.json()["results"]] == [other.pk]
+    assert on_another_host.status_code == 200
+
+
+def test_page_links_name_the_host_asked(api_client, cached_search):
+    day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
+    for minute in range(3):
+        make_show(days=1, hour=day.hour, minute=minute)
+    assert api_client.get("/api/shows", {"page_size": 2}).json()["next"].startswith("http://testserver/")
+
+    answer = api_client.get("/api/shows", {"page_size": 2}, HTTP_HOST="localhost")
+
+    assert answer.json()["next"].startswith("http://localhost/")
+
+
+def test_an_invalid_search_is_a_400_every_time(api_client, show, cached_search):
+    for _ in range(2):
+        response = api_client.get("/api/shows", {"date": "2026-02-30"})
+        assert response.status_code == 400
+        assert "date" in response.json()
+
+
+def test_cached_answers_still_count_against_the_throttle(api_client, show, cached_search, settings):
+    settings.THROTTLE_ANON_RATE = "3/min"
+    statuses = [api_client.get("/api/shows").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_the_answer_is_kept_in_redis_for_every_process(api_client, show, cached_search, redis_cache, redis_client):
+    first = api_client.get("/api/shows")
+    book(show)
+
+    again = api_client.get("/api/shows")
+
+    assert again.json() == first.json()
+    assert any(b"show-search" in key for key in redis_client.scan_iter(match=f"{redis_cache}:*"))
