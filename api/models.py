@@ -78,6 +78,11 @@ class Show(models.Model):
         local = timezone.localtime(self.starts_at)
         return f"{self.title or 'Show'} at {local:%Y-%m-%d %H:%M}"
 
+    @property
+    def seats_available(self) -> int:
+        """Capacity less tickets and live holds, for a show read with views.shows_with_counts()."""
+        return self.capacity - self.tickets_booked - self.seats_held
+
     def has_started(self, now: datetime) -> bool:
         return self.starts_at <= now
 

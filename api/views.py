@@ -113,7 +113,8 @@ class CompileTimeNow(Expression):
 
 
 def shows_with_counts():
-    """Shows with tickets_booked and seats_available (tickets and live holds) annotated."""
+    """Shows with tickets_booked and seats_held (in live holds) annotated; seats_available
+    is an alias for filters and orderings, and a property of each show read."""
     # Copies of one queryset: building the annotations and their subqueries took longer
     # than running the search's SQL. CompileTimeNow keeps "live holds" current.
     return _shows_with_counts().all()
@@ -131,13 +132,14 @@ def _shows_with_counts():
         .annotate(n=Sum(JSONArrayLength("seats")))
         .values("n")
     )
-    # seats_held is an alias, not selected: SQL repeats a subquery for each use, and
-    # seats_available uses it already.
-    return (
-        Show.objects.annotate(tickets_booked=Coalesce(Subquery(tickets, output_field=IntegerField()), Value(0)))
-        .alias(seats_held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))
-        .annotate(seats_available=F("capacity") - F("tickets_booked") - F("seats_held"))
-    )
+    # SQL repeats an expression for each use of it: selecting seats_available as well as
+    # tickets_booked ran the count of tickets twice per show. The two counts are selected
+    # once each; seats_available is an alias, in SQL only where a filter or an ordering
+    # uses it, and otherwise computed from the counts (Show.seats_available).
+    return Show.objects.annotate(
+        tickets_booked=Coalesce(Subquery(tickets, output_field=IntegerField()), Value(0)),
+        seats_held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)),
+    ).alias(seats_available=F("capacity") - F("tickets_booked") - F("seats_held"))
 
 
 @extend_schema_view(

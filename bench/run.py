@@ -49,7 +49,10 @@ SCENARIOS = {
     "c": ("(c) show search of a day", "search.lua"),
     "d": ("(d) staff ticket list, 50 rows", "tickets.lua"),
     "e": ("(e) hold, then confirm", "hold_confirm.lua"),
+    "f": ("(c) again, search cache off", "search.lua"),
 }
+# Scenarios served with other settings than the rest: the server is restarted for them.
+SERVER_SETTINGS = {"f": {"SHOW_SEARCH_CACHE_SECONDS": "0"}}
 RUSH_CAPACITY = 20
 
 
@@ -67,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per gthread worker")
     parser.add_argument("--conn-max-age", default="600", help="CONN_MAX_AGE of the server (default 600)")
-    parser.add_argument("--scenarios", default="abcde", help="which scenarios to run, e.g. ac (default abcde)")
+    parser.add_argument("--scenarios", default="abcdef", help="which scenarios to run, e.g. ac (default abcdef)")
     parser.add_argument("--skip-pgbench", action="store_true", help="don't time the raw PostgreSQL transaction")
     parser.add_argument("--skip-purge", action="store_true", help="don't run bench/purge.py")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
@@ -396,6 +399,7 @@ def main() -> None:
         "d": dict(wrk_env, BENCH_DATE=seeded["door_date"], BENCH_TIME=seeded["door_time"]),
         "e": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["holds"]))),
     }
+    wrk_envs["f"] = wrk_envs["c"]
 
     raw = None
     with tempfile.TemporaryDirectory(prefix="bench-") as work_dir:
@@ -406,19 +410,25 @@ def main() -> None:
             analyze(args.pg, args.db)
 
         port = free_port()
-        server = start_server(env, port, work / "gunicorn.log")
         results = {}
+        server, server_settings = None, None
         try:
-            # Warm-up: every worker opens its connection and loads its code paths.
-            for key in "cda":
-                run_wrk(args, port, SCENARIOS[key][1], 2 if key == "c" else 1, wrk_envs[key])
             for key in args.scenarios:
+                if server is None or SERVER_SETTINGS.get(key) != server_settings:
+                    if server is not None:
+                        stop_server(server)
+                    server_settings = SERVER_SETTINGS.get(key)
+                    server = start_server(dict(env, **(server_settings or {})), port, work / "gunicorn.log")
+                    # Warm-up: every worker opens its connection and loads its code paths.
+                    for warm in "cda":
+                        run_wrk(args, port, SCENARIOS[warm][1], 2 if warm == "c" else 1, wrk_envs[warm])
                 title, script = SCENARIOS[key]
                 print(f"{title} ...", flush=True)
                 results[key] = summarise(run_wrk(args, port, script, args.duration, wrk_envs[key]))
                 analyze(args.pg, args.db)
         finally:
-            stop_server(server)
+            if server is not None:
+                stop_server(server)
         rush = rush_check(env, seeded["rush"]) if "b" in results else None
 
     print()

@@ -29,9 +29,7 @@ def booked(response) -> list[int]:
     return [row["tickets_booked"] for row in response.json()["results"]]
 
 
-def test_a_repeated_search_is_answered_without_the_database(
-    api_client, show, cached_search, django_assert_num_queries
-):
+def test_a_repeated_search_is_answered_without_the_database(api_client, show, cached_search, django_assert_num_queries):
     first = api_client.get("/api/shows", {"title": "dune"})
 
     with django_assert_num_queries(0):

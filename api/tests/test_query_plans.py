@@ -1,0 +1,151 @@
+"""The hot queries are served by indexes: PostgreSQL's EXPLAIN of each names the index.
+
+A test database holds a few rows, where a sequential scan is the cheaper plan, so each
+EXPLAIN runs with enable_seqscan off: the planner then takes an index whenever one can
+serve the query, and a query that no index serves still shows a Seq Scan. The plans below
+in the comments are those of the `make bench` database (200-ticket door list, 1,600
+shows, about 80,000 tickets) with the default settings.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.utils import timezone
+
+from api import services
+from api.filters import ShowFilter, TicketFilter
+from api.models import Booking, Hold, Show, Ticket, expiry_cutoff
+from api.serializers import TicketSerializer
+from api.tests.conftest import make_show
+from api.views import shows_with_counts
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="reads PostgreSQL's EXPLAIN: run with DATABASE_URL=postgres://... (CI does)",
+    ),
+]
+
+
+def plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    return explain(sql, params)
+
+
+def explain(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's transaction only
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def door(db):
+    show = make_show(days=2, hour=19, minute=30)
+    services.booking_create(
+        choice=services.ShowChoice(show_id=show.pk), name="Ada", phone_number="+914155550123", quantity=3
+    )
+    services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=2)
+    return show
+
+
+def test_show_search_of_a_day(door):
+    # Limit
+    #   ->  Index Scan using api_show_starts_at_key on api_show
+    #         Index Cond: ((starts_at >= $1) AND (starts_at < $2))
+    #         SubPlan 1                                 tickets_booked
+    #           ->  GroupAggregate
+    #                 ->  Index Only Scan using ticket_unique_show_seat on api_ticket
+    #                       Index Cond: (show_id = api_show.id)
+    #         SubPlan 2                                 seats_held
+    #           ->  GroupAggregate
+    #                 ->  Index Scan using hold_show_expires on api_hold
+    #                       Index Cond: ((show_id = api_show.id) AND (expires_at > $3))
+    # Two subplans: each count is selected once (views._shows_with_counts).
+    day = timezone.localtime(door.starts_at).date().isoformat()
+    shows = ShowFilter(QueryDict(f"date={day}"), queryset=shows_with_counts().order_by("starts_at")).qs
+
+    text = plan(shows)
+
+    assert "Seq Scan" not in text, text
+    assert "api_show_starts_at_key" in text, text
+    assert "ticket_unique_show_seat" in text, text
+    assert "hold_show_expires" in text, text
+    assert text.count("SubPlan") == 2, text
+
+
+def test_staff_list_of_a_date_and_time(door):
+    # Sort  (top-N heapsort on starts_at, seat)
+    #   ->  Nested Loop
+    #         ->  Nested Loop
+    #               ->  Nested Loop
+    #                     ->  Index Scan using api_show_starts_at_key on api_show
+    #                     ->  Index Scan using ticket_unique_show_seat on api_ticket
+    #               ->  Index Scan using api_booking_pkey on api_booking
+    #         ->  Index Scan using api_customer_pkey on api_customer
+    local = timezone.localtime(door.starts_at)
+    query = QueryDict(f"date={local.date().isoformat()}&time={local:%H:%M}")
+    tickets = Ticket.objects.select_related("show", "booking__customer")
+    rows = TicketFilter(query, queryset=tickets).qs.values(
+        *TicketSerializer.ROW_FIELDS, **TicketSerializer.ROW_EXPRESSIONS
+    )
+
+    text = plan(rows)
+
+    assert "Seq Scan" not in text, text
+    for index in ("api_show_starts_at_key", "ticket_unique_show_seat", "api_booking_pkey", "api_customer_pkey"):
+        assert index in text, text
+
+
+def test_a_bookings_taken_seats(door):
+    # Index Only Scan using ticket_unique_show_seat on api_ticket  Index Cond: (show_id = $1)
+    # Index Scan using hold_show_expires on api_hold  Index Cond: ((show_id = $1) AND (expires_at > $2))
+    seats = Ticket.objects.filter(show=door).values_list("seat", flat=True)
+    holds = Hold.objects.live(timezone.now()).filter(show=door).values_list("seats", flat=True)
+
+    assert "ticket_unique_show_seat" in plan(seats)
+    assert "hold_show_expires" in plan(holds)
+
+
+def test_the_purge_walks_the_partial_index_of_expired_tickets(door):
+    # Limit  ->  Index Only Scan using ticket_expired_id on api_ticket
+    Ticket.objects.filter(show=door).update(expired=True)
+    batch_end = Ticket.objects.filter(expired=True).order_by("pk").values_list("pk", flat=True)[9_999:10_000]
+
+    text = plan(batch_end)
+
+    assert "ticket_expired_id" in text, text
+    assert "Seq Scan" not in text, text
+
+
+def test_the_purge_finds_a_bookings_tickets_by_index(door):
+    # Delete on api_booking  ->  Nested Loop Anti Join
+    #   ->  Index Scan using api_booking_pkey on api_booking  Index Cond: ((id >= $1) AND (id < $2))
+    #   ->  Index Only Scan using api_ticket_booking_id_... on api_ticket  Index Cond: (booking_id = api_booking.id)
+    table = Booking._meta.db_table
+    sql = (
+        f"DELETE FROM {table} WHERE id >= %s AND id < %s AND NOT EXISTS "
+        f"(SELECT 1 FROM api_ticket WHERE api_ticket.booking_id = {table}.id)"
+    )
+
+    text = explain(sql, [1, 10_001])
+
+    assert "Seq Scan" not in text, text
+    assert "api_ticket_booking_id" in text, text
+
+
+def test_the_expire_job_finds_started_shows_by_index(door):
+    # Update on api_ticket  ->  Hash Join (at scale: most tickets are looked at once)
+    #   ->  Seq Scan on api_ticket  Filter: (NOT expired)
+    #   ->  Hash  ->  Index Scan using api_show_starts_at_key on api_show  Index Cond: (starts_at <= $1)
+    cutoff = expiry_cutoff(timezone.now() + timedelta(days=3))
+    past = Show.objects.filter(starts_at__lte=cutoff).values("pk")
+    tickets = Ticket.objects.filter(expired=False, show__in=past)
+
+    text = plan(tickets)
+
+    assert "api_show_starts_at_key" in text, text
+    assert "ticket_unique_show_seat" in text, text
