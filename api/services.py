@@ -493,6 +493,18 @@ def _try_job_lock(key: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _commit_without_waiting_for_disk() -> None:
+    """This transaction's COMMIT returns before PostgreSQL has flushed it to disk.
+
+    For the purge's hundreds of batches: waiting for a disk flush at each commit was a
+    large share of its time. A crash can lose the last batches' deletes, never make
+    anything half done: those rows are still expired and the next run deletes them.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def tickets_expire(*, now: datetime | None = None) -> int | None:
     """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
 
@@ -538,6 +550,7 @@ def tickets_purge(*, now: datetime | None = None, batch_size: int = 10_000) -> P
         with transaction.atomic():
             if not _try_job_lock(PURGE_JOB_LOCK):
                 return None
+            _commit_without_waiting_for_disk()
             return work()
 
     lower = None

@@ -189,8 +189,12 @@ def fill(*, tickets: int, expired: int) -> None:
         "bookings": bookings,
         "tickets": tickets,
     }
+    # One statement at a time: parameters bound by the server (settings.py) take one
+    # statement per execute.
     with connection.cursor() as cursor:
-        cursor.execute(FILL_SQL, params)
+        for statement in FILL_SQL.split(";\n"):
+            if statement.strip():
+                cursor.execute(statement, params)
     # The data stands for weeks of bookings: autovacuum would have visited it long ago.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -197,6 +197,22 @@ def test_purge_loads_no_ticket_into_python(purge_scenario):
     assert all(sql.startswith(("SELECT", "DELETE")) for sql in on_tickets)
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_each_purge_batch_commits_without_waiting_for_the_disk(purge_scenario):
+    """Every batch's transaction sets synchronous_commit off for itself only (SET LOCAL):
+    the lock, the setting, then the batch's statements."""
+    with time_machine.travel(STARTS + timedelta(days=1), tick=False), CaptureQueriesContext(connection) as queries:
+        services.tickets_purge(batch_size=2)
+    sql = [q["sql"] for q in queries.captured_queries]
+    locks = [i for i, statement in enumerate(sql) if "pg_try_advisory_xact_lock" in statement]
+
+    assert locks and all(sql[i + 1] == "SET LOCAL synchronous_commit TO OFF" for i in locks)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # the connection's own setting is untouched
+
+
 def test_purge_leaves_a_range_the_foreign_key_check_refused_to_the_next_run(shows):
     """A booking that reuses a customer the purge is deleting makes that range's commit
     fail (the foreign key check runs at commit): the run goes on with the next range."""
