@@ -127,6 +127,14 @@ def analyze(pg: str, name: str) -> None:
         conn.execute("ANALYZE")
 
 
+def settle(pg: str, name: str) -> None:
+    """After pgbench's burst of inserts: vacuum, statistics and a checkpoint now, so that
+    autovacuum and the checkpointer do not run in the middle of the next scenario."""
+    with psycopg.connect(f"{pg}/{name}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
+
+
 def drop_database(pg: str, name: str) -> None:
     with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -407,7 +415,7 @@ def main() -> None:
         if not args.skip_pgbench:
             print("pgbench: the raw booking transaction ...", flush=True)
             raw = run_pgbench(args, seeded, work)
-            analyze(args.pg, args.db)
+            settle(args.pg, args.db)
 
         port = free_port()
         results = {}

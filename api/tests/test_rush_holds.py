@@ -101,7 +101,7 @@ def invariant_problems(show_ids: list[int]) -> list[str]:
             taken[show_id].append(seat)
         for show_id, seats in Hold.objects.live(now).filter(show__in=show_ids).values_list("show_id", "seats"):
             taken[show_id].extend(seats)
-        available = dict(shows_with_counts().filter(pk__in=show_ids).values_list("pk", "seats_available"))
+        available = {show.pk: show.seats_available for show in shows_with_counts().filter(pk__in=show_ids)}
     for show_id in show_ids:
         seats = taken[show_id]
         if len(seats) > capacity[show_id]:
