@@ -1,49 +1,62 @@
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 
-# The annotation that carries the number of all matching rows on each row of a page.
-TOTAL = "page_total"
+
+def _is_first_page(number) -> bool:
+    """Whether Paginator.validate_number would read `number` as page 1."""
+    if isinstance(number, float) and not number.is_integer():
+        return False
+    try:
+        return int(number) == 1
+    except (TypeError, ValueError):
+        return False
 
 
-class WindowCountPaginator(Paginator):
-    """A page and the number of all matching rows in one query.
+class CountSavingPaginator(Paginator):
+    """Skips the COUNT(*) when the first page is the only one.
 
-    Django's Paginator runs SELECT COUNT(*) and then the page's SELECT. Here the page's
-    SELECT also selects COUNT(*) OVER (), which PostgreSQL and SQLite compute over every row
-    the query matches before LIMIT applies, so each row of the page carries the count.
-    A page past the end has no row to carry it: only then is the COUNT queried, to tell an
-    empty result (page 1) from a page that does not exist (404).
+    Most searches fit on one page: when page 1 is read with one row more than a page holds
+    and that row is not there, the rows read are the whole result and their number is
+    the count. Otherwise, and
+    for every other page, the count is queried as by Django's Paginator.
     """
 
     def page(self, number):
-        if self.orphans or "count" in self.__dict__ or not isinstance(self.object_list, QuerySet):
+        if self.orphans or "count" in self.__dict__ or not _is_first_page(number):
             return super().page(number)
-        number = self._whole_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
-        if rows:
-            first = rows[0]
-            self.count = first[TOTAL] if isinstance(first, dict) else getattr(first, TOTAL)  # no COUNT query
-        elif number == 1:
-            self.count = 0
-        return self._get_page(rows, self.validate_number(number), self)
-
-    def _whole_number(self, number) -> int:
-        """The page number as validate_number reads it, before the count is known."""
-        try:
-            if isinstance(number, float) and not number.is_integer():
-                raise ValueError
-            number = int(number)
-        except (TypeError, ValueError):
-            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
-        if number < 1:
-            raise EmptyPage(self.error_messages["min_page"])
-        return number
+        # One row more than a page tells whether there is a second page without counting.
+        rows = list(self.object_list[: self.per_page + 1])
+        if len(rows) <= self.per_page:
+            self.count = len(rows)  # sets the cached_property: no COUNT query
+        # More than one page: count() queries the total; the rows are those already read.
+        return self._get_page(rows[: self.per_page], self.validate_number(number), self)
 
 
 class Pagination(PageNumberPagination):
-    django_paginator_class = WindowCountPaginator
+    django_paginator_class = CountSavingPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class CountedRows:
+    """The rows of a values() projection, for a Paginator, counted on the queryset they
+    were projected from.
+
+    The projection's joins (the staff list's booking and customer of each ticket) would
+    stay in a COUNT of it; the queryset before values() joins only what its filters need.
+    """
+
+    def __init__(self, queryset: QuerySet, rows: QuerySet) -> None:
+        self.queryset, self.rows = queryset, rows
+
+    @property
+    def ordered(self) -> bool:
+        return self.rows.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, index):
+        return self.rows[index]

@@ -41,6 +41,7 @@ from rest_framework.response import Response
 from . import services
 from .filters import ShowFilter, TicketFilter
 from .models import Booking, Hold, JSONArrayLength, Show, Ticket
+from .pagination import CountedRows
 from .permissions import IsStaff, IsStaffOrReadOnly
 from .serializers import (
     BookingCreateSerializer,
@@ -266,10 +267,9 @@ class TicketViewSet(viewsets.ModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         # Rows as dicts of the columns shown (TicketSerializer.ROW_FIELDS), not model objects.
-        rows = self.filter_queryset(self.get_queryset()).values(
-            *TicketSerializer.ROW_FIELDS, **TicketSerializer.ROW_EXPRESSIONS
-        )
-        page = self.paginate_queryset(rows)
+        tickets = self.filter_queryset(Ticket.objects.all())
+        rows = tickets.values(*TicketSerializer.ROW_FIELDS, **TicketSerializer.ROW_EXPRESSIONS)
+        page = self.paginate_queryset(CountedRows(tickets, rows))
         tickets = TicketSerializer(context={"request": request})
         return self.get_paginated_response([tickets.represent_row(row) for row in page])
 

@@ -213,6 +213,15 @@ def test_each_purge_batch_commits_without_waiting_for_the_disk(purge_scenario):
         assert cursor.fetchone()[0] == "on"  # the connection's own setting is untouched
 
 
+@postgres_only
+def test_a_purge_inside_a_callers_transaction_leaves_its_commit_alone(purge_scenario):
+    with time_machine.travel(STARTS + timedelta(days=1), tick=False), transaction.atomic():
+        services.tickets_purge(batch_size=2)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+
+
 def test_purge_leaves_a_range_the_foreign_key_check_refused_to_the_next_run(shows):
     """A booking that reuses a customer the purge is deleting makes that range's commit
     fail (the foreign key check runs at commit): the run goes on with the next range."""
