@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
@@ -101,7 +102,17 @@ def _lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     from deadlocking.
     """
     ids = sorted(set(show_ids))
-    shows = {show.pk: show for show in Show.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    # Written out: compiling the ORM's select_for_update() query cost more than running it,
+    # on every booking. SQLite has no row locks (its IMMEDIATE transactions serialise
+    # writers), and the ORM leaves FOR UPDATE out there too.
+    if connection.get_autocommit():
+        raise TransactionManagementError("Shows can only be locked inside a transaction.")
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in Show._meta.concrete_fields)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}"
+    )
+    shows = {show.pk: show for show in Show.objects.raw(sql, ids)}
     missing = [pk for pk in ids if pk not in shows]
     if missing:
         raise ValidationError({"show": [f'Invalid pk "{missing[0]}" - object does not exist.']})
@@ -192,26 +203,6 @@ def _as_saved(instance):
     return instance
 
 
-def _new_booking(customer: Customer) -> Booking:
-    """A booking with a fresh random reference, drawn again on the rare collision."""
-    # ON CONFLICT DO NOTHING turns a taken reference into "no row returned" instead of an
-    # error that would abort the transaction: one round trip, where a savepoint around
-    # the INSERT takes three. (PostgreSQL, and SQLite from 3.35.)
-    sql = (
-        f"INSERT INTO {Booking._meta.db_table} (reference, customer_id, created_at) VALUES (%s, %s, %s) "
-        "ON CONFLICT (reference) DO NOTHING RETURNING id"
-    )
-    created_at = timezone.now()
-    for _ in range(10):
-        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [reference, customer.pk, connection.ops.adapt_datetimefield_value(created_at)])
-            row = cursor.fetchone()
-        if row is not None:
-            return _as_saved(Booking(pk=row[0], reference=reference, customer=customer, created_at=created_at))
-    raise RuntimeError("Could not draw a free booking reference.")
-
-
 @dataclass(frozen=True)
 class ShowChoice:
     """Which show a request names: its id, or its start (date + time)."""
@@ -227,9 +218,26 @@ class ShowChoice:
 
 
 def _issue_tickets(*, show: Show, seats: list[int], name: str, phone_number: str) -> Booking:
-    customer = customer_get_or_create(name=name, phone_number=phone_number)
-    booking = _new_booking(customer)
-    tickets = _insert_tickets(booking=booking, show=show, seats=seats)
+    """The person (new or returning), a booking with a fresh reference and its tickets.
+
+    A seat taken meanwhile raises IntegrityError (the UNIQUE (show, seat) backstop).
+    """
+    booked_at = timezone.now()
+    ticket_ids = [uuid.uuid4() for _ in seats]
+    if connection.vendor == "postgresql":
+        customer_id, booking_id, reference = _insert_booking_at_once(
+            show=show, seats=seats, ticket_ids=ticket_ids, name=name, phone_number=phone_number, booked_at=booked_at
+        )
+    else:
+        customer_id = customer_get_or_create(name=name, phone_number=phone_number).pk
+        booking_id, reference = _insert_booking(customer_id, booked_at)
+        _insert_tickets(booking_id=booking_id, show=show, seats=seats, ticket_ids=ticket_ids, booked_at=booked_at)
+    customer = _as_saved(Customer(pk=customer_id, name=name, phone_number=phone_number))
+    booking = _as_saved(Booking(pk=booking_id, reference=reference, customer=customer, created_at=booked_at))
+    tickets = [
+        _as_saved(Ticket(id=ticket_id, booking=booking, show=show, seat=seat, booked_at=booked_at))
+        for ticket_id, seat in zip(ticket_ids, seats, strict=True)
+    ]
     # What prefetch_related would leave: booking.tickets.all() answers without a query.
     prefetched = booking.tickets.all()
     prefetched._result_cache = tickets
@@ -238,25 +246,85 @@ def _issue_tickets(*, show: Show, seats: list[int], name: str, phone_number: str
     return booking
 
 
-def _insert_tickets(*, booking: Booking, show: Show, seats: list[int]) -> list[Ticket]:
-    """One INSERT of the booking's tickets; a seat taken meanwhile raises IntegrityError."""
+def _draw_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+# The ticket columns the two INSERTs below write: keep them in step with the model.
+TICKET_COLUMNS = "id, booking_id, show_id, seat, expired, checked_in_at, booked_at"
+
+# PostgreSQL: the person, the booking and its tickets in one statement, one round trip
+# where the three INSERTs take three; every booking's path. A taken reference inserts no
+# booking and so no ticket, and the statement returns no row: draw again. (In one
+# statement the three see one snapshot, which is fine here: each inserts, none reads
+# what another wrote.)
+BOOK_AT_ONCE_SQL = f"""
+WITH customer AS (
+    INSERT INTO {Customer._meta.db_table} (name, phone_number) VALUES (%s, %s)
+    ON CONFLICT (name, phone_number) DO UPDATE SET name = EXCLUDED.name RETURNING id
+), booking AS (
+    INSERT INTO {Booking._meta.db_table} (reference, customer_id, created_at) SELECT %s, id, %s FROM customer
+    ON CONFLICT (reference) DO NOTHING RETURNING id, customer_id
+), ticket AS (
+    INSERT INTO {Ticket._meta.db_table} ({TICKET_COLUMNS})
+    SELECT seat.id, booking.id, %s, seat.number, false, NULL, %s
+    FROM booking, unnest(%s::uuid[], %s::integer[]) AS seat (id, number)
+)
+SELECT customer_id, id FROM booking
+"""
+
+
+def _insert_booking_at_once(
+    *, show: Show, seats: list[int], ticket_ids: list[uuid.UUID], name: str, phone_number, booked_at: datetime
+) -> tuple[int, int, str]:
+    stored_phone = Customer._meta.get_field("phone_number").get_db_prep_value(phone_number, connection)
+    for _ in range(10):
+        reference = _draw_reference()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                BOOK_AT_ONCE_SQL,
+                [name, stored_phone, reference, booked_at, show.pk, booked_at, ticket_ids, seats],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0], row[1], reference
+    raise RuntimeError("Could not draw a free booking reference.")
+
+
+def _insert_booking(customer_id: int, created_at: datetime) -> tuple[int, str]:
+    """A booking with a fresh random reference, drawn again on the rare collision."""
+    # ON CONFLICT DO NOTHING turns a taken reference into "no row returned" instead of an
+    # error that would abort the transaction: one round trip, where a savepoint around
+    # the INSERT takes three. (PostgreSQL, and SQLite from 3.35.)
+    sql = (
+        f"INSERT INTO {Booking._meta.db_table} (reference, customer_id, created_at) VALUES (%s, %s, %s) "
+        "ON CONFLICT (reference) DO NOTHING RETURNING id"
+    )
+    for _ in range(10):
+        reference = _draw_reference()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [reference, customer_id, connection.ops.adapt_datetimefield_value(created_at)])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0], reference
+    raise RuntimeError("Could not draw a free booking reference.")
+
+
+def _insert_tickets(
+    *, booking_id: int, show: Show, seats: list[int], ticket_ids: list[uuid.UUID], booked_at: datetime
+) -> None:
+    """One INSERT of a booking's tickets (SQLite; PostgreSQL inserts them in BOOK_AT_ONCE_SQL)."""
     # Written out rather than bulk_create(), whose building of the statement cost more
     # than the statement, on every booking.
-    booked_at = timezone.now()
-    tickets = [
-        _as_saved(Ticket(id=uuid.uuid4(), booking=booking, show=show, seat=seat, booked_at=booked_at)) for seat in seats
-    ]
-    columns = ("id", "booking_id", "show_id", "seat", "expired", "checked_in_at", "booked_at")
-    row = f"({', '.join(['%s'] * len(columns))})"
-    sql = f"INSERT INTO {Ticket._meta.db_table} ({', '.join(columns)}) VALUES {', '.join([row] * len(tickets))}"
+    row = f"({', '.join(['%s'] * 7)})"
+    sql = f"INSERT INTO {Ticket._meta.db_table} ({TICKET_COLUMNS}) VALUES {', '.join([row] * len(seats))}"
     when = connection.ops.adapt_datetimefield_value(booked_at)
     params = []
-    for ticket in tickets:
-        params += [Ticket._meta.pk.get_db_prep_value(ticket.pk, connection), booking.pk, show.pk, ticket.seat]
+    for ticket_id, seat in zip(ticket_ids, seats, strict=True):
+        params += [Ticket._meta.pk.get_db_prep_value(ticket_id, connection), booking_id, show.pk, seat]
         params += [False, None, when]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-    return tickets
 
 
 def booking_create(
