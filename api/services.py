@@ -109,9 +109,7 @@ def _lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
         raise TransactionManagementError("Shows can only be locked inside a transaction.")
     columns = ", ".join(connection.ops.quote_name(field.column) for field in Show._meta.concrete_fields)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = (
-        f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}"
-    )
+    sql = f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}"
     shows = {show.pk: show for show in Show.objects.raw(sql, ids)}
     missing = [pk for pk in ids if pk not in shows]
     if missing:
