@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
@@ -30,6 +30,9 @@ REFERENCE_LENGTH = 6
 
 # How long the purge keeps holds that ran out or were released or used.
 SPENT_HOLDS_KEPT = timedelta(hours=24)
+
+# Ticket ids are UUIDs: keys from 0 to 2 ** 128.
+UUID_SPACE = 1 << 128
 
 # Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
 EXPIRE_JOB_LOCK = 0x7469636B65740001
@@ -615,6 +618,21 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _repeatable_read() -> None:
+    """This transaction reads one snapshot, and fails rather than change a row that
+    another transaction changed since (PostgreSQL; SQLite serialises writers anyway).
+
+    Only in a transaction of its own: the level must be set before its first query.
+    """
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40001"
+
+
 def tickets_expire(*, now: datetime | None = None) -> int | None:
     """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
 
@@ -656,29 +674,34 @@ def tickets_purge(*, now: datetime | None = None, batch_size: int = 10_000) -> P
     now = now or timezone.now()
     result = PurgeResult()
 
-    def batch(work: Callable[[], int]) -> int | None:
+    def batch(work: Callable[[], int], *, repeatable_read: bool = False) -> int | None:
         with transaction.atomic():
+            if repeatable_read:
+                _repeatable_read()
             if not _try_job_lock(PURGE_JOB_LOCK):
                 return None
             _commit_without_waiting_for_disk()
             return work()
 
-    lower = None
-    while True:
-        expired = Ticket.objects.filter(expired=True)
-        if lower is not None:
-            expired = expired.filter(pk__gt=lower)
-        # The last id of the next batch, read from the partial index of expired tickets.
-        upper = expired.order_by("pk").values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
-        in_range = expired if upper is None else expired.filter(pk__lte=upper)
+    # Batches are key ranges of the expired tickets' ids, deleted without reading them
+    # first. Ticket ids are random (UUID4), spread evenly over the 128-bit key space, so
+    # a range holds a share of the expired tickets as large as its share of the space:
+    # each next range is sized from what the last one held, aiming at batch_size rows,
+    # and at most doubles. (Finding each batch's last id by counting batch_size rows
+    # along the index instead read every expired ticket twice: 15 % of the purge.)
+    start, width = 0, UUID_SPACE >> 10
+    while start < UUID_SPACE:
+        end = min(start + width, UUID_SPACE)
+        in_range = Ticket.objects.filter(expired=True, pk__gte=uuid.UUID(int=start))
+        if end < UUID_SPACE:
+            in_range = in_range.filter(pk__lt=uuid.UUID(int=end))
         deleted = batch(lambda qs=in_range: qs.delete()[0])
         if deleted is None:
             result.skipped = True
             return result
         result.tickets += deleted
-        if upper is None:
-            break
-        lower = upper
+        start = end
+        width = width * 2 if deleted == 0 else max(min(width * batch_size // deleted, width * 2), 1)
 
     for model, field, child, child_fk in (
         (Booking, "bookings", Ticket, "booking_id"),
@@ -709,10 +732,19 @@ def _delete_orphans(
     model: type[Booking | Customer],
     child: type[Ticket | Booking],
     child_fk: str,
-    batch: Callable[[Callable[[], int]], int | None],
+    batch: Callable[..., int | None],
     batch_size: int,
 ) -> int | None:
-    """Delete rows of model that no row of child points to, one id range at a time."""
+    """Delete rows of model that no row of child points to, one id range at a time.
+
+    Neither link has a database constraint (see the models): customers are deleted in
+    REPEATABLE READ batches. A booking links a customer only through the upsert of
+    customer_get_or_create, which writes the customer's row; if it did so after the
+    batch's snapshot, deleting that row fails the batch instead of deleting a customer
+    whose booking the batch could not see, and the range waits for the next run. A
+    booking the upsert makes after the batch deleted the row gets a new customer row.
+    Bookings need no such care: tickets are only ever added with a new booking.
+    """
     table, child_table = model._meta.db_table, child._meta.db_table
     bounds = model.objects.order_by().values_list("pk", flat=True)
     low, high = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
@@ -731,12 +763,11 @@ def _delete_orphans(
                 return cursor.rowcount
 
         try:
-            deleted = batch(work)
-        except IntegrityError:
-            # A booking that reused this customer committed between our NOT EXISTS and
-            # our commit, and the foreign key check refused the delete: the range is
-            # rolled back whole and waits for the next run.
-            deleted = 0
+            deleted = batch(work, repeatable_read=model is Customer)
+        except OperationalError as exc:
+            if not _is_serialization_failure(exc):
+                raise
+            deleted = 0  # a booking reused a customer of this range meanwhile: next run
         if deleted is None:
             return None
         total += deleted

@@ -8,20 +8,21 @@ moment and hold a job's advisory lock from another connection, as another host w
 
 import re
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q
+from django.db import connection, connections, transaction
+from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api import services
 from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
-from api.tests.conftest import postgres_only
+from api.tests.conftest import make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -187,14 +188,44 @@ def test_purge_gives_the_same_result_whatever_the_batch_size(purge_scenario, bat
 
 
 def test_purge_loads_no_ticket_into_python(purge_scenario):
-    """Set-based deletes only: the one SELECT on tickets reads the id that ends a batch."""
+    """Set-based deletes only, over key ranges of the ticket ids: no ticket is read."""
     with time_machine.travel(STARTS + timedelta(days=1), tick=False), CaptureQueriesContext(connection) as queries:
         services.tickets_purge(batch_size=2)
     on_tickets = [q["sql"] for q in queries.captured_queries if 'FROM "api_ticket"' in q["sql"]]
-    reads = [sql for sql in on_tickets if sql.startswith("SELECT")]
-    batch_end = re.compile(r'SELECT "api_ticket"."id" AS "pk" FROM "api_ticket" WHERE .* LIMIT 1')
-    assert reads and all(batch_end.match(sql) for sql in reads)
-    assert all(sql.startswith(("SELECT", "DELETE")) for sql in on_tickets)
+    deletes = [sql for sql in on_tickets if sql.startswith('DELETE FROM "api_ticket" WHERE')]
+    assert deletes and all('"api_ticket"."id" >=' in sql for sql in deletes)
+    assert not [sql for sql in on_tickets if sql.startswith("SELECT")]
+
+
+def test_purge_batches_hold_about_batch_size_tickets(db, monkeypatch):
+    """Ranges of the id space sized from what the last one held: 1,000 expired tickets
+    with ids spread over the space (as UUID4s are) go in batches of at most twice
+    batch_size, and the ranges, from the lowest id to the highest, miss none."""
+    show = make_show(capacity=1_000)
+    customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
+    booking = Booking.objects.create(reference="ABCDEF", customer=customer)
+    step = services.UUID_SPACE // 1_000
+    Ticket.objects.bulk_create(
+        Ticket(id=uuid.UUID(int=n * step + 12_345), booking=booking, show=show, seat=n + 1, expired=True)
+        for n in range(1_000)
+    )
+    sizes = []
+    real_delete = QuerySet.delete
+
+    def delete(queryset):
+        deleted = real_delete(queryset)
+        if queryset.model is Ticket:
+            sizes.append(deleted[0])
+        return deleted
+
+    monkeypatch.setattr(QuerySet, "delete", delete)
+    result = services.tickets_purge(batch_size=50)
+
+    assert result.tickets == sum(sizes) == 1_000
+    assert not Ticket.objects.exists()
+    assert max(sizes) <= 100, sizes
+    # Past the first few ranges, which double from a small start, each holds about 50.
+    assert len(sizes) < 40, sizes
 
 
 @postgres_only
@@ -222,27 +253,63 @@ def test_a_purge_inside_a_callers_transaction_leaves_its_commit_alone(purge_scen
             assert cursor.fetchone()[0] == "on"
 
 
-def test_purge_leaves_a_range_the_foreign_key_check_refused_to_the_next_run(shows):
-    """A booking that reuses a customer the purge is deleting makes that range's commit
-    fail (the foreign key check runs at commit): the run goes on with the next range."""
-    book(shows[1], "Ada Lovelace", "+914155550101")
-    eve = Customer.objects.create(name="Eve Left", phone_number="+914155550105")
-    fay = Customer.objects.create(name="Fay Left", phone_number="+914155550106")
-    refused = []
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows):
+    """Booking.customer has no database constraint: the purge's REPEATABLE READ batch is
+    what keeps it from deleting a customer that a booking, still running when the batch
+    began, links again. The batch waits for that booking, then fails; the customer stays
+    for the next run, and every booking keeps its customer."""
+    eve = Customer.objects.create(name="Eve Left", phone_number="+914155550105")  # no booking: purgeable
+    other = connections.create_connection("default")
+    other.set_autocommit(False)
+    purged = {}
+    try:
+        with other.cursor() as cursor:
+            # What a booking's upsert does to a returning person (BOOK_AT_ONCE_SQL), not committed yet.
+            cursor.execute(
+                "INSERT INTO api_customer (name, phone_number) VALUES (%s, %s) "
+                "ON CONFLICT (name, phone_number) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                ["Eve Left", "+914155550105"],
+            )
+            assert cursor.fetchone()[0] == eve.pk
 
-    def refuse_the_first_delete(work):
-        with transaction.atomic():
-            deleted = work()
-            if deleted and not refused:
-                refused.append(deleted)
-                raise IntegrityError("update or delete on table api_customer violates foreign key constraint")
-        return deleted
+            def purge() -> None:
+                try:
+                    purged["result"] = services.tickets_purge()
+                finally:
+                    connection.close()
 
-    deleted = services._delete_orphans(Customer, Booking, "customer_id", refuse_the_first_delete, batch_size=1)
+            thread = threading.Thread(target=purge)
+            thread.start()
+            # The purge's customer batch began, and waits for the row the booking wrote.
+            waiting = wait_until_a_query_waits_on_a_lock("DELETE FROM api_customer")
+            cursor.execute(
+                "INSERT INTO api_booking (reference, customer_id, created_at) VALUES ('EVE234', %s, now())", [eve.pk]
+            )
+            other.commit()
+            thread.join(timeout=30)
+    finally:
+        other.close()
 
-    assert (refused, deleted) == ([1], 1)
-    assert set(Customer.objects.filter(bookings__isnull=True).values_list("pk", flat=True)) == {eve.pk}
-    assert not Customer.objects.filter(pk=fay.pk).exists()
+    assert waiting
+    assert purged["result"].customers == 0
+    assert Customer.objects.filter(pk=eve.pk).exists()
+    assert not Booking.objects.exclude(customer__in=Customer.objects.all()).exists()
+
+
+def wait_until_a_query_waits_on_a_lock(start_of_query: str, seconds: float = 10) -> bool:
+    deadline = timezone.now() + timedelta(seconds=seconds)
+    with connection.cursor() as cursor:
+        while timezone.now() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                [start_of_query + "%"],
+            )
+            if cursor.fetchone()[0]:
+                return True
+            threading.Event().wait(0.05)
+    return False
 
 
 # --- through the API ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from api import services
 from api.exceptions import Conflict
-from api.models import Booking, Hold, Show, Ticket, expiry_cutoff
+from api.models import Booking, Customer, Hold, Show, Ticket, expiry_cutoff
 
 pytestmark = pytest.mark.django_db
 
@@ -273,6 +273,12 @@ class BookingMachine(RuleBasedStateMachine):
     def every_ticket_has_its_booking(self):
         # Ticket.booking has no database constraint (see models.py): the services keep it.
         orphans = Ticket.objects.exclude(Exists(Booking.objects.filter(pk=OuterRef("booking_id"))))
+        assert not orphans.exists()
+
+    @invariant()
+    def every_booking_has_its_customer(self):
+        # Nor has Booking.customer: the upsert and the purge's REPEATABLE READ keep it.
+        orphans = Booking.objects.exclude(Exists(Customer.objects.filter(pk=OuterRef("customer_id"))))
         assert not orphans.exists()
 
     @invariant()
