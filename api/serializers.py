@@ -5,6 +5,7 @@ by hand in to_representation: on the list and booking paths DRF's per-field mach
 costs more than the database does.
 """
 
+import functools
 import uuid
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import models
 from django.db.models import ExpressionWrapper, F
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.phonenumber import PhoneNumber, to_python
@@ -21,6 +22,13 @@ from rest_framework import serializers
 
 from .models import Booking, Hold, Show, Ticket, expiry_cutoff, seat_label, seat_number
 from .services import ShowChoice
+
+
+def phone_text(number: PhoneNumber | str) -> str:
+    """A stored phone number as E.164 text. str() would check its validity first."""
+    if isinstance(number, PhoneNumber) and number.country_code and number.national_number:
+        return number.as_e164
+    return str(number)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -264,7 +272,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "checked_in_at": ticket.checked_in_at,
             "booked_at": ticket.booked_at,
             "name": booking.customer.name,
-            "phone_number": str(booking.customer.phone_number),
+            "phone_number": phone_text(booking.customer.phone_number),
             "title": show.title,
             "starts_at": show.starts_at,
             "reference": booking.reference,
@@ -313,8 +321,15 @@ _PLACEHOLDER_ID = str(uuid.UUID(int=0))
 
 
 def eticket_url(request, ticket_id) -> str:
-    path = reverse("eticket", args=[ticket_id])
+    path = _eticket_path_template(get_script_prefix(), get_urlconf()).replace(_PLACEHOLDER_ID, str(ticket_id))
     return request.build_absolute_uri(path) if request is not None else path
+
+
+@functools.cache
+def _eticket_path_template(script_prefix: str, urlconf: str | None) -> str:
+    # reverse() walked the URL patterns on every booking's answer; the path depends only
+    # on the prefix the site is served under and the URLconf, both fixed per deployment.
+    return reverse("eticket", args=[_PLACEHOLDER_ID], urlconf=urlconf)
 
 
 class HoldCreateSerializer(ShowChoiceSerializer):
@@ -379,7 +394,7 @@ class BookingSerializer(serializers.ModelSerializer):
         return {
             "reference": booking.reference,
             "name": booking.customer.name,
-            "phone_number": str(booking.customer.phone_number),
+            "phone_number": phone_text(booking.customer.phone_number),
             "tickets": [tickets.to_representation(ticket) for ticket in booking.tickets.all()],
             "created_at": iso(booking.created_at),
         }
