@@ -522,6 +522,11 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # customers are made by booking
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The purge deletes a person once no booking is left, guarded against a booking
+        # that reuses them meanwhile (Booking.customer has no database constraint).
+        return False
+
     @admin.display(description="Bookings", ordering="booking_count")
     def bookings_count(self, customer: Customer) -> int:
         return customer.booking_count

@@ -114,7 +114,8 @@ class Booking(models.Model):
     # customer only through services.customer_get_or_create, whose upsert writes that
     # customer's row in the booking's transaction, and the purge deletes customers in
     # REPEATABLE READ batches that fail on a row written after their snapshot
-    # (services._delete_orphans). The ORM still protects, and test_state_machine checks it.
+    # (services._guard_customer_deletes); nothing else deletes customers (the admin
+    # can't). The ORM still protects, and test_state_machine checks it.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings", db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -325,7 +325,7 @@ def eticket_url(request, ticket_id) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _eticket_path_template(script_prefix: str, urlconf: str | None) -> str:
     # reverse() walked the URL patterns on every booking's answer; the path depends only
     # on the prefix the site is served under and the URLconf, both fixed per deployment.

@@ -618,15 +618,23 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _repeatable_read() -> None:
-    """This transaction reads one snapshot, and fails rather than change a row that
-    another transaction changed since (PostgreSQL; SQLite serialises writers anyway).
+def _guard_customer_deletes() -> None:
+    """Keep this transaction from deleting a customer that a booking links meanwhile.
 
-    Only in a transaction of its own: the level must be set before its first query.
+    Booking.customer has no database constraint (see the model). In a transaction of its
+    own: REPEATABLE READ, so that deleting a customer row written after the snapshot (by
+    a booking's upsert) fails the transaction instead. Inside a caller's transaction,
+    whose level is set already: a lock on the customer table, which waits for the
+    bookings writing to it and holds new ones until the caller commits. (PostgreSQL;
+    SQLite serialises writers anyway.)
     """
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
-        with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if len(connection.atomic_blocks) == 1:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        else:
+            cursor.execute(f"LOCK TABLE {Customer._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def _is_serialization_failure(exc: OperationalError) -> bool:
@@ -673,22 +681,24 @@ def tickets_purge(*, now: datetime | None = None, batch_size: int = 10_000) -> P
     now = now or timezone.now()
     result = PurgeResult()
 
-    def batch(work: Callable[[], int], *, repeatable_read: bool = False) -> int | None:
+    def batch(work: Callable[[], int], *, deletes_customers: bool = False) -> int | None:
         with transaction.atomic():
-            if repeatable_read:
-                _repeatable_read()
+            if deletes_customers:
+                _guard_customer_deletes()
             if not _try_job_lock(PURGE_JOB_LOCK):
                 return None
             _commit_without_waiting_for_disk()
             return work()
 
     # Batches are key ranges of the expired tickets' ids, deleted without reading them
-    # first. Ticket ids are random (UUID4), spread evenly over the 128-bit key space, so
-    # a range holds a share of the expired tickets as large as its share of the space:
-    # each next range is sized from what the last one held, aiming at batch_size rows,
-    # and at most doubles. (Finding each batch's last id by counting batch_size rows
-    # along the index instead read every expired ticket twice: 15 % of the purge.)
-    start, width = 0, UUID_SPACE >> 10
+    # first. Ticket ids are random (UUID4: the model's default and _issue_tickets), spread
+    # evenly over the 128-bit key space, so a range holds a share of the expired tickets
+    # as large as its share of the space: the first range is tiny, and each next one is
+    # sized from what the last one held, aiming at batch_size rows, at most doubling.
+    # Ids that grow with time (UUID7, say) would break that estimate: keep them random.
+    # Finding each batch's last id by counting batch_size rows along the index instead
+    # read every expired ticket twice: 15 % of the purge.
+    start, width = 0, UUID_SPACE >> 32
     while start < UUID_SPACE:
         end = min(start + width, UUID_SPACE)
         in_range = Ticket.objects.filter(expired=True, pk__gte=uuid.UUID(int=start))
@@ -737,12 +747,13 @@ def _delete_orphans(
     """Delete rows of model that no row of child points to, one id range at a time.
 
     Neither link has a database constraint (see the models): customers are deleted in
-    REPEATABLE READ batches. A booking links a customer only through the upsert of
-    customer_get_or_create, which writes the customer's row; if it did so after the
-    batch's snapshot, deleting that row fails the batch instead of deleting a customer
-    whose booking the batch could not see, and the range waits for the next run. A
-    booking the upsert makes after the batch deleted the row gets a new customer row.
-    Bookings need no such care: tickets are only ever added with a new booking.
+    REPEATABLE READ batches (_guard_customer_deletes). A booking links a customer only
+    through the upsert of customer_get_or_create, which writes the customer's row; if it
+    did so after the batch's snapshot, deleting that row fails the batch instead of
+    deleting a customer whose booking the batch could not see, and the range waits for
+    the next run. A booking whose upsert comes after the batch deleted the row gets a new
+    customer row. Bookings need no such care: tickets are only ever added with a new
+    booking.
     """
     table, child_table = model._meta.db_table, child._meta.db_table
     bounds = model.objects.order_by().values_list("pk", flat=True)
@@ -762,7 +773,7 @@ def _delete_orphans(
                 return cursor.rowcount
 
         try:
-            deleted = batch(work, repeatable_read=model is Customer)
+            deleted = batch(work, deletes_customers=model is Customer)
         except OperationalError as exc:
             if not _is_serialization_failure(exc):
                 raise

@@ -223,6 +223,19 @@ def test_tickets_are_not_added_in_the_admin(staff):
     assert staff.get("/admin/api/ticket/add/").status_code == 403
 
 
+def test_customers_are_not_deleted_in_the_admin(staff):
+    # The purge deletes a person once no booking is left, guarded against a booking that
+    # reuses them meanwhile; the admin's delete would not be (Booking.customer has no
+    # database constraint).
+    eve = Customer.objects.create(name="Eve Left", phone_number="+914155550105")
+
+    assert staff.get(f"/admin/api/customer/{eve.pk}/delete/").status_code == 403
+    response = staff.post("/admin/api/customer/", {"action": "delete_selected", "_selected_action": [eve.pk]})
+
+    assert Customer.objects.filter(pk=eve.pk).exists()
+    assert response.status_code in (200, 302)
+
+
 # --- actions -----------------------------------------------------------------------------
 
 
