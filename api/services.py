@@ -279,35 +279,47 @@ def _insert_booking_at_once(
     *, show: Show, seats: list[int], ticket_ids: list[uuid.UUID], name: str, phone_number, booked_at: datetime
 ) -> tuple[int, int, str]:
     stored_phone = Customer._meta.get_field("phone_number").get_db_prep_value(phone_number, connection)
-    for _ in range(10):
-        reference = _draw_reference()
+
+    def insert(reference: str) -> tuple | None:
         with connection.cursor() as cursor:
             cursor.execute(
-                BOOK_AT_ONCE_SQL,
-                [name, stored_phone, reference, booked_at, show.pk, booked_at, ticket_ids, seats],
+                BOOK_AT_ONCE_SQL, [name, stored_phone, reference, booked_at, show.pk, booked_at, ticket_ids, seats]
             )
-            row = cursor.fetchone()
-        if row is not None:
-            return row[0], row[1], reference
-    raise RuntimeError("Could not draw a free booking reference.")
+            return cursor.fetchone()
+
+    (customer_id, booking_id), reference = _with_a_free_reference(insert)
+    return customer_id, booking_id, reference
 
 
 def _insert_booking(customer_id: int, created_at: datetime) -> tuple[int, str]:
-    """A booking with a fresh random reference, drawn again on the rare collision."""
-    # ON CONFLICT DO NOTHING turns a taken reference into "no row returned" instead of an
-    # error that would abort the transaction: one round trip, where a savepoint around
-    # the INSERT takes three. (PostgreSQL, and SQLite from 3.35.)
+    """A booking of this customer (SQLite; PostgreSQL inserts it in BOOK_AT_ONCE_SQL)."""
     sql = (
         f"INSERT INTO {Booking._meta.db_table} (reference, customer_id, created_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (reference) DO NOTHING RETURNING id"
     )
-    for _ in range(10):
-        reference = _draw_reference()
+
+    def insert(reference: str) -> tuple | None:
         with connection.cursor() as cursor:
             cursor.execute(sql, [reference, customer_id, connection.ops.adapt_datetimefield_value(created_at)])
-            row = cursor.fetchone()
+            return cursor.fetchone()
+
+    (booking_id,), reference = _with_a_free_reference(insert)
+    return booking_id, reference
+
+
+def _with_a_free_reference(insert: Callable[[str], tuple | None]) -> tuple[tuple, str]:
+    """Run insert with fresh random references until one is free: its row, and the reference.
+
+    The INSERTs say ON CONFLICT (reference) DO NOTHING, which turns a taken reference into
+    "no row returned" instead of an error that would abort the transaction: one round
+    trip, where a savepoint around the INSERT takes three. (PostgreSQL, and SQLite from
+    3.35.)
+    """
+    for _ in range(10):
+        reference = _draw_reference()
+        row = insert(reference)
         if row is not None:
-            return row[0], reference
+            return row, reference
     raise RuntimeError("Could not draw a free booking reference.")
 
 
