@@ -5,7 +5,6 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import (
     Count,
@@ -38,7 +37,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import services
+from . import listcache, services
 from .filters import ShowFilter, TicketFilter
 from .models import Booking, Hold, JSONArrayLength, Show, Ticket
 from .pagination import CountedRows
@@ -184,16 +183,11 @@ class ShowViewSet(viewsets.ModelViewSet):
         # absolute), after the throttle, which still counts each request. Counts can lag that
         # long; no booking reads them, each counts the seats again under the show's lock.
         # Staff always get the database's answer.
-        seconds = settings.SHOW_SEARCH_CACHE_SECONDS
-        if seconds <= 0 or request.user.is_staff:
+        if request.user.is_staff:
             return super().list(request, *args, **kwargs)
-        key = "show-search:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
-        data = cache.get(key)
-        if data is None:
-            response = super().list(request, *args, **kwargs)  # an invalid filter raises: a 400, not kept
-            cache.set(key, response.data, seconds)
-            return response
-        return Response(data)
+        return listcache.kept_for(
+            request, "show-search", settings.SHOW_SEARCH_CACHE_SECONDS, functools.partial(super().list, request)
+        )
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         show = self.get_object()
@@ -266,6 +260,12 @@ class TicketViewSet(viewsets.ModelViewSet):
         return Ticket.objects.select_related("show", "booking__customer")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
+        # A door list is read again and again between check-ins: it is kept until the next
+        # write to what it shows (api/listcache.py), after the permission check.
+        return listcache.kept_until_written(request, "staff-tickets", self._list)
+
+    def _list(self) -> Response:
+        request = self.request
         # Rows as dicts of the columns shown (TicketSerializer.ROW_FIELDS), not model objects.
         tickets = self.filter_queryset(Ticket.objects.all())
         rows = tickets.values(*TicketSerializer.ROW_FIELDS, **TicketSerializer.ROW_EXPRESSIONS)

@@ -111,7 +111,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env("REDIS_URL", default=""):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "booking.cache.RedisCache",
             "LOCATION": env("REDIS_URL"),
         }
     }
@@ -152,7 +152,7 @@ THROTTLE_ANON_RATE = env("THROTTLE_ANON_RATE", default="60/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsStaff"],
@@ -202,6 +202,12 @@ IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
+# Staff ticket lists answered from the cache until the next write to tickets, bookings,
+# customers or shows, and for at most this many seconds (0: never; api/listcache.py). Every
+# process must see the same cache: without REDIS_URL it is off, whatever this says.
+STAFF_LIST_CACHE_SECONDS = (
+    env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 300) if env("REDIS_URL", default="") else 0
+)
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services.py).
