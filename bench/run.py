@@ -386,10 +386,14 @@ def main() -> None:
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), gunicorn_conf)
     worker_class = gunicorn_conf.get("worker_class", "sync")
     threads = f", {gunicorn_conf.get('threads', 1)} threads" if worker_class == "gthread" else ""
+    if env["REDIS_URL"]:
+        shared = "throttle counters, kept searches and kept staff lists in Redis"
+    else:
+        shared = "throttle counters and kept searches in process memory, staff lists not kept"
     print(
         f"Machine: {os.cpu_count()} cores; PostgreSQL {seeded['postgres']}; gunicorn {gunicorn_conf['workers']} "
         f"{worker_class} workers{threads}; CONN_MAX_AGE={env['CONN_MAX_AGE']}; "
-        f"throttle counters in {'Redis' if env['REDIS_URL'] else 'process memory'}; "
+        f"{shared}; "
         f"wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s a scenario.",
         flush=True,
     )
