@@ -11,9 +11,10 @@ from rest_framework.authtoken.models import Token
 def _user_by_token_sql() -> str:
     user, token = get_user_model()._meta, Token._meta
     q = connection.ops.quote_name
+    user_id, key = q(token.get_field("user").column), q(token.get_field("key").column)
     return (
-        f"SELECT u.* FROM {q(user.db_table)} u JOIN {q(token.db_table)} t ON t.{q('user_id')} = u.{q(user.pk.column)}"
-        f" WHERE t.{q('key')} = %s"
+        f"SELECT u.* FROM {q(user.db_table)} u JOIN {q(token.db_table)} t ON t.{user_id} = u.{q(user.pk.column)}"
+        f" WHERE t.{key} = %s"
     )
 
 

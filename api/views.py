@@ -186,7 +186,7 @@ class ShowViewSet(viewsets.ModelViewSet):
         if request.user.is_staff:
             return super().list(request, *args, **kwargs)
         return listcache.kept_for(
-            request, "show-search", settings.SHOW_SEARCH_CACHE_SECONDS, functools.partial(super().list, request)
+            request, "show-search-json", settings.SHOW_SEARCH_CACHE_SECONDS, functools.partial(super().list, request)
         )
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:

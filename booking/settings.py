@@ -113,6 +113,9 @@ if env("REDIS_URL", default=""):
         "default": {
             "BACKEND": "booking.cache.RedisCache",
             "LOCATION": env("REDIS_URL"),
+            # redis-py waits forever by default: an unreachable Redis would hold a worker
+            # until gunicorn kills it. A read that fails is answered from the database.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -206,7 +209,7 @@ SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TE
 # customers or shows, and for at most this many seconds (0: never; api/listcache.py). Every
 # process must see the same cache: without REDIS_URL it is off, whatever this says.
 STAFF_LIST_CACHE_SECONDS = (
-    env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 300) if env("REDIS_URL", default="") else 0
+    env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 60) if env("REDIS_URL", default="") else 0
 )
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to

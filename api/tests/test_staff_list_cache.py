@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
+from psycopg import sql
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -160,7 +161,6 @@ def _expire(ticket, _):
 
 
 def _purge(ticket, _):
-    Ticket.objects.filter(pk=ticket.pk).update(expired=True)  # written, but not yet committed
     call_command("purge_expired_tickets", stdout=StringIO())
 
 
@@ -189,6 +189,10 @@ WRITES = {
 def test_every_write_to_what_the_list_shows_ends_the_kept_answer(
     write, staff_client, ticket, kept_lists, commits, settings
 ):
+    if write is _purge:
+        # Expired before the list is kept: only the purge's own DELETEs may end it.
+        with commits():
+            Ticket.objects.filter(pk=ticket.pk).update(expired=True)
     kept = staff_client.get(LIST).content
 
     with commits():
@@ -273,3 +277,64 @@ def test_only_select_statements_leave_the_generation(kept_lists, commits):
     with commits() as hooks:
         Booking.objects.filter(pk=-1).update(reference="ABCDEF")  # an UPDATE, of no row
     assert hooks == [listcache._new_generation]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_commits_end_the_answer(staff_client, show, kept_lists):
+    """Outside a test transaction: autocommit statements and atomic blocks really commit."""
+    book(show)
+    assert names(staff_client.get(LIST)) == ["Ada Lovelace"]
+
+    assert APIClient().post(LIST, {**GRACE, "show": show.pk}, format="json").status_code == 201
+    assert names(staff_client.get(LIST)) == ["Ada Lovelace", "Grace Hopper"]
+
+    Customer.objects.filter(name="Grace Hopper").update(name="Grace Brewster")  # autocommit
+    assert names(staff_client.get(LIST)) == ["Ada Lovelace", "Grace Brewster"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_managed_by_hand_tells_at_once(kept_lists, show):
+    before = listcache._start_generation()
+    transaction.set_autocommit(False)
+    try:
+        Show.objects.filter(pk=show.pk).update(title="Dune: Part Four")
+        assert cache.get(listcache.GENERATION_KEY) != before  # no commit hook would run
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+
+
+def test_processes_sharing_redis_tell_of_writes_whatever_their_setting(settings, redis_cache, commits):
+    settings.STAFF_LIST_CACHE_SECONDS = 0  # a shell or a job set up without the cache
+    before = listcache._start_generation()
+
+    with commits():
+        Customer.objects.update(name="Ada King")
+
+    assert cache.get(listcache.GENERATION_KEY) != before
+
+
+def test_without_redis_the_list_comes_from_the_database(staff_client, ticket, settings, commits, caplog):
+    settings.STAFF_LIST_CACHE_SECONDS = 300
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "booking.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+    assert names(staff_client.get(LIST)) == ["Ada Lovelace"]
+    with commits():  # the write commits; telling the lists fails, and is logged
+        Customer.objects.update(name="Ada King")
+    assert names(staff_client.get(LIST)) == ["Ada King"]
+    assert "the cache can't be read" in caplog.text
+    assert "Could not start a new staff list generation" in caplog.text
+
+
+def test_mixed_case_and_composed_sql_count_as_writes():
+    assert listcache._writes_watched_table("UPDATE API_TICKET SET expired = true")
+    assert listcache._writes_watched_table(sql.SQL("DELETE FROM api_ticket"))
+    assert listcache._writes_watched_table("  with b as (insert into api_booking ...) select 1")
+    assert not listcache._writes_watched_table("SELECT seat FROM api_ticket WHERE show_id = %s FOR UPDATE")
+    assert not listcache._writes_watched_table("INSERT INTO api_hold (show_id) VALUES (1)")
