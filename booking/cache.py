@@ -1,10 +1,10 @@
 """Django's Redis cache backend, keeping its redis clients.
 
-Django's RedisCacheClient makes a new redis.Redis for every cache call. redis-py builds
-each one's table of ~170 response callbacks anew, which cost more than the round trip to
-Redis itself (about 0.1 ms of CPU per call, measured with cProfile). A client is thread-safe
-and holds no connection of its own: it takes one from the pool per command. One client per
-pool is kept instead.
+Django's RedisCacheClient makes a new redis.Redis for every cache call, and redis-py
+builds each one's table of ~170 response callbacks anew: 0.10 to 0.12 ms of CPU per call
+(time.process_time), on top of the 0.16 to 0.2 ms that the command itself costs. A client is
+thread-safe and holds no connection of its own: it takes one from the pool per command.
+One client per pool is kept instead.
 """
 
 from django.core.cache.backends import redis as django_redis
