@@ -11,7 +11,8 @@ seat) constraint is the backstop: if it ever fires, the client gets 409 seat_tak
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,6 +98,38 @@ def show_delete(*, show_id: int) -> None:
         show.delete()
 
 
+def _lock_sql(count: int) -> str:
+    """SELECT ... FOR UPDATE of `count` shows by id, in primary-key order."""
+    # Written out: compiling the ORM's select_for_update() query cost more than running it,
+    # on every booking. SQLite has no row locks (its IMMEDIATE transactions serialise
+    # writers), and the ORM leaves FOR UPDATE out there too.
+    if connection.get_autocommit():
+        raise TransactionManagementError("Shows can only be locked inside a transaction.")
+    columns = ", ".join(connection.ops.quote_name(column) for column in _SHOW_COLUMNS)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * count)}) ORDER BY id{lock}"
+
+
+_SHOW_COLUMNS = [field.column for field in Show._meta.concrete_fields]
+
+
+def _shows_from_rows(ids: list[int], rows: list[tuple]) -> dict[int, Show]:
+    """Show instances from the lock's rows, with the values the ORM would give (SQLite
+    returns datetimes as naive text: its converters make them aware)."""
+    compiler = Show.objects.none().query.get_compiler(connection=connection)
+    converters = compiler.get_converters([field.get_col(Show._meta.db_table) for field in Show._meta.concrete_fields])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    shows = {}
+    for row in rows:
+        show = Show.from_db(connection.alias, _SHOW_COLUMNS, row)
+        shows[show.pk] = show
+    missing = [pk for pk in ids if pk not in shows]
+    if missing:
+        raise ValidationError({"show": [f'Invalid pk "{missing[0]}" - object does not exist.']})
+    return shows
+
+
 def _lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     """Lock the shows' rows until the transaction ends, in primary-key order.
 
@@ -105,42 +138,74 @@ def _lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     from deadlocking.
     """
     ids = sorted(set(show_ids))
-    # Written out: compiling the ORM's select_for_update() query cost more than running it,
-    # on every booking. SQLite has no row locks (its IMMEDIATE transactions serialise
-    # writers), and the ORM leaves FOR UPDATE out there too.
-    if connection.get_autocommit():
-        raise TransactionManagementError("Shows can only be locked inside a transaction.")
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in Show._meta.concrete_fields)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}"
-    shows = {show.pk: show for show in Show.objects.raw(sql, ids)}
-    missing = [pk for pk in ids if pk not in shows]
-    if missing:
-        raise ValidationError({"show": [f'Invalid pk "{missing[0]}" - object does not exist.']})
-    return shows
+    sql = _lock_sql(len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        return _shows_from_rows(ids, cursor.fetchall())
 
 
-def taken_seats(show: Show, now: datetime, *, exclude_ticket: Ticket | None = None) -> set[int]:
-    """Seats of the show that are booked or in a live hold."""
-    # One statement, one round trip, on every booking's path: rows (seat, NULL) for the
-    # tickets and (NULL, seat list) for the live holds.
+def _lock_show_and_read_taken(show_id: int, now: datetime) -> tuple[Show, set[int]]:
+    """Lock the show, then read its taken seats: what every booking and hold starts with.
+
+    Two statements, so that the seat read takes its snapshot after the lock is granted and
+    sees every booking committed before it. On PostgreSQL both go in one pipeline: one
+    round trip with the transaction's BEGIN, where one after another took three; the
+    server still runs them in order, the second after the first has its lock.
+    """
+    lock_sql = _lock_sql(1)
+    seats_sql, seats_params = _taken_seats_query(show_id, now)
+    with connection.cursor() as lock_cursor, connection.cursor() as seats_cursor:
+        with _pipeline():
+            lock_cursor.execute(lock_sql, [show_id])
+            seats_cursor.execute(seats_sql, seats_params)
+        show = _shows_from_rows([show_id], lock_cursor.fetchall())[show_id]
+        return show, _taken_from_rows(seats_cursor.fetchall())
+
+
+@contextmanager
+def _pipeline() -> Iterator[None]:
+    """On PostgreSQL, send the statements executed inside in one round trip (at the end).
+
+    Results are read when the block ends; an error of any statement is raised there, as
+    Django's error classes. Elsewhere, the statements run one by one as usual.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
+def _taken_seats_query(show_id: int, now: datetime, exclude_ticket: Ticket | None = None) -> tuple[str, list]:
+    """One statement: rows (seat, NULL) for the tickets and (NULL, seat list) for the live holds."""
     ticket, hold = Ticket._meta.db_table, Hold._meta.db_table
     sql = f"SELECT seat, NULL FROM {ticket} WHERE show_id = %s"
-    params = [show.pk]
+    params: list = [show_id]
     if exclude_ticket is not None:
         sql += " AND id <> %s"
         params.append(Ticket._meta.pk.get_db_prep_value(exclude_ticket.pk, connection))
     sql += f" UNION ALL SELECT NULL, seats FROM {hold} WHERE show_id = %s AND expires_at > %s"
-    params += [show.pk, connection.ops.adapt_datetimefield_value(now)]
+    params += [show_id, connection.ops.adapt_datetimefield_value(now)]
+    return sql, params
+
+
+def _taken_from_rows(rows: list[tuple]) -> set[int]:
     taken: set[int] = set()
+    for seat, held in rows:
+        if seat is not None:
+            taken.add(seat)
+        else:
+            taken.update(json.loads(held))
+    return taken
+
+
+def taken_seats(show: Show, now: datetime, *, exclude_ticket: Ticket | None = None) -> set[int]:
+    """Seats of the show that are booked or in a live hold."""
+    sql, params = _taken_seats_query(show.pk, now, exclude_ticket)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for seat, held in cursor.fetchall():
-            if seat is not None:
-                taken.add(seat)
-            else:
-                taken.update(json.loads(held))
-    return taken
+        return _taken_from_rows(cursor.fetchall())
 
 
 def _taken_count(show: Show, now: datetime) -> int:
@@ -355,9 +420,9 @@ def booking_create(
     try:
         with transaction.atomic():
             show_id = choice.resolve(now)
-            show = _lock_shows([show_id])[show_id]
+            show, taken = _lock_show_and_read_taken(show_id, now)
             _check_not_started(show, now)
-            chosen = _choose_seats(show, taken_seats(show, now), seats, quantity, seat_field)
+            chosen = _choose_seats(show, taken, seats, quantity, seat_field)
             return _issue_tickets(show=show, seats=chosen, name=name, phone_number=phone_number)
     except IntegrityError as exc:
         raise Conflict("That seat was booked meanwhile.", "seat_taken") from exc
@@ -526,7 +591,7 @@ def hold_create(
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
         show_id = choice.resolve(now)
-        show = _lock_shows([show_id])[show_id]
+        show, taken = _lock_show_and_read_taken(show_id, now)
         _check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
         if client and limit:
@@ -535,7 +600,7 @@ def hold_create(
                 raise ValidationError(
                     {"non_field_errors": [f"One client can hold at most {limit} seats at once ({held} held now)."]}
                 )
-        chosen = _choose_seats(show, taken_seats(show, now), seats, quantity, "seats")
+        chosen = _choose_seats(show, taken, seats, quantity, "seats")
         return Hold.objects.create(
             show=show,
             seats=chosen,
