@@ -12,9 +12,12 @@ def _user_by_token_sql() -> str:
     user, token = get_user_model()._meta, Token._meta
     q = connection.ops.quote_name
     user_id, key = q(token.get_field("user").column), q(token.get_field("key").column)
+    # On PostgreSQL the query also reads the database's snapshot, which the staff list's
+    # cache compares with the one its kept answer was read after (api/listcache.py).
+    snapshot = ", pg_current_snapshot()::text AS db_snapshot" if connection.vendor == "postgresql" else ""
     return (
-        f"SELECT u.* FROM {q(user.db_table)} u JOIN {q(token.db_table)} t ON t.{user_id} = u.{q(user.pk.column)}"
-        f" WHERE t.{key} = %s"
+        f"SELECT u.*{snapshot} FROM {q(user.db_table)} u"
+        f" JOIN {q(token.db_table)} t ON t.{user_id} = u.{q(user.pk.column)} WHERE t.{key} = %s"
     )
 
 
@@ -31,4 +34,6 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, Token(key=key, user=user)
+        token = Token(key=key, user=user)
+        token.db_snapshot = getattr(user, "db_snapshot", None)
+        return user, token

@@ -1,33 +1,33 @@
-"""List answers kept in the shared cache, keyed on the whole URL (host and query included:
-the page links in an answer are absolute).
+"""List answers kept in the cache, keyed on the whole URL (host and query included: the
+page links in an answer are absolute).
 
 - The anonymous show search is kept for SHOW_SEARCH_CACHE_SECONDS: its seat counts may lag
   that long, and nothing else would tell when they change (live holds run out by the clock).
-- The staff ticket list is kept until the next write that could change it, and for at most
-  STAFF_LIST_CACHE_SECONDS. Each write to the tables the list shows (tickets, bookings,
-  customers, shows), whatever code makes it (services, admin, cron jobs, raw SQL through
-  Django's connection), gives the shared cache a new *generation* once it commits; an answer
-  is served only if it was computed under the current one.
+- The staff ticket list is kept together with the PostgreSQL snapshot it was read after
+  (pg_current_snapshot(): the transactions still running and the next transaction id),
+  and served only while the database's current snapshot is still that one, for at most
+  STAFF_LIST_CACHE_SECONDS. Two equal snapshots see exactly the same rows, so an answer
+  is never served after any write has committed: whatever made it (the services, the
+  admin, the cron jobs, raw SQL, psql). The writers do nothing for it. Any committed write
+  ends the kept lists, a hold's too: the test is "has anything been written", not "has
+  this list changed".
 
-Why the generation is read before the answer is computed and set after the write commits:
-an answer computed from data older than some committed write is then always kept under a
-generation older than the one that write set, so nobody is served it after that write's
-response has gone out. Writes made outside Django (psql) are not seen: such an answer lasts
-at most STAFF_LIST_CACHE_SECONDS.
+Why the snapshot is read before the answer is computed: the answer then holds at least
+what that snapshot sees. If a write commits in between, the answer may hold more, but no
+later snapshot equals the one it is kept under (the write's transaction was running then,
+or its id was not yet given out), so it is never served.
 
-Every process must see the same generation: the staff list cache needs a cache shared by
-all of them (Redis, REDIS_URL), and settings.py turns it off without one.
+Inside a transaction the snapshot doesn't change with the transaction's own writes, so
+lists are only kept outside one. SQLite has no snapshot to read: its lists aren't kept.
 """
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.transaction import TransactionManagementError
+from django.db import connection
 from django.http import HttpResponse
 from redis.exceptions import RedisError
 from rest_framework.renderers import JSONRenderer
@@ -35,14 +35,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
-
-GENERATION_KEY = "staff-lists:generation"
-# The tables whose rows a staff ticket list shows: a ticket, its show, its booking (the
-# reference) and the booking's customer (name and phone number).
-WATCHED_TABLES = ("api_ticket", "api_show", "api_booking", "api_customer")
-# The cache backend that all processes share (settings.py, with REDIS_URL).
-SHARED_CACHE = "booking.cache.RedisCache"
-
 
 # Answers are kept as the JSON a plain JSON request gets (most clients): a hit skips the
 # serializer and the renderer too. Other requests (the browsable API, ?format=api, an
@@ -95,73 +87,36 @@ def kept_for(request: Request, prefix: str, seconds: int, answer: Callable[[], R
 
 
 def kept_until_written(request: Request, prefix: str, answer: Callable[[], Response]) -> HttpResponse:
-    """answer(), or its JSON as kept under the current generation (see the module's doc)."""
+    """answer(), or its JSON as kept under the database's current snapshot (see the module's doc)."""
     seconds = settings.STAFF_LIST_CACHE_SECONDS
-    key = _key(prefix, request) if seconds > 0 else None
-    found = _read([GENERATION_KEY, key]) if key else None  # one round trip to Redis
+    key = _key(prefix, request) if seconds > 0 and _snapshots_tell_writes() else None
+    if key is None:
+        return answer()
+    snapshot = _current_snapshot(request)  # before the answer is computed
+    found = _read([key])
     if found is None:
         return answer()
-    generation = found.get(GENERATION_KEY) or _start_generation()
     kept = found.get(key)
-    if generation is not None and kept is not None and kept[0] == generation:
+    if kept is not None and kept[0] == snapshot:
         return _kept(kept[1])
     response = answer()
-    if generation is not None:
-        _keep(key, (generation, _json(response)), seconds)
+    _keep(key, (snapshot, _json(response)), seconds)
     return response
 
 
-def _start_generation() -> str | None:
-    """The generation, made up if the cache has none (new, flushed or evicted)."""
-    try:
-        cache.add(GENERATION_KEY, secrets.token_hex(8), None)
-        return cache.get(GENERATION_KEY)
-    except RedisError:
-        logger.exception("Answers not kept: the cache can't be written")
-        return None
+def _snapshots_tell_writes() -> bool:
+    return connection.vendor == "postgresql" and connection.get_autocommit()
 
 
-def _new_generation() -> None:
-    # Random, not a counter: a counter started again after an eviction could meet an
-    # answer kept under the same number before it.
-    try:
-        cache.set(GENERATION_KEY, secrets.token_hex(8), None)
-    except Exception:
-        # The write is committed and its answer must go out. Answers kept before it may be
-        # served for up to STAFF_LIST_CACHE_SECONDS.
-        logger.exception("Could not start a new staff list generation in the cache")
+# The snapshot of a statement of its own. Staff who send a token get it with the token's
+# user, in the same query (api/authentication.py): the hit then costs no extra query.
+SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
 
 
-def _lists_may_be_kept() -> bool:
-    # Every process that shares the cache tells of its writes, whatever its own
-    # STAFF_LIST_CACHE_SECONDS: a shell or a job set up otherwise must not leave the web
-    # processes' lists stale.
-    return settings.STAFF_LIST_CACHE_SECONDS > 0 or settings.CACHES["default"]["BACKEND"] == SHARED_CACHE
-
-
-def _writes_watched_table(sql) -> bool:
-    if not isinstance(sql, str):
-        return True  # composed SQL (psycopg.sql): counted as a write, to be safe
-    sql = sql.lower()
-    # SELECT … FOR UPDATE locks and reads. Anything else that names a watched table counts
-    # as a write: INSERT, UPDATE, DELETE, WITH (the booking's one statement), TRUNCATE, and
-    # the purge's LOCK TABLE (it deletes customers).
-    return not sql.lstrip().startswith("select") and any(table in sql for table in WATCHED_TABLES)
-
-
-def watch_writes(execute, sql, params, many, context):
-    """A database execute wrapper (installed on every connection by apps.py): after a
-    statement that writes a watched table, a new generation once the transaction commits.
-
-    Not seen: cursor.callproc() and psycopg's COPY, which bypass execute wrappers (the
-    service uses neither), and writes made outside Django."""
-    result = execute(sql, params, many, context)
-    if _lists_may_be_kept() and _writes_watched_table(sql):
-        try:
-            transaction.on_commit(_new_generation, using=context["connection"].alias)
-        except TransactionManagementError:
-            # A transaction managed by hand (set_autocommit(False)) runs no commit hooks:
-            # tell now. Until it commits, the list may be kept without its write for up to
-            # STAFF_LIST_CACHE_SECONDS; the service has no such transaction.
-            _new_generation()
-    return result
+def _current_snapshot(request: Request) -> str:
+    snapshot = getattr(request.auth, "db_snapshot", None)
+    if snapshot is None:
+        with connection.cursor() as cursor:
+            cursor.execute(SNAPSHOT_SQL)
+            (snapshot,) = cursor.fetchone()
+    return snapshot

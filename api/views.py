@@ -261,7 +261,7 @@ class TicketViewSet(viewsets.ModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         # A door list is read again and again between check-ins: it is kept until the next
-        # write to what it shows (api/listcache.py), after the permission check.
+        # committed write to the database (api/listcache.py), after the permission check.
         return listcache.kept_until_written(request, "staff-tickets", self._list)
 
     def _list(self) -> Response:

@@ -391,7 +391,7 @@ def main() -> None:
     if env["REDIS_URL"]:
         shared = "throttle counters, kept searches and kept staff lists in Redis"
     else:
-        shared = "throttle counters and kept searches in process memory, staff lists not kept"
+        shared = "throttle counters, kept searches and kept staff lists in process memory"
     print(
         f"Machine: {os.cpu_count()} cores; PostgreSQL {seeded['postgres']}; gunicorn {gunicorn_conf['workers']} "
         f"{worker_class} workers{threads}; CONN_MAX_AGE={env['CONN_MAX_AGE']}; "

@@ -205,12 +205,9 @@ IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
-# Staff ticket lists answered from the cache until the next write to tickets, bookings,
-# customers or shows, and for at most this many seconds (0: never; api/listcache.py). Every
-# process must see the same cache: without REDIS_URL it is off, whatever this says.
-STAFF_LIST_CACHE_SECONDS = (
-    env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 60) if env("REDIS_URL", default="") else 0
-)
+# Staff ticket lists answered from the cache until the next write to the database commits,
+# and for at most this many seconds (0: never; PostgreSQL only; api/listcache.py).
+STAFF_LIST_CACHE_SECONDS = env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 60)
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services.py).
