@@ -46,6 +46,6 @@ def pre_fork(server, worker) -> None:
     connections.close_all()
     # The app's 100,000 objects out of the garbage collector's reach: a worker's full
     # collection took 32 ms with them (about one every 1,000 bookings, each holding up
-    # the requests queued on that worker), 0.5 ms without. It also keeps the collector
-    # from writing to the pages the workers share with the master.
+    # the requests queued on that worker), 0.5 ms without. (The collector then no longer
+    # writes to the pages the workers share with the master; reference counts still do.)
     gc.freeze()

@@ -8,9 +8,15 @@ page links in an answer are absolute).
   and served only while the database's current snapshot is still that one, for at most
   STAFF_LIST_CACHE_SECONDS. Two equal snapshots see exactly the same rows, so an answer
   is never served after any write has committed: whatever made it (the services, the
-  admin, the cron jobs, raw SQL, psql). The writers do nothing for it. Any committed write
-  ends the kept lists, a hold's too: the test is "has anything been written", not "has
-  this list changed".
+  admin, the cron jobs, raw SQL, psql). The writers do nothing for it. The snapshot is the
+  whole server's: any transaction that ends after writing, in any database on the server
+  (a hold, an idempotency key, autovacuum's ANALYZE, another application), ends the kept
+  lists. The test is "has anything been written", not "has this list changed".
+- Read the list from the primary only. A hot standby's snapshot text leaves out the
+  transactions still running, so two of its snapshots may look equal and see different
+  rows. After a failover to an asynchronous replica or a point-in-time restore,
+  transaction ids may be given out again, and an old snapshot text may come back:
+  STAFF_LIST_CACHE_SECONDS bounds both.
 
 Why the snapshot is read before the answer is computed: the answer then holds at least
 what that snapshot sees. If a write commits in between, the answer may hold more, but no
