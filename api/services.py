@@ -98,6 +98,10 @@ def show_delete(*, show_id: int) -> None:
         show.delete()
 
 
+_SHOW_COLUMNS = [field.column for field in Show._meta.concrete_fields]
+_SHOW_FIELDS = [field.attname for field in Show._meta.concrete_fields]
+
+
 def _lock_sql(count: int) -> str:
     """SELECT ... FOR UPDATE of `count` shows by id, in primary-key order."""
     # Written out: compiling the ORM's select_for_update() query cost more than running it,
@@ -110,9 +114,6 @@ def _lock_sql(count: int) -> str:
     return f"SELECT {columns} FROM {Show._meta.db_table} WHERE id IN ({', '.join(['%s'] * count)}) ORDER BY id{lock}"
 
 
-_SHOW_COLUMNS = [field.column for field in Show._meta.concrete_fields]
-
-
 def _shows_from_rows(ids: list[int], rows: list[tuple]) -> dict[int, Show]:
     """Show instances from the lock's rows, with the values the ORM would give (SQLite
     returns datetimes as naive text: its converters make them aware)."""
@@ -122,7 +123,7 @@ def _shows_from_rows(ids: list[int], rows: list[tuple]) -> dict[int, Show]:
         rows = compiler.apply_converters(rows, converters)
     shows = {}
     for row in rows:
-        show = Show.from_db(connection.alias, _SHOW_COLUMNS, row)
+        show = Show.from_db(connection.alias, _SHOW_FIELDS, row)
         shows[show.pk] = show
     missing = [pk for pk in ids if pk not in shows]
     if missing:
