@@ -1,27 +1,13 @@
 """Query filters of the show search and the staff ticket list (API.md)."""
 
 from datetime import date, datetime, time, timedelta
-from typing import ClassVar
 
 import django_filters as filters
-from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from phonenumber_field.formfields import PhoneNumberField
 
+from .forms import PhoneFormField, ShowTimeFormField
 from .models import Show, Ticket, expiry_cutoff
-
-
-class ShowTimeFormField(forms.TimeField):
-    """HH:MM, or HH:MM:SS when the seconds are 00: shows start on the minute."""
-
-    input_formats = ["%H:%M", "%H:%M:%S"]
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value is not None and value.second:
-            raise forms.ValidationError("Shows start on the minute: seconds must be 00.")
-        return value
 
 
 class ShowTimeFilter(filters.Filter):
@@ -31,7 +17,7 @@ class ShowTimeFilter(filters.Filter):
 class PhoneFilter(filters.Filter):
     """A phone number in any format, normalised as stored (E.164); invalid is a 400."""
 
-    field_class = PhoneNumberField
+    field_class = PhoneFormField
 
 
 def _day_range(day: date) -> tuple[datetime, datetime]:
@@ -44,18 +30,6 @@ class StartsAtFilters(filters.FilterSet):
     """date / time / date_after / date_before on a start time at `starts_at_field`."""
 
     starts_at_field = "starts_at"
-
-    # FilterSet.get_form_class() builds a new Form class on every request, though the class
-    # depends only on the FilterSet class's declared filters: it is built once per class
-    # (keyed on the class, so that ShowFilter and TicketFilter each have theirs). Each
-    # request still gets its own form instance, with its own deep copy of the fields.
-    _form_classes: ClassVar[dict[type, type[forms.Form]]] = {}
-
-    def get_form_class(self) -> type[forms.Form]:
-        form_class = self._form_classes.get(type(self))
-        if form_class is None:
-            form_class = self._form_classes[type(self)] = super().get_form_class()
-        return form_class
 
     # Only YYYY-MM-DD: Django's other default formats would read "01/02/2026" as 2 January.
     date = filters.DateFilter(

@@ -15,8 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .models import Ticket
-from .views import shows_with_counts
+from . import selectors
 
 HOME_SHOW_COUNT = 20
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
@@ -28,9 +27,8 @@ QR_SCALE = 6
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     # One query: the same seat counts as GET /api/shows (tickets and live holds).
-    shows = list(shows_with_counts().filter(starts_at__gt=now).order_by("starts_at")[:HOME_SHOW_COUNT])
-    for show in shows:
-        show.seats_free = max(show.seats_available, 0)
+    upcoming = selectors.shows_with_counts(now=now).filter(starts_at__gt=now).order_by("starts_at")
+    shows = list(upcoming[:HOME_SHOW_COUNT])
     example_show = shows[0].pk if shows else 1
     context = {
         "shows": shows,
@@ -46,7 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_safe
 def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
-    ticket = get_object_or_404(Ticket.objects.select_related("show", "booking__customer"), pk=ticket_id)
+    ticket = get_object_or_404(selectors.tickets_with_details(), pk=ticket_id)
     now = timezone.now()
     # The stored flag lags the expire job by up to 5 minutes; the show's start time does not.
     expired = ticket.expired or ticket.show.is_expired(now)

@@ -111,7 +111,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env("REDIS_URL", default=""):
     CACHES = {
         "default": {
-            "BACKEND": "booking.cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
             # redis-py waits forever by default: an unreachable Redis would hold a worker
             # until gunicorn kills it. A read that fails is answered from the database.
@@ -155,7 +155,7 @@ THROTTLE_ANON_RATE = env("THROTTLE_ANON_RATE", default="60/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsStaff"],
@@ -165,7 +165,7 @@ REST_FRAMEWORK = {
     # take any serializer field name (?ordering=name) and fail on it with a 500.
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "api.views.base.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -185,7 +185,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "api.exceptions.document_common_errors",
+        "api.schema.document_common_errors",
     ],
 }
 
@@ -205,12 +205,9 @@ IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
-# Staff ticket lists answered from the cache until the next write to the database commits,
-# and for at most this many seconds (0: never; PostgreSQL only; api/listcache.py).
-STAFF_LIST_CACHE_SECONDS = env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 60)
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
-# run on several hosts at once (see api/services.py).
+# run on several hosts at once (see api/services/jobs.py).
 CRONJOBS = [
     # Every 5 minutes: mark tickets whose show started 8 hours ago or more as expired.
     ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),

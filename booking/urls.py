@@ -3,7 +3,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from api import pages, views
+from api import pages
+from api.views import catalog, door, ops, sales
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -15,17 +16,18 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
-router.register("shows", views.ShowViewSet, basename="show")
-router.register("tickets", views.TicketViewSet, basename="ticket")
-router.register("holds", views.HoldViewSet, basename="hold")
-router.register("bookings", views.BookingViewSet, basename="booking")
+router.register("shows", catalog.ShowViewSet, basename="show")
+router.register("tickets", sales.TicketViewSet, basename="ticket")
+router.register("holds", sales.HoldViewSet, basename="hold")
+router.register("bookings", sales.BookingViewSet, basename="booking")
 
 api_urls = [
     *router.urls,
-    re_path(r"^health/?$", views.health, name="health"),
+    re_path(r"^tickets/(?P<pk>[^/]+)/check-in/?$", door.CheckInView.as_view(), name="ticket-check-in"),
+    re_path(r"^health/?$", ops.health, name="health"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^.*$", views.not_found),
+    re_path(r"^.*$", ops.not_found),
 ]
 
 urlpatterns = [

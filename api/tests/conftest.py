@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api import services
-from api.models import Show
+from api.models import Hold, Show, Ticket
+from api.services import sales
 
 # A Redis database of the tests' own; the tests that need Redis skip, saying so, without it.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -63,11 +63,28 @@ def show(db) -> Show:
     return make_show()
 
 
+# The people the tests book for.
+ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+def book_ticket(show_id: int, *, now=None, **fields) -> Ticket:
+    """One ticket at the show through the service, for ADA unless name/phone_number say otherwise."""
+    return sales.ticket_book(show_id=show_id, now=now or timezone.now(), **{**ADA, **fields})
+
+
+def book_seats(show_id: int, *, now=None, **fields) -> sales.Sale:
+    """A booking of `quantity` or `seats` at the show through the service, for ADA unless told otherwise."""
+    return sales.booking_create(show_id=show_id, now=now or timezone.now(), **{**ADA, **fields})
+
+
+def hold_seats(show_id: int, *, now=None, **fields) -> Hold:
+    """A hold of `quantity` or `seats` at the show through the service."""
+    return sales.hold_create(show_id=show_id, now=now or timezone.now(), **fields)
+
+
 @pytest.fixture
-def ticket(show):
-    return services.ticket_book(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
-    )
+def ticket(show) -> Ticket:
+    return book_ticket(show.pk)
 
 
 def all_at_once(count: int, work: Callable[[int], object]) -> list:
@@ -123,7 +140,7 @@ def redis_cache(settings, key_prefix):
     """This process's cache is the shared Redis, as with REDIS_URL set."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "booking.cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": TEST_REDIS_URL,
             "KEY_PREFIX": key_prefix,
         }

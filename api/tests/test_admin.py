@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from api import services
-from api.admin import CSV_HEADER
+from api.admin.sales import CSV_HEADER
 from api.models import Booking, Customer, Show, Ticket
+from api.tests.conftest import book_seats, book_ticket, hold_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def _at(days: int, hour: int, minute: int = 0) -> datetime:
 
 
 def _book(show: Show, name: str = "Ada Lovelace", phone: str = "+914155550123", seat: int | None = None) -> Ticket:
-    return services.ticket_book(choice=services.ShowChoice(show_id=show.pk), name=name, phone_number=phone, seat=seat)
+    return book_ticket(show.pk, name=name, phone_number=phone, seat=seat)
 
 
 @pytest.fixture
@@ -396,8 +396,8 @@ def test_taking_a_booked_seat_is_refused(staff, frozen):
 
 def test_a_ticket_of_a_started_show_cant_be_changed(staff, frozen):
     started = Show.objects.create(title="Dune", starts_at=NOW - timedelta(hours=1), capacity=20)
-    ticket = services.ticket_book(
-        choice=services.ShowChoice(show_id=started.pk),
+    ticket = book_ticket(
+        started.pk,
         name="Ada Lovelace",
         phone_number="+914155550123",
         now=NOW - timedelta(hours=2),
@@ -467,7 +467,7 @@ def test_lowering_capacity_below_the_tickets_is_refused(staff, frozen):
 def test_a_live_hold_counts_against_a_lowered_capacity(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19, 30), capacity=20)
     _book(show, seat=1)
-    services.hold_create(choice=services.ShowChoice(show_id=show.pk), seats=[2, 3])
+    hold_seats(show.pk, seats=[2, 3])
     url = f"/admin/api/show/{show.pk}/change/"
     response = staff.post(url, _change_form(staff, url, capacity="2"))
     assert response.context["adminform"].form.errors == {
@@ -480,7 +480,7 @@ def test_a_show_starts_on_the_minute(staff, frozen):
     form = _change_form(staff, url, title="Dune", starts_at_0="2030-06-18", starts_at_1="19:30:15", capacity="20")
     response = staff.post(url, form)
     assert response.context["adminform"].form.errors == {
-        "starts_at": ["Shows start on the minute: leave the seconds at 00."]
+        "starts_at": ["Shows start on the minute: seconds must be 00."]
     }
     assert not Show.objects.exists()
     response = staff.post(url, {**form, "starts_at_1": "19:30"})
@@ -499,9 +499,7 @@ def test_deleting_a_ticket_cancels_it(staff, frozen):
 
 def test_deleting_a_booking_cancels_its_tickets(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
-    booking = services.booking_create(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123", quantity=2
-    )
+    booking = book_seats(show.pk, name="Ada Lovelace", phone_number="+914155550123", quantity=2).booking
     kept = _book(show, name="Grace Hopper", seat=9)
     response = staff.post(f"/admin/api/booking/{booking.pk}/delete/", {"post": "yes"})
     assert (response.status_code, response["Location"]) == (302, "/admin/api/booking/")

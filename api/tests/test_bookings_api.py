@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from api import services
 from api.models import Booking, Customer, Hold, Ticket
-from api.tests.conftest import make_show
+from api.services import sales
+from api.tests.conftest import book_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -314,26 +314,25 @@ def test_a_single_ticket_is_a_booking_of_one(api_client, show):
 
 
 def test_reference_alphabet_has_no_look_alikes():
-    assert len(services.REFERENCE_ALPHABET) == len(set(services.REFERENCE_ALPHABET)) == 31
-    assert not set("0O1IL") & set(services.REFERENCE_ALPHABET)
-    assert services.REFERENCE_LENGTH == 6
+    assert len(sales.REFERENCE_ALPHABET) == len(set(sales.REFERENCE_ALPHABET)) == 31
+    assert not set("0O1IL") & set(sales.REFERENCE_ALPHABET)
+    assert sales.REFERENCE_LENGTH == 6
 
 
 def test_references_are_drawn_again_on_a_collision(show, monkeypatch):
-    taken = services.booking_create(choice=services.ShowChoice(show_id=show.pk), **ADA)
+    taken = book_seats(show.pk, **ADA)
     # The first draw repeats the existing reference; the second is new.
-    draws = iter(list(taken.reference) + list("ZZZZZ9"))
-    monkeypatch.setattr(services.secrets, "choice", lambda alphabet: next(draws))
+    draws = iter(list(taken.booking.reference) + list("ZZZZZ9"))
+    monkeypatch.setattr(sales.secrets, "choice", lambda alphabet: next(draws))
 
-    booking = services.booking_create(choice=services.ShowChoice(show_id=show.pk), **ADA)
+    sale = book_seats(show.pk, **ADA)
 
-    assert booking.reference == "ZZZZZ9"
+    assert sale.booking.reference == "ZZZZZ9"
     assert Booking.objects.count() == 2
 
 
 def test_many_references_are_well_formed_and_distinct(show):
-    choice = services.ShowChoice(show_id=show.pk)
-    references = [services.booking_create(choice=choice, **ADA).reference for _ in range(20)]
+    references = [book_seats(show.pk, **ADA).booking.reference for _ in range(20)]
 
     assert all(REFERENCE.match(reference) for reference in references)
     assert len(set(references)) == 20

@@ -17,8 +17,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
-from api import services
-from api.tests.conftest import make_show
+from api.tests.conftest import book_ticket, make_show
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -98,7 +97,7 @@ def test_home_page_in_chromium(browser, live_server):
     show = make_show(days=2, hour=19, minute=30, title="Dune: Part Three")
     make_show(days=2, hour=22, minute=0, title="The Long Goodbye of an Overly Long Film Title, Director's Cut")
     make_show(days=3, hour=18, minute=0, title="", capacity=1)
-    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123")
+    book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123")
 
     browser.get(live_server.url + "/")
 
@@ -118,9 +117,7 @@ def test_home_page_in_chromium(browser, live_server):
 
 def test_eticket_in_chromium_has_a_qr_code_of_the_ticket_id(browser, live_server):
     show = make_show(days=2, hour=19, minute=30, title="Dune: Part Three")
-    ticket = services.ticket_book(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123", seat=7
-    )
+    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123", seat=7)
 
     browser.get(f"{live_server.url}/tickets/{ticket.pk}/")
 
@@ -151,9 +148,7 @@ def test_eticket_in_chromium_has_a_qr_code_of_the_ticket_id(browser, live_server
 
 def test_expired_eticket_in_chromium_says_so(browser, live_server):
     show = make_show(days=2, title="Dune: Part Three")
-    ticket = services.ticket_book(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
-    )
+    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123")
     ticket.expired = True
     ticket.save(update_fields=["expired"])
 

@@ -9,9 +9,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api import services
 from api.models import Ticket
-from api.tests.conftest import all_at_once, make_show, postgres_only
+from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +115,7 @@ def test_check_in_of_an_unknown_ticket_is_404(staff_client, method, ticket_id):
 @pytest.mark.parametrize("method", ["post", "delete"])
 def test_check_in_of_an_expired_ticket_is_409_ticket_expired(staff_client, method):
     show = make_show(days=1, hour=10, minute=0)
-    ticket = services.ticket_book(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
-    )
+    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123")
 
     # Exactly 8 hours after the start counts as expired, even before the job marks it.
     with time_machine.travel(show.starts_at + timedelta(hours=8), tick=False):
@@ -130,9 +127,7 @@ def test_check_in_of_an_expired_ticket_is_409_ticket_expired(staff_client, metho
 
 def test_check_in_just_before_expiry_works(staff_client):
     show = make_show(days=1, hour=10, minute=0)
-    ticket = services.ticket_book(
-        choice=services.ShowChoice(show_id=show.pk), name="Ada Lovelace", phone_number="+914155550123"
-    )
+    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123")
 
     with time_machine.travel(show.starts_at + timedelta(hours=8, seconds=-1), tick=False):
         assert staff_client.post(check_in_url(ticket)).status_code == 200

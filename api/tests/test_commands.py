@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from api import services
 from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
-from api.tests.conftest import make_show, postgres_only
+from api.tests.conftest import book_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,7 @@ def run(command: str, *args: str) -> str:
 def book(show: Show, name: str, phone_number: str, seats: int = 1) -> Booking:
     """A booking made through the service, the day before the show."""
     with time_machine.travel(show.starts_at - timedelta(days=1), tick=False):
-        return services.booking_create(
-            choice=services.ShowChoice(show_id=show.pk), name=name, phone_number=phone_number, quantity=seats
-        )
+        return book_seats(show.pk, name=name, phone_number=phone_number, quantity=seats)
 
 
 def expired_flags() -> dict[str, bool]:

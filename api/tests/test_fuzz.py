@@ -28,8 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api import services
-from api.tests.conftest import make_show
+from api.tests.conftest import book_seats, hold_seats, make_show
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -77,18 +76,15 @@ def seeded(db) -> dict:
     shows = [make_show(days=2 + i, capacity=30) for i in range(3)]
     tickets, references = [], []
     for i, show in enumerate(shows):
-        booking = services.booking_create(
-            choice=services.ShowChoice(show_id=show.pk),
+        sale = book_seats(
+            show.pk,
             name=f"Seeded Person {i}",
             phone_number=f"+91415555{i:04d}",
             quantity=2,
         )
-        tickets += [str(t.pk) for t in booking.tickets.all()]
-        references.append(booking.reference)
-    holds = [
-        str(services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=1, client="seed").pk)
-        for show in shows
-    ]
+        tickets += [str(t.pk) for t in sale.tickets]
+        references.append(sale.booking.reference)
+    holds = [str(hold_seats(show.pk, quantity=1, client="seed").pk) for show in shows]
     return {"shows": [s.pk for s in shows], "tickets": tickets, "holds": holds, "references": references}
 
 

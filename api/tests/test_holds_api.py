@@ -7,9 +7,8 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from api import services
 from api.models import Hold
-from api.tests.conftest import make_show
+from api.tests.conftest import book_ticket, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +190,7 @@ def test_ticket_for_a_held_seat_is_409_seat_taken(api_client, show):
 
 def test_hold_of_more_seats_than_are_free_is_409_sold_out(api_client):
     show = make_show(capacity=5)
-    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), name="Ada", phone_number="+914155550123")
+    book_ticket(show.pk, name="Ada", phone_number="+914155550123")
     assert hold(api_client, show=show.pk, quantity=2).status_code == 201
 
     response = hold(api_client, show=show.pk, quantity=3, addr="10.0.0.2")

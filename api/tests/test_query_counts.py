@@ -10,48 +10,41 @@ anonymous clients send no cookie and staff send a token.
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
-from psycopg import pq
 
-from api import services
 from api.models import Booking, Customer, Show, Ticket
-from api.tests.conftest import make_show, postgres_only
+from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 
 
-def booking_statements() -> int:
-    """A booking's statements: on PostgreSQL the person, the booking and its tickets are
-    one statement (services.BOOK_AT_ONCE_SQL), on SQLite three."""
-    return 5 if connection.vendor == "postgresql" else 7
+# A booking's statements (services.sales.booking_create):
+# SAVEPOINT                                        booking_create's transaction.atomic()
+# SELECT show WHERE id IN (..) ORDER BY id FOR UPDATE   the show lock (locking.lock_show)
+# SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
+#                                                  the taken seats (locking.taken_seats)
+# INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
+# SAVEPOINT, INSERT booking, RELEASE SAVEPOINT     a fresh reference; a taken one rolls back
+#                                                  to the savepoint and draws again
+# INSERT ticket                                    every ticket of the booking in one INSERT
+# RELEASE SAVEPOINT
+BOOKING_STATEMENTS = 9
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):
-    # SAVEPOINT                                        ticket_book's transaction.atomic()
-    # SELECT show WHERE id IN (..) FOR UPDATE          the show lock
-    # SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
-    #                                                  taken and held seats
-    #                     (the two in one round trip on PostgreSQL: _lock_show_and_read_taken)
-    # On PostgreSQL, one statement (BOOK_AT_ONCE_SQL) of three INSERTs:
-    # INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
-    # INSERT booking ON CONFLICT (reference) DO NOTHING RETURNING id
-    #                                                  a taken reference retries, no savepoint
-    # INSERT ticket
-    # RELEASE SAVEPOINT
-    with django_assert_num_queries(booking_statements()):
+    with django_assert_num_queries(BOOKING_STATEMENTS):
         response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert response.status_code == 201
 
 
 def test_book_a_ticket_for_a_returning_customer(api_client, show, django_assert_num_queries):
-    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+    book_ticket(show.pk, **ADA)
 
     # The same: the customer's upsert finds the person instead of inserting one.
-    with django_assert_num_queries(booking_statements()):
+    with django_assert_num_queries(BOOKING_STATEMENTS):
         response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert response.status_code == 201
@@ -60,11 +53,11 @@ def test_book_a_ticket_for_a_returning_customer(api_client, show, django_assert_
 
 def test_book_a_ticket_by_date_and_time(api_client, show, django_assert_num_queries):
     local = timezone.localtime(show.starts_at)
-    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+    book_ticket(show.pk, **ADA)
 
-    # As for a returning customer, plus the SELECT of the show by its start (show_for_time),
+    # As for a returning customer, plus the SELECT of the show by its start (services.catalog.show_at),
     # before the show is locked by id: one more.
-    with django_assert_num_queries(booking_statements() + 1):
+    with django_assert_num_queries(BOOKING_STATEMENTS + 1):
         response = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
 
     assert response.status_code == 201
@@ -75,8 +68,8 @@ def fifty_tickets() -> None:
     """50 tickets over 5 shows, 5 bookings of 10 tickets, 5 customers."""
     for hour in range(10, 15):
         show = make_show(days=2, hour=hour, minute=0, capacity=10)
-        services.booking_create(
-            choice=services.ShowChoice(show_id=show.pk),
+        book_seats(
+            show.pk,
             name=f"Customer {hour}",
             phone_number=f"+9198765432{hour}",
             quantity=10,
@@ -87,8 +80,8 @@ def fifty_tickets() -> None:
 def test_staff_list_of_50_tickets(staff_client, fifty_tickets, django_assert_num_queries):
     # SELECT token JOIN user                           TokenAuthentication
     # SELECT ticket JOIN show, booking, customer LIMIT 51
-    #                                                  the 50 rows as dicts (no model objects);
-    #                                                  no 51st row, so no COUNT (api/pagination.py)
+    #                                                  the 50 rows; no 51st row, so no COUNT
+    #                                                  (api/pagination.py)
     with django_assert_num_queries(2):
         response = staff_client.get("/api/tickets")
 
@@ -109,8 +102,8 @@ def test_show_search(api_client, django_assert_num_queries):
     day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
     shows = Show.objects.bulk_create(Show(starts_at=day + timedelta(hours=i)) for i in range(50))
     for show in shows[:5]:
-        services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
-        services.hold_create(choice=services.ShowChoice(show_id=show.pk), quantity=2)
+        book_ticket(show.pk, **ADA)
+        hold_seats(show.pk, quantity=2)
 
     # SELECT show, (tickets subquery), (holds subquery) LIMIT 51
     #                                                  the 50 rows with their counts; no 51st
@@ -206,37 +199,3 @@ def test_an_invalid_page_is_a_404(api_client, page):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid page."}
-
-
-@postgres_only
-@pytest.mark.parametrize("path", ["/api/tickets", "/api/holds"])
-def test_the_show_lock_and_the_seat_read_go_in_one_round_trip(api_client, show, path):
-    """The lock and the read after it are sent together (a psycopg pipeline), then the insert
-    on its own: a show is locked for one round trip less, and a booking waits two less."""
-    pipelined = []
-
-    def spy(execute, sql, params, many, context):
-        if "api_" in sql:  # not the test's SAVEPOINTs
-            pipelined.append((sql.lstrip().split()[0], context["connection"].connection.pgconn.pipeline_status))
-        return execute(sql, params, many, context)
-
-    body = {**ADA, "show": show.pk} if path == "/api/tickets" else {"show": show.pk, "quantity": 2}
-    with connection.execute_wrapper(spy):
-        response = api_client.post(path, body)
-
-    assert response.status_code == 201
-    on, off = pq.PipelineStatus.ON, pq.PipelineStatus.OFF
-    # The lock and the seat read (both SELECTs) together; the rest (the hold's per-client
-    # count, the insert) one by one.
-    assert [status for _, status in pipelined] == [on, on] + [off] * (len(pipelined) - 2)
-    assert len(pipelined) >= 3
-    assert [verb.upper() for verb, _ in pipelined][:2] == ["SELECT", "SELECT"]
-
-
-@postgres_only
-def test_an_error_in_the_pipeline_is_a_django_error(show):
-    from django.db import DataError, transaction
-
-    with pytest.raises(DataError), transaction.atomic():
-        with connection.cursor() as cursor, services._pipeline():
-            cursor.execute("SELECT 1 / 0")

@@ -7,8 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from api import services
-from api.tests.conftest import make_show
+from api.tests.conftest import book_ticket, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def cached_search(settings):
 
 
 def book(show) -> None:
-    services.ticket_book(choice=services.ShowChoice(show_id=show.pk), **ADA)
+    book_ticket(show.pk, **ADA)
 
 
 def booked(response) -> list[int]:

@@ -18,12 +18,13 @@ import pytest
 import yaml
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api import services
 from api.models import Booking, Customer, Hold, Show, Ticket
-from api.tests.conftest import make_show
+from api.services import door
+from api.tests.conftest import book_seats, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -36,18 +37,17 @@ OTHER_PHONE_DIGITS = "9876543210"
 @pytest.fixture
 def people(show) -> dict:
     """My ticket, booking and hold, and another person's at the same show."""
-    choice = services.ShowChoice(show_id=show.pk)
-    mine = services.booking_create(choice=choice, quantity=2, **MINE)
-    other = services.booking_create(choice=choice, quantity=2, name=OTHER_NAME, phone_number=OTHER_PHONE)
-    services.ticket_check_in(ticket_id=other.tickets.all()[0].pk)
+    mine = book_seats(show.pk, quantity=2, **MINE)
+    other = book_seats(show.pk, quantity=2, name=OTHER_NAME, phone_number=OTHER_PHONE)
+    door.ticket_check_in(ticket_id=other.tickets[0].pk, now=timezone.now())
     return {
         "show": show,
-        "my_booking": mine,
-        "my_ticket": mine.tickets.all()[0],
-        "my_hold": services.hold_create(choice=choice, quantity=1, client="addr:127.0.0.1"),
-        "other_booking": other,
-        "other_ticket": other.tickets.all()[0],
-        "other_hold": services.hold_create(choice=choice, quantity=1, client="addr:198.51.100.9"),
+        "my_booking": mine.booking,
+        "my_ticket": mine.tickets[0],
+        "my_hold": hold_seats(show.pk, quantity=1, client="addr:127.0.0.1"),
+        "other_booking": other.booking,
+        "other_ticket": other.tickets[0],
+        "other_hold": hold_seats(show.pk, quantity=1, client="addr:198.51.100.9"),
     }
 
 

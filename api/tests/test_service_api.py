@@ -38,7 +38,7 @@ def test_health_ok(api_client, path):
 
 
 def test_health_is_503_when_the_database_is_unavailable(api_client):
-    with mock.patch("api.views.connection") as connection:
+    with mock.patch("api.views.ops.connection") as connection:
         connection.cursor.side_effect = OperationalError("could not connect to server")
         response = api_client.get("/api/health")
 

@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from api.services import tickets_expire
+from api.services.jobs import tickets_expire
 
 
 class Command(BaseCommand):
     help = "Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS (8) hours ago or more as expired."
 
-    def handle(self, *args, **options) -> None:
-        marked = tickets_expire()
+    def handle(self, *args: object, **options: object) -> None:
+        marked = tickets_expire(now=timezone.now())
         if marked is None:
             self.stdout.write("Another host is expiring tickets right now; nothing to do.")
         else:

@@ -1,16 +1,19 @@
-from django.core.management.base import BaseCommand
+from argparse import ArgumentParser
 
-from api.services import tickets_purge
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
 
 class Command(BaseCommand):
     help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old idempotency keys."
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch-size", type=int, default=None, help="Rows per transaction.")
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
 
-    def handle(self, *args, batch_size: int | None, **options) -> None:
-        result = tickets_purge(batch_size=batch_size) if batch_size else tickets_purge()
+    def handle(self, *args: object, batch_size: int, **options: object) -> None:
+        result = tickets_purge(now=timezone.now(), batch_size=batch_size)
         counts = (result.tickets, result.bookings, result.customers, result.holds, result.idempotency_keys)
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")

@@ -1,0 +1,11 @@
+"""The Django admin for staff, by domain: catalog (shows), sales (tickets, customers,
+bookings)."""
+
+from django.conf import settings
+from django.contrib import admin
+
+from . import catalog, sales  # noqa: F401  (registers the model admins)
+
+admin.site.site_header = f"{settings.THEATRE_NAME} administration"
+admin.site.site_title = f"{settings.THEATRE_NAME} admin"
+admin.site.index_title = "Box office"

@@ -1,0 +1,56 @@
+"""What the admin's pages share: rule errors shown as messages, read-only inlines, times.
+
+Every write that has booking rules goes through api/services/, as the API's do. A rule
+the service refuses comes back to staff as an error message, never a 500, and nothing is
+saved.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+
+from ..errors import DomainError
+
+
+def local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+class RuleErrorsAsMessages:
+    """A service refusing a save or a delete (a domain error) shows as an error message.
+
+    The admin saves inside transaction.atomic(), so when the error leaves it everything
+    the request wrote is rolled back; staff get the form again, unchanged.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,165 @@
+"""The errors of the booking rules, in the domain's words.
+
+Services raise these; they know nothing of HTTP. The API maps them to status codes and
+shapes once (api/views/base.py, exception_handler), the admin shows their message
+(api/admin/base.py). Each error's message and code are defined here and nowhere else.
+
+- Invalid: the request asks for something that can't be (400). `subject` says what is
+  wrong in the domain's words ("show", "time", "seats", ...); the API answers it as the
+  request field of that name, unless the view names it otherwise.
+- Conflict: the request clashes with the current state (409), with a `code`.
+- Missing: the thing named does not exist (404).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+
+class DomainError(Exception):
+    message = "The request can't be done."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Invalid(DomainError):
+    subject: str | None = None  # None: the request as a whole
+
+    def __init__(self, message: str | None = None, *, subject: str | None = None) -> None:
+        super().__init__(message)
+        if subject is not None:
+            self.subject = subject
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+    def extra(self) -> dict[str, Any]:
+        """Fields the 409 answer carries besides detail and code."""
+        return {}
+
+
+class Missing(DomainError):
+    message = "Not found."
+
+
+# --- 400 ----------------------------------------------------------------------------
+
+
+class ShowNotFound(Invalid):
+    subject = "show"
+
+    def __init__(self, show_id: object) -> None:
+        super().__init__(f'Invalid pk "{show_id}" - object does not exist.')
+
+
+class NoShowAtTime(Invalid):
+    subject = "time"
+    message = "No show is scheduled at this date and time."
+
+
+class ShowStarted(Invalid):
+    subject = "time"
+    message = "Cannot book a show that has started."
+
+
+class ShowTimeTaken(Invalid):
+    subject = "starts_at"
+    message = "Another show starts at this moment."
+
+
+class CapacityBelowTaken(Invalid):
+    subject = "capacity"
+
+    def __init__(self, taken: int) -> None:
+        super().__init__(f"Capacity can't be lower than the {taken} seats booked or held.")
+
+
+class NoSuchSeat(Invalid):
+    subject = "seats"
+
+    def __init__(self, label: str) -> None:
+        super().__init__(f"Seat {label} does not exist at this show.")
+
+
+class NoSuchHold(Invalid):
+    subject = "hold"
+    message = "No such hold."
+
+
+class HoldLimitReached(Invalid):
+    def __init__(self, limit: int, held: int) -> None:
+        super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
+
+
+# --- 404 ----------------------------------------------------------------------------
+
+
+class TicketNotFound(Missing):
+    pass
+
+
+# --- 409 ----------------------------------------------------------------------------
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    message = "This show has no free seat left for this request."
+
+
+class SeatTaken(Conflict):
+    code = "seat_taken"
+    message = "That seat was booked meanwhile."
+
+    @classmethod
+    def seats(cls, labels: list[str]) -> "SeatTaken":
+        return cls(f"Seat {', '.join(labels)} is already booked or held.")
+
+
+class TicketExpired(Conflict):
+    code = "ticket_expired"
+    message = "This ticket has expired."
+
+
+class TicketNotChangeable(TicketExpired):
+    message = "This ticket's show has started or the ticket has expired."
+
+
+class AlreadyCheckedIn(Conflict):
+    code = "already_checked_in"
+    message = "This ticket was checked in already."
+
+    def __init__(self, checked_in_at: datetime) -> None:
+        super().__init__()
+        self.checked_in_at = checked_in_at
+
+    def extra(self) -> dict[str, Any]:
+        return {"checked_in_at": timezone.localtime(self.checked_in_at).isoformat(timespec="seconds")}
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    message = "This hold has run out or was released; hold the seats again."
+
+
+class ShowHasTickets(Conflict):
+    code = "show_has_tickets"
+    message = "This show has tickets: cancel them first."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still running."
+
+
+class IdempotencyKeyReused(DomainError):
+    """422: the same Idempotency-Key with another request body."""
+
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used with another request body."

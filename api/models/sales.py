@@ -1,0 +1,110 @@
+"""What is sold: customers, their bookings and tickets, and holds."""
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+from ..seatmaps import seat_label
+from .catalog import Show
+
+
+def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
+    """A phone number in any format, read in `region` (default PHONENUMBER_DEFAULT_REGION)
+    when it has no country code; None when it is not a valid number. Every phone number
+    the service is given (bookings, filters, look-ups, the admin) goes through here."""
+    number = to_python(text, region=region or settings.PHONENUMBER_DEFAULT_REGION)
+    if not isinstance(number, PhoneNumber) or not number.is_valid():
+        return None
+    return number
+
+
+class Customer(models.Model):
+    """The person's details of a ticket: the same name and phone is the same customer."""
+
+    name = models.CharField(max_length=100)
+    phone_number = PhoneNumberField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "phone_number"], name="customer_unique_name_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone_number})"
+
+
+class Booking(models.Model):
+    """One confirmation of one or more tickets, found again by its reference (the PNR)."""
+
+    reference = models.CharField(max_length=6, unique=True)
+    # DO_NOTHING: the database refuses to delete a customer that a booking still links
+    # (a foreign key constraint), and the purge deletes unused customers in one statement.
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="bookings")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Ticket(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # DO_NOTHING: a booking is deleted once its tickets are (services.sales.booking_cancel,
+    # the purge); the database refuses it before (a foreign key constraint).
+    booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, related_name="tickets")
+    # No index of its own: the (show, seat) unique index serves look-ups by show.
+    show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="tickets", db_index=False)
+    seat = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    expired = models.BooleanField(default=False)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # The backstop of the never-oversell rule: one ticket per seat per show.
+            models.UniqueConstraint(fields=["show", "seat"], name="ticket_unique_show_seat"),
+        ]
+        indexes = [
+            # The purge walks expired tickets in id order, batch by batch; a partial index
+            # holds only those rows, so it stays small while most tickets are live.
+            models.Index(fields=["id"], condition=models.Q(expired=True), name="ticket_expired_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.show} seat {self.seat_label}"
+
+    @property
+    def seat_label(self) -> str:
+        return seat_label(self.seat)
+
+
+class HoldQuerySet(models.QuerySet):
+    def live(self, now: datetime) -> "HoldQuerySet":
+        return self.filter(expires_at__gt=now)
+
+
+class Hold(models.Model):
+    """Seats kept off sale while a customer pays. Taken while expires_at > now."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds")
+    seats = models.JSONField(default=list)  # seat numbers, as in Ticket.seat
+    expires_at = models.DateTimeField(db_index=True)
+    # Who made the hold (user or client address), for the per-client limit.
+    client = models.CharField(max_length=100, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["show", "expires_at"], name="hold_show_expires")]
+
+    def __str__(self) -> str:
+        return f"Hold of {len(self.seats)} at {self.show}"
+
+    def is_live(self, now: datetime) -> bool:
+        return self.expires_at > now

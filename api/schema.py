@@ -1,0 +1,69 @@
+"""The OpenAPI schema's shared parts: the error answers of each operation, the
+Idempotency-Key header, and a post-processing hook for the answers any operation may give."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from .serializers.common import ConflictSerializer, ErrorSerializer
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable characters. A retry with the same key and body gets the first answer again.",
+)
+
+PHONE_PARAMETER = OpenApiParameter(
+    "phone_number", OpenApiTypes.STR, description="The booking's phone number (not needed by staff)."
+)
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The error answers of an operation."""
+    shapes = {
+        400: OpenApiResponse(description="Invalid input: {field: [messages]}."),
+        401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
+        403: OpenApiResponse(ErrorSerializer, description="Staff only."),
+        404: OpenApiResponse(ErrorSerializer, description="Not found."),
+        409: OpenApiResponse(ConflictSerializer, description="Conflict with the current state; see code."),
+        422: OpenApiResponse(ConflictSerializer, description="Idempotency-Key reused with another body."),
+        429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After."),
+    }
+    return {code: shapes[code] for code in codes}
+
+
+def document_common_errors(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """Schema post-processing hook: the answers DRF can give on any operation of a kind.
+
+    Any request may carry a bad token (401); a write may fail a browser session's CSRF
+    check (403); a paginated list answers a page past its end with 404; a request body
+    may be too large (413); a 429 says when to come back in Retry-After; the database may
+    be out of reach (503).
+    """
+
+    def error(description: str) -> dict:
+        # A fresh dict each time: shared ones would come out as YAML anchors.
+        return {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "description": description,
+        }
+
+    for path in result["paths"].values():
+        for method, operation in path.items():
+            responses = operation["responses"]
+            responses.setdefault("401", error("Bad credentials."))
+            if method in ("post", "put", "patch", "delete"):
+                responses.setdefault("403", error("A logged-in browser session sent no CSRF token."))
+            if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
+                responses.setdefault("404", error("No such page."))
+            if "requestBody" in operation:
+                responses.setdefault("413", error("The request body is too large."))
+            if "429" in responses:
+                responses["429"]["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."}
+                }
+            responses.setdefault("503", error("The database can't be reached; try again."))
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

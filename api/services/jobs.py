@@ -1,0 +1,118 @@
+"""The cron jobs' work: mark expired tickets, purge what is no longer needed.
+
+Several hosts run the same crontab: each transaction first takes the job's advisory lock
+(locking.try_job_lock) and stops when another host has it. Both jobs are set-based
+(UPDATE ... WHERE, DELETE in batches of keys) and compare-and-set: running one twice
+changes nothing the second time.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from ..locking import try_job_lock
+from ..models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
+
+# Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
+EXPIRE_JOB_LOCK = 0x7469636B65740001
+PURGE_JOB_LOCK = 0x7469636B65740002
+
+# How long the purge keeps holds that ran out, were released or used: a late confirm
+# then still answers 409 hold_expired rather than "no such hold".
+SPENT_HOLDS_KEPT = timedelta(hours=24)
+
+# Rows per purge transaction: each stays well under a second (bench/README.md).
+PURGE_BATCH_SIZE = 10_000
+
+
+def tickets_expire(*, now: datetime) -> int | None:
+    """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
+
+    One UPDATE; None when another host is running the job at this moment.
+    """
+    with transaction.atomic():
+        if not try_job_lock(EXPIRE_JOB_LOCK):
+            return None
+        past_shows = Show.objects.expired(now).values("pk")
+        return Ticket.objects.filter(expired=False, show__in=past_shows).update(expired=True)
+
+
+@dataclass
+class PurgeResult:
+    tickets: int = 0
+    bookings: int = 0
+    customers: int = 0
+    holds: int = 0
+    idempotency_keys: int = 0
+    skipped: bool = False  # another host was purging: the rest is left to it
+
+
+class _PurgeElsewhere(Exception):
+    """Another host holds the purge's lock."""
+
+
+def _in_own_transaction(delete: Callable[[], int]) -> int:
+    with transaction.atomic():
+        if not try_job_lock(PURGE_JOB_LOCK):
+            raise _PurgeElsewhere()
+        return delete()
+
+
+def _delete_expired_tickets(result: PurgeResult, batch_size: int) -> None:
+    """Expired tickets in batches of consecutive ids, along the partial index of expired ids."""
+    expired = Ticket.objects.filter(expired=True).order_by("pk")
+    after = None
+    while True:
+        batch = expired if after is None else expired.filter(pk__gt=after)
+        last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
+        in_batch = batch if last is None else batch.filter(pk__lte=last)
+        result.tickets += _in_own_transaction(lambda in_batch=in_batch: in_batch.order_by().delete()[0])
+        if last is None:
+            return
+        after = last
+
+
+def _delete_unused(result: PurgeResult, field: str, rows: QuerySet, batch_size: int) -> None:
+    """Delete the rows of `rows` (a filter of unused rows), one id range at a time.
+
+    The filter is evaluated by the database at each DELETE. A row that becomes used
+    meanwhile (a booking reusing a customer) makes the foreign key refuse the batch's
+    DELETE: that range is left for the next run.
+    """
+    ids = rows.model.objects.order_by().values_list("pk", flat=True)
+    low, high = ids.order_by("pk").first(), ids.order_by("-pk").first()
+    if low is None:
+        return
+    for start in range(low, high + 1, batch_size):
+        in_range = rows.filter(pk__gte=start, pk__lt=start + batch_size)
+        try:
+            deleted = _in_own_transaction(lambda in_range=in_range: in_range.delete()[0])
+        except IntegrityError:
+            continue
+        setattr(result, field, getattr(result, field) + deleted)
+
+
+def tickets_purge(*, now: datetime, batch_size: int = PURGE_BATCH_SIZE) -> PurgeResult:
+    """Delete expired tickets, then the bookings and customers left without any, spent
+    holds and idempotency keys older than a day; in short transactions."""
+    result = PurgeResult()
+    try:
+        _delete_expired_tickets(result, batch_size)
+        unused_bookings = Booking.objects.filter(~Exists(Ticket.objects.filter(booking=OuterRef("pk"))))
+        _delete_unused(result, "bookings", unused_bookings, batch_size)
+        unused_customers = Customer.objects.filter(~Exists(Booking.objects.filter(customer=OuterRef("pk"))))
+        _delete_unused(result, "customers", unused_customers, batch_size)
+        result.holds = _in_own_transaction(
+            lambda: Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]
+        )
+        kept_since = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+        result.idempotency_keys = _in_own_transaction(
+            lambda: IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
+        )
+    except _PurgeElsewhere:
+        result.skipped = True
+    return result

@@ -1,0 +1,74 @@
+"""What every view shares: the error answers (the one place where domain errors become
+HTTP), who the client is, and the current moment."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..errors import Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing
+from ..throttling import AnonThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this service accepts."
+    default_code = "payload_too_large"
+
+
+def client_scope(request: Request) -> str:
+    """Who is calling, for idempotency keys and the per-client hold limit."""
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"addr:{AnonThrottle().get_ident(request)}"
+
+
+def domain_error_response(exc: DomainError, view: Any = None) -> Response:
+    """The API's answer to a domain error (API.md, "Conventions").
+
+    An Invalid error is answered on the request field its subject names, or on the field
+    the view gives that subject in `error_fields` (POST /api/tickets names its one seat
+    "seat", holds and bookings name theirs "seats").
+    """
+    if isinstance(exc, Invalid):
+        field = exc.subject or api_settings.NON_FIELD_ERRORS_KEY
+        field = getattr(view, "error_fields", {}).get(field, field)
+        return Response({field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Missing):
+        return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Conflict):
+        body = {"detail": exc.message, "code": exc.code, **exc.extra()}
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, IdempotencyKeyReused):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    raise TypeError(f"No HTTP answer for {type(exc).__name__}") from exc
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc, context.get("view"))
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (a restart, a failover): the client may retry,
+        # with the same Idempotency-Key for a booking.
+        logger.warning("Database unavailable: %s", exc)
+        return Response(
+            {"detail": "The database can't be reached; try again.", "code": "unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+    # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (or with too many form
+    # fields) while DRF parses it; left alone, that is Django's HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ParseError(str(exc))
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,194 @@
+"""Tickets, holds and bookings: book, read, move, cancel; hold, then confirm."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import idempotency, selectors
+from ..filters import TicketFilter
+from ..models import Booking, Hold, Ticket, parse_phone
+from ..permissions import IsStaff
+from ..schema import IDEMPOTENCY_HEADER, PHONE_PARAMETER, errors
+from ..serializers.sales import (
+    BookingCreateSerializer,
+    BookingSerializer,
+    HoldCreateSerializer,
+    HoldSerializer,
+    TicketCreateSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+)
+from ..services import sales
+from .base import client_scope
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="All tickets, filtered (staff)", responses={200: TicketSerializer, **errors(400, 401, 403)}
+    ),
+    retrieve=extend_schema(
+        summary="A ticket with its person's details", responses={200: TicketSerializer, **errors(404, 429)}
+    ),
+    create=extend_schema(
+        summary="Book a ticket",
+        request=TicketCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: TicketSerializer, **errors(400, 409, 422, 429)},
+    ),
+    update=extend_schema(
+        summary="Change a ticket's show time, seat, name and phone",
+        request=TicketUpdateSerializer,
+        responses={200: TicketSerializer, **errors(400, 404, 409, 429)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a ticket",
+        request=TicketUpdateSerializer,
+        responses={200: TicketSerializer, **errors(400, 404, 409, 429)},
+    ),
+    destroy=extend_schema(
+        summary="Cancel a ticket; its seat is free at once", responses={204: None, **errors(404, 429)}
+    ),
+)
+class TicketViewSet(viewsets.ModelViewSet):
+    """Whoever holds a ticket's id may read, change and cancel that ticket; staff list them all."""
+
+    serializer_class = TicketSerializer
+    filterset_class = TicketFilter
+    lookup_value_regex = "[^/]+"
+    error_fields = {"seats": "seat"}  # a ticket has one seat
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsStaff()] if self.action == "list" else [AllowAny()]
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        return selectors.tickets_with_details()
+
+    def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+        return Response(TicketSerializer(ticket, context={"request": self.request}).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = TicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        now = timezone.now()
+
+        def book() -> idempotency.StoredResponse:
+            ticket = sales.ticket_book(now=now, **data.validated_data)
+            body = TicketSerializer(ticket, context={"request": request}).data
+            return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
+
+        return idempotency.respond(request, scope=client_scope(request), now=now, make=book)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_object()
+        data = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        sales.ticket_update(ticket_id=ticket.pk, now=timezone.now(), **data.validated_data)
+        return self._answer(self.get_queryset().get(pk=ticket.pk))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        sales.ticket_cancel(ticket_id=self.get_object().pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Hold seats while the customer pays",
+        request=HoldCreateSerializer,
+        responses={201: HoldSerializer, **errors(400, 409, 429)},
+    ),
+    retrieve=extend_schema(summary="A live hold", responses={200: HoldSerializer, **errors(404, 429)}),
+    destroy=extend_schema(summary="Release a hold", responses={204: None, **errors(404, 429)}),
+)
+class HoldViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    permission_classes = [AllowAny]
+    serializer_class = HoldSerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> QuerySet[Hold]:
+        return Hold.objects.live(timezone.now())
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = HoldCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = sales.hold_create(now=timezone.now(), client=client_scope(request), **data.validated_data)
+        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        sales.hold_release(hold_id=self.get_object().pk, now=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Confirm a hold, or hold and confirm in one step",
+        request=BookingCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: BookingSerializer, **errors(400, 409, 422, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="A booking by its reference",
+        parameters=[PHONE_PARAMETER],
+        responses={200: BookingSerializer, **errors(400, 404, 429)},
+    ),
+    destroy=extend_schema(
+        summary="Cancel every ticket of a booking",
+        parameters=[PHONE_PARAMETER],
+        responses={204: None, **errors(400, 404, 429)},
+    ),
+)
+class BookingViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """A booking is found by its reference; anyone but staff must also give its phone."""
+
+    permission_classes = [AllowAny]
+    serializer_class = BookingSerializer
+    lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        return selectors.bookings_with_tickets()
+
+    def get_object(self) -> Booking:
+        lookup: dict[str, Any] = {"reference": self.kwargs["reference"].upper()}
+        if not (self.request.user and self.request.user.is_staff):
+            # No booking has an unreadable number: the same 404 as a wrong one, so the
+            # answer never tells whether the reference exists.
+            phone = parse_phone(self.request.query_params.get("phone_number", ""))
+            lookup["customer__phone_number"] = phone.as_e164 if phone else None
+        return get_object_or_404(self.get_queryset(), **lookup)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = BookingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values, now = dict(data.validated_data), timezone.now()
+
+        def book() -> idempotency.StoredResponse:
+            if "hold" in values:
+                sale = sales.booking_confirm(
+                    hold_id=values["hold"], name=values["name"], phone_number=values["phone_number"], now=now
+                )
+            else:
+                sale = sales.booking_create(now=now, **values)
+            body = BookingSerializer(sale, context={"request": request}).data
+            return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
+
+        return idempotency.respond(request, scope=client_scope(request), now=now, make=book)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        booking = self.get_object()
+        sale = sales.Sale(booking=booking, tickets=list(booking.tickets.all()))
+        return Response(BookingSerializer(sale, context={"request": request}).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        sales.booking_cancel(booking_id=self.get_object().pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
