@@ -151,15 +151,27 @@ def _spawn(name: str, argv: list[str], log_path: Path, signature: str, env: dict
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
         )
     _remember(name, proc.pid, signature)
     return proc.pid
 
 
-def run(argv: list[str], *, env: dict | None = None, cwd=None, check: bool = True, quiet: bool = False,
-        timeout: float | None = None) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str],
+    *,
+    env: dict | None = None,
+    cwd=None,
+    check: bool = True,
+    quiet: bool = False,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise ClusterError(
@@ -195,7 +207,9 @@ def wait_for(what: str, check, seconds: float, interval: float = 0.2):
         except Exception as exc:  # noqa: BLE001 (any failure means "not yet")
             last_error = exc
         time.sleep(interval)
-    raise ClusterError(f"timed out after {seconds:.0f} s waiting for {what}" + (f" ({last_error})" if last_error else ""))
+    raise ClusterError(
+        f"timed out after {seconds:.0f} s waiting for {what}" + (f" ({last_error})" if last_error else "")
+    )
 
 
 # --- from nothing: packages and Patroni's virtualenv ------------------------------------------
@@ -247,11 +261,31 @@ def start_etcd() -> None:
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)
         argv = [
-            "etcd", "--name", name, "--data-dir", str(data / "data"),
-            "--listen-client-urls", f"http://{HOST}:{client}", "--advertise-client-urls", f"http://{HOST}:{client}",
-            "--listen-peer-urls", f"http://{HOST}:{peer}", "--initial-advertise-peer-urls", f"http://{HOST}:{peer}",
-            "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", token,
-            "--listen-metrics-urls", "", "--logger", "zap", "--log-outputs", "stderr",
+            "etcd",
+            "--name",
+            name,
+            "--data-dir",
+            str(data / "data"),
+            "--listen-client-urls",
+            f"http://{HOST}:{client}",
+            "--advertise-client-urls",
+            f"http://{HOST}:{client}",
+            "--listen-peer-urls",
+            f"http://{HOST}:{peer}",
+            "--initial-advertise-peer-urls",
+            f"http://{HOST}:{peer}",
+            "--initial-cluster",
+            initial,
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            token,
+            "--listen-metrics-urls",
+            "",
+            "--logger",
+            "zap",
+            "--log-outputs",
+            "stderr",
         ]
         _spawn(name, argv, data / "etcd.log", f"--name {name}")
     for name, client, _ in ETCD_MEMBERS:
@@ -304,8 +338,13 @@ def start_patroni(node: Node) -> int:
     }
     # setpriv execs Patroni in place (runuser and su fork), so the pid we keep is Patroni's.
     argv = [
-        "setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
-        str(PATRONI_VENV / "bin/patroni"), str(node.config),
+        "setpriv",
+        "--reuid=postgres",
+        "--regid=postgres",
+        "--init-groups",
+        "--",
+        str(PATRONI_VENV / "bin/patroni"),
+        str(node.config),
     ]
     return _spawn(f"patroni-{node.name}", argv, node.dir / "patroni.log", str(node.config), env=env, cwd=node.dir)
 
@@ -376,9 +415,28 @@ def patronictl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def psql(sql: str, port: int = WRITE_PORT, db: str = DB_NAME, timeout: float = 30) -> str:
     """Run SQL as postgres over TCP; tab-separated rows without headers."""
     result = run(
-        [str(PG_BIN / "psql"), "-X", "-h", HOST, "-p", str(port), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
-         "-At", "-F", "\t", "-c", sql],
-        env=dict(os.environ, PGCONNECT_TIMEOUT="3"), quiet=True, timeout=timeout,
+        [
+            str(PG_BIN / "psql"),
+            "-X",
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-F",
+            "\t",
+            "-c",
+            sql,
+        ],
+        env=dict(os.environ, PGCONNECT_TIMEOUT="3"),
+        quiet=True,
+        timeout=timeout,
     )
     return result.stdout
 
@@ -389,15 +447,18 @@ def psql(sql: str, port: int = WRITE_PORT, db: str = DB_NAME, timeout: float = 3
 def start_haproxy(app_hosts: int) -> None:
     run_dir = RUNTIME / "haproxy"
     run_dir.mkdir(parents=True, exist_ok=True)
-    db_servers = "\n".join(
-        f"    server {n.name} {HOST}:{n.pg_port} check port {n.rest_port}" for n in NODES
-    )
+    db_servers = "\n".join(f"    server {n.name} {HOST}:{n.pg_port} check port {n.rest_port}" for n in NODES)
     app_servers = "\n".join(
         f"    server app{i + 1} {HOST}:{port} check" for i, port in enumerate(APP_PORTS[:app_hosts])
     )
     config = string.Template((DEPLOY / "haproxy/haproxy.cfg.tmpl").read_text()).substitute(
-        write_port=WRITE_PORT, lb_port=LB_PORT, stats_port=STATS_PORT, run_dir=run_dir,
-        errors_dir=DEPLOY / "haproxy/errors", db_servers=db_servers, app_servers=app_servers,
+        write_port=WRITE_PORT,
+        lb_port=LB_PORT,
+        stats_port=STATS_PORT,
+        run_dir=run_dir,
+        errors_dir=DEPLOY / "haproxy/errors",
+        db_servers=db_servers,
+        app_servers=app_servers,
     )
     cfg = run_dir / "haproxy.cfg"
     cfg.write_text(config)
@@ -451,7 +512,11 @@ def manage(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
     st = state()
     return run(
         [str(Path(st["app_venv"]) / "bin/python"), "manage.py", *args],
-        env=app_env(st["secret_key"]), cwd=st["app_dir"], check=check, quiet=True, timeout=timeout,
+        env=app_env(st["secret_key"]),
+        cwd=st["app_dir"],
+        check=check,
+        quiet=True,
+        timeout=timeout,
     )
 
 
@@ -461,11 +526,25 @@ def start_app_host(index: int) -> None:
     host_dir = RUNTIME / f"app{index + 1}"
     host_dir.mkdir(parents=True, exist_ok=True)
     argv = [
-        str(Path(st["app_venv"]) / "bin/gunicorn"), "-c", "gunicorn.conf.py", "booking.wsgi",
-        "-b", f"{HOST}:{port}", "-w", str(st["app_workers"]), "--pid", str(host_dir / "gunicorn.pid"),
+        str(Path(st["app_venv"]) / "bin/gunicorn"),
+        "-c",
+        "gunicorn.conf.py",
+        "booking.wsgi",
+        "-b",
+        f"{HOST}:{port}",
+        "-w",
+        str(st["app_workers"]),
+        "--pid",
+        str(host_dir / "gunicorn.pid"),
     ]
-    _spawn(f"app{index + 1}", argv, host_dir / "gunicorn.log", f"{HOST}:{port}",
-           env=app_env(st["secret_key"]), cwd=st["app_dir"])
+    _spawn(
+        f"app{index + 1}",
+        argv,
+        host_dir / "gunicorn.log",
+        f"{HOST}:{port}",
+        env=app_env(st["secret_key"]),
+        cwd=st["app_dir"],
+    )
 
 
 def app_healthy(port: int) -> bool:
@@ -514,8 +593,11 @@ def up(async_replication: bool = False, app_hosts: int | None = None) -> dict:
         start_patroni(node)
     # In strict synchronous mode every commit waits until a standby streams: nothing is
     # written before /cluster shows a sync_standby.
-    wait_for("a leader and two streaming replicas" + ("" if async_replication else " (one sync_standby)"),
-             lambda: ready(async_replication), 120)
+    wait_for(
+        "a leader and two streaming replicas" + ("" if async_replication else " (one sync_standby)"),
+        lambda: ready(async_replication),
+        120,
+    )
     log(f"patroni: {describe_cluster()}")
 
     start_haproxy(app_hosts)
@@ -530,8 +612,10 @@ def up(async_replication: bool = False, app_hosts: int | None = None) -> dict:
     for port in APP_PORTS[:app_hosts]:
         wait_for(f"app host on {port}", lambda p=port: app_healthy(p), 60, interval=0.3)
     wait_for("the app through the load balancer", lambda: app_healthy(LB_PORT), 30)
-    log(f"up in {time.monotonic() - started:.1f} s: load balancer http://{HOST}:{LB_PORT}/api/, "
-        f"database through HAProxy on {WRITE_PORT}, HAProxy stats http://{HOST}:{STATS_PORT}/")
+    log(
+        f"up in {time.monotonic() - started:.1f} s: load balancer http://{HOST}:{LB_PORT}/api/, "
+        f"database through HAProxy on {WRITE_PORT}, HAProxy stats http://{HOST}:{STATS_PORT}/"
+    )
     return st
 
 
@@ -543,8 +627,10 @@ def describe_cluster() -> str:
     parts = []
     for m in sorted(view["members"], key=lambda m: m["name"]):
         lag = m.get("lag", m.get("receive_lag"))
-        parts.append(f"{m['name']} {m['role']}/{m['state']} tl{m.get('timeline', '?')}"
-                     + (f" lag {lag}" if lag not in (None, 0) else ""))
+        parts.append(
+            f"{m['name']} {m['role']}/{m['state']} tl{m.get('timeline', '?')}"
+            + (f" lag {lag}" if lag not in (None, 0) else "")
+        )
     return ", ".join(parts)
 
 
@@ -611,8 +697,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up")
-    up_parser.add_argument("--async", dest="async_replication", action="store_true",
-                           help="asynchronous replication (the teeth check's cluster)")
+    up_parser.add_argument(
+        "--async",
+        dest="async_replication",
+        action="store_true",
+        help="asynchronous replication (the teeth check's cluster)",
+    )
     sub.add_parser("down")
     sub.add_parser("status")
     args = parser.parse_args()
