@@ -80,6 +80,7 @@ STATS_PORT = 15459
 LB_PORT = 15480  # HAProxy -> the app hosts
 APP_PORTS = [15481, 15482, 15483, 15484, 15485]
 DB_NAME = "booking"
+STARTED = False  # set by up() once it starts building: a failed up() then tears down only its own
 
 
 def log(message: str) -> None:
@@ -390,12 +391,16 @@ def ready(async_replication: bool) -> bool:
 
 
 def postmaster_pid(node: Node) -> int | None:
-    """The postmaster's pid: the first line of postmaster.pid, if that process is a postgres of this node."""
+    return _postmaster_of(node.data_dir)
+
+
+def _postmaster_of(data_dir: Path) -> int | None:
+    """The first line of postmaster.pid, if that process is a postgres of this data directory."""
     try:
-        pid = int((node.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _alive(pid, str(node.data_dir)) else None
+    return pid if _alive(pid, str(data_dir)) else None
 
 
 def kill_node(node: Node) -> tuple[int | None, int | None]:
@@ -568,6 +573,8 @@ def up(async_replication: bool = False, app_hosts: int | None = None) -> dict:
     ensure_packages()
     ensure_patroni_venv()
     venv = app_venv()
+    global STARTED
+    STARTED = True  # from here on, down() is ours to call
     shutil.rmtree(RUNTIME, ignore_errors=True)
     RUNTIME.mkdir(parents=True)
     RUNTIME.chmod(0o755)
@@ -664,12 +671,12 @@ def down() -> None:
         stop("haproxy", signal.SIGTERM, 5)
         # Patroni stops its PostgreSQL on SIGTERM (fast shutdown).
         stop("patroni-", signal.SIGTERM, 40)
-    for node in NODES:
-        # A postmaster left behind (its Patroni was killed): immediate shutdown.
-        pid = postmaster_pid(node)
+    for data_dir in sorted(RUNTIME.glob("*/data")):
+        # A postmaster left behind (its Patroni was killed, or latency.py's single server).
+        pid = _postmaster_of(data_dir)
         if pid:
-            _signal(pid, signal.SIGQUIT)
-            if _wait_gone({pid: str(node.data_dir)}, 10):
+            _signal(pid, signal.SIGINT)  # fast shutdown
+            if _wait_gone({pid: str(data_dir)}, 15):
                 _signal(pid, signal.SIGKILL)
     if pids_dir.exists():
         # All three at once: a member left alone can hang on SIGTERM waiting for the others.
