@@ -686,7 +686,10 @@ def check_database(rush: Rush, shows: list[ShowPlan], problems: list[str]) -> di
 
 def same_on_every_node(ids: str, problems: list[str], limit: float = 60) -> bool:
     """Every node, the rejoined old primary included, holds exactly the primary's tickets."""
-    sql = f"SELECT count(*), coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') FROM api_ticket WHERE show_id IN ({ids})"
+    sql = (
+        "SELECT count(*), coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') FROM api_ticket"
+        f" WHERE show_id IN ({ids})"
+    )
     deadline = now() + limit
     seen = {}
     while now() < deadline:
@@ -712,7 +715,7 @@ def measure(rush: Rush, fault: float, back: float, stopped: float) -> dict:
     # The write outage: the longest gap between two confirmed bookings after the fault
     # began (a switchover's old primary goes on writing for a moment after the command).
     gap_start, gap_end = fault, back
-    for before, after in zip(ok_ends, ok_ends[1:]):
+    for before, after in zip(ok_ends, ok_ends[1:], strict=False):
         if after >= fault and before <= stopped and after - before > gap_end - gap_start:
             gap_start, gap_end = before, after
     failed = [t for t in tries if not t.definite and gap_start <= t.end <= gap_end]
@@ -737,6 +740,7 @@ def measure(rush: Rush, fault: float, back: float, stopped: float) -> dict:
         "5xx_by_status_and_body": dict(fivexx),
         "5xx_by_code": dict(codes_5xx),
         "no_http_answer": dict(no_answer),
+        "confirmed_after_a_retry": sum(1 for a in rush.attempts if a.status == 201 and len(a.tries) > 1),
         "idempotency_key_in_use_409": sum(1 for t in tries if t.status == 409 and t.code == "idempotency_key_in_use"),
         "booking_latency_ms_p50_p99_before": [
             round(1000 * statistics.median(latencies), 1),
@@ -845,6 +849,18 @@ def main() -> int:
             for p in r.problems
             if not (r.kind == "teeth" and is_expected_teeth_problem(p))
         )
+    # API.md: a database that can't be reached is a JSON 503 {"code": "unavailable"}, and
+    # every error under /api/ is JSON. Reported loudly; a failure with REQUIRE_JSON_ERRORS=1.
+    contract = []
+    for r in results:
+        bad = {k: v for k, v in r.metrics["5xx_by_status_and_body"].items() if k.endswith("non-json")}
+        not_503 = {k: v for k, v in r.metrics["5xx_by_code"].items() if not k.startswith("503 unavailable")}
+        if bad or not_503:
+            contract.append(
+                f"round {r.label}: 5xx answers against API.md (want JSON 503 code unavailable): {bad} {not_503}"
+            )
+    if os.environ.get("REQUIRE_JSON_ERRORS") == "1":
+        problems.extend(contract)
     report = {
         "mode": "teeth (asynchronous)" if args.teeth else "synchronous (strict)",
         "rounds": [
@@ -854,6 +870,7 @@ def main() -> int:
         "cron": cron_summary,
         "leader_timeline": watcher.events if watcher else [],
         "problems": problems,
+        "contract_warnings": contract,
     }
     if args.teeth:
         lost = sum(r.lost for r in results)
@@ -862,7 +879,7 @@ def main() -> int:
             problems.append("teeth: no acknowledged booking was lost, so this run cannot show the harness sees loss")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     dump_logs(verbose=bool(problems or exit_code))
-    if not args.keep:
+    if not args.keep and cluster.STARTED:
         try:
             cluster.down()
         except Exception as exc:  # noqa: BLE001
@@ -910,7 +927,8 @@ def print_summary(report: dict) -> None:
         )
         print(
             f"  5xx by status/body: {m['5xx_by_status_and_body']}; by code: {m['5xx_by_code']}; "
-            f"no HTTP answer: {m['no_http_answer']}; 409 key in use: {m['idempotency_key_in_use_409']}"
+            f"no HTTP answer: {m['no_http_answer']}; 409 key in use: {m['idempotency_key_in_use_409']}; "
+            f"confirmed after a retry: {m['confirmed_after_a_retry']}"
         )
         print(f"  latency of a booking before the fault p50/p99 ms: {m['booking_latency_ms_p50_p99_before']}")
         print("  checks: " + ", ".join(f"{k} {v}" for k, v in c.items()))
@@ -921,6 +939,8 @@ def print_summary(report: dict) -> None:
     print("leader timeline: " + "; ".join(f"{t:.1f} {e}" for t, e in report["leader_timeline"]))
     if "teeth" in report:
         print(f"teeth: {report['teeth']}")
+    for warning in report["contract_warnings"]:
+        print(f"CONTRACT WARNING: {warning}")
     for p in report["problems"]:
         print(f"PROBLEM: {p}")
     print("=" * 72, flush=True)

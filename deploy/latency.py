@@ -36,8 +36,11 @@ ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", "/tmp/booking-failover-artifact
 
 
 def as_postgres(*argv: str) -> None:
-    cluster.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *argv], quiet=True,
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    cluster.run(
+        ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *argv],
+        quiet=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+    )
 
 
 def start_single() -> None:
@@ -46,13 +49,35 @@ def start_single() -> None:
         (home / sub).mkdir(parents=True, exist_ok=True)
     cluster.run(["chown", "-R", "postgres:postgres", str(home)])
     home.chmod(0o700)
-    as_postgres(str(PG_BIN / "initdb"), "-D", str(home / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                "--locale=C.UTF-8", "--data-checksums")
+    as_postgres(
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(home / "data"),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+        "--data-checksums",
+    )
     # The same server settings as the cluster's nodes, less replication.
-    options = (f"-p {SINGLE_PORT} -k {home / 'run'} -c listen_addresses={HOST} -c shared_buffers=64MB "
-               "-c max_connections=100 -c synchronous_commit=on -c wal_log_hints=on")
-    as_postgres(str(PG_BIN / "pg_ctl"), "start", "-w", "-D", str(home / "data"), "-l", str(home / "log/postgresql.log"),
-                "-o", options)
+    options = (
+        f"-p {SINGLE_PORT} -k {home / 'run'} -c listen_addresses={HOST} -c shared_buffers=64MB "
+        "-c max_connections=100 -c synchronous_commit=on -c wal_log_hints=on"
+    )
+    as_postgres(
+        str(PG_BIN / "pg_ctl"),
+        "start",
+        "-w",
+        "-D",
+        str(home / "data"),
+        "-l",
+        str(home / "log/postgresql.log"),
+        "-o",
+        options,
+    )
     cluster.psql(f"CREATE DATABASE {cluster.DB_NAME}", port=SINGLE_PORT, db="postgres")
 
 
@@ -61,12 +86,25 @@ def start_app(name: str, port: int, database_url: str) -> None:
     env = cluster.app_env(st["secret_key"])
     env["DATABASE_URL"] = database_url
     if name == "single":
-        cluster.run([str(Path(st["app_venv"]) / "bin/python"), "manage.py", "migrate", "--noinput"], env=env,
-                    cwd=st["app_dir"], quiet=True)
-    argv = [str(Path(st["app_venv"]) / "bin/gunicorn"), "-c", "gunicorn.conf.py", "booking.wsgi",
-            "-b", f"{HOST}:{port}", "-w", "2"]
-    cluster._spawn(f"app-{name}", argv, RUNTIME / f"app-{name}" / "gunicorn.log", f"{HOST}:{port}", env=env,
-                   cwd=st["app_dir"])
+        cluster.run(
+            [str(Path(st["app_venv"]) / "bin/python"), "manage.py", "migrate", "--noinput"],
+            env=env,
+            cwd=st["app_dir"],
+            quiet=True,
+        )
+    argv = [
+        str(Path(st["app_venv"]) / "bin/gunicorn"),
+        "-c",
+        "gunicorn.conf.py",
+        "booking.wsgi",
+        "-b",
+        f"{HOST}:{port}",
+        "-w",
+        "2",
+    ]
+    cluster._spawn(
+        f"app-{name}", argv, RUNTIME / f"app-{name}" / "gunicorn.log", f"{HOST}:{port}", env=env, cwd=st["app_dir"]
+    )
     cluster.wait_for(f"app {name}", lambda: cluster.app_healthy(port), 60, interval=0.3)
 
 
@@ -74,11 +112,17 @@ def make_show(database_url: str, day: int) -> int:
     st = cluster.state()
     env = cluster.app_env(st["secret_key"])
     env["DATABASE_URL"] = database_url
-    code = ("from datetime import timedelta\nfrom django.utils import timezone\nfrom api.models import Show\n"
-            f"s = Show.objects.create(title='latency', capacity=100000, starts_at=timezone.now().replace(second=0, "
-            f"microsecond=0) + timedelta(days={day}))\nprint('SHOW=%d' % s.pk)")
-    out = cluster.run([str(Path(st["app_venv"]) / "bin/python"), "manage.py", "shell", "-c", code], env=env,
-                      cwd=st["app_dir"], quiet=True).stdout
+    code = (
+        "from datetime import timedelta\nfrom django.utils import timezone\nfrom api.models import Show\n"
+        f"s = Show.objects.create(title='latency', capacity=100000, starts_at=timezone.now().replace(second=0, "
+        f"microsecond=0) + timedelta(days={day}))\nprint('SHOW=%d' % s.pk)"
+    )
+    out = cluster.run(
+        [str(Path(st["app_venv"]) / "bin/python"), "manage.py", "shell", "-c", code],
+        env=env,
+        cwd=st["app_dir"],
+        quiet=True,
+    ).stdout
     return int(next(line for line in out.splitlines() if line.startswith("SHOW="))[5:])
 
 
@@ -86,8 +130,12 @@ def book(conn: http.client.HTTPConnection, show: int) -> float:
     key = uuid.uuid4().hex
     body = json.dumps({"show": show, "quantity": 1, "name": f"latency {key}", "phone_number": "+919876543210"})
     started = time.perf_counter()
-    conn.request("POST", "/api/bookings", body=body, headers={
-        "Content-Type": "application/json", "Accept": "application/json", "Idempotency-Key": key})
+    conn.request(
+        "POST",
+        "/api/bookings",
+        body=body,
+        headers={"Content-Type": "application/json", "Accept": "application/json", "Idempotency-Key": key},
+    )
     response = conn.getresponse()
     response.read()
     elapsed = time.perf_counter() - started
@@ -101,8 +149,28 @@ def pgbench(port: int) -> float:
     cluster.psql("CREATE TABLE IF NOT EXISTS latency_probe (id bigserial PRIMARY KEY, at timestamptz)", port=port)
     script = RUNTIME / "probe.sql"
     script.write_text("INSERT INTO latency_probe (at) VALUES (now());\n")
-    out = subprocess.run([str(PG_BIN / "pgbench"), "-h", HOST, "-p", str(port), "-U", "postgres", "-n", "-c", "1",
-                          "-T", "10", "-f", str(script), cluster.DB_NAME], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            str(PG_BIN / "pgbench"),
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-n",
+            "-c",
+            "1",
+            "-T",
+            "10",
+            "-f",
+            str(script),
+            cluster.DB_NAME,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next(line for line in out.stdout.splitlines() if line.startswith("latency average"))
     return float(line.split("=")[1].split()[0])
 
@@ -123,8 +191,12 @@ def main() -> int:
         }
         start_app("single", PORTS["single"], urls["single"])
         start_app("primary", PORTS["primary"], urls["primary"])
-        shows = {"single": make_show(urls["single"], 50), "primary": make_show(urls["haproxy"], 51),
-                 "haproxy": make_show(urls["haproxy"], 52), "lb+haproxy": make_show(urls["haproxy"], 53)}
+        shows = {
+            "single": make_show(urls["single"], 50),
+            "primary": make_show(urls["haproxy"], 51),
+            "haproxy": make_show(urls["haproxy"], 52),
+            "lb+haproxy": make_show(urls["haproxy"], 53),
+        }
         conns = {name: http.client.HTTPConnection(HOST, port, timeout=30) for name, port in PORTS.items()}
         times: dict[str, list[float]] = {name: [] for name in PORTS}
         for name in PORTS:  # warm up every worker's connection and prepared statements
@@ -144,7 +216,8 @@ def main() -> int:
                 "p99_ms": round(1000 * values[int(len(values) * 0.99)], 2),
             }
         results["pgbench_insert_commit_ms"] = {
-            "single": pgbench(SINGLE_PORT), "primary (sync standby)": pgbench(leader.pg_port),
+            "single": pgbench(SINGLE_PORT),
+            "primary (sync standby)": pgbench(leader.pg_port),
             "via haproxy": pgbench(cluster.WRITE_PORT),
         }
         results["loadavg_1min"] = os.getloadavg()[0]
@@ -152,14 +225,17 @@ def main() -> int:
         print(f"latency.py: {exc}", file=sys.stderr)
         return 1
     finally:
-        cluster.down()
+        if cluster.STARTED:
+            cluster.down()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "latency.json").write_text(json.dumps(results, indent=1))
     print("one client, sequential POST /api/bookings (1 seat), ms:")
     for name in PORTS:
         r = results[name]
-        print(f"  {name:11s} mean {r['mean_ms']:7.2f}  p50 {r['p50_ms']:7.2f}  p90 {r['p90_ms']:7.2f}  "
-              f"p99 {r['p99_ms']:7.2f}")
+        print(
+            f"  {name:11s} mean {r['mean_ms']:7.2f}  p50 {r['p50_ms']:7.2f}  p90 {r['p90_ms']:7.2f}  "
+            f"p99 {r['p99_ms']:7.2f}"
+        )
     print(f"pgbench, one client, INSERT + commit, mean ms: {results['pgbench_insert_commit_ms']}")
     print(f"load average (1 min) at the end: {results['loadavg_1min']:.2f}")
     return 0
