@@ -30,6 +30,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(DEV) $(BIN)/mypy api booking
 	$(DEV) $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: venv

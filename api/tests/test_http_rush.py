@@ -1,6 +1,6 @@
 """The rush over HTTP: 40 clients at once against gunicorn with 4 worker processes.
 
-The locking of api/services.py is tested in-process elsewhere; this test takes the path
+The locking of api/locking.py and api/services/ is tested in-process elsewhere; this test takes the path
 production takes: separate processes, each with its own database connection, behind
 one socket. 400 booking attempts at 5 shows of 20 seats must give exactly 100 tickets,
 no seat twice, and no 5xx.
