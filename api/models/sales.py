@@ -81,6 +81,11 @@ class Ticket(models.Model):
     def seat_label(self) -> str:
         return seat_label(self.seat)
 
+    def is_expired(self, now: datetime) -> bool:
+        """Marked by the expire job, or past its show's expiry already (the flag lags the
+        job by up to its 5 minutes; the show's start does not)."""
+        return self.expired or self.show.is_expired(now)
+
 
 class HoldQuerySet(models.QuerySet):
     def live(self, now: datetime) -> "HoldQuerySet":

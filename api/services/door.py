@@ -20,7 +20,7 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     )
     if ticket is None:
         raise TicketNotFound()
-    if ticket.expired or ticket.show.is_expired(now):
+    if ticket.is_expired(now):
         raise TicketExpired()
     return ticket
 
