@@ -396,9 +396,12 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def restart_when_replaced(old: str, watcher: Watcher, fault: float, notes: dict) -> threading.Thread:
+def restart_when_replaced(
+    old: str, watcher: Watcher, fault: float, notes: dict, give_up_after: float | None = None
+) -> threading.Thread:
     """The killed host comes back once another node leads (as a host whose Patroni is
-    restarted by systemd after a reboot): Patroni rewinds it and it streams again."""
+    restarted by systemd after a reboot): Patroni rewinds it and it streams again. With
+    give_up_after, it comes back after that long even if no other node took over."""
 
     def work() -> None:
         deadline = now() + 150
@@ -407,6 +410,12 @@ def restart_when_replaced(old: str, watcher: Watcher, fault: float, notes: dict)
             if t is not None:
                 notes["new_leader_at"] = t - fault
                 time.sleep(1)
+                cluster.start_patroni(cluster.node_by_name(old))
+                notes["restarted_at"] = now() - fault
+                return
+            if give_up_after is not None and now() - fault > give_up_after:
+                notes["no_failover_before_restart"] = f"no other node took over in {give_up_after:.0f} s"
+                log(f"no other node took over in {give_up_after:.0f} s: starting {old} again")
                 cluster.start_patroni(cluster.node_by_name(old))
                 notes["restarted_at"] = now() - fault
                 return
@@ -419,7 +428,7 @@ def restart_when_replaced(old: str, watcher: Watcher, fault: float, notes: dict)
 
 
 def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
-    """kind: kill | switchover | teeth."""
+    """kind: kill | switchover | teeth | isolate (the teeth's fault on a synchronous cluster)."""
     log(f"== round {label}: {kind}")
     round_length = WARMUP + 25 + AFTER
     small = [5, 8, 12, 20, 6, 10, 16, 20, 8, 12, 20, 5]
@@ -438,7 +447,7 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
     node = cluster.node_by_name(old)
     restarter = None
     isolate_at = None
-    if kind == "teeth":
+    if kind in ("teeth", "isolate"):
         postmaster = cluster.postmaster_pid(node)
         senders = walsender_pids(postmaster) if postmaster else []
         if not senders:
@@ -446,15 +455,12 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
         for pid in senders:
             os.kill(pid, signal.SIGSTOP)
         isolate_at = now()
-        log(
-            f"teeth: WAL senders {senders} of {old} stopped; the primary goes on acknowledging alone "
-            f"for {ISOLATED:.0f} s"
-        )
+        log(f"{kind}: WAL senders {senders} of {old} stopped; the primary goes on writing alone for {ISOLATED:.0f} s")
         time.sleep(ISOLATED)
     fault = now()
-    if kind in ("kill", "teeth"):
+    if kind in ("kill", "teeth", "isolate"):
         postmaster = cluster.postmaster_pid(node)
-        children = children_of(postmaster) if (kind == "teeth" and postmaster) else []
+        children = children_of(postmaster) if (kind != "kill" and postmaster) else []
         patroni_pid, postmaster_pid = cluster.kill_node(node)
         for pid in children:  # the stopped WAL senders would not notice their postmaster died
             try:
@@ -465,7 +471,7 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
             f"kill -9 of {old}: patroni {patroni_pid}, postmaster {postmaster_pid}"
             + (f", {len(children)} children" if children else "")
         )
-        restarter = restart_when_replaced(old, watcher, fault, notes)
+        restarter = restart_when_replaced(old, watcher, fault, notes, 45 if kind == "isolate" else None)
     else:
         result = cluster.patronictl("switchover", "--force", "--leader", old, check=False)
         notes["switchover_output"] = (result.stdout + result.stderr).strip().splitlines()[-2:]
@@ -493,7 +499,7 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
     problems: list[str] = []
     if "restart_error" in notes:
         problems.append(notes["restart_error"])
-    rejoin = wait_rejoined(old, fault, problems)
+    rejoin = wait_rejoined(old, fault, problems, same_leader_ok=kind == "isolate")
     notes.update(rejoin)
     checks = check_database(rush, shows, problems)
     if kind == "teeth" and isolate_at is not None:
@@ -505,8 +511,9 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
     return RoundResult(label, kind, fault, checks, problems, metrics, lost=checks.get("lost_bookings", 0))
 
 
-def wait_rejoined(old: str, fault: float, problems: list[str], limit: float = 120) -> dict:
-    """The old primary back as a streaming replica, a sync standby present (sync mode)."""
+def wait_rejoined(old: str, fault: float, problems: list[str], limit: float = 120, same_leader_ok=False) -> dict:
+    """The old primary back as a streaming replica, a sync standby present (sync mode).
+    same_leader_ok: or back as the leader, with every other node streaming."""
     sync = cluster.state()["mode"] == "sync"
     deadline = now() + limit
     last = ""
@@ -518,6 +525,8 @@ def wait_rejoined(old: str, fault: float, problems: list[str], limit: float = 12
             last = cluster.describe_cluster()
             ok = me.get("role") in ("replica", "sync_standby") and me.get("state") == "streaming"
             ok = ok and cluster.leader_name(view) not in (None, old)
+            if same_leader_ok and cluster.leader_name(view) == old:
+                ok = all(m["state"] == "streaming" for n, m in members.items() if n != old) and len(members) == 3
             if sync:
                 ok = ok and any(m["role"] == "sync_standby" and m["state"] == "streaming" for m in members.values())
             if ok:
