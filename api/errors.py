@@ -93,6 +93,45 @@ class NoSuchHold(Invalid):
     message = "No such hold."
 
 
+class SeveralShows(Invalid):
+    subject = "show"
+    message = "Several shows start at this date and time: give show, screen or venue."
+
+
+class TimeOutOfRange(Invalid):
+    subject = "date"
+    message = "This date and time is out of range."
+
+
+class OpenTimingTooFar(Invalid):
+    subject = "date"
+
+    def __init__(self, days: int) -> None:
+        super().__init__(f"Shows can be booked at most {days} days ahead without a scheduled show.")
+
+
+class CapacityAboveMap(Invalid):
+    subject = "capacity"
+
+    def __init__(self, places: int) -> None:
+        super().__init__(f"Capacity can't be above the {places} places of the screen's seat map.")
+
+
+class ShowOverlaps(Invalid):
+    subject = "starts_at"
+
+    def __init__(self, other: Any) -> None:
+        if other is None:
+            super().__init__("Another show on this screen overlaps this time.")
+            return
+        local = timezone.localtime(other.starts_at, other.zone)
+        busy = timezone.localtime(other.busy_until, other.zone)
+        super().__init__(
+            f"Show {other.pk} ({other.title or 'untitled'}, {local:%Y-%m-%d %H:%M}) keeps this screen busy "
+            f"until {busy:%H:%M} (with cleaning): shows of one screen can't overlap."
+        )
+
+
 class HoldLimitReached(Invalid):
     def __init__(self, limit: int, held: int) -> None:
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
@@ -146,6 +185,22 @@ class AlreadyCheckedIn(Conflict):
 class HoldExpired(Conflict):
     code = "hold_expired"
     message = "This hold has run out or was released; hold the seats again."
+
+
+class InUse(Conflict):
+    code = "in_use"
+    message = "Shows still use this: it can't be deleted."
+
+
+class SeatInUse(Conflict):
+    code = "seat_in_use"
+
+    def __init__(self, seats: list[str]) -> None:
+        super().__init__(f"Seat {', '.join(seats)} is booked or held for a show to come: the seat map must keep it.")
+        self.seats = seats
+
+    def extra(self) -> dict[str, Any]:
+        return {"seats": self.seats}
 
 
 class ShowHasTickets(Conflict):

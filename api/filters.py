@@ -1,13 +1,17 @@
 """Query filters of the show search and the staff ticket list (API.md)."""
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import django_filters as filters
 from django.db.models import Q, QuerySet
+from django.db.models.functions import TruncTime
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from .forms import PhoneFormField, ShowTimeFormField
-from .models import Show, Ticket, expiry_cutoff
+from .models import Film, Show, Ticket, Venue, expiry_cutoff
 
 
 class ShowTimeFilter(filters.Filter):
@@ -20,16 +24,19 @@ class PhoneFilter(filters.Filter):
     field_class = PhoneFormField
 
 
-def _day_range(day: date) -> tuple[datetime, datetime]:
-    """The moments of one day in the theatre's zone, as a range an index can use."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+def _midnight(day: date, zone: ZoneInfo) -> datetime | None:
+    """The start of a day in a zone; None past the last day a datetime can hold."""
+    try:
+        return timezone.make_aware(datetime.combine(day, time.min), zone)
+    except OverflowError:
+        return None
 
 
 class StartsAtFilters(filters.FilterSet):
-    """date / time / date_after / date_before on a start time at `starts_at_field`."""
+    """date / time / date_after / date_before on shows' start times, each read in the
+    zone of the show's venue; `show_path` is the path to the show ("" or "show__")."""
 
-    starts_at_field = "starts_at"
+    show_path = ""
 
     # Only YYYY-MM-DD: Django's other default formats would read "01/02/2026" as 2 January.
     date = filters.DateFilter(
@@ -43,22 +50,41 @@ class StartsAtFilters(filters.FilterSet):
         method="filter_date_before", input_formats=["%Y-%m-%d"], help_text="On or before this date."
     )
 
+    def _in_each_zone(self, queryset: QuerySet, condition: Callable[[ZoneInfo, str], Q]) -> QuerySet:
+        """The rows whose show matches condition(zone, starts_at path) in its venue's zone."""
+        matches = Q(pk__in=[])
+        for name in Venue.objects.order_by().values_list("time_zone", flat=True).distinct():
+            in_zone = Q(**{f"{self.show_path}screen__venue__time_zone": name})
+            matches |= in_zone & condition(ZoneInfo(name), f"{self.show_path}starts_at")
+        return queryset.filter(matches)
+
     def filter_date(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        start, end = _day_range(value)
-        return queryset.filter(**{f"{self.starts_at_field}__gte": start, f"{self.starts_at_field}__lt": end})
+        return self._in_each_zone(queryset, lambda zone, at: _from(at, value, zone) & _before(at, value, zone))
 
     def filter_time(self, queryset: QuerySet, name: str, value: time) -> QuerySet:
-        return queryset.filter(**{f"{self.starts_at_field}__time": value})
+        return self._in_each_zone(queryset, lambda zone, at: Q(Exact(TruncTime(at, tzinfo=zone), value)))
 
     def filter_date_after(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(**{f"{self.starts_at_field}__gte": _day_range(value)[0]})
+        return self._in_each_zone(queryset, lambda zone, at: _from(at, value, zone))
 
     def filter_date_before(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(**{f"{self.starts_at_field}__lt": _day_range(value)[1]})
+        return self._in_each_zone(queryset, lambda zone, at: _before(at, value, zone))
 
     def filter_expired(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        condition = Q(**{f"{self.starts_at_field}__lte": expiry_cutoff(timezone.now())})
+        condition = Q(**{f"{self.show_path}starts_at__lte": expiry_cutoff(timezone.now())})
         return queryset.filter(condition if value else ~condition)
+
+
+def _from(starts_at: str, day: date, zone: ZoneInfo) -> Q:
+    """Starts on `day` or later, in `zone`."""
+    start = _midnight(day, zone)
+    return Q(**{f"{starts_at}__gte": start}) if start is not None else Q(pk__in=[])
+
+
+def _before(starts_at: str, day: date, zone: ZoneInfo) -> Q:
+    """Starts on `day` or earlier, in `zone`."""
+    end = _midnight(day + timedelta(days=1), zone) if day < date.max else None
+    return Q(**{f"{starts_at}__lt": end}) if end is not None else Q()
 
 
 class ShowFilter(StartsAtFilters):
@@ -67,16 +93,29 @@ class ShowFilter(StartsAtFilters):
         field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
     )
     expired = filters.BooleanFilter(method="filter_expired", help_text="Started 8 hours ago or more.")
+    venue = filters.NumberFilter(field_name="screen__venue_id", help_text="A venue's id.")
+    screen = filters.NumberFilter(field_name="screen_id", help_text="A screen's id.")
+    film = filters.NumberFilter(field_name="film_id", help_text="A film's id.")
 
     class Meta:
         model = Show
-        fields = ["date", "time", "date_after", "date_before", "title", "seats", "expired"]
+        fields = ["date", "time", "date_after", "date_before", "title", "seats", "expired", "venue", "screen", "film"]
+
+
+class FilmFilter(filters.FilterSet):
+    title = filters.CharFilter(lookup_expr="icontains", help_text="Title contains (any case).")
+
+    class Meta:
+        model = Film
+        fields = ["title"]
 
 
 class TicketFilter(StartsAtFilters):
-    starts_at_field = "show__starts_at"
+    show_path = "show__"
 
     show = filters.NumberFilter(field_name="show_id", help_text="A show's id.")
+    venue = filters.NumberFilter(field_name="show__screen__venue_id", help_text="A venue's id.")
+    screen = filters.NumberFilter(field_name="show__screen_id", help_text="A screen's id.")
     expired = filters.BooleanFilter(help_text="Marked expired by the expire job.")
     checked_in = filters.BooleanFilter(
         field_name="checked_in_at", lookup_expr="isnull", exclude=True, help_text="Checked in at the door."
@@ -92,7 +131,7 @@ class TicketFilter(StartsAtFilters):
 
     class Meta:
         model = Ticket
-        fields = ["date", "time", "show", "expired", "checked_in", "phone_number", "search"]
+        fields = ["date", "time", "show", "venue", "screen", "expired", "checked_in", "phone_number", "search"]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(
@@ -102,5 +141,5 @@ class TicketFilter(StartsAtFilters):
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by("show__starts_at", "seat")
+            queryset = queryset.order_by("show__starts_at", "show_id", "seat_order")
         return queryset

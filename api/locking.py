@@ -14,13 +14,14 @@ holds in one round trip, on every booking.
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
 
 from .errors import ShowNotFound
-from .models import Hold, Show, Ticket
+from .models import Hold, SeatBlock, Show, Ticket
 
 
 def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
@@ -29,7 +30,10 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     The fixed order keeps two moves between the same two shows from deadlocking.
     """
     ids = sorted(set(show_ids))
-    shows = {show.pk: show for show in Show.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    # FOR UPDATE OF the show alone: its screen and venue come along unlocked, so bookings
+    # of other shows on the same screen don't queue behind this one.
+    locked = Show.objects.select_for_update(of=("self",)).select_related("screen__venue").filter(pk__in=ids)
+    shows = {show.pk: show for show in locked.order_by("pk")}
     for show_id in ids:
         if show_id not in shows:
             raise ShowNotFound(show_id)
@@ -40,25 +44,43 @@ def lock_show(show_id: int) -> Show:
     return lock_shows([show_id])[show_id]
 
 
-def taken_seats(show_id: int, *, now: datetime, exclude_ticket: UUID | None = None) -> set[int]:
-    """Seats of the show that are booked or in a live hold (read under the show's lock to rely on it)."""
-    ticket, hold = Ticket._meta.db_table, Hold._meta.db_table
-    sql = f"SELECT seat, NULL FROM {ticket} WHERE show_id = %s"
+@dataclass(frozen=True)
+class SeatsInUse:
+    """A show's seats that can't be sold now: booked, held (live holds) or blocked."""
+
+    booked: set[str]
+    held: set[str]
+    blocked: set[str]
+
+    @property
+    def taken(self) -> set[str]:
+        """Booked or held: what counts against the show's capacity."""
+        return self.booked | self.held
+
+
+def seats_in_use(show_id: int, *, now: datetime, exclude_ticket: UUID | None = None) -> SeatsInUse:
+    """The show's booked, held and blocked seats, in one statement (read under the show's
+    lock to rely on them)."""
+    ticket, hold, block = Ticket._meta.db_table, Hold._meta.db_table, SeatBlock._meta.db_table
+    sql = f"SELECT 't', seat, NULL FROM {ticket} WHERE show_id = %s"
     params: list = [show_id]
     if exclude_ticket is not None:
         sql += " AND id <> %s"
         params.append(Ticket._meta.pk.get_db_prep_value(exclude_ticket, connection))
-    sql += f" UNION ALL SELECT NULL, seats FROM {hold} WHERE show_id = %s AND expires_at > %s"
-    params += [show_id, connection.ops.adapt_datetimefield_value(now)]
-    taken: set[int] = set()
+    sql += f" UNION ALL SELECT 'h', NULL, seats FROM {hold} WHERE show_id = %s AND expires_at > %s"
+    sql += f" UNION ALL SELECT 'b', seat, NULL FROM {block} WHERE show_id = %s"
+    params += [show_id, connection.ops.adapt_datetimefield_value(now), show_id]
+    used = SeatsInUse(booked=set(), held=set(), blocked=set())
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for seat, held in cursor.fetchall():
-            if seat is not None:
-                taken.add(seat)
+        for kind, seat, held in cursor.fetchall():
+            if kind == "h":
+                used.held.update(json.loads(held) if isinstance(held, str) else held)
+            elif kind == "b":
+                used.blocked.add(seat)
             else:
-                taken.update(json.loads(held) if isinstance(held, str) else held)
-    return taken
+                used.booked.add(seat)
+    return used
 
 
 def try_job_lock(key: int) -> bool:

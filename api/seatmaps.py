@@ -1,53 +1,231 @@
-"""Seats and their labels: pure Python, no database.
+"""The seat map of a screen: the document, its validation, labels and neighbours, and the
+choice of seats. Pure Python, no database.
 
-A show's seats are numbered 1 .. capacity, in rows of BOOKING_SEATS_PER_ROW from the
-front: seat 13 with 10 seats a row is "B3". After row Z come AA, AB, ... like
-spreadsheet columns.
+A map lists rows front (nearest the screen) to back; each seat has a number, a place `x`
+in its row (default: its number), a `category` (the price band, default "standard") and a
+`kind`: "seat", "wheelchair" (a space for a wheelchair) or "companion" (a seat beside
+one). Two seats of a row are neighbours when their `x` differ by 1; a larger step is an
+aisle. A seat's label is its row's label and its number ("B3"). The shorthand
+{"grid": {"rows": 5, "seats_per_row": 12}} is rows A-E of seats 1-12, all "standard".
 """
 
-import re
-from collections.abc import Iterable
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+import jsonschema
 from django.conf import settings
 
-_LABEL_RE = re.compile(r"^([A-Z]+)([1-9][0-9]*)$")
+KINDS = ("seat", "wheelchair", "companion")
+MAX_SEATS = 3_000  # the largest cinema halls seat about 2,800
+MAX_ROWS = 100
+MAX_SEATS_PER_ROW = 100
 
 
-def row_label(row: int) -> str:
-    """Row 0 is "A", row 25 "Z", row 26 "AA"."""
+def categories() -> list[str]:
+    """The seat categories (price bands) a map may use: BOOKING_SEAT_CATEGORIES."""
+    return list(settings.BOOKING_SEAT_CATEGORIES)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a seat map document (served at /api/seat-map-schema)."""
+    seat = {
+        "type": "object",
+        "properties": {
+            "number": {"type": "integer", "minimum": 1, "maximum": 999},
+            "x": {"type": "integer", "minimum": 0, "maximum": 9_999},
+            "category": {"enum": categories()},
+            "kind": {"enum": list(KINDS)},
+        },
+        "required": ["number"],
+        "additionalProperties": False,
+    }
+    row = {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string", "pattern": "^[A-Z]{1,3}$"},
+            "seats": {"type": "array", "items": seat, "minItems": 1, "maxItems": MAX_SEATS_PER_ROW},
+        },
+        "required": ["label", "seats"],
+        "additionalProperties": False,
+    }
+    grid = {
+        "type": "object",
+        "properties": {
+            "rows": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
+            "seats_per_row": {"type": "integer", "minimum": 1, "maximum": MAX_SEATS_PER_ROW},
+        },
+        "required": ["rows", "seats_per_row"],
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Seat map",
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": MAX_ROWS}},
+                "required": ["rows"],
+                "additionalProperties": False,
+            },
+            {"type": "object", "properties": {"grid": grid}, "required": ["grid"], "additionalProperties": False},
+        ],
+    }
+
+
+class SeatMapError(ValueError):
+    """A seat map document that can't be used; `problems` says why, one sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Seat:
+    label: str
+    row: int  # 0 is the front row
+    number: int
+    x: int
+    category: str = "standard"
+    kind: str = "seat"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    seats: tuple[Seat, ...]  # in x order
+
+
+@dataclass(frozen=True)
+class SeatMap:
+    rows: tuple[Row, ...]
+    by_label: dict[str, Seat] = field(repr=False, compare=False)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.by_label)
+
+    def seat(self, label: str) -> Seat | None:
+        return self.by_label.get(label)
+
+    def __iter__(self) -> Iterator[Seat]:
+        """Every seat, front row first, each row by x."""
+        for row in self.rows:
+            yield from row.seats
+
+    def labels(self) -> list[str]:
+        return [seat.label for seat in self]
+
+    def neighbours(self, seat: Seat) -> list[Seat]:
+        """The seats beside this one in its row (x - 1 and x + 1)."""
+        return [s for s in self.rows[seat.row].seats if abs(s.x - seat.x) == 1]
+
+    def document(self) -> dict[str, Any]:
+        """The map in its full form (the grid shorthand expanded, defaults written out)."""
+        return {
+            "rows": [
+                {
+                    "label": row.label,
+                    "seats": [
+                        {"number": s.number, "x": s.x, "category": s.category, "kind": s.kind} for s in row.seats
+                    ],
+                }
+                for row in self.rows
+            ]
+        }
+
+
+def row_label(index: int) -> str:
+    """Row 0 is "A", 25 "Z", 26 "AA": after Z come AA, AB, ... as spreadsheet columns do."""
     letters = ""
-    row += 1
-    while row:
-        row, rest = divmod(row - 1, 26)
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
         letters = chr(ord("A") + rest) + letters
     return letters
 
 
-def seat_label(seat: int) -> str:
-    row, number = divmod(seat - 1, settings.BOOKING_SEATS_PER_ROW)
-    return f"{row_label(row)}{number + 1}"
+def grid(rows: int, seats_per_row: int) -> dict[str, Any]:
+    """The full document of a grid of rows A.. and seats 1..seats_per_row."""
+    return {
+        "rows": [
+            {"label": row_label(r), "seats": [{"number": n} for n in range(1, seats_per_row + 1)]} for r in range(rows)
+        ]
+    }
 
 
-def seat_number(label: str) -> int | None:
-    """The seat number of a label ("B3" -> 13), or None when the label is not well formed."""
-    match = _LABEL_RE.match(label.strip().upper())
-    if not match:
-        return None
-    letters, number = match.group(1), int(match.group(2))
-    if number > settings.BOOKING_SEATS_PER_ROW:
-        return None
-    row = 0
-    for letter in letters:
-        row = row * 26 + (ord(letter) - ord("A") + 1)
-    return (row - 1) * settings.BOOKING_SEATS_PER_ROW + number
+def parse(document: Any) -> SeatMap:
+    """The seat map of a document, validated; SeatMapError names every problem found."""
+    validator = jsonschema.Draft202012Validator(json_schema())
+    problems = [_schema_problem(error) for error in validator.iter_errors(document)]
+    if problems:
+        raise SeatMapError(sorted(set(problems)))
+    if "grid" in document:
+        document = grid(document["grid"]["rows"], document["grid"]["seats_per_row"])
+    return _build(document)
 
 
-def lowest_free(capacity: int, taken: Iterable[int], quantity: int) -> list[int]:
-    """The `quantity` lowest seats of 1 .. capacity that are not taken (fewer if there are not enough)."""
+@functools.lru_cache(maxsize=256)
+def parse_cached(text: str) -> SeatMap:
+    """parse() of a stored map's JSON text, kept: a screen's map is read on every booking."""
+    return parse(json.loads(text))
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> str:
+    where = "/".join(str(part) for part in error.absolute_path) or "the map"
+    if error.validator == "oneOf":
+        return 'A seat map is {"rows": [...]} or {"grid": {"rows": ..., "seats_per_row": ...}}.'
+    if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "category":
+        return f"{where}: unknown category {error.instance!r}; use one of {', '.join(categories())}."
+    if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "kind":
+        return f"{where}: unknown kind {error.instance!r}; use one of {', '.join(KINDS)}."
+    if error.validator == "minItems":
+        return f"{where}: must not be empty."
+    return f"{where}: {error.message}"
+
+
+def _build(document: dict[str, Any]) -> SeatMap:
+    problems: list[str] = []
+    rows: list[Row] = []
+    by_label: dict[str, Seat] = {}
+    row_labels: set[str] = set()
+    for index, row in enumerate(document["rows"]):
+        label = row["label"]
+        if label in row_labels:
+            problems.append(f"Row {label} is listed twice.")
+        row_labels.add(label)
+        seats, places = [], set()
+        for item in row["seats"]:
+            x = item.get("x", item["number"])
+            seat = Seat(
+                label=f"{label}{item['number']}",
+                row=index,
+                number=item["number"],
+                x=x,
+                category=item.get("category", "standard"),
+                kind=item.get("kind", "seat"),
+            )
+            if seat.label in by_label:
+                problems.append(f"Seat {seat.label} is listed twice.")
+            if x in places:
+                problems.append(f"Two seats of row {label} are at x {x}.")
+            places.add(x)
+            by_label[seat.label] = seat
+            seats.append(seat)
+        rows.append(Row(label=label, seats=tuple(sorted(seats, key=lambda s: s.x))))
+    if len(by_label) > MAX_SEATS:
+        problems.append(f"A seat map holds at most {MAX_SEATS} seats ({len(by_label)} given).")
+    if problems:
+        raise SeatMapError(problems)
+    return SeatMap(rows=tuple(rows), by_label=by_label)
+
+
+def lowest_free(seat_map: SeatMap, taken: Iterable[str], quantity: int) -> list[str]:
+    """The first `quantity` free seats front to back, row by row, by x; wheelchair spaces
+    are left for those who ask for one. Fewer when there are not enough."""
     taken = set(taken)
-    free = [seat for seat in range(1, capacity + 1) if seat not in taken]
-    return free[:quantity]
-
-
-def free_seats(capacity: int, taken: Iterable[int]) -> list[int]:
-    return lowest_free(capacity, taken, capacity)
+    free = (s.label for s in seat_map if s.label not in taken and s.kind != "wheelchair")
+    return [label for label, _ in zip(free, range(quantity), strict=False)]

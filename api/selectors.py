@@ -1,17 +1,19 @@
-"""Reads with rules: shows with their seat counts, a show's free seats, a booking's tickets.
+"""Reads with rules: shows with their seat counts, a show's seats and their statuses,
+tickets and bookings with what their answers show.
 
 The API, the admin and the pages all read through here (never through the views).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .locking import taken_seats
-from .models import Booking, Hold, Show, ShowQuerySet, Ticket
-from .seatmaps import free_seats
+from .locking import seats_in_use
+from .models import Booking, Hold, SeatBlock, Show, ShowQuerySet, Ticket
+from .seatmaps import Seat
 
 
 class JSONArrayLength(models.Func):
@@ -20,45 +22,88 @@ class JSONArrayLength(models.Func):
     function = "JSON_ARRAY_LENGTH"
     output_field = IntegerField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
         return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
 
 
+def _count(queryset: models.QuerySet, amount: models.Expression | None = None) -> Coalesce:
+    """A per-show count subquery of queryset (filtered on show=OuterRef("pk")), 0 when none."""
+    counted = queryset.filter(show=OuterRef("pk")).order_by().values("show")
+    counted = counted.annotate(n=Sum(amount) if amount is not None else Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
-    """Shows with tickets_booked and seats_held (in holds live at `now`); seats_available
-    is an alias that filters and orderings can use (and a property of each show read)."""
-    # COUNT(*), not COUNT(id): the (show, seat) unique index alone answers it.
-    tickets = Ticket.objects.filter(show=OuterRef("pk")).order_by().values("show").annotate(n=Count("*")).values("n")
-    held = (
-        Hold.objects.live(now)
-        .filter(show=OuterRef("pk"))
-        .order_by()
-        .values("show")
-        .annotate(n=Sum(JSONArrayLength("seats")))
-        .values("n")
+    """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
+    live at `now`) and seats_blocked counted in the same query; seats_available is a
+    property of each show read (models.Show.seats_available)."""
+    return (
+        Show.objects.select_related("screen__venue", "film")
+        .annotate(
+            tickets_booked=_count(Ticket.objects.all()),
+            seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
+            seats_blocked=_count(SeatBlock.objects.all()),
+        )
+        .alias(
+            # The same rule as Show.seats_available, for the `seats` filter.
+            seats_available=models.functions.Least(
+                models.F("capacity") - models.F("tickets_booked") - models.F("seats_held"),
+                models.F("screen__capacity")
+                - models.F("tickets_booked")
+                - models.F("seats_held")
+                - models.F("seats_blocked"),
+            )
+        )
     )
-    return Show.objects.annotate(
-        tickets_booked=Coalesce(Subquery(tickets, output_field=IntegerField()), Value(0)),
-        seats_held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)),
-    ).alias(seats_available=F("capacity") - F("tickets_booked") - F("seats_held"))
 
 
-def show_free_seats(show: Show, *, now: datetime) -> list[int]:
-    """The seats of the show neither booked nor held at `now`."""
-    return free_seats(show.capacity, taken_seats(show.pk, now=now))
+@dataclass(frozen=True)
+class SeatStatus:
+    seat: Seat
+    status: str  # free, held, booked or blocked
 
 
-def tickets_with_details() -> models.QuerySet[Ticket]:
-    """Tickets with what their answers show: the show, the booking and its person."""
-    return Ticket.objects.select_related("show", "booking__customer")
+@dataclass(frozen=True)
+class RowStatus:
+    label: str
+    seats: list[SeatStatus]
 
 
-def bookings_with_tickets() -> models.QuerySet[Booking]:
-    """Bookings with their person and their tickets in show and seat order."""
-    tickets = Ticket.objects.select_related("show").order_by("show__starts_at", "seat")
-    return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))
+def show_seat_statuses(show: Show, *, now: datetime) -> list[RowStatus]:
+    """Every seat of the show's map, row by row (front first), with its status at `now`."""
+    used = seats_in_use(show.pk, now=now)
+
+    def status(seat: Seat) -> str:
+        if seat.label in used.booked:
+            return "booked"
+        if seat.label in used.held:
+            return "held"
+        return "blocked" if seat.label in used.blocked else "free"
+
+    return [
+        RowStatus(row.label, [SeatStatus(seat, status(seat)) for seat in row.seats]) for row in show.screen.seats.rows
+    ]
+
+
+def show_free_seats(show: Show, *, now: datetime) -> list[str]:
+    """The labels of the seats neither booked, held nor blocked at `now`, in the map's order."""
+    used = seats_in_use(show.pk, now=now)
+    unavailable = used.taken | used.blocked
+    return [seat.label for seat in show.screen.seats if seat.label not in unavailable]
 
 
 def show_taken_count(show: Show, *, now: datetime) -> int:
     """Seats of the show booked or held at `now`."""
-    return len(taken_seats(show.pk, now=now))
+    return len(seats_in_use(show.pk, now=now).taken)
+
+
+def tickets_with_details() -> models.QuerySet[Ticket]:
+    """Tickets with what their answers show: the show with its screen and venue, the
+    booking and its person."""
+    return Ticket.objects.select_related("show__screen__venue", "booking__customer")
+
+
+def bookings_with_tickets() -> models.QuerySet[Booking]:
+    """Bookings with their person and their tickets in show and seat order."""
+    tickets = Ticket.objects.select_related("show__screen__venue").order_by("show__starts_at", "seat_order")
+    return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))

@@ -198,6 +198,14 @@ BOOKING_SEATS_PER_ROW = env.int("BOOKING_SEATS_PER_ROW", default=10)
 BOOKING_EXPIRE_AFTER_HOURS = env.int("BOOKING_EXPIRE_AFTER_HOURS", default=8)
 BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=10)
 BOOKING_OPEN_TIMINGS = env.bool("BOOKING_OPEN_TIMINGS", default=True)
+# How far ahead a booking may make an open timing (a show at a time that had none).
+BOOKING_OPEN_TIMINGS_DAYS = env.int("BOOKING_OPEN_TIMINGS_DAYS", default=60)
+BOOKING_CURRENCY = env("BOOKING_CURRENCY", default="EUR")
+# A show without a film runs this long; every show is followed by the screen's cleaning.
+BOOKING_DEFAULT_RUNTIME_MINUTES = env.int("BOOKING_DEFAULT_RUNTIME_MINUTES", default=120)
+BOOKING_CLEANING_MINUTES = env.int("BOOKING_CLEANING_MINUTES", default=15)
+# The seat categories (price bands) a seat map may name.
+BOOKING_SEAT_CATEGORIES = env.list("BOOKING_SEAT_CATEGORIES", default=["standard", "premium", "vip", "economy"])
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)

@@ -16,6 +16,9 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
+router.register("venues", catalog.VenueViewSet, basename="venue")
+router.register("screens", catalog.ScreenViewSet, basename="screen")
+router.register("films", catalog.FilmViewSet, basename="film")
 router.register("shows", catalog.ShowViewSet, basename="show")
 router.register("tickets", sales.TicketViewSet, basename="ticket")
 router.register("holds", sales.HoldViewSet, basename="hold")
@@ -23,6 +26,8 @@ router.register("bookings", sales.BookingViewSet, basename="booking")
 
 api_urls = [
     *router.urls,
+    re_path(r"^shows/(?P<pk>[0-9]+)/blocks/(?P<seat>[^/]+)/?$", catalog.SeatBlockView.as_view(), name="show-unblock"),
+    re_path(r"^seat-map-schema/?$", catalog.seat_map_schema, name="seat-map-schema"),
     re_path(r"^tickets/(?P<pk>[^/]+)/check-in/?$", door.CheckInView.as_view(), name="ticket-check-in"),
     re_path(r"^health/?$", ops.health, name="health"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

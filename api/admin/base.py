@@ -5,18 +5,12 @@ the service refuses comes back to staff as an error message, never a 500, and no
 saved.
 """
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.utils import timezone
 
 from ..errors import DomainError
-
-
-def local(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 class RuleErrorsAsMessages:

@@ -3,16 +3,14 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import selectors
-from ..errors import ShowTimeTaken
 from ..models import Show, Ticket, expiry_cutoff
 from ..services import catalog
-from .base import ReadOnlyInline, RuleErrorsAsMessages, local
+from .base import ReadOnlyInline, RuleErrorsAsMessages
 
 
 class ShowStatusFilter(admin.SimpleListFilter):
@@ -40,11 +38,18 @@ class ShowStatusFilter(admin.SimpleListFilter):
 class ShowForm(forms.ModelForm):
     class Meta:
         model = Show
-        fields = ["title", "starts_at", "capacity"]
+        fields = ["screen", "film", "title", "starts_at", "capacity"]
 
-    def clean_capacity(self) -> int:
-        capacity = self.cleaned_data["capacity"]
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
+            self.fields["screen"].disabled = True  # a show stays on its screen
+        self.fields["capacity"].required = False
+        self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
+
+    def clean_capacity(self) -> int | None:
+        capacity = self.cleaned_data["capacity"]
+        if capacity is not None and self.instance.pk is not None:
             # The rule of services.catalog.show_update, checked here to show it on the
             # form; show_update checks it again under the show's lock when saving.
             taken = selectors.show_taken_count(self.instance, now=timezone.now())
@@ -57,7 +62,7 @@ class ShowTicketInline(ReadOnlyInline):
     model = Ticket
     fields = ["seat_display", "name", "phone_number", "booking_reference", "checked_in_at"]
     readonly_fields = fields
-    ordering = ["seat"]
+    ordering = ["seat_order"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("booking__customer")
@@ -66,7 +71,7 @@ class ShowTicketInline(ReadOnlyInline):
 
     @admin.display(description="Seat")
     def seat_display(self, ticket: Ticket) -> str:
-        return ticket.seat_label if ticket.pk else ""
+        return ticket.seat if ticket.pk else ""
 
     @admin.display(description="Name")
     def name(self, ticket: Ticket) -> str:
@@ -84,9 +89,18 @@ class ShowTicketInline(ReadOnlyInline):
 @admin.register(Show)
 class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     form = ShowForm
-    list_display = ["title_display", "starts_local", "capacity", "tickets_booked_link", "seats_free", "occupancy"]
+    list_display = [
+        "title_display",
+        "starts_local",
+        "screen",
+        "capacity",
+        "tickets_booked_link",
+        "seats_free",
+        "occupancy",
+    ]
+    list_select_related = ["screen__venue", "film"]
     date_hierarchy = "starts_at"
-    list_filter = [ShowStatusFilter]
+    list_filter = [ShowStatusFilter, "screen__venue"]
     search_fields = ["title"]
     ordering = ["-starts_at"]
     inlines = [ShowTicketInline]
@@ -102,7 +116,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Starts (local time)", ordering="starts_at")
     def starts_local(self, show: Show) -> str:
-        return local(show.starts_at)
+        return f"{show.local_start:%Y-%m-%d %H:%M}"
 
     @admin.display(description="Tickets booked", ordering="tickets_booked")
     def tickets_booked_link(self, show: Show) -> str:
@@ -129,18 +143,28 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             percent,
         )
 
-    def save_model(self, request, obj: Show, form, change: bool) -> None:
+    def save_model(self, request, obj: Show, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        # Through the services, as the API's writes: the overlap and capacity rules, the
+        # show's lock for a change.
+        film_id = obj.film_id
         if change:
-            # Under the show's lock: no booking can slip in between the count and the save.
-            catalog.show_update(
-                show_id=obj.pk, now=timezone.now(), title=obj.title, starts_at=obj.starts_at, capacity=obj.capacity
+            saved = catalog.show_update(
+                show_id=obj.pk,
+                now=timezone.now(),
+                title=obj.title,
+                starts_at=obj.starts_at,
+                capacity=obj.capacity,
+                film_id=film_id,
             )
-            return
-        try:
-            with transaction.atomic():
-                obj.save()
-        except IntegrityError as exc:  # another show was saved at this moment meanwhile
-            raise ShowTimeTaken() from exc
+        else:
+            saved = catalog.show_create(
+                starts_at=obj.starts_at,
+                screen_id=obj.screen_id,
+                film_id=film_id,
+                title=obj.title,
+                capacity=obj.capacity,
+            )
+        obj.pk, obj.title, obj.ends_at, obj.busy_until = saved.pk, saved.title, saved.ends_at, saved.busy_until
 
     def delete_model(self, request, obj: Show) -> None:
         catalog.show_delete(show_id=obj.pk)

@@ -15,9 +15,9 @@ from django.utils.html import format_html
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Booking, Customer, Show, Ticket
-from ..seatmaps import seat_label, seat_number
+from ..serializers.fields import SEAT_LABEL
 from ..services import door, sales
-from .base import ReadOnlyInline, RuleErrorsAsMessages, local
+from .base import ReadOnlyInline, RuleErrorsAsMessages
 
 
 class CheckedInFilter(admin.SimpleListFilter):
@@ -81,25 +81,26 @@ class TicketForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         ticket = self.instance
         # A ticket can only move to a show that has not started; its own show stays listed.
-        self.fields["show_choice"].queryset = Show.objects.filter(
-            Q(starts_at__gt=timezone.now()) | Q(pk=ticket.show_id)
-        ).order_by("starts_at")
+        self.fields["show_choice"].queryset = (
+            Show.objects.select_related("screen__venue")
+            .filter(Q(starts_at__gt=timezone.now()) | Q(pk=ticket.show_id))
+            .order_by("starts_at")
+        )
         customer = ticket.booking.customer
         self.initial.update(
             show_choice=ticket.show_id,
-            seat_label=ticket.seat_label,
+            seat_label=ticket.seat,
             name=customer.name,
             phone_number=customer.phone_number.as_e164,
         )
 
-    def clean_seat_label(self) -> int | None:
-        label = self.cleaned_data["seat_label"].strip()
+    def clean_seat_label(self) -> str | None:
+        label = self.cleaned_data["seat_label"].strip().upper()
         if not label:
             return None
-        seat = seat_number(label)
-        if seat is None:
+        if not SEAT_LABEL.match(label):
             raise forms.ValidationError(f"{label} is not a seat label like B4.")
-        return seat
+        return label
 
     def ticket_changes(self) -> dict:
         """The keyword arguments of services.sales.ticket_update for what staff changed."""
@@ -130,12 +131,12 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         "expired",
         "checked_in",
     ]
-    list_select_related = ["show", "booking__customer"]
+    list_select_related = ["show__screen__venue", "booking__customer"]
     list_filter = ["expired", CheckedInFilter, ShowDateFilter]
     date_hierarchy = "show__starts_at"
     # "id" matches the start of an id too: on PostgreSQL a UUID is searched as its hex text.
     search_fields = ["booking__customer__name", "booking__customer__phone_number", "booking__reference", "id"]
-    ordering = ["-show__starts_at", "seat"]
+    ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
         ("Record", {"fields": ["id", "booking_link", "expired", "checked_in_at", "booked_at"]}),
@@ -144,7 +145,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     actions = ["check_in", "undo_check_in", "mark_expired", "export_csv"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("show", "booking__customer")
+        return super().get_queryset(request).select_related("show__screen__venue", "booking__customer")
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The "tickets" links of the customer and booking pages filter by these.
@@ -169,11 +170,11 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Show (local time)", ordering="show__starts_at")
     def show_time(self, ticket: Ticket) -> str:
-        return local(ticket.show.starts_at)
+        return f"{ticket.show.local_start:%Y-%m-%d %H:%M}"
 
-    @admin.display(description="Seat", ordering="seat")
+    @admin.display(description="Seat", ordering="seat_order")
     def seat_display(self, ticket: Ticket) -> str:
-        return ticket.seat_label
+        return ticket.seat
 
     @admin.display(description="Booking", ordering="booking__reference")
     def booking_link(self, ticket: Ticket) -> str:
@@ -188,7 +189,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         changes = form.ticket_changes()
         if not changes:
             return
-        ticket = sales.ticket_update(ticket_id=obj.pk, now=timezone.now(), **changes)
+        ticket = sales.ticket_update(ticket_id=obj.pk, now=timezone.now(), staff=True, **changes)
         # For the admin's "changed" message and history entry.
         obj.show, obj.seat = ticket.show, ticket.seat
 
@@ -243,7 +244,9 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="tickets-{timezone.localtime():%Y%m%d-%H%M}.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_HEADER)
-        tickets = queryset.select_related("show", "booking__customer").order_by("show__starts_at", "seat")
+        tickets = queryset.select_related("show__screen__venue", "booking__customer").order_by(
+            "show__starts_at", "seat_order"
+        )
         for ticket in tickets.iterator(chunk_size=2000):
             writer.writerow(
                 [
@@ -251,8 +254,8 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                     _spreadsheet_safe(ticket.booking.customer.name),
                     ticket.booking.customer.phone_number,
                     _spreadsheet_safe(ticket.show.title),
-                    timezone.localtime(ticket.show.starts_at).isoformat(timespec="minutes"),
-                    ticket.seat_label,
+                    ticket.show.local_start.isoformat(timespec="minutes"),
+                    ticket.seat,
                     ticket.booking.reference,
                     "yes" if ticket.expired else "no",
                     timezone.localtime(ticket.checked_in_at).isoformat(timespec="seconds")
@@ -335,14 +338,14 @@ class BookingTicketInline(ReadOnlyInline):
     model = Ticket
     fields = ["show", "seat_display", "expired", "checked_in_at"]
     readonly_fields = fields
-    ordering = ["show__starts_at", "seat"]
+    ordering = ["show__starts_at", "seat_order"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("show")
+        return super().get_queryset(request).select_related("show__screen__venue")
 
     @admin.display(description="Seat")
     def seat_display(self, ticket: Ticket) -> str:
-        return seat_label(ticket.seat) if ticket.pk else ""
+        return ticket.seat if ticket.pk else ""
 
 
 @admin.register(Booking)

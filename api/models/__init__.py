@@ -1,12 +1,34 @@
 """The models, by domain: catalog (shows), sales (customers, bookings, tickets, holds),
 ops (the service's own records)."""
 
-from .catalog import Show, ShowQuerySet, default_capacity, expiry_cutoff, validate_on_the_minute
+from .catalog import (
+    Film,
+    Screen,
+    SeatBlock,
+    Show,
+    ShowQuerySet,
+    Venue,
+    default_capacity,
+    default_country,
+    default_currency,
+    default_screen,
+    default_time_zone,
+    expiry_cutoff,
+    validate_on_the_minute,
+)
 from .ops import IdempotencyKey
 from .sales import Booking, Customer, Hold, HoldQuerySet, Ticket, parse_phone
 
 __all__ = [
     "Booking",
+    "Film",
+    "Screen",
+    "SeatBlock",
+    "Venue",
+    "default_country",
+    "default_currency",
+    "default_screen",
+    "default_time_zone",
     "Customer",
     "Hold",
     "HoldQuerySet",

@@ -1,6 +1,9 @@
-"""Shows: what can be booked, and when."""
+"""What can be booked: venues and their screens (each with a seat map), films, and shows
+of a film on a screen at a moment; seats blocked at a show."""
 
+import json
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,10 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-
-def default_capacity() -> int:
-    return settings.BOOKING_DEFAULT_CAPACITY
-
+from ..seatmaps import SeatMap, grid, parse_cached
 
 ON_THE_MINUTE = "Shows start on the minute: seconds must be 00."
 
@@ -27,6 +27,100 @@ def expiry_cutoff(now: datetime) -> datetime:
     return now - timedelta(hours=settings.BOOKING_EXPIRE_AFTER_HOURS)
 
 
+def default_capacity() -> int:
+    """The seats of the default screen (and of a version-1 show): BOOKING_DEFAULT_CAPACITY."""
+    return settings.BOOKING_DEFAULT_CAPACITY
+
+
+def default_seat_map() -> dict:
+    """The default screen's map: BOOKING_DEFAULT_CAPACITY seats in rows of BOOKING_SEATS_PER_ROW."""
+    per_row = settings.BOOKING_SEATS_PER_ROW
+    return grid(-(-default_capacity() // per_row), per_row)
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def default_currency() -> str:
+    return settings.BOOKING_CURRENCY
+
+
+def default_country() -> str:
+    return settings.PHONENUMBER_DEFAULT_REGION
+
+
+class Venue(models.Model):
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default=default_time_zone)  # IANA
+    currency = models.CharField(max_length=3, default=default_currency)  # ISO 4217
+    # ISO 3166 alpha-2: how a phone number without a country code is read at this venue.
+    country = models.CharField(max_length=2, default=default_country)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class ScreenQuerySet(models.QuerySet):
+    def default(self) -> "Screen":
+        """The default venue's first screen, where version-1 clients book; a fresh database
+        gets "Main theatre" with "Screen 1" (the migration makes them too)."""
+        screen = self.filter(venue=Venue.objects.order_by("pk").first()).order_by("pk").first()
+        if screen is None:
+            venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")
+            screen = Screen.objects.create(venue=venue, name="Screen 1", seat_map=default_seat_map())
+        return screen
+
+
+def default_screen() -> int:
+    return Screen.objects.default().pk
+
+
+class Screen(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="screens")
+    name = models.CharField(max_length=100)
+    seat_map = models.JSONField()  # the full document (seatmaps.SeatMap.document())
+    capacity = models.PositiveIntegerField(editable=False)  # the places in the map
+
+    objects = ScreenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["venue_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.venue.name}: {self.name}" if self.venue_id else self.name
+
+    def save(self, *args, **kwargs) -> None:
+        seats = self.seats
+        self.seat_map, self.capacity = seats.document(), seats.capacity
+        super().save(*args, **kwargs)
+
+    @property
+    def seats(self) -> SeatMap:
+        """The parsed map (validated; kept per distinct map, so reading it again is free)."""
+        return parse_cached(json.dumps(self.seat_map, sort_keys=True))
+
+
+class Film(models.Model):
+    title = models.CharField(max_length=200)
+    runtime_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    rating = models.CharField(max_length=20, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class ShowQuerySet(models.QuerySet):
     def expired(self, now: datetime) -> "ShowQuerySet":
         return self.filter(starts_at__lte=expiry_cutoff(now))
@@ -36,8 +130,21 @@ class ShowQuerySet(models.QuerySet):
 
 
 class Show(models.Model):
+    """A film (or a titled event) on a screen at a moment.
+
+    A scheduled show runs from starts_at to ends_at (the film's runtime) and keeps its
+    screen busy until busy_until (ends_at plus the cleaning time): two shows of one screen
+    never overlap (an exclusion constraint on PostgreSQL, made by migration 0005; the
+    service checks the same everywhere). An open timing, made by booking a time that no
+    show had, occupies no time: ends_at and busy_until equal starts_at.
+    """
+
+    screen = models.ForeignKey(Screen, on_delete=models.PROTECT, related_name="shows", default=default_screen)
+    film = models.ForeignKey(Film, on_delete=models.PROTECT, related_name="shows", null=True, blank=True)
     title = models.CharField(max_length=200, blank=True)
-    starts_at = models.DateTimeField(unique=True, validators=[validate_on_the_minute])
+    starts_at = models.DateTimeField(validators=[validate_on_the_minute])
+    ends_at = models.DateTimeField()
+    busy_until = models.DateTimeField()
     capacity = models.PositiveIntegerField(default=default_capacity, validators=[MinValueValidator(1)])
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -46,25 +153,65 @@ class Show(models.Model):
     # Set on shows read through selectors.shows_with_counts().
     tickets_booked: int
     seats_held: int
+    seats_blocked: int
 
     class Meta:
-        ordering = ["starts_at"]
+        ordering = ["starts_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(capacity__gte=1), name="show_capacity_at_least_one"),
+            models.UniqueConstraint(fields=["screen", "starts_at"], name="show_unique_screen_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gte=models.F("starts_at"), busy_until__gte=models.F("ends_at")),
+                name="show_times_in_order",
+            ),
         ]
+        indexes = [models.Index(fields=["starts_at"], name="show_starts_at")]
 
     def __str__(self) -> str:
-        local = timezone.localtime(self.starts_at)
+        local = timezone.localtime(self.starts_at, self.zone) if self.screen_id else self.starts_at
         return f"{self.title or 'Show'} at {local:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        # A show saved without its times is an open timing: it occupies no time.
+        if self.ends_at is None:
+            self.ends_at = self.starts_at
+        if self.busy_until is None:
+            self.busy_until = self.ends_at
+        super().save(*args, **kwargs)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.screen.venue.zone
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.starts_at, self.zone)
 
     @property
     def seats_available(self) -> int:
-        """How many more seats can be sold now: capacity less tickets and live holds, never
-        below 0 (a lowered capacity can leave more tickets than seats)."""
-        return max(self.capacity - self.tickets_booked - self.seats_held, 0)
+        """How many more seats can be sold now: capacity less tickets and live holds, and
+        never more than the free, unblocked places; never below 0."""
+        sold = self.tickets_booked + self.seats_held
+        return max(min(self.capacity - sold, self.screen.capacity - sold - self.seats_blocked), 0)
 
     def has_started(self, now: datetime) -> bool:
         return self.starts_at <= now
 
     def is_expired(self, now: datetime) -> bool:
         return self.starts_at <= expiry_cutoff(now)
+
+
+class SeatBlock(models.Model):
+    """A seat of a show kept off sale (broken, a house seat for the box office)."""
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="blocks")
+    seat = models.CharField(max_length=8)
+    reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["show_id", "seat"]
+        constraints = [models.UniqueConstraint(fields=["show", "seat"], name="seatblock_unique_show_seat")]
+
+    def __str__(self) -> str:
+        return f"{self.seat} blocked at {self.show}"

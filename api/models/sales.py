@@ -4,12 +4,10 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from ..seatmaps import seat_label
 from .catalog import Show
 
 
@@ -58,7 +56,10 @@ class Ticket(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, related_name="tickets")
     # No index of its own: the (show, seat) unique index serves look-ups by show.
     show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="tickets", db_index=False)
-    seat = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    seat = models.CharField(max_length=8)  # its label in the screen's seat map, like "B4"
+    # The seat's place in the map (front row first, then along the row), for lists in seat
+    # order: labels sort "A10" before "A2".
+    seat_order = models.PositiveIntegerField(default=0)
     expired = models.BooleanField(default=False)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     booked_at = models.DateTimeField(auto_now_add=True)
@@ -75,11 +76,7 @@ class Ticket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.show} seat {self.seat_label}"
-
-    @property
-    def seat_label(self) -> str:
-        return seat_label(self.seat)
+        return f"{self.show} seat {self.seat}"
 
     def is_expired(self, now: datetime) -> bool:
         """Marked by the expire job, or past its show's expiry already (the flag lags the
@@ -97,7 +94,7 @@ class Hold(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds")
-    seats = models.JSONField(default=list)  # seat numbers, as in Ticket.seat
+    seats = models.JSONField(default=list)  # seat labels, as in Ticket.seat, in the map's order
     expires_at = models.DateTimeField(db_index=True)
     # Who made the hold (user or client address), for the per-client limit.
     client = models.CharField(max_length=100, blank=True, db_index=True)

@@ -1,59 +1,147 @@
-"""Shows: the search's rows, one show with its free seats, and a staff write."""
+"""Venues, screens, films and shows: what a client sends, and what it gets back."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
+import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import Show, validate_on_the_minute
-from ..seatmaps import seat_label
-from .fields import ShowTimeField, local_moment
+from ..models import Film, Screen, SeatBlock, Show, Venue, validate_on_the_minute
+from ..seatmaps import SeatMapError, parse
+from .fields import SeatField, ShowTimeField
+
+
+class ScreenSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Screen
+        fields = ["id", "name", "capacity"]
+        read_only_fields = fields
+
+
+class VenueSerializer(serializers.ModelSerializer):
+    screens = ScreenSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Venue
+        fields = ["id", "name", "time_zone", "currency", "country", "screens"]
+        read_only_fields = ["id", "screens"]
+        extra_kwargs = {
+            "time_zone": {"required": False},
+            "currency": {"required": False},
+            "country": {"required": False},
+        }
+
+    def validate_time_zone(self, value: str) -> str:
+        if value not in available_timezones():
+            raise serializers.ValidationError("Not an IANA time zone, like Europe/Istanbul.")
+        return value
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isascii() or not value.isupper():
+            raise serializers.ValidationError("An ISO 4217 code of three capital letters, like EUR.")
+        return value
+
+    def validate_country(self, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise serializers.ValidationError("An ISO 3166 alpha-2 country code, like TR.")
+        return value
+
+
+class SeatMapField(serializers.JSONField):
+    """A seat map document (seatmaps.json_schema), validated; the full form is shown."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return parse(super().to_internal_value(data))
+        except SeatMapError as exc:
+            raise serializers.ValidationError(exc.problems) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ScreenSerializer(serializers.ModelSerializer):
+    seat_map = SeatMapField(help_text="The seat map (GET /api/seat-map-schema for its JSON Schema).")
+
+    class Meta:
+        model = Screen
+        fields = ["id", "venue", "name", "capacity", "seat_map"]
+        read_only_fields = ["id", "capacity"]
+
+
+class FilmSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Film
+        fields = ["id", "title", "runtime_minutes", "rating", "description"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"runtime_minutes": {"min_value": 1, "max_value": 1_000}}
+
+
+def local_fields(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
+    local = timezone.localtime(moment, zone)
+    return {
+        "date": local.date().isoformat(),
+        "time": local.strftime("%H:%M"),
+        "starts_at": local.isoformat(timespec="seconds"),
+    }
 
 
 class ShowSerializer(serializers.ModelSerializer):
-    """A show read through selectors.shows_with_counts(). `now` in the context says what
-    has expired (default: the moment of serialising)."""
+    """A show read through selectors.shows_with_counts(); `now` in the context says what
+    has expired (default: the moment of serialising). Times in the venue's zone."""
 
+    venue = serializers.IntegerField(read_only=True)
     date = serializers.DateField(read_only=True)
     time = ShowTimeField(read_only=True)
     tickets_booked = serializers.IntegerField(read_only=True)
     seats_available = serializers.IntegerField(read_only=True)
     expired = serializers.BooleanField(read_only=True)
+    currency = serializers.CharField(read_only=True)
 
     class Meta:
         model = Show
         fields = [
             "id",
+            "film",
             "title",
+            "venue",
+            "screen",
             "date",
             "time",
             "starts_at",
+            "ends_at",
             "capacity",
             "tickets_booked",
             "seats_available",
             "expired",
+            "currency",
         ]
         read_only_fields = fields
 
     # Written out rather than per field: the search answers many shows a second.
     def to_representation(self, show: Show) -> dict[str, Any]:
-        local = timezone.localtime(show.starts_at)
+        venue = show.screen.venue
         now = self.context.get("now") or timezone.now()
         return {
             "id": show.pk,
+            "film": show.film_id,
             "title": show.title,
-            "date": local.date().isoformat(),
-            "time": local.strftime("%H:%M"),
-            "starts_at": local.isoformat(timespec="seconds"),
+            "venue": venue.pk,
+            "screen": show.screen_id,
+            **local_fields(show.starts_at, venue.zone),
+            "ends_at": timezone.localtime(show.ends_at, venue.zone).isoformat(timespec="seconds"),
             "capacity": show.capacity,
             "tickets_booked": show.tickets_booked,
             "seats_available": show.seats_available,
             "expired": show.is_expired(now),
+            "currency": venue.currency,
         }
 
 
 class ShowDetailSerializer(ShowSerializer):
-    """A show and its free seats; `free_seats` (seat numbers) in the context."""
+    """A show and its free seats; `free_seats` (labels) in the context."""
 
     free_seats = serializers.ListField(child=serializers.CharField(), read_only=True)
 
@@ -62,11 +150,15 @@ class ShowDetailSerializer(ShowSerializer):
         read_only_fields = fields
 
     def to_representation(self, show: Show) -> dict[str, Any]:
-        free = [seat_label(seat) for seat in self.context["free_seats"]]
-        return {**super().to_representation(show), "free_seats": free}
+        return {**super().to_representation(show), "free_seats": self.context["free_seats"]}
 
 
 class ShowWriteSerializer(serializers.Serializer):
+    """A show from its screen (default: the default venue's first screen), film or title,
+    date and time in the venue's zone (or starts_at), and capacity."""
+
+    screen = serializers.PrimaryKeyRelatedField(queryset=Screen.objects.select_related("venue"), required=False)
+    film = serializers.PrimaryKeyRelatedField(queryset=Film.objects.all(), required=False, allow_null=True)
     title = serializers.CharField(max_length=200, allow_blank=True, required=False)
     date = serializers.DateField(required=False)
     time = ShowTimeField(required=False)
@@ -75,14 +167,83 @@ class ShowWriteSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         day, at = attrs.pop("date", None), attrs.pop("time", None)
+        screen = attrs.get("screen") or (self.instance.screen if self.instance else Screen.objects.default())
         if day is not None or at is not None:
             if "starts_at" in attrs:
                 raise serializers.ValidationError({"starts_at": ["Give either starts_at or date and time."]})
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
-            attrs["starts_at"] = local_moment(day, at)
+            try:
+                attrs["starts_at"] = timezone.make_aware(datetime.combine(day, at), screen.venue.zone)
+            except (OverflowError, ValueError) as exc:
+                raise serializers.ValidationError({"date": ["This date is out of range."]}) from exc
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
-        if not self.partial:
-            attrs.setdefault("title", "")
-        return attrs
+        if self.instance is not None and "screen" in attrs and attrs["screen"] != self.instance.screen:
+            raise serializers.ValidationError({"screen": ["A show can't move to another screen; schedule a new one."]})
+        values: dict[str, Any] = {key: attrs[key] for key in ("title", "starts_at", "capacity") if key in attrs}
+        if "film" in attrs:
+            values["film_id"] = attrs["film"].pk if attrs["film"] else None
+        if self.instance is None:
+            values["screen_id"] = screen.pk
+            values.setdefault("title", "")
+        return values
+
+
+class BlockCreateSerializer(serializers.Serializer):
+    seats = serializers.ListField(child=SeatField(), min_length=1, max_length=100)
+    reason = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+
+
+class BlockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SeatBlock
+        fields = ["show", "seat", "reason"]
+        read_only_fields = fields
+
+
+class SeatStatusSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    x = serializers.IntegerField()
+    category = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["seat", "wheelchair", "companion"])
+    status = serializers.ChoiceField(choices=["free", "held", "booked", "blocked"])
+
+
+class SeatRowSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    seats = SeatStatusSerializer(many=True)
+
+
+class SeatStatusesSerializer(serializers.Serializer):
+    """A show's seat map with each seat's status: {"show", "screen", "rows", "currency"}.
+    Built from {"show": Show, "rows": selectors.show_seat_statuses(...)}; nobody's details."""
+
+    show = serializers.IntegerField()
+    screen = serializers.IntegerField()
+    rows = SeatRowSerializer(many=True)
+    currency = serializers.CharField()
+
+    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
+        show = value["show"]
+        return {
+            "show": show.pk,
+            "screen": show.screen_id,
+            "rows": [
+                {
+                    "label": row.label,
+                    "seats": [
+                        {
+                            "label": s.seat.label,
+                            "x": s.seat.x,
+                            "category": s.seat.category,
+                            "kind": s.seat.kind,
+                            "status": s.status,
+                        }
+                        for s in row.seats
+                    ],
+                }
+                for row in value["rows"]
+            ],
+            "currency": show.screen.venue.currency,
+        }

@@ -1,7 +1,9 @@
 """Fields the shapes share: show times, seat labels, phone numbers, moments."""
 
-from datetime import date, datetime, time
+import re
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -10,17 +12,13 @@ from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
 from ..models import parse_phone, validate_on_the_minute
-from ..seatmaps import seat_label, seat_number
+
+SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 
 
-def iso(value: datetime | None) -> str | None:
-    """A moment in the theatre's time zone, to the second, with its offset."""
-    return None if value is None else timezone.localtime(value).isoformat(timespec="seconds")
-
-
-def local_moment(day: date, at: time) -> datetime:
-    """The moment of a date and a time read in the theatre's zone (TIME_ZONE)."""
-    return timezone.make_aware(datetime.combine(day, at))
+def iso(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:
+    """A moment in a venue's zone (default: TIME_ZONE), to the second, with its offset."""
+    return None if value is None else timezone.localtime(value, zone).isoformat(timespec="seconds")
 
 
 def phone_text(number: PhoneNumber | str) -> str:
@@ -52,20 +50,20 @@ class ShowTimeField(serializers.Field):
         return value.strftime("%H:%M")
 
 
-@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]+[1-9][0-9]*$", "example": "B4"})
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{1,3}[1-9][0-9]{0,2}$", "example": "B4"})
 class SeatField(serializers.Field):
-    """A seat label like "B4", as its seat number."""
+    """A seat label like "B4" (any case); whether the seat exists is the show's map's to say."""
 
     default_error_messages = {"label": "Not a seat label: use a row letter and a seat number, like B4."}
 
-    def to_internal_value(self, data: Any) -> int:
-        number = seat_number(data) if isinstance(data, str) and len(data) <= 8 else None
-        if number is None:
+    def to_internal_value(self, data: Any) -> str:
+        label = data.strip().upper() if isinstance(data, str) else ""
+        if not SEAT_LABEL.match(label):
             self.fail("label")
-        return number
+        return label
 
-    def to_representation(self, value: int) -> str:
-        return seat_label(value)
+    def to_representation(self, value: str) -> str:
+        return value
 
 
 @extend_schema_field({"type": "string", "example": "+91 415 555 0123"})

@@ -7,32 +7,47 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from ..models import Booking, Hold, Ticket
-from ..seatmaps import seat_label
+from ..models import Booking, Hold, Screen, Ticket, Venue
+from ..services.catalog import ShowTime
 from ..services.sales import Sale
-from .fields import PhoneField, SeatField, ShowTimeField, iso, local_moment, phone_text
+from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text
 
 
 class ShowChoiceSerializer(serializers.Serializer):
-    """Names a show by id (validated as show_id), or by date + time (as starts_at)."""
+    """Names a show by id (validated as show_id), or by date + time in its venue's zone,
+    optionally narrowed by screen or venue (validated as when, a services.catalog.ShowTime)."""
 
     show = serializers.IntegerField(min_value=1, required=False, help_text="A show's id.")
     date = serializers.DateField(required=False, help_text="YYYY-MM-DD, with time.")
-    time = ShowTimeField(required=False, help_text="HH:MM in the theatre's time zone, with date.")
+    time = ShowTimeField(required=False, help_text="HH:MM in the venue's time zone, with date.")
+    screen = serializers.PrimaryKeyRelatedField(
+        queryset=Screen.objects.all(), required=False, help_text="With date and time: the show on this screen."
+    )
+    venue = serializers.PrimaryKeyRelatedField(
+        queryset=Venue.objects.all(), required=False, help_text="With date and time: the show at this venue."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         show, day, at = attrs.pop("show", None), attrs.pop("date", None), attrs.pop("time", None)
+        screen, venue = attrs.pop("screen", None), attrs.pop("venue", None)
         if show is not None:
-            if day is not None or at is not None:
-                raise serializers.ValidationError({"show": ["Give either show or date and time, not both."]})
+            if day is not None or at is not None or screen is not None or venue is not None:
+                raise serializers.ValidationError({"show": ["Give either show, or date and time; not both."]})
             attrs["show_id"] = show
         elif day is not None or at is not None:
             if day is None:
                 raise serializers.ValidationError({"date": ["This field is required with time."]})
             if at is None:
                 raise serializers.ValidationError({"time": ["This field is required with date."]})
-            attrs["starts_at"] = local_moment(day, at)
+            attrs["when"] = ShowTime(
+                day=day,
+                at=at,
+                screen_id=screen.pk if screen is not None else None,
+                venue_id=venue.pk if venue is not None else None,
+            )
+        elif screen is not None or venue is not None:
+            raise serializers.ValidationError({"date": ["Give date and time with screen or venue."]})
         elif not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give a show, or a date and a time."]})
         return attrs
@@ -44,7 +59,7 @@ class PersonSerializer(serializers.Serializer):
 
 
 class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):
-    seat = SeatField(required=False, help_text="A seat label like B4; the lowest free seat if left out.")
+    seat = SeatField(required=False, help_text="A seat label like B4; the first free seat if left out.")
 
 
 class TicketUpdateSerializer(TicketCreateSerializer):
@@ -63,6 +78,8 @@ class TicketSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
     phone_number = serializers.CharField(read_only=True, help_text="E.164")
     title = serializers.CharField(read_only=True)
+    venue = serializers.IntegerField(read_only=True)
+    screen = serializers.IntegerField(read_only=True)
     date = serializers.DateField(read_only=True)
     time = ShowTimeField(read_only=True)
     starts_at = serializers.DateTimeField(read_only=True)
@@ -78,6 +95,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "phone_number",
             "show",
             "title",
+            "venue",
+            "screen",
             "date",
             "time",
             "starts_at",
@@ -93,21 +112,24 @@ class TicketSerializer(serializers.ModelSerializer):
     # Written out rather than per field: the staff list answers 50 tickets a request.
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
         booking, show = ticket.booking, ticket.show
-        starts_at = timezone.localtime(show.starts_at)
+        zone = show.zone
+        starts_at = timezone.localtime(show.starts_at, zone)
         return {
             "id": str(ticket.pk),
             "name": booking.customer.name,
             "phone_number": phone_text(booking.customer.phone_number),
             "show": show.pk,
             "title": show.title,
+            "venue": show.screen.venue_id,
+            "screen": show.screen_id,
             "date": starts_at.date().isoformat(),
             "time": starts_at.strftime("%H:%M"),
             "starts_at": starts_at.isoformat(timespec="seconds"),
-            "seat": seat_label(ticket.seat),
+            "seat": ticket.seat,
             "expired": ticket.expired,
-            "checked_in_at": iso(ticket.checked_in_at),
+            "checked_in_at": iso(ticket.checked_in_at, zone),
             "booking": booking.reference,
-            "booked_at": iso(ticket.booked_at),
+            "booked_at": iso(ticket.booked_at, zone),
             "url": eticket_url(self.context.get("request"), ticket.pk),
         }
 
@@ -140,8 +162,8 @@ class HoldSerializer(serializers.ModelSerializer):
         return {
             "id": str(hold.pk),
             "show": hold.show_id,
-            "seats": [seat_label(seat) for seat in hold.seats],
-            "expires_at": iso(hold.expires_at),
+            "seats": hold.seats,
+            "expires_at": iso(hold.expires_at, hold.show.zone),
         }
 
 
@@ -152,7 +174,7 @@ class BookingCreateSerializer(PersonSerializer, HoldCreateSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "hold" in attrs:
-            extra = {"show", "date", "time", "seats", "quantity"}.intersection(self.initial_data)
+            extra = {"show", "date", "time", "screen", "venue", "seats", "quantity"}.intersection(self.initial_data)
             if extra:
                 raise serializers.ValidationError({"hold": [f"Give a hold, or {', '.join(sorted(extra))}; not both."]})
             return attrs
@@ -178,5 +200,5 @@ class BookingSerializer(serializers.ModelSerializer):
             "name": booking.customer.name,
             "phone_number": phone_text(booking.customer.phone_number),
             "tickets": [tickets.to_representation(ticket) for ticket in sale.tickets],
-            "created_at": iso(booking.created_at),
+            "created_at": iso(booking.created_at, sale.tickets[0].show.zone if sale.tickets else None),
         }

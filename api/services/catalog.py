@@ -1,37 +1,150 @@
-"""Shows: schedule, change, cancel; the show a booking names by its time."""
+"""The catalog: venues, screens and their seat maps, films, shows and blocked seats."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from ..errors import CapacityBelowTaken, NoShowAtTime, ShowHasTickets, ShowStarted, ShowTimeTaken
-from ..locking import lock_show, taken_seats
-from ..models import Show
+from ..errors import (
+    CapacityAboveMap,
+    CapacityBelowTaken,
+    InUse,
+    NoShowAtTime,
+    NoSuchSeat,
+    SeatInUse,
+    SeatTaken,
+    SeveralShows,
+    ShowHasTickets,
+    ShowOverlaps,
+    ShowStarted,
+    ShowTimeTaken,
+    TimeOutOfRange,
+)
+from ..locking import lock_show, seats_in_use
+from ..models import Film, Hold, Screen, SeatBlock, Show, Ticket, Venue
+from ..seatmaps import SeatMap
 
 
-def show_at(*, starts_at: datetime, now: datetime) -> Show:
-    """The show at this moment. With open timings, a future time without a show gets one."""
-    show = Show.objects.filter(starts_at=starts_at).first()
-    if show is not None:
-        return show
-    if not settings.BOOKING_OPEN_TIMINGS:
+@dataclass(frozen=True)
+class ShowTime:
+    """A show named by its date and time, read in its venue's zone, optionally narrowed to
+    a screen or a venue (without them: the default venue's shows)."""
+
+    day: date
+    at: time
+    screen_id: int | None = None
+    venue_id: int | None = None
+
+
+def _moment(day: date, at: time, venue: Venue) -> datetime:
+    try:
+        return timezone.make_aware(datetime.combine(day, at), venue.zone)
+    except (OverflowError, ValueError) as exc:
+        raise TimeOutOfRange() from exc
+
+
+def show_at(*, when: ShowTime, now: datetime) -> Show:
+    """The one show at this date and time. With open timings, a future time without a show
+    on the default screen gets one there (an open timing)."""
+    default = Screen.objects.default()
+    if when.screen_id is not None:
+        screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
+        if screen is None:
+            raise NoShowAtTime()
+        venue, shows = screen.venue, Show.objects.filter(screen=screen)
+    else:
+        venue = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
+        if venue is None:
+            raise NoShowAtTime()
+        shows = Show.objects.filter(screen__venue=venue)
+    starts_at = _moment(when.day, when.at, venue)
+    found = list(shows.filter(starts_at=starts_at)[:2])
+    if len(found) > 1:
+        raise SeveralShows()
+    if found:
+        return found[0]
+    named_elsewhere = when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id)
+    if named_elsewhere or not settings.BOOKING_OPEN_TIMINGS:
         raise NoShowAtTime()
     if starts_at <= now:
         raise ShowStarted()
-    # get_or_create copes with another request creating the same show meanwhile.
-    show, _ = Show.objects.get_or_create(starts_at=starts_at)
+    # get_or_create copes with another request creating the same open timing meanwhile.
+    show, _ = Show.objects.get_or_create(
+        screen=default,
+        starts_at=starts_at,
+        defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": default.capacity},
+    )
     return show
 
 
-def show_create(*, title: str = "", starts_at: datetime, capacity: int | None = None) -> Show:
+# --- shows ---------------------------------------------------------------------------
+
+
+def _times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, datetime]:
+    """A scheduled show's end (the film's runtime) and the end of its screen's cleaning."""
+    runtime = film.runtime_minutes if film is not None else settings.BOOKING_DEFAULT_RUNTIME_MINUTES
+    ends_at = starts_at + timedelta(minutes=runtime)
+    return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
+
+
+def _check_no_overlap(show: Show) -> None:
+    """Two shows of one screen never overlap (the exclusion constraint's rule, checked on
+    every database; an open timing occupies no time)."""
+    if show.busy_until == show.starts_at:
+        return
+    clash = (
+        Show.objects.filter(screen_id=show.screen_id, starts_at__lt=show.busy_until, busy_until__gt=show.starts_at)
+        .exclude(pk=show.pk)
+        .exclude(busy_until=F("starts_at"))
+        .order_by("starts_at")
+        .first()
+    )
+    if clash is not None:
+        raise ShowOverlaps(clash)
+
+
+def _save_show(show: Show) -> Show:
+    _check_no_overlap(show)
     try:
         with transaction.atomic():
-            return Show.objects.create(
-                title=title, starts_at=starts_at, capacity=capacity or settings.BOOKING_DEFAULT_CAPACITY
-            )
-    except IntegrityError as exc:  # UNIQUE (starts_at)
-        raise ShowTimeTaken() from exc
+            show.save()
+    except IntegrityError as exc:
+        # UNIQUE (screen, starts_at), or the exclusion constraint when two staff saved
+        # overlapping shows at once.
+        clash = Show.objects.filter(screen_id=show.screen_id, starts_at=show.starts_at).exclude(pk=show.pk).first()
+        if clash is not None:
+            raise ShowTimeTaken() from exc
+        raise ShowOverlaps(None) from exc
+    return show
+
+
+def show_create(
+    *,
+    starts_at: datetime,
+    screen_id: int | None = None,
+    film_id: int | None = None,
+    title: str = "",
+    capacity: int | None = None,
+) -> Show:
+    screen = Screen.objects.default() if screen_id is None else Screen.objects.get(pk=screen_id)
+    film = None if film_id is None else Film.objects.get(pk=film_id)
+    if capacity is not None and capacity > screen.capacity:
+        raise CapacityAboveMap(screen.capacity)
+    ends_at, busy_until = _times(starts_at=starts_at, film=film)
+    show = Show(
+        screen=screen,
+        film=film,
+        title=film.title if film is not None else title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        busy_until=busy_until,
+        capacity=capacity or screen.capacity,
+    )
+    return _save_show(show)
 
 
 def show_update(
@@ -41,24 +154,32 @@ def show_update(
     title: str | None = None,
     starts_at: datetime | None = None,
     capacity: int | None = None,
+    film_id: int | None = None,
 ) -> Show:
-    try:
-        with transaction.atomic():
-            show = lock_show(show_id)
-            if capacity is not None:
-                # Under the show lock, so that no booking slips in between count and save.
-                taken = len(taken_seats(show.pk, now=now))
-                if capacity < taken:
-                    raise CapacityBelowTaken(taken)
-                show.capacity = capacity
-            if title is not None:
-                show.title = title
-            if starts_at is not None:
-                show.starts_at = starts_at
-            show.save()
-            return show
-    except IntegrityError as exc:  # UNIQUE (starts_at)
-        raise ShowTimeTaken() from exc
+    """Change a show; its capacity under its lock, so that no booking slips in between the
+    count and the save."""
+    with transaction.atomic():
+        show = lock_show(show_id)
+        was_open_timing = show.busy_until == show.starts_at
+        if film_id is not None and film_id != show.film_id:
+            show.film = Film.objects.get(pk=film_id)
+            show.title = show.film.title
+        elif title is not None and show.film_id is None:
+            show.title = title
+        if starts_at is not None:
+            show.starts_at = starts_at
+        if was_open_timing and show.film_id is None:
+            show.ends_at = show.busy_until = show.starts_at  # still an open timing
+        else:
+            show.ends_at, show.busy_until = _times(starts_at=show.starts_at, film=show.film)
+        if capacity is not None:
+            if capacity > show.screen.capacity:
+                raise CapacityAboveMap(show.screen.capacity)
+            taken = len(seats_in_use(show.pk, now=now).taken)
+            if capacity < taken:
+                raise CapacityBelowTaken(taken)
+            show.capacity = capacity
+        return _save_show(show)
 
 
 def show_delete(*, show_id: int) -> None:
@@ -67,3 +188,76 @@ def show_delete(*, show_id: int) -> None:
         if show.tickets.exists():
             raise ShowHasTickets()
         show.delete()
+
+
+# --- blocked seats -----------------------------------------------------------------------
+
+
+def seats_block(*, show_id: int, seats: list[str], reason: str, now: datetime) -> list[SeatBlock]:
+    """Keep seats of a show off sale (broken, house seats). A booked or held seat can't be blocked."""
+    with transaction.atomic():
+        show = lock_show(show_id)
+        seat_map = show.screen.seats
+        for label in seats:
+            if seat_map.seat(label) is None:
+                raise NoSuchSeat(label)
+        used = seats_in_use(show.pk, now=now)
+        clash = [label for label in seats if label in used.taken]
+        if clash:
+            raise SeatTaken.seats(clash)
+        new = [SeatBlock(show=show, seat=label, reason=reason) for label in seats if label not in used.blocked]
+        SeatBlock.objects.bulk_create(new)
+        return list(SeatBlock.objects.filter(show=show, seat__in=seats))
+
+
+def seat_unblock(*, show_id: int, seat: str) -> None:
+    with transaction.atomic():
+        lock_show(show_id)
+        SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()
+
+
+# --- venues, screens, films ------------------------------------------------------------------
+
+
+def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime) -> Screen:
+    """Save a screen; a new seat map applies to every show of the screen at once, and may
+    not drop a seat booked or held for a show that has not started (SeatInUse)."""
+    with transaction.atomic():
+        if seat_map is not None:
+            if screen.pk is not None:
+                dropped = set(screen.seats.labels()) - set(seat_map.labels())
+                if dropped:
+                    coming = Show.objects.filter(screen=screen, starts_at__gt=now)
+                    booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
+                    held = {
+                        seat
+                        for seats in Hold.objects.live(now).filter(show__in=coming).values_list("seats", flat=True)
+                        for seat in seats
+                    }
+                    in_use = sorted(set(booked) | (held & dropped), key=seat_map_order(screen.seats))
+                    if in_use:
+                        raise SeatInUse(in_use)
+            screen.seat_map = seat_map.document()
+        screen.save()
+        return screen
+
+
+def seat_map_order(seat_map: SeatMap) -> Any:
+    """A sort key putting seat labels in the map's order (front to back, by x)."""
+    order = {label: i for i, label in enumerate(seat_map.labels())}
+    return lambda label: order.get(label, len(order))
+
+
+def in_use_delete(instance: Venue | Screen | Film) -> None:
+    """Delete a venue, screen or film that no show uses (InUse otherwise)."""
+    shows = {
+        Venue: Show.objects.filter(screen__venue=instance),
+        Screen: Show.objects.filter(screen=instance),
+        Film: Show.objects.filter(film=instance),
+    }[type(instance)]
+    with transaction.atomic():
+        if shows.exists():
+            raise InUse()
+        if isinstance(instance, Venue):
+            instance.screens.all().delete()
+        instance.delete()

@@ -1,14 +1,15 @@
 """Selling seats: holds, bookings and their tickets, moves and cancellations.
 
-Every write that takes seats locks its show first and reads the taken seats under the
-lock (api/locking.py); the UNIQUE (show, seat) constraint is the backstop, and an
-IntegrityError there is a SeatTaken, never a 500.
+Every write that takes seats locks its show first and reads the taken and blocked seats
+under the lock (api/locking.py); the UNIQUE (show, seat) constraint is the backstop, and
+an IntegrityError there is a SeatTaken, never a 500.
 """
 
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,17 +26,17 @@ from ..errors import (
     TicketNotChangeable,
     TicketNotFound,
 )
-from ..locking import lock_show, lock_shows, taken_seats
-from ..models import Booking, Customer, Hold, Show, Ticket
-from ..seatmaps import lowest_free, seat_label
-from .catalog import show_at
+from ..locking import SeatsInUse, lock_show, lock_shows, seats_in_use
+from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket
+from ..seatmaps import lowest_free
+from .catalog import ShowTime, seat_map_order, show_at
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
 REFERENCE_DRAWS = 10
 
-Phone = PhoneNumber | str
+Phone: TypeAlias = PhoneNumber | str
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,13 @@ class Sale:
 # --- rules ---------------------------------------------------------------------------
 
 
-def _show_id(*, show_id: int | None, starts_at: datetime | None, now: datetime) -> int:
-    """The show a request names: by id, or by its start (which may make an open timing)."""
+def _show_id(*, show_id: int | None, when: ShowTime | None, now: datetime) -> int:
+    """The show a request names: by id, or by its date and time (which may make an open timing)."""
     if show_id is not None:
         return show_id
-    if starts_at is None:
-        raise TypeError("Name a show by show_id or starts_at.")
-    return show_at(starts_at=starts_at, now=now).pk
+    if when is None:
+        raise TypeError("Name a show by show_id or when.")
+    return show_at(when=when, now=now).pk
 
 
 def _check_not_started(show: Show, now: datetime) -> None:
@@ -63,23 +64,29 @@ def _check_not_started(show: Show, now: datetime) -> None:
         raise ShowStarted()
 
 
-def _choose_seats(show: Show, taken: set[int], wanted: list[int] | None, quantity: int) -> list[int]:
-    """The seats wanted, if they exist and are free; else the lowest free ones."""
+def _choose_seats(show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, staff: bool) -> list[str]:
+    """The seats wanted, if they exist and are free; else the first free ones. Blocked
+    seats are taken for everyone but staff who name them."""
+    seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
     if wanted:
-        for seat in wanted:
-            if seat > show.capacity:
-                raise NoSuchSeat(seat_label(seat))
-        clash = sorted(taken.intersection(wanted))
+        for label in wanted:
+            if seat_map.seat(label) is None:
+                raise NoSuchSeat(label)
+        unavailable = taken if staff else taken | blocked
+        clash = sorted(unavailable.intersection(wanted), key=seat_map_order(seat_map))
         if clash:
-            raise SeatTaken.seats([seat_label(seat) for seat in clash])
+            raise SeatTaken.seats(clash)
         quantity = len(wanted)
     # Counted as well as chosen: tickets in seats above a lowered capacity still count.
     if len(taken) + quantity > show.capacity:
         raise SoldOut()
     if wanted:
-        # In seat order, as a booking is read back later (GET /api/bookings/{reference}).
-        return sorted(wanted)
-    return lowest_free(show.capacity, taken, quantity)
+        # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
+        return sorted(wanted, key=seat_map_order(seat_map))
+    chosen = lowest_free(seat_map, taken | blocked, quantity)
+    if len(chosen) < quantity:
+        raise SoldOut()
+    return chosen
 
 
 # --- customers and bookings ------------------------------------------------------
@@ -112,10 +119,15 @@ def _booking_create(customer: Customer) -> Booking:
     raise RuntimeError("Could not draw a free booking reference.")
 
 
-def _sell(*, show: Show, seats: list[int], name: str, phone_number: Phone) -> Sale:
-    """The person (new or returning), a booking and its tickets. Call under the show's lock."""
+def _sell(*, show: Show, seats: list[str], name: str, phone_number: Phone) -> Sale:
+    """The person (new or returning), a booking and its tickets. Call under the show's lock.
+    A blocked seat that staff sell is unblocked: the house seat has found its guest."""
     booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number))
-    tickets = Ticket.objects.bulk_create([Ticket(booking=booking, show=show, seat=seat) for seat in seats])
+    order = seat_map_order(show.screen.seats)
+    tickets = Ticket.objects.bulk_create(
+        [Ticket(booking=booking, show=show, seat=seat, seat_order=order(seat)) for seat in seats]
+    )
+    SeatBlock.objects.filter(show=show, seat__in=seats).delete()
     return Sale(booking=booking, tickets=tickets)
 
 
@@ -125,17 +137,18 @@ def booking_create(
     phone_number: Phone,
     now: datetime,
     show_id: int | None = None,
-    starts_at: datetime | None = None,
-    seats: list[int] | None = None,
+    when: ShowTime | None = None,
+    seats: list[str] | None = None,
     quantity: int = 1,
+    staff: bool = False,
 ) -> Sale:
-    """Book seats straight away (no hold first): the wanted ones, or the lowest free."""
+    """Book seats straight away (no hold first): the wanted ones, or the first free."""
     try:
         with transaction.atomic():
-            show = lock_show(_show_id(show_id=show_id, starts_at=starts_at, now=now))
-            taken = taken_seats(show.pk, now=now)
+            show = lock_show(_show_id(show_id=show_id, when=when, now=now))
+            used = seats_in_use(show.pk, now=now)
             _check_not_started(show, now)
-            chosen = _choose_seats(show, taken, seats, quantity)
+            chosen = _choose_seats(show, used, seats, quantity, staff=staff)
             return _sell(show=show, seats=chosen, name=name, phone_number=phone_number)
     except IntegrityError as exc:  # UNIQUE (show, seat): the backstop
         raise SeatTaken() from exc
@@ -147,17 +160,19 @@ def ticket_book(
     phone_number: Phone,
     now: datetime,
     show_id: int | None = None,
-    starts_at: datetime | None = None,
-    seat: int | None = None,
+    when: ShowTime | None = None,
+    seat: str | None = None,
+    staff: bool = False,
 ) -> Ticket:
-    """One ticket in a booking of its own: the asked seat, or the lowest free one."""
+    """One ticket in a booking of its own: the asked seat, or the first free one."""
     sale = booking_create(
         name=name,
         phone_number=phone_number,
         now=now,
         show_id=show_id,
-        starts_at=starts_at,
+        when=when,
         seats=[seat] if seat else None,
+        staff=staff,
     )
     return sale.tickets[0]
 
@@ -201,15 +216,16 @@ def ticket_update(
     name: str | None = None,
     phone_number: Phone | None = None,
     show_id: int | None = None,
-    starts_at: datetime | None = None,
-    seat: int | None = None,
+    when: ShowTime | None = None,
+    seat: str | None = None,
+    staff: bool = False,
 ) -> Ticket:
     """Change a ticket's show, seat, name or phone, by the same rules as booking."""
     current_show_id = Ticket.objects.filter(pk=ticket_id).values_list("show_id", flat=True).first()
     if current_show_id is None:
         raise TicketNotFound()
-    moving = show_id is not None or starts_at is not None
-    target_show_id = _show_id(show_id=show_id, starts_at=starts_at, now=now) if moving else current_show_id
+    moving = show_id is not None or when is not None
+    target_show_id = _show_id(show_id=show_id, when=when, now=now) if moving else current_show_id
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
@@ -224,9 +240,11 @@ def ticket_update(
             target = shows[target_show_id]
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 _check_not_started(target, now)
-                taken = taken_seats(target.pk, now=now, exclude_ticket=ticket.pk)
-                ticket.seat = _choose_seats(target, taken, [seat] if seat else None, 1)[0]
+                used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk)
+                ticket.seat = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff)[0]
+                ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 ticket.show = target
+                SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
             customer = ticket.booking.customer
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_number
@@ -234,7 +252,7 @@ def ticket_update(
                 # The person's details belong to the booking: every ticket of it follows.
                 ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
                 ticket.booking.save(update_fields=["customer"])
-            ticket.save(update_fields=["show", "seat"])
+            ticket.save(update_fields=["show", "seat", "seat_order"])
             return ticket
     except IntegrityError as exc:
         raise SeatTaken() from exc
@@ -257,23 +275,24 @@ def hold_create(
     *,
     now: datetime,
     show_id: int | None = None,
-    starts_at: datetime | None = None,
-    seats: list[int] | None = None,
+    when: ShowTime | None = None,
+    seats: list[str] | None = None,
     quantity: int = 1,
     client: str = "",
+    staff: bool = False,
 ) -> Hold:
     """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays."""
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
-        show = lock_show(_show_id(show_id=show_id, starts_at=starts_at, now=now))
-        taken = taken_seats(show.pk, now=now)
+        show = lock_show(_show_id(show_id=show_id, when=when, now=now))
+        used = seats_in_use(show.pk, now=now)
         _check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
         if client and limit:
             held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
-        chosen = _choose_seats(show, taken, seats, quantity)
+        chosen = _choose_seats(show, used, seats, quantity, staff=staff)
         return Hold.objects.create(
             show=show,
             seats=chosen,

@@ -13,7 +13,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Hold, Show, Ticket
+from api.models import Hold, Screen, Show, Ticket, Venue
+from api.seatmaps import grid
 from api.services import sales
 
 # A Redis database of the tests' own; the tests that need Redis skip, saying so, without it.
@@ -51,11 +52,29 @@ def staff_client(staff_user) -> APIClient:
     return client
 
 
+def screen_of(seats: int, *, name: str | None = None, venue: Venue | None = None) -> Screen:
+    """A screen of the default venue (or `venue`) with `seats` seats in rows of 10, A1 onwards."""
+    venue = venue or Screen.objects.default().venue
+    rows, per_row = -(-seats // 10), min(seats, 10)
+    return Screen.objects.create(venue=venue, name=name or f"Screen of {seats}", seat_map=grid(rows, per_row))
+
+
 def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:
-    """A show `days` from today at hour:minute in the theatre's zone."""
+    """A show (a version-1 timing: it occupies no time) `days` from today at hour:minute in
+    the theatre's zone, on the default screen, or on a screen of its own when its capacity
+    needs more seats than the default screen has."""
     day = timezone.localdate() + timedelta(days=days)
     starts_at = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, hour, minute))
+    if "screen" not in fields:
+        default = Screen.objects.default()
+        capacity = fields.get("capacity", default.capacity)
+        fields["screen"] = default if capacity <= default.capacity else screen_of(capacity)
     return Show.objects.create(starts_at=starts_at, **{"title": "Dune: Part Three", **fields})
+
+
+def open_timing(starts_at, **fields) -> Show:
+    """An unsaved show on the default screen that occupies no time, for bulk_create()."""
+    return Show(screen=Screen.objects.default(), starts_at=starts_at, ends_at=starts_at, busy_until=starts_at, **fields)
 
 
 @pytest.fixture

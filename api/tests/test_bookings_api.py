@@ -36,10 +36,12 @@ def ticket_body(ticket: Ticket) -> dict:
         "phone_number": str(ticket.booking.customer.phone_number),
         "show": ticket.show_id,
         "title": ticket.show.title,
+        "venue": ticket.show.screen.venue_id,
+        "screen": ticket.show.screen_id,
         "date": local.date().isoformat(),
         "time": local.strftime("%H:%M"),
         "starts_at": local.isoformat(timespec="seconds"),
-        "seat": ticket.seat_label,
+        "seat": ticket.seat,
         "expired": ticket.expired,
         "checked_in_at": None if ticket.checked_in_at is None else local_iso(ticket.checked_in_at),
         "booking": ticket.booking.reference,
@@ -169,7 +171,7 @@ def test_confirming_a_hold_whose_seat_was_taken_meanwhile_is_409(api_client, sho
     held = post_hold(api_client, show, seats=["A3"])
     customer = Customer.objects.create(name="Bob", phone_number="+914155550124")
     other = Booking.objects.create(reference="BBBBBB", customer=customer)
-    Ticket.objects.create(booking=other, show=show, seat=3)
+    Ticket.objects.create(booking=other, show=show, seat="A3")
 
     response = book(api_client, hold=held["id"], **ADA)
 

@@ -117,7 +117,7 @@ def test_home_page_in_chromium(browser, live_server):
 
 def test_eticket_in_chromium_has_a_qr_code_of_the_ticket_id(browser, live_server):
     show = make_show(days=2, hour=19, minute=30, title="Dune: Part Three")
-    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123", seat=7)
+    ticket = book_ticket(show.pk, name="Ada Lovelace", phone_number="+914155550123", seat="A7")
 
     browser.get(f"{live_server.url}/tickets/{ticket.pk}/")
 

@@ -104,7 +104,9 @@ def expired_show_with_tickets() -> Show:
     show = Show.objects.create(title="Last night", starts_at=timezone.now() - timedelta(hours=9))
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
     booking = Booking.objects.create(reference="CRON42", customer=customer)
-    Ticket.objects.bulk_create([Ticket(booking=booking, show=show, seat=1), Ticket(booking=booking, show=show, seat=2)])
+    Ticket.objects.bulk_create(
+        [Ticket(booking=booking, show=show, seat="A1"), Ticket(booking=booking, show=show, seat="A2")]
+    )
     return show
 
 

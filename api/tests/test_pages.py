@@ -99,7 +99,7 @@ def kolkata_ticket(settings):
     settings.TIME_ZONE = "Asia/Kolkata"
     settings.THEATRE_NAME = "Odeon Riverside"
     show = Show.objects.create(title="Dune: Part Three", starts_at=datetime(2099, 12, 1, 14, 0, tzinfo=UTC))
-    return book_ticket(show.pk, seat=13, **PERSON)
+    return book_ticket(show.pk, seat="B3", **PERSON)
 
 
 def test_eticket_shows_the_ticket_in_one_query(client, kolkata_ticket, django_assert_num_queries):

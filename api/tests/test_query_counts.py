@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from api.models import Booking, Customer, Show, Ticket
-from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show
+from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, open_timing
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_staff_list_of_50_tickets_filtered_and_ordered(staff_client, fifty_ticke
 
 def test_show_search(api_client, django_assert_num_queries):
     day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
-    shows = Show.objects.bulk_create(Show(starts_at=day + timedelta(hours=i)) for i in range(50))
+    shows = Show.objects.bulk_create(open_timing(day + timedelta(hours=i)) for i in range(50))
     for show in shows[:5]:
         book_ticket(show.pk, **ADA)
         hold_seats(show.pk, quantity=2)
@@ -136,7 +136,7 @@ def test_read_a_show_with_its_free_seats(api_client, show, django_assert_num_que
 
 def test_show_search_of_more_than_one_page(api_client, django_assert_num_queries):
     day = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
-    Show.objects.bulk_create(Show(starts_at=day + timedelta(minutes=i)) for i in range(51))
+    Show.objects.bulk_create(open_timing(day + timedelta(minutes=i)) for i in range(51))
 
     # SELECT show ... LIMIT 51                         the 51st row is there: a second page
     # SELECT COUNT(*) FROM show                        so the page's count is queried

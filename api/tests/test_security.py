@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from api.models import Booking, Customer, Hold, Show, Ticket
 from api.services import door
-from api.tests.conftest import book_seats, hold_seats, make_show
+from api.tests.conftest import book_seats, hold_seats, make_show, open_timing
 
 pytestmark = pytest.mark.django_db
 
@@ -299,7 +299,7 @@ def test_a_body_just_under_the_limit_is_read(api_client, show):
 
 def test_page_size_is_capped_at_500(staff_client):
     first = make_show()
-    Show.objects.bulk_create(Show(title="Many", starts_at=first.starts_at + timedelta(hours=i)) for i in range(1, 501))
+    Show.objects.bulk_create(open_timing(first.starts_at + timedelta(hours=i), title="Many") for i in range(1, 501))
     response = staff_client.get("/api/shows", {"page_size": 100_000})
     body = response.json()
     assert response.status_code == 200

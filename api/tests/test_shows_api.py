@@ -21,14 +21,19 @@ def show_json(show: Show, *, booked: int = 0, held: int = 0, expired: bool = Fal
     local = timezone.localtime(show.starts_at)
     return {
         "id": show.pk,
+        "film": show.film_id,
         "title": show.title,
+        "venue": show.screen.venue_id,
+        "screen": show.screen_id,
         "date": local.date().isoformat(),
         "time": local.strftime("%H:%M"),
         "starts_at": local.isoformat(),
+        "ends_at": timezone.localtime(show.ends_at).isoformat(),
         "capacity": show.capacity,
         "tickets_booked": booked,
         "seats_available": show.capacity - booked - held,
         "expired": expired,
+        "currency": "EUR",
     }
 
 
@@ -179,8 +184,8 @@ def test_filter_value_that_is_not_valid_is_a_400_on_that_parameter(api_client, d
 
 def test_detail_lists_free_seats_by_label(api_client, dune):
     book(dune)  # A1
-    book_ticket(dune.pk, seat=13, **ADA)  # B3
-    hold_seats(dune.pk, seats=[2])  # A2
+    book_ticket(dune.pk, seat="B3", **ADA)  # B3
+    hold_seats(dune.pk, seats=["A2"])  # A2
 
     response = api_client.get(f"/api/shows/{dune.pk}")
 
@@ -198,7 +203,7 @@ def test_detail_of_a_new_show_has_seats_a1_to_b10(api_client, dune):
 
 def test_detail_rows_after_z_are_aa_ab(api_client):
     big = make_show(days=3, capacity=280)
-    book_ticket(big.pk, seat=1, **ADA)
+    book_ticket(big.pk, seat="A1", **ADA)
 
     free = api_client.get(f"/api/shows/{big.pk}").json()["free_seats"]
 

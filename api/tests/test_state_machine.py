@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from api.errors import Conflict, Invalid, Missing
-from api.locking import taken_seats
-from api.models import Booking, Customer, Hold, Show, Ticket, expiry_cutoff
+from api.locking import seats_in_use
+from api.models import Booking, Customer, Hold, Screen, Show, Ticket, Venue, expiry_cutoff
+from api.seatmaps import grid
 from api.services import door, jobs, sales
 from api.tests.conftest import hold_seats
 
@@ -42,7 +43,9 @@ OK = "ok"
 
 show_index = st.integers(0, len(SHOWS) - 1)
 row_index = st.integers(0, 30)
-seat_number = st.integers(1, 7)  # 7 is past every capacity: "no such seat" is tried too
+MAP_SEATS = 6  # one row, A1 to A6; capacities are sale caps within it
+# A7 is not in the map: "no such seat" is tried too.
+seat_number = st.integers(1, MAP_SEATS + 1).map(lambda n: f"A{n}")
 person = st.sampled_from(PEOPLE)
 
 
@@ -61,7 +64,7 @@ def outcome(call) -> tuple:
 def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int) -> tuple:
     """The answer the booking rules give for these seats, read from the database."""
     wanted = seats or []
-    if any(seat > show.capacity for seat in wanted):
+    if any(int(seat[1:]) > MAP_SEATS for seat in wanted):
         return "invalid", ("seats",)
     if taken.intersection(wanted):
         return "conflict", "seat_taken"
@@ -77,8 +80,10 @@ class BookingMachine(RuleBasedStateMachine):
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         self.now = START
+        venue = Venue.objects.create(name="State machine")
+        screen = Screen.objects.create(venue=venue, name="One row", seat_map=grid(1, MAP_SEATS))
         self.shows = [
-            Show.objects.create(title=f"Show {i}", starts_at=START + after, capacity=capacity)
+            Show.objects.create(title=f"Show {i}", screen=screen, starts_at=START + after, capacity=capacity)
             for i, (after, capacity) in enumerate(SHOWS)
         ]
         self.expired_seen: dict[str, tuple] = {}
@@ -112,7 +117,7 @@ class BookingMachine(RuleBasedStateMachine):
     @rule(index=show_index, seat=st.none() | seat_number, who=person, by_time=st.booleans())
     def book(self, index, seat, who, by_time):
         show = self._show(index)
-        taken = taken_seats(show.pk, now=self.now)
+        taken = seats_in_use(show.pk, now=self.now).taken
         if show.has_started(self.now):
             expected = ("invalid", ("time",))
         else:
@@ -123,7 +128,7 @@ class BookingMachine(RuleBasedStateMachine):
         )
         assert (kind, None if kind == OK else result) == expected
         if kind == OK:
-            free = [s for s in range(1, show.capacity + 1) if s not in taken]
+            free = [f"A{n}" for n in range(1, MAP_SEATS + 1) if f"A{n}" not in taken]
             assert result.seat == (seat or free[0])  # the asked seat, or the lowest free one
 
     @rule(index=row_index, to=show_index, seat=st.none() | seat_number, who=st.none() | person)
@@ -138,7 +143,7 @@ class BookingMachine(RuleBasedStateMachine):
             if target.has_started(self.now):
                 expected = ("invalid", ("time",))
             else:
-                taken = taken_seats(target.pk, now=self.now, exclude_ticket=ticket.pk)
+                taken = seats_in_use(target.pk, now=self.now, exclude_ticket=ticket.pk).taken
                 expected = expected_seats(target, taken, [seat] if seat else None, 1)
         else:
             expected = (OK, None)
@@ -182,7 +187,7 @@ class BookingMachine(RuleBasedStateMachine):
         elif self._held_by(client) + wanted > HOLD_LIMIT:
             expected = ("invalid", ("non_field_errors",))
         else:
-            expected = expected_seats(show, taken_seats(show.pk, now=self.now), seats, quantity)
+            expected = expected_seats(show, seats_in_use(show.pk, now=self.now).taken, seats, quantity)
         kind, result = outcome(lambda: hold_seats(show.pk, seats=seats, quantity=quantity, client=client, now=self.now))
         assert (kind, None if kind == OK else result) == expected
         if kind == OK:
@@ -263,7 +268,7 @@ class BookingMachine(RuleBasedStateMachine):
         taken = Counter(show for show, _ in seats)
         for show in self.shows:
             assert taken[show.pk] <= show.capacity, f"show {show.pk} oversold"
-        assert all(1 <= seat <= max(c for _, c in SHOWS) for _, seat in seats)
+        assert all(seat in {f"A{n}" for n in range(1, MAP_SEATS + 1)} for _, seat in seats)
         assert max(held_by.values(), default=0) <= HOLD_LIMIT
 
     @invariant()

@@ -37,6 +37,8 @@ def ticket_json(ticket_id: str, *, show: Show, seat: str, name: str, phone_numbe
         "phone_number": phone_number,
         "show": show.pk,
         "title": show.title,
+        "venue": show.screen.venue_id,
+        "screen": show.screen_id,
         "date": local.date().isoformat(),
         "time": local.strftime("%H:%M"),
         "starts_at": local.isoformat(),
@@ -54,7 +56,7 @@ def page(*results: dict) -> dict:
     return {"count": len(results), "next": None, "previous": None, "results": list(results)}
 
 
-def book(show: Show, person: dict = ADA, seat: int | None = None, now: datetime | None = None) -> Ticket:
+def book(show: Show, person: dict = ADA, seat: str | None = None, now: datetime | None = None) -> Ticket:
     return book_ticket(show.pk, seat=seat, now=now, **person)
 
 
@@ -75,7 +77,7 @@ def user_client(db) -> APIClient:
 
 
 def test_book_by_show_gives_the_lowest_free_seat(api_client, show):
-    book(show, seat=1)
+    book(show, seat="A1")
 
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
@@ -219,7 +221,7 @@ def test_seat_label_that_is_not_well_formed_is_a_400(api_client, show, label):
 
 
 def test_seat_taken_is_a_409(api_client, show):
-    book(show, seat=4)
+    book(show, seat="A4")
 
     response = api_client.post("/api/tickets", {**GRACE, "show": show.pk, "seat": "A4"})
 
@@ -228,7 +230,7 @@ def test_seat_taken_is_a_409(api_client, show):
 
 
 def test_seat_held_is_a_409(api_client, show):
-    hold_seats(show.pk, seats=[12])
+    hold_seats(show.pk, seats=["B2"])
 
     response = api_client.post("/api/tickets", {**GRACE, "show": show.pk, "seat": "B2"})
 
@@ -461,7 +463,7 @@ def test_patch_seat(api_client, ticket, show):
 
 
 def test_patch_to_a_taken_seat_is_a_409(api_client, ticket, show):
-    book(show, GRACE, seat=2)
+    book(show, GRACE, seat="A2")
 
     response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A2"})
 
@@ -575,7 +577,7 @@ def test_changing_a_ticket_marked_expired_is_a_409(api_client, ticket):
 def test_delete_frees_the_seat_at_once(api_client, show):
     for _ in range(20):
         book(show)
-    cancelled = Ticket.objects.get(show=show, seat=7)
+    cancelled = Ticket.objects.get(show=show, seat="A7")
 
     deleted = api_client.delete(f"/api/tickets/{cancelled.pk}")
     rebooked = api_client.post("/api/tickets", {**GRACE, "show": show.pk})

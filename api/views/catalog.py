@@ -8,20 +8,36 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from redis.exceptions import RedisError
 from rest_framework import status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import selectors
-from ..filters import ShowFilter
-from ..models import ShowQuerySet
-from ..permissions import IsStaffOrReadOnly
+from ..filters import FilmFilter, ShowFilter
+from ..models import Film, Screen, Show, Venue
+from ..permissions import IsStaff, IsStaffOrReadOnly
 from ..schema import errors
-from ..serializers.catalog import ShowDetailSerializer, ShowSerializer, ShowWriteSerializer
+from ..seatmaps import json_schema
+from ..serializers.catalog import (
+    BlockCreateSerializer,
+    BlockSerializer,
+    FilmSerializer,
+    ScreenSerializer,
+    SeatStatusesSerializer,
+    ShowDetailSerializer,
+    ShowSerializer,
+    ShowWriteSerializer,
+    VenueSerializer,
+)
 from ..services import catalog
 
 logger = logging.getLogger(__name__)
@@ -78,7 +94,7 @@ class ShowViewSet(viewsets.ModelViewSet):
     filterset_class = ShowFilter
     serializer_class = ShowSerializer
 
-    def get_queryset(self) -> ShowQuerySet:
+    def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.shows_with_counts(now=timezone.now()).order_by("starts_at")
 
     def get_serializer_class(self) -> type:
@@ -110,10 +126,105 @@ class ShowViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         show = self.get_object()
-        data = ShowWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data = ShowWriteSerializer(show, data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
         catalog.show_update(show_id=show.pk, now=timezone.now(), **data.validated_data)
         return self._answer(show.pk, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="The show's seat map, each seat with its status",
+        responses={200: SeatStatusesSerializer, **errors(404, 429)},
+    )
+    @action(detail=True, methods=["get"], permission_classes=[AllowAny], filterset_class=None, pagination_class=None)
+    def seats(self, request: Request, pk: str) -> Response:
+        show = get_object_or_404(Show.objects.select_related("screen__venue"), pk=pk)
+        rows = selectors.show_seat_statuses(show, now=timezone.now())
+        return Response(SeatStatusesSerializer({"show": show, "rows": rows}).data)
+
+    @extend_schema(
+        summary="Block seats of a show (staff)",
+        request=BlockCreateSerializer,
+        responses={201: BlockSerializer(many=True), **errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff], filterset_class=None, pagination_class=None)
+    def blocks(self, request: Request, pk: str) -> Response:
+        show = get_object_or_404(Show.objects.all(), pk=pk)
+        data = BlockCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        blocks = catalog.seats_block(show_id=show.pk, now=timezone.now(), **data.validated_data)
+        return Response(BlockSerializer(blocks, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class SeatBlockView(GenericAPIView):
+    """DELETE /api/shows/{id}/blocks/{label}: the seat is on sale again."""
+
+    permission_classes = [IsStaff]
+    serializer_class = BlockSerializer
+
+    @extend_schema(
+        summary="Unblock a seat of a show (staff)", request=None, responses={204: None, **errors(401, 403, 404)}
+    )
+    def delete(self, request: Request, pk: str, seat: str) -> Response:
+        show = get_object_or_404(Show.objects.all(), pk=pk)
+        if not show.blocks.filter(seat=seat.upper()).exists():
+            raise NotFound("This seat is not blocked at this show.")
+        catalog.seat_unblock(show_id=show.pk, seat=seat.upper())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InUseDestroyMixin:
+    """DELETE of a venue, screen or film: refused (409 in_use) while shows use it."""
+
+    def perform_destroy(self, instance: Venue | Screen | Film) -> None:
+        catalog.in_use_delete(instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Venues, with their screens"),
+    retrieve=extend_schema(summary="A venue, with its screens"),
+)
+class VenueViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = VenueSerializer
+    queryset = Venue.objects.prefetch_related("screens").order_by("pk")
+    filterset_class = None
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Screens, with their seat maps"),
+    retrieve=extend_schema(summary="A screen with its seat map"),
+)
+class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = ScreenSerializer
+    queryset = Screen.objects.select_related("venue").order_by("venue_id", "pk")
+    filterset_fields = ["venue"]
+
+    def perform_create(self, serializer: ScreenSerializer) -> None:
+        values = dict(serializer.validated_data)
+        screen = Screen(venue=values["venue"], name=values["name"])
+        serializer.instance = catalog.screen_save(screen=screen, seat_map=values["seat_map"], now=timezone.now())
+
+    def perform_update(self, serializer: ScreenSerializer) -> None:
+        values, screen = dict(serializer.validated_data), serializer.instance
+        screen.venue = values.get("venue", screen.venue)
+        screen.name = values.get("name", screen.name)
+        serializer.instance = catalog.screen_save(screen=screen, seat_map=values.get("seat_map"), now=timezone.now())
+
+
+@extend_schema_view(list=extend_schema(summary="Films"), retrieve=extend_schema(summary="A film"))
+class FilmViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = FilmSerializer
+    queryset = Film.objects.order_by("title", "pk")
+    filterset_class = FilmFilter
+
+
+@extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict})
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def seat_map_schema(request: Request) -> Response:
+    return Response(json_schema())
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         catalog.show_delete(show_id=self.get_object().pk)

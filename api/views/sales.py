@@ -79,7 +79,7 @@ class TicketViewSet(viewsets.ModelViewSet):
         now = timezone.now()
 
         def book() -> idempotency.StoredResponse:
-            ticket = sales.ticket_book(now=now, **data.validated_data)
+            ticket = sales.ticket_book(now=now, staff=request.user.is_staff, **data.validated_data)
             body = TicketSerializer(ticket, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
 
@@ -89,7 +89,7 @@ class TicketViewSet(viewsets.ModelViewSet):
         ticket = self.get_object()
         data = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        sales.ticket_update(ticket_id=ticket.pk, now=timezone.now(), **data.validated_data)
+        sales.ticket_update(ticket_id=ticket.pk, now=timezone.now(), staff=request.user.is_staff, **data.validated_data)
         return self._answer(self.get_queryset().get(pk=ticket.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -114,12 +114,14 @@ class HoldViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Hold]:
-        return Hold.objects.live(timezone.now())
+        return Hold.objects.live(timezone.now()).select_related("show__screen__venue")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = HoldCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = sales.hold_create(now=timezone.now(), client=client_scope(request), **data.validated_data)
+        hold = sales.hold_create(
+            now=timezone.now(), client=client_scope(request), staff=request.user.is_staff, **data.validated_data
+        )
         return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -178,7 +180,7 @@ class BookingViewSet(
                     hold_id=values["hold"], name=values["name"], phone_number=values["phone_number"], now=now
                 )
             else:
-                sale = sales.booking_create(now=now, **values)
+                sale = sales.booking_create(now=now, staff=request.user.is_staff, **values)
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
