@@ -2,8 +2,12 @@ import weakref
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
+
+from . import sharedcache
 
 # With Redis the count, the window's start and its end are one Lua script: one round trip
 # per request instead of four, and atomic, so no request falls between a window's end and
@@ -21,6 +25,12 @@ return {count, redis.call('GET', KEYS[2])}
 # One registered script (and so one redis client) per cache backend object: Django makes a
 # backend per thread and anew when the test settings change CACHES, hence weak keys.
 _scripts: "weakref.WeakKeyDictionary[RedisCache, object]" = weakref.WeakKeyDictionary()
+
+
+# While Redis is down or hung the throttle fails open, but not wide open: each process
+# counts its clients in its own memory meanwhile (so a client gets at most the rate once
+# per process, not unlimited).
+_while_redis_is_down = LocMemCache("throttle-while-redis-is-down", {"MAX_ENTRIES": 10_000})
 
 
 def _window_script(backend: RedisCache, key: str):
@@ -63,7 +73,12 @@ class AnonThrottle(SimpleRateThrottle):
         self.opened = None
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            return self._allow_in_redis(backend)
+            if sharedcache.cache_usable():
+                try:
+                    return self._allow_in_redis(backend)
+                except sharedcache.CacheFailure as exc:
+                    sharedcache.cache_failed(exc, "throttling")
+            self.cache = _while_redis_is_down
         # add() creates the counter only when the client has none: a window opens.
         if self.cache.add(self.key, 0, self.duration):
             self.cache.set(f"{self.key}:opened", self.now, self.duration)
@@ -101,3 +116,8 @@ class AnonThrottle(SimpleRateThrottle):
         else:
             opened = self.cache.get(f"{self.key}:opened", self.now)
         return max(opened + self.duration - self.now, 1)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the throttle counts it (NUM_PROXIES), for django-axes."""
+    return AnonThrottle().get_ident(request)

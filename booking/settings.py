@@ -108,14 +108,16 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# redis-py waits forever by default: a hung Redis would hold every worker. A local Redis
+# answers in well under a millisecond; past this, the call fails, and the service goes on
+# without the cache for a few seconds (api/sharedcache.py).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 if env("REDIS_URL", default=""):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
-            # redis-py waits forever by default: an unreachable Redis would hold a worker
-            # until gunicorn kills it. A read that fails is answered from the database.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
         }
     }
 else:

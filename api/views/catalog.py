@@ -1,7 +1,6 @@
 """Shows: the availability search, one show with its free seats, staff writes."""
 
 import hashlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -10,13 +9,12 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from redis.exceptions import RedisError
 from rest_framework import status, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import selectors, sharedcache
 from ..filters import ShowFilter
 from ..models import ShowQuerySet
 from ..permissions import IsStaffOrReadOnly
@@ -24,28 +22,27 @@ from ..schema import errors
 from ..serializers.catalog import ShowDetailSerializer, ShowSerializer, ShowWriteSerializer
 from ..services import catalog
 
-logger = logging.getLogger(__name__)
-
 
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response]) -> HttpResponse | Response:
     """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
     and query included: the page links in an answer are absolute). Only plain JSON requests
-    are kept; a cache that fails is logged and the answer comes from the database."""
-    if seconds <= 0 or request.accepted_media_type != "application/json":
+    are kept. A cache that fails (refused, or timed out) is logged and left alone for a
+    while (api/sharedcache.py); meanwhile the answer comes from the database."""
+    if seconds <= 0 or request.accepted_media_type != "application/json" or not sharedcache.cache_usable():
         return answer()
     key = f"show-search:{hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()}"
     try:
         kept = cache.get(key)
-    except RedisError:
-        logger.exception("Show search not kept: the cache can't be read")
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, "reading a show search")
         return answer()
     if kept is not None:
         return HttpResponse(kept, content_type="application/json")
     response = answer()  # an invalid filter raises: a 400, not kept
     try:
         cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)
-    except RedisError:
-        logger.exception("Show search not kept: the cache can't be written")
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, "keeping a show search")
     return response
 
 
