@@ -277,7 +277,7 @@ for i, capacity in enumerate(plan["capacities"]):
                                capacity=capacity)
     out.append([show.pk, capacity])
 # Tickets of a show that started 9 hours ago: work for the expire and purge jobs.
-past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(microsecond=0)
+past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(second=0, microsecond=0)
                            - timedelta(hours=9, minutes=plan["day"]), capacity=plan["expired"])
 customer = Customer.objects.create(name=f"past {plan['label']}", phone_number="+919876543210")
 reference = "".join(random.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(6))
