@@ -54,6 +54,7 @@ class AnonThrottle(SimpleRateThrottle):
     """
 
     scope = "anon"
+    opened: float | None  # the window's start when the script read it (Redis), else None
 
     def get_rate(self) -> str:
         return settings.THROTTLE_ANON_RATE
@@ -65,7 +66,9 @@ class AnonThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        num_requests, duration = self.parse_rate(self.rate)
+        assert num_requests is not None and duration is not None  # parse_rate of a rate (not None)
+        self.num_requests, self.duration = num_requests, duration
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
@@ -120,4 +123,6 @@ class AnonThrottle(SimpleRateThrottle):
 
 def client_address(request: HttpRequest) -> str:
     """The client's address as the throttle counts it (NUM_PROXIES), for django-axes."""
-    return AnonThrottle().get_ident(request)
+    # DRF's get_ident reads only request.headers and request.META, which a Django request
+    # has too; the stubs ask for DRF's Request.
+    return AnonThrottle().get_ident(request)  # type: ignore[arg-type]

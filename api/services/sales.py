@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -35,7 +36,7 @@ REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
 REFERENCE_DRAWS = 10
 
-Phone = PhoneNumber | str
+Phone: TypeAlias = PhoneNumber | str
 
 
 @dataclass(frozen=True)

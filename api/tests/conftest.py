@@ -2,7 +2,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -54,7 +54,7 @@ def staff_client(staff_user) -> APIClient:
 def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:
     """A show `days` from today at hour:minute in the theatre's zone."""
     day = timezone.localdate() + timedelta(days=days)
-    starts_at = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, hour, minute))
+    starts_at = timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
     return Show.objects.create(starts_at=starts_at, **{"title": "Dune: Part Three", **fields})
 
 

@@ -15,6 +15,8 @@ Each example runs in a savepoint that is rolled back at its end.
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 import pytest
 from django.db import transaction
@@ -45,8 +47,11 @@ row_index = st.integers(0, 30)
 seat_number = st.integers(1, 7)  # 7 is past every capacity: "no such seat" is tried too
 person = st.sampled_from(PEOPLE)
 
+# What the rules say a call must answer: (OK, None), ("conflict", code), ("invalid", (subject,)).
+Expected = tuple[str, str | tuple[str, ...] | None]
 
-def outcome(call) -> tuple:
+
+def outcome(call) -> tuple[str, Any]:
     """What a service call did: ("ok", result), ("conflict", code) or ("invalid", (subject,))."""
     try:
         return OK, call()
@@ -58,7 +63,7 @@ def outcome(call) -> tuple:
         return "not_found", None
 
 
-def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int) -> tuple:
+def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int) -> Expected:
     """The answer the booking rules give for these seats, read from the database."""
     wanted = seats or []
     if any(seat > show.capacity for seat in wanted):
@@ -81,7 +86,7 @@ class BookingMachine(RuleBasedStateMachine):
             Show.objects.create(title=f"Show {i}", starts_at=START + after, capacity=capacity)
             for i, (after, capacity) in enumerate(SHOWS)
         ]
-        self.expired_seen: dict[str, tuple] = {}
+        self.expired_seen: dict[UUID, tuple] = {}
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -113,6 +118,7 @@ class BookingMachine(RuleBasedStateMachine):
     def book(self, index, seat, who, by_time):
         show = self._show(index)
         taken = taken_seats(show.pk, now=self.now)
+        expected: Expected
         if show.has_started(self.now):
             expected = ("invalid", ("time",))
         else:
@@ -132,6 +138,7 @@ class BookingMachine(RuleBasedStateMachine):
         if ticket is None:
             return
         target = self._show(to)
+        expected: Expected
         if ticket.expired or ticket.show.has_started(self.now):
             expected = ("conflict", "ticket_expired")
         elif target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
@@ -177,6 +184,7 @@ class BookingMachine(RuleBasedStateMachine):
     def hold(self, index, seats, quantity, client):
         show = self._show(index)
         wanted = len(seats) if seats else quantity
+        expected: Expected
         if show.has_started(self.now):
             expected = ("invalid", ("time",))
         elif self._held_by(client) + wanted > HOLD_LIMIT:
@@ -200,6 +208,7 @@ class BookingMachine(RuleBasedStateMachine):
         hold = self._hold(index)
         if hold is None:
             return
+        expected: Expected
         if hold.expires_at <= self.now:
             expected = ("conflict", "hold_expired")
         elif hold.show.has_started(self.now):
@@ -219,6 +228,7 @@ class BookingMachine(RuleBasedStateMachine):
         ticket = self._ticket(index)
         if ticket is None:
             return
+        expected: Expected
         if ticket.expired or ticket.show.is_expired(self.now):
             expected = ("conflict", "ticket_expired")
         elif not undo and ticket.checked_in_at is not None:
@@ -255,7 +265,7 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def never_oversold(self):
         seats = [(show, seat) for show, seat in Ticket.objects.values_list("show_id", "seat")]
-        held_by = Counter()
+        held_by = Counter[str]()
         for show, client, held in Hold.objects.live(self.now).values_list("show_id", "client", "seats"):
             seats += [(show, seat) for seat in held]
             held_by[client] += len(held)
