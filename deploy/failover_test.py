@@ -276,9 +276,10 @@ for i, capacity in enumerate(plan["capacities"]):
     show = Show.objects.create(title=f"rush {plan['label']} #{i}", starts_at=base + timedelta(minutes=i),
                                capacity=capacity)
     out.append([show.pk, capacity])
-# Tickets of a show that started 9 hours ago: work for the expire and purge jobs.
+# Tickets of a show that started 9 hours ago or more (an hour apart per round): work for the
+# expire and purge jobs.
 past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(second=0, microsecond=0)
-                           - timedelta(hours=9, minutes=plan["day"]), capacity=plan["expired"])
+                           - timedelta(hours=9 + plan["day"]), capacity=plan["expired"])
 customer = Customer.objects.create(name=f"past {plan['label']}", phone_number="+919876543210")
 reference = "".join(random.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(6))
 booking = Booking.objects.create(reference=reference, customer=customer)
