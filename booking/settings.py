@@ -203,6 +203,9 @@ BOOKING_OPEN_TIMINGS = env.bool("BOOKING_OPEN_TIMINGS", default=True)
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)
+# How long a booking waits for its show's lock (PostgreSQL lock_timeout) before it is
+# answered 503 busy: one stuck transaction on a show never stalls the other workers.
+BOOKING_LOCK_TIMEOUT_SECONDS = env.float("BOOKING_LOCK_TIMEOUT_SECONDS", default=3)
 IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
