@@ -5,6 +5,7 @@ Every variable and its default is listed in the README ("Configuration").
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "phonenumber_field",
     "django_crontab",
+    "axes",
     "api",
 ]
 
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the refusal of the login page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "booking.urls"
@@ -129,6 +133,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin logins: django-axes refuses an address's logins for AXES_COOLOFF_TIME once it has
+# failed AXES_FAILURE_LIMIT times in a row (a correct password resets the count). The
+# address is the throttle's (NUM_PROXIES).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+# Failed attempts are kept (they are the count); successful logins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
 
 if TESTING:
     # Hashing a password costs a second; tests make many users.
