@@ -9,6 +9,8 @@ shapes once (api/views/base.py, exception_handler), the admin shows their messag
   request field of that name, unless the view names it otherwise.
 - Conflict: the request clashes with the current state (409), with a `code`.
 - Missing: the thing named does not exist (404).
+- Busy: the request could not get its turn in time; the same request may be sent again
+  a little later (503, with a `code`).
 """
 
 from datetime import datetime
@@ -47,6 +49,10 @@ class Conflict(DomainError):
 
 class Missing(DomainError):
     message = "Not found."
+
+
+class Busy(DomainError):
+    code = "busy"
 
 
 # --- 400 ----------------------------------------------------------------------------
@@ -211,6 +217,13 @@ class ShowHasTickets(Conflict):
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still running."
+
+
+# --- 503 ----------------------------------------------------------------------------
+
+
+class ShowBusy(Busy):
+    message = "This show is busy with other requests; try again in a few seconds."
 
 
 class IdempotencyKeyReused(DomainError):

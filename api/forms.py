@@ -15,7 +15,7 @@ class ShowTimeFormField(forms.TimeField):
 class PhoneFormField(forms.CharField):
     """A phone number in any format (models.parse_phone), as stored (E.164)."""
 
-    def to_python(self, value: str | None) -> str:
+    def to_python(self, value: str | None) -> str | None:
         text = super().to_python(value)
         if not text:
             return text

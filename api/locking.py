@@ -8,6 +8,12 @@ snapshot is taken after the lock is granted, so it sees every booking committed 
 On SQLite, which has no row locks, the IMMEDIATE transaction mode serialises writers
 instead (see settings). The UNIQUE (show, seat) constraint is the backstop.
 
+A show's lock is waited for at most BOOKING_LOCK_TIMEOUT_SECONDS (PostgreSQL's
+lock_timeout, for this transaction only): a transaction stuck on one show makes the
+requests for that show fail fast with ShowBusy (503 busy), instead of piling every worker
+up behind it. Only lock waits are bounded: no statement_timeout, which could cancel a
+COMMIT waiting for its synchronous replica.
+
 The taken-seat read is the one statement of the service written in SQL: tickets and live
 holds in one round trip, on every booking.
 """
@@ -18,10 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection
 
-from .errors import ShowNotFound
+from .errors import ShowBusy, ShowNotFound
 from .models import Hold, SeatBlock, Show, Ticket
+
+# PostgreSQL's SQLSTATE when lock_timeout ran out.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
@@ -30,10 +40,19 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     The fixed order keeps two moves between the same two shows from deadlocking.
     """
     ids = sorted(set(show_ids))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
     # FOR UPDATE OF the show alone: its screen and venue come along unlocked, so bookings
     # of other shows on the same screen don't queue behind this one.
     locked = Show.objects.select_for_update(of=("self",)).select_related("screen__venue").filter(pk__in=ids)
-    shows = {show.pk: show for show in locked.order_by("pk")}
+    try:
+        shows = {show.pk: show for show in locked.order_by("pk")}
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ShowBusy() from exc
+        raise
     for show_id in ids:
         if show_id not in shows:
             raise ShowNotFound(show_id)

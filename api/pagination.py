@@ -30,7 +30,8 @@ class CountSavingPaginator(Paginator):
         if len(rows) <= self.per_page:
             self.count = len(rows)  # sets the cached_property: no COUNT query
         # More than one page: count() queries the total; the rows are those already read.
-        return self._get_page(rows[: self.per_page], self.validate_number(number), self)
+        # _get_page is Django's hook for making a Page; django-stubs does not declare it.
+        return self._get_page(rows[: self.per_page], self.validate_number(number), self)  # type: ignore[attr-defined]
 
 
 class Pagination(PageNumberPagination):

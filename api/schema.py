@@ -39,16 +39,20 @@ def document_common_errors(result: dict, generator: Any, request: Any, public: b
 
     Any request may carry a bad token (401); a write may fail a browser session's CSRF
     check (403); a paginated list answers a page past its end with 404; a request body
-    may be too large (413); a 429 says when to come back in Retry-After; the database may
-    be out of reach (503).
+    may be too large (413); a 429 says when to come back in Retry-After; a show may stay
+    locked by other requests too long, or the database be out of reach (503, with a code
+    and Retry-After).
     """
 
-    def error(description: str) -> dict:
+    def error(description: str, shape: str = "Error") -> dict:
         # A fresh dict each time: shared ones would come out as YAML anchors.
         return {
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{shape}"}}},
             "description": description,
         }
+
+    def retry_after() -> dict:
+        return {"Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."}}
 
     for path in result["paths"].values():
         for method, operation in path.items():
@@ -61,9 +65,14 @@ def document_common_errors(result: dict, generator: Any, request: Any, public: b
             if "requestBody" in operation:
                 responses.setdefault("413", error("The request body is too large."))
             if "429" in responses:
-                responses["429"]["headers"] = {
-                    "Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."}
-                }
-            responses.setdefault("503", error("The database can't be reached; try again."))
+                responses["429"]["headers"] = retry_after()
+            if "503" not in responses:
+                busy_or_down = error(
+                    "`code: busy`: the show stayed locked by other requests longer than "
+                    "BOOKING_LOCK_TIMEOUT_SECONDS; `code: unavailable`: the database can't be "
+                    "reached. Try again after Retry-After.",
+                    "Conflict",
+                )
+                responses["503"] = {**busy_or_down, "headers": retry_after()}
             operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -2,8 +2,12 @@ import weakref
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
+
+from . import sharedcache
 
 # With Redis the count, the window's start and its end are one Lua script: one round trip
 # per request instead of four, and atomic, so no request falls between a window's end and
@@ -21,6 +25,12 @@ return {count, redis.call('GET', KEYS[2])}
 # One registered script (and so one redis client) per cache backend object: Django makes a
 # backend per thread and anew when the test settings change CACHES, hence weak keys.
 _scripts: "weakref.WeakKeyDictionary[RedisCache, object]" = weakref.WeakKeyDictionary()
+
+
+# While Redis is down or hung the throttle fails open, but not wide open: each process
+# counts its clients in its own memory meanwhile (so a client gets at most the rate once
+# per process, not unlimited).
+_while_redis_is_down = LocMemCache("throttle-while-redis-is-down", {"MAX_ENTRIES": 10_000})
 
 
 def _window_script(backend: RedisCache, key: str):
@@ -44,6 +54,7 @@ class AnonThrottle(SimpleRateThrottle):
     """
 
     scope = "anon"
+    opened: float | None  # the window's start when the script read it (Redis), else None
 
     def get_rate(self) -> str:
         return settings.THROTTLE_ANON_RATE
@@ -55,7 +66,9 @@ class AnonThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        num_requests, duration = self.parse_rate(self.rate)
+        assert num_requests is not None and duration is not None  # parse_rate of a rate (not None)
+        self.num_requests, self.duration = num_requests, duration
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
@@ -63,7 +76,12 @@ class AnonThrottle(SimpleRateThrottle):
         self.opened = None
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            return self._allow_in_redis(backend)
+            if sharedcache.cache_usable():
+                try:
+                    return self._allow_in_redis(backend)
+                except sharedcache.CacheFailure as exc:
+                    sharedcache.cache_failed(exc, "throttling")
+            self.cache = _while_redis_is_down
         # add() creates the counter only when the client has none: a window opens.
         if self.cache.add(self.key, 0, self.duration):
             self.cache.set(f"{self.key}:opened", self.now, self.duration)
@@ -101,3 +119,10 @@ class AnonThrottle(SimpleRateThrottle):
         else:
             opened = self.cache.get(f"{self.key}:opened", self.now)
         return max(opened + self.duration - self.now, 1)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the throttle counts it (NUM_PROXIES), for django-axes."""
+    # DRF's get_ident reads only request.headers and request.META, which a Django request
+    # has too; the stubs ask for DRF's Request.
+    return AnonThrottle().get_ident(request)  # type: ignore[arg-type]

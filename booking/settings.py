@@ -5,6 +5,7 @@ Every variable and its default is listed in the README ("Configuration").
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "phonenumber_field",
     "django_crontab",
+    "axes",
     "api",
 ]
 
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the refusal of the login page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "booking.urls"
@@ -108,14 +112,16 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# redis-py waits forever by default: a hung Redis would hold every worker. A local Redis
+# answers in well under a millisecond; past this, the call fails, and the service goes on
+# without the cache for a few seconds (api/sharedcache.py).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 if env("REDIS_URL", default=""):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
-            # redis-py waits forever by default: an unreachable Redis would hold a worker
-            # until gunicorn kills it. A read that fails is answered from the database.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
         }
     }
 else:
@@ -127,6 +133,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin logins: django-axes refuses an address's logins for AXES_COOLOFF_TIME once it has
+# failed AXES_FAILURE_LIMIT times in a row (a correct password resets the count). The
+# address is the throttle's (NUM_PROXIES).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+# Failed attempts are kept (they are the count); successful logins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
 
 if TESTING:
     # Hashing a password costs a second; tests make many users.
@@ -209,6 +230,9 @@ BOOKING_SEAT_CATEGORIES = env.list("BOOKING_SEAT_CATEGORIES", default=["standard
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)
+# How long a booking waits for its show's lock (PostgreSQL lock_timeout) before it is
+# answered 503 busy: one stuck transaction on a show never stalls the other workers.
+BOOKING_LOCK_TIMEOUT_SECONDS = env.float("BOOKING_LOCK_TIMEOUT_SECONDS", default=3)
 IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.

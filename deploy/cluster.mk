@@ -34,8 +34,10 @@ cluster-status:
 cluster-down:
 	$(CLUSTER_PYTHON) deploy/cluster.py down
 
+# FAILOVER_ROUNDS=kill,switchover,isolate adds the isolation round (README).
+FAILOVER_ROUNDS ?= kill,switchover
 failover-test: cluster-venv
-	$(CLUSTER_ENV) $(CLUSTER_PYTHON) deploy/failover_test.py
+	$(CLUSTER_ENV) $(CLUSTER_PYTHON) deploy/failover_test.py --rounds $(FAILOVER_ROUNDS)
 
 failover-teeth: cluster-venv
 	$(CLUSTER_ENV) $(CLUSTER_PYTHON) deploy/failover_test.py --teeth

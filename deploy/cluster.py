@@ -312,7 +312,8 @@ def _node_values(node: Node, async_replication: bool, passwords: dict) -> dict:
         "synchronous_mode": "false" if async_replication else "true",
         "synchronous_mode_strict": "false" if async_replication else "true",
         # The teeth check's cluster: asynchronous, and a replica promotes whatever it lags.
-        "maximum_lag_on_failover": 1 << 30 if async_replication else 0,
+        # MAXIMUM_LAG_ON_FAILOVER (bytes) overrides it, for experiments (README, "Isolation").
+        "maximum_lag_on_failover": int(os.environ.get("MAXIMUM_LAG_ON_FAILOVER", 1 << 30 if async_replication else 0)),
         **passwords,
     }
 

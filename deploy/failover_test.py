@@ -53,6 +53,7 @@ CLIENTS = int(os.environ.get("RUSH_CLIENTS", 24))
 WARMUP = float(os.environ.get("RUSH_WARMUP", 12))  # seconds of rush before the fault
 AFTER = float(os.environ.get("RUSH_AFTER", 15))  # seconds of rush once writes are back
 ISOLATED = float(os.environ.get("TEETH_ISOLATED", 5))  # teeth: seconds the primary writes alone
+OUTAGE_LIMIT = float(os.environ.get("OUTAGE_LIMIT", 30))  # seconds; the goal of issue 22
 ATTEMPT_DEADLINE = 150.0  # an attempt still indeterminate after this long fails the test
 CRON_EVERY = float(os.environ.get("CRON_EVERY", 10))
 PHONE = "+919876543210"
@@ -276,9 +277,10 @@ for i, capacity in enumerate(plan["capacities"]):
     show = Show.objects.create(title=f"rush {plan['label']} #{i}", starts_at=base + timedelta(minutes=i),
                                capacity=capacity)
     out.append([show.pk, capacity])
-# Tickets of a show that started 9 hours ago: work for the expire and purge jobs.
-past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(microsecond=0)
-                           - timedelta(hours=9, minutes=plan["day"]), capacity=plan["expired"])
+# Tickets of a show that started 9 hours ago or more (an hour apart per round): work for the
+# expire and purge jobs.
+past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(second=0, microsecond=0)
+                           - timedelta(hours=9 + plan["day"]), capacity=plan["expired"])
 customer = Customer.objects.create(name=f"past {plan['label']}", phone_number="+919876543210")
 reference = "".join(random.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(6))
 booking = Booking.objects.create(reference=reference, customer=customer)
@@ -508,6 +510,8 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
         )
     metrics = measure(rush, fault, back, stopped)
     metrics.update(notes)
+    if kind in ("kill", "switchover") and metrics["outage_s"] > OUTAGE_LIMIT:
+        problems.append(f"write outage {metrics['outage_s']} s, over the {OUTAGE_LIMIT:.0f} s goal")
     return RoundResult(label, kind, fault, checks, problems, metrics, lost=checks.get("lost_bookings", 0))
 
 

@@ -60,7 +60,7 @@ class ShowForm(forms.ModelForm):
 
 class ShowTicketInline(ReadOnlyInline):
     model = Ticket
-    fields = ["seat_display", "name", "phone_number", "booking_reference", "checked_in_at"]
+    fields = ("seat_display", "name", "phone_number", "booking_reference", "checked_in_at")
     readonly_fields = fields
     ordering = ["seat_order"]
 

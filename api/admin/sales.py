@@ -3,6 +3,7 @@
 import csv
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +19,22 @@ from ..models import Booking, Customer, Show, Ticket
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, sales
 from .base import ReadOnlyInline, RuleErrorsAsMessages
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class TicketCount(TypedDict):
+    """Bookings read by the admin's get_queryset: annotated with their ticket count."""
+
+    ticket_count: int
+
+
+class CustomerCounts(TypedDict):
+    """Customers read by CustomerAdmin.get_queryset: annotated with their counts."""
+
+    booking_count: int
+    ticket_count: int
 
 
 class CheckedInFilter(admin.SimpleListFilter):
@@ -49,10 +66,11 @@ class ShowDateFilter(admin.SimpleListFilter):
             return timezone.make_aware(datetime.combine(today + timedelta(days=days), datetime.min.time()))
 
         ranges = {"today": (0, 1), "tomorrow": (1, 2), "week": (0, 7)}
-        if self.value() in ranges:
-            start, end = ranges[self.value()]
+        value = self.value()
+        if value in ranges:
+            start, end = ranges[value]
             return queryset.filter(show__starts_at__gte=midnight(start), show__starts_at__lt=midnight(end))
-        if self.value() == "past":
+        if value == "past":
             return queryset.filter(show__starts_at__lt=midnight(0))
         return queryset
 
@@ -81,10 +99,10 @@ class TicketForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         ticket = self.instance
         # A ticket can only move to a show that has not started; its own show stays listed.
-        self.fields["show_choice"].queryset = (
-            Show.objects.select_related("screen__venue")
-            .filter(Q(starts_at__gt=timezone.now()) | Q(pk=ticket.show_id))
-            .order_by("starts_at")
+        show_choice = cast(forms.ModelChoiceField, self.fields["show_choice"])  # declared above
+        upcoming_or_own = Q(starts_at__gt=timezone.now()) | Q(pk=ticket.show_id)
+        show_choice.queryset = (
+            Show.objects.select_related("screen__venue").filter(upcoming_or_own).order_by("starts_at")
         )
         customer = ticket.booking.customer
         self.initial.update(
@@ -209,7 +227,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.action(description="Check in the selected tickets")
     def check_in(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count, refused = 0, Counter()
+        count, refused = 0, Counter[str]()
         for ticket_id in queryset.values_list("pk", flat=True):
             try:
                 door.ticket_check_in(ticket_id=ticket_id, now=timezone.now())
@@ -222,7 +240,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.action(description="Undo the check-in of the selected tickets")
     def undo_check_in(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count, refused = 0, Counter()
+        count, refused = 0, Counter[str]()
         for ticket_id in queryset.filter(checked_in_at__isnull=False).values_list("pk", flat=True):
             try:
                 door.ticket_check_in_undo(ticket_id=ticket_id, now=timezone.now())
@@ -291,7 +309,7 @@ def _spreadsheet_safe(text: str) -> str:
 
 class CustomerBookingInline(ReadOnlyInline):
     model = Booking
-    fields = ["reference", "created_at", "ticket_count"]
+    fields = ("reference", "created_at", "ticket_count")
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -299,7 +317,7 @@ class CustomerBookingInline(ReadOnlyInline):
         return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
 
     @admin.display(description="Tickets")
-    def ticket_count(self, booking: Booking) -> int:
+    def ticket_count(self, booking: "WithAnnotations[Booking, TicketCount]") -> int:
         return booking.ticket_count
 
 
@@ -325,18 +343,18 @@ class CustomerAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="Bookings", ordering="booking_count")
-    def bookings_count(self, customer: Customer) -> int:
+    def bookings_count(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> int:
         return customer.booking_count
 
     @admin.display(description="Tickets", ordering="ticket_count")
-    def tickets_link(self, customer: Customer) -> str:
+    def tickets_link(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> str:
         url = reverse("admin:api_ticket_changelist") + f"?booking__customer__id__exact={customer.pk}"
         return format_html('<a href="{}">{}</a>', url, customer.ticket_count)
 
 
 class BookingTicketInline(ReadOnlyInline):
     model = Ticket
-    fields = ["show", "seat_display", "expired", "checked_in_at"]
+    fields = ("show", "seat_display", "expired", "checked_in_at")
     readonly_fields = fields
     ordering = ["show__starts_at", "seat_order"]
 
@@ -355,7 +373,7 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ["created_at"]
     search_fields = ["reference", "customer__name", "customer__phone_number"]
     ordering = ["-created_at"]
-    fields = ["reference", "customer", "created_at"]
+    fields = ("reference", "customer", "created_at")
     readonly_fields = fields
     inlines = [BookingTicketInline]
 
@@ -374,7 +392,7 @@ class BookingAdmin(admin.ModelAdmin):
         return str(booking.customer.phone_number)
 
     @admin.display(description="Tickets", ordering="ticket_count")
-    def tickets_link(self, booking: Booking) -> str:
+    def tickets_link(self, booking: "WithAnnotations[Booking, TicketCount]") -> str:
         url = reverse("admin:api_ticket_changelist") + f"?booking__id__exact={booking.pk}"
         return format_html('<a href="{}">{}</a>', url, booking.ticket_count)
 

@@ -10,7 +10,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ConflictSerializer(serializers.Serializer):
-    """The shape of 409 and 422 answers."""
+    """The shape of 409, 422 and 503 answers."""
 
     detail = serializers.CharField()
     code = serializers.CharField()

@@ -72,7 +72,7 @@ class PhoneField(serializers.CharField):
 
     default_error_messages = {"invalid": "Enter a valid phone number."}
 
-    def to_internal_value(self, data: Any) -> PhoneNumber:  # type: ignore[override]
+    def to_internal_value(self, data: Any) -> PhoneNumber:
         number = parse_phone(super().to_internal_value(data))
         if number is None:
             self.fail("invalid")

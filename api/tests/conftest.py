@@ -2,7 +2,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -64,7 +64,7 @@ def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show
     the theatre's zone, on the default screen, or on a screen of its own when its capacity
     needs more seats than the default screen has."""
     day = timezone.localdate() + timedelta(days=days)
-    starts_at = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, hour, minute))
+    starts_at = timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
     if "screen" not in fields:
         default = Screen.objects.default()
         capacity = fields.get("capacity", default.capacity)

@@ -148,6 +148,7 @@ def test_changelist_costs_a_fixed_number_of_queries(staff, theatre, django_asser
 
 def test_ticket_search_by_short_id(staff, theatre):
     ticket = Ticket.objects.order_by("pk").first()
+    assert ticket is not None
     response = staff.get("/admin/api/ticket/", {"q": str(ticket.id)[:8]})
     assert [t.pk for t in response.context["cl"].result_list] == [ticket.pk]
     response = staff.get("/admin/api/ticket/", {"q": str(ticket.id)})
@@ -249,6 +250,7 @@ def _act(client, action: str, tickets, follow: bool = True):
 def test_check_in_action(staff, theatre):
     upcoming = list(Ticket.objects.filter(show=theatre["shows"][3]).order_by("seat")[:3])
     expired = Ticket.objects.filter(show=theatre["expired"]).first()
+    assert expired is not None
     Ticket.objects.filter(pk=upcoming[0].pk).update(checked_in_at=NOW - timedelta(minutes=5))
     response = _act(staff, "check_in", [*upcoming, expired])
     assert response.status_code == 200
@@ -335,15 +337,15 @@ class _FormReader(HTMLParser):
         self.data: dict[str, str] = {}
         self._select: str | None = None
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        attrs = dict(attrs)
-        name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in ("submit", "checkbox"):
-            self.data[name] = attrs.get("value") or ""
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        name = found.get("name")
+        if tag == "input" and name and found.get("type") not in ("submit", "checkbox"):
+            self.data[name] = found.get("value") or ""
         elif tag == "select":
             self._select = name
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select] = attrs["value"]
+        elif tag == "option" and self._select and "selected" in found:
+            self.data[self._select] = found["value"] or ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
@@ -438,6 +440,7 @@ def test_moving_a_ticket_and_changing_the_person(staff, frozen):
 
 def test_saving_an_unchanged_expired_ticket_changes_nothing(staff, theatre):
     ticket = Ticket.objects.filter(show=theatre["expired"]).first()
+    assert ticket is not None
     before = _snapshot(ticket)
     url = f"/admin/api/ticket/{ticket.pk}/change/"
     response = staff.post(url, _change_form(staff, url))

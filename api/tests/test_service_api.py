@@ -34,7 +34,7 @@ def test_health_ok(api_client, path):
     response = api_client.get(path)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
 
 
 def test_health_is_503_when_the_database_is_unavailable(api_client):
@@ -44,7 +44,7 @@ def test_health_is_503_when_the_database_is_unavailable(api_client):
 
     assert connection.cursor.called
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unavailable"}
+    assert response.json() == {"status": "unavailable", "database": "unavailable", "cache": "ok"}
 
 
 def test_health_is_not_throttled(api_client, settings):

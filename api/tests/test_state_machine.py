@@ -15,10 +15,13 @@ Each example runs in a savepoint that is rolled back at its end.
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 import pytest
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -29,6 +32,7 @@ from api.locking import seats_in_use
 from api.models import Booking, Customer, Hold, Screen, Show, Ticket, Venue, expiry_cutoff
 from api.seatmaps import grid
 from api.services import door, jobs, sales
+from api.services.catalog import ShowTime
 from api.tests.conftest import hold_seats
 
 pytestmark = pytest.mark.django_db
@@ -48,8 +52,11 @@ MAP_SEATS = 6  # one row, A1 to A6; capacities are sale caps within it
 seat_number = st.integers(1, MAP_SEATS + 1).map(lambda n: f"A{n}")
 person = st.sampled_from(PEOPLE)
 
+# What the rules say a call must answer: (OK, None), ("conflict", code), ("invalid", (subject,)).
+Expected = tuple[str, str | tuple[str, ...] | None]
 
-def outcome(call) -> tuple:
+
+def outcome(call) -> tuple[str, Any]:
     """What a service call did: ("ok", result), ("conflict", code) or ("invalid", (subject,))."""
     try:
         return OK, call()
@@ -61,7 +68,7 @@ def outcome(call) -> tuple:
         return "not_found", None
 
 
-def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int) -> tuple:
+def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantity: int) -> Expected:
     """The answer the booking rules give for these seats, read from the database."""
     wanted = seats or []
     if any(int(seat[1:]) > MAP_SEATS for seat in wanted):
@@ -86,7 +93,7 @@ class BookingMachine(RuleBasedStateMachine):
             Show.objects.create(title=f"Show {i}", screen=screen, starts_at=START + after, capacity=capacity)
             for i, (after, capacity) in enumerate(SHOWS)
         ]
-        self.expired_seen: dict[str, tuple] = {}
+        self.expired_seen: dict[UUID, tuple] = {}
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -118,11 +125,14 @@ class BookingMachine(RuleBasedStateMachine):
     def book(self, index, seat, who, by_time):
         show = self._show(index)
         taken = seats_in_use(show.pk, now=self.now).taken
+        expected: Expected
         if show.has_started(self.now):
             expected = ("invalid", ("time",))
         else:
             expected = expected_seats(show, taken, [seat] if seat else None, 1)
-        choice = {"starts_at": show.starts_at} if by_time else {"show_id": show.pk}
+        local = timezone.localtime(show.starts_at)
+        by = ShowTime(day=local.date(), at=local.time(), screen_id=show.screen_id)
+        choice: dict = {"when": by} if by_time else {"show_id": show.pk}
         kind, result = outcome(
             lambda: sales.ticket_book(**choice, name=who[0], phone_number=who[1], seat=seat, now=self.now)
         )
@@ -137,6 +147,7 @@ class BookingMachine(RuleBasedStateMachine):
         if ticket is None:
             return
         target = self._show(to)
+        expected: Expected
         if ticket.expired or ticket.show.has_started(self.now):
             expected = ("conflict", "ticket_expired")
         elif target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
@@ -182,6 +193,7 @@ class BookingMachine(RuleBasedStateMachine):
     def hold(self, index, seats, quantity, client):
         show = self._show(index)
         wanted = len(seats) if seats else quantity
+        expected: Expected
         if show.has_started(self.now):
             expected = ("invalid", ("time",))
         elif self._held_by(client) + wanted > HOLD_LIMIT:
@@ -205,6 +217,7 @@ class BookingMachine(RuleBasedStateMachine):
         hold = self._hold(index)
         if hold is None:
             return
+        expected: Expected
         if hold.expires_at <= self.now:
             expected = ("conflict", "hold_expired")
         elif hold.show.has_started(self.now):
@@ -224,6 +237,7 @@ class BookingMachine(RuleBasedStateMachine):
         ticket = self._ticket(index)
         if ticket is None:
             return
+        expected: Expected
         if ticket.expired or ticket.show.is_expired(self.now):
             expected = ("conflict", "ticket_expired")
         elif not undo and ticket.checked_in_at is not None:
@@ -260,7 +274,7 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def never_oversold(self):
         seats = [(show, seat) for show, seat in Ticket.objects.values_list("show_id", "seat")]
-        held_by = Counter()
+        held_by = Counter[str]()
         for show, client, held in Hold.objects.live(self.now).values_list("show_id", "client", "seats"):
             seats += [(show, seat) for seat in held]
             held_by[client] += len(held)

@@ -98,8 +98,10 @@ def test_two_processes_together_are_held_to_one_rate(redis_client, key_prefix, t
     workers = [_start_worker(tmp_path, key_prefix, number, show.pk) for number in (1, 2)]
     try:
         for worker in workers:
+            assert worker.stdout is not None and worker.stderr is not None  # pipes
             assert worker.stdout.readline().strip() == "ready", worker.stderr.read()
         for worker in workers:  # both start together, so their requests interleave
+            assert worker.stdin is not None
             worker.stdin.write("go\n")
             worker.stdin.flush()
         answers = []

@@ -2,8 +2,10 @@
 HTTP), who the client is, and the current moment."""
 
 import logging
+import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
@@ -13,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing
+from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing
 from ..throttling import AnonThrottle
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,14 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
         return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IdempotencyKeyReused):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if isinstance(exc, Busy):
+        # Sooner, the retry would most likely wait out the same lock again.
+        retry_after = max(1, math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS))
+        return Response(
+            {"detail": exc.message, "code": exc.code},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(retry_after)},
+        )
     raise TypeError(f"No HTTP answer for {type(exc).__name__}") from exc
 
 

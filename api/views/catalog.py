@@ -1,7 +1,6 @@
 """Shows: the availability search, one show with its free seats, staff writes."""
 
 import hashlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from redis.exceptions import RedisError
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound
@@ -21,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import selectors, sharedcache
 from ..filters import FilmFilter, ShowFilter
 from ..models import Film, Screen, Show, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
@@ -40,28 +38,27 @@ from ..serializers.catalog import (
 )
 from ..services import catalog
 
-logger = logging.getLogger(__name__)
-
 
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response]) -> HttpResponse | Response:
     """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
     and query included: the page links in an answer are absolute). Only plain JSON requests
-    are kept; a cache that fails is logged and the answer comes from the database."""
-    if seconds <= 0 or request.accepted_media_type != "application/json":
+    are kept. A cache that fails (refused, or timed out) is logged and left alone for a
+    while (api/sharedcache.py); meanwhile the answer comes from the database."""
+    if seconds <= 0 or request.accepted_media_type != "application/json" or not sharedcache.cache_usable():
         return answer()
     key = f"show-search:{hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()}"
     try:
         kept = cache.get(key)
-    except RedisError:
-        logger.exception("Show search not kept: the cache can't be read")
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, "reading a show search")
         return answer()
     if kept is not None:
         return HttpResponse(kept, content_type="application/json")
     response = answer()  # an invalid filter raises: a 400, not kept
     try:
         cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)
-    except RedisError:
-        logger.exception("Show search not kept: the cache can't be written")
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, "keeping a show search")
     return response
 
 
@@ -100,7 +97,9 @@ class ShowViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self) -> type:
         return ShowDetailSerializer if self.action == "retrieve" else ShowSerializer
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    # The ignore: a kept answer is a plain HttpResponse, which DRF sends as it is; the
+    # stubs' ListModelMixin.list promises a Response.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         # A premiere's crowd reloads the same search: anonymous answers are kept for
         # SHOW_SEARCH_CACHE_SECONDS, after the throttle, which still counts each request.
         # No booking reads these counts: each counts the seats again under the show's lock.

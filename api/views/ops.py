@@ -9,12 +9,31 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-
-def _health(name: str) -> serializers.Serializer:
-    return inline_serializer(name, {"status": serializers.CharField(), "database": serializers.CharField()})
+from ..sharedcache import cache_status
 
 
-@extend_schema(summary="Service health", responses={200: _health("Health"), 503: _health("HealthDown")})
+def _health(name: str, status: str, database: str) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "status": serializers.CharField(help_text=status),
+            "database": serializers.CharField(help_text=database),
+            "cache": serializers.CharField(help_text="`ok`, or `unavailable` (the shared cache, Redis)."),
+        },
+    )
+
+
+@extend_schema(
+    summary="Service health",
+    description=(
+        "200 while the database answers: `status` is `ok`, or `degraded` when the shared cache "
+        "(Redis) is unavailable (the service goes on without it). 503 when the database can't be reached."
+    ),
+    responses={
+        200: _health("Health", "`ok`, or `degraded` when the cache is unavailable.", "`ok`."),
+        503: _health("HealthDown", "`unavailable`.", "`unavailable`."),
+    },
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -23,8 +42,9 @@ def health(request: Request) -> Response:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        return Response({"status": "unavailable", "database": "unavailable"}, status=503)
-    return Response({"status": "ok", "database": "ok"})
+        return Response({"status": "unavailable", "database": "unavailable", "cache": cache_status()}, status=503)
+    cache = cache_status()
+    return Response({"status": "ok" if cache == "ok" else "degraded", "database": "ok", "cache": cache})
 
 
 @extend_schema(exclude=True)

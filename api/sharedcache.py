@@ -1,0 +1,59 @@
+"""When the shared cache (Redis) fails: the service goes on without it for a while.
+
+The cache keeps throttle counters and show searches; neither is worth an error to a
+client. A call that fails (Redis stopped, or hung past REDIS_TIMEOUT_SECONDS) is logged,
+and this process then leaves the cache alone for BACKOFF_SECONDS: a hung Redis costs one
+timeout per process every few seconds, not one per request. Meanwhile the throttle counts
+in this process's memory (api/throttling.py) and show searches come from the database.
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a call to Redis raises when it can't be done: refused, reset, timed out, or
+# refused by the server (out of memory, read-only replica). All RedisError.
+CacheFailure = RedisError
+
+BACKOFF_SECONDS = 5.0
+
+# time.monotonic() until which this process does not call the cache; 0: it does.
+_resting_until = 0.0
+
+
+def cache_usable() -> bool:
+    """Whether to call the cache now (False for a while after it failed)."""
+    return time.monotonic() >= _resting_until
+
+
+def cache_failed(exc: Exception, doing: str) -> None:
+    """Log the failure and leave the cache alone for BACKOFF_SECONDS."""
+    global _resting_until
+    _resting_until = time.monotonic() + BACKOFF_SECONDS
+    reason = f"{type(exc).__name__}: {exc}"
+    logger.warning("Cache unavailable while %s (%s); going on without it for %ss", doing, reason, BACKOFF_SECONDS)
+
+
+def cache_recovered() -> None:
+    """The cache answered again: use it from now on."""
+    global _resting_until
+    _resting_until = 0.0
+
+
+def cache_status() -> str:
+    """The cache's state for GET /api/health: "ok" when it takes a write now, else "unavailable".
+
+    Asks the cache even while this process rests from it: health says how it is now, and
+    a cache found working again ends the rest.
+    """
+    try:
+        cache.set("health:probe", "ok", 10)
+    except CacheFailure as exc:
+        cache_failed(exc, "checking health")
+        return "unavailable"
+    cache_recovered()
+    return "ok"

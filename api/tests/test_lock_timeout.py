@@ -1,0 +1,109 @@
+"""A show locked by a stuck transaction: requests for it fail fast with 503 busy, and the
+other shows go on (PostgreSQL's lock_timeout on the show lock, api/locking.py).
+
+The stuck transaction is a second connection of the test's own that locks the show's row
+and holds it (at most HOLD_SECONDS, so that a service without the timeout fails the test
+instead of hanging it).
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from api.errors import ShowBusy
+from api.models import Show, Ticket
+from api.tests.conftest import ADA, make_show, postgres_only
+
+pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+
+HOLD_SECONDS = 10
+
+
+@pytest.fixture
+def lock_elsewhere() -> Iterator[Callable[[int], psycopg.Connection]]:
+    """lock_elsewhere(show_id): another connection locks the show's row, as a stuck request would."""
+    holders: list[psycopg.Connection] = []
+    timers: list[threading.Timer] = []
+    params = connection.get_connection_params()
+
+    def lock(show_id: int) -> psycopg.Connection:
+        holder = psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"})
+        holder.execute(f"SELECT id FROM {Show._meta.db_table} WHERE id = %s FOR UPDATE", [show_id])
+        holders.append(holder)
+        timers.append(threading.Timer(HOLD_SECONDS, holder.rollback))
+        timers[-1].start()
+        return holder
+
+    yield lock
+    for timer in timers:
+        timer.cancel()
+    for holder in holders:
+        holder.rollback()
+        holder.close()
+
+
+def book(show_id: int) -> tuple[int, dict, str | None, float]:
+    """POST /api/tickets for the show from a client of its own: status, body, Retry-After, seconds taken."""
+    start = time.monotonic()
+    try:
+        response = APIClient().post("/api/tickets", {**ADA, "show": show_id}, format="json")
+    finally:
+        connection.close()  # this thread's connection
+    return response.status_code, response.json(), response.get("Retry-After"), time.monotonic() - start
+
+
+def test_a_show_locked_elsewhere_is_503_busy_after_the_lock_timeout(lock_elsewhere, settings):
+    show = make_show()
+    lock_elsewhere(show.pk)
+
+    status, body, retry_after, took = book(show.pk)
+
+    assert settings.BOOKING_LOCK_TIMEOUT_SECONDS == 3  # the default
+    assert (status, body, retry_after) == (503, {"detail": ShowBusy.message, "code": "busy"}, "3")
+    assert 3 <= took < 5
+    assert not Ticket.objects.filter(show=show).exists()
+
+
+def test_other_shows_are_booked_meanwhile(lock_elsewhere, settings):
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 1
+    stuck, other = make_show(hour=18), make_show(hour=21)
+    lock_elsewhere(stuck.pk)
+    waiting: list = []
+    thread = threading.Thread(target=lambda: waiting.append(book(stuck.pk)))
+    thread.start()
+    time.sleep(0.2)  # the request for the stuck show is waiting for its lock now
+
+    answers = [book(other.pk) for _ in range(3)]
+    thread.join()
+
+    assert [status for status, *_ in answers] == [201, 201, 201]
+    assert all(took < 0.5 for *_, took in answers), answers
+    [(status, body, retry_after, took)] = waiting
+    assert (status, body["code"], retry_after) == (503, "busy", "1")
+    assert 1 <= took < 3
+
+
+def test_the_show_books_again_once_the_lock_is_released(lock_elsewhere, settings):
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 1
+    show = make_show()
+    holder = lock_elsewhere(show.pk)
+    assert book(show.pk)[0] == 503
+
+    holder.rollback()
+    status, body, _, _ = book(show.pk)
+
+    assert status == 201, body
+
+
+def test_the_timeout_is_the_transactions_own(show):
+    """SET LOCAL: the connection's later statements (a migration, a long report) keep
+    PostgreSQL's default of no lock timeout."""
+    book(show.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone() == ("0",)
