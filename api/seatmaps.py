@@ -75,6 +75,9 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+ONE_OF = 'A seat map is {"rows": [...]} or {"grid": {"rows": ..., "seats_per_row": ...}}.'
+
+
 class SeatMapError(ValueError):
     """A seat map document that can't be used; `problems` says why, one sentence each."""
 
@@ -159,7 +162,12 @@ def grid(rows: int, seats_per_row: int) -> dict[str, Any]:
 
 def parse(document: Any) -> SeatMap:
     """The seat map of a document, validated; SeatMapError names every problem found."""
-    validator = jsonschema.Draft202012Validator(json_schema())
+    if not isinstance(document, dict):
+        raise SeatMapError([ONE_OF])
+    # Each form checked against its own branch of the schema, so that the problems named
+    # are the seats' and rows' own, not "matches none of the forms".
+    rows_form, grid_form = json_schema()["oneOf"]
+    validator = jsonschema.Draft202012Validator(grid_form if "grid" in document else rows_form)
     problems = [_schema_problem(error) for error in validator.iter_errors(document)]
     if problems:
         raise SeatMapError(sorted(set(problems)))
@@ -176,8 +184,8 @@ def parse_cached(text: str) -> SeatMap:
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:
     where = "/".join(str(part) for part in error.absolute_path) or "the map"
-    if error.validator == "oneOf":
-        return 'A seat map is {"rows": [...]} or {"grid": {"rows": ..., "seats_per_row": ...}}.'
+    if error.validator in ("required", "additionalProperties") and not error.absolute_path:
+        return ONE_OF
     if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "category":
         return f"{where}: unknown category {error.instance!r}; use one of {', '.join(categories())}."
     if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "kind":

@@ -15,6 +15,7 @@ from ..errors import (
     InUse,
     NoShowAtTime,
     NoSuchSeat,
+    OpenTimingTooFar,
     SeatInUse,
     SeatTaken,
     SeveralShows,
@@ -72,6 +73,8 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
         raise NoShowAtTime()
     if starts_at <= now:
         raise ShowStarted()
+    if starts_at > now + timedelta(days=settings.BOOKING_OPEN_TIMINGS_DAYS):
+        raise OpenTimingTooFar(settings.BOOKING_OPEN_TIMINGS_DAYS)
     # get_or_create copes with another request creating the same open timing meanwhile.
     show, _ = Show.objects.get_or_create(
         screen=default,
@@ -250,11 +253,12 @@ def seat_map_order(seat_map: SeatMap) -> Any:
 
 def in_use_delete(instance: Venue | Screen | Film) -> None:
     """Delete a venue, screen or film that no show uses (InUse otherwise)."""
-    shows = {
-        Venue: Show.objects.filter(screen__venue=instance),
-        Screen: Show.objects.filter(screen=instance),
-        Film: Show.objects.filter(film=instance),
-    }[type(instance)]
+    if isinstance(instance, Venue):
+        shows = Show.objects.filter(screen__venue=instance)
+    elif isinstance(instance, Screen):
+        shows = Show.objects.filter(screen=instance)
+    else:
+        shows = Show.objects.filter(film=instance)
     with transaction.atomic():
         if shows.exists():
             raise InUse()

@@ -1,0 +1,327 @@
+"""Venues, screens with their seat maps, and films (API.md (v2), "Venue and screen", "Film")."""
+
+import pytest
+from django.utils import timezone
+
+from api.models import Film, Screen, Venue
+from api.seatmaps import MAX_SEATS
+from api.tests.conftest import book_ticket, make_show
+
+pytestmark = pytest.mark.django_db
+
+AISLE_MAP = {
+    "rows": [
+        {
+            "label": "A",
+            "seats": [
+                {"number": 1, "x": 1},
+                {"number": 2, "x": 2},
+                {"number": 3, "x": 4, "category": "premium"},
+                {"number": 4, "x": 5, "kind": "wheelchair"},
+                {"number": 5, "x": 6, "kind": "companion"},
+            ],
+        },
+        {"label": "B", "seats": [{"number": 1}, {"number": 2}]},
+    ]
+}
+AISLE_MAP_FULL = {
+    "rows": [
+        {
+            "label": "A",
+            "seats": [
+                {"number": 1, "x": 1, "category": "standard", "kind": "seat"},
+                {"number": 2, "x": 2, "category": "standard", "kind": "seat"},
+                {"number": 3, "x": 4, "category": "premium", "kind": "seat"},
+                {"number": 4, "x": 5, "category": "standard", "kind": "wheelchair"},
+                {"number": 5, "x": 6, "category": "standard", "kind": "companion"},
+            ],
+        },
+        {
+            "label": "B",
+            "seats": [
+                {"number": 1, "x": 1, "category": "standard", "kind": "seat"},
+                {"number": 2, "x": 2, "category": "standard", "kind": "seat"},
+            ],
+        },
+    ]
+}
+
+
+def page(*results: dict) -> dict:
+    return {"count": len(results), "next": None, "previous": None, "results": list(results)}
+
+
+# --- venues ----------------------------------------------------------------------------
+
+
+def test_a_fresh_installation_is_the_version_1_theatre(api_client):
+    screen = Screen.objects.default()
+
+    response = api_client.get("/api/venues")
+
+    assert response.status_code == 200
+    assert response.json() == page(
+        {
+            "id": screen.venue_id,
+            "name": "Main theatre",
+            "time_zone": "UTC",
+            "currency": "EUR",
+            "country": "IN",
+            "screens": [{"id": screen.pk, "name": "Screen 1", "capacity": 20}],
+        }
+    )
+    assert [seat.label for seat in screen.seats] == [f"{row}{n}" for row in "AB" for n in range(1, 11)]
+
+
+def test_staff_create_a_venue_with_defaults(staff_client):
+    response = staff_client.post("/api/venues", {"name": "Odeon Kadıköy"})
+
+    assert response.status_code == 201
+    venue = Venue.objects.get(name="Odeon Kadıköy")
+    assert response.json() == {
+        "id": venue.pk,
+        "name": "Odeon Kadıköy",
+        "time_zone": "UTC",
+        "currency": "EUR",
+        "country": "IN",
+        "screens": [],
+    }
+
+
+def test_staff_create_a_venue_in_its_zone(staff_client):
+    body = {"name": "Odeon", "time_zone": "Europe/Istanbul", "currency": "TRY", "country": "TR"}
+
+    response = staff_client.post("/api/venues", body)
+
+    assert response.status_code == 201
+    assert {k: response.json()[k] for k in body} == body
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"name": ["This field is required."]}),
+        ({"name": "X", "time_zone": "Mars/Olympus"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
+        ({"name": "X", "currency": "eur"}, {"currency": ["An ISO 4217 code of three capital letters, like EUR."]}),
+        ({"name": "X", "country": "XX"}, {"country": ["An ISO 3166 alpha-2 country code, like TR."]}),
+    ],
+)
+def test_invalid_venue_is_a_400(staff_client, body, errors):
+    response = staff_client.post("/api/venues", body, format="json")
+
+    assert (response.status_code, response.json()) == (400, errors)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_anonymous_clients_cannot_write_venues_screens_or_films(api_client, method):
+    screen = Screen.objects.default()
+    film = Film.objects.create(title="Dune", runtime_minutes=166)
+    for url in ("/api/venues", "/api/screens", "/api/films"):
+        target = (
+            url
+            if method == "post"
+            else f"{url}/{ {'/api/venues': screen.venue_id, '/api/screens': screen.pk, '/api/films': film.pk}[url] }"
+        )
+        response = getattr(api_client, method)(target, {}, format="json")
+        assert (response.status_code, response.json()) == (
+            401,
+            {"detail": "Authentication credentials were not provided."},
+        ), target
+
+
+def test_a_venue_with_shows_is_not_deleted(staff_client):
+    show = make_show()
+
+    response = staff_client.delete(f"/api/venues/{show.screen.venue_id}")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Shows still use this: it can't be deleted.", "code": "in_use"}
+    assert Venue.objects.filter(pk=show.screen.venue_id).exists()
+
+
+def test_a_venue_without_shows_is_deleted_with_its_screens(staff_client):
+    venue = Venue.objects.create(name="Closed")
+    Screen.objects.create(venue=venue, name="Only", seat_map={"grid": {"rows": 1, "seats_per_row": 5}})
+
+    response = staff_client.delete(f"/api/venues/{venue.pk}")
+
+    assert response.status_code == 204
+    assert not Venue.objects.filter(pk=venue.pk).exists()
+    assert not Screen.objects.filter(venue_id=venue.pk).exists()
+
+
+# --- screens and seat maps ------------------------------------------------------------------
+
+
+def test_staff_create_a_screen_from_a_grid(staff_client):
+    venue = Screen.objects.default().venue
+
+    response = staff_client.post(
+        "/api/screens",
+        {"venue": venue.pk, "name": "Screen 2", "seat_map": {"grid": {"rows": 3, "seats_per_row": 4}}},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    screen = Screen.objects.get(name="Screen 2")
+    assert response.json()["capacity"] == 12
+    assert response.json()["seat_map"]["rows"][2] == {
+        "label": "C",
+        "seats": [{"number": n, "x": n, "category": "standard", "kind": "seat"} for n in range(1, 5)],
+    }
+    assert screen.capacity == 12
+
+
+def test_staff_create_a_screen_with_aisles_and_wheelchair_spaces(staff_client):
+    venue = Screen.objects.default().venue
+
+    response = staff_client.post(
+        "/api/screens", {"venue": venue.pk, "name": "Aisle", "seat_map": AISLE_MAP}, format="json"
+    )
+
+    assert response.status_code == 201
+    screen = Screen.objects.get(name="Aisle")
+    assert response.json() == {
+        "id": screen.pk,
+        "venue": venue.pk,
+        "name": "Aisle",
+        "capacity": 7,  # the wheelchair space counts
+        "seat_map": AISLE_MAP_FULL,
+    }
+    seats = screen.seats
+    assert [s.label for s in seats.neighbours(seats.seat("A2"))] == ["A1"]  # x 3 is an aisle
+    assert [s.label for s in seats.neighbours(seats.seat("A4"))] == ["A3", "A5"]
+
+
+def test_the_seat_map_schema_is_published(api_client):
+    response = api_client.get("/api/seat-map-schema")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert len(schema["oneOf"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("seat_map", "problem"),
+    [
+        ({"rows": [{"label": "A", "seats": [{"number": 1}, {"number": 1, "x": 2}]}]}, "Seat A1 is listed twice."),
+        (
+            {"rows": [{"label": "A", "seats": [{"number": 1, "category": "gold"}]}]},
+            "rows/0/seats/0/category: unknown category 'gold'; use one of standard, premium, vip, economy.",
+        ),
+        (
+            {"rows": [{"label": "A", "seats": [{"number": 1, "kind": "sofa"}]}]},
+            "rows/0/seats/0/kind: unknown kind 'sofa'; use one of seat, wheelchair, companion.",
+        ),
+        ({"rows": [{"label": "A", "seats": []}]}, "rows/0/seats: must not be empty."),
+        ({"rows": []}, "rows: must not be empty."),
+        ({"rows": [{"label": "A", "seats": [{"number": 1}, {"number": 2, "x": 1}]}]}, "Two seats of row A are at x 1."),
+        (
+            {"rows": [{"label": "A", "seats": [{"number": 1}]}, {"label": "A", "seats": [{"number": 2}]}]},
+            "Row A is listed twice.",
+        ),
+        ({"grid": {"rows": 100, "seats_per_row": 100}}, f"A seat map holds at most {MAX_SEATS} seats (10000 given)."),
+        ({"grid": {"rows": 0, "seats_per_row": 10}}, "grid/rows: 0 is less than the minimum of 1"),
+        ([1, 2], 'A seat map is {"rows": [...]} or {"grid": {"rows": ..., "seats_per_row": ...}}.'),
+    ],
+)
+def test_a_bad_seat_map_is_a_400_that_names_the_problem(staff_client, seat_map, problem):
+    venue = Screen.objects.default().venue
+
+    response = staff_client.post(
+        "/api/screens", {"venue": venue.pk, "name": "Bad", "seat_map": seat_map}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert problem in response.json()["seat_map"], response.json()
+    assert not Screen.objects.filter(name="Bad").exists()
+
+
+def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
+    show = make_show()
+    book_ticket(show.pk, seat="B10")
+    smaller = {"grid": {"rows": 2, "seats_per_row": 9}}
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": smaller}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Seat B10 is booked or held for a show to come: the seat map must keep it.",
+        "code": "seat_in_use",
+        "seats": ["B10"],
+    }
+    assert Screen.objects.get(pk=show.screen_id).capacity == 20
+
+
+def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_client):
+    show = make_show()
+    book_ticket(show.pk, seat="A1")
+    bigger = {"grid": {"rows": 3, "seats_per_row": 10}}
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": bigger}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["capacity"] == 30
+    seats = staff_client.get(f"/api/shows/{show.pk}/seats").json()
+    assert [row["label"] for row in seats["rows"]] == ["A", "B", "C"]
+
+
+def test_a_screen_with_shows_is_not_deleted(staff_client):
+    show = make_show()
+
+    response = staff_client.delete(f"/api/screens/{show.screen_id}")
+
+    assert (response.status_code, response.json()["code"]) == (409, "in_use")
+
+
+# --- films -----------------------------------------------------------------------------------
+
+
+def test_staff_create_read_and_filter_films(staff_client, api_client):
+    created = staff_client.post(
+        "/api/films", {"title": "Dune: Part Three", "runtime_minutes": 166, "rating": "PG-13"}, format="json"
+    )
+    staff_client.post("/api/films", {"title": "Spirited Away", "runtime_minutes": 125}, format="json")
+
+    assert created.status_code == 201
+    film = Film.objects.get(title="Dune: Part Three")
+    dune = {"id": film.pk, "title": "Dune: Part Three", "runtime_minutes": 166, "rating": "PG-13", "description": ""}
+    assert created.json() == dune
+    assert api_client.get("/api/films", {"title": "dune"}).json() == page(dune)
+    assert api_client.get(f"/api/films/{film.pk}").json() == dune
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"title": "X"}, {"runtime_minutes": ["This field is required."]}),
+        ({"runtime_minutes": 90}, {"title": ["This field is required."]}),
+        (
+            {"title": "X", "runtime_minutes": 0},
+            {"runtime_minutes": ["Ensure this value is greater than or equal to 1."]},
+        ),
+    ],
+)
+def test_invalid_film_is_a_400(staff_client, body, errors):
+    response = staff_client.post("/api/films", body, format="json")
+
+    assert (response.status_code, response.json()) == (400, errors)
+
+
+def test_a_film_with_shows_is_not_deleted(staff_client):
+    film = Film.objects.create(title="Dune", runtime_minutes=166)
+    make_show(film=film)
+
+    response = staff_client.delete(f"/api/films/{film.pk}")
+
+    assert (response.status_code, response.json()["code"]) == (409, "in_use")
+    assert Film.objects.filter(pk=film.pk).exists()
+
+
+def test_a_film_without_shows_is_deleted(staff_client):
+    film = Film.objects.create(title="Dune", runtime_minutes=166)
+
+    assert staff_client.delete(f"/api/films/{film.pk}").status_code == 204
+    assert not Film.objects.exists()
+    assert timezone.now()  # nothing else changed
