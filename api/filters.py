@@ -53,7 +53,7 @@ class StartsAtFilters(filters.FilterSet):
     def _in_each_zone(self, queryset: QuerySet, condition: Callable[[ZoneInfo, str], Q]) -> QuerySet:
         """The rows whose show matches condition(zone, starts_at path) in its venue's zone."""
         matches = Q(pk__in=[])
-        for name in Venue.objects.order_by().values_list("time_zone", flat=True).distinct():
+        for name in Venue.objects.time_zones():
             in_zone = Q(**{f"{self.show_path}screen__venue__time_zone": name})
             matches |= in_zone & condition(ZoneInfo(name), f"{self.show_path}starts_at")
         return queryset.filter(matches)

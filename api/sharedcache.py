@@ -57,3 +57,31 @@ def cache_status() -> str:
         return "unavailable"
     cache_recovered()
     return "ok"
+
+
+def read(key: str) -> object | None:
+    """The cache's value for key; None when it has none or can't be read (logged)."""
+    if not cache_usable():
+        return None
+    try:
+        return cache.get(key)
+    except CacheFailure as exc:
+        cache_failed(exc, f"reading {key}")
+        return None
+
+
+def keep(key: str, value: object, seconds: int) -> None:
+    if not cache_usable():
+        return
+    try:
+        cache.set(key, value, seconds)
+    except CacheFailure as exc:
+        cache_failed(exc, f"keeping {key}")
+
+
+def forget(key: str) -> None:
+    """Forget key; a cache that can't be reached keeps it until it expires."""
+    try:
+        cache.delete(key)
+    except CacheFailure as exc:
+        cache_failed(exc, f"forgetting {key}")

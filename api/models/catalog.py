@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from .. import sharedcache
 from ..seatmaps import SeatMap, grid, parse_cached
 
 ON_THE_MINUTE = "Shows start on the minute: seconds must be 00."
@@ -50,6 +51,20 @@ def default_country() -> str:
     return settings.PHONENUMBER_DEFAULT_REGION
 
 
+class VenueQuerySet(models.QuerySet):
+    TIME_ZONES_KEY = "venue-time-zones"
+
+    def time_zones(self) -> list[str]:
+        """The time zones the venues are in: read on every search by date, so kept in the
+        shared cache until a venue is saved or deleted (and a minute at most, for processes
+        that don't share a cache)."""
+        zones = sharedcache.read(self.TIME_ZONES_KEY)
+        if zones is None:
+            zones = sorted(set(Venue.objects.values_list("time_zone", flat=True)))
+            sharedcache.keep(self.TIME_ZONES_KEY, zones, 60)
+        return zones
+
+
 class Venue(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default=default_time_zone)  # IANA
@@ -57,11 +72,21 @@ class Venue(models.Model):
     # ISO 3166 alpha-2: how a phone number without a country code is read at this venue.
     country = models.CharField(max_length=2, default=default_country)
 
+    objects = VenueQuerySet.as_manager()
+
     class Meta:
         ordering = ["pk"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
+        return super().delete(*args, **kwargs)
 
     @property
     def zone(self) -> ZoneInfo:
