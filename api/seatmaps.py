@@ -237,3 +237,197 @@ def lowest_free(seat_map: SeatMap, taken: Iterable[str], quantity: int) -> list[
     taken = set(taken)
     free = (s.label for s in seat_map if s.label not in taken and s.kind != "wheelchair")
     return [label for label, _ in zip(free, range(quantity), strict=False)]
+
+
+# --- choosing seats ----------------------------------------------------------------------
+#
+# Every function below is pure: a seat map, the labels that can't be sold (booked, held,
+# blocked) and a request in; labels out. The same state and request always give the same
+# seats.
+
+
+@dataclass(frozen=True)
+class Choice:
+    seats: list[str]  # in the map's order
+    together: bool  # all in one row, side by side
+
+
+def _free_in(row: Row, unavailable: set[str]) -> list[Seat]:
+    """The row's seats that anyone may be given: free, and not wheelchair spaces."""
+    return [s for s in row.seats if s.label not in unavailable and s.kind != "wheelchair"]
+
+
+def _runs(row: Row, unavailable: set[str]) -> list[list[Seat]]:
+    """The row's free seats as runs of neighbours (x one apart), left to right."""
+    runs: list[list[Seat]] = []
+    for seat in _free_in(row, unavailable):
+        if runs and seat.x - runs[-1][-1].x == 1:
+            runs[-1].append(seat)
+        else:
+            runs.append([seat])
+    return runs
+
+
+def _lone(row: Row, unavailable: set[str]) -> set[str]:
+    """Free seats of the row with no free neighbour: a run of one."""
+    return {run[0].label for run in _runs(row, unavailable) if len(run) == 1}
+
+
+def _strands(row: Row, unavailable: set[str], taking: Iterable[str]) -> str | None:
+    """The seat that taking these seats of the row would leave lone (one that was not lone
+    before), or None."""
+    after = unavailable | set(taking)
+    new = _lone(row, after) - _lone(row, unavailable)
+    if not new:
+        return None
+    order = {s.label: s.x for s in row.seats}
+    return min(new, key=lambda label: order[label])
+
+
+def _placements(row: Row, unavailable: set[str], quantity: int) -> list[list[Seat]]:
+    """Every way to seat `quantity` side by side in the row, left to right."""
+    return [
+        run[start : start + quantity]
+        for run in _runs(row, unavailable)
+        for start in range(len(run) - quantity + 1)
+    ]
+
+
+class _SweetSpot:
+    """Where the house's best seat is: the middle of the map's width, about two-thirds of
+    the way back from the screen. A placement ranks by its squared distance from there,
+    a row counting as two seats' width (rows are further apart than seats)."""
+
+    ROW_WEIGHT = 2
+
+    def __init__(self, seat_map: SeatMap) -> None:
+        xs = [s.x for s in seat_map]
+        self.row = round((len(seat_map.rows) - 1) * 2 / 3)
+        self.x = (min(xs) + max(xs)) / 2 if xs else 0
+
+    def distance(self, seats: list[Seat]) -> tuple[float, int, int]:
+        middle = (seats[0].x + seats[-1].x) / 2
+        rows = (self.ROW_WEIGHT * (seats[0].row - self.row)) ** 2
+        # Ties go to the row nearer the screen, then to the left: the same state and
+        # request always give the same seats.
+        return rows + (middle - self.x) ** 2, seats[0].row, seats[0].x
+
+
+def _allowed(row: Row, unavailable: set[str], placements: list[list[Seat]]) -> list[list[Seat]]:
+    """The placements that strand no seat; all of them when every one would (the
+    exemption of the single-seat rule)."""
+    keep = [p for p in placements if _strands(row, unavailable, [s.label for s in p]) is None]
+    return keep or placements
+
+
+def best_together(
+    seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool = True
+) -> list[str] | None:
+    """The best side-by-side placement of `quantity` seats in one row, or None."""
+    spot = _SweetSpot(seat_map)
+    candidates = []
+    for row in seat_map.rows:
+        placements = _placements(row, unavailable, quantity)
+        if single_seat_rule:
+            placements = _allowed(row, unavailable, placements)
+        candidates += placements
+    if not candidates:
+        return None
+    return [s.label for s in min(candidates, key=spot.distance)]
+
+
+def _best_split(
+    seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool
+) -> list[str] | None:
+    """The party over as few rows as possible: the largest groups first (fewest rows),
+    each group placed as best_together would place it."""
+    taken = set(unavailable)
+    chosen: list[str] = []
+    left = quantity
+    while left:
+        largest = max((len(run) for row in seat_map.rows for run in _runs(row, taken)), default=0)
+        if largest == 0:
+            return None
+        group = best_together(seat_map, taken, min(left, largest), single_seat_rule=single_seat_rule)
+        if group is None:
+            return None
+        chosen += group
+        taken |= set(group)
+        left -= len(group)
+    return chosen
+
+
+def _in_map_order(seat_map: SeatMap, labels: Iterable[str]) -> list[str]:
+    wanted = set(labels)
+    return [s.label for s in seat_map if s.label in wanted]
+
+
+def choose_best(
+    seat_map: SeatMap,
+    unavailable: set[str],
+    quantity: int,
+    *,
+    wheelchair: int = 0,
+    single_seat_rule: bool = True,
+) -> Choice | None:
+    """The best seats for a party of `quantity`, `wheelchair` of whom need a wheelchair
+    space (with the rest of the party in the companion seats beside them where they are
+    free); None when the party can't be seated.
+
+    All together in one row whenever possible, nearest the sweet spot; otherwise over as
+    few rows as possible. With the single-seat rule, a placement never leaves a free seat
+    lone in its row when a placement that doesn't exists.
+    """
+    taken = set(unavailable)
+    chosen: list[str] = []
+    spot = _SweetSpot(seat_map)
+    beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
+    for _ in range(wheelchair):
+        spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
+        if not spaces:
+            return None
+
+        def companions(space: Seat) -> list[Seat]:
+            return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
+
+        # The space with the most free companion seats beside it, nearest the sweet spot.
+        space = min(spaces, key=lambda s: (-len(companions(s)), spot.distance([s])))
+        chosen.append(space.label)
+        taken.add(space.label)
+        for companion in companions(space)[:beside]:
+            chosen.append(companion.label)
+            taken.add(companion.label)
+            beside -= 1
+    left = quantity - len(chosen)
+    if left <= 0:
+        return Choice(_in_map_order(seat_map, chosen), together=_side_by_side(seat_map, chosen))
+    together = best_together(seat_map, taken, left, single_seat_rule=single_seat_rule)
+    rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule)
+    if rest is None:
+        return None
+    chosen += rest
+    return Choice(_in_map_order(seat_map, chosen), together=_side_by_side(seat_map, chosen))
+
+
+def _side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
+    seats = sorted((seat_map.by_label[label] for label in labels), key=lambda s: (s.row, s.x))
+    return len({s.row for s in seats}) == 1 and all(b.x - a.x == 1 for a, b in zip(seats, seats[1:], strict=False))
+
+
+def stranded_seat(seat_map: SeatMap, unavailable: set[str], wanted: list[str]) -> str | None:
+    """The seat that taking `wanted` would strand, judged row by row (see choose_best), or
+    None. A row is exempt when every side-by-side placement of as many seats in it would
+    strand one too."""
+    by_row: dict[int, list[str]] = {}
+    for label in wanted:
+        by_row.setdefault(seat_map.by_label[label].row, []).append(label)
+    for index, labels in sorted(by_row.items()):
+        row = seat_map.rows[index]
+        stranded = _strands(row, unavailable, labels)
+        if stranded is None:
+            continue
+        placements = _placements(row, unavailable, len(labels))
+        if all(_strands(row, unavailable, [s.label for s in p]) for p in placements):
+            continue  # no placement of that many here avoids it
+        return stranded
+    return None

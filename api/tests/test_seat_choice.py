@@ -1,0 +1,207 @@
+"""Choosing seats (API.md (v2), "Choosing seats"): pure functions of the seat map and the
+seats that can't be sold. Pictures: one line a row, front first; `.` free, `x` taken,
+`|` an aisle, `W` a wheelchair space, `c` a companion seat; the chosen seats as `*`."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.seatmaps import SeatMap, choose_best, grid, parse, row_label, stranded_seat
+
+
+def house(picture: str) -> tuple[SeatMap, set[str]]:
+    """A map and its unavailable seats from a picture (see the module's doc)."""
+    rows, taken = [], set()
+    for index, line in enumerate(picture.strip().splitlines()):
+        label, seats, x, number = row_label(index), [], 0, 0
+        for char in line.strip():
+            x += 1
+            if char == "|":
+                continue
+            number += 1
+            seat = {"number": number, "x": x}
+            if char == "W":
+                seat["kind"] = "wheelchair"
+            elif char == "c":
+                seat["kind"] = "companion"
+            elif char == "x":
+                taken.add(f"{label}{number}")
+            seats.append(seat)
+        rows.append({"label": label, "seats": seats})
+    return parse({"rows": rows}), taken
+
+
+def picture(seat_map: SeatMap, taken: set[str], chosen: list[str]) -> str:
+    lines = []
+    for row in seat_map.rows:
+        line, x = "", row.seats[0].x
+        for seat in row.seats:
+            line += "|" * (seat.x - x - 1) if line else ""
+            x = seat.x
+            line += (
+                "*"
+                if seat.label in chosen
+                else "x"
+                if seat.label in taken
+                else {"wheelchair": "W", "companion": "c"}.get(seat.kind, ".")
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_a_party_sits_together_nearest_the_sweet_spot():
+    # Six rows: the sweet spot is row D (index round(5 * 2/3) = 3, two-thirds back), in the middle.
+    seat_map, taken = house("\n".join(["." * 10] * 6))
+
+    choice = choose_best(seat_map, taken, 2)
+
+    assert choice is not None and choice.together
+    assert choice.seats == ["D5", "D6"]
+
+
+def test_taken_seats_push_the_party_aside_but_keep_it_together():
+    seat_map, taken = house(
+        """
+        ..........
+        ..........
+        ..........
+        xxxxxxxxxx
+        ..........
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 4)
+
+    # Row D (the sweet spot of five rows: index round(4 * 2/3) = 3) is full: the nearest
+    # rows, C and E, tie; C is nearer the screen.
+    assert choice is not None
+    assert picture(seat_map, taken, choice.seats).splitlines()[2] == "...****..."
+
+
+def test_the_same_state_always_gives_the_same_seats():
+    seat_map, taken = house("\n".join(["...x..x..."] * 5))
+
+    assert len({tuple(choose_best(seat_map, taken, 3).seats) for _ in range(5)}) == 1
+
+
+def test_a_party_is_split_only_when_no_row_can_seat_it_together():
+    seat_map, taken = house(
+        """
+        xx...xxx
+        xxx..xxx
+        x...xxxx
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 5)
+
+    assert choice is not None and not choice.together
+    # Over two rows, the largest groups first: three in row A or C, then two.
+    rows = {label[0] for label in choice.seats}
+    assert len(rows) == 2 and len(choice.seats) == 5
+
+
+def test_sold_out_when_the_party_does_not_fit():
+    seat_map, taken = house("xx..x")
+
+    assert choose_best(seat_map, taken, 3) is None
+
+
+def test_aisles_part_neighbours():
+    seat_map, taken = house("...|...")
+
+    choice = choose_best(seat_map, taken, 4)
+
+    assert choice is not None and not choice.together  # an aisle is not a neighbour
+
+
+def test_the_service_never_strands_a_single_seat_when_it_can_help_it():
+    # Three free in a row of four: taking the middle two for a pair would leave A1 or A4
+    # alone; the pair goes to an end.
+    seat_map, taken = house("x...")
+
+    choice = choose_best(seat_map, taken, 2)
+
+    assert choice.seats in (["A3", "A4"], ["A2", "A3"])
+    assert stranded_seat(seat_map, taken, choice.seats) is None
+
+
+def test_a_single_seat_rule_exemption_when_every_placement_strands():
+    # Three free between taken seats: any pair leaves one alone; that's allowed.
+    seat_map, taken = house("x...x")
+
+    choice = choose_best(seat_map, taken, 2)
+
+    assert choice is not None and choice.together
+    assert stranded_seat(seat_map, taken, choice.seats) is None  # exempt
+
+
+def test_naming_seats_that_strand_one_is_refused_with_the_seat():
+    seat_map, taken = house("x.....")
+
+    assert stranded_seat(seat_map, taken, ["A3", "A4"]) == "A2"
+    assert stranded_seat(seat_map, taken, ["A2", "A3"]) is None
+
+
+def test_seats_lone_before_the_request_do_not_count():
+    seat_map, taken = house("x.x....")
+
+    assert stranded_seat(seat_map, taken, ["A4", "A5"]) is None  # A2 was lone already
+
+
+def test_the_rule_off_takes_the_best_placement_whatever_it_leaves():
+    seat_map, taken = house(".....")
+
+    on = choose_best(seat_map, taken, 3)
+    off = choose_best(seat_map, taken, 3, single_seat_rule=False)
+
+    assert off.seats == ["A2", "A3", "A4"]  # the middle, leaving A1 and A5 alone
+    assert on.seats == ["A1", "A2", "A3"]
+
+
+def test_wheelchair_spaces_go_only_to_those_who_ask():
+    seat_map, taken = house("..cWc..")
+
+    assert "A4" not in choose_best(seat_map, taken, 6).seats
+    assert choose_best(seat_map, taken, 7) is None  # the space is not for a party of seven
+
+
+def test_a_wheelchair_request_gets_a_space_and_its_companions():
+    seat_map, taken = house(
+        """
+        ..........
+        ..cWc.cWc.
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 3, wheelchair=1)
+
+    assert choice is not None
+    assert choice.seats == ["B3", "B4", "B5"]
+
+
+def test_a_wheelchair_request_with_no_space_free_is_refused():
+    seat_map, taken = house("..cxc..")
+
+    assert choose_best(seat_map, taken, 2, wheelchair=1) is None
+
+
+@given(
+    rows=st.integers(1, 6),
+    per_row=st.integers(1, 12),
+    taken_bits=st.integers(0, 2**72 - 1),
+    quantity=st.integers(1, 6),
+)
+def test_the_choice_is_free_seats_and_never_strands_when_it_can_be_helped(rows, per_row, taken_bits, quantity):
+    seat_map = parse(grid(rows, per_row))
+    labels = seat_map.labels()
+    taken = {label for i, label in enumerate(labels) if taken_bits >> i & 1}
+
+    choice = choose_best(seat_map, taken, quantity)
+
+    if choice is None:
+        return
+    assert len(choice.seats) == len(set(choice.seats)) == quantity
+    assert not taken & set(choice.seats)
+    if choice.together:
+        assert stranded_seat(seat_map, taken, choice.seats) is None
