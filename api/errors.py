@@ -138,6 +138,24 @@ class ShowOverlaps(Invalid):
         )
 
 
+class UnknownTicketType(Invalid):
+    subject = "ticket_types"
+
+    def __init__(self, key: str, *, subject: str | None = None) -> None:
+        super().__init__(f"No ticket type is called {key!r}.", subject=subject)
+
+
+class InvalidPrices(Invalid):
+    subject = "prices"
+
+
+class NotSoldHere(Invalid):
+    subject = "ticket_types"
+
+    def __init__(self, ticket_type: str, category: str) -> None:
+        super().__init__(f"This show sells no {ticket_type} tickets in {category} seats.")
+
+
 class HoldLimitReached(Invalid):
     def __init__(self, limit: int, held: int) -> None:
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
@@ -165,6 +183,17 @@ class SeatTaken(Conflict):
     @classmethod
     def seats(cls, labels: list[str]) -> "SeatTaken":
         return cls(f"Seat {', '.join(labels)} is already booked or held.")
+
+
+class SingleSeatGap(Conflict):
+    code = "single_seat_gap"
+
+    def __init__(self, seat: str) -> None:
+        super().__init__(f"These seats would leave seat {seat} alone between taken seats: choose others.")
+        self.seat = seat
+
+    def extra(self) -> dict[str, Any]:
+        return {"seat": self.seat}
 
 
 class TicketExpired(Conflict):

@@ -53,7 +53,7 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
         "ticket": ticket,
         "show": ticket.show,
         "customer": ticket.booking.customer,
-        "starts_at": timezone.localtime(ticket.show.starts_at),
+        "starts_at": ticket.show.local_start,
         "expired": expired,
         "qr_svg": qr_svg,
     }

@@ -400,16 +400,16 @@ def choose_best(
             beside -= 1
     left = quantity - len(chosen)
     if left <= 0:
-        return Choice(_in_map_order(seat_map, chosen), together=_side_by_side(seat_map, chosen))
+        return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
     together = best_together(seat_map, taken, left, single_seat_rule=single_seat_rule)
     rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule)
     if rest is None:
         return None
     chosen += rest
-    return Choice(_in_map_order(seat_map, chosen), together=_side_by_side(seat_map, chosen))
+    return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
 
 
-def _side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
+def side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
     seats = sorted((seat_map.by_label[label] for label in labels), key=lambda s: (s.row, s.x))
     return len({s.row for s in seats}) == 1 and all(b.x - a.x == 1 for a, b in zip(seats, seats[1:], strict=False))
 

@@ -12,7 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, 
 from django.db.models.functions import Coalesce
 
 from .locking import seats_in_use
-from .models import Booking, Hold, SeatBlock, Show, ShowQuerySet, Ticket
+from .models import Booking, Hold, SeatBlock, Show, ShowPrice, ShowQuerySet, Ticket
 from .seatmaps import Seat
 
 
@@ -39,6 +39,7 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     property of each show read (models.Show.seats_available)."""
     return (
         Show.objects.select_related("screen__venue", "film")
+        .prefetch_related(Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type")))
         .annotate(
             tickets_booked=_count(Ticket.objects.all()),
             seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
@@ -100,10 +101,12 @@ def show_taken_count(show: Show, *, now: datetime) -> int:
 def tickets_with_details() -> models.QuerySet[Ticket]:
     """Tickets with what their answers show: the show with its screen and venue, the
     booking and its person."""
-    return Ticket.objects.select_related("show__screen__venue", "booking__customer")
+    return Ticket.objects.select_related("show__screen__venue", "booking__customer", "ticket_type")
 
 
 def bookings_with_tickets() -> models.QuerySet[Booking]:
     """Bookings with their person and their tickets in show and seat order."""
-    tickets = Ticket.objects.select_related("show__screen__venue").order_by("show__starts_at", "seat_order")
+    tickets = Ticket.objects.select_related("show__screen__venue", "ticket_type").order_by(
+        "show__starts_at", "seat_order"
+    )
     return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))

@@ -226,6 +226,9 @@ BOOKING_CURRENCY = env("BOOKING_CURRENCY", default="EUR")
 BOOKING_DEFAULT_RUNTIME_MINUTES = env.int("BOOKING_DEFAULT_RUNTIME_MINUTES", default=120)
 BOOKING_CLEANING_MINUTES = env.int("BOOKING_CLEANING_MINUTES", default=15)
 # The seat categories (price bands) a seat map may name.
+# The service never leaves one free seat alone in a row when it can help it (API.md,
+# "Choosing seats"); staff are exempt.
+BOOKING_SINGLE_SEAT_RULE = env.bool("BOOKING_SINGLE_SEAT_RULE", default=True)
 BOOKING_SEAT_CATEGORIES = env.list("BOOKING_SEAT_CATEGORIES", default=["standard", "premium", "vip", "economy"])
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.

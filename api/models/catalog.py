@@ -240,3 +240,53 @@ class SeatBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seat} blocked at {self.show}"
+
+
+class TicketTypeQuerySet(models.QuerySet):
+    def default(self) -> "TicketType":
+        """The default type; a database without types (a test's flushed one) gets the
+        fresh installation's: adult (the default), child and senior."""
+        found = self.filter(default=True).first()
+        if found is None:
+            for key, name in (("adult", "Adult"), ("child", "Child"), ("senior", "Senior")):
+                TicketType.objects.get_or_create(key=key, defaults={"name": name, "default": key == "adult"})
+            found = self.get(default=True)
+        return found
+
+
+class TicketType(models.Model):
+    """Adult, child, senior...: what a ticket is sold as. One is the default."""
+
+    key = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    default = models.BooleanField(default=False)
+
+    objects = TicketTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-default", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["default"], condition=models.Q(default=True), name="one_default_ticket_type")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShowPrice(models.Model):
+    """The amount a ticket type costs in a seat category at a show, in its venue's currency."""
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="prices")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="prices")
+    category = models.CharField(max_length=30)
+    amount = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["show_id", "ticket_type_id", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["show", "ticket_type", "category"], name="showprice_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="showprice_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_type} {self.category}: {self.amount}"

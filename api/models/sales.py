@@ -2,13 +2,14 @@
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from .catalog import Show
+from .catalog import Show, TicketType
 
 
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
@@ -43,6 +44,7 @@ class Booking(models.Model):
     # DO_NOTHING: the database refuses to delete a customer that a booking still links
     # (a foreign key constraint), and the purge deletes unused customers in one statement.
     customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="bookings")
+    total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -60,6 +62,8 @@ class Ticket(models.Model):
     # The seat's place in the map (front row first, then along the row), for lists in seat
     # order: labels sort "A10" before "A2".
     seat_order = models.PositiveIntegerField(default=0)
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))  # as sold
     expired = models.BooleanField(default=False)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     booked_at = models.DateTimeField(auto_now_add=True)
@@ -95,6 +99,10 @@ class Hold(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds")
     seats = models.JSONField(default=list)  # seat labels, as in Ticket.seat, in the map's order
+    # What confirming the hold sells, frozen when the seats were held: one line a seat,
+    # {"seat", "ticket_type", "category", "price"} (price as text: "12.50").
+    lines = models.JSONField(default=list)
+    total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     expires_at = models.DateTimeField(db_index=True)
     # Who made the hold (user or client address), for the per-client limit.
     client = models.CharField(max_length=100, blank=True, db_index=True)

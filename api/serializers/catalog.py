@@ -1,6 +1,8 @@
 """Venues, screens, films and shows: what a client sends, and what it gets back."""
 
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -8,7 +10,7 @@ import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import Film, Screen, SeatBlock, Show, Venue, validate_on_the_minute
+from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..seatmaps import SeatMapError, parse
 from .fields import SeatField, ShowTimeField
 
@@ -79,6 +81,16 @@ class FilmSerializer(serializers.ModelSerializer):
         extra_kwargs = {"runtime_minutes": {"min_value": 1, "max_value": 1_000}}
 
 
+class PriceSerializer(serializers.Serializer):
+    ticket_type = serializers.SlugField(help_text="A ticket type's key.")
+    category = serializers.CharField(help_text="A seat category of the screen's map.")
+    amount = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0"))
+
+
+def prices_json(prices: Iterable[ShowPrice]) -> list[dict[str, str]]:
+    return [{"ticket_type": p.ticket_type.key, "category": p.category, "amount": str(p.amount)} for p in prices]
+
+
 def local_fields(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
     local = timezone.localtime(moment, zone)
     return {
@@ -98,6 +110,7 @@ class ShowSerializer(serializers.ModelSerializer):
     tickets_booked = serializers.IntegerField(read_only=True)
     seats_available = serializers.IntegerField(read_only=True)
     expired = serializers.BooleanField(read_only=True)
+    prices = PriceSerializer(many=True, read_only=True)
     currency = serializers.CharField(read_only=True)
 
     class Meta:
@@ -116,6 +129,7 @@ class ShowSerializer(serializers.ModelSerializer):
             "tickets_booked",
             "seats_available",
             "expired",
+            "prices",
             "currency",
         ]
         read_only_fields = fields
@@ -136,6 +150,7 @@ class ShowSerializer(serializers.ModelSerializer):
             "tickets_booked": show.tickets_booked,
             "seats_available": show.seats_available,
             "expired": show.is_expired(now),
+            "prices": prices_json(show.prices.all()),
             "currency": venue.currency,
         }
 
@@ -164,6 +179,7 @@ class ShowWriteSerializer(serializers.Serializer):
     time = ShowTimeField(required=False)
     starts_at = serializers.DateTimeField(required=False, validators=[validate_on_the_minute])
     capacity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    prices = PriceSerializer(many=True, required=False, help_text="Replaces the show's prices.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         day, at = attrs.pop("date", None), attrs.pop("time", None)
@@ -182,6 +198,8 @@ class ShowWriteSerializer(serializers.Serializer):
         if self.instance is not None and "screen" in attrs and attrs["screen"] != self.instance.screen:
             raise serializers.ValidationError({"screen": ["A show can't move to another screen; schedule a new one."]})
         values: dict[str, Any] = {key: attrs[key] for key in ("title", "starts_at", "capacity") if key in attrs}
+        if "prices" in attrs:
+            values["prices"] = [(p["ticket_type"], p["category"], p["amount"]) for p in attrs["prices"]]
         if "film" in attrs:
             values["film_id"] = attrs["film"].pk if attrs["film"] else None
         if self.instance is None:
@@ -247,3 +265,9 @@ class SeatStatusesSerializer(serializers.Serializer):
             ],
             "currency": show.screen.venue.currency,
         }
+
+
+class TicketTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketType
+        fields = ["key", "name", "default"]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
@@ -9,6 +10,7 @@ from rest_framework.request import Request
 
 from ..models import Booking, Hold, Screen, Ticket, Venue
 from ..services.catalog import ShowTime
+from ..seatmaps import side_by_side
 from ..services.sales import Sale
 from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text
 
@@ -59,11 +61,15 @@ class PersonSerializer(serializers.Serializer):
 
 
 class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):
-    seat = SeatField(required=False, help_text="A seat label like B4; the first free seat if left out.")
+    seat = SeatField(required=False, help_text="A seat label like B4; the best available seat if left out.")
+    ticket_type = serializers.SlugField(required=False, help_text="A ticket type's key; the default type if left out.")
 
 
-class TicketUpdateSerializer(TicketCreateSerializer):
-    """PUT needs name, phone number and the show; PATCH any of the fields."""
+class TicketUpdateSerializer(PersonSerializer, ShowChoiceSerializer):
+    """PUT needs name, phone number and the show; PATCH any of the fields. A moved ticket
+    keeps its type."""
+
+    seat = SeatField(required=False, help_text="A seat label like B4; the best available seat if left out.")
 
 
 def eticket_url(request: Request | None, ticket_id: object) -> str:
@@ -84,6 +90,9 @@ class TicketSerializer(serializers.ModelSerializer):
     time = ShowTimeField(read_only=True)
     starts_at = serializers.DateTimeField(read_only=True)
     seat = serializers.CharField(read_only=True, help_text="Seat label, like A7.")
+    ticket_type = serializers.CharField(read_only=True, help_text="The ticket type's key.")
+    price = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True, help_text="As sold.")
+    currency = serializers.CharField(read_only=True)
     booking = serializers.CharField(read_only=True, help_text="The booking reference.")
     url = serializers.CharField(read_only=True, help_text="The printable e-ticket page.")
 
@@ -101,6 +110,9 @@ class TicketSerializer(serializers.ModelSerializer):
             "time",
             "starts_at",
             "seat",
+            "ticket_type",
+            "price",
+            "currency",
             "expired",
             "checked_in_at",
             "booking",
@@ -126,6 +138,9 @@ class TicketSerializer(serializers.ModelSerializer):
             "time": starts_at.strftime("%H:%M"),
             "starts_at": starts_at.isoformat(timespec="seconds"),
             "seat": ticket.seat,
+            "ticket_type": ticket.ticket_type.key,
+            "price": str(ticket.price),
+            "currency": show.screen.venue.currency,
             "expired": ticket.expired,
             "checked_in_at": iso(ticket.checked_in_at, zone),
             "booking": booking.reference,
@@ -135,35 +150,77 @@ class TicketSerializer(serializers.ModelSerializer):
 
 
 class HoldCreateSerializer(ShowChoiceSerializer):
+    """Which seats: named (`seats`), or how many (`quantity`, or `ticket_types`, whose sum
+    is the quantity), optionally with wheelchair spaces."""
+
     seats = serializers.ListField(
         child=SeatField(), min_length=1, max_length=10, required=False, help_text='Seat labels, like ["A3", "A4"].'
     )
     quantity = serializers.IntegerField(min_value=1, max_value=10, required=False, help_text="1 to 10 seats.")
+    ticket_types = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=10),
+        required=False,
+        help_text='How many of each ticket type, like {"adult": 2, "child": 1}; types go to the seats in seat order.',
+    )
+    wheelchair = serializers.IntegerField(
+        min_value=0, max_value=10, required=False, help_text="How many of the party need a wheelchair space."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        if ("seats" in attrs) == ("quantity" in attrs):
-            raise serializers.ValidationError({"non_field_errors": ["Give either seats or quantity."]})
-        seats = attrs.get("seats")
+        seats, types = attrs.get("seats"), attrs.get("ticket_types")
+        if types is not None:
+            types = attrs["ticket_types"] = {key: n for key, n in types.items() if n}
+            if not 1 <= sum(types.values()) <= 10:
+                raise serializers.ValidationError({"ticket_types": ["Ask for 1 to 10 tickets in all."]})
+            if "quantity" in attrs:
+                raise serializers.ValidationError({"quantity": ["Give quantity or ticket_types, not both."]})
+            if seats is None:
+                attrs["quantity"] = sum(types.values())
+            elif sum(types.values()) != len(seats):
+                raise serializers.ValidationError({"ticket_types": ["The ticket types must add up to the seats named."]})
+        if (seats is None) == ("quantity" not in attrs):
+            raise serializers.ValidationError({"non_field_errors": ["Give either seats, quantity or ticket_types."]})
         if seats and len(set(seats)) != len(seats):
             raise serializers.ValidationError({"seats": ["A seat is named twice."]})
+        if attrs.get("wheelchair", 0) > attrs.get("quantity", len(seats or [])):
+            raise serializers.ValidationError({"wheelchair": ["More wheelchair spaces than the party has people."]})
+        if seats and attrs.get("wheelchair"):
+            raise serializers.ValidationError({"wheelchair": ["Name the wheelchair spaces among the seats instead."]})
         return attrs
 
 
+class LineSerializer(serializers.Serializer):
+    seat = serializers.CharField()
+    ticket_type = serializers.CharField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=8, decimal_places=2)
+
+
 class HoldSerializer(serializers.ModelSerializer):
+    """A hold with its frozen lines and total, in the venue's currency."""
+
     seats = serializers.ListField(child=serializers.CharField(), read_only=True)
+    together = serializers.BooleanField(read_only=True, help_text="All in one row, side by side.")
+    lines = LineSerializer(many=True, read_only=True)
+    currency = serializers.CharField(read_only=True)
 
     class Meta:
         model = Hold
-        fields = ["id", "show", "seats", "expires_at"]
+        fields = ["id", "show", "seats", "expires_at", "together", "lines", "total", "currency"]
         read_only_fields = fields
 
     def to_representation(self, hold: Hold) -> dict[str, Any]:
+        venue = hold.show.screen.venue
         return {
             "id": str(hold.pk),
             "show": hold.show_id,
             "seats": hold.seats,
-            "expires_at": iso(hold.expires_at, hold.show.zone),
+            "expires_at": iso(hold.expires_at, venue.zone),
+            "together": side_by_side(hold.show.screen.seats, hold.seats),
+            "lines": hold.lines,
+            "total": str(hold.total),
+            "currency": venue.currency,
         }
 
 
@@ -174,7 +231,8 @@ class BookingCreateSerializer(PersonSerializer, HoldCreateSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "hold" in attrs:
-            extra = {"show", "date", "time", "screen", "venue", "seats", "quantity"}.intersection(self.initial_data)
+            given = {"show", "date", "time", "screen", "venue", "seats", "quantity", "ticket_types", "wheelchair"}
+            extra = given.intersection(self.initial_data)
             if extra:
                 raise serializers.ValidationError({"hold": [f"Give a hold, or {', '.join(sorted(extra))}; not both."]})
             return attrs
@@ -187,18 +245,22 @@ class BookingSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
     phone_number = serializers.CharField(read_only=True)
     tickets = TicketSerializer(many=True, read_only=True)
+    currency = serializers.CharField(read_only=True)
 
     class Meta:
         model = Booking
-        fields = ["reference", "name", "phone_number", "tickets", "created_at"]
+        fields = ["reference", "name", "phone_number", "tickets", "total", "currency", "created_at"]
         read_only_fields = fields
 
     def to_representation(self, sale: Sale) -> dict[str, Any]:
         booking, tickets = sale.booking, TicketSerializer(context=self.context)
+        venue = sale.tickets[0].show.screen.venue if sale.tickets else None
         return {
             "reference": booking.reference,
             "name": booking.customer.name,
             "phone_number": phone_text(booking.customer.phone_number),
             "tickets": [tickets.to_representation(ticket) for ticket in sale.tickets],
-            "created_at": iso(booking.created_at, sale.tickets[0].show.zone if sale.tickets else None),
+            "total": str(booking.total),
+            "currency": venue.currency if venue else settings.BOOKING_CURRENCY,
+            "created_at": iso(booking.created_at, venue.zone if venue else None),
         }

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
     InUse,
+    InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
     OpenTimingTooFar,
@@ -24,6 +26,7 @@ from ..errors import (
     ShowStarted,
     ShowTimeTaken,
     TimeOutOfRange,
+    UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
 from ..models import Film, Hold, Screen, SeatBlock, Show, Ticket, Venue
@@ -125,6 +128,28 @@ def _save_show(show: Show) -> Show:
     return show
 
 
+Prices = list[tuple[str, str, Decimal]]  # (ticket type key, seat category, amount)
+
+
+def _set_prices(show: Show, prices: Prices) -> None:
+    """Replace the show's prices. A hold made before keeps its own (they are frozen in it)."""
+    types = {t.key: t for t in TicketType.objects.all()}
+    seen = set()
+    for key, category, _ in prices:
+        if key not in types:
+            raise UnknownTicketType(key, subject="prices")
+        if category not in settings.BOOKING_SEAT_CATEGORIES:
+            raise InvalidPrices(f"No seat category is called {category!r}.")
+        if (key, category) in seen:
+            raise InvalidPrices(f"The price of {key} tickets in {category} seats is given twice.")
+        seen.add((key, category))
+    ShowPrice.objects.filter(show=show).delete()
+    ShowPrice.objects.bulk_create(
+        ShowPrice(show=show, ticket_type=types[key], category=category, amount=amount)
+        for key, category, amount in prices
+    )
+
+
 def show_create(
     *,
     starts_at: datetime,
@@ -132,6 +157,7 @@ def show_create(
     film_id: int | None = None,
     title: str = "",
     capacity: int | None = None,
+    prices: Prices | None = None,
 ) -> Show:
     screen = Screen.objects.default() if screen_id is None else Screen.objects.get(pk=screen_id)
     film = None if film_id is None else Film.objects.get(pk=film_id)
@@ -147,7 +173,11 @@ def show_create(
         busy_until=busy_until,
         capacity=capacity or screen.capacity,
     )
-    return _save_show(show)
+    with transaction.atomic():
+        _save_show(show)
+        if prices:
+            _set_prices(show, prices)
+    return show
 
 
 def show_update(
@@ -158,6 +188,7 @@ def show_update(
     starts_at: datetime | None = None,
     capacity: int | None = None,
     film_id: int | None = None,
+    prices: Prices | None = None,
 ) -> Show:
     """Change a show; its capacity under its lock, so that no booking slips in between the
     count and the save."""
@@ -182,6 +213,8 @@ def show_update(
             if capacity < taken:
                 raise CapacityBelowTaken(taken)
             show.capacity = capacity
+        if prices is not None:
+            _set_prices(show, prices)
         return _save_show(show)
 
 
@@ -265,3 +298,20 @@ def in_use_delete(instance: Venue | Screen | Film) -> None:
         if isinstance(instance, Venue):
             instance.screens.all().delete()
         instance.delete()
+
+
+def ticket_type_save(ticket_type: TicketType) -> TicketType:
+    """Save a ticket type; a new default takes the place of the old one."""
+    with transaction.atomic():
+        if ticket_type.default:
+            TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
+        ticket_type.save()
+        return ticket_type
+
+
+def ticket_type_delete(ticket_type: TicketType) -> None:
+    """Delete a ticket type that no ticket or price uses (InUse otherwise), nor the default."""
+    with transaction.atomic():
+        if ticket_type.default or ticket_type.tickets.exists() or ticket_type.prices.exists():
+            raise InUse()
+        ticket_type.delete()

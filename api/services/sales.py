@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TypeAlias
 
 from django.conf import settings
@@ -20,15 +21,18 @@ from ..errors import (
     HoldLimitReached,
     NoSuchHold,
     NoSuchSeat,
+    NotSoldHere,
     SeatTaken,
     ShowStarted,
+    SingleSeatGap,
     SoldOut,
     TicketNotChangeable,
     TicketNotFound,
+    UnknownTicketType,
 )
 from ..locking import SeatsInUse, lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket
-from ..seatmaps import lowest_free
+from ..models import Booking, Customer, Hold, SeatBlock, Show, ShowPrice, Ticket, TicketType
+from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
 from .catalog import ShowTime, seat_map_order, show_at
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
@@ -45,6 +49,23 @@ class Sale:
 
     booking: Booking
     tickets: list[Ticket]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One seat of a sale as priced: what a hold freezes and a booking charges."""
+
+    seat: str
+    ticket_type: str  # TicketType.key
+    category: str
+    price: Decimal
+
+    def as_json(self) -> dict[str, str]:
+        return {"seat": self.seat, "ticket_type": self.ticket_type, "category": self.category, "price": str(self.price)}
+
+    @classmethod
+    def from_json(cls, line: dict[str, str]) -> "Line":
+        return cls(line["seat"], line["ticket_type"], line["category"], Decimal(line["price"]))
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -64,10 +85,14 @@ def _check_not_started(show: Show, now: datetime) -> None:
         raise ShowStarted()
 
 
-def _choose_seats(show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, staff: bool) -> list[str]:
-    """The seats wanted, if they exist and are free; else the first free ones. Blocked
-    seats are taken for everyone but staff who name them."""
+def _choose_seats(
+    show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, wheelchair: int = 0, staff: bool
+) -> Choice:
+    """The seats wanted, if they exist, are free and strand no single seat; else the best
+    ones (seatmaps.choose_best). Blocked seats are taken for everyone but staff who name
+    them; staff are exempt from the single-seat rule."""
     seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
+    single_seat_rule = settings.BOOKING_SINGLE_SEAT_RULE and not staff
     if wanted:
         for label in wanted:
             if seat_map.seat(label) is None:
@@ -81,12 +106,41 @@ def _choose_seats(show: Show, used: SeatsInUse, wanted: list[str] | None, quanti
     if len(taken) + quantity > show.capacity:
         raise SoldOut()
     if wanted:
+        stranded = stranded_seat(seat_map, taken | blocked, wanted) if single_seat_rule else None
+        if stranded is not None:
+            raise SingleSeatGap(stranded)
         # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
-        return sorted(wanted, key=seat_map_order(seat_map))
-    chosen = lowest_free(seat_map, taken | blocked, quantity)
-    if len(chosen) < quantity:
+        seats = sorted(wanted, key=seat_map_order(seat_map))
+        return Choice(seats, together=side_by_side(seat_map, seats))
+    choice = choose_best(seat_map, taken | blocked, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
+    if choice is None:
         raise SoldOut()
-    return chosen
+    return choice
+
+
+def _price(show: Show, seats: list[str], ticket_types: dict[str, int] | None) -> list[Line]:
+    """The seats priced at the show's prices: the types go to the seats in seat order (the
+    default type without ticket_types). A show without prices sells at 0.00."""
+    keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
+    known = {t.key: t for t in TicketType.objects.all()} if keys else {}
+    for key in keys:
+        if key not in known:
+            raise UnknownTicketType(key)
+    if not keys:
+        keys = [TicketType.objects.default().key] * len(seats)
+    prices = {
+        (key, category): amount
+        for key, category, amount in ShowPrice.objects.filter(show=show).values_list(
+            "ticket_type__key", "category", "amount"
+        )
+    }
+    seat_map, lines = show.screen.seats, []
+    for seat, key in zip(seats, keys, strict=True):
+        category = seat_map.by_label[seat].category
+        if prices and (key, category) not in prices:
+            raise NotSoldHere(key, category)
+        lines.append(Line(seat, key, category, prices.get((key, category), Decimal("0.00"))))
+    return lines
 
 
 # --- customers and bookings ------------------------------------------------------
@@ -108,26 +162,39 @@ def _draw_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def _booking_create(customer: Customer) -> Booking:
+def _booking_create(customer: Customer, total: Decimal) -> Booking:
     """A booking of this customer under a fresh random reference, drawn again if taken."""
     for _ in range(REFERENCE_DRAWS):
         try:
             with transaction.atomic():
-                return Booking.objects.create(reference=_draw_reference(), customer=customer)
+                return Booking.objects.create(reference=_draw_reference(), customer=customer, total=total)
         except IntegrityError:
             continue  # UNIQUE (reference): draw again
     raise RuntimeError("Could not draw a free booking reference.")
 
 
-def _sell(*, show: Show, seats: list[str], name: str, phone_number: Phone) -> Sale:
-    """The person (new or returning), a booking and its tickets. Call under the show's lock.
-    A blocked seat that staff sell is unblocked: the house seat has found its guest."""
-    booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number))
+def _sell(*, show: Show, lines: list[Line], name: str, phone_number: Phone) -> Sale:
+    """The person (new or returning), a booking and its tickets, as the lines price them.
+    Call under the show's lock. A blocked seat that staff sell is unblocked: the house seat
+    has found its guest."""
+    total = sum((line.price for line in lines), Decimal("0.00"))
+    booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number), total)
     order = seat_map_order(show.screen.seats)
+    types = {t.key: t for t in TicketType.objects.filter(key__in={line.ticket_type for line in lines})}
     tickets = Ticket.objects.bulk_create(
-        [Ticket(booking=booking, show=show, seat=seat, seat_order=order(seat)) for seat in seats]
+        [
+            Ticket(
+                booking=booking,
+                show=show,
+                seat=line.seat,
+                seat_order=order(line.seat),
+                ticket_type=types[line.ticket_type],
+                price=line.price,
+            )
+            for line in lines
+        ]
     )
-    SeatBlock.objects.filter(show=show, seat__in=seats).delete()
+    SeatBlock.objects.filter(show=show, seat__in=[line.seat for line in lines]).delete()
     return Sale(booking=booking, tickets=tickets)
 
 
@@ -140,16 +207,19 @@ def booking_create(
     when: ShowTime | None = None,
     seats: list[str] | None = None,
     quantity: int = 1,
+    ticket_types: dict[str, int] | None = None,
+    wheelchair: int = 0,
     staff: bool = False,
 ) -> Sale:
-    """Book seats straight away (no hold first): the wanted ones, or the first free."""
+    """Book seats straight away (no hold first): the wanted ones, or the best available."""
     try:
         with transaction.atomic():
             show = lock_show(_show_id(show_id=show_id, when=when, now=now))
             used = seats_in_use(show.pk, now=now)
             _check_not_started(show, now)
-            chosen = _choose_seats(show, used, seats, quantity, staff=staff)
-            return _sell(show=show, seats=chosen, name=name, phone_number=phone_number)
+            choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
+            lines = _price(show, choice.seats, ticket_types)
+            return _sell(show=show, lines=lines, name=name, phone_number=phone_number)
     except IntegrityError as exc:  # UNIQUE (show, seat): the backstop
         raise SeatTaken() from exc
 
@@ -162,9 +232,10 @@ def ticket_book(
     show_id: int | None = None,
     when: ShowTime | None = None,
     seat: str | None = None,
+    ticket_type: str | None = None,
     staff: bool = False,
 ) -> Ticket:
-    """One ticket in a booking of its own: the asked seat, or the first free one."""
+    """One ticket in a booking of its own: the asked seat, or the best available one."""
     sale = booking_create(
         name=name,
         phone_number=phone_number,
@@ -172,6 +243,7 @@ def ticket_book(
         show_id=show_id,
         when=when,
         seats=[seat] if seat else None,
+        ticket_types={ticket_type: 1} if ticket_type else None,
         staff=staff,
     )
     return sale.tickets[0]
@@ -191,7 +263,9 @@ def booking_confirm(*, hold_id: uuid.UUID | str, name: str, phone_number: Phone,
             if hold is None or not hold.is_live(now):
                 raise HoldExpired()
             _check_not_started(show, now)
-            sale = _sell(show=show, seats=hold.seats, name=name, phone_number=phone_number)
+            # The hold's frozen lines: its prices, whatever the show's are now.
+            lines = [Line.from_json(line) for line in hold.lines]
+            sale = _sell(show=show, lines=lines, name=name, phone_number=phone_number)
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
             return sale
@@ -229,7 +303,7 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            ticket = Ticket.objects.select_related("booking__customer").get(pk=ticket_id)
+            ticket = Ticket.objects.select_related("booking__customer", "ticket_type").get(pk=ticket_id)
             if ticket.show_id != current_show_id:
                 # Moved by someone else between our read and our lock: a rare race,
                 # settled by refusing rather than by holding a lock we didn't take.
@@ -241,8 +315,11 @@ def ticket_update(
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 _check_not_started(target, now)
                 used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk)
-                ticket.seat = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff)[0]
+                (ticket.seat,) = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
+                # The ticket keeps its type; its price is that type's at the new show and seat.
+                (line,) = _price(target, [ticket.seat], {ticket.ticket_type.key: 1})
+                ticket.price = line.price
                 ticket.show = target
                 SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
             customer = ticket.booking.customer
@@ -252,7 +329,7 @@ def ticket_update(
                 # The person's details belong to the booking: every ticket of it follows.
                 ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
                 ticket.booking.save(update_fields=["customer"])
-            ticket.save(update_fields=["show", "seat", "seat_order"])
+            ticket.save(update_fields=["show", "seat", "seat_order", "price"])
             return ticket
     except IntegrityError as exc:
         raise SeatTaken() from exc
@@ -278,10 +355,13 @@ def hold_create(
     when: ShowTime | None = None,
     seats: list[str] | None = None,
     quantity: int = 1,
+    ticket_types: dict[str, int] | None = None,
+    wheelchair: int = 0,
     client: str = "",
     staff: bool = False,
 ) -> Hold:
-    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays."""
+    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays, at today's
+    prices, frozen in the hold's lines."""
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
         show = lock_show(_show_id(show_id=show_id, when=when, now=now))
@@ -292,10 +372,13 @@ def hold_create(
             held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
-        chosen = _choose_seats(show, used, seats, quantity, staff=staff)
+        choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
+        lines = _price(show, choice.seats, ticket_types)
         return Hold.objects.create(
             show=show,
-            seats=chosen,
+            seats=choice.seats,
+            lines=[line.as_json() for line in lines],
+            total=sum((line.price for line in lines), Decimal("0.00")),
             client=client,
             expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
         )

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from .. import selectors, sharedcache
 from ..filters import FilmFilter, ShowFilter
-from ..models import Film, Screen, Show, Venue
+from ..models import Film, Screen, Show, TicketType, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
 from ..schema import errors
 from ..seatmaps import json_schema
@@ -31,6 +31,7 @@ from ..serializers.catalog import (
     FilmSerializer,
     ScreenSerializer,
     SeatStatusesSerializer,
+    TicketTypeSerializer,
     ShowDetailSerializer,
     ShowSerializer,
     ShowWriteSerializer,
@@ -228,3 +229,26 @@ def seat_map_schema(request: Request) -> Response:
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         catalog.show_delete(show_id=self.get_object().pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(list=extend_schema(summary="Ticket types"), retrieve=extend_schema(summary="A ticket type"))
+class TicketTypeViewSet(viewsets.ModelViewSet):
+    """Adult, child, senior...; staff write. One is the default; a type sold or priced
+    can't be deleted (409 in_use)."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = TicketTypeSerializer
+    queryset = TicketType.objects.order_by("-default", "pk")
+    lookup_field = "key"
+    filterset_class = None
+
+    def perform_create(self, serializer: TicketTypeSerializer) -> None:
+        serializer.instance = catalog.ticket_type_save(TicketType(**serializer.validated_data))
+
+    def perform_update(self, serializer: TicketTypeSerializer) -> None:
+        for field, value in serializer.validated_data.items():
+            setattr(serializer.instance, field, value)
+        serializer.instance = catalog.ticket_type_save(serializer.instance)
+
+    def perform_destroy(self, instance: TicketType) -> None:
+        catalog.ticket_type_delete(instance)
