@@ -29,7 +29,7 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
-from ..models import Film, Hold, Screen, SeatBlock, Show, Ticket, Venue
+from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap
 
 

@@ -1,0 +1,255 @@
+"""Ticket types and prices frozen in holds; best available seats; the single-seat rule;
+wheelchair spaces (API.md (v2), "Ticket types and prices", "Choosing seats")."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from api.models import Booking, Screen, ShowPrice, Ticket, TicketType
+from api.seatmaps import grid
+from api.tests.conftest import ADA, book_ticket, make_show
+
+pytestmark = pytest.mark.django_db
+
+PRICES = [
+    {"ticket_type": "adult", "category": "standard", "amount": "12.50"},
+    {"ticket_type": "child", "category": "standard", "amount": "8.00"},
+    {"ticket_type": "adult", "category": "premium", "amount": "16.00"},
+]
+
+
+@pytest.fixture
+def priced(staff_client):
+    """A show of 3 rows of 6 on its own screen, the back row premium, with PRICES."""
+    rows = grid(3, 6)["rows"]
+    for seat in rows[2]["seats"]:
+        seat["category"] = "premium"
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Priced", seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=18)
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"prices": PRICES}, format="json")
+    assert response.status_code == 200, response.json()
+    return show
+
+
+def test_a_fresh_installation_has_adult_child_and_senior(api_client):
+    response = api_client.get("/api/ticket-types")
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {"key": "adult", "name": "Adult", "default": True},
+        {"key": "child", "name": "Child", "default": False},
+        {"key": "senior", "name": "Senior", "default": False},
+    ]
+
+
+def test_staff_add_a_ticket_type_and_make_it_the_default(staff_client):
+    response = staff_client.post("/api/ticket-types", {"key": "student", "name": "Student", "default": True})
+
+    assert response.status_code == 201
+    assert TicketType.objects.default().key == "student"
+    assert TicketType.objects.filter(default=True).count() == 1
+
+
+def test_a_ticket_type_in_use_is_not_deleted(staff_client, priced):
+    response = staff_client.delete("/api/ticket-types/child")
+
+    assert (response.status_code, response.json()["code"]) == (409, "in_use")
+
+
+def test_the_show_lists_its_prices(api_client, priced):
+    body = api_client.get(f"/api/shows/{priced.pk}").json()
+
+    assert sorted(body["prices"], key=str) == sorted(PRICES, key=str)
+    assert body["currency"] == "EUR"
+
+
+def test_a_hold_freezes_its_prices(api_client, staff_client, priced):
+    held = api_client.post("/api/holds", {"show": priced.pk, "ticket_types": {"adult": 1, "child": 1}}, format="json")
+    assert held.status_code == 201, held.json()
+    hold = held.json()
+    assert hold["together"] is True
+    assert [line["ticket_type"] for line in hold["lines"]] == ["adult", "child"]  # types in seat order
+    assert [line["price"] for line in hold["lines"]] == ["12.50", "8.00"]
+    assert (hold["total"], hold["currency"]) == ("20.50", "EUR")
+
+    # Staff raise the prices a minute later; the hold is confirmed at the prices it froze.
+    raised = [{**p, "amount": "99.00"} for p in PRICES]
+    assert staff_client.patch(f"/api/shows/{priced.pk}", {"prices": raised}, format="json").status_code == 200
+    booked = api_client.post("/api/bookings", {"hold": hold["id"], **ADA}, format="json")
+
+    assert booked.status_code == 201
+    body = booked.json()
+    assert (body["total"], body["currency"]) == ("20.50", "EUR")
+    assert [(t["seat"], t["ticket_type"], t["price"]) for t in body["tickets"]] == [
+        (line["seat"], line["ticket_type"], line["price"]) for line in hold["lines"]
+    ]
+    assert Booking.objects.get().total == Decimal("20.50")
+
+
+def test_a_premium_seat_costs_the_premium_price(api_client, priced):
+    response = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "seat": "C3"})
+
+    assert response.status_code == 201
+    assert (response.json()["ticket_type"], response.json()["price"]) == ("adult", "16.00")
+
+
+def test_a_type_the_prices_do_not_name_is_a_400(api_client, priced):
+    senior = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "senior"})
+    child_premium = api_client.post(
+        "/api/holds", {"show": priced.pk, "seats": ["C1"], "ticket_types": {"child": 1}}, format="json"
+    )
+    unknown = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "pensioner"})
+
+    assert (senior.status_code, senior.json()) == (
+        400,
+        {"ticket_types": ["This show sells no senior tickets in standard seats."]},
+    )
+    assert child_premium.json() == {"ticket_types": ["This show sells no child tickets in premium seats."]}
+    assert unknown.json() == {"ticket_types": ["No ticket type is called 'pensioner'."]}
+    assert not Ticket.objects.exists()
+
+
+def test_a_show_without_prices_sells_at_zero_as_the_default_type(api_client, show):
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+
+    assert (response.json()["ticket_type"], response.json()["price"], response.json()["currency"]) == (
+        "adult",
+        "0.00",
+        "EUR",
+    )
+
+
+def test_ticket_types_must_add_up_to_the_seats_named(api_client, priced):
+    response = api_client.post(
+        "/api/holds", {"show": priced.pk, "seats": ["A1", "A2"], "ticket_types": {"adult": 1}}, format="json"
+    )
+
+    assert response.json() == {"ticket_types": ["The ticket types must add up to the seats named."]}
+
+
+def test_a_moved_ticket_keeps_its_type_at_the_new_price(api_client, priced):
+    ticket = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "adult", "seat": "A1"}).json()
+
+    moved = api_client.patch(f"/api/tickets/{ticket['id']}", {"seat": "C1"})
+
+    assert moved.status_code == 200
+    assert (moved.json()["ticket_type"], moved.json()["price"]) == ("adult", "16.00")
+
+
+def test_invalid_prices_are_a_400(staff_client, show):
+    bad = [
+        ([{"ticket_type": "adult", "category": "gold", "amount": "1.00"}], "No seat category is called 'gold'."),
+        ([{"ticket_type": "nobody", "category": "standard", "amount": "1.00"}], "No ticket type is called 'nobody'."),
+        (
+            [{"ticket_type": "adult", "category": "standard", "amount": "1"}] * 2,
+            "The price of adult tickets in standard seats is given twice.",
+        ),
+    ]
+    for prices, message in bad:
+        response = staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json")
+        assert (response.status_code, response.json()) == (400, {"prices": [message]})
+    negative = staff_client.patch(
+        f"/api/shows/{show.pk}",
+        {"prices": [{"ticket_type": "adult", "category": "standard", "amount": "-1"}]},
+        format="json",
+    )
+    assert negative.status_code == 400
+    assert not ShowPrice.objects.exists()
+
+
+# --- choosing seats ---------------------------------------------------------------------
+
+
+def test_the_best_seats_together_in_the_middle_two_thirds_back(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "quantity": 2}, format="json")
+
+    # Three rows: the sweet spot is row B (index round(2 * 2/3) = 1), in the middle of 6.
+    assert response.json()["seats"] == ["B3", "B4"]
+    assert response.json()["together"] is True
+
+
+def test_naming_seats_that_strand_one_is_409(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "These seats would leave seat A1 alone between taken seats: choose others.",
+        "code": "single_seat_gap",
+        "seat": "A1",
+    }
+
+
+def test_staff_are_exempt_from_the_single_seat_rule(staff_client, priced):
+    response = staff_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_the_single_seat_rule_can_be_turned_off(api_client, priced, settings):
+    settings.BOOKING_SINGLE_SEAT_RULE = False
+
+    response = api_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_a_party_too_big_for_any_row_is_split_and_says_so(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "quantity": 8}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["together"] is False
+    assert len({seat[0] for seat in response.json()["seats"]}) == 2
+
+
+@pytest.fixture
+def accessible(staff_client):
+    seat_map = {
+        "rows": [
+            {"label": "A", "seats": [{"number": n} for n in range(1, 7)]},
+            {
+                "label": "B",
+                "seats": [
+                    {"number": 1},
+                    {"number": 2, "kind": "companion"},
+                    {"number": 3, "kind": "wheelchair"},
+                    {"number": 4, "kind": "companion"},
+                    {"number": 5},
+                    {"number": 6},
+                ],
+            },
+        ]
+    }
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Access", seat_map=seat_map)
+    return make_show(screen=screen, capacity=12)
+
+
+def test_a_wheelchair_request_gets_the_space_and_its_companions(api_client, accessible):
+    response = api_client.post("/api/holds", {"show": accessible.pk, "quantity": 3, "wheelchair": 1}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["seats"] == ["B2", "B3", "B4"]
+
+
+def test_the_wheelchair_space_is_never_given_to_others(api_client, accessible):
+    seats = [api_client.post("/api/tickets", {**ADA, "show": accessible.pk}).json().get("seat") for _ in range(12)]
+
+    assert "B3" not in seats
+    assert seats.count(None) == 1  # the twelfth: only the wheelchair space was left
+
+
+def test_the_wheelchair_space_can_be_named(api_client, accessible):
+    response = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"})
+
+    assert response.status_code == 201
+
+
+def test_a_hold_that_ran_out_must_be_held_again_at_todays_prices(api_client, staff_client, priced):
+    hold = api_client.post("/api/holds", {"show": priced.pk, "quantity": 1}, format="json").json()
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        response = api_client.post("/api/bookings", {"hold": hold["id"], **ADA}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "hold_expired")
+    assert book_ticket(priced.pk).price == Decimal("12.50")
