@@ -161,6 +161,14 @@ class HoldLimitReached(Invalid):
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
 
 
+class WebhookUrlRefused(Invalid):
+    """A webhook endpoint on a private, loopback or otherwise non-public address (allowed
+    only with WEBHOOKS_ALLOW_PRIVATE), or on a host that can't be resolved."""
+
+    subject = "url"
+    message = "Webhook endpoints must be on a public internet address."
+
+
 # --- 404 ----------------------------------------------------------------------------
 
 

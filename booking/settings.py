@@ -241,6 +241,14 @@ IDEMPOTENCY_KEY_HOURS = 24
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
 
+# Webhooks (api/services/webhooks.py): endpoints on private or loopback addresses are
+# refused unless this is on (tests, a theatre's own network).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# How long a worker owns the events it claimed: longer than one send (10 s timeout) takes.
+WEBHOOKS_CLAIM_SECONDS = env.int("WEBHOOKS_CLAIM_SECONDS", default=60)
+# Audit entries older than this many days are deleted by the purge job.
+AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
+
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services/jobs.py).
 CRONJOBS = [
@@ -248,6 +256,8 @@ CRONJOBS = [
     ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),
     # Every 10 minutes: delete expired tickets, lapsed holds, old idempotency keys.
     ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets"]),
+    # Every minute: send the webhook events that are due (new ones, and retries).
+    ("* * * * *", "django.core.management.call_command", ["deliver_webhooks"]),
 ]
 # django-crontab skips a run while the previous run of the same job still goes on.
 CRONTAB_LOCK_JOBS = True

@@ -18,10 +18,13 @@ from .catalog import (
     expiry_cutoff,
     validate_on_the_minute,
 )
-from .ops import IdempotencyKey
+from .ops import AuditEntry, IdempotencyKey, Webhook, WebhookEvent
 from .sales import Booking, Customer, Hold, HoldQuerySet, Ticket, parse_phone
 
 __all__ = [
+    "AuditEntry",
+    "Webhook",
+    "WebhookEvent",
     "Booking",
     "Film",
     "Screen",

@@ -31,6 +31,13 @@ from ..errors import (
 from ..locking import lock_show, seats_in_use
 from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap
+from . import audit
+
+SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
+
+
+def _show_state(show: Show) -> dict[str, Any]:
+    return {f: (getattr(show, f).isoformat() if f == "starts_at" else getattr(show, f)) for f in SHOW_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,8 @@ def show_create(
     title: str = "",
     capacity: int | None = None,
     prices: Prices | None = None,
+    actor: str = "system",
+    now: datetime | None = None,
 ) -> Show:
     screen = Screen.objects.default() if screen_id is None else Screen.objects.get(pk=screen_id)
     film = None if film_id is None else Film.objects.get(pk=film_id)
@@ -177,6 +186,17 @@ def show_create(
         _save_show(show)
         if prices:
             _set_prices(show, prices)
+        changes = {**_show_state(show), "screen": screen.pk, **({"prices": "set"} if prices else {})}
+        audit.record(
+            actor=actor,
+            action="show.created",
+            obj_type="show",
+            obj_id=str(show.pk),
+            changes=changes,
+            now=now or timezone.now(),
+            event="show.created",
+            payload=audit.show_data(show),
+        )
     return show
 
 
@@ -189,11 +209,13 @@ def show_update(
     capacity: int | None = None,
     film_id: int | None = None,
     prices: Prices | None = None,
+    actor: str = "system",
 ) -> Show:
     """Change a show; its capacity under its lock, so that no booking slips in between the
     count and the save."""
     with transaction.atomic():
         show = lock_show(show_id)
+        before = _show_state(show)
         was_open_timing = show.busy_until == show.starts_at
         if film_id is not None and film_id != show.film_id:
             show.film = Film.objects.get(pk=film_id)
@@ -215,21 +237,49 @@ def show_update(
             show.capacity = capacity
         if prices is not None:
             _set_prices(show, prices)
-        return _save_show(show)
+        _save_show(show)
+        after = _show_state(show)
+        changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
+        if prices is not None:
+            changes["prices"] = "changed"
+        audit.record(
+            actor=actor,
+            action="show.changed",
+            obj_type="show",
+            obj_id=str(show.pk),
+            changes=changes,
+            now=now,
+            event="show.changed",
+            payload={**audit.show_data(show), "changes": changes},
+        )
+        return show
 
 
-def show_delete(*, show_id: int) -> None:
+def show_delete(*, show_id: int, actor: str = "system", now: datetime | None = None) -> None:
     with transaction.atomic():
         show = lock_show(show_id)
         if show.tickets.exists():
             raise ShowHasTickets()
+        data = audit.show_data(show)
         show.delete()
+        audit.record(
+            actor=actor,
+            action="show.cancelled",
+            obj_type="show",
+            obj_id=str(show_id),
+            changes={},
+            now=now or timezone.now(),
+            event="show.cancelled",
+            payload=data,
+        )
 
 
 # --- blocked seats -----------------------------------------------------------------------
 
 
-def seats_block(*, show_id: int, seats: list[str], reason: str, now: datetime) -> list[SeatBlock]:
+def seats_block(
+    *, show_id: int, seats: list[str], reason: str, now: datetime, actor: str = "system"
+) -> list[SeatBlock]:
     """Keep seats of a show off sale (broken, house seats). A booked or held seat can't be blocked."""
     with transaction.atomic():
         show = lock_show(show_id)
@@ -243,19 +293,31 @@ def seats_block(*, show_id: int, seats: list[str], reason: str, now: datetime) -
             raise SeatTaken.seats(clash)
         new = [SeatBlock(show=show, seat=label, reason=reason) for label in seats if label not in used.blocked]
         SeatBlock.objects.bulk_create(new)
+        changes = {"blocked": [b.seat for b in new], "reason": reason}
+        audit.record(
+            actor=actor, action="seats.blocked", obj_type="show", obj_id=str(show_id), changes=changes, now=now
+        )
         return list(SeatBlock.objects.filter(show=show, seat__in=seats))
 
 
-def seat_unblock(*, show_id: int, seat: str) -> None:
+def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime | None = None) -> None:
     with transaction.atomic():
         lock_show(show_id)
         SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()
+        audit.record(
+            actor=actor,
+            action="seats.unblocked",
+            obj_type="show",
+            obj_id=str(show_id),
+            changes={"unblocked": [seat]},
+            now=now or timezone.now(),
+        )
 
 
 # --- venues, screens, films ------------------------------------------------------------------
 
 
-def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime) -> Screen:
+def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
     """Save a screen; a new seat map applies to every show of the screen at once, and may
     not drop a seat booked or held for a show that has not started (SeatInUse)."""
     with transaction.atomic():
@@ -274,7 +336,12 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime) -> S
                     if in_use:
                         raise SeatInUse(in_use)
             screen.seat_map = seat_map.document()
+        action = "screen.changed" if screen.pk is not None else "screen.created"
         screen.save()
+        changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
+        if seat_map is not None:
+            changes["seat_map"] = "changed"
+        audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
         return screen
 
 
@@ -284,7 +351,7 @@ def seat_map_order(seat_map: SeatMap) -> Any:
     return lambda label: order.get(label, len(order))
 
 
-def in_use_delete(instance: Venue | Screen | Film) -> None:
+def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
     """Delete a venue, screen or film that no show uses (InUse otherwise)."""
     if isinstance(instance, Venue):
         shows = Show.objects.filter(screen__venue=instance)
@@ -297,21 +364,44 @@ def in_use_delete(instance: Venue | Screen | Film) -> None:
             raise InUse()
         if isinstance(instance, Venue):
             instance.screens.all().delete()
+        kind, pk = instance._meta.model_name, str(instance.pk)
         instance.delete()
+        audit.record(
+            actor=actor, action=f"{kind}.deleted", obj_type=kind, obj_id=pk, changes={}, now=now or timezone.now()
+        )
 
 
-def ticket_type_save(ticket_type: TicketType) -> TicketType:
+def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> TicketType:
     """Save a ticket type; a new default takes the place of the old one."""
     with transaction.atomic():
         if ticket_type.default:
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
+        action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()
+        changes = {"key": ticket_type.key, "default": ticket_type.default}
+        audit.record(
+            actor=actor,
+            action=action,
+            obj_type="ticket_type",
+            obj_id=ticket_type.key,
+            changes=changes,
+            now=now or timezone.now(),
+        )
         return ticket_type
 
 
-def ticket_type_delete(ticket_type: TicketType) -> None:
+def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> None:
     """Delete a ticket type that no ticket or price uses (InUse otherwise), nor the default."""
     with transaction.atomic():
         if ticket_type.default or ticket_type.tickets.exists() or ticket_type.prices.exists():
             raise InUse()
+        key = ticket_type.key
         ticket_type.delete()
+        audit.record(
+            actor=actor,
+            action="ticket_type.deleted",
+            obj_type="ticket_type",
+            obj_id=key,
+            changes={},
+            now=now or timezone.now(),
+        )

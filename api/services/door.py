@@ -7,6 +7,7 @@ from django.db import transaction
 
 from ..errors import AlreadyCheckedIn, TicketExpired, TicketNotFound
 from ..models import Ticket
+from . import audit
 
 
 def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
@@ -25,7 +26,21 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     return ticket
 
 
-def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
+def _record(ticket: Ticket, action: str, *, actor: str, now: datetime) -> None:
+    changes = {"checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None}
+    audit.record(
+        actor=actor,
+        action=action,
+        obj_type="ticket",
+        obj_id=str(ticket.pk),
+        changes=changes,
+        now=now,
+        event=action,
+        payload=audit.ticket_data(ticket),
+    )
+
+
+def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "system") -> Ticket:
     """Admit a ticket at the door, once."""
     with transaction.atomic():
         ticket = _lock_ticket(ticket_id, now)
@@ -33,12 +48,14 @@ def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
             raise AlreadyCheckedIn(ticket.checked_in_at)
         ticket.checked_in_at = now
         ticket.save(update_fields=["checked_in_at"])
+        _record(ticket, "ticket.checked_in", actor=actor, now=now)
         return ticket
 
 
-def ticket_check_in_undo(*, ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
+def ticket_check_in_undo(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "system") -> Ticket:
     with transaction.atomic():
         ticket = _lock_ticket(ticket_id, now)
         ticket.checked_in_at = None
         ticket.save(update_fields=["checked_in_at"])
+        _record(ticket, "ticket.check_in_undone", actor=actor, now=now)
         return ticket

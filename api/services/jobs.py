@@ -7,7 +7,7 @@ changes nothing the second time.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from ..locking import try_job_lock
-from ..models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
+from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WebhookEvent
+from . import audit
 
 # Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
 EXPIRE_JOB_LOCK = 0x7469636B65740001
@@ -28,17 +29,33 @@ SPENT_HOLDS_KEPT = timedelta(hours=24)
 # Rows per purge transaction: each stays well under a second (bench/README.md).
 PURGE_BATCH_SIZE = 10_000
 
+# Delivered webhook events are kept this long for the delivery log (failed ones until
+# their endpoint is deleted; audit entries for AUDIT_KEEP_DAYS).
+DELIVERED_EVENTS_KEPT = timedelta(days=7)
 
-def tickets_expire(*, now: datetime) -> int | None:
+
+def tickets_expire(*, now: datetime, actor: str = "job:expire_tickets") -> int | None:
     """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
 
-    One UPDATE; None when another host is running the job at this moment.
+    One UPDATE, and the run's audit entry (its count; a tickets.expired event when it
+    marked any); None when another host is running the job at this moment.
     """
     with transaction.atomic():
         if not try_job_lock(EXPIRE_JOB_LOCK):
             return None
         past_shows = Show.objects.expired(now).values("pk")
-        return Ticket.objects.filter(expired=False, show__in=past_shows).update(expired=True)
+        marked = Ticket.objects.filter(expired=False, show__in=past_shows).update(expired=True)
+        audit.record(
+            actor=actor,
+            action="tickets.expired",
+            obj_type="job",
+            obj_id="expire_tickets",
+            changes={"marked": marked},
+            now=now,
+            event="tickets.expired" if marked else None,
+            payload={"count": marked},
+        )
+        return marked
 
 
 @dataclass
@@ -48,6 +65,8 @@ class PurgeResult:
     customers: int = 0
     holds: int = 0
     idempotency_keys: int = 0
+    audit_entries: int = 0
+    webhook_events: int = 0
     skipped: bool = False  # another host was purging: the rest is left to it
 
 
@@ -96,9 +115,25 @@ def _delete_unused(result: PurgeResult, field: str, rows: QuerySet, batch_size: 
         setattr(result, field, getattr(result, field) + deleted)
 
 
-def tickets_purge(*, now: datetime, batch_size: int = PURGE_BATCH_SIZE) -> PurgeResult:
+def _delete_old(rows: QuerySet, batch_size: int) -> int:
+    """Delete `rows` a batch of ids at a time, each batch in its own short transaction."""
+    deleted = 0
+    while True:
+        batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        deleted += _in_own_transaction(lambda batch=batch: rows.model.objects.filter(pk__in=batch).delete()[0])
+        if len(batch) < batch_size:
+            return deleted
+
+
+def tickets_purge(
+    *, now: datetime, batch_size: int = PURGE_BATCH_SIZE, actor: str = "job:purge_expired_tickets"
+) -> PurgeResult:
     """Delete expired tickets, then the bookings and customers left without any, spent
-    holds and idempotency keys older than a day; in short transactions."""
+    holds, idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS and
+    delivered webhook events older than a week; in short transactions. The run's counts
+    are its audit entry."""
     result = PurgeResult()
     try:
         _delete_expired_tickets(result, batch_size)
@@ -113,6 +148,23 @@ def tickets_purge(*, now: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Purge
         result.idempotency_keys = _in_own_transaction(
             lambda: IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
         )
+        old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
+        result.audit_entries = _delete_old(old_entries, batch_size)
+        delivered = WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.DELIVERED, delivered_at__lt=now - DELIVERED_EVENTS_KEPT
+        )
+        result.webhook_events = _delete_old(delivered, batch_size)
     except _PurgeElsewhere:
         result.skipped = True
+    counts = {k: v for k, v in asdict(result).items() if k != "skipped"}
+    if any(counts.values()) or not result.skipped:
+        with transaction.atomic():
+            audit.record(
+                actor=actor,
+                action="tickets.purged",
+                obj_type="job",
+                obj_id="purge_expired_tickets",
+                changes=counts,
+                now=now,
+            )
     return result

@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
@@ -33,6 +34,7 @@ from ..errors import (
 from ..locking import SeatsInUse, lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, ShowPrice, Ticket, TicketType
 from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
+from . import audit
 from .catalog import ShowTime, seat_map_order, show_at
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
@@ -210,6 +212,7 @@ def booking_create(
     ticket_types: dict[str, int] | None = None,
     wheelchair: int = 0,
     staff: bool = False,
+    actor: str = "system",
 ) -> Sale:
     """Book seats straight away (no hold first): the wanted ones, or the best available."""
     try:
@@ -219,7 +222,10 @@ def booking_create(
             _check_not_started(show, now)
             choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
             lines = _price(show, choice.seats, ticket_types)
-            return _sell(show=show, lines=lines, name=name, phone_number=phone_number)
+            sale = _sell(show=show, lines=lines, name=name, phone_number=phone_number)
+            sold_out = len(used.taken) + len(lines) >= show.capacity
+            audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
+            return sale
     except IntegrityError as exc:  # UNIQUE (show, seat): the backstop
         raise SeatTaken() from exc
 
@@ -234,6 +240,7 @@ def ticket_book(
     seat: str | None = None,
     ticket_type: str | None = None,
     staff: bool = False,
+    actor: str = "system",
 ) -> Ticket:
     """One ticket in a booking of its own: the asked seat, or the best available one."""
     sale = booking_create(
@@ -245,11 +252,14 @@ def ticket_book(
         seats=[seat] if seat else None,
         ticket_types={ticket_type: 1} if ticket_type else None,
         staff=staff,
+        actor=actor,
     )
     return sale.tickets[0]
 
 
-def booking_confirm(*, hold_id: uuid.UUID | str, name: str, phone_number: Phone, now: datetime) -> Sale:
+def booking_confirm(
+    *, hold_id: uuid.UUID | str, name: str, phone_number: Phone, now: datetime, actor: str = "system"
+) -> Sale:
     """Turn a live hold into tickets: the second and last step of hold-then-pay."""
     show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
     if show_id is None:
@@ -268,16 +278,25 @@ def booking_confirm(*, hold_id: uuid.UUID | str, name: str, phone_number: Phone,
             sale = _sell(show=show, lines=lines, name=name, phone_number=phone_number)
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
+            sold_out = len(seats_in_use(show.pk, now=now).booked) >= show.capacity
+            audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
     except IntegrityError as exc:
         raise SeatTaken("A held seat was booked meanwhile.") from exc
 
 
-def booking_cancel(*, booking_id: int) -> None:
+def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None) -> None:
     """Cancel every ticket of the booking; its seats are free again at once."""
     with transaction.atomic():
+        reference = Booking.objects.filter(pk=booking_id).values_list("reference", flat=True).first()
+        ticket_ids = [str(pk) for pk in Ticket.objects.filter(booking_id=booking_id).values_list("pk", flat=True)]
         Ticket.objects.filter(booking_id=booking_id).delete()
         Booking.objects.filter(pk=booking_id).delete()
+        if reference is not None:
+            entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
+            entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
+            event = audit.Event("booking.cancelled", {"reference": reference, "tickets": ticket_ids})
+            audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
 
 
 # --- tickets ----------------------------------------------------------------------
@@ -293,6 +312,7 @@ def ticket_update(
     when: ShowTime | None = None,
     seat: str | None = None,
     staff: bool = False,
+    actor: str = "system",
 ) -> Ticket:
     """Change a ticket's show, seat, name or phone, by the same rules as booking."""
     current_show_id = Ticket.objects.filter(pk=ticket_id).values_list("show_id", flat=True).first()
@@ -312,6 +332,7 @@ def ticket_update(
             if ticket.expired or ticket.show.has_started(now):
                 raise TicketNotChangeable()
             target = shows[target_show_id]
+            before = {"show": ticket.show_id, "seat": ticket.seat}
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 _check_not_started(target, now)
                 used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk)
@@ -330,19 +351,45 @@ def ticket_update(
                 ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
                 ticket.booking.save(update_fields=["customer"])
             ticket.save(update_fields=["show", "seat", "seat_order", "price"])
+            changes: dict = {k: [v, getattr(ticket, f"{k}_id" if k == "show" else k)] for k, v in before.items()}
+            changes = {k: v for k, v in changes.items() if v[0] != v[1]}
+            moved = bool(changes)
+            if new_name != customer.name:
+                changes["name"] = audit.CHANGED
+            if str(new_phone) != str(customer.phone_number):
+                changes["phone_number"] = audit.CHANGED
+            if changes:
+                audit.record(
+                    actor=actor,
+                    action="ticket.moved" if moved else "ticket.changed",
+                    obj_type="ticket",
+                    obj_id=str(ticket.pk),
+                    changes=changes,
+                    now=now,
+                    event="ticket.changed",
+                    payload={**audit.ticket_data(ticket), "changes": changes},
+                )
             return ticket
     except IntegrityError as exc:
         raise SeatTaken() from exc
 
 
-def ticket_cancel(*, ticket_id: uuid.UUID | str) -> None:
+def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime | None = None) -> None:
     """Delete the ticket (its seat is free at once), and its booking if that was the last."""
     with transaction.atomic():
-        booking_id = Ticket.objects.filter(pk=ticket_id).values_list("booking_id", flat=True).first()
-        if booking_id is None:
+        found = Ticket.objects.filter(pk=ticket_id).values_list("booking_id", "booking__reference", "show_id", "seat")
+        if not found:
             raise TicketNotFound()
+        ((booking_id, reference, show_id, seat),) = found
         Ticket.objects.filter(pk=ticket_id).delete()
-        Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()
+        last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
+        data = {"id": str(ticket_id), "booking": reference, "show": show_id, "seat": seat}
+        entries = [audit.Entry("ticket.cancelled", "ticket", str(ticket_id), {"show": show_id, "seat": seat})]
+        events = [audit.Event("ticket.cancelled", data)]
+        if last:
+            entries.append(audit.Entry("booking.cancelled", "booking", reference, {"tickets": [str(ticket_id)]}))
+            events.append(audit.Event("booking.cancelled", {"reference": reference, "tickets": [str(ticket_id)]}))
+        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=events)
 
 
 # --- holds ------------------------------------------------------------------------
@@ -359,6 +406,7 @@ def hold_create(
     wheelchair: int = 0,
     client: str = "",
     staff: bool = False,
+    actor: str = "system",
 ) -> Hold:
     """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays, at today's
     prices, frozen in the hold's lines."""
@@ -374,7 +422,7 @@ def hold_create(
                 raise HoldLimitReached(limit, held)
         choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
         lines = _price(show, choice.seats, ticket_types)
-        return Hold.objects.create(
+        hold = Hold.objects.create(
             show=show,
             seats=choice.seats,
             lines=[line.as_json() for line in lines],
@@ -382,8 +430,13 @@ def hold_create(
             client=client,
             expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
         )
+        changes = {"show": show.pk, "seats": choice.seats}
+        audit.record(actor=actor, action="hold.created", obj_type="hold", obj_id=str(hold.pk), changes=changes, now=now)
+        return hold
 
 
-def hold_release(*, hold_id: uuid.UUID | str, now: datetime) -> None:
+def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> None:
     """Put the held seats back on sale at once; the purge job deletes the row later."""
-    Hold.objects.filter(pk=hold_id).update(expires_at=now)
+    with transaction.atomic():
+        if Hold.objects.filter(pk=hold_id).update(expires_at=now):
+            audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)

@@ -7,14 +7,22 @@ from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
 
 class Command(BaseCommand):
-    help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old idempotency keys."
+    help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, events."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
 
     def handle(self, *args: object, batch_size: int, **options: object) -> None:
         result = tickets_purge(now=timezone.now(), batch_size=batch_size)
-        counts = (result.tickets, result.bookings, result.customers, result.holds, result.idempotency_keys)
+        counts = (
+            result.tickets,
+            result.bookings,
+            result.customers,
+            result.holds,
+            result.idempotency_keys,
+            result.audit_entries,
+            result.webhook_events,
+        )
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")
             return
@@ -22,5 +30,9 @@ class Command(BaseCommand):
             f"Deleted {result.tickets} expired tickets, {result.bookings} bookings, {result.customers} customers, "
             f"{result.holds} holds and {result.idempotency_keys} idempotency keys."
         )
+        if result.audit_entries or result.webhook_events:
+            self.stdout.write(
+                f"Deleted {result.audit_entries} old audit entries and {result.webhook_events} delivered webhook events."
+            )
         if result.skipped:
             self.stdout.write("Another host is purging right now; left the rest to it.")

@@ -1,0 +1,179 @@
+"""The audit trail and the webhooks' outbox, written inside the caller's transaction.
+
+Every service write calls `record` (or `record_many`) once, in its transaction: the audit
+entries in one INSERT, and for an event one outbox row (WebhookEvent) per active webhook
+that wants it, in one INSERT ... SELECT over the webhooks. A write rolled back leaves
+neither; one committed leaves both, whatever happens to the process afterwards; and the
+booking pays two statements for it, however many webhooks there are.
+
+Entries never hold a name or a phone number: `changes` says "name": "changed" instead.
+Events do carry them (`data` of a booking), since their endpoints are the theatre's own.
+"""
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+from ..models import AuditEntry, Show, Ticket, Webhook, WebhookEvent
+
+if TYPE_CHECKING:
+    from .sales import Sale
+
+# The events an endpoint may ask for (API.md, "Webhooks").
+EVENT_TYPES = (
+    "booking.created",
+    "booking.cancelled",
+    "ticket.changed",
+    "ticket.cancelled",
+    "ticket.checked_in",
+    "ticket.check_in_undone",
+    "show.created",
+    "show.changed",
+    "show.cancelled",
+    "show.sold_out",
+    "waitlist.offered",
+    "tickets.expired",
+)
+
+CHANGED = "changed"  # what an entry says of a changed name or phone number
+
+
+@dataclass(frozen=True)
+class Entry:
+    action: str  # "ticket.moved"
+    obj_type: str  # "ticket"
+    obj_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # one of EVENT_TYPES
+    data: dict[str, Any]
+
+
+def record(
+    *,
+    actor: str,
+    action: str,
+    obj_type: str,
+    obj_id: str,
+    changes: dict[str, Any],
+    now: datetime,
+    event: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """One audit entry, and the event `event` with `payload` as its data if given."""
+    events = [Event(event, payload or {})] if event else []
+    record_many(actor=actor, now=now, entries=[Entry(action, obj_type, str(obj_id), changes)], events=events)
+
+
+def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: Sequence[Event] = ()) -> None:
+    """Several entries in one INSERT, and the events' outbox rows in one more."""
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action=e.action,
+            object_type=e.obj_type,
+            object_id=str(e.obj_id),
+            changes=e.changes,
+        )
+        for e in entries
+    )
+    if events:
+        _outbox(events, now)
+
+
+def _outbox(events: Sequence[Event], now: datetime) -> None:
+    """INSERT ... SELECT: one outbox row per event and per active webhook wanting it.
+
+    The one statement of this module in SQL (the ORM has no INSERT ... SELECT): without
+    it, a booking would read the webhooks first, a third statement. The webhook's id ends
+    the message id, so each row's is unique without knowing the webhooks beforehand.
+    """
+    webhook, outbox = Webhook._meta.db_table, WebhookEvent._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    payload_sql = "CAST(%s AS jsonb)" if postgres else "%s"
+    rows, params = [], []
+    stamp = now.isoformat()
+    for event in events:
+        rows.append(f"SELECT CAST(%s AS TEXT) AS type, {payload_sql} AS payload, CAST(%s AS TEXT) AS msg")
+        body = {"type": event.type, "timestamp": stamp, "data": event.data}
+        params += [event.type, json.dumps(body, cls=DjangoJSONEncoder), f"msg_{secrets.token_hex(12)}_"]
+    if postgres:
+        wants = "(jsonb_array_length(w.events) = 0 OR w.events @> jsonb_build_array(e.type))"
+    else:
+        listed = "EXISTS (SELECT 1 FROM json_each(w.events) j WHERE j.value = e.type)"
+        wants = f"(json_array_length(w.events) = 0 OR {listed})"
+    at = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"INSERT INTO {outbox} (webhook_id, message_id, type, payload, status, attempts, next_attempt_at, created_at) "
+        f"SELECT w.id, e.msg || CAST(w.id AS TEXT), e.type, e.payload, %s, 0, %s, %s "
+        f"FROM {webhook} w, ({' UNION ALL '.join(rows)}) e WHERE w.active AND {wants}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [WebhookEvent.Status.PENDING, at, at, *params])
+
+
+# --- what the events carry -----------------------------------------------------------
+
+
+def show_data(show: Show) -> dict[str, Any]:
+    return {
+        "id": show.pk,
+        "title": show.title,
+        "screen": show.screen_id,
+        "starts_at": show.starts_at.isoformat(),
+        "capacity": show.capacity,
+    }
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as an event carries it (its booking's reference, never a person: see booking_data)."""
+    return {
+        "id": str(ticket.pk),
+        "booking": ticket.booking.reference,
+        "show": ticket.show_id,
+        "starts_at": ticket.show.starts_at.isoformat(),
+        "seat": ticket.seat,
+        "ticket_type": ticket.ticket_type.key,
+        "price": str(ticket.price),
+        "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,
+    }
+
+
+def booking_data(sale: "Sale") -> dict[str, Any]:
+    booking = sale.booking
+    return {
+        "reference": booking.reference,
+        "name": booking.customer.name,
+        "phone_number": str(booking.customer.phone_number),
+        "total": str(booking.total),
+        "tickets": [ticket_data(t) for t in sale.tickets],
+    }
+
+
+def booking_created(sale: "Sale", *, actor: str, now: datetime, sold_out: Show | None = None) -> None:
+    """The entries of a new booking (the booking and each ticket) and its events; the show
+    too when this sale took its last seat."""
+    tickets = sale.tickets
+    entries = [
+        Entry(
+            "booking.created",
+            "booking",
+            sale.booking.reference,
+            {"tickets": [str(t.pk) for t in tickets], "total": str(sale.booking.total)},
+        )
+    ]
+    entries += [Entry("ticket.created", "ticket", str(t.pk), {"show": t.show_id, "seat": t.seat}) for t in tickets]
+    events = [Event("booking.created", booking_data(sale))]
+    if sold_out is not None:
+        events.append(Event("show.sold_out", show_data(sold_out)))
+    record_many(actor=actor, now=now, entries=entries, events=events)

@@ -1,0 +1,296 @@
+"""Webhook endpoints and the sending of their events (the outbox that audit.record fills).
+
+Signing follows Standard Webhooks v1 (https://www.standardwebhooks.com/): headers
+`webhook-id` (the same on every attempt of one event), `webhook-timestamp` (Unix seconds)
+and `webhook-signature`: "v1," + base64 HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed by
+the secret's bytes (its base64 after "whsec_"). Written here with hmac rather than with
+the `standardwebhooks` package: five lines, no dependency at run time; the tests verify
+them with the package, as a receiver would.
+
+Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
+- claim: a short transaction takes due rows with SELECT ... FOR UPDATE SKIP LOCKED (on
+  PostgreSQL several workers share the work, none waits for another), counts the attempt
+  and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
+  worker sends, no other claims the row; if the worker dies, the row is due again when
+  the lease ends. Nothing committed is lost; an event may be sent twice (at least once).
+- send: outside any transaction, with httpx, a 10 s timeout, never following redirects;
+  the endpoint's host is resolved first and refused on a private or loopback address
+  (unless WEBHOOKS_ALLOW_PRIVATE).
+- record: a 2xx is delivered; anything else is failed and tried again after
+  RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
+  (next_attempt_at null). 410 Gone disables the endpoint.
+"""
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..errors import WebhookUrlRefused
+from ..models import Webhook, WebhookEvent
+from . import audit
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+TIMEOUT_SECONDS = 10.0
+BATCH_SIZE = 100
+
+# After the n-th failed attempt the next is tried RETRY_DELAYS[n - 1] later; after the
+# last, the event is given up. 12 attempts over about 83 hours.
+RETRY_DELAYS = [
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=14),
+    timedelta(hours=14),
+    timedelta(hours=14),
+]
+JITTER = 0.1  # each delay is stretched or shrunk by up to 10 %, so retries don't march in step
+
+
+# --- signing -------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The webhook-signature header's value for this message."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+# --- endpoints -----------------------------------------------------------------------
+
+
+def _refused_address(host: str) -> str | None:
+    """Why `host` may not be sent to (a non-public address, or no address), or None."""
+    if settings.WEBHOOKS_ALLOW_PRIVATE:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return f"The host {host} can't be resolved."
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            return f"The host {host} has the private or reserved address {address}."
+    return None
+
+
+def check_url(url: str) -> None:
+    """Refuse (WebhookUrlRefused) an endpoint not on http(s) or not on a public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookUrlRefused("The URL must be http or https, with a host.")
+    reason = _refused_address(parts.hostname)
+    if reason:
+        raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
+
+
+def webhook_create(*, url: str, events: list[str], actor: str, now: datetime) -> Webhook:
+    check_url(url)
+    with transaction.atomic():
+        webhook = Webhook.objects.create(url=url, events=events, secret=new_secret())
+        changes = {"url": url, "events": events}
+        audit.record(
+            actor=actor, action="webhook.created", obj_type="webhook", obj_id=str(webhook.pk), changes=changes, now=now
+        )
+    return webhook
+
+
+def webhook_update(
+    *,
+    webhook_id: int,
+    actor: str,
+    now: datetime,
+    url: str | None = None,
+    events: list[str] | None = None,
+    active: bool | None = None,
+) -> Webhook:
+    if url is not None:
+        check_url(url)
+    with transaction.atomic():
+        webhook = Webhook.objects.select_for_update().get(pk=webhook_id)
+        wanted = {"url": url, "events": events, "active": active}
+        changes = {k: [getattr(webhook, k), v] for k, v in wanted.items() if v is not None and getattr(webhook, k) != v}
+        for field, (_, value) in changes.items():
+            setattr(webhook, field, value)
+        webhook.save()
+        audit.record(
+            actor=actor, action="webhook.changed", obj_type="webhook", obj_id=str(webhook.pk), changes=changes, now=now
+        )
+    return webhook
+
+
+def webhook_delete(*, webhook_id: int, actor: str, now: datetime) -> None:
+    with transaction.atomic():
+        Webhook.objects.filter(pk=webhook_id).delete()
+        audit.record(
+            actor=actor, action="webhook.deleted", obj_type="webhook", obj_id=str(webhook_id), changes={}, now=now
+        )
+
+
+def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> None:
+    """Send the event again (same webhook-id) at the next run of the job, whatever its status."""
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=delivery_id).update(next_attempt_at=now)
+        audit.record(
+            actor=actor,
+            action="webhook_event.retried",
+            obj_type="webhook_event",
+            obj_id=str(delivery_id),
+            changes={},
+            now=now,
+        )
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryResult:
+    delivered: int = 0
+    failed: int = 0
+    disabled: int = 0  # endpoints that answered 410 Gone
+
+    @property
+    def sent(self) -> int:
+        return self.delivered + self.failed
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """The wait after the `attempts`-th failed attempt, jittered; None: give up."""
+    if attempts > len(RETRY_DELAYS):
+        return None
+    return RETRY_DELAYS[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
+    lease = timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
+    with transaction.atomic():
+        # SKIP LOCKED: rows another worker is claiming right now are left to it. Only the
+        # event rows are locked (of=self), not their webhooks.
+        due = (
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook")
+            .filter(next_attempt_at__lte=now, webhook__active=True)
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        events = list(due)
+        if events:
+            WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + lease
+            )
+        for event in events:
+            event.attempts += 1
+    return events
+
+
+def _send(client: httpx.Client, event: WebhookEvent, refused: dict[str, str | None]) -> int | None:
+    """POST the event; the answer's status, or None for no answer (refused, timed out)."""
+    host = urlsplit(event.webhook.url).hostname or ""
+    if host not in refused:
+        refused[host] = _refused_address(host)
+    if refused[host]:
+        return None
+    body = json.dumps(event.payload, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": event.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(event.webhook.secret, event.message_id, timestamp, body),
+    }
+    try:
+        return client.post(event.webhook.url, content=body, headers=headers).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def _record(event: WebhookEvent, status: int | None, now: datetime, result: DeliveryResult, actor: str) -> None:
+    # Compare-and-set on the attempt count: if the lease ran out and another worker took
+    # the row meanwhile, its answer is the one that counts.
+    mine = WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts)
+    if status is not None and 200 <= status < 300:
+        mine.update(
+            status=WebhookEvent.Status.DELIVERED, response_status=status, delivered_at=now, next_attempt_at=None
+        )
+        result.delivered += 1
+        return
+    delay = retry_delay(event.attempts)
+    mine.update(
+        status=WebhookEvent.Status.FAILED,
+        response_status=status,
+        next_attempt_at=None if delay is None else now + delay,
+    )
+    result.failed += 1
+    if status == 410:
+        with transaction.atomic():
+            if Webhook.objects.filter(pk=event.webhook_id, active=True).update(active=False):
+                result.disabled += 1
+                audit.record(
+                    actor=actor,
+                    action="webhook.disabled",
+                    obj_type="webhook",
+                    obj_id=str(event.webhook_id),
+                    changes={"active": [True, False], "response_status": 410},
+                    now=now,
+                )
+
+
+def webhooks_deliver(
+    *,
+    now: datetime,
+    limit: int = BATCH_SIZE,
+    actor: str = "job:deliver_webhooks",
+    clock: Callable[[], datetime] = timezone.now,
+) -> DeliveryResult:
+    """Send one batch of due events; `clock` times the answers (the sends take a while)."""
+    result = DeliveryResult()
+    events = _claim(now, limit)
+    if not events:
+        return result
+    # Stop sending half-way through the lease, so that no send (10 s per connect, write
+    # and read) can outlast it: the rest is handed back, due at once.
+    deadline = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
+    refused: dict[str, str | None] = {}
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        for n, event in enumerate(events):
+            if clock() > deadline:
+                for left in events[n:]:
+                    WebhookEvent.objects.filter(pk=left.pk, attempts=left.attempts).update(
+                        attempts=F("attempts") - 1, next_attempt_at=clock()
+                    )
+                break
+            _record(event, _send(client, event, refused), clock(), result, actor)
+    with transaction.atomic():
+        changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
+        audit.record(
+            actor=actor, action="webhooks.sent", obj_type="job", obj_id="deliver_webhooks", changes=changes, now=clock()
+        )
+    return result
