@@ -11,7 +11,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from .forms import PhoneFormField, ShowTimeFormField
-from .models import Film, Show, Ticket, Venue, expiry_cutoff
+from .models import AuditEntry, Film, Show, Ticket, Venue, expiry_cutoff
 
 
 class ShowTimeFilter(filters.Filter):
@@ -143,3 +143,26 @@ class TicketFilter(StartsAtFilters):
         if not self.form.cleaned_data.get("ordering"):
             queryset = queryset.order_by("show__starts_at", "show_id", "seat_order")
         return queryset
+
+
+class AuditFilter(filters.FilterSet):
+    """GET /api/audit: by object ("ticket:<id>", "show:<id>", "booking:<ref>"), actor,
+    action, and the days (in TIME_ZONE) of the change."""
+
+    object = filters.CharFilter(
+        method="filter_object", help_text='"<type>:<id>": ticket:<id>, show:<id>, booking:<ref>.'
+    )
+    actor = filters.CharFilter(help_text='"staff:alice", "client:203.0.113.9", "job:expire_tickets".')
+    action = filters.CharFilter(help_text='"ticket.moved", "booking.created", ...')
+    date_after = filters.DateFilter(field_name="at", lookup_expr="date__gte", help_text="On or after this day.")
+    date_before = filters.DateFilter(field_name="at", lookup_expr="date__lte", help_text="On or before this day.")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["object", "actor", "action", "date_after", "date_before"]
+
+    def filter_object(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        kind, _, key = value.partition(":")
+        if kind == "booking":
+            key = key.upper()  # references are read case-blind, as by GET /api/bookings/{ref}
+        return queryset.filter(object_type=kind, object_id=key)

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from api import pages
-from api.views import catalog, door, ops, sales
+from api.views import catalog, door, ops, sales, webhooks
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -24,12 +24,19 @@ router.register("ticket-types", catalog.TicketTypeViewSet, basename="ticket-type
 router.register("tickets", sales.TicketViewSet, basename="ticket")
 router.register("holds", sales.HoldViewSet, basename="hold")
 router.register("bookings", sales.BookingViewSet, basename="booking")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("audit", webhooks.AuditViewSet, basename="audit")
 
 api_urls = [
     *router.urls,
     re_path(r"^shows/(?P<pk>[0-9]+)/blocks/(?P<seat>[^/]+)/?$", catalog.SeatBlockView.as_view(), name="show-unblock"),
     re_path(r"^seat-map-schema/?$", catalog.seat_map_schema, name="seat-map-schema"),
     re_path(r"^tickets/(?P<pk>[^/]+)/check-in/?$", door.CheckInView.as_view(), name="ticket-check-in"),
+    re_path(
+        r"^webhooks/(?P<pk>[0-9]+)/deliveries/(?P<delivery>[0-9]+)/retry/?$",
+        webhooks.DeliveryRetryView.as_view(),
+        name="webhook-delivery-retry",
+    ),
     re_path(r"^health/?$", ops.health, name="health"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

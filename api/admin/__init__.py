@@ -4,7 +4,7 @@ bookings)."""
 from django.conf import settings
 from django.contrib import admin
 
-from . import catalog, sales  # noqa: F401  (registers the model admins)
+from . import catalog, sales, webhooks  # noqa: F401  (registers the model admins)
 
 admin.site.site_header = f"{settings.THEATRE_NAME} administration"
 admin.site.site_title = f"{settings.THEATRE_NAME} admin"

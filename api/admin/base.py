@@ -8,7 +8,9 @@ saved.
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from ..errors import DomainError
 
@@ -33,6 +35,17 @@ class RuleErrorsAsMessages:
         except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
+
+
+def staff_actor(request: HttpRequest) -> str:
+    """The audit trail's name for the staff member using the admin."""
+    return f"staff:{request.user.get_username()}"
+
+
+def history_link(obj_type: str, obj_id: object) -> str:
+    """A link to the object's entries in the audit trail."""
+    url = reverse("admin:api_auditentry_changelist") + f"?object_type={obj_type}&object_id={obj_id}"
+    return format_html('<a href="{}">Audit history</a>', url)
 
 
 class ReadOnlyInline(admin.TabularInline):

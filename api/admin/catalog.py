@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..models import Show, Ticket, expiry_cutoff
 from ..services import catalog
-from .base import ReadOnlyInline, RuleErrorsAsMessages
+from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 
 
 class ShowStatusFilter(admin.SimpleListFilter):
@@ -97,6 +97,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         "tickets_booked_link",
         "seats_free",
         "occupancy",
+        "history",
     ]
     list_select_related = ["screen__venue", "film"]
     date_hierarchy = "starts_at"
@@ -122,6 +123,10 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     def tickets_booked_link(self, show: Show) -> str:
         url = reverse("admin:api_ticket_changelist") + f"?show__id__exact={show.pk}"
         return format_html('<a href="{}">{}</a>', url, show.tickets_booked)
+
+    @admin.display(description="History")
+    def history(self, show: Show) -> str:
+        return history_link("show", show.pk)
 
     @admin.display(description="Seats free", ordering="seats_available")
     def seats_free(self, show: Show) -> int:
@@ -155,6 +160,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 starts_at=obj.starts_at,
                 capacity=obj.capacity,
                 film_id=film_id,
+                actor=staff_actor(request),
             )
         else:
             saved = catalog.show_create(
@@ -163,8 +169,9 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 film_id=film_id,
                 title=obj.title,
                 capacity=obj.capacity,
+                actor=staff_actor(request),
             )
         obj.pk, obj.title, obj.ends_at, obj.busy_until = saved.pk, saved.title, saved.ends_at, saved.busy_until
 
     def delete_model(self, request, obj: Show) -> None:
-        catalog.show_delete(show_id=obj.pk)
+        catalog.show_delete(show_id=obj.pk, actor=staff_actor(request))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -17,8 +18,8 @@ from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Booking, Customer, Show, Ticket
 from ..serializers.fields import SEAT_LABEL
-from ..services import door, sales
-from .base import ReadOnlyInline, RuleErrorsAsMessages
+from ..services import audit, door, sales
+from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -157,9 +158,9 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
-        ("Record", {"fields": ["id", "booking_link", "expired", "checked_in_at", "booked_at"]}),
+        ("Record", {"fields": ["id", "booking_link", "expired", "checked_in_at", "booked_at", "history"]}),
     ]
-    readonly_fields = ["id", "booking_link", "expired", "checked_in_at", "booked_at"]
+    readonly_fields = ["id", "booking_link", "expired", "checked_in_at", "booked_at", "history"]
     actions = ["check_in", "undo_check_in", "mark_expired", "export_csv"]
 
     def get_queryset(self, request):
@@ -199,6 +200,10 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         url = reverse("admin:api_booking_change", args=[ticket.booking_id])
         return format_html('<a href="{}">{}</a>', url, ticket.booking.reference)
 
+    @admin.display(description="History")
+    def history(self, ticket: Ticket) -> str:
+        return history_link("ticket", ticket.pk)
+
     @admin.display(description="Checked in", boolean=True, ordering="checked_in_at")
     def checked_in(self, ticket: Ticket) -> bool:
         return ticket.checked_in_at is not None
@@ -207,16 +212,18 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         changes = form.ticket_changes()
         if not changes:
             return
-        ticket = sales.ticket_update(ticket_id=obj.pk, now=timezone.now(), staff=True, **changes)
+        ticket = sales.ticket_update(
+            ticket_id=obj.pk, now=timezone.now(), staff=True, actor=staff_actor(request), **changes
+        )
         # For the admin's "changed" message and history entry.
         obj.show, obj.seat = ticket.show, ticket.seat
 
     def delete_model(self, request, obj: Ticket) -> None:
-        sales.ticket_cancel(ticket_id=obj.pk)
+        sales.ticket_cancel(ticket_id=obj.pk, actor=staff_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         for ticket in queryset:
-            sales.ticket_cancel(ticket_id=ticket.pk)
+            sales.ticket_cancel(ticket_id=ticket.pk, actor=staff_actor(request))
 
     def _report(self, request: HttpRequest, done: str, count: int, refused: Counter) -> None:
         """done holds {} for "N ticket(s)"."""
@@ -230,7 +237,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         count, refused = 0, Counter[str]()
         for ticket_id in queryset.values_list("pk", flat=True):
             try:
-                door.ticket_check_in(ticket_id=ticket_id, now=timezone.now())
+                door.ticket_check_in(ticket_id=ticket_id, now=timezone.now(), actor=staff_actor(request))
                 count += 1
             except Conflict as exc:
                 refused[{"already_checked_in": "checked in already"}.get(exc.code, "expired")] += 1
@@ -243,7 +250,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         count, refused = 0, Counter[str]()
         for ticket_id in queryset.filter(checked_in_at__isnull=False).values_list("pk", flat=True):
             try:
-                door.ticket_check_in_undo(ticket_id=ticket_id, now=timezone.now())
+                door.ticket_check_in_undo(ticket_id=ticket_id, now=timezone.now(), actor=staff_actor(request))
                 count += 1
             except Conflict:
                 refused["expired"] += 1
@@ -253,7 +260,11 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.action(description="Mark the selected tickets expired now (the purge job deletes them)")
     def mark_expired(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(expired=False).update(expired=True)
+        with transaction.atomic():
+            ids = [str(pk) for pk in queryset.filter(expired=False).values_list("pk", flat=True)]
+            count = Ticket.objects.filter(pk__in=ids, expired=False).update(expired=True)
+            entries = [audit.Entry("ticket.expired", "ticket", pk, {"expired": [False, True]}) for pk in ids]
+            audit.record_many(actor=staff_actor(request), now=timezone.now(), entries=entries)
         self._report(request, "Marked {} expired.", count, Counter())
 
     @admin.action(description="Export the selected tickets as CSV")
@@ -373,7 +384,7 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ["created_at"]
     search_fields = ["reference", "customer__name", "customer__phone_number"]
     ordering = ["-created_at"]
-    fields = ("reference", "customer", "created_at")
+    fields = ("reference", "customer", "created_at", "history")
     readonly_fields = fields
     inlines = [BookingTicketInline]
 
@@ -396,9 +407,13 @@ class BookingAdmin(admin.ModelAdmin):
         url = reverse("admin:api_ticket_changelist") + f"?booking__id__exact={booking.pk}"
         return format_html('<a href="{}">{}</a>', url, booking.ticket_count)
 
+    @admin.display(description="History")
+    def history(self, booking: Booking) -> str:
+        return history_link("booking", booking.reference)
+
     def delete_model(self, request, obj: Booking) -> None:
-        sales.booking_cancel(booking_id=obj.pk)
+        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         for booking in queryset:
-            sales.booking_cancel(booking_id=booking.pk)
+            sales.booking_cancel(booking_id=booking.pk, actor=staff_actor(request))

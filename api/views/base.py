@@ -34,6 +34,13 @@ def client_scope(request: Request) -> str:
     return f"addr:{AnonThrottle().get_ident(request)}"
 
 
+def actor_of(request: Request) -> str:
+    """Who made a change, for the audit trail: "staff:<username>" or "client:<address>"."""
+    if request.user and request.user.is_authenticated:
+        return f"staff:{request.user.get_username()}"
+    return f"client:{AnonThrottle().get_ident(request)}"
+
+
 def domain_error_response(exc: DomainError, view: Any = None) -> Response:
     """The API's answer to a domain error (API.md, "Conventions").
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -31,13 +32,14 @@ from ..serializers.catalog import (
     FilmSerializer,
     ScreenSerializer,
     SeatStatusesSerializer,
-    TicketTypeSerializer,
     ShowDetailSerializer,
     ShowSerializer,
     ShowWriteSerializer,
+    TicketTypeSerializer,
     VenueSerializer,
 )
-from ..services import catalog
+from ..services import audit, catalog
+from .base import actor_of
 
 
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response]) -> HttpResponse | Response:
@@ -114,6 +116,9 @@ class ShowViewSet(viewsets.ModelViewSet):
         free_seats = selectors.show_free_seats(show, now=now)
         return Response(ShowDetailSerializer(show, context={"now": now, "free_seats": free_seats}).data)
 
+    def perform_destroy(self, instance: Show) -> None:
+        catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request))
+
     def _answer(self, show_id: int, code: int) -> Response:
         show = self.get_queryset().get(pk=show_id)
         return Response(ShowSerializer(show).data, status=code)
@@ -121,14 +126,14 @@ class ShowViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ShowWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        show = catalog.show_create(**data.validated_data)
+        show = catalog.show_create(actor=actor_of(request), now=timezone.now(), **data.validated_data)
         return self._answer(show.pk, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         show = self.get_object()
         data = ShowWriteSerializer(show, data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        catalog.show_update(show_id=show.pk, now=timezone.now(), **data.validated_data)
+        catalog.show_update(show_id=show.pk, now=timezone.now(), actor=actor_of(request), **data.validated_data)
         return self._answer(show.pk, status.HTTP_200_OK)
 
     @extend_schema(
@@ -151,7 +156,9 @@ class ShowViewSet(viewsets.ModelViewSet):
         show = get_object_or_404(Show.objects.all(), pk=pk)
         data = BlockCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        blocks = catalog.seats_block(show_id=show.pk, now=timezone.now(), **data.validated_data)
+        blocks = catalog.seats_block(
+            show_id=show.pk, now=timezone.now(), actor=actor_of(request), **data.validated_data
+        )
         return Response(BlockSerializer(blocks, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -168,7 +175,7 @@ class SeatBlockView(GenericAPIView):
         show = get_object_or_404(Show.objects.all(), pk=pk)
         if not show.blocks.filter(seat=seat.upper()).exists():
             raise NotFound("This seat is not blocked at this show.")
-        catalog.seat_unblock(show_id=show.pk, seat=seat.upper())
+        catalog.seat_unblock(show_id=show.pk, seat=seat.upper(), actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -176,14 +183,39 @@ class InUseDestroyMixin:
     """DELETE of a venue, screen or film: refused (409 in_use) while shows use it."""
 
     def perform_destroy(self, instance: Venue | Screen | Film) -> None:
-        catalog.in_use_delete(instance)
+        catalog.in_use_delete(instance, actor=actor_of(self.request))  # type: ignore[attr-defined]
+
+
+class AuditedSaveMixin:
+    """Plain saves (venues, films: no rules beyond the serializer's) with their audit entry
+    in the same transaction."""
+
+    def perform_create(self, serializer: Any) -> None:
+        self._save_audited(serializer, "created")
+
+    def perform_update(self, serializer: Any) -> None:
+        self._save_audited(serializer, "changed")
+
+    def _save_audited(self, serializer: Any, done: str) -> None:
+        changes = {k: str(v) for k, v in serializer.validated_data.items()}
+        with transaction.atomic():
+            instance = serializer.save()
+            kind = instance._meta.model_name
+            audit.record(
+                actor=actor_of(self.request),  # type: ignore[attr-defined]
+                action=f"{kind}.{done}",
+                obj_type=kind,
+                obj_id=str(instance.pk),
+                changes=changes,
+                now=timezone.now(),
+            )
 
 
 @extend_schema_view(
     list=extend_schema(summary="Venues, with their screens"),
     retrieve=extend_schema(summary="A venue, with its screens"),
 )
-class VenueViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+class VenueViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = VenueSerializer
     queryset = Venue.objects.prefetch_related("screens").order_by("pk")
@@ -203,17 +235,21 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: ScreenSerializer) -> None:
         values = dict(serializer.validated_data)
         screen = Screen(venue=values["venue"], name=values["name"])
-        serializer.instance = catalog.screen_save(screen=screen, seat_map=values["seat_map"], now=timezone.now())
+        serializer.instance = catalog.screen_save(
+            screen=screen, seat_map=values["seat_map"], now=timezone.now(), actor=actor_of(self.request)
+        )
 
     def perform_update(self, serializer: ScreenSerializer) -> None:
         values, screen = dict(serializer.validated_data), serializer.instance
         screen.venue = values.get("venue", screen.venue)
         screen.name = values.get("name", screen.name)
-        serializer.instance = catalog.screen_save(screen=screen, seat_map=values.get("seat_map"), now=timezone.now())
+        serializer.instance = catalog.screen_save(
+            screen=screen, seat_map=values.get("seat_map"), now=timezone.now(), actor=actor_of(self.request)
+        )
 
 
 @extend_schema_view(list=extend_schema(summary="Films"), retrieve=extend_schema(summary="A film"))
-class FilmViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+class FilmViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
     queryset = Film.objects.order_by("title", "pk")
@@ -243,12 +279,14 @@ class TicketTypeViewSet(viewsets.ModelViewSet):
     filterset_class = None
 
     def perform_create(self, serializer: TicketTypeSerializer) -> None:
-        serializer.instance = catalog.ticket_type_save(TicketType(**serializer.validated_data))
+        serializer.instance = catalog.ticket_type_save(
+            TicketType(**serializer.validated_data), actor=actor_of(self.request)
+        )
 
     def perform_update(self, serializer: TicketTypeSerializer) -> None:
         for field, value in serializer.validated_data.items():
             setattr(serializer.instance, field, value)
-        serializer.instance = catalog.ticket_type_save(serializer.instance)
+        serializer.instance = catalog.ticket_type_save(serializer.instance, actor=actor_of(self.request))
 
     def perform_destroy(self, instance: TicketType) -> None:
-        catalog.ticket_type_delete(instance)
+        catalog.ticket_type_delete(instance, actor=actor_of(self.request))

@@ -13,6 +13,7 @@ from ..permissions import IsStaff
 from ..schema import errors
 from ..serializers.sales import TicketSerializer
 from ..services import door
+from .base import actor_of
 
 
 class CheckInView(GenericAPIView):
@@ -34,7 +35,9 @@ class CheckInView(GenericAPIView):
         responses={200: TicketSerializer, **errors(401, 403, 404, 409)},
     )
     def post(self, request: Request, pk: str) -> Response:
-        return self._answer(door.ticket_check_in(ticket_id=self.get_object().pk, now=timezone.now()))
+        return self._answer(
+            door.ticket_check_in(ticket_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
+        )
 
     @extend_schema(
         summary="Undo a ticket's check-in (staff)",
@@ -42,4 +45,6 @@ class CheckInView(GenericAPIView):
         responses={200: TicketSerializer, **errors(401, 403, 404, 409)},
     )
     def delete(self, request: Request, pk: str) -> Response:
-        return self._answer(door.ticket_check_in_undo(ticket_id=self.get_object().pk, now=timezone.now()))
+        return self._answer(
+            door.ticket_check_in_undo(ticket_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
+        )

@@ -26,7 +26,7 @@ from ..serializers.sales import (
     TicketUpdateSerializer,
 )
 from ..services import sales
-from .base import client_scope
+from .base import actor_of, client_scope
 
 
 @extend_schema_view(
@@ -79,7 +79,9 @@ class TicketViewSet(viewsets.ModelViewSet):
         now = timezone.now()
 
         def book() -> idempotency.StoredResponse:
-            ticket = sales.ticket_book(now=now, staff=request.user.is_staff, **data.validated_data)
+            ticket = sales.ticket_book(
+                now=now, staff=request.user.is_staff, actor=actor_of(request), **data.validated_data
+            )
             body = TicketSerializer(ticket, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
 
@@ -89,11 +91,17 @@ class TicketViewSet(viewsets.ModelViewSet):
         ticket = self.get_object()
         data = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        sales.ticket_update(ticket_id=ticket.pk, now=timezone.now(), staff=request.user.is_staff, **data.validated_data)
+        sales.ticket_update(
+            ticket_id=ticket.pk,
+            now=timezone.now(),
+            staff=request.user.is_staff,
+            actor=actor_of(request),
+            **data.validated_data,
+        )
         return self._answer(self.get_queryset().get(pk=ticket.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.ticket_cancel(ticket_id=self.get_object().pk)
+        sales.ticket_cancel(ticket_id=self.get_object().pk, actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,12 +128,16 @@ class HoldViewSet(
         data = HoldCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hold = sales.hold_create(
-            now=timezone.now(), client=client_scope(request), staff=request.user.is_staff, **data.validated_data
+            now=timezone.now(),
+            client=client_scope(request),
+            staff=request.user.is_staff,
+            actor=actor_of(request),
+            **data.validated_data,
         )
         return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.hold_release(hold_id=self.get_object().pk, now=timezone.now())
+        sales.hold_release(hold_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -177,10 +189,14 @@ class BookingViewSet(
         def book() -> idempotency.StoredResponse:
             if "hold" in values:
                 sale = sales.booking_confirm(
-                    hold_id=values["hold"], name=values["name"], phone_number=values["phone_number"], now=now
+                    hold_id=values["hold"],
+                    name=values["name"],
+                    phone_number=values["phone_number"],
+                    now=now,
+                    actor=actor_of(request),
                 )
             else:
-                sale = sales.booking_create(now=now, staff=request.user.is_staff, **values)
+                sale = sales.booking_create(now=now, staff=request.user.is_staff, actor=actor_of(request), **values)
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
@@ -192,5 +208,5 @@ class BookingViewSet(
         return Response(BookingSerializer(sale, context={"request": request}).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.booking_cancel(booking_id=self.get_object().pk)
+        sales.booking_cancel(booking_id=self.get_object().pk, actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         )
         if result.audit_entries or result.webhook_events:
             self.stdout.write(
-                f"Deleted {result.audit_entries} old audit entries and {result.webhook_events} delivered webhook events."
+                f"Deleted {result.audit_entries} old audit entries and "
+                f"{result.webhook_events} delivered webhook events."
             )
         if result.skipped:
             self.stdout.write("Another host is purging right now; left the rest to it.")

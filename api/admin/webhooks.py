@@ -1,0 +1,126 @@
+"""Webhook endpoints with their delivery log, and the audit trail (read-only)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ..errors import WebhookUrlRefused
+from ..models import AuditEntry, Webhook, WebhookEvent
+from ..services import webhooks
+from ..services.audit import EVENT_TYPES
+from .base import staff_actor
+
+
+class WebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=[(e, e) for e in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["url", "events", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            webhooks.check_url(url)
+        except WebhookUrlRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
+    list_display = ["url", "events_display", "active", "created_at", "log_link"]
+    list_filter = ["active"]
+
+    @admin.display(description="Events")
+    def events_display(self, webhook: Webhook) -> str:
+        return ", ".join(webhook.events) or "all"
+
+    @admin.display(description="Delivery log")
+    def log_link(self, webhook: Webhook) -> str:
+        url = reverse("admin:api_webhookevent_changelist") + f"?webhook__id__exact={webhook.pk}"
+        return format_html('<a href="{}">Deliveries</a>', url)
+
+    def save_model(self, request: HttpRequest, obj: Webhook, form: Any, change: bool) -> None:
+        actor, now = staff_actor(request), timezone.now()
+        if change:
+            webhooks.webhook_update(
+                webhook_id=obj.pk, actor=actor, now=now, url=obj.url, events=obj.events, active=obj.active
+            )
+            return
+        created = webhooks.webhook_create(url=obj.url, events=obj.events, actor=actor, now=now)
+        obj.pk, obj.secret = created.pk, created.secret
+        # The one time the secret is shown: it is never displayed again.
+        self.message_user(request, f"The endpoint's signing secret (shown once, keep it): {created.secret}")
+
+    def delete_model(self, request: HttpRequest, obj: Webhook) -> None:
+        webhooks.webhook_delete(webhook_id=obj.pk, actor=staff_actor(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for webhook in queryset:
+            self.delete_model(request, webhook)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, with a retry action."""
+
+    list_display = ["created_at", "type", "webhook", "status", "attempts", "response_status", "next_attempt_at"]
+    list_filter = ["status", "type", "webhook"]
+    list_select_related = ["webhook"]
+    search_fields = ["message_id"]
+    ordering = ["-created_at", "-pk"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Send the selected deliveries again (same webhook-id)")
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        ids = list(queryset.values_list("pk", flat=True))
+        for delivery_id in ids:
+            webhooks.delivery_retry(delivery_id=delivery_id, actor=staff_actor(request), now=now)
+        self.message_user(request, f"{len(ids)} deliveries will be sent again by the next run.", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail: read-only, no add, change or delete."""
+
+    list_display = ["at", "actor", "action", "object_type", "object_id", "changes"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor", "object_id"]
+    date_hierarchy = "at"
+    ordering = ["-at", "-pk"]
+
+    def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
+        # The "History" links of tickets, shows and bookings filter by these.
+        return lookup in ("object_type", "object_id") or super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,55 @@
+"""Webhook endpoints, their delivery log, and audit entries."""
+
+from rest_framework import serializers
+
+from ..models import AuditEntry, Webhook, WebhookEvent
+from ..services.audit import EVENT_TYPES
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    """An endpoint; its secret is never read back after the answer that made it."""
+
+    url = serializers.URLField(max_length=500, help_text="http or https.")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES),
+        required=False,
+        help_text="The events it is sent; empty: every event.",
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_url(self, url: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("The URL must be http or https.")
+        return url
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    """The answer to POST /api/webhooks: the one answer that shows the secret."""
+
+    secret = serializers.CharField(read_only=True, help_text="whsec_ + base64 of the key: keep it, it is shown once.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEvent
+        fields = ["id", "message_id", "type", "status", "attempts", "response_status", "next_attempt_at"]
+        read_only_fields = fields
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    object = serializers.SerializerMethodField(help_text='"<type>:<id>", like "ticket:5f0c..." or "booking:K7M2QX".')
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "action", "object", "changes"]
+        read_only_fields = fields
+
+    def get_object(self, entry: AuditEntry) -> str:
+        return f"{entry.object_type}:{entry.object_id}"
