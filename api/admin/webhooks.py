@@ -18,6 +18,7 @@ from .base import staff_actor
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="http or https.")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in EVENT_TYPES],
         required=False,
