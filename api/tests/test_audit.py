@@ -1,0 +1,199 @@
+"""The audit trail: every write path leaves an entry, no entry holds a name or a phone
+number, only staff read it, the purge keeps it for AUDIT_KEEP_DAYS."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from api.models import AuditEntry, Booking, Show, Ticket
+from api.tests.conftest import make_show
+
+pytestmark = pytest.mark.django_db
+
+# The people of these tests: nothing of them may appear in an entry.
+ZOE = {"name": "Zoe Quartermaine", "phone_number": "+914155550177"}
+NEW_NAME, NEW_PHONE = "Yusuf Brightwater", "+914155550188"
+SECRETS = ["Zoe", "Quartermaine", "Yusuf", "Brightwater", "4155550177", "4155550188"]
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("alice", password="secret-pass-1")
+    client.force_login(user)
+    return client
+
+
+def actions() -> set[tuple[str, str]]:
+    return set(AuditEntry.objects.values_list("actor", "action"))
+
+
+def test_every_write_path_leaves_an_entry(staff_client, api_client, admin_client):
+    show = make_show(days=2, capacity=20)
+    staff = "staff:boxoffice"
+    client = "client:127.0.0.1"
+
+    # --- the API, as a client ---
+    ticket = api_client.post("/api/tickets", {**ZOE, "show": show.pk}, format="json").json()
+    booking = api_client.post("/api/bookings", {**ZOE, "show": show.pk, "quantity": 2}, format="json").json()
+    hold = api_client.post("/api/holds", {"show": show.pk, "quantity": 1}, format="json").json()
+    api_client.post("/api/bookings", {**ZOE, "hold": hold["id"]}, format="json")
+    hold = api_client.post("/api/holds", {"show": show.pk, "quantity": 1}, format="json").json()
+    assert api_client.delete(f"/api/holds/{hold['id']}").status_code == 204
+    other = Show.objects.exclude(pk=show.pk).first() or make_show(days=4, capacity=20)
+    response = api_client.patch(f"/api/tickets/{ticket['id']}", {"show": other.pk, "name": NEW_NAME}, format="json")
+    assert response.status_code == 200, response.json()
+    response = api_client.patch(f"/api/tickets/{ticket['id']}", {"phone_number": NEW_PHONE}, format="json")
+    assert response.status_code == 200
+    phone = ZOE["phone_number"]
+    assert api_client.delete(f"/api/bookings/{booking['reference']}?phone_number={phone}").status_code == 204
+    assert api_client.delete(f"/api/tickets/{ticket['id']}").status_code == 204
+    for action in ("ticket.created", "booking.created", "hold.created", "hold.released", "ticket.moved"):
+        assert (client, action) in actions(), action
+    for action in ("ticket.changed", "booking.cancelled", "ticket.cancelled"):
+        assert (client, action) in actions(), action
+
+    # --- the API, as staff ---
+    sold = staff_client.post("/api/tickets", {**ZOE, "show": show.pk}, format="json").json()
+    assert staff_client.post(f"/api/tickets/{sold['id']}/check-in").status_code == 200
+    assert staff_client.delete(f"/api/tickets/{sold['id']}/check-in").status_code == 200
+    starts = (timezone.now() + timedelta(days=9)).replace(second=0, microsecond=0)
+    new_show = staff_client.post("/api/shows", {"starts_at": starts.isoformat(), "title": "Audit"}, format="json")
+    assert new_show.status_code == 201, new_show.json()
+    new_id = new_show.json()["id"]
+    assert staff_client.patch(f"/api/shows/{new_id}", {"capacity": 10}, format="json").status_code == 200
+    assert staff_client.post(f"/api/shows/{new_id}/blocks", {"seats": ["A1"]}, format="json").status_code == 201
+    assert staff_client.delete(f"/api/shows/{new_id}/blocks/A1").status_code == 204
+    assert staff_client.delete(f"/api/shows/{new_id}").status_code == 204
+    venue = staff_client.post("/api/venues", {"name": "Annex"}, format="json").json()
+    assert staff_client.patch(f"/api/venues/{venue['id']}", {"name": "Annexe"}, format="json").status_code == 200
+    film = staff_client.post("/api/films", {"title": "Audit", "runtime_minutes": 90}, format="json").json()
+    assert staff_client.delete(f"/api/films/{film['id']}").status_code == 204
+    screen = {"venue": venue["id"], "name": "One", "seat_map": {"rows": [{"label": "A", "seats": 2}]}}
+    response = staff_client.post("/api/screens", screen, format="json")
+    kind = staff_client.post("/api/ticket-types", {"key": "student", "name": "Student"}, format="json")
+    assert kind.status_code == 201
+    assert staff_client.delete("/api/ticket-types/student").status_code == 204
+    expected = [
+        "ticket.checked_in",
+        "ticket.check_in_undone",
+        "show.created",
+        "show.changed",
+        "seats.blocked",
+        "seats.unblocked",
+        "show.cancelled",
+        "venue.created",
+        "venue.changed",
+        "film.created",
+        "film.deleted",
+        "ticket_type.created",
+        "ticket_type.deleted",
+    ]
+    if response.status_code == 201:
+        expected.append("screen.created")
+    for action in expected:
+        assert (staff, action) in actions(), action
+
+    # --- the admin ---
+    admin_ticket = Ticket.objects.filter(show=show).first()
+    selected = {"_selected_action": [str(admin_ticket.pk)]}
+    admin_client.post("/admin/api/ticket/", {"action": "check_in", **selected})
+    admin_client.post("/admin/api/ticket/", {"action": "undo_check_in", **selected})
+    admin_client.post("/admin/api/ticket/", {"action": "mark_expired", **selected})
+    some_booking = Booking.objects.exclude(tickets=admin_ticket).filter(tickets__isnull=False).first()
+    admin_client.post(f"/admin/api/booking/{some_booking.pk}/delete/", {"post": "yes"})
+    for action in ("ticket.checked_in", "ticket.check_in_undone", "ticket.expired", "booking.cancelled"):
+        assert ("staff:alice", action) in actions(), action
+
+    # --- the jobs ---
+    call_command("expire_tickets", stdout=open("/dev/null", "w"))
+    call_command("purge_expired_tickets", stdout=open("/dev/null", "w"))
+    call_command("deliver_webhooks", stdout=open("/dev/null", "w"))
+    assert ("job:expire_tickets", "tickets.expired") in actions()
+    assert ("job:purge_expired_tickets", "tickets.purged") in actions()
+    purge = AuditEntry.objects.filter(action="tickets.purged").get()
+    assert purge.changes["tickets"] == 1  # the ticket staff marked expired
+
+    # No entry holds a name or a phone number.
+    every_entry = json.dumps(list(AuditEntry.objects.values("object_id", "changes", "actor")))
+    for secret in SECRETS:
+        assert secret not in every_entry
+    changed = AuditEntry.objects.filter(object_id=ticket["id"], action="ticket.changed").values_list(
+        "changes", flat=True
+    )
+    assert list(changed) == [{"phone_number": "changed"}]
+
+
+def test_a_move_reads_seat_old_and_new(staff_client):
+    show = make_show(days=2)
+    ticket = staff_client.post("/api/tickets", {**ZOE, "show": show.pk, "seat": "A1"}, format="json").json()
+
+    staff_client.patch(f"/api/tickets/{ticket['id']}", {"seat": "B4"}, format="json")
+
+    response = staff_client.get("/api/audit", {"object": f"ticket:{ticket['id']}"})
+    assert response.status_code == 200
+    entries = response.json()["results"]
+    assert [(e["action"], e["changes"]) for e in entries] == [
+        ("ticket.moved", {"seat": ["A1", "B4"]}),
+        ("ticket.created", {"show": show.pk, "seat": "A1"}),
+    ]
+    assert entries[0]["object"] == f"ticket:{ticket['id']}"
+    assert entries[0]["actor"] == "staff:boxoffice"
+    assert set(entries[0]) == {"id", "at", "actor", "action", "object", "changes"}
+
+
+def test_the_filters(staff_client, api_client):
+    show = make_show(days=2)
+    booking = api_client.post("/api/bookings", {**ZOE, "show": show.pk, "quantity": 2}, format="json").json()
+    staff_client.post("/api/shows", {"starts_at": show.starts_at.isoformat(), "title": "x"}, format="json")
+    today = timezone.localdate().isoformat()
+
+    def count(**params) -> int:
+        response = staff_client.get("/api/audit", params)
+        assert response.status_code == 200
+        return response.json()["count"]
+
+    assert count(object=f"booking:{booking['reference'].lower()}") == 1
+    assert count(object="booking:NOSUCH") == 0
+    assert count(object=f"show:{show.pk}") == 0
+    assert count(actor="client:127.0.0.1") == 3  # the booking and its two tickets
+    assert count(actor="staff:nobody") == 0
+    assert count(action="booking.created") == 1
+    assert count(action="show.moved") == 0
+    assert (
+        count(date_after=today, date_before=today) == 3 + AuditEntry.objects.filter(actor__startswith="staff").count()
+    )
+    assert count(date_after=(timezone.localdate() + timedelta(days=1)).isoformat()) == 0
+    assert staff_client.get("/api/audit", {"date_after": "soon"}).status_code == 400
+
+
+def test_anonymous_clients_cant_read_the_trail_and_nobody_writes_it(api_client, staff_client):
+    assert api_client.get("/api/audit").status_code == 401
+    assert staff_client.post("/api/audit", {}, format="json").status_code == 405
+
+
+def test_the_admin_view_is_read_only(admin_client):
+    make_show()
+    entry = AuditEntry.objects.create(at=timezone.now(), actor="x", action="y", object_type="show", object_id="1")
+    assert admin_client.get("/admin/api/auditentry/?object_type=show&object_id=1").status_code == 200
+    assert admin_client.get("/admin/api/auditentry/add/").status_code == 403
+    assert admin_client.post(f"/admin/api/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_purge_deletes_entries_past_audit_keep_days(settings):
+    now = timezone.now()
+    old = AuditEntry.objects.create(at=now - timedelta(days=401), actor="x", action="y", object_type="t", object_id="1")
+    kept = AuditEntry.objects.create(
+        at=now - timedelta(days=399), actor="x", action="y", object_type="t", object_id="2"
+    )
+
+    call_command("purge_expired_tickets", stdout=open("/dev/null", "w"))
+
+    assert not AuditEntry.objects.filter(pk=old.pk).exists()
+    assert AuditEntry.objects.filter(pk=kept.pk).exists()
+    run = AuditEntry.objects.get(action="tickets.purged")
+    assert (run.actor, run.changes["audit_entries"]) == ("job:purge_expired_tickets", 1)
