@@ -39,6 +39,7 @@ OTHER_LINE = "# a line of someone else's, which the jobs must leave alone\n"
 SCHEDULES = {
     "*/5 * * * *": "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets'])",
     "*/10 * * * *": "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets'])",
+    "* * * * *": "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks'])",
 }
 
 
@@ -125,12 +126,13 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
     jobs = job_lines(crontab)
     manage = Path(settings.BASE_DIR) / "manage.py"
     pattern = re.compile(
-        rf"^(\*/5|\*/10) \* \* \* \* {re.escape(sys.executable)} {re.escape(str(manage))} crontab run ([0-9a-f]{{32}}) "
+        rf"^(\*/5|\*/10|\*) \* \* \* \* {re.escape(sys.executable)} {re.escape(str(manage))} "
+        rf"crontab run ([0-9a-f]{{32}}) "
         rf">> {re.escape(str(log))} 2>&1 # {re.escape(CrontabSettings(settings).CRONTAB_COMMENT)}$"
     )
     matches = [match for job in jobs if (match := pattern.match(job))]
     assert len(matches) == len(jobs), jobs
-    assert [match.group(1) for match in matches] == ["*/5", "*/10"]
+    assert [match.group(1) for match in matches] == ["*/5", "*/10", "*"]
     assert crontab.startswith(user_crontab)  # the lines found are kept
     hashes = {match.group(1): match.group(2) for match in matches}
 
@@ -140,6 +142,7 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
         "Currently active jobs in crontab:\n"
         f"{hashes['*/5']} -> {SCHEDULES['*/5 * * * *']}\n"
         f"{hashes['*/10']} -> {SCHEDULES['*/10 * * * *']}\n"
+        f"{hashes['*']} -> {SCHEDULES['* * * * *']}\n"
     )
 
     # The expire job, exactly as cron would start it: its output goes to the log.
