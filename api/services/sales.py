@@ -120,16 +120,26 @@ def _choose_seats(
     return choice
 
 
-def _price(show: Show, seats: list[str], ticket_types: dict[str, int] | None) -> list[Line]:
+def _ticket_types() -> dict[str, TicketType]:
+    """Every ticket type by key (a handful of rows: one query)."""
+    types = {t.key: t for t in TicketType.objects.all()}
+    if not any(t.default for t in types.values()):
+        TicketType.objects.default()  # a database without types gets the fresh installation's
+        types = {t.key: t for t in TicketType.objects.all()}
+    return types
+
+
+def _price(
+    show: Show, seats: list[str], ticket_types: dict[str, int] | None, types: dict[str, TicketType]
+) -> list[Line]:
     """The seats priced at the show's prices: the types go to the seats in seat order (the
     default type without ticket_types). A show without prices sells at 0.00."""
     keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
-    known = {t.key: t for t in TicketType.objects.all()} if keys else {}
     for key in keys:
-        if key not in known:
+        if key not in types:
             raise UnknownTicketType(key)
     if not keys:
-        keys = [TicketType.objects.default().key] * len(seats)
+        keys = [next(t.key for t in types.values() if t.default)] * len(seats)
     prices = {
         (key, category): amount
         for key, category, amount in ShowPrice.objects.filter(show=show).values_list(
@@ -175,14 +185,21 @@ def _booking_create(customer: Customer, total: Decimal) -> Booking:
     raise RuntimeError("Could not draw a free booking reference.")
 
 
-def _sell(*, show: Show, lines: list[Line], name: str, phone_number: Phone) -> Sale:
+def _sell(
+    *,
+    show: Show,
+    lines: list[Line],
+    types: dict[str, TicketType],
+    unblock: bool,
+    name: str,
+    phone_number: Phone,
+) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them.
-    Call under the show's lock. A blocked seat that staff sell is unblocked: the house seat
-    has found its guest."""
+    Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
+    house seat has found its guest."""
     total = sum((line.price for line in lines), Decimal("0.00"))
     booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number), total)
     order = seat_map_order(show.screen.seats)
-    types = {t.key: t for t in TicketType.objects.filter(key__in={line.ticket_type for line in lines})}
     tickets = Ticket.objects.bulk_create(
         [
             Ticket(
@@ -196,7 +213,8 @@ def _sell(*, show: Show, lines: list[Line], name: str, phone_number: Phone) -> S
             for line in lines
         ]
     )
-    SeatBlock.objects.filter(show=show, seat__in=[line.seat for line in lines]).delete()
+    if unblock:
+        SeatBlock.objects.filter(show=show, seat__in=[line.seat for line in lines]).delete()
     return Sale(booking=booking, tickets=tickets)
 
 
@@ -221,8 +239,10 @@ def booking_create(
             used = seats_in_use(show.pk, now=now)
             _check_not_started(show, now)
             choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-            lines = _price(show, choice.seats, ticket_types)
-            sale = _sell(show=show, lines=lines, name=name, phone_number=phone_number)
+            types = _ticket_types()
+            lines = _price(show, choice.seats, ticket_types, types)
+            unblock = bool(used.blocked.intersection(choice.seats))
+            sale = _sell(show=show, lines=lines, types=types, unblock=unblock, name=name, phone_number=phone_number)
             sold_out = len(used.taken) + len(lines) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
@@ -275,7 +295,10 @@ def booking_confirm(
             _check_not_started(show, now)
             # The hold's frozen lines: its prices, whatever the show's are now.
             lines = [Line.from_json(line) for line in hold.lines]
-            sale = _sell(show=show, lines=lines, name=name, phone_number=phone_number)
+            # Staff may have held a blocked seat by naming it: selling it unblocks it.
+            sale = _sell(
+                show=show, lines=lines, types=_ticket_types(), unblock=True, name=name, phone_number=phone_number
+            )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
             sold_out = len(seats_in_use(show.pk, now=now).booked) >= show.capacity
@@ -339,7 +362,7 @@ def ticket_update(
                 (ticket.seat,) = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 # The ticket keeps its type; its price is that type's at the new show and seat.
-                (line,) = _price(target, [ticket.seat], {ticket.ticket_type.key: 1})
+                (line,) = _price(target, [ticket.seat], {ticket.ticket_type.key: 1}, _ticket_types())
                 ticket.price = line.price
                 ticket.show = target
                 SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
@@ -421,7 +444,7 @@ def hold_create(
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
         choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-        lines = _price(show, choice.seats, ticket_types)
+        lines = _price(show, choice.seats, ticket_types, _ticket_types())
         hold = Hold.objects.create(
             show=show,
             seats=choice.seats,
