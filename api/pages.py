@@ -53,8 +53,10 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
         "ticket": ticket,
         "show": ticket.show,
         "customer": ticket.booking.customer,
-        "starts_at": timezone.localtime(ticket.show.starts_at),
+        "starts_at": ticket.show.local_start,
         "expired": expired,
         "qr_svg": qr_svg,
     }
-    return render(request, "eticket.html", context)
+    # Every time on the ticket (the start, the check-in) in its venue's zone.
+    with timezone.override(ticket.show.zone):
+        return render(request, "eticket.html", context)
