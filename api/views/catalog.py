@@ -130,6 +130,10 @@ class ShowViewSet(viewsets.ModelViewSet):
         catalog.show_update(show_id=show.pk, now=timezone.now(), **data.validated_data)
         return self._answer(show.pk, status.HTTP_200_OK)
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        catalog.show_delete(show_id=self.get_object().pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(
         summary="The show's seat map, each seat with its status",
         responses={200: SeatStatusesSerializer, **errors(404, 429)},
@@ -224,7 +228,3 @@ class FilmViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
 @permission_classes([AllowAny])
 def seat_map_schema(request: Request) -> Response:
     return Response(json_schema())
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        catalog.show_delete(show_id=self.get_object().pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
