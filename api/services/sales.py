@@ -119,15 +119,18 @@ def _booking_create(customer: Customer) -> Booking:
     raise RuntimeError("Could not draw a free booking reference.")
 
 
-def _sell(*, show: Show, seats: list[str], name: str, phone_number: Phone) -> Sale:
+def _sell(*, show: Show, seats: list[str], name: str, phone_number: Phone, blocked: set[str] | None = None) -> Sale:
     """The person (new or returning), a booking and its tickets. Call under the show's lock.
-    A blocked seat that staff sell is unblocked: the house seat has found its guest."""
+    A blocked seat that staff sell is unblocked: the house seat has found its guest.
+    `blocked`: the show's blocked seats when the caller read them (no DELETE unless one of
+    them is sold); None: not known, so any block of the seats is deleted."""
     booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number))
     order = seat_map_order(show.screen.seats)
     tickets = Ticket.objects.bulk_create(
         [Ticket(booking=booking, show=show, seat=seat, seat_order=order(seat)) for seat in seats]
     )
-    SeatBlock.objects.filter(show=show, seat__in=seats).delete()
+    if blocked is None or blocked.intersection(seats):
+        SeatBlock.objects.filter(show=show, seat__in=seats).delete()
     return Sale(booking=booking, tickets=tickets)
 
 
@@ -149,7 +152,7 @@ def booking_create(
             used = seats_in_use(show.pk, now=now)
             _check_not_started(show, now)
             chosen = _choose_seats(show, used, seats, quantity, staff=staff)
-            return _sell(show=show, seats=chosen, name=name, phone_number=phone_number)
+            return _sell(show=show, seats=chosen, name=name, phone_number=phone_number, blocked=used.blocked)
     except IntegrityError as exc:  # UNIQUE (show, seat): the backstop
         raise SeatTaken() from exc
 
@@ -244,7 +247,8 @@ def ticket_update(
                 ticket.seat = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff)[0]
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 ticket.show = target
-                SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
+                if ticket.seat in used.blocked:
+                    SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
             customer = ticket.booking.customer
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_number
