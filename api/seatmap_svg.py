@@ -211,7 +211,7 @@ def _legend(seat_map: SeatMap, statuses: dict[str, str] | None, *, width: int, t
     parts, y = [], top - LEGEND_LINE
     for group in filter(None, groups):
         x, y = MARGIN, y + LEGEND_LINE
-        for swatch, text in group:
+        for key, text in group:
             item_width = 20 + 7 * len(text) + 16  # the swatch, a rough width of the text at 11 px, a space
             if x + item_width > width and x > MARGIN:
                 x, y = MARGIN, y + LEGEND_LINE
@@ -220,7 +220,7 @@ def _legend(seat_map: SeatMap, statuses: dict[str, str] | None, *, width: int, t
                     '<g class="legend" transform="translate({} {})">{}<text x="20" y="11">{}</text></g>',
                     x,
                     y,
-                    swatch,
+                    key,
                     text,
                 )
             )

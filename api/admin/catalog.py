@@ -34,14 +34,14 @@ class DeletedThroughService(RuleErrorsAsMessages):
     delete action would report deletions the service refused.
     """
 
-    def get_deleted_objects(self, objs, request):  # type: ignore[no-untyped-def]
+    def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)  # type: ignore[misc]
         return deleted, counts, perms_needed, []
 
-    def delete_model(self, request, obj: Venue | Screen | Film) -> None:  # type: ignore[no-untyped-def]
+    def delete_model(self, request, obj: Venue | Screen | Film) -> None:
         catalog.in_use_delete(obj)
 
-    def get_actions(self, request):  # type: ignore[no-untyped-def]
+    def get_actions(self, request):
         actions = super().get_actions(request)  # type: ignore[misc]
         actions.pop("delete_selected", None)
         return actions
@@ -156,7 +156,7 @@ class ScreenForm(forms.ModelForm):
         model = Screen
         fields = ["venue", "name"]
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial["seat_map_text"] = short_document(self.instance.seat_map)
@@ -186,7 +186,7 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
             return "Drawn here once saved."
         return seat_map_svg(screen.seats)
 
-    def save_model(self, request, obj: Screen, form: ScreenForm, change: bool) -> None:  # type: ignore[override]
+    def save_model(self, request, obj: Screen, form: ScreenForm, change: bool) -> None:
         catalog.screen_save(screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now())
 
 
@@ -235,7 +235,7 @@ class ShowForm(forms.ModelForm):
         model = Show
         fields = ["screen", "film", "title", "starts_at", "capacity"]
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         screen = self.fields["screen"]
         screen.queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
@@ -307,7 +307,7 @@ class SeatBlockInline(admin.TabularInline):
     verbose_name = "blocked seat"
     verbose_name_plural = "blocked seats (kept off sale: broken, house seats)"
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False  # a block is added or removed, never edited
 
 
@@ -330,13 +330,13 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     ordering = ["-starts_at"]
     readonly_fields = ["venue", "seat_map_picture"]
 
-    def get_fieldsets(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_fieldsets(self, request, obj=None):
         fields = ["screen", "film", "title", "starts_at", "capacity"]
         if obj is None:
             return [(None, {"fields": fields})]
         return [(None, {"fields": ["venue", *fields]}), ("Seats", {"fields": ["seat_map_picture"]})]
 
-    def get_inlines(self, request, obj):  # type: ignore[no-untyped-def]
+    def get_inlines(self, request, obj):
         return [SeatBlockInline, ShowTicketInline] if obj is not None else []
 
     def get_queryset(self, request):
@@ -400,7 +400,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             show.capacity,
         )
 
-    def save_formset(self, request, form, formset, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_formset(self, request, form, formset, change: bool) -> None:
         if formset.model is not SeatBlock:
             super().save_formset(request, form, formset, change)
             return
@@ -420,7 +420,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         # What the admin's history entry reads (formset.save() would have set them).
         formset.new_objects, formset.changed_objects, formset.deleted_objects = blocks, [], removed
 
-    def save_model(self, request, obj: Show, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj: Show, form, change: bool) -> None:
         # Through the services, as the API's writes: the overlap and capacity rules, the
         # show's lock for a change.
         film_id = obj.film_id

@@ -39,7 +39,7 @@ def _svg(seat_map: SeatMap, statuses: dict[str, str] | None = None) -> ET.Elemen
 
 
 def _seats(svg: ET.Element) -> dict[str, ET.Element]:
-    return {g.get("data-seat"): g for g in svg.iter(f"{SVG}g") if g.get("data-seat")}
+    return {g.get("data-seat", ""): g for g in svg.iter(f"{SVG}g") if g.get("data-seat")}
 
 
 def _left(seat: ET.Element) -> float:

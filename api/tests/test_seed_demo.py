@@ -101,6 +101,7 @@ def test_a_week_of_shows_that_never_overlap(seeded):
         days = {timezone.localtime(show.starts_at, zone).date() for show in shows}
         assert days == {today + timedelta(days=n) for n in range(7)}, screen.name
         for show in shows:
+            assert show.film is not None
             local = timezone.localtime(show.starts_at, zone)
             assert time(11, 0) <= local.time() <= time(22, 30) and local.second == 0
             assert show.starts_at > NOW
