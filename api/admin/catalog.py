@@ -73,6 +73,9 @@ class VenueScreenInline(ReadOnlyInline):
     fields = ("name", "capacity")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("venue")  # each row is headed by its name
+
 
 @admin.register(Venue)
 class VenueAdmin(DeletedThroughService, admin.ModelAdmin):
@@ -262,7 +265,8 @@ class ShowTicketInline(ReadOnlyInline):
     ordering = ["seat_order"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("booking__customer")
+        # The show too: each row is headed by its ticket's name, which names the show.
+        return super().get_queryset(request).select_related("booking__customer", "show__screen__venue")
 
     # A row whose ticket was cancelled after the page was loaded comes back empty.
 
@@ -309,6 +313,9 @@ class SeatBlockInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a block is added or removed, never edited
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("show__screen__venue")  # each row is headed by its name
 
 
 @admin.register(Show)

@@ -413,3 +413,31 @@ def test_the_cost_does_not_grow_with_the_rows(staff, frozen, django_assert_num_q
     for model, queries in QUERIES.items():
         with django_assert_num_queries(queries):
             assert staff.get(f"/admin/api/{model}/").status_code == 200
+
+
+# Queries of a show's page: the session, the user, the show (with its screen, venue,
+# film and counts), its blocks and its tickets (each with the show, for the row's
+# heading), the screens and the films of the form's choices, and the seats in use.
+SHOW_PAGE_QUERIES = 8
+
+
+def test_the_show_page_costs_the_same_however_many_tickets_and_blocks(staff, show, django_assert_num_queries):
+    url = f"/admin/api/show/{show.pk}/change/"
+    with django_assert_num_queries(SHOW_PAGE_QUERIES):
+        staff.get(url)
+    for seat in ["A1", "A2", "B1"]:
+        book_ticket(show.pk, seat=seat)
+    catalog.seats_block(show_id=show.pk, seats=["A3", "B2", "B3"], reason="house", now=NOW)
+    with django_assert_num_queries(SHOW_PAGE_QUERIES):
+        html = staff.get(url).content.decode()
+    assert html.count('data-status="booked"') == 3 and html.count('data-status="blocked"') == 3
+
+
+def test_the_venue_page_costs_the_same_however_many_screens(staff, venue, django_assert_num_queries):
+    url = f"/admin/api/venue/{venue.pk}/change/"
+    with django_assert_num_queries(4):  # the session, the user, the venue, its screens
+        staff.get(url)
+    for n in range(3):
+        catalog.screen_save(screen=Screen(venue=venue, name=f"Salon {n}"), seat_map=parse(AISLE_MAP), now=NOW)
+    with django_assert_num_queries(4):
+        assert "Salon 2" in staff.get(url).content.decode()
