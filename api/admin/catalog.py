@@ -87,6 +87,15 @@ class VenueAdmin(DeletedThroughService, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(screen_count=Count("screens"))
 
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Its screens go with it (in_use_delete); Django's collector stops at them (Screen.venue
+        # is PROTECT), so they are named here.
+        screens = [f"Screen: {screen}" for screen in Screen.objects.filter(venue__in=objs).select_related("venue")]
+        if screens:
+            deleted, counts = [*deleted, screens], {**counts, "screens": len(screens)}
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="Zone", ordering="time_zone")
     def zone(self, venue: Venue) -> str:
         return venue.time_zone

@@ -270,6 +270,9 @@ def test_deleting_what_a_show_uses_is_refused_with_a_message(staff, show, model)
 
 def test_deleting_what_no_show_uses(staff, screen, film):
     venue = screen.venue
+    assert (
+        "<li>Screen: Odeon Kadıköy: Salon 1</li>" in staff.get(f"/admin/api/venue/{venue.pk}/delete/").content.decode()
+    )
     response = staff.post(f"/admin/api/venue/{venue.pk}/delete/", {"post": "yes"})
     assert (response.status_code, response["Location"]) == (302, "/admin/api/venue/")
     assert not Venue.objects.filter(pk=venue.pk).exists()
