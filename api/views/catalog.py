@@ -7,13 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -182,9 +181,40 @@ class InUseDestroyMixin:
         catalog.in_use_delete(instance)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Venues, with their screens"),
-    retrieve=extend_schema(summary="A venue, with its screens"),
+def _catalog_schema(
+    thing: str,
+    serializer: type,
+    *,
+    reads: tuple[str, str],
+    list_errors: tuple[int, ...],
+    conflicts: tuple[int, ...] = (),
+) -> Callable:
+    """The summaries and answers of a venue, screen or film viewset: reads for anyone
+    (throttled; `list_errors` a bad filter's 400 too), writes for staff; a DELETE refused
+    while shows use it (409 in_use), and `conflicts` the other writes' (a screen's seat
+    map: 409 seat_in_use)."""
+    return extend_schema_view(
+        list=extend_schema(summary=reads[0], responses={200: serializer, **errors(*list_errors)}),
+        retrieve=extend_schema(summary=reads[1], responses={200: serializer, **errors(404, 429)}),
+        create=extend_schema(
+            summary=f"Add a {thing} (staff)", responses={201: serializer, **errors(400, 401, 403, *conflicts)}
+        ),
+        update=extend_schema(
+            summary=f"Change a {thing} (staff)",
+            responses={200: serializer, **errors(400, 401, 403, 404, *conflicts)},
+        ),
+        partial_update=extend_schema(
+            summary=f"Change some of a {thing} (staff)",
+            responses={200: serializer, **errors(400, 401, 403, 404, *conflicts)},
+        ),
+        destroy=extend_schema(
+            summary=f"Delete a {thing} that no show uses (staff)", responses={204: None, **errors(401, 403, 404, 409)}
+        ),
+    )
+
+
+@_catalog_schema(
+    "venue", VenueSerializer, reads=("Venues, with their screens", "A venue, with its screens"), list_errors=(429,)
 )
 class VenueViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
@@ -193,9 +223,12 @@ class VenueViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     filterset_class = None
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Screens, with their seat maps"),
-    retrieve=extend_schema(summary="A screen with its seat map"),
+@_catalog_schema(
+    "screen",
+    ScreenSerializer,
+    reads=("Screens, with their seat maps", "A screen with its seat map"),
+    list_errors=(400, 429),
+    conflicts=(409,),
 )
 class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
@@ -215,7 +248,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
         serializer.instance = catalog.screen_save(screen=screen, seat_map=values.get("seat_map"), now=timezone.now())
 
 
-@extend_schema_view(list=extend_schema(summary="Films"), retrieve=extend_schema(summary="A film"))
+@_catalog_schema("film", FilmSerializer, reads=("Films", "A film"), list_errors=(429,))
 class FilmViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
@@ -223,7 +256,7 @@ class FilmViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     filterset_class = FilmFilter
 
 
-@extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict})
+@extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict, **errors(429)})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def seat_map_schema(request: Request) -> Response:
