@@ -57,4 +57,6 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
         "expired": expired,
         "qr_svg": qr_svg,
     }
-    return render(request, "eticket.html", context)
+    # Every time on the ticket (the start, the check-in) in its venue's zone.
+    with timezone.override(ticket.show.zone):
+        return render(request, "eticket.html", context)

@@ -39,9 +39,9 @@ def document_common_errors(result: dict, generator: Any, request: Any, public: b
 
     Any request may carry a bad token (401); a write may fail a browser session's CSRF
     check (403); a paginated list answers a page past its end with 404; a request body
-    may be too large (413); a 429 says when to come back in Retry-After; a show may stay
-    locked by other requests too long, or the database be out of reach (503, with a code
-    and Retry-After).
+    may be too large (413), or come without a Content-Type it can read (415); a 429 says
+    when to come back in Retry-After; a show may stay locked by other requests too long,
+    or the database be out of reach (503, with a code and Retry-After).
     """
 
     def error(description: str, shape: str = "Error") -> dict:
@@ -64,6 +64,7 @@ def document_common_errors(result: dict, generator: Any, request: Any, public: b
                 responses.setdefault("404", error("No such page."))
             if "requestBody" in operation:
                 responses.setdefault("413", error("The request body is too large."))
+                responses.setdefault("415", error("The request body is not JSON, a form or multipart."))
             if "429" in responses:
                 responses["429"]["headers"] = retry_after()
             if "503" not in responses:

@@ -287,9 +287,7 @@ def _strands(row: Row, unavailable: set[str], taking: Iterable[str]) -> str | No
 def _placements(row: Row, unavailable: set[str], quantity: int) -> list[list[Seat]]:
     """Every way to seat `quantity` side by side in the row, left to right."""
     return [
-        run[start : start + quantity]
-        for run in _runs(row, unavailable)
-        for start in range(len(run) - quantity + 1)
+        run[start : start + quantity] for run in _runs(row, unavailable) for start in range(len(run) - quantity + 1)
     ]
 
 
@@ -336,9 +334,7 @@ def best_together(
     return [s.label for s in min(candidates, key=spot.distance)]
 
 
-def _best_split(
-    seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool
-) -> list[str] | None:
+def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
     """The party over as few rows as possible: the largest groups first (fewest rows),
     each group placed as best_together would place it."""
     taken = set(unavailable)

@@ -34,7 +34,9 @@ class RuleErrorsAsMessages:
             return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
-            return HttpResponseRedirect(request.get_full_path())
+            # Back to the thing that was kept, not to the question asked again.
+            opts = self.model._meta  # type: ignore[attr-defined]
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id]))
 
 
 def staff_actor(request: HttpRequest) -> str:

@@ -97,7 +97,9 @@ class ScreenQuerySet(models.QuerySet):
     def default(self) -> "Screen":
         """The default venue's first screen, where version-1 clients book; a fresh database
         gets "Main theatre" with "Screen 1" (the migration makes them too)."""
-        screen = self.filter(venue=Venue.objects.order_by("pk").first()).order_by("pk").first()
+        # One statement, the venue joined: its zone reads every date and time booked.
+        first_venue = Venue.objects.order_by("pk").values("pk")[:1]
+        screen = self.select_related("venue").filter(venue=models.Subquery(first_venue)).order_by("pk").first()
         if screen is None:
             venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")
             screen = Screen.objects.create(venue=venue, name="Screen 1", seat_map=default_seat_map())
@@ -266,7 +268,9 @@ class TicketType(models.Model):
     class Meta:
         ordering = ["-default", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["default"], condition=models.Q(default=True), name="one_default_ticket_type")
+            models.UniqueConstraint(
+                fields=["default"], condition=models.Q(default=True), name="one_default_ticket_type"
+            )
         ]
 
     def __str__(self) -> str:

@@ -212,6 +212,12 @@ class BlockCreateSerializer(serializers.Serializer):
     seats = serializers.ListField(child=SeatField(), min_length=1, max_length=100)
     reason = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
 
+    def validate_seats(self, seats: list[str]) -> list[str]:
+        # As for holds; twice in one request was a 500 (UNIQUE (show, seat)).
+        if len(set(seats)) != len(seats):
+            raise serializers.ValidationError("A seat is named twice.")
+        return seats
+
 
 class BlockSerializer(serializers.ModelSerializer):
     class Meta:

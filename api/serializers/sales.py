@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from ..models import Booking, Hold, Screen, Ticket, Venue
-from ..services.catalog import ShowTime
 from ..seatmaps import side_by_side
+from ..services.catalog import ShowTime
 from ..services.sales import Sale
 from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text
 
@@ -178,7 +178,9 @@ class HoldCreateSerializer(ShowChoiceSerializer):
             if seats is None:
                 attrs["quantity"] = sum(types.values())
             elif sum(types.values()) != len(seats):
-                raise serializers.ValidationError({"ticket_types": ["The ticket types must add up to the seats named."]})
+                raise serializers.ValidationError(
+                    {"ticket_types": ["The ticket types must add up to the seats named."]}
+                )
         if (seats is None) == ("quantity" not in attrs):
             raise serializers.ValidationError({"non_field_errors": ["Give either seats, quantity or ticket_types."]})
         if seats and len(set(seats)) != len(seats):

@@ -365,7 +365,8 @@ def ticket_update(
                 (line,) = _price(target, [ticket.seat], {ticket.ticket_type.key: 1}, _ticket_types())
                 ticket.price = line.price
                 ticket.show = target
-                SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
+                if ticket.seat in used.blocked:
+                    SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
             customer = ticket.booking.customer
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_number

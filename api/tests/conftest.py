@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.models import Hold, Screen, Show, Ticket, Venue
-from api.seatmaps import grid
+from api.seatmaps import row_label
 from api.services import sales
 
 # A Redis database of the tests' own; the tests that need Redis skip, saying so, without it.
@@ -53,10 +53,14 @@ def staff_client(staff_user) -> APIClient:
 
 
 def screen_of(seats: int, *, name: str | None = None, venue: Venue | None = None) -> Screen:
-    """A screen of the default venue (or `venue`) with `seats` seats in rows of 10, A1 onwards."""
+    """A screen of the default venue (or `venue`) with exactly `seats` seats in rows of 10,
+    A1 onwards (the last row shorter when `seats` is not a multiple of 10)."""
     venue = venue or Screen.objects.default().venue
-    rows, per_row = -(-seats // 10), min(seats, 10)
-    return Screen.objects.create(venue=venue, name=name or f"Screen of {seats}", seat_map=grid(rows, per_row))
+    rows = [
+        {"label": row_label(r), "seats": [{"number": n} for n in range(1, min(10, seats - 10 * r) + 1)]}
+        for r in range(-(-seats // 10))
+    ]
+    return Screen.objects.create(venue=venue, name=name or f"Screen of {seats}", seat_map={"rows": rows})
 
 
 def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:

@@ -444,7 +444,9 @@ def test_schema_describes_holds_bookings_and_check_in(api_client):
     hold_item = paths["/api/holds/{id}/"]
     assert ref(hold_item["get"]["responses"]["200"]["content"]) == "Hold"
     assert {"204", "404"} <= set(hold_item["delete"]["responses"])
-    assert set(components["HoldCreateRequest"]["properties"]) == {"show", "date", "time", "seats", "quantity"}
+    assert set(components["HoldCreateRequest"]["properties"]) == {
+        "show", "date", "time", "screen", "venue", "seats", "quantity"
+    }  # fmt: skip
     assert set(components["Hold"]["properties"]) == {"id", "show", "seats", "expires_at"}
 
     booking_create = paths["/api/bookings/"]["post"]
@@ -453,7 +455,7 @@ def test_schema_describes_holds_bookings_and_check_in(api_client):
     assert {"400", "409", "422", "429"} <= set(booking_create["responses"])
     assert "Idempotency-Key" in {p["name"] for p in booking_create["parameters"]}
     assert set(components["BookingCreateRequest"]["properties"]) == {
-        "show", "date", "time", "seats", "quantity", "hold", "name", "phone_number"
+        "show", "date", "time", "screen", "venue", "seats", "quantity", "hold", "name", "phone_number"
     }  # fmt: skip
     assert set(components["Booking"]["properties"]) == {"reference", "name", "phone_number", "tickets", "created_at"}
     assert components["Booking"]["properties"]["tickets"]["items"]["$ref"].endswith("/Ticket")

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from api import services
 from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
+from api.seatmaps import row_label
 from api.tests.conftest import book_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,11 @@ pytestmark = pytest.mark.django_db
 STARTS = datetime(2031, 3, 14, 19, 30, tzinfo=UTC)
 LATER = STARTS + timedelta(days=2)
 NOTHING_PURGED = "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
+
+
+def label(number: int) -> str:
+    """Seat `number` (1 onwards) as a label in rows of 10: 1 is A1, 11 is B1 (v2 seats are labels)."""
+    return f"{row_label((number - 1) // 10)}{(number - 1) % 10 + 1}"
 
 
 def run(command: str, *args: str) -> str:
@@ -129,10 +135,10 @@ def purge_scenario(shows) -> dict[str, set]:
     # Holds that ran out are kept a day (services.SPENT_HOLDS_KEPT), so that a late confirm
     # still answers 409 hold_expired.
     holds = {
-        "lapsed": Hold.objects.create(show=later, seats=[5], expires_at=now - timedelta(hours=24, seconds=1)),
-        "released": Hold.objects.create(show=later, seats=[6], expires_at=now - timedelta(hours=24)),
-        "just_lapsed": Hold.objects.create(show=later, seats=[8], expires_at=now - timedelta(seconds=1)),
-        "live": Hold.objects.create(show=later, seats=[7], expires_at=now + timedelta(minutes=5)),
+        "lapsed": Hold.objects.create(show=later, seats=["A5"], expires_at=now - timedelta(hours=24, seconds=1)),
+        "released": Hold.objects.create(show=later, seats=["A6"], expires_at=now - timedelta(hours=24)),
+        "just_lapsed": Hold.objects.create(show=later, seats=["A8"], expires_at=now - timedelta(seconds=1)),
+        "live": Hold.objects.create(show=later, seats=["A7"], expires_at=now + timedelta(minutes=5)),
     }
     keys = {}
     ages = {"old": timedelta(hours=24, seconds=1), "24h": timedelta(hours=24), "fresh": timedelta(hours=23)}
@@ -204,7 +210,7 @@ def test_purge_batches_hold_about_batch_size_tickets(db, monkeypatch):
     booking = Booking.objects.create(reference="ABCDEF", customer=customer)
     step = services.UUID_SPACE // 1_000
     Ticket.objects.bulk_create(
-        Ticket(id=uuid.UUID(int=n * step + 12_345), booking=booking, show=show, seat=n + 1, expired=True)
+        Ticket(id=uuid.UUID(int=n * step + 12_345), booking=booking, show=show, seat=label(n + 1), expired=True)
         for n in range(1_000)
     )
     sizes = []
@@ -380,12 +386,16 @@ def live_and_expired_rows(*, bookings: int) -> None:
     )
     rows = []
     for i, booking in enumerate(made):
-        rows += [Ticket(booking=booking, show=past, seat=2 * i + 1), Ticket(booking=booking, show=past, seat=2 * i + 2)]
+        rows += [
+            Ticket(booking=booking, show=past, seat=label(2 * i + 1)),
+            Ticket(booking=booking, show=past, seat=label(2 * i + 2)),
+        ]
         if i < bookings // 2:
-            rows.append(Ticket(booking=booking, show=later, seat=i + 1))
+            rows.append(Ticket(booking=booking, show=later, seat=label(i + 1)))
     Ticket.objects.bulk_create(rows)
     Hold.objects.bulk_create(
-        Hold(show=later, seats=[400 + i], expires_at=now + timedelta(hours=-25 if i % 2 else 1)) for i in range(10)
+        Hold(show=later, seats=[label(400 + i)], expires_at=now + timedelta(hours=-25 if i % 2 else 1))
+        for i in range(10)
     )
     for i in range(10):
         key = IdempotencyKey.objects.create(scope="s", key=f"k{i}", request_hash="h", status_code=201, body={})

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from api.models import Show
+from api.models import Screen, Show, Venue
 from api.pages import HOME_SHOW_COUNT, QR_SCALE
 from api.tests.conftest import book_ticket, hold_seats, make_show
 
@@ -94,9 +94,17 @@ def test_home_only_reads(client):
 
 
 @pytest.fixture
-def kolkata_ticket(settings):
-    """A ticket for 1 December 2099 at 19:30 in Kolkata (14:00 UTC)."""
-    settings.TIME_ZONE = "Asia/Kolkata"
+def in_kolkata(db) -> Venue:
+    """The default venue (where version-1 shows play) is in Kolkata."""
+    venue = Screen.objects.default().venue
+    venue.time_zone = "Asia/Kolkata"
+    venue.save()
+    return venue
+
+
+@pytest.fixture
+def kolkata_ticket(settings, in_kolkata):
+    """A ticket for 1 December 2099 at 19:30 in Kolkata (14:00 UTC), at a venue there."""
     settings.THEATRE_NAME = "Odeon Riverside"
     show = Show.objects.create(title="Dune: Part Three", starts_at=datetime(2099, 12, 1, 14, 0, tzinfo=UTC))
     return book_ticket(show.pk, seat="B3", **PERSON)
@@ -209,8 +217,7 @@ def test_eticket_expires_8_hours_after_the_show_before_the_job_runs(client, tick
     assert ("Show this code at the door" in html) is not expired
 
 
-def test_eticket_says_when_it_was_checked_in(client, ticket, settings):
-    settings.TIME_ZONE = "Asia/Kolkata"
+def test_eticket_says_when_it_was_checked_in(client, ticket, in_kolkata):
     ticket.checked_in_at = datetime(2099, 12, 1, 13, 50, tzinfo=UTC)
     ticket.save(update_fields=["checked_in_at"])
 

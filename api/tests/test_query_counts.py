@@ -66,9 +66,11 @@ def test_book_a_ticket_by_date_and_time(api_client, show, django_assert_num_quer
     local = timezone.localtime(show.starts_at)
     book_ticket(show.pk, **ADA)
 
-    # As for a returning customer, plus the SELECT of the show by its start (services.catalog.show_at),
-    # before the show is locked by id: one more.
-    with django_assert_num_queries(BOOKING_STATEMENTS + 1):
+    # As for a returning customer, plus, before the show is locked by id (services.catalog.show_at):
+    # SELECT screen JOIN venue WHERE venue = (the first venue)   v2: the default screen, whose
+    #                                                  venue's zone reads the date and time
+    # SELECT show JOIN screen WHERE venue AND starts_at   the show by its start: two more.
+    with django_assert_num_queries(BOOKING_STATEMENTS + 2):
         response = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
 
     assert response.status_code == 201

@@ -2,7 +2,6 @@
 seats that can't be sold. Pictures: one line a row, front first; `.` free, `x` taken,
 `|` an aisle, `W` a wheelchair space, `c` a companion seat; the chosen seats as `*`."""
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

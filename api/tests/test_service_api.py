@@ -12,8 +12,18 @@ pytestmark = pytest.mark.django_db
 
 # Every path of API.md, as the schema names it, with its methods.
 API_PATHS = {
+    "/api/venues/": {"get", "post"},
+    "/api/venues/{id}/": {"get", "put", "patch", "delete"},
+    "/api/screens/": {"get", "post"},
+    "/api/screens/{id}/": {"get", "put", "patch", "delete"},
+    "/api/seat-map-schema/": {"get"},  # the JSON Schema of a seat map, which the service publishes
+    "/api/films/": {"get", "post"},
+    "/api/films/{id}/": {"get", "put", "patch", "delete"},
     "/api/shows/": {"get", "post"},
     "/api/shows/{id}/": {"get", "put", "patch", "delete"},
+    "/api/shows/{id}/seats/": {"get"},
+    "/api/shows/{id}/blocks/": {"post"},
+    "/api/shows/{id}/blocks/{seat}/": {"delete"},
     "/api/tickets/": {"get", "post"},
     "/api/tickets/{id}/": {"get", "put", "patch", "delete"},
     "/api/tickets/{id}/check-in/": {"post", "delete"},
@@ -90,12 +100,15 @@ def test_schema_documents_the_filters(api_client):
         "title",
         "seats",
         "expired",
+        "venue",
+        "screen",
+        "film",
         "page",
         "page_size",
     }
-    assert {"date", "time", "show", "expired", "checked_in", "phone_number", "search", "ordering"} <= parameters(
-        "/api/tickets/"
-    )
+    assert {
+        "date", "time", "show", "venue", "screen", "expired", "checked_in", "phone_number", "search", "ordering"
+    } <= parameters("/api/tickets/")  # fmt: skip
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Show
-from api.tests.conftest import book_ticket, hold_seats, make_show
+from api.models import Screen, Show
+from api.tests.conftest import book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -242,9 +242,11 @@ def test_urls_work_with_and_without_trailing_slash(api_client, staff_client, dun
 
 def test_staff_schedule_a_show_by_date_and_time(staff_client):
     day = in_days(30)
+    default = Screen.objects.default()
 
+    # v2: the capacity is a sale cap within the (default) screen's 20 places.
     response = staff_client.post(
-        "/api/shows", {"title": "Alien", "date": day.isoformat(), "time": "21:15", "capacity": 30}
+        "/api/shows", {"title": "Alien", "date": day.isoformat(), "time": "21:15", "capacity": 15}
     )
 
     assert response.status_code == 201
@@ -252,40 +254,55 @@ def test_staff_schedule_a_show_by_date_and_time(staff_client):
     assert show.starts_at == timezone.make_aware(datetime(day.year, day.month, day.day, 21, 15))
     assert response.json() == {
         "id": show.pk,
+        "film": None,
         "title": "Alien",
+        "venue": default.venue_id,
+        "screen": default.pk,
         "date": day.isoformat(),
         "time": "21:15",
         "starts_at": f"{day.isoformat()}T21:15:00+00:00",
-        "capacity": 30,
+        "ends_at": f"{day.isoformat()}T23:15:00+00:00",  # BOOKING_DEFAULT_RUNTIME_MINUTES without a film
+        "capacity": 15,
         "tickets_booked": 0,
-        "seats_available": 30,
+        "seats_available": 15,
         "expired": False,
+        "currency": "EUR",
     }
 
 
-def test_staff_schedule_a_show_by_starts_at_with_default_capacity(staff_client, settings):
-    settings.BOOKING_DEFAULT_CAPACITY = 12
+def test_staff_schedule_a_show_by_starts_at_with_default_capacity(staff_client):
     day = in_days(30)
+    screen = screen_of(12)
 
-    response = staff_client.post("/api/shows", {"title": "Alien", "starts_at": f"{day.isoformat()}T21:15:00+05:30"})
+    response = staff_client.post(
+        "/api/shows", {"title": "Alien", "screen": screen.pk, "starts_at": f"{day.isoformat()}T21:15:00+05:30"}
+    )
 
     assert response.status_code == 201
     show = Show.objects.get()
+    # v2: the capacity defaults to the places of the screen's seat map.
     assert response.json() == {
         "id": show.pk,
+        "film": None,
         "title": "Alien",
+        "venue": screen.venue_id,
+        "screen": screen.pk,
         "date": day.isoformat(),
         "time": "15:45",
         "starts_at": f"{day.isoformat()}T15:45:00+00:00",
+        "ends_at": f"{day.isoformat()}T17:45:00+00:00",
         "capacity": 12,
         "tickets_booked": 0,
         "seats_available": 12,
         "expired": False,
+        "currency": "EUR",
     }
 
 
-def test_show_times_are_read_in_the_theatre_time_zone(staff_client, api_client, settings):
-    settings.TIME_ZONE = "Europe/Moscow"
+def test_show_times_are_read_in_the_theatre_time_zone(staff_client, api_client):
+    venue = Screen.objects.default().venue  # v2: the zone is the (default) venue's
+    venue.time_zone = "Europe/Moscow"
+    venue.save()
     day = in_days(30)
 
     response = staff_client.post("/api/shows", {"title": "Alien", "date": day.isoformat(), "time": "19:30"})
@@ -385,12 +402,12 @@ def test_put_replaces_title_time_and_capacity(staff_client, dune):
     day = in_days(10)
 
     response = staff_client.put(
-        f"/api/shows/{dune.pk}", {"title": "Dune (70 mm)", "date": day.isoformat(), "time": "20:00", "capacity": 25}
+        f"/api/shows/{dune.pk}", {"title": "Dune (70 mm)", "date": day.isoformat(), "time": "20:00", "capacity": 15}
     )
 
     assert response.status_code == 200
     dune.refresh_from_db()
-    assert (dune.title, dune.capacity) == ("Dune (70 mm)", 25)
+    assert (dune.title, dune.capacity) == ("Dune (70 mm)", 15)
     assert response.json() == show_json(dune)
     assert response.json()["starts_at"] == f"{day.isoformat()}T20:00:00+00:00"
 

@@ -8,13 +8,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -211,9 +210,40 @@ class AuditedSaveMixin:
             )
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Venues, with their screens"),
-    retrieve=extend_schema(summary="A venue, with its screens"),
+def _catalog_schema(
+    thing: str,
+    serializer: type,
+    *,
+    reads: tuple[str, str],
+    list_errors: tuple[int, ...],
+    conflicts: tuple[int, ...] = (),
+) -> Callable:
+    """The summaries and answers of a venue, screen or film viewset: reads for anyone
+    (throttled; `list_errors` a bad filter's 400 too), writes for staff; a DELETE refused
+    while shows use it (409 in_use), and `conflicts` the other writes' (a screen's seat
+    map: 409 seat_in_use)."""
+    return extend_schema_view(
+        list=extend_schema(summary=reads[0], responses={200: serializer, **errors(*list_errors)}),
+        retrieve=extend_schema(summary=reads[1], responses={200: serializer, **errors(404, 429)}),
+        create=extend_schema(
+            summary=f"Add a {thing} (staff)", responses={201: serializer, **errors(400, 401, 403, *conflicts)}
+        ),
+        update=extend_schema(
+            summary=f"Change a {thing} (staff)",
+            responses={200: serializer, **errors(400, 401, 403, 404, *conflicts)},
+        ),
+        partial_update=extend_schema(
+            summary=f"Change some of a {thing} (staff)",
+            responses={200: serializer, **errors(400, 401, 403, 404, *conflicts)},
+        ),
+        destroy=extend_schema(
+            summary=f"Delete a {thing} that no show uses (staff)", responses={204: None, **errors(401, 403, 404, 409)}
+        ),
+    )
+
+
+@_catalog_schema(
+    "venue", VenueSerializer, reads=("Venues, with their screens", "A venue, with its screens"), list_errors=(429,)
 )
 class VenueViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
@@ -222,9 +252,12 @@ class VenueViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     filterset_class = None
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Screens, with their seat maps"),
-    retrieve=extend_schema(summary="A screen with its seat map"),
+@_catalog_schema(
+    "screen",
+    ScreenSerializer,
+    reads=("Screens, with their seat maps", "A screen with its seat map"),
+    list_errors=(400, 429),
+    conflicts=(409,),
 )
 class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
@@ -248,7 +281,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
         )
 
 
-@extend_schema_view(list=extend_schema(summary="Films"), retrieve=extend_schema(summary="A film"))
+@_catalog_schema("film", FilmSerializer, reads=("Films", "A film"), list_errors=(429,))
 class FilmViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
@@ -256,15 +289,11 @@ class FilmViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
     filterset_class = FilmFilter
 
 
-@extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict})
+@extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict, **errors(429)})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def seat_map_schema(request: Request) -> Response:
     return Response(json_schema())
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        catalog.show_delete(show_id=self.get_object().pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(list=extend_schema(summary="Ticket types"), retrieve=extend_schema(summary="A ticket type"))
