@@ -1,6 +1,6 @@
 """Fields the shapes share: show times, seat labels, phone numbers, moments."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,8 +19,17 @@ def iso(value: datetime | None) -> str | None:
 
 
 def local_moment(day: date, at: time) -> datetime:
-    """The moment of a date and a time read in the theatre's zone (TIME_ZONE)."""
-    return timezone.make_aware(datetime.combine(day, at))
+    """The moment of a date and a time read in the theatre's zone (TIME_ZONE).
+
+    A 400 on `date` when the moment is outside the calendar in UTC, where it is stored:
+    9999-12-31 23:00 west of UTC is already in year 10000 there.
+    """
+    moment = timezone.make_aware(datetime.combine(day, at))
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise serializers.ValidationError({"date": ["This date is out of range."]}) from None
+    return moment
 
 
 def phone_text(number: PhoneNumber | str) -> str:
