@@ -7,6 +7,7 @@ validating it). No request of this API nests deeper than a seat map (5 levels): 
 a 400 before anything reads it.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import parsers
@@ -30,7 +31,7 @@ def depth(value: Any) -> int:
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         try:
             data = super().parse(stream, media_type, parser_context)
