@@ -38,3 +38,6 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db.sqlite3* staticfiles
+
+# The several-host set-up: make cluster-up / cluster-down / failover-test (deploy/README.md).
+include deploy/cluster.mk

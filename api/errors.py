@@ -106,7 +106,7 @@ class SeveralShows(Invalid):
 
 class TimeOutOfRange(Invalid):
     subject = "date"
-    message = "This date and time is out of range."
+    message = "This date is out of range."
 
 
 class OpenTimingTooFar(Invalid):

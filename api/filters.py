@@ -1,10 +1,12 @@
 """Query filters of the show search and the staff ticket list (API.md)."""
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncTime
 from django.db.models.lookups import Exact
@@ -32,6 +34,35 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime | None:
         return None
 
 
+def _day_range(day: date) -> tuple[datetime, datetime]:
+    """The moments of one day in the theatre's zone, as a range an index can use.
+
+    OverflowError when the range leaves the calendar: 9999-12-31 has no next midnight, and
+    0001-01-01 east of UTC starts in year 0 in UTC, where the database compares.
+    """
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+class DayFormField(forms.DateField):
+    """A date whose day the filters can search: out of the calendar's range is a 400."""
+
+    default_error_messages = {"out_of_range": "This date is out of range."}
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None:
+            try:
+                _day_range(value)
+            except OverflowError:
+                raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
+class DayFilter(filters.DateFilter):
+    field_class = DayFormField
+
+
 class StartsAtFilters(filters.FilterSet):
     """date / time / date_after / date_before on shows' start times, each read in the
     zone of the show's venue; `show_path` is the path to the show ("" or "show__")."""
@@ -39,14 +70,10 @@ class StartsAtFilters(filters.FilterSet):
     show_path = ""
 
     # Only YYYY-MM-DD: Django's other default formats would read "01/02/2026" as 2 January.
-    date = filters.DateFilter(
-        method="filter_date", input_formats=["%Y-%m-%d"], help_text="Shows on this date (YYYY-MM-DD)."
-    )
+    date = DayFilter(method="filter_date", input_formats=["%Y-%m-%d"], help_text="Shows on this date (YYYY-MM-DD).")
     time = ShowTimeFilter(method="filter_time", help_text="Shows at this time (HH:MM), any date.")
-    date_after = filters.DateFilter(
-        method="filter_date_after", input_formats=["%Y-%m-%d"], help_text="On or after this date."
-    )
-    date_before = filters.DateFilter(
+    date_after = DayFilter(method="filter_date_after", input_formats=["%Y-%m-%d"], help_text="On or after this date.")
+    date_before = DayFilter(
         method="filter_date_before", input_formats=["%Y-%m-%d"], help_text="On or before this date."
     )
 

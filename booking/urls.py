@@ -49,3 +49,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urls)),
 ]
+
+# Errors Django answers itself (a bad Host, an unexpected error): JSON under /api/, the
+# HTML pages elsewhere (templates/404.html).
+handler400 = "api.views.handlers.bad_request"
+handler403 = "api.views.handlers.permission_denied"
+handler404 = "api.views.handlers.page_not_found"
+handler500 = "api.views.handlers.server_error"

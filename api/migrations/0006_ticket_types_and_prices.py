@@ -5,6 +5,7 @@ of each hold. Existing tickets become adult tickets at 0.00, as version 1 sold t
 from decimal import Decimal
 
 import django.core.validators
+import api.models.catalog
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -101,7 +102,10 @@ class Migration(migrations.Migration):
             model_name="ticket",
             name="ticket_type",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="tickets", to="api.tickettype"
+                default=api.models.catalog.default_ticket_type,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tickets",
+                to="api.tickettype",
             ),
         ),
     ]

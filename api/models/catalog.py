@@ -256,6 +256,10 @@ class TicketTypeQuerySet(models.QuerySet):
         return found
 
 
+def default_ticket_type() -> int:
+    return TicketType.objects.default().pk
+
+
 class TicketType(models.Model):
     """Adult, child, senior...: what a ticket is sold as. One is the default."""
 

@@ -9,7 +9,7 @@ from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from .catalog import Show, TicketType
+from .catalog import Show, TicketType, default_ticket_type
 
 
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
@@ -62,7 +62,9 @@ class Ticket(models.Model):
     # The seat's place in the map (front row first, then along the row), for lists in seat
     # order: labels sort "A10" before "A2".
     seat_order = models.PositiveIntegerField(default=0)
-    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="tickets", default=default_ticket_type
+    )
     price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))  # as sold
     expired = models.BooleanField(default=False)
     checked_in_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
 """The catalog: venues, screens and their seat maps, films, shows and blocked seats."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,10 +52,14 @@ class ShowTime:
 
 
 def _moment(day: date, at: time, venue: Venue) -> datetime:
+    """The moment of a date and time in the venue's zone; TimeOutOfRange when it leaves the
+    calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000)."""
     try:
-        return timezone.make_aware(datetime.combine(day, at), venue.zone)
+        moment = timezone.make_aware(datetime.combine(day, at), venue.zone)
+        moment.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise TimeOutOfRange() from exc
+    return moment
 
 
 def show_at(*, when: ShowTime, now: datetime) -> Show:

@@ -6,13 +6,14 @@ Several hosts run the same crontab: each transaction first takes the job's advis
 changes nothing the second time.
 """
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from ..locking import try_job_lock
 from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WebhookEvent
@@ -27,7 +28,7 @@ PURGE_JOB_LOCK = 0x7469636B65740002
 SPENT_HOLDS_KEPT = timedelta(hours=24)
 
 # Rows per purge transaction: each stays well under a second (bench/README.md).
-PURGE_BATCH_SIZE = 10_000
+PURGE_BATCH_SIZE = 5_000
 
 # Delivered webhook events are kept this long for the delivery log (failed ones until
 # their endpoint is deleted; audit entries for AUDIT_KEEP_DAYS).
@@ -74,45 +75,58 @@ class _PurgeElsewhere(Exception):
     """Another host holds the purge's lock."""
 
 
-def _in_own_transaction(delete: Callable[[], int]) -> int:
+@contextmanager
+def _purge_transaction() -> Iterator[None]:
+    """One batch: a transaction of its own that first takes the purge's lock."""
     with transaction.atomic():
         if not try_job_lock(PURGE_JOB_LOCK):
             raise _PurgeElsewhere()
-        return delete()
+        yield
 
 
-def _delete_expired_tickets(result: PurgeResult, batch_size: int) -> None:
-    """Expired tickets in batches of consecutive ids, along the partial index of expired ids."""
+def _delete_expired_tickets(batch_size: int) -> Iterator[int]:
+    """Delete expired tickets batch by batch, in id order along the partial index of
+    expired ids; yield each batch's count. A batch is the next batch_size expired ids:
+    its transaction reads where it ends, then deletes up to there."""
     expired = Ticket.objects.filter(expired=True).order_by("pk")
     after = None
     while True:
-        batch = expired if after is None else expired.filter(pk__gt=after)
-        last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
-        in_batch = batch if last is None else batch.filter(pk__lte=last)
-        result.tickets += _in_own_transaction(lambda in_batch=in_batch: in_batch.order_by().delete()[0])
-        if last is None:
+        with _purge_transaction():
+            batch = expired if after is None else expired.filter(pk__gt=after)
+            last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
+            if last is not None:
+                batch = batch.filter(pk__lte=last)
+            deleted = batch.order_by().delete()[0]
+        yield deleted
+        if last is None:  # that batch was the rest
             return
         after = last
 
 
-def _delete_unused(result: PurgeResult, field: str, rows: QuerySet, batch_size: int) -> None:
-    """Delete the rows of `rows` (a filter of unused rows), one id range at a time.
+def _delete_unused(model: type[Model], linked_from: type[Model], link: str, batch_size: int) -> Iterator[int]:
+    """Delete the rows of `model` that no row of `linked_from` links to through its field
+    `link`, one range of batch_size ids at a time; yield each batch's count.
 
-    The filter is evaluated by the database at each DELETE. A row that becomes used
-    meanwhile (a booking reusing a customer) makes the foreign key refuse the batch's
-    DELETE: that range is left for the next run.
+    The database evaluates the filter at each DELETE. A row that becomes used meanwhile
+    (a booking reusing a customer) makes the foreign key refuse the batch at COMMIT: that
+    range is left for the next run.
     """
-    ids = rows.model.objects.order_by().values_list("pk", flat=True)
+    ids = model.objects.order_by().values_list("pk", flat=True)
     low, high = ids.order_by("pk").first(), ids.order_by("-pk").first()
     if low is None:
         return
     for start in range(low, high + 1, batch_size):
-        in_range = rows.filter(pk__gte=start, pk__lt=start + batch_size)
+        end = start + batch_size
+        # The range is given to the links too: PostgreSQL then reads the two index ranges
+        # side by side (a merge anti-join) instead of looking up each row's links one by
+        # one (bench/README.md, "Purge benchmark", has the A/B).
+        links = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
         try:
-            deleted = _in_own_transaction(lambda in_range=in_range: in_range.delete()[0])
+            with _purge_transaction():
+                deleted = model.objects.filter(pk__gte=start, pk__lt=end).exclude(Exists(links)).delete()[0]
         except IntegrityError:
             continue
-        setattr(result, field, getattr(result, field) + deleted)
+        yield deleted
 
 
 def _delete_old(rows: QuerySet, batch_size: int) -> int:
@@ -122,7 +136,8 @@ def _delete_old(rows: QuerySet, batch_size: int) -> int:
         batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return deleted
-        deleted += _in_own_transaction(lambda batch=batch: rows.model.objects.filter(pk__in=batch).delete()[0])
+        with _purge_transaction():
+            deleted += rows.model.objects.filter(pk__in=batch).delete()[0]
         if len(batch) < batch_size:
             return deleted
 
@@ -136,18 +151,17 @@ def tickets_purge(
     are its audit entry."""
     result = PurgeResult()
     try:
-        _delete_expired_tickets(result, batch_size)
-        unused_bookings = Booking.objects.filter(~Exists(Ticket.objects.filter(booking=OuterRef("pk"))))
-        _delete_unused(result, "bookings", unused_bookings, batch_size)
-        unused_customers = Customer.objects.filter(~Exists(Booking.objects.filter(customer=OuterRef("pk"))))
-        _delete_unused(result, "customers", unused_customers, batch_size)
-        result.holds = _in_own_transaction(
-            lambda: Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]
-        )
+        for deleted in _delete_expired_tickets(batch_size):
+            result.tickets += deleted
+        for deleted in _delete_unused(Booking, Ticket, "booking", batch_size):
+            result.bookings += deleted
+        for deleted in _delete_unused(Customer, Booking, "customer", batch_size):
+            result.customers += deleted
+        with _purge_transaction():
+            result.holds = Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]
         kept_since = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        result.idempotency_keys = _in_own_transaction(
-            lambda: IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
-        )
+        with _purge_transaction():
+            result.idempotency_keys = IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
         old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
         result.audit_entries = _delete_old(old_entries, batch_size)
         delivered = WebhookEvent.objects.filter(

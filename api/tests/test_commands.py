@@ -2,27 +2,32 @@
 expiry and clean-up"; DESIGN.md, "Cron jobs").
 
 Time is frozen with time-machine: a ticket expires once its show started 8 hours ago or
-more, exactly 8 hours included. The PostgreSQL tests start five runs of a job at the same
-moment and hold a job's advisory lock from another connection, as another host would.
+more, exactly 8 hours included. The purge deletes in batches, each a transaction of its
+own under the purge's advisory lock: expired tickets in id order along the partial index
+of expired ids, then bookings and customers left without any, one id range at a time. The
+foreign keys Ticket.booking and Booking.customer are database constraints: a batch that
+would leave a booking without its customer is refused at COMMIT and left for the next
+run. The PostgreSQL tests start five runs of a job at the same moment, hold a job's
+advisory lock from another connection, as another host would, and reuse a customer from
+another connection while the purge deletes it.
 """
 
 import re
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from api import services
 from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
 from api.seatmaps import row_label
+from api.services import jobs
 from api.tests.conftest import book_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +35,8 @@ pytestmark = pytest.mark.django_db
 # The show that expires in these tests, and one that is still to come.
 STARTS = datetime(2031, 3, 14, 19, 30, tzinfo=UTC)
 LATER = STARTS + timedelta(days=2)
+# When the purge runs in these tests: a day after STARTS.
+PURGE_AT = STARTS + timedelta(days=1)
 NOTHING_PURGED = "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
 
 
@@ -48,7 +55,7 @@ def run(command: str, *args: str) -> str:
 def book(show: Show, name: str, phone_number: str, seats: int = 1) -> Booking:
     """A booking made through the service, the day before the show."""
     with time_machine.travel(show.starts_at - timedelta(days=1), tick=False):
-        return book_seats(show.pk, name=name, phone_number=phone_number, quantity=seats)
+        return book_seats(show.pk, name=name, phone_number=phone_number, quantity=seats).booking
 
 
 def expired_flags() -> dict[str, bool]:
@@ -105,8 +112,8 @@ def test_expire_run_twice_changes_nothing_the_second_time(tickets):
 
 
 def test_expire_is_one_update_that_loads_no_ticket(tickets):
-    with time_machine.travel(STARTS + timedelta(hours=8), tick=False), CaptureQueriesContext(connection) as queries:
-        services.tickets_expire()
+    with CaptureQueriesContext(connection) as queries:
+        jobs.tickets_expire(now=STARTS + timedelta(hours=8))
     statements = [q["sql"] for q in queries.captured_queries if "api_ticket" in q["sql"]]
     assert len(statements) == 1
     assert statements[0].startswith('UPDATE "api_ticket" SET "expired" = ')
@@ -122,7 +129,7 @@ def purge_scenario(shows) -> dict[str, set]:
     Returns what must be left of each table.
     """
     past, later = shows
-    now = STARTS + timedelta(days=1)
+    now = PURGE_AT
     book(past, "Ada Lovelace", "+914155550101", seats=2)  # expired: goes
     ada_new = book(later, "Ada Lovelace", "+914155550101")  # Ada keeps this one, so Ada stays
     book(past, "Bob Bell", "+914155550102")  # Bob's only booking: both go
@@ -132,7 +139,7 @@ def purge_scenario(shows) -> dict[str, set]:
     Customer.objects.create(name="Eve Left", phone_number="+914155550105")  # no booking left: goes
     Ticket.objects.filter(show=past).exclude(booking=dee).update(expired=True)
 
-    # Holds that ran out are kept a day (services.SPENT_HOLDS_KEPT), so that a late confirm
+    # Holds that ran out are kept a day (jobs.SPENT_HOLDS_KEPT), so that a late confirm
     # still answers 409 hold_expired.
     holds = {
         "lapsed": Hold.objects.create(show=later, seats=["A5"], expires_at=now - timedelta(hours=24, seconds=1)),
@@ -173,7 +180,7 @@ def left() -> dict[str, set]:
 
 def test_purge_deletes_expired_tickets_and_what_they_leave_behind_only(purge_scenario):
     expected = purge_scenario
-    with time_machine.travel(STARTS + timedelta(days=1), tick=False):
+    with time_machine.travel(PURGE_AT, tick=False):
         assert run("purge_expired_tickets") == (
             "Deleted 4 expired tickets, 2 bookings, 2 customers, 2 holds and 2 idempotency keys.\n"
         )
@@ -185,99 +192,185 @@ def test_purge_deletes_expired_tickets_and_what_they_leave_behind_only(purge_sce
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 20_000])
 def test_purge_gives_the_same_result_whatever_the_batch_size(purge_scenario, batch_size):
-    with time_machine.travel(STARTS + timedelta(days=1), tick=False):
-        result = services.tickets_purge(batch_size=batch_size)
-    assert result == services.PurgeResult(tickets=4, bookings=2, customers=2, holds=2, idempotency_keys=2)
+    result = jobs.tickets_purge(now=PURGE_AT, batch_size=batch_size)
+    assert result == jobs.PurgeResult(tickets=4, bookings=2, customers=2, holds=2, idempotency_keys=2)
     assert left() == purge_scenario
 
 
 def test_purge_loads_no_ticket_into_python(purge_scenario):
-    """Set-based deletes only, over key ranges of the ticket ids: no ticket is read."""
-    with time_machine.travel(STARTS + timedelta(days=1), tick=False), CaptureQueriesContext(connection) as queries:
-        services.tickets_purge(batch_size=2)
-    on_tickets = [q["sql"] for q in queries.captured_queries if 'FROM "api_ticket"' in q["sql"]]
-    deletes = [sql for sql in on_tickets if sql.startswith('DELETE FROM "api_ticket" WHERE')]
-    assert deletes and all('"api_ticket"."id" >=' in sql for sql in deletes)
-    assert not [sql for sql in on_tickets if sql.startswith("SELECT")]
+    """Set-based deletes only: each batch reads one id, where it ends (the batch_size-th
+    expired id after the last batch's end), and deletes the expired tickets up to it."""
+    with CaptureQueriesContext(connection) as queries:
+        jobs.tickets_purge(now=PURGE_AT, batch_size=2)
+    # Statements on the ticket table itself (not the subqueries of the booking deletes).
+    on_tickets = [q["sql"] for q in queries.captured_queries if re.match(r'\w+ [^(]*FROM "api_ticket"', q["sql"])]
+    selects = [sql for sql in on_tickets if sql.startswith("SELECT")]
+    deletes = [sql for sql in on_tickets if sql.startswith("DELETE")]
+
+    # 4 expired tickets in batches of 2: two full batches, then one that finds no end and
+    # deletes the rest (none).
+    assert len(selects) == len(deletes) == 3, on_tickets
+    assert len(on_tickets) == 6, on_tickets
+    after, upto = '"api_ticket"."id" > ', '"api_ticket"."id" <= '
+    for n, (select, delete) in enumerate(zip(selects, deletes, strict=True)):
+        # The batch's end: one id, the second expired id after the last batch's end.
+        assert select.startswith('SELECT "api_ticket"."id" AS "pk" FROM "api_ticket" WHERE'), select
+        assert select.endswith("ORDER BY 1 ASC LIMIT 1 OFFSET 1"), select
+        assert '"api_ticket"."expired"' in select and (after in select) == (n > 0), select
+        # The batch: expired tickets after the last batch's end, up to this one's (the
+        # last batch: the rest).
+        assert delete.startswith('DELETE FROM "api_ticket" WHERE ("api_ticket"."expired" AND'), delete
+        assert (after in delete, upto in delete) == (n > 0, n < 2), delete
 
 
-def test_purge_batches_hold_about_batch_size_tickets(db, monkeypatch):
-    """Ranges of the id space sized from what the last one held: 1,000 expired tickets
-    with ids spread over the space (as UUID4s are) go in batches of at most twice
-    batch_size, and the ranges, from the lowest id to the highest, miss none."""
-    show = make_show(capacity=1_000)
+@pytest.mark.parametrize(
+    "expired, sizes",
+    [
+        (1_000, [50] * 20 + [0]),  # a whole number of batches: the last one finds the rest empty
+        (1_010, [50] * 20 + [10]),
+        (49, [49]),
+    ],
+)
+def test_purge_deletes_expired_tickets_in_batches_of_the_next_ids(db, monkeypatch, expired, sizes):
+    """Expired tickets among as many live ones, ids random (UUID4) and interleaved: each
+    batch is the next batch_size expired ids in order, the last one the rest; no live
+    ticket goes."""
+    show = make_show(capacity=2 * expired)
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
     booking = Booking.objects.create(reference="ABCDEF", customer=customer)
-    step = services.UUID_SPACE // 1_000
-    Ticket.objects.bulk_create(
-        Ticket(id=uuid.UUID(int=n * step + 12_345), booking=booking, show=show, seat=label(n + 1), expired=True)
-        for n in range(1_000)
+    tickets = Ticket.objects.bulk_create(
+        Ticket(booking=booking, show=show, seat=label(n + 1), expired=n % 2 == 0) for n in range(2 * expired)
     )
-    sizes = []
+    expired_ids = sorted(t.pk for t in tickets if t.expired)
+    live_ids = {t.pk for t in tickets if not t.expired}
+    batches = []
+    real_delete = QuerySet.delete
+
+    def delete(queryset):
+        if queryset.model is Ticket:
+            batches.append(sorted(queryset.values_list("pk", flat=True)))
+        return real_delete(queryset)
+
+    monkeypatch.setattr(QuerySet, "delete", delete)
+    result = jobs.tickets_purge(now=PURGE_AT, batch_size=50)
+
+    assert [len(batch) for batch in batches] == sizes
+    assert [pk for batch in batches for pk in batch] == expired_ids  # in order, each once, none missed
+    assert result.tickets == expired
+    assert set(Ticket.objects.values_list("pk", flat=True)) == live_ids
+    assert result.bookings == result.customers == 0  # the booking keeps its live tickets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_the_foreign_key_refuses_is_skipped_and_left_for_the_next_run(shows, purge_scenario, monkeypatch):
+    """Should a booking link a customer while a batch deletes it (here one made in the
+    batch's own transaction, as another host's would be committed meanwhile), the foreign
+    key refuses the batch at COMMIT: nothing of it is deleted, the purge goes on with the
+    next batch, and the next run tries the customer again."""
+    _, later = shows
+    eve = Customer.objects.get(name="Eve Left")
     real_delete = QuerySet.delete
 
     def delete(queryset):
         deleted = real_delete(queryset)
-        if queryset.model is Ticket:
-            sizes.append(deleted[0])
+        if queryset.model is Customer and not Booking.objects.filter(reference="EVE234").exists():
+            booking = Booking.objects.create(reference="EVE234", customer_id=eve.pk)
+            Ticket.objects.create(booking=booking, show=later, seat=label(9))
         return deleted
 
     monkeypatch.setattr(QuerySet, "delete", delete)
-    result = services.tickets_purge(batch_size=50)
+    result = jobs.tickets_purge(now=PURGE_AT, batch_size=1)
 
-    assert result.tickets == sum(sizes) == 1_000
-    assert not Ticket.objects.exists()
-    assert max(sizes) <= 100, sizes
-    # The first range is 2 ** -32 of the space and the next ones double while they hold
-    # little (about 30 cheap statements); from then on each holds about 50.
-    assert len(sizes) < 60, sizes
-    assert sum(n for n in sizes if n >= 25) >= 900, sizes
+    # Bob's customer went in a batch of its own; Eve's batch was refused.
+    assert result == jobs.PurgeResult(tickets=4, bookings=2, customers=1, holds=2, idempotency_keys=2)
+    assert Customer.objects.filter(pk=eve.pk).exists()
+    assert not Booking.objects.exclude(customer__in=Customer.objects.all()).exists()
+    assert left()["customers"] == purge_scenario["customers"] | {eve.pk}
+
+    monkeypatch.undo()  # the next run: Eve has a booking of a show to come now, so she stays
+    assert jobs.tickets_purge(now=PURGE_AT) == jobs.PurgeResult()
+    assert Customer.objects.filter(pk=eve.pk).exists()
+
+
+def test_a_purge_that_loses_the_lock_midway_says_it_left_the_rest(purge_scenario, monkeypatch):
+    """Another host took the purge's lock between two batches: the run stops there and
+    says what it deleted and that it left the rest."""
+    real_lock, calls = jobs.try_job_lock, []
+
+    def lock(key):
+        calls.append(key)
+        return real_lock(key) and len(calls) <= 2  # the first two batches: two tickets each
+
+    monkeypatch.setattr(jobs, "try_job_lock", lock)
+    with time_machine.travel(PURGE_AT, tick=False):
+        assert run("purge_expired_tickets", "--batch-size", "2") == (
+            "Deleted 4 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
+            "Another host is purging right now; left the rest to it.\n"
+        )
+    assert calls == [jobs.PURGE_JOB_LOCK] * 3
+
+    monkeypatch.undo()
+    with time_machine.travel(PURGE_AT, tick=False):
+        assert run("purge_expired_tickets") == (
+            "Deleted 0 expired tickets, 2 bookings, 2 customers, 2 holds and 2 idempotency keys.\n"
+        )
+    assert left() == purge_scenario
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_each_purge_batch_commits_without_waiting_for_the_disk(purge_scenario):
-    """Every batch's transaction sets synchronous_commit off for itself only (SET LOCAL):
-    the lock, the setting, then the batch's statements."""
-    with time_machine.travel(STARTS + timedelta(days=1), tick=False), CaptureQueriesContext(connection) as queries:
-        services.tickets_purge(batch_size=2)
-    sql = [q["sql"] for q in queries.captured_queries]
-    locks = [i for i, statement in enumerate(sql) if "pg_try_advisory_xact_lock" in statement]
+def test_each_purge_batch_is_a_transaction_of_its_own_that_first_takes_the_lock(purge_scenario, monkeypatch):
+    """Every DELETE of the purge runs in a transaction of its own (one batch per
+    transaction), which took the purge's advisory lock before it."""
+    real_lock, real_delete = jobs.try_job_lock, QuerySet.delete
+    events: list[tuple[str, int]] = []
 
-    assert locks and all(sql[i + 1] == "SET LOCAL synchronous_commit TO OFF" for i in locks)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone()[0] == "on"  # the connection's own setting is untouched
-
-
-@postgres_only
-def test_a_purge_inside_a_callers_transaction_leaves_its_commit_alone(purge_scenario):
-    with time_machine.travel(STARTS + timedelta(days=1), tick=False), transaction.atomic():
-        services.tickets_purge(batch_size=2)
+    def current_transaction() -> int:
         with connection.cursor() as cursor:
-            cursor.execute("SHOW synchronous_commit")
-            assert cursor.fetchone()[0] == "on"
+            cursor.execute("SELECT txid_current()")
+            return cursor.fetchone()[0]
+
+    def lock(key):
+        got = real_lock(key)
+        events.append((f"lock {key:#x} {got}", current_transaction()))
+        return got
+
+    def delete(queryset):
+        events.append((f"delete {queryset.model.__name__}", current_transaction()))
+        return real_delete(queryset)
+
+    monkeypatch.setattr(jobs, "try_job_lock", lock)
+    monkeypatch.setattr(QuerySet, "delete", delete)
+    jobs.tickets_purge(now=PURGE_AT, batch_size=2)
+
+    deletes = [(what, txid) for what, txid in events if what.startswith("delete")]
+    # Tickets: 3 batches; bookings and customers: one per range of 2 ids; holds; keys.
+    assert [what for what, _ in deletes][:3] == ["delete Ticket"] * 3
+    assert [what for what, _ in deletes][-2:] == ["delete Hold", "delete IdempotencyKey"]
+    assert len({txid for _, txid in deletes}) == len(deletes)  # one DELETE per transaction
+    for what, txid in deletes:
+        in_transaction = [event for event, other in events if other == txid]
+        assert in_transaction == [f"lock {jobs.PURGE_JOB_LOCK:#x} True", what]
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("in_a_callers_transaction", "waits_in"),
-    [(False, "DELETE FROM api_customer"), (True, "LOCK TABLE api_customer")],
-)
-def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, in_a_callers_transaction, waits_in):
-    """Booking.customer has no database constraint: what keeps the purge from deleting a
-    customer that a booking, still running when the batch began, links again is the
-    batch's REPEATABLE READ (it waits for that booking, then fails: the customer stays for
-    the next run) or, inside a caller's transaction, a lock on the customer table (it
-    waits for that booking, then sees it). Either way every booking keeps its customer."""
+@pytest.mark.parametrize("in_a_callers_transaction", [False, True])
+def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, in_a_callers_transaction):
+    """A booking of a returning person upserts the customer (locking its row), then links
+    it. The purge's customer batch waits for that row, then deletes it, as it was unused
+    when the DELETE began; the foreign key refuses that at COMMIT: the batch's transaction,
+    or inside a caller's transaction the caller's COMMIT. Either way every booking keeps
+    its customer, and the next run finds Eve in use."""
+    _, later = shows
     eve = Customer.objects.create(name="Eve Left", phone_number="+914155550105")  # no booking: purgeable
     other = connections.create_connection("default")
     other.set_autocommit(False)
     purged = {}
     try:
         with other.cursor() as cursor:
-            # What a booking's upsert does to a returning person (BOOK_AT_ONCE_SQL), not committed yet.
+            # What a booking's upsert does to a returning person (sales.customer_get_or_create),
+            # not committed yet.
             cursor.execute(
                 "INSERT INTO api_customer (name, phone_number) VALUES (%s, %s) "
                 "ON CONFLICT (name, phone_number) DO UPDATE SET name = EXCLUDED.name RETURNING id",
@@ -289,18 +382,27 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
                 try:
                     if in_a_callers_transaction:
                         with transaction.atomic():
-                            purged["result"] = services.tickets_purge()
+                            purged["result"] = jobs.tickets_purge(now=timezone.now())
                     else:
-                        purged["result"] = services.tickets_purge()
+                        purged["result"] = jobs.tickets_purge(now=timezone.now())
+                except IntegrityError as exc:
+                    purged["refused"] = exc
                 finally:
                     connection.close()
 
             thread = threading.Thread(target=purge)
             thread.start()
             # The purge's customer batch began, and waits for the row the booking wrote.
-            waiting = wait_until_a_query_waits_on_a_lock(waits_in)
+            waiting = wait_until_a_query_waits_on_a_lock('DELETE FROM "api_customer"')
             cursor.execute(
-                "INSERT INTO api_booking (reference, customer_id, created_at) VALUES ('EVE234', %s, now())", [eve.pk]
+                "INSERT INTO api_booking (reference, customer_id, created_at) "
+                "VALUES ('EVE234', %s, now()) RETURNING id",
+                [eve.pk],
+            )
+            cursor.execute(
+                "INSERT INTO api_ticket (id, booking_id, show_id, seat, expired, booked_at) "
+                "VALUES (gen_random_uuid(), %s, %s, 1, false, now())",
+                [cursor.fetchone()[0], later.pk],
             )
             other.commit()
             thread.join(timeout=30)
@@ -308,9 +410,14 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
         other.close()
 
     assert waiting
-    assert purged["result"].customers == 0
+    assert not thread.is_alive()
+    if in_a_callers_transaction:
+        assert "api_booking" in str(purged["refused"])  # the caller's COMMIT: all of it rolled back
+    else:
+        assert purged["result"].customers == 0  # the batch was refused
     assert Customer.objects.filter(pk=eve.pk).exists()
     assert not Booking.objects.exclude(customer__in=Customer.objects.all()).exists()
+    assert jobs.tickets_purge(now=timezone.now()).customers == 0
 
 
 def wait_until_a_query_waits_on_a_lock(start_of_query: str, seconds: float = 10) -> bool:
@@ -472,7 +579,7 @@ def test_five_purges_at_once_end_with_the_rows_of_one_and_none_fails():
 def test_five_purges_at_once_without_the_lock_still_end_with_the_rows_of_one(monkeypatch):
     """The advisory lock only saves work: the SQL is idempotent, so overlapping runs (a
     connection pooler that drops the lock, say) still end right."""
-    monkeypatch.setattr(services, "_try_job_lock", lambda key: True)
+    monkeypatch.setattr(jobs, "try_job_lock", lambda key: True)
     live_and_expired_rows(bookings=60)
     Ticket.objects.filter(show__starts_at__lt=datetime.now(UTC)).update(expired=True)
     expected = {
@@ -511,13 +618,13 @@ def test_five_expires_at_once_end_with_the_rows_of_one_and_none_fails():
     [
         (
             "expire_tickets",
-            services.EXPIRE_JOB_LOCK,
+            jobs.EXPIRE_JOB_LOCK,
             "Another host is expiring tickets right now; nothing to do.\n",
             "Marked 120 tickets expired.\n",
         ),
         (
             "purge_expired_tickets",
-            services.PURGE_JOB_LOCK,
+            jobs.PURGE_JOB_LOCK,
             "Another host is purging right now; nothing to do.\n",
             "Deleted 0 expired tickets, 0 bookings, 3 customers, 5 holds and 5 idempotency keys.\n",
         ),

@@ -167,3 +167,24 @@ def test_staff_are_not_throttled(staff_client, settings):
     statuses = [staff_client.get("/api/tickets").status_code for _ in range(10)]
 
     assert statuses == [200] * 10
+
+
+def test_a_write_sent_to_a_server_in_recovery_is_a_503(api_client, show, monkeypatch):
+    """During a failover the first requests may reach a standby still being promoted: its
+    'read-only transaction' error is the same clean 503 as a lost connection."""
+    import psycopg
+    from django.db import InternalError
+
+    from api.services import sales
+
+    def read_only(**kwargs):
+        cause = psycopg.errors.ReadOnlySqlTransaction("cannot execute SELECT FOR UPDATE in a read-only transaction")
+        raise InternalError(str(cause)) from cause
+
+    monkeypatch.setattr(sales, "ticket_book", read_only)
+
+    response = api_client.post("/api/tickets", {"name": "Ada", "phone_number": "+914155550123", "show": show.pk})
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database can't be reached; try again.", "code": "unavailable"}
+    assert response["Retry-After"] == "1"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
@@ -70,12 +70,21 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
     raise TypeError(f"No HTTP answer for {type(exc).__name__}") from exc
 
 
+# SQLSTATE of a write sent to a server in recovery (a standby not yet promoted).
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+def _read_only(exc: Exception) -> bool:
+    return isinstance(exc, DatabaseError) and getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc, context.get("view"))
-    if isinstance(exc, OperationalError | InterfaceError):
-        # The database went away mid-request (a restart, a failover): the client may retry,
-        # with the same Idempotency-Key for a booking.
+    if isinstance(exc, OperationalError | InterfaceError) or _read_only(exc):
+        # The database went away mid-request (a restart, a failover), or the request reached
+        # a server that is still becoming the primary: the client may retry, with the same
+        # Idempotency-Key for a booking.
         logger.warning("Database unavailable: %s", exc)
         return Response(
             {"detail": "The database can't be reached; try again.", "code": "unavailable"},

@@ -167,7 +167,9 @@ class BookingViewSet(
     permission_classes = [AllowAny]
     serializer_class = BookingSerializer
     lookup_field = "reference"
-    lookup_value_regex = "[^/]+"
+    # A reference is letters and digits (any case); any other path is the JSON 404 of
+    # unknown URLs, and never reaches the database (PostgreSQL refuses a NUL in text).
+    lookup_value_regex = "[A-Za-z0-9]+"
 
     def get_queryset(self) -> QuerySet[Booking]:
         return selectors.bookings_with_tickets()

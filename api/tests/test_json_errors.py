@@ -1,0 +1,151 @@
+"""One JSON error path for everything under /api/ (API.md, "Conventions"): input that once
+gave an HTML 500 is a JSON 4xx naming what is wrong, Django's own refusals (a bad Host)
+and unexpected errors are JSON under /api/, and the HTML pages keep their HTML errors.
+
+The clients here answer as a server would (raise_request_exception=False): a 500 is the
+page a client sees, not an exception in the test.
+"""
+
+import pytest
+from django.test import Client
+
+from api.models import Ticket
+from api.tests.conftest import ADA, make_show
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+def assert_json(response, status: int, body: dict) -> None:
+    assert (response.status_code, response["Content-Type"], response.json()) == (status, "application/json", body)
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/tickets", "/api/holds", "/api/bookings"])
+@pytest.mark.parametrize("levels", [990, 30_000, 33])
+def test_deeply_nested_json_is_a_400(client, path, levels):
+    body = '{"name": ' + "[" * levels + "]" * levels + "}"
+
+    response = client.post(path, body, content_type="application/json", headers={"Idempotency-Key": "deep"})
+
+    assert_json(response, 400, {"detail": "JSON parse error - nested deeper than 32 levels."})
+
+
+def test_json_nested_as_deep_as_allowed_is_read(client):
+    body = '{"name": ' + "[" * 31 + "]" * 31 + "}"
+
+    response = client.post("/api/tickets", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["name"] == ["Not a valid string."]
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_a_nul_in_a_booking_reference_is_a_json_404(client, method):
+    response = getattr(client, method)("/api/bookings/%00?phone_number=%2B914155550123")
+
+    assert_json(response, 404, {"detail": "Not found."})
+
+
+def test_a_booking_reference_in_any_case_is_still_found(client):
+    client.post("/api/bookings", {**ADA, "show": make_show().pk, "quantity": 1}, content_type="application/json")
+    reference = Ticket.objects.get().booking.reference
+
+    response = client.get(f"/api/bookings/{reference.lower()}", {"phone_number": ADA["phone_number"]})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("parameter", ["date", "date_after", "date_before"])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_show_search_past_the_calendar_is_a_400_on_its_field(client, settings, parameter, day):
+    settings.TIME_ZONE = "Asia/Tokyo"  # east of UTC: 0001-01-01 begins in year 0 in UTC
+
+    response = client.get("/api/shows", {parameter: day})
+
+    assert_json(response, 400, {parameter: ["This date is out of range."]})
+
+
+def test_the_staff_list_past_the_calendar_is_a_400(client, staff_client):
+    response = staff_client.get("/api/tickets", {"date": "9999-12-31"})
+
+    assert response.status_code == 400
+    assert response.json() == {"date": ["This date is out of range."]}
+
+
+def test_the_calendars_last_searchable_day_is_searched(client):
+    assert_json(
+        client.get("/api/shows", {"date": "9999-12-30"}),
+        200,
+        {"count": 0, "next": None, "previous": None, "results": []},
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/tickets", "/api/holds", "/api/bookings"])
+def test_a_show_time_past_the_calendar_is_a_400_on_date(client, settings, path):
+    settings.TIME_ZONE = "America/New_York"  # 9999-12-31 23:00 there is year 10000 in UTC
+
+    body = {**ADA, "date": "9999-12-31", "time": "23:00", "quantity": 1}
+    response = client.post(path, body, content_type="application/json")
+
+    assert_json(response, 400, {"date": ["This date is out of range."]})
+
+
+def test_a_show_time_on_the_calendars_last_evening_is_read(client, settings):
+    settings.TIME_ZONE = "America/New_York"  # 18:00 there is 23:00 in UTC: still 9999
+    settings.BOOKING_OPEN_TIMINGS = False
+
+    body = {**ADA, "date": "9999-12-31", "time": "18:00"}
+    response = client.post("/api/tickets", body, content_type="application/json")
+
+    assert_json(response, 400, {"time": ["No show is scheduled at this date and time."]})
+
+
+# --- what Django answers itself -----------------------------------------------------------
+
+
+def test_a_host_outside_allowed_hosts_is_a_json_400_under_api(client):
+    response = client.get("/api/shows", headers={"host": "evil.example"})
+
+    assert_json(response, 400, {"detail": "Invalid Host header."})
+
+
+def test_a_host_outside_allowed_hosts_is_an_html_400_on_pages(client):
+    response = client.get("/", headers={"host": "evil.example"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_error_under_api_is_a_json_500(client, monkeypatch):
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.views.ops.cache_status", broken)
+
+    assert_json(client.get("/api/health"), 500, {"detail": "A server error occurred."})
+
+
+def test_an_unexpected_error_on_a_page_is_html(client, monkeypatch):
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.pages.selectors.shows_with_counts", broken)
+
+    response = client.get("/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unknown_page_keeps_its_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -1,0 +1,43 @@
+"""Django's own error answers (booking/urls.py's handler400, 403, 404 and 500): JSON under
+/api/, Django's HTML pages everywhere else.
+
+They answer what happens outside DRF's views, where api/views/base.py can't: a request
+Django refuses before any view runs (a Host outside ALLOWED_HOSTS is a 400), and an error
+no handler expected (a 500). With DEBUG on, Django shows its debug pages instead.
+"""
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def _for_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _for_api(request):
+        # Never the Host itself, nor the configuration hint in Django's message.
+        detail = "Invalid Host header." if isinstance(exception, DisallowedHost) else "Bad request."
+        return JsonResponse({"detail": detail}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _for_api(request):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _for_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _for_api(request):
+        return JsonResponse({"detail": "A server error occurred."}, status=500)
+    return defaults.server_error(request)
