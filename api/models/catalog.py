@@ -3,6 +3,7 @@ of a film on a screen at a moment; seats blocked at a show."""
 
 import json
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -58,10 +59,11 @@ class VenueQuerySet(models.QuerySet):
         """The time zones the venues are in: read on every search by date, so kept in the
         shared cache until a venue is saved or deleted (and a minute at most, for processes
         that don't share a cache)."""
-        zones = sharedcache.read(self.TIME_ZONES_KEY)
-        if zones is None:
-            zones = sorted(set(Venue.objects.values_list("time_zone", flat=True)))
-            sharedcache.keep(self.TIME_ZONES_KEY, zones, 60)
+        kept = sharedcache.read(self.TIME_ZONES_KEY)
+        if isinstance(kept, list):
+            return kept
+        zones = sorted(set(Venue.objects.values_list("time_zone", flat=True)))
+        sharedcache.keep(self.TIME_ZONES_KEY, zones, 60)
         return zones
 
 
@@ -80,11 +82,11 @@ class Venue(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
         return super().delete(*args, **kwargs)
 
@@ -99,11 +101,11 @@ class ScreenQuerySet(models.QuerySet):
         gets "Main theatre" with "Screen 1" (the migration makes them too)."""
         # One statement, the venue joined: its zone reads every date and time booked.
         first_venue = Venue.objects.order_by("pk").values("pk")[:1]
-        screen = self.select_related("venue").filter(venue=models.Subquery(first_venue)).order_by("pk").first()
-        if screen is None:
-            venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")
-            screen = Screen.objects.create(venue=venue, name="Screen 1", seat_map=default_seat_map())
-        return screen
+        found = Screen.objects.select_related("venue").filter(venue=models.Subquery(first_venue)).order_by("pk").first()
+        if found is not None:
+            return found
+        venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")
+        return Screen.objects.create(venue=venue, name="Screen 1", seat_map=default_seat_map())
 
 
 def default_screen() -> int:
@@ -248,12 +250,12 @@ class TicketTypeQuerySet(models.QuerySet):
     def default(self) -> "TicketType":
         """The default type; a database without types (a test's flushed one) gets the
         fresh installation's: adult (the default), child and senior."""
-        found = self.filter(default=True).first()
-        if found is None:
-            for key, name in (("adult", "Adult"), ("child", "Child"), ("senior", "Senior")):
-                TicketType.objects.get_or_create(key=key, defaults={"name": name, "default": key == "adult"})
-            found = self.get(default=True)
-        return found
+        found = TicketType.objects.filter(default=True).first()
+        if found is not None:
+            return found
+        for key, name in (("adult", "Adult"), ("child", "Child"), ("senior", "Senior")):
+            TicketType.objects.get_or_create(key=key, defaults={"name": name, "default": key == "adult"})
+        return TicketType.objects.get(default=True)
 
 
 def default_ticket_type() -> int:

@@ -227,7 +227,7 @@ class BlockSerializer(serializers.ModelSerializer):
 
 
 class SeatStatusSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a seat's label, not the field's
     x = serializers.IntegerField()
     category = serializers.CharField()
     kind = serializers.ChoiceField(choices=["seat", "wheelchair", "companion"])
@@ -235,7 +235,7 @@ class SeatStatusSerializer(serializers.Serializer):
 
 
 class SeatRowSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a row's label, not the field's
     seats = SeatStatusSerializer(many=True)
 
 
@@ -280,4 +280,4 @@ class TicketTypeSerializer(serializers.ModelSerializer):
         # "One default" is kept by services.catalog.ticket_type_save, which moves the
         # default to the type saved with default true; DRF's check would refuse that.
         validators: list = []
-        extra_kwargs = {"default": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, list]] = {"default": {"validators": []}}

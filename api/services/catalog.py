@@ -72,9 +72,10 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
             raise NoShowAtTime()
         venue, shows = screen.venue, Show.objects.filter(screen=screen)
     else:
-        venue = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
-        if venue is None:
+        named = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
+        if named is None:
             raise NoShowAtTime()
+        venue = named
         shows = Show.objects.filter(screen__venue=venue)
     starts_at = _moment(when.day, when.at, venue)
     found = list(shows.filter(starts_at=starts_at)[:2])
@@ -114,7 +115,7 @@ def _check_no_overlap(show: Show) -> None:
     if show.busy_until == show.starts_at:
         return
     clash = (
-        Show.objects.filter(screen_id=show.screen_id, starts_at__lt=show.busy_until, busy_until__gt=show.starts_at)
+        Show.objects.filter(screen=show.screen, starts_at__lt=show.busy_until, busy_until__gt=show.starts_at)
         .exclude(pk=show.pk)
         .exclude(busy_until=F("starts_at"))
         .order_by("starts_at")
@@ -132,7 +133,7 @@ def _save_show(show: Show) -> Show:
     except IntegrityError as exc:
         # UNIQUE (screen, starts_at), or the exclusion constraint when two staff saved
         # overlapping shows at once.
-        clash = Show.objects.filter(screen_id=show.screen_id, starts_at=show.starts_at).exclude(pk=show.pk).first()
+        clash = Show.objects.filter(screen=show.screen, starts_at=show.starts_at).exclude(pk=show.pk).first()
         if clash is not None:
             raise ShowTimeTaken() from exc
         raise ShowOverlaps(None) from exc
@@ -368,7 +369,7 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
             raise InUse()
         if isinstance(instance, Venue):
             instance.screens.all().delete()
-        kind, pk = instance._meta.model_name, str(instance.pk)
+        kind, pk = str(instance._meta.model_name), str(instance.pk)
         instance.delete()
         audit.record(
             actor=actor, action=f"{kind}.deleted", obj_type=kind, obj_id=pk, changes={}, now=now or timezone.now()

@@ -103,7 +103,9 @@ def _delete_expired_tickets(batch_size: int) -> Iterator[int]:
         after = last
 
 
-def _delete_unused(model: type[Model], linked_from: type[Model], link: str, batch_size: int) -> Iterator[int]:
+def _delete_unused(
+    model: type[Booking | Customer], linked_from: type[Ticket | Booking], link: str, batch_size: int
+) -> Iterator[int]:
     """Delete the rows of `model` that no row of `linked_from` links to through its field
     `link`, one range of batch_size ids at a time; yield each batch's count.
 
@@ -113,7 +115,7 @@ def _delete_unused(model: type[Model], linked_from: type[Model], link: str, batc
     """
     ids = model.objects.order_by().values_list("pk", flat=True)
     low, high = ids.order_by("pk").first(), ids.order_by("-pk").first()
-    if low is None:
+    if low is None or high is None:
         return
     for start in range(low, high + 1, batch_size):
         end = start + batch_size

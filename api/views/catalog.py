@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -18,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from .. import selectors, sharedcache
 from ..filters import FilmFilter, ShowFilter
@@ -93,7 +95,7 @@ class ShowViewSet(viewsets.ModelViewSet):
     filterset_class = ShowFilter
     serializer_class = ShowSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Show]:
         return selectors.shows_with_counts(now=timezone.now()).order_by("starts_at")
 
     def get_serializer_class(self) -> type:
@@ -265,15 +267,16 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     queryset = Screen.objects.select_related("venue").order_by("venue_id", "pk")
     filterset_fields = ["venue"]
 
-    def perform_create(self, serializer: ScreenSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer) -> None:
         values = dict(serializer.validated_data)
         screen = Screen(venue=values["venue"], name=values["name"])
         serializer.instance = catalog.screen_save(
             screen=screen, seat_map=values["seat_map"], now=timezone.now(), actor=actor_of(self.request)
         )
 
-    def perform_update(self, serializer: ScreenSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
         values, screen = dict(serializer.validated_data), serializer.instance
+        assert isinstance(screen, Screen)  # an update has its instance
         screen.venue = values.get("venue", screen.venue)
         screen.name = values.get("name", screen.name)
         serializer.instance = catalog.screen_save(
@@ -307,15 +310,17 @@ class TicketTypeViewSet(viewsets.ModelViewSet):
     lookup_field = "key"
     filterset_class = None
 
-    def perform_create(self, serializer: TicketTypeSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = catalog.ticket_type_save(
             TicketType(**serializer.validated_data), actor=actor_of(self.request)
         )
 
-    def perform_update(self, serializer: TicketTypeSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        ticket_type = serializer.instance
+        assert isinstance(ticket_type, TicketType)  # an update has its instance
         for field, value in serializer.validated_data.items():
-            setattr(serializer.instance, field, value)
-        serializer.instance = catalog.ticket_type_save(serializer.instance, actor=actor_of(self.request))
+            setattr(ticket_type, field, value)
+        serializer.instance = catalog.ticket_type_save(ticket_type, actor=actor_of(self.request))
 
     def perform_destroy(self, instance: TicketType) -> None:
         catalog.ticket_type_delete(instance, actor=actor_of(self.request))
