@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from ..locking import try_job_lock
 from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WebhookEvent
