@@ -49,6 +49,10 @@ def ticket_json(ticket_id: str, *, show: Show, seat: str, name: str, phone_numbe
         "booking": ticket.booking.reference,
         "booked_at": timezone.localtime(ticket.booked_at).isoformat(timespec="seconds"),
         "url": f"http://testserver/tickets/{ticket.pk}/",
+        # v2: the show has no prices, so an adult ticket at 0.00 EUR.
+        "ticket_type": "adult",
+        "price": "0.00",
+        "currency": "EUR",
         **changes,
     }
 
@@ -77,14 +81,15 @@ def user_client(db) -> APIClient:
 # --- POST /api/tickets ------------------------------------------------------------------
 
 
-def test_book_by_show_gives_the_lowest_free_seat(api_client, show):
+def test_book_by_show_gives_the_best_available_seat(api_client, show):
     book(show, seat="A1")
 
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert response.status_code == 201
     body = response.json()
-    assert body == ticket_json(body["id"], show=show, seat="A2", **ADA)
+    # v2: the sweet spot of 2 rows of 10 is row round(1 * 2/3) = B, between B5 and B6: the left one.
+    assert body == ticket_json(body["id"], show=show, seat="B5", **ADA)
     assert response["Location"] == f"/api/tickets/{body['id']}"
     assert uuid.UUID(body["id"]).version == 4
     assert REFERENCE.match(body["booking"])
@@ -97,7 +102,7 @@ def test_book_by_date_and_time_of_a_scheduled_show(api_client, show):
     response = api_client.post("/api/tickets", {**ADA, "date": local.date().isoformat(), "time": "19:30"})
 
     assert response.status_code == 201
-    assert response.json() == ticket_json(response.json()["id"], show=show, seat="A1", **ADA)
+    assert response.json() == ticket_json(response.json()["id"], show=show, seat="B5", **ADA)  # the best seat
     assert Show.objects.count() == 1
 
 
@@ -114,7 +119,8 @@ def test_book_an_unscheduled_future_time_creates_the_show(api_client):
     # On the default screen, with all its places (v2: a show's capacity defaults to its screen's).
     assert (show.title, show.screen_id, show.capacity) == ("", default.pk, 7)
     assert show.starts_at == timezone.make_aware(datetime(day.year, day.month, day.day, 11, 45))
-    assert response.json() == ticket_json(response.json()["id"], show=show, seat="A1", **ADA)
+    # One row of 7: the middle seat.
+    assert response.json() == ticket_json(response.json()["id"], show=show, seat="A4", **ADA)
 
 
 def test_hh_mm_and_hh_mm_00_name_the_same_show_time(api_client):
@@ -125,7 +131,8 @@ def test_hh_mm_and_hh_mm_00_name_the_same_show_time(api_client):
 
     assert (first.status_code, second.status_code) == (201, 201)
     show = Show.objects.get()
-    assert second.json() == ticket_json(second.json()["id"], show=show, seat="A2", **GRACE)
+    # The first took the best seat, B5; the next best is beside it, B6.
+    assert second.json() == ticket_json(second.json()["id"], show=show, seat="B6", **GRACE)
     assert first.json()["show"] == second.json()["show"] == show.pk
 
 
@@ -174,7 +181,14 @@ def test_booking_number_21_of_a_20_seat_show_is_sold_out(api_client, show):
 
     response = api_client.post("/api/tickets", {**GRACE, "show": show.pk})
 
-    assert seats == [f"{row}{n}" for row in "AB" for n in range(1, 11)]
+    # Best available, one at a time (seatmaps.choose_best): out from the sweet spot, row B
+    # between B5 and B6; on a tie the left seat first; a seat that would strand a lone free
+    # seat comes only once no other choice avoids it (so B3, B8, then A3, A8 before B2).
+    assert seats == [
+        *("B5", "B6", "B4", "B7", "A5", "A6", "A4", "A7", "B3", "B8"),
+        *("A3", "A8", "B2", "A2", "B1", "B9", "B10", "A1", "A9", "A10"),
+    ]
+    assert sorted(seats) == sorted(f"{row}{n}" for row in "AB" for n in range(1, 11))
     assert response.status_code == 409
     assert response.json() == SOLD_OUT
     assert Ticket.objects.filter(show=show).count() == 20
@@ -235,7 +249,7 @@ def test_seat_taken_is_a_409(api_client, show):
 
 
 def test_seat_held_is_a_409(api_client, show):
-    hold_seats(show.pk, seats=["B2"])
+    hold_seats(show.pk, seats=["B1", "B2"])  # B2 alone would strand B1 (the single-seat rule)
 
     response = api_client.post("/api/tickets", {**GRACE, "show": show.pk, "seat": "B2"})
 
@@ -353,7 +367,7 @@ def test_read_only_fields_sent_by_the_client_are_ignored(api_client, show):
 
     assert response.status_code == 201
     body = response.json()
-    assert body == ticket_json(body["id"], show=show, seat="A1", **ADA)
+    assert body == ticket_json(body["id"], show=show, seat="B5", **ADA)  # the best seat
     assert body["id"] != sent_id
     assert body["booking"] != "ZZZZZZ"
     ticket = Ticket.objects.get()
@@ -368,7 +382,7 @@ def test_read_a_ticket_by_its_id_without_logging_in(api_client, ticket, show):
     response = api_client.get(f"/api/tickets/{ticket.pk}")
 
     assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA)
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)  # the fixture's best seat
 
 
 def test_unknown_ticket_id_is_a_json_404(api_client, ticket):
@@ -420,7 +434,7 @@ def test_patch_name_and_phone(api_client, ticket, show):
 
     assert response.status_code == 200
     assert response.json() == ticket_json(
-        str(ticket.pk), show=show, seat="A1", name="Ada King", phone_number="+919876543210"
+        str(ticket.pk), show=show, seat="B5", name="Ada King", phone_number="+919876543210"
     )
 
 
@@ -431,7 +445,7 @@ def test_put_moves_the_ticket_to_another_show_time(api_client, ticket, show):
 
     assert response.status_code == 200
     target = Show.objects.exclude(pk=show.pk).get()
-    assert response.json() == ticket_json(str(ticket.pk), show=target, seat="A1", **GRACE)
+    assert response.json() == ticket_json(str(ticket.pk), show=target, seat="B5", **GRACE)  # the best seat there
     assert api_client.get(f"/api/shows/{show.pk}").json()["tickets_booked"] == 0
 
 
@@ -449,31 +463,33 @@ def test_put_needs_a_show_time(api_client, ticket):
     assert response.json() == {"non_field_errors": ["Give a show, or a date and a time."]}
 
 
-def test_patch_moves_to_a_show_by_id_taking_the_lowest_free_seat(api_client, ticket):
+def test_patch_moves_to_a_show_by_id_taking_the_best_free_seat(api_client, ticket):
     other = make_show(days=4)
     book(other, GRACE)
 
     response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": other.pk})
 
     assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=other, seat="A2", **ADA)
+    # Grace has the best seat there, B5; the next best is beside it.
+    assert response.json() == ticket_json(str(ticket.pk), show=other, seat="B6", **ADA)
 
 
 def test_patch_seat(api_client, ticket, show):
-    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B5"})
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A10"})  # from B5, the best seat
 
     assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
-    assert api_client.get(f"/api/shows/{show.pk}").json()["free_seats"][0] == "A1"
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A10", **ADA)
+    free = api_client.get(f"/api/shows/{show.pk}").json()["free_seats"]
+    assert free == [f"{row}{n}" for row in "AB" for n in range(1, 11) if f"{row}{n}" != "A10"]
 
 
 def test_patch_to_a_taken_seat_is_a_409(api_client, ticket, show):
-    book(show, GRACE, seat="A2")
+    book(show, GRACE, seat="A1")  # (A2 would strand A1: the single-seat rule)
 
-    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A2"})
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A1"})
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "Seat A2 is already booked or held.", "code": "seat_taken"}
+    assert response.json() == {"detail": "Seat A1 is already booked or held.", "code": "seat_taken"}
 
 
 def test_move_into_a_full_show_is_a_409(api_client, ticket, show):
@@ -485,7 +501,7 @@ def test_move_into_a_full_show_is_a_409(api_client, ticket, show):
     assert response.status_code == 409
     assert response.json() == SOLD_OUT
     ticket.refresh_from_db()
-    assert (ticket.show_id, ticket.seat) == (show.pk, "A1")
+    assert (ticket.show_id, ticket.seat) == (show.pk, "B5")  # where the fixture booked it
 
 
 def test_move_to_a_past_time_is_a_400(api_client, ticket, show):
@@ -639,15 +655,16 @@ def listed():
         Ticket.objects.filter(pk=ticket.pk).update(booked_at=datetime(2026, 1, 1, hour, tzinfo=UTC))
     grace.refresh_from_db()
     return {
-        "ada": ticket_json(str(ada.pk), show=dune, seat="A1", **ADA),
+        # Each alone at its show: the best seat, B5.
+        "ada": ticket_json(str(ada.pk), show=dune, seat="B5", **ADA),
         "grace": ticket_json(
             str(grace.pk),
             show=oppenheimer,
-            seat="A1",
+            seat="B5",
             **GRACE,
             checked_in_at=timezone.localtime(grace.checked_in_at).isoformat(timespec="seconds"),
         ),
-        "alan": ticket_json(str(alan.pk), show=old, seat="A1", **ALAN, expired=True),
+        "alan": ticket_json(str(alan.pk), show=old, seat="B5", **ALAN, expired=True),
         "dune": dune,
     }
 
@@ -660,12 +677,12 @@ def test_list_is_ordered_by_start(staff_client, listed):
 
 
 def test_list_default_order_is_start_then_seat(staff_client, show):
-    for seat in ("A3", "A1", "A2"):
+    for seat in ("A10", "A1", "A2"):  # (A3, A1, A2 would strand A2: the single-seat rule)
         book(show, seat=seat)
 
     response = staff_client.get("/api/tickets")
 
-    assert [t["seat"] for t in response.json()["results"]] == ["A1", "A2", "A3"]
+    assert [t["seat"] for t in response.json()["results"]] == ["A1", "A2", "A10"]
 
 
 def test_filter_date(staff_client, listed):
@@ -763,7 +780,9 @@ def test_list_is_paginated_by_50(staff_client):
 
     assert (first["count"], len(first["results"]), len(second["results"])) == (55, 50, 5)
     assert first["next"] == "http://testserver/api/tickets?page=2"
-    assert second["results"][-1]["seat"] == "F5"
+    # 6 rows of 10, filled best first from the sweet spot (row D): all of row F is sold,
+    # A1, A2, A8, A9 and A10 are left.
+    assert [t["seat"] for t in second["results"]] == ["F6", "F7", "F8", "F9", "F10"]
 
 
 # --- POST / DELETE /api/tickets/{id}/check-in (staff) -------------------------------------
@@ -775,7 +794,7 @@ def test_check_in(staff_client, ticket, show):
 
     assert response.status_code == 200
     checked_in_at = timezone.localtime(show.starts_at - timedelta(minutes=10)).isoformat()
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA, checked_in_at=checked_in_at)
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA, checked_in_at=checked_in_at)
 
 
 def test_second_check_in_is_a_409_with_the_first_time(staff_client, ticket, show):
@@ -805,7 +824,7 @@ def test_undo_check_in(staff_client, ticket, show):
     response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
 
     assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="A1", **ADA)
+    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
     assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
 
 
