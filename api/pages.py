@@ -27,7 +27,10 @@ QR_SCALE = 6
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     # One query: the same seat counts as GET /api/shows (tickets and live holds).
-    upcoming = selectors.shows_with_counts(now=now).filter(starts_at__gt=now).order_by("starts_at")
+    # The page shows no prices: no prefetch of them.
+    upcoming = (
+        selectors.shows_with_counts(now=now).prefetch_related(None).filter(starts_at__gt=now).order_by("starts_at")
+    )
     shows = list(upcoming[:HOME_SHOW_COUNT])
     example_show = shows[0].pk if shows else 1
     context = {

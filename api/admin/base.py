@@ -8,6 +8,7 @@ saved.
 from typing import Any
 
 from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -50,7 +51,21 @@ def history_link(obj_type: str, obj_id: object) -> str:
     return format_html('<a href="{}">Audit history</a>', url)
 
 
+class _ReadOnlyFormSet(BaseInlineFormSet):
+    """A read-only inline never shows its empty (add) row, yet Django builds it a few
+    times a page (media, multipart, headers): on an instance whose callable defaults are
+    not run, as a ticket's default type is a query each time."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        if index is None:
+            unset = {f.attname: None for f in self.model._meta.concrete_fields if callable(f.default)}
+            kwargs["instance"] = self.model(**unset)
+        return kwargs
+
+
 class ReadOnlyInline(admin.TabularInline):
+    formset = _ReadOnlyFormSet
     extra = 0
     can_delete = False
     show_change_link = True

@@ -189,12 +189,12 @@ def test_show_page_lists_its_tickets_read_only(staff, frozen):
 
 def test_customer_and_booking_pages_show_their_tickets(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
-    ticket = _book(show, name="Grace Hopper", seat="B2")
+    ticket = _book(show, name="Grace Hopper", seat="B3")  # B2 would leave B1 alone
     booking = ticket.booking
     html = staff.get(f"/admin/api/customer/{booking.customer_id}/change/").content.decode()
     assert booking.reference in html
     html = staff.get(f"/admin/api/booking/{booking.pk}/change/").content.decode()
-    assert "B2" in html and f"/admin/api/ticket/{ticket.pk}/change/" in html
+    assert "B3" in html and f"/admin/api/ticket/{ticket.pk}/change/" in html
     response = staff.get(f"/admin/api/ticket/?booking__customer__id__exact={booking.customer_id}")
     assert [t.pk for t in response.context["cl"].result_list] == [ticket.pk]
 
@@ -290,8 +290,9 @@ def test_mark_expired_action(staff, theatre):
 def test_export_csv_action(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19, 30), capacity=20)
     first = _book(show, name="Ada Lovelace", phone="+914155550123", seat="A3")
-    second = _book(show, name="=HYPERLINK(evil)", phone="+914155550124", seat="B2")
-    _book(show, name="Not Selected", phone="+914155550125", seat="A5")
+    # Seats that leave no free seat alone (B2 would strand B1, A5 would strand A4).
+    second = _book(show, name="=HYPERLINK(evil)", phone="+914155550124", seat="B3")
+    _book(show, name="Not Selected", phone="+914155550125", seat="A6")
     Ticket.objects.filter(pk=first.pk).update(checked_in_at=NOW)
     response = _act(staff, "export_csv", [second, first], follow=False)
     assert response.status_code == 200
@@ -318,7 +319,7 @@ def test_export_csv_action(staff, frozen):
             "+914155550124",
             "Dune",
             "2030-06-18T19:30+00:00",
-            "B2",
+            "B3",
             second.booking.reference,
             "no",
             "",
@@ -367,14 +368,14 @@ def _snapshot(ticket: Ticket) -> tuple:
 
 
 def test_moving_a_ticket_into_a_full_show_is_refused(staff, frozen):
-    ticket = _book(Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20), seat="A2")
+    ticket = _book(Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20), seat="A3")
     full = Show.objects.create(title="Full", starts_at=_at(4, 19), capacity=2)
     _book(full, name="Grace Hopper", seat="A1")
     _book(full, name="Grace Hopper", seat="A2")
     before = _snapshot(ticket)
     url = f"/admin/api/ticket/{ticket.pk}/change/"
     for seat, message in [
-        ("", "This show has no free seat left for this request."),  # the lowest free seat
+        ("", "This show has no free seat left for this request."),  # the best free seat
         ("A2", "Seat A2 is already booked or held."),  # the same seat as now, there
     ]:
         form = _change_form(staff, url, show_choice=str(full.pk), seat_label=seat, name="Ada Byron")
@@ -432,7 +433,7 @@ def test_moving_a_ticket_and_changing_the_person(staff, frozen):
     assert (form["show_choice"], form["seat_label"], form["name"]) == (str(ticket.show_id), "A4", "Ada Lovelace")
     response = staff.post(url, {**form, "show_choice": str(other.pk), "seat_label": ""})
     assert (response.status_code, response["Location"]) == (302, "/admin/api/ticket/")
-    assert _snapshot(ticket) == (other.pk, "A2", "Ada Lovelace", "+914155550123")  # the lowest free seat there
+    assert _snapshot(ticket) == (other.pk, "B5", "Ada Lovelace", "+914155550123")  # the best free seat there
     form = _change_form(staff, url, seat_label="b7", name="Ada Byron", phone_number="04155550199")
     response = staff.post(url, form)
     assert response.status_code == 302
@@ -505,7 +506,7 @@ def test_deleting_a_ticket_cancels_it(staff, frozen):
 def test_deleting_a_booking_cancels_its_tickets(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
     booking = book_seats(show.pk, name="Ada Lovelace", phone_number="+914155550123", quantity=2).booking
-    kept = _book(show, name="Grace Hopper", seat="A9")
+    kept = _book(show, name="Grace Hopper", seat="A8")  # A9 would leave A10 alone
     response = staff.post(f"/admin/api/booking/{booking.pk}/delete/", {"post": "yes"})
     assert (response.status_code, response["Location"]) == (302, "/admin/api/booking/")
     assert list(Ticket.objects.values_list("pk", flat=True)) == [kept.pk]

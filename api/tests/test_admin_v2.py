@@ -15,7 +15,7 @@ from django.contrib.messages import get_messages
 from api.models import Film, Screen, SeatBlock, Show, Venue
 from api.seatmaps import parse
 from api.services import catalog
-from api.tests.conftest import book_ticket, hold_seats
+from api.tests.conftest import book_seats, book_ticket, hold_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -295,17 +295,18 @@ def test_venues_screens_and_films_are_deleted_one_at_a_time(staff, show):
 
 
 def test_the_show_page_shows_each_seat_by_status(staff, show):
-    book_ticket(show.pk, seat="A1")
-    hold_seats(show.pk, seats=["A2", "B1"])
+    # Seats that leave no free seat alone (A1 alone would strand A2, B1 alone B2).
+    book_ticket(show.pk, seat="A3")
+    hold_seats(show.pk, seats=["A1", "A2"])
     catalog.seats_block(show_id=show.pk, seats=["A4"], reason="broken", now=NOW)
     html = staff.get(f"/admin/api/show/{show.pk}/change/").content.decode()
     seats = _svg_seats(html)
     assert list(seats) == LABELS
     assert {label: seat.get("data-status") for label, seat in seats.items()} == {
         **dict.fromkeys(LABELS, "free"),
-        "A1": "booked",
+        "A3": "booked",
+        "A1": "held",
         "A2": "held",
-        "B1": "held",
         "A4": "blocked",
     }
     assert seats["A4"].findtext(f"{SVG}title") == "A4, wheelchair space, standard, blocked"
@@ -355,8 +356,8 @@ def test_blocking_and_unblocking_seats_in_the_admin(staff, show):
     ],
 )
 def test_blocking_a_booked_held_or_unknown_seat_is_refused(staff, show, seat, message):
-    book_ticket(show.pk, seat="A1")
-    hold_seats(show.pk, seats=["B1"])
+    book_seats(show.pk, seats=["A1", "A2"])  # A1 or B1 alone would strand A2 or B2
+    hold_seats(show.pk, seats=["B1", "B2"])
     url = f"/admin/api/show/{show.pk}/change/"
     response = staff.post(url, _blocks_form(staff, url, [{"seat": seat, "reason": "house"}], title="Changed"))
     assert (response.status_code, response["Location"]) == (302, url)
@@ -428,9 +429,10 @@ def test_the_show_page_costs_the_same_however_many_tickets_and_blocks(staff, sho
     url = f"/admin/api/show/{show.pk}/change/"
     with django_assert_num_queries(SHOW_PAGE_QUERIES):
         staff.get(url)
-    for seat in ["A1", "A2", "B1"]:
+    # Blocks first, then tickets for seats left alone: none strands a free seat.
+    catalog.seats_block(show_id=show.pk, seats=["A2", "B2", "B3"], reason="house", now=NOW)
+    for seat in ["A1", "B1", "B4"]:
         book_ticket(show.pk, seat=seat)
-    catalog.seats_block(show_id=show.pk, seats=["A3", "B2", "B3"], reason="house", now=NOW)
     with django_assert_num_queries(SHOW_PAGE_QUERIES):
         html = staff.get(url).content.decode()
     assert html.count('data-status="booked"') == 3 and html.count('data-status="blocked"') == 3

@@ -3,6 +3,7 @@
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -28,7 +29,7 @@ def local_iso(moment) -> str:
 
 def ticket_body(ticket: Ticket) -> dict:
     """A ticket as the API shows it, built from the database row."""
-    ticket = Ticket.objects.select_related("show", "booking__customer").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_related("show__screen__venue", "booking__customer", "ticket_type").get(pk=ticket.pk)
     local = timezone.localtime(ticket.show.starts_at)
     return {
         "id": str(ticket.pk),
@@ -42,6 +43,9 @@ def ticket_body(ticket: Ticket) -> dict:
         "time": local.strftime("%H:%M"),
         "starts_at": local.isoformat(timespec="seconds"),
         "seat": ticket.seat,
+        "ticket_type": ticket.ticket_type.key,
+        "price": f"{ticket.price:.2f}",
+        "currency": ticket.show.screen.venue.currency,
         "expired": ticket.expired,
         "checked_in_at": None if ticket.checked_in_at is None else local_iso(ticket.checked_in_at),
         "booking": ticket.booking.reference,
@@ -52,11 +56,14 @@ def ticket_body(ticket: Ticket) -> dict:
 
 def booking_body(booking: Booking) -> dict:
     booking = Booking.objects.select_related("customer").get(pk=booking.pk)
+    tickets = [ticket_body(t) for t in booking.tickets.order_by("show__starts_at", "seat")]
     return {
         "reference": booking.reference,
         "name": booking.customer.name,
         "phone_number": str(booking.customer.phone_number),
-        "tickets": [ticket_body(t) for t in booking.tickets.order_by("show__starts_at", "seat")],
+        "tickets": tickets,
+        "total": f"{sum(Decimal(t['price']) for t in tickets):.2f}",
+        "currency": tickets[0]["currency"],
         "created_at": local_iso(booking.created_at),
     }
 
@@ -236,13 +243,16 @@ def test_book_named_seats_in_one_step(api_client, show):
     assert seats_available(api_client, show) == 18
 
 
-def test_book_a_quantity_in_one_step_takes_the_lowest_free_seats(api_client, show, ticket):
-    post_hold(api_client, show, seats=["A2"])
+def test_book_a_quantity_in_one_step_takes_the_best_free_seats(api_client, show, ticket):
+    assert ticket.seat == "B5"  # the sweet spot of 2 rows of 10: the middle of row B
+    post_hold(api_client, show, seats=["B6"])
 
     response = book(api_client, show=show.pk, quantity=3, **ADA)
 
     assert response.status_code == 201, response.json()
-    assert [t["seat"] for t in response.json()["tickets"]] == ["A3", "A4", "A5"]
+    # Neither booked nor held, together, nearest the sweet spot: three in row B would sit
+    # 2.5 seats off its middle (and strand a seat); A4-A6 sit one row in front, 0.5 off.
+    assert [t["seat"] for t in response.json()["tickets"]] == ["A4", "A5", "A6"]
     assert seats_available(api_client, show) == 15
 
 
@@ -280,8 +290,8 @@ def test_book_more_than_free_in_one_step_is_409_sold_out(api_client):
     ("data", "errors"),
     [
         ({"quantity": 11}, {"quantity": ["Ensure this value is less than or equal to 10."]}),
-        ({"seats": ["A1"], "quantity": 1}, {"non_field_errors": ["Give either seats or quantity."]}),
-        ({}, {"non_field_errors": ["Give either seats or quantity."]}),
+        ({"seats": ["A1"], "quantity": 1}, {"non_field_errors": ["Give either seats, quantity or ticket_types."]}),
+        ({}, {"non_field_errors": ["Give either seats, quantity or ticket_types."]}),
         ({"seats": ["Z1"]}, {"seats": ["Seat Z1 does not exist at this show."]}),
     ],
 )
@@ -445,9 +455,11 @@ def test_schema_describes_holds_bookings_and_check_in(api_client):
     assert ref(hold_item["get"]["responses"]["200"]["content"]) == "Hold"
     assert {"204", "404"} <= set(hold_item["delete"]["responses"])
     assert set(components["HoldCreateRequest"]["properties"]) == {
-        "show", "date", "time", "screen", "venue", "seats", "quantity"
+        "show", "date", "time", "screen", "venue", "seats", "quantity", "ticket_types", "wheelchair"
     }  # fmt: skip
-    assert set(components["Hold"]["properties"]) == {"id", "show", "seats", "expires_at"}
+    assert set(components["Hold"]["properties"]) == {
+        "id", "show", "seats", "expires_at", "together", "lines", "total", "currency"
+    }  # fmt: skip
 
     booking_create = paths["/api/bookings/"]["post"]
     assert ref(booking_create["requestBody"]["content"]) == "BookingCreateRequest"
@@ -455,9 +467,12 @@ def test_schema_describes_holds_bookings_and_check_in(api_client):
     assert {"400", "409", "422", "429"} <= set(booking_create["responses"])
     assert "Idempotency-Key" in {p["name"] for p in booking_create["parameters"]}
     assert set(components["BookingCreateRequest"]["properties"]) == {
-        "show", "date", "time", "screen", "venue", "seats", "quantity", "hold", "name", "phone_number"
+        "show", "date", "time", "screen", "venue", "seats", "quantity", "ticket_types", "wheelchair", "hold", "name",
+        "phone_number"
     }  # fmt: skip
-    assert set(components["Booking"]["properties"]) == {"reference", "name", "phone_number", "tickets", "created_at"}
+    assert set(components["Booking"]["properties"]) == {
+        "reference", "name", "phone_number", "tickets", "total", "currency", "created_at"
+    }  # fmt: skip
     assert components["Booking"]["properties"]["tickets"]["items"]["$ref"].endswith("/Ticket")
     booking_item = paths["/api/bookings/{reference}/"]
     assert ref(booking_item["get"]["responses"]["200"]["content"]) == "Booking"

@@ -59,6 +59,13 @@ def test_hold_of_two_seats_takes_them_off_sale(api_client, show, frozen):
         "show": show.pk,
         "seats": ["A3", "A4"],
         "expires_at": local_iso(frozen + timedelta(minutes=HOLD_MINUTES)),
+        "together": True,
+        "lines": [
+            {"seat": "A3", "ticket_type": "adult", "category": "standard", "price": "0.00"},
+            {"seat": "A4", "ticket_type": "adult", "category": "standard", "price": "0.00"},
+        ],
+        "total": "0.00",  # no prices set
+        "currency": "EUR",
     }
     assert show_state(api_client, show) == {
         "tickets_booked": 0,
@@ -70,11 +77,14 @@ def test_hold_of_two_seats_takes_them_off_sale(api_client, show, frozen):
     assert api_client.get("/api/shows", {"seats": 19}).json()["count"] == 0
 
 
-def test_hold_by_quantity_takes_the_lowest_free_seats(api_client, show, ticket):
+def test_hold_by_quantity_takes_the_best_free_seats(api_client, show, ticket):
+    assert ticket.seat == "B5"  # the best seat of the screen (2 rows of 10)
     response = hold(api_client, show=show.pk, quantity=2)
 
     assert response.status_code == 201, response.json()
-    assert response.json()["seats"] == ["A2", "A3"]
+    # Together, nearest the middle of row B: B6-B7 (centre 6.5) before B3-B4 (centre 3.5).
+    assert response.json()["seats"] == ["B6", "B7"]
+    assert response.json()["together"] is True
     assert show_state(api_client, show)["seats_available"] == 17
 
 
@@ -84,7 +94,7 @@ def test_hold_by_date_and_time(api_client, show):
 
     assert response.status_code == 201, response.json()
     assert response.json()["show"] == show.pk
-    assert response.json()["seats"] == ["A1"]
+    assert response.json()["seats"] == ["B5"]  # the best seat
 
 
 def test_hold_at_an_unscheduled_future_time_creates_the_show(api_client):
@@ -157,10 +167,11 @@ def test_unknown_hold_is_404(api_client, hold_id):
 
 
 def test_hold_of_a_booked_seat_is_409_seat_taken(api_client, show, ticket):
-    response = hold(api_client, show=show.pk, seats=["A2", "A1"])
+    assert ticket.seat == "B5"
+    response = hold(api_client, show=show.pk, seats=["B6", "B5"])
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "Seat A1 is already booked or held.", "code": "seat_taken"}
+    assert response.json() == {"detail": "Seat B5 is already booked or held.", "code": "seat_taken"}
     assert not Hold.objects.exists()
 
 
@@ -181,12 +192,12 @@ def test_ticket_for_a_held_seat_is_409_seat_taken(api_client, show):
     )
     assert response.status_code == 409
     assert response.json()["code"] == "seat_taken"
-    # Without a seat, the lowest seat that is neither booked nor held.
+    # Without a seat, the best seat that is neither booked nor held.
     response = api_client.post(
         "/api/tickets", {"name": "Ada", "phone_number": "+914155550123", "show": show.pk}, format="json"
     )
     assert response.status_code == 201
-    assert response.json()["seat"] == "A2"
+    assert response.json()["seat"] == "B5"
 
 
 def test_hold_of_more_seats_than_are_free_is_409_sold_out(api_client):
@@ -210,8 +221,8 @@ def test_hold_of_more_seats_than_are_free_is_409_sold_out(api_client):
 @pytest.mark.parametrize(
     ("data", "errors"),
     [
-        ({"seats": ["A1"], "quantity": 1}, {"non_field_errors": ["Give either seats or quantity."]}),
-        ({}, {"non_field_errors": ["Give either seats or quantity."]}),
+        ({"seats": ["A1"], "quantity": 1}, {"non_field_errors": ["Give either seats, quantity or ticket_types."]}),
+        ({}, {"non_field_errors": ["Give either seats, quantity or ticket_types."]}),
         ({"quantity": 11}, {"quantity": ["Ensure this value is less than or equal to 10."]}),
         ({"quantity": 0}, {"quantity": ["Ensure this value is greater than or equal to 1."]}),
         ({"quantity": "two"}, {"quantity": ["A valid integer is required."]}),
@@ -291,7 +302,9 @@ def test_released_seats_no_longer_count_against_the_client_limit(api_client, sho
 
 def test_hold_post_costs_few_queries(api_client, show, django_assert_max_num_queries):
     # savepoint, lock the show, the client's live holds, the show's tickets and holds
-    # (one statement), insert, release savepoint (+ the throttle counters live in the
-    # cache, not here); on PostgreSQL, the lock's timeout first.
-    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 6):
+    # (one statement), (v2) the ticket types and the show's prices (the lines' prices),
+    # insert, (v2) the audit entry's INSERT, release savepoint (+ the throttle counters
+    # live in the cache, not here; no webhook listens, so no outbox INSERT); on
+    # PostgreSQL, the lock's lock_timeout SET first.
+    with django_assert_max_num_queries(10 if connection.vendor == "postgresql" else 9):
         assert hold(api_client, show=show.pk, quantity=2).status_code == 201

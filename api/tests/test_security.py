@@ -197,7 +197,8 @@ def test_a_reference_without_its_own_phone_is_404_like_an_unknown_one(api_client
 def test_a_hold_id_shows_seats_but_no_person(api_client, people):
     response = api_client.get(f"/api/holds/{people['other_hold'].pk}")
     assert response.status_code == 200
-    assert set(response.json()) == {"id", "show", "seats", "expires_at"}
+    # (v2) its lines name seats, ticket types and prices: still no person.
+    assert set(response.json()) == {"id", "show", "seats", "expires_at", "together", "lines", "total", "currency"}
 
 
 def test_no_anonymous_answer_carries_another_persons_details(api_client, people):
@@ -259,6 +260,7 @@ def test_no_anonymous_answer_carries_another_persons_details(api_client, people)
         "seat_map_schema_retrieve",
         "films_list",
         "films_retrieve",
+        "ticket_types_list",
         "shows_list",
         "shows_retrieve",
         "shows_seats_retrieve",
