@@ -25,8 +25,8 @@ from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
-from api.seatmaps import row_label
+from api.models import Booking, Customer, Hold, IdempotencyKey, Screen, Show, Ticket, TicketType
+from api.seatmaps import grid, row_label
 from api.services import jobs
 from api.tests.conftest import book_seats, make_show, postgres_only
 
@@ -40,9 +40,10 @@ PURGE_AT = STARTS + timedelta(days=1)
 NOTHING_PURGED = "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
 
 
-def label(number: int) -> str:
-    """Seat `number` (1 onwards) as a label in rows of 10: 1 is A1, 11 is B1 (v2 seats are labels)."""
-    return f"{row_label((number - 1) // 10)}{(number - 1) % 10 + 1}"
+def label(number: int, per_row: int = 10) -> str:
+    """Seat `number` (1 onwards) as a label in rows of `per_row`: in rows of 10, 1 is A1 and
+    11 is B1 (v2 seats are labels)."""
+    return f"{row_label((number - 1) // per_row)}{(number - 1) % per_row + 1}"
 
 
 def run(command: str, *args: str) -> str:
@@ -235,11 +236,16 @@ def test_purge_deletes_expired_tickets_in_batches_of_the_next_ids(db, monkeypatc
     """Expired tickets among as many live ones, ids random (UUID4) and interleaved: each
     batch is the next batch_size expired ids in order, the last one the rest; no live
     ticket goes."""
-    show = make_show(capacity=2 * expired)
+    # Rows of 30: 2,020 seats in rows of 10 would be more rows than a map may have (MAX_ROWS).
+    screen = Screen.objects.create(
+        venue=Screen.objects.default().venue, name="Big", seat_map=grid(-(-2 * expired // 30), 30)
+    )
+    show = make_show(screen=screen, capacity=2 * expired)
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
     booking = Booking.objects.create(reference="ABCDEF", customer=customer)
     tickets = Ticket.objects.bulk_create(
-        Ticket(booking=booking, show=show, seat=label(n + 1), expired=n % 2 == 0) for n in range(2 * expired)
+        Ticket(booking=booking, show=show, seat=label(n + 1, per_row=30), expired=n % 2 == 0)
+        for n in range(2 * expired)
     )
     expired_ids = sorted(t.pk for t in tickets if t.expired)
     live_ids = {t.pk for t in tickets if not t.expired}
@@ -364,6 +370,7 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
     its customer, and the next run finds Eve in use."""
     _, later = shows
     eve = Customer.objects.create(name="Eve Left", phone_number="+914155550105")  # no booking: purgeable
+    ticket_type = TicketType.objects.default().pk
     other = connections.create_connection("default")
     other.set_autocommit(False)
     purged = {}
@@ -394,15 +401,17 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
             thread.start()
             # The purge's customer batch began, and waits for the row the booking wrote.
             waiting = wait_until_a_query_waits_on_a_lock('DELETE FROM "api_customer"')
+            # v2's columns without a database default: the booking's total, the ticket's
+            # seat label, seat order, type and price.
             cursor.execute(
-                "INSERT INTO api_booking (reference, customer_id, created_at) "
-                "VALUES ('EVE234', %s, now()) RETURNING id",
+                "INSERT INTO api_booking (reference, customer_id, total, created_at) "
+                "VALUES ('EVE234', %s, 0, now()) RETURNING id",
                 [eve.pk],
             )
             cursor.execute(
-                "INSERT INTO api_ticket (id, booking_id, show_id, seat, expired, booked_at) "
-                "VALUES (gen_random_uuid(), %s, %s, 1, false, now())",
-                [cursor.fetchone()[0], later.pk],
+                "INSERT INTO api_ticket (id, booking_id, show_id, seat, seat_order, ticket_type_id, price, "
+                "expired, booked_at) VALUES (gen_random_uuid(), %s, %s, 'A1', 0, %s, 0, false, now())",
+                [cursor.fetchone()[0], later.pk, ticket_type],
             )
             other.commit()
             thread.join(timeout=30)

@@ -30,6 +30,11 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # SELECT show WHERE id IN (..) ORDER BY id FOR UPDATE   the show lock (locking.lock_show)
 # SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
 #                                                  the booked, held and blocked seats (locking.seats_in_use)
+# (v2, ticket types and prices) once the seats are chosen:
+# SELECT ticket_type ORDER BY default DESC, id     every ticket type by key, for the default type
+#                                                  and the tickets' foreign keys (sales._ticket_types)
+# SELECT showprice.category, amount, ticket_type.key FROM showprice JOIN ticket_type WHERE show
+#                                                  the show's prices, to price each seat (sales._price)
 # INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
 # SAVEPOINT, INSERT booking, RELEASE SAVEPOINT     a fresh reference; a taken one rolls back
 #                                                  to the savepoint and draws again
@@ -41,7 +46,8 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # INSERT webhook events SELECT .. FROM webhook     the outbox rows, one per active webhook that
 #                                                  wants booking.created, in one statement
 AUDIT_STATEMENTS = 2
-BOOKING_STATEMENTS = 9 + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS
+PRICING_STATEMENTS = 2
+BOOKING_STATEMENTS = 9 + PRICING_STATEMENTS + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):
@@ -121,7 +127,10 @@ def test_show_search(api_client, django_assert_num_queries):
     # SELECT show, (tickets subquery), (holds subquery) LIMIT 51
     #                                                  the 50 rows with their counts; no 51st
     #                                                  row, so no COUNT (api/pagination.py)
-    with django_assert_num_queries(1):
+    # SELECT showprice JOIN ticket_type WHERE show IN (..)   v2: the page's prices, prefetched
+    #                                                  (selectors.shows_with_counts): one statement
+    #                                                  for the whole page, not one per show
+    with django_assert_num_queries(2):
         response = api_client.get("/api/shows", {"seats": 1})
 
     assert response.status_code == 200
@@ -139,9 +148,10 @@ def test_read_a_ticket(api_client, ticket, django_assert_num_queries):
 
 
 def test_read_a_show_with_its_free_seats(api_client, show, django_assert_num_queries):
-    # SELECT show with its counts WHERE id
+    # SELECT show with its counts JOIN screen, venue LEFT JOIN film WHERE id
+    # SELECT showprice JOIN ticket_type WHERE show IN (id)   v2: its prices (the prefetch)
     # SELECT seat FROM ticket ... UNION ALL SELECT seats FROM hold ...   free_seats
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         response = api_client.get(f"/api/shows/{show.pk}")
 
     assert response.status_code == 200
@@ -152,12 +162,14 @@ def test_show_search_of_more_than_one_page(api_client, django_assert_num_queries
     Show.objects.bulk_create(open_timing(day + timedelta(minutes=i)) for i in range(51))
 
     # SELECT show ... LIMIT 51                         the 51st row is there: a second page
+    # SELECT showprice JOIN ticket_type WHERE show IN (..)   v2: the page's prices (the prefetch)
     # SELECT COUNT(*) FROM show                        so the page's count is queried
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         first = api_client.get("/api/shows")
     # SELECT COUNT(*) FROM show                        any page but the first is counted
     # SELECT show ... LIMIT 50 OFFSET 50
-    with django_assert_num_queries(2):
+    # SELECT showprice JOIN ticket_type WHERE show IN (..)   v2: the page's prices (the prefetch)
+    with django_assert_num_queries(3):
         second = api_client.get("/api/shows", {"page": 2})
 
     assert first.status_code == second.status_code == 200
@@ -196,7 +208,8 @@ def test_a_first_page_that_is_the_only_one_is_not_counted(api_client, page, djan
     make_show(days=1)
 
     # SELECT show ... LIMIT 51                         one row: it is the count
-    with django_assert_num_queries(1):
+    # SELECT showprice JOIN ticket_type WHERE show IN (..)   v2: its prices (the prefetch)
+    with django_assert_num_queries(2):
         response = api_client.get("/api/shows", {"page": page})
 
     assert response.status_code == 200

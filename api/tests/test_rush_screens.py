@@ -81,7 +81,13 @@ def check(premiere: dict, answers: list[tuple[int, int, dict]]) -> None:
     assert Ticket.objects.values("show", "seat").distinct().count() == SMALL + BIG
 
 
-def test_40_clients_on_two_screens_at_one_moment(premiere):
+def test_40_clients_on_two_screens_at_one_moment(premiere, settings):
+    # 40 threads of one process share one GIL: the one holding a show's lock runs at a
+    # fraction of its speed, and 40 queued on the big show can wait past the production
+    # bound (3 s) for their turn, a 503 busy that separate workers don't meet (the HTTP test
+    # below keeps the bound). The lock's wait is bounded here too, only well above that.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+
     def client(index: int) -> list[tuple[int, int, dict]]:
         http = APIClient(REMOTE_ADDR=f"10.2.{index}.1")
         answers = []

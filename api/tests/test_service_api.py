@@ -31,6 +31,13 @@ API_PATHS = {
     "/api/holds/{id}/": {"get", "delete"},
     "/api/bookings/": {"post"},
     "/api/bookings/{reference}/": {"get", "delete"},
+    "/api/ticket-types/": {"get", "post"},  # v2: ticket types and prices
+    "/api/ticket-types/{key}/": {"get", "put", "patch", "delete"},
+    "/api/webhooks/": {"get", "post"},  # v2: webhooks
+    "/api/webhooks/{id}/": {"get", "put", "patch", "delete"},
+    "/api/webhooks/{id}/deliveries/": {"get"},
+    "/api/webhooks/{id}/deliveries/{delivery}/retry/": {"post"},
+    "/api/audit/": {"get"},  # v2: the audit trail
     "/api/health/": {"get"},
 }
 THROTTLED = {"detail": "Request was throttled. Expected available in 60 seconds."}
