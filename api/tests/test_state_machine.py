@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from api.errors import Conflict, Invalid, Missing
 from api.locking import seats_in_use
 from api.models import Booking, Customer, Hold, Screen, Show, Ticket, Venue, expiry_cutoff
-from api.seatmaps import grid
+from api.seatmaps import choose_best, grid, stranded_seat
 from api.services import door, jobs, sales
 from api.services.catalog import ShowTime
 from api.tests.conftest import hold_seats
@@ -76,6 +76,14 @@ def expected_seats(show: Show, taken: set[int], seats: list[int] | None, quantit
     if taken.intersection(wanted):
         return "conflict", "seat_taken"
     if len(taken) + (len(wanted) or quantity) > show.capacity:
+        return "conflict", "sold_out"
+    # v2's single-seat rule (no staff here), judged by the seat map's own functions
+    # (their rules are tested in test_seat_choice.py): named seats that would leave one
+    # alone are refused; a quantity that can't be placed without doing so is sold out.
+    seat_map = show.screen.seats
+    if wanted and stranded_seat(seat_map, taken, wanted) is not None:
+        return "conflict", "single_seat_gap"
+    if not wanted and choose_best(seat_map, taken, quantity) is None:
         return "conflict", "sold_out"
     return OK, None
 
@@ -138,8 +146,8 @@ class BookingMachine(RuleBasedStateMachine):
         )
         assert (kind, None if kind == OK else result) == expected
         if kind == OK:
-            free = [f"A{n}" for n in range(1, MAP_SEATS + 1) if f"A{n}" not in taken]
-            assert result.seat == (seat or free[0])  # the asked seat, or the lowest free one
+            # The asked seat, or v2's best available one.
+            assert result.seat == (seat or choose_best(show.screen.seats, taken, 1).seats[0])
 
     @rule(index=row_index, to=show_index, seat=st.none() | seat_number, who=st.none() | person)
     def move(self, index, to, seat, who):
