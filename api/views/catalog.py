@@ -299,7 +299,7 @@ def seat_map_schema(request: Request) -> Response:
     return Response(json_schema())
 
 
-@extend_schema_view(list=extend_schema(summary="Ticket types"), retrieve=extend_schema(summary="A ticket type"))
+@_catalog_schema("ticket type", TicketTypeSerializer, reads=("Ticket types", "A ticket type"), list_errors=(429,))
 class TicketTypeViewSet(viewsets.ModelViewSet):
     """Adult, child, senior...; staff write. One is the default; a type sold or priced
     can't be deleted (409 in_use)."""
