@@ -59,8 +59,10 @@ class _ReadOnlyFormSet(BaseInlineFormSet):
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         kwargs = super().get_form_kwargs(index)
         if index is None:
-            unset = {f.attname: None for f in self.model._meta.concrete_fields if callable(f.default)}
-            kwargs["instance"] = self.model(**unset)
+            model = self.model
+            assert model is not None  # an inline always has its model
+            unset = {f.attname: None for f in model._meta.concrete_fields if callable(f.default)}
+            kwargs["instance"] = model(**unset)
         return kwargs
 
 

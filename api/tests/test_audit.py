@@ -99,11 +99,13 @@ def test_every_write_path_leaves_an_entry(staff_client, api_client, admin_client
 
     # --- the admin ---
     admin_ticket = Ticket.objects.filter(show=show).first()
+    assert admin_ticket is not None
     selected = {"_selected_action": [str(admin_ticket.pk)]}
     admin_client.post("/admin/api/ticket/", {"action": "check_in", **selected})
     admin_client.post("/admin/api/ticket/", {"action": "undo_check_in", **selected})
     admin_client.post("/admin/api/ticket/", {"action": "mark_expired", **selected})
     some_booking = Booking.objects.exclude(tickets=admin_ticket).filter(tickets__isnull=False).first()
+    assert some_booking is not None
     admin_client.post(f"/admin/api/booking/{some_booking.pk}/delete/", {"post": "yes"})
     for action in ("ticket.checked_in", "ticket.check_in_undone", "ticket.expired", "booking.cancelled"):
         assert ("staff:alice", action) in actions(), action

@@ -373,7 +373,7 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
     ticket_type = TicketType.objects.default().pk
     other = connections.create_connection("default")
     other.set_autocommit(False)
-    purged = {}
+    purged: dict[str, object] = {}
     try:
         with other.cursor() as cursor:
             # What a booking's upsert does to a returning person (sales.customer_get_or_create),
@@ -423,7 +423,9 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
     if in_a_callers_transaction:
         assert "api_booking" in str(purged["refused"])  # the caller's COMMIT: all of it rolled back
     else:
-        assert purged["result"].customers == 0  # the batch was refused
+        result = purged["result"]
+        assert isinstance(result, jobs.PurgeResult)
+        assert result.customers == 0  # the batch was refused
     assert Customer.objects.filter(pk=eve.pk).exists()
     assert not Booking.objects.exclude(customer__in=Customer.objects.all()).exists()
     assert jobs.tickets_purge(now=timezone.now()).customers == 0
@@ -575,7 +577,8 @@ def test_five_purges_at_once_end_with_the_rows_of_one_and_none_fails():
 
     assert failures == []
     assert left() == expected
-    counts = [tuple(int(n) for n in PURGED.match(out).groups()) for out in outputs if PURGED.match(out)]
+    matches = [PURGED.match(out) for out in outputs]
+    counts = [tuple(int(n) for n in match.groups()) for match in matches if match]
     # Every row is deleted by exactly one run; the runs that found the lock taken say so.
     assert tuple(map(sum, zip(*counts, strict=True))) == one_run
     for out in outputs:
@@ -600,7 +603,9 @@ def test_five_purges_at_once_without_the_lock_still_end_with_the_rows_of_one(mon
 
     assert failures == []
     assert {table: rows for table, rows in left().items() if table in expected} == expected
-    counts = [tuple(int(n) for n in PURGED.fullmatch(out).groups()) for out in outputs]
+    matches = [PURGED.fullmatch(out) for out in outputs]
+    assert all(matches), outputs
+    counts = [tuple(int(n) for n in match.groups()) for match in matches if match]
     assert tuple(map(sum, zip(*counts, strict=True))) == (120, 30, 3, 5, 5)
 
 

@@ -96,7 +96,7 @@ def invariant_problems(show_ids: list[int]) -> list[str]:
         capacity = dict(Show.objects.filter(pk__in=show_ids).values_list("pk", "capacity"))
         # "now" after the snapshot is taken: every write it sees decided on an earlier now.
         now = timezone.now()
-        taken: dict[int, list[int]] = defaultdict(list)
+        taken: dict[int, list[str]] = defaultdict(list)
         for show_id, seat in Ticket.objects.filter(show__in=show_ids).values_list("show_id", "seat"):
             taken[show_id].append(seat)
         for show_id, seats in Hold.objects.live(now).filter(show__in=show_ids).values_list("show_id", "seats"):

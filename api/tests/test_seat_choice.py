@@ -18,7 +18,7 @@ def house(picture: str) -> tuple[SeatMap, set[str]]:
             if char == "|":
                 continue
             number += 1
-            seat = {"number": number, "x": x}
+            seat: dict[str, int | str] = {"number": number, "x": x}
             if char == "W":
                 seat["kind"] = "wheelchair"
             elif char == "c":
@@ -28,6 +28,12 @@ def house(picture: str) -> tuple[SeatMap, set[str]]:
             seats.append(seat)
         rows.append({"label": label, "seats": seats})
     return parse({"rows": rows}), taken
+
+
+def chosen(seat_map: SeatMap, taken: set[str], quantity: int) -> list[str]:
+    choice = choose_best(seat_map, taken, quantity)
+    assert choice is not None
+    return choice.seats
 
 
 def picture(seat_map: SeatMap, taken: set[str], chosen: list[str]) -> str:
@@ -80,7 +86,7 @@ def test_taken_seats_push_the_party_aside_but_keep_it_together():
 def test_the_same_state_always_gives_the_same_seats():
     seat_map, taken = house("\n".join(["...x..x..."] * 5))
 
-    assert len({tuple(choose_best(seat_map, taken, 3).seats) for _ in range(5)}) == 1
+    assert len({tuple(chosen(seat_map, taken, 3)) for _ in range(5)}) == 1
 
 
 def test_a_party_is_split_only_when_no_row_can_seat_it_together():
@@ -121,6 +127,7 @@ def test_the_service_never_strands_a_single_seat_when_it_can_help_it():
 
     choice = choose_best(seat_map, taken, 2)
 
+    assert choice is not None
     assert choice.seats in (["A3", "A4"], ["A2", "A3"])
     assert stranded_seat(seat_map, taken, choice.seats) is None
 
@@ -154,6 +161,7 @@ def test_the_rule_off_takes_the_best_placement_whatever_it_leaves():
     on = choose_best(seat_map, taken, 3)
     off = choose_best(seat_map, taken, 3, single_seat_rule=False)
 
+    assert off is not None and on is not None
     assert off.seats == ["A2", "A3", "A4"]  # the middle, leaving A1 and A5 alone
     assert on.seats == ["A1", "A2", "A3"]
 
@@ -161,7 +169,7 @@ def test_the_rule_off_takes_the_best_placement_whatever_it_leaves():
 def test_wheelchair_spaces_go_only_to_those_who_ask():
     seat_map, taken = house("..cWc..")
 
-    assert "A4" not in choose_best(seat_map, taken, 6).seats
+    assert "A4" not in chosen(seat_map, taken, 6)
     assert choose_best(seat_map, taken, 7) is None  # the space is not for a party of seven
 
 

@@ -189,8 +189,8 @@ def test_staff_create_a_screen_with_aisles_and_wheelchair_spaces(staff_client):
         "seat_map": AISLE_MAP_FULL,
     }
     seats = screen.seats
-    assert [s.label for s in seats.neighbours(seats.seat("A2"))] == ["A1"]  # x 3 is an aisle
-    assert [s.label for s in seats.neighbours(seats.seat("A4"))] == ["A3", "A5"]
+    assert [s.label for s in seats.neighbours(seats.by_label["A2"])] == ["A1"]  # x 3 is an aisle
+    assert [s.label for s in seats.neighbours(seats.by_label["A4"])] == ["A3", "A5"]
 
 
 def test_the_seat_map_schema_is_published(api_client):
@@ -251,7 +251,7 @@ def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
         "code": "seat_in_use",
         "seats": ["B10"],
     }
-    assert Screen.objects.get(pk=show.screen_id).capacity == 20
+    assert Screen.objects.get(shows=show).capacity == 20
 
 
 def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_client):
