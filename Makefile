@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Development defaults for the commands below; the environment can override them.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench bench-ab clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# A same-run A/B of the load benchmark against another commit (bench/README.md).
+AB_REF ?= 0b5b423
+bench-ab: venv
+	$(BIN)/python bench/run.py --compare $(AB_REF) $(AB_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db.sqlite3* staticfiles

@@ -3,9 +3,9 @@
 What it does, in about a minute and a half (then the purge benchmark):
 
 1. creates a fresh database (booking_bench on 127.0.0.1, user postgres), migrates it and
-   seeds it: 40 shows of 10,000 seats for the spread booking, 1,500 shows of 20 seats for
-   the sell-out rush, 40 shows for holds, a door list of 200 tickets, a staff user and
-   token, and 40 shows for pgbench;
+   seeds it, in a subprocess with the app's own code: 40 shows of 10,000 seats for the
+   spread booking, 1,500 shows of 20 seats for the sell-out rush, 40 shows for holds, a
+   door list of 200 tickets, a staff user and token, and 40 shows for pgbench;
 2. starts gunicorn (gunicorn.conf.py, DEBUG off) and loads it with wrk from a second
    process, 32 connections, for each scenario (bench/*.lua);
 3. times the raw PostgreSQL booking transaction with pgbench (bench/pgbench_booking.sql)
@@ -16,6 +16,14 @@ What it does, in about a minute and a half (then the purge benchmark):
    throughput as a share of pgbench's;
 5. runs the purge benchmark, bench/purge.py, when it is there (--skip-purge skips it;
    it takes two to four minutes more, most of it filling its own database).
+
+With --compare REF it is a same-run A/B instead (about 7 minutes, no purge): the app at
+REF (checked out with `git worktree add --detach` into a temporary directory, removed
+afterwards) against this working tree's app (or --new REF's). Each version seeds a
+database of its own with its own code and is served by a gunicorn of its own (this tree's
+gunicorn.conf.py, the same workers); the scenarios then run on one server at a time, old,
+new, old, new, ... (--pairs pairs of each), with pgbench on each version's database
+before and after. It prints the medians of each side, the new/old ratio and every run.
 
 Everything runs on this one machine: wrk, gunicorn and PostgreSQL share its cores, so the
 figures are those of the whole box, and other load on it shows in them.
@@ -28,11 +36,13 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -52,14 +62,36 @@ SCENARIOS = {
     "d": ("(d) staff ticket list, 50 rows", "tickets.lua"),
     "e": ("(e) hold, then confirm", "hold_confirm.lua"),
     "f": ("(c) again, search cache off", "search.lua"),
+    # Several wrk at once on the same server (MIX): the staff list read while people book
+    # and the door checks tickets in at the listed show.
+    "g": ("(g) (d) beside bookings and check-ins: the lists", "tickets.lua"),
+}
+# (g): each part's scenario key, script and share of --connections (one wrk thread each).
+MIX = [("g", "tickets.lua", 1 / 2), ("g.a", "booking.lua", 3 / 8), ("g.checkin", "checkin.lua", 1 / 8)]
+TITLES = {
+    **{key: title for key, (title, _) in SCENARIOS.items()},
+    "g.a": "(g) (d) beside bookings and check-ins: the bookings",
+    "g.checkin": "(g) (d) beside bookings and check-ins: the check-ins",
 }
 # Scenarios served with other settings than the rest: the server is restarted for them.
 SERVER_SETTINGS = {"f": {"SHOW_SEARCH_CACHE_SECONDS": "0"}}
 RUSH_CAPACITY = 20
+# The app's files: what differs between two versions of the service.
+APP_PATHS = ["api", "booking", "templates", "gunicorn.conf.py", "requirements.txt"]
+
+EPILOG = """\
+same-run A/B: `bench/run.py --compare 0b5b423` serves the app at 0b5b423 and this working
+tree's app side by side (each from its own checkout, database and gunicorn) and runs the
+scenarios (default acdg) on them in turn, old, new, old, new, ...; --pairs sets how many
+pairs. --new HEAD measures a clean checkout of HEAD instead of the working tree, --new DIR
+another checkout as it is (a change to try). See bench/README.md.
+"""
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=12, help="seconds per scenario (default 12)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections and pgbench clients")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
@@ -72,20 +104,41 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per gthread worker")
     parser.add_argument("--conn-max-age", default="600", help="CONN_MAX_AGE of the server (default 600)")
-    parser.add_argument("--scenarios", default="abcdef", help="which scenarios to run, e.g. ac (default abcdef)")
+    parser.add_argument("--scenarios", help="which scenarios to run, e.g. ac (default abcdef; with --compare, acdg)")
     parser.add_argument("--skip-pgbench", action="store_true", help="don't time the raw PostgreSQL transaction")
     parser.add_argument("--skip-purge", action="store_true", help="don't run bench/purge.py")
-    parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--keep-db", action="store_true", help="keep the bench database(s) afterwards")
     parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"), help="PostgreSQL server"
     )
-    parser.add_argument("--db", default="booking_bench", help="database to create (dropped first)")
+    parser.add_argument(
+        "--db", default="booking_bench", help="database to create (dropped first); with --compare, <db>_old and _new"
+    )
     parser.add_argument(
         "--redis",
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
         help="REDIS_URL for the throttle counters, as in production; '' for per-process memory",
     )
-    return parser.parse_args()
+    ab = parser.add_argument_group("same-run A/B")
+    ab.add_argument("--compare", metavar="REF", help="A/B against the app at this commit (the old side)")
+    ab.add_argument(
+        "--new", metavar="REF|DIR", help="the new side: a commit, or a checkout to serve as it is (default: this tree)"
+    )
+    ab.add_argument("--pairs", type=int, default=3, help="old/new pairs of each scenario (default 3)")
+    ab.add_argument(
+        "--redis-old",
+        default=os.environ.get("BENCH_REDIS_OLD_URL", "redis://127.0.0.1:6379/14"),
+        help="the old side's REDIS_URL: its kept searches and lists apart from the new side's",
+    )
+    # Internal: seed the database of DATABASE_URL with the app found in this directory.
+    parser.add_argument("--seed", metavar="ROOT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scenarios is None:
+        args.scenarios = "acdg" if args.compare else "abcdef"
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {''.join(sorted(unknown))}; choose from {''.join(SCENARIOS)}")
+    return args
 
 
 def fail(message: str) -> NoReturn:
@@ -142,10 +195,11 @@ def drop_database(pg: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def server_environment(args: argparse.Namespace, database_url: str) -> dict[str, str]:
+def server_environment(args: argparse.Namespace, database_url: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="booking.settings",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -155,8 +209,9 @@ def server_environment(args: argparse.Namespace, database_url: str) -> dict[str,
         NUM_PROXIES="1",
         CONN_MAX_AGE=str(args.conn_max_age),
         LOG_LEVEL="WARNING",
-        REDIS_URL=args.redis if args.redis and redis_reachable(args.redis) else "",
+        REDIS_URL=redis_url if redis_url and redis_reachable(redis_url) else "",
     )
+    env.pop("PYTHONPATH", None)  # the app comes from the directory the server runs in
     env["WEB_CONCURRENCY"] = str(args.workers)
     if args.worker_class:
         env["GUNICORN_WORKER_CLASS"] = args.worker_class
@@ -165,11 +220,27 @@ def server_environment(args: argparse.Namespace, database_url: str) -> dict[str,
     return env
 
 
-def migrate_and_seed(env: dict[str, str]) -> dict:
-    """Migrate and seed the bench database in this process; return what the scripts need."""
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "booking.settings")
-    sys.path.insert(0, str(ROOT))
+def seed(env: dict[str, str], root: Path) -> dict:
+    """Migrate and seed the database of env's DATABASE_URL with the app in root, in a
+    subprocess: two versions' `api` packages can't share one interpreter."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--seed", str(root)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("SEED_JSON "):
+            return json.loads(line.removeprefix("SEED_JSON "))
+    print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
+    fail(f"seeding with the app in {root} failed; its output is above.")
+
+
+def migrate_and_seed(root: Path) -> dict:
+    """Migrate and seed the bench database with the app in root; return what the scripts need."""
+    os.chdir(root)
+    sys.path.insert(0, str(root))
     import django
 
     django.setup()
@@ -180,7 +251,11 @@ def migrate_and_seed(env: dict[str, str]) -> dict:
     from rest_framework.authtoken.models import Token
 
     from api.models import Booking, Customer, Show, Ticket
-    from api.services import REFERENCE_ALPHABET, REFERENCE_LENGTH
+
+    try:
+        from api.services.sales import REFERENCE_ALPHABET, REFERENCE_LENGTH
+    except ImportError:  # the app before the rebuild (0b5b423): one api/services.py
+        from api.services import REFERENCE_ALPHABET, REFERENCE_LENGTH
 
     call_command("migrate", verbosity=0, interactive=False)
     today = timezone.localdate()
@@ -215,7 +290,9 @@ def migrate_and_seed(env: dict[str, str]) -> dict:
     bookings = Booking.objects.bulk_create(
         [Booking(reference=ref, customer=person) for ref, person in zip(sorted(references), people, strict=True)]
     )
-    Ticket.objects.bulk_create([Ticket(booking=booking, show=door, seat=i + 1) for i, booking in enumerate(bookings)])
+    door_tickets = Ticket.objects.bulk_create(
+        [Ticket(booking=booking, show=door, seat=i + 1) for i, booking in enumerate(bookings)]
+    )
     pgbench_customer = Customer.objects.create(name="Pgbench Customer", phone_number="+919800000001")
 
     staff = get_user_model().objects.create_user("bench-staff", password=secrets.token_urlsafe(), is_staff=True)
@@ -233,6 +310,7 @@ def migrate_and_seed(env: dict[str, str]) -> dict:
         "search_date": (today + timedelta(days=2)).isoformat(),
         "door_date": local_door.date().isoformat(),
         "door_time": local_door.strftime("%H:%M"),
+        "door_tickets": [str(ticket.pk) for ticket in door_tickets],
         "token": token,
         "postgres": f"{connection.pg_version // 10000}.{connection.pg_version % 100}",
     }
@@ -240,21 +318,15 @@ def migrate_and_seed(env: dict[str, str]) -> dict:
     return seeded
 
 
-def rush_check(env: dict[str, str], rush: list[int]) -> dict:
+def rush_check(pg: str, db: str, rush: list[int]) -> dict:
     """After the rush: every show sold exactly its 20 seats, or fewer if the run ended on it."""
-    from django.db import connections
-    from django.db.models import Count
-
-    from api.models import Show
-
-    counts = list(
-        Show.objects.filter(pk__in=rush)
-        .annotate(n=Count("tickets"))
-        .filter(n__gt=0)
-        .order_by("pk")
-        .values_list("n", flat=True)
-    )
-    connections.close_all()
+    with psycopg.connect(f"{pg}/{db}") as conn:
+        counts = [
+            n
+            for (n,) in conn.execute(
+                "SELECT count(*) FROM api_ticket WHERE show_id = ANY(%s) GROUP BY show_id ORDER BY show_id", [rush]
+            )
+        ]
     return {
         "shows": len(counts),
         "sold_out": sum(1 for n in counts if n == RUSH_CAPACITY),
@@ -270,10 +342,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]
+def start_server(env: dict[str, str], port: int, log: Path, root: Path = ROOT) -> subprocess.Popen:
+    """gunicorn with this tree's gunicorn.conf.py, serving the app in root."""
+    command = [
+        str(BIN / "gunicorn"),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--chdir",
+        str(root),
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
     server = subprocess.Popen(
-        [*command, "booking.wsgi"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        [*command, "booking.wsgi"], cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -298,11 +379,21 @@ def stop_server(server: subprocess.Popen) -> None:
         server.kill()
 
 
-def run_wrk(args: argparse.Namespace, port: int, script: str, duration: int, env: dict[str, str]) -> dict:
+def start_wrk(
+    args: argparse.Namespace,
+    port: int,
+    script: str,
+    duration: int,
+    env: dict[str, str],
+    connections: int | None = None,
+    threads: int | None = None,
+) -> subprocess.Popen:
+    threads = threads or args.wrk_threads
+    connections = max(threads, connections or args.connections)
     command = [
         "wrk",
-        f"-t{args.wrk_threads}",
-        f"-c{args.connections}",
+        f"-t{threads}",
+        f"-c{connections}",
         f"-d{duration}s",
         "--timeout",
         "10s",
@@ -310,17 +401,104 @@ def run_wrk(args: argparse.Namespace, port: int, script: str, duration: int, env
         str(BENCH / script),
         f"http://127.0.0.1:{port}",
     ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.stderr.strip():
-        print(done.stderr.strip(), file=sys.stderr)
-    for line in done.stdout.splitlines():
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_wrk(wrk: subprocess.Popen, script: str) -> dict:
+    stdout, stderr = wrk.communicate()
+    if stderr.strip():
+        print(stderr.strip(), file=sys.stderr)
+    for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             return json.loads(line.removeprefix("BENCH_JSON "))
-    print(done.stdout, done.stderr, file=sys.stderr)
+    print(stdout, stderr, file=sys.stderr)
     fail(f"wrk {script} gave no summary")
 
 
-def run_pgbench(args: argparse.Namespace, seeded: dict, work: Path, label: str) -> dict:
+def run_wrk(args: argparse.Namespace, port: int, script: str, duration: int, env: dict[str, str]) -> dict:
+    return finish_wrk(start_wrk(args, port, script, duration, env), script)
+
+
+def run_scenario(
+    args: argparse.Namespace, key: str, port: int, envs: dict[str, dict[str, str]], server: subprocess.Popen, db: str
+) -> dict[str, dict]:
+    """One scenario's figures, by scenario key; (g) gives one entry for each of its parts.
+
+    Each entry also has cpu_ms: the CPU time the server's workers and their PostgreSQL
+    backends spent, per request answered (for (g), per request of all its parts). Other
+    work on a shared machine lowers req/s far more than it raises this.
+    """
+    before = server_cpu(args.pg, db, server.pid)
+    if key != "g":
+        script = SCENARIOS[key][1]
+        results = {key: summarise(run_wrk(args, port, script, args.duration, envs[key]))}
+    else:
+        running = [
+            (part, script, start_wrk(args, port, script, args.duration, envs[part], round(args.connections * share), 1))
+            for part, script, share in MIX
+        ]
+        results = {part: summarise(finish_wrk(wrk, script)) for part, script, wrk in running}
+    after = server_cpu(args.pg, db, server.pid)
+    spent = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    answered = sum(r["requests"] for r in results.values())
+    for r in results.values():
+        r["cpu_ms"] = spent / max(answered, 1) * 1000
+    return results
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) of a process so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
+    """CPU seconds so far of gunicorn's workers (the master's children) and of db's backends."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    with psycopg.connect(f"{pg}/{db}", autocommit=True) as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        pids += [pid for (pid,) in conn.execute(query)]
+    return {pid: process_cpu(pid) for pid in pids}
+
+
+def warm_up(args: argparse.Namespace, port: int, envs: dict[str, dict[str, str]]) -> None:
+    """Every worker opens its connection and loads its code paths."""
+    for warm in "cda":
+        run_wrk(args, port, SCENARIOS[warm][1], 2 if warm == "c" else 1, envs[warm])
+
+
+def wrk_environments(seeded: dict, connections: int, wrk_threads: int) -> dict[str, dict[str, str]]:
+    wrk_env = dict(CALLER_ENV, BENCH_DIR=str(BENCH), BENCH_TOKEN=seeded["token"])
+    envs = {
+        "a": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["spread"]))),
+        "b": dict(
+            wrk_env,
+            BENCH_SHOWS=",".join(map(str, seeded["rush"])),
+            # Each show meets `connections` requests in all: 20 sales, the rest sold out.
+            BENCH_PER_SHOW=str(max(1, connections // wrk_threads)),
+        ),
+        "c": dict(wrk_env, BENCH_DATE=seeded["search_date"]),
+        "d": dict(wrk_env, BENCH_DATE=seeded["door_date"], BENCH_TIME=seeded["door_time"]),
+        "e": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["holds"]))),
+        "g.checkin": dict(wrk_env, BENCH_TICKETS=",".join(seeded["door_tickets"])),
+    }
+    envs["f"] = envs["c"]
+    envs["g"] = envs["d"]
+    envs["g.a"] = envs["a"]
+    return envs
+
+
+def run_pgbench(args: argparse.Namespace, db: str, seeded: dict, work: Path, label: str) -> dict:
     """The raw booking transaction at the same number of clients; latency from its log."""
     shows = seeded["pgbench"]
     command = [
@@ -335,7 +513,7 @@ def run_pgbench(args: argparse.Namespace, seeded: dict, work: Path, label: str) 
         f"--define=customer={seeded['pgbench_customer']}",
         "--log",
         f"--log-prefix={work / f'pgbench-{label}'}",
-        f"{args.pg}/{args.db}",
+        f"{args.pg}/{db}",
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
@@ -360,6 +538,7 @@ def summarise(result: dict) -> dict:
     conflicts = statuses.get(409, 0)
     bad = sum(n for code, n in statuses.items() if not 200 <= code < 300 and code != 409)
     return {
+        "requests": result["requests"],
         "rps": result["requests"] / seconds,
         "p50": result["p50_us"] / 1000,
         "p99": result["p99_us"] / 1000,
@@ -372,54 +551,36 @@ def summarise(result: dict) -> dict:
     }
 
 
-def main() -> None:
-    args = parse_args()
-    if "bench" not in args.db:
-        fail(f"--db {args.db}: the database is dropped and created again, so its name must contain 'bench'.")
-    check_tools()
-    started, load_before = time.monotonic(), os.getloadavg()[0]
-    database_url = f"{args.pg}/{args.db}"
-    env = server_environment(args, database_url)
-    print(f"Creating and seeding {database_url} ...", flush=True)
-    create_database(args.pg, args.db)
-    seeded = migrate_and_seed(env)
-
-    gunicorn_conf = {}
+def server_line(args: argparse.Namespace, env: dict[str, str], postgres: str) -> str:
+    gunicorn_conf: dict = {}
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), gunicorn_conf)
-    worker_class = gunicorn_conf.get("worker_class", "sync")
-    threads = f", {gunicorn_conf.get('threads', 1)} threads" if worker_class == "gthread" else ""
-    if env["REDIS_URL"]:
-        shared = "throttle counters, kept searches and kept staff lists in Redis"
-    else:
-        shared = "throttle counters, kept searches and kept staff lists in process memory"
-    print(
-        f"Machine: {os.cpu_count()} cores; PostgreSQL {seeded['postgres']}; gunicorn {gunicorn_conf['workers']} "
+    worker_class = env.get("GUNICORN_WORKER_CLASS", gunicorn_conf.get("worker_class", "sync"))
+    threads = f", {env.get('GUNICORN_THREADS', 1)} threads" if worker_class == "gthread" else ""
+    where = "Redis" if env["REDIS_URL"] else "process memory"
+    return (
+        f"Machine: {os.cpu_count()} cores; PostgreSQL {postgres}; gunicorn {env['WEB_CONCURRENCY']} "
         f"{worker_class} workers{threads}; CONN_MAX_AGE={env['CONN_MAX_AGE']}; "
-        f"{shared}; "
-        f"wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s a scenario.",
-        flush=True,
+        f"throttle counters and kept answers in {where}; "
+        f"wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s a scenario."
     )
 
-    wrk_env = dict(os.environ, BENCH_DIR=str(BENCH), BENCH_TOKEN=seeded["token"])
-    wrk_envs = {
-        "a": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["spread"]))),
-        "b": dict(
-            wrk_env,
-            BENCH_SHOWS=",".join(map(str, seeded["rush"])),
-            # Each show meets `connections` requests in all: 20 sales, the rest sold out.
-            BENCH_PER_SHOW=str(max(1, args.connections // args.wrk_threads)),
-        ),
-        "c": dict(wrk_env, BENCH_DATE=seeded["search_date"]),
-        "d": dict(wrk_env, BENCH_DATE=seeded["door_date"], BENCH_TIME=seeded["door_time"]),
-        "e": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["holds"]))),
-    }
-    wrk_envs["f"] = wrk_envs["c"]
+
+def plain_run(args: argparse.Namespace) -> None:
+    """`make bench`: every scenario once on this tree's app."""
+    started, load_before = time.monotonic(), os.getloadavg()[0]
+    database_url = f"{args.pg}/{args.db}"
+    env = server_environment(args, database_url, args.redis)
+    print(f"Creating and seeding {database_url} ...", flush=True)
+    create_database(args.pg, args.db)
+    seeded = seed(env, ROOT)
+    print(server_line(args, env, seeded["postgres"]), flush=True)
+    envs = wrk_environments(seeded, args.connections, args.wrk_threads)
 
     raw = {}  # pgbench's runs, by when they ran
 
     def yardstick(when: str) -> None:
         print(f"pgbench: the raw booking transaction{when and ', ' + when} ...", flush=True)
-        raw[when] = run_pgbench(args, seeded, work, when.replace(" ", "-") or "alone")
+        raw[when] = run_pgbench(args, args.db, seeded, work, when.replace(" ", "-") or "alone")
         settle(args.pg, args.db)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as work_dir:
@@ -429,7 +590,7 @@ def main() -> None:
             yardstick("")
 
         port = free_port()
-        results = {}
+        results: dict[str, dict] = {}
         server, server_settings = None, None
         try:
             for key in args.scenarios:
@@ -438,32 +599,31 @@ def main() -> None:
                         stop_server(server)
                     server_settings = SERVER_SETTINGS.get(key)
                     server = start_server(dict(env, **(server_settings or {})), port, work / "gunicorn.log")
-                    # Warm-up: every worker opens its connection and loads its code paths.
-                    for warm in "cda":
-                        run_wrk(args, port, SCENARIOS[warm][1], 2 if warm == "c" else 1, wrk_envs[warm])
+                    warm_up(args, port, envs)
                 if key == "a" and pgbench_beside_a:
                     yardstick("just before (a)")
-                title, script = SCENARIOS[key]
-                print(f"{title} ...", flush=True)
-                results[key] = summarise(run_wrk(args, port, script, args.duration, wrk_envs[key]))
+                print(f"{SCENARIOS[key][0]} ...", flush=True)
+                results.update(run_scenario(args, key, port, envs, server, args.db))
                 analyze(args.pg, args.db)
                 if key == "a" and pgbench_beside_a:
                     yardstick("just after (a)")
         finally:
             if server is not None:
                 stop_server(server)
-        rush = rush_check(env, seeded["rush"]) if "b" in results else None
+    rush = rush_check(args.pg, args.db, seeded["rush"]) if "b" in results else None
 
     print()
-    print("| scenario | req/s | p50 ms | p99 ms | errors | 409s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| scenario | req/s | p50 ms | p99 ms | errors | 409s | CPU ms/req |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for key, r in results.items():
-        title = SCENARIOS[key][0]
-        print(f"| {title} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['conflicts']} |")
+        print(
+            f"| {TITLES[key]} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['conflicts']} "
+            f"| {r['cpu_ms']:.2f} |"
+        )
     for when, r in raw.items():
         print(
             f"| raw PostgreSQL booking transaction (pgbench{when and ', ' + when}) | {r['tps']:.0f} "
-            f"| {r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['failed']} | - |"
+            f"| {r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['failed']} | - | - |"
         )
     print()
     if "a" in results and raw:
@@ -473,7 +633,7 @@ def main() -> None:
             f"Booking (a) runs at {share:.3f} of the raw PostgreSQL booking transaction's throughput "
             f"({results['a']['rps']:.0f} req/s against pgbench's mean of {yard:.0f}; goal: 0.15)."
         )
-    if "b" in results:
+    if rush is not None:
         b = results["b"]
         print(
             f"Rush (b): {b['ok_rps']:.0f} tickets sold/s and {b['conflict_rps']:.0f} sold-out answers (409)/s over "
@@ -483,14 +643,12 @@ def main() -> None:
     if "e" in results:
         confirmed = results["e"]["extra"].get("confirmed", 0)
         print(f"Hold then confirm (e): {confirmed:.0f} bookings confirmed/s (two requests each).")
-    for key, r in results.items():
-        unexpected = {code: n for code, n in r["statuses"].items() if not 200 <= code < 300 and code != 409}
-        if unexpected:
-            print(f"Unexpected answers in {SCENARIOS[key][0]}: {unexpected}")
+    print_unexpected({key: [r] for key, r in results.items()})
     print(
         f"\nLoad run took {time.monotonic() - started:.0f} s. Load average (1 min) before it: {load_before:.1f}; "
         f"after: {os.getloadavg()[0]:.1f} (the run's own wrk, gunicorn and PostgreSQL "
-        "add to the latter). Other work on the machine lowers the figures.",
+        "add to the latter). Other work on the machine lowers the figures. CPU ms/req: the CPU time of "
+        "gunicorn's workers and their PostgreSQL backends per answer (for (g), per answer of its three parts).",
         flush=True,
     )
 
@@ -504,6 +662,195 @@ def main() -> None:
         subprocess.run([sys.executable, str(purge)], cwd=ROOT, env=purge_env, check=True)
     failed = any(r["errors"] for r in results.values()) or (rush and (rush["oversold"] or rush["short"]))
     sys.exit(1 if failed else 0)
+
+
+def print_unexpected(runs: dict[str, list[dict]], side: str = "") -> None:
+    for key, rs in runs.items():
+        unexpected: dict[int, int] = {}
+        for r in rs:
+            for code, n in r["statuses"].items():
+                if not 200 <= code < 300 and code != 409:
+                    unexpected[code] = unexpected.get(code, 0) + n
+        if unexpected:
+            print(f"Unexpected answers in {TITLES[key]}{side and ' (' + side + ')'}: {unexpected}")
+
+
+def git(*command: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *command], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@dataclass
+class Side:
+    """One version of the app in the A/B: its checkout, database and server."""
+
+    label: str
+    root: Path
+    commit: str
+    db: str
+    env: dict[str, str]
+    seeded: dict = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+    port: int = 0
+    server: subprocess.Popen | None = None
+    runs: dict[str, list[dict]] = field(default_factory=dict)
+    raw: dict[str, dict] = field(default_factory=dict)
+
+
+def compare_run(args: argparse.Namespace) -> None:
+    """Same-run A/B: the app at --compare against this tree's (or --new's), in turn."""
+    started, load_before = time.monotonic(), os.getloadavg()[0]
+    head = git("rev-parse", "HEAD")
+    old_commit = git("rev-parse", "--verify", f"{args.compare}^{{commit}}")
+    # The new side: a commit checked out like the old one, or a directory served as it is
+    # (this working tree by default, or e.g. another worktree with a change to try).
+    new_dir = Path(args.new or ROOT).resolve() if not args.new or Path(args.new).is_dir() else None
+    if new_dir is None:
+        new_commit = git("rev-parse", "--verify", f"{args.new}^{{commit}}")
+        new_name = new_commit[:7]
+    else:
+        new_commit = git("rev-parse", "HEAD", cwd=new_dir)
+        changed = git("status", "--porcelain", "--", *APP_PATHS, cwd=new_dir)
+        new_name = new_commit[:7] + (" + uncommitted changes to the app" if changed else "")
+        if changed:
+            print(f"The new side is {new_dir}, whose app differs from {new_commit[:7]}:\n{changed}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-ab-") as work_dir:
+        work = Path(work_dir)
+        worktrees: list[Path] = []
+        sides: list[Side] = []
+        try:
+            for label, commit in [("old", old_commit), ("new", None if new_dir else new_commit)]:
+                if commit is None:
+                    root = new_dir
+                else:
+                    root = work / label
+                    git("worktree", "add", "--detach", str(root), commit)
+                    worktrees.append(root)
+                db = f"{args.db}_{label}"
+                redis_url = args.redis_old if label == "old" else args.redis
+                env = server_environment(args, f"{args.pg}/{db}", redis_url)
+                sides.append(Side(label, root, commit or new_name, db, env))
+            for side in sides:
+                print(f"Creating and seeding {args.pg}/{side.db} with the app at {side.commit[:7]} ...", flush=True)
+                create_database(args.pg, side.db)
+                side.seeded = seed(side.env, side.root)
+                side.envs = wrk_environments(side.seeded, args.connections, args.wrk_threads)
+            print(server_line(args, sides[0].env, sides[0].seeded["postgres"]), flush=True)
+            print(
+                f"A/B: old {old_commit[:7]} (served from {sides[0].root}), new {new_name} (from {sides[1].root}); "
+                f"HEAD {head[:7]}; {args.pairs} pairs of {args.scenarios}.",
+                flush=True,
+            )
+
+            def yardstick(when: str) -> None:
+                if args.skip_pgbench:
+                    return
+                # Old then new before the servers, new then old after them: a drift cancels.
+                for side in sides if when == "before" else sides[::-1]:
+                    print(f"pgbench on the {side.label} database, {when} ...", flush=True)
+                    side.raw[when] = run_pgbench(args, side.db, side.seeded, work, f"{side.label}-{when}")
+                    settle(args.pg, side.db)
+
+            yardstick("before")
+            for side in sides:
+                side.port = free_port()
+                side.server = start_server(side.env, side.port, work / f"gunicorn-{side.label}.log", side.root)
+                warm_up(args, side.port, side.envs)
+            for key in args.scenarios:
+                for pair in range(args.pairs):
+                    for side in sides:
+                        print(f"{SCENARIOS[key][0]}, pair {pair + 1}, {side.label} ...", flush=True)
+                        for part, result in run_scenario(args, key, side.port, side.envs, side.server, side.db).items():
+                            side.runs.setdefault(part, []).append(result)
+                        analyze(args.pg, side.db)
+            for side in sides:
+                stop_server(side.server)
+                side.server = None
+            yardstick("after")
+        finally:
+            for side in sides:
+                if side.server is not None:
+                    stop_server(side.server)
+            for root in worktrees:
+                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, check=False)
+            subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
+            if not args.keep_db:
+                for side in sides:
+                    drop_database(args.pg, side.db)
+
+    old, new = sides
+    print()
+    print(f"Same-run A/B: old {old_commit[:7]}, new {new_name}; HEAD at the start {head}.")
+    print()
+    print(
+        "| scenario | old req/s | new req/s | new/old | old p99 ms | new p99 ms "
+        "| old CPU ms/req | new CPU ms/req | new/old CPU | errors old / new | 409s old / new |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key in old.runs:
+        o, n = old.runs[key], new.runs[key]
+        rps_o, rps_n = statistics.median(r["rps"] for r in o), statistics.median(r["rps"] for r in n)
+        cpu_o, cpu_n = statistics.median(r["cpu_ms"] for r in o), statistics.median(r["cpu_ms"] for r in n)
+        print(
+            f"| {TITLES[key]} | {rps_o:.0f} | {rps_n:.0f} | {rps_n / rps_o:.3f} "
+            f"| {statistics.median(r['p99'] for r in o):.1f} | {statistics.median(r['p99'] for r in n):.1f} "
+            f"| {cpu_o:.2f} | {cpu_n:.2f} | {cpu_n / cpu_o:.3f} "
+            f"| {sum(r['errors'] for r in o)} / {sum(r['errors'] for r in n)} "
+            f"| {sum(r['conflicts'] for r in o)} / {sum(r['conflicts'] for r in n)} |"
+        )
+    print()
+    print(
+        "Medians of each side's runs (p99 and CPU too); errors and 409s summed. CPU ms/req: the CPU time of "
+        "gunicorn's workers and their PostgreSQL backends per answer (for (g), per answer of its three parts)."
+    )
+    print("Every run, in the order they ran (req/s and CPU ms/req, old then new in each pair; new/old req/s):")
+    for key in old.runs:
+        pairs = list(zip(old.runs[key], new.runs[key], strict=True))
+        print(
+            f"- {TITLES[key]}: "
+            + "; ".join(
+                f"{o['rps']:.0f} ({o['cpu_ms']:.2f}) / {n['rps']:.0f} ({n['cpu_ms']:.2f}) = {n['rps'] / o['rps']:.2f}"
+                for o, n in pairs
+            )
+        )
+    if old.raw:
+        print()
+        print("| raw booking transaction (pgbench) | tps before | tps after | mean | p99 ms before / after |")
+        print("|---|---:|---:|---:|---:|")
+        for side in sides:
+            b, a = side.raw["before"], side.raw["after"]
+            print(
+                f"| on the {side.label} database ({side.commit[:7]}'s schema) | {b['tps']:.0f} | {a['tps']:.0f} "
+                f"| {(b['tps'] + a['tps']) / 2:.0f} | {b['p99_us'] / 1000:.1f} / {a['p99_us'] / 1000:.1f} |"
+            )
+        if "a" in old.runs:
+            shares = []
+            for side in sides:
+                yard = statistics.mean(r["tps"] for r in side.raw.values())
+                shares.append(f"{side.label} {statistics.median(r['rps'] for r in side.runs['a']) / yard:.3f}")
+            print(f"\nBooking (a) as a share of its own database's pgbench mean: {', '.join(shares)}.")
+    for side in sides:
+        print_unexpected(side.runs, side.label)
+    print(
+        f"\nA/B took {time.monotonic() - started:.0f} s. Load average (1 min) before it: {load_before:.1f}; "
+        f"after: {os.getloadavg()[0]:.1f}.",
+        flush=True,
+    )
+    failed = any(r["errors"] for side in sides for rs in side.runs.values() for r in rs)
+    sys.exit(1 if failed else 0)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.seed:
+        print("SEED_JSON " + json.dumps(migrate_and_seed(Path(args.seed))), flush=True)
+        return
+    if "bench" not in args.db:
+        fail(f"--db {args.db}: the database is dropped and created again, so its name must contain 'bench'.")
+    check_tools()
+    if args.compare:
+        compare_run(args)
+    else:
+        plain_run(args)
 
 
 if __name__ == "__main__":
