@@ -124,3 +124,15 @@ def try_key_lock(text: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [text])
         return bool(cursor.fetchone()[0])
+
+
+def lock_client(client: str) -> None:
+    """On PostgreSQL, wait for the lock of one client (an address or a user) until the
+    transaction ends: two holds of the same client, on any shows and hosts, then count
+    that client's held seats one after the other, so the per-client cap can't be passed by
+    sending requests at once. Take it after the show's lock, and no other lock after it.
+    SQLite serialises writers anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", [client])

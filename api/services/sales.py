@@ -31,7 +31,7 @@ from ..errors import (
     TicketNotFound,
     UnknownTicketType,
 )
-from ..locking import SeatsInUse, lock_show, lock_shows, seats_in_use
+from ..locking import SeatsInUse, lock_client, lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, ShowPrice, Ticket, TicketType
 from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
 from . import audit
@@ -441,6 +441,7 @@ def hold_create(
         _check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
         if client and limit:
+            lock_client(client)  # the count below and the INSERT, one request of the client at a time
             held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
