@@ -93,7 +93,11 @@ class TicketSerializer(serializers.ModelSerializer):
     ticket_type = serializers.CharField(read_only=True, help_text="The ticket type's key.")
     price = serializers.DecimalField(max_digits=8, decimal_places=2, read_only=True, help_text="As sold.")
     currency = serializers.CharField(read_only=True)
-    booking = serializers.CharField(read_only=True, help_text="The booking reference.")
+    booking = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The booking reference; null when the ticket is read or changed later by its holder (not staff).",
+    )
     url = serializers.CharField(read_only=True, help_text="The printable e-ticket page.")
 
     class Meta:
@@ -143,7 +147,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "currency": show.screen.venue.currency,
             "expired": ticket.expired,
             "checked_in_at": iso(ticket.checked_in_at, zone),
-            "booking": booking.reference,
+            "booking": None if self.context.get("hide_booking") else booking.reference,
             "booked_at": iso(ticket.booked_at, zone),
             "url": eticket_url(self.context.get("request"), ticket.pk),
         }

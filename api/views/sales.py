@@ -71,7 +71,13 @@ class TicketViewSet(viewsets.ModelViewSet):
         return selectors.tickets_with_details()
 
     def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
-        return Response(TicketSerializer(ticket, context={"request": self.request}).data, status=code)
+        """A ticket read or changed later: its holder sees no booking reference (with the
+        booker's phone number it would open the whole booking); staff do."""
+        context = {"request": self.request, "hide_booking": not self.request.user.is_staff}
+        return Response(TicketSerializer(ticket, context=context).data, status=code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._answer(self.get_object())
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = TicketCreateSerializer(data=request.data)
