@@ -269,24 +269,47 @@ SHOWS_SCRIPT = """
 import json, random, string
 from datetime import timedelta
 from django.utils import timezone
-from api.models import Booking, Customer, Show, Ticket
+from api.models import Booking, Customer, Screen, Show, Ticket
+from api.seatmaps import grid
 plan = json.loads(PLAN)
 base = timezone.now().replace(second=0, microsecond=0) + timedelta(days=plan["day"])
+venue = Screen.objects.default().venue
+def screen_of(seats, name):
+    # A screen of its own per show (version 2): rows of up to 50, as many as the capacity needs.
+    return Screen.objects.create(venue=venue, name=name, seat_map=grid(-(-seats // 50), min(seats, 50)))
 out = []
 for i, capacity in enumerate(plan["capacities"]):
-    show = Show.objects.create(title=f"rush {plan['label']} #{i}", starts_at=base + timedelta(minutes=i),
+    name = f"rush {plan['label']} #{i}"
+    show = Show.objects.create(screen=screen_of(capacity, name), title=name, starts_at=base + timedelta(minutes=i),
                                capacity=capacity)
     out.append([show.pk, capacity])
 # Tickets of a show that started 9 hours ago or more (an hour apart per round): work for the
 # expire and purge jobs.
-past = Show.objects.create(title=f"past {plan['label']}", starts_at=timezone.now().replace(second=0, microsecond=0)
+past_screen = screen_of(plan["expired"], f"past {plan['label']}")
+past = Show.objects.create(screen=past_screen, title=f"past {plan['label']}",
+                           starts_at=timezone.now().replace(second=0, microsecond=0)
                            - timedelta(hours=9 + plan["day"]), capacity=plan["expired"])
 customer = Customer.objects.create(name=f"past {plan['label']}", phone_number="+919876543210")
 reference = "".join(random.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(6))
 booking = Booking.objects.create(reference=reference, customer=customer)
-Ticket.objects.bulk_create(Ticket(booking=booking, show=past, seat=n) for n in range(1, plan["expired"] + 1))
+labels = past_screen.seats.labels()
+Ticket.objects.bulk_create(Ticket(booking=booking, show=past, seat=labels[n]) for n in range(plan["expired"]))
 print("SHOWS=" + json.dumps(out))
 """
+
+
+def _grid_labels(seats: int) -> set[str]:
+    """The seat labels of a show's own screen (SHOWS_SCRIPT): rows A, B, ... of up to 50."""
+
+    def row(index: int) -> str:
+        letters, index = "", index + 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            letters = chr(ord("A") + rest) + letters
+        return letters
+
+    per_row = min(seats, 50)
+    return {f"{row(r)}{n}" for r in range(-(-seats // 50)) for n in range(1, per_row + 1)}
 
 
 def create_shows(label: str, day: int, small: list[int], big: list[int], round_length: float) -> list[ShowPlan]:
@@ -434,7 +457,7 @@ def run_round(label: str, kind: str, day: int, watcher: Watcher) -> RoundResult:
     log(f"== round {label}: {kind}")
     round_length = WARMUP + 25 + AFTER
     small = [5, 8, 12, 20, 6, 10, 16, 20, 8, 12, 20, 5]
-    big = [4000, 4000, 4000]
+    big = [3000, 3000, 3000]  # the largest seat map a screen may have
     shows = create_shows(label, day, small, big, round_length)
     view = cluster.cluster_view()
     old = cluster.leader_name(view)
@@ -584,9 +607,9 @@ def check_database(rush: Rush, shows: list[ShowPlan], problems: list[str]) -> di
         b["tickets"].add(ticket_id)
         b["names"].add(name)
         b["show"].add(int(show_id))
-        b["seats"].append(int(seat))
+        b["seats"].append(seat)
         seats_per_show[int(show_id)] += 1
-        seat_count[(int(show_id), int(seat))] += 1
+        seat_count[(int(show_id), seat)] += 1
 
     # What the clients were told.
     confirmed = [a for a in rush.attempts if a.status == 201]
@@ -632,7 +655,7 @@ def check_database(rush: Rush, shows: list[ShowPlan], problems: list[str]) -> di
     over = {s: (n, capacity[s]) for s, n in seats_per_show.items() if n > capacity[s]}
     twice = [k for k, n in seat_count.items() if n > 1]
     promised_twice = [k for k, n in promised_seats.items() if n > 1]
-    out_of_range = [k for k in seat_count if k[1] > capacity[k[0]] or k[1] < 1]
+    out_of_range = [k for k in seat_count if k[1] not in _grid_labels(capacity[k[0]])]
     stored = {k: (int(status), ref) for k, status, ref in keys}
     key_mismatch = [a.key for a in confirmed if stored.get(a.key, (None, None))[1] != told[a.key]["reference"]]
     stray_keys = [k for k in stored if k not in by_key]

@@ -113,9 +113,11 @@ def make_show(database_url: str, day: int) -> int:
     env = cluster.app_env(st["secret_key"])
     env["DATABASE_URL"] = database_url
     code = (
-        "from datetime import timedelta\nfrom django.utils import timezone\nfrom api.models import Show\n"
-        f"s = Show.objects.create(title='latency', capacity=100000, starts_at=timezone.now().replace(second=0, "
-        f"microsecond=0) + timedelta(days={day}))\nprint('SHOW=%d' % s.pk)"
+        "from datetime import timedelta\nfrom django.utils import timezone\nfrom api.models import Screen, Show\n"
+        "from api.seatmaps import grid\n"
+        "screen = Screen.objects.create(venue=Screen.objects.default().venue, name='latency', seat_map=grid(30, 100))\n"
+        f"s = Show.objects.create(screen=screen, title='latency', capacity=3000, starts_at=timezone.now().replace("
+        f"second=0, microsecond=0) + timedelta(days={day}))\nprint('SHOW=%d' % s.pk)"
     )
     out = cluster.run(
         [str(Path(st["app_venv"]) / "bin/python"), "manage.py", "shell", "-c", code],
