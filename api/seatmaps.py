@@ -231,14 +231,6 @@ def _build(document: dict[str, Any]) -> SeatMap:
     return SeatMap(rows=tuple(rows), by_label=by_label)
 
 
-def lowest_free(seat_map: SeatMap, taken: Iterable[str], quantity: int) -> list[str]:
-    """The first `quantity` free seats front to back, row by row, by x; wheelchair spaces
-    are left for those who ask for one. Fewer when there are not enough."""
-    taken = set(taken)
-    free = (s.label for s in seat_map if s.label not in taken and s.kind != "wheelchair")
-    return [label for label, _ in zip(free, range(quantity), strict=False)]
-
-
 # --- choosing seats ----------------------------------------------------------------------
 #
 # Every function below is pure: a seat map, the labels that can't be sold (booked, held,
