@@ -1,4 +1,5 @@
-"""Selling seats: holds, bookings and their tickets, moves and cancellations.
+"""Selling seats: bookings and their tickets, moves and cancellations (holds: holds.py;
+the shared rules of choosing and pricing seats: seating.py).
 
 Every write that takes seats locks its show first and reads the taken and blocked seats
 under the lock (api/locking.py); the UNIQUE (show, seat) constraint is the backstop, and
@@ -8,34 +9,21 @@ an IntegrityError there is a SeatTaken, never a 500.
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import (
-    HoldExpired,
-    HoldLimitReached,
-    NoSuchHold,
-    NoSuchSeat,
-    NotSoldHere,
-    SeatTaken,
-    ShowStarted,
-    SingleSeatGap,
-    SoldOut,
-    TicketNotChangeable,
-    TicketNotFound,
-    UnknownTicketType,
-)
-from ..locking import SeatsInUse, lock_client, lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, ShowPrice, Ticket, TicketType
-from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
+from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..locking import lock_show, lock_shows, seats_in_use
+from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
 from . import audit
-from .catalog import ShowTime, seat_map_order, show_at
+from .catalog import ShowTime, seat_map_order
+from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
+from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, ticket_types_by_key
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -51,108 +39,6 @@ class Sale:
 
     booking: Booking
     tickets: list[Ticket]
-
-
-@dataclass(frozen=True)
-class Line:
-    """One seat of a sale as priced: what a hold freezes and a booking charges."""
-
-    seat: str
-    ticket_type: str  # TicketType.key
-    category: str
-    price: Decimal
-
-    def as_json(self) -> dict[str, str]:
-        return {"seat": self.seat, "ticket_type": self.ticket_type, "category": self.category, "price": str(self.price)}
-
-    @classmethod
-    def from_json(cls, line: dict[str, str]) -> "Line":
-        return cls(line["seat"], line["ticket_type"], line["category"], Decimal(line["price"]))
-
-
-# --- rules ---------------------------------------------------------------------------
-
-
-def _show_id(*, show_id: int | None, when: ShowTime | None, now: datetime) -> int:
-    """The show a request names: by id, or by its date and time (which may make an open timing)."""
-    if show_id is not None:
-        return show_id
-    if when is None:
-        raise TypeError("Name a show by show_id or when.")
-    return show_at(when=when, now=now).pk
-
-
-def _check_not_started(show: Show, now: datetime) -> None:
-    if show.has_started(now):
-        raise ShowStarted()
-
-
-def _choose_seats(
-    show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, wheelchair: int = 0, staff: bool
-) -> Choice:
-    """The seats wanted, if they exist, are free and strand no single seat; else the best
-    ones (seatmaps.choose_best). Blocked seats are taken for everyone but staff who name
-    them; staff are exempt from the single-seat rule."""
-    seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
-    single_seat_rule = settings.BOOKING_SINGLE_SEAT_RULE and not staff
-    if wanted:
-        for label in wanted:
-            if seat_map.seat(label) is None:
-                raise NoSuchSeat(label)
-        unavailable = taken if staff else taken | blocked
-        clash = sorted(unavailable.intersection(wanted), key=seat_map_order(seat_map))
-        if clash:
-            raise SeatTaken.seats(clash)
-        quantity = len(wanted)
-    # Counted as well as chosen: tickets in seats above a lowered capacity still count.
-    if len(taken) + quantity > show.capacity:
-        raise SoldOut()
-    if wanted:
-        stranded = stranded_seat(seat_map, taken | blocked, wanted) if single_seat_rule else None
-        if stranded is not None:
-            raise SingleSeatGap(stranded)
-        # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
-        seats = sorted(wanted, key=seat_map_order(seat_map))
-        return Choice(seats, together=side_by_side(seat_map, seats))
-    choice = choose_best(seat_map, taken | blocked, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
-    if choice is None:
-        raise SoldOut()
-    return choice
-
-
-def _ticket_types() -> dict[str, TicketType]:
-    """Every ticket type by key (a handful of rows: one query)."""
-    types = {t.key: t for t in TicketType.objects.all()}
-    if not any(t.default for t in types.values()):
-        TicketType.objects.default()  # a database without types gets the fresh installation's
-        types = {t.key: t for t in TicketType.objects.all()}
-    return types
-
-
-def _price(
-    show: Show, seats: list[str], ticket_types: dict[str, int] | None, types: dict[str, TicketType]
-) -> list[Line]:
-    """The seats priced at the show's prices: the types go to the seats in seat order (the
-    default type without ticket_types). A show without prices sells at 0.00."""
-    keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
-    for key in keys:
-        if key not in types:
-            raise UnknownTicketType(key)
-    if not keys:
-        keys = [next(t.key for t in types.values() if t.default)] * len(seats)
-    prices = {
-        (key, category): amount
-        for key, category, amount in ShowPrice.objects.filter(show=show).values_list(
-            "ticket_type__key", "category", "amount"
-        )
-    }
-    seat_map, lines = show.screen.seats, []
-    for seat, key in zip(seats, keys, strict=True):
-        category = seat_map.by_label[seat].category
-        if prices and (key, category) not in prices:
-            raise NotSoldHere(key, category)
-        lines.append(Line(seat, key, category, prices.get((key, category), Decimal("0.00"))))
-    return lines
 
 
 # --- customers and bookings ------------------------------------------------------
@@ -235,12 +121,12 @@ def booking_create(
     """Book seats straight away (no hold first): the wanted ones, or the best available."""
     try:
         with transaction.atomic():
-            show = lock_show(_show_id(show_id=show_id, when=when, now=now))
+            show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
             used = seats_in_use(show.pk, now=now)
-            _check_not_started(show, now)
-            choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-            types = _ticket_types()
-            lines = _price(show, choice.seats, ticket_types, types)
+            check_not_started(show, now)
+            choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
+            types = ticket_types_by_key()
+            lines = price_lines(show, choice.seats, ticket_types, types)
             unblock = bool(used.blocked.intersection(choice.seats))
             sale = _sell(show=show, lines=lines, types=types, unblock=unblock, name=name, phone_number=phone_number)
             sold_out = len(used.taken) + len(lines) >= show.capacity
@@ -292,12 +178,12 @@ def booking_confirm(
             hold = Hold.objects.filter(pk=hold_id).first()
             if hold is None or not hold.is_live(now):
                 raise HoldExpired()
-            _check_not_started(show, now)
+            check_not_started(show, now)
             # The hold's frozen lines: its prices, whatever the show's are now.
             lines = [Line.from_json(line) for line in hold.lines]
             # Staff may have held a blocked seat by naming it: selling it unblocks it.
             sale = _sell(
-                show=show, lines=lines, types=_ticket_types(), unblock=True, name=name, phone_number=phone_number
+                show=show, lines=lines, types=ticket_types_by_key(), unblock=True, name=name, phone_number=phone_number
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
@@ -342,7 +228,7 @@ def ticket_update(
     if current_show_id is None:
         raise TicketNotFound()
     moving = show_id is not None or when is not None
-    target_show_id = _show_id(show_id=show_id, when=when, now=now) if moving else current_show_id
+    target_show_id = show_id_of(show_id=show_id, when=when, now=now) if moving else current_show_id
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
@@ -357,12 +243,12 @@ def ticket_update(
             target = shows[target_show_id]
             before = {"show": ticket.show_id, "seat": ticket.seat}
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
-                _check_not_started(target, now)
+                check_not_started(target, now)
                 used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk)
-                (ticket.seat,) = _choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
+                (ticket.seat,) = choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 # The ticket keeps its type; its price is that type's at the new show and seat.
-                (line,) = _price(target, [ticket.seat], {ticket.ticket_type.key: 1}, _ticket_types())
+                (line,) = price_lines(target, [ticket.seat], {ticket.ticket_type.key: 1}, ticket_types_by_key())
                 ticket.price = line.price
                 ticket.show = target
                 if ticket.seat in used.blocked:
@@ -414,54 +300,3 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
             entries.append(audit.Entry("booking.cancelled", "booking", reference, {"tickets": [str(ticket_id)]}))
             events.append(audit.Event("booking.cancelled", {"reference": reference, "tickets": [str(ticket_id)]}))
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=events)
-
-
-# --- holds ------------------------------------------------------------------------
-
-
-def hold_create(
-    *,
-    now: datetime,
-    show_id: int | None = None,
-    when: ShowTime | None = None,
-    seats: list[str] | None = None,
-    quantity: int = 1,
-    ticket_types: dict[str, int] | None = None,
-    wheelchair: int = 0,
-    client: str = "",
-    staff: bool = False,
-    actor: str = "system",
-) -> Hold:
-    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays, at today's
-    prices, frozen in the hold's lines."""
-    wanted = len(seats) if seats else quantity
-    with transaction.atomic():
-        show = lock_show(_show_id(show_id=show_id, when=when, now=now))
-        used = seats_in_use(show.pk, now=now)
-        _check_not_started(show, now)
-        limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
-        if client and limit:
-            lock_client(client)  # the count below and the INSERT, one request of the client at a time
-            held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
-            if held + wanted > limit:
-                raise HoldLimitReached(limit, held)
-        choice = _choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-        lines = _price(show, choice.seats, ticket_types, _ticket_types())
-        hold = Hold.objects.create(
-            show=show,
-            seats=choice.seats,
-            lines=[line.as_json() for line in lines],
-            total=sum((line.price for line in lines), Decimal("0.00")),
-            client=client,
-            expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
-        )
-        changes = {"show": show.pk, "seats": choice.seats}
-        audit.record(actor=actor, action="hold.created", obj_type="hold", obj_id=str(hold.pk), changes=changes, now=now)
-        return hold
-
-
-def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> None:
-    """Put the held seats back on sale at once; the purge job deletes the row later."""
-    with transaction.atomic():
-        if Hold.objects.filter(pk=hold_id).update(expires_at=now):
-            audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)

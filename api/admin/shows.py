@@ -1,0 +1,270 @@
+"""The schedule in the admin: shows with seat counts, each show's seats by status, its
+blocked seats and tickets."""
+
+from collections import Counter
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .. import selectors
+from ..models import Screen, SeatBlock, Show, Ticket, expiry_cutoff
+from ..seatmap_svg import STATUSES, seat_map_svg
+from ..serializers.fields import SEAT_LABEL
+from ..services import catalog
+from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+
+
+class ShowStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("upcoming", "Upcoming"),
+            ("started", "Started"),
+            ("expired", f"Expired ({settings.BOOKING_EXPIRE_AFTER_HOURS} h after the start)"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "upcoming":
+            return queryset.filter(starts_at__gt=now)
+        if self.value() == "started":
+            return queryset.filter(starts_at__lte=now, starts_at__gt=expiry_cutoff(now))
+        if self.value() == "expired":
+            return queryset.filter(starts_at__lte=expiry_cutoff(now))
+        return queryset
+
+
+class ShowForm(forms.ModelForm):
+    class Meta:
+        model = Show
+        fields = ["screen", "film", "title", "starts_at", "capacity"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        screen = self.fields["screen"]
+        screen.queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
+        if self.instance.pk is not None:
+            screen.disabled = True  # a show stays on its screen
+        self.fields["capacity"].required = False
+        self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
+
+    def clean_capacity(self) -> int | None:
+        capacity = self.cleaned_data["capacity"]
+        if capacity is not None and self.instance.pk is not None:
+            # The rule of services.catalog.show_update, checked here to show it on the
+            # form; show_update checks it again under the show's lock when saving.
+            taken = selectors.show_taken_count(self.instance, now=timezone.now())
+            if capacity < taken:
+                raise forms.ValidationError(f"Capacity can't be lower than the {taken} seats booked or held.")
+        return capacity
+
+
+class ShowTicketInline(ReadOnlyInline):
+    model = Ticket
+    fields = ("seat_display", "name", "phone_number", "booking_reference", "checked_in_at")
+    readonly_fields = fields
+    ordering = ["seat_order"]
+
+    def get_queryset(self, request):
+        # The show too: each row is headed by its ticket's name, which names the show.
+        return super().get_queryset(request).select_related("booking__customer", "show__screen__venue")
+
+    # A row whose ticket was cancelled after the page was loaded comes back empty.
+
+    @admin.display(description="Seat")
+    def seat_display(self, ticket: Ticket) -> str:
+        return ticket.seat if ticket.pk else ""
+
+    @admin.display(description="Name")
+    def name(self, ticket: Ticket) -> str:
+        return ticket.booking.customer.name if ticket.pk else ""
+
+    @admin.display(description="Phone")
+    def phone_number(self, ticket: Ticket) -> str:
+        return str(ticket.booking.customer.phone_number) if ticket.pk else ""
+
+    @admin.display(description="Booking")
+    def booking_reference(self, ticket: Ticket) -> str:
+        return ticket.booking.reference if ticket.pk else ""
+
+
+class SeatBlockForm(forms.ModelForm):
+    class Meta:
+        model = SeatBlock
+        fields = ["seat", "reason"]
+
+    def clean_seat(self) -> str:
+        label = self.cleaned_data["seat"].strip().upper()
+        if not SEAT_LABEL.match(label):
+            raise forms.ValidationError(f"{label} is not a seat label like B4.")
+        return label
+
+
+class SeatBlockInline(admin.TabularInline):
+    """The show's blocked seats: added and removed by services.catalog.seats_block and
+    seat_unblock (ShowAdmin.save_formset), so that a booked or held seat is never blocked."""
+
+    model = SeatBlock
+    form = SeatBlockForm
+    fields = ("seat", "reason", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+    verbose_name = "blocked seat"
+    verbose_name_plural = "blocked seats (kept off sale: broken, house seats)"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a block is added or removed, never edited
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("show__screen__venue")  # each row is headed by its name
+
+
+@admin.register(Show)
+class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+    form = ShowForm
+    list_display = [
+        "title_display",
+        "starts_local",
+        "screen",
+        "capacity",
+        "tickets_booked_link",
+        "seats_free",
+        "occupancy",
+        "history",
+    ]
+    list_select_related = ["screen__venue", "film"]
+    date_hierarchy = "starts_at"
+    list_filter = [ShowStatusFilter, "screen__venue"]
+    search_fields = ["title"]
+    ordering = ["-starts_at"]
+    readonly_fields = ["venue", "seat_map_picture"]
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["screen", "film", "title", "starts_at", "capacity"]
+        if obj is None:
+            return [(None, {"fields": fields})]
+        return [(None, {"fields": ["venue", *fields]}), ("Seats", {"fields": ["seat_map_picture"]})]
+
+    def get_inlines(self, request, obj):
+        return [SeatBlockInline, ShowTicketInline] if obj is not None else []
+
+    def get_queryset(self, request):
+        # tickets_booked and seats_available come from subqueries in the same SELECT,
+        # so the list costs the same few queries however many shows and tickets. The
+        # list shows no prices: no prefetch of them (a query per page for nothing).
+        return selectors.shows_with_counts(now=timezone.now()).prefetch_related(None)
+
+    @admin.display(description="Title", ordering="title")
+    def title_display(self, show: Show) -> str:
+        return show.title or "(untitled)"
+
+    @admin.display(description="Starts (local time)", ordering="starts_at")
+    def starts_local(self, show: Show) -> str:
+        return f"{show.local_start:%Y-%m-%d %H:%M}"
+
+    @admin.display(description="Tickets booked", ordering="tickets_booked")
+    def tickets_booked_link(self, show: Show) -> str:
+        url = reverse("admin:api_ticket_changelist") + f"?show__id__exact={show.pk}"
+        return format_html('<a href="{}">{}</a>', url, show.tickets_booked)
+
+    @admin.display(description="History")
+    def history(self, show: Show) -> str:
+        return history_link("show", show.pk)
+
+    @admin.display(description="Seats free", ordering="seats_available")
+    def seats_free(self, show: Show) -> int:
+        return show.seats_available
+
+    @admin.display(description="Occupancy")
+    def occupancy(self, show: Show) -> str:
+        taken = show.capacity - show.seats_available  # tickets and live holds
+        percent = min(100, round(100 * taken / show.capacity)) if show.capacity else 100
+        colour = "#ba2121" if percent >= 100 else "#e6a100" if percent >= 75 else "#417690"
+        return format_html(
+            '<div title="{}% taken" style="display:flex;align-items:center;gap:6px">'
+            '<div style="width:100px;height:10px;background:#e8e8e8;border-radius:2px">'
+            '<div style="width:{}px;height:10px;background:{};border-radius:2px"></div></div>'
+            "<span>{}%</span></div>",
+            percent,
+            percent,
+            colour,
+            percent,
+        )
+
+    @admin.display(description="Venue")
+    def venue(self, show: Show) -> str:
+        venue = show.screen.venue
+        url = reverse("admin:api_venue_change", args=[venue.pk])
+        return format_html('<a href="{}">{}</a> ({})', url, venue.name, venue.time_zone)
+
+    @admin.display(description="Seat map")
+    def seat_map_picture(self, show: Show) -> SafeString:
+        statuses = {
+            seat.seat.label: seat.status
+            for row in selectors.show_seat_statuses(show, now=timezone.now())
+            for seat in row.seats
+        }
+        counts = Counter(statuses.values())
+        summary = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
+        return format_html(
+            "<div>{}</div><p>{} places: {}. Capacity for sale: {}.</p>",
+            seat_map_svg(show.screen.seats, statuses),
+            len(statuses),
+            summary,
+            show.capacity,
+        )
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not SeatBlock:
+            super().save_formset(request, form, formset, change)
+            return
+        show, now = form.instance, timezone.now()
+        removed = [row.instance for row in formset.deleted_forms if row.instance.pk is not None]
+        for block in removed:
+            catalog.seat_unblock(show_id=show.pk, seat=block.seat)
+        added: dict[str, list[str]] = {}  # seats by reason
+        for row in formset.extra_forms:
+            if row.has_changed() and row not in formset.deleted_forms:
+                added.setdefault(row.cleaned_data["reason"], []).append(row.cleaned_data["seat"])
+        blocks = [
+            block
+            for reason, seats in added.items()
+            for block in catalog.seats_block(show_id=show.pk, seats=seats, reason=reason, now=now)
+        ]
+        # What the admin's history entry reads (formset.save() would have set them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = blocks, [], removed
+
+    def save_model(self, request, obj: Show, form, change: bool) -> None:
+        # Through the services, as the API's writes: the overlap and capacity rules, the
+        # show's lock for a change.
+        film_id = obj.film_id
+        if change:
+            saved = catalog.show_update(
+                show_id=obj.pk,
+                now=timezone.now(),
+                title=obj.title,
+                starts_at=obj.starts_at,
+                capacity=obj.capacity,
+                film_id=film_id,
+                actor=staff_actor(request),
+            )
+        else:
+            saved = catalog.show_create(
+                starts_at=obj.starts_at,
+                screen_id=obj.screen_id,
+                film_id=film_id,
+                title=obj.title,
+                capacity=obj.capacity,
+                actor=staff_actor(request),
+            )
+        obj.pk, obj.title, obj.ends_at, obj.busy_until = saved.pk, saved.title, saved.ends_at, saved.busy_until
+
+    def delete_model(self, request, obj: Show) -> None:
+        catalog.show_delete(show_id=obj.pk, actor=staff_actor(request))

@@ -1,0 +1,64 @@
+"""Holds: seats kept off sale for a few minutes at frozen prices while the customer pays
+(the first step of hold-then-pay; POST /api/bookings {"hold": ...} is the second)."""
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from ..errors import HoldLimitReached
+from ..locking import lock_client, lock_show, seats_in_use
+from ..models import Hold
+from . import audit
+from .catalog import ShowTime
+from .seating import check_not_started, choose_seats, price_lines, show_id_of, ticket_types_by_key
+
+
+def hold_create(
+    *,
+    now: datetime,
+    show_id: int | None = None,
+    when: ShowTime | None = None,
+    seats: list[str] | None = None,
+    quantity: int = 1,
+    ticket_types: dict[str, int] | None = None,
+    wheelchair: int = 0,
+    client: str = "",
+    staff: bool = False,
+    actor: str = "system",
+) -> Hold:
+    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays, at today's
+    prices, frozen in the hold's lines."""
+    wanted = len(seats) if seats else quantity
+    with transaction.atomic():
+        show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
+        used = seats_in_use(show.pk, now=now)
+        check_not_started(show, now)
+        limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
+        if client and limit:
+            lock_client(client)  # the count below and the INSERT, one request of the client at a time
+            held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
+            if held + wanted > limit:
+                raise HoldLimitReached(limit, held)
+        choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
+        lines = price_lines(show, choice.seats, ticket_types, ticket_types_by_key())
+        hold = Hold.objects.create(
+            show=show,
+            seats=choice.seats,
+            lines=[line.as_json() for line in lines],
+            total=sum((line.price for line in lines), Decimal("0.00")),
+            client=client,
+            expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
+        )
+        changes = {"show": show.pk, "seats": choice.seats}
+        audit.record(actor=actor, action="hold.created", obj_type="hold", obj_id=str(hold.pk), changes=changes, now=now)
+        return hold
+
+
+def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> None:
+    """Put the held seats back on sale at once; the purge job deletes the row later."""
+    with transaction.atomic():
+        if Hold.objects.filter(pk=hold_id).update(expires_at=now):
+            audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)

@@ -1,0 +1,114 @@
+"""The rules of selling seats, shared by bookings, holds and waiting-list offers: which
+show a request names, which seats it gets, and at what price. Plain functions of rows read
+under the show's lock; they write nothing."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from ..errors import NoSuchSeat, NotSoldHere, SeatTaken, ShowStarted, SingleSeatGap, SoldOut, UnknownTicketType
+from ..locking import SeatsInUse
+from ..models import Show, ShowPrice, TicketType
+from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
+from .catalog import ShowTime, seat_map_order, show_at
+
+
+@dataclass(frozen=True)
+class Line:
+    """One seat of a sale as priced: what a hold freezes and a booking charges."""
+
+    seat: str
+    ticket_type: str  # TicketType.key
+    category: str
+    price: Decimal
+
+    def as_json(self) -> dict[str, str]:
+        return {"seat": self.seat, "ticket_type": self.ticket_type, "category": self.category, "price": str(self.price)}
+
+    @classmethod
+    def from_json(cls, line: dict[str, str]) -> "Line":
+        return cls(line["seat"], line["ticket_type"], line["category"], Decimal(line["price"]))
+
+
+def show_id_of(*, show_id: int | None, when: ShowTime | None, now: datetime) -> int:
+    """The show a request names: by id, or by its date and time (which may make an open timing)."""
+    if show_id is not None:
+        return show_id
+    if when is None:
+        raise TypeError("Name a show by show_id or when.")
+    return show_at(when=when, now=now).pk
+
+
+def check_not_started(show: Show, now: datetime) -> None:
+    if show.has_started(now):
+        raise ShowStarted()
+
+
+def choose_seats(
+    show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, wheelchair: int = 0, staff: bool
+) -> Choice:
+    """The seats wanted, if they exist, are free and strand no single seat; else the best
+    ones (seatmaps.choose_best). Blocked seats are taken for everyone but staff who name
+    them; staff are exempt from the single-seat rule."""
+    seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
+    single_seat_rule = settings.BOOKING_SINGLE_SEAT_RULE and not staff
+    if wanted:
+        for label in wanted:
+            if seat_map.seat(label) is None:
+                raise NoSuchSeat(label)
+        unavailable = taken if staff else taken | blocked
+        clash = sorted(unavailable.intersection(wanted), key=seat_map_order(seat_map))
+        if clash:
+            raise SeatTaken.seats(clash)
+        quantity = len(wanted)
+    # Counted as well as chosen: tickets in seats above a lowered capacity still count.
+    if len(taken) + quantity > show.capacity:
+        raise SoldOut()
+    if wanted:
+        stranded = stranded_seat(seat_map, taken | blocked, wanted) if single_seat_rule else None
+        if stranded is not None:
+            raise SingleSeatGap(stranded)
+        # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
+        seats = sorted(wanted, key=seat_map_order(seat_map))
+        return Choice(seats, together=side_by_side(seat_map, seats))
+    choice = choose_best(seat_map, taken | blocked, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
+    if choice is None:
+        raise SoldOut()
+    return choice
+
+
+def ticket_types_by_key() -> dict[str, TicketType]:
+    """Every ticket type by key (a handful of rows: one query)."""
+    types = {t.key: t for t in TicketType.objects.all()}
+    if not any(t.default for t in types.values()):
+        TicketType.objects.default()  # a database without types gets the fresh installation's
+        types = {t.key: t for t in TicketType.objects.all()}
+    return types
+
+
+def price_lines(
+    show: Show, seats: list[str], ticket_types: dict[str, int] | None, types: dict[str, TicketType]
+) -> list[Line]:
+    """The seats priced at the show's prices: the types go to the seats in seat order (the
+    default type without ticket_types). A show without prices sells at 0.00."""
+    keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
+    for key in keys:
+        if key not in types:
+            raise UnknownTicketType(key)
+    if not keys:
+        keys = [next(t.key for t in types.values() if t.default)] * len(seats)
+    prices = {
+        (key, category): amount
+        for key, category, amount in ShowPrice.objects.filter(show=show).values_list(
+            "ticket_type__key", "category", "amount"
+        )
+    }
+    seat_map, lines = show.screen.seats, []
+    for seat, key in zip(seats, keys, strict=True):
+        category = seat_map.by_label[seat].category
+        if prices and (key, category) not in prices:
+            raise NotSoldHere(key, category)
+        lines.append(Line(seat, key, category, prices.get((key, category), Decimal("0.00"))))
+    return lines
