@@ -114,13 +114,27 @@ class SeatMap:
     def seat(self, label: str) -> Seat | None:
         return self.by_label.get(label)
 
+    # Derived once per map (maps are parsed once and kept: parse_cached): a frozen
+    # dataclass's cached_property writes the instance's __dict__, not its fields.
+    @functools.cached_property
+    def seats(self) -> tuple[Seat, ...]:
+        """Every seat, front row first, each row by x: the map's order."""
+        return tuple(seat for row in self.rows for seat in row.seats)
+
+    @functools.cached_property
+    def order(self) -> dict[str, int]:
+        """Each seat's place in the map's order, by label."""
+        return {seat.label: index for index, seat in enumerate(self.seats)}
+
+    @functools.cached_property
+    def sweet_spot(self) -> "SweetSpot":
+        return SweetSpot(self)
+
     def __iter__(self) -> Iterator[Seat]:
-        """Every seat, front row first, each row by x."""
-        for row in self.rows:
-            yield from row.seats
+        return iter(self.seats)
 
     def labels(self) -> list[str]:
-        return [seat.label for seat in self]
+        return [seat.label for seat in self.seats]
 
     def neighbours(self, seat: Seat) -> list[Seat]:
         """The seats beside this one in its row (x - 1 and x + 1)."""
@@ -283,7 +297,15 @@ def _placements(row: Row, unavailable: set[str], quantity: int) -> list[list[Sea
     ]
 
 
-class _SweetSpot:
+def _leaves_one(run_length: int, start: int, quantity: int) -> bool:
+    """Whether seating `quantity` from `start` of a run of free neighbours leaves one seat
+    alone at either end of it. Only the run taken from changes, and its seats had a free
+    neighbour before (a run of one can only be taken whole): this is _strands for a
+    side-by-side placement, in arithmetic."""
+    return start == 1 or run_length - quantity - start == 1
+
+
+class SweetSpot:
     """Where the house's best seat is: the middle of the map's width, about two-thirds of
     the way back from the screen. A placement ranks by its squared distance from there,
     a row counting as two seats' width (rows are further apart than seats)."""
@@ -295,59 +317,73 @@ class _SweetSpot:
         self.row = round((len(seat_map.rows) - 1) * 2 / 3)
         self.x = (min(xs) + max(xs)) / 2 if xs else 0
 
-    def distance(self, seats: list[Seat]) -> tuple[float, int, int]:
-        middle = (seats[0].x + seats[-1].x) / 2
-        rows = (self.ROW_WEIGHT * (seats[0].row - self.row)) ** 2
+    def distance(self, row: int, x: int, quantity: int = 1) -> tuple[float, int, int]:
+        """The rank of `quantity` seats side by side in the row, the first at x."""
+        middle = x + (quantity - 1) / 2
+        rows = (self.ROW_WEIGHT * (row - self.row)) ** 2
         # Ties go to the row nearer the screen, then to the left: the same state and
         # request always give the same seats.
-        return rows + (middle - self.x) ** 2, seats[0].row, seats[0].x
+        return rows + (middle - self.x) ** 2, row, x
 
 
-def _allowed(row: Row, unavailable: set[str], placements: list[list[Seat]]) -> list[list[Seat]]:
-    """The placements that strand no seat; all of them when every one would (the
-    exemption of the single-seat rule)."""
-    keep = [p for p in placements if _strands(row, unavailable, [s.label for s in p]) is None]
-    return keep or placements
+Runs = list[list[list[Seat]]]  # each row's runs of free neighbours (_runs), front row first
+
+
+def _all_runs(seat_map: SeatMap, unavailable: set[str]) -> Runs:
+    return [_runs(row, unavailable) for row in seat_map.rows]
+
+
+def _best_placement(spot: SweetSpot, runs_by_row: Runs, quantity: int, *, single_seat_rule: bool) -> list[Seat] | None:
+    """The side-by-side placement of `quantity` nearest the sweet spot, or None.
+
+    With the single-seat rule, a row's placements that strand a seat are left out, unless
+    every placement in that row would (the rule's exemption)."""
+    best: tuple[float, int, int] | None = None
+    chosen: list[Seat] | None = None
+    for runs in runs_by_row:
+        placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
+        if single_seat_rule:
+            placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
+        for run, start in placements:
+            distance = spot.distance(run[start].row, run[start].x, quantity)
+            if best is None or distance < best:
+                best, chosen = distance, run[start : start + quantity]
+    return chosen
 
 
 def best_together(
     seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool = True
 ) -> list[str] | None:
     """The best side-by-side placement of `quantity` seats in one row, or None."""
-    spot = _SweetSpot(seat_map)
-    candidates = []
-    for row in seat_map.rows:
-        placements = _placements(row, unavailable, quantity)
-        if single_seat_rule:
-            placements = _allowed(row, unavailable, placements)
-        candidates += placements
-    if not candidates:
-        return None
-    return [s.label for s in min(candidates, key=spot.distance)]
+    runs = _all_runs(seat_map, unavailable)
+    chosen = _best_placement(seat_map.sweet_spot, runs, quantity, single_seat_rule=single_seat_rule)
+    return [s.label for s in chosen] if chosen else None
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
     """The party over as few rows as possible: the largest groups first (fewest rows),
     each group placed as best_together would place it."""
     taken = set(unavailable)
+    runs = _all_runs(seat_map, taken)
     chosen: list[str] = []
     left = quantity
     while left:
-        largest = max((len(run) for row in seat_map.rows for run in _runs(row, taken)), default=0)
+        largest = max((len(run) for row_runs in runs for run in row_runs), default=0)
         if largest == 0:
             return None
-        group = best_together(seat_map, taken, min(left, largest), single_seat_rule=single_seat_rule)
+        group = _best_placement(seat_map.sweet_spot, runs, min(left, largest), single_seat_rule=single_seat_rule)
         if group is None:
             return None
-        chosen += group
-        taken |= set(group)
+        chosen += [s.label for s in group]
+        taken.update(s.label for s in group)
         left -= len(group)
+        row = group[0].row  # only that row's runs changed
+        runs[row] = _runs(seat_map.rows[row], taken)
     return chosen
 
 
 def _in_map_order(seat_map: SeatMap, labels: Iterable[str]) -> list[str]:
-    wanted = set(labels)
-    return [s.label for s in seat_map if s.label in wanted]
+    return sorted(labels, key=seat_map.order.__getitem__)
 
 
 def choose_best(
@@ -368,7 +404,7 @@ def choose_best(
     """
     taken = set(unavailable)
     chosen: list[str] = []
-    spot = _SweetSpot(seat_map)
+    spot = seat_map.sweet_spot
     beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
     for _ in range(wheelchair):
         spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
@@ -379,7 +415,7 @@ def choose_best(
             return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
 
         # The space with the most free companion seats beside it, nearest the sweet spot.
-        space = min(spaces, key=lambda s: (-len(companions(s)), spot.distance([s])))
+        space = min(spaces, key=lambda s: (-len(companions(s)), spot.distance(s.row, s.x)))
         chosen.append(space.label)
         taken.add(space.label)
         for companion in companions(space)[:beside]:

@@ -352,8 +352,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
 
 def seat_map_order(seat_map: SeatMap) -> Any:
     """A sort key putting seat labels in the map's order (front to back, by x)."""
-    order = {label: i for i, label in enumerate(seat_map.labels())}
-    return lambda label: order.get(label, len(order))
+    order, last = seat_map.order, len(seat_map.order)
+    return lambda label: order.get(label, last)
 
 
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
