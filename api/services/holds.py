@@ -13,7 +13,7 @@ from ..locking import lock_client, lock_show, seats_in_use
 from ..models import Hold
 from . import audit
 from .catalog import ShowTime
-from .seating import check_not_started, choose_seats, price_lines, show_id_of, ticket_types_by_key
+from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
 
 
 def hold_create(
@@ -43,7 +43,7 @@ def hold_create(
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
         choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-        lines = price_lines(show, choice.seats, ticket_types, ticket_types_by_key())
+        lines = price_lines(show, choice.seats, ticket_types, tariff(show.pk))
         hold = Hold.objects.create(
             show=show,
             seats=choice.seats,

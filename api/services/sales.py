@@ -8,6 +8,7 @@ an IntegrityError there is a SeatTaken, never a 500.
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketTyp
 from . import audit
 from .catalog import ShowTime, seat_map_order
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, ticket_types_by_key
+from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, tariff
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -60,14 +61,19 @@ def _draw_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def _booking_create(customer: Customer, total: Decimal) -> Booking:
-    """A booking of this customer under a fresh random reference, drawn again if taken."""
+def _with_a_reference(sell: Callable[[str], Sale], seat_taken: SeatTaken) -> Sale:
+    """Run a sale's transaction, `sell`, under a freshly drawn booking reference.
+
+    A reference already taken (rarer than 1 in 890 million a sale) fails the whole
+    transaction, which then runs again with another: cheaper than a savepoint around every
+    booking's INSERT. Any other IntegrityError is the UNIQUE (show, seat) backstop."""
     for _ in range(REFERENCE_DRAWS):
+        reference = _draw_reference()
         try:
-            with transaction.atomic():
-                return Booking.objects.create(reference=_draw_reference(), customer=customer, total=total)
-        except IntegrityError:
-            continue  # UNIQUE (reference): draw again
+            return sell(reference)
+        except IntegrityError as exc:
+            if not Booking.objects.filter(reference=reference).exists():
+                raise seat_taken from exc
     raise RuntimeError("Could not draw a free booking reference.")
 
 
@@ -79,12 +85,14 @@ def _sell(
     unblock: bool,
     name: str,
     phone_number: Phone,
+    reference: str,
 ) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them.
     Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
     house seat has found its guest."""
     total = sum((line.price for line in lines), Decimal("0.00"))
-    booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number), total)
+    customer = customer_get_or_create(name=name, phone_number=phone_number)
+    booking = Booking.objects.create(reference=reference, customer=customer, total=total)
     order = seat_map_order(show.screen.seats)
     tickets = Ticket.objects.bulk_create(
         [
@@ -119,21 +127,30 @@ def booking_create(
     actor: str = "system",
 ) -> Sale:
     """Book seats straight away (no hold first): the wanted ones, or the best available."""
-    try:
+
+    def sell(reference: str) -> Sale:
         with transaction.atomic():
             show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
             used = seats_in_use(show.pk, now=now)
             check_not_started(show, now)
             choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-            types = ticket_types_by_key()
-            lines = price_lines(show, choice.seats, ticket_types, types)
+            prices = tariff(show.pk)
+            lines = price_lines(show, choice.seats, ticket_types, prices)
             unblock = bool(used.blocked.intersection(choice.seats))
-            sale = _sell(show=show, lines=lines, types=types, unblock=unblock, name=name, phone_number=phone_number)
+            sale = _sell(
+                show=show,
+                lines=lines,
+                types=prices.types,
+                unblock=unblock,
+                name=name,
+                phone_number=phone_number,
+                reference=reference,
+            )
             sold_out = len(used.taken) + len(lines) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
-    except IntegrityError as exc:  # UNIQUE (show, seat): the backstop
-        raise SeatTaken() from exc
+
+    return _with_a_reference(sell, SeatTaken())
 
 
 def ticket_book(
@@ -170,7 +187,8 @@ def booking_confirm(
     show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
     if show_id is None:
         raise NoSuchHold()
-    try:
+
+    def sell(reference: str) -> Sale:
         with transaction.atomic():
             show = lock_show(show_id)
             # Under the show lock no other confirm or release of this hold can run. None
@@ -179,19 +197,25 @@ def booking_confirm(
             if hold is None or not hold.is_live(now):
                 raise HoldExpired()
             check_not_started(show, now)
-            # The hold's frozen lines: its prices, whatever the show's are now.
+            # The hold's frozen lines: its prices, whatever the show's are now. Staff may
+            # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]
-            # Staff may have held a blocked seat by naming it: selling it unblocks it.
             sale = _sell(
-                show=show, lines=lines, types=ticket_types_by_key(), unblock=True, name=name, phone_number=phone_number
+                show=show,
+                lines=lines,
+                types=tariff().types,
+                unblock=True,
+                name=name,
+                phone_number=phone_number,
+                reference=reference,
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
             sold_out = len(seats_in_use(show.pk, now=now).booked) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
-    except IntegrityError as exc:
-        raise SeatTaken("A held seat was booked meanwhile.") from exc
+
+    return _with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
 
 
 def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None) -> None:
@@ -248,7 +272,7 @@ def ticket_update(
                 (ticket.seat,) = choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 # The ticket keeps its type; its price is that type's at the new show and seat.
-                (line,) = price_lines(target, [ticket.seat], {ticket.ticket_type.key: 1}, ticket_types_by_key())
+                (line,) = price_lines(target, [ticket.seat], {ticket.ticket_type.key: 1}, tariff(target.pk))
                 ticket.price = line.price
                 ticket.show = target
                 if ticket.seat in used.blocked:

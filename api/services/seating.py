@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import F, FilteredRelation, Q
 
 from ..errors import NoSuchSeat, NotSoldHere, SeatTaken, ShowStarted, SingleSeatGap, SoldOut, UnknownTicketType
 from ..locking import SeatsInUse
-from ..models import Show, ShowPrice, TicketType
+from ..models import Show, TicketType
 from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
 from .catalog import ShowTime, seat_map_order, show_at
 
@@ -79,32 +80,50 @@ def choose_seats(
     return choice
 
 
-def ticket_types_by_key() -> dict[str, TicketType]:
-    """Every ticket type by key (a handful of rows: one query)."""
-    types = {t.key: t for t in TicketType.objects.all()}
-    if not any(t.default for t in types.values()):
+@dataclass(frozen=True)
+class Tariff:
+    """What a sale is priced by: every ticket type by key, and a show's prices by (ticket
+    type key, seat category); no prices means the show sells at 0.00."""
+
+    types: dict[str, TicketType]
+    prices: dict[tuple[str, str], Decimal]
+
+    @property
+    def default(self) -> TicketType:
+        return next(t for t in self.types.values() if t.default)
+
+
+def tariff(show_id: int | None = None) -> Tariff:
+    """The ticket types with the show's prices (none without a show): one query, each type
+    joined to its prices at this show."""
+    for _ in range(2):
+        rows = TicketType.objects.annotate(
+            offer=FilteredRelation("prices", condition=Q(prices__show_id=show_id)),
+            category=F("offer__category"),
+            amount=F("offer__amount"),
+        )
+        types: dict[str, TicketType] = {}
+        prices: dict[tuple[str, str], Decimal] = {}
+        for row in rows:
+            types.setdefault(row.key, row)
+            if row.category is not None:
+                prices[(row.key, row.category)] = row.amount
+        if any(t.default for t in types.values()):
+            break
         TicketType.objects.default()  # a database without types gets the fresh installation's
-        types = {t.key: t for t in TicketType.objects.all()}
-    return types
+    return Tariff(types, prices)
 
 
-def price_lines(
-    show: Show, seats: list[str], ticket_types: dict[str, int] | None, types: dict[str, TicketType]
-) -> list[Line]:
-    """The seats priced at the show's prices: the types go to the seats in seat order (the
-    default type without ticket_types). A show without prices sells at 0.00."""
+def price_lines(show: Show, seats: list[str], ticket_types: dict[str, int] | None, tariff: Tariff) -> list[Line]:
+    """The seats priced by the tariff of the show: the types go to the seats in seat order
+    (the default type without ticket_types)."""
     keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
     for key in keys:
-        if key not in types:
+        if key not in tariff.types:
             raise UnknownTicketType(key)
     if not keys:
-        keys = [next(t.key for t in types.values() if t.default)] * len(seats)
-    prices = {
-        (key, category): amount
-        for key, category, amount in ShowPrice.objects.filter(show=show).values_list(
-            "ticket_type__key", "category", "amount"
-        )
-    }
+        keys = [tariff.default.key] * len(seats)
+    prices = tariff.prices
     seat_map, lines = show.screen.seats, []
     for seat, key in zip(seats, keys, strict=True):
         category = seat_map.by_label[seat].category

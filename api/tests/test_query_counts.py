@@ -31,13 +31,12 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
 #                                                  the booked, held and blocked seats (locking.seats_in_use)
 # (v2, ticket types and prices) once the seats are chosen:
-# SELECT ticket_type ORDER BY default DESC, id     every ticket type by key, for the default type
-#                                                  and the tickets' foreign keys (sales._ticket_types)
-# SELECT showprice.category, amount, ticket_type.key FROM showprice JOIN ticket_type WHERE show
-#                                                  the show's prices, to price each seat (sales._price)
+# SELECT ticket_type LEFT JOIN showprice ON show   every ticket type by key (the default type,
+#                                                  the tickets' foreign keys) with its prices at
+#                                                  this show, to price each seat (seating.tariff)
 # INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
-# SAVEPOINT, INSERT booking, RELEASE SAVEPOINT     a fresh reference; a taken one rolls back
-#                                                  to the savepoint and draws again
+# INSERT booking                                   under a fresh reference; a taken one fails the
+#                                                  sale, which runs again (sales._with_a_reference)
 # INSERT ticket                                    every ticket of the booking in one INSERT
 # RELEASE SAVEPOINT
 # (v2, issue 20) inside the same transaction, before its RELEASE:
@@ -46,8 +45,8 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # INSERT webhook events SELECT .. FROM webhook     the outbox rows, one per active webhook that
 #                                                  wants booking.created, in one statement
 AUDIT_STATEMENTS = 2
-PRICING_STATEMENTS = 2
-BOOKING_STATEMENTS = 9 + PRICING_STATEMENTS + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS
+PRICING_STATEMENTS = 1
+BOOKING_STATEMENTS = 7 + PRICING_STATEMENTS + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):
