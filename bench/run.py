@@ -44,6 +44,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
@@ -237,6 +238,50 @@ def seed(env: dict[str, str], root: Path) -> dict:
     fail(f"seeding with the app in {root} failed; its output is above.")
 
 
+def _bench_screens() -> dict:
+    """Version 2's screens for the bench: ten 300-seat halls as a multiplex has them (15
+    rows of 20 with two aisles, the back five rows premium, two wheelchair spaces with
+    companion seats in front) and a 20-seat room for the sell-out rush."""
+    from api.models import Screen
+
+    venue = Screen.objects.default().venue
+    rows = []
+    for index in range(15):
+        seats, x = [], 1
+        for number in range(1, 21):
+            if number in (5, 17):
+                x += 1  # the aisles
+            seat = {"number": number, "x": x, "category": "premium" if index >= 10 else "standard"}
+            if index == 0 and number in (1, 20):
+                seat["kind"] = "wheelchair"
+            elif index == 0 and number in (2, 19):
+                seat["kind"] = "companion"
+            seats.append(seat)
+            x += 1
+        rows.append({"label": chr(ord("A") + index), "seats": seats})
+    halls = [Screen(venue=venue, name=f"Bench hall {n}", seat_map={"rows": rows}) for n in range(1, 11)]
+    for hall in halls:
+        hall.save()
+    room = Screen(venue=venue, name="Bench rush room", seat_map={"grid": {"rows": 2, "seats_per_row": 10}})
+    room.save()
+    return {"hall": halls, "rush": [room], "default": [Screen.objects.default()]}
+
+
+def _bench_prices(show_ids: list[int]) -> None:
+    """Adult, child and senior prices in both categories at every show that (a), (c) and (e) use."""
+    from api.models import ShowPrice, TicketType
+
+    TicketType.objects.default()
+    amounts = {"adult": (11, 14), "child": (7, 9), "senior": (8, 10)}
+    types = {t.key: t for t in TicketType.objects.filter(key__in=amounts)}
+    ShowPrice.objects.bulk_create(
+        ShowPrice(show_id=show, ticket_type=types[key], category=category, amount=Decimal(amount))
+        for show in show_ids
+        for key, pair in amounts.items()
+        for category, amount in zip(("standard", "premium"), pair, strict=True)
+    )
+
+
 def migrate_and_seed(root: Path) -> dict:
     """Migrate and seed the bench database with the app in root; return what the scripts need."""
     os.chdir(root)
@@ -250,6 +295,7 @@ def migrate_and_seed(root: Path) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    import api.models
     from api.models import Booking, Customer, Show, Ticket
 
     try:
@@ -264,23 +310,52 @@ def migrate_and_seed(root: Path) -> dict:
         day = today + timedelta(days=days)
         return timezone.make_aware(datetime(day.year, day.month, day.day)) + timedelta(minutes=minutes)
 
-    def shows(prefix: str, moments: list[datetime], capacity: int) -> list[int]:
+    version_2 = hasattr(api.models, "Screen")  # venues, screens with seat maps, prices
+    if version_2:
+        screens = _bench_screens()
+
+    def shows(prefix: str, moments: list[datetime], capacity: int, screen: str = "default") -> list[int]:
+        if not version_2:
+            made = Show.objects.bulk_create(
+                [Show(title=f"{prefix} {i + 1}", starts_at=m, capacity=capacity) for i, m in enumerate(moments)]
+            )
+            return [show.pk for show in made]
+        # Version 2: on the bench's screens (the halls in turn), as open timings do, occupying
+        # no time (so that no two overlap), as many seats as the screen has.
+        halls = screens[screen]
         made = Show.objects.bulk_create(
-            [Show(title=f"{prefix} {i + 1}", starts_at=m, capacity=capacity) for i, m in enumerate(moments)]
+            [
+                Show(
+                    title=f"{prefix} {i + 1}",
+                    screen=halls[i % len(halls)],
+                    starts_at=m,
+                    ends_at=m,
+                    busy_until=m,
+                    capacity=halls[i % len(halls)].capacity,
+                )
+                for i, m in enumerate(moments)
+            ]
         )
         return [show.pk for show in made]
 
     # Ten shows a day, 10:00 to 21:15: the search's day has ten shows to list.
     day_of = [(day, 600 + 75 * slot) for day in range(2, 6) for slot in range(10)]
-    spread = shows("Bench spread", [at(d, m) for d, m in day_of], 10_000)
-    holds = shows("Bench holds", [at(d + 10, m) for d, m in day_of], 10_000)
+    spread = shows("Bench spread", [at(d, m) for d, m in day_of], 10_000, "hall")
+    # (a) and (e) book and hold among 400 shows: on version 2's 300-seat halls, 120,000
+    # seats, which a run of several pairs of 30 s can't sell out.
+    many = [(day, 600 + 30 * slot) for day in range(50, 60) for slot in range(40)]
+    booking = shows("Bench booking", [at(d, m) for d, m in many], 10_000, "hall")
+    holds = shows("Bench holds", [at(d + 10, m) for d, m in many], 10_000, "hall")
     pgbench = shows("Bench pgbench", [at(d + 20, m) for d, m in day_of], 10_000)
-    rush = shows("Bench rush", [at(40, 10 * i) for i in range(1500)], RUSH_CAPACITY)
+    rush = shows("Bench rush", [at(40, 10 * i) for i in range(1500)], RUSH_CAPACITY, "rush")
     assert pgbench == list(range(pgbench[0], pgbench[0] + len(pgbench))), "pgbench shows need consecutive ids"
+    if version_2:
+        _bench_prices(booking + holds + spread)
 
     # The door list: 200 tickets of 200 people at one show.
     door_at = at(30, 19 * 60 + 30)
-    door = Show.objects.create(title="Bench door list", starts_at=door_at, capacity=200)
+    (door_id,) = shows("Bench door list", [door_at], 200, "hall")
+    door = Show.objects.get(pk=door_id)
     people = Customer.objects.bulk_create(
         [Customer(name=f"Door Guest {i:03d}", phone_number=f"+9197{i:08d}") for i in range(200)]
     )
@@ -290,10 +365,25 @@ def migrate_and_seed(root: Path) -> dict:
     bookings = Booking.objects.bulk_create(
         [Booking(reference=ref, customer=person) for ref, person in zip(sorted(references), people, strict=True)]
     )
-    door_tickets = Ticket.objects.bulk_create(
-        [Ticket(booking=booking, show=door, seat=i + 1) for i, booking in enumerate(bookings)]
-    )
+    if version_2:
+        labels = door.screen.seats.labels()
+        door_tickets = Ticket.objects.bulk_create(
+            [Ticket(booking=b, show=door, seat=labels[i], seat_order=i) for i, b in enumerate(bookings)]
+        )
+    else:
+        door_tickets = Ticket.objects.bulk_create(
+            [Ticket(booking=booking, show=door, seat=i + 1) for i, booking in enumerate(bookings)]
+        )
     pgbench_customer = Customer.objects.create(name="Pgbench Customer", phone_number="+919800000001")
+    pgbench_defines = {"customer": pgbench_customer.pk}
+    if version_2:
+        # Version 2's yardstick inserts tickets alone (issue 23): into one booking of its own.
+        pgbench_booking = Booking.objects.create(reference="PGBNCH", customer=pgbench_customer)
+        pgbench_defines = {
+            "customer": pgbench_customer.pk,
+            "booking": pgbench_booking.pk,
+            "ticket_type": api.models.TicketType.objects.default().pk,
+        }
 
     staff = get_user_model().objects.create_user("bench-staff", password=secrets.token_urlsafe(), is_staff=True)
     token = Token.objects.create(user=staff).key
@@ -303,6 +393,9 @@ def migrate_and_seed(root: Path) -> dict:
     local_door = timezone.localtime(door_at)
     seeded = {
         "spread": spread,
+        "booking": booking,
+        "pgbench_script": "pgbench_booking_v2.sql" if version_2 else "pgbench_booking.sql",
+        "pgbench_defines": pgbench_defines,
         "holds": holds,
         "rush": rush,
         "pgbench": pgbench,
@@ -480,7 +573,7 @@ def warm_up(args: argparse.Namespace, port: int, envs: dict[str, dict[str, str]]
 def wrk_environments(seeded: dict, connections: int, wrk_threads: int) -> dict[str, dict[str, str]]:
     wrk_env = dict(CALLER_ENV, BENCH_DIR=str(BENCH), BENCH_TOKEN=seeded["token"])
     envs = {
-        "a": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["spread"]))),
+        "a": dict(wrk_env, BENCH_SHOWS=",".join(map(str, seeded["booking"]))),
         "b": dict(
             wrk_env,
             BENCH_SHOWS=",".join(map(str, seeded["rush"])),
@@ -507,10 +600,10 @@ def run_pgbench(args: argparse.Namespace, db: str, seeded: dict, work: Path, lab
         f"--client={args.connections}",
         f"--jobs={args.wrk_threads}",
         "--time=10",
-        f"--file={BENCH / 'pgbench_booking.sql'}",
+        f"--file={BENCH / seeded['pgbench_script']}",
         f"--define=first={shows[0]}",
         f"--define=last={shows[-1]}",
-        f"--define=customer={seeded['pgbench_customer']}",
+        *(f"--define={name}={value}" for name, value in seeded["pgbench_defines"].items()),
         "--log",
         f"--log-prefix={work / f'pgbench-{label}'}",
         f"{args.pg}/{db}",
