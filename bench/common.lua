@@ -94,9 +94,9 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d,' ..
     '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"statuses":%s,"extra":%s}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(95), latency:percentile(99), latency.max, e.connect, e.read, e.write, e.timeout,
     json_counts(merged), json_counts(merged_extra)))
 end
