@@ -327,21 +327,45 @@ def best_together(
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
-    """The party over as few rows as possible: the largest groups first (fewest rows),
-    each group placed as best_together would place it."""
-    taken = set(unavailable)
+    """The party over as few rows as possible (the seats of a row need not be side by
+    side): the rows nearest the sweet spot that can still seat the rest in that many rows,
+    each given as many of the party as it can take (_fill_row)."""
+    spot = _SweetSpot(seat_map)
+    free = [len(_free_in(row, unavailable)) for row in seat_map.rows]
+    most_first = sorted(free, reverse=True)
+    if sum(most_first) < quantity:
+        return None
+    fewest = next(n for n in range(1, len(free) + 1) if sum(most_first[:n]) >= quantity)
+    nearest_first = sorted(range(len(free)), key=lambda i: (abs(i - spot.row), i))
     chosen: list[str] = []
-    left = quantity
-    while left:
-        largest = max((len(run) for row in seat_map.rows for run in _runs(row, taken)), default=0)
-        if largest == 0:
-            return None
-        group = best_together(seat_map, taken, min(left, largest), single_seat_rule=single_seat_rule)
-        if group is None:
-            return None
-        chosen += group
-        taken |= set(group)
-        left -= len(group)
+    left, picked = quantity, set()
+    for rows_after in range(fewest - 1, -1, -1):
+        for index in nearest_first:
+            others = sorted((free[i] for i in nearest_first if i != index and i not in picked), reverse=True)
+            if index not in picked and free[index] and free[index] + sum(others[:rows_after]) >= left:
+                break
+        picked.add(index)
+        count = min(free[index], left)
+        chosen += _fill_row(seat_map.rows[index], unavailable, count, spot, single_seat_rule=single_seat_rule)
+        left -= count
+    return chosen
+
+
+def _fill_row(row: Row, unavailable: set[str], count: int, spot: _SweetSpot, *, single_seat_rule: bool) -> list[str]:
+    """`count` of the row's free seats (at most as many as it has): side by side where a
+    run can take them (the best placement), else its largest runs whole, nearest the sweet
+    spot first, until the rest fits in one. Whole runs strand nothing."""
+    taken, chosen = set(unavailable), list[str]()
+    while count:
+        placements = _placements(row, taken, count)
+        if placements:
+            if single_seat_rule:
+                placements = _allowed(row, taken, placements)
+            return chosen + [s.label for s in min(placements, key=spot.distance)]
+        run = min(_runs(row, taken), key=lambda run: (-len(run), spot.distance(run)))
+        chosen += [s.label for s in run]
+        taken |= {s.label for s in run}
+        count -= len(run)
     return chosen
 
 
