@@ -132,8 +132,10 @@ def test_every_show_is_priced_in_its_venues_currency(seeded):
         ("senior", "premium"): "230.00",
     }
     prices: dict[int, dict] = {}
-    for show, key, category, amount in ShowPrice.objects.values_list("show", "ticket_type__key", "category", "amount"):
-        prices.setdefault(show, {})[(key, category)] = str(amount)
+    for show_id, key, category, amount in ShowPrice.objects.values_list(
+        "show", "ticket_type__key", "category", "amount"
+    ):
+        prices.setdefault(show_id, {})[(key, category)] = str(amount)
     for show in Show.objects.select_related("screen__venue"):
         expected = lira if show.screen.venue.currency == "TRY" else euros
         assert prices.get(show.pk) == expected, show
@@ -142,7 +144,7 @@ def test_every_show_is_priced_in_its_venues_currency(seeded):
 def test_a_seeded_show_sells_at_its_prices(seeded):
     # A party of an adult and a child in the premium rows of the 300-seat screen.
     screen = Screen.objects.get(name="Screen 2")
-    show = screen.shows.order_by("starts_at").first()
+    show = screen.shows.order_by("starts_at")[0]
     premium = [seat.label for seat in screen.seats if seat.category == "premium"][:2]
     with time_machine.travel(NOW, tick=False):
         hold = sales.hold_create(show_id=show.pk, seats=premium, ticket_types={"adult": 1, "child": 1}, now=NOW)
