@@ -340,9 +340,16 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
     chosen: list[str] = []
     left, picked = quantity, set()
     for rows_after in range(fewest - 1, -1, -1):
+        ranked = sorted((free[i] for i in nearest_first if i not in picked), reverse=True)
         for index in nearest_first:
-            others = sorted((free[i] for i in nearest_first if i != index and i not in picked), reverse=True)
-            if index not in picked and free[index] and free[index] + sum(others[:rows_after]) >= left:
+            if index in picked or not free[index]:
+                continue
+            # The most the other rows can seat in rows_after rows: the largest counts but this row's.
+            if rows_after >= len(ranked) or free[index] >= ranked[rows_after]:
+                others = sum(ranked[: rows_after + 1]) - free[index]
+            else:
+                others = sum(ranked[:rows_after])
+            if free[index] + others >= left:
                 break
         picked.add(index)
         count = min(free[index], left)
