@@ -149,6 +149,11 @@ class InvalidPrices(Invalid):
     subject = "prices"
 
 
+class DefaultTicketTypeNeeded(Invalid):
+    subject = "default"
+    message = "One ticket type is always the default: make another one the default instead."
+
+
 class NotSoldHere(Invalid):
     subject = "ticket_types"
 

@@ -361,24 +361,51 @@ def best_together(
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
-    """The party over as few rows as possible: the largest groups first (fewest rows),
-    each group placed as best_together would place it."""
-    taken = set(unavailable)
-    runs = _all_runs(seat_map, taken)
+    """The party over as few rows as possible (the seats of a row need not be side by
+    side): the rows nearest the sweet spot that can still seat the rest in that many rows,
+    each given as many of the party as it can take (_fill_row)."""
+    spot = seat_map.sweet_spot
+    free = [len(_free_in(row, unavailable)) for row in seat_map.rows]
+    most_first = sorted(free, reverse=True)
+    if sum(most_first) < quantity:
+        return None
+    fewest = next(n for n in range(1, len(free) + 1) if sum(most_first[:n]) >= quantity)
+    nearest_first = sorted(range(len(free)), key=lambda i: (abs(i - spot.row), i))
     chosen: list[str] = []
-    left = quantity
-    while left:
-        largest = max((len(run) for row_runs in runs for run in row_runs), default=0)
-        if largest == 0:
-            return None
-        group = _best_placement(seat_map.sweet_spot, runs, min(left, largest), single_seat_rule=single_seat_rule)
-        if group is None:
-            return None
-        chosen += [s.label for s in group]
-        taken.update(s.label for s in group)
-        left -= len(group)
-        row = group[0].row  # only that row's runs changed
-        runs[row] = _runs(seat_map.rows[row], taken)
+    left, picked = quantity, set()
+    for rows_after in range(fewest - 1, -1, -1):
+        ranked = sorted((free[i] for i in nearest_first if i not in picked), reverse=True)
+        for index in nearest_first:
+            if index in picked or not free[index]:
+                continue
+            # The most the other rows can seat in rows_after rows: the largest counts but this row's.
+            if rows_after >= len(ranked) or free[index] >= ranked[rows_after]:
+                others = sum(ranked[: rows_after + 1]) - free[index]
+            else:
+                others = sum(ranked[:rows_after])
+            if free[index] + others >= left:
+                break
+        picked.add(index)
+        count = min(free[index], left)
+        chosen += _fill_row(seat_map.rows[index], unavailable, count, spot, single_seat_rule=single_seat_rule)
+        left -= count
+    return chosen
+
+
+def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool) -> list[str]:
+    """`count` of the row's free seats (at most as many as it has): side by side where a
+    run can take them (the best placement), else its largest runs whole, nearest the sweet
+    spot first, until the rest fits in one. Whole runs strand nothing."""
+    taken, chosen = set(unavailable), list[str]()
+    while count:
+        runs = _runs(row, taken)
+        placement = _best_placement(spot, [runs], count, single_seat_rule=single_seat_rule)
+        if placement is not None:
+            return chosen + [s.label for s in placement]
+        run = min(runs, key=lambda run: (-len(run), spot.distance(run[0].row, run[0].x, len(run))))
+        chosen += [s.label for s in run]
+        taken |= {s.label for s in run}
+        count -= len(run)
     return chosen
 
 

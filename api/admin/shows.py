@@ -17,6 +17,7 @@ from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
 from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .prices import ShowPriceInline
 
 
 class ShowStatusFilter(admin.SimpleListFilter):
@@ -153,7 +154,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         return [(None, {"fields": ["venue", *fields]}), ("Seats", {"fields": ["seat_map_picture"]})]
 
     def get_inlines(self, request, obj):
-        return [SeatBlockInline, ShowTicketInline] if obj is not None else []
+        return [ShowPriceInline, SeatBlockInline, ShowTicketInline] if obj is not None else [ShowPriceInline]
 
     def get_queryset(self, request):
         # tickets_booked and seats_available come from subqueries in the same SELECT,

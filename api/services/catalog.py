@@ -13,7 +13,9 @@ from django.utils import timezone
 from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
+    DefaultTicketTypeNeeded,
     InUse,
+    Invalid,
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
@@ -377,8 +379,15 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
 
 
 def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> TicketType:
-    """Save a ticket type; a new default takes the place of the old one."""
+    """Save a ticket type; a new default takes the place of the old one. The default can't
+    stop being it but by another taking its place: sales without types need one."""
     with transaction.atomic():
+        before = TicketType.objects.filter(pk=ticket_type.pk).first() if ticket_type.pk is not None else None
+        if before is not None and before.key != ticket_type.key:
+            # Holds freeze their lines by key, and clients send keys: a key stays once made.
+            raise Invalid("A ticket type's key can't change; add a new type instead.", subject="key")
+        if before is not None and before.default and not ticket_type.default:
+            raise DefaultTicketTypeNeeded()
         if ticket_type.default:
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
@@ -398,8 +407,10 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
 def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> None:
     """Delete a ticket type that no ticket or price uses (InUse otherwise), nor the default."""
     with transaction.atomic():
-        if ticket_type.default or ticket_type.tickets.exists() or ticket_type.prices.exists():
-            raise InUse()
+        if ticket_type.default:
+            raise InUse("The default ticket type can't be deleted: make another one the default first.")
+        if ticket_type.tickets.exists() or ticket_type.prices.exists():
+            raise InUse("Tickets or show prices use this ticket type: it can't be deleted.")
         key = ticket_type.key
         ticket_type.delete()
         audit.record(

@@ -63,6 +63,24 @@ def screen_of(seats: int, *, name: str | None = None, venue: Venue | None = None
     return Screen.objects.create(venue=venue, name=name or f"Screen of {seats}", seat_map={"rows": rows})
 
 
+def aisle_map(*, premium_rows: int = 0, wheelchair_spaces: bool = False) -> dict:
+    """A 300-seat house: 15 rows (A-O) of 20 seats, aisles after seats 4 and 16. The last
+    `premium_rows` rows are premium; with `wheelchair_spaces`, seats 4 and 17 of the back
+    row (beside the aisles) are wheelchair spaces, with companion seats 3 and 18."""
+
+    def seat(row: int, n: int) -> dict:
+        found: dict = {"number": n, "x": n + (n > 4) + (n > 16)}
+        if row >= 15 - premium_rows:
+            found["category"] = "premium"
+        if wheelchair_spaces and row == 14 and n in (4, 17):
+            found["kind"] = "wheelchair"
+        elif wheelchair_spaces and row == 14 and n in (3, 18):
+            found["kind"] = "companion"
+        return found
+
+    return {"rows": [{"label": row_label(r), "seats": [seat(r, n) for n in range(1, 21)]} for r in range(15)]}
+
+
 def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:
     """A show (a version-1 timing: it occupies no time) `days` from today at hour:minute in
     the theatre's zone, on the default screen, or on a screen of its own when its capacity

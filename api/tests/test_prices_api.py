@@ -53,6 +53,27 @@ def test_staff_add_a_ticket_type_and_make_it_the_default(staff_client):
     assert TicketType.objects.filter(default=True).count() == 1
 
 
+def test_the_default_type_stays_the_default_until_another_takes_its_place(staff_client):
+    response = staff_client.patch("/api/ticket-types/adult", {"default": False}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "default": ["One ticket type is always the default: make another one the default instead."]
+    }
+    assert TicketType.objects.default().key == "adult"
+    assert staff_client.post("/api/tickets", {**ADA, "show": make_show().pk}).json()["ticket_type"] == "adult"
+
+
+def test_a_ticket_types_key_stays_once_made(staff_client):
+    # Holds freeze their lines by key: a renamed key would leave them naming no type.
+    response = staff_client.patch("/api/ticket-types/child", {"key": "kid", "name": "Kid"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"key": ["A ticket type's key can't change; add a new type instead."]}
+    assert TicketType.objects.get(key="child").name == "Child"
+    assert staff_client.patch("/api/ticket-types/child", {"name": "Kid"}, format="json").status_code == 200
+
+
 def test_a_ticket_type_in_use_is_not_deleted(staff_client, priced):
     response = staff_client.delete("/api/ticket-types/child")
 

@@ -13,25 +13,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import Screen, Show, Ticket
-from api.tests.conftest import all_at_once, postgres_only
+from api.tests.conftest import aisle_map, all_at_once, postgres_only
 from api.tests.test_http_rush import server  # noqa: F401 (the gunicorn fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SMALL, BIG = 20, 300
-
-
-def aisle_map() -> dict:
-    """15 rows of 20 seats, aisles after seats 4 and 16: 300 seats."""
-
-    def x(n: int) -> int:
-        return n + (n > 4) + (n > 16)
-
-    return {
-        "rows": [
-            {"label": chr(ord("A") + r), "seats": [{"number": n, "x": x(n)} for n in range(1, 21)]} for r in range(15)
-        ]
-    }
 
 
 @pytest.fixture

@@ -106,6 +106,23 @@ def test_a_party_is_split_only_when_no_row_can_seat_it_together():
     assert len(rows) == 2 and len(choice.seats) == 5
 
 
+def test_a_split_party_takes_the_fewest_rows_even_in_several_groups():
+    # No row seats four side by side; row B seats them in two pairs, one row where A's or
+    # C's three would need a second row for the fourth (the README's picture).
+    seat_map, taken = house(
+        """
+        ...xxxx
+        x..x..x
+        ...xxxx
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 4)
+
+    assert choice is not None and not choice.together
+    assert picture(seat_map, taken, choice.seats).splitlines()[1] == "x**x**x"
+
+
 def test_sold_out_when_the_party_does_not_fit():
     seat_map, taken = house("xx..x")
 

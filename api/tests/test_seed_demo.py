@@ -1,9 +1,10 @@
 """manage.py seed_demo: a demo multiplex of two venues in two time zones, screens with
-aisles and wheelchair spaces, films, and a week of shows that never overlap; running it
-again adds nothing."""
+aisles and wheelchair spaces, films, and a week of priced shows that never overlap;
+running it again adds nothing."""
 
 import io
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from itertools import pairwise
 
 import pytest
@@ -13,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from api.models import Film, Screen, Show, Venue
-from api.services import catalog
+from api.models import Film, Screen, Show, ShowPrice, Venue
+from api.services import catalog, sales
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +112,44 @@ def test_a_week_of_shows_that_never_overlap(seeded):
         for before, after in pairwise(shows):
             assert before.busy_until <= after.starts_at, (before, after)
     assert seeded["output"] == f"Scheduled {Show.objects.count()} demo shows on 5 screens in 2 venues.\n"
+
+
+def test_every_show_is_priced_in_its_venues_currency(seeded):
+    euros = {
+        ("adult", "standard"): "12.50",
+        ("adult", "premium"): "16.00",
+        ("child", "standard"): "8.50",
+        ("child", "premium"): "11.00",
+        ("senior", "standard"): "9.50",
+        ("senior", "premium"): "12.50",
+    }
+    lira = {
+        ("adult", "standard"): "250.00",
+        ("adult", "premium"): "320.00",
+        ("child", "standard"): "150.00",
+        ("child", "premium"): "200.00",
+        ("senior", "standard"): "180.00",
+        ("senior", "premium"): "230.00",
+    }
+    prices: dict[int, dict] = {}
+    for show_id, key, category, amount in ShowPrice.objects.values_list(
+        "show", "ticket_type__key", "category", "amount"
+    ):
+        prices.setdefault(show_id, {})[(key, category)] = str(amount)
+    for show in Show.objects.select_related("screen__venue"):
+        expected = lira if show.screen.venue.currency == "TRY" else euros
+        assert prices.get(show.pk) == expected, show
+
+
+def test_a_seeded_show_sells_at_its_prices(seeded):
+    # A party of an adult and a child in the premium rows of the 300-seat screen.
+    screen = Screen.objects.get(name="Screen 2")
+    show = screen.shows.order_by("starts_at")[0]
+    premium = [seat.label for seat in screen.seats if seat.category == "premium"][:2]
+    with time_machine.travel(NOW, tick=False):
+        hold = sales.hold_create(show_id=show.pk, seats=premium, ticket_types={"adult": 1, "child": 1}, now=NOW)
+    assert [line["price"] for line in hold.lines] == ["16.00", "11.00"]
+    assert hold.total == Decimal("27.00")
 
 
 def test_in_a_venue_no_two_shows_start_at_one_moment(seeded):

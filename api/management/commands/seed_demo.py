@@ -1,5 +1,7 @@
 """A demo multiplex: two venues in two time zones, screens of 60 to 300 seats with aisles,
-premium rows and wheelchair spaces, films, and a week of shows that never overlap.
+premium rows and wheelchair spaces, films, and a week of shows that never overlap, priced
+in each venue's currency by ticket type and seat category (a show made earlier keeps its
+prices, or their absence).
 
 Safe to run again: venues, screens and films are found by name, shows by screen and
 start; the schedule of a day depends on the day alone, so a later run finds the same
@@ -12,6 +14,7 @@ one moment, so that a version-1 client's date and time still name one show.
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from api.errors import DomainError
-from api.models import Film, Screen, Show, Venue
+from api.models import Film, Screen, Show, TicketType, Venue
 from api.seatmaps import parse, row_label
 from api.services import catalog
 
@@ -34,6 +37,13 @@ FILMS = [
 ]
 
 SECOND_VENUE = {"name": "Odeon Kadıköy", "time_zone": "Europe/Istanbul", "currency": "TRY", "country": "TR"}
+
+# What the demo's shows cost, by the venue's currency: per ticket type, a standard seat
+# and a premium one. A venue in another currency gets the EUR figures in its own.
+PRICES = {
+    "EUR": {"adult": ("12.50", "16.00"), "child": ("8.50", "11.00"), "senior": ("9.50", "12.50")},
+    "TRY": {"adult": ("250.00", "320.00"), "child": ("150.00", "200.00"), "senior": ("180.00", "230.00")},
+}
 
 OPENS, LAST_START = time(11, 0), time(22, 30)  # local times of the first show and the latest start
 STEP = 15  # shows start on a quarter hour, plus the screen's stagger (5 minutes a screen)
@@ -111,6 +121,7 @@ class Command(BaseCommand):
         ]
         created = refused = 0
         for venue, screens in venues:
+            prices = _prices(venue)
             today = timezone.localdate(now, venue.zone)
             for day in (today + timedelta(days=n) for n in range(days)):
                 for stagger, screen in enumerate(screens):
@@ -118,7 +129,9 @@ class Command(BaseCommand):
                         if starts_at <= now or Show.objects.filter(screen=screen, starts_at=starts_at).exists():
                             continue
                         try:
-                            catalog.show_create(starts_at=starts_at, screen_id=screen.pk, film_id=film.pk)
+                            catalog.show_create(
+                                starts_at=starts_at, screen_id=screen.pk, film_id=film.pk, prices=prices
+                            )
                             created += 1
                         except DomainError:  # a show staff scheduled is in the way
                             refused += 1
@@ -134,6 +147,21 @@ class Command(BaseCommand):
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", "admin")
             self.stdout.write("Created the admin login: user admin, password admin (development only).")
+
+
+def _prices(venue: Venue) -> catalog.Prices:
+    """The demo's prices in the venue's currency, for the ticket types and seat categories
+    this installation has (staff may have removed some)."""
+    table = PRICES.get(venue.currency, PRICES["EUR"])
+    TicketType.objects.default()  # a database without types gets adult, child and senior
+    types = set(TicketType.objects.values_list("key", flat=True))
+    return [
+        (key, category, Decimal(amount))
+        for key, amounts in table.items()
+        if key in types
+        for category, amount in zip(("standard", "premium"), amounts, strict=True)
+        if category in settings.BOOKING_SEAT_CATEGORIES
+    ]
 
 
 def _screen(venue: Venue, auditorium: Auditorium, now: datetime) -> Screen:

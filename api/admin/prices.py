@@ -1,0 +1,139 @@
+"""Ticket types and a show's prices in the admin: both written by services.catalog, so that
+the rules (one default type; known types and categories, each price once) and the audit
+trail are the API's."""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from ..models import ShowPrice, TicketType
+from ..services import catalog
+from .base import RuleErrorsAsMessages, staff_actor
+
+# --- a show's prices ---------------------------------------------------------------------
+
+
+class ShowPriceForm(forms.ModelForm):
+    category = forms.ChoiceField(
+        choices=lambda: [(category, category) for category in settings.BOOKING_SEAT_CATEGORIES],
+        help_text="The seat category (price band) of the screen's seat map.",
+    )
+
+    class Meta:
+        model = ShowPrice
+        fields = ["ticket_type", "category", "amount"]
+
+
+class ShowPriceFormSet(BaseInlineFormSet):
+    """Saves the show's whole price list at once through services.catalog.show_update (under
+    the show's lock, audited), never row by row: a hold made before keeps its own prices."""
+
+    actor = "system"
+
+    @cached_property
+    def _ticket_types(self) -> list[tuple[Any, str]]:
+        return [("", "---------"), *((t.pk, str(t)) for t in TicketType.objects.all())]
+
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        form.fields["ticket_type"].choices = self._ticket_types  # type: ignore[attr-defined]  # one query, every row
+
+    def save(self, commit: bool = True) -> list[Any]:
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        if not self.has_changed():
+            return []
+        deleted = self.deleted_forms
+        kept = [form for form in self.initial_forms if form not in deleted]
+        added = [form for form in self.extra_forms if form.has_changed() and form not in deleted]
+        prices = [
+            (form.cleaned_data["ticket_type"].key, form.cleaned_data["category"], form.cleaned_data["amount"])
+            for form in kept + added
+        ]
+        catalog.show_update(show_id=self.instance.pk, now=timezone.now(), prices=prices, actor=self.actor)
+        # What the admin's history entry reads (formset.save() would have set them).
+        self.new_objects = [form.instance for form in added]
+        self.changed_objects = [(form.instance, form.changed_data) for form in kept if form.has_changed()]
+        self.deleted_objects = [form.instance for form in deleted if form in self.initial_forms]
+        return self.new_objects
+
+
+class ShowPriceInline(admin.TabularInline):
+    """The show's prices by ticket type and seat category, in its venue's currency. A show
+    without prices sells every seat at 0.00 as the default type."""
+
+    model = ShowPrice
+    form = ShowPriceForm
+    formset = ShowPriceFormSet
+    fields = ("ticket_type", "category", "amount")
+    extra = 0
+    verbose_name = "price"
+    verbose_name_plural = "prices (none: every seat sells at 0.00 as the default type)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"actor": staff_actor(request)})
+
+    def get_queryset(self, request):
+        # Each row is headed by its name, which names the type; the type select is one query.
+        return super().get_queryset(request).select_related("ticket_type")
+
+
+# --- ticket types ------------------------------------------------------------------------
+
+
+class TicketTypeForm(forms.ModelForm):
+    # Not the model's field: its "one default" constraint would refuse a new default
+    # before services.catalog.ticket_type_save moves the default over to it.
+    is_default = forms.BooleanField(
+        label="Default",
+        required=False,
+        help_text="Sold when a request names no type; making this one the default unmakes the old one.",
+    )
+
+    class Meta:
+        model = TicketType
+        fields = ["key", "name"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["is_default"].initial = self.instance.default
+
+
+@admin.register(TicketType)
+class TicketTypeAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+    """Adult, child, senior...: saved and deleted by services.catalog (a new default takes
+    the old one's place; the default, and a type sold or priced, can't be deleted)."""
+
+    form = TicketTypeForm
+    list_display = ["name", "key", "default"]
+    list_display_links = ["name"]
+    fields = ["key", "name", "is_default"]
+    ordering = ["-default", "pk"]
+    search_fields = ["key", "name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Prices and tickets name a type by its key in the API: it stays once made.
+        return ["key"] if obj is not None else []
+
+    def save_model(self, request, obj: TicketType, form, change: bool) -> None:
+        obj.default = form.cleaned_data["is_default"]
+        catalog.ticket_type_save(obj, actor=staff_actor(request))
+
+    def delete_model(self, request, obj: TicketType) -> None:
+        catalog.ticket_type_delete(obj, actor=staff_actor(request))
+
+    def get_deleted_objects(self, objs, request):
+        # Django's check would stop at the prices and tickets that protect a type, on a page
+        # listing them; the confirmation asks instead, and the service decides.
+        deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed, []
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, through the service
+        return actions

@@ -1,0 +1,266 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_admin_v2, used as arguments)
+"""The admin of ticket types and of a show's prices (API.md (v2), "Ticket types and
+prices"): writes through services.catalog, so that their rules and audit entries are the
+API's; their refusals as form errors or messages, nothing saved."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from api.models import AuditEntry, Show, ShowPrice, TicketType
+from api.services import catalog, sales
+from api.tests.conftest import ADA, hold_seats
+from api.tests.test_admin_v2 import (  # noqa: F401 (the fixtures)
+    NOW,
+    _form,
+    _messages,
+    film,
+    frozen,
+    screen,
+    show,
+    staff,
+    venue,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _prices_form(client, url: str, rows: list[dict], **changes) -> dict:
+    """The show's form with new price rows added."""
+    data = _form(client, url, **changes)
+    initial = int(data["prices-INITIAL_FORMS"])
+    for n, row in enumerate(rows, start=initial):
+        data |= {f"prices-{n}-{field}": value for field, value in row.items()}
+        data[f"prices-{n}-show"] = data.get(f"prices-{n}-show", "")
+    data["prices-TOTAL_FORMS"] = str(initial + len(rows))
+    return data
+
+
+def _type(key: str) -> str:
+    return str(TicketType.objects.get(key=key).pk)
+
+
+def _prices(show: Show) -> list[tuple[str, str, Decimal]]:
+    return sorted(ShowPrice.objects.filter(show=show).values_list("ticket_type__key", "category", "amount"))
+
+
+def _entries(action: str) -> list[tuple[str, str, dict]]:
+    return list(AuditEntry.objects.filter(action=action).order_by("pk").values_list("actor", "object_id", "changes"))
+
+
+# --- a show's prices ---------------------------------------------------------------------------
+
+
+def test_staff_set_a_shows_prices_on_its_page(staff, show):
+    url = f"/admin/api/show/{show.pk}/change/"
+    rows = [
+        {"ticket_type": _type("adult"), "category": "standard", "amount": "250.00"},
+        {"ticket_type": _type("child"), "category": "standard", "amount": "150.50"},
+        {"ticket_type": _type("adult"), "category": "premium", "amount": "320.00"},
+    ]
+
+    response = staff.post(url, _prices_form(staff, url, rows))
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/api/show/")
+    assert _prices(show) == [
+        ("adult", "premium", Decimal("320.00")),
+        ("adult", "standard", Decimal("250.00")),
+        ("child", "standard", Decimal("150.50")),
+    ]
+    # Through services.catalog.show_update: audited as the API's change of prices.
+    assert ("staff:admin", str(show.pk), {"prices": "changed"}) in _entries("show.changed")
+    page = staff.get(url).content.decode()
+    assert 'name="prices-TOTAL_FORMS" value="3"' in page and 'value="320.00"' in page
+
+
+def test_changing_and_removing_prices_replaces_the_list_and_holds_keep_theirs(staff, show):
+    catalog.show_update(
+        show_id=show.pk,
+        now=NOW,
+        prices=[("adult", "standard", Decimal("250.00")), ("child", "standard", Decimal("150.00"))],
+    )
+    held = hold_seats(show.pk, seats=["B1", "B2"], ticket_types={"adult": 1, "child": 1}, now=NOW)
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _form(staff, url)
+    rows = {data[f"prices-{n}-ticket_type"]: n for n in range(2)}
+    adult, child = rows[_type("adult")], rows[_type("child")]
+
+    response = staff.post(url, {**data, f"prices-{adult}-amount": "275.00", f"prices-{child}-DELETE": "on"})
+
+    assert response.status_code == 302
+    assert _prices(show) == [("adult", "standard", Decimal("275.00"))]
+    sale = sales.booking_confirm(hold_id=held.pk, now=NOW, **ADA)
+    assert sale.booking.total == Decimal("400.00")  # the prices the hold froze
+    assert [t.price for t in sale.tickets] == [Decimal("250.00"), Decimal("150.00")]
+
+
+def test_a_show_is_added_with_its_prices(staff, screen, film):
+    starts = (NOW + timedelta(days=5)).astimezone(screen.venue.zone)
+    data = _prices_form(
+        staff,
+        "/admin/api/show/add/",
+        [{"ticket_type": _type("senior"), "category": "standard", "amount": "99.90"}],
+        screen=str(screen.pk),
+        film=str(film.pk),
+        starts_at_0=f"{starts:%Y-%m-%d}",
+        starts_at_1="19:30:00",
+        capacity="",
+    )
+
+    response = staff.post("/admin/api/show/add/", data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    (added,) = Show.objects.all()
+    assert _prices(added) == [("senior", "standard", Decimal("99.90"))]
+    assert [action for (action,) in AuditEntry.objects.order_by("pk").values_list("action")][-2:] == [
+        "show.created",
+        "show.changed",
+    ]
+
+
+def test_a_price_given_twice_is_a_form_error(staff, show):
+    url = f"/admin/api/show/{show.pk}/change/"
+    row = {"ticket_type": _type("adult"), "category": "standard", "amount": "250.00"}
+
+    response = staff.post(url, _prices_form(staff, url, [row, {**row, "amount": "1.00"}], title="Changed"))
+
+    assert response.status_code == 200
+    (formset,) = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "prices"]
+    assert formset.formset.non_form_errors()
+    assert not ShowPrice.objects.exists()
+    assert Show.objects.get(pk=show.pk).title == "Dune: Part Two"  # nothing saved
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ({"category": "balcony", "amount": "1.00"}, "category"),
+        ({"category": "standard", "amount": "-1.00"}, "amount"),
+        ({"category": "standard", "amount": "1.005"}, "amount"),
+    ],
+)
+def test_an_unknown_category_or_a_bad_amount_is_a_form_error(staff, show, row, field):
+    url = f"/admin/api/show/{show.pk}/change/"
+
+    response = staff.post(url, _prices_form(staff, url, [{"ticket_type": _type("adult"), **row}]))
+
+    assert response.status_code == 200
+    (formset,) = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "prices"]
+    assert list(formset.formset.errors[0]) == [field]
+    assert not ShowPrice.objects.exists()
+
+
+def test_the_show_page_costs_the_same_however_many_prices(staff, show, django_assert_num_queries):
+    url = f"/admin/api/show/{show.pk}/change/"
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("1.00"))])
+    staff.get(url)  # the session's first use
+    with CaptureQueriesContext(connection) as one:
+        staff.get(url)
+    prices = [
+        (key, category, Decimal("2.00")) for key in ("adult", "child", "senior") for category in ("standard", "premium")
+    ]
+    catalog.show_update(show_id=show.pk, now=NOW, prices=prices)
+    with django_assert_num_queries(len(one)):
+        page = staff.get(url).content.decode()
+    assert page.count('value="2.00"') == 6
+
+
+# --- ticket types --------------------------------------------------------------------------------
+
+
+def test_the_ticket_type_pages_render_for_staff_only(staff, client):
+    child = TicketType.objects.get(key="child")
+    for url in [
+        "/admin/api/tickettype/",
+        "/admin/api/tickettype/add/",
+        f"/admin/api/tickettype/{child.pk}/change/",
+        f"/admin/api/tickettype/{child.pk}/delete/",
+    ]:
+        assert staff.get(url).status_code == 200, url
+    staff.logout()
+    response = staff.get("/admin/api/tickettype/")
+    assert (response.status_code, response["Location"]) == (302, "/admin/login/?next=/admin/api/tickettype/")
+
+
+def test_the_list_shows_each_type_the_default_first(staff):
+    TicketType.objects.default()
+    response = staff.get("/admin/api/tickettype/")
+
+    rows = [(str(t.name), t.key, t.default) for t in response.context["cl"].result_list]
+    assert rows == [("Adult", "adult", True), ("Child", "child", False), ("Senior", "senior", False)]
+
+
+def test_adding_a_type_as_the_default_takes_the_old_ones_place(staff):
+    TicketType.objects.default()
+
+    response = staff.post("/admin/api/tickettype/add/", {"key": "student", "name": "Student", "is_default": "on"})
+
+    assert response.status_code == 302
+    assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["student"]
+    assert _entries("ticket_type.created") == [("staff:admin", "student", {"key": "student", "default": True})]
+
+
+def test_renaming_a_type(staff):
+    child = TicketType.objects.get(key="child")
+    url = f"/admin/api/tickettype/{child.pk}/change/"
+
+    response = staff.post(url, _form(staff, url, name="Under 12"))
+
+    assert response.status_code == 302
+    assert TicketType.objects.get(pk=child.pk).name == "Under 12"
+    assert _entries("ticket_type.changed") == [("staff:admin", "child", {"key": "child", "default": False})]
+    assert 'name="key"' not in staff.get(url).content.decode()  # a key stays once made
+
+
+def test_the_default_stays_the_default_until_another_takes_its_place(staff):
+    adult = TicketType.objects.default()
+    url = f"/admin/api/tickettype/{adult.pk}/change/"
+
+    data = _form(staff, url, name="Grown-up")
+    data.pop("is_default", None)  # the box unticked
+    response = staff.post(url, data)
+
+    assert (response.status_code, response["Location"]) == (302, url)
+    assert _messages(staff.get(url)) == ["One ticket type is always the default: make another one the default instead."]
+    assert TicketType.objects.get(pk=adult.pk).default and TicketType.objects.get(pk=adult.pk).name == "Adult"
+
+
+def test_deleting_an_unused_type(staff):
+    senior = TicketType.objects.get(key="senior")
+
+    response = staff.post(f"/admin/api/tickettype/{senior.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not TicketType.objects.filter(key="senior").exists()
+    assert _entries("ticket_type.deleted") == [("staff:admin", "senior", {})]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("adult", "The default ticket type can't be deleted: make another one the default first."),
+        ("child", "Tickets or show prices use this ticket type: it can't be deleted."),
+    ],
+)
+def test_deleting_the_default_or_a_priced_type_is_refused_with_a_message(staff, show, key, message):
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("child", "standard", Decimal("1.00"))])
+    kept = TicketType.objects.get(key=key)
+    url = f"/admin/api/tickettype/{kept.pk}/delete/"
+
+    assert staff.get(url).status_code == 200  # the question is asked; the service decides
+    response = staff.post(url, {"post": "yes"})
+
+    change = f"/admin/api/tickettype/{kept.pk}/change/"
+    assert (response.status_code, response["Location"]) == (302, change)
+    assert _messages(staff.get(change)) == [message]
+    assert TicketType.objects.filter(key=key).exists()
+    assert not _entries("ticket_type.deleted")
+
+
+def test_types_are_deleted_one_at_a_time(staff):
+    response = staff.get("/admin/api/tickettype/")
+
+    assert "delete_selected" not in response.content.decode()
