@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from api.models import Screen, Show, Venue
 from api.pages import HOME_SHOW_COUNT, QR_SCALE
-from api.tests.conftest import book_ticket, hold_seats, make_show
+from api.tests.conftest import book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def book(show: Show, **person):
 # --- home page ---------------------------------------------------------------------
 
 
-def test_home_lists_coming_shows_with_free_seats(client, settings):
+def test_home_lists_coming_shows_by_venue_and_film_with_free_seats(client, settings):
     settings.THEATRE_NAME = "Odeon Riverside"
     show = make_show(days=3, title="Dune: Part Three")
     book(show)
@@ -38,7 +38,10 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     full = make_show(days=4, title="Sold Out Movie", capacity=1)
     book(full)
     untitled = make_show(days=5, title="")
+    later = make_show(days=6, title="Dune: Part Three")
     make_show(days=-1, title="Yesterday's Film")  # started: not a coming show
+    venue = Venue.objects.create(name="Odeon Kadıköy", time_zone="Europe/Istanbul", currency="TRY")
+    elsewhere = make_show(days=7, screen=screen_of(8, venue=venue), capacity=8, title="Anora")
 
     response = client.get("/")
 
@@ -47,14 +50,30 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     html = response.content.decode()
     assert "<title>Odeon Riverside: coming shows</title>" in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    # 20 seats less 1 ticket less 2 held, as GET /api/shows counts them.
+    # Venues by name, films by title, each film's times in order.
+    groups = [
+        (group["venue"].name, [(film["title"], [s.pk for s in film["shows"]]) for film in group["films"]])
+        for group in response.context["venues"]
+    ]
+    assert groups == [
+        ("Main theatre", [("Dune: Part Three", [show.pk, later.pk]), ("Film to be announced", [untitled.pk]),
+                          ("Sold Out Movie", [full.pk])]),
+        ("Odeon Kadıköy", [("Anora", [elsewhere.pk])]),
+    ]  # fmt: skip
+    assert html.index("Main theatre") < html.index("Dune: Part Three") < html.index("Odeon Kadıköy")
+    # 20 seats less 1 ticket less 2 held, as GET /api/shows counts them; a link to each show page.
     assert "17 of 20 seats free" in html
+    assert "8 of 8 seats free" in html
     assert '<span class="seats full">Sold out</span>' in html
-    assert f"Film to be announced <small>show {untitled.pk}</small>" in html
+    assert f'<a href="/shows/{show.pk}/">' in html
+    assert f'<a href="/shows/{elsewhere.pk}/">' in html
     assert "Yesterday&#x27;s Film" not in html
-    assert [s.pk for s in response.context["shows"]] == [show.pk, full.pk, untitled.pk]
+    # Each show's time in its venue's zone.
     local = timezone.localtime(show.starts_at)
     assert f"{local:%a} {local.day} {local:%b} <b>19:30</b>" in html
+    istanbul = timezone.localtime(elsewhere.starts_at, venue.zone)
+    assert f"<b>{istanbul:%H:%M}</b>" in html
+    assert "times in Europe/Istanbul" in html
     assert '<a href="/api/docs/">API docs</a>' in html
     assert '<a href="/admin/">Staff admin</a>' in html
     # The curl example books the first coming show.
@@ -62,12 +81,12 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     assert f'"show": {show.pk},' in html
 
 
-def test_home_shows_the_next_twenty_in_one_query(client, django_assert_num_queries):
+def test_home_shows_the_next_shows_in_one_query(client, django_assert_num_queries):
     shows = [make_show(days=1 + n // 24, hour=n % 24, minute=0, title=f"Film {n}") for n in range(HOME_SHOW_COUNT + 5)]
     for show in shows[:3]:
         book(show)
 
-    # One query: the shows with their ticket and hold counts as subqueries.
+    # One query: the shows with their screen, venue and film, and their ticket and hold counts.
     with django_assert_num_queries(1):
         response = client.get("/")
 
