@@ -132,9 +132,11 @@ def _sentence(exc: DomainError) -> str:
     return exc.message
 
 
-def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]) -> tuple[Any, list[str], int]:
+def _book_from_form(
+    request: HttpRequest, show: Show, choices: list[TicketChoice]
+) -> tuple[sales.Sale | None, list[str], int]:
     """Book what the no-script form asks: (the sale or None, what went wrong, status)."""
-    if not AnonThrottle().allow_request(request, None):  # type: ignore[arg-type]
+    if not AnonThrottle().allow_request(request, None):
         return None, [SENTENCES["throttled"]], 429
     seats = request.POST.getlist("seats")
     data: dict[str, Any] = {
@@ -182,7 +184,9 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     show = get_object_or_404(selectors.shows_with_counts(now=now), pk=show_id)
     choices = _ticket_choices(show)
     started = show.has_started(now)
-    sale, errors, status = None, [], 200
+    sale: sales.Sale | None = None
+    errors: list[str] = []
+    status = 200
     if request.method == "POST" and not started:
         sale, errors, status = _book_from_form(request, show, choices)
     elif request.method == "POST":
