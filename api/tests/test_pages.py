@@ -345,8 +345,9 @@ def test_show_page_of_a_300_seat_show_is_three_queries_and_under_100_kb(client, 
     assert weight < 100_000, f"HTML and scripts weigh {weight} bytes"
 
 
-def test_show_page_of_an_unknown_show_is_a_404_page(client):
-    response = client.get("/shows/999999/")
+@pytest.mark.parametrize("path", ["/shows/999999/", "/shows/99999999999999999999999/"])
+def test_show_page_of_an_unknown_show_is_a_404_page(client, path):
+    response = client.get(path)
 
     assert response.status_code == 404
     assert "<h1>Page not found</h1>" in response.content.decode()
