@@ -41,6 +41,17 @@
   }
 
   async function api(method, url, data) {
+    // One request at a time: a double click holds or books once.
+    const buttons = Array.from(form.querySelectorAll("button"));
+    buttons.forEach((button) => (button.disabled = true));
+    try {
+      return await send(method, url, data);
+    } finally {
+      buttons.forEach((button) => (button.disabled = false));
+    }
+  }
+
+  async function send(method, url, data) {
     let response;
     try {
       response = await fetch(url, {
