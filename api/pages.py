@@ -1,8 +1,16 @@
-"""The HTML pages: the home page and the printable e-ticket.
+"""The HTML pages: the home page, a show's page (pick seats and book) and the printable
+e-ticket.
 
-Both are plain Django templates with inline CSS and no script but a print button; each costs one query.
+Plain Django templates with inline CSS. The show page's seat map is drawn by a script the
+service serves itself (api/static/api/show.js), through the public API, as any client
+would; without JavaScript the same page is a form of checkboxes that this module books
+through the services.
 """
 
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
 from uuid import UUID
 
 import segno
@@ -13,34 +21,202 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from . import selectors
+from .errors import Busy, Conflict, DomainError, SingleSeatGap
+from .models import Show
+from .serializers.sales import BookingCreateSerializer
+from .services import sales
+from .throttling import AnonThrottle, client_address
 
-HOME_SHOW_COUNT = 20
+HOME_SHOW_COUNT = 50
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
 # phone's camera and the door scanner read at a glance, and which fits a 320 px screen.
 QR_SCALE = 6
+
+# What the show page says when the service refuses, in plain sentences. The page's script
+# reads the same sentences (json_script), so the map and the no-script form say one thing.
+SENTENCES = {
+    "sold_out": "Sorry, this show doesn't have that many seats left. Try fewer seats, or another show.",
+    "single_seat_gap": (
+        "That choice would leave seat {seat} on its own, and nobody could book a single seat there. "
+        "Take it too, or choose seats that leave no gap."
+    ),
+    "seat_taken": "Someone has just taken one of those seats. The map shows what is still free: please choose again.",
+    "hold_expired": "Your hold ran out before you confirmed, so the seats are on sale again. Please choose again.",
+    "busy": "Many people are booking this show right now. Please try again in a few seconds.",
+    "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
+    "nothing_chosen": "Pick at least one seat, or say how many tickets you want.",
+    "network": "The booking service can't be reached. Check your connection and try again.",
+}
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    # One query: the same seat counts as GET /api/shows (tickets and live holds).
-    # The page shows no prices: no prefetch of them.
+    # One query: the same seat counts as GET /api/shows (tickets and live holds), with the
+    # screen, venue and film joined. The page shows no prices: no prefetch of them.
     upcoming = (
         selectors.shows_with_counts(now=now).prefetch_related(None).filter(starts_at__gt=now).order_by("starts_at")
     )
     shows = list(upcoming[:HOME_SHOW_COUNT])
-    example_show = shows[0].pk if shows else 1
+    # The next shows, grouped by venue, then by film, each film's times in order.
+    by_venue = sorted(shows, key=lambda s: (s.screen.venue.name, s.screen.venue_id, _title(s), s.starts_at))
+    venues = [
+        {
+            "venue": venue_shows[0].screen.venue,
+            "films": [
+                {"title": title, "shows": list(film_shows)} for title, film_shows in groupby(venue_shows, key=_title)
+            ],
+        }
+        for venue_shows in (list(g) for _, g in groupby(by_venue, key=lambda s: s.screen.venue_id))
+    ]
     context = {
         "shows": shows,
+        "venues": venues,
         "tickets_url": request.build_absolute_uri(reverse("ticket-list")),
-        "example_show": example_show,
+        "example_show": shows[0].pk if shows else 1,
         "open_timings": settings.BOOKING_OPEN_TIMINGS,
-        "time_zone": settings.TIME_ZONE,
     }
     return render(request, "home.html", context)
+
+
+def _title(show: Show) -> str:
+    return show.title or "Film to be announced"
+
+
+# --- a show's page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketChoice:
+    """One line of the page's "how many tickets" form: a ticket type, or (key "") the
+    default type of a show without prices."""
+
+    key: str
+    name: str
+    amounts: list[tuple[str, Decimal]]  # (category, amount), for the label
+
+    @property
+    def field(self) -> str:
+        return f"tickets-{self.key}" if self.key else "tickets"
+
+
+def _ticket_choices(show: Show) -> list[TicketChoice]:
+    """The ticket types the show sells, in the order of its prices (already fetched)."""
+    prices = list(show.prices.all())
+    if not prices:
+        return [TicketChoice("", "Tickets", [])]
+    choices: dict[str, TicketChoice] = {}
+    for price in prices:
+        key = price.ticket_type.key
+        if key not in choices:
+            choices[key] = TicketChoice(key, price.ticket_type.name, [])
+        choices[key].amounts.append((price.category, price.amount))
+    return list(choices.values())
+
+
+def _actor(request: HttpRequest) -> str:
+    """Who books through the form, for the audit trail (as api.views.base.actor_of)."""
+    if request.user.is_authenticated:
+        return f"staff:{request.user.get_username()}"
+    return f"client:{client_address(request)}"
+
+
+def _sentence(exc: DomainError) -> str:
+    if isinstance(exc, SingleSeatGap):
+        return SENTENCES["single_seat_gap"].format(seat=exc.seat)
+    if isinstance(exc, Conflict | Busy) and exc.code in SENTENCES:
+        return SENTENCES[exc.code]
+    return exc.message
+
+
+def _book_from_form(
+    request: HttpRequest, show: Show, choices: list[TicketChoice]
+) -> tuple[sales.Sale | None, list[str], int]:
+    """Book what the no-script form asks: (the sale or None, what went wrong, status)."""
+    if not AnonThrottle().allow_request(request, None):
+        return None, [SENTENCES["throttled"]], 429
+    seats = request.POST.getlist("seats")
+    data: dict[str, Any] = {
+        "show": show.pk,
+        "name": request.POST.get("name", ""),
+        "phone_number": request.POST.get("phone_number", ""),
+    }
+    counts: dict[str, int] = {}
+    for choice in choices:
+        text = request.POST.get(choice.field, "").strip() or "0"
+        if not text.isdigit():
+            return None, [f"Give the number of {choice.name.lower()} tickets as a whole number."], 400
+        counts[choice.key] = int(text)
+    wanted = sum(counts.values())
+    if seats:
+        data["seats"] = seats
+        if wanted and choices[0].key:
+            data["ticket_types"] = counts  # they must add up to the seats (else a 400 says so)
+    elif not wanted:
+        return None, [SENTENCES["nothing_chosen"]], 400
+    elif choices[0].key:
+        data["ticket_types"] = counts
+    else:
+        data["quantity"] = wanted
+    form = BookingCreateSerializer(data=data)
+    if not form.is_valid():
+        return None, [message for messages in form.errors.values() for message in messages], 400
+    try:
+        sale = sales.booking_create(now=timezone.now(), actor=_actor(request), **form.validated_data)
+    except DomainError as exc:
+        status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Busy) else 400
+        return None, [_sentence(exc)], status
+    return sale, [], 201
+
+
+# The page shows live seat statuses and a form with a CSRF token: no cache may keep it.
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
+    """GET: the show, its prices and its seats as a form; the script draws the map on top.
+    POST (the form without the script): book the checked seats, or the best ones."""
+    now = timezone.now()
+    # Three queries: the show with its screen, venue and film; its prices with their
+    # ticket types (prefetched); the seats in use (one statement).
+    show = get_object_or_404(selectors.shows_with_counts(now=now), pk=show_id)
+    choices = _ticket_choices(show)
+    started = show.has_started(now)
+    sale: sales.Sale | None = None
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST" and not started:
+        sale, errors, status = _book_from_form(request, show, choices)
+    elif request.method == "POST":
+        errors, status = ["This show has started: it can no longer be booked."], 400
+    rows = selectors.show_seat_statuses(show, now=timezone.now())
+    picked = set(request.POST.getlist("seats")) if errors else set()
+    free = sum(seat.status == "free" for row in rows for seat in row.seats)
+    context = {
+        "show": show,
+        "title": _title(show),
+        "venue": show.screen.venue,
+        "starts_at": show.local_start,
+        "choices": choices,
+        "count_fields": [(c, request.POST.get(c.field, "0") if errors else "0") for c in choices],
+        "rows": rows,
+        "picked": picked,
+        "free": free,
+        "started": started,
+        "sale": sale,
+        "tickets": [(ticket, reverse("eticket", args=[ticket.pk])) for ticket in sale.tickets] if sale else [],
+        "errors": errors,
+        "form": request.POST if errors else {},
+        "hold_minutes": settings.BOOKING_HOLD_MINUTES,
+        "sentences": SENTENCES,
+    }
+    with timezone.override(show.zone):
+        return render(request, "show.html", context, status=status)
+
+
+# --- e-ticket ----------------------------------------------------------------------------
 
 
 # The page shows a person's name and is reached by a capability URL: no shared cache may keep it.

@@ -45,6 +45,7 @@ api_urls = [
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("shows/<int:show_id>/", pages.show_page, name="show-page"),
     path("tickets/<uuid:ticket_id>/", pages.eticket, name="eticket"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urls)),

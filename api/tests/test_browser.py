@@ -5,92 +5,36 @@ QR code is read back from its screenshot with zbar, as a door scanner would read
 import base64
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from PIL import Image
-from pyzbar.pyzbar import ZBarSymbol
-from pyzbar.pyzbar import decode as zbar_decode
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
+from api.tests.chromium import (
+    ARTIFACTS,
+    BROWSER_TESTS,
+    DESKTOP,
+    PHONE,
+    fits_the_width,
+    qr_codes,
+    screenshot,
+    serious_violations,
+    start_chromium,
+)
 from api.tests.conftest import book_ticket, make_show
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
-DESKTOP = (1280, 800)
-PHONE = (390, 844)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver libzbar0",
-    ),
-    # The live server answers from its own thread and connection: the test's rows must be committed.
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
 def browser(tmp_path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    # Debian's build, never a downloaded one: with both paths given, selenium looks nothing up.
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root, where Chromium's sandbox can't start
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path / "chromium-profile")
     try:
         yield driver
     finally:
         driver.quit()
-
-
-def screenshot(driver: webdriver.Chrome, name: str, size: tuple[int, int], *, mobile: bool = False) -> Path:
-    """The whole page at this viewport width, saved as artifacts/<name>.png."""
-    width, height = size
-
-    def viewport(h: int) -> None:
-        # A phone's viewport (mobile=True honours the viewport meta tag), not just a narrow window.
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": h, "deviceScaleFactor": 1, "mobile": mobile},
-        )
-
-    viewport(height)
-    # Grow the viewport to the page's height so the picture holds all of it.
-    viewport(max(height, driver.execute_script("return document.documentElement.scrollHeight")))
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    assert driver.save_screenshot(str(path))
-    return path
-
-
-def fits_the_width(driver: webdriver.Chrome) -> bool:
-    """Nothing sticks out sideways: no horizontal scrolling on a phone."""
-    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def qr_codes(path: Path) -> list[str]:
-    with Image.open(path) as image:
-        return [symbol.data.decode() for symbol in zbar_decode(image.convert("L"), symbols=[ZBarSymbol.QRCODE])]
 
 
 def test_home_page_in_chromium(browser, live_server):
@@ -102,17 +46,24 @@ def test_home_page_in_chromium(browser, live_server):
     browser.get(live_server.url + "/")
 
     assert browser.title == f"{settings.THEATRE_NAME}: coming shows"
+    films = [film.text for film in browser.find_elements(By.CSS_SELECTOR, ".film h4")]
+    assert films == [
+        "Dune: Part Three",
+        "Film to be announced",
+        "The Long Goodbye of an Overly Long Film Title, Director's Cut",
+    ]
     rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, ".shows li")]
     assert len(rows) == 3
-    assert "Dune: Part Three" in rows[0]
     assert "19 of 20 seats free" in rows[0]
-    assert "Film to be announced" in rows[2]
-    assert "1 of 1 seat free" in rows[2]
+    assert "1 of 1 seat free" in rows[1]
+    show_link = browser.find_element(By.CSS_SELECTOR, ".shows a")
+    assert show_link.get_attribute("href") == f"{live_server.url}/shows/{show.pk}/"
     links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")}
     assert links == {"API docs": live_server.url + "/api/docs/", "Staff admin": live_server.url + "/admin/"}
     assert screenshot(browser, "home", DESKTOP).exists()
     assert screenshot(browser, "home-phone", PHONE, mobile=True).exists()
     assert fits_the_width(browser)
+    assert serious_violations(browser) == []
 
 
 def test_eticket_in_chromium_has_a_qr_code_of_the_ticket_id(browser, live_server):
@@ -134,6 +85,7 @@ def test_eticket_in_chromium_has_a_qr_code_of_the_ticket_id(browser, live_server
     assert qr_codes(screenshot(browser, "eticket", DESKTOP)) == [str(ticket.pk)]
     assert qr_codes(screenshot(browser, "eticket-phone", PHONE, mobile=True)) == [str(ticket.pk)]
     assert fits_the_width(browser)
+    assert serious_violations(browser) == []
 
     # The print stylesheet keeps the ticket on one A4 page.
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -1,17 +1,21 @@
 """The HTML pages with Django's test client: the home page and the e-ticket."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import segno
 import time_machine
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
-from api.models import Screen, Show, Venue
+from api.models import AuditEntry, Screen, Show, ShowPrice, Ticket, TicketType, Venue
 from api.pages import HOME_SHOW_COUNT, QR_SCALE
-from api.tests.conftest import book_ticket, hold_seats, make_show
+from api.services import catalog
+from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +34,7 @@ def book(show: Show, **person):
 # --- home page ---------------------------------------------------------------------
 
 
-def test_home_lists_coming_shows_with_free_seats(client, settings):
+def test_home_lists_coming_shows_by_venue_and_film_with_free_seats(client, settings):
     settings.THEATRE_NAME = "Odeon Riverside"
     show = make_show(days=3, title="Dune: Part Three")
     book(show)
@@ -38,7 +42,10 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     full = make_show(days=4, title="Sold Out Movie", capacity=1)
     book(full)
     untitled = make_show(days=5, title="")
+    later = make_show(days=6, title="Dune: Part Three")
     make_show(days=-1, title="Yesterday's Film")  # started: not a coming show
+    venue = Venue.objects.create(name="Odeon Kadıköy", time_zone="Europe/Istanbul", currency="TRY")
+    elsewhere = make_show(days=7, screen=screen_of(8, venue=venue), capacity=8, title="Anora")
 
     response = client.get("/")
 
@@ -47,14 +54,30 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     html = response.content.decode()
     assert "<title>Odeon Riverside: coming shows</title>" in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    # 20 seats less 1 ticket less 2 held, as GET /api/shows counts them.
+    # Venues by name, films by title, each film's times in order.
+    groups = [
+        (group["venue"].name, [(film["title"], [s.pk for s in film["shows"]]) for film in group["films"]])
+        for group in response.context["venues"]
+    ]
+    assert groups == [
+        ("Main theatre", [("Dune: Part Three", [show.pk, later.pk]), ("Film to be announced", [untitled.pk]),
+                          ("Sold Out Movie", [full.pk])]),
+        ("Odeon Kadıköy", [("Anora", [elsewhere.pk])]),
+    ]  # fmt: skip
+    assert html.index("Main theatre") < html.index("Dune: Part Three") < html.index("Odeon Kadıköy")
+    # 20 seats less 1 ticket less 2 held, as GET /api/shows counts them; a link to each show page.
     assert "17 of 20 seats free" in html
+    assert "8 of 8 seats free" in html
     assert '<span class="seats full">Sold out</span>' in html
-    assert f"Film to be announced <small>show {untitled.pk}</small>" in html
+    assert f'<a href="/shows/{show.pk}/">' in html
+    assert f'<a href="/shows/{elsewhere.pk}/">' in html
     assert "Yesterday&#x27;s Film" not in html
-    assert [s.pk for s in response.context["shows"]] == [show.pk, full.pk, untitled.pk]
+    # Each show's time in its venue's zone.
     local = timezone.localtime(show.starts_at)
     assert f"{local:%a} {local.day} {local:%b} <b>19:30</b>" in html
+    istanbul = timezone.localtime(elsewhere.starts_at, venue.zone)
+    assert f"<b>{istanbul:%H:%M}</b>" in html
+    assert "times in Europe/Istanbul" in html
     assert '<a href="/api/docs/">API docs</a>' in html
     assert '<a href="/admin/">Staff admin</a>' in html
     # The curl example books the first coming show.
@@ -62,12 +85,12 @@ def test_home_lists_coming_shows_with_free_seats(client, settings):
     assert f'"show": {show.pk},' in html
 
 
-def test_home_shows_the_next_twenty_in_one_query(client, django_assert_num_queries):
+def test_home_shows_the_next_shows_in_one_query(client, django_assert_num_queries):
     shows = [make_show(days=1 + n // 24, hour=n % 24, minute=0, title=f"Film {n}") for n in range(HOME_SHOW_COUNT + 5)]
     for show in shows[:3]:
         book(show)
 
-    # One query: the shows with their ticket and hold counts as subqueries.
+    # One query: the shows with their screen, venue and film, and their ticket and hold counts.
     with django_assert_num_queries(1):
         response = client.get("/")
 
@@ -254,3 +277,200 @@ def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
     assert [t["url"] for t in again.json()["tickets"]] == [t["url"] for t in tickets]
     for ticket in tickets:
         assert reference in api_client.get(f"/tickets/{ticket['id']}/").content.decode()
+
+
+# --- a show's page -------------------------------------------------------------------
+
+
+def _price(show: Show, key: str, amount: str, category: str = "standard") -> None:
+    ShowPrice.objects.create(show=show, ticket_type=TicketType.objects.get(key=key), category=category, amount=amount)
+
+
+@pytest.fixture
+def priced(db) -> Show:
+    show = make_show(days=3, title="Dune: Part Three")
+    _price(show, "adult", "12.50")
+    _price(show, "child", "8.00")
+    return show
+
+
+def test_show_page_names_the_show_and_every_seat_by_status(client, priced, in_kolkata):
+    book_ticket(priced.pk, seat="A3")
+    hold_seats(priced.pk, seats=["B1", "B2"])
+    catalog.seats_block(show_id=priced.pk, seats=["A10"], reason="broken", now=timezone.now())
+
+    response = client.get(f"/shows/{priced.pk}/")
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    assert "<h1>Dune: Part Three</h1>" in html
+    local = timezone.localtime(priced.starts_at, in_kolkata.zone)
+    assert f'<b>{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}</b> <abbr title="Asia/Kolkata">IST</abbr>' in html
+    assert "<b>Main theatre</b>, Screen 1" in html
+    assert "<li>Adult: 12.50 EUR (standard)</li>" in html
+    assert "<li>Child: 8.00 EUR (standard)</li>" in html
+    assert "16 seats free." in html
+    # Without the script: a checkbox per seat, the taken ones disabled and saying why.
+    assert '<input type="checkbox" name="seats" value="A1"> A1</label>' in html
+    assert '<label class="off"><input type="checkbox" name="seats" value="A3" disabled> A3 (booked)</label>' in html
+    assert '<input type="checkbox" name="seats" value="B1" disabled> B1 (held)' in html
+    assert '<input type="checkbox" name="seats" value="A10" disabled> A10 (blocked)' in html
+    assert html.count('type="checkbox" name="seats"') == 20
+    assert '<input type="number" name="tickets-adult" data-type="adult" data-name="Adult"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    # The script, served by the service itself, and the sentences it shows.
+    assert '<script src="/static/api/show.js" defer></script>' in html
+    assert '<script id="sentences" type="application/json">' in html
+    assert "http://" not in html.replace("http://www.w3.org", "")  # nothing from elsewhere
+
+
+def test_show_page_of_a_300_seat_show_is_three_queries_and_under_100_kb(client, django_assert_max_num_queries):
+    show = make_show(capacity=300)
+    _price(show, "adult", "12.50")
+    _price(show, "child", "8.00")
+    book_seats(show.pk, quantity=4)
+
+    # The show with its screen, venue and film (and counts); its prices with their types;
+    # the seats in use.
+    with django_assert_max_num_queries(3):
+        response = client.get(f"/shows/{show.pk}/")
+
+    assert response.status_code == 200
+    html = response.content
+    assert html.count(b'type="checkbox" name="seats"') == 300
+    scripts = re.findall(r'<script src="/static/([^"]+)"', html.decode())
+    assert scripts == ["api/show.js"]
+    weight = len(html) + sum(Path(str(finders.find(path))).stat().st_size for path in scripts)
+    assert weight < 100_000, f"HTML and scripts weigh {weight} bytes"
+
+
+@pytest.mark.parametrize("path", ["/shows/999999/", "/shows/99999999999999999999999/"])
+def test_show_page_of_an_unknown_show_is_a_404_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "<h1>Page not found</h1>" in response.content.decode()
+
+
+def test_show_page_of_a_show_that_started_books_nothing(client):
+    show = make_show(days=-1)
+
+    html = client.get(f"/shows/{show.pk}/").content.decode()
+    assert "This show has started: it can no longer be booked." in html
+    assert "<form" not in html
+    response = client.post(f"/shows/{show.pk}/", {"seats": ["A1"], **PERSON})
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
+
+
+# --- the form without JavaScript -------------------------------------------------------
+
+
+def test_form_books_the_checked_seats_with_their_types(client, priced):
+    response = client.post(
+        f"/shows/{priced.pk}/",
+        {"seats": ["A4", "A5"], "tickets-adult": "1", "tickets-child": "1", **PERSON},
+    )
+
+    assert response.status_code == 201
+    tickets = list(Ticket.objects.order_by("seat").select_related("ticket_type", "booking__customer"))
+    assert [(t.seat, t.ticket_type.key, str(t.price)) for t in tickets] == [
+        ("A4", "adult", "12.50"),
+        ("A5", "child", "8.00"),
+    ]
+    booking = tickets[0].booking
+    assert booking.customer.name == "Ada Lovelace"
+    html = response.content.decode()
+    assert f'Your booking reference is <strong class="ref">{booking.reference}</strong>. Total 20.50 EUR.' in html
+    for ticket in tickets:
+        assert f'<a href="/tickets/{ticket.pk}/">E-ticket for seat {ticket.seat}</a>' in html
+    assert "<form" not in html
+    # The change is in the audit trail under the client's address.
+    assert AuditEntry.objects.filter(action="booking.created", actor="client:127.0.0.1").exists()
+
+
+def test_form_books_the_best_seats_for_the_numbers_given(client, priced):
+    response = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", "tickets-child": "1", **PERSON})
+
+    assert response.status_code == 201
+    tickets = Ticket.objects.filter(show=priced)
+    assert sorted(str(t.price) for t in tickets) == ["12.50", "12.50", "8.00"]
+    assert "Total 33.00 EUR." in response.content.decode()
+
+
+def test_form_books_a_show_without_prices_as_the_default_type(client, show):
+    html = client.get(f"/shows/{show.pk}/").content.decode()
+    assert "Free seating: every seat 0.00 EUR" in html
+    assert 'name="tickets" data-type=""' in html
+
+    response = client.post(f"/shows/{show.pk}/", {"seats": ["B5"], "tickets": "0", **PERSON})
+
+    assert response.status_code == 201
+    assert Ticket.objects.get().seat == "B5"
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "sentence"),
+    [
+        ({}, 400, "Pick at least one seat, or say how many tickets you want."),
+        ({"tickets-adult": "many"}, 400, "Give the number of adult tickets as a whole number."),
+        ({"seats": ["A1", "A2"], "tickets-child": "1"}, 400, "The ticket types must add up to the seats named."),
+        ({"seats": ["Z9"]}, 400, "Seat Z9 does not exist at this show."),
+        # A2 and A3 taken would leave A1 alone at the row's end.
+        (
+            {"seats": ["A2", "A3"]},
+            409,
+            "That choice would leave seat A1 on its own, and nobody could book a single seat there. "
+            "Take it too, or choose seats that leave no gap.",
+        ),
+        ({"seats": ["A5"]}, 409, "Someone has just taken one of those seats."),
+        ({"tickets-adult": "10"}, 409, "Sorry, this show doesn&#x27;t have that many seats left."),
+    ],
+)
+def test_form_says_what_went_wrong_in_a_sentence_and_keeps_the_choice(client, priced, form, status, sentence):
+    book_ticket(priced.pk, seat="A5")
+    book_seats(priced.pk, seats=["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10"])
+
+    response = client.post(f"/shows/{priced.pk}/", {**form, "name": "Grace Hopper", "phone_number": "+14155550199"})
+
+    assert response.status_code == status
+    html = response.content.decode()
+    assert sentence in html
+    assert 'value="Grace Hopper"' in html  # what was typed stays
+    for seat in form.get("seats", []):
+        if seat not in {"A5", "Z9"}:
+            assert f'value="{seat}" checked>' in html
+    assert Ticket.objects.filter(show=priced).count() == 11
+
+
+def test_form_needs_a_name_and_a_valid_phone(client, priced):
+    response = client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], "name": "", "phone_number": "12"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This field may not be blank." in html
+    assert "Enter a valid phone number." in html
+    assert not Ticket.objects.exists()
+
+
+def test_form_without_its_csrf_token_is_refused(priced):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(f"/shows/{priced.pk}/")
+    token = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[0]
+
+    assert client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], **PERSON}).status_code == 403
+    assert not Ticket.objects.exists()
+    answer = client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], "csrfmiddlewaretoken": token, **PERSON})
+    assert answer.status_code == 201
+
+
+def test_form_is_throttled_as_the_api_is(client, priced, settings):
+    settings.THROTTLE_ANON_RATE = "1/min"
+    assert client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], **PERSON}).status_code == 201
+
+    response = client.post(f"/shows/{priced.pk}/", {"seats": ["B4", "B5"], **PERSON})
+
+    assert response.status_code == 429
+    assert "Too many requests from your connection." in response.content.decode()
+    assert Ticket.objects.count() == 2

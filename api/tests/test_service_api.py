@@ -127,6 +127,9 @@ def test_docs_is_swagger_ui_on_the_schema(api_client, path):
     page = response.content.decode()
     assert "swagger-ui" in page
     assert 'url: "/api/schema"' in page
+    # Swagger UI's files come from the service (drf-spectacular-sidecar), never a CDN.
+    assert '<script src="/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js">' in page
+    assert "https://" not in page
 
 
 # --- unknown URLs ---------------------------------------------------------------------------

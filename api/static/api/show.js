@@ -1,0 +1,379 @@
+// The show page's seat map: drawn as SVG from GET /api/shows/{id}/seats; picked seats
+// (or the best ones) are held with POST /api/holds and booked with POST /api/bookings,
+// as any client of the API would. Plain JavaScript, no library. Without it the page
+// is a form of checkboxes that the server books itself.
+"use strict";
+(function () {
+  const page = document.getElementById("show-page");
+  const form = document.getElementById("book");
+  if (!page || !form || !window.fetch) return;
+
+  const $ = (id) => document.getElementById(id);
+  const SENTENCES = JSON.parse($("sentences").textContent);
+  const showId = Number(page.dataset.show);
+  const currency = page.dataset.currency;
+  const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  const counts = Array.from(form.querySelectorAll("#tickets input[type=number]"));
+  const message = $("message");
+  const SVG = "http://www.w3.org/2000/svg";
+  const CELL = 26, SIZE = 22, MARGIN = 30, TOP = 46, MAX_GAP = 4, MAX_SEATS = 10;
+  const KIND_WORDS = { seat: "seat", wheelchair: "wheelchair space", companion: "companion seat" };
+  const STATUS_WORDS = { free: "free", mine: "picked", held: "held by someone", booked: "booked", blocked: "not on sale" };
+
+  let seats = []; // every seat of the map: {label, row, col, category, kind, status, g}
+  let rows = []; // seats by row
+  let focused = null; // the seat the arrow keys move from (roving tabindex)
+  const picked = new Set();
+  let hold = null;
+  let ticking = null;
+
+  function say(text) {
+    message.textContent = text || "";
+  }
+
+  function sentence(status, body) {
+    if (!body) return SENTENCES.network;
+    if (body.code === "single_seat_gap") return SENTENCES.single_seat_gap.replace("{seat}", body.seat);
+    if (body.code && SENTENCES[body.code]) return SENTENCES[body.code];
+    if (status === 429) return SENTENCES.throttled;
+    if (body.detail) return body.detail;
+    return Object.values(body).flat().join(" "); // a 400: the messages of each field
+  }
+
+  async function api(method, url, data) {
+    // One request at a time: a double click holds or books once.
+    const buttons = Array.from(form.querySelectorAll("button"));
+    buttons.forEach((button) => (button.disabled = true));
+    try {
+      return await send(method, url, data);
+    } finally {
+      buttons.forEach((button) => (button.disabled = false));
+    }
+  }
+
+  async function send(method, url, data) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: data ? JSON.stringify(data) : undefined,
+      });
+    } catch (error) {
+      return { ok: false, status: 0, body: null };
+    }
+    let body = null;
+    if (response.status !== 204) {
+      try {
+        body = await response.json();
+      } catch (error) {
+        body = null;
+      }
+    }
+    return { ok: response.ok, status: response.status, body, date: response.headers.get("Date") };
+  }
+
+  function node(name, attrs, parent, text) {
+    const element = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attrs)) element.setAttribute(key, value);
+    if (text !== undefined) element.textContent = text;
+    if (parent) parent.appendChild(element);
+    return element;
+  }
+
+  // --- the map ----------------------------------------------------------------------
+
+  async function loadMap() {
+    const answer = await api("GET", `/api/shows/${showId}/seats`);
+    if (!answer.ok) {
+      say(sentence(answer.status, answer.body));
+      return;
+    }
+    draw(answer.body.rows);
+  }
+
+  function draw(mapRows) {
+    // Each x's column: an aisle is a gap, narrowed to MAX_GAP - 1 empty places.
+    const xs = [...new Set(mapRows.flatMap((row) => row.seats.map((seat) => seat.x)))].sort((a, b) => a - b);
+    const column = new Map();
+    xs.forEach((x, i) => column.set(x, i === 0 ? 0 : column.get(xs[i - 1]) + Math.min(x - xs[i - 1], MAX_GAP)));
+    const columns = xs.length ? column.get(xs[xs.length - 1]) + 1 : 0;
+    const width = 2 * MARGIN + columns * CELL;
+    const height = TOP + mapRows.length * CELL + 6;
+    const mine = new Set(hold ? hold.seats : []);
+
+    const svg = node("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group" });
+    // On a phone a wide map keeps seats big enough to tap, and scrolls sideways in its box.
+    svg.style.minWidth = `${Math.min(width, columns * 17 + 2 * MARGIN)}px`;
+    node("path", { d: `M${MARGIN} 12Q${width / 2} 0 ${width - MARGIN} 12`, fill: "none", stroke: "#555", "stroke-width": 3, "aria-hidden": "true" }, svg);
+    node("text", { x: width / 2, y: 30, "text-anchor": "middle", "letter-spacing": 4, "font-size": 12, fill: "#333", "aria-hidden": "true" }, svg, "SCREEN");
+
+    seats = [];
+    rows = mapRows.map((row, r) => {
+      const y = TOP + r * CELL;
+      for (const x of [MARGIN / 2, width - MARGIN / 2]) {
+        node("text", { x, y: y + CELL / 2 + 4, "text-anchor": "middle", "font-weight": "bold", "font-size": 12, fill: "#333", "aria-hidden": "true" }, svg, row.label);
+      }
+      return row.seats.map((data) => {
+        let status = data.status;
+        if (mine.has(data.label)) status = "mine";
+        else if (status !== "free") picked.delete(data.label);
+        const g = node("g", { class: "seat", role: "checkbox", tabindex: -1, "data-seat": data.label }, svg);
+        const left = MARGIN + column.get(data.x) * CELL + (CELL - SIZE) / 2;
+        const top = y + (CELL - SIZE) / 2;
+        node("rect", { x: left, y: top, width: SIZE, height: SIZE, rx: 4, stroke: "#222" }, g);
+        node("text", { x: left + SIZE / 2, y: top + SIZE / 2 + 4, "text-anchor": "middle", "font-size": 10, "pointer-events": "none" }, g);
+        const seat = { label: data.label, row: r, col: column.get(data.x), category: data.category, kind: data.kind, status, g };
+        g.addEventListener("click", () => toggle(seat));
+        g.addEventListener("focus", () => focus(seat, false));
+        seats.push(seat);
+        paint(seat);
+        return seat;
+      });
+    });
+    const free = seats.filter((seat) => seat.status === "free").length;
+    svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
+    svg.addEventListener("keydown", onKey);
+    $("map").replaceChildren(svg);
+    $("free-count").textContent = `${free} seat${free === 1 ? "" : "s"} free.`;
+    const start = (focused && seats.find((seat) => seat.label === focused.label)) || seats.find((s) => s.status === "free") || seats[0];
+    if (start) focus(start, false);
+  }
+
+  // A seat's look: its fill, its outline and its mark, so that no status is told by colour alone.
+  function paint(seat) {
+    const rect = seat.g.firstChild, mark = seat.g.lastChild;
+    const isPicked = seat.status === "mine" || picked.has(seat.label);
+    const look = isPicked
+      ? { fill: "#0b57d0", text: "#fff", mark: "✓", dash: "none" }
+      : {
+          free: { fill: "#e4f3e2", text: "#222", mark: null, dash: "none" },
+          held: { fill: "#f3d27a", text: "#222", mark: null, dash: "3 2" },
+          booked: { fill: "#a93226", text: "#fff", mark: "×", dash: "none" },
+          blocked: { fill: "#8a8a8a", text: "#fff", mark: "–", dash: "none" },
+        }[seat.status];
+    const kindMark = { wheelchair: "♿", companion: "C" }[seat.kind];
+    rect.setAttribute("fill", look.fill);
+    rect.setAttribute("stroke-dasharray", look.dash);
+    rect.setAttribute("stroke-width", seat.category === "standard" ? 1.2 : 2.5);
+    mark.setAttribute("fill", look.text);
+    mark.setAttribute("font-size", look.mark || kindMark ? 13 : 9);
+    mark.textContent = look.mark || kindMark || seat.label.replace(/^[A-Z]+/, "");
+    seat.g.dataset.status = seat.status;
+    seat.g.setAttribute("aria-checked", String(isPicked));
+    seat.g.setAttribute("aria-disabled", String(seat.status !== "free" || hold !== null));
+    const words = [seat.label, KIND_WORDS[seat.kind] || seat.kind, seat.category, STATUS_WORDS[isPicked ? "mine" : seat.status]];
+    seat.g.setAttribute("aria-label", words.join(", "));
+  }
+
+  function focus(seat, move) {
+    if (focused && focused !== seat) focused.g.setAttribute("tabindex", -1);
+    focused = seat;
+    seat.g.setAttribute("tabindex", 0);
+    if (move) seat.g.focus();
+  }
+
+  function onKey(event) {
+    if (!focused) return;
+    const row = rows[focused.row];
+    const index = row.indexOf(focused);
+    const nearest = (other) => other.reduce((best, s) => (Math.abs(s.col - focused.col) < Math.abs(best.col - focused.col) ? s : best));
+    let next = null;
+    switch (event.key) {
+      case "ArrowLeft": next = row[index - 1]; break;
+      case "ArrowRight": next = row[index + 1]; break;
+      case "ArrowUp": next = focused.row > 0 ? nearest(rows[focused.row - 1]) : null; break;
+      case "ArrowDown": next = focused.row < rows.length - 1 ? nearest(rows[focused.row + 1]) : null; break;
+      case "Home": next = row[0]; break;
+      case "End": next = row[row.length - 1]; break;
+      case " ":
+      case "Enter":
+        event.preventDefault();
+        toggle(focused);
+        return;
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (next) focus(next, true);
+  }
+
+  function toggle(seat) {
+    focus(seat, false);
+    if (hold) {
+      say("These seats are held for you: release them to choose others.");
+      return;
+    }
+    if (seat.status !== "free") {
+      say(`Seat ${seat.label} is ${STATUS_WORDS[seat.status]}: choose a free seat.`);
+      return;
+    }
+    if (picked.has(seat.label)) picked.delete(seat.label);
+    else if (picked.size >= MAX_SEATS) {
+      say(`You can pick at most ${MAX_SEATS} seats at once.`);
+      return;
+    } else picked.add(seat.label);
+    say("");
+    paint(seat);
+    // The first ticket type takes the seats the others leave: two seats picked, two adults.
+    const others = counts.slice(1).reduce((sum, input) => sum + (Number(input.value) || 0), 0);
+    counts[0].value = Math.max(picked.size - others, 0);
+  }
+
+  // --- hold, release, book ----------------------------------------------------------------
+
+  function wanted() {
+    const types = {};
+    let total = 0;
+    for (const input of counts) {
+      const n = Number(input.value) || 0;
+      total += n;
+      if (n && input.dataset.type) types[input.dataset.type] = n;
+    }
+    return { types, total };
+  }
+
+  async function holdSeats(best) {
+    const { types, total } = wanted();
+    const request = { show: showId };
+    if (best) {
+      if (!total) return say(SENTENCES.nothing_chosen);
+      if (Object.keys(types).length) request.ticket_types = types;
+      else request.quantity = total;
+    } else {
+      if (!picked.size) return say(SENTENCES.nothing_chosen);
+      const order = seats.map((seat) => seat.label);
+      request.seats = [...picked].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+      if (Object.keys(types).length) request.ticket_types = types;
+    }
+    say("");
+    const answer = await api("POST", "/api/holds", request);
+    if (!answer.ok) {
+      say(sentence(answer.status, answer.body));
+      if (answer.status === 409) await loadMap();
+      return;
+    }
+    hold = answer.body;
+    picked.clear();
+    // The countdown runs on this device's clock from the server's "now" (its Date header).
+    const serverNow = Date.parse(answer.date) || Date.now();
+    hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
+    showHold();
+    await loadMap();
+  }
+
+  function typeName(key) {
+    const input = counts.find((each) => each.dataset.type === key);
+    return input ? input.dataset.name : key;
+  }
+
+  function showHold() {
+    const body = $("held-lines");
+    body.replaceChildren();
+    for (const line of hold.lines) {
+      const tr = body.insertRow();
+      tr.insertCell().textContent = line.seat;
+      tr.insertCell().textContent = `${typeName(line.ticket_type)}, ${line.category}`;
+      const price = tr.insertCell();
+      price.className = "num";
+      price.textContent = `${line.price} ${hold.currency}`;
+    }
+    $("held-total").textContent = `${hold.total} ${hold.currency}`;
+    $("held").hidden = false;
+    $("hold-buttons").hidden = true;
+    $("person").hidden = false;
+    counts.forEach((input) => (input.disabled = true));
+    tick();
+    ticking = setInterval(tick, 1000);
+    $("held").focus();
+  }
+
+  function tick() {
+    const left = Math.max(0, Math.round((hold.endsAt - Date.now()) / 1000));
+    $("held-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    if (left === 0) {
+      dropHold();
+      say(SENTENCES.hold_expired);
+      loadMap();
+    }
+  }
+
+  function dropHold() {
+    clearInterval(ticking);
+    hold = null;
+    $("held").hidden = true;
+    $("hold-buttons").hidden = false;
+    $("person").hidden = true;
+    counts.forEach((input) => (input.disabled = false));
+  }
+
+  async function release() {
+    if (!hold) return;
+    await api("DELETE", `/api/holds/${hold.id}`);
+    dropHold();
+    say("");
+    await loadMap();
+  }
+
+  async function book(event) {
+    event.preventDefault();
+    if (!hold) return say("Hold your seats first: pick them on the map, or ask for the best seats.");
+    const answer = await api("POST", "/api/bookings", {
+      hold: hold.id,
+      name: form.elements.name.value,
+      phone_number: form.elements.phone_number.value,
+    });
+    if (!answer.ok) {
+      say(sentence(answer.status, answer.body));
+      if (answer.body && answer.body.code === "hold_expired") {
+        dropHold();
+        await loadMap();
+      }
+      return;
+    }
+    clearInterval(ticking);
+    showBooking(answer.body);
+  }
+
+  function showBooking(booking) {
+    const done = $("done");
+    const heading = document.createElement("h2");
+    heading.textContent = "Booked";
+    const text = document.createElement("p");
+    const reference = document.createElement("strong");
+    reference.className = "ref";
+    reference.textContent = booking.reference;
+    text.append("Your booking reference is ", reference, `. Total ${booking.total} ${booking.currency}.`);
+    const list = document.createElement("ul");
+    list.className = "etickets";
+    for (const ticket of booking.tickets) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = ticket.url;
+      link.textContent = `E-ticket for seat ${ticket.seat}`;
+      item.append(link, ` (${typeName(ticket.ticket_type)}, ${ticket.price} ${booking.currency})`);
+      list.append(item);
+    }
+    done.replaceChildren(heading, text, list);
+    form.hidden = true;
+    $("free-count").hidden = true;
+    done.hidden = false;
+    done.setAttribute("tabindex", -1);
+    done.focus();
+  }
+
+  // --- start: the map replaces the list of checkboxes ---------------------------------------
+
+  $("seat-list").hidden = true;
+  $("seat-list").disabled = true; // its checkboxes are not sent with the form any more
+  $("map-area").hidden = false;
+  $("hold-buttons").hidden = false;
+  $("person").hidden = true;
+  $("book-button").textContent = "Confirm booking";
+  $("hold-picked").addEventListener("click", () => holdSeats(false));
+  $("hold-best").addEventListener("click", () => holdSeats(true));
+  $("release").addEventListener("click", release);
+  form.addEventListener("submit", book);
+  loadMap();
+})();
