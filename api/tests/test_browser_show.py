@@ -203,7 +203,9 @@ def test_best_three_with_one_child_and_the_single_seat_rule_in_a_sentence(start,
     browser.find_element(By.ID, "release").click()
     WebDriverWait(browser, 15).until(lambda d: not d.find_element(By.ID, "held").is_displayed())
     assert not Hold.objects.live(timezone.now()).exists()
-    assert all(seat(browser, label).get_attribute("data-status") == "free" for label in hold.seats)
+    WebDriverWait(browser, 15).until(
+        lambda d: all(seat(d, label).get_attribute("data-status") == "free" for label in hold.seats)
+    )
 
 
 def test_sold_out_is_a_sentence(start, base_url):

@@ -259,8 +259,8 @@
     // The countdown runs on this device's clock from the server's "now" (its Date header).
     const serverNow = Date.parse(answer.date) || Date.now();
     hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
+    await loadMap(); // the held seats drawn as the customer's
     showHold();
-    await loadMap();
   }
 
   function typeName(key) {
@@ -290,6 +290,7 @@
   }
 
   function tick() {
+    if (!hold) return;
     const left = Math.max(0, Math.round((hold.endsAt - Date.now()) / 1000));
     $("held-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
     if (left === 0) {
@@ -311,9 +312,10 @@
   async function release() {
     if (!hold) return;
     await api("DELETE", `/api/holds/${hold.id}`);
+    hold = null;
+    await loadMap(); // the seats drawn free again, then the hold's box goes
     dropHold();
     say("");
-    await loadMap();
   }
 
   async function book(event) {
