@@ -34,6 +34,15 @@ def _count(queryset: models.QuerySet, amount: models.Expression | None = None) -
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _prices() -> Prefetch:
+    return Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type"))
+
+
+def show_with_prices() -> models.QuerySet[Show]:
+    """Shows with their screen, venue and prices (one query more for the prices)."""
+    return Show.objects.select_related("screen__venue").prefetch_related(_prices())
+
+
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
     live at `now`) and seats_blocked counted in the same query; seats_available is a
@@ -43,7 +52,7 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     # (typeddjango/django-stubs#2818).
     return (
         Show.objects.select_related("screen__venue", "film")
-        .prefetch_related(Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type")))
+        .prefetch_related(_prices())
         .annotate(  # type: ignore[no-redef]
             tickets_booked=_count(Ticket.objects.all()),
             seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),

@@ -240,12 +240,14 @@ class SeatRowSerializer(serializers.Serializer):
 
 
 class SeatStatusesSerializer(serializers.Serializer):
-    """A show's seat map with each seat's status: {"show", "screen", "rows", "currency"}.
-    Built from {"show": Show, "rows": selectors.show_seat_statuses(...)}; nobody's details."""
+    """A show's seat map with each seat's status and the show's prices: {"show", "screen",
+    "rows", "prices", "currency"}. Built from {"show": Show (its prices prefetched), "rows":
+    selectors.show_seat_statuses(...)}; nobody's details."""
 
     show = serializers.IntegerField()
     screen = serializers.IntegerField()
     rows = SeatRowSerializer(many=True)
+    prices = PriceSerializer(many=True)
     currency = serializers.CharField()
 
     def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -269,6 +271,7 @@ class SeatStatusesSerializer(serializers.Serializer):
                 }
                 for row in value["rows"]
             ],
+            "prices": prices_json(show.prices.all()),
             "currency": show.screen.venue.currency,
         }
 

@@ -2,12 +2,13 @@
 several shows at one moment, the seat map of a show and blocked seats."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from api.models import Film, Screen, SeatBlock, Show, Venue
+from api.models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from api.seatmaps import grid
 from api.tests.conftest import ADA, book_ticket, hold_seats, make_show, postgres_only
 
@@ -217,14 +218,19 @@ def aisle_show() -> Show:
     return make_show(screen=screen, capacity=5)
 
 
-def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show):
+def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show, django_assert_num_queries):
     # By staff, exempt from the single-seat rule: A1 alone would leave A2 alone by the aisle
     # (409 single_seat_gap) until the hold takes it.
     book_ticket(aisle_show.pk, seat="A1", staff=True)
     hold_seats(aisle_show.pk, seats=["A2"])
     SeatBlock.objects.create(show=aisle_show, seat="A5", reason="broken")
+    adult = TicketType.objects.default()
+    ShowPrice.objects.create(show=aisle_show, ticket_type=adult, category="standard", amount=Decimal("9.50"))
 
-    response = api_client.get(f"/api/shows/{aisle_show.pk}/seats")
+    # The show with its screen and venue; its prices with their types; the booked, held
+    # and blocked seats (locking.seats_in_use).
+    with django_assert_num_queries(3):
+        response = api_client.get(f"/api/shows/{aisle_show.pk}/seats")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -242,6 +248,7 @@ def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show):
                 ],
             }
         ],
+        "prices": [{"ticket_type": "adult", "category": "standard", "amount": "9.50"}],
         "currency": "EUR",
     }
     assert "Ada" not in response.content.decode()

@@ -143,7 +143,7 @@ class ShowViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filterset_class=None, pagination_class=None)
     def seats(self, request: Request, pk: str) -> Response:
-        show = get_object_or_404(Show.objects.select_related("screen__venue"), pk=pk)
+        show = get_object_or_404(selectors.show_with_prices(), pk=pk)
         rows = selectors.show_seat_statuses(show, now=timezone.now())
         return Response(SeatStatusesSerializer({"show": show, "rows": rows}).data)
 
