@@ -210,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A waiting-list entry's status, beside a webhook delivery's: each enum by its own name.
+    "ENUM_NAME_OVERRIDES": {"WaitlistStatusEnum": "api.models.WaitlistStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.document_common_errors",

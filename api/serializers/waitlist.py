@@ -21,8 +21,10 @@ class WaitlistOfferSerializer(serializers.Serializer):
 
 
 class WaitlistEntrySerializer(serializers.Serializer):
-    """An entry as its holder reads it: read it through selectors.waitlist_entries(). The
-    fields that follow the status come with that status only."""
+    """A waiting-list entry. `position` comes with waiting, `offer` with offered, `booking`
+    with booked."""
+
+    # Entries are read through selectors.waitlist_entries(): status and position at a moment.
 
     id = serializers.UUIDField()
     show = serializers.IntegerField()

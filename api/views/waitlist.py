@@ -26,6 +26,7 @@ class ShowWaitlistView(GenericAPIView):
     """POST /api/shows/{id}/waitlist: anyone joins; GET: staff read the list, in joining order."""
 
     serializer_class = WaitlistStaffEntrySerializer
+    queryset = WaitlistEntry.objects.none()  # for the schema: each method reads its own
     filterset_class = None
 
     def get_permissions(self) -> list[BasePermission]:
