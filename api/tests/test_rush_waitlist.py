@@ -127,7 +127,7 @@ def test_five_offer_runs_during_a_rush_never_oversell_nor_offer_twice(monkeypatc
         finally:
             connection.close()
 
-    counts = Counter()
+    counts: Counter = Counter()
     threads = []
     for role in roles:
         threads.append(threading.Thread(target=run, args=(role, counts[role])))
@@ -161,7 +161,8 @@ def test_five_offer_runs_during_a_rush_never_oversell_nor_offer_twice(monkeypatc
     assert made and len(made) == len(set(made)) <= offers.count()
     # Every offer is the party's size, at its entry's show.
     for hold in offers.select_related("waitlist_entry"):
-        assert (len(hold.seats), hold.show_id) == (hold.waitlist_entry.party_size, hold.waitlist_entry.show_id)
+        entry = hold.waitlist_entry
+        assert entry is not None and (len(hold.seats), hold.show_id) == (entry.party_size, entry.show_id)
 
     # What each entry reads agrees with its offer.
     now = timezone.now()

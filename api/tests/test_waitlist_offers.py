@@ -8,6 +8,7 @@ waitlist.offered event, the purge of expired shows' lists, the admin's view of a
 import re
 from datetime import timedelta
 from io import StringIO
+from uuid import UUID
 
 import pytest
 import time_machine
@@ -41,6 +42,10 @@ def offered(show: Show, seats: str, entry_id: str, until) -> str:
 
 def iso(moment) -> str:
     return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def offer_of(entry_id: str) -> Hold:
+    return Hold.objects.get(waitlist_entry_id=UUID(entry_id))
 
 
 def entry_of(client, entry_id: str) -> dict:
@@ -93,7 +98,7 @@ def test_a_cancellation_is_offered_at_the_next_run(api_client, row_of_ten, froze
         offered(row_of_ten, "A4", grace, now + timedelta(minutes=OFFER_MINUTES))
         + "Made 1 offers of 1 seats; 0 lapsed offers expired.\n"
     )
-    hold = Hold.objects.get(waitlist_entry_id=grace)
+    hold = offer_of(grace)
     assert (hold.seats, hold.expires_at, hold.client) == (["A4"], now + timedelta(minutes=OFFER_MINUTES), "")
     assert entry_of(api_client, grace)["status"] == "offered"
     assert entry_of(api_client, alan)["position"] == 1
@@ -138,7 +143,7 @@ def test_offers_end_at_the_shows_start(api_client, frozen):
     assert offer_seats() == (
         offered(show, "A4", grace, show.starts_at) + "Made 1 offers of 1 seats; 0 lapsed offers expired.\n"
     )
-    assert Hold.objects.get(waitlist_entry_id=grace).expires_at == show.starts_at
+    assert offer_of(grace).expires_at == show.starts_at
     assert entry_of(api_client, grace)["offer"]["expires_at"] == iso(show.starts_at)
 
     frozen.move_to(show.starts_at)
@@ -146,7 +151,7 @@ def test_offers_end_at_the_shows_start(api_client, frozen):
     frozen.move_to(show.starts_at + timedelta(minutes=1))
     assert offer_seats() == NOTHING  # the seat is free again, but the show has started
     assert entry_of(api_client, alan)["status"] == "waiting"
-    assert not Hold.objects.filter(waitlist_entry_id=alan).exists()
+    assert not Hold.objects.filter(waitlist_entry_id=UUID(alan)).exists()
 
 
 def test_a_party_that_does_not_fit_keeps_its_place_while_a_smaller_one_behind_is_served(api_client, row_of_ten, frozen):
@@ -206,7 +211,7 @@ def test_a_confirmed_offer_reads_booked_with_its_booking(api_client, row_of_ten,
     grace = join(api_client, row_of_ten, GRACE, 2, frozen)
     cancel(api_client, row_of_ten, "A5", "A6")
     offer_seats()
-    hold = Hold.objects.get(waitlist_entry_id=grace)
+    hold = offer_of(grace)
 
     # Confirmed with another name and phone: the hold is the key, as for any hold.
     response = api_client.post("/api/bookings", {"hold": str(hold.pk), **ADA}, format="json")
@@ -254,7 +259,7 @@ def test_the_job_leaves_an_audit_trail_and_sends_waitlist_offered(api_client, ro
     cancel(api_client, row_of_ten, "A5", "A6")
     now = timezone.now()
     offer_seats()
-    hold = Hold.objects.get(waitlist_entry_id=grace)
+    hold = offer_of(grace)
 
     (event,) = WebhookEvent.objects.filter(webhook=endpoint)
     assert (event.type, event.payload["type"]) == ("waitlist.offered", "waitlist.offered")
@@ -282,7 +287,7 @@ def test_the_job_leaves_an_audit_trail_and_sends_waitlist_offered(api_client, ro
         return [(e.actor, e.action, e.changes) for e in entries]
 
     job = "job:offer_waitlist_seats"
-    alan_hold = Hold.objects.get(waitlist_entry_id=alan)
+    alan_hold = offer_of(alan)
     assert trail(grace) == [
         ("client:127.0.0.1", "waitlist.joined", {"show": row_of_ten.pk, "party_size": 2}),
         (job, "waitlist.offered", {"hold": str(hold.pk), "seats": ["A5", "A6"]}),
@@ -355,7 +360,7 @@ def test_the_admin_shows_a_shows_list_in_order_and_staff_remove_entries(api_clie
     ids = [join(api_client, row_of_ten, person, 1, frozen) for person in (GRACE, ALAN, ADA)]
     cancel(api_client, row_of_ten, "A4")
     offer_seats()
-    hold = Hold.objects.get(waitlist_entry_id=ids[0])
+    hold = offer_of(ids[0])
 
     show_page = staff.get(f"/admin/api/show/{row_of_ten.pk}/change/").content.decode()
     url = f"/admin/api/waitlistentry/?show__id__exact={row_of_ten.pk}"
