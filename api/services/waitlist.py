@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import NotSoldHere, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
@@ -119,17 +120,17 @@ def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "sy
 def waitlist_offer_booked(*, entry_id: uuid.UUID, reference: str, now: datetime, actor: str = "system") -> None:
     """The entry whose offer a booking confirmed reads booked, with the booking's reference.
     Call in the confirm's transaction, under the show's lock (sales.booking_confirm)."""
-    WaitlistEntry.objects.filter(pk=entry_id, status=WaitlistStatus.OFFERED).update(
+    if WaitlistEntry.objects.filter(pk=entry_id, status=WaitlistStatus.OFFERED).update(
         status=WaitlistStatus.BOOKED, booking=reference
-    )
-    audit.record(
-        actor=actor,
-        action="waitlist.booked",
-        obj_type="waitlist",
-        obj_id=str(entry_id),
-        changes={"booking": reference},
-        now=now,
-    )
+    ):
+        audit.record(
+            actor=actor,
+            action="waitlist.booked",
+            obj_type="waitlist",
+            obj_id=str(entry_id),
+            changes={"booking": reference},
+            now=now,
+        )
 
 
 # --- the offer job -----------------------------------------------------------------------
@@ -197,8 +198,13 @@ def waitlist_offer_seats(*, now: datetime, actor: str = "job:offer_waitlist_seat
     """Offer the seats that came free to the waiting lists of shows to come, show by show;
     the run's counts are its audit entry (written when it changed anything)."""
     run = OfferRun()
-    in_line = WaitlistEntry.objects.filter(status__in=IN_LINE, show__starts_at__gt=now)
-    for show_id in list(in_line.order_by("show_id").values_list("show_id", flat=True).distinct()):
+    # The shows to come with someone waiting, or with an offer to mark expired; not those
+    # whose every entry holds a live offer.
+    work = WaitlistEntry.objects.with_status(now).filter(show__starts_at__gt=now)
+    work = work.filter(
+        Q(status=WaitlistStatus.WAITING) | Q(status=WaitlistStatus.OFFERED, current_status=WaitlistStatus.EXPIRED)
+    )
+    for show_id in list(work.order_by("show_id").values_list("show_id", flat=True).distinct()):
         try:
             with transaction.atomic():
                 if not try_job_lock(OFFER_JOB_LOCK):
