@@ -166,6 +166,10 @@ class HoldLimitReached(Invalid):
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
 
 
+class WaitlistClosed(Invalid):
+    message = "This show has started: its waiting list is closed."
+
+
 class WebhookUrlRefused(Invalid):
     """A webhook endpoint on a private, loopback or otherwise non-public address (allowed
     only with WEBHOOKS_ALLOW_PRIVATE), or on a host that can't be resolved."""
@@ -181,12 +185,20 @@ class TicketNotFound(Missing):
     pass
 
 
+class WaitlistEntryNotFound(Missing):
+    pass
+
+
 # --- 409 ----------------------------------------------------------------------------
 
 
 class SoldOut(Conflict):
     code = "sold_out"
     message = "This show has no free seat left for this request."
+
+    def __init__(self, show_id: int | None = None) -> None:
+        super().__init__()
+        self.show_id = show_id  # the show whose waiting list the answer offers
 
 
 class SeatTaken(Conflict):

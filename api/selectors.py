@@ -1,5 +1,5 @@
 """Reads with rules: shows with their seat counts, a show's seats and their statuses,
-tickets and bookings with what their answers show.
+tickets, bookings and waiting-list entries with what their answers show.
 
 The API, the admin and the pages all read through here (never through the views).
 """
@@ -13,7 +13,17 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, 
 from django.db.models.functions import Coalesce
 
 from .locking import seats_in_use
-from .models import Booking, Hold, SeatBlock, Show, ShowPrice, ShowQuerySet, Ticket
+from .models import (
+    Booking,
+    Hold,
+    SeatBlock,
+    Show,
+    ShowPrice,
+    ShowQuerySet,
+    Ticket,
+    WaitlistEntry,
+    WaitlistEntryQuerySet,
+)
 from .seatmaps import Seat
 
 
@@ -123,3 +133,10 @@ def bookings_with_tickets() -> models.QuerySet[Booking]:
         "show__starts_at", "seat_order"
     )
     return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))
+
+
+def waitlist_entries(*, now: datetime) -> WaitlistEntryQuerySet:
+    """Waiting-list entries with what their answers show: the status and position they
+    read at `now` (WaitlistEntryQuerySet.with_status), the offer's hold, the show's venue
+    (its zone)."""
+    return WaitlistEntry.objects.select_related("offer", "show__screen__venue").with_status(now)

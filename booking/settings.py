@@ -217,6 +217,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No online validator badge (it would call validator.swagger.io).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # A waiting-list entry's status, beside a webhook delivery's: each enum by its own name.
+    "ENUM_NAME_OVERRIDES": {"WaitlistStatusEnum": "api.models.WaitlistStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.document_common_errors",
@@ -231,6 +233,8 @@ BOOKING_DEFAULT_CAPACITY = env.int("BOOKING_DEFAULT_CAPACITY", default=20)
 BOOKING_SEATS_PER_ROW = env.int("BOOKING_SEATS_PER_ROW", default=10)
 BOOKING_EXPIRE_AFTER_HOURS = env.int("BOOKING_EXPIRE_AFTER_HOURS", default=8)
 BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=10)
+# How long a waiting list's offer (a hold of the party's seats) lasts; never past the start.
+BOOKING_WAITLIST_OFFER_MINUTES = env.int("BOOKING_WAITLIST_OFFER_MINUTES", default=10)
 BOOKING_OPEN_TIMINGS = env.bool("BOOKING_OPEN_TIMINGS", default=True)
 # How far ahead a booking may make an open timing (a show at a time that had none).
 BOOKING_OPEN_TIMINGS_DAYS = env.int("BOOKING_OPEN_TIMINGS_DAYS", default=60)
@@ -267,8 +271,11 @@ AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 CRONJOBS = [
     # Every 5 minutes: mark tickets whose show started 8 hours ago or more as expired.
     ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),
-    # Every 10 minutes: delete expired tickets, lapsed holds, old idempotency keys.
+    # Every 10 minutes: delete expired tickets, lapsed holds, old idempotency keys, the
+    # waiting lists of expired shows.
     ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets"]),
+    # Every minute: offer the seats that came free to the waiting lists of sold-out shows.
+    ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats"]),
     # Every minute: send the webhook events that are due (new ones, and retries).
     ("* * * * *", "django.core.management.call_command", ["deliver_webhooks"]),
 ]

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from api import pages
-from api.views import catalog, door, ops, sales, webhooks
+from api.views import catalog, door, ops, sales, waitlist, webhooks
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -24,12 +24,14 @@ router.register("ticket-types", catalog.TicketTypeViewSet, basename="ticket-type
 router.register("tickets", sales.TicketViewSet, basename="ticket")
 router.register("holds", sales.HoldViewSet, basename="hold")
 router.register("bookings", sales.BookingViewSet, basename="booking")
+router.register("waitlist", waitlist.WaitlistEntryViewSet, basename="waitlist")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("audit", webhooks.AuditViewSet, basename="audit")
 
 api_urls = [
     *router.urls,
     re_path(r"^shows/(?P<pk>[0-9]+)/blocks/(?P<seat>[^/]+)/?$", catalog.SeatBlockView.as_view(), name="show-unblock"),
+    re_path(r"^shows/(?P<pk>[0-9]+)/waitlist/?$", waitlist.ShowWaitlistView.as_view(), name="show-waitlist"),
     re_path(r"^seat-map-schema/?$", catalog.seat_map_schema, name="seat-map-schema"),
     re_path(r"^tickets/(?P<pk>[^/]+)/check-in/?$", door.CheckInView.as_view(), name="ticket-check-in"),
     re_path(

@@ -18,6 +18,7 @@ from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
 from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 from .prices import ShowPriceInline
+from .waitlist import show_waitlist_url
 
 
 class ShowStatusFilter(admin.SimpleListFilter):
@@ -145,13 +146,17 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     list_filter = [ShowStatusFilter, "screen__venue"]
     search_fields = ["title"]
     ordering = ["-starts_at"]
-    readonly_fields = ["venue", "seat_map_picture"]
+    readonly_fields = ["venue", "seat_map_picture", "waiting_list"]
 
     def get_fieldsets(self, request, obj=None):
         fields = ["screen", "film", "title", "starts_at", "capacity"]
         if obj is None:
             return [(None, {"fields": fields})]
-        return [(None, {"fields": ["venue", *fields]}), ("Seats", {"fields": ["seat_map_picture"]})]
+        return [
+            (None, {"fields": ["venue", *fields]}),
+            ("Seats", {"fields": ["seat_map_picture"]}),
+            ("Waiting list", {"fields": ["waiting_list"]}),
+        ]
 
     def get_inlines(self, request, obj):
         return [ShowPriceInline, SeatBlockInline, ShowTicketInline] if obj is not None else [ShowPriceInline]
@@ -221,6 +226,14 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             summary,
             show.capacity,
         )
+
+    @admin.display(description="Waiting list")
+    def waiting_list(self, show: Show) -> str:
+        statuses = Counter(
+            selectors.waitlist_entries(now=timezone.now()).filter(show=show).values_list("current_status", flat=True)
+        )
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "nobody"
+        return format_html('<a href="{}">In joining order</a>: {}.', show_waitlist_url(show.pk), summary)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         if formset.model is not SeatBlock:

@@ -1,5 +1,5 @@
-"""The models, by domain: catalog (shows), sales (customers, bookings, tickets, holds),
-ops (the service's own records)."""
+"""The models, by domain: catalog (shows), sales (customers, bookings, tickets, holds,
+waiting lists), ops (the service's own records)."""
 
 from .catalog import (
     Film,
@@ -20,7 +20,18 @@ from .catalog import (
     validate_on_the_minute,
 )
 from .ops import AuditEntry, IdempotencyKey, Webhook, WebhookEvent
-from .sales import Booking, Customer, Hold, HoldQuerySet, Ticket, parse_phone
+from .sales import (
+    IN_LINE,
+    Booking,
+    Customer,
+    Hold,
+    HoldQuerySet,
+    Ticket,
+    WaitlistEntry,
+    WaitlistEntryQuerySet,
+    WaitlistStatus,
+    parse_phone,
+)
 
 __all__ = [
     "AuditEntry",
@@ -49,4 +60,8 @@ __all__ = [
     "expiry_cutoff",
     "parse_phone",
     "validate_on_the_minute",
+    "IN_LINE",
+    "WaitlistEntry",
+    "WaitlistEntryQuerySet",
+    "WaitlistStatus",
 ]

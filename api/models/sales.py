@@ -1,11 +1,15 @@
-"""What is sold: customers, their bookings and tickets, and holds."""
+"""What is sold: customers, their bookings and tickets, holds, and the waiting lists of
+sold-out shows."""
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -109,6 +113,11 @@ class Hold(models.Model):
     # Who made the hold (user or client address), for the per-client limit.
     client = models.CharField(max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A waiting list's offer is a hold of the entry's party (services/waitlist.py). One to
+    # one: the database itself never lets an entry be offered twice.
+    waitlist_entry = models.OneToOneField(
+        "WaitlistEntry", on_delete=models.CASCADE, null=True, blank=True, related_name="offer"
+    )
 
     objects = HoldQuerySet.as_manager()
 
@@ -120,3 +129,87 @@ class Hold(models.Model):
 
     def is_live(self, now: datetime) -> bool:
         return self.expires_at > now
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting"
+    OFFERED = "offered"  # its offer (a hold) is live; reads expired once it is not
+    BOOKED = "booked"  # the offer was confirmed: WaitlistEntry.booking
+    EXPIRED = "expired"  # the offer ran out or was turned down
+    LEFT = "left"  # left the list, or removed by staff
+
+
+# Still in line: what a join by the same phone finds again (API.md: it answers that entry).
+IN_LINE = [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+
+
+class WaitlistEntryQuerySet(models.QuerySet):
+    def with_status(self, now: datetime) -> "WaitlistEntryQuerySet":
+        """Each entry with `current_status`, what it reads at `now`, and `position` (1 is next
+        in line; waiting entries only). The one place where an entry's status is derived: an
+        offer whose hold is no longer live (it ran out, or was released) reads expired before
+        the offer job marks it so."""
+        live_offer = Exists(Hold.objects.live(now).filter(waitlist_entry=OuterRef("pk")))
+        ahead = (
+            WaitlistEntry.objects.filter(show=OuterRef("show"), status=WaitlistStatus.WAITING)
+            .filter(Q(joined_at__lt=OuterRef("joined_at")) | Q(joined_at=OuterRef("joined_at"), pk__lt=OuterRef("pk")))
+            .order_by()
+            .values("show")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        return self.annotate(
+            current_status=Case(
+                When(~live_offer, status=WaitlistStatus.OFFERED, then=Value(WaitlistStatus.EXPIRED)),
+                default=F("status"),
+                output_field=models.CharField(),
+            ),
+            position=Case(
+                When(status=WaitlistStatus.WAITING, then=Coalesce(Subquery(ahead), 0) + 1),
+                default=None,
+                output_field=models.IntegerField(),
+            ),
+        )
+
+    def in_line_order(self) -> "WaitlistEntryQuerySet":
+        """In the order people joined."""
+        return self.order_by("joined_at", "pk")
+
+
+class WaitlistEntry(models.Model):
+    """A party waiting for seats at a sold-out show. The offer job (services/waitlist.py)
+    offers seats that come free as a hold of the party's size, in joining order. The id
+    is the entry's capability, like a ticket's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the (show, joined_at) index serves look-ups by show.
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="waitlist", db_index=False)
+    name = models.CharField(max_length=100)
+    phone_number = PhoneNumberField()
+    party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(10)])
+    status = models.CharField(max_length=8, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    # The reference of the booking the offer became: a record, not a foreign key, so that
+    # cancelling and purging bookings stay the plain DELETEs they are (and the entry still
+    # says how its wait ended).
+    booking = models.CharField(max_length=6, blank=True)
+    joined_at = models.DateTimeField()
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    # Set on entries read through WaitlistEntryQuerySet.with_status().
+    current_status: str
+    position: int | None
+
+    class Meta:
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(party_size__gte=1, party_size__lte=10), name="waitlist_party_1_to_10"),
+            # One place in line per phone number and show, however many joins arrive at once.
+            models.UniqueConstraint(
+                fields=["show", "phone_number"], condition=Q(status__in=IN_LINE), name="waitlist_one_place_per_phone"
+            ),
+        ]
+        indexes = [models.Index(fields=["show", "joined_at"], name="waitlist_show_line")]
+
+    def __str__(self) -> str:
+        return f"Party of {self.party_size} waiting for {self.show}"

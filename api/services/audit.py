@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
-from ..models import AuditEntry, Show, Ticket, Webhook, WebhookEvent
+from ..models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
 
 if TYPE_CHECKING:
     from .sales import Sale
@@ -157,6 +157,26 @@ def booking_data(sale: "Sale") -> dict[str, Any]:
         "phone_number": str(booking.customer.phone_number),
         "total": str(booking.total),
         "tickets": [ticket_data(t) for t in sale.tickets],
+    }
+
+
+def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
+    """A waiting list's offer, as waitlist.offered carries it: the entry, its person (whom
+    the theatre's systems tell), and the hold to confirm."""
+    return {
+        "id": str(entry.pk),
+        "show": entry.show_id,
+        "starts_at": hold.show.starts_at.isoformat(),
+        "name": entry.name,
+        "phone_number": str(entry.phone_number),
+        "party_size": entry.party_size,
+        "offer": {
+            "hold": str(hold.pk),
+            "seats": hold.seats,
+            "total": str(hold.total),
+            "currency": hold.show.screen.venue.currency,
+            "expires_at": hold.expires_at.isoformat(),
+        },
     }
 
 

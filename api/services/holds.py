@@ -1,5 +1,7 @@
 """Holds: seats kept off sale for a few minutes at frozen prices while the customer pays
-(the first step of hold-then-pay; POST /api/bookings {"hold": ...} is the second)."""
+(the first step of hold-then-pay; POST /api/bookings {"hold": ...} is the second). A
+waiting list's offer is a hold too, made by the offer job (waitlist.py) through
+hold_insert."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -9,8 +11,8 @@ from django.conf import settings
 from django.db import transaction
 
 from ..errors import HoldLimitReached
-from ..locking import lock_client, lock_show, seats_in_use
-from ..models import Hold
+from ..locking import SeatsInUse, lock_client, lock_show, seats_in_use
+from ..models import Hold, Show, WaitlistEntry
 from . import audit
 from .catalog import ShowTime
 from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
@@ -42,19 +44,54 @@ def hold_create(
             held = sum(len(s) for s in Hold.objects.live(now).filter(client=client).values_list("seats", flat=True))
             if held + wanted > limit:
                 raise HoldLimitReached(limit, held)
-        choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-        lines = price_lines(show, choice.seats, ticket_types, tariff(show.pk))
-        hold = Hold.objects.create(
+        return hold_insert(
             show=show,
-            seats=choice.seats,
-            lines=[line.as_json() for line in lines],
-            total=sum((line.price for line in lines), Decimal("0.00")),
-            client=client,
+            used=used,
+            now=now,
             expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
+            seats=seats,
+            quantity=quantity,
+            ticket_types=ticket_types,
+            wheelchair=wheelchair,
+            client=client,
+            staff=staff,
+            actor=actor,
         )
-        changes = {"show": show.pk, "seats": choice.seats}
-        audit.record(actor=actor, action="hold.created", obj_type="hold", obj_id=str(hold.pk), changes=changes, now=now)
-        return hold
+
+
+def hold_insert(
+    *,
+    show: Show,
+    used: SeatsInUse,
+    now: datetime,
+    expires_at: datetime,
+    seats: list[str] | None = None,
+    quantity: int = 1,
+    ticket_types: dict[str, int] | None = None,
+    wheelchair: int = 0,
+    client: str = "",
+    staff: bool = False,
+    waitlist_entry: WaitlistEntry | None = None,
+    actor: str = "system",
+) -> Hold:
+    """Hold seats of a show that this transaction has locked, `used` being its seats in use
+    read under the lock: the wanted seats, or the best available (seating.choose_seats),
+    priced at today's prices, frozen in the hold's lines. Raises SoldOut when they can't
+    be had."""
+    choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
+    lines = price_lines(show, choice.seats, ticket_types, tariff(show.pk))
+    hold = Hold.objects.create(
+        show=show,
+        seats=choice.seats,
+        lines=[line.as_json() for line in lines],
+        total=sum((line.price for line in lines), Decimal("0.00")),
+        client=client,
+        expires_at=expires_at,
+        waitlist_entry=waitlist_entry,
+    )
+    changes = {"show": show.pk, "seats": choice.seats}
+    audit.record(actor=actor, action="hold.created", obj_type="hold", obj_id=str(hold.pk), changes=changes, now=now)
+    return hold
 
 
 def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> None:

@@ -1,4 +1,5 @@
-"""The cron jobs' work: mark expired tickets, purge what is no longer needed.
+"""The cron jobs' work: mark expired tickets, purge what is no longer needed (the waiting
+lists' offer job is in waitlist.py).
 
 Several hosts run the same crontab: each transaction first takes the job's advisory lock
 (locking.try_job_lock) and stops when another host has it. Both jobs are set-based
@@ -16,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from ..locking import try_job_lock
-from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WebhookEvent
+from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WaitlistEntry, WebhookEvent
 from . import audit
 
 # Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
 EXPIRE_JOB_LOCK = 0x7469636B65740001
 PURGE_JOB_LOCK = 0x7469636B65740002
+OFFER_JOB_LOCK = 0x7469636B65740003  # the waiting lists' offers (services/waitlist.py)
 
 # How long the purge keeps holds that ran out, were released or used: a late confirm
 # then still answers 409 hold_expired rather than "no such hold".
@@ -68,6 +70,7 @@ class PurgeResult:
     idempotency_keys: int = 0
     audit_entries: int = 0
     webhook_events: int = 0
+    waitlist_entries: int = 0
     skipped: bool = False  # another host was purging: the rest is left to it
 
 
@@ -132,14 +135,15 @@ def _delete_unused(
 
 
 def _delete_old(rows: QuerySet, batch_size: int) -> int:
-    """Delete `rows` a batch of ids at a time, each batch in its own short transaction."""
+    """Delete `rows` a batch of ids at a time, each batch in its own short transaction; the
+    number of them deleted (not counting what their deletion cascades to)."""
     deleted = 0
     while True:
         batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return deleted
         with _purge_transaction():
-            deleted += rows.model.objects.filter(pk__in=batch).delete()[0]
+            deleted += rows.model.objects.filter(pk__in=batch).delete()[1].get(rows.model._meta.label, 0)
         if len(batch) < batch_size:
             return deleted
 
@@ -148,9 +152,10 @@ def tickets_purge(
     *, now: datetime, batch_size: int = PURGE_BATCH_SIZE, actor: str = "job:purge_expired_tickets"
 ) -> PurgeResult:
     """Delete expired tickets, then the bookings and customers left without any, spent
-    holds, idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS and
-    delivered webhook events older than a week; in short transactions. The run's counts
-    are its audit entry."""
+    holds, idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS,
+    delivered webhook events older than a week, and the waiting lists of expired shows
+    (with their offers' holds); in short transactions. The run's counts are its audit
+    entry."""
     result = PurgeResult()
     try:
         for deleted in _delete_expired_tickets(batch_size):
@@ -170,6 +175,9 @@ def tickets_purge(
             status=WebhookEvent.Status.DELIVERED, delivered_at__lt=now - DELIVERED_EVENTS_KEPT
         )
         result.webhook_events = _delete_old(delivered, batch_size)
+        # Along with the shows' tickets: the expire job's cutoff, one indexed subquery.
+        ended = WaitlistEntry.objects.filter(show__in=Show.objects.expired(now).values("pk"))
+        result.waitlist_entries = _delete_old(ended, batch_size)
     except _PurgeElsewhere:
         result.skipped = True
     counts = {k: v for k, v in asdict(result).items() if k != "skipped"}

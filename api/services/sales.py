@@ -1,5 +1,5 @@
 """Selling seats: bookings and their tickets, moves and cancellations (holds: holds.py;
-the shared rules of choosing and pricing seats: seating.py).
+the shared rules of choosing and pricing seats: seating.py; waiting lists: waitlist.py).
 
 Every write that takes seats locks its show first and reads the taken and blocked seats
 under the lock (api/locking.py); the UNIQUE (show, seat) constraint is the backstop, and
@@ -25,6 +25,7 @@ from . import audit
 from .catalog import ShowTime, seat_map_order
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, tariff
+from .waitlist import waitlist_offer_booked
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -211,6 +212,8 @@ def booking_confirm(
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
+            if hold.waitlist_entry_id is not None:  # a waiting list's offer, taken
+                waitlist_offer_booked(entry_id=hold.waitlist_entry_id, reference=reference, now=now, actor=actor)
             sold_out = len(seats_in_use(show.pk, now=now).booked) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale

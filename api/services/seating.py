@@ -66,7 +66,7 @@ def choose_seats(
         quantity = len(wanted)
     # Counted as well as chosen: tickets in seats above a lowered capacity still count.
     if len(taken) + quantity > show.capacity:
-        raise SoldOut()
+        raise SoldOut(show.pk)
     if wanted:
         stranded = stranded_seat(seat_map, taken | blocked, wanted) if single_seat_rule else None
         if stranded is not None:
@@ -76,7 +76,7 @@ def choose_seats(
         return Choice(seats, together=side_by_side(seat_map, seats))
     choice = choose_best(seat_map, taken | blocked, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
     if choice is None:
-        raise SoldOut()
+        raise SoldOut(show.pk)
     return choice
 
 

@@ -282,7 +282,11 @@ def test_book_more_than_free_in_one_step_is_409_sold_out(api_client):
     response = book(api_client, show=show.pk, quantity=2, **ADA)
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "This show has no free seat left for this request.", "code": "sold_out"}
+    assert response.json() == {
+        "detail": "This show has no free seat left for this request.",
+        "code": "sold_out",
+        "waitlist": f"/api/shows/{show.pk}/waitlist",
+    }
     assert not Ticket.objects.exists()
 
 

@@ -36,11 +36,13 @@ pytestmark = [
 ]
 
 OTHER_LINE = "# a line of someone else's, which the jobs must leave alone\n"
-SCHEDULES = {
-    "*/5 * * * *": "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets'])",
-    "*/10 * * * *": "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets'])",
-    "* * * * *": "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks'])",
-}
+# The jobs in CRONJOBS' order, as `crontab show` lists them.
+SCHEDULES = [
+    "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets'])",
+    "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets'])",
+    "('* * * * *', 'django.core.management.call_command', ['offer_waitlist_seats'])",
+    "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks'])",
+]
 
 
 def read_crontab() -> str:
@@ -132,17 +134,14 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
     )
     matches = [match for job in jobs if (match := pattern.match(job))]
     assert len(matches) == len(jobs), jobs
-    assert [match.group(1) for match in matches] == ["*/5", "*/10", "*"]
+    assert [match.group(1) for match in matches] == ["*/5", "*/10", "*", "*"]
     assert crontab.startswith(user_crontab)  # the lines found are kept
-    hashes = {match.group(1): match.group(2) for match in matches}
+    hashes = [match.group(2) for match in matches]
 
     capsys.readouterr()
     call_command("crontab", "show")
-    assert capsys.readouterr().out == (
-        "Currently active jobs in crontab:\n"
-        f"{hashes['*/5']} -> {SCHEDULES['*/5 * * * *']}\n"
-        f"{hashes['*/10']} -> {SCHEDULES['*/10 * * * *']}\n"
-        f"{hashes['*']} -> {SCHEDULES['* * * * *']}\n"
+    assert capsys.readouterr().out == "Currently active jobs in crontab:\n" + "".join(
+        f"{job_hash} -> {schedule}\n" for job_hash, schedule in zip(hashes, SCHEDULES, strict=True)
     )
 
     # The expire job, exactly as cron would start it: its output goes to the log.
@@ -150,9 +149,13 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert log.read_text() == "Marked 2 tickets expired.\n"
     assert list(Ticket.objects.values_list("expired", flat=True)) == [True, True]
+    # The waiting lists' offer job, the same way (no list waits: nothing to offer).
+    done = run_as_cron(jobs[2], database_url(), tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert log.read_text() == "Marked 2 tickets expired.\nMade 0 offers of 0 seats; 0 lapsed offers expired.\n"
 
     # The purge job in this process: what `crontab run <hash>` does inside cron's process.
-    call_command("crontab", "run", hashes["*/10"])
+    call_command("crontab", "run", hashes[1])
     assert capsys.readouterr().out == (
         "Deleted 2 expired tickets, 1 bookings, 1 customers, 0 holds and 0 idempotency keys.\n"
     )

@@ -208,7 +208,11 @@ def test_hold_of_more_seats_than_are_free_is_409_sold_out(api_client):
     response = hold(api_client, show=show.pk, quantity=3, addr="10.0.0.2")
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "This show has no free seat left for this request.", "code": "sold_out"}
+    assert response.json() == {
+        "detail": "This show has no free seat left for this request.",
+        "code": "sold_out",
+        "waitlist": f"/api/shows/{show.pk}/waitlist",
+    }
     assert hold(api_client, show=show.pk, quantity=2, addr="10.0.0.2").status_code == 201
     assert show_state(api_client, show) == {"tickets_booked": 1, "seats_available": 0, "free_seats": []}
     ticket = api_client.post(

@@ -56,8 +56,9 @@ def test_every_operation_documents_the_errors_any_request_can_meet(served):
     ]
     # Version 1's 21, and version 2's 37: venues, screens and films (6 each), a show's
     # seats, its blocks (add, remove) and the seat map's JSON Schema; ticket types (6);
-    # webhooks (6), their deliveries and a delivery's retry; the audit trail.
-    assert len(operations) == 58
+    # webhooks (6), their deliveries and a delivery's retry; the audit trail; a show's
+    # waiting list (join, staff read) and an entry (read, leave).
+    assert len(operations) == 62
     for method, path, operation in operations:
         responses = operation["responses"]
         assert "401" in responses, (method, path)

@@ -24,7 +24,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.models import Booking, Customer, Film, Hold, Show, Ticket
-from api.services import door
+from api.services import door, waitlist
 from api.tests.conftest import book_seats, hold_seats, make_show, open_timing
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,10 @@ def people(show) -> dict:
         "other_booking": other.booking,
         "other_ticket": other.tickets[0],
         "other_hold": hold_seats(show.pk, quantity=1, client="addr:198.51.100.9"),
+        "my_entry": waitlist.waitlist_join(show_id=show.pk, party_size=2, now=timezone.now(), **MINE)[0],
+        "other_entry": waitlist.waitlist_join(
+            show_id=show.pk, party_size=1, now=timezone.now(), name=OTHER_NAME, phone_number=OTHER_PHONE
+        )[0],
     }
 
 
@@ -221,6 +225,8 @@ def test_no_anonymous_answer_carries_another_persons_details(api_client, people)
         "/api/tickets/{id}/": [people["my_ticket"].pk],
         "/api/holds/{id}/": [people["my_hold"].pk, people["other_hold"].pk],
         "/api/bookings/{reference}/": [mine.reference, people["other_booking"].reference],
+        "/api/shows/{id}/waitlist/": [people["show"].pk],
+        "/api/waitlist/{id}/": [people["my_entry"].pk, people["other_entry"].pk],
     }
     # Every query parameter is tried with the other person's details and with nothing.
     probes = [OTHER_PHONE, OTHER_NAME, "Victor", OTHER_PHONE_DIGITS, MINE["phone_number"], ""]
@@ -267,6 +273,7 @@ def test_no_anonymous_answer_carries_another_persons_details(api_client, people)
         "tickets_retrieve",
         "holds_retrieve",
         "bookings_retrieve",
+        "waitlist_retrieve",
     }
 
 

@@ -38,6 +38,8 @@ API_PATHS = {
     "/api/webhooks/{id}/deliveries/": {"get"},
     "/api/webhooks/{id}/deliveries/{delivery}/retry/": {"post"},
     "/api/audit/": {"get"},  # v2: the audit trail
+    "/api/shows/{id}/waitlist/": {"get", "post"},  # v2: waiting lists
+    "/api/waitlist/{id}/": {"get", "delete"},
     "/api/health/": {"get"},
 }
 THROTTLED = {"detail": "Request was throttled. Expected available in 60 seconds."}

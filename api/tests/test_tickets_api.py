@@ -23,7 +23,17 @@ ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
 ALAN = {"name": "Alan Turing", "phone_number": "+447700900123"}
 REFERENCE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
-SOLD_OUT = {"detail": "This show has no free seat left for this request.", "code": "sold_out"}
+
+
+def sold_out(show) -> dict:
+    """The sold-out answer, which offers the show's waiting list."""
+    return {
+        "detail": "This show has no free seat left for this request.",
+        "code": "sold_out",
+        "waitlist": f"/api/shows/{show.pk}/waitlist",
+    }
+
+
 TICKET_EXPIRED = {"detail": "This ticket's show has started or the ticket has expired.", "code": "ticket_expired"}
 JSON_QUOTES = "JSON parse error - Expecting property name enclosed in double quotes: "
 STARTED = {"time": ["Cannot book a show that has started."]}
@@ -191,7 +201,7 @@ def test_booking_number_21_of_a_20_seat_show_is_sold_out(api_client, show):
     ]
     assert sorted(seats) == sorted(f"{row}{n}" for row in "AB" for n in range(1, 11))
     assert response.status_code == 409
-    assert response.json() == SOLD_OUT
+    assert response.json() == sold_out(show)
     assert Ticket.objects.filter(show=show).count() == 20
 
 
@@ -203,7 +213,7 @@ def test_seats_in_live_holds_are_not_sold(api_client, show):
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert response.status_code == 409
-    assert response.json() == SOLD_OUT
+    assert response.json() == sold_out(show)
 
 
 def test_book_a_chosen_seat(api_client, show):
@@ -502,7 +512,7 @@ def test_move_into_a_full_show_is_a_409(api_client, ticket, show):
     response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": full.pk})
 
     assert response.status_code == 409
-    assert response.json() == SOLD_OUT
+    assert response.json() == sold_out(full)
     ticket.refresh_from_db()
     assert (ticket.show_id, ticket.seat) == (show.pk, "B5")  # where the fixture booked it
 

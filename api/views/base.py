@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing
+from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing, SoldOut
 from ..throttling import AnonThrottle
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
         return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, Conflict):
         body = {"detail": exc.message, "code": exc.code, **exc.extra()}
+        if isinstance(exc, SoldOut) and exc.show_id is not None:
+            # A sold-out show offers its waiting list (API.md, "Waiting list").
+            body["waitlist"] = reverse("show-waitlist", args=[exc.show_id])
         return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IdempotencyKeyReused):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)

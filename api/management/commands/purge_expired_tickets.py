@@ -7,7 +7,10 @@ from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
 
 class Command(BaseCommand):
-    help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, events."
+    help = (
+        "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, "
+        "events, and the waiting lists of expired shows."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
@@ -22,6 +25,7 @@ class Command(BaseCommand):
             result.idempotency_keys,
             result.audit_entries,
             result.webhook_events,
+            result.waitlist_entries,
         )
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")
@@ -35,5 +39,7 @@ class Command(BaseCommand):
                 f"Deleted {result.audit_entries} old audit entries and "
                 f"{result.webhook_events} delivered webhook events."
             )
+        if result.waitlist_entries:
+            self.stdout.write(f"Deleted {result.waitlist_entries} waiting-list entries of expired shows.")
         if result.skipped:
             self.stdout.write("Another host is purging right now; left the rest to it.")

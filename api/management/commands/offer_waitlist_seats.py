@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from api.services.waitlist import waitlist_offer_seats
+
+
+class Command(BaseCommand):
+    help = "Offer the seats that came free to the waiting lists of sold-out shows, as holds, in joining order."
+
+    def handle(self, *args: object, **options: object) -> None:
+        run = waitlist_offer_seats(now=timezone.now())
+        for offer in run.offers:
+            self.stdout.write(
+                f"Offered {', '.join(offer.seats)} at show {offer.show_id} to waiting-list entry {offer.entry_id}"
+                f" until {timezone.localtime(offer.expires_at).isoformat(timespec='seconds')}."
+            )
+        if run.skipped and not (run.offers or run.expired):
+            self.stdout.write("Another host is offering waiting-list seats right now; nothing to do.")
+            return
+        seats = sum(len(offer.seats) for offer in run.offers)
+        self.stdout.write(f"Made {len(run.offers)} offers of {seats} seats; {run.expired} lapsed offers expired.")
+        if run.passed:
+            shows = ", ".join(map(str, run.passed))
+            self.stdout.write(f"Passed over show {shows} (locked too long by other requests, or deleted); next run.")
+        if run.skipped:
+            self.stdout.write("Another host is offering waiting-list seats right now; left the rest to it.")

@@ -1,0 +1,230 @@
+"""Waiting lists of sold-out shows: join, leave, and the offer job (`manage.py
+offer_waitlist_seats`, cron every minute).
+
+An offer is a hold (holds.hold_insert): the party's size of seats, chosen by the seat-choice
+rules under the show's lock like every hold, so it counts against capacity and never
+oversells; it freezes the price, and is confirmed with POST /api/bookings {"hold": ...}
+(sales.booking_confirm, which marks the entry booked). An offer lasts
+BOOKING_WAITLIST_OFFER_MINUTES, never past the show's start.
+
+An entry's status is stored as it changes, always under its show's lock (the offer job,
+leaving, a confirm); only the join's INSERT goes without it, kept to one place in line
+per phone by a unique index. What an entry reads at a moment is derived in one place,
+models.WaitlistEntryQuerySet.with_status: an offer whose hold is no longer live reads
+expired until the job marks it so.
+
+Several hosts run the job at the same minute: each show's work is a transaction of its
+own that first takes the job's advisory lock (jobs.OFFER_JOB_LOCK, as the purge's
+batches do), then the show's lock. A host that finds the job's lock taken stops; the
+show's lock alone would keep two runs from offering one seat or one entry twice.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from phonenumber_field.phonenumber import PhoneNumber
+
+from ..errors import NotSoldHere, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
+from ..locking import SeatsInUse, lock_show, seats_in_use, try_job_lock
+from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
+from . import audit
+from .holds import hold_insert, hold_release
+from .jobs import OFFER_JOB_LOCK
+
+
+def _expire_lapsed(entries: WaitlistEntryQuerySet, *, now: datetime, actor: str) -> int:
+    """Mark the entries among `entries` whose offer is no longer live as expired, with an
+    audit entry each. Call under their show's lock."""
+    lapsed = [
+        str(pk)
+        for pk in entries.with_status(now)
+        .filter(status=WaitlistStatus.OFFERED, current_status=WaitlistStatus.EXPIRED)
+        .values_list("pk", flat=True)
+    ]
+    if lapsed:
+        WaitlistEntry.objects.filter(pk__in=lapsed).update(status=WaitlistStatus.EXPIRED)
+        audit.record_many(
+            actor=actor, now=now, entries=[audit.Entry("waitlist.expired", "waitlist", pk) for pk in lapsed]
+        )
+    return len(lapsed)
+
+
+def waitlist_join(
+    *, show_id: int, name: str, phone_number: PhoneNumber | str, party_size: int, now: datetime, actor: str = "system"
+) -> tuple[WaitlistEntry, bool]:
+    """Join the show's waiting list at the back; whether a new entry was made. A phone
+    number already in line for the show gets its entry back, unchanged. An offer of its
+    that ran out ended that place: the join takes a new one."""
+    show = Show.objects.filter(pk=show_id).first()
+    if show is None:
+        raise ShowNotFound(show_id)
+    if show.has_started(now):
+        raise WaitlistClosed()
+    mine = WaitlistEntry.objects.filter(show_id=show_id, phone_number=phone_number, status__in=IN_LINE)
+    found = mine.with_status(now).first()
+    if found is not None and found.current_status != WaitlistStatus.EXPIRED:
+        return found, False
+    try:
+        with transaction.atomic():
+            if found is not None:
+                lock_show(show_id)
+                _expire_lapsed(mine, now=now, actor=actor)
+            entry = WaitlistEntry.objects.create(
+                show_id=show_id, name=name, phone_number=phone_number, party_size=party_size, joined_at=now
+            )
+            changes = {"show": show_id, "party_size": party_size}
+            audit.record(
+                actor=actor,
+                action="waitlist.joined",
+                obj_type="waitlist",
+                obj_id=str(entry.pk),
+                changes=changes,
+                now=now,
+            )
+            return entry, True
+    except IntegrityError:
+        # The same phone joined at the same moment (the unique index): that entry is its place.
+        return mine.get(), False
+
+
+def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "system") -> bool:
+    """Leave the waiting list (or be removed by staff): an entry in line reads left, and
+    the seats of its live offer go back on sale at once. An entry whose wait has ended
+    (booked, expired, left) stays as it is. Whether the entry was in line."""
+    show_id = WaitlistEntry.objects.filter(pk=entry_id).values_list("show_id", flat=True).first()
+    if show_id is None:
+        raise WaitlistEntryNotFound()
+    with transaction.atomic():
+        lock_show(show_id)  # against the offer job and a confirm of the offer meanwhile
+        entry = WaitlistEntry.objects.with_status(now).select_related("offer").get(pk=entry_id)
+        if entry.current_status not in IN_LINE:
+            return False
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.LEFT)
+        audit.record(
+            actor=actor,
+            action="waitlist.left",
+            obj_type="waitlist",
+            obj_id=str(entry.pk),
+            changes={"status": [entry.current_status, WaitlistStatus.LEFT]},
+            now=now,
+        )
+        if entry.current_status == WaitlistStatus.OFFERED:
+            hold_release(hold_id=entry.offer.pk, now=now, actor=actor)
+        return True
+
+
+def waitlist_offer_booked(*, entry_id: uuid.UUID, reference: str, now: datetime, actor: str = "system") -> None:
+    """The entry whose offer a booking confirmed reads booked, with the booking's reference.
+    Call in the confirm's transaction, under the show's lock (sales.booking_confirm)."""
+    if WaitlistEntry.objects.filter(pk=entry_id, status=WaitlistStatus.OFFERED).update(
+        status=WaitlistStatus.BOOKED, booking=reference
+    ):
+        audit.record(
+            actor=actor,
+            action="waitlist.booked",
+            obj_type="waitlist",
+            obj_id=str(entry_id),
+            changes={"booking": reference},
+            now=now,
+        )
+
+
+# --- the offer job -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    show_id: int
+    entry_id: uuid.UUID
+    seats: list[str]
+    expires_at: datetime
+
+
+@dataclass
+class OfferRun:
+    offers: list[Offer] = field(default_factory=list)
+    expired: int = 0  # lapsed offers marked expired
+    passed: list[int] = field(default_factory=list)  # shows locked too long by others, or deleted: next run
+    skipped: bool = False  # another host was offering: the rest is left to it
+
+
+def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], int]:
+    """One show's turn, under its lock: mark its lapsed offers expired, then offer the free
+    seats to the waiting entries in joining order, each party that fits a hold of its size.
+    A party that does not fit keeps its place; the smaller ones behind it may be served."""
+    show = lock_show(show_id)
+    expired = _expire_lapsed(WaitlistEntry.objects.filter(show=show), now=now, actor=actor)
+    if show.has_started(now):
+        return [], expired
+    used = seats_in_use(show.pk, now=now)
+    free = show.capacity - len(used.taken)
+    ends = min(now + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES), show.starts_at)
+    offers = []
+    waiting = WaitlistEntry.objects.filter(show=show, status=WaitlistStatus.WAITING, party_size__lte=free)
+    for entry in waiting.in_line_order():
+        try:
+            hold = hold_insert(
+                show=show,
+                used=used,
+                now=now,
+                expires_at=ends,
+                quantity=entry.party_size,
+                waitlist_entry=entry,
+                actor=actor,
+            )
+        except (SoldOut, NotSoldHere):
+            continue  # does not fit now: keeps its place
+        used = SeatsInUse(booked=used.booked, held=used.held | set(hold.seats), blocked=used.blocked)
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.OFFERED)
+        audit.record(
+            actor=actor,
+            action="waitlist.offered",
+            obj_type="waitlist",
+            obj_id=str(entry.pk),
+            changes={"hold": str(hold.pk), "seats": hold.seats},
+            now=now,
+            event="waitlist.offered",
+            payload=audit.waitlist_offer_data(entry, hold),
+        )
+        offers.append(Offer(show.pk, entry.pk, hold.seats, hold.expires_at))
+    return offers, expired
+
+
+def waitlist_offer_seats(*, now: datetime, actor: str = "job:offer_waitlist_seats") -> OfferRun:
+    """Offer the seats that came free to the waiting lists of shows to come, show by show;
+    the run's counts are its audit entry (written when it changed anything)."""
+    run = OfferRun()
+    # The shows to come with someone waiting, or with an offer to mark expired; not those
+    # whose every entry holds a live offer.
+    work = WaitlistEntry.objects.with_status(now).filter(show__starts_at__gt=now)
+    work = work.filter(
+        Q(status=WaitlistStatus.WAITING) | Q(status=WaitlistStatus.OFFERED, current_status=WaitlistStatus.EXPIRED)
+    )
+    for show_id in list(work.order_by("show_id").values_list("show_id", flat=True).distinct()):
+        try:
+            with transaction.atomic():
+                if not try_job_lock(OFFER_JOB_LOCK):
+                    run.skipped = True
+                    break
+                offers, expired = _offer_at(show_id, now=now, actor=actor)
+        except (ShowBusy, ShowNotFound):  # locked too long by others, or deleted meanwhile
+            run.passed.append(show_id)
+            continue
+        run.offers += offers
+        run.expired += expired
+    if run.offers or run.expired:
+        changes = {"offered": len(run.offers), "seats": sum(len(o.seats) for o in run.offers), "expired": run.expired}
+        with transaction.atomic():
+            audit.record(
+                actor=actor,
+                action="waitlist.offers_made",
+                obj_type="job",
+                obj_id="offer_waitlist_seats",
+                changes=changes,
+                now=now,
+            )
+    return run

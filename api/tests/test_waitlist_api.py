@@ -1,0 +1,402 @@
+"""The waiting list's endpoints, whole bodies (API.md, "Waiting list"): join a sold-out
+show's list, read and leave an entry, staff read a show's list; the sold-out answer that
+offers the list; every error."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from api.models import Hold, Ticket, WaitlistEntry
+from api.tests.conftest import ADA, book_seats, make_show, screen_of
+
+pytestmark = pytest.mark.django_db
+
+GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
+ALAN = {"name": "Alan Turing", "phone_number": "+919876543211"}
+SOLD_OUT_DETAIL = "This show has no free seat left for this request."
+NO_ENTRY = {"detail": "No WaitlistEntry matches the given query."}
+
+
+def local_iso(moment) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+@pytest.fixture
+def frozen():
+    """Time stands still, at the second, so that times can be asserted exactly."""
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def sold_out(db):
+    """A show of 4 seats (A1 to A4), all booked by Ada in one booking."""
+    show = make_show(capacity=4, screen=screen_of(4))
+    book_seats(show.pk, quantity=4)
+    return show
+
+
+def join(client, show, person=ADA, party_size=2):
+    return client.post(f"/api/shows/{show.pk}/waitlist", {**person, "party_size": party_size}, format="json")
+
+
+def offer_seats() -> str:
+    out = StringIO()
+    call_command("offer_waitlist_seats", stdout=out)
+    return out.getvalue()
+
+
+# --- joining -------------------------------------------------------------------------
+
+
+def test_joining_a_sold_out_show_takes_the_next_place_in_line(api_client, sold_out, frozen):
+    first = join(api_client, sold_out, ADA, party_size=2)
+
+    entry = WaitlistEntry.objects.get()
+    assert (first.status_code, first.json()) == (
+        201,
+        {"id": str(entry.pk), "show": sold_out.pk, "party_size": 2, "position": 1, "status": "waiting"},
+    )
+    assert first["Location"] == f"/api/waitlist/{entry.pk}"
+    assert (entry.name, entry.phone_number, entry.joined_at) == (ADA["name"], ADA["phone_number"], timezone.now())
+
+    frozen.shift(1)
+    second = join(api_client, sold_out, GRACE, party_size=1)
+    other = WaitlistEntry.objects.exclude(pk=entry.pk).get()
+    assert (second.status_code, second.json()) == (
+        201,
+        {"id": str(other.pk), "show": sold_out.pk, "party_size": 1, "position": 2, "status": "waiting"},
+    )
+
+
+def test_a_second_join_by_the_same_phone_answers_200_with_the_existing_entry(api_client, sold_out):
+    first = join(api_client, sold_out, ADA, party_size=2).json()
+
+    # Another way of writing the number, another name, another party: the same place.
+    again = join(api_client, sold_out, {"name": "Ada King", "phone_number": "+91 41555 50123"}, party_size=5)
+
+    assert (again.status_code, again.json()) == (200, first)
+    assert "Location" not in again
+    assert WaitlistEntry.objects.count() == 1
+    assert WaitlistEntry.objects.get().party_size == 2
+    # Another show's list is another line.
+    other_show = make_show(days=4, capacity=4, screen=screen_of(4))
+    assert join(api_client, other_show, ADA).status_code == 201
+
+
+def test_anyone_may_join_a_show_that_still_has_seats(api_client, show):
+    # The job offers them at its next run (a few seats may come free before anyone sells them).
+    response = join(api_client, show, ADA, party_size=2)
+    assert (response.status_code, response.json()["status"]) == (201, "waiting")
+
+
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({**ADA, "party_size": 0}, {"party_size": ["Ensure this value is greater than or equal to 1."]}),
+        ({**ADA, "party_size": 11}, {"party_size": ["Ensure this value is less than or equal to 10."]}),
+        ({**ADA, "party_size": "two"}, {"party_size": ["A valid integer is required."]}),
+        (
+            {},
+            {
+                "name": ["This field is required."],
+                "phone_number": ["This field is required."],
+                "party_size": ["This field is required."],
+            },
+        ),
+        ({**ADA, "phone_number": "12", "party_size": 1}, {"phone_number": ["Enter a valid phone number."]}),
+        ({**ADA, "name": "x" * 101, "party_size": 1}, {"name": ["Ensure this field has no more than 100 characters."]}),
+    ],
+)
+def test_a_bad_join_is_a_400_that_names_the_field(api_client, sold_out, body, errors):
+    response = api_client.post(f"/api/shows/{sold_out.pk}/waitlist", body, format="json")
+    assert (response.status_code, response.json()) == (400, errors)
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_a_show_that_has_started_is_a_400(api_client, sold_out):
+    with time_machine.travel(sold_out.starts_at, tick=False):  # exactly the start counts as started
+        response = join(api_client, sold_out)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"non_field_errors": ["This show has started: its waiting list is closed."]},
+    )
+    assert not WaitlistEntry.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/api/shows/999999/waitlist", "/api/shows/999999/waitlist/"])
+def test_joining_an_unknown_show_is_a_404(api_client, url):
+    response = api_client.post(url, {**ADA, "party_size": 1}, format="json")
+    assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
+
+
+def test_joining_is_throttled_like_every_anonymous_write(api_client, sold_out, settings):
+    settings.THROTTLE_ANON_RATE = "2/min"
+    assert join(api_client, sold_out, ADA).status_code == 201
+    assert join(api_client, sold_out, GRACE).status_code == 201
+    response = join(api_client, sold_out, ALAN)
+    assert (response.status_code, response.json()) == (
+        429,
+        {"detail": "Request was throttled. Expected available in 60 seconds."},
+    )
+    assert response["Retry-After"] == "60"
+    assert WaitlistEntry.objects.count() == 2
+
+
+# --- the sold-out answer offers the list --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, body",
+    [
+        ("/api/tickets", {**GRACE}),
+        ("/api/holds", {"quantity": 1}),
+        ("/api/bookings", {**GRACE, "quantity": 2}),
+    ],
+)
+def test_the_sold_out_answer_carries_the_shows_waiting_list(api_client, sold_out, url, body):
+    response = api_client.post(url, {"show": sold_out.pk, **body}, format="json")
+
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": SOLD_OUT_DETAIL, "code": "sold_out", "waitlist": f"/api/shows/{sold_out.pk}/waitlist"},
+    )
+    assert join(api_client, sold_out, GRACE).status_code == 201  # the link works as it is given
+
+
+def test_a_move_to_a_sold_out_show_offers_that_shows_list(api_client, sold_out):
+    ticket = book_seats(make_show(days=5).pk, **GRACE).tickets[0]
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": sold_out.pk}, format="json")
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": SOLD_OUT_DETAIL, "code": "sold_out", "waitlist": f"/api/shows/{sold_out.pk}/waitlist"},
+    )
+
+
+# --- an entry: read it, leave ---------------------------------------------------------------
+
+
+def test_an_entry_reads_waiting_then_offered_then_booked(api_client, sold_out, frozen):
+    entry_id = join(api_client, sold_out, GRACE, party_size=2).json()["id"]
+    url = f"/api/waitlist/{entry_id}"
+    waiting = {"id": entry_id, "show": sold_out.pk, "party_size": 2, "position": 1, "status": "waiting"}
+    assert (api_client.get(url).status_code, api_client.get(url).json()) == (200, waiting)
+    assert api_client.get(url + "/").json() == waiting
+
+    ada_booking = Ticket.objects.get(seat="A1").booking.reference
+    api_client.delete(f"/api/bookings/{ada_booking}?phone_number=%2B914155550123")  # all four seats free
+    offer_seats()
+
+    hold = Hold.objects.get(waitlist_entry_id=entry_id)
+    offered = {
+        "id": entry_id,
+        "show": sold_out.pk,
+        "party_size": 2,
+        "status": "offered",
+        "offer": {
+            "hold": str(hold.pk),
+            "seats": hold.seats,
+            "total": "0.00",
+            "expires_at": local_iso(timezone.now() + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES)),
+        },
+    }
+    assert api_client.get(url).json() == offered
+    assert len(hold.seats) == 2
+
+    confirmed = api_client.post("/api/bookings", {"hold": str(hold.pk), **GRACE}, format="json")
+    assert confirmed.status_code == 201, confirmed.json()
+    reference = confirmed.json()["reference"]
+    assert [t["seat"] for t in confirmed.json()["tickets"]] == hold.seats
+    booked = {"id": entry_id, "show": sold_out.pk, "party_size": 2, "status": "booked", "booking": reference}
+    assert api_client.get(url).json() == booked
+    # Leaving after the wait ended changes nothing.
+    assert api_client.delete(url).status_code == 204
+    assert api_client.get(url).json() == booked
+
+
+def test_an_offer_that_ran_out_reads_expired_at_once(api_client, sold_out, frozen):
+    entry_id = join(api_client, sold_out, GRACE, party_size=1).json()["id"]
+    Ticket.objects.filter(seat="A4").delete()
+    offer_seats()
+
+    frozen.shift(timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES))  # exactly its end
+
+    expired = {"id": entry_id, "show": sold_out.pk, "party_size": 1, "status": "expired"}
+    assert api_client.get(f"/api/waitlist/{entry_id}").json() == expired
+    assert WaitlistEntry.objects.get().status == "offered"  # until the job marks it
+    offer_seats()
+    assert WaitlistEntry.objects.get().status == "expired"
+    assert api_client.get(f"/api/waitlist/{entry_id}").json() == expired
+
+
+def test_turning_an_offer_down_by_releasing_its_hold_reads_expired(api_client, sold_out):
+    entry_id = join(api_client, sold_out, GRACE, party_size=1).json()["id"]
+    Ticket.objects.filter(seat="A4").delete()
+    offer_seats()
+    hold = Hold.objects.get(waitlist_entry_id=entry_id)
+
+    assert api_client.delete(f"/api/holds/{hold.pk}").status_code == 204
+
+    assert api_client.get(f"/api/waitlist/{entry_id}").json()["status"] == "expired"
+
+
+def test_leaving_takes_the_entry_out_of_line(api_client, sold_out, frozen):
+    ada = join(api_client, sold_out, ADA, party_size=2).json()["id"]
+    frozen.shift(1)
+    grace = join(api_client, sold_out, GRACE, party_size=1).json()["id"]
+
+    response = api_client.delete(f"/api/waitlist/{ada}")
+
+    assert (response.status_code, response.content) == (204, b"")
+    left = {"id": ada, "show": sold_out.pk, "party_size": 2, "status": "left"}
+    assert api_client.get(f"/api/waitlist/{ada}").json() == left
+    assert api_client.get(f"/api/waitlist/{grace}").json()["position"] == 1
+    assert api_client.delete(f"/api/waitlist/{ada}").status_code == 204  # again: nothing changes
+    assert api_client.get(f"/api/waitlist/{ada}").json() == left
+    # A new join by the same phone is a new place, at the back.
+    frozen.shift(1)
+    again = join(api_client, sold_out, ADA, party_size=2)
+    assert (again.status_code, again.json()["position"]) == (201, 2)
+
+
+def test_leaving_with_a_live_offer_puts_its_seats_back_on_sale_at_once(api_client, sold_out):
+    entry_id = join(api_client, sold_out, GRACE, party_size=1).json()["id"]
+    Ticket.objects.filter(seat="A4").delete()
+    offer_seats()
+    hold = Hold.objects.get(waitlist_entry_id=entry_id)
+    assert api_client.get(f"/api/shows/{sold_out.pk}").json()["free_seats"] == []
+
+    assert api_client.delete(f"/api/waitlist/{entry_id}").status_code == 204
+
+    assert api_client.get(f"/api/waitlist/{entry_id}").json()["status"] == "left"
+    assert api_client.get(f"/api/holds/{hold.pk}").status_code == 404
+    assert api_client.get(f"/api/shows/{sold_out.pk}").json()["free_seats"] == ["A4"]
+    confirm = api_client.post("/api/bookings", {"hold": str(hold.pk), **GRACE}, format="json")
+    assert (confirm.status_code, confirm.json()["code"]) == (409, "hold_expired")
+
+
+@pytest.mark.parametrize(
+    "entry_id, answer",
+    [
+        ("00000000-0000-4000-8000-000000000000", NO_ENTRY),
+        # Not a UUID at all: DRF's plain 404, as for a ticket id.
+        ("not-a-uuid", {"detail": "Not found."}),
+        ("1", {"detail": "Not found."}),
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_an_unknown_entry_is_a_404(api_client, sold_out, entry_id, answer, method):
+    join(api_client, sold_out)
+    response = getattr(api_client, method)(f"/api/waitlist/{entry_id}")
+    assert (response.status_code, response.json()) == (404, answer)
+    assert WaitlistEntry.objects.get().status == "waiting"
+
+
+def test_the_waitlist_is_not_a_list_anyone_can_read(api_client, staff_client, sold_out):
+    join(api_client, sold_out)
+    for client in (api_client, staff_client):
+        response = client.get("/api/waitlist")
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
+# --- a show's list, for staff --------------------------------------------------------------
+
+
+def test_staff_read_a_shows_list_in_joining_order_with_each_status(api_client, staff_client, sold_out, frozen):
+    start = timezone.now()
+    ids = []
+    for person, party in ((ADA, 3), (GRACE, 1), (ALAN, 2)):
+        response = join(api_client, sold_out, person, party_size=party)
+        assert response.status_code == 201, response.json()
+        ids.append(response.json()["id"])
+        frozen.shift(60)
+    Ticket.objects.filter(seat__in=["A3", "A4"]).delete()  # 2 seats: Ada's 3 don't fit, Grace's 1 does
+    offer_seats()
+    hold = Hold.objects.get(waitlist_entry_id=ids[1])
+
+    response = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "count": 3,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": ids[0],
+                "show": sold_out.pk,
+                "party_size": 3,
+                "position": 1,
+                "status": "waiting",
+                "name": ADA["name"],
+                "phone_number": ADA["phone_number"],
+                "joined_at": local_iso(start),
+            },
+            {
+                "id": ids[1],
+                "show": sold_out.pk,
+                "party_size": 1,
+                "status": "offered",
+                "offer": {
+                    "hold": str(hold.pk),
+                    "seats": hold.seats,
+                    "total": "0.00",
+                    "expires_at": local_iso(timezone.now() + timedelta(minutes=10)),
+                },
+                "name": GRACE["name"],
+                "phone_number": GRACE["phone_number"],
+                "joined_at": local_iso(start + timedelta(minutes=1)),
+            },
+            {
+                "id": ids[2],
+                "show": sold_out.pk,
+                "party_size": 2,
+                "position": 2,
+                "status": "waiting",
+                "name": ALAN["name"],
+                "phone_number": ALAN["phone_number"],
+                "joined_at": local_iso(start + timedelta(minutes=2)),
+            },
+        ],
+    }
+    page = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist/", {"page_size": 1, "page": 2}).json()
+    assert [entry["id"] for entry in page["results"]] == [ids[1]]
+    assert page["count"] == 3
+
+
+def test_only_staff_read_a_shows_list(api_client, sold_out):
+    join(api_client, sold_out)
+    response = api_client.get(f"/api/shows/{sold_out.pk}/waitlist")
+    assert (response.status_code, response.json()) == (401, {"detail": "Authentication credentials were not provided."})
+
+    user = get_user_model().objects.create_user("customer", password="secret-pass-2")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    response = client.get(f"/api/shows/{sold_out.pk}/waitlist")
+    assert (response.status_code, response.json()) == (403, {"detail": "Staff only."})
+
+
+def test_staff_reading_an_unknown_shows_list_get_a_404(staff_client):
+    response = staff_client.get("/api/shows/999999/waitlist")
+    assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
+
+
+def test_a_shows_list_costs_three_queries(staff_client, sold_out, django_assert_num_queries):
+    for n in range(5):
+        WaitlistEntry.objects.create(
+            show=sold_out, name=f"P{n}", phone_number=f"+9141555501{n:02d}", party_size=1, joined_at=timezone.now()
+        )
+    # The token's user, the show, and the page of entries with their status, position and
+    # offer in one SELECT (a page that is not the only one adds a COUNT).
+    with django_assert_num_queries(3):
+        response = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist")
+    assert response.json()["count"] == 5

@@ -1,0 +1,388 @@
+"""The offer job, `manage.py offer_waitlist_seats` (API.md, "Waiting list"), with time frozen:
+seats that come free are offered at the next run, in joining order, as holds that last
+BOOKING_WAITLIST_OFFER_MINUTES and never past the show's start; a lapsed offer passes to
+the next entry in the same run; a party that does not fit keeps its place while smaller
+ones behind it are served. Then what the job leaves: audit entries and the
+waitlist.offered event, the purge of expired shows' lists, the admin's view of a list."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+from uuid import UUID
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from api.models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
+from api.services import jobs, webhooks
+from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
+
+pytestmark = pytest.mark.django_db
+
+OFFER_MINUTES = 10  # BOOKING_WAITLIST_OFFER_MINUTES' default
+GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
+ALAN = {"name": "Alan Turing", "phone_number": "+919876543211"}
+EDSGER = {"name": "Edsger Dijkstra", "phone_number": "+919876543212"}
+NOTHING = "Made 0 offers of 0 seats; 0 lapsed offers expired.\n"
+
+
+def offer_seats() -> str:
+    out = StringIO()
+    call_command("offer_waitlist_seats", stdout=out)
+    return out.getvalue()
+
+
+def offered(show: Show, seats: str, entry_id: str, until) -> str:
+    """The job's line for one offer."""
+    return f"Offered {seats} at show {show.pk} to waiting-list entry {entry_id} until {iso(until)}.\n"
+
+
+def iso(moment) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def offer_of(entry_id: str) -> Hold:
+    return Hold.objects.get(waitlist_entry_id=UUID(entry_id))
+
+
+def entry_of(client, entry_id: str) -> dict:
+    response = client.get(f"/api/waitlist/{entry_id}")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture
+def frozen():
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def row_of_ten(frozen):
+    """A show of one row, A1 to A10, each seat booked by its own booking (so that single
+    seats can be cancelled)."""
+    show = make_show(capacity=10, screen=screen_of(10))
+    for n in range(1, 11):
+        book_seats(show.pk, seats=[f"A{n}"], name=f"Guest {n}", phone_number=f"+9141555501{n:02d}")
+    return show
+
+
+def join(client, show, person, party_size: int, frozen) -> str:
+    """Join, one second after the last one (joining order is by the moment)."""
+    frozen.shift(1)
+    response = client.post(f"/api/shows/{show.pk}/waitlist", {**person, "party_size": party_size}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def cancel(client, show, *seats: str) -> None:
+    for ticket in Ticket.objects.filter(show=show, seat__in=seats):
+        assert client.delete(f"/api/tickets/{ticket.pk}").status_code == 204
+
+
+def test_a_cancellation_is_offered_at_the_next_run(api_client, row_of_ten, frozen):
+    grace = join(api_client, row_of_ten, GRACE, 1, frozen)
+    alan = join(api_client, row_of_ten, ALAN, 1, frozen)
+    assert offer_seats() == NOTHING  # sold out: nothing to offer
+
+    cancel(api_client, row_of_ten, "A4")
+    # Until the job runs, the seat is on sale to anyone; the entry still waits.
+    assert entry_of(api_client, grace)["status"] == "waiting"
+
+    now = timezone.now()
+    assert offer_seats() == (
+        offered(row_of_ten, "A4", grace, now + timedelta(minutes=OFFER_MINUTES))
+        + "Made 1 offers of 1 seats; 0 lapsed offers expired.\n"
+    )
+    hold = offer_of(grace)
+    assert (hold.seats, hold.expires_at, hold.client) == (["A4"], now + timedelta(minutes=OFFER_MINUTES), "")
+    assert entry_of(api_client, grace)["status"] == "offered"
+    assert entry_of(api_client, alan)["position"] == 1
+    # The offer is a hold: the seat is off sale to everyone else.
+    response = api_client.post("/api/tickets", {**EDSGER, "show": row_of_ten.pk}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "sold_out")
+    assert offer_seats() == NOTHING  # again at once: nothing changes
+
+
+def test_a_lapsed_offer_passes_to_the_next_entry_in_the_same_run(api_client, row_of_ten, frozen):
+    grace = join(api_client, row_of_ten, GRACE, 1, frozen)
+    alan = join(api_client, row_of_ten, ALAN, 1, frozen)
+    cancel(api_client, row_of_ten, "A4")
+    offered_at = timezone.now()
+    offer_seats()
+    ends = offered_at + timedelta(minutes=OFFER_MINUTES)
+
+    frozen.move_to(ends - timedelta(seconds=1))
+    assert offer_seats() == NOTHING  # still live
+    assert entry_of(api_client, grace)["status"] == "offered"
+
+    frozen.move_to(ends)  # exactly its end: no longer live
+    assert offer_seats() == (
+        offered(row_of_ten, "A4", alan, ends + timedelta(minutes=OFFER_MINUTES))
+        + "Made 1 offers of 1 seats; 1 lapsed offers expired.\n"
+    )
+    assert entry_of(api_client, grace) == {"id": grace, "show": row_of_ten.pk, "party_size": 1, "status": "expired"}
+    assert WaitlistEntry.objects.get(pk=grace).status == "expired"
+    assert entry_of(api_client, alan)["offer"]["seats"] == ["A4"]
+    # Grace's hold is spent, not reused: each offer is a hold of its own.
+    assert Hold.objects.filter(show=row_of_ten).count() == 2
+
+
+def test_offers_end_at_the_shows_start(api_client, frozen):
+    show = make_show(capacity=4, screen=screen_of(4))
+    book_seats(show.pk, quantity=4)
+    grace = join(api_client, show, GRACE, 1, frozen)
+    alan = join(api_client, show, ALAN, 1, frozen)
+    Ticket.objects.filter(seat="A4").delete()
+
+    frozen.move_to(show.starts_at - timedelta(minutes=4))
+    assert offer_seats() == (
+        offered(show, "A4", grace, show.starts_at) + "Made 1 offers of 1 seats; 0 lapsed offers expired.\n"
+    )
+    assert offer_of(grace).expires_at == show.starts_at
+    assert entry_of(api_client, grace)["offer"]["expires_at"] == iso(show.starts_at)
+
+    frozen.move_to(show.starts_at)
+    assert entry_of(api_client, grace)["status"] == "expired"
+    frozen.move_to(show.starts_at + timedelta(minutes=1))
+    assert offer_seats() == NOTHING  # the seat is free again, but the show has started
+    assert entry_of(api_client, alan)["status"] == "waiting"
+    assert not Hold.objects.filter(waitlist_entry_id=UUID(alan)).exists()
+
+
+def test_a_party_that_does_not_fit_keeps_its_place_while_a_smaller_one_behind_is_served(api_client, row_of_ten, frozen):
+    three = join(api_client, row_of_ten, GRACE, 3, frozen)
+    two = join(api_client, row_of_ten, ALAN, 2, frozen)
+    one = join(api_client, row_of_ten, EDSGER, 1, frozen)
+    cancel(api_client, row_of_ten, "A5", "A6")
+
+    now = timezone.now()
+    assert offer_seats() == (
+        offered(row_of_ten, "A5, A6", two, now + timedelta(minutes=OFFER_MINUTES))
+        + "Made 1 offers of 2 seats; 0 lapsed offers expired.\n"
+    )
+    assert [entry_of(api_client, e).get("position") for e in (three, two, one)] == [1, None, 2]
+
+    # Three seats come free: the party of three, still first in line, gets them before the
+    # party of one that joined after it.
+    cancel(api_client, row_of_ten, "A1", "A2", "A3")
+    assert offer_seats() == (
+        offered(row_of_ten, "A1, A2, A3", three, now + timedelta(minutes=OFFER_MINUTES))
+        + "Made 1 offers of 3 seats; 0 lapsed offers expired.\n"
+    )
+    assert entry_of(api_client, one)["position"] == 1
+
+
+def test_several_entries_are_served_in_one_run_in_joining_order(api_client, row_of_ten, frozen):
+    first = join(api_client, row_of_ten, GRACE, 2, frozen)
+    second = join(api_client, row_of_ten, ALAN, 2, frozen)
+    cancel(api_client, row_of_ten, "A1", "A2", "A9", "A10")
+
+    out = offer_seats()
+
+    assert out.splitlines()[-1] == "Made 2 offers of 4 seats; 0 lapsed offers expired."
+    assert [line.split(" to waiting-list entry ")[1][:36] for line in out.splitlines()[:2]] == [first, second]
+    seats = [entry_of(api_client, e)["offer"]["seats"] for e in (first, second)]
+    assert sorted(seats) == [["A1", "A2"], ["A9", "A10"]]
+
+
+def test_a_raised_capacity_and_a_lapsed_hold_are_offered_too(api_client, staff_client, frozen):
+    show = make_show(capacity=4, screen=screen_of(10))  # a sale cap below the map's 10 seats
+    book_seats(show.pk, seats=["A1", "A2", "A3"])
+    stranger = hold_seats(show.pk, seats=["A4"])  # the last seat, held by someone paying
+    grace = join(api_client, show, GRACE, 2, frozen)
+    alan = join(api_client, show, ALAN, 1, frozen)
+    assert offer_seats() == NOTHING
+
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"capacity": 6}, format="json").status_code == 200
+    offer_seats()
+    assert entry_of(api_client, grace)["status"] == "offered"
+
+    frozen.move_to(stranger.expires_at)  # the stranger's hold runs out
+    offer_seats()
+    assert entry_of(api_client, alan)["offer"]["seats"] == ["A4"]
+
+
+def test_a_confirmed_offer_reads_booked_with_its_booking(api_client, row_of_ten, frozen):
+    grace = join(api_client, row_of_ten, GRACE, 2, frozen)
+    cancel(api_client, row_of_ten, "A5", "A6")
+    offer_seats()
+    hold = offer_of(grace)
+
+    # Confirmed with another name and phone: the hold is the key, as for any hold.
+    response = api_client.post("/api/bookings", {"hold": str(hold.pk), **ADA}, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert [t["seat"] for t in body["tickets"]] == ["A5", "A6"]
+    assert entry_of(api_client, grace) == {
+        "id": grace,
+        "show": row_of_ten.pk,
+        "party_size": 2,
+        "status": "booked",
+        "booking": body["reference"],
+    }
+    assert WaitlistEntry.objects.get(pk=grace).status == "booked"
+    assert offer_seats() == NOTHING
+    # The booking's own life goes on: cancelled later, the entry still says how its wait ended.
+    api_client.delete(f"/api/bookings/{body['reference']}?phone_number=%2B914155550123")
+    assert entry_of(api_client, grace)["booking"] == body["reference"]
+
+
+def test_a_phone_whose_offer_lapsed_joins_again_at_the_back(api_client, row_of_ten, frozen):
+    grace = join(api_client, row_of_ten, GRACE, 1, frozen)
+    alan = join(api_client, row_of_ten, ALAN, 1, frozen)
+    cancel(api_client, row_of_ten, "A4")
+    offer_seats()
+    frozen.shift(timedelta(minutes=OFFER_MINUTES))
+
+    frozen.shift(1)
+    again = api_client.post(f"/api/shows/{row_of_ten.pk}/waitlist", {**GRACE, "party_size": 1}, format="json")
+
+    assert (again.status_code, again.json()["position"]) == (201, 2)
+    assert again.json()["id"] != grace
+    assert WaitlistEntry.objects.get(pk=grace).status == "expired"
+    assert offer_seats().splitlines()[-1] == "Made 1 offers of 1 seats; 0 lapsed offers expired."
+    assert entry_of(api_client, alan)["status"] == "offered"
+
+
+def test_the_job_leaves_an_audit_trail_and_sends_waitlist_offered(api_client, row_of_ten, frozen, settings):
+    endpoint = Webhook.objects.create(
+        url="https://hooks.example.com/sms", events=["waitlist.offered"], secret=webhooks.new_secret()
+    )
+    grace = join(api_client, row_of_ten, GRACE, 2, frozen)
+    alan = join(api_client, row_of_ten, ALAN, 1, frozen)
+    cancel(api_client, row_of_ten, "A5", "A6")
+    now = timezone.now()
+    offer_seats()
+    hold = offer_of(grace)
+
+    (event,) = WebhookEvent.objects.filter(webhook=endpoint)
+    assert (event.type, event.payload["type"]) == ("waitlist.offered", "waitlist.offered")
+    assert event.payload["data"] == {
+        "id": grace,
+        "show": row_of_ten.pk,
+        "starts_at": row_of_ten.starts_at.isoformat(),
+        "name": GRACE["name"],
+        "phone_number": GRACE["phone_number"],
+        "party_size": 2,
+        "offer": {
+            "hold": str(hold.pk),
+            "seats": ["A5", "A6"],
+            "total": "0.00",
+            "currency": "EUR",
+            "expires_at": (now + timedelta(minutes=OFFER_MINUTES)).isoformat(),
+        },
+    }
+
+    frozen.shift(timedelta(minutes=OFFER_MINUTES))
+    offer_seats()  # Grace's offer lapses, Alan is offered A5
+
+    def trail(entry_id: str) -> list[tuple[str, str, dict]]:
+        entries = AuditEntry.objects.filter(object_type="waitlist", object_id=entry_id).order_by("at", "pk")
+        return [(e.actor, e.action, e.changes) for e in entries]
+
+    job = "job:offer_waitlist_seats"
+    alan_hold = offer_of(alan)
+    assert trail(grace) == [
+        ("client:127.0.0.1", "waitlist.joined", {"show": row_of_ten.pk, "party_size": 2}),
+        (job, "waitlist.offered", {"hold": str(hold.pk), "seats": ["A5", "A6"]}),
+        (job, "waitlist.expired", {}),
+    ]
+    assert trail(alan)[-1] == (job, "waitlist.offered", {"hold": str(alan_hold.pk), "seats": alan_hold.seats})
+    assert AuditEntry.objects.filter(action="hold.created", object_id=str(hold.pk), actor=job).exists()
+    # One entry per run that changed anything, with its counts.
+    runs = AuditEntry.objects.filter(object_type="job", object_id="offer_waitlist_seats").order_by("at")
+    assert [(r.actor, r.action, r.changes) for r in runs] == [
+        (job, "waitlist.offers_made", {"offered": 1, "seats": 2, "expired": 0}),
+        (job, "waitlist.offers_made", {"offered": 1, "seats": 1, "expired": 1}),
+    ]
+    offer_seats()
+    assert runs.count() == 2
+
+
+def test_a_run_that_finds_the_jobs_lock_taken_does_nothing(api_client, row_of_ten, frozen, monkeypatch):
+    join(api_client, row_of_ten, GRACE, 1, frozen)
+    cancel(api_client, row_of_ten, "A4")
+    monkeypatch.setattr("api.services.waitlist.try_job_lock", lambda key: False)
+
+    assert offer_seats() == "Another host is offering waiting-list seats right now; nothing to do.\n"
+    assert not Hold.objects.exists()
+
+
+# --- the purge --------------------------------------------------------------------------
+
+
+def test_the_purge_deletes_the_lists_of_expired_shows_with_their_offers(api_client, frozen):
+    past = make_show(capacity=4, screen=screen_of(4))
+    later = make_show(days=5, capacity=4, screen=screen_of(4))
+    # Offers made shortly before the first show: their holds are not yet old enough for
+    # the purge of spent holds (a day), so the entries' purge takes the first show's.
+    frozen.move_to(past.starts_at - timedelta(minutes=5))
+    for show in (past, later):
+        book_seats(show.pk, quantity=4)
+        join(api_client, show, GRACE, 1, frozen)
+        join(api_client, show, ALAN, 1, frozen)
+        Ticket.objects.filter(show=show, seat="A4").delete()
+    offer_seats()
+    assert Hold.objects.filter(waitlist_entry__isnull=False).count() == 2
+
+    frozen.move_to(past.starts_at + timedelta(hours=8))  # the expire job's cutoff
+    out = StringIO()
+    call_command("purge_expired_tickets", stdout=out)
+
+    assert out.getvalue() == (
+        "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
+        "Deleted 2 waiting-list entries of expired shows.\n"
+    )
+    assert set(WaitlistEntry.objects.values_list("show_id", flat=True)) == {later.pk}
+    assert set(Hold.objects.values_list("show_id", flat=True)) == {later.pk}
+    assert jobs.tickets_purge(now=timezone.now()).waitlist_entries == 0
+
+
+# --- the admin --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(frozen, client):
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", password=None)
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_shows_a_shows_list_in_order_and_staff_remove_entries(api_client, staff, row_of_ten, frozen):
+    other_show = make_show(days=6)
+    join(api_client, other_show, EDSGER, 1, frozen)
+    ids = [join(api_client, row_of_ten, person, 1, frozen) for person in (GRACE, ALAN, ADA)]
+    cancel(api_client, row_of_ten, "A4")
+    offer_seats()
+    hold = offer_of(ids[0])
+
+    show_page = staff.get(f"/admin/api/show/{row_of_ten.pk}/change/").content.decode()
+    url = f"/admin/api/waitlistentry/?show__id__exact={row_of_ten.pk}"
+    assert f'<a href="{url.replace("&", "&amp;")}">In joining order</a>: 1 offered, 2 waiting.' in show_page
+
+    page = staff.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    names = [m.group(1) for m in re.finditer(r'<td class="field-name">([^<]+)</td>', html)]
+    statuses = [m.group(1) for m in re.finditer(r'<td class="field-status_display">([^<]+)</td>', html)]
+    assert names == [GRACE["name"], ALAN["name"], ADA["name"]]  # in joining order; not Edsger's show
+    assert statuses == ["offered", "waiting", "waiting"]
+    assert "A4 held until" in html
+
+    response = staff.post(url, {"action": "remove", "_selected_action": [ids[0], ids[2]]}, follow=True)
+
+    assert "2 entries removed from the waiting list." in response.content.decode()
+    assert [entry_of(api_client, e)["status"] for e in ids] == ["left", "waiting", "left"]
+    assert entry_of(api_client, ids[1])["position"] == 1
+    assert not Hold.objects.live(timezone.now()).filter(pk=hold.pk).exists()  # A4 is on sale again
+    assert AuditEntry.objects.filter(actor="staff:admin", action="waitlist.left").count() == 2
+    # An entry's page is read-only, and nobody deletes one: it is removed, and says so.
+    entry_page = staff.get(f"/admin/api/waitlistentry/{ids[0]}/change/").content.decode()
+    assert 'name="_save"' not in entry_page and "Grace Hopper" in entry_page
+    assert staff.get(f"/admin/api/waitlistentry/{ids[0]}/delete/").status_code == 403

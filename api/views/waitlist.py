@@ -1,0 +1,89 @@
+"""Waiting lists: join a sold-out show's list, read and leave an entry; staff read a show's list."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import selectors
+from ..models import Show, WaitlistEntry
+from ..permissions import IsStaff
+from ..schema import errors
+from ..serializers.waitlist import WaitlistEntrySerializer, WaitlistJoinSerializer, WaitlistStaffEntrySerializer
+from ..services import waitlist
+from .base import actor_of
+
+
+class ShowWaitlistView(GenericAPIView):
+    """POST /api/shows/{id}/waitlist: anyone joins; GET: staff read the list, in joining order."""
+
+    serializer_class = WaitlistStaffEntrySerializer
+    queryset = WaitlistEntry.objects.none()  # for the schema: each method reads its own
+    filterset_class = None
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsStaff()] if self.request.method == "GET" else [AllowAny()]
+
+    @extend_schema(
+        summary="A show's waiting list, in joining order, with each entry's status (staff)",
+        responses={200: WaitlistStaffEntrySerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        show = get_object_or_404(Show.objects.all(), pk=pk)
+        entries = selectors.waitlist_entries(now=timezone.now()).filter(show=show).in_line_order()
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(WaitlistStaffEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Join a show's waiting list; the same phone number again gets its entry back (200)",
+        request=WaitlistJoinSerializer,
+        responses={
+            201: WaitlistEntrySerializer,
+            200: WaitlistEntrySerializer,
+            **errors(400, 404, 429),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        show = get_object_or_404(Show.objects.all(), pk=pk)
+        data = WaitlistJoinSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        now = timezone.now()
+        entry, made = waitlist.waitlist_join(show_id=show.pk, now=now, actor=actor_of(request), **data.validated_data)
+        body = WaitlistEntrySerializer(selectors.waitlist_entries(now=now).get(pk=entry.pk)).data
+        if not made:
+            return Response(body, status=status.HTTP_200_OK)
+        location = reverse("waitlist-detail", args=[entry.pk])
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="A waiting-list entry: waiting (its position), offered (the hold), booked, expired or left",
+        responses={200: WaitlistEntrySerializer, **errors(404, 429)},
+    ),
+    destroy=extend_schema(
+        summary="Leave the waiting list; a live offer's seats go back on sale",
+        responses={204: None, **errors(404, 429)},
+    ),
+)
+class WaitlistEntryViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Whoever holds an entry's id may read it and leave the list, like a ticket's holder."""
+
+    permission_classes = [AllowAny]
+    serializer_class = WaitlistEntrySerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> QuerySet[WaitlistEntry]:
+        return selectors.waitlist_entries(now=timezone.now())
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        waitlist.waitlist_leave(entry_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
