@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.models import AuditEntry, Booking, Screen, Show, Ticket
+from api.models import AuditEntry, Booking, Screen, Show, Ticket, TicketType
 from api.services import catalog
 from api.tests.conftest import aisle_map, all_at_once, postgres_only
 
@@ -66,6 +66,7 @@ def rush_show(settings) -> Show:
         seat_map=aisle_map(premium_rows=3, wheelchair_spaces=True),
     )
     assert screen.capacity == 300
+    TicketType.objects.default()  # a transactional test's database starts flushed, without types
     show = catalog.show_create(
         starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(days=2),
         screen_id=screen.pk,
@@ -201,7 +202,9 @@ def test_mixed_ticket_types_at_prices_that_change_during_the_rush(rush_show):
         assert Counter(t["ticket_type"] for t in booking["tickets"]) == Counter(sale["asked"]["ticket_types"])
         assert Decimal(booking["total"]) == sum(Decimal(t["price"]) for t in booking["tickets"])
     assert frozen_after_a_change >= len(kept_holds)  # each kept hold was confirmed at later prices
-    assert {1, 2} <= editions_sold
+    # The first rush sold at the first prices, the second at later ones (which of them
+    # depends on when the staff's changes got the lock).
+    assert 1 in editions_sold and editions_sold - {1}
 
     # The database agrees with the answers: each booking's total is the sum of its tickets.
     by_booking: dict[int, list[Ticket]] = {}
