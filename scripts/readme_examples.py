@@ -165,6 +165,20 @@ def wait_for_server(port: int, server: subprocess.Popen, timeout: float) -> None
     raise SystemExit(f"make run did not serve on port {port} within {timeout:.0f} s")
 
 
+def stop(server: subprocess.Popen) -> None:
+    """make, runserver and its reloader's child: the whole process group started above."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=20)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("README_PORT", 8000)))
@@ -185,7 +199,17 @@ def main() -> int:
     # The clone's own README: the examples as that commit has them.
     examples = [e for start, lines in shell_blocks((clone / "README.md").read_text()) for e in commands(start, lines)]
     if args.venv:
+        # Lent only when make would take it as built for these requirements (its stamp,
+        # named by their checksum, newer than them): make must never install into it.
+        stamp = subprocess.run(
+            ["make", "-s", "-p", "-n", "venv"], cwd=clone, capture_output=True, text=True
+        ).stdout
+        name = re.search(r"^STAMP := \.venv/(\S+)", stamp, re.MULTILINE)
+        if not name or not (args.venv / name.group(1)).exists():
+            raise SystemExit(f"{args.venv} was not built for these requirements (no {name and name.group(1)})")
         (clone / ".venv").symlink_to(args.venv.resolve())
+        for requirements in clone.glob("requirements*.txt"):
+            os.utime(requirements, (0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "REDIS_URL", "MAKEFLAGS")}
     # Many examples in a row from one address: the anonymous throttle (60/min) is not what
     # they show, so it is raised for this server.
@@ -210,12 +234,7 @@ def main() -> int:
             print(f"README examples: FAILED (bash exit {run.returncode})", file=sys.stderr)
         return run.returncode
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop(server)
         log.close()
         if args.keep:
             print(f"kept {work}")
