@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Run every curl example of README.md, in order, against `make run`'s server on a fresh clone.
 
-    python3 scripts/readme_examples.py [--port 18000] [--venv PATH] [--keep] [--list]
+    python3 scripts/readme_examples.py [--port N] [--venv PATH] [--keep] [--list]
 
 1. Clones this repository's last commit (uncommitted changes are not seen) into a
    temporary folder.
 2. Runs `make run` there, as a newcomer would (its own virtualenv, unless --venv lends
-   one; SQLite; the demo data; the development .env), on 127.0.0.1:PORT; waits for it.
+   one; SQLite; the demo data; the development .env), on 127.0.0.1:PORT (a free port
+   unless given: the examples' 127.0.0.1:8000 is moved there); waits for it.
 3. Takes every fenced shell block of the README that has a curl command in it, in order,
    and runs the blocks' lines in one bash session from the clone's folder (variables set by
    one block are there for the next), each command verbatim but for the port. Every curl
@@ -25,6 +26,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,9 +66,13 @@ def shell_blocks(readme: str) -> list[tuple[int, list[str]]]:
     return blocks
 
 
-def _runs_curl(line: str) -> bool:
-    code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-    return re.search(r"(^|[\s($|;&])curl\s", code) is not None
+def _runs_curl(text: str) -> bool:
+    """Whether a command (or a block line) calls curl, outside its comments."""
+    for line in text.splitlines():
+        code = "" if line.lstrip().startswith("#") else re.split(r"\s#", line, maxsplit=1)[0]
+        if re.search(r"(^|[\s($|;&])curl\s", code):
+            return True
+    return False
 
 
 def _complete(text: str) -> bool:
@@ -143,10 +149,11 @@ def script(examples: list[Example], port: int) -> str:
     for example in examples:
         text = example.text.replace(README_ADDRESS, f"127.0.0.1:{port}")
         parts.append(f"echo {shlex.quote(f'== README.md:{example.line}: {example.text}')} >&2")
-        parts.append(": > \"$__statuses\"")
+        parts.append(': > "$__statuses"')
         parts.append(text)
-        if _runs_curl(example.text) or "curl " in example.text:
-            parts.append(f"__check {example.line} {shlex.quote(example.expect or '')} {shlex.quote(example.code or '')}")
+        if _runs_curl(example.text):
+            expect, code = shlex.quote(example.expect or ""), shlex.quote(example.code or "")
+            parts.append(f"__check {example.line} {expect} {code}")
     return "\n".join(parts) + "\n"
 
 
@@ -181,11 +188,15 @@ def stop(server: subprocess.Popen) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("README_PORT", 8000)))
+    parser.add_argument("--port", type=int, help="where make run serves (default: a free port)")
     parser.add_argument("--venv", type=Path, help="an existing virtualenv to lend the clone (default: make builds one)")
     parser.add_argument("--keep", action="store_true", help="keep the clone, its database and the log")
     parser.add_argument("--list", action="store_true", help="print the examples found and exit")
     args = parser.parse_args()
+    if args.port is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
 
     examples = [e for start, lines in shell_blocks((ROOT / "README.md").read_text()) for e in commands(start, lines)]
     if args.list:
@@ -201,9 +212,7 @@ def main() -> int:
     if args.venv:
         # Lent only when make would take it as built for these requirements (its stamp,
         # named by their checksum, newer than them): make must never install into it.
-        stamp = subprocess.run(
-            ["make", "-s", "-p", "-n", "venv"], cwd=clone, capture_output=True, text=True
-        ).stdout
+        stamp = subprocess.run(["make", "-s", "-p", "-n", "venv"], cwd=clone, capture_output=True, text=True).stdout
         name = re.search(r"^STAMP := \.venv/(\S+)", stamp, re.MULTILINE)
         if not name or not (args.venv / name.group(1)).exists():
             raise SystemExit(f"{args.venv} was not built for these requirements (no {name and name.group(1)})")
