@@ -3,8 +3,8 @@
 Each operation gets the schema's examples, the coverage phase (boundary and invalid
 values of every parameter) and the fuzzing phase (random valid and invalid requests),
 from a fixed seed, through the WSGI app in this process. Every answer must be:
-not a 5xx, a status code the schema documents for that operation, and a body that
-matches the schema (content type, headers, JSON shape).
+JSON (or a 204 without a body), not a 5xx, a status code the schema documents for that
+operation, and a body that matches the schema (content type, headers, JSON shape).
 
 Generated ids rarely name a real venue, screen, film, show, ticket, hold or booking, so
 the hooks below map part of them onto seeded rows: the 200 answers, the moves and the
@@ -12,6 +12,7 @@ cancellations get fuzzed as well as the 404s.
 """
 
 import hashlib
+import json
 
 import hypothesis
 import pytest
@@ -39,7 +40,20 @@ SEED = 20261123
 MAX_EXAMPLES = 25
 # Issue 16: at least 3,000 requests, anonymous and staff.
 MIN_REQUESTS = {"anonymous": 1_500, "staff": 1_500}
+
+
+def json_or_no_body(ctx, response, case) -> None:
+    """API.md: every answer under /api/ is JSON (errors included), or a 204 with no body."""
+    if response.status_code == 204:
+        assert response.content == b"", f"a 204 with a body: {response.content[:200]!r}"
+        return
+    content_type = (response.headers.get("content-type") or [""])[0]
+    assert content_type.startswith("application/json"), f"{response.status_code} answered as {content_type!r}"
+    json.loads(response.content)
+
+
 CHECKS = [
+    json_or_no_body,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
