@@ -219,7 +219,10 @@ def main() -> int:
         (clone / ".venv").symlink_to(args.venv.resolve())
         for requirements in clone.glob("requirements*.txt"):
             os.utime(requirements, (0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "REDIS_URL", "MAKEFLAGS")}
+    # A newcomer's shell: no database, debug or Redis settings of ours, and no make of ours
+    # around it (a sub-make would print "Entering directory" into TOKEN=$(make -s ...)).
+    dropped = ("DATABASE_URL", "DEBUG", "REDIS_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     # Many examples in a row from one address: the anonymous throttle (60/min) is not what
     # they show, so it is raised for this server.
     env["THROTTLE_ANON_RATE"] = "100000/min"
