@@ -35,11 +35,15 @@ from api.tests.conftest import book_seats, hold_seats, make_show
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 SEED = 20261123
-# Fuzzing-phase examples per operation and client; the examples and coverage phases add
-# their own on top: 43 operations x 2 clients made about 7,700 requests with this seed.
-MAX_EXAMPLES = 8
-# Issue 16: at least 3,000 requests, anonymous and staff.
-MIN_REQUESTS = {"anonymous": 1_500, "staff": 1_500}
+# Issue 16: at least 3,000 requests in all, anonymous and staff. Most come from the
+# coverage phase (each parameter's boundary and invalid values: about 8,000 requests per
+# client here, against about 900 from 8 fuzzing examples an operation). The validation it
+# probes is the same for both clients, and staff reach every operation past the
+# permission check, so the coverage phase runs for staff; the anonymous client gets the
+# schema's examples and more random requests (valid and invalid) instead. That halves the
+# run (CI runs it on PostgreSQL and on SQLite).
+MAX_EXAMPLES = {"anonymous": 20, "staff": 8}
+MIN_REQUESTS = {"anonymous": 800, "staff": 2_200}
 
 
 def json_or_no_body(ctx, response, case) -> None:
@@ -66,9 +70,16 @@ sent = {"anonymous": 0, "staff": 0}
 
 # The schema is loaded when the module is collected: pytest 9 and schemathesis' lazy
 # fixture loader don't work together. The answers come from the app as gunicorn runs it.
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-schema.config.seed = SEED
-schema.config.generation.update(max_examples=MAX_EXAMPLES)
+# One schema object a client: its phases are read when its tests are built.
+def _schema(client: str):
+    loaded = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    loaded.config.seed = SEED
+    loaded.config.generation.update(max_examples=MAX_EXAMPLES[client])
+    loaded.config.phases.coverage.enabled = client == "staff"
+    return loaded
+
+
+anonymous_schema, staff_schema = _schema("anonymous"), _schema("staff")
 
 
 @pytest.fixture(autouse=True)
@@ -144,13 +155,13 @@ def _run(case, rows: dict, client: str, headers: dict | None = None) -> None:
     case.call_and_validate(headers=headers, checks=CHECKS)
 
 
-@schema.parametrize()
+@anonymous_schema.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_anonymous_client_gets_documented_answers(case, seeded):
     _run(case, seeded, "anonymous")
 
 
-@schema.parametrize()
+@staff_schema.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_staff_client_gets_documented_answers(case, seeded, staff_user):
     token, _ = Token.objects.get_or_create(user=staff_user)
@@ -163,3 +174,4 @@ def test_fuzzing_sent_enough_requests():
         pytest.skip("run the whole module: the fuzz tests above were deselected")
     print(f"Schemathesis sent {sent}")
     assert all(sent[client] >= minimum for client, minimum in MIN_REQUESTS.items()), sent
+    assert sum(sent.values()) >= 3_000, sent

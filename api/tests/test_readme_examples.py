@@ -3,11 +3,14 @@ from a README, and that its checks fail where an example does (against a live se
 The whole run (a fresh clone, `make run`, every example) is `make readme-examples`."""
 
 import importlib.util
+import io
 import subprocess
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "readme_examples.py"
 spec = importlib.util.spec_from_file_location("readme_examples", SCRIPT)
@@ -87,3 +90,24 @@ def test_an_example_that_answers_other_than_it_says_fails_the_run(live_server):
     assert "does not say sold_out" in _run(wrong_code, port).stderr
     assert _run(failing_command, port).returncode != 0
     assert _run(ok + missing + ok, port).returncode == 1  # one failure anywhere fails it all
+
+
+@pytest.mark.django_db
+def test_staff_token_makes_a_staff_user_once_and_prints_its_key_alone(api_client):
+    """`make -s staff-token` (manage.py staff_token boxoffice): TOKEN=$(...) in the README."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("staff_token", "boxoffice", stdout=out, stderr=err)
+    key = out.getvalue().strip()
+    assert "Created the staff user boxoffice." in err.getvalue()
+    user = get_user_model().objects.get(username="boxoffice")
+    assert user.is_staff and not user.has_usable_password()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api_client.get("/api/tickets").status_code == 200
+
+    again = io.StringIO()
+    call_command("staff_token", "boxoffice", stdout=again, stderr=io.StringIO())
+    assert again.getvalue().strip() == key
+    replaced = io.StringIO()
+    call_command("staff_token", "boxoffice", "--reset", stdout=replaced, stderr=io.StringIO())
+    assert replaced.getvalue().strip() not in ("", key)
+    assert api_client.get("/api/tickets").status_code == 401
