@@ -40,8 +40,9 @@ SEED = 20261123
 # client here, against about 900 from 8 fuzzing examples an operation). The validation it
 # probes is the same for both clients, and staff reach every operation past the
 # permission check, so the coverage phase runs for staff; the anonymous client gets the
-# schema's examples and more random requests (valid and invalid) instead. That halves the
-# run (CI runs it on PostgreSQL and on SQLite).
+# schema's examples and more random requests (valid and invalid) instead: 5,659 requests
+# with this seed (anonymous 1,149, staff 4,510) where both clients' coverage made 9,020.
+# CI runs it on PostgreSQL and on SQLite.
 MAX_EXAMPLES = {"anonymous": 20, "staff": 8}
 MIN_REQUESTS = {"anonymous": 800, "staff": 2_200}
 
