@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Development defaults for the commands below; the environment can override them.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: venv run test lint bench bench-ab clean
+.PHONY: venv run staff-token readme-examples test lint bench bench-ab clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,31 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-run: venv
+# Where `make run` serves; scripts/readme_examples.py moves it off 8000 when that is taken.
+RUN_ADDR ?= 127.0.0.1:8000
+
+run: venv .env
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/, user admin, password admin)"
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Serving on http://$(RUN_ADDR)  (admin: http://$(RUN_ADDR)/admin/, user admin, password admin)"
+	$(DEV) $(BIN)/python manage.py runserver $(RUN_ADDR)
+
+# Development settings for every `manage.py` line of the README (cron's included), written
+# once; a production host writes its own .env (README, "Running in production").
+.env:
+	printf '# Development settings, written by make run. Production: README, "Running in production".\nDEBUG=true\n' > .env
+
+# A staff user "boxoffice" (made when missing) and its API token, the key alone on stdout:
+# TOKEN=$$(make -s staff-token). STAFF_USER names another user.
+STAFF_USER ?= boxoffice
+staff-token: venv
+	@$(DEV) $(BIN)/python manage.py staff_token $(STAFF_USER)
+
+# Every curl example of README.md, in order, against `make run`'s server on a fresh clone
+# of this repository's last commit (scripts/readme_examples.py; README_ARGS="--venv .venv"
+# reuses a virtual environment).
+readme-examples:
+	$(PYTHON) scripts/readme_examples.py $(README_ARGS)
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -189,7 +189,9 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Show (local time)", ordering="show__starts_at")
     def show_time(self, ticket: Ticket) -> str:
-        return f"{ticket.show.local_start:%Y-%m-%d %H:%M}"
+        # Which show, not only when: two screens may start at one time.
+        show = ticket.show
+        return f"{show.local_start:%Y-%m-%d %H:%M} {show.title or '(untitled)'} · {show.screen.name}"
 
     @admin.display(description="Seat", ordering="seat_order")
     def seat_display(self, ticket: Ticket) -> str:

@@ -6,6 +6,8 @@ from collections import Counter
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -145,8 +147,17 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     date_hierarchy = "starts_at"
     list_filter = [ShowStatusFilter, "screen__venue"]
     search_fields = ["title"]
-    ordering = ["-starts_at"]
     readonly_fields = ["venue", "seat_map_picture", "waiting_list"]
+
+    def get_ordering(self, request):
+        # Soonest first: the shows to come, the next one at the top; then those that
+        # started, the latest first (they were the first page, furthest future on top).
+        started = Q(starts_at__lte=Now())
+        return [
+            Case(When(started, then=Value(1)), default=Value(0)).asc(),
+            Case(When(started, then=F("starts_at"))).desc(nulls_last=True),
+            "starts_at",
+        ]
 
     def get_fieldsets(self, request, obj=None):
         fields = ["screen", "film", "title", "starts_at", "capacity"]
@@ -171,11 +182,11 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     def title_display(self, show: Show) -> str:
         return show.title or "(untitled)"
 
-    @admin.display(description="Starts (local time)", ordering="starts_at")
+    @admin.display(description="Starts (local)", ordering="starts_at")
     def starts_local(self, show: Show) -> str:
         return f"{show.local_start:%Y-%m-%d %H:%M}"
 
-    @admin.display(description="Tickets booked", ordering="tickets_booked")
+    @admin.display(description="Booked", ordering="tickets_booked")
     def tickets_booked_link(self, show: Show) -> str:
         url = reverse("admin:api_ticket_changelist") + f"?show__id__exact={show.pk}"
         return format_html('<a href="{}">{}</a>', url, show.tickets_booked)
@@ -184,7 +195,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     def history(self, show: Show) -> str:
         return history_link("show", show.pk)
 
-    @admin.display(description="Seats free", ordering="seats_available")
+    @admin.display(description="Free", ordering="seats_available")
     def seats_free(self, show: Show) -> int:
         return show.seats_available
 

@@ -3,8 +3,8 @@
 Each operation gets the schema's examples, the coverage phase (boundary and invalid
 values of every parameter) and the fuzzing phase (random valid and invalid requests),
 from a fixed seed, through the WSGI app in this process. Every answer must be:
-not a 5xx, a status code the schema documents for that operation, and a body that
-matches the schema (content type, headers, JSON shape).
+JSON (or a 204 without a body), not a 5xx, a status code the schema documents for that
+operation, and a body that matches the schema (content type, headers, JSON shape).
 
 Generated ids rarely name a real venue, screen, film, show, ticket, hold or booking, so
 the hooks below map part of them onto seeded rows: the 200 answers, the moves and the
@@ -12,6 +12,7 @@ cancellations get fuzzed as well as the 404s.
 """
 
 import hashlib
+import json
 
 import hypothesis
 import pytest
@@ -34,11 +35,30 @@ from api.tests.conftest import book_seats, hold_seats, make_show
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 SEED = 20261123
-# Fuzzing-phase examples per operation and client; the examples and coverage phases add
-# their own on top: 43 operations x 2 clients made about 7,700 requests with this seed.
-MAX_EXAMPLES = 25
-MIN_REQUESTS = 2_000
+# Issue 16: at least 3,000 requests in all, anonymous and staff. Most come from the
+# coverage phase (each parameter's boundary and invalid values: about 8,000 requests per
+# client here, against about 900 from 8 fuzzing examples an operation). The validation it
+# probes is the same for both clients, and staff reach every operation past the
+# permission check, so the coverage phase runs for staff; the anonymous client gets the
+# schema's examples and more random requests (valid and invalid) instead: 5,659 requests
+# with this seed (anonymous 1,149, staff 4,510) where both clients' coverage made 9,020.
+# CI runs it on PostgreSQL and on SQLite.
+MAX_EXAMPLES = {"anonymous": 20, "staff": 8}
+MIN_REQUESTS = {"anonymous": 800, "staff": 2_200}
+
+
+def json_or_no_body(ctx, response, case) -> None:
+    """API.md: every answer under /api/ is JSON (errors included), or a 204 with no body."""
+    if response.status_code == 204:
+        assert response.content == b"", f"a 204 with a body: {response.content[:200]!r}"
+        return
+    content_type = (response.headers.get("content-type") or [""])[0]
+    assert content_type.startswith("application/json"), f"{response.status_code} answered as {content_type!r}"
+    json.loads(response.content)
+
+
 CHECKS = [
+    json_or_no_body,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
@@ -46,14 +66,21 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-sent = {"requests": 0}
+sent = {"anonymous": 0, "staff": 0}
 
 
 # The schema is loaded when the module is collected: pytest 9 and schemathesis' lazy
 # fixture loader don't work together. The answers come from the app as gunicorn runs it.
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-schema.config.seed = SEED
-schema.config.generation.update(max_examples=MAX_EXAMPLES)
+# One schema object a client: its phases are read when its tests are built.
+def _schema(client: str):
+    loaded = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    loaded.config.seed = SEED
+    loaded.config.generation.update(max_examples=MAX_EXAMPLES[client])
+    loaded.config.phases.coverage.enabled = client == "staff"
+    return loaded
+
+
+anonymous_schema, staff_schema = _schema("anonymous"), _schema("staff")
 
 
 @pytest.fixture(autouse=True)
@@ -123,27 +150,29 @@ def _aim_at_seeded_rows(case, rows: dict) -> None:
         params["reference"] = _pick(params["reference"], rows["references"])
 
 
-def _run(case, rows: dict, headers: dict | None = None) -> None:
+def _run(case, rows: dict, client: str, headers: dict | None = None) -> None:
     _aim_at_seeded_rows(case, rows)
-    sent["requests"] += 1
+    sent[client] += 1
     case.call_and_validate(headers=headers, checks=CHECKS)
 
 
-@schema.parametrize()
+@anonymous_schema.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_anonymous_client_gets_documented_answers(case, seeded):
-    _run(case, seeded)
+    _run(case, seeded, "anonymous")
 
 
-@schema.parametrize()
+@staff_schema.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_staff_client_gets_documented_answers(case, seeded, staff_user):
     token, _ = Token.objects.get_or_create(user=staff_user)
-    _run(case, seeded, headers={"Authorization": f"Token {token.key}"})
+    _run(case, seeded, "staff", headers={"Authorization": f"Token {token.key}"})
 
 
 def test_fuzzing_sent_enough_requests():
     """Runs after the two fuzz tests above (pytest keeps file order)."""
-    if sent["requests"] == 0:
+    if not all(sent.values()):
         pytest.skip("run the whole module: the fuzz tests above were deselected")
-    assert sent["requests"] >= MIN_REQUESTS, sent
+    print(f"Schemathesis sent {sent}")
+    assert all(sent[client] >= minimum for client, minimum in MIN_REQUESTS.items()), sent
+    assert sum(sent.values()) >= 3_000, sent
