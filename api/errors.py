@@ -13,7 +13,7 @@ shapes once (api/views/base.py, exception_handler), the admin shows their messag
   a little later (503, with a `code`).
 """
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -223,6 +223,14 @@ class AlreadyCheckedIn(Conflict):
 
     def extra(self) -> dict[str, Any]:
         return {"checked_in_at": timezone.localtime(self.checked_in_at).isoformat(timespec="seconds")}
+
+
+class TooEarly(Conflict):
+    code = "too_early"
+
+    def __init__(self, opens_at: datetime, zone: tzinfo) -> None:
+        local = timezone.localtime(opens_at, zone)
+        super().__init__(f"Check-in for this show opens at {local:%Y-%m-%d %H:%M}.")
 
 
 class HoldExpired(Conflict):

@@ -242,6 +242,8 @@ BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT",
 # How long a booking waits for its show's lock (PostgreSQL lock_timeout) before it is
 # answered 503 busy: one stuck transaction on a show never stalls the other workers.
 BOOKING_LOCK_TIMEOUT_SECONDS = env.float("BOOKING_LOCK_TIMEOUT_SECONDS", default=3)
+# Check-in opens this many minutes before a show starts: earlier is 409 too_early.
+BOOKING_CHECK_IN_OPENS_MINUTES = env.int("BOOKING_CHECK_IN_OPENS_MINUTES", default=90)
 IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.

@@ -240,7 +240,8 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 door.ticket_check_in(ticket_id=ticket_id, now=timezone.now(), actor=staff_actor(request))
                 count += 1
             except Conflict as exc:
-                refused[{"already_checked_in": "checked in already"}.get(exc.code, "expired")] += 1
+                reason = {"already_checked_in": "checked in already", "too_early": "too early"}.get(exc.code, "expired")
+                refused[reason] += 1
             except TicketNotFound:
                 refused["cancelled meanwhile"] += 1
         self._report(request, "Checked in {}.", count, refused)

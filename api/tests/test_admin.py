@@ -251,19 +251,26 @@ def _act(client, action: str, tickets, follow: bool = True):
 def test_check_in_action(staff, theatre):
     upcoming = list(Ticket.objects.filter(show=theatre["shows"][3]).order_by("seat")[:3])
     expired = Ticket.objects.filter(show=theatre["expired"]).first()
-    assert expired is not None
-    Ticket.objects.filter(pk=upcoming[0].pk).update(checked_in_at=NOW - timedelta(minutes=5))
-    response = _act(staff, "check_in", [*upcoming, expired])
+    early = Ticket.objects.filter(show=theatre["shows"][4]).first()  # the next day's show
+    assert expired is not None and early is not None
+    doors_open = theatre["shows"][3].starts_at - timedelta(hours=1)
+    Ticket.objects.filter(pk=upcoming[0].pk).update(checked_in_at=doors_open - timedelta(minutes=5))
+    with time_machine.travel(doors_open, tick=False):
+        response = _act(staff, "check_in", [*upcoming, expired, early])
     assert response.status_code == 200
-    assert _messages(response) == ["Checked in 2 tickets.", "Left unchanged: 1 checked in already, 1 expired."]
+    assert _messages(response) == [
+        "Checked in 2 tickets.",
+        "Left unchanged: 1 checked in already, 1 expired, 1 too early.",
+    ]
     checked = dict(
-        Ticket.objects.filter(pk__in=[t.pk for t in [*upcoming, expired]]).values_list("pk", "checked_in_at")
+        Ticket.objects.filter(pk__in=[t.pk for t in [*upcoming, expired, early]]).values_list("pk", "checked_in_at")
     )
     assert checked == {
-        upcoming[0].pk: NOW - timedelta(minutes=5),
-        upcoming[1].pk: NOW,
-        upcoming[2].pk: NOW,
+        upcoming[0].pk: doors_open - timedelta(minutes=5),
+        upcoming[1].pk: doors_open,
+        upcoming[2].pk: doors_open,
         expired.pk: None,
+        early.pk: None,
     }
     assert Ticket.objects.filter(checked_in_at__isnull=False).count() == 10 + 3
 

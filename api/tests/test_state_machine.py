@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -252,6 +253,8 @@ class BookingMachine(RuleBasedStateMachine):
             expected = ("conflict", "ticket_expired")
         elif not undo and ticket.checked_in_at is not None:
             expected = ("conflict", "already_checked_in")
+        elif not undo and self.now < ticket.show.starts_at - timedelta(minutes=settings.BOOKING_CHECK_IN_OPENS_MINUTES):
+            expected = ("conflict", "too_early")
         else:
             expected = (OK, None)
         service = door.ticket_check_in_undo if undo else door.ticket_check_in

@@ -418,7 +418,8 @@ def test_urls_work_with_and_without_trailing_slash(api_client, staff_client, sho
     read = api_client.get(f"/api/tickets/{ticket_id}{suffix}")
     patched = api_client.patch(f"/api/tickets/{ticket_id}{suffix}", {"name": "Ada King"})
     listed = staff_client.get(f"/api/tickets{suffix}")
-    checked_in = staff_client.post(f"/api/tickets/{ticket_id}/check-in{suffix}")
+    with time_machine.travel(show.starts_at - timedelta(hours=1)):
+        checked_in = staff_client.post(f"/api/tickets/{ticket_id}/check-in{suffix}")
     deleted = api_client.delete(f"/api/tickets/{ticket_id}{suffix}")
 
     statuses = [r.status_code for r in (created, read, patched, listed, checked_in, deleted)]
@@ -653,7 +654,7 @@ def listed():
     ada = book(dune, ADA)
     grace = book(oppenheimer, GRACE)
     alan = book(old, ALAN, now=old.starts_at - timedelta(days=1))
-    door.ticket_check_in(ticket_id=grace.pk, now=timezone.now())
+    door.ticket_check_in(ticket_id=grace.pk, now=oppenheimer.starts_at - timedelta(hours=1))  # doors open
     assert jobs.tickets_expire(now=timezone.now()) == 1
     # Booked in another order than the shows run: Grace first, then Alan, then Ada.
     for ticket, hour in ((grace, 1), (alan, 2), (ada, 3)):
@@ -824,17 +825,19 @@ def test_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
 
 
 def test_undo_check_in(staff_client, ticket, show):
-    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+    with time_machine.travel(show.starts_at - timedelta(minutes=10)):
+        staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
 
-    response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
+        response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
 
-    assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
-    assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
+        assert response.status_code == 200
+        assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
+        assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
 
 
 def test_undo_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
-    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+    with time_machine.travel(show.starts_at - timedelta(minutes=10)):
+        assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
 
     with time_machine.travel(show.starts_at + timedelta(hours=8)):
         response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
