@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from ..locking import try_job_lock
 from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WebhookEvent
@@ -68,6 +68,7 @@ class PurgeResult:
     idempotency_keys: int = 0
     audit_entries: int = 0
     webhook_events: int = 0
+    shows: int = 0  # open timings that passed without selling a ticket
     skipped: bool = False  # another host was purging: the rest is left to it
 
 
@@ -132,27 +133,41 @@ def _delete_unused(
 
 
 def _delete_old(rows: QuerySet, batch_size: int) -> int:
-    """Delete `rows` a batch of ids at a time, each batch in its own short transaction."""
+    """Delete `rows` a batch of ids at a time, each batch in its own short transaction
+    (which checks the rows' condition again)."""
     deleted = 0
     while True:
         batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return deleted
         with _purge_transaction():
-            deleted += rows.model.objects.filter(pk__in=batch).delete()[0]
+            # The rows of this model only: a show's holds and prices go with it (CASCADE).
+            deleted += rows.filter(pk__in=batch).delete()[1].get(rows.model._meta.label, 0)
         if len(batch) < batch_size:
             return deleted
+
+
+def passed_open_timings(now: datetime) -> QuerySet[Show]:
+    """The shows that booking made (open timings: untitled, no film, occupying no time)
+    whose time has passed without a ticket: nobody can book them any more, and left alone
+    they would litter the schedule. (A show with a ticket stays; so does one staff titled.)"""
+    return Show.objects.filter(
+        starts_at__lte=now, title="", film__isnull=True, busy_until=F("starts_at"), ends_at=F("starts_at")
+    ).exclude(Exists(Ticket.objects.filter(show=OuterRef("pk"))))
 
 
 def tickets_purge(
     *, now: datetime, batch_size: int = PURGE_BATCH_SIZE, actor: str = "job:purge_expired_tickets"
 ) -> PurgeResult:
-    """Delete expired tickets, then the bookings and customers left without any, spent
-    holds, idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS and
-    delivered webhook events older than a week; in short transactions. The run's counts
-    are its audit entry."""
+    """Delete open timings that passed without a ticket, expired tickets, then the bookings
+    and customers left without any, spent holds, idempotency keys older than a day, audit
+    entries older than AUDIT_KEEP_DAYS and delivered webhook events older than a week; in
+    short transactions. The run's counts are its audit entry."""
     result = PurgeResult()
     try:
+        # Before the tickets: a show whose expired tickets this run deletes is not taken
+        # for one that sold none.
+        result.shows = _delete_old(passed_open_timings(now), batch_size)
         for deleted in _delete_expired_tickets(batch_size):
             result.tickets += deleted
         for deleted in _delete_unused(Booking, Ticket, "booking", batch_size):

@@ -7,7 +7,10 @@ from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
 
 class Command(BaseCommand):
-    help = "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, events."
+    help = (
+        "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, "
+        "events, and open timings that passed without a ticket."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
@@ -22,6 +25,7 @@ class Command(BaseCommand):
             result.idempotency_keys,
             result.audit_entries,
             result.webhook_events,
+            result.shows,
         )
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")
@@ -35,5 +39,7 @@ class Command(BaseCommand):
                 f"Deleted {result.audit_entries} old audit entries and "
                 f"{result.webhook_events} delivered webhook events."
             )
+        if result.shows:
+            self.stdout.write(f"Deleted {result.shows} open timings that passed without a ticket.")
         if result.skipped:
             self.stdout.write("Another host is purging right now; left the rest to it.")
