@@ -291,7 +291,7 @@ def migrate_and_seed(root: Path) -> dict:
         [Booking(reference=ref, customer=person) for ref, person in zip(sorted(references), people, strict=True)]
     )
     door_tickets = Ticket.objects.bulk_create(
-        [Ticket(booking=booking, show=door, seat=i + 1) for i, booking in enumerate(bookings)]
+        [Ticket(booking=booking, holder=booking.customer, show=door, seat=i + 1) for i, booking in enumerate(bookings)]
     )
     pgbench_customer = Customer.objects.create(name="Pgbench Customer", phone_number="+919800000001")
 

@@ -23,7 +23,8 @@ def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
 
 
 class Customer(models.Model):
-    """The person's details of a ticket: the same name and phone is the same customer."""
+    """A person: who made a booking (Booking.customer) or holds a ticket (Ticket.holder).
+    The same name and phone is the same customer."""
 
     name = models.CharField(max_length=100)
     phone_number = PhoneNumberField()
@@ -56,6 +57,10 @@ class Ticket(models.Model):
     # DO_NOTHING: a booking is deleted once its tickets are (services.sales.booking_cancel,
     # the purge); the database refuses it before (a foreign key constraint).
     booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, related_name="tickets")
+    # The ticket's person: the booking's customer when it is made, changed for this ticket
+    # alone (a guest of a group booking renamed to themself). DO_NOTHING as for the booking's
+    # customer: the purge deletes a person once no booking and no ticket links them.
+    holder = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="tickets")
     # No index of its own: the (show, seat) unique index serves look-ups by show.
     show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     seat = models.CharField(max_length=8)  # its label in the screen's seat map, like "B4"

@@ -16,7 +16,7 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     # one of them sees it unused.
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("show__screen__venue", "booking__customer", "ticket_type")
+        .select_related("show__screen__venue", "booking", "ticket_type")
         .filter(pk=ticket_id)
         .first()
     )

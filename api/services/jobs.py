@@ -105,10 +105,10 @@ def _delete_expired_tickets(batch_size: int) -> Iterator[int]:
 
 
 def _delete_unused(
-    model: type[Booking | Customer], linked_from: type[Ticket | Booking], link: str, batch_size: int
+    model: type[Booking | Customer], links: list[tuple[type[Ticket | Booking], str]], batch_size: int
 ) -> Iterator[int]:
-    """Delete the rows of `model` that no row of `linked_from` links to through its field
-    `link`, one range of batch_size ids at a time; yield each batch's count.
+    """Delete the rows of `model` that no row links to, through any of the `links` (a model
+    and its field), one range of batch_size ids at a time; yield each batch's count.
 
     The database evaluates the filter at each DELETE. A row that becomes used meanwhile
     (a booking reusing a customer) makes the foreign key refuse the batch at COMMIT: that
@@ -123,10 +123,13 @@ def _delete_unused(
         # The range is given to the links too: PostgreSQL then reads the two index ranges
         # side by side (a merge anti-join) instead of looking up each row's links one by
         # one (bench/README.md, "Purge benchmark", has the A/B).
-        links = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
+        unused = model.objects.filter(pk__gte=start, pk__lt=end)
+        for linked_from, link in links:
+            linked = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
+            unused = unused.exclude(Exists(linked))
         try:
             with _purge_transaction():
-                deleted = model.objects.filter(pk__gte=start, pk__lt=end).exclude(Exists(links)).delete()[0]
+                deleted = unused.delete()[0]
         except IntegrityError:
             continue
         yield deleted
@@ -170,9 +173,9 @@ def tickets_purge(
         result.shows = _delete_old(passed_open_timings(now), batch_size)
         for deleted in _delete_expired_tickets(batch_size):
             result.tickets += deleted
-        for deleted in _delete_unused(Booking, Ticket, "booking", batch_size):
+        for deleted in _delete_unused(Booking, [(Ticket, "booking")], batch_size):
             result.bookings += deleted
-        for deleted in _delete_unused(Customer, Booking, "customer", batch_size):
+        for deleted in _delete_unused(Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size):
             result.customers += deleted
         with _purge_transaction():
             result.holds = Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]

@@ -35,7 +35,8 @@ Phone: TypeAlias = PhoneNumber | str
 
 @dataclass(frozen=True)
 class Sale:
-    """What a booking made: the booking (with its customer) and its tickets, in seat order."""
+    """What a booking made: the booking (with its customer, the booker) and its tickets
+    (each with its holder), in seat order."""
 
     booking: Booking
     tickets: list[Ticket]
@@ -84,12 +85,14 @@ def _sell(
     Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
     house seat has found its guest."""
     total = sum((line.price for line in lines), Decimal("0.00"))
-    booking = _booking_create(customer_get_or_create(name=name, phone_number=phone_number), total)
+    customer = customer_get_or_create(name=name, phone_number=phone_number)
+    booking = _booking_create(customer, total)
     order = seat_map_order(show.screen.seats)
     tickets = Ticket.objects.bulk_create(
         [
             Ticket(
                 booking=booking,
+                holder=customer,  # every ticket is the booker's until it is given a person of its own
                 show=show,
                 seat=line.seat,
                 seat_order=order(line.seat),
@@ -232,7 +235,7 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            ticket = Ticket.objects.select_related("booking__customer", "ticket_type").get(pk=ticket_id)
+            ticket = Ticket.objects.select_related("holder", "ticket_type").get(pk=ticket_id)
             if ticket.show_id != current_show_id:
                 # Moved by someone else between our read and our lock: a rare race,
                 # settled by refusing rather than by holding a lock we didn't take.
@@ -253,14 +256,14 @@ def ticket_update(
                 ticket.show = target
                 if ticket.seat in used.blocked:
                     SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
-            customer = ticket.booking.customer
+            customer = ticket.holder
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_number
             if (new_name, str(new_phone)) != (customer.name, str(customer.phone_number)):
-                # The person's details belong to the booking: every ticket of it follows.
-                ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
-                ticket.booking.save(update_fields=["customer"])
-            ticket.save(update_fields=["show", "seat", "seat_order", "price"])
+                # This ticket's person only: the booking (its booker, its reference and phone)
+                # and its other tickets stay as they are.
+                ticket.holder = customer_get_or_create(name=new_name, phone_number=new_phone)
+            ticket.save(update_fields=["show", "seat", "seat_order", "price", "holder"])
             changes: dict = {k: [v, getattr(ticket, f"{k}_id" if k == "show" else k)] for k, v in before.items()}
             changes = {k: v for k, v in changes.items() if v[0] != v[1]}
             moved = bool(changes)
@@ -277,7 +280,7 @@ def ticket_update(
                     changes=changes,
                     now=now,
                     event="ticket.changed",
-                    payload={**audit.ticket_data(ticket), "changes": changes},
+                    payload={**audit.ticket_data(ticket), **audit.person_data(ticket.holder), "changes": changes},
                 )
             return ticket
     except IntegrityError as exc:

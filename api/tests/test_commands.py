@@ -244,7 +244,7 @@ def test_purge_deletes_expired_tickets_in_batches_of_the_next_ids(db, monkeypatc
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
     booking = Booking.objects.create(reference="ABCDEF", customer=customer)
     tickets = Ticket.objects.bulk_create(
-        Ticket(booking=booking, show=show, seat=label(n + 1, per_row=30), expired=n % 2 == 0)
+        Ticket(booking=booking, holder=customer, show=show, seat=label(n + 1, per_row=30), expired=n % 2 == 0)
         for n in range(2 * expired)
     )
     expired_ids = sorted(t.pk for t in tickets if t.expired)
@@ -281,7 +281,7 @@ def test_a_batch_the_foreign_key_refuses_is_skipped_and_left_for_the_next_run(sh
         deleted = real_delete(queryset)
         if queryset.model is Customer and not Booking.objects.filter(reference="EVE234").exists():
             booking = Booking.objects.create(reference="EVE234", customer_id=eve.pk)
-            Ticket.objects.create(booking=booking, show=later, seat=label(9))
+            Ticket.objects.create(booking=booking, holder_id=eve.pk, show=later, seat=label(9))
         return deleted
 
     monkeypatch.setattr(QuerySet, "delete", delete)
@@ -505,11 +505,11 @@ def live_and_expired_rows(*, bookings: int) -> None:
     rows = []
     for i, booking in enumerate(made):
         rows += [
-            Ticket(booking=booking, show=past, seat=label(2 * i + 1)),
-            Ticket(booking=booking, show=past, seat=label(2 * i + 2)),
+            Ticket(booking=booking, holder=booking.customer, show=past, seat=label(2 * i + 1)),
+            Ticket(booking=booking, holder=booking.customer, show=past, seat=label(2 * i + 2)),
         ]
         if i < bookings // 2:
-            rows.append(Ticket(booking=booking, show=later, seat=label(i + 1)))
+            rows.append(Ticket(booking=booking, holder=booking.customer, show=later, seat=label(i + 1)))
     Ticket.objects.bulk_create(rows)
     Hold.objects.bulk_create(
         Hold(show=later, seats=[label(400 + i)], expires_at=now + timedelta(hours=-25 if i % 2 else 1))
