@@ -105,6 +105,8 @@ class TicketForm(forms.ModelForm):
         show_choice.queryset = (
             Show.objects.select_related("screen__venue").filter(upcoming_or_own).order_by("starts_at")
         )
+        # A number typed without a country code is read in the ticket's venue's country.
+        cast(PhoneFormField, self.fields["phone_number"]).region = ticket.show.screen.venue.country
         customer = ticket.holder
         self.initial.update(
             show_choice=ticket.show_id,

@@ -20,7 +20,7 @@ from .catalog import (
     validate_on_the_minute,
 )
 from .ops import AuditEntry, IdempotencyKey, Webhook, WebhookEvent
-from .sales import Booking, Customer, Hold, HoldQuerySet, Ticket, parse_phone
+from .sales import Booking, Customer, Hold, HoldQuerySet, Ticket, has_country_code, parse_phone
 
 __all__ = [
     "AuditEntry",
@@ -47,6 +47,7 @@ __all__ = [
     "Ticket",
     "default_capacity",
     "expiry_cutoff",
+    "has_country_code",
     "parse_phone",
     "validate_on_the_minute",
 ]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -13,13 +14,20 @@ from .catalog import Show, TicketType, default_ticket_type
 
 
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
-    """A phone number in any format, read in `region` (default PHONENUMBER_DEFAULT_REGION)
-    when it has no country code; None when it is not a valid number. Every phone number
-    the service is given (bookings, filters, look-ups, the admin) goes through here."""
+    """A phone number in any format, read in `region` (a venue's country; default
+    PHONENUMBER_DEFAULT_REGION) when it has no country code; None when it is not a valid
+    number. Every phone number the service is given (bookings, filters, look-ups, the
+    admin) goes through here."""
     number = to_python(text, region=region or settings.PHONENUMBER_DEFAULT_REGION)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         return None
     return number
+
+
+def has_country_code(text: str) -> bool:
+    """Whether a phone number as typed says its country itself ("+44 ...", "0044 ..."): it
+    then reads the same at every venue."""
+    return text.lstrip().startswith(("+", "00"))
 
 
 class Customer(models.Model):
@@ -46,7 +54,16 @@ class Booking(models.Model):
     # (a foreign key constraint), and the purge deletes unused customers in one statement.
     customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="bookings")
     total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The booking's `now` (services.sales), which the hourly seat cap counts back from.
+    created_at = models.DateTimeField(default=timezone.now)
+    # The anonymous client (address) that made it, for the hourly seat cap; "" for staff.
+    client = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The hourly seat cap reads one client's bookings of the last hour.
+            models.Index(fields=["client", "created_at"], name="booking_client_created", condition=~models.Q(client=""))
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -57,7 +57,7 @@ class ShowChoiceSerializer(serializers.Serializer):
 
 class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="1 to 100 characters.")
-    phone_number = PhoneField(help_text="Any format; read in PHONENUMBER_DEFAULT_REGION without +.")
+    phone_number = PhoneField(help_text="Any format; without a country code, read in the venue's country.")
 
 
 class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):

@@ -17,10 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..errors import HoldExpired, InvalidPhone, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
 from ..locking import lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
+from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType, parse_phone
 from . import audit
+from .caps import check_seats_per_hour
 from .catalog import ShowTime, seat_map_order
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, ticket_types_by_key
@@ -45,6 +46,17 @@ class Sale:
 # --- customers and bookings ------------------------------------------------------
 
 
+def phone_at(phone_number: Phone, show: Show) -> PhoneNumber:
+    """The phone number as given for a booking at this show: one without a country code is
+    read in the show's venue's country (a GB venue's 020 7946 0958 is +44 20 7946 0958)."""
+    if isinstance(phone_number, PhoneNumber):
+        return phone_number
+    number = parse_phone(phone_number, region=show.screen.venue.country)
+    if number is None:
+        raise InvalidPhone()
+    return number
+
+
 def customer_get_or_create(*, name: str, phone_number: Phone) -> Customer:
     """The customer with this name and phone, made on first use: one upsert, safe when two
     bookings of a new person run at once."""
@@ -61,12 +73,14 @@ def _draw_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def _booking_create(customer: Customer, total: Decimal) -> Booking:
+def _booking_create(customer: Customer, total: Decimal, *, client: str, now: datetime) -> Booking:
     """A booking of this customer under a fresh random reference, drawn again if taken."""
     for _ in range(REFERENCE_DRAWS):
         try:
             with transaction.atomic():
-                return Booking.objects.create(reference=_draw_reference(), customer=customer, total=total)
+                return Booking.objects.create(
+                    reference=_draw_reference(), customer=customer, total=total, client=client, created_at=now
+                )
         except IntegrityError:
             continue  # UNIQUE (reference): draw again
     raise RuntimeError("Could not draw a free booking reference.")
@@ -80,13 +94,17 @@ def _sell(
     unblock: bool,
     name: str,
     phone_number: Phone,
+    client: str,
+    now: datetime,
 ) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them.
     Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
-    house seat has found its guest."""
+    house seat has found its guest. An anonymous `client` is held to its hourly seat cap."""
+    phone = phone_at(phone_number, show)
+    check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
-    customer = customer_get_or_create(name=name, phone_number=phone_number)
-    booking = _booking_create(customer, total)
+    customer = customer_get_or_create(name=name, phone_number=phone)
+    booking = _booking_create(customer, total, client=client, now=now)
     order = seat_map_order(show.screen.seats)
     tickets = Ticket.objects.bulk_create(
         [
@@ -119,9 +137,11 @@ def booking_create(
     ticket_types: dict[str, int] | None = None,
     wheelchair: int = 0,
     staff: bool = False,
+    client: str = "",
     actor: str = "system",
 ) -> Sale:
-    """Book seats straight away (no hold first): the wanted ones, or the best available."""
+    """Book seats straight away (no hold first): the wanted ones, or the best available.
+    `client`: the anonymous client, held to its hourly seat cap ("" for none)."""
     try:
         with transaction.atomic():
             show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
@@ -131,7 +151,16 @@ def booking_create(
             types = ticket_types_by_key()
             lines = price_lines(show, choice.seats, ticket_types, types)
             unblock = bool(used.blocked.intersection(choice.seats))
-            sale = _sell(show=show, lines=lines, types=types, unblock=unblock, name=name, phone_number=phone_number)
+            sale = _sell(
+                show=show,
+                lines=lines,
+                types=types,
+                unblock=unblock,
+                name=name,
+                phone_number=phone_number,
+                client=client,
+                now=now,
+            )
             sold_out = len(used.taken) + len(lines) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
@@ -149,6 +178,7 @@ def ticket_book(
     seat: str | None = None,
     ticket_type: str | None = None,
     staff: bool = False,
+    client: str = "",
     actor: str = "system",
 ) -> Ticket:
     """One ticket in a booking of its own: the asked seat, or the best available one."""
@@ -161,13 +191,20 @@ def ticket_book(
         seats=[seat] if seat else None,
         ticket_types={ticket_type: 1} if ticket_type else None,
         staff=staff,
+        client=client,
         actor=actor,
     )
     return sale.tickets[0]
 
 
 def booking_confirm(
-    *, hold_id: uuid.UUID | str, name: str, phone_number: Phone, now: datetime, actor: str = "system"
+    *,
+    hold_id: uuid.UUID | str,
+    name: str,
+    phone_number: Phone,
+    now: datetime,
+    client: str = "",
+    actor: str = "system",
 ) -> Sale:
     """Turn a live hold into tickets: the second and last step of hold-then-pay."""
     show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
@@ -186,7 +223,14 @@ def booking_confirm(
             lines = [Line.from_json(line) for line in hold.lines]
             # Staff may have held a blocked seat by naming it: selling it unblocks it.
             sale = _sell(
-                show=show, lines=lines, types=ticket_types_by_key(), unblock=True, name=name, phone_number=phone_number
+                show=show,
+                lines=lines,
+                types=ticket_types_by_key(),
+                unblock=True,
+                name=name,
+                phone_number=phone_number,
+                client=client,
+                now=now,
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
@@ -258,7 +302,7 @@ def ticket_update(
                     SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
             customer = ticket.holder
             new_name = customer.name if name is None else name
-            new_phone = customer.phone_number if phone_number is None else phone_number
+            new_phone = customer.phone_number if phone_number is None else phone_at(phone_number, ticket.show)
             if (new_name, str(new_phone)) != (customer.name, str(customer.phone_number)):
                 # This ticket's person only: the booking (its booker, its reference and phone)
                 # and its other tickets stay as they are.

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
-ALAN = {"name": "Alan Turing", "phone_number": "+447700900123"}
+ALAN = {"name": "Alan Turing", "phone_number": "+442079460958"}
 REFERENCE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
 SOLD_OUT = {"detail": "This show has no free seat left for this request.", "code": "sold_out"}
 TICKET_EXPIRED = {"detail": "This ticket's show has started or the ticket has expired.", "code": "ticket_expired"}
@@ -300,7 +300,7 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
         ({**ADA, "name": "   "}, {"name": ["This field may not be blank."]}),
         ({**ADA, "name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
         ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
-        ({**ADA, "phone_number": "12345"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": None}, {"phone_number": ["This field may not be null."]}),
         ({**ADA, "show": "first"}, {"show": ["A valid integer is required."]}),
