@@ -206,6 +206,7 @@ def server_environment(args: argparse.Namespace, database_url: str, redis_url: s
         # The load comes from one address: the throttle is set out of the way, and the
         # clients' addresses come in X-Forwarded-For as from one load balancer.
         THROTTLE_ANON_RATE="100000000/min",
+        BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR="0",
         NUM_PROXIES="1",
         CONN_MAX_AGE=str(args.conn_max_age),
         LOG_LEVEL="WARNING",
