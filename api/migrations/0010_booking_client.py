@@ -23,7 +23,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="booking",
             index=models.Index(
-                condition=models.Q(("client", ""), _negated=True),
                 fields=["client", "created_at"],
                 name="booking_client_created",
             ),

@@ -62,7 +62,7 @@ class Booking(models.Model):
     class Meta:
         indexes = [
             # The hourly seat cap reads one client's bookings of the last hour.
-            models.Index(fields=["client", "created_at"], name="booking_client_created", condition=~models.Q(client=""))
+            models.Index(fields=["client", "created_at"], name="booking_client_created")
         ]
 
     def __str__(self) -> str:
