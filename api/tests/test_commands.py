@@ -401,17 +401,17 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
             thread.start()
             # The purge's customer batch began, and waits for the row the booking wrote.
             waiting = wait_until_a_query_waits_on_a_lock('DELETE FROM "api_customer"')
-            # v2's columns without a database default: the booking's total, the ticket's
-            # seat label, seat order, type and price.
+            # v2's columns without a database default: the booking's total and client, the
+            # ticket's person, seat label, seat order, type and price.
             cursor.execute(
-                "INSERT INTO api_booking (reference, customer_id, total, created_at) "
-                "VALUES ('EVE234', %s, 0, now()) RETURNING id",
+                "INSERT INTO api_booking (reference, customer_id, total, created_at, client) "
+                "VALUES ('EVE234', %s, 0, now(), '') RETURNING id",
                 [eve.pk],
             )
             cursor.execute(
-                "INSERT INTO api_ticket (id, booking_id, show_id, seat, seat_order, ticket_type_id, price, "
-                "expired, booked_at) VALUES (gen_random_uuid(), %s, %s, 'A1', 0, %s, 0, false, now())",
-                [cursor.fetchone()[0], later.pk, ticket_type],
+                "INSERT INTO api_ticket (id, booking_id, holder_id, show_id, seat, seat_order, ticket_type_id, "
+                "price, expired, booked_at) VALUES (gen_random_uuid(), %s, %s, %s, 'A1', 0, %s, 0, false, now())",
+                [cursor.fetchone()[0], eve.pk, later.pk, ticket_type],
             )
             other.commit()
             thread.join(timeout=30)
@@ -493,7 +493,9 @@ def live_and_expired_rows(*, bookings: int) -> None:
     too, for bookings // 2 customers (so some customers keep a booking), plus stale (spent
     over a day ago) and live holds and idempotency keys. The time is the real one."""
     now = datetime.now(UTC)
-    past = Show.objects.create(starts_at=now - timedelta(hours=9), capacity=500)
+    # Titled: an untitled show with no film is an open timing, which the purge deletes once
+    # its tickets are gone.
+    past = Show.objects.create(title="Past", starts_at=now - timedelta(hours=9), capacity=500)
     later = Show.objects.create(starts_at=now + timedelta(days=1), capacity=500)
     customers = Customer.objects.bulk_create(
         Customer(name=f"Customer {i}", phone_number=f"+9141555{i:05d}") for i in range(bookings // 2 + 3)

@@ -130,9 +130,16 @@ def test_the_migration_gives_existing_tickets_their_bookings_person():
         )
         Customer_, Booking = old.get_model("api", "Customer"), old.get_model("api", "Booking")
         starts = timezone.now().replace(second=0, microsecond=0) + timedelta(days=2)
-        show = Show.objects.create(
-            screen=Screen.objects.first(), starts_at=starts, ends_at=starts, busy_until=starts, capacity=20
+        # A transactional test before may have emptied the tables the migrations filled.
+        screen = Screen.objects.first() or Screen.objects.create(
+            venue=old.get_model("api", "Venue").objects.create(
+                name="Main", time_zone="UTC", currency="EUR", country="IN"
+            ),
+            name="Screen 1",
+            seat_map={"rows": [{"label": "A", "seats": [{"number": n} for n in range(1, 11)]}]},
+            capacity=10,
         )
+        show = Show.objects.create(screen=screen, starts_at=starts, ends_at=starts, busy_until=starts, capacity=10)
         made = {}
         for n, name in enumerate(["Ada Lovelace", "Alan Turing"]):
             person = Customer_.objects.create(name=name, phone_number=f"+91415555012{n}")
