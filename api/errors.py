@@ -9,11 +9,12 @@ shapes once (api/views/base.py, exception_handler), the admin shows their messag
   request field of that name, unless the view names it otherwise.
 - Conflict: the request clashes with the current state (409), with a `code`.
 - Missing: the thing named does not exist (404).
+- Limited: the client used up its share for now (429, with Retry-After).
 - Busy: the request could not get its turn in time; the same request may be sent again
   a little later (503, with a `code`).
 """
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -53,6 +54,15 @@ class Missing(DomainError):
 
 class Busy(DomainError):
     code = "busy"
+
+
+class Limited(DomainError):
+    """A client's share used up for now (429): the same request may succeed in
+    `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # --- 400 ----------------------------------------------------------------------------
@@ -161,6 +171,11 @@ class NotSoldHere(Invalid):
         super().__init__(f"This show sells no {ticket_type} tickets in {category} seats.")
 
 
+class InvalidPhone(Invalid):
+    subject = "phone_number"
+    message = "Enter a valid phone number."
+
+
 class HoldLimitReached(Invalid):
     def __init__(self, limit: int, held: int) -> None:
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
@@ -242,6 +257,14 @@ class AlreadyCheckedIn(Conflict):
         return {"checked_in_at": timezone.localtime(self.checked_in_at).isoformat(timespec="seconds")}
 
 
+class TooEarly(Conflict):
+    code = "too_early"
+
+    def __init__(self, opens_at: datetime, zone: tzinfo) -> None:
+        local = timezone.localtime(opens_at, zone)
+        super().__init__(f"Check-in for this show opens at {local:%Y-%m-%d %H:%M}.")
+
+
 class HoldExpired(Conflict):
     code = "hold_expired"
     message = "This hold has run out or was released; hold the seats again."
@@ -273,11 +296,25 @@ class IdempotencyKeyInUse(Conflict):
     message = "A request with this Idempotency-Key is still running."
 
 
+# --- 429 ----------------------------------------------------------------------------
+
+
+class SeatsPerHourReached(Limited):
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"One client can book at most {limit} seats an hour: try again later.", retry_after=retry_after
+        )
+
+
 # --- 503 ----------------------------------------------------------------------------
 
 
 class ShowBusy(Busy):
     message = "This show is busy with other requests; try again in a few seconds."
+
+
+class ClientBusy(Busy):
+    message = "Other requests of this client are still running; try again in a few seconds."
 
 
 class IdempotencyKeyReused(DomainError):

@@ -150,12 +150,10 @@ class TicketFilter(StartsAtFilters):
     checked_in = filters.BooleanFilter(
         field_name="checked_in_at", lookup_expr="isnull", exclude=True, help_text="Checked in at the door."
     )
-    phone_number = PhoneFilter(
-        field_name="booking__customer__phone_number", help_text="The person's phone number, in any format."
-    )
+    phone_number = PhoneFilter(field_name="holder__phone_number", help_text="The person's phone number, in any format.")
     search = filters.CharFilter(method="filter_search", help_text="Name or phone number contains.")
     ordering = filters.OrderingFilter(
-        fields=(("show__starts_at", "starts_at"), ("booked_at", "booked_at"), ("booking__customer__name", "name")),
+        fields=(("show__starts_at", "starts_at"), ("booked_at", "booked_at"), ("holder__name", "name")),
         help_text="starts_at, booked_at or name; a leading - reverses.",
     )
 
@@ -164,9 +162,7 @@ class TicketFilter(StartsAtFilters):
         fields = ["date", "time", "show", "venue", "screen", "expired", "checked_in", "phone_number", "search"]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(
-            Q(booking__customer__name__icontains=value) | Q(booking__customer__phone_number__contains=value)
-        )
+        return queryset.filter(Q(holder__name__icontains=value) | Q(holder__phone_number__contains=value))
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)

@@ -13,13 +13,16 @@ class ShowTimeFormField(forms.TimeField):
 
 
 class PhoneFormField(forms.CharField):
-    """A phone number in any format (models.parse_phone), as stored (E.164)."""
+    """A phone number in any format (models.parse_phone), as stored (E.164). One without a
+    country code is read in `region` (a venue's country; default PHONENUMBER_DEFAULT_REGION)."""
+
+    region: str | None = None
 
     def to_python(self, value: str | None) -> str | None:
         text = super().to_python(value)
         if not text:
             return text
-        number = parse_phone(text)
+        number = parse_phone(text, region=self.region)
         if number is None:
             raise forms.ValidationError("Enter a valid phone number.", code="invalid")
         return number.as_e164

@@ -27,7 +27,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import OperationalError, connection
 
-from .errors import ShowBusy, ShowNotFound
+from .errors import ClientBusy, ShowBusy, ShowNotFound
 from .models import Hold, SeatBlock, Show, Ticket
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
@@ -128,11 +128,16 @@ def try_key_lock(text: str) -> bool:
 
 def lock_client(client: str) -> None:
     """On PostgreSQL, wait for the lock of one client (an address or a user) until the
-    transaction ends: two holds of the same client, on any shows and hosts, then count
-    that client's held seats one after the other, so the per-client cap can't be passed by
-    sending requests at once. Take it after the show's lock, and no other lock after it.
-    SQLite serialises writers anyway."""
+    transaction ends: two holds or bookings of the same client, on any shows and hosts,
+    then count that client's held seats (or seats booked in the last hour) one after the
+    other, so the per-client caps can't be passed by sending requests at once. Take it
+    after the show's lock, and no other lock after it. SQLite serialises writers anyway."""
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", [client])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", [client])
+    except OperationalError as exc:  # waited past the show lock's lock_timeout
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ClientBusy() from exc
+        raise

@@ -231,7 +231,7 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
     context = {
         "ticket": ticket,
         "show": ticket.show,
-        "customer": ticket.booking.customer,
+        "customer": ticket.holder,
         "starts_at": ticket.show.local_start,
         "expired": expired,
         "qr_svg": qr_svg,

@@ -123,13 +123,13 @@ def show_taken_count(show: Show, *, now: datetime) -> int:
 
 def tickets_with_details() -> models.QuerySet[Ticket]:
     """Tickets with what their answers show: the show with its screen and venue, the
-    booking and its person."""
-    return Ticket.objects.select_related("show__screen__venue", "booking__customer", "ticket_type")
+    booking (its reference) and the ticket's person."""
+    return Ticket.objects.select_related("show__screen__venue", "booking", "holder", "ticket_type")
 
 
 def bookings_with_tickets() -> models.QuerySet[Booking]:
-    """Bookings with their person and their tickets in show and seat order."""
-    tickets = Ticket.objects.select_related("show__screen__venue", "ticket_type").order_by(
+    """Bookings with their booker and their tickets (each with its person) in show and seat order."""
+    tickets = Ticket.objects.select_related("show__screen__venue", "holder", "ticket_type").order_by(
         "show__starts_at", "seat_order"
     )
     return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))

@@ -7,7 +7,7 @@
 \set show random(:first, :last)
 BEGIN;
 SELECT capacity FROM api_show WHERE id = :show FOR UPDATE;
-INSERT INTO api_ticket (id, booking_id, show_id, seat, seat_order, ticket_type_id, price, expired, booked_at)
-  SELECT gen_random_uuid(), :booking, :show, 'P' || lpad(next::text, 5, '0'), next, :ticket_type, 0, false, now()
+INSERT INTO api_ticket (id, booking_id, holder_id, show_id, seat, seat_order, ticket_type_id, price, expired, booked_at)
+  SELECT gen_random_uuid(), :booking, :customer, :show, 'P' || lpad(next::text, 5, '0'), next, :ticket_type, 0, false, now()
   FROM (SELECT coalesce(substr(max(seat), 2)::int, 0) + 1 AS next FROM api_ticket WHERE show_id = :show) AS seat;
 COMMIT;

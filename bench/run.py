@@ -209,6 +209,7 @@ def server_environment(args: argparse.Namespace, database_url: str, redis_url: s
         # The load comes from one address: the throttle is set out of the way, and the
         # clients' addresses come in X-Forwarded-For as from one load balancer.
         THROTTLE_ANON_RATE="100000000/min",
+        BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR="0",
         NUM_PROXIES="1",
         CONN_MAX_AGE=str(args.conn_max_age),
         LOG_LEVEL="WARNING",
@@ -369,8 +370,9 @@ def migrate_and_seed(root: Path) -> dict:
     )
     if version_2:
         labels = door.screen.seats.labels()
+        holder = (lambda b: {"holder": b.customer}) if hasattr(Ticket, "holder") else (lambda b: {})
         door_tickets = Ticket.objects.bulk_create(
-            [Ticket(booking=b, show=door, seat=labels[i], seat_order=i) for i, b in enumerate(bookings)]
+            [Ticket(booking=b, show=door, seat=labels[i], seat_order=i, **holder(b)) for i, b in enumerate(bookings)]
         )
     else:
         door_tickets = Ticket.objects.bulk_create(

@@ -250,9 +250,14 @@ BOOKING_SEAT_CATEGORIES = env.list("BOOKING_SEAT_CATEGORIES", default=["standard
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)
+# Seats one anonymous client may book an hour (tickets and bookings; 0: no cap), so that
+# one client can't buy a show out. Staff are exempt.
+BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR = env.int("BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR", default=20)
 # How long a booking waits for its show's lock (PostgreSQL lock_timeout) before it is
 # answered 503 busy: one stuck transaction on a show never stalls the other workers.
 BOOKING_LOCK_TIMEOUT_SECONDS = env.float("BOOKING_LOCK_TIMEOUT_SECONDS", default=3)
+# Check-in opens this many minutes before a show starts: earlier is 409 too_early.
+BOOKING_CHECK_IN_OPENS_MINUTES = env.int("BOOKING_CHECK_IN_OPENS_MINUTES", default=90)
 IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.

@@ -293,7 +293,9 @@ customer = Customer.objects.create(name=f"past {plan['label']}", phone_number="+
 reference = "".join(random.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(6))
 booking = Booking.objects.create(reference=reference, customer=customer)
 labels = past_screen.seats.labels()
-Ticket.objects.bulk_create(Ticket(booking=booking, show=past, seat=labels[n]) for n in range(plan["expired"]))
+Ticket.objects.bulk_create(
+    Ticket(booking=booking, holder=customer, show=past, seat=labels[n]) for n in range(plan["expired"])
+)
 print("SHOWS=" + json.dumps(out))
 """
 

@@ -105,7 +105,9 @@ class TicketForm(forms.ModelForm):
         show_choice.queryset = (
             Show.objects.select_related("screen__venue").filter(upcoming_or_own).order_by("starts_at")
         )
-        customer = ticket.booking.customer
+        # A number typed without a country code is read in the ticket's venue's country.
+        cast(PhoneFormField, self.fields["phone_number"]).region = ticket.show.screen.venue.country
+        customer = ticket.holder
         self.initial.update(
             show_choice=ticket.show_id,
             seat_label=ticket.seat,
@@ -129,7 +131,7 @@ class TicketForm(forms.ModelForm):
             changes["show_id"] = data["show_choice"].pk
         if data["seat_label"] is not None and (changes or data["seat_label"] != ticket.seat):
             changes["seat"] = data["seat_label"]
-        customer = ticket.booking.customer
+        customer = ticket.holder
         if data["name"] != customer.name:
             changes["name"] = data["name"]
         if data["phone_number"] != customer.phone_number.as_e164:
@@ -150,11 +152,11 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         "expired",
         "checked_in",
     ]
-    list_select_related = ["show__screen__venue", "booking__customer"]
+    list_select_related = ["show__screen__venue", "booking", "holder"]
     list_filter = ["expired", CheckedInFilter, ShowDateFilter]
     date_hierarchy = "show__starts_at"
     # "id" matches the start of an id too: on PostgreSQL a UUID is searched as its hex text.
-    search_fields = ["booking__customer__name", "booking__customer__phone_number", "booking__reference", "id"]
+    search_fields = ["holder__name", "holder__phone_number", "booking__reference", "id"]
     ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
@@ -164,11 +166,11 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     actions = ["check_in", "undo_check_in", "mark_expired", "export_csv"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("show__screen__venue", "booking__customer")
+        return super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
-        # The "tickets" links of the customer and booking pages filter by these.
-        return lookup == "booking__customer__id__exact" or super().lookup_allowed(lookup, value, request)
+        # The "tickets" link of a customer's page filters by its holder (the booking's, by booking).
+        return lookup == "holder__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request) -> bool:
         # Tickets are booked through the API (POST /api/tickets), where the rules and the
@@ -179,13 +181,13 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     def short_id(self, ticket: Ticket) -> str:
         return str(ticket.id)[:8]
 
-    @admin.display(description="Name", ordering="booking__customer__name")
+    @admin.display(description="Name", ordering="holder__name")
     def name(self, ticket: Ticket) -> str:
-        return ticket.booking.customer.name
+        return ticket.holder.name
 
     @admin.display(description="Phone")
     def phone_number(self, ticket: Ticket) -> str:
-        return str(ticket.booking.customer.phone_number)
+        return str(ticket.holder.phone_number)
 
     @admin.display(description="Show (local time)", ordering="show__starts_at")
     def show_time(self, ticket: Ticket) -> str:
@@ -242,7 +244,8 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 door.ticket_check_in(ticket_id=ticket_id, now=timezone.now(), actor=staff_actor(request))
                 count += 1
             except Conflict as exc:
-                refused[{"already_checked_in": "checked in already"}.get(exc.code, "expired")] += 1
+                reason = {"already_checked_in": "checked in already", "too_early": "too early"}.get(exc.code, "expired")
+                refused[reason] += 1
             except TicketNotFound:
                 refused["cancelled meanwhile"] += 1
         self._report(request, "Checked in {}.", count, refused)
@@ -275,15 +278,15 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="tickets-{timezone.localtime():%Y%m%d-%H%M}.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_HEADER)
-        tickets = queryset.select_related("show__screen__venue", "booking__customer").order_by(
+        tickets = queryset.select_related("show__screen__venue", "booking", "holder").order_by(
             "show__starts_at", "seat_order"
         )
         for ticket in tickets.iterator(chunk_size=2000):
             writer.writerow(
                 [
                     ticket.id,
-                    _spreadsheet_safe(ticket.booking.customer.name),
-                    ticket.booking.customer.phone_number,
+                    _spreadsheet_safe(ticket.holder.name),
+                    ticket.holder.phone_number,
                     _spreadsheet_safe(ticket.show.title),
                     ticket.show.local_start.isoformat(timespec="minutes"),
                     ticket.seat,
@@ -345,7 +348,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(booking_count=Count("bookings", distinct=True), ticket_count=Count("bookings__tickets"))
+            .annotate(booking_count=Count("bookings", distinct=True), ticket_count=Count("tickets", distinct=True))
         )
 
     def has_add_permission(self, request) -> bool:
@@ -361,7 +364,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="Tickets", ordering="ticket_count")
     def tickets_link(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> str:
-        url = reverse("admin:api_ticket_changelist") + f"?booking__customer__id__exact={customer.pk}"
+        url = reverse("admin:api_ticket_changelist") + f"?holder__id__exact={customer.pk}"
         return format_html('<a href="{}">{}</a>', url, customer.ticket_count)
 
 

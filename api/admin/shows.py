@@ -78,7 +78,7 @@ class ShowTicketInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         # The show too: each row is headed by its ticket's name, which names the show.
-        return super().get_queryset(request).select_related("booking__customer", "show__screen__venue")
+        return super().get_queryset(request).select_related("booking", "holder", "show__screen__venue")
 
     # A row whose ticket was cancelled after the page was loaded comes back empty.
 
@@ -88,11 +88,11 @@ class ShowTicketInline(ReadOnlyInline):
 
     @admin.display(description="Name")
     def name(self, ticket: Ticket) -> str:
-        return ticket.booking.customer.name if ticket.pk else ""
+        return ticket.holder.name if ticket.pk else ""
 
     @admin.display(description="Phone")
     def phone_number(self, ticket: Ticket) -> str:
-        return str(ticket.booking.customer.phone_number) if ticket.pk else ""
+        return str(ticket.holder.phone_number) if ticket.pk else ""
 
     @admin.display(description="Booking")
     def booking_reference(self, ticket: Ticket) -> str:

@@ -30,6 +30,7 @@ from .sales import (
     WaitlistEntry,
     WaitlistEntryQuerySet,
     WaitlistStatus,
+    has_country_code,
     parse_phone,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "Ticket",
     "default_capacity",
     "expiry_cutoff",
+    "has_country_code",
     "parse_phone",
     "validate_on_the_minute",
     "IN_LINE",

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -17,17 +18,25 @@ from .catalog import Show, TicketType, default_ticket_type
 
 
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
-    """A phone number in any format, read in `region` (default PHONENUMBER_DEFAULT_REGION)
-    when it has no country code; None when it is not a valid number. Every phone number
-    the service is given (bookings, filters, look-ups, the admin) goes through here."""
+    """A phone number in any format, read in `region` (a venue's country; default
+    PHONENUMBER_DEFAULT_REGION) when it has no country code; None when it is not a valid
+    number. Every phone number the service is given (bookings, filters, look-ups, the
+    admin) goes through here."""
     number = to_python(text, region=region or settings.PHONENUMBER_DEFAULT_REGION)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         return None
     return number
 
 
+def has_country_code(text: str) -> bool:
+    """Whether a phone number as typed says its country itself ("+44 ...", "0044 ..."): it
+    then reads the same at every venue."""
+    return text.lstrip().startswith(("+", "00"))
+
+
 class Customer(models.Model):
-    """The person's details of a ticket: the same name and phone is the same customer."""
+    """A person: who made a booking (Booking.customer) or holds a ticket (Ticket.holder).
+    The same name and phone is the same customer."""
 
     name = models.CharField(max_length=100)
     phone_number = PhoneNumberField()
@@ -49,7 +58,16 @@ class Booking(models.Model):
     # (a foreign key constraint), and the purge deletes unused customers in one statement.
     customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="bookings")
     total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The booking's `now` (services.sales), which the hourly seat cap counts back from.
+    created_at = models.DateTimeField(default=timezone.now)
+    # The anonymous client (address) that made it, for the hourly seat cap; "" for staff.
+    client = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The hourly seat cap reads one client's bookings of the last hour.
+            models.Index(fields=["client", "created_at"], name="booking_client_created")
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -60,6 +78,10 @@ class Ticket(models.Model):
     # DO_NOTHING: a booking is deleted once its tickets are (services.sales.booking_cancel,
     # the purge); the database refuses it before (a foreign key constraint).
     booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, related_name="tickets")
+    # The ticket's person: the booking's customer when it is made, changed for this ticket
+    # alone (a guest of a group booking renamed to themself). DO_NOTHING as for the booking's
+    # customer: the purge deletes a person once no booking and no ticket links them.
+    holder = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="tickets")
     # No index of its own: the (show, seat) unique index serves look-ups by show.
     show = models.ForeignKey(Show, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     seat = models.CharField(max_length=8)  # its label in the screen's seat map, like "B4"

@@ -11,9 +11,16 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 
-from ..models import parse_phone, validate_on_the_minute
+from ..models import has_country_code, parse_phone, validate_on_the_minute
 
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
+# A phone number without a country code, as people type one: 4 to 20 digits with spaces,
+# dots, dashes, slashes and brackets.
+LOCAL_PHONE_CHARACTERS = frozenset("0123456789()./ -")
+
+
+def looks_like_a_local_phone(text: str) -> bool:
+    return len(text) <= 40 and set(text) <= LOCAL_PHONE_CHARACTERS and 4 <= sum(c.isdigit() for c in text) <= 20
 
 
 def iso(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:
@@ -68,15 +75,25 @@ class SeatField(serializers.Field):
 
 @extend_schema_field({"type": "string", "example": "+91 415 555 0123"})
 class PhoneField(serializers.CharField):
-    """A phone number in any format (models.parse_phone); stored and shown as E.164."""
+    """A phone number in any format (models.parse_phone); stored and shown as E.164.
+
+    One with a country code is checked here. One without is read in the country of the
+    venue it books at, which the service knows once it has the show: here it is only
+    checked to look like a phone number, and comes back as text.
+    """
 
     default_error_messages = {"invalid": "Enter a valid phone number."}
 
-    def to_internal_value(self, data: Any) -> PhoneNumber:
-        number = parse_phone(super().to_internal_value(data))
-        if number is None:
+    def to_internal_value(self, data: Any) -> PhoneNumber | str:
+        text = super().to_internal_value(data)
+        if has_country_code(text):
+            number = parse_phone(text)
+            if number is None:
+                self.fail("invalid")
+            return number
+        if not looks_like_a_local_phone(text):
             self.fail("invalid")
-        return number
+        return text
 
     def to_representation(self, value: PhoneNumber | str) -> str:
         return phone_text(value)

@@ -57,7 +57,7 @@ class ShowChoiceSerializer(serializers.Serializer):
 
 class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="1 to 100 characters.")
-    phone_number = PhoneField(help_text="Any format; read in PHONENUMBER_DEFAULT_REGION without +.")
+    phone_number = PhoneField(help_text="Any format; without a country code, read in the venue's country.")
 
 
 class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):
@@ -78,7 +78,8 @@ def eticket_url(request: Request | None, ticket_id: object) -> str:
 
 
 class TicketSerializer(serializers.ModelSerializer):
-    """A ticket with its person's details. Read tickets with selectors.tickets_with_details()
+    """A ticket with its person's details (its holder's: a booking's tickets may name
+    different people). Read tickets with selectors.tickets_with_details()
     so that a list costs one query."""
 
     name = serializers.CharField(read_only=True)
@@ -127,13 +128,13 @@ class TicketSerializer(serializers.ModelSerializer):
 
     # Written out rather than per field: the staff list answers 50 tickets a request.
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
-        booking, show = ticket.booking, ticket.show
+        booking, show, holder = ticket.booking, ticket.show, ticket.holder
         zone = show.zone
         starts_at = timezone.localtime(show.starts_at, zone)
         return {
             "id": str(ticket.pk),
-            "name": booking.customer.name,
-            "phone_number": phone_text(booking.customer.phone_number),
+            "name": holder.name,
+            "phone_number": phone_text(holder.phone_number),
             "show": show.pk,
             "title": show.title,
             "venue": show.screen.venue_id,
@@ -246,7 +247,8 @@ class BookingCreateSerializer(PersonSerializer, HoldCreateSerializer):
 
 
 class BookingSerializer(serializers.ModelSerializer):
-    """A booking (a services.sales.Sale: the booking and its tickets)."""
+    """A booking (a services.sales.Sale: the booking and its tickets). Its name and phone
+    are the booker's; each ticket shows its own person."""
 
     name = serializers.CharField(read_only=True)
     phone_number = serializers.CharField(read_only=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
-from ..models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
+from ..models import AuditEntry, Customer, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
 
 if TYPE_CHECKING:
     from .sales import Sale
@@ -149,14 +149,19 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def person_data(person: Customer) -> dict[str, Any]:
+    """A person's details, for the theatre's own systems (never in an audit entry)."""
+    return {"name": person.name, "phone_number": str(person.phone_number)}
+
+
 def booking_data(sale: "Sale") -> dict[str, Any]:
+    """The booking with its booker's details, and each ticket with its holder's."""
     booking = sale.booking
     return {
         "reference": booking.reference,
-        "name": booking.customer.name,
-        "phone_number": str(booking.customer.phone_number),
+        **person_data(booking.customer),
         "total": str(booking.total),
-        "tickets": [ticket_data(t) for t in sale.tickets],
+        "tickets": [{**ticket_data(t), **person_data(t.holder)} for t in sale.tickets],
     }
 
 

@@ -1,11 +1,12 @@
 """At the door: check a ticket in, or undo it."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
-from ..errors import AlreadyCheckedIn, TicketExpired, TicketNotFound
+from ..errors import AlreadyCheckedIn, TicketExpired, TicketNotFound, TooEarly
 from ..models import Ticket
 from . import audit
 
@@ -15,7 +16,7 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     # one of them sees it unused.
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("show__screen__venue", "booking__customer", "ticket_type")
+        .select_related("show__screen__venue", "booking", "ticket_type")
         .filter(pk=ticket_id)
         .first()
     )
@@ -46,6 +47,10 @@ def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "
         ticket = _lock_ticket(ticket_id, now)
         if ticket.checked_in_at is not None:
             raise AlreadyCheckedIn(ticket.checked_in_at)
+        # The doors open BOOKING_CHECK_IN_OPENS_MINUTES before the start, and not earlier.
+        opens_at = ticket.show.starts_at - timedelta(minutes=settings.BOOKING_CHECK_IN_OPENS_MINUTES)
+        if now < opens_at:
+            raise TooEarly(opens_at, ticket.show.zone)
         ticket.checked_in_at = now
         ticket.save(update_fields=["checked_in_at"])
         _record(ticket, "ticket.checked_in", actor=actor, now=now)

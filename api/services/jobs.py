@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from ..locking import try_job_lock
 from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WaitlistEntry, WebhookEvent
@@ -71,6 +71,7 @@ class PurgeResult:
     audit_entries: int = 0
     webhook_events: int = 0
     waitlist_entries: int = 0
+    shows: int = 0  # open timings that passed without selling a ticket
     skipped: bool = False  # another host was purging: the rest is left to it
 
 
@@ -107,10 +108,10 @@ def _delete_expired_tickets(batch_size: int) -> Iterator[int]:
 
 
 def _delete_unused(
-    model: type[Booking | Customer], linked_from: type[Ticket | Booking], link: str, batch_size: int
+    model: type[Booking | Customer], links: list[tuple[type[Ticket | Booking], str]], batch_size: int
 ) -> Iterator[int]:
-    """Delete the rows of `model` that no row of `linked_from` links to through its field
-    `link`, one range of batch_size ids at a time; yield each batch's count.
+    """Delete the rows of `model` that no row links to, through any of the `links` (a model
+    and its field), one range of batch_size ids at a time; yield each batch's count.
 
     The database evaluates the filter at each DELETE. A row that becomes used meanwhile
     (a booking reusing a customer) makes the foreign key refuse the batch at COMMIT: that
@@ -125,44 +126,61 @@ def _delete_unused(
         # The range is given to the links too: PostgreSQL then reads the two index ranges
         # side by side (a merge anti-join) instead of looking up each row's links one by
         # one (bench/README.md, "Purge benchmark", has the A/B).
-        links = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
+        unused = model.objects.filter(pk__gte=start, pk__lt=end)
+        for linked_from, link in links:
+            linked = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
+            unused = unused.exclude(Exists(linked))
         try:
             with _purge_transaction():
-                deleted = model.objects.filter(pk__gte=start, pk__lt=end).exclude(Exists(links)).delete()[0]
+                deleted = unused.delete()[0]
         except IntegrityError:
             continue
         yield deleted
 
 
 def _delete_old(rows: QuerySet, batch_size: int) -> int:
-    """Delete `rows` a batch of ids at a time, each batch in its own short transaction; the
-    number of them deleted (not counting what their deletion cascades to)."""
+    """Delete `rows` a batch of ids at a time, each batch in its own short transaction
+    (which checks the rows' condition again); the number of them deleted (not counting
+    what their deletion cascades to)."""
     deleted = 0
     while True:
         batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return deleted
         with _purge_transaction():
-            deleted += rows.model.objects.filter(pk__in=batch).delete()[1].get(rows.model._meta.label, 0)
+            # The rows of this model only: a show's holds and prices go with it (CASCADE).
+            deleted += rows.filter(pk__in=batch).delete()[1].get(rows.model._meta.label, 0)
         if len(batch) < batch_size:
             return deleted
+
+
+def passed_open_timings(now: datetime) -> QuerySet[Show]:
+    """The shows that booking made (open timings: untitled, no film, occupying no time)
+    whose time has passed without a ticket: nobody can book them any more, and left alone
+    they would litter the schedule. (A show with a ticket stays; so does one staff titled.)"""
+    return Show.objects.filter(
+        starts_at__lte=now, title="", film__isnull=True, busy_until=F("starts_at"), ends_at=F("starts_at")
+    ).exclude(Exists(Ticket.objects.filter(show=OuterRef("pk"))))
 
 
 def tickets_purge(
     *, now: datetime, batch_size: int = PURGE_BATCH_SIZE, actor: str = "job:purge_expired_tickets"
 ) -> PurgeResult:
-    """Delete expired tickets, then the bookings and customers left without any, spent
-    holds, idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS,
-    delivered webhook events older than a week, and the waiting lists of expired shows
-    (with their offers' holds); in short transactions. The run's counts are its audit
-    entry."""
+    """Delete open timings that passed without a ticket, expired tickets, then the bookings
+    and customers left without any, spent holds, idempotency keys older than a day, audit
+    entries older than AUDIT_KEEP_DAYS, delivered webhook events older than a week, and the
+    waiting lists of expired shows (with their offers' holds); in short transactions. The
+    run's counts are its audit entry."""
     result = PurgeResult()
     try:
+        # Before the tickets: a show whose expired tickets this run deletes is not taken
+        # for one that sold none.
+        result.shows = _delete_old(passed_open_timings(now), batch_size)
         for deleted in _delete_expired_tickets(batch_size):
             result.tickets += deleted
-        for deleted in _delete_unused(Booking, Ticket, "booking", batch_size):
+        for deleted in _delete_unused(Booking, [(Ticket, "booking")], batch_size):
             result.bookings += deleted
-        for deleted in _delete_unused(Customer, Booking, "customer", batch_size):
+        for deleted in _delete_unused(Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size):
             result.customers += deleted
         with _purge_transaction():
             result.holds = Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]

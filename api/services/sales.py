@@ -18,10 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..errors import HoldExpired, InvalidPhone, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
 from ..locking import lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
+from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType, parse_phone
 from . import audit
+from .caps import check_seats_per_hour
 from .catalog import ShowTime, seat_map_order
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, tariff
@@ -37,13 +38,25 @@ Phone: TypeAlias = PhoneNumber | str
 
 @dataclass(frozen=True)
 class Sale:
-    """What a booking made: the booking (with its customer) and its tickets, in seat order."""
+    """What a booking made: the booking (with its customer, the booker) and its tickets
+    (each with its holder), in seat order."""
 
     booking: Booking
     tickets: list[Ticket]
 
 
 # --- customers and bookings ------------------------------------------------------
+
+
+def phone_at(phone_number: Phone, show: Show) -> PhoneNumber:
+    """The phone number as given for a booking at this show: one without a country code is
+    read in the show's venue's country (a GB venue's 020 7946 0958 is +44 20 7946 0958)."""
+    if isinstance(phone_number, PhoneNumber):
+        return phone_number
+    number = parse_phone(phone_number, region=show.screen.venue.country)
+    if number is None:
+        raise InvalidPhone()
+    return number
 
 
 def customer_get_or_create(*, name: str, phone_number: Phone) -> Customer:
@@ -87,18 +100,23 @@ def _sell(
     name: str,
     phone_number: Phone,
     reference: str,
+    client: str,
+    now: datetime,
 ) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them.
     Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
-    house seat has found its guest."""
+    house seat has found its guest. An anonymous `client` is held to its hourly seat cap."""
+    phone = phone_at(phone_number, show)
+    check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
-    customer = customer_get_or_create(name=name, phone_number=phone_number)
-    booking = Booking.objects.create(reference=reference, customer=customer, total=total)
+    customer = customer_get_or_create(name=name, phone_number=phone)
+    booking = Booking.objects.create(reference=reference, customer=customer, total=total, client=client, created_at=now)
     order = seat_map_order(show.screen.seats)
     tickets = Ticket.objects.bulk_create(
         [
             Ticket(
                 booking=booking,
+                holder=customer,  # every ticket is the booker's until it is given a person of its own
                 show=show,
                 seat=line.seat,
                 seat_order=order(line.seat),
@@ -125,9 +143,11 @@ def booking_create(
     ticket_types: dict[str, int] | None = None,
     wheelchair: int = 0,
     staff: bool = False,
+    client: str = "",
     actor: str = "system",
 ) -> Sale:
-    """Book seats straight away (no hold first): the wanted ones, or the best available."""
+    """Book seats straight away (no hold first): the wanted ones, or the best available.
+    `client`: the anonymous client, held to its hourly seat cap ("" for none)."""
 
     def sell(reference: str) -> Sale:
         with transaction.atomic():
@@ -146,6 +166,8 @@ def booking_create(
                 name=name,
                 phone_number=phone_number,
                 reference=reference,
+                client=client,
+                now=now,
             )
             sold_out = len(used.taken) + len(lines) >= show.capacity
             audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
@@ -164,6 +186,7 @@ def ticket_book(
     seat: str | None = None,
     ticket_type: str | None = None,
     staff: bool = False,
+    client: str = "",
     actor: str = "system",
 ) -> Ticket:
     """One ticket in a booking of its own: the asked seat, or the best available one."""
@@ -176,13 +199,20 @@ def ticket_book(
         seats=[seat] if seat else None,
         ticket_types={ticket_type: 1} if ticket_type else None,
         staff=staff,
+        client=client,
         actor=actor,
     )
     return sale.tickets[0]
 
 
 def booking_confirm(
-    *, hold_id: uuid.UUID | str, name: str, phone_number: Phone, now: datetime, actor: str = "system"
+    *,
+    hold_id: uuid.UUID | str,
+    name: str,
+    phone_number: Phone,
+    now: datetime,
+    client: str = "",
+    actor: str = "system",
 ) -> Sale:
     """Turn a live hold into tickets: the second and last step of hold-then-pay."""
     show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
@@ -209,6 +239,8 @@ def booking_confirm(
                 name=name,
                 phone_number=phone_number,
                 reference=reference,
+                client=client,
+                now=now,
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
@@ -259,7 +291,7 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            ticket = Ticket.objects.select_related("booking__customer", "ticket_type").get(pk=ticket_id)
+            ticket = Ticket.objects.select_related("holder", "ticket_type").get(pk=ticket_id)
             if ticket.show_id != current_show_id:
                 # Moved by someone else between our read and our lock: a rare race,
                 # settled by refusing rather than by holding a lock we didn't take.
@@ -280,14 +312,14 @@ def ticket_update(
                 ticket.show = target
                 if ticket.seat in used.blocked:
                     SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
-            customer = ticket.booking.customer
+            customer = ticket.holder
             new_name = customer.name if name is None else name
-            new_phone = customer.phone_number if phone_number is None else phone_number
+            new_phone = customer.phone_number if phone_number is None else phone_at(phone_number, ticket.show)
             if (new_name, str(new_phone)) != (customer.name, str(customer.phone_number)):
-                # The person's details belong to the booking: every ticket of it follows.
-                ticket.booking.customer = customer_get_or_create(name=new_name, phone_number=new_phone)
-                ticket.booking.save(update_fields=["customer"])
-            ticket.save(update_fields=["show", "seat", "seat_order", "price"])
+                # This ticket's person only: the booking (its booker, its reference and phone)
+                # and its other tickets stay as they are.
+                ticket.holder = customer_get_or_create(name=new_name, phone_number=new_phone)
+            ticket.save(update_fields=["show", "seat", "seat_order", "price", "holder"])
             changes: dict = {k: [v, getattr(ticket, f"{k}_id" if k == "show" else k)] for k, v in before.items()}
             changes = {k: v for k, v in changes.items() if v[0] != v[1]}
             moved = bool(changes)
@@ -304,7 +336,7 @@ def ticket_update(
                     changes=changes,
                     now=now,
                     event="ticket.changed",
-                    payload={**audit.ticket_data(ticket), "changes": changes},
+                    payload={**audit.ticket_data(ticket), **audit.person_data(ticket.holder), "changes": changes},
                 )
             return ticket
     except IntegrityError as exc:

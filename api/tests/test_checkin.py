@@ -24,8 +24,9 @@ def check_in_url(ticket) -> str:
 
 
 @pytest.fixture
-def frozen():
-    moment = timezone.now().replace(microsecond=0)
+def frozen(show):
+    """An hour before the show: its doors are open (BOOKING_CHECK_IN_OPENS_MINUTES, 90)."""
+    moment = show.starts_at - timedelta(hours=1)
     with time_machine.travel(moment, tick=False):
         yield moment
 
@@ -44,7 +45,7 @@ def test_check_in_marks_the_ticket_used(staff_client, api_client, ticket, frozen
     assert api_client.get(f"/api/tickets/{ticket.pk}").json()["checked_in_at"] == local_iso(frozen)
 
 
-def test_check_in_with_a_trailing_slash(staff_client, ticket):
+def test_check_in_with_a_trailing_slash(staff_client, ticket, frozen):
     assert staff_client.post(check_in_url(ticket) + "/").status_code == 200
     assert staff_client.delete(check_in_url(ticket) + "/").status_code == 200
 
@@ -152,7 +153,7 @@ def test_check_in_is_not_throttled_for_staff(staff_client, ticket, settings):
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_two_scanners_admit_a_ticket_once(staff_user, ticket):
+def test_two_scanners_admit_a_ticket_once(staff_user, ticket, show):
     """Two door scanners read the same ticket at the same moment: one admits it, the
     other is told it was used. The ticket row lock makes them take turns."""
     token = Token.objects.create(user=staff_user).key
@@ -163,7 +164,8 @@ def test_two_scanners_admit_a_ticket_once(staff_user, ticket):
         response = client.post(check_in_url(ticket))
         return response.status_code, response.json()
 
-    answers = all_at_once(2, scan)
+    with time_machine.travel(show.starts_at - timedelta(hours=1)):  # the doors are open
+        answers = all_at_once(2, scan)
 
     assert sorted(status for status, _ in answers) == [200, 409]
     admitted = next(body for status, body in answers if status == 200)
@@ -175,3 +177,46 @@ def test_two_scanners_admit_a_ticket_once(staff_user, ticket):
     }
     ticket.refresh_from_db()
     assert local_iso(ticket.checked_in_at) == admitted["checked_in_at"]
+
+
+# --- the doors open BOOKING_CHECK_IN_OPENS_MINUTES (90) before the start (v2) -------------
+
+
+def test_check_in_91_minutes_before_the_start_is_409_too_early(staff_client, ticket, show):
+    with time_machine.travel(show.starts_at - timedelta(minutes=91), tick=False):
+        response = staff_client.post(check_in_url(ticket))
+
+    opens = timezone.localtime(show.starts_at - timedelta(minutes=90))
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": f"Check-in for this show opens at {opens:%Y-%m-%d %H:%M}.",
+        "code": "too_early",
+    }
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is None
+
+
+def test_check_in_90_minutes_before_the_start_is_admitted(staff_client, ticket, show):
+    doors_open = show.starts_at - timedelta(minutes=90)
+    with time_machine.travel(doors_open, tick=False):
+        response = staff_client.post(check_in_url(ticket))
+
+    assert response.status_code == 200
+    assert response.json()["checked_in_at"] == local_iso(doors_open)
+
+
+def test_the_doors_opening_is_a_setting(staff_client, ticket, show, settings):
+    settings.BOOKING_CHECK_IN_OPENS_MINUTES = 30
+    with time_machine.travel(show.starts_at - timedelta(minutes=31), tick=False):
+        assert staff_client.post(check_in_url(ticket)).json()["code"] == "too_early"
+    with time_machine.travel(show.starts_at - timedelta(minutes=30), tick=False):
+        assert staff_client.post(check_in_url(ticket)).status_code == 200
+
+
+def test_undo_is_not_bound_by_the_doors(staff_client, ticket, show):
+    Ticket.objects.filter(pk=ticket.pk).update(checked_in_at=show.starts_at - timedelta(minutes=60))
+
+    with time_machine.travel(show.starts_at - timedelta(days=1), tick=False):
+        response = staff_client.delete(check_in_url(ticket))
+
+    assert (response.status_code, response.json()["checked_in_at"]) == (200, None)

@@ -112,7 +112,7 @@ def expired_show_with_tickets() -> Show:
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
     booking = Booking.objects.create(reference="CRON42", customer=customer)
     Ticket.objects.bulk_create(
-        [Ticket(booking=booking, show=show, seat="A1"), Ticket(booking=booking, show=show, seat="A2")]
+        [Ticket(booking=booking, holder=customer, show=show, seat=seat) for seat in ("A1", "A2")]
     )
     return show
 

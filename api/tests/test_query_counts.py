@@ -44,9 +44,14 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 #                                                  (services.audit.record_many)
 # INSERT webhook events SELECT .. FROM webhook     the outbox rows, one per active webhook that
 #                                                  wants booking.created, in one statement
+# (v2, issue 16) an anonymous client's hourly seat cap (services.caps), after the pricing:
+# [SELECT pg_advisory_xact_lock(client)]           PostgreSQL: the client's bookings one at a time
+# SELECT booking.created_at FROM ticket JOIN booking WHERE client AND created_at > now - 1 hour
+#                                                  the client's seats of the last hour
 AUDIT_STATEMENTS = 2
 PRICING_STATEMENTS = 1
-BOOKING_STATEMENTS = 7 + PRICING_STATEMENTS + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS
+CAP_STATEMENTS = 1 + LOCK_TIMEOUT_STATEMENTS
+BOOKING_STATEMENTS = 7 + PRICING_STATEMENTS + AUDIT_STATEMENTS + LOCK_TIMEOUT_STATEMENTS + CAP_STATEMENTS
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):

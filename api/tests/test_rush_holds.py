@@ -124,6 +124,7 @@ def test_rush_with_holds_never_oversells(settings):
     # lock can keep it past the production bound (3 s), a 503 busy that separate workers
     # don't meet (test_lock_timeout.py tests the bound). Bounded here too, well above that.
     settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    settings.BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR = 0  # every client here has the same address
     shows = [make_show(days=2 + n, capacity=CAPACITY) for n in range(SHOWS)]
     show_ids = [show.pk for show in shows]
     plan = make_plan()

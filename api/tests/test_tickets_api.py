@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
-ALAN = {"name": "Alan Turing", "phone_number": "+447700900123"}
+ALAN = {"name": "Alan Turing", "phone_number": "+442079460958"}
 REFERENCE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
 
 
@@ -299,7 +299,7 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
     api_client.post("/api/tickets", {"name": "Ada Lovelace", "phone_number": "04155550123", "show": show.pk})
 
     assert Customer.objects.count() == 1
-    assert Ticket.objects.filter(booking__customer__name="Ada Lovelace").count() == 2
+    assert Ticket.objects.filter(holder__name="Ada Lovelace").count() == 2
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
         ({**ADA, "name": "   "}, {"name": ["This field may not be blank."]}),
         ({**ADA, "name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
         ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
-        ({**ADA, "phone_number": "12345"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": None}, {"phone_number": ["This field may not be null."]}),
         ({**ADA, "show": "first"}, {"show": ["A valid integer is required."]}),
@@ -428,7 +428,8 @@ def test_urls_work_with_and_without_trailing_slash(api_client, staff_client, sho
     read = api_client.get(f"/api/tickets/{ticket_id}{suffix}")
     patched = api_client.patch(f"/api/tickets/{ticket_id}{suffix}", {"name": "Ada King"})
     listed = staff_client.get(f"/api/tickets{suffix}")
-    checked_in = staff_client.post(f"/api/tickets/{ticket_id}/check-in{suffix}")
+    with time_machine.travel(show.starts_at - timedelta(hours=1)):
+        checked_in = staff_client.post(f"/api/tickets/{ticket_id}/check-in{suffix}")
     deleted = api_client.delete(f"/api/tickets/{ticket_id}{suffix}")
 
     statuses = [r.status_code for r in (created, read, patched, listed, checked_in, deleted)]
@@ -663,7 +664,7 @@ def listed():
     ada = book(dune, ADA)
     grace = book(oppenheimer, GRACE)
     alan = book(old, ALAN, now=old.starts_at - timedelta(days=1))
-    door.ticket_check_in(ticket_id=grace.pk, now=timezone.now())
+    door.ticket_check_in(ticket_id=grace.pk, now=oppenheimer.starts_at - timedelta(hours=1))  # doors open
     assert jobs.tickets_expire(now=timezone.now()) == 1
     # Booked in another order than the shows run: Grace first, then Alan, then Ada.
     for ticket, hour in ((grace, 1), (alan, 2), (ada, 3)):
@@ -834,17 +835,19 @@ def test_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
 
 
 def test_undo_check_in(staff_client, ticket, show):
-    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+    with time_machine.travel(show.starts_at - timedelta(minutes=10)):
+        staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
 
-    response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
+        response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")
 
-    assert response.status_code == 200
-    assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
-    assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
+        assert response.status_code == 200
+        assert response.json() == ticket_json(str(ticket.pk), show=show, seat="B5", **ADA)
+        assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
 
 
 def test_undo_check_in_of_an_expired_ticket_is_a_409(staff_client, ticket, show):
-    staff_client.post(f"/api/tickets/{ticket.pk}/check-in")
+    with time_machine.travel(show.starts_at - timedelta(minutes=10)):
+        assert staff_client.post(f"/api/tickets/{ticket.pk}/check-in").status_code == 200
 
     with time_machine.travel(show.starts_at + timedelta(hours=8)):
         response = staff_client.delete(f"/api/tickets/{ticket.pk}/check-in")

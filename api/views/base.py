@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Missing, SoldOut
+from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Limited, Missing, SoldOut
 from ..throttling import AnonThrottle
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ def client_scope(request: Request) -> str:
     if request.user and request.user.is_authenticated:
         return f"user:{request.user.pk}"
     return f"addr:{AnonThrottle().get_ident(request)}"
+
+
+def capped_client(request: Request) -> str:
+    """The client the hourly seat cap counts: an anonymous client's address; "" for staff,
+    who are exempt."""
+    return "" if request.user and request.user.is_staff else client_scope(request)
 
 
 def actor_of(request: Request) -> str:
@@ -63,6 +69,12 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
         return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IdempotencyKeyReused):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if isinstance(exc, Limited):
+        return Response(
+            {"detail": exc.message},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, Busy):
         # Sooner, the retry would most likely wait out the same lock again.
         retry_after = max(1, math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS))

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -16,6 +17,7 @@ from ..filters import TicketFilter
 from ..models import Booking, Hold, Ticket, parse_phone
 from ..permissions import IsStaff
 from ..schema import IDEMPOTENCY_HEADER, PHONE_PARAMETER, errors
+from ..serializers.fields import phone_text
 from ..serializers.sales import (
     BookingCreateSerializer,
     BookingSerializer,
@@ -26,7 +28,7 @@ from ..serializers.sales import (
     TicketUpdateSerializer,
 )
 from ..services import sales
-from .base import actor_of, client_scope
+from .base import actor_of, capped_client, client_scope
 
 
 @extend_schema_view(
@@ -86,7 +88,11 @@ class TicketViewSet(viewsets.ModelViewSet):
 
         def book() -> idempotency.StoredResponse:
             ticket = sales.ticket_book(
-                now=now, staff=request.user.is_staff, actor=actor_of(request), **data.validated_data
+                now=now,
+                staff=request.user.is_staff,
+                client=capped_client(request),
+                actor=actor_of(request),
+                **data.validated_data,
             )
             body = TicketSerializer(ticket, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
@@ -181,13 +187,17 @@ class BookingViewSet(
         return selectors.bookings_with_tickets()
 
     def get_object(self) -> Booking:
-        lookup: dict[str, Any] = {"reference": self.kwargs["reference"].upper()}
+        booking = get_object_or_404(self.get_queryset(), reference=self.kwargs["reference"].upper())
         if not (self.request.user and self.request.user.is_staff):
-            # No booking has an unreadable number: the same 404 as a wrong one, so the
+            # A number without a country code is read in the booking's venue's country. An
+            # unreadable or wrong number is the same 404 as an unknown reference, so the
             # answer never tells whether the reference exists.
-            phone = parse_phone(self.request.query_params.get("phone_number", ""))
-            lookup["customer__phone_number"] = phone.as_e164 if phone else None
-        return get_object_or_404(self.get_queryset(), **lookup)
+            tickets = booking.tickets.all()  # prefetched
+            country = tickets[0].show.screen.venue.country if tickets else None
+            phone = parse_phone(self.request.query_params.get("phone_number", ""), region=country)
+            if phone is None or phone.as_e164 != phone_text(booking.customer.phone_number):
+                raise Http404("No Booking matches the given query.")  # get_object_or_404's words
+        return booking
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = BookingCreateSerializer(data=request.data)
@@ -201,10 +211,17 @@ class BookingViewSet(
                     name=values["name"],
                     phone_number=values["phone_number"],
                     now=now,
+                    client=capped_client(request),
                     actor=actor_of(request),
                 )
             else:
-                sale = sales.booking_create(now=now, staff=request.user.is_staff, actor=actor_of(request), **values)
+                sale = sales.booking_create(
+                    now=now,
+                    staff=request.user.is_staff,
+                    client=capped_client(request),
+                    actor=actor_of(request),
+                    **values,
+                )
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 

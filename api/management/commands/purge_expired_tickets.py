@@ -9,7 +9,7 @@ from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 class Command(BaseCommand):
     help = (
         "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, "
-        "events, and the waiting lists of expired shows."
+        "events, the waiting lists of expired shows, and open timings that passed without a ticket."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -26,6 +26,7 @@ class Command(BaseCommand):
             result.audit_entries,
             result.webhook_events,
             result.waitlist_entries,
+            result.shows,
         )
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")
@@ -41,5 +42,7 @@ class Command(BaseCommand):
             )
         if result.waitlist_entries:
             self.stdout.write(f"Deleted {result.waitlist_entries} waiting-list entries of expired shows.")
+        if result.shows:
+            self.stdout.write(f"Deleted {result.shows} open timings that passed without a ticket.")
         if result.skipped:
             self.stdout.write("Another host is purging right now; left the rest to it.")

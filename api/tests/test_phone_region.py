@@ -1,0 +1,80 @@
+"""A phone number without a country code is read in the country of the venue it books at
+(API.md, "Venue and screen": a venue's `country`, default PHONENUMBER_DEFAULT_REGION)."""
+
+import pytest
+
+from api.models import Customer, Venue
+from api.tests.conftest import book_seats, hold_seats, make_show, screen_of
+
+pytestmark = pytest.mark.django_db
+
+LONDON_LOCAL = "020 7946 0958"
+LONDON = "+442079460958"
+
+
+@pytest.fixture
+def london_show():
+    venue = Venue.objects.create(name="Odeon Leicester Square", time_zone="Europe/London", currency="GBP", country="GB")
+    return make_show(screen=screen_of(20, venue=venue))
+
+
+def test_a_local_number_at_a_gb_venue_is_a_uk_number(api_client, london_show):
+    response = api_client.post(
+        "/api/tickets", {"name": "Alan Turing", "phone_number": LONDON_LOCAL, "show": london_show.pk}
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["phone_number"] == LONDON
+    assert str(Customer.objects.get().phone_number.as_e164) == LONDON
+
+
+def test_the_same_digits_at_the_default_venue_are_read_in_the_default_region(api_client, show, settings):
+    assert show.screen.venue.country == settings.PHONENUMBER_DEFAULT_REGION == "IN"
+
+    response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": LONDON_LOCAL, "show": show.pk})
+
+    assert response.json()["phone_number"] == "+912079460958"
+
+
+def test_a_number_with_its_country_code_reads_the_same_at_every_venue(api_client, show, london_show):
+    for at in (show, london_show):
+        response = api_client.post("/api/tickets", {"name": "Ada", "phone_number": "+91 415 555 0123", "show": at.pk})
+        assert response.json()["phone_number"] == "+914155550123"
+
+
+@pytest.mark.parametrize("number", ["0123", "020 7946 095", "call me", "+44 20"])
+def test_a_number_that_is_not_valid_at_the_venue_is_a_400(api_client, london_show, number):
+    response = api_client.post("/api/tickets", {"name": "Alan", "phone_number": number, "show": london_show.pk})
+
+    assert (response.status_code, response.json()) == (400, {"phone_number": ["Enter a valid phone number."]})
+    assert not Customer.objects.exists()
+
+
+def test_one_step_and_held_bookings_read_it_in_the_venue_too(api_client, london_show):
+    person = {"name": "Alan Turing", "phone_number": LONDON_LOCAL}
+    one_step = api_client.post("/api/bookings", {**person, "show": london_show.pk, "quantity": 2})
+    hold = hold_seats(london_show.pk, quantity=1)
+    confirmed = api_client.post("/api/bookings", {**person, "hold": str(hold.pk)})
+
+    for response in (one_step, confirmed):
+        assert response.status_code == 201, response.json()
+        assert response.json()["phone_number"] == LONDON
+        assert {t["phone_number"] for t in response.json()["tickets"]} == {LONDON}
+
+
+def test_a_ticket_changed_to_a_local_number_reads_it_in_its_venue(api_client, london_show):
+    ticket = book_seats(london_show.pk, quantity=1).tickets[0]
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"phone_number": "0161 496 0000"})
+
+    assert response.json()["phone_number"] == "+441614960000"
+
+
+def test_a_booking_is_looked_up_with_the_local_number_of_its_venue(api_client, london_show):
+    sale = book_seats(london_show.pk, quantity=1, name="Alan Turing", phone_number=LONDON)
+    url = f"/api/bookings/{sale.booking.reference}"
+
+    assert api_client.get(url, {"phone_number": LONDON_LOCAL}).status_code == 200
+    assert api_client.get(url, {"phone_number": "+44 20 7946 0958"}).status_code == 200
+    wrong = api_client.get(url, {"phone_number": "020 7946 0959"})
+    assert (wrong.status_code, wrong.json()) == (404, {"detail": "No Booking matches the given query."})

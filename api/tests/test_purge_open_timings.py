@@ -1,0 +1,86 @@
+"""The purge removes the open timings that passed without a ticket (API.md, "Show": a show
+open timings made "that never sold a ticket is removed by the purge once its time has
+passed, so clients can't litter the schedule")."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from api.models import Film, Hold, Screen, Show
+from api.services import jobs
+from api.services.catalog import ShowTime, show_at
+from api.tests.conftest import book_ticket, hold_seats
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def now():
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+def booked_open_timing(starts_at):
+    """An open timing made as a client makes one: by naming a free date and time."""
+    local = timezone.localtime(starts_at)
+    return show_at(when=ShowTime(day=local.date(), at=local.time()), now=starts_at - timedelta(days=1))
+
+
+def untitled_show(starts_at, *, minutes: int = 0, **fields) -> Show:
+    """A show of the default screen without a title, occupying `minutes` of it."""
+    ends_at = starts_at + timedelta(minutes=minutes)
+    return Show.objects.create(
+        screen=Screen.objects.default(), starts_at=starts_at, ends_at=ends_at, busy_until=ends_at, **fields
+    )
+
+
+def test_a_passed_open_timing_without_a_ticket_is_purged_with_its_spent_holds(now):
+    passed = booked_open_timing(now - timedelta(hours=1))
+    hold_seats(passed.pk, quantity=2, now=now - timedelta(days=1))
+
+    result = jobs.tickets_purge(now=now)
+
+    assert result.shows == 1
+    assert not Show.objects.filter(pk=passed.pk).exists()
+    assert not Hold.objects.filter(show_id=passed.pk).exists()
+
+
+def test_one_that_starts_right_now_has_passed(now):
+    passed = booked_open_timing(now)
+
+    assert jobs.tickets_purge(now=now).shows == 1
+    assert not Show.objects.filter(pk=passed.pk).exists()
+
+
+def test_the_purge_keeps_every_other_show(now):
+    coming = booked_open_timing(now + timedelta(minutes=1))
+    sold = booked_open_timing(now - timedelta(hours=2))
+    book_ticket(sold.pk, now=now - timedelta(days=1))
+    scheduled = untitled_show(now - timedelta(hours=6), minutes=120)  # staff's: it occupies the screen
+    with_a_film = untitled_show(now - timedelta(hours=3), film=Film.objects.create(title="Dune", runtime_minutes=1))
+    with_a_title = untitled_show(now - timedelta(hours=4), title="Premiere night")
+
+    assert jobs.tickets_purge(now=now).shows == 0
+    assert set(Show.objects.values_list("pk", flat=True)) >= {
+        coming.pk,
+        sold.pk,
+        scheduled.pk,
+        with_a_film.pk,
+        with_a_title.pk,
+    }
+
+
+def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
+    for hours in (1, 2, 3):
+        booked_open_timing(now - timedelta(hours=hours))
+
+    out = StringIO()
+    call_command("purge_expired_tickets", stdout=out)
+    again = StringIO()
+    call_command("purge_expired_tickets", stdout=again)
+
+    assert "Deleted 3 open timings that passed without a ticket.\n" in out.getvalue()
+    assert "open timings" not in again.getvalue()
+    assert Show.objects.count() == 0
