@@ -58,7 +58,11 @@ def home(request: HttpRequest) -> HttpResponse:
     # One query: the same seat counts as GET /api/shows (tickets and live holds), with the
     # screen, venue and film joined. The page shows no prices: no prefetch of them.
     upcoming = (
-        selectors.shows_with_counts(now=now).prefetch_related(None).filter(starts_at__gt=now).order_by("starts_at")
+        selectors.shows_with_counts(now=now)
+        .prefetch_related(None)
+        .defer(selectors.SEAT_MAP)
+        .filter(starts_at__gt=now)
+        .order_by("starts_at")
     )
     shows = list(upcoming[:HOME_SHOW_COUNT])
     # The next shows, grouped by venue, then by film, each film's times in order.

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Booking, Customer, Show, Ticket
@@ -166,7 +167,8 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     actions = ["check_in", "undo_check_in", "mark_expired", "export_csv"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
+        tickets = super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
+        return tickets.defer(selectors.SEAT_MAP_OF_SHOW)
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The "tickets" link of a customer's page filters by its holder (the booking's, by booking).
@@ -278,8 +280,10 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="tickets-{timezone.localtime():%Y%m%d-%H%M}.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_HEADER)
-        tickets = queryset.select_related("show__screen__venue", "booking", "holder").order_by(
-            "show__starts_at", "seat_order"
+        tickets = (
+            queryset.select_related("show__screen__venue", "booking", "holder")
+            .defer(selectors.SEAT_MAP_OF_SHOW)
+            .order_by("show__starts_at", "seat_order")
         )
         for ticket in tickets.iterator(chunk_size=2000):
             writer.writerow(

@@ -78,7 +78,8 @@ class ShowTicketInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         # The show too: each row is headed by its ticket's name, which names the show.
-        return super().get_queryset(request).select_related("booking", "holder", "show__screen__venue")
+        tickets = super().get_queryset(request).select_related("booking", "holder", "show__screen__venue")
+        return tickets.defer(selectors.SEAT_MAP_OF_SHOW)
 
     # A row whose ticket was cancelled after the page was loaded comes back empty.
 

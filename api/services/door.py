@@ -17,6 +17,7 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("show__screen__venue", "booking", "ticket_type")
+        .defer("show__screen__seat_map")  # a check-in draws no seat: the map stays unread
         .filter(pk=ticket_id)
         .first()
     )

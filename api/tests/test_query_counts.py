@@ -105,11 +105,14 @@ def test_staff_list_of_50_tickets(staff_client, fifty_tickets, django_assert_num
     # SELECT ticket JOIN show, booking, customer LIMIT 51
     #                                                  the 50 rows; no 51st row, so no COUNT
     #                                                  (api/pagination.py)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2) as queries:
         response = staff_client.get("/api/tickets")
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == 50
+    # Nor the screens' seat maps: a JSON document of every seat, decoded for each row, it
+    # cost a 50-row list of 300-seat shows some 60 ms (selectors.SEAT_MAP).
+    assert "seat_map" not in queries.captured_queries[-1]["sql"]
 
 
 def test_staff_list_of_50_tickets_filtered_and_ordered(staff_client, fifty_tickets, django_assert_num_queries):
@@ -134,8 +137,9 @@ def test_show_search(api_client, django_assert_num_queries):
     # SELECT showprice JOIN ticket_type WHERE show IN (..)   v2: the page's prices, prefetched
     #                                                  (selectors.shows_with_counts): one statement
     #                                                  for the whole page, not one per show
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2) as queries:
         response = api_client.get("/api/shows", {"seats": 1})
+    assert "seat_map" not in queries.captured_queries[0]["sql"]
 
     assert response.status_code == 200
     results = response.json()["results"]

@@ -96,7 +96,9 @@ class ShowViewSet(viewsets.ModelViewSet):
     serializer_class = ShowSerializer
 
     def get_queryset(self) -> QuerySet[Show]:
-        return selectors.shows_with_counts(now=timezone.now()).order_by("starts_at")
+        shows = selectors.shows_with_counts(now=timezone.now()).order_by("starts_at")
+        # A show's own answer lists its free seats, from the map; the search doesn't.
+        return shows if self.action == "retrieve" else shows.defer(selectors.SEAT_MAP)
 
     def get_serializer_class(self) -> type:
         return ShowDetailSerializer if self.action == "retrieve" else ShowSerializer
