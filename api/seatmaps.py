@@ -11,12 +11,15 @@ aisle. A seat's label is its row's label and its number ("B3"). The shorthand
 
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from .seatchoice import SweetSpot
 
 KINDS = ("seat", "wheelchair", "companion")
 MAX_SEATS = 3_000  # the largest cinema halls seat about 2,800
@@ -128,6 +131,8 @@ class SeatMap:
 
     @functools.cached_property
     def sweet_spot(self) -> "SweetSpot":
+        from .seatchoice import SweetSpot  # the choosing of seats builds on this module
+
         return SweetSpot(self)
 
     def __iter__(self) -> Iterator[Seat]:
@@ -243,242 +248,3 @@ def _build(document: dict[str, Any]) -> SeatMap:
     if problems:
         raise SeatMapError(problems)
     return SeatMap(rows=tuple(rows), by_label=by_label)
-
-
-# --- choosing seats ----------------------------------------------------------------------
-#
-# Every function below is pure: a seat map, the labels that can't be sold (booked, held,
-# blocked) and a request in; labels out. The same state and request always give the same
-# seats.
-
-
-@dataclass(frozen=True)
-class Choice:
-    seats: list[str]  # in the map's order
-    together: bool  # all in one row, side by side
-
-
-def _free_in(row: Row, unavailable: set[str]) -> list[Seat]:
-    """The row's seats that anyone may be given: free, and not wheelchair spaces."""
-    return [s for s in row.seats if s.label not in unavailable and s.kind != "wheelchair"]
-
-
-def _runs(row: Row, unavailable: set[str]) -> list[list[Seat]]:
-    """The row's free seats as runs of neighbours (x one apart), left to right."""
-    runs: list[list[Seat]] = []
-    for seat in _free_in(row, unavailable):
-        if runs and seat.x - runs[-1][-1].x == 1:
-            runs[-1].append(seat)
-        else:
-            runs.append([seat])
-    return runs
-
-
-def _lone(row: Row, unavailable: set[str]) -> set[str]:
-    """Free seats of the row with no free neighbour: a run of one."""
-    return {run[0].label for run in _runs(row, unavailable) if len(run) == 1}
-
-
-def _strands(row: Row, unavailable: set[str], taking: Iterable[str]) -> str | None:
-    """The seat that taking these seats of the row would leave lone (one that was not lone
-    before), or None."""
-    after = unavailable | set(taking)
-    new = _lone(row, after) - _lone(row, unavailable)
-    if not new:
-        return None
-    order = {s.label: s.x for s in row.seats}
-    return min(new, key=lambda label: order[label])
-
-
-def _placements(row: Row, unavailable: set[str], quantity: int) -> list[list[Seat]]:
-    """Every way to seat `quantity` side by side in the row, left to right."""
-    return [
-        run[start : start + quantity] for run in _runs(row, unavailable) for start in range(len(run) - quantity + 1)
-    ]
-
-
-def _leaves_one(run_length: int, start: int, quantity: int) -> bool:
-    """Whether seating `quantity` from `start` of a run of free neighbours leaves one seat
-    alone at either end of it. Only the run taken from changes, and its seats had a free
-    neighbour before (a run of one can only be taken whole): this is _strands for a
-    side-by-side placement, in arithmetic."""
-    return start == 1 or run_length - quantity - start == 1
-
-
-class SweetSpot:
-    """Where the house's best seat is: the middle of the map's width, about two-thirds of
-    the way back from the screen. A placement ranks by its squared distance from there,
-    a row counting as two seats' width (rows are further apart than seats)."""
-
-    ROW_WEIGHT = 2
-
-    def __init__(self, seat_map: SeatMap) -> None:
-        xs = [s.x for s in seat_map]
-        self.row = round((len(seat_map.rows) - 1) * 2 / 3)
-        self.x = (min(xs) + max(xs)) / 2 if xs else 0
-
-    def distance(self, row: int, x: int, quantity: int = 1) -> tuple[float, int, int]:
-        """The rank of `quantity` seats side by side in the row, the first at x."""
-        middle = x + (quantity - 1) / 2
-        rows = (self.ROW_WEIGHT * (row - self.row)) ** 2
-        # Ties go to the row nearer the screen, then to the left: the same state and
-        # request always give the same seats.
-        return rows + (middle - self.x) ** 2, row, x
-
-
-Runs = list[list[list[Seat]]]  # each row's runs of free neighbours (_runs), front row first
-
-
-def _all_runs(seat_map: SeatMap, unavailable: set[str]) -> Runs:
-    return [_runs(row, unavailable) for row in seat_map.rows]
-
-
-def _best_placement(spot: SweetSpot, runs_by_row: Runs, quantity: int, *, single_seat_rule: bool) -> list[Seat] | None:
-    """The side-by-side placement of `quantity` nearest the sweet spot, or None.
-
-    With the single-seat rule, a row's placements that strand a seat are left out, unless
-    every placement in that row would (the rule's exemption)."""
-    best: tuple[float, int, int] | None = None
-    chosen: list[Seat] | None = None
-    for runs in runs_by_row:
-        placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
-        if single_seat_rule:
-            placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
-        for run, start in placements:
-            distance = spot.distance(run[start].row, run[start].x, quantity)
-            if best is None or distance < best:
-                best, chosen = distance, run[start : start + quantity]
-    return chosen
-
-
-def best_together(
-    seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool = True
-) -> list[str] | None:
-    """The best side-by-side placement of `quantity` seats in one row, or None."""
-    runs = _all_runs(seat_map, unavailable)
-    chosen = _best_placement(seat_map.sweet_spot, runs, quantity, single_seat_rule=single_seat_rule)
-    return [s.label for s in chosen] if chosen else None
-
-
-def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
-    """The party over as few rows as possible (the seats of a row need not be side by
-    side): the rows nearest the sweet spot that can still seat the rest in that many rows,
-    each given as many of the party as it can take (_fill_row)."""
-    spot = seat_map.sweet_spot
-    free = [len(_free_in(row, unavailable)) for row in seat_map.rows]
-    most_first = sorted(free, reverse=True)
-    if sum(most_first) < quantity:
-        return None
-    fewest = next(n for n in range(1, len(free) + 1) if sum(most_first[:n]) >= quantity)
-    nearest_first = sorted(range(len(free)), key=lambda i: (abs(i - spot.row), i))
-    chosen: list[str] = []
-    left, picked = quantity, set()
-    for rows_after in range(fewest - 1, -1, -1):
-        ranked = sorted((free[i] for i in nearest_first if i not in picked), reverse=True)
-        for index in nearest_first:
-            if index in picked or not free[index]:
-                continue
-            # The most the other rows can seat in rows_after rows: the largest counts but this row's.
-            if rows_after >= len(ranked) or free[index] >= ranked[rows_after]:
-                others = sum(ranked[: rows_after + 1]) - free[index]
-            else:
-                others = sum(ranked[:rows_after])
-            if free[index] + others >= left:
-                break
-        picked.add(index)
-        count = min(free[index], left)
-        chosen += _fill_row(seat_map.rows[index], unavailable, count, spot, single_seat_rule=single_seat_rule)
-        left -= count
-    return chosen
-
-
-def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool) -> list[str]:
-    """`count` of the row's free seats (at most as many as it has): side by side where a
-    run can take them (the best placement), else its largest runs whole, nearest the sweet
-    spot first, until the rest fits in one. Whole runs strand nothing."""
-    taken, chosen = set(unavailable), list[str]()
-    while count:
-        runs = _runs(row, taken)
-        placement = _best_placement(spot, [runs], count, single_seat_rule=single_seat_rule)
-        if placement is not None:
-            return chosen + [s.label for s in placement]
-        run = min(runs, key=lambda run: (-len(run), spot.distance(run[0].row, run[0].x, len(run))))
-        chosen += [s.label for s in run]
-        taken |= {s.label for s in run}
-        count -= len(run)
-    return chosen
-
-
-def _in_map_order(seat_map: SeatMap, labels: Iterable[str]) -> list[str]:
-    return sorted(labels, key=seat_map.order.__getitem__)
-
-
-def choose_best(
-    seat_map: SeatMap,
-    unavailable: set[str],
-    quantity: int,
-    *,
-    wheelchair: int = 0,
-    single_seat_rule: bool = True,
-) -> Choice | None:
-    """The best seats for a party of `quantity`, `wheelchair` of whom need a wheelchair
-    space (with the rest of the party in the companion seats beside them where they are
-    free); None when the party can't be seated.
-
-    All together in one row whenever possible, nearest the sweet spot; otherwise over as
-    few rows as possible. With the single-seat rule, a placement never leaves a free seat
-    lone in its row when a placement that doesn't exists.
-    """
-    taken = set(unavailable)
-    chosen: list[str] = []
-    spot = seat_map.sweet_spot
-    beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
-    for _ in range(wheelchair):
-        spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
-        if not spaces:
-            return None
-
-        def companions(space: Seat) -> list[Seat]:
-            return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
-
-        # The space with the most free companion seats beside it, nearest the sweet spot.
-        space = min(spaces, key=lambda s: (-len(companions(s)), spot.distance(s.row, s.x)))
-        chosen.append(space.label)
-        taken.add(space.label)
-        for companion in companions(space)[:beside]:
-            chosen.append(companion.label)
-            taken.add(companion.label)
-            beside -= 1
-    left = quantity - len(chosen)
-    if left <= 0:
-        return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
-    together = best_together(seat_map, taken, left, single_seat_rule=single_seat_rule)
-    rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule)
-    if rest is None:
-        return None
-    chosen += rest
-    return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
-
-
-def side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
-    seats = sorted((seat_map.by_label[label] for label in labels), key=lambda s: (s.row, s.x))
-    return len({s.row for s in seats}) == 1 and all(b.x - a.x == 1 for a, b in zip(seats, seats[1:], strict=False))
-
-
-def stranded_seat(seat_map: SeatMap, unavailable: set[str], wanted: list[str]) -> str | None:
-    """The seat that taking `wanted` would strand, judged row by row (see choose_best), or
-    None. A row is exempt when every side-by-side placement of as many seats in it would
-    strand one too."""
-    by_row: dict[int, list[str]] = {}
-    for label in wanted:
-        by_row.setdefault(seat_map.by_label[label].row, []).append(label)
-    for index, labels in sorted(by_row.items()):
-        row = seat_map.rows[index]
-        stranded = _strands(row, unavailable, labels)
-        if stranded is None:
-            continue
-        placements = _placements(row, unavailable, len(labels))
-        if all(_strands(row, unavailable, [s.label for s in p]) for p in placements):
-            continue  # no placement of that many here avoids it
-        return stranded
-    return None

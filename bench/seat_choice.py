@@ -1,4 +1,4 @@
-"""Benchmark of best-available seat choice (api/seatmaps.choose_best): pure Python, in-process.
+"""Benchmark of best-available seat choice (api/seatchoice.choose_best): pure Python, in-process.
 
 The map is a 500-seat screen of 20 rows of 25 with two aisles and a wheelchair row; half
 its seats are taken, at random with a fixed seed (so every run chooses in the same state).
@@ -7,13 +7,13 @@ and the median of --repeat rounds is printed per case, in microseconds of this p
 CPU time (time.process_time: the machine is shared, and waiting for a core isn't choosing).
 
     .venv/bin/python bench/seat_choice.py            # this tree
-    .venv/bin/python bench/seat_choice.py --compare REF   # and the seatmaps.py of commit REF, in turn
+    .venv/bin/python bench/seat_choice.py --compare REF   # and the seat choice of commit REF, in turn
 
 The goal (issue 23): under 1 ms for every request on this map half sold.
 """
 
 import argparse
-import importlib.util
+import importlib
 import os
 import random
 import statistics
@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,16 +55,24 @@ def seat_map_document() -> dict:
     return {"rows": rows}
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_at(ref: str) -> tuple[Callable, Callable]:
+    """parse and choose_best as of commit `ref`: its api/seatmaps.py (and api/seatchoice.py,
+    where seat choice had moved) copied into a package of their own and imported from there."""
+    package = Path(tempfile.mkdtemp()) / "seats_at_ref"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("seatmaps.py", "seatchoice.py"):
+        shown = subprocess.run(["git", "show", f"{ref}:api/{name}"], cwd=ROOT, capture_output=True, text=True)
+        if shown.returncode == 0:
+            (package / name).write_text(shown.stdout)
+    sys.path.insert(0, str(package.parent))
+    seatmaps = importlib.import_module("seats_at_ref.seatmaps")
+    choice = importlib.import_module("seats_at_ref.seatchoice") if (package / "seatchoice.py").exists() else seatmaps
+    return seatmaps.parse, choice.choose_best
 
 
-def measure(module: ModuleType, repeat: int) -> dict[tuple[int, bool], float]:
-    seat_map = module.parse(seat_map_document())
+def measure(parse: Callable, choose_best: Callable, repeat: int) -> dict[tuple[int, bool], float]:
+    seat_map = parse(seat_map_document())
     labels = [seat.label for seat in seat_map]
     taken = set(random.Random(23).sample(labels, len(labels) // 2))
     results = {}
@@ -72,7 +80,7 @@ def measure(module: ModuleType, repeat: int) -> dict[tuple[int, bool], float]:
         for quantity in range(1, 11):
 
             def choose(quantity: int = quantity, rule: bool = rule) -> None:
-                module.choose_best(seat_map, taken, quantity, single_seat_rule=rule)
+                choose_best(seat_map, taken, quantity, single_seat_rule=rule)
 
             number = 50
             rounds = timeit.repeat(choose, number=number, repeat=repeat, timer=time.process_time)
@@ -85,15 +93,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="rounds of 50 choices per case (default 7)")
     parser.add_argument("--compare", metavar="REF", help="also time api/seatmaps.py as of this commit")
     args = parser.parse_args()
-    sides = {"this tree": ROOT / "api" / "seatmaps.py"}
+    from api.seatchoice import choose_best
+    from api.seatmaps import parse
+
+    sides = {"this tree": (parse, choose_best)}
     if args.compare:
-        source = subprocess.run(
-            ["git", "show", f"{args.compare}:api/seatmaps.py"], cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
-        old = Path(tempfile.mkdtemp()) / "seatmaps_old.py"
-        old.write_text(source)
-        sides = {args.compare: old, **sides}
-    figures = {side: measure(load(path, f"seatmaps_{i}"), args.repeat) for i, (side, path) in enumerate(sides.items())}
+        sides = {args.compare: load_at(args.compare), **sides}
+    figures = {side: measure(*functions, args.repeat) for side, functions in sides.items()}
     print("500-seat map, half taken; median µs per choose_best call")
     print("| party | rule | " + " | ".join(sides) + (" | ratio |" if args.compare else " |"))
     print("|---:|:---:|" + "---:|" * (len(sides) + (1 if args.compare else 0)))

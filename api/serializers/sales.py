@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from ..models import Booking, Hold, Screen, Ticket, Venue
-from ..seatmaps import side_by_side
+from ..seatchoice import side_by_side
 from ..services.catalog import ShowTime
 from ..services.sales import Sale
 from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text

@@ -12,7 +12,7 @@ from django.db.models import F, FilteredRelation, Q
 from ..errors import NoSuchSeat, NotSoldHere, SeatTaken, ShowStarted, SingleSeatGap, SoldOut, UnknownTicketType
 from ..locking import SeatsInUse
 from ..models import Show, TicketType
-from ..seatmaps import Choice, choose_best, side_by_side, stranded_seat
+from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from .catalog import ShowTime, seat_map_order, show_at
 
 
@@ -51,7 +51,7 @@ def choose_seats(
     show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, wheelchair: int = 0, staff: bool
 ) -> Choice:
     """The seats wanted, if they exist, are free and strand no single seat; else the best
-    ones (seatmaps.choose_best). Blocked seats are taken for everyone but staff who name
+    ones (seatchoice.choose_best). Blocked seats are taken for everyone but staff who name
     them; staff are exempt from the single-seat rule."""
     seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
     single_seat_rule = settings.BOOKING_SINGLE_SEAT_RULE and not staff

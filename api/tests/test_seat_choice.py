@@ -5,7 +5,8 @@ seats that can't be sold. Pictures: one line a row, front first; `.` free, `x` t
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.seatmaps import SeatMap, choose_best, grid, parse, row_label, stranded_seat
+from api.seatchoice import choose_best, stranded_seat
+from api.seatmaps import SeatMap, grid, parse, row_label
 
 
 def house(picture: str) -> tuple[SeatMap, set[str]]:

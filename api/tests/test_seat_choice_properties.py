@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.seatmaps import Choice, SeatMap, choose_best, parse, row_label, stranded_seat
+from api.seatchoice import Choice, choose_best, stranded_seat
+from api.seatmaps import SeatMap, parse, row_label
 
 # --- the oracle ----------------------------------------------------------------------------
 

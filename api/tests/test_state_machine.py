@@ -31,7 +31,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from api.errors import Conflict, Invalid, Missing
 from api.locking import seats_in_use
 from api.models import Booking, Customer, Hold, Screen, Show, Ticket, Venue, expiry_cutoff
-from api.seatmaps import choose_best, grid, stranded_seat
+from api.seatchoice import choose_best, stranded_seat
+from api.seatmaps import grid
 from api.services import door, jobs, sales
 from api.services.catalog import ShowTime
 from api.tests.conftest import hold_seats

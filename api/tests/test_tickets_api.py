@@ -192,7 +192,7 @@ def test_booking_number_21_of_a_20_seat_show_is_sold_out(api_client, show):
 
     response = api_client.post("/api/tickets", {**GRACE, "show": show.pk})
 
-    # Best available, one at a time (seatmaps.choose_best): out from the sweet spot, row B
+    # Best available, one at a time (seatchoice.choose_best): out from the sweet spot, row B
     # between B5 and B6; on a tie the left seat first; a seat that would strand a lone free
     # seat comes only once no other choice avoids it (so B3, B8, then A3, A8 before B2).
     assert seats == [
