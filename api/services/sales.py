@@ -18,14 +18,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import HoldExpired, InvalidPhone, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
 from ..locking import lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType, parse_phone
+from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
 from . import audit
 from .caps import check_seats_per_hour
 from .catalog import ShowTime, seat_map_order
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .seating import Line, check_not_started, choose_seats, price_lines, show_id_of, tariff
+from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
@@ -46,17 +46,6 @@ class Sale:
 
 
 # --- customers and bookings ------------------------------------------------------
-
-
-def phone_at(phone_number: Phone, show: Show) -> PhoneNumber:
-    """The phone number as given for a booking at this show: one without a country code is
-    read in the show's venue's country (a GB venue's 020 7946 0958 is +44 20 7946 0958)."""
-    if isinstance(phone_number, PhoneNumber):
-        return phone_number
-    number = parse_phone(phone_number, region=show.screen.venue.country)
-    if number is None:
-        raise InvalidPhone()
-    return number
 
 
 def customer_get_or_create(*, name: str, phone_number: Phone) -> Customer:

@@ -1,6 +1,6 @@
 """The rules of selling seats, shared by bookings, holds and waiting-list offers: which
-show a request names, which seats it gets, and at what price. Plain functions of rows read
-under the show's lock; they write nothing."""
+show a request names, which seats it gets, at what price, and how a phone number given for
+it reads. Plain functions of rows read under the show's lock; they write nothing."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,10 +8,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import F, FilteredRelation, Q
+from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import NoSuchSeat, NotSoldHere, SeatTaken, ShowStarted, SingleSeatGap, SoldOut, UnknownTicketType
+from ..errors import (
+    InvalidPhone,
+    NoSuchSeat,
+    NotSoldHere,
+    SeatTaken,
+    ShowStarted,
+    SingleSeatGap,
+    SoldOut,
+    UnknownTicketType,
+)
 from ..locking import SeatsInUse
-from ..models import Show, TicketType
+from ..models import Show, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from .catalog import ShowTime, seat_map_order, show_at
 
@@ -131,3 +141,14 @@ def price_lines(show: Show, seats: list[str], ticket_types: dict[str, int] | Non
             raise NotSoldHere(key, category)
         lines.append(Line(seat, key, category, prices.get((key, category), Decimal("0.00"))))
     return lines
+
+
+def phone_at(phone_number: PhoneNumber | str, show: Show) -> PhoneNumber:
+    """The phone number as given for a booking at this show: one without a country code is
+    read in the show's venue's country (a GB venue's 020 7946 0958 is +44 20 7946 0958)."""
+    if isinstance(phone_number, PhoneNumber):
+        return phone_number
+    number = parse_phone(phone_number, region=show.screen.venue.country)
+    if number is None:
+        raise InvalidPhone()
+    return number

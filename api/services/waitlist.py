@@ -34,6 +34,7 @@ from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, Waitli
 from . import audit
 from .holds import hold_insert, hold_release
 from .jobs import OFFER_JOB_LOCK
+from .seating import phone_at
 
 
 def _expire_lapsed(entries: WaitlistEntryQuerySet, *, now: datetime, actor: str) -> int:
@@ -59,11 +60,12 @@ def waitlist_join(
     """Join the show's waiting list at the back; whether a new entry was made. A phone
     number already in line for the show gets its entry back, unchanged. An offer of its
     that ran out ended that place: the join takes a new one."""
-    show = Show.objects.filter(pk=show_id).first()
+    show = Show.objects.select_related("screen__venue").defer("screen__seat_map").filter(pk=show_id).first()
     if show is None:
         raise ShowNotFound(show_id)
     if show.has_started(now):
         raise WaitlistClosed()
+    phone_number = phone_at(phone_number, show)  # a local number in the venue's country
     mine = WaitlistEntry.objects.filter(show_id=show_id, phone_number=phone_number, status__in=IN_LINE)
     found = mine.with_status(now).first()
     if found is not None and found.current_status != WaitlistStatus.EXPIRED:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Hold, Ticket, WaitlistEntry
+from api.models import Hold, Ticket, Venue, WaitlistEntry
 from api.tests.conftest import ADA, book_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +91,19 @@ def test_a_second_join_by_the_same_phone_answers_200_with_the_existing_entry(api
     # Another show's list is another line.
     other_show = make_show(days=4, capacity=4, screen=screen_of(4))
     assert join(api_client, other_show, ADA).status_code == 201
+
+
+def test_a_local_number_is_read_in_the_venues_country(api_client):
+    # As a booking reads it (issue 16): at a London venue, 020 7946 0958 is +44 20 7946 0958,
+    # whatever PHONENUMBER_DEFAULT_REGION says, and written either way it is one place in line.
+    london = Venue.objects.create(name="London", time_zone="Europe/London", currency="GBP", country="GB")
+    show = make_show(days=4, capacity=4, screen=screen_of(4, venue=london))
+    first = join(api_client, show, {"name": "Grace", "phone_number": "020 7946 0958"}, party_size=2)
+    again = join(api_client, show, {"name": "Grace", "phone_number": "+44 20 7946 0958"}, party_size=2)
+
+    assert first.status_code == 201
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert str(WaitlistEntry.objects.get().phone_number) == "+442079460958"
 
 
 def test_anyone_may_join_a_show_that_still_has_seats(api_client, show):
