@@ -15,7 +15,8 @@ from uuid import UUID
 
 import segno
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,12 @@ from .services import sales
 from .throttling import AnonThrottle, client_address
 
 HOME_SHOW_COUNT = 50
+# After the form books, the browser is sent to the show page with the booking in a signed,
+# short-lived token (?booked=...): reloading that page shows the booking again instead of
+# sending the form twice (and booking twice). The token opens the booking as its reference
+# and phone number would, for this long.
+BOOKED_SALT = "api.pages.booked"
+BOOKED_SECONDS = 3600
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
 # phone's camera and the door scanner read at a glance, and which fits a 320 px screen.
 QR_SCALE = 6
@@ -176,6 +183,22 @@ def _book_from_form(
     return sale, [], 201
 
 
+class SeeOther(HttpResponseRedirect):
+    """303: the answer to a POST is to GET this page (a reload then sends no form again)."""
+
+    status_code = 303
+
+
+def _booked(token: str, show: Show) -> sales.Sale | None:
+    """The booking of this show that a ?booked= token names, while the token is fresh."""
+    try:
+        reference = signing.loads(token, salt=BOOKED_SALT, max_age=BOOKED_SECONDS)
+    except signing.BadSignature:  # forged, altered or expired (SignatureExpired is one)
+        return None
+    booking = selectors.bookings_with_tickets().filter(reference=reference, tickets__show=show).first()
+    return sales.Sale(booking=booking, tickets=list(booking.tickets.all())) if booking else None
+
+
 # The page shows live seat statuses and a form with a CSRF token: no cache may keep it.
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -193,8 +216,14 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST" and not started:
         sale, errors, status = _book_from_form(request, show, choices)
+        if sale is not None:  # Post/Redirect/Get: a reload can't book again
+            token = signing.dumps(sale.booking.reference, salt=BOOKED_SALT)
+            location = f"{reverse('show-page', args=[show.pk])}?booked={token}"
+            return SeeOther(location)
     elif request.method == "POST":
         errors, status = ["This show has started: it can no longer be booked."], 400
+    elif "booked" in request.GET:
+        sale = _booked(request.GET["booked"], show)
     rows = selectors.show_seat_statuses(show, now=timezone.now())
     picked = set(request.POST.getlist("seats")) if errors else set()
     free = sum(seat.status == "free" for row in rows for seat in row.seats)

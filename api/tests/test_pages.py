@@ -12,7 +12,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
-from api.models import AuditEntry, Screen, Show, ShowPrice, Ticket, TicketType, Venue
+from api.models import AuditEntry, Booking, Screen, Show, ShowPrice, Ticket, TicketType, Venue
 from api.pages import HOME_SHOW_COUNT, QR_SCALE
 from api.services import catalog
 from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, screen_of
@@ -368,12 +368,16 @@ def test_show_page_of_a_show_that_started_books_nothing(client):
 
 
 def test_form_books_the_checked_seats_with_their_types(client, priced):
-    response = client.post(
+    posted = client.post(
         f"/shows/{priced.pk}/",
         {"seats": ["A4", "A5"], "tickets-adult": "1", "tickets-child": "1", **PERSON},
     )
 
-    assert response.status_code == 201
+    # Post/Redirect/Get: the booking is shown by a page that a reload can't book again.
+    assert posted.status_code == 303
+    assert posted["Location"].startswith(f"/shows/{priced.pk}/?booked=")
+    response = client.get(posted["Location"])
+    assert response.status_code == 200
     tickets = list(Ticket.objects.order_by("seat").select_related("ticket_type", "booking__customer"))
     assert [(t.seat, t.ticket_type.key, str(t.price)) for t in tickets] == [
         ("A4", "adult", "12.50"),
@@ -390,10 +394,27 @@ def test_form_books_the_checked_seats_with_their_types(client, priced):
     assert AuditEntry.objects.filter(action="booking.created", actor="client:127.0.0.1").exists()
 
 
-def test_form_books_the_best_seats_for_the_numbers_given(client, priced):
-    response = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", "tickets-child": "1", **PERSON})
+def test_reloading_the_booked_page_books_nothing_more_and_a_forged_token_shows_nothing(client, priced):
+    posted = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", **PERSON})
+    reference = Booking.objects.get().reference
 
-    assert response.status_code == 201
+    for _ in range(2):  # the page the browser lands on, and a reload of it
+        html = client.get(posted["Location"]).content.decode()
+        assert f'Your booking reference is <strong class="ref">{reference}</strong>.' in html
+    assert Ticket.objects.count() == 2
+    forged = client.get(f"/shows/{priced.pk}/?booked={reference}").content.decode()
+    assert reference not in forged and "Your booking reference" not in forged
+    # The token names a booking of this show only.
+    other = make_show(days=5)
+    elsewhere = posted["Location"].replace(f"/{priced.pk}/", f"/{other.pk}/")
+    assert "Your booking reference" not in client.get(elsewhere).content.decode()
+
+
+def test_form_books_the_best_seats_for_the_numbers_given(client, priced):
+    response = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", "tickets-child": "1", **PERSON}, follow=True)
+
+    assert response.redirect_chain[0][1] == 303
+    assert response.status_code == 200
     tickets = Ticket.objects.filter(show=priced)
     assert sorted(str(t.price) for t in tickets) == ["12.50", "12.50", "8.00"]
     assert "Total 33.00 EUR." in response.content.decode()
@@ -406,7 +427,7 @@ def test_form_books_a_show_without_prices_as_the_default_type(client, show):
 
     response = client.post(f"/shows/{show.pk}/", {"seats": ["B5"], "tickets": "0", **PERSON})
 
-    assert response.status_code == 201
+    assert response.status_code == 303
     assert Ticket.objects.get().seat == "B5"
 
 
@@ -462,12 +483,12 @@ def test_form_without_its_csrf_token_is_refused(priced):
     assert client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], **PERSON}).status_code == 403
     assert not Ticket.objects.exists()
     answer = client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], "csrfmiddlewaretoken": token, **PERSON})
-    assert answer.status_code == 201
+    assert answer.status_code == 303
 
 
 def test_form_is_throttled_as_the_api_is(client, priced, settings):
     settings.THROTTLE_ANON_RATE = "1/min"
-    assert client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], **PERSON}).status_code == 201
+    assert client.post(f"/shows/{priced.pk}/", {"seats": ["A4", "A5"], **PERSON}).status_code == 303
 
     response = client.post(f"/shows/{priced.pk}/", {"seats": ["B4", "B5"], **PERSON})
 
