@@ -133,8 +133,14 @@ class Screen(models.Model):
 
     @property
     def seats(self) -> SeatMap:
-        """The parsed map (validated; kept per distinct map, so reading it again is free)."""
-        return parse_cached(json.dumps(self.seat_map, sort_keys=True))
+        """The parsed map (validated; kept per distinct map). Finding it means serialising
+        the document (some 20 kB for 300 seats): a sale asks three times, so the answer is
+        also kept on this instance for as long as its seat_map is the same document."""
+        document = self.seat_map
+        memo = getattr(self, "_seats_memo", None)
+        if memo is None or memo[0] is not document:
+            memo = self._seats_memo = (document, parse_cached(json.dumps(document, sort_keys=True)))
+        return memo[1]
 
 
 class Film(models.Model):

@@ -337,3 +337,16 @@ def test_a_blocked_seat_is_sold_out_when_nothing_else_is_free(api_client):
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert (response.status_code, response.json()["code"]) == (409, "sold_out")
+
+
+def test_a_screens_parsed_map_follows_its_document(db):
+    # Kept on the instance (a sale reads it three times), but never past a new document.
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Memo", seat_map=grid(2, 3))
+    first = screen.seats
+    assert screen.seats is first and first.capacity == 6
+
+    screen.seat_map = grid(3, 3)
+
+    assert screen.seats.capacity == 9
+    screen.save()
+    assert Screen.objects.get(pk=screen.pk).capacity == 9
