@@ -158,6 +158,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             Case(When(started, then=Value(1)), default=Value(0)).asc(),
             Case(When(started, then=F("starts_at"))).desc(nulls_last=True),
             "starts_at",
+            "pk",  # shows starting at one moment (other screens, other venues): a fixed order
         ]
 
     def get_fieldsets(self, request, obj=None):

@@ -70,9 +70,10 @@ def test_shows_list_soonest_first_with_occupancy_in_view(admin_browser, live_ser
     # Soonest first: the shows to come in the order they start (whatever their venue's
     # zone), then those that started, the latest first.
     now = timezone.now()
-    shows = sorted(Show.objects.select_related("screen__venue"), key=lambda s: (s.starts_at <= now, s.starts_at))
+    # Shows starting at one moment (on other screens, in other venues) in the order they were made.
+    shows = sorted(Show.objects.select_related("screen__venue"), key=lambda s: (s.starts_at <= now, s.starts_at, s.pk))
     coming = [s for s in shows if s.starts_at > now]
-    gone = sorted((s for s in shows if s.starts_at <= now), key=lambda s: s.starts_at, reverse=True)
+    gone = sorted((s for s in shows if s.starts_at <= now), key=lambda s: (-s.starts_at.timestamp(), s.pk))
     expected = [(f"{s.local_start:%Y-%m-%d %H:%M}", str(s.screen)) for s in coming + gone]
     assert rows == expected[: len(rows)]
     assert rows[0] == (f"{demo['soonest'].local_start:%Y-%m-%d %H:%M}", str(demo["soonest"].screen))
