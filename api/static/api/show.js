@@ -250,8 +250,8 @@
     say("");
     const answer = await api("POST", "/api/holds", request);
     if (!answer.ok) {
+      if (answer.status === 409) await loadMap(); // the map redrawn first: then the sentence
       say(sentence(answer.status, answer.body));
-      if (answer.status === 409) await loadMap();
       return;
     }
     hold = answer.body;
@@ -327,11 +327,11 @@
       phone_number: form.elements.phone_number.value,
     });
     if (!answer.ok) {
-      say(sentence(answer.status, answer.body));
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
-        await loadMap();
+        await loadMap(); // the map redrawn first: then the sentence
       }
+      say(sentence(answer.status, answer.body));
       return;
     }
     clearInterval(ticking);
