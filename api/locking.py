@@ -45,8 +45,14 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
             timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
     # FOR UPDATE OF the show alone: its screen and venue come along unlocked, so bookings
-    # of other shows on the same screen don't queue behind this one.
-    locked = Show.objects.select_for_update(of=("self",)).select_related("screen__venue").filter(pk__in=ids)
+    # of other shows on the same screen don't queue behind this one. The screen's seat map
+    # stays unread: Screen.seats finds it by its digest.
+    locked = (
+        Show.objects.select_for_update(of=("self",))
+        .select_related("screen__venue")
+        .defer("screen__seat_map")
+        .filter(pk__in=ids)
+    )
     try:
         shows = {show.pk: show for show in locked.order_by("pk")}
     except OperationalError as exc:

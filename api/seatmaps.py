@@ -10,8 +10,9 @@ aisle. A seat's label is its row's label and its number ("B3"). The shorthand
 """
 
 import functools
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,7 @@ class SeatMap:
     def seat(self, label: str) -> Seat | None:
         return self.by_label.get(label)
 
-    # Derived once per map (maps are parsed once and kept: parse_cached): a frozen
+    # Derived once per map (maps are parsed once and kept: parse_kept): a frozen
     # dataclass's cached_property writes the instance's __dict__, not its fields.
     @functools.cached_property
     def seats(self) -> tuple[Seat, ...]:
@@ -195,10 +196,27 @@ def parse(document: Any) -> SeatMap:
     return _build(document)
 
 
-@functools.lru_cache(maxsize=256)
-def parse_cached(text: str) -> SeatMap:
-    """parse() of a stored map's JSON text, kept: a screen's map is read on every booking."""
-    return parse(json.loads(text))
+def digest(document: Any) -> str:
+    """A stored map's fingerprint: the SHA-256 of its JSON text with sorted keys. A screen
+    keeps it beside its map (Screen.seat_map_digest), so that reads which leave the map's
+    document unread still find its parsed form (parse_kept)."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+KEPT_MAPS = 256
+_kept: dict[str, SeatMap] = {}
+
+
+def parse_kept(fingerprint: str, document: Callable[[], Any]) -> SeatMap:
+    """parse() of the stored map with this digest, kept for the process's life: a screen's
+    map is read by every booking, hold and seat-map answer. `document` gives the map's
+    document, and is called only when this process has not parsed that map yet."""
+    found = _kept.get(fingerprint)
+    if found is None:
+        if len(_kept) >= KEPT_MAPS:  # maps change rarely: start again rather than track use
+            _kept.clear()
+        found = _kept[fingerprint] = parse(document())
+    return found
 
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:

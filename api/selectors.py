@@ -38,8 +38,8 @@ class JSONArrayLength(models.Func):
 
 
 # A screen's seat map is a JSON document of all its seats (about 20 kB for 300): decoded for
-# each row read, it cost a 50-row staff list some 60 ms. Reads that neither draw nor choose
-# seats leave it out.
+# each row read, it cost a 50-row staff list some 60 ms. Reads leave it out; those that draw
+# or choose seats find the parsed map by the screen's digest of it (Screen.seats).
 SEAT_MAP = "screen__seat_map"
 SEAT_MAP_OF_SHOW = f"show__{SEAT_MAP}"
 
@@ -57,7 +57,7 @@ def _prices() -> Prefetch:
 
 def show_with_prices() -> models.QuerySet[Show]:
     """Shows with their screen, venue and prices (one query more for the prices)."""
-    return Show.objects.select_related("screen__venue").prefetch_related(_prices())
+    return Show.objects.select_related("screen__venue").defer(SEAT_MAP).prefetch_related(_prices())
 
 
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:

@@ -1,7 +1,6 @@
 """What can be booked: venues and their screens (each with a seat map), films, and shows
 of a film on a screen at a moment; seats blocked at a show."""
 
-import json
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import sharedcache
-from ..seatmaps import SeatMap, grid, parse_cached
+from ..seatmaps import SeatMap, digest, grid, parse_kept
 
 ON_THE_MINUTE = "Shows start on the minute: seconds must be 00."
 
@@ -96,12 +95,16 @@ class Venue(models.Model):
 
 
 class ScreenQuerySet(models.QuerySet):
+    def first_of_first_venue(self) -> "ScreenQuerySet":
+        """The default venue's screens, the default one first."""
+        first_venue = Venue.objects.order_by("pk").values("pk")[:1]
+        return self.filter(venue=models.Subquery(first_venue)).order_by("pk")
+
     def default(self) -> "Screen":
         """The default venue's first screen, where version-1 clients book; a fresh database
         gets "Main theatre" with "Screen 1" (the migration makes them too)."""
         # One statement, the venue joined: its zone reads every date and time booked.
-        first_venue = Venue.objects.order_by("pk").values("pk")[:1]
-        found = Screen.objects.select_related("venue").filter(venue=models.Subquery(first_venue)).order_by("pk").first()
+        found = self.first_of_first_venue().select_related("venue").first()
         if found is not None:
             return found
         venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")
@@ -109,13 +112,19 @@ class ScreenQuerySet(models.QuerySet):
 
 
 def default_screen() -> int:
-    return Screen.objects.default().pk
+    """Show.screen's default. Migrations call it too, with the table as it was then: the
+    id alone is read, so that columns added later are not asked for."""
+    found = Screen.objects.first_of_first_venue().values_list("pk", flat=True).first()
+    return found if found is not None else Screen.objects.default().pk
 
 
 class Screen(models.Model):
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="screens")
     name = models.CharField(max_length=100)
     seat_map = models.JSONField()  # the full document (seatmaps.SeatMap.document())
+    # seatmaps.digest(seat_map), written by save(): reads that leave the document unread
+    # (.defer("seat_map")) find the parsed map by it. Write seat maps through save() only.
+    seat_map_digest = models.CharField(max_length=64, editable=False, default="")
     capacity = models.PositiveIntegerField(editable=False)  # the places in the map
 
     objects = ScreenQuerySet.as_manager()
@@ -126,20 +135,27 @@ class Screen(models.Model):
     def __str__(self) -> str:
         return f"{self.venue.name}: {self.name}" if self.venue_id else self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         seats = self.seats
         self.seat_map, self.capacity = seats.document(), seats.capacity
+        self.seat_map_digest = digest(self.seat_map)
         super().save(*args, **kwargs)
 
     @property
     def seats(self) -> SeatMap:
-        """The parsed map (validated; kept per distinct map). Finding it means serialising
-        the document (some 20 kB for 300 seats): a sale asks three times, so the answer is
-        also kept on this instance for as long as its seat_map is the same document."""
+        """The parsed map (validated), kept per process by its digest (seatmaps.parse_kept).
+
+        With the document left unread, the digest read with the row finds it: the 20 kB
+        document of a 300-seat map is read (one query) only the first time this process
+        meets that map. With the document read, or set on this instance and not saved yet,
+        its own digest does; that means serialising it, so the answer is kept on this
+        instance for as long as its seat_map is the same document."""
+        if self.seat_map_digest and "seat_map" in self.get_deferred_fields():
+            return parse_kept(self.seat_map_digest, lambda: self.seat_map)
         document = self.seat_map
         memo = getattr(self, "_seats_memo", None)
         if memo is None or memo[0] is not document:
-            memo = self._seats_memo = (document, parse_cached(json.dumps(document, sort_keys=True)))
+            memo = self._seats_memo = (document, parse_kept(digest(document), lambda: document))
         return memo[1]
 
 

@@ -134,7 +134,7 @@ class HoldViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Hold]:
-        return Hold.objects.live(timezone.now()).select_related("show__screen__venue")
+        return Hold.objects.live(timezone.now()).select_related("show__screen__venue").defer(selectors.SEAT_MAP_OF_SHOW)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = HoldCreateSerializer(data=request.data)
