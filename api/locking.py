@@ -14,47 +14,84 @@ requests for that show fail fast with ShowBusy (503 busy), instead of piling eve
 up behind it. Only lock waits are bounded: no statement_timeout, which could cancel a
 COMMIT waiting for its synchronous replica.
 
-The taken-seat read is the one statement of the service written in SQL: tickets and live
-holds in one round trip, on every booking.
+The show lock and the taken-seat read are written in SQL, as DESIGN.md has them: every
+booking runs both, and the lock's ORM form cost more Python than any other statement of
+a booking. The taken-seat read gets tickets, live holds and blocks in one round trip.
 """
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import OperationalError, connection
 
 from .errors import ClientBusy, ShowBusy, ShowNotFound
-from .models import Hold, SeatBlock, Show, Ticket
+from .models import Hold, Screen, SeatBlock, Show, Ticket, Venue
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
-    """Lock the shows' rows until the transaction ends, in primary-key order.
+def _columns(model: type[Any], *, leave_out: str = "") -> list[tuple[str, str]]:
+    """(attname, column) of each of the model's fields stored in its table."""
+    return [(f.attname, f.column) for f in model._meta.concrete_fields if f.name != leave_out and f.column]
 
-    The fixed order keeps two moves between the same two shows from deadlocking.
+
+# A show locked comes with its screen (all but the seat map, which Screen.seats finds by its
+# digest) and venue: they price, seat and date a sale. Their columns come under these
+# prefixes beside the show's own.
+_SCREEN_COLUMNS = _columns(Screen, leave_out="seat_map")
+_VENUE_COLUMNS = _columns(Venue)
+_SCREEN, _VENUE = "screen__", "venue__"
+
+
+def _lock_sql(count: int) -> str:
+    """SELECT the shows with their screens and venues, the shows' rows locked FOR UPDATE OF
+    the show alone: screen and venue come along unlocked, so bookings of other shows on the
+    same screen don't queue behind this one."""
+    q = connection.ops.quote_name
+    columns = ["s.*"]
+    columns += [f"sc.{q(column)} AS {q(_SCREEN + attname)}" for attname, column in _SCREEN_COLUMNS]
+    columns += [f"v.{q(column)} AS {q(_VENUE + attname)}" for attname, column in _VENUE_COLUMNS]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {q(Show._meta.db_table)} s"
+        f" JOIN {q(Screen._meta.db_table)} sc ON sc.id = s.screen_id"
+        f" JOIN {q(Venue._meta.db_table)} v ON v.id = sc.venue_id"
+        f" WHERE s.id IN ({', '.join(['%s'] * count)}) ORDER BY s.id"
+    )
+    return sql + (" FOR UPDATE OF s" if connection.vendor == "postgresql" else "")
+
+
+def _related(show: Show, model: type[Any], prefix: str, columns: list[tuple[str, str]]) -> Any:
+    """The screen or venue whose columns came with the show under `prefix`."""
+    names = [attname for attname, _ in columns]
+    return model.from_db(connection.alias, names, [vars(show).pop(prefix + name) for name in names])
+
+
+def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
+    """Lock the shows' rows until the transaction ends, in primary-key order, and return
+    them with their screens and venues.
+
+    The fixed order keeps two moves between the same two shows from deadlocking. Written
+    in SQL (the ORM's form of it cost more Python than any other statement of a booking:
+    bench/README.md); RawQuerySet converts the show's columns as the ORM does.
     """
     ids = sorted(set(show_ids))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
-    # FOR UPDATE OF the show alone: its screen and venue come along unlocked, so bookings
-    # of other shows on the same screen don't queue behind this one. The screen's seat map
-    # stays unread: Screen.seats finds it by its digest.
-    locked = (
-        Show.objects.select_for_update(of=("self",))
-        .select_related("screen__venue")
-        .defer("screen__seat_map")
-        .filter(pk__in=ids)
-    )
+    shows = {}
     try:
-        shows = {show.pk: show for show in locked.order_by("pk")}
+        for show in Show.objects.raw(_lock_sql(len(ids)), ids):
+            screen = _related(show, Screen, _SCREEN, _SCREEN_COLUMNS)
+            screen.venue = _related(show, Venue, _VENUE, _VENUE_COLUMNS)
+            show.screen = screen
+            shows[show.pk] = show
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise ShowBusy() from exc
