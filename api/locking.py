@@ -49,10 +49,10 @@ _VENUE_COLUMNS = _columns(Venue)
 _SCREEN, _VENUE = "screen__", "venue__"
 
 
-def _lock_sql(count: int) -> str:
-    """SELECT the shows with their screens and venues, the shows' rows locked FOR UPDATE OF
-    the show alone: screen and venue come along unlocked, so bookings of other shows on the
-    same screen don't queue behind this one."""
+def _shows_sql(count: int, *, lock: bool) -> str:
+    """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
+    alone: screen and venue come along unlocked, so bookings of other shows on the same
+    screen don't queue behind this one."""
     q = connection.ops.quote_name
     columns = ["s.*"]
     columns += [f"sc.{q(column)} AS {q(_SCREEN + attname)}" for attname, column in _SCREEN_COLUMNS]
@@ -63,13 +63,23 @@ def _lock_sql(count: int) -> str:
         f" JOIN {q(Venue._meta.db_table)} v ON v.id = sc.venue_id"
         f" WHERE s.id IN ({', '.join(['%s'] * count)}) ORDER BY s.id"
     )
-    return sql + (" FOR UPDATE OF s" if connection.vendor == "postgresql" else "")
+    return sql + (" FOR UPDATE OF s" if lock and connection.vendor == "postgresql" else "")
 
 
 def _related(show: Show, model: type[Any], prefix: str, columns: list[tuple[str, str]]) -> Any:
     """The screen or venue whose columns came with the show under `prefix`."""
     names = [attname for attname, _ in columns]
     return model.from_db(connection.alias, names, [vars(show).pop(prefix + name) for name in names])
+
+
+def _shows(ids: list[int], *, lock: bool) -> dict[int, Show]:
+    shows = {}
+    for show in Show.objects.raw(_shows_sql(len(ids), lock=lock), ids):
+        screen = _related(show, Screen, _SCREEN, _SCREEN_COLUMNS)
+        screen.venue = _related(show, Venue, _VENUE, _VENUE_COLUMNS)
+        show.screen = screen
+        shows[show.pk] = show
+    return shows
 
 
 def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
@@ -85,13 +95,8 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
         with connection.cursor() as cursor:
             timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
-    shows = {}
     try:
-        for show in Show.objects.raw(_lock_sql(len(ids)), ids):
-            screen = _related(show, Screen, _SCREEN, _SCREEN_COLUMNS)
-            screen.venue = _related(show, Venue, _VENUE, _VENUE_COLUMNS)
-            show.screen = screen
-            shows[show.pk] = show
+        shows = _shows(ids, lock=True)
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise ShowBusy() from exc
@@ -100,6 +105,12 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
         if show_id not in shows:
             raise ShowNotFound(show_id)
     return shows
+
+
+def show_with_screen(show_id: int) -> Show | None:
+    """The show with its screen and venue, as lock_show reads it but unlocked: the seat
+    map's answer, read as often as bookings are made."""
+    return _shows([show_id], lock=False).get(show_id)
 
 
 def lock_show(show_id: int) -> Show:

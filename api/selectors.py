@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .locking import seats_in_use
+from .locking import seats_in_use, show_with_screen
 from .models import (
     Booking,
     Hold,
@@ -55,11 +55,6 @@ def _prices() -> Prefetch:
     return Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type"))
 
 
-def show_with_prices() -> models.QuerySet[Show]:
-    """Shows with their screen, venue and prices (one query more for the prices)."""
-    return Show.objects.select_related("screen__venue").defer(SEAT_MAP).prefetch_related(_prices())
-
-
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
     live at `now`) and seats_blocked counted in the same query; seats_available is a
@@ -98,6 +93,30 @@ class SeatStatus:
 class RowStatus:
     label: str
     seats: list[SeatStatus]
+
+
+@dataclass(frozen=True)
+class SeatMapAnswer:
+    """What GET /api/shows/{id}/seats shows: the show (with its screen and venue), every
+    seat with its status, and the show's prices."""
+
+    show: Show
+    rows: list[RowStatus]
+    prices: list[ShowPrice]
+
+
+MAX_ID = 2**63 - 1  # BigAutoField's largest
+
+
+def show_seat_map(pk: str, *, now: datetime) -> SeatMapAnswer | None:
+    """The seat map of the show whose id is `pk` as its URL gives it (None when there is no
+    such show): three statements, read as often as bookings are made."""
+    show_id = int(pk) if pk.isascii() and pk.isdigit() and int(pk) <= MAX_ID else None
+    show = show_with_screen(show_id) if show_id is not None else None
+    if show is None:
+        return None
+    prices = list(ShowPrice.objects.filter(show_id=show.pk).select_related("ticket_type"))
+    return SeatMapAnswer(show, show_seat_statuses(show, now=now), prices)
 
 
 def show_seat_statuses(show: Show, *, now: datetime) -> list[RowStatus]:

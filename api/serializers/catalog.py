@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
@@ -13,6 +13,9 @@ from rest_framework import serializers
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..seatmaps import SeatMapError, parse
 from .fields import SeatField, ShowTimeField
+
+if TYPE_CHECKING:
+    from ..selectors import SeatMapAnswer
 
 
 class ScreenSummarySerializer(serializers.ModelSerializer):
@@ -241,8 +244,7 @@ class SeatRowSerializer(serializers.Serializer):
 
 class SeatStatusesSerializer(serializers.Serializer):
     """A show's seat map with each seat's status and the show's prices: {"show", "screen",
-    "rows", "prices", "currency"}. Built from {"show": Show (its prices prefetched), "rows":
-    selectors.show_seat_statuses(...)}; nobody's details."""
+    "rows", "prices", "currency"}. Built from a selectors.SeatMapAnswer; nobody's details."""
 
     show = serializers.IntegerField()
     screen = serializers.IntegerField()
@@ -250,8 +252,8 @@ class SeatStatusesSerializer(serializers.Serializer):
     prices = PriceSerializer(many=True)
     currency = serializers.CharField()
 
-    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
-        show = value["show"]
+    def to_representation(self, value: "SeatMapAnswer") -> dict[str, Any]:
+        show = value.show
         return {
             "show": show.pk,
             "screen": show.screen_id,
@@ -269,9 +271,9 @@ class SeatStatusesSerializer(serializers.Serializer):
                         for s in row.seats
                     ],
                 }
-                for row in value["rows"]
+                for row in value.rows
             ],
-            "prices": prices_json(show.prices.all()),
+            "prices": prices_json(value.prices),
             "currency": show.screen.venue.currency,
         }
 

@@ -255,8 +255,10 @@ def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show, d
     assert "Ada" not in response.content.decode()
 
 
-def test_the_seat_map_of_an_unknown_show_is_a_404(api_client):
-    response = api_client.get("/api/shows/999999/seats")
+@pytest.mark.parametrize("pk", ["999999", "9" * 30, "x1", "\u00b2"])
+def test_the_seat_map_of_an_unknown_show_is_a_404(api_client, pk):
+    # Ids no show can have too: past BigAutoField's largest, not a number, a digit outside ASCII.
+    response = api_client.get(f"/api/shows/{pk}/seats")
 
     assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
 

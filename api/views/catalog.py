@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -145,9 +145,10 @@ class ShowViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filterset_class=None, pagination_class=None)
     def seats(self, request: Request, pk: str) -> Response:
-        show = get_object_or_404(selectors.show_with_prices(), pk=pk)
-        rows = selectors.show_seat_statuses(show, now=timezone.now())
-        return Response(SeatStatusesSerializer({"show": show, "rows": rows}).data)
+        answer = selectors.show_seat_map(pk, now=timezone.now())
+        if answer is None:
+            raise Http404("No Show matches the given query.")  # get_object_or_404's words
+        return Response(SeatStatusesSerializer(answer).data)
 
     @extend_schema(
         summary="Block seats of a show (staff)",
