@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Development defaults for the commands below; the environment can override them.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: venv run staff-token readme-examples test lint bench bench-ab clean
+.PHONY: venv run staff-token readme-examples test lint bench bench-sqlite bench-ab clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The embedded default beside PostgreSQL on this box, in one run (bench/README.md).
+bench-sqlite: venv
+	$(BIN)/python bench/sqlite.py $(BENCH_ARGS)
 
 # A same-run A/B of the load benchmark against another commit (bench/README.md).
 AB_REF ?= 0b5b423

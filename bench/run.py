@@ -79,6 +79,8 @@ TITLES = {
 # Scenarios served with other settings than the rest: the server is restarted for them.
 SERVER_SETTINGS = {"f": {"SHOW_SEARCH_CACHE_SECONDS": "0"}}
 RUSH_CAPACITY = 20
+DEFAULT_PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DEFAULT_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The app's files: what differs between two versions of the service.
 APP_PATHS = ["api", "booking", "templates", "gunicorn.conf.py", "requirements.txt"]
 
@@ -111,15 +113,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-pgbench", action="store_true", help="don't time the raw PostgreSQL transaction")
     parser.add_argument("--skip-purge", action="store_true", help="don't run bench/purge.py")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database(s) afterwards")
-    parser.add_argument(
-        "--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"), help="PostgreSQL server"
-    )
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server")
     parser.add_argument(
         "--db", default="booking_bench", help="database to create (dropped first); with --compare, <db>_old and _new"
     )
     parser.add_argument(
         "--redis",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        default=DEFAULT_REDIS,
         help="REDIS_URL for the throttle counters, as in production; '' for per-process memory",
     )
     ab = parser.add_argument_group("same-run A/B")
@@ -392,9 +392,14 @@ def migrate_and_seed(root: Path) -> dict:
     staff = get_user_model().objects.create_user("bench-staff", password=secrets.token_urlsafe(), is_staff=True)
     token = Token.objects.create(user=staff).key
     with connection.cursor() as cursor:
-        cursor.execute("CREATE SEQUENCE bench_reference")  # booking references of pgbench
-        cursor.execute("VACUUM ANALYZE")  # fresh statistics for the bulk-loaded rows
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE SEQUENCE bench_reference")  # booking references of pgbench
+            cursor.execute("VACUUM ANALYZE")  # fresh statistics for the bulk-loaded rows
+        else:  # bench/sqlite.py: SQLite's planner statistics
+            cursor.execute("ANALYZE")
     local_door = timezone.localtime(door_at)
+    version = getattr(connection, "pg_version", 0)  # 0 on SQLite (bench/sqlite.py)
+    postgres_version = f"{version // 10000}.{version % 100}" if version else ""
     seeded = {
         "spread": spread,
         "booking": booking,
@@ -409,7 +414,7 @@ def migrate_and_seed(root: Path) -> dict:
         "door_time": local_door.strftime("%H:%M"),
         "door_tickets": [str(ticket.pk) for ticket in door_tickets],
         "token": token,
-        "postgres": f"{connection.pg_version // 10000}.{connection.pg_version % 100}",
+        "postgres": postgres_version,
     }
     connections.close_all()
     return seeded
@@ -553,8 +558,8 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
-    """CPU seconds so far of gunicorn's workers (the master's children) and of db's backends."""
+def children(master: int) -> list[int]:
+    """The processes whose parent is `master`: gunicorn's workers."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -562,6 +567,12 @@ def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
                 pids.append(int(stat.parent.name))
         except (OSError, ValueError, IndexError):
             continue
+    return pids
+
+
+def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
+    """CPU seconds so far of gunicorn's workers (the master's children) and of db's backends."""
+    pids = children(master)
     with psycopg.connect(f"{pg}/{db}", autocommit=True) as conn:
         query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         pids += [pid for (pid,) in conn.execute(query)]

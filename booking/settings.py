@@ -262,6 +262,8 @@ IDEMPOTENCY_KEY_HOURS = 24
 # Anonymous show searches answered from the cache for this many seconds (0: never). Off in
 # tests, so that a test reads what it just wrote; test_search_cache.py turns it on.
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
+# The same for the staff ticket list (GET /api/tickets), per URL: the door's devices reload it.
+STAFF_LIST_CACHE_SECONDS = env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 1)
 
 # Webhooks (api/services/webhooks.py): endpoints on private or loopback addresses are
 # refused unless this is on (tests, a theatre's own network).

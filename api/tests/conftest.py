@@ -45,6 +45,15 @@ def staff_user(db):
 
 
 @pytest.fixture
+def user_client(db) -> APIClient:
+    """A logged-in user who is not staff."""
+    user = get_user_model().objects.create_user("customer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
 def staff_client(staff_user) -> APIClient:
     client = APIClient()
     token = Token.objects.create(user=staff_user)

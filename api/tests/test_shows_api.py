@@ -3,10 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from api.models import Screen, Show
 from api.tests.conftest import book_ticket, hold_seats, make_show, screen_of
@@ -49,15 +46,6 @@ def book(show: Show, count: int = 1) -> None:
 
 def in_days(days: int) -> date:
     return timezone.localdate() + timedelta(days=days)
-
-
-@pytest.fixture
-def user_client(db) -> APIClient:
-    """A logged-in user who is not staff."""
-    user = get_user_model().objects.create_user("customer")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 # --- GET /api/shows: the availability search -------------------------------------------

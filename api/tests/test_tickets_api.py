@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.models import Customer, Screen, Show, Ticket
@@ -78,15 +77,6 @@ def book(show: Show, person: dict = ADA, seat: str | None = None, now: datetime 
 
 def in_days(days: int) -> date:
     return timezone.localdate() + timedelta(days=days)
-
-
-@pytest.fixture
-def user_client(db) -> APIClient:
-    """A logged-in user who is not staff."""
-    user = get_user_model().objects.create_user("customer")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 # --- POST /api/tickets ------------------------------------------------------------------

@@ -1,21 +1,27 @@
 """What every view shares: the error answers (the one place where domain errors become
-HTTP), who the client is, and the current moment."""
+HTTP), who the client is, the current moment, and answers kept for a few seconds."""
 
+import hashlib
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .. import sharedcache
 from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Limited, Missing, SoldOut
 from ..throttling import AnonThrottle
 
@@ -114,3 +120,29 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, SuspiciousOperation):
         exc = ParseError(str(exc))
     return drf_exception_handler(exc, context)
+
+
+def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, name: str) -> HttpResponse | Response:
+    """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
+    and query included: the page links in an answer are absolute). Only plain JSON requests
+    are kept, and only after the view's permissions and throttles have passed. A cache that
+    fails (refused, or timed out) is logged and left alone for a while (api/sharedcache.py);
+    meanwhile the answer comes from the database. `name` says what is kept (a show search,
+    a staff list): each has keys of its own."""
+    if seconds <= 0 or request.accepted_media_type != "application/json" or not sharedcache.cache_usable():
+        return answer()
+    url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+    key = f"{name.replace(' ', '-')}:{url}"
+    try:
+        kept = cache.get(key)
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, f"reading a {name}")
+        return answer()
+    if kept is not None:
+        return HttpResponse(kept, content_type="application/json")
+    response = answer()  # an invalid filter raises: a 400, not kept
+    try:
+        cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)
+    except sharedcache.CacheFailure as exc:
+        sharedcache.cache_failed(exc, f"keeping a {name}")
+    return response

@@ -1,11 +1,9 @@
 """Shows: the availability search, one show with its free seats, staff writes."""
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -16,12 +14,11 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from .. import selectors, sharedcache
+from .. import selectors
 from ..filters import FilmFilter, ShowFilter
 from ..models import Film, Screen, Show, TicketType, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
@@ -40,30 +37,7 @@ from ..serializers.catalog import (
     VenueSerializer,
 )
 from ..services import audit, catalog
-from .base import actor_of
-
-
-def kept_for(request: Request, seconds: int, answer: Callable[[], Response]) -> HttpResponse | Response:
-    """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
-    and query included: the page links in an answer are absolute). Only plain JSON requests
-    are kept. A cache that fails (refused, or timed out) is logged and left alone for a
-    while (api/sharedcache.py); meanwhile the answer comes from the database."""
-    if seconds <= 0 or request.accepted_media_type != "application/json" or not sharedcache.cache_usable():
-        return answer()
-    key = f"show-search:{hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()}"
-    try:
-        kept = cache.get(key)
-    except sharedcache.CacheFailure as exc:
-        sharedcache.cache_failed(exc, "reading a show search")
-        return answer()
-    if kept is not None:
-        return HttpResponse(kept, content_type="application/json")
-    response = answer()  # an invalid filter raises: a 400, not kept
-    try:
-        cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)
-    except sharedcache.CacheFailure as exc:
-        sharedcache.cache_failed(exc, "keeping a show search")
-    return response
+from .base import actor_of, kept_for
 
 
 @extend_schema_view(
@@ -112,7 +86,11 @@ class ShowViewSet(viewsets.ModelViewSet):
         # Staff always get the database's answer.
         if request.user.is_staff:
             return super().list(request, *args, **kwargs)
-        return kept_for(request, settings.SHOW_SEARCH_CACHE_SECONDS, lambda: super(ShowViewSet, self).list(request))
+
+        def search() -> Response:
+            return super(ShowViewSet, self).list(request)
+
+        return kept_for(request, settings.SHOW_SEARCH_CACHE_SECONDS, search, name="show search")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         show, now = self.get_object(), timezone.now()

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -28,7 +29,7 @@ from ..serializers.sales import (
     TicketUpdateSerializer,
 )
 from ..services import sales
-from .base import actor_of, capped_client, client_scope
+from .base import actor_of, capped_client, client_scope, kept_for
 
 
 @extend_schema_view(
@@ -80,6 +81,17 @@ class TicketViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._answer(self.get_object())
+
+    # The ignore: a kept answer is a plain HttpResponse, which DRF sends as it is; the
+    # stubs' ListModelMixin.list promises a Response.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        # At the door every staff device reloads the same show's list while it checks
+        # tickets in: a list is kept for STAFF_LIST_CACHE_SECONDS, after the staff check.
+        # Nothing reads it to decide: check-in, moves and sales read their rows under locks.
+        def tickets() -> Response:
+            return super(TicketViewSet, self).list(request)
+
+        return kept_for(request, settings.STAFF_LIST_CACHE_SECONDS, tickets, name="staff list")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = TicketCreateSerializer(data=request.data)
