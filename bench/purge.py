@@ -57,17 +57,19 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.db.transaction import Atomic  # noqa: E402
 
-from api.models import Show  # noqa: E402
+from api.models import Screen, Show, TicketType  # noqa: E402
+from api.seatmaps import grid  # noqa: E402
 
 SEATS = 200  # tickets per show, and the shows' capacity
 FILL_SQL = """
-INSERT INTO api_show (id, title, starts_at, capacity, created_at)
-SELECT i, 'Bench show ' || i,
-       CASE WHEN i <= %(expired_shows)s
-            THEN now() - interval '9 hours' - i * interval '1 hour'  -- started over 8 h ago
-            ELSE now() + (i - %(expired_shows)s) * interval '1 hour' END,
-       %(seats)s, now()
-FROM generate_series(1, %(shows)s) AS i;
+-- On one 200-seat screen (rows A-J of 20), titled, each occupying no time (as an open
+-- timing does), so that none overlaps the next and the purge keeps them.
+INSERT INTO api_show (id, screen_id, film_id, title, starts_at, ends_at, busy_until, capacity, created_at)
+SELECT i, %(screen)s, NULL, 'Bench show ' || i, s.at, s.at, s.at, %(seats)s, now()
+FROM generate_series(1, %(shows)s) AS i,
+     LATERAL (SELECT CASE WHEN i <= %(expired_shows)s
+                          THEN now() - interval '9 hours' - i * interval '1 hour'  -- started over 8 h ago
+                          ELSE now() + (i - %(expired_shows)s) * interval '1 hour' END AS at) AS s;
 
 INSERT INTO api_customer (id, name, phone_number)
 SELECT i, 'Customer ' || i, '+9198' || lpad(i::text, 8, '0')
@@ -75,20 +77,23 @@ FROM generate_series(1, %(customers)s) AS i;
 
 -- Booking b holds tickets 2b-1 and 2b; customer c has bookings c and c + customers, so
 -- some customers keep a live booking and the others are left with none.
-INSERT INTO api_booking (id, reference, customer_id, created_at)
-SELECT i, upper(lpad(to_hex(i), 6, '0')), (i - 1) %% %(customers)s + 1, now()
+INSERT INTO api_booking (id, reference, customer_id, total, client, created_at)
+SELECT i, upper(lpad(to_hex(i), 6, '0')), (i - 1) %% %(customers)s + 1, 0, '', now()
 FROM generate_series(1, %(bookings)s) AS i;
 
 -- Tickets fill the shows in order: the first `expired` tickets are at shows that started
 -- more than 8 hours ago.
-INSERT INTO api_ticket (id, booking_id, show_id, seat, expired, checked_in_at, booked_at)
-SELECT gen_random_uuid(), (n + 1) / 2, (n - 1) / %(seats)s + 1, (n - 1) %% %(seats)s + 1, false, NULL,
-       now() - interval '1 day'
+-- Each ticket's holder is its booking's customer, as a booking's tickets start.
+INSERT INTO api_ticket (id, booking_id, holder_id, show_id, seat, seat_order, ticket_type_id, price, expired,
+                        checked_in_at, booked_at)
+SELECT gen_random_uuid(), (n + 1) / 2, ((n + 1) / 2 - 1) %% %(customers)s + 1, (n - 1) / %(seats)s + 1,
+       chr(65 + ((n - 1) %% %(seats)s) / 20) || (((n - 1) %% %(seats)s) %% 20 + 1), (n - 1) %% %(seats)s,
+       %(ticket_type)s, 0, false, NULL, now() - interval '1 day'
 FROM generate_series(1, %(tickets)s) AS n;
 
 -- 10,000 holds and idempotency keys, half of them spent or made over a day ago.
-INSERT INTO api_hold (id, show_id, seats, expires_at, client, created_at)
-SELECT gen_random_uuid(), %(shows)s, '[1]'::jsonb,
+INSERT INTO api_hold (id, show_id, seats, lines, total, expires_at, client, created_at)
+SELECT gen_random_uuid(), %(shows)s, '["A1"]'::jsonb, '[]'::jsonb, 0,
        now() + CASE WHEN i %% 2 = 0 THEN interval '-25 hours' ELSE interval '5 minutes' END, '', now()
 FROM generate_series(1, 10000) AS i;
 
@@ -214,7 +219,12 @@ def database_exists(name: str) -> bool:
 
 def fill(*, tickets: int, expired: int) -> None:
     bookings = tickets // 2
+    venue = Screen.objects.default().venue
+    screen = Screen(venue=venue, name="Purge bench hall", seat_map=grid(SEATS // 20, 20))
+    screen.save()
     params = {
+        "screen": screen.pk,
+        "ticket_type": TicketType.objects.default().pk,
         "seats": SEATS,
         "shows": -(-tickets // SEATS),
         "expired_shows": expired // SEATS,
@@ -283,8 +293,9 @@ def run_job(name: str, timer: TransactionTimer, *args: str) -> dict[str, float]:
 def pass_their_8_hours(shows: int, *, first: int) -> None:
     """Move shows first .. first + shows - 1 (the next to start) 6,000 hours back: they
     then started long ago, at hours no other show of the fill starts at."""
+    back = timedelta(hours=6_000)
     moved = Show.objects.filter(pk__gte=first, pk__lt=first + shows).update(
-        starts_at=F("starts_at") - timedelta(hours=6_000)
+        starts_at=F("starts_at") - back, ends_at=F("ends_at") - back, busy_until=F("busy_until") - back
     )
     assert moved == shows, moved
 
