@@ -285,6 +285,36 @@ def _bench_prices(show_ids: list[int]) -> None:
     )
 
 
+def _half_sell(show_ids: list[int]) -> None:
+    """Version 2's (e) holds at shows half sold already, as a popular evening is: half of
+    each show's seats booked by parties of one to four at random places in random rows (a
+    fixed seed: every run and both sides of an A/B sell the same seats)."""
+    import random
+
+    from api.models import Booking, Customer, Show, Ticket
+
+    rng = random.Random(18)
+    house = Customer.objects.create(name="Bench House", phone_number="+919800000002")
+    shows = list(Show.objects.filter(pk__in=show_ids).select_related("screen").order_by("pk"))
+    # Digits 0 and 1 are not in the references' alphabet: these never meet a drawn one.
+    bookings = Booking.objects.bulk_create(Booking(reference=f"H{i:05d}", customer=house) for i in range(len(shows)))
+    holder = {"holder": house} if hasattr(Ticket, "holder") else {}
+    tickets = []
+    for show, booking in zip(shows, bookings, strict=True):
+        labels = show.screen.seats.labels()
+        order = {label: index for index, label in enumerate(labels)}
+        rows = [[seat.label for seat in row.seats] for row in show.screen.seats.rows]
+        sold: set[str] = set()
+        while len(sold) < len(labels) // 2:
+            row, size = rng.choice(rows), rng.randint(1, 4)
+            start = rng.randrange(len(row))
+            sold.update(row[start : start + size])
+        tickets += [
+            Ticket(booking=booking, show=show, seat=label, seat_order=order[label], **holder) for label in sorted(sold)
+        ]
+    Ticket.objects.bulk_create(tickets, batch_size=5_000)
+
+
 def migrate_and_seed(root: Path) -> dict:
     """Migrate and seed the bench database with the app in root; return what the scripts need."""
     os.chdir(root)
@@ -354,6 +384,7 @@ def migrate_and_seed(root: Path) -> dict:
     assert pgbench == list(range(pgbench[0], pgbench[0] + len(pgbench))), "pgbench shows need consecutive ids"
     if version_2:
         _bench_prices(booking + holds + spread)
+        _half_sell(holds)
 
     # The door list: 200 tickets of 200 people at one show.
     door_at = at(30, 19 * 60 + 30)

@@ -2,8 +2,8 @@
 
 The same app, seeded the same way (bench/run.py's seeding) into a SQLite file and into a
 PostgreSQL database, served by one gunicorn each with the same workers, measured in turn
-with wrk: each scenario of --scenarios (default: booking (a), the show search (c) and a
-seat map (h)), --pairs times, PostgreSQL then SQLite. SQLite runs as the README sets it
+with wrk: each scenario of --scenarios (default: booking (a), the sell-out rush (b), the
+show search (c) and a seat map (h)), --pairs times, PostgreSQL then SQLite. SQLite runs as the README sets it
 up: WAL, writers queued by BEGIN IMMEDIATE with a 20 s busy timeout (booking/settings.py).
 
 The table gives each side's median req/s, p50, p99 and CPU ms/req (gunicorn's workers,
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402  (bench/run.py: seeding, servers, wrk and its figures)
 
-SCENARIOS = "ach"
+SCENARIOS = "abch"
 
 
 def parse_args() -> argparse.Namespace:
