@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Development defaults for the commands below; the environment can override them.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: venv run staff-token readme-examples test lint bench bench-sqlite bench-ab clean
+.PHONY: venv run staff-token readme-examples test lint bench bench-sqlite bench-profile bench-ab clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: venv
 # The embedded default beside PostgreSQL on this box, in one run (bench/README.md).
 bench-sqlite: venv
 	$(BIN)/python bench/sqlite.py $(BENCH_ARGS)
+
+# Where a scenario's CPU goes in gunicorn's workers, sampled by py-spy (bench/README.md).
+bench-profile: venv
+	$(BIN)/python bench/spy.py $(BENCH_ARGS)
 
 # A same-run A/B of the load benchmark against another commit (bench/README.md).
 AB_REF ?= 0b5b423

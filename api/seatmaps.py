@@ -266,3 +266,9 @@ def _build(document: dict[str, Any]) -> SeatMap:
     if problems:
         raise SeatMapError(problems)
     return SeatMap(rows=tuple(rows), by_label=by_label)
+
+
+def seat_map_order(seat_map: SeatMap) -> Callable[[str], int]:
+    """A sort key putting seat labels in the map's order (front to back, by x)."""
+    order, last = seat_map.order, len(seat_map.order)
+    return lambda label: order.get(label, last)

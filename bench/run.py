@@ -144,6 +144,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def server_arguments(parser: argparse.ArgumentParser, *, duration: int, db: str) -> None:
+    """The load's and the server's options, for the scripts beside this one (sqlite.py, spy.py)."""
+    parser.add_argument("--duration", type=int, default=duration, help=f"seconds of load a run (default {duration})")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers a server (default: the cores)"
+    )
+    parser.add_argument("--pg", default=DEFAULT_PG, help=f"PostgreSQL server (default {DEFAULT_PG})")
+    parser.add_argument("--db", default=db, help=f"the PostgreSQL database, dropped and created (default {db})")
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="Redis for the throttle counters")
+    # What this script's helpers read from its own options, at its defaults.
+    parser.set_defaults(worker_class=None, threads=None, conn_max_age="600")
+
+
 def fail(message: str) -> NoReturn:
     print(f"bench: {message}", file=sys.stderr)
     sys.exit(2)
@@ -387,7 +402,9 @@ def migrate_and_seed(root: Path) -> dict:
         _half_sell(holds)
 
     # The door list: 200 tickets of 200 people at one show.
-    door_at = at(30, 19 * 60 + 30)
+    # An hour from now: its doors are open (version 2 admits a ticket from 90 minutes
+    # before the start), so (g)'s check-ins are admitted, not refused as too early.
+    door_at = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=1)
     (door_id,) = shows("Bench door list", [door_at], 200, "hall")
     door = Show.objects.get(pk=door_id)
     people = Customer.objects.bulk_create(

@@ -28,21 +28,10 @@ SCENARIOS = "abch"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=12, help="seconds per run (default 12)")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers a server (default: the cores)"
-    )
+    run.server_arguments(parser, duration=12, db="booking_bench_pg")
     parser.add_argument("--scenarios", default=SCENARIOS, help=f"which of bench/run.py's (default {SCENARIOS})")
     parser.add_argument("--pairs", type=int, default=2, help="PostgreSQL/SQLite pairs of each scenario (default 2)")
-    parser.add_argument("--pg", default=run.DEFAULT_PG, help=f"PostgreSQL server URL (default {run.DEFAULT_PG})")
-    parser.add_argument("--db", default="booking_bench_pg", help="the PostgreSQL database (dropped and created)")
-    parser.add_argument("--redis", default=run.DEFAULT_REDIS, help="Redis for both servers' throttle counters")
-    args = parser.parse_args()
-    # What bench/run.py's helpers read from its own arguments.
-    args.worker_class, args.threads, args.conn_max_age = None, None, "600"
-    return args
+    return parser.parse_args()
 
 
 def sqlite_cpu(master: int) -> dict[int, float]:

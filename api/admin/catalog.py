@@ -18,12 +18,12 @@ from django.utils.safestring import SafeString
 from ..models import Film, Screen, Venue
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMapError, parse
-from ..services import catalog
+from ..services import venues
 from .base import ReadOnlyInline, RuleErrorsAsMessages
 
 
 class DeletedThroughService(RuleErrorsAsMessages):
-    """Venues, screens and films are deleted by services.catalog.in_use_delete, which
+    """Venues, screens and films are deleted by services.venues.in_use_delete, which
     refuses (a message) while shows use them.
 
     Django's own check would stop first, on a page listing the "protected" shows; the
@@ -36,7 +36,7 @@ class DeletedThroughService(RuleErrorsAsMessages):
         return deleted, counts, perms_needed, []
 
     def delete_model(self, request, obj: Venue | Screen | Film) -> None:
-        catalog.in_use_delete(obj)
+        venues.in_use_delete(obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)  # type: ignore[misc]
@@ -147,7 +147,7 @@ def short_document(document: dict) -> dict:
 
 
 class ScreenForm(forms.ModelForm):
-    # Not the model's field: services.catalog.screen_save writes the map, after checking
+    # Not the model's field: services.venues.screen_save writes the map, after checking
     # that no seat in use is dropped from it (the ModelForm would write it first).
     seat_map_text = SeatMapJSONField(
         label="Seat map",
@@ -196,7 +196,7 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
         return seat_map_svg(screen.seats)
 
     def save_model(self, request, obj: Screen, form: ScreenForm, change: bool) -> None:
-        catalog.screen_save(screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now())
+        venues.screen_save(screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now())
 
 
 # --- films -------------------------------------------------------------------------------

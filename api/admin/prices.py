@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from ..models import ShowPrice, TicketType
-from ..services import catalog
+from ..services import catalog, venues
 from .base import RuleErrorsAsMessages, staff_actor
 
 # --- a show's prices ---------------------------------------------------------------------
@@ -88,7 +88,7 @@ class ShowPriceInline(admin.TabularInline):
 
 class TicketTypeForm(forms.ModelForm):
     # Not the model's field: its "one default" constraint would refuse a new default
-    # before services.catalog.ticket_type_save moves the default over to it.
+    # before services.venues.ticket_type_save moves the default over to it.
     is_default = forms.BooleanField(
         label="Default",
         required=False,
@@ -122,10 +122,10 @@ class TicketTypeAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     def save_model(self, request, obj: TicketType, form, change: bool) -> None:
         obj.default = form.cleaned_data["is_default"]
-        catalog.ticket_type_save(obj, actor=staff_actor(request))
+        venues.ticket_type_save(obj, actor=staff_actor(request))
 
     def delete_model(self, request, obj: TicketType) -> None:
-        catalog.ticket_type_delete(obj, actor=staff_actor(request))
+        venues.ticket_type_delete(obj, actor=staff_actor(request))
 
     def get_deleted_objects(self, objs, request):
         # Django's check would stop at the prices and tickets that protect a type, on a page

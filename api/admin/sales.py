@@ -1,14 +1,15 @@
-"""Tickets, customers and bookings in the admin: find, fix, check in, cancel, export."""
+"""Tickets in the admin: find, fix, check in, cancel, export (customers and bookings:
+bookings.py)."""
 
 import csv
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,26 +18,13 @@ from django.utils.html import format_html
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
-from ..models import Booking, Customer, Show, Ticket
+from ..models import Show, Ticket
 from ..serializers.fields import SEAT_LABEL
 from ..services import audit, door, sales
-from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-
-class TicketCount(TypedDict):
-    """Bookings read by the admin's get_queryset: annotated with their ticket count."""
-
-    ticket_count: int
-
-
-class CustomerCounts(TypedDict):
-    """Customers read by CustomerAdmin.get_queryset: annotated with their counts."""
-
-    booking_count: int
-    ticket_count: int
+    pass
 
 
 class CheckedInFilter(admin.SimpleListFilter):
@@ -322,107 +310,3 @@ CSV_HEADER = [
 def _spreadsheet_safe(text: str) -> str:
     """Customers type their names: one starting like a formula must not run in a spreadsheet."""
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-# --- customers and bookings ------------------------------------------------------------
-
-
-class CustomerBookingInline(ReadOnlyInline):
-    model = Booking
-    fields = ("reference", "created_at", "ticket_count")
-    readonly_fields = fields
-    ordering = ["-created_at"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
-
-    @admin.display(description="Tickets")
-    def ticket_count(self, booking: "WithAnnotations[Booking, TicketCount]") -> int:
-        return booking.ticket_count
-
-
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone_number", "bookings_count", "tickets_link"]
-    search_fields = ["name", "phone_number"]
-    ordering = ["name"]
-    inlines = [CustomerBookingInline]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(booking_count=Count("bookings", distinct=True), ticket_count=Count("tickets", distinct=True))
-        )
-
-    def has_add_permission(self, request) -> bool:
-        return False  # customers are made by booking
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # The purge deletes a person once no booking is left.
-        return False
-
-    @admin.display(description="Bookings", ordering="booking_count")
-    def bookings_count(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> int:
-        return customer.booking_count
-
-    @admin.display(description="Tickets", ordering="ticket_count")
-    def tickets_link(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> str:
-        url = reverse("admin:api_ticket_changelist") + f"?holder__id__exact={customer.pk}"
-        return format_html('<a href="{}">{}</a>', url, customer.ticket_count)
-
-
-class BookingTicketInline(ReadOnlyInline):
-    model = Ticket
-    fields = ("show", "seat_display", "expired", "checked_in_at")
-    readonly_fields = fields
-    ordering = ["show__starts_at", "seat_order"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("show__screen__venue")
-
-    @admin.display(description="Seat")
-    def seat_display(self, ticket: Ticket) -> str:
-        return ticket.seat if ticket.pk else ""
-
-
-@admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
-    list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
-    list_select_related = ["customer"]
-    list_filter = ["created_at"]
-    search_fields = ["reference", "customer__name", "customer__phone_number"]
-    ordering = ["-created_at"]
-    fields = ("reference", "customer", "created_at", "history")
-    readonly_fields = fields
-    inlines = [BookingTicketInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
-
-    def has_add_permission(self, request) -> bool:
-        return False  # bookings are made through the API, with their tickets
-
-    @admin.display(description="Name", ordering="customer__name")
-    def customer_name(self, booking: Booking) -> str:
-        return booking.customer.name
-
-    @admin.display(description="Phone")
-    def customer_phone(self, booking: Booking) -> str:
-        return str(booking.customer.phone_number)
-
-    @admin.display(description="Tickets", ordering="ticket_count")
-    def tickets_link(self, booking: "WithAnnotations[Booking, TicketCount]") -> str:
-        url = reverse("admin:api_ticket_changelist") + f"?booking__id__exact={booking.pk}"
-        return format_html('<a href="{}">{}</a>', url, booking.ticket_count)
-
-    @admin.display(description="History")
-    def history(self, booking: Booking) -> str:
-        return history_link("booking", booking.reference)
-
-    def delete_model(self, request, obj: Booking) -> None:
-        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request))
-
-    def delete_queryset(self, request, queryset: QuerySet) -> None:
-        for booking in queryset:
-            sales.booking_cancel(booking_id=booking.pk, actor=staff_actor(request))

@@ -282,7 +282,7 @@ class TicketTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = TicketType
         fields = ["key", "name", "default"]
-        # "One default" is kept by services.catalog.ticket_type_save, which moves the
+        # "One default" is kept by services.venues.ticket_type_save, which moves the
         # default to the type saved with default true; DRF's check would refuse that.
         validators: list = []
         extra_kwargs: dict[str, dict[str, list]] = {"default": {"validators": []}}

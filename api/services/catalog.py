@@ -1,4 +1,5 @@
-"""The catalog: venues, screens and their seat maps, films, shows and blocked seats."""
+"""The catalog: shows (made of what venues.py keeps: venues, screens, films, ticket types),
+their prices and blocked seats, and which show a date and time name."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,14 +14,10 @@ from django.utils import timezone
 from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
-    DefaultTicketTypeNeeded,
-    InUse,
-    Invalid,
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
     OpenTimingTooFar,
-    SeatInUse,
     SeatTaken,
     SeveralShows,
     ShowHasTickets,
@@ -31,8 +28,7 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
-from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
-from ..seatmaps import SeatMap
+from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from . import audit
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
@@ -317,107 +313,5 @@ def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetim
             obj_type="show",
             obj_id=str(show_id),
             changes={"unblocked": [seat]},
-            now=now or timezone.now(),
-        )
-
-
-# --- venues, screens, films ------------------------------------------------------------------
-
-
-def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
-    """Save a screen; a new seat map applies to every show of the screen at once, and may
-    not drop a seat booked or held for a show that has not started (SeatInUse)."""
-    with transaction.atomic():
-        if seat_map is not None:
-            if screen.pk is not None:
-                dropped = set(screen.seats.labels()) - set(seat_map.labels())
-                if dropped:
-                    coming = Show.objects.filter(screen=screen, starts_at__gt=now)
-                    booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
-                    held = {
-                        seat
-                        for seats in Hold.objects.live(now).filter(show__in=coming).values_list("seats", flat=True)
-                        for seat in seats
-                    }
-                    in_use = sorted(set(booked) | (held & dropped), key=seat_map_order(screen.seats))
-                    if in_use:
-                        raise SeatInUse(in_use)
-            screen.seat_map = seat_map.document()
-        action = "screen.changed" if screen.pk is not None else "screen.created"
-        screen.save()
-        changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
-        if seat_map is not None:
-            changes["seat_map"] = "changed"
-        audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
-        return screen
-
-
-def seat_map_order(seat_map: SeatMap) -> Any:
-    """A sort key putting seat labels in the map's order (front to back, by x)."""
-    order, last = seat_map.order, len(seat_map.order)
-    return lambda label: order.get(label, last)
-
-
-def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
-    """Delete a venue, screen or film that no show uses (InUse otherwise)."""
-    if isinstance(instance, Venue):
-        shows = Show.objects.filter(screen__venue=instance)
-    elif isinstance(instance, Screen):
-        shows = Show.objects.filter(screen=instance)
-    else:
-        shows = Show.objects.filter(film=instance)
-    with transaction.atomic():
-        if shows.exists():
-            raise InUse()
-        if isinstance(instance, Venue):
-            instance.screens.all().delete()
-        kind, pk = str(instance._meta.model_name), str(instance.pk)
-        instance.delete()
-        audit.record(
-            actor=actor, action=f"{kind}.deleted", obj_type=kind, obj_id=pk, changes={}, now=now or timezone.now()
-        )
-
-
-def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> TicketType:
-    """Save a ticket type; a new default takes the place of the old one. The default can't
-    stop being it but by another taking its place: sales without types need one."""
-    with transaction.atomic():
-        before = TicketType.objects.filter(pk=ticket_type.pk).first() if ticket_type.pk is not None else None
-        if before is not None and before.key != ticket_type.key:
-            # Holds freeze their lines by key, and clients send keys: a key stays once made.
-            raise Invalid("A ticket type's key can't change; add a new type instead.", subject="key")
-        if before is not None and before.default and not ticket_type.default:
-            raise DefaultTicketTypeNeeded()
-        if ticket_type.default:
-            TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
-        action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
-        ticket_type.save()
-        changes = {"key": ticket_type.key, "default": ticket_type.default}
-        audit.record(
-            actor=actor,
-            action=action,
-            obj_type="ticket_type",
-            obj_id=ticket_type.key,
-            changes=changes,
-            now=now or timezone.now(),
-        )
-        return ticket_type
-
-
-def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> None:
-    """Delete a ticket type that no ticket or price uses (InUse otherwise), nor the default."""
-    with transaction.atomic():
-        if ticket_type.default:
-            raise InUse("The default ticket type can't be deleted: make another one the default first.")
-        if ticket_type.tickets.exists() or ticket_type.prices.exists():
-            raise InUse("Tickets or show prices use this ticket type: it can't be deleted.")
-        key = ticket_type.key
-        ticket_type.delete()
-        audit.record(
-            actor=actor,
-            action="ticket_type.deleted",
-            obj_type="ticket_type",
-            obj_id=key,
-            changes={},
             now=now or timezone.now(),
         )

@@ -21,9 +21,10 @@ from phonenumber_field.phonenumber import PhoneNumber
 from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
 from ..locking import lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
+from ..seatmaps import seat_map_order
 from . import audit
 from .caps import check_seats_per_hour
-from .catalog import ShowTime, seat_map_order
+from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked

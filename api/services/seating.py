@@ -23,7 +23,8 @@ from ..errors import (
 from ..locking import SeatsInUse
 from ..models import Show, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
-from .catalog import ShowTime, seat_map_order, show_at
+from ..seatmaps import seat_map_order
+from .catalog import ShowTime, show_at
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from django.contrib.messages import get_messages
 
 from api.models import Film, Screen, SeatBlock, Show, Venue
 from api.seatmaps import parse
-from api.services import catalog
+from api.services import catalog, venues
 from api.tests.conftest import book_seats, book_ticket, hold_seats
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def venue(frozen) -> Venue:
 
 @pytest.fixture
 def screen(venue) -> Screen:
-    return catalog.screen_save(screen=Screen(venue=venue, name="Salon 1"), seat_map=parse(AISLE_MAP), now=NOW)
+    return venues.screen_save(screen=Screen(venue=venue, name="Salon 1"), seat_map=parse(AISLE_MAP), now=NOW)
 
 
 @pytest.fixture
@@ -316,7 +316,7 @@ def test_the_show_page_shows_each_seat_by_status(staff, show):
 
 
 def test_a_show_stays_on_its_screen(staff, show, venue):
-    other = catalog.screen_save(screen=Screen(venue=venue, name="Salon 2"), seat_map=parse(AISLE_MAP), now=NOW)
+    other = venues.screen_save(screen=Screen(venue=venue, name="Salon 2"), seat_map=parse(AISLE_MAP), now=NOW)
     url = f"/admin/api/show/{show.pk}/change/"
     response = staff.post(url, _form(staff, url, screen=str(other.pk), title="ignored"))
     assert response.status_code == 302
@@ -383,7 +383,7 @@ def catalog_of_many(frozen) -> None:
     for v in range(6):
         venue = Venue.objects.create(name=f"Venue {v}", time_zone=["UTC", "Europe/Istanbul"][v % 2])
         for s in range(3):
-            catalog.screen_save(screen=Screen(venue=venue, name=f"Screen {s}"), seat_map=parse(AISLE_MAP), now=NOW)
+            venues.screen_save(screen=Screen(venue=venue, name=f"Screen {s}"), seat_map=parse(AISLE_MAP), now=NOW)
     Film.objects.bulk_create(Film(title=f"Film {n}", runtime_minutes=90 + n) for n in range(12))
 
 
@@ -444,6 +444,6 @@ def test_the_venue_page_costs_the_same_however_many_screens(staff, venue, django
     with django_assert_num_queries(4):  # the session, the user, the venue, its screens
         staff.get(url)
     for n in range(3):
-        catalog.screen_save(screen=Screen(venue=venue, name=f"Salon {n}"), seat_map=parse(AISLE_MAP), now=NOW)
+        venues.screen_save(screen=Screen(venue=venue, name=f"Salon {n}"), seat_map=parse(AISLE_MAP), now=NOW)
     with django_assert_num_queries(4):
         assert "Salon 2" in staff.get(url).content.decode()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from api.models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from api.seatmaps import grid, parse
-from api.services import catalog
+from api.services import venues
 from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
@@ -364,7 +364,7 @@ def test_reads_that_leave_the_map_unread_follow_a_changed_map(api_client):
     assert api_client.post("/api/tickets", {**ADA, "show": show.pk}).json()["code"] == "sold_out"
     first_digest = screen.seat_map_digest
 
-    catalog.screen_save(screen=screen, seat_map=parse(grid(2, 2)), now=timezone.now())
+    venues.screen_save(screen=screen, seat_map=parse(grid(2, 2)), now=timezone.now())
 
     locked = Show.objects.select_related("screen").defer("screen__seat_map").get(pk=show.pk)
     assert locked.screen.seat_map_digest not in ("", first_digest)

@@ -36,7 +36,7 @@ from ..serializers.catalog import (
     TicketTypeSerializer,
     VenueSerializer,
 )
-from ..services import audit, catalog
+from ..services import audit, catalog, venues
 from .base import actor_of, kept_for
 
 
@@ -165,7 +165,7 @@ class InUseDestroyMixin:
     """DELETE of a venue, screen or film: refused (409 in_use) while shows use it."""
 
     def perform_destroy(self, instance: Venue | Screen | Film) -> None:
-        catalog.in_use_delete(instance, actor=actor_of(self.request))  # type: ignore[attr-defined]
+        venues.in_use_delete(instance, actor=actor_of(self.request))  # type: ignore[attr-defined]
 
 
 class AuditedSaveMixin:
@@ -251,7 +251,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         values = dict(serializer.validated_data)
         screen = Screen(venue=values["venue"], name=values["name"])
-        serializer.instance = catalog.screen_save(
+        serializer.instance = venues.screen_save(
             screen=screen, seat_map=values["seat_map"], now=timezone.now(), actor=actor_of(self.request)
         )
 
@@ -260,7 +260,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
         assert isinstance(screen, Screen)  # an update has its instance
         screen.venue = values.get("venue", screen.venue)
         screen.name = values.get("name", screen.name)
-        serializer.instance = catalog.screen_save(
+        serializer.instance = venues.screen_save(
             screen=screen, seat_map=values.get("seat_map"), now=timezone.now(), actor=actor_of(self.request)
         )
 
@@ -292,7 +292,7 @@ class TicketTypeViewSet(viewsets.ModelViewSet):
     filterset_class = None
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        serializer.instance = catalog.ticket_type_save(
+        serializer.instance = venues.ticket_type_save(
             TicketType(**serializer.validated_data), actor=actor_of(self.request)
         )
 
@@ -301,7 +301,7 @@ class TicketTypeViewSet(viewsets.ModelViewSet):
         assert isinstance(ticket_type, TicketType)  # an update has its instance
         for field, value in serializer.validated_data.items():
             setattr(ticket_type, field, value)
-        serializer.instance = catalog.ticket_type_save(ticket_type, actor=actor_of(self.request))
+        serializer.instance = venues.ticket_type_save(ticket_type, actor=actor_of(self.request))
 
     def perform_destroy(self, instance: TicketType) -> None:
-        catalog.ticket_type_delete(instance, actor=actor_of(self.request))
+        venues.ticket_type_delete(instance, actor=actor_of(self.request))

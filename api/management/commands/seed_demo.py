@@ -24,7 +24,7 @@ from django.utils import timezone
 from api.errors import DomainError
 from api.models import Film, Screen, Show, TicketType, Venue
 from api.seatmaps import parse, row_label
-from api.services import catalog
+from api.services import catalog, venues
 
 FILMS = [
     # title, runtime in minutes, rating, description
@@ -170,7 +170,7 @@ def _screen(venue: Venue, auditorium: Auditorium, now: datetime) -> Screen:
     screen = Screen.objects.filter(venue=venue, name=auditorium.name).first()
     if screen is None:
         screen = Screen(venue=venue, name=auditorium.name)
-        catalog.screen_save(screen=screen, seat_map=parse(auditorium.document()), now=now)
+        venues.screen_save(screen=screen, seat_map=parse(auditorium.document()), now=now)
     return screen
 
 

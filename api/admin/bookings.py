@@ -1,0 +1,129 @@
+"""Customers and bookings in the admin: who booked what, and cancelling a whole booking."""
+
+from typing import TYPE_CHECKING, TypedDict
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..models import Booking, Customer, Ticket
+from ..services import sales
+from .base import ReadOnlyInline, history_link, staff_actor
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class TicketCount(TypedDict):
+    """Bookings read by the admin's get_queryset: annotated with their ticket count."""
+
+    ticket_count: int
+
+
+class CustomerCounts(TypedDict):
+    """Customers read by CustomerAdmin.get_queryset: annotated with their counts."""
+
+    booking_count: int
+    ticket_count: int
+
+
+class CustomerBookingInline(ReadOnlyInline):
+    model = Booking
+    fields = ("reference", "created_at", "ticket_count")
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
+
+    @admin.display(description="Tickets")
+    def ticket_count(self, booking: "WithAnnotations[Booking, TicketCount]") -> int:
+        return booking.ticket_count
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone_number", "bookings_count", "tickets_link"]
+    search_fields = ["name", "phone_number"]
+    ordering = ["name"]
+    inlines = [CustomerBookingInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(booking_count=Count("bookings", distinct=True), ticket_count=Count("tickets", distinct=True))
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False  # customers are made by booking
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The purge deletes a person once no booking is left.
+        return False
+
+    @admin.display(description="Bookings", ordering="booking_count")
+    def bookings_count(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> int:
+        return customer.booking_count
+
+    @admin.display(description="Tickets", ordering="ticket_count")
+    def tickets_link(self, customer: "WithAnnotations[Customer, CustomerCounts]") -> str:
+        url = reverse("admin:api_ticket_changelist") + f"?holder__id__exact={customer.pk}"
+        return format_html('<a href="{}">{}</a>', url, customer.ticket_count)
+
+
+class BookingTicketInline(ReadOnlyInline):
+    model = Ticket
+    fields = ("show", "seat_display", "expired", "checked_in_at")
+    readonly_fields = fields
+    ordering = ["show__starts_at", "seat_order"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("show__screen__venue")
+
+    @admin.display(description="Seat")
+    def seat_display(self, ticket: Ticket) -> str:
+        return ticket.seat if ticket.pk else ""
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
+    list_select_related = ["customer"]
+    list_filter = ["created_at"]
+    search_fields = ["reference", "customer__name", "customer__phone_number"]
+    ordering = ["-created_at"]
+    fields = ("reference", "customer", "created_at", "history")
+    readonly_fields = fields
+    inlines = [BookingTicketInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
+
+    def has_add_permission(self, request) -> bool:
+        return False  # bookings are made through the API, with their tickets
+
+    @admin.display(description="Name", ordering="customer__name")
+    def customer_name(self, booking: Booking) -> str:
+        return booking.customer.name
+
+    @admin.display(description="Phone")
+    def customer_phone(self, booking: Booking) -> str:
+        return str(booking.customer.phone_number)
+
+    @admin.display(description="Tickets", ordering="ticket_count")
+    def tickets_link(self, booking: "WithAnnotations[Booking, TicketCount]") -> str:
+        url = reverse("admin:api_ticket_changelist") + f"?booking__id__exact={booking.pk}"
+        return format_html('<a href="{}">{}</a>', url, booking.ticket_count)
+
+    @admin.display(description="History")
+    def history(self, booking: Booking) -> str:
+        return history_link("booking", booking.reference)
+
+    def delete_model(self, request, obj: Booking) -> None:
+        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request))
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        for booking in queryset:
+            sales.booking_cancel(booking_id=booking.pk, actor=staff_actor(request))
