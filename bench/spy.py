@@ -2,8 +2,9 @@
 
 Seeds a database as `make bench` does (bench/run.py), serves it with the same gunicorn,
 warms it up, then runs one scenario with wrk (default: booking (a)) while `py-spy record`
-samples every worker (100 a second, without pausing them; idle waits on the database or
-the network are not samples, so the shares are of CPU time). Prints two tables: the share
+samples every worker (100 a second, without pausing them, only while it holds the GIL:
+waits on the database or the network are not samples, so the shares are of the workers'
+CPU time in Python). Prints two tables: the share
 of samples inside each of the app's hot functions (inclusive: with what they call), and
 each sample's innermost frame by package (self time). Needs py-spy (requirements-dev.txt)
 and the right to trace processes (root, or ptrace_scope 0).
@@ -23,26 +24,26 @@ import run  # noqa: E402  (bench/run.py: seeding, servers and wrk)
 
 # Frames worth naming, by their function and file: the request's layers, then the service.
 HOT = [
-    ("the whole request (WSGI handler)", "__call__", "django/core/handlers/wsgi.py"),
-    ("middleware before and after the view", "__call__", "django/utils/deprecation.py"),
-    ("DRF: authentication, permissions, throttles", "initial", "rest_framework/views.py"),
-    ("  the throttle (Redis)", "allow_request", "api/throttling.py"),
-    ("the request body: parse and validate", "is_valid", "rest_framework/serializers.py"),
-    ("the answer rendered as JSON", "render", "rest_framework/renderers.py"),
-    ("a booking: services.sales.booking_create", "booking_create", "api/services/sales.py"),
-    ("  the show lock (locking.lock_shows)", "lock_shows", "api/locking.py"),
-    ("  the taken seats (locking.seats_in_use)", "seats_in_use", "api/locking.py"),
-    ("  choosing the seats (seating.choose_seats)", "choose_seats", "api/services/seating.py"),
-    ("  the ticket types and prices (seating.tariff)", "tariff", "api/services/seating.py"),
-    ("  person, booking, tickets (sales._sell)", "_sell", "api/services/sales.py"),
-    ("  the audit entry and outbox (audit.booking_created)", "booking_created", "api/services/audit.py"),
-    ("  COMMIT", "commit", "django/db/backends/base/base.py"),
-    ("the ticket's answer (TicketSerializer)", "to_representation", "api/serializers/sales.py"),
-    ("a seat map: selectors.show_seat_map", "show_seat_map", "api/selectors.py"),
-    ("  its seats' statuses", "show_seat_statuses", "api/selectors.py"),
-    ("  its answer (SeatStatusesSerializer)", "to_representation", "api/serializers/catalog.py"),
-    ("every SQL statement (Django's cursor.execute)", "execute", "django/db/backends/utils.py"),
-    ("  of which compiling ORM queries", "as_sql", "django/db/models/sql/compiler.py"),
+    ("the whole request (Django's WSGI handler)", "WSGIHandler.__call__", "django/core/handlers/wsgi.py"),
+    ("the view (DRF's dispatch)", "APIView.dispatch", "rest_framework/views.py"),
+    ("  DRF: authentication, permissions, throttles", "APIView.initial", "rest_framework/views.py"),
+    ("    the throttle (Redis)", "allow_request", "api/throttling.py"),
+    ("  the request body: parse and validate", "BaseSerializer.is_valid", "rest_framework/serializers.py"),
+    ("  a booking: services.sales.booking_create", "booking_create", "api/services/sales.py"),
+    ("    the show lock (locking.lock_shows)", "lock_shows", "api/locking.py"),
+    ("    the taken seats (locking.seats_in_use)", "seats_in_use", "api/locking.py"),
+    ("    choosing the seats (seating.choose_seats)", "choose_seats", "api/services/seating.py"),
+    ("    the ticket types and prices (seating.tariff)", "tariff", "api/services/seating.py"),
+    ("    person, booking, tickets (sales._sell)", "_sell", "api/services/sales.py"),
+    ("    the audit entry and outbox (audit.booking_created)", "booking_created", "api/services/audit.py"),
+    ("    COMMIT", "commit", "django/db/backends/base/base.py"),
+    ("  the ticket's answer (TicketSerializer)", "TicketSerializer.to_representation", "api/serializers/sales.py"),
+    ("  a seat map: selectors.show_seat_map", "show_seat_map", "api/selectors.py"),
+    ("    its seats' statuses", "show_seat_statuses", "api/selectors.py"),
+    ("    its answer (SeatStatusesSerializer)", "to_representation", "api/serializers/catalog.py"),
+    ("  the answer rendered as JSON", "JSONRenderer.render", "rest_framework/renderers.py"),
+    ("every SQL statement (Django's cursor.execute)", "CursorWrapper.execute", "django/db/backends/utils.py"),
+    ("every ORM query compiled (SQLCompiler.as_sql)", "as_sql", "django/db/models/sql/compiler.py"),
 ]
 PACKAGES = [
     ("Django ORM", "django/db/"),
@@ -76,7 +77,9 @@ def summarise(stacks: dict[tuple[str, ...], int]) -> None:
             label
             for label, function, file in HOT
             for match in parsed
-            if match and match["function"] == function and match["file"].endswith(file)
+            if match
+            and (match["function"] == function or match["function"].endswith("." + function))
+            and match["file"].endswith(file)
         }
         for label in seen:
             inclusive[label] += count
@@ -115,7 +118,8 @@ def main() -> None:
             spies = [
                 subprocess.Popen(
                     [str(run.BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(args.duration + 2)]
-                    + ["--rate", "100", "--nonblocking", "--format", "raw", "--output", str(work / f"{pid}.txt")],
+                    + ["--rate", "100", "--nonblocking", "--gil", "--format", "raw"]
+                    + ["--output", str(work / f"{pid}.txt")],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )

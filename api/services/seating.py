@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, FilteredRelation, Q
+from django.db import connection
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
@@ -21,10 +21,12 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import SeatsInUse
-from ..models import Show, TicketType, parse_phone
+from ..models import Show, ShowPrice, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from ..seatmaps import seat_map_order
 from .catalog import ShowTime, show_at
+
+CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -104,21 +106,29 @@ class Tariff:
         return next(t for t in self.types.values() if t.default)
 
 
+def _tariff_sql() -> str:
+    """Every ticket type (the default first), each LEFT JOINed to its prices at one show;
+    amounts as text, which both databases give exactly (SQLite keeps decimals as numbers)."""
+    q = connection.ops.quote_name
+    return (
+        f"SELECT t.*, p.category AS category, CAST(p.amount AS TEXT) AS amount"
+        f" FROM {q(TicketType._meta.db_table)} t LEFT JOIN {q(ShowPrice._meta.db_table)} p"
+        f" ON p.ticket_type_id = t.id AND p.show_id = %s ORDER BY t.{q('default')} DESC, t.id"
+    )
+
+
 def tariff(show_id: int | None = None) -> Tariff:
-    """The ticket types with the show's prices (none without a show): one query, each type
-    joined to its prices at this show."""
+    """The ticket types with the show's prices (none without a show): one statement, in SQL
+    (its ORM form, a FilteredRelation, cost a sale more Python than any other statement:
+    bench/README.md)."""
     for _ in range(2):
-        rows = TicketType.objects.annotate(
-            offer=FilteredRelation("prices", condition=Q(prices__show_id=show_id)),
-            category=F("offer__category"),
-            amount=F("offer__amount"),
-        )
         types: dict[str, TicketType] = {}
         prices: dict[tuple[str, str], Decimal] = {}
-        for row in rows:
+        for row in TicketType.objects.raw(_tariff_sql(), [show_id]):
             types.setdefault(row.key, row)
-            if row.category is not None:
-                prices[(row.key, row.category)] = row.amount
+            offer = vars(row)  # the price's columns come beside the type's
+            if offer["category"] is not None:
+                prices[(row.key, offer["category"])] = Decimal(offer["amount"]).quantize(CENTS)
         if any(t.default for t in types.values()):
             break
         TicketType.objects.default()  # a database without types gets the fresh installation's
