@@ -313,7 +313,9 @@ def _half_sell(show_ids: list[int]) -> None:
     shows = list(Show.objects.filter(pk__in=show_ids).select_related("screen").order_by("pk"))
     # Digits 0 and 1 are not in the references' alphabet: these never meet a drawn one.
     bookings = Booking.objects.bulk_create(Booking(reference=f"H{i:05d}", customer=house) for i in range(len(shows)))
-    holder = {"holder": house} if hasattr(Ticket, "holder") else {}
+    columns = {"holder": house} if hasattr(Ticket, "holder") else {}
+    if hasattr(Ticket, "ticket_type"):  # the default type, which issue 18's first commits did not fill in
+        columns["ticket_type"] = Ticket._meta.get_field("ticket_type").related_model.objects.default()
     tickets = []
     for show, booking in zip(shows, bookings, strict=True):
         labels = show.screen.seats.labels()
@@ -325,7 +327,7 @@ def _half_sell(show_ids: list[int]) -> None:
             start = rng.randrange(len(row))
             sold.update(row[start : start + size])
         tickets += [
-            Ticket(booking=booking, show=show, seat=label, seat_order=order[label], **holder) for label in sorted(sold)
+            Ticket(booking=booking, show=show, seat=label, seat_order=order[label], **columns) for label in sorted(sold)
         ]
     Ticket.objects.bulk_create(tickets, batch_size=5_000)
 
@@ -420,7 +422,8 @@ def migrate_and_seed(root: Path) -> dict:
     )
     if version_2:
         labels = door.screen.seats.labels()
-        holder = (lambda b: {"holder": b.customer}) if hasattr(Ticket, "holder") else (lambda b: {})
+        typed = {"ticket_type": api.models.TicketType.objects.default()} if priced else {}
+        holder = (lambda b: {"holder": b.customer, **typed}) if hasattr(Ticket, "holder") else (lambda b: typed)
         door_tickets = Ticket.objects.bulk_create(
             [Ticket(booking=b, show=door, seat=labels[i], seat_order=i, **holder(b)) for i, b in enumerate(bookings)]
         )
