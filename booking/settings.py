@@ -264,6 +264,9 @@ IDEMPOTENCY_KEY_HOURS = 24
 SHOW_SEARCH_CACHE_SECONDS = env.int("SHOW_SEARCH_CACHE_SECONDS", default=0 if TESTING else 1)
 # The same for the staff ticket list (GET /api/tickets), per URL: the door's devices reload it.
 STAFF_LIST_CACHE_SECONDS = env.int("STAFF_LIST_CACHE_SECONDS", default=0 if TESTING else 1)
+# The same for a show's seat map (GET /api/shows/{id}/seats), which every customer's show
+# page loads: a seat shown free may have been taken in the last second (a hold says so).
+SEAT_MAP_CACHE_SECONDS = env.int("SEAT_MAP_CACHE_SECONDS", default=0 if TESTING else 1)
 
 # Webhooks (api/services/webhooks.py): endpoints on private or loopback addresses are
 # refused unless this is on (tests, a theatre's own network).

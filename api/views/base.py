@@ -125,21 +125,24 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, name: str) -> HttpResponse | Response:
     """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
     and query included: the page links in an answer are absolute). Only plain JSON requests
-    are kept, and only after the view's permissions and throttles have passed. A cache that
-    fails (refused, or timed out) is logged and left alone for a while (api/sharedcache.py);
-    meanwhile the answer comes from the database. `name` says what is kept (a show search,
-    a staff list): each has keys of its own."""
+    are kept, and only after the view's permissions and throttles have passed. A request
+    with `Cache-Control: no-cache` gets a fresh answer, which is kept for the next ones (the
+    show page asks so after its own writes). A cache that fails (refused, or timed out) is
+    logged and left alone for a while (api/sharedcache.py); meanwhile the answer comes from
+    the database. `name` says what is kept (a show search, a staff list, a seat map): each
+    has keys of its own."""
     if seconds <= 0 or request.accepted_media_type != "application/json" or not sharedcache.cache_usable():
         return answer()
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
     key = f"{name.replace(' ', '-')}:{url}"
-    try:
-        kept = cache.get(key)
-    except sharedcache.CacheFailure as exc:
-        sharedcache.cache_failed(exc, f"reading a {name}")
-        return answer()
-    if kept is not None:
-        return HttpResponse(kept, content_type="application/json")
+    if "no-cache" not in request.headers.get("Cache-Control", ""):
+        try:
+            kept = cache.get(key)
+        except sharedcache.CacheFailure as exc:
+            sharedcache.cache_failed(exc, f"reading a {name}")
+            return answer()
+        if kept is not None:
+            return HttpResponse(kept, content_type="application/json")
     response = answer()  # an invalid filter raises: a 400, not kept
     try:
         cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)

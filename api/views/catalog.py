@@ -122,11 +122,17 @@ class ShowViewSet(viewsets.ModelViewSet):
         responses={200: SeatStatusesSerializer, **errors(404, 429)},
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filterset_class=None, pagination_class=None)
-    def seats(self, request: Request, pk: str) -> Response:
-        answer = selectors.show_seat_map(pk, now=timezone.now())
-        if answer is None:
-            raise Http404("No Show matches the given query.")  # get_object_or_404's words
-        return Response(SeatStatusesSerializer(answer).data)
+    def seats(self, request: Request, pk: str) -> HttpResponse:
+        # At a premiere every customer's page loads the same show's map: it is kept for
+        # SEAT_MAP_CACHE_SECONDS. Nothing decides by it: a hold or booking reads the seats
+        # under the show's lock, and a seat taken meanwhile is a 409 seat_taken.
+        def seat_map() -> Response:
+            answer = selectors.show_seat_map(pk, now=timezone.now())
+            if answer is None:
+                raise Http404("No Show matches the given query.")  # get_object_or_404's words
+            return Response(SeatStatusesSerializer(answer).data)
+
+        return kept_for(request, settings.SEAT_MAP_CACHE_SECONDS, seat_map, name="seat map")
 
     @extend_schema(
         summary="Block seats of a show (staff)",

@@ -40,24 +40,24 @@
     return Object.values(body).flat().join(" "); // a 400: the messages of each field
   }
 
-  async function api(method, url, data) {
+  async function api(method, url, data, headers = {}) {
     // One request at a time: a double click holds or books once.
     const buttons = Array.from(form.querySelectorAll("button"));
     buttons.forEach((button) => (button.disabled = true));
     try {
-      return await send(method, url, data);
+      return await send(method, url, data, headers);
     } finally {
       buttons.forEach((button) => (button.disabled = false));
     }
   }
 
-  async function send(method, url, data) {
+  async function send(method, url, data, headers = {}) {
     let response;
     try {
       response = await fetch(url, {
         method,
         credentials: "same-origin",
-        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf, ...headers },
         body: data ? JSON.stringify(data) : undefined,
       });
     } catch (error) {
@@ -84,8 +84,10 @@
 
   // --- the map ----------------------------------------------------------------------
 
-  async function loadMap() {
-    const answer = await api("GET", `/api/shows/${showId}/seats`);
+  // The map may be kept by the service for a second (SEAT_MAP_CACHE_SECONDS): after this
+  // page's own hold, release or refused request it asks for a fresh one (fresh = true).
+  async function loadMap(fresh = false) {
+    const answer = await api("GET", `/api/shows/${showId}/seats`, undefined, fresh ? { "Cache-Control": "no-cache" } : {});
     if (!answer.ok) {
       say(sentence(answer.status, answer.body));
       return;
@@ -250,7 +252,7 @@
     say("");
     const answer = await api("POST", "/api/holds", request);
     if (!answer.ok) {
-      if (answer.status === 409) await loadMap(); // the map redrawn first: then the sentence
+      if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
       say(sentence(answer.status, answer.body));
       return;
     }
@@ -259,7 +261,7 @@
     // The countdown runs on this device's clock from the server's "now" (its Date header).
     const serverNow = Date.parse(answer.date) || Date.now();
     hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
-    await loadMap(); // the held seats drawn as the customer's
+    await loadMap(true); // the held seats drawn as the customer's
     showHold();
   }
 
@@ -296,7 +298,7 @@
     if (left === 0) {
       dropHold();
       say(SENTENCES.hold_expired);
-      loadMap();
+      loadMap(true);
     }
   }
 
@@ -313,7 +315,7 @@
     if (!hold) return;
     await api("DELETE", `/api/holds/${hold.id}`);
     hold = null;
-    await loadMap(); // the seats drawn free again, then the hold's box goes
+    await loadMap(true); // the seats drawn free again, then the hold's box goes
     dropHold();
     say("");
   }
@@ -329,7 +331,7 @@
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
-        await loadMap(); // the map redrawn first: then the sentence
+        await loadMap(true); // the map redrawn first: then the sentence
       }
       say(sentence(answer.status, answer.body));
       return;
