@@ -68,6 +68,8 @@ SCENARIOS = {
     "g": ("(g) (d) beside bookings and check-ins: the lists", "tickets.lua"),
     # Version 2 only: GET /api/shows/{id}/seats of the 300-seat shows that (a) books.
     "h": ("(h) seat map of a 300-seat show", "seatmap.lua"),
+    # A premiere: every customer opens the same show's map (one of (e)'s, half sold).
+    "i": ("(i) seat map at a premiere: one show", "seatmap.lua"),
 }
 # (g): each part's scenario key, script and share of --connections (one wrk thread each).
 MIX = [("g", "tickets.lua", 1 / 2), ("g.a", "booking.lua", 3 / 8), ("g.checkin", "checkin.lua", 1 / 8)]
@@ -109,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per gthread worker")
     parser.add_argument("--conn-max-age", default="600", help="CONN_MAX_AGE of the server (default 600)")
-    parser.add_argument("--scenarios", help="which scenarios to run, e.g. ac (default abcdef; with --compare, acdg)")
+    parser.add_argument("--scenarios", help="which scenarios to run, e.g. ac (default abcdefhi; with --compare, acdg)")
     parser.add_argument("--skip-pgbench", action="store_true", help="don't time the raw PostgreSQL transaction")
     parser.add_argument("--skip-purge", action="store_true", help="don't run bench/purge.py")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database(s) afterwards")
@@ -137,7 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", metavar="ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scenarios is None:
-        args.scenarios = "acdg" if args.compare else "abcdefh"
+        args.scenarios = "acdg" if args.compare else "abcdefhi"
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {''.join(sorted(unknown))}; choose from {''.join(SCENARIOS)}")
@@ -656,6 +658,7 @@ def wrk_environments(seeded: dict, connections: int, wrk_threads: int) -> dict[s
     envs["f"] = envs["c"]
     envs["g"] = envs["d"]
     envs["h"] = envs["a"]
+    envs["i"] = dict(wrk_env, BENCH_SHOWS=str(seeded["holds"][0]))
     envs["g.a"] = envs["a"]
     return envs
 
