@@ -23,7 +23,7 @@ from django.db import connection
 from ..models import AuditEntry, Customer, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
 
 if TYPE_CHECKING:
-    from .sales import Sale
+    from .sale_rows import Sale
 
 # The events an endpoint may ask for (API.md, "Webhooks").
 EVENT_TYPES = (
@@ -92,11 +92,18 @@ def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: 
 
 
 def _outbox(events: Sequence[Event], now: datetime) -> None:
+    sql, params = outbox_insert(events, now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def outbox_insert(events: Sequence[Event], now: datetime) -> tuple[str, list[Any]]:
     """INSERT ... SELECT: one outbox row per event and per active webhook wanting it.
 
     The one statement of this module in SQL (the ORM has no INSERT ... SELECT): without
     it, a booking would read the webhooks first, a third statement. The webhook's id ends
-    the message id, so each row's is unique without knowing the webhooks beforehand.
+    the message id, so each row's is unique without knowing the webhooks beforehand. (A
+    sale on PostgreSQL runs it inside its own statement: sale_rows.py.)
     """
     webhook, outbox = Webhook._meta.db_table, WebhookEvent._meta.db_table
     postgres = connection.vendor == "postgresql"
@@ -118,8 +125,7 @@ def _outbox(events: Sequence[Event], now: datetime) -> None:
         f"SELECT w.id, e.msg || CAST(w.id AS TEXT), e.type, e.payload, %s, 0, %s, %s "
         f"FROM {webhook} w, ({' UNION ALL '.join(rows)}) e WHERE w.active AND {wants}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [WebhookEvent.Status.PENDING, at, at, *params])
+    return sql, [WebhookEvent.Status.PENDING, at, at, *params]
 
 
 # --- what the events carry -----------------------------------------------------------
@@ -185,9 +191,9 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
     }
 
 
-def booking_created(sale: "Sale", *, actor: str, now: datetime, sold_out: Show | None = None) -> None:
+def booking_records(sale: "Sale", *, sold_out: Show | None = None) -> tuple[list[Entry], list[Event]]:
     """The entries of a new booking (the booking and each ticket) and its events; the show
-    too when this sale took its last seat."""
+    too when this sale took its last seat. Written with the sale's rows (sale_rows.py)."""
     tickets = sale.tickets
     entries = [
         Entry(
@@ -201,4 +207,4 @@ def booking_created(sale: "Sale", *, actor: str, now: datetime, sold_out: Show |
     events = [Event("booking.created", booking_data(sale))]
     if sold_out is not None:
         events.append(Event("show.sold_out", show_data(sold_out)))
-    record_many(actor=actor, now=now, entries=entries, events=events)
+    return entries, events

@@ -9,7 +9,6 @@ an IntegrityError there is a SeatTaken, never a 500.
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
@@ -26,6 +25,7 @@ from . import audit
 from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
+from .sale_rows import Sale, customer_get_or_create, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
@@ -37,28 +37,7 @@ REFERENCE_DRAWS = 10
 Phone: TypeAlias = PhoneNumber | str
 
 
-@dataclass(frozen=True)
-class Sale:
-    """What a booking made: the booking (with its customer, the booker) and its tickets
-    (each with its holder), in seat order."""
-
-    booking: Booking
-    tickets: list[Ticket]
-
-
-# --- customers and bookings ------------------------------------------------------
-
-
-def customer_get_or_create(*, name: str, phone_number: Phone) -> Customer:
-    """The customer with this name and phone, made on first use: one upsert, safe when two
-    bookings of a new person run at once."""
-    (customer,) = Customer.objects.bulk_create(
-        [Customer(name=name, phone_number=phone_number)],
-        update_conflicts=True,
-        unique_fields=["name", "phone_number"],
-        update_fields=["name"],
-    )
-    return customer
+# --- bookings ----------------------------------------------------------------------
 
 
 def _draw_reference() -> str:
@@ -91,34 +70,32 @@ def _sell(
     phone_number: Phone,
     reference: str,
     client: str,
+    sold_out: bool,
+    actor: str,
     now: datetime,
 ) -> Sale:
-    """The person (new or returning), a booking and its tickets, as the lines price them.
-    Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
-    house seat has found its guest. An anonymous `client` is held to its hourly seat cap."""
+    """The person (new or returning), a booking and its tickets, as the lines price them,
+    with their audit entries and events (sale_rows.py). Call under the show's lock. A
+    blocked seat that staff sell (unblock) is unblocked: the house seat has found its
+    guest. An anonymous `client` is held to its hourly seat cap."""
     phone = phone_at(phone_number, show)
     check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
-    customer = customer_get_or_create(name=name, phone_number=phone)
-    booking = Booking.objects.create(reference=reference, customer=customer, total=total, client=client, created_at=now)
-    order = seat_map_order(show.screen.seats)
-    tickets = Ticket.objects.bulk_create(
-        [
-            Ticket(
-                booking=booking,
-                holder=customer,  # every ticket is the booker's until it is given a person of its own
-                show=show,
-                seat=line.seat,
-                seat_order=order(line.seat),
-                ticket_type=types[line.ticket_type],
-                price=line.price,
-            )
-            for line in lines
-        ]
+    customer = Customer(name=name, phone_number=phone)
+    sale = write_sale(
+        show=show,
+        lines=lines,
+        types=types,
+        seat_order=seat_map_order(show.screen.seats),
+        customer=customer,
+        booking=Booking(reference=reference, customer=customer, total=total, client=client, created_at=now),
+        sold_out=sold_out,
+        actor=actor,
+        now=now,
     )
     if unblock:
         SeatBlock.objects.filter(show=show, seat__in=[line.seat for line in lines]).delete()
-    return Sale(booking=booking, tickets=tickets)
+    return sale
 
 
 def booking_create(
@@ -147,21 +124,19 @@ def booking_create(
             choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
             prices = tariff(show.pk)
             lines = price_lines(show, choice.seats, ticket_types, prices)
-            unblock = bool(used.blocked.intersection(choice.seats))
-            sale = _sell(
+            return _sell(
                 show=show,
                 lines=lines,
                 types=prices.types,
-                unblock=unblock,
+                unblock=bool(used.blocked.intersection(choice.seats)),
                 name=name,
                 phone_number=phone_number,
                 reference=reference,
                 client=client,
+                sold_out=len(used.taken) + len(lines) >= show.capacity,
+                actor=actor,
                 now=now,
             )
-            sold_out = len(used.taken) + len(lines) >= show.capacity
-            audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
-            return sale
 
     return _with_a_reference(sell, SeatTaken())
 
@@ -230,14 +205,15 @@ def booking_confirm(
                 phone_number=phone_number,
                 reference=reference,
                 client=client,
+                # The show is sold out when every seat is booked, the hold's now too.
+                sold_out=len(seats_in_use(show.pk, now=now).booked) + len(lines) >= show.capacity,
+                actor=actor,
                 now=now,
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).update(expires_at=now)
             if hold.waitlist_entry_id is not None:  # a waiting list's offer, taken
                 waitlist_offer_booked(entry_id=hold.waitlist_entry_id, reference=reference, now=now, actor=actor)
-            sold_out = len(seats_in_use(show.pk, now=now).booked) >= show.capacity
-            audit.booking_created(sale, actor=actor, now=now, sold_out=show if sold_out else None)
             return sale
 
     return _with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
