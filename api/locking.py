@@ -52,23 +52,18 @@ _SCREEN, _VENUE = "screen__", "venue__"
 def _shows_sql(count: int, *, lock: bool) -> str:
     """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
     alone: screen and venue come along unlocked, so bookings of other shows on the same
-    screen don't queue behind this one. Locked on PostgreSQL, the statement first bounds
-    its own wait: set_config('lock_timeout', <the first parameter>, true) is SET LOCAL as
-    an expression, evaluated with the WHERE before any row is locked (as a statement of
-    its own it cost each booking a round trip)."""
+    screen don't queue behind this one."""
     q = connection.ops.quote_name
     columns = ["s.*"]
     columns += [f"sc.{q(column)} AS {q(_SCREEN + attname)}" for attname, column in _SCREEN_COLUMNS]
     columns += [f"v.{q(column)} AS {q(_VENUE + attname)}" for attname, column in _VENUE_COLUMNS]
-    bounded = lock and connection.vendor == "postgresql"
-    bound = "set_config('lock_timeout', %s, true) IS NOT NULL AND " if bounded else ""
     sql = (
         f"SELECT {', '.join(columns)} FROM {q(Show._meta.db_table)} s"
         f" JOIN {q(Screen._meta.db_table)} sc ON sc.id = s.screen_id"
         f" JOIN {q(Venue._meta.db_table)} v ON v.id = sc.venue_id"
-        f" WHERE {bound}s.id IN ({', '.join(['%s'] * count)}) ORDER BY s.id"
+        f" WHERE s.id IN ({', '.join(['%s'] * count)}) ORDER BY s.id"
     )
-    return sql + (" FOR UPDATE OF s" if bounded else "")
+    return sql + (" FOR UPDATE OF s" if lock and connection.vendor == "postgresql" else "")
 
 
 def _related(show: Show, model: type[Any], prefix: str, columns: list[tuple[str, str]]) -> Any:
@@ -79,10 +74,7 @@ def _related(show: Show, model: type[Any], prefix: str, columns: list[tuple[str,
 
 def _shows(ids: list[int], *, lock: bool) -> dict[int, Show]:
     shows = {}
-    params: list[Any] = list(ids)
-    if lock and connection.vendor == "postgresql":
-        params.insert(0, f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms")
-    for show in Show.objects.raw(_shows_sql(len(ids), lock=lock), params):
+    for show in Show.objects.raw(_shows_sql(len(ids), lock=lock), ids):
         screen = _related(show, Screen, _SCREEN, _SCREEN_COLUMNS)
         screen.venue = _related(show, Venue, _VENUE, _VENUE_COLUMNS)
         show.screen = screen
@@ -99,6 +91,10 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     bench/README.md); RawQuerySet converts the show's columns as the ORM does.
     """
     ids = sorted(set(show_ids))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
     try:
         shows = _shows(ids, lock=True)
     except OperationalError as exc:
