@@ -35,7 +35,7 @@ HOT = [
     ("    choosing the seats (seating.choose_seats)", "choose_seats", "api/services/seating.py"),
     ("    the ticket types and prices (seating.tariff)", "tariff", "api/services/seating.py"),
     ("    person, booking, tickets (sales._sell)", "_sell", "api/services/sales.py"),
-    ("    the audit entry and outbox (audit.booking_created)", "booking_created", "api/services/audit.py"),
+    ("      their rows in one statement (sale_rows.write_sale)", "write_sale", "api/services/sale_rows.py"),
     ("    COMMIT", "commit", "django/db/backends/base/base.py"),
     ("  the ticket's answer (TicketSerializer)", "TicketSerializer.to_representation", "api/serializers/sales.py"),
     ("  a seat map: selectors.show_seat_map", "show_seat_map", "api/selectors.py"),
