@@ -79,7 +79,8 @@ TITLES = {
     "g.checkin": "(g) (d) beside bookings and check-ins: the check-ins",
 }
 # Scenarios served with other settings than the rest: the server is restarted for them.
-SERVER_SETTINGS = {"f": {"SHOW_SEARCH_CACHE_SECONDS": "0"}}
+# (h) reads a map of any of 400 shows from the database (its cache off), (i) one show's, kept.
+SERVER_SETTINGS = {"f": {"SHOW_SEARCH_CACHE_SECONDS": "0"}, "h": {"SEAT_MAP_CACHE_SECONDS": "0"}}
 RUSH_CAPACITY = 20
 DEFAULT_PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DEFAULT_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")

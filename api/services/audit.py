@@ -2,9 +2,11 @@
 
 Every service write calls `record` (or `record_many`) once, in its transaction: the audit
 entries in one INSERT, and for an event one outbox row (WebhookEvent) per active webhook
-that wants it, in one INSERT ... SELECT over the webhooks. A write rolled back leaves
-neither; one committed leaves both, whatever happens to the process afterwards; and the
-booking pays two statements for it, however many webhooks there are.
+that wants it, in one INSERT ... SELECT over the webhooks, two statements however many
+webhooks there are. A sale is the exception: its entries and events (booking_records) are
+written with its rows (sale_rows.py), inside its one statement on PostgreSQL and by
+record_many on SQLite. A write rolled back leaves neither; one committed leaves both,
+whatever happens to the process afterwards.
 
 Entries never hold a name or a phone number: `changes` says "name": "changed" instead.
 Events do carry them (`data` of a booking), since their endpoints are the theatre's own.
@@ -101,7 +103,7 @@ def outbox_insert(events: Sequence[Event], now: datetime) -> tuple[str, list[Any
     """INSERT ... SELECT: one outbox row per event and per active webhook wanting it.
 
     The one statement of this module in SQL (the ORM has no INSERT ... SELECT): without
-    it, a booking would read the webhooks first, a third statement. The webhook's id ends
+    it, a write would read the webhooks first, a statement more. The webhook's id ends
     the message id, so each row's is unique without knowing the webhooks beforehand. (A
     sale on PostgreSQL runs it inside its own statement: sale_rows.py.)
     """

@@ -376,7 +376,8 @@ def test_a_customer_a_booking_reuses_while_the_purge_deletes_it_is_kept(shows, i
     purged: dict[str, object] = {}
     try:
         with other.cursor() as cursor:
-            # What a booking's upsert does to a returning person (sales.customer_get_or_create),
+            # What a booking's upsert does to a returning person (the person part of
+            # sale_rows.write_sale's statement, or sale_rows.customer_get_or_create),
             # not committed yet.
             cursor.execute(
                 "INSERT INTO api_customer (name, phone_number) VALUES (%s, %s) "

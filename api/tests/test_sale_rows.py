@@ -3,17 +3,19 @@ booking, its tickets, their audit entries and the outbox rows; SQLite writes the
 the ORM. Both must leave the same rows and hand back what the database holds, and a failed
 write (a reference drawn twice, a seat taken) must leave nothing behind."""
 
+import re
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from api.errors import SeatTaken
 from api.locking import SeatsInUse
 from api.models import AuditEntry, Booking, Customer, Ticket, Webhook, WebhookEvent
-from api.services import sales
-from api.tests.conftest import book_seats, book_ticket
+from api.services import audit, sale_rows, sales
+from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +53,15 @@ def test_a_sale_comes_back_as_the_database_holds_it(show, webhook):
     ticket.seat_order = 99
     ticket.save(update_fields=["seat_order"])
     assert Ticket.objects.get(pk=ticket.pk).seat_order == 99
-    # The audit entries (the booking and each ticket) and one outbox row for the webhook.
-    actions = sorted(AuditEntry.objects.values_list("action", flat=True))
-    assert actions == ["booking.created", "ticket.created", "ticket.created", "ticket.created"]
+    # Stored as the ORM stores a number: E.164 text (a PhoneNumber compares equal to other spellings).
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT phone_number FROM {Customer._meta.db_table}")
+        assert cursor.fetchall() == [("+914155550124",)]
+    # The audit entries (the booking, then each ticket in seat order) and one outbox row.
+    assert list(AuditEntry.objects.order_by("pk").values_list("action", "object_id")) == [
+        ("booking.created", booking.reference),
+        *[("ticket.created", str(t.pk)) for t in sale.tickets],
+    ]
     event = WebhookEvent.objects.get()
     assert (event.webhook_id, event.type) == (webhook.pk, "booking.created")
     assert event.payload["data"]["reference"] == booking.reference
@@ -66,6 +74,96 @@ def test_a_returning_person_is_the_same_customer(show):
 
     assert first.holder_id == second.holder_id == Customer.objects.get().pk
     assert model_to_dict(second.booking.customer) == model_to_dict(Customer.objects.get())
+
+
+def test_a_person_the_orm_wrote_is_found_by_a_sale_of_a_number_without_its_country_code(show):
+    # show's venue is in India: 0 415 555 0124 there is +91 415 555 0124.
+    known = sales.customer_get_or_create(name="Grace Hopper", phone_number="+914155550124")
+
+    ticket = book_ticket(show.pk, name="Grace Hopper", phone_number="04155550124")
+
+    assert ticket.holder_id == known.pk
+    assert Customer.objects.count() == 1
+
+
+def inserted_columns(sql: str) -> dict[str, list[str]]:
+    """Each table an INSERT of the statement writes, with its column list."""
+    return {
+        table: [column.strip() for column in columns.split(",")]
+        for table, columns in re.findall(r"INSERT INTO (\w+) \(([^)]*)\)", sql)
+    }
+
+
+def test_the_statement_writes_every_column_of_each_row(show, webhook):
+    """A field added to a model with a default in Python must be added to the statement too
+    (the ORM path and SQLite would fill it; PostgreSQL's statement would not)."""
+    sale = book_seats(show.pk, quantity=2)
+    entries, events = audit.booking_records(sale)
+    sql, params = sale_rows._one_statement(
+        sale.booking.customer, sale.booking, sale.tickets, entries, events, actor="test", now=timezone.now()
+    )
+
+    def stored(model, *, but=()) -> list[str]:
+        return [f.column for f in model._meta.concrete_fields if f.column not in but]
+
+    assert inserted_columns(sql) == {
+        Customer._meta.db_table: stored(Customer, but=["id"]),
+        Booking._meta.db_table: stored(Booking, but=["id"]),
+        Ticket._meta.db_table: stored(Ticket),
+        AuditEntry._meta.db_table: stored(AuditEntry, but=["id"]),
+        WebhookEvent._meta.db_table: [
+            "webhook_id",
+            "message_id",
+            "type",
+            "payload",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ],
+    }
+    assert sql.count("%s") == len(params)
+
+
+@pytest.mark.parametrize("party", [2, 1])
+def test_the_sale_of_the_last_seats_reports_the_show_sold_out(webhook, party):
+    webhook.events = []  # every event
+    webhook.save()
+    small = make_show(days=2, capacity=2)
+    if party == 1:
+        book_ticket(small.pk)  # the other seat
+
+    book_seats(small.pk, quantity=party)
+
+    types = list(WebhookEvent.objects.order_by("pk").values_list("type", flat=True))
+    assert types[-2:] == ["booking.created", "show.sold_out"]
+    assert types.count("show.sold_out") == 1
+
+
+def test_a_sale_that_leaves_a_seat_reports_no_sold_out(webhook):
+    webhook.events = []
+    webhook.save()
+    small = make_show(days=2, capacity=3)
+
+    book_seats(small.pk, quantity=2)
+
+    assert not WebhookEvent.objects.filter(type="show.sold_out").exists()
+
+
+@pytest.mark.parametrize("left", [0, 1])
+def test_a_confirmed_hold_of_the_last_seats_reports_the_show_sold_out(webhook, left):
+    webhook.events = ["show.sold_out"]
+    webhook.save()
+    small = make_show(days=2, capacity=3 + left)
+    book_ticket(small.pk)
+    hold = hold_seats(small.pk, quantity=2)
+
+    sales.booking_confirm(hold_id=hold.pk, name="Grace Hopper", phone_number="+914155550124", now=timezone.now())
+
+    sold_out = WebhookEvent.objects.filter(type="show.sold_out")
+    assert sold_out.count() == (1 if left == 0 else 0)
+    if left == 0:
+        assert sold_out.get().payload["data"]["id"] == small.pk
 
 
 def test_a_reference_drawn_twice_is_drawn_again_and_leaves_nothing_behind(show, webhook):

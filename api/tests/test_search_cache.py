@@ -110,3 +110,12 @@ def test_the_answer_is_kept_in_redis_for_every_process(api_client, show, cached_
 
     assert again.json() == first.json()
     assert any(b"show-search" in key for key in redis_client.scan_iter(match=f"{redis_cache}:*"))
+
+
+def test_no_cache_asks_for_a_fresh_search(api_client, show, cached_search):
+    assert booked(api_client.get("/api/shows")) == [0]
+    book(show)
+
+    assert booked(api_client.get("/api/shows")) == [0]  # kept
+    assert booked(api_client.get("/api/shows", HTTP_CACHE_CONTROL="no-cache")) == [1]
+    assert booked(api_client.get("/api/shows")) == [1]  # the fresh answer, kept for the next

@@ -54,6 +54,10 @@ def test_no_cache_asks_for_a_fresh_map_and_keeps_it_for_the_others(api_client, s
     assert status_of(fresh, "A1") == "held"
     assert status_of(api_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "held"
 
+    book_ticket(show.pk, seat="A2")  # the directive is read in any case, among others
+    fresh = api_client.get(f"/api/shows/{show.pk}/seats", HTTP_CACHE_CONTROL="max-age=0, No-Cache")
+    assert status_of(fresh, "A2") == "booked"
+
 
 def test_a_seat_a_kept_map_shows_free_is_still_refused_when_taken(api_client, show, kept_maps):
     assert status_of(api_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "free"

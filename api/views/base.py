@@ -135,7 +135,9 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
         return answer()
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
     key = f"{name.replace(' ', '-')}:{url}"
-    if "no-cache" not in request.headers.get("Cache-Control", ""):
+    directives = {d.strip().lower() for d in request.headers.get("Cache-Control", "").split(",")}
+    fresh = "no-cache" in directives
+    if not fresh:
         try:
             kept = cache.get(key)
         except sharedcache.CacheFailure as exc:
@@ -144,8 +146,11 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
         if kept is not None:
             return HttpResponse(kept, content_type="application/json")
     response = answer()  # an invalid filter raises: a 400, not kept
+    body = JSONRenderer().render(response.data, "application/json")
     try:
-        cache.set(key, JSONRenderer().render(response.data, "application/json"), seconds)
+        # A fresh answer replaces the kept one; an answer read meanwhile from the database
+        # never replaces one kept since (it may be older than a fresh one).
+        (cache.set if fresh else cache.add)(key, body, seconds)
     except sharedcache.CacheFailure as exc:
         sharedcache.cache_failed(exc, f"keeping a {name}")
     return response
