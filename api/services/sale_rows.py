@@ -57,14 +57,14 @@ def write_sale(
     lines: list[Line],
     types: dict[str, TicketType],
     seat_order: Callable[[str], int],
-    customer: Customer,
     booking: Booking,
     sold_out: bool,
     actor: str,
     now: datetime,
 ) -> Sale:
-    """Write the booking of `customer` (unsaved: a name and phone) with a ticket for each
-    line, and its audit entries and events (show.sold_out too when `sold_out`)."""
+    """Write `booking` (unsaved, and so its customer: a name and phone) with a ticket for
+    each line, and its audit entries and events (show.sold_out too when `sold_out`)."""
+    customer = booking.customer
     booked_at = timezone.now()  # what Ticket.booked_at (auto_now_add) takes on a save
     tickets = [
         Ticket(

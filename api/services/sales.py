@@ -81,14 +81,13 @@ def _sell(
     phone = phone_at(phone_number, show)
     check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
-    customer = Customer(name=name, phone_number=phone)
+    person = Customer(name=name, phone_number=phone)
     sale = write_sale(
         show=show,
         lines=lines,
         types=types,
         seat_order=seat_map_order(show.screen.seats),
-        customer=customer,
-        booking=Booking(reference=reference, customer=customer, total=total, client=client, created_at=now),
+        booking=Booking(reference=reference, customer=person, total=total, client=client, created_at=now),
         sold_out=sold_out,
         actor=actor,
         now=now,
