@@ -31,54 +31,50 @@ from django.db import OperationalError, connection
 
 from .errors import ClientBusy, ShowBusy, ShowNotFound
 from .models import Hold, Screen, SeatBlock, Show, Ticket, Venue
+from .rows import Columns
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-def _columns(model: type[Any], *, leave_out: str = "") -> list[tuple[str, str]]:
-    """(attname, column) of each of the model's fields stored in its table."""
-    return [(f.attname, f.column) for f in model._meta.concrete_fields if f.name != leave_out and f.column]
-
-
 # A show locked comes with its screen (all but the seat map, which Screen.seats finds by its
-# digest) and venue: they price, seat and date a sale. Their columns come under these
-# prefixes beside the show's own.
-_SCREEN_COLUMNS = _columns(Screen, leave_out="seat_map")
-_VENUE_COLUMNS = _columns(Venue)
-_SCREEN, _VENUE = "screen__", "venue__"
+# digest) and venue: they price, seat and date a sale.
+_SHOW, _SCREEN, _VENUE = Columns(Show), Columns(Screen, leave_out=["seat_map"]), Columns(Venue)
 
 
 def _shows_sql(count: int, *, lock: bool) -> str:
     """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
     alone: screen and venue come along unlocked, so bookings of other shows on the same
-    screen don't queue behind this one."""
+    screen don't queue behind this one. Locked on PostgreSQL, the first column sets the
+    transaction's lock_timeout (SET LOCAL): the select list is computed as a row is read,
+    before it is locked, so the wait for the lock is already bounded, and costs no round
+    trip of its own."""
     q = connection.ops.quote_name
-    columns = ["s.*"]
-    columns += [f"sc.{q(column)} AS {q(_SCREEN + attname)}" for attname, column in _SCREEN_COLUMNS]
-    columns += [f"v.{q(column)} AS {q(_VENUE + attname)}" for attname, column in _VENUE_COLUMNS]
+    postgres_lock = lock and connection.vendor == "postgresql"
+    timeout = "set_config('lock_timeout', %s, true)" if postgres_lock else "NULL"
     sql = (
-        f"SELECT {', '.join(columns)} FROM {q(Show._meta.db_table)} s"
+        f"SELECT {timeout}, {_SHOW.select('s')}, {_SCREEN.select('sc')}, {_VENUE.select('v')}"
+        f" FROM {q(Show._meta.db_table)} s"
         f" JOIN {q(Screen._meta.db_table)} sc ON sc.id = s.screen_id"
         f" JOIN {q(Venue._meta.db_table)} v ON v.id = sc.venue_id"
         f" WHERE s.id IN ({', '.join(['%s'] * count)}) ORDER BY s.id"
     )
-    return sql + (" FOR UPDATE OF s" if lock and connection.vendor == "postgresql" else "")
-
-
-def _related(show: Show, model: type[Any], prefix: str, columns: list[tuple[str, str]]) -> Any:
-    """The screen or venue whose columns came with the show under `prefix`."""
-    names = [attname for attname, _ in columns]
-    return model.from_db(connection.alias, names, [vars(show).pop(prefix + name) for name in names])
+    return sql + (" FOR UPDATE OF s" if postgres_lock else "")
 
 
 def _shows(ids: list[int], *, lock: bool) -> dict[int, Show]:
+    params: list[Any] = list(ids)
+    if lock and connection.vendor == "postgresql":
+        params.insert(0, f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms")
+    screen_at, venue_at = 1 + len(_SHOW), 1 + len(_SHOW) + len(_SCREEN)
     shows = {}
-    for show in Show.objects.raw(_shows_sql(len(ids), lock=lock), ids):
-        screen = _related(show, Screen, _SCREEN, _SCREEN_COLUMNS)
-        screen.venue = _related(show, Venue, _VENUE, _VENUE_COLUMNS)
-        show.screen = screen
-        shows[show.pk] = show
+    with connection.cursor() as cursor:
+        cursor.execute(_shows_sql(len(ids), lock=lock), params)
+        for row in cursor.fetchall():
+            show = _SHOW.load(row[1:screen_at])
+            show.screen = _SCREEN.load(row[screen_at:venue_at])
+            show.screen.venue = _VENUE.load(row[venue_at:])
+            shows[show.pk] = show
     return shows
 
 
@@ -88,13 +84,9 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
 
     The fixed order keeps two moves between the same two shows from deadlocking. Written
     in SQL (the ORM's form of it cost more Python than any other statement of a booking:
-    bench/README.md); RawQuerySet converts the show's columns as the ORM does.
+    bench/README.md).
     """
     ids = sorted(set(show_ids))
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])  # SET LOCAL
     try:
         shows = _shows(ids, lock=True)
     except OperationalError as exc:

@@ -63,6 +63,11 @@ FRAME = re.compile(r"^(?P<function>.+?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="a", choices=sorted(run.SCENARIOS), help="bench/run.py's (default a)")
+    parser.add_argument(
+        "--raw",
+        metavar="FILE",
+        help="also write the samples there, one stack a line (py-spy's raw format, for a flame graph)",
+    )
     run.server_arguments(parser, duration=15, db="booking_bench_profile")
     return parser.parse_args()
 
@@ -138,6 +143,8 @@ def main() -> None:
                 if frames and count.isdigit():
                     stacks[tuple(frames.split(";"))] += int(count)
     run.drop_database(args.pg, args.db)
+    if args.raw:
+        Path(args.raw).write_text("".join(f"{';'.join(frames)} {n}\n" for frames, n in stacks.items()))
     print(f"{title}: {result['rps']:.0f} req/s (p99 {result['p99']:.1f} ms) while sampled; errors {result['errors']}.")
     if not stacks:
         sys.exit("py-spy recorded nothing: is it installed (requirements-dev.txt) and allowed to trace?")

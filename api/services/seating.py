@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..locking import SeatsInUse
 from ..models import Show, ShowPrice, TicketType, parse_phone
+from ..rows import Columns
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from ..seatmaps import seat_map_order
 from .catalog import ShowTime, show_at
@@ -106,12 +107,16 @@ class Tariff:
         return next(t for t in self.types.values() if t.default)
 
 
+_TYPE = Columns(TicketType)
+_TYPE_KEY = _TYPE.attnames.index("key")
+
+
 def _tariff_sql() -> str:
     """Every ticket type (the default first), each LEFT JOINed to its prices at one show;
     amounts as text, which both databases give exactly (SQLite keeps decimals as numbers)."""
     q = connection.ops.quote_name
     return (
-        f"SELECT t.*, p.category AS category, CAST(p.amount AS TEXT) AS amount"
+        f"SELECT {_TYPE.select('t')}, p.category, CAST(p.amount AS TEXT)"
         f" FROM {q(TicketType._meta.db_table)} t LEFT JOIN {q(ShowPrice._meta.db_table)} p"
         f" ON p.ticket_type_id = t.id AND p.show_id = %s ORDER BY t.{q('default')} DESC, t.id"
     )
@@ -124,11 +129,15 @@ def tariff(show_id: int | None = None) -> Tariff:
     for _ in range(2):
         types: dict[str, TicketType] = {}
         prices: dict[tuple[str, str], Decimal] = {}
-        for row in TicketType.objects.raw(_tariff_sql(), [show_id]):
-            types.setdefault(row.key, row)
-            offer = vars(row)  # the price's columns come beside the type's
-            if offer["category"] is not None:
-                prices[(row.key, offer["category"])] = Decimal(offer["amount"]).quantize(CENTS)
+        with connection.cursor() as cursor:
+            cursor.execute(_tariff_sql(), [show_id])
+            rows = cursor.fetchall()
+        for *columns, category, amount in rows:  # a type's row again for each of its prices
+            key = columns[_TYPE_KEY]
+            if key not in types:
+                types[key] = _TYPE.load(columns)
+            if category is not None:
+                prices[(key, category)] = Decimal(amount).quantize(CENTS)
         if any(t.default for t in types.values()):
             break
         TicketType.objects.default()  # a database without types gets the fresh installation's

@@ -22,14 +22,15 @@ pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 
-# On PostgreSQL the show lock is one statement more: SELECT set_config('lock_timeout', ...),
-# the bound of its wait (locking.lock_shows, BOOKING_LOCK_TIMEOUT_SECONDS).
-LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
+# On PostgreSQL an anonymous client's seat cap is one statement more: the client's advisory
+# lock (locking.lock_client).
+CLIENT_LOCK_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 
 # A booking's statements (services.sales.booking_create):
 # SAVEPOINT                                        booking_create's transaction.atomic()
-# [SELECT set_config('lock_timeout', ..)]          PostgreSQL: the lock's wait bound
-# SELECT show WHERE id IN (..) ORDER BY id FOR UPDATE   the show lock (locking.lock_show)
+# SELECT [set_config('lock_timeout', ..),] show WHERE id IN (..) ORDER BY id FOR UPDATE
+#                                                  the show lock (locking.lock_show), on
+#                                                  PostgreSQL with its wait's bound
 # SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
 #                                                  the booked, held and blocked seats (locking.seats_in_use)
 # (v2, ticket types and prices) once the seats are chosen:
@@ -57,8 +58,8 @@ LOCK_TIMEOUT_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 #                                                  the client's seats of the last hour
 SALE_STATEMENTS = 1 if connection.vendor == "postgresql" else 5
 PRICING_STATEMENTS = 1
-CAP_STATEMENTS = 1 + LOCK_TIMEOUT_STATEMENTS
-BOOKING_STATEMENTS = 4 + PRICING_STATEMENTS + SALE_STATEMENTS + LOCK_TIMEOUT_STATEMENTS + CAP_STATEMENTS
+CAP_STATEMENTS = 1 + CLIENT_LOCK_STATEMENTS
+BOOKING_STATEMENTS = 4 + PRICING_STATEMENTS + SALE_STATEMENTS + CAP_STATEMENTS
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):
