@@ -74,48 +74,59 @@ class SweetSpot:
         xs = [s.x for s in seat_map]
         self.row = round((len(seat_map.rows) - 1) * 2 / 3)
         self.x = (min(xs) + max(xs)) / 2 if xs else 0
+        # The rows' indexes, nearest the sweet spot's row first (the front one of two as near).
+        self.rows_nearest_first = sorted(range(len(seat_map.rows)), key=lambda i: (abs(i - self.row), i))
+
+    def row_distance(self, row: int) -> float:
+        """The part of any placement's distance that its row alone makes."""
+        return float((self.ROW_WEIGHT * (row - self.row)) ** 2)
 
     def distance(self, row: int, x: int, quantity: int = 1) -> tuple[float, int, int]:
         """The rank of `quantity` seats side by side in the row, the first at x."""
         middle = x + (quantity - 1) / 2
-        rows = (self.ROW_WEIGHT * (row - self.row)) ** 2
         # Ties go to the row nearer the screen, then to the left: the same state and
         # request always give the same seats.
-        return rows + (middle - self.x) ** 2, row, x
+        return self.row_distance(row) + (middle - self.x) ** 2, row, x
 
 
-Runs = list[list[list[Seat]]]  # each row's runs of free neighbours (_runs), front row first
+Rank = tuple[float, int, int]  # SweetSpot.distance
 
 
-def _all_runs(seat_map: SeatMap, unavailable: set[str]) -> Runs:
-    return [_runs(row, unavailable) for row in seat_map.rows]
+def _best_in_row(
+    spot: SweetSpot, runs: list[list[Seat]], quantity: int, *, single_seat_rule: bool
+) -> tuple[Rank, list[Seat]] | None:
+    """The side-by-side placement of `quantity` in a row (its runs of free neighbours)
+    nearest the sweet spot, with its rank; None when none fits.
 
-
-def _best_placement(spot: SweetSpot, runs_by_row: Runs, quantity: int, *, single_seat_rule: bool) -> list[Seat] | None:
-    """The side-by-side placement of `quantity` nearest the sweet spot, or None.
-
-    With the single-seat rule, a row's placements that strand a seat are left out, unless
-    every placement in that row would (the rule's exemption)."""
-    best: tuple[float, int, int] | None = None
-    chosen: list[Seat] | None = None
-    for runs in runs_by_row:
-        placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
-        if single_seat_rule:
-            placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
-        for run, start in placements:
-            distance = spot.distance(run[start].row, run[start].x, quantity)
-            if best is None or distance < best:
-                best, chosen = distance, run[start : start + quantity]
-    return chosen
+    With the single-seat rule, placements that strand a seat are left out, unless every
+    placement in the row would (the rule's exemption)."""
+    placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
+    if single_seat_rule:
+        placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
+    if not placements:
+        return None
+    run, start = min(placements, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
+    return spot.distance(run[start].row, run[start].x, quantity), run[start : start + quantity]
 
 
 def best_together(
     seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool = True
 ) -> list[str] | None:
-    """The best side-by-side placement of `quantity` seats in one row, or None."""
-    runs = _all_runs(seat_map, unavailable)
-    chosen = _best_placement(seat_map.sweet_spot, runs, quantity, single_seat_rule=single_seat_rule)
-    return [s.label for s in chosen] if chosen else None
+    """The best side-by-side placement of `quantity` seats in one row, or None.
+
+    Rows are tried nearest the sweet spot first: once a row is further from it than the
+    best placement found so far, that row and every one after it can only rank behind."""
+    spot = seat_map.sweet_spot
+    best: tuple[Rank, list[Seat]] | None = None
+    for index in spot.rows_nearest_first:
+        if best is not None and spot.row_distance(index) > best[0][0]:
+            break
+        found = _best_in_row(
+            spot, _runs(seat_map.rows[index], unavailable), quantity, single_seat_rule=single_seat_rule
+        )
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    return [s.label for s in best[1]] if best else None
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
@@ -128,7 +139,7 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
     if sum(most_first) < quantity:
         return None
     fewest = next(n for n in range(1, len(free) + 1) if sum(most_first[:n]) >= quantity)
-    nearest_first = sorted(range(len(free)), key=lambda i: (abs(i - spot.row), i))
+    nearest_first = spot.rows_nearest_first
     chosen: list[str] = []
     left, picked = quantity, set()
     for rows_after in range(fewest - 1, -1, -1):
@@ -157,9 +168,9 @@ def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, s
     taken, chosen = set(unavailable), list[str]()
     while count:
         runs = _runs(row, taken)
-        placement = _best_placement(spot, [runs], count, single_seat_rule=single_seat_rule)
-        if placement is not None:
-            return chosen + [s.label for s in placement]
+        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)
+        if found is not None:
+            return chosen + [s.label for s in found[1]]
         run = min(runs, key=lambda run: (-len(run), spot.distance(run[0].row, run[0].x, len(run))))
         chosen += [s.label for s in run]
         taken |= {s.label for s in run}
