@@ -9,8 +9,10 @@ in this process's memory (api/throttling.py) and show searches come from the dat
 
 import logging
 import time
+from typing import Any
 
 from django.core.cache import cache
+from django.core.cache.backends import redis as django_redis
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -85,3 +87,32 @@ def forget(key: str) -> None:
         cache.delete(key)
     except CacheFailure as exc:
         cache_failed(exc, f"forgetting {key}")
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    """Django's Redis cache client, with one redis-py client per connection pool, made on
+    first use: Django's makes a new `redis.Redis` for every call, and redis-py builds each
+    new client's table of reply parsers, which took some 13 % of the workers' CPU when the
+    staff list was answered from the cache (`make bench-profile`, bench/README.md). A
+    redis-py client is safe to share: it takes a connection from its pool for each command,
+    and the pool starts afresh in a forked worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    # The ignores: Django's own attributes, which its type stubs leave out.
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    """The cache of REDIS_URL (settings.CACHES): Django's, with the client above."""
+
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = RedisCacheClient

@@ -190,7 +190,7 @@ def redis_cache(settings, key_prefix):
     """This process's cache is the shared Redis, as with REDIS_URL set."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "api.sharedcache.RedisCache",
             "LOCATION": TEST_REDIS_URL,
             "KEY_PREFIX": key_prefix,
         }

@@ -84,7 +84,7 @@ def own_redis(settings) -> Iterator[RedisServer]:
     timeout = settings.REDIS_TIMEOUT_SECONDS
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "api.sharedcache.RedisCache",
             "LOCATION": server.url,
             "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         }

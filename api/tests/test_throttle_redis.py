@@ -171,3 +171,20 @@ def test_the_window_closes_after_the_rate_period(api_client, settings):
     assert before == [200, 200, 429]
     assert (waiting.status_code, waiting["Retry-After"]) == (429, "15")
     assert after == [200, 200, 429]
+
+
+def test_the_cache_keeps_one_redis_client_per_pool(redis_cache):
+    # api.sharedcache.RedisCache: Django's client made a new redis.Redis for every call.
+    from django.core.cache import cache, caches
+
+    from api.sharedcache import RedisCache
+
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    client = backend._cache.get_client(write=True)
+    assert backend._cache.get_client("any key") is client
+    assert backend._cache.get_client("any key", write=True) is client
+    cache.set("reused", {"a": 1}, 10)
+    assert cache.get("reused") == {"a": 1}
+    assert cache.add("counter", 0, 10)
+    assert cache.incr("counter") == 1
