@@ -23,6 +23,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api.authentication import TokenAuthentication
 from api.models import Booking, Customer, Film, Hold, Show, Ticket
 from api.services import door, waitlist
 from api.tests.conftest import book_seats, hold_seats, make_show, open_timing
@@ -119,6 +120,29 @@ def test_anonymous_clients_cannot_write_shows(api_client, show, method, suffix, 
 def test_bad_token_is_401_even_where_anonymous_clients_may_go(api_client, show):
     api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = api_client.get("/api/shows")
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
+
+
+def test_a_token_is_its_user_while_that_user_is_active(staff_user):
+    # api/authentication.py reads the token and its user by hand: DRF's answers, and the user's
+    # fields as the ORM loads them.
+    token = Token.objects.create(user=staff_user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/tickets").status_code == 200
+
+    user, found = TokenAuthentication().authenticate_credentials(token.key)
+    assert (found.pk, found.user_id, found.created) == (token.pk, staff_user.pk, token.created)
+    assert found.user is user
+    assert {f.attname: getattr(user, f.attname) for f in user._meta.concrete_fields} == {
+        f.attname: getattr(staff_user, f.attname) for f in staff_user._meta.concrete_fields
+    }
+    staff_user.is_active = False
+    staff_user.save(update_fields=["is_active"])
+    response = client.get("/api/tickets")
+    assert (response.status_code, response.json()) == (401, {"detail": "User inactive or deleted."})
+    token.delete()
+    response = client.get("/api/tickets")
     assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
 
 
