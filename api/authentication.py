@@ -4,11 +4,14 @@ token and its user read by one hand-written statement.
 DRF reads them with `Token.objects.select_related("user").get(key=key)`, compiled anew on
 every request: for the staff list answered from the cache that compiling was some 35 % of
 the workers' CPU (`make bench-profile --scenario d`, bench/README.md). The same columns,
-the same join and the same errors, read through api/rows.py.
+the same join and the same errors, read through api/rows.py. A token model of one's own
+(TokenAuthentication.model) or a user model that extends another concrete model (whose
+columns are in two tables) is left to DRF's own read.
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
@@ -18,18 +21,24 @@ from .rows import Columns
 
 _TOKEN = Columns(Token)
 _USER = Columns(get_user_model())
+_SIMPLE_USER = not get_user_model()._meta.parents
 
 
 def _token_sql() -> str:
     q = connection.ops.quote_name
+    user: Any = Token._meta.get_field("user")  # the token's user (a OneToOneField)
+    key: Any = Token._meta.pk
     return (
         f"SELECT {_TOKEN.select('t')}, {_USER.select('u')} FROM {q(Token._meta.db_table)} t"
-        f" JOIN {q(get_user_model()._meta.db_table)} u ON u.{q('id')} = t.{q('user_id')} WHERE t.{q('key')} = %s"
+        f" JOIN {q(get_user_model()._meta.db_table)} u ON u.{q(user.target_field.column)} = t.{q(user.column)}"
+        f" WHERE t.{q(key.column)} = %s"
     )
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    def authenticate_credentials(self, key: str) -> tuple[AbstractBaseUser, Token]:
+    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+        if self.get_model() is not Token or not _SIMPLE_USER:
+            return super().authenticate_credentials(key)
         with connection.cursor() as cursor:
             cursor.execute(_token_sql(), [key])
             row = cursor.fetchone()

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from api.errors import ShowBusy
+from api.locking import lock_shows
 from api.models import Show, Ticket
 from api.tests.conftest import ADA, make_show, postgres_only
 
@@ -107,3 +108,17 @@ def test_the_timeout_is_the_transactions_own(show):
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone() == ("0",)
+
+
+def test_the_timeout_bounds_the_wait_for_any_of_several_shows(lock_elsewhere, settings):
+    # A move locks two shows in one statement (locking.lock_shows): the lock_timeout its
+    # select list sets must already hold when the wait is for the second row, not the first.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 1
+    first, second = make_show(hour=18), make_show(hour=21)
+    lock_elsewhere(max(first.pk, second.pk))
+    start = time.monotonic()
+
+    with pytest.raises(ShowBusy), transaction.atomic():
+        lock_shows([first.pk, second.pk])
+
+    assert 1 <= time.monotonic() - start < 3
