@@ -69,16 +69,18 @@ def test_five_offer_runs_during_a_rush_never_oversell_nor_offer_twice(monkeypatc
             wait_a_little(random.Random(n))
 
     def canceller(n: int) -> None:
-        mine = bookings[n::CANCELLERS][:5]
+        mine = bookings[n::CANCELLERS]  # every early booking is cancelled, one canceller's each
         for booking_id in mine:
             sales.booking_cancel(booking_id=booking_id, now=timezone.now())
             wait_a_little(random.Random(n))
 
     def booker(n: int) -> None:
+        # Walk-ins race the job for the first show's freed seats; the second show's go to
+        # its waiting list alone, so that offers are made however fast bookings are.
         local = random.Random(100 + n)
         for _ in range(20):
             try:
-                book_seats(local.choice(show_ids), quantity=local.choice([1, 2]), name=f"Walk-in {n}")
+                book_seats(show_ids[0], quantity=local.choice([1, 2]), name=f"Walk-in {n}")
             except (SoldOut, ShowBusy):
                 pass
             wait_a_little(local)
@@ -191,7 +193,7 @@ def test_five_offer_runs_during_a_rush_never_oversell_nor_offer_twice(monkeypatc
             assert entry.current_status == WaitlistStatus.EXPIRED and has_offer
     # The rush did what it meant to: offers made, confirmed, passed on.
     statuses = Counter(entry.current_status for entry in entries)
-    assert offers.count() >= 10, statuses
+    assert offers.count() >= 10, (offers.count(), statuses)
     assert statuses[WaitlistStatus.BOOKED] == len(confirmed) > 0, statuses
     # (A confirm may win the race with the harness's own lapsing: hence at most.)
     assert 0 < statuses[WaitlistStatus.EXPIRED] <= len(set(lapsed)), statuses
