@@ -92,10 +92,11 @@ def forget(key: str) -> None:
 class RedisCacheClient(django_redis.RedisCacheClient):
     """Django's Redis cache client, with one redis-py client per connection pool, made on
     first use: Django's makes a new `redis.Redis` for every call, and redis-py builds each
-    new client's table of reply parsers, which took some 13 % of the workers' CPU when the
-    staff list was answered from the cache (`make bench-profile`, bench/README.md). A
-    redis-py client is safe to share: it takes a connection from its pool for each command,
-    and the pool starts afresh in a forked worker."""
+    new client's table of reply parsers (13 % of the workers' CPU in a profile of the
+    cached staff list). With one client the cached search served 1.12 times the requests
+    and the premiere's seat map 1.08 times, in a same-run A/B (bench/README.md). A redis-py
+    client is safe to share: it takes a connection from its pool for each command, and the
+    pool starts afresh in a forked worker."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
