@@ -12,10 +12,11 @@ from ..models import Booking, Hold, Screen, Ticket, Venue
 from ..seatchoice import side_by_side
 from ..services.catalog import ShowTime
 from ..services.sales import Sale
+from .common import RequestSerializer
 from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text
 
 
-class ShowChoiceSerializer(serializers.Serializer):
+class ShowChoiceSerializer(RequestSerializer):
     """Names a show by id (validated as show_id), or by date + time in its venue's zone,
     optionally narrowed by screen or venue (validated as when, a services.catalog.ShowTime)."""
 
@@ -55,7 +56,7 @@ class ShowChoiceSerializer(serializers.Serializer):
         return attrs
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonSerializer(RequestSerializer):
     name = serializers.CharField(max_length=100, help_text="1 to 100 characters.")
     phone_number = PhoneField(help_text="Any format; without a country code, read in the venue's country.")
 

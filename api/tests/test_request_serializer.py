@@ -1,0 +1,45 @@
+"""Request shapes (serializers.common.RequestSerializer) give each instance shallow copies
+of the declared fields instead of DRF's deep copies: each instance must still own its
+fields, and validating one body must leave nothing behind for the next."""
+
+from api.serializers.sales import BookingCreateSerializer, HoldCreateSerializer, TicketCreateSerializer
+
+
+def test_each_instance_owns_its_fields_bound_to_itself():
+    first, second = TicketCreateSerializer(data={}), TicketCreateSerializer(data={})
+
+    assert set(first.fields) == set(TicketCreateSerializer._declared_fields)
+    for name, field in first.fields.items():
+        declared = TicketCreateSerializer._declared_fields[name]
+        assert field is not second.fields[name] and field is not declared
+        assert (field.parent, field.field_name) == (first, name)
+        assert (second.fields[name].parent, declared.parent) == (second, None)
+
+
+def test_changing_one_instance_field_leaves_the_others():
+    first = TicketCreateSerializer(data={"show": 1, "phone_number": "+14155550123"})
+    first.fields["name"].required = False
+
+    assert first.is_valid(), first.errors
+    second = TicketCreateSerializer(data={"show": 1, "phone_number": "+14155550123"})
+    assert not second.is_valid()
+    assert second.errors == {"name": ["This field is required."]}
+
+
+def test_a_body_validated_after_a_bad_one_is_judged_on_its_own():
+    bad = HoldCreateSerializer(data={"show": 1, "seats": ["A1", "??", "B2"], "wheelchair": -1})
+    assert not bad.is_valid()
+    assert bad.errors == {
+        "seats": {1: ["Not a seat label: use a row letter and a seat number, like B4."]},
+        "wheelchair": ["Ensure this value is greater than or equal to 0."],
+    }
+
+    good = HoldCreateSerializer(data={"show": 1, "seats": ["a1", "B2"]})
+    assert good.is_valid(), good.errors
+    assert good.validated_data == {"show_id": 1, "seats": ["A1", "B2"]}
+    booking = BookingCreateSerializer(
+        data={"show": 1, "ticket_types": {"adult": 2}, "name": "Ada", "phone_number": "+14155550123"}
+    )
+    assert booking.is_valid(), booking.errors
+    assert booking.validated_data["ticket_types"] == {"adult": 2}
+    assert booking.validated_data["quantity"] == 2
