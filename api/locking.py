@@ -19,6 +19,7 @@ booking runs both, and the lock's ORM form cost more Python than any other state
 a booking. The taken-seat read gets tickets, live holds and blocks in one round trip.
 """
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ _SHOW, _SCREEN, _VENUE = Columns(Show), Columns(Screen, leave_out=["seat_map"]),
 
 
 def _shows_sql(count: int, *, lock: bool) -> str:
+    return _shows_sql_on(connection.vendor, count, lock)
+
+
+@functools.cache  # four texts at most: one show or two (a move), locked or not; built once each
+def _shows_sql_on(vendor: str, count: int, lock: bool) -> str:
     """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
     alone: screen and venue come along unlocked, so bookings of other shows on the same
     screen don't queue behind this one. Locked on PostgreSQL, the first column sets the
@@ -50,7 +56,7 @@ def _shows_sql(count: int, *, lock: bool) -> str:
     before it is locked, so the wait for the lock is already bounded, and costs no round
     trip of its own."""
     q = connection.ops.quote_name
-    postgres_lock = lock and connection.vendor == "postgresql"
+    postgres_lock = lock and vendor == "postgresql"
     timeout = "set_config('lock_timeout', %s, true)" if postgres_lock else "NULL"
     sql = (
         f"SELECT {timeout}, {_SHOW.select('s')}, {_SCREEN.select('sc')}, {_VENUE.select('v')}"
