@@ -9,6 +9,7 @@ the same join and the same errors, read through api/rows.py. A token model of on
 columns are in two tables) is left to DRF's own read.
 """
 
+import functools
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,6 +26,11 @@ _SIMPLE_USER = not get_user_model()._meta.parents
 
 
 def _token_sql() -> str:
+    return _token_sql_on(connection.vendor)
+
+
+@functools.cache  # one text: built once, not on every staff request
+def _token_sql_on(vendor: str) -> str:
     q = connection.ops.quote_name
     user: Any = Token._meta.get_field("user")  # the token's user (a OneToOneField)
     key: Any = Token._meta.pk
@@ -37,7 +43,8 @@ def _token_sql() -> str:
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        if self.get_model() is not Token or not _SIMPLE_USER:
+        # self.model, not DRF's get_model(), which imports Token on every call.
+        if self.model not in (None, Token) or not _SIMPLE_USER:
             return super().authenticate_credentials(key)
         with connection.cursor() as cursor:
             cursor.execute(_token_sql(), [key])
