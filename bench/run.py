@@ -127,7 +127,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per gthread worker")
     parser.add_argument("--conn-max-age", default="600", help="CONN_MAX_AGE of the server (default 600)")
-    parser.add_argument("--scenarios", help="which scenarios to run, e.g. ac (default abcdefhi; with --compare, acdg)")
+    parser.add_argument(
+        "--scenarios", help="which scenarios to run, e.g. ac (default abcdefhigj; with --compare, acdg)"
+    )
     parser.add_argument("--skip-pgbench", action="store_true", help="don't time the raw PostgreSQL transaction")
     parser.add_argument("--skip-purge", action="store_true", help="don't run bench/purge.py")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database(s) afterwards")
@@ -155,7 +157,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", metavar="ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scenarios is None:
-        args.scenarios = "acdg" if args.compare else "abcdefhi"
+        args.scenarios = "acdg" if args.compare else "abcdefhigj"
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {''.join(sorted(unknown))}; choose from {''.join(SCENARIOS)}")
