@@ -1,11 +1,12 @@
 """`make bench`: load the service under gunicorn on PostgreSQL and print a table of figures.
 
-What it does, in about a minute and a half (then the purge benchmark):
+What it does, in about four minutes (then the purge benchmark):
 
 1. creates a fresh database (booking_bench on 127.0.0.1, user postgres), migrates it and
-   seeds it, in a subprocess with the app's own code: 40 shows of 10,000 seats for the
-   spread booking, 1,500 shows of 20 seats for the sell-out rush, 40 shows for holds, a
-   door list of 200 tickets, a staff user and token, and 40 shows for pgbench;
+   seeds it, in a subprocess with the app's own code (bench/README.md has the whole
+   seed): 400 shows to book and 400 to hold on 300-seat halls with prices (version 2),
+   1,500 shows of 20 seats for the sell-out rush, a door list of 200 tickets, 50,000 past
+   customers, a staff user and token, and 40 shows for pgbench;
 2. starts gunicorn (gunicorn.conf.py, DEBUG off) and loads it with wrk from a second
    process, 32 connections, for each scenario (bench/*.lua);
 3. times the raw PostgreSQL booking transaction with pgbench (bench/pgbench_booking.sql)
@@ -63,7 +64,7 @@ SCENARIOS = {
     "d": ("(d) staff ticket list, 50 rows", "tickets.lua"),
     "e": ("(e) hold, then confirm", "hold_confirm.lua"),
     "f": ("(c) again, search cache off", "search.lua"),
-    # Several wrk at once on the same server (MIX): the staff list read while people book
+    # Several wrk at once on the same server (MIXES): the staff list read while people book
     # and the door checks tickets in at the listed show.
     "g": ("(g) (d) beside bookings and check-ins: the lists", "tickets.lua"),
     # The same at the door of a busy evening: many staff devices, fewer bookings (MIXES).
@@ -76,8 +77,8 @@ SCENARIOS = {
 # (g) and (j): each part's scenario key, script and share of --connections (one wrk thread
 # each). Every connection sends its next request as soon as it has its answer, so each
 # gets about the same number of answers: in (g) the lists (half the connections) get
-# their turn with the bookings, as fast as both go. In (j) the door's devices (28 of 32)
-# reload the list beside 3 connections booking and 1 checking in: the bookings come at
+# their turn with the bookings, as fast as both go. In (j) the door's devices (30 of 32)
+# reload the list beside one connection booking and one checking in: the bookings come at
 # whatever rate that leaves them, reported. (Pacing a connection with wrk's delay() would
 # hold a sync worker: wrk connects first and waits before it sends, and a worker waits
 # for the request; in production the front buffers a request before it reaches gunicorn.)
@@ -573,7 +574,7 @@ def start_wrk(
     threads: int | None = None,
 ) -> subprocess.Popen:
     threads = threads or args.wrk_threads
-    connections = max(threads, connections or args.connections)
+    connections = max(threads, args.connections if connections is None else connections)
     command = [
         "wrk",
         f"-t{threads}",
@@ -619,7 +620,11 @@ def run_scenario(
         results = {key: summarise(run_wrk(args, port, script, args.duration, envs[key]))}
     else:
         running = [
-            (part, script, start_wrk(args, port, script, args.duration, envs[part], round(args.connections * share), 1))
+            (
+                part,
+                script,
+                start_wrk(args, port, script, args.duration, envs[part], max(1, round(args.connections * share)), 1),
+            )
             for part, script, share in MIXES[key]
         ]
         results = {part: summarise(finish_wrk(wrk, script)) for part, script, wrk in running}
