@@ -29,7 +29,8 @@ def _own_copy(declared: Field) -> Field:
     field.error_messages = dict(field.error_messages)
     if isinstance(field, serializers.ListField | serializers.DictField):
         field.child = copy.deepcopy(field.child)  # built again, unbound: a field binds once
-        field.child.bind(field_name="", parent=field)
+        # As ListField.__init__ binds it; the stubs expect a serializer for a parent.
+        field.child.bind(field_name="", parent=field)  # type: ignore[arg-type]
     return field
 
 

@@ -2,6 +2,8 @@
 of the declared fields instead of DRF's deep copies: each instance must still own its
 fields, and validating one body must leave nothing behind for the next."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from api.serializers.sales import BookingCreateSerializer, HoldCreateSerializer, TicketCreateSerializer
@@ -21,10 +23,12 @@ def test_each_instance_owns_its_fields_bound_to_itself():
 def test_a_list_child_is_its_own_and_reaches_its_serializer():
     first, second = HoldCreateSerializer(data={}, context={"who": 1}), HoldCreateSerializer(data={})
 
-    child = first.fields["seats"].child
-    assert child is not second.fields["seats"].child
-    assert child is not HoldCreateSerializer._declared_fields["seats"].child
-    assert child.parent is first.fields["seats"] and child.root is first
+    seats: Any = first.fields["seats"]  # a ListField
+    declared: Any = HoldCreateSerializer._declared_fields["seats"]
+    child = seats.child
+    assert child is not second.fields["seats"].child  # type: ignore[attr-defined]
+    assert child is not declared.child
+    assert child.parent is seats and child.root is first
     assert child.context == {"who": 1}
     assert first.fields["ticket_types"].child.root is first
 
@@ -35,8 +39,9 @@ def test_a_validator_or_message_changed_on_one_instance_stays_there():
             raise serializers.ValidationError("Row Z is closed tonight.")
 
     first = HoldCreateSerializer(data={"show": 1, "seats": ["Z1", "??"]})
-    first.fields["seats"].child.validators.append(no_row_z)
-    first.fields["seats"].child.error_messages["label"] = "Not a seat."
+    seats: Any = first.fields["seats"]  # a ListField
+    seats.child.validators.append(no_row_z)
+    seats.child.error_messages["label"] = "Not a seat."
 
     assert not first.is_valid()
     assert first.errors == {"seats": {0: ["Row Z is closed tonight."], 1: ["Not a seat."]}}
