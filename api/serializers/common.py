@@ -15,11 +15,12 @@ class RequestSerializer(serializers.Serializer):
         # DRF gives each serializer instance a deep copy of the declared fields, so that
         # one may change its own without touching the others': each field is built again
         # from its arguments, deep-copied too. Here each field is copied shallowly, with
-        # its own validators list and error messages, and a list's or dict's child built
-        # again and bound to it: as much this instance's own (bound to it, with its own name and
-        # parent), at a fraction of the cost. A booking's nine fields were 5.4 % of a
-        # booking worker's CPU (bench/README.md has the A/B). What the copies still share
-        # (a validator, a related field's queryset, cloned on each use) is only read.
+        # its own validators list and error messages, and a list's or dict's child is
+        # built again and bound to the copy: as much this instance's own (bound to it,
+        # with its own name and parent), at a fraction of the cost. A booking's nine
+        # fields were 5.4 % of a booking worker's CPU (bench/README.md has the A/B). What
+        # the copies still share (each validator, a related field's queryset, which is
+        # cloned on each use) is only read.
         return {name: _own_copy(field) for name, field in self._declared_fields.items()}
 
 
