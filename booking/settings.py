@@ -100,6 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that reads the connection's socket instead of
+        # sending a SELECT 1 in every request (booking/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "booking.postgresql"
     # Parameters sent apart from the SQL, not quoted into it in Python, and each statement
     # prepared once it has run DATABASE_PREPARE_THRESHOLD times on a connection: PostgreSQL
     # then stops parsing and planning it. "off" turns preparing off, for a PgBouncer in
