@@ -101,7 +101,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, with a health check that reads the connection's socket instead of
+        # Django's, with a health check that polls the connection's socket instead of
         # sending a SELECT 1 in every request (booking/postgresql/base.py).
         DATABASES["default"]["ENGINE"] = "booking.postgresql"
     # Parameters sent apart from the SQL, not quoted into it in Python, and each statement

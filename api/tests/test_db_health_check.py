@@ -1,4 +1,4 @@
-"""booking/postgresql: a reused connection is checked by reading its socket, not by a SELECT 1.
+"""booking/postgresql: a reused connection is checked by a poll of its socket, not by a SELECT 1.
 
 Each test plays the start of a request as Django's request_started signal does
 (`close_if_unusable_or_obsolete`, which arms the health check for the next query); the test
@@ -113,7 +113,8 @@ class Proxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection((connection.settings_dict["HOST"], connection.settings_dict["PORT"]))
+            settings = connection.settings_dict
+            server = socket.create_connection((settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432))
             self.clients.append(client)
             for source, target in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
