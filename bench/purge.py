@@ -22,11 +22,13 @@ the CPU times say more than the wall times: other work stretches the latter.
 Transactions are timed twice: in Python, around every outermost transaction.atomic()
 block and every statement run outside one (autocommit), and in PostgreSQL, by a second
 connection that samples pg_stat_activity.xact_start of the job's backend every 20 ms.
-Options: --tickets, --expired, --steady-shows, --batch-size, --runs, --reuse-template
+Options: --tickets, --expired, --steady-shows, --batch-size, --runs, --reuse-template,
+--no-action
 (see --help).
 """
 
 import argparse
+import importlib
 import io
 import os
 import resource
@@ -51,6 +53,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.apps import apps as django_apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -290,6 +293,15 @@ def run_job(name: str, timer: TransactionTimer, *args: str) -> dict[str, float]:
     return {"wall": wall, "cpu": backend, "longest": max(timer.longest, sampler.longest)}
 
 
+def no_action() -> None:
+    """The purge's foreign keys as Django makes them (ON DELETE NO ACTION), as before
+    migration 0013."""
+    migration = importlib.import_module("api.migrations.0013_restrict_deletes_of_linked_rows")
+    with connection.schema_editor(atomic=False) as schema_editor:
+        migration.on_delete("NO ACTION")(django_apps, schema_editor)
+    print("foreign keys of the purge: ON DELETE NO ACTION")
+
+
 def pass_their_8_hours(shows: int, *, first: int) -> None:
     """Move shows first .. first + shows - 1 (the next to start) 6,000 hours back: they
     then started long ago, at hours no other show of the fill starts at."""
@@ -309,6 +321,11 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=None, help="purge batch size (default: the service's)")
     parser.add_argument("--runs", type=int, default=3, help="copies of the filled database to purge")
+    parser.add_argument(
+        "--no-action",
+        action="store_true",
+        help="switch the purge's foreign keys back to NO ACTION in each copy (migration 0013's reverse): its A/B",
+    )
     parser.add_argument(
         "--reuse-template",
         action="store_true",
@@ -338,6 +355,8 @@ def main() -> None:
     for run in range(1, options.runs + 1):
         print(f"\nRun {run} of {options.runs}")
         create_database(name, template=template)
+        if options.no_action:
+            no_action()
         figures["catch-up"].append(run_job("purge_expired_tickets", timer, *purge_args))
         print(f"left: {table_counts()}")
         vacuum_analyze()

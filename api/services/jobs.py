@@ -114,8 +114,9 @@ def _delete_unused(
     and its field), one range of batch_size ids at a time; yield each batch's count.
 
     The database evaluates the filter at each DELETE. A row that becomes used meanwhile
-    (a booking reusing a customer) makes the foreign key refuse the batch at COMMIT: that
-    range is left for the next run.
+    (a booking reusing a customer) makes the foreign key refuse the batch (ON DELETE
+    RESTRICT on PostgreSQL, at the end of the DELETE; at COMMIT on SQLite): that range is
+    left for the next run.
     """
     ids = model.objects.order_by().values_list("pk", flat=True)
     low, high = ids.order_by("pk").first(), ids.order_by("-pk").first()

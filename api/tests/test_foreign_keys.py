@@ -1,0 +1,67 @@
+"""The foreign keys the purge deletes along (a ticket's booking and holder, a booking's
+customer) are ON DELETE RESTRICT on PostgreSQL (migration 0013): one look-up a deleted row
+where Django's NO ACTION makes two, and the refusal comes at the DELETE, not at COMMIT.
+The inserts' checks stay deferred to COMMIT, as Django makes them."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from api.models import Booking, Customer, Ticket
+
+from .conftest import book_ticket, postgres_only
+
+pytestmark = postgres_only
+
+RESTRICTED = {("api_ticket", "booking_id"), ("api_ticket", "holder_id"), ("api_booking", "customer_id")}
+
+
+def foreign_keys() -> dict[tuple[str, str], tuple[str, bool, bool, bool]]:
+    """Every foreign key of the app's tables: (table, column) -> (on delete, deferrable,
+    initially deferred, validated)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conrelid::regclass::text, a.attname, c.confdeltype, c.condeferrable, c.condeferred,"
+            " c.convalidated FROM pg_constraint c JOIN pg_attribute a"
+            " ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " WHERE c.contype = 'f' AND c.conrelid::regclass::text LIKE 'api\\_%%'"
+        )
+        return {(table, column): tuple(rest) for table, column, *rest in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_the_purges_links_restrict_deletes_and_every_other_key_is_as_django_makes_it():
+    keys = foreign_keys()
+    assert RESTRICTED <= keys.keys()
+    for link, (on_delete, deferrable, deferred, validated) in keys.items():
+        # 'r' RESTRICT, 'a' NO ACTION; deferrable, initially deferred: the inserts' checks at COMMIT.
+        assert (on_delete, deferrable, deferred, validated) == ("r" if link in RESTRICTED else "a", True, True, True)
+
+
+@pytest.mark.django_db
+def test_deleting_a_linked_booking_or_customer_is_refused_at_the_delete(show):
+    ticket = book_ticket(show.pk)
+    for model, pk in [(Booking, ticket.booking_id), (Customer, ticket.holder_id)]:
+        with transaction.atomic():
+            with pytest.raises(IntegrityError, match="violates foreign key constraint"):
+                with transaction.atomic():  # a savepoint: the refusal comes here, before any COMMIT
+                    model.objects.filter(pk=pk).delete()
+            assert model.objects.filter(pk=pk).exists()
+    # Unlinked, they go.
+    Ticket.objects.filter(pk=ticket.pk).delete()
+    Booking.objects.filter(pk=ticket.booking_id).delete()
+    assert Customer.objects.filter(pk=ticket.holder_id).delete()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_goes_back_to_no_action_and_forward_again():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("api", "0012_screen_seat_map_digest")])
+    try:
+        keys = foreign_keys()
+        assert {keys[link][0] for link in RESTRICTED} == {"a"}
+        assert all(keys[link][1:] == (True, True, True) for link in RESTRICTED)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert {foreign_keys()[link][0] for link in RESTRICTED} == {"r"}
