@@ -6,6 +6,7 @@ The inserts' checks stay deferred to COMMIT, as Django makes them."""
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import QuerySet
 
 from api.models import Booking, Customer, Ticket
 
@@ -41,12 +42,16 @@ def test_the_purges_links_restrict_deletes_and_every_other_key_is_as_django_make
 @pytest.mark.django_db
 def test_deleting_a_linked_booking_or_customer_is_refused_at_the_delete(show):
     ticket = book_ticket(show.pk)
-    for model, pk in [(Booking, ticket.booking_id), (Customer, ticket.holder_id)]:
+    linked: list[QuerySet] = [
+        Booking.objects.filter(pk=ticket.booking_id),
+        Customer.objects.filter(pk=ticket.holder_id),
+    ]
+    for rows in linked:
         with transaction.atomic():
             with pytest.raises(IntegrityError, match="violates foreign key constraint"):
                 with transaction.atomic():  # a savepoint: the refusal comes here, before any COMMIT
-                    model.objects.filter(pk=pk).delete()
-            assert model.objects.filter(pk=pk).exists()
+                    rows.delete()
+            assert rows.exists()
     # Unlinked, they go.
     Ticket.objects.filter(pk=ticket.pk).delete()
     Booking.objects.filter(pk=ticket.booking_id).delete()
