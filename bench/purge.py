@@ -298,7 +298,7 @@ def no_action() -> None:
     migration 0013."""
     migration = importlib.import_module("api.migrations.0013_restrict_deletes_of_linked_rows")
     with connection.schema_editor(atomic=False) as schema_editor:
-        migration.on_delete("NO ACTION")(django_apps, schema_editor)
+        migration.no_action(django_apps, schema_editor)
     print("foreign keys of the purge: ON DELETE NO ACTION")
 
 

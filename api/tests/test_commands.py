@@ -269,10 +269,11 @@ def test_purge_deletes_expired_tickets_in_batches_of_the_next_ids(db, monkeypatc
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_the_foreign_key_refuses_is_skipped_and_left_for_the_next_run(shows, purge_scenario, monkeypatch):
-    """Should a booking link a customer while a batch deletes it (here one made in the
-    batch's own transaction, as another host's would be committed meanwhile), the foreign
-    key refuses the batch at COMMIT: nothing of it is deleted, the purge goes on with the
-    next batch, and the next run tries the customer again."""
+    """Should a booking link a customer after a batch deleted it (here one made in the
+    batch's own transaction, after its DELETE), the foreign key refuses the batch at
+    COMMIT: nothing of it is deleted, the purge goes on with the next batch, and the next
+    run tries the customer again. (Another host's link, made while the batch runs, is
+    refused at the DELETE: the next test.)"""
     _, later = shows
     eve = Customer.objects.get(name="Eve Left")
     real_delete = QuerySet.delete
