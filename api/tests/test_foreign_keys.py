@@ -3,8 +3,12 @@ customer) are ON DELETE RESTRICT on PostgreSQL (migration 0013): one look-up a d
 where Django's NO ACTION makes two, and the refusal comes at the DELETE, not at COMMIT.
 The inserts' checks stay deferred to COMMIT, as Django makes them."""
 
+import importlib
+import threading
+
+import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 
@@ -66,6 +70,38 @@ def test_the_migration_goes_back_to_no_action_and_forward_again():
         keys = foreign_keys()
         assert {keys[link][0] for link in RESTRICTED} == {"a"}
         assert all(keys[link][1:] == (True, True, True) for link in RESTRICTED)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert {foreign_keys()[link][0] for link in RESTRICTED} == {"r"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_behind_a_long_transaction_the_migration_gives_up_and_can_run_again(monkeypatch):
+    """The swap locks a link's two tables for a moment; a transaction that holds one of
+    them (here a read of the bookings left open) makes it give up after its lock_timeout
+    instead of queueing every booking behind it. Run again, it finishes."""
+    migration = importlib.import_module("api.migrations.0013_restrict_deletes_of_linked_rows")
+    monkeypatch.setattr(migration, "LOCK_TIMEOUT", "200ms")
+    MigrationExecutor(connection).migrate([("api", "0012_screen_seat_map_digest")])
+    try:
+        # A connection of its own, which a timer may end from another thread: without the
+        # migration's lock_timeout, the test then fails instead of waiting for ever.
+        other = psycopg.connect(**connection.get_connection_params())
+        timer = threading.Timer(20, other.rollback)
+        try:
+            other.execute("SELECT count(*) FROM api_booking")  # holds its lock until ROLLBACK
+            timer.start()
+            executor = MigrationExecutor(connection)
+            with pytest.raises(OperationalError, match="lock timeout"):
+                executor.migrate(executor.loader.graph.leaf_nodes())
+        finally:
+            timer.cancel()
+            other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"  # reset after the failed ALTER
+        assert {foreign_keys()[link][0] for link in RESTRICTED} == {"a"}  # nothing swapped
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
