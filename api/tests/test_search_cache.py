@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from api.tests.conftest import book_ticket, make_show
 
@@ -36,6 +37,25 @@ def test_a_repeated_search_is_answered_without_the_database(api_client, show, ca
 
     assert again.status_code == 200
     assert again.json() == first.json()
+
+
+def test_an_answer_kept_is_rendered_once_and_sent_as_kept(api_client, show, cached_search, monkeypatch):
+    renders = []
+    real_render = JSONRenderer.render
+
+    def render(self, data, *args, **kwargs):
+        renders.append(data)
+        return real_render(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(JSONRenderer, "render", render)
+    first = api_client.get("/api/shows", {"title": "dune"})
+    again = api_client.get("/api/shows", {"title": "dune"})
+
+    assert len(renders) == 1  # the miss: rendered for the cache and sent as it is
+    assert first.status_code == again.status_code == 200
+    assert first["Content-Type"] == again["Content-Type"] == "application/json"
+    assert first.content == again.content
+    assert first.json()["results"][0]["id"] == show.pk
 
 
 def test_counts_lag_at_most_the_cache_seconds(api_client, show, cached_search):

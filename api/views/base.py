@@ -123,7 +123,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, name: str) -> HttpResponse | Response:
-    """answer(), or its JSON as kept in the cache for at most `seconds` for this URL (host
+    """answer()'s JSON, or that JSON as kept in the cache for at most `seconds` for this URL (host
     and query included: the page links in an answer are absolute). Only plain JSON requests
     are kept, and only after the view's permissions and throttles have passed. A request
     with `Cache-Control: no-cache` gets a fresh answer, which is kept for the next ones (the
@@ -153,4 +153,9 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
         (cache.set if fresh else cache.add)(key, body, seconds)
     except sharedcache.CacheFailure as exc:
         sharedcache.cache_failed(exc, f"keeping a {name}")
-    return response
+    # The JSON just rendered, as the next requests get it, rather than rendered again by DRF.
+    fresh_answer = HttpResponse(body, status=response.status_code, content_type="application/json")
+    for header, value in response.items():
+        if header.lower() != "content-type":  # a Response's is a placeholder until rendered
+            fresh_answer[header] = value
+    return fresh_answer
