@@ -5,7 +5,7 @@ Both refuse to delete a row that is still linked. NO ACTION first looks whether 
 came back (another row with the deleted id, inserted in the same transaction), then
 whether it is still linked: two look-ups for every deleted row and every key that links
 it, at COMMIT. RESTRICT makes the second alone, at the end of the DELETE: the purge's
-bookings took 0.55 times as long, its customers (two keys link them) 0.63 times, in a
+bookings took 0.54 times as long, its customers (two keys link them) 0.60 times, in a
 same-run A/B (bench/README.md, "Purge benchmark"). Nothing here deletes a row and puts its
 id back, so the first look-up never finds anything. The inserts' checks stay deferred
 (DEFERRABLE INITIALLY DEFERRED, as Django makes them).
