@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from ..models import has_country_code, parse_phone, validate_on_the_minute
 
@@ -84,8 +85,11 @@ class PhoneField(serializers.CharField):
 
     default_error_messages = {"invalid": "Enter a valid phone number."}
 
-    def to_internal_value(self, data: Any) -> PhoneNumber | str:
-        text = super().to_internal_value(data)
+    def run_validation(self, data: Any = empty) -> PhoneNumber | str:
+        # CharField's checks (blank, NUL and surrogate characters) run on the text as given,
+        # and the number is read after them: run on a PhoneNumber, each check would validate
+        # and format the number again.
+        text = super().run_validation(data)
         if has_country_code(text):
             number = parse_phone(text)
             if number is None:

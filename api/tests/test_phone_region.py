@@ -1,6 +1,8 @@
 """A phone number without a country code is read in the country of the venue it books at
 (API.md, "Venue and screen": a venue's `country`, default PHONENUMBER_DEFAULT_REGION)."""
 
+import json
+
 import pytest
 
 from api.models import Customer, Venue
@@ -78,3 +80,22 @@ def test_a_booking_is_looked_up_with_the_local_number_of_its_venue(api_client, l
     assert api_client.get(url, {"phone_number": "+44 20 7946 0958"}).status_code == 200
     wrong = api_client.get(url, {"phone_number": "020 7946 0959"})
     assert (wrong.status_code, wrong.json()) == (404, {"detail": "No Booking matches the given query."})
+
+
+@pytest.mark.parametrize(
+    "number, message",
+    [
+        ("+91 415 555\x00 0123", "Null characters are not allowed."),
+        ("020 7946\ud800 0958", "Surrogate characters are not allowed: U+D800."),
+        ("   ", "This field may not be blank."),
+        (None, "This field may not be null."),
+    ],
+)
+def test_a_phone_number_is_checked_as_text_before_it_is_read(api_client, london_show, number, message):
+    """The text checks every request field gets (blank, NUL and surrogate characters) run
+    on the phone number as typed, before it is read as a number."""
+    body = json.dumps({"name": "Alan", "phone_number": number, "show": london_show.pk})  # \ud800 escaped
+    response = api_client.post("/api/tickets", body, content_type="application/json")
+
+    assert (response.status_code, response.json()) == (400, {"phone_number": [message]})
+    assert not Customer.objects.exists()
