@@ -32,6 +32,7 @@ from .sales import (
     WaitlistStatus,
     has_country_code,
     parse_phone,
+    phone_text,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "expiry_cutoff",
     "has_country_code",
     "parse_phone",
+    "phone_text",
     "validate_on_the_minute",
     "IN_LINE",
     "WaitlistEntry",

@@ -28,6 +28,15 @@ def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
     return number
 
 
+def phone_text(number: PhoneNumber | str) -> str:
+    """A phone number as E.164 text ("+442079460958"), as it is stored.
+
+    Formatted, not validated again: every number the service holds was valid when it was
+    read (parse_phone), and a PhoneNumber's str() and the ORM's write each check it anew,
+    a walk through the country's number patterns each time."""
+    return number.as_e164 if isinstance(number, PhoneNumber) else str(number)
+
+
 def has_country_code(text: str) -> bool:
     """Whether a phone number as typed says its country itself ("+44 ...", "0044 ..."): it
     then reads the same at every venue."""

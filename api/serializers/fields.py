@@ -12,7 +12,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ..models import has_country_code, parse_phone, validate_on_the_minute
+from ..models import has_country_code, parse_phone, phone_text, validate_on_the_minute
 
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 # A phone number without a country code, as people type one: 4 to 20 digits with spaces,
@@ -27,11 +27,6 @@ def looks_like_a_local_phone(text: str) -> bool:
 def iso(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:
     """A moment in a venue's zone (default: TIME_ZONE), to the second, with its offset."""
     return None if value is None else timezone.localtime(value, zone).isoformat(timespec="seconds")
-
-
-def phone_text(number: PhoneNumber | str) -> str:
-    """A stored phone number as E.164 text."""
-    return number.as_e164 if isinstance(number, PhoneNumber) else str(number)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:00)?$", "example": "19:30"})

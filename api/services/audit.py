@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
-from ..models import AuditEntry, Customer, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
+from ..models import AuditEntry, Customer, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent, phone_text
 
 if TYPE_CHECKING:
     from .sale_rows import Sale
@@ -159,7 +159,7 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
 
 def person_data(person: Customer) -> dict[str, Any]:
     """A person's details, for the theatre's own systems (never in an audit entry)."""
-    return {"name": person.name, "phone_number": str(person.phone_number)}
+    return {"name": person.name, "phone_number": phone_text(person.phone_number)}
 
 
 def booking_data(sale: "Sale") -> dict[str, Any]:
@@ -181,7 +181,7 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
         "show": entry.show_id,
         "starts_at": hold.show.starts_at.isoformat(),
         "name": entry.name,
-        "phone_number": str(entry.phone_number),
+        "phone_number": phone_text(entry.phone_number),
         "party_size": entry.party_size,
         "offer": {
             "hold": str(hold.pk),

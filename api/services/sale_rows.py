@@ -17,15 +17,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..models import AuditEntry, Booking, Customer, Show, Ticket, TicketType
+from ..models import AuditEntry, Booking, Customer, Show, Ticket, TicketType, phone_text
 from . import audit
 from .seating import Line
 
@@ -132,8 +132,7 @@ def _one_statement(
     customers, bookings, tickets_table, entries_table = (
         m._meta.db_table for m in (Customer, Booking, Ticket, AuditEntry)
     )
-    phone_field = cast(Field, Customer._meta.get_field("phone_number"))
-    phone = phone_field.get_prep_value(customer.phone_number)  # as the ORM stores it (E.164)
+    phone = phone_text(customer.phone_number)  # as the ORM stores it
     outbox, outbox_params = audit.outbox_insert(events, now)
     sql = f"""
         WITH person AS (

@@ -2,8 +2,11 @@
 (API.md, "Venue and screen": a venue's `country`, default PHONENUMBER_DEFAULT_REGION)."""
 
 import json
+from unittest import mock
 
+import phonenumbers
 import pytest
+from django.db import connection
 
 from api.models import Customer, Venue
 from api.tests.conftest import book_seats, hold_seats, make_show, screen_of
@@ -99,3 +102,18 @@ def test_a_phone_number_is_checked_as_text_before_it_is_read(api_client, london_
 
     assert (response.status_code, response.json()) == (400, {"phone_number": [message]})
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("phone", ["+914155550123", "04155550123"])
+def test_a_booking_validates_its_phone_number_once(api_client, show, phone):
+    # Read once (PhoneField, or in the venue's country: parse_phone), then formatted where it
+    # is written and sent (phone_text); a PhoneNumber's str() and the ORM's write would each
+    # walk the country's number patterns again. On SQLite the sale's rows are the ORM's
+    # (services/sale_rows.py), whose write of the person checks it twice more.
+    checks = 1 if connection.vendor == "postgresql" else 3
+    with mock.patch.object(phonenumbers, "is_valid_number", wraps=phonenumbers.is_valid_number) as is_valid:
+        response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": phone, "show": show.pk})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["phone_number"] == "+914155550123"
+    assert is_valid.call_count == checks

@@ -66,6 +66,8 @@ def test_a_sale_comes_back_as_the_database_holds_it(show, webhook):
     assert (event.webhook_id, event.type) == (webhook.pk, "booking.created")
     assert event.payload["data"]["reference"] == booking.reference
     assert [t["id"] for t in event.payload["data"]["tickets"]] == [str(t.pk) for t in sale.tickets]
+    assert event.payload["data"]["phone_number"] == "+914155550124"
+    assert {t["phone_number"] for t in event.payload["data"]["tickets"]} == {"+914155550124"}
 
 
 def test_a_returning_person_is_the_same_customer(show):

@@ -15,10 +15,9 @@ from rest_framework.response import Response
 
 from .. import idempotency, selectors
 from ..filters import TicketFilter
-from ..models import Booking, Hold, Ticket, parse_phone
+from ..models import Booking, Hold, Ticket, parse_phone, phone_text
 from ..permissions import IsStaff
 from ..schema import IDEMPOTENCY_HEADER, PHONE_PARAMETER, errors
-from ..serializers.fields import phone_text
 from ..serializers.sales import (
     BookingCreateSerializer,
     BookingSerializer,
