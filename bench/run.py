@@ -614,7 +614,7 @@ def run_scenario(
     backends spent, per request answered (for (g) and (j), per request of all their parts).
     Other work on a shared machine lowers req/s far more than it raises this.
     """
-    before = server_cpu(args.pg, db, server.pid)
+    before = server_cpu_split(args.pg, db, server.pid)
     if key not in MIXES:
         script = SCENARIOS[key][1]
         results = {key: summarise(run_wrk(args, port, script, args.duration, envs[key]))}
@@ -628,11 +628,14 @@ def run_scenario(
             for part, script, share in MIXES[key]
         ]
         results = {part: summarise(finish_wrk(wrk, script)) for part, script, wrk in running}
-    after = server_cpu(args.pg, db, server.pid)
-    spent = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-    answered = sum(r["requests"] for r in results.values())
+    after = server_cpu_split(args.pg, db, server.pid)
+    workers, backends = (
+        sum(seconds - was.get(pid, 0.0) for pid, seconds in now.items()) for was, now in zip(before, after, strict=True)
+    )
+    answered = max(sum(r["requests"] for r in results.values()), 1)
     for r in results.values():
-        r["cpu_ms"] = spent / max(answered, 1) * 1000
+        r["cpu_ms"] = (workers + backends) / answered * 1000
+        r["db_cpu_ms"] = backends / answered * 1000
     return results
 
 
@@ -658,13 +661,18 @@ def children(master: int) -> list[int]:
     return pids
 
 
-def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
-    """CPU seconds so far of gunicorn's workers (the master's children) and of db's backends."""
-    pids = children(master)
+def server_cpu_split(pg: str, db: str, master: int) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds so far of gunicorn's workers (the master's children), and of db's backends."""
     with psycopg.connect(f"{pg}/{db}", autocommit=True) as conn:
         query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        pids += [pid for (pid,) in conn.execute(query)]
-    return {pid: process_cpu(pid) for pid in pids}
+        backends = [pid for (pid,) in conn.execute(query)]
+    return {pid: process_cpu(pid) for pid in children(master)}, {pid: process_cpu(pid) for pid in backends}
+
+
+def server_cpu(pg: str, db: str, master: int) -> dict[int, float]:
+    """CPU seconds so far of gunicorn's workers and of db's backends, together."""
+    workers, backends = server_cpu_split(pg, db, master)
+    return workers | backends
 
 
 def warm_up(args: argparse.Namespace, port: int, envs: dict[str, dict[str, str]]) -> None:
@@ -815,17 +823,17 @@ def plain_run(args: argparse.Namespace) -> None:
     rush = rush_check(args.pg, args.db, seeded["rush"]) if "b" in results else None
 
     print()
-    print("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | 409s | CPU ms/req |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | 409s | CPU ms/req | of which PostgreSQL |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, r in results.items():
         print(
             f"| {TITLES[key]} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} "
-            f"| {r['conflicts']} | {r['cpu_ms']:.2f} |"
+            f"| {r['conflicts']} | {r['cpu_ms']:.2f} | {r['db_cpu_ms']:.2f} |"
         )
     for when, r in raw.items():
         print(
             f"| raw PostgreSQL booking transaction (pgbench{when and ', ' + when}) | {r['tps']:.0f} "
-            f"| {r['p50_us'] / 1000:.1f} | - | {r['p99_us'] / 1000:.1f} | {r['failed']} | - | - |"
+            f"| {r['p50_us'] / 1000:.1f} | - | {r['p99_us'] / 1000:.1f} | {r['failed']} | - | - | - |"
         )
     print()
     if "a" in results and raw:
@@ -985,17 +993,20 @@ def compare_run(args: argparse.Namespace) -> None:
     print()
     print(
         "| scenario | old req/s | new req/s | new/old | old p99 ms | new p99 ms "
-        "| old CPU ms/req | new CPU ms/req | new/old CPU | errors old / new | 409s old / new |"
+        "| old CPU ms/req | new CPU ms/req | new/old CPU | PostgreSQL's of it old / new | errors old / new "
+        "| 409s old / new |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key in old.runs:
         o, n = old.runs[key], new.runs[key]
         rps_o, rps_n = statistics.median(r["rps"] for r in o), statistics.median(r["rps"] for r in n)
         cpu_o, cpu_n = statistics.median(r["cpu_ms"] for r in o), statistics.median(r["cpu_ms"] for r in n)
+        db_o, db_n = statistics.median(r["db_cpu_ms"] for r in o), statistics.median(r["db_cpu_ms"] for r in n)
         print(
             f"| {TITLES[key]} | {rps_o:.0f} | {rps_n:.0f} | {rps_n / rps_o:.3f} "
             f"| {statistics.median(r['p99'] for r in o):.1f} | {statistics.median(r['p99'] for r in n):.1f} "
             f"| {cpu_o:.2f} | {cpu_n:.2f} | {cpu_n / cpu_o:.3f} "
+            f"| {db_o:.2f} / {db_n:.2f} "
             f"| {sum(r['errors'] for r in o)} / {sum(r['errors'] for r in n)} "
             f"| {sum(r['conflicts'] for r in o)} / {sum(r['conflicts'] for r in n)} |"
         )
