@@ -4,7 +4,9 @@ The cache keeps throttle counters and show searches; neither is worth an error t
 client. A call that fails (Redis stopped, or hung past REDIS_TIMEOUT_SECONDS) is logged,
 and this process then leaves the cache alone for BACKOFF_SECONDS: a hung Redis costs one
 timeout per process every few seconds, not one per request. Meanwhile the throttle counts
-in this process's memory (api/throttling.py) and show searches come from the database.
+in this process's memory (api/throttling.py), and the searches, staff lists and seat maps
+come from the database, each kept by the process that read it for its period
+(api/views/base.py, kept_for).
 """
 
 import logging

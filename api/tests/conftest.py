@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from api.models import Hold, Screen, Show, Ticket, Venue
 from api.seatmaps import row_label
 from api.services import sales
+from api.views.base import forget_kept_answers
 
 # A Redis database of the tests' own; the tests that need Redis skip, saying so, without it.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -28,10 +29,13 @@ postgres_only = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
-    """Each test starts with empty throttle counters (they live in the cache)."""
+    """Each test starts with empty throttle counters (they live in the cache), and nothing
+    kept, in the cache or in this process (api/views/base.py, kept_for)."""
     cache.clear()
+    forget_kept_answers()
     yield
     cache.clear()
+    forget_kept_answers()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import redis
 
 from api import sharedcache
 from api.throttling import _while_redis_is_down
+from api.views.base import forget_kept_answers
 from api.views.catalog import ShowViewSet
 
 pytestmark = pytest.mark.django_db
@@ -212,9 +213,12 @@ def search_cache_alone(settings, monkeypatch):
 def test_show_search_comes_from_the_database_when_redis_fails(
     api_client, own_redis, search_cache_alone, show, settings, fault
 ):
-    expected = search(api_client).json()  # kept in Redis
+    expected = search(api_client).json()  # kept in Redis, and by this process
     assert expected["count"] == 1
     getattr(own_redis, fault)()
+    assert search(api_client).json() == expected  # this process's copy: Redis is not asked
+    assert sharedcache.cache_usable()
+    forget_kept_answers()  # as another process, which has no copy of its own
 
     first, waited = timed(lambda: search(api_client))
     resting_until = sharedcache._resting_until

@@ -1,14 +1,18 @@
 """The show search's short cache (SHOW_SEARCH_CACHE_SECONDS): anonymous answers are kept
 per URL for a few seconds; staff, other URLs and errors are never served from it."""
 
+import hashlib
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
+from django.core.cache import cache, caches
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from api.tests.conftest import book_ticket, make_show
+from api.views.base import forget_kept_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -125,11 +129,53 @@ def test_cached_answers_still_count_against_the_throttle(api_client, show, cache
 def test_the_answer_is_kept_in_redis_for_every_process(api_client, show, cached_search, redis_cache, redis_client):
     first = api_client.get("/api/shows")
     book(show)
+    forget_kept_answers()  # as another process, which has no copy of its own
 
     again = api_client.get("/api/shows")
 
     assert again.json() == first.json()
     assert any(b"show-search" in key for key in redis_client.scan_iter(match=f"{redis_cache}:*"))
+
+
+def test_a_process_reads_a_kept_answer_from_the_shared_cache_once(
+    api_client, show, cached_search, redis_cache, django_assert_num_queries
+):
+    shared = caches["default"]
+    first = api_client.get("/api/shows")
+
+    with mock.patch.object(shared, "get", wraps=shared.get) as shared_get, django_assert_num_queries(0):
+        again = api_client.get("/api/shows")  # this process's copy
+        forget_kept_answers()  # as another process
+        elsewhere = api_client.get("/api/shows")  # from Redis, then this process's copy too
+        and_again = api_client.get("/api/shows")
+
+    assert first.content == again.content == elsewhere.content == and_again.content
+    assert sum("show-search" in c.args[0] for c in shared_get.call_args_list) == 1
+
+
+def test_a_copy_from_the_shared_cache_ends_with_the_answers_period(api_client, show, cached_search):
+    # Kept for 5 s from when it was made, wherever it is kept: a process that reads it from
+    # the shared cache 4 s later keeps it for the one second left, not for 5 more.
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert booked(api_client.get("/api/shows")) == [0]
+        book(show)
+        clock.shift(timedelta(seconds=4))
+        forget_kept_answers()  # as another process
+        assert booked(api_client.get("/api/shows")) == [0]  # the shared copy, made 4 s ago
+
+        clock.shift(timedelta(seconds=1.5))
+        assert booked(api_client.get("/api/shows")) == [1]
+
+
+def test_an_answer_kept_undated_by_an_older_version_is_not_served(api_client, show, cached_search):
+    # During an upgrade the shared cache may still hold an answer kept by the version before,
+    # without the moment it was made: it can't be bounded, so it is read afresh.
+    assert booked(api_client.get("/api/shows")) == [0]
+    book(show)
+    forget_kept_answers()
+    cache.set(f"show-search:{hashlib.sha256(b'http://testserver/api/shows').hexdigest()}", b'{"results": []}', 5)
+
+    assert booked(api_client.get("/api/shows")) == [1]
 
 
 def test_no_cache_asks_for_a_fresh_search(api_client, show, cached_search):
