@@ -11,7 +11,7 @@ come from the database, each kept by the process that read it for its period
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.core.cache.backends import redis as django_redis
@@ -112,6 +112,18 @@ class RedisCacheClient(django_redis.RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
+    def get_with_expiry(self, key: str) -> tuple[Any, float | None]:
+        """The value under key and the seconds it has left, in one round trip (GET and PTTL
+        pipelined), by Redis's clock whichever host wrote it; (None, None) without a value,
+        and None for the seconds of a value that never expires (or just expired)."""
+        pipe = self.get_client(key).pipeline(transaction=False)
+        pipe.get(key)
+        pipe.pttl(key)
+        value, left_ms = pipe.execute()
+        if value is None:
+            return None, None
+        return self._serializer.loads(value), (left_ms / 1000 if left_ms > 0 else None)  # type: ignore[attr-defined]
+
 
 class RedisCache(django_redis.RedisCache):
     """The cache of REDIS_URL (settings.CACHES): Django's, with the client above."""
@@ -119,3 +131,8 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def get_with_expiry(self, key: str) -> tuple[Any, float | None]:
+        """cache.get(key), with the seconds the value has left (RedisCacheClient above)."""
+        client = cast(RedisCacheClient, self._cache)  # made by self._class
+        return client.get_with_expiry(self.make_and_validate_key(key))

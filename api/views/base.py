@@ -4,12 +4,12 @@ HTTP), who the client is, the current moment, and answers kept for a few seconds
 import hashlib
 import logging
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -124,28 +124,31 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return drf_exception_handler(exc, context)
 
 
-# Each process also keeps the answers it read from the shared cache or made itself, until
-# the end of their period counted from when they were made: a repeated request is then
-# answered without a round trip to Redis. A cached search cost 0.78 times the CPU
-# in-process (bench/README.md, "2026-12-03, afternoon"). An answer is never older than its
-# period, wherever it is kept; a fresh one (no-cache) replaces this process's copy and the
-# shared one, while other processes finish the period of the copy they have.
+# Each worker also keeps the answers it reads from Redis or makes itself, for no longer
+# than Redis keeps them (the time Redis says a read answer has left, by its own clock): a
+# repeated request is then answered without a round trip to Redis. A kept search cost
+# 0.795 times the worker's CPU in-process (bench/README.md, "2026-12-03, afternoon"). A
+# fresh answer (no-cache) replaces the worker's copy and Redis's; the other workers finish
+# the period of the copy they hold. Answers over NEAR_MAX_BYTES are left to Redis alone:
+# at most 300 answers of 64 kB a worker. Without Redis (no REDIS_URL) the cache is the
+# process's memory already, and nothing is kept twice.
 _near = LocMemCache("kept-answers", {"MAX_ENTRIES": 300})
+NEAR_MAX_BYTES = 64 * 1024
 
 
 def forget_kept_answers() -> None:
-    """Empty this process's copies of kept answers (the shared cache keeps its own)."""
+    """Empty this worker's copies of kept answers (Redis keeps its own)."""
     _near.clear()
 
 
 def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, name: str) -> HttpResponse | Response:
     """answer()'s JSON, or that JSON as kept for at most `seconds` for this URL (host and
-    query included: the page links in an answer are absolute), by this process and in the
-    shared cache. Only plain JSON requests are kept, and only after the view's permissions
+    query included: the page links in an answer are absolute), in the shared cache and by
+    this worker. Only plain JSON requests are kept, and only after the view's permissions
     and throttles have passed. A request with `Cache-Control: no-cache` gets a fresh
     answer, which is kept for the next ones (the show page asks so after its own writes).
     A shared cache that fails (refused, or timed out) is logged and left alone for a while
-    (api/sharedcache.py); meanwhile answers are kept by each process alone. `name` says
+    (api/sharedcache.py); meanwhile answers are kept by each worker alone. `name` says
     what is kept (a show search, a staff list, a seat map): each has keys of its own."""
     if seconds <= 0 or request.accepted_media_type != "application/json":
         return answer()
@@ -153,20 +156,23 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
     key = f"{name.replace(' ', '-')}:{url}"
     directives = {d.strip().lower() for d in request.headers.get("Cache-Control", "").split(",")}
     fresh = "no-cache" in directives
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    redis = isinstance(shared, sharedcache.RedisCache)
     if not fresh:
-        kept = _near.get(key)
+        kept = _near.get(key) if redis else None
         if kept is None:
-            kept = _shared(key, seconds, name)
+            kept = _shared(shared, key, seconds, name)
         if kept is not None:
             return HttpResponse(kept, content_type="application/json")
     response = answer()  # an invalid filter raises: a 400, not kept
     body = JSONRenderer().render(response.data, "application/json")
-    _near.set(key, body, seconds)
+    # A fresh answer replaces the kept one; an answer read meanwhile from the database
+    # never replaces one kept since (it may be older than a fresh one).
+    if redis and len(body) <= NEAR_MAX_BYTES:
+        (_near.set if fresh else _near.add)(key, body, seconds)
     if sharedcache.cache_usable():
         try:
-            # A fresh answer replaces the kept one; an answer read meanwhile from the
-            # database never replaces one kept since (it may be older than a fresh one).
-            (cache.set if fresh else cache.add)(key, (time.time(), body), seconds)
+            (shared.set if fresh else shared.add)(key, body, seconds)
         except sharedcache.CacheFailure as exc:
             sharedcache.cache_failed(exc, f"keeping a {name}")
     # The JSON just rendered, as the next requests get it, rather than rendered again by DRF.
@@ -177,20 +183,18 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
     return fresh_answer
 
 
-def _shared(key: str, seconds: int, name: str) -> bytes | None:
-    """The answer the shared cache keeps under key, then kept by this process too for the
-    rest of its period; None when there is none, or the cache can't be read."""
+def _shared(shared: BaseCache, key: str, seconds: int, name: str) -> bytes | None:
+    """The answer the shared cache keeps under key (from Redis, then kept by this worker too
+    for the time Redis gives it); None when there is none, or the cache can't be read."""
     if not sharedcache.cache_usable():
         return None
     try:
-        kept = cache.get(key)
+        if not isinstance(shared, sharedcache.RedisCache):
+            return shared.get(key)
+        kept, left = shared.get_with_expiry(key)
     except sharedcache.CacheFailure as exc:
         sharedcache.cache_failed(exc, f"reading a {name}")
         return None
-    if not isinstance(kept, tuple):  # none, or kept by a version that did not date it
-        return None
-    made_at, body = kept
-    left = made_at + seconds - time.time()
-    if left > 0:
-        _near.set(key, body, min(left, seconds))
-    return body
+    if kept is not None and left is not None and len(kept) <= NEAR_MAX_BYTES:
+        _near.add(key, kept, min(left, seconds))
+    return kept
