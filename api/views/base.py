@@ -127,7 +127,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 # Each worker also keeps the answers it reads from Redis or makes itself, for no longer
 # than Redis keeps them (the time Redis says a read answer has left, by its own clock): a
 # repeated request is then answered without a round trip to Redis. A kept search cost
-# 0.795 times the worker's CPU in-process (bench/README.md, "2026-12-03, afternoon"). A
+# 0.8 times the worker's CPU in-process (bench/README.md, "2026-12-03, afternoon"). A
 # fresh answer (no-cache) replaces the worker's copy and Redis's; the other workers finish
 # the period of the copy they hold. Answers over NEAR_MAX_BYTES are left to Redis alone:
 # at most 300 answers of 64 kB a worker. Without Redis (no REDIS_URL) the cache is the
