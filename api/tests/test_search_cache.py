@@ -190,6 +190,26 @@ def test_a_large_answer_is_left_to_redis(api_client, show, cached_search, redis_
     assert redis_reads.call_count == 2
 
 
+def test_a_fresh_answer_too_large_to_keep_still_replaces_the_workers_copy(
+    api_client, show, cached_search, redis_cache, monkeypatch
+):
+    assert booked(api_client.get("/api/shows")) == [0]  # kept by this worker and Redis
+    book(show)
+    monkeypatch.setattr(base, "NEAR_MAX_BYTES", 10)
+    assert booked(api_client.get("/api/shows", HTTP_CACHE_CONTROL="no-cache")) == [1]  # Redis's alone
+    monkeypatch.undo()
+
+    assert booked(api_client.get("/api/shows")) == [1]
+
+
+def test_a_value_in_redis_that_is_not_an_answer_is_read_afresh(api_client, show, cached_search, redis_cache):
+    # E.g. one kept in another shape by a version of this code that no longer runs.
+    key = f"show-search:{hashlib.sha256(b'http://testserver/api/shows').hexdigest()}"
+    caches["default"].set(key, (1764780000.25, b'{"results": []}'), 5)
+
+    assert booked(api_client.get("/api/shows")) == [0]
+
+
 def test_without_redis_an_answer_is_kept_once(api_client, show, cached_search):
     # The tests' cache is the process's memory (no REDIS_URL): nothing to keep twice.
     api_client.get("/api/shows")

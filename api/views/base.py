@@ -124,9 +124,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return drf_exception_handler(exc, context)
 
 
-# Each worker also keeps the answers it reads from Redis or makes itself, for no longer
-# than Redis keeps them (the time Redis says a read answer has left, by its own clock): a
-# repeated request is then answered without a round trip to Redis. A kept search cost
+# Each worker also keeps the answers it reads from Redis, for the time Redis says they have
+# left (by Redis's own clock), and those it makes, for their period: a repeated request is
+# then answered without a round trip to Redis, and no copy is older than its period. A kept search cost
 # 0.8 times the worker's CPU in-process (bench/README.md, "2026-12-03, afternoon"). A
 # fresh answer (no-cache) replaces the worker's copy and Redis's; the other workers finish
 # the period of the copy they hold. Answers over NEAR_MAX_BYTES are left to Redis alone:
@@ -170,6 +170,8 @@ def kept_for(request: Request, seconds: int, answer: Callable[[], Response], *, 
     # never replaces one kept since (it may be older than a fresh one).
     if redis and len(body) <= NEAR_MAX_BYTES:
         (_near.set if fresh else _near.add)(key, body, seconds)
+    elif redis and fresh:
+        _near.delete(key)  # too large to keep here: no older copy stays in its place
     if sharedcache.cache_usable():
         try:
             (shared.set if fresh else shared.add)(key, body, seconds)
@@ -195,6 +197,8 @@ def _shared(shared: BaseCache, key: str, seconds: int, name: str) -> bytes | Non
     except sharedcache.CacheFailure as exc:
         sharedcache.cache_failed(exc, f"reading a {name}")
         return None
-    if kept is not None and left is not None and len(kept) <= NEAR_MAX_BYTES:
+    if not isinstance(kept, bytes):  # none, or not an answer this code kept
+        return None
+    if left is not None and len(kept) <= NEAR_MAX_BYTES:
         _near.add(key, kept, min(left, seconds))
     return kept
