@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 
+# Where kept_for keeps the answer to GET /api/shows (api/views/base.py).
+SEARCH_KEY = f"show-search:{hashlib.sha256(b'http://testserver/api/shows').hexdigest()}"
+
 
 @pytest.fixture
 def cached_search(settings):
@@ -204,8 +207,7 @@ def test_a_fresh_answer_too_large_to_keep_still_replaces_the_workers_copy(
 
 def test_a_value_in_redis_that_is_not_an_answer_is_read_afresh(api_client, show, cached_search, redis_cache):
     # E.g. one kept in another shape by a version of this code that no longer runs.
-    key = f"show-search:{hashlib.sha256(b'http://testserver/api/shows').hexdigest()}"
-    caches["default"].set(key, (1764780000.25, b'{"results": []}'), 5)
+    caches["default"].set(SEARCH_KEY, (1764780000.25, b'{"results": []}'), 5)
 
     assert booked(api_client.get("/api/shows")) == [0]
 
@@ -214,9 +216,8 @@ def test_without_redis_an_answer_is_kept_once(api_client, show, cached_search):
     # The tests' cache is the process's memory (no REDIS_URL): nothing to keep twice.
     api_client.get("/api/shows")
 
-    key = f"show-search:{hashlib.sha256(b'http://testserver/api/shows').hexdigest()}"
-    assert cache.get(key) is not None
-    assert base._near.get(key) is None
+    assert cache.get(SEARCH_KEY) is not None
+    assert base._near.get(SEARCH_KEY) is None
 
 
 def test_no_cache_asks_for_a_fresh_search(api_client, show, cached_search):
