@@ -266,6 +266,21 @@ def test_ticket_api_links_to_its_eticket(api_client, show):
     assert f'<dd class="big">{body["seat"]}</dd>' in page.content.decode()
 
 
+def test_each_tickets_link_is_its_own_whatever_the_host(api_client, show, settings):
+    # An answer's links are made once with a stand-in id (the nil UUID), which each
+    # ticket's id replaces: a host a wildcard allows may hold the stand-in too.
+    settings.ALLOWED_HOSTS = [".example.com"]
+    host = "00000000-0000-0000-0000-000000000000.example.com"
+
+    response = api_client.post(
+        "/api/bookings", {**PERSON, "show": show.pk, "quantity": 2}, format="json", HTTP_HOST=host
+    )
+
+    assert response.status_code == 201
+    tickets = response.json()["tickets"]
+    assert [t["url"] for t in tickets] == [f"http://{host}/tickets/{t['id']}/" for t in tickets]
+
+
 def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
     response = api_client.post("/api/bookings", {**PERSON, "show": show.pk, "quantity": 2}, format="json")
 
