@@ -300,32 +300,27 @@ class BookingMachine(RuleBasedStateMachine):
         assert max(held_by.values(), default=0) <= HOLD_LIMIT
 
     @invariant()
-    def every_ticket_has_its_booking(self):
-        # A database constraint too; checked here since SQLite and PostgreSQL check it only at commit.
-        orphans = Ticket.objects.exclude(Exists(Booking.objects.filter(pk=OuterRef("booking_id"))))
-        assert not orphans.exists()
-
-    @invariant()
-    def every_booking_has_its_customer(self):
-        # The same for Booking.customer.
-        orphans = Booking.objects.exclude(Exists(Customer.objects.filter(pk=OuterRef("customer_id"))))
-        assert not orphans.exists()
-
-    @invariant()
-    def every_ticket_has_its_person(self):
-        # The same for Ticket.holder.
-        orphans = Ticket.objects.exclude(Exists(Customer.objects.filter(pk=OuterRef("holder_id"))))
-        assert not orphans.exists()
+    def every_link_points_at_a_row(self):
+        # Ticket.booking, Ticket.holder and Booking.customer are database constraints too;
+        # checked here since SQLite and PostgreSQL check them only at commit. One query a
+        # model: the invariants run after each of the 10,000 steps.
+        tickets = Ticket.objects.filter(
+            ~Exists(Booking.objects.filter(pk=OuterRef("booking_id")))
+            | ~Exists(Customer.objects.filter(pk=OuterRef("holder_id")))
+        )
+        assert not tickets.exists(), "a ticket without its booking or its person"
+        bookings = Booking.objects.exclude(Exists(Customer.objects.filter(pk=OuterRef("customer_id"))))
+        assert not bookings.exists(), "a booking without its customer"
 
     @invariant()
     def expired_tickets_never_change(self):
         rows = Ticket.objects.filter(expired=True).values_list(
-            "pk", "show_id", "seat", "holder__name", "holder__phone_number", "checked_in_at"
+            "pk", "show_id", "seat", "holder__name", "holder__phone_number", "checked_in_at", "show__starts_at"
         )
+        cutoff = expiry_cutoff(self.now)
         for row in rows:
             assert self.expired_seen.setdefault(row[0], row) == row, "an expired ticket changed"
-        early = Ticket.objects.filter(expired=True, show__starts_at__gt=expiry_cutoff(self.now))
-        assert not early.exists(), "a ticket was marked expired too early"
+            assert row[-1] <= cutoff, "a ticket was marked expired too early"
 
 
 @pytest.mark.slow
