@@ -36,7 +36,7 @@ def hold_create(
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
         show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
-        used = seats_in_use(show.pk, now=now)
+        used = seats_in_use(show.pk, now=now, with_tariff=True)
         check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
         if client and limit:
@@ -79,7 +79,7 @@ def hold_insert(
     priced at today's prices, frozen in the hold's lines. Raises SoldOut when they can't
     be had."""
     choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-    lines = price_lines(show, choice.seats, ticket_types, tariff(show.pk))
+    lines = price_lines(show, choice.seats, ticket_types, tariff(show.pk, read=used.tariff))
     hold = Hold.objects.create(
         show=show,
         seats=choice.seats,

@@ -14,7 +14,7 @@ values written and the ids the database gave (Model.from_db, as a query loads ro
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,7 +55,7 @@ def write_sale(
     *,
     show: Show,
     lines: list[Line],
-    types: dict[str, TicketType],
+    types: Mapping[str, TicketType],
     seat_order: Callable[[str], int],
     booking: Booking,
     sold_out: bool,

@@ -8,7 +8,7 @@ an IntegrityError there is a SeatTaken, never a 500.
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
@@ -64,7 +64,7 @@ def _sell(
     *,
     show: Show,
     lines: list[Line],
-    types: dict[str, TicketType],
+    types: Mapping[str, TicketType],
     unblock: bool,
     name: str,
     phone_number: Phone,
@@ -118,10 +118,10 @@ def booking_create(
     def sell(reference: str) -> Sale:
         with transaction.atomic():
             show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
-            used = seats_in_use(show.pk, now=now)
+            used = seats_in_use(show.pk, now=now, with_tariff=True)
             check_not_started(show, now)
             choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
-            prices = tariff(show.pk)
+            prices = tariff(show.pk, read=used.tariff)
             lines = price_lines(show, choice.seats, ticket_types, prices)
             return _sell(
                 show=show,
@@ -268,11 +268,13 @@ def ticket_update(
             before = {"show": ticket.show_id, "seat": ticket.seat}
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 check_not_started(target, now)
-                used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk)
+                used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True)
                 (ticket.seat,) = choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 # The ticket keeps its type; its price is that type's at the new show and seat.
-                (line,) = price_lines(target, [ticket.seat], {ticket.ticket_type.key: 1}, tariff(target.pk))
+                (line,) = price_lines(
+                    target, [ticket.seat], {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
+                )
                 ticket.price = line.price
                 ticket.show = target
                 if ticket.seat in used.blocked:

@@ -2,12 +2,14 @@
 show a request names, which seats it gets, at what price, and how a phone number given for
 it reads. Plain functions of rows read under the show's lock; they write nothing."""
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 
 from django.conf import settings
-from django.db import connection
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
@@ -20,9 +22,8 @@ from ..errors import (
     SoldOut,
     UnknownTicketType,
 )
-from ..locking import SeatsInUse
-from ..models import Show, ShowPrice, TicketType, parse_phone
-from ..rows import Columns
+from ..locking import SeatsInUse, tariff_json, tariff_rows
+from ..models import Show, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from ..seatmaps import seat_map_order
 from .catalog import ShowTime, show_at
@@ -99,49 +100,37 @@ class Tariff:
     """What a sale is priced by: every ticket type by key, and a show's prices by (ticket
     type key, seat category); no prices means the show sells at 0.00."""
 
-    types: dict[str, TicketType]
-    prices: dict[tuple[str, str], Decimal]
+    types: Mapping[str, TicketType]
+    prices: Mapping[tuple[str, str], Decimal]
 
     @property
     def default(self) -> TicketType:
         return next(t for t in self.types.values() if t.default)
 
 
-_TYPE = Columns(TicketType)
-_TYPE_KEY = _TYPE.attnames.index("key")
-
-
-def _tariff_sql() -> str:
-    """Every ticket type (the default first), each LEFT JOINed to its prices at one show;
-    amounts as text, which both databases give exactly (SQLite keeps decimals as numbers)."""
-    q = connection.ops.quote_name
-    return (
-        f"SELECT {_TYPE.select('t')}, p.category, CAST(p.amount AS TEXT)"
-        f" FROM {q(TicketType._meta.db_table)} t LEFT JOIN {q(ShowPrice._meta.db_table)} p"
-        f" ON p.ticket_type_id = t.id AND p.show_id = %s ORDER BY t.{q('default')} DESC, t.id"
-    )
-
-
-def tariff(show_id: int | None = None) -> Tariff:
-    """The ticket types with the show's prices (none without a show): one statement, in SQL
-    (its ORM form, a FilteredRelation, cost a sale more Python than any other statement:
-    bench/README.md)."""
-    for _ in range(2):
-        types: dict[str, TicketType] = {}
-        prices: dict[tuple[str, str], Decimal] = {}
-        with connection.cursor() as cursor:
-            cursor.execute(_tariff_sql(), [show_id])
-            rows = cursor.fetchall()
-        for *columns, category, amount in rows:  # a type's row again for each of its prices
-            key = columns[_TYPE_KEY]
-            if key not in types:
-                types[key] = _TYPE.load(columns)
-            if category is not None:
-                prices[(key, category)] = Decimal(amount).quantize(CENTS)
-        if any(t.default for t in types.values()):
-            break
+def tariff(show_id: int | None = None, *, read: str | None = None) -> Tariff:
+    """The ticket types with the show's prices (none without a show): `read` with the taken
+    seats (locking.seats_in_use with_tariff), else in a statement of its own."""
+    found = _tariff_of(tariff_json(show_id) if read is None else read)
+    if not any(t.default for t in found.types.values()):
         TicketType.objects.default()  # a database without types gets the fresh installation's
-    return Tariff(types, prices)
+        found = _tariff_of(tariff_json(show_id))
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _tariff_of(document: str | None) -> Tariff:
+    """The tariff that the database's JSON text of it reads as, kept by that text: it stays the
+    same while nobody changes the types or the show's prices, and shows priced alike share
+    it. Loading it anew was 5 % of a booking's CPU (bench/README.md, "2026-12-04, evening"). What is kept is only
+    read: the mappings are read-only, and a sale only points its tickets at the types."""
+    types: dict[str, TicketType] = {}
+    prices: dict[tuple[str, str], Decimal] = {}
+    for ticket_type, category, amount in tariff_rows(document):  # a type's row again for each price
+        types.setdefault(ticket_type.key, ticket_type)
+        if category is not None and amount is not None:
+            prices[(ticket_type.key, category)] = Decimal(amount).quantize(CENTS)
+    return Tariff(MappingProxyType(types), MappingProxyType(prices))
 
 
 def price_lines(show: Show, seats: list[str], ticket_types: dict[str, int] | None, tariff: Tariff) -> list[Line]:

@@ -32,11 +32,13 @@ CLIENT_LOCK_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 #                                                  the show lock (locking.lock_show), on
 #                                                  PostgreSQL with its wait's bound
 # SELECT seat FROM ticket WHERE show UNION ALL SELECT seats FROM hold WHERE show AND live
-#                                                  the booked, held and blocked seats (locking.seats_in_use)
-# (v2, ticket types and prices) once the seats are chosen:
-# SELECT ticket_type LEFT JOIN showprice ON show   every ticket type by key (the default type,
-#                                                  the tickets' foreign keys) with its prices at
-#                                                  this show, to price each seat (seating.tariff)
+#   UNION ALL SELECT (ticket_type LEFT JOIN showprice ON show, as one JSON array)
+#                                                  the booked, held and blocked seats, and (v2,
+#                                                  ticket types and prices) every ticket type (the
+#                                                  default type, the tickets' foreign keys) with
+#                                                  its prices at this show, to price each seat
+#                                                  once they are chosen (locking.seats_in_use
+#                                                  with_tariff, seating.tariff)
 # the sale's rows (services.sale_rows.write_sale), on SQLite by the ORM:
 # INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
 # INSERT booking                                   under a fresh reference; a taken one fails the
@@ -57,9 +59,8 @@ CLIENT_LOCK_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # SELECT booking.created_at FROM ticket JOIN booking WHERE client AND created_at > now - 1 hour
 #                                                  the client's seats of the last hour
 SALE_STATEMENTS = 1 if connection.vendor == "postgresql" else 5
-PRICING_STATEMENTS = 1
 CAP_STATEMENTS = 1 + CLIENT_LOCK_STATEMENTS
-BOOKING_STATEMENTS = 4 + PRICING_STATEMENTS + SALE_STATEMENTS + CAP_STATEMENTS
+BOOKING_STATEMENTS = 4 + SALE_STATEMENTS + CAP_STATEMENTS
 
 
 def test_book_a_ticket(api_client, show, django_assert_num_queries):

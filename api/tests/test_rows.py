@@ -1,13 +1,15 @@
 """Rows of hand-written SQL loaded as the ORM loads them (api/rows.py): the show lock and the
-tariff give back the instances a query of the ORM would, field for field, on both databases
-(SQLite gives datetimes as text, which the backend's converters turn into datetimes)."""
+tariff (on its own, or as JSON with the taken seats) give back the instances a query of
+the ORM would, field for field, on both databases (SQLite gives datetimes as text, which
+the backend's converters turn into datetimes)."""
 
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
-from api.locking import lock_shows, show_with_screen
+from api.locking import lock_shows, seats_in_use, show_with_screen
 from api.models import Show, ShowPrice, TicketType
 from api.services.seating import tariff
 from api.tests.conftest import make_show
@@ -49,6 +51,13 @@ def test_the_tariff_is_every_ticket_type_with_the_shows_prices(show):
 
     found = tariff(show.pk)
 
+    # Read with the taken seats (a sale's one round trip) it is the same tariff, and the
+    # same order of types: the default first, then by id.
+    with_seats = tariff(show.pk, read=seats_in_use(show.pk, now=timezone.now(), with_tariff=True).tariff)
+    assert list(with_seats.types) == list(found.types) == [t.key for t in TicketType.objects.all()]
+    assert {key: fields(t) for key, t in with_seats.types.items()} == {key: fields(t) for key, t in found.types.items()}
+    assert with_seats.prices == found.prices
+    assert seats_in_use(show.pk, now=timezone.now()).tariff is None  # only when asked
     assert {key: fields(t) for key, t in found.types.items()} == {t.key: fields(t) for t in TicketType.objects.all()}
     assert found.default.default
     assert found.prices == {
@@ -57,3 +66,21 @@ def test_the_tariff_is_every_ticket_type_with_the_shows_prices(show):
         ("child", "standard"): Decimal("7.00"),
     }
     assert tariff(None).prices == {} and set(tariff(None).types) == set(found.types)
+
+
+def test_a_tariff_kept_by_its_text_is_never_an_old_one(show):
+    """seating.tariff keeps the tariff it read by the database's text of it: a change to a
+    price or a type is a new text, read anew by the next sale, whichever process it runs in."""
+    adult = TicketType.objects.get(key="adult")
+    price = ShowPrice.objects.create(show=show, ticket_type=adult, category="standard", amount=Decimal("9.00"))
+    used = seats_in_use(show.pk, now=timezone.now(), with_tariff=True)
+    assert tariff(show.pk, read=used.tariff) is tariff(show.pk)  # the same text, the tariff kept
+
+    ShowPrice.objects.filter(pk=price.pk).update(amount=Decimal("9.50"))  # no signal, no save()
+    TicketType.objects.filter(pk=adult.pk).update(name="Grown-up")
+
+    found = tariff(show.pk, read=seats_in_use(show.pk, now=timezone.now(), with_tariff=True).tariff)
+    assert found.prices == {("adult", "standard"): Decimal("9.50")}
+    assert found.types["adult"].name == "Grown-up"
+    with pytest.raises(TypeError):  # kept and shared, so read-only
+        found.prices[("adult", "premium")] = Decimal("1.00")  # type: ignore[index]
