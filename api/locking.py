@@ -184,13 +184,15 @@ def _tariff_sql_on(vendor: str) -> str:
     text of one JSON array of [the type's columns..., category, amount]: one value, so that
     it comes along with the taken seats, and the same text while the tariff stays the same
     (seating.tariff keeps what it read from it). Amounts as text, which both databases give
-    exactly (SQLite keeps decimals as numbers). SQLite's json_group_array can't be ordered:
-    tariff_rows orders the rows."""
+    exactly (SQLite keeps decimals as numbers); no types at all, "[]" on both. SQLite's
+    json_group_array can't be ordered: tariff_rows orders the rows. Through JSON a type's
+    columns keep their values only while they are numbers, text and booleans
+    (test_rows checks TicketType's fields)."""
     q = connection.ops.quote_name
     types, prices = q(TicketType._meta.db_table), q(ShowPrice._meta.db_table)
     row = f"{_TYPE.select('t')}, p.category, CAST(p.amount AS TEXT)"
     if vendor == "postgresql":
-        array = f"CAST(json_agg(json_build_array({row}) ORDER BY t.id, p.category) AS TEXT)"
+        array = f"COALESCE(CAST(json_agg(json_build_array({row}) ORDER BY t.id, p.category) AS TEXT), '[]')"
     else:
         array = f"json_group_array(json_array({row}))"
     return f"SELECT {array} FROM {types} t LEFT JOIN {prices} p ON p.ticket_type_id = t.id AND p.show_id = %s"
@@ -204,10 +206,10 @@ _TYPE_ID, _TYPE_DEFAULT = _TYPE.attnames.index("id"), _TYPE.attnames.index("defa
 TariffRow: TypeAlias = tuple[TicketType, str | None, str | None]
 
 
-def tariff_rows(document: str | None) -> list[TariffRow]:
+def tariff_rows(document: str) -> list[TariffRow]:
     """The tariff's JSON as rows, each type loaded once: the default type's rows first, then
     by type (TicketType.Meta's order), whatever order the database aggregated them in."""
-    rows = sorted(json.loads(document or "[]"), key=lambda row: (not row[_TYPE_DEFAULT], row[_TYPE_ID]))
+    rows = sorted(json.loads(document), key=lambda row: (not row[_TYPE_DEFAULT], row[_TYPE_ID]))
     types: dict[int, TicketType] = {}
     found: list[TariffRow] = []
     for *columns, category, amount in rows:

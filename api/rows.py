@@ -1,7 +1,7 @@
 """Model instances from the rows of hand-written SQL, loaded as the ORM loads them.
 
-The statements every booking runs (the show lock, the tariff) and every staff request runs
-(its token and user) are written in SQL (locking.py, services/seating.py,
+The statements every booking runs (the show lock, the taken seats with the tariff) and
+every staff request runs (its token and user) are written in SQL (locking.py,
 authentication.py). `Columns` names a model's columns in such a SELECT and
 turns each row's slice of them back into an instance: the backend's converters (SQLite
 gives datetimes as text), then `Model.from_db`, as a query does. Django's RawQuerySet does

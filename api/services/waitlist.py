@@ -19,6 +19,7 @@ batches do), then the show's lock. A host that finds the job's lock taken stops;
 show's lock alone would keep two runs from offering one seat or one entry twice.
 """
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import NotSoldHere, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
-from ..locking import SeatsInUse, lock_show, seats_in_use, try_job_lock
+from ..locking import lock_show, seats_in_use, try_job_lock
 from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
 from .holds import hold_insert, hold_release
@@ -180,7 +181,7 @@ def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], 
             )
         except (SoldOut, NotSoldHere):
             continue  # does not fit now: keeps its place
-        used = SeatsInUse(booked=used.booked, held=used.held | set(hold.seats), blocked=used.blocked)
+        used = dataclasses.replace(used, held=used.held | set(hold.seats))  # the tariff read stays
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.OFFERED)
         audit.record(
             actor=actor,

@@ -84,3 +84,24 @@ def test_a_tariff_kept_by_its_text_is_never_an_old_one(show):
     assert found.types["adult"].name == "Grown-up"
     with pytest.raises(TypeError):  # kept and shared, so read-only
         found.prices[("adult", "premium")] = Decimal("1.00")  # type: ignore[index]
+
+
+def test_a_ticket_types_columns_come_through_the_tariffs_json_as_they_are():
+    """The tariff brings TicketType's columns through JSON (locking._tariff_sql_on), where
+    only numbers, text and booleans keep their kind: a decimal, a date or a UUID field would
+    load as text on PostgreSQL. A field of such a kind needs the tariff read otherwise."""
+    kinds = {field.get_internal_type() for field in TicketType._meta.concrete_fields}
+    assert kinds <= {"AutoField", "BigAutoField", "CharField", "SlugField", "TextField", "BooleanField"}
+    assert kinds >= {"BooleanField"}  # the default flag: 0 or 1 on SQLite, loaded as a bool
+    (adult,) = [t for t in tariff(None).types.values() if t.default]
+    assert adult.default is True
+
+
+def test_without_ticket_types_a_sale_gets_the_fresh_installations(show):
+    TicketType.objects.all().delete()
+    used = seats_in_use(show.pk, now=timezone.now(), with_tariff=True)
+    assert used.tariff == "[]"  # on both databases
+
+    found = tariff(show.pk, read=used.tariff)
+
+    assert list(found.types) == ["adult", "child", "senior"] and found.default.key == "adult"
