@@ -32,11 +32,15 @@ def depth(value: Any) -> int:
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
-        too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise too_deep from None
+            raise _too_deep() from None
         if depth(data) > MAX_DEPTH:
-            raise too_deep
+            raise _too_deep()
         return data
+
+
+def _too_deep() -> ParseError:
+    # Made when raised: an APIException translates its message as it is made.
+    return ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
