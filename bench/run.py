@@ -1020,7 +1020,7 @@ def compare_run(args: argparse.Namespace) -> None:
         "Medians of each side's runs (p99 and CPU too); errors and 409s summed. CPU ms/req: the CPU time of "
         "gunicorn's workers and their PostgreSQL backends per answer (for (g) and (j), of all three parts)."
     )
-    print("Every run, in the order they ran (req/s and CPU ms/req, old then new in each pair; new/old req/s):")
+    print("Every run (req/s and CPU ms/req, old / new in each pair, though even pairs ran new first; new/old req/s):")
     for key in old.runs:
         pairs = list(zip(old.runs[key], new.runs[key], strict=True))
         print(

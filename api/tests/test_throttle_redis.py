@@ -188,3 +188,17 @@ def test_the_cache_keeps_one_redis_client_per_pool(redis_cache):
     assert cache.get("reused") == {"a": 1}
     assert cache.add("counter", 0, 10)
     assert cache.incr("counter") == 1
+
+
+def test_the_cache_reads_redis_replies_with_hiredis(redis_cache):
+    # requirements.txt pins hiredis: without it redis-py parses every reply in Python.
+    from django.core.cache import caches
+    from redis._parsers import _HiredisParser
+
+    client = caches["default"]._cache.get_client(write=True)
+    client.ping()
+    connection = client.connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _HiredisParser)
+    finally:
+        client.connection_pool.release(connection)
