@@ -973,7 +973,8 @@ def compare_run(args: argparse.Namespace) -> None:
                         print(f"{SCENARIOS[key][0]}, pair {pair + 1}, {side.label} ...", flush=True)
                         side.port = free_port()
                         log = work / f"gunicorn-{side.label}.log"
-                        side.server = start_server(side.env, side.port, log, side.root)
+                        settings = dict(side.env, **SERVER_SETTINGS.get(key, {}))  # (f), (h): a cache off
+                        side.server = start_server(settings, side.port, log, side.root)
                         warm_up(args, side.port, side.envs)
                         for part, result in run_scenario(args, key, side.port, side.envs, side.server, side.db).items():
                             side.runs.setdefault(part, []).append(result)
