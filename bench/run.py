@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -148,7 +149,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ab.add_argument(
         "--new", metavar="REF|DIR", help="the new side: a commit, or a checkout to serve as it is (default: this tree)"
     )
-    ab.add_argument("--pairs", type=int, default=3, help="old/new pairs of each scenario (default 3)")
+    ab.add_argument("--pairs", type=int, default=4, help="old/new pairs of each scenario (default 4)")
     ab.add_argument(
         "--redis-old",
         default=os.environ.get("BENCH_REDIS_OLD_URL", "redis://127.0.0.1:6379/14"),
@@ -538,21 +539,32 @@ def start_server(env: dict[str, str], port: int, log: Path, root: Path = ROOT) -
         "--bind",
         f"127.0.0.1:{port}",
     ]
-    server = subprocess.Popen(
-        [*command, "booking.wsgi"], cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
+    with log.open("w") as output:  # the child keeps its own copy of the file
+        # A session of its own, so that stop_server can kill the workers with the master.
+        server = subprocess.Popen(
+            [*command, "booking.wsgi"],
+            cwd=root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return server
+            except OSError:
+                time.sleep(0.3)
+    except BaseException:  # interrupted while waiting: no server left behind
+        stop_server(server)
+        raise
     print(log.read_text()[-3000:], file=sys.stderr)
-    server.terminate()
+    stop_server(server)
     fail("gunicorn did not come up; its log is above.")
 
 
@@ -561,7 +573,8 @@ def stop_server(server: subprocess.Popen) -> None:
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        server.kill()
+        os.killpg(server.pid, signal.SIGKILL)  # the master and its workers
+        server.wait()
 
 
 def start_wrk(
@@ -664,7 +677,10 @@ def children(master: int) -> list[int]:
 def server_cpu_split(pg: str, db: str, master: int) -> tuple[dict[int, float], dict[int, float]]:
     """CPU seconds so far of gunicorn's workers (the master's children), and of db's backends."""
     with psycopg.connect(f"{pg}/{db}", autocommit=True) as conn:
-        query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        query = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"  # not an autovacuum worker
+        )
         backends = [pid for (pid,) in conn.execute(query)]
     return {pid: process_cpu(pid) for pid in children(master)}, {pid: process_cpu(pid) for pid in backends}
 
@@ -961,18 +977,20 @@ def compare_run(args: argparse.Namespace) -> None:
                     settle(args.pg, side.db)
 
             yardstick("before")
+            turn = 0
             for key in args.scenarios:
                 for pair in range(args.pairs):
-                    # Old first in odd pairs, new first in even ones, so that a drift
-                    # within a pair falls on each side in turn; and a server of its own
+                    # Old first in one pair, new first in the next (counted across the
+                    # scenarios), so that a drift within a pair falls on each side in
+                    # turn; use an even --pairs for one scenario. And a server of its own
                     # for each run, started and warmed up just before it. (With both
                     # servers up for the whole A/B, the one started first served 4 %
                     # fewer requests than the other in A/As of one commit against itself,
                     # whichever side it was: bench/README.md.)
-                    for side in sides if pair % 2 == 0 else sides[::-1]:
+                    for side in sides if turn % 2 == 0 else sides[::-1]:
                         print(f"{SCENARIOS[key][0]}, pair {pair + 1}, {side.label} ...", flush=True)
                         side.port = free_port()
-                        log = work / f"gunicorn-{side.label}.log"
+                        log = work / f"gunicorn-{side.label}-{key}-{pair + 1}.log"
                         settings = dict(side.env, **SERVER_SETTINGS.get(key, {}))  # (f), (h): a cache off
                         side.server = start_server(settings, side.port, log, side.root)
                         warm_up(args, side.port, side.envs)
@@ -981,6 +999,7 @@ def compare_run(args: argparse.Namespace) -> None:
                         stop_server(side.server)
                         side.server = None
                         analyze(args.pg, side.db)
+                    turn += 1
             yardstick("after")
         finally:
             for side in sides:
@@ -1021,15 +1040,17 @@ def compare_run(args: argparse.Namespace) -> None:
         "Medians of each side's runs (p99 and CPU too); errors and 409s summed. CPU ms/req: the CPU time of "
         "gunicorn's workers and their PostgreSQL backends per answer (for (g) and (j), of all three parts)."
     )
-    print("Every run (req/s and CPU ms/req, old / new in each pair, though even pairs ran new first; new/old req/s):")
+    print("Every run (req/s and CPU ms/req, old / new in each pair, every other pair ran new first; new/old req/s):")
     for key in old.runs:
         pairs = list(zip(old.runs[key], new.runs[key], strict=True))
+        ratios = [n["rps"] / o["rps"] for o, n in pairs]
         print(
             f"- {TITLES[key]}: "
             + "; ".join(
-                f"{o['rps']:.0f} ({o['cpu_ms']:.2f}) / {n['rps']:.0f} ({n['cpu_ms']:.2f}) = {n['rps'] / o['rps']:.2f}"
-                for o, n in pairs
+                f"{o['rps']:.0f} ({o['cpu_ms']:.2f}) / {n['rps']:.0f} ({n['cpu_ms']:.2f}) = {ratio:.2f}"
+                for (o, n), ratio in zip(pairs, ratios, strict=True)
             )
+            + f"; geometric mean of the pairs' new/old {statistics.geometric_mean(ratios):.3f}"
         )
     if old.raw:
         print()

@@ -190,12 +190,23 @@ def test_the_cache_keeps_one_redis_client_per_pool(redis_cache):
     assert cache.incr("counter") == 1
 
 
+def test_hiredis_is_installed_and_usable():
+    # requirements.txt pins hiredis: without it (or with one too old, which redis-py
+    # leaves unused without a word) redis-py parses every reply in Python. No Redis needed.
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE
+
+
 def test_the_cache_reads_redis_replies_with_hiredis(redis_cache):
-    # requirements.txt pins hiredis: without it redis-py parses every reply in Python.
     from django.core.cache import caches
     from redis._parsers import _HiredisParser
 
-    client = caches["default"]._cache.get_client(write=True)
+    from api.sharedcache import RedisCache
+
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    client = backend._cache.get_client(write=True)
     client.ping()
     connection = client.connection_pool.get_connection()
     try:
