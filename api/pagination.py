@@ -1,5 +1,4 @@
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -39,25 +38,3 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-class CountedRows:
-    """The rows of a values() projection, for a Paginator, counted on the queryset they
-    were projected from.
-
-    The projection's joins (the staff list's booking and customer of each ticket) would
-    stay in a COUNT of it; the queryset before values() joins only what its filters need.
-    """
-
-    def __init__(self, queryset: QuerySet, rows: QuerySet) -> None:
-        self.queryset, self.rows = queryset, rows
-
-    @property
-    def ordered(self) -> bool:
-        return self.rows.ordered
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __getitem__(self, index):
-        return self.rows[index]
