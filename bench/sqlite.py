@@ -1,10 +1,12 @@
 """`make bench-sqlite`: the embedded default (SQLite) beside PostgreSQL, on this box, in one run.
 
 The same app, seeded the same way (bench/run.py's seeding) into a SQLite file and into a
-PostgreSQL database, served by one gunicorn each with the same workers, measured in turn
-with wrk: each scenario of --scenarios (default: booking (a), the sell-out rush (b), the
-show search (c) and a seat map (h)), --pairs times, PostgreSQL then SQLite. SQLite runs as the README sets it
-up: WAL, writers queued by BEGIN IMMEDIATE with a 20 s busy timeout (booking/settings.py).
+PostgreSQL database, measured in turn with wrk: each scenario of --scenarios (default:
+booking (a), the sell-out rush (b), the show search (c) and a seat map read from the
+database (h)), --pairs times, PostgreSQL first in one pair and SQLite in the next. Each run
+has a gunicorn of its own (the same workers, the scenario's server settings), started,
+warmed up and stopped, as in bench/run.py's A/B. SQLite runs as the README sets it up: WAL,
+writers queued by BEGIN IMMEDIATE with a 20 s busy timeout (booking/settings.py).
 
 The table gives each side's median req/s, p50, p99 and CPU ms/req (gunicorn's workers,
 and for PostgreSQL its backends too; SQLite works inside the workers), with the rush (b)
@@ -83,9 +85,6 @@ def main() -> None:
                 side["env"] = run.server_environment(args, side["url"], redis)
                 side["seeded"] = run.seed(side["env"], run.ROOT)
                 side["envs"] = run.wrk_environments(side["seeded"], args.connections, args.wrk_threads)
-                side["port"] = run.free_port()
-                side["server"] = run.start_server(side["env"], side["port"], work / f"gunicorn-{side['label']}.log")
-                run.warm_up(args, side["port"], side["envs"])
             print(
                 f"Machine: {os.cpu_count()} cores; PostgreSQL {sides[0]['seeded']['postgres']}, SQLite "
                 f"{sqlite3.sqlite_version}; gunicorn {args.workers} sync workers a server; wrk {args.wrk_threads} "
@@ -94,11 +93,22 @@ def main() -> None:
                 flush=True,
             )
             runs: dict[str, dict[str, list[dict]]] = {}
+            turn = 0
             for key in args.scenarios:
                 for pair in range(args.pairs):
-                    for side in sides:
+                    # As in bench/run.py's A/B: a server of its own for each run (with both
+                    # up, the one started first measured slower), sides taking turns first.
+                    for side in sides if turn % 2 == 0 else sides[::-1]:
                         print(f"{run.SCENARIOS[key][0]}, pair {pair + 1}, {side['label']} ...", flush=True)
+                        side["port"] = run.free_port()
+                        settings = dict(side["env"], **run.SERVER_SETTINGS.get(key, {}))
+                        log = work / f"gunicorn-{side['label']}-{key}-{pair + 1}.log"
+                        side["server"] = run.start_server(settings, side["port"], log)
+                        run.warm_up(args, side["port"], side["envs"])
                         runs.setdefault(key, {}).setdefault(side["label"], []).append(measure(args, side, key))
+                        run.stop_server(side["server"])
+                        side["server"] = None
+                    turn += 1
             checked = {side["label"]: oversold(side, args) for side in sides} if "b" in args.scenarios else {}
         finally:
             for side in sides:
@@ -125,7 +135,7 @@ def main() -> None:
             f"| {sum(r['errors'] for r in pg)} / {sum(r['errors'] for r in lite)} |"
         )
     print()
-    print("Medians of each side's runs. Every run (req/s, PostgreSQL then SQLite in each pair):")
+    print("Medians of each side's runs. Every run (req/s, PostgreSQL / SQLite; every other pair ran SQLite first):")
     for key, by_side in runs.items():
         pairs = zip(by_side["PostgreSQL"], by_side["SQLite"], strict=True)
         print(f"- {run.TITLES[key]}: " + "; ".join(f"{p['rps']:.0f} / {s['rps']:.0f}" for p, s in pairs))
