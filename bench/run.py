@@ -21,8 +21,8 @@ What it does, in about four minutes (then the purge benchmark):
 With --compare REF it is a same-run A/B instead (about 7 minutes, no purge): the app at
 REF (checked out with `git worktree add --detach` into a temporary directory, removed
 afterwards) against this working tree's app (or --new REF's). Each version seeds a
-database of its own with its own code and is served by a gunicorn of its own (this tree's
-gunicorn.conf.py, the same workers); the scenarios then run on one server at a time, old,
+database of its own with its own code and is served by a gunicorn of its own (with its
+own gunicorn.conf.py, the same number of workers); the scenarios then run on one server at a time, old,
 new, old, new, ... (--pairs pairs of each), with pgbench on each version's database
 before and after. It prints the medians of each side, the new/old ratio and every run.
 
@@ -529,11 +529,13 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int, log: Path, root: Path = ROOT) -> subprocess.Popen:
-    """gunicorn with this tree's gunicorn.conf.py, serving the app in root."""
+    """gunicorn with root's gunicorn.conf.py (one of the app's files: an A/B of a change to
+    it measures the change), else this tree's, serving the app in root."""
+    config = root / "gunicorn.conf.py"
     command = [
         str(BIN / "gunicorn"),
         "-c",
-        str(ROOT / "gunicorn.conf.py"),
+        str(config if config.exists() else ROOT / "gunicorn.conf.py"),
         "--chdir",
         str(root),
         "--bind",
