@@ -20,9 +20,8 @@ timeout = 30
 graceful_timeout = 30
 # The app is loaded once, in the master, and each worker is forked from it: a worker that
 # is recycled (below) or crashed is back in milliseconds, where loading Django took 0.7 s
-# during which its share of the requests queued. A same-run A/B of the search (c) with
-# workers recycled every 2,000 requests: 1.45 times the requests, p99 37 ms against 720
-# without it; with no recycling, no difference (bench/README.md, 2026-12-05).
+# during which its share of the requests queued: with workers recycled often, a same-run
+# A/B showed the gain; with none, it showed none (bench/README.md, 2026-12-05).
 # The master opens no database or Redis connection. New code needs a restart of gunicorn:
 # a HUP forks new workers from the code already loaded.
 preload_app = True
@@ -49,6 +48,7 @@ def pre_fork(server, worker) -> None:
     # collection took 32 ms with them (about one every 1,000 bookings, each holding up
     # the requests queued on that worker), 0.5 ms without. (The collector then no longer
     # writes to the pages the workers share with the master; reference counts still do.)
-    # Bookings (a) in a same-run A/B without it: p99 91 ms against 83, the requests a
-    # second within the VM's noise (1.02).
+    # Python's gc documentation advises it before a fork, for the memory shared with the
+    # master. A same-run A/B saw the slowest bookings a little faster with it, within the
+    # VM's noise (bench/README.md, 2026-12-05).
     gc.freeze()

@@ -9,7 +9,6 @@ the same join and the same errors, read through api/rows.py. A token model of on
 columns are in two tables) is left to DRF's own read.
 """
 
-import functools
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -26,11 +25,6 @@ _SIMPLE_USER = not get_user_model()._meta.parents
 
 
 def _token_sql() -> str:
-    return _token_sql_on(connection.vendor)
-
-
-@functools.cache  # one text: built once, not on every staff request
-def _token_sql_on(vendor: str) -> str:
     q = connection.ops.quote_name
     user: Any = Token._meta.get_field("user")  # the token's user (a OneToOneField)
     key: Any = Token._meta.pk

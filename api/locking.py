@@ -22,7 +22,6 @@ JSON text (services/seating.py keeps what it reads by that text): the two served
 times the bookings at 0.955 the CPU each (bench/README.md, "2026-12-04, night").
 """
 
-import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,14 +46,6 @@ _SHOW, _SCREEN, _VENUE = Columns(Show), Columns(Screen, leave_out=["seat_map"]),
 
 
 def _shows_sql(count: int, *, lock: bool) -> str:
-    return _shows_sql_on(connection.vendor, count, lock)
-
-
-# Four texts at most (one show or two, locked or not), built once each: a build took 10.5
-# µs, a cached one 1.2, some 0.4 % of a booking, too little for an A/B to see (1.04 with
-# the pairs from 0.89 to 1.25; bench/README.md, 2026-12-05).
-@functools.cache
-def _shows_sql_on(vendor: str, count: int, lock: bool) -> str:
     """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
     alone: screen and venue come along unlocked, so bookings of other shows on the same
     screen don't queue behind this one. Locked on PostgreSQL, the first column sets the
@@ -62,7 +53,7 @@ def _shows_sql_on(vendor: str, count: int, lock: bool) -> str:
     before it is locked, so the wait for the lock is already bounded, and costs no round
     trip of its own."""
     q = connection.ops.quote_name
-    postgres_lock = lock and vendor == "postgresql"
+    postgres_lock = lock and connection.vendor == "postgresql"
     timeout = "set_config('lock_timeout', %s, true)" if postgres_lock else "NULL"
     sql = (
         f"SELECT {timeout}, {_SHOW.select('s')}, {_SCREEN.select('sc')}, {_VENUE.select('v')}"
@@ -178,11 +169,6 @@ def tariff_json(show_id: int | None) -> str:
 
 
 def _tariff_sql() -> str:
-    return _tariff_sql_on(connection.vendor)
-
-
-@functools.cache
-def _tariff_sql_on(vendor: str) -> str:
     """Every ticket type, each LEFT JOINed to its prices at one show (the parameter), as the
     text of one JSON array of [the type's columns..., category, amount]: one value, so that
     it comes along with the taken seats, and the same text while the tariff stays the same
@@ -194,7 +180,7 @@ def _tariff_sql_on(vendor: str) -> str:
     q = connection.ops.quote_name
     types, prices = q(TicketType._meta.db_table), q(ShowPrice._meta.db_table)
     row = f"{_TYPE.select('t')}, p.category, CAST(p.amount AS TEXT)"
-    if vendor == "postgresql":
+    if connection.vendor == "postgresql":
         array = f"COALESCE(CAST(json_agg(json_build_array({row}) ORDER BY t.id, p.category) AS TEXT), '[]')"
     else:
         array = f"json_group_array(json_array({row}))"

@@ -134,9 +134,8 @@ class TicketSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    # Written out rather than per field: the staff list answers 50 tickets a request. In a
-    # same-run A/B against DRF's declared fields, it served 1.23 times the uncached 50-row
-    # lists and 1.08 times the bookings (bench/README.md, 2026-12-05).
+    # Written out rather than per field: the staff list answers 50 tickets a request (a
+    # same-run A/B against DRF's declared fields: bench/README.md, 2026-12-05).
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
         booking, show, holder = ticket.booking, ticket.show, ticket.holder
         url_head, url_tail = self._eticket_url_around_id
