@@ -22,9 +22,10 @@ With --compare REF it is a same-run A/B instead (about 7 minutes, no purge): the
 REF (checked out with `git worktree add --detach` into a temporary directory, removed
 afterwards) against this working tree's app (or --new REF's). Each version seeds a
 database of its own with its own code and is served by a gunicorn of its own (with its
-own gunicorn.conf.py, the same number of workers); the scenarios then run on one server at a time, old,
-new, old, new, ... (--pairs pairs of each), with pgbench on each version's database
-before and after. It prints the medians of each side, the new/old ratio and every run.
+own gunicorn.conf.py, the same number of workers); the scenarios then run on one server
+at a time, old, new, old, new, ... (--pairs pairs of each), with pgbench on each
+version's database before and after. It prints the medians of each side, the new/old
+ratio and every run.
 
 Everything runs on this one machine: wrk, gunicorn and PostgreSQL share its cores, so the
 figures are those of the whole box, and other load on it shows in them.
@@ -963,6 +964,11 @@ def compare_run(args: argparse.Namespace) -> None:
                 side.seeded = seed(side.env, side.root)
                 side.envs = wrk_environments(side.seeded, args.connections, args.wrk_threads)
             print(server_line(args, sides[0].env, sides[0].seeded["postgres"]), flush=True)
+            configs = [side.root / "gunicorn.conf.py" for side in sides]
+            if not all(config.exists() for config in configs):
+                print("A side has no gunicorn.conf.py of its own: it runs with this tree's.", flush=True)
+            elif configs[0].read_text() != configs[1].read_text():
+                print("The sides' gunicorn.conf.py differ: each runs with its own (the line above reads this tree's).")
             print(
                 f"A/B: old {old_commit[:7]} (served from {sides[0].root}), new {new_name} (from {sides[1].root}); "
                 f"HEAD {head[:7]}; {args.pairs} pairs of {args.scenarios}.",

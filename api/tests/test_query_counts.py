@@ -213,10 +213,10 @@ def test_show_search_of_more_than_one_page(api_client, django_assert_num_queries
 
 def test_staff_list_of_more_than_one_page(staff_client, fifty_tickets, django_assert_num_queries):
     # SELECT token JOIN user
+    # SELECT COUNT(*) FROM ticket                      every page is counted, on the tickets
+    #                                                  alone: the booking and the customer
+    #                                                  are columns shown, not filters
     # SELECT ticket JOIN show, booking, customer ... LIMIT 20 OFFSET 20
-    # SELECT COUNT(*) FROM ticket                      every page is counted, on
-    #                                                  the tickets alone: the booking and the
-    #                                                  customer are columns shown, not filters
     with django_assert_num_queries(3) as queries:
         response = staff_client.get("/api/tickets", {"page_size": 20, "page": 2})
 
