@@ -19,8 +19,8 @@ keepalive = 5
 timeout = 30
 graceful_timeout = 30
 # The app is loaded once, in the master, and each worker is forked from it: a worker that
-# is recycled (below) or crashed is back in milliseconds, where loading Django took 0.7 s
-# during which its share of the requests queued: with workers recycled often, a same-run
+# is recycled (below) or crashed is back at once, where loading Django itself left its
+# share of the requests queued meanwhile: with workers recycled often, a same-run
 # A/B showed the gain; with none, it showed none (bench/README.md, 2026-12-05).
 # The master opens no database or Redis connection. New code needs a restart of gunicorn:
 # a HUP forks new workers from the code already loaded.
@@ -44,10 +44,10 @@ def pre_fork(server, worker) -> None:
     # Workers never share a database socket with the master: should loading the app ever
     # open a connection, close it before forking. (redis-py's pools notice a fork.)
     connections.close_all()
-    # The app's 100,000 objects out of the garbage collector's reach: a worker's full
-    # collection took 32 ms with them (about one every 1,000 bookings, each holding up
-    # the requests queued on that worker), 0.5 ms without. (The collector then no longer
-    # writes to the pages the workers share with the master; reference counts still do.)
+    # The loaded app's objects out of the garbage collector's reach: a worker's full
+    # collection, now and then, walked all of them while the requests queued on that
+    # worker waited (bench/README.md). (The collector then no longer writes to the pages
+    # the workers share with the master; reference counts still do.)
     # Python's gc documentation advises it before a fork, for the memory shared with the
     # master. A same-run A/B saw the slowest bookings a little faster with it, within the
     # VM's noise (bench/README.md, 2026-12-05).

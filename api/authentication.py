@@ -2,8 +2,8 @@
 token and its user read by one hand-written statement.
 
 DRF reads them with `Token.objects.select_related("user").get(key=key)`, compiled anew on
-every request: for the staff list answered from the cache that compiling was some 35 % of
-the workers' CPU (`make bench-profile --scenario d`, bench/README.md). The same columns,
+every request: for the staff list answered from the cache that compiling was a large share
+of the workers' CPU (`make bench-profile --scenario d`, bench/README.md). The same columns,
 the same join and the same errors, read through api/rows.py. A token model of one's own
 (TokenAuthentication.model) or a user model that extends another concrete model (whose
 columns are in two tables) is left to DRF's own read.

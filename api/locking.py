@@ -18,8 +18,8 @@ The show lock and the taken-seat read are written in SQL, as DESIGN.md has them:
 booking runs both, and the lock's ORM form cost more Python than any other statement of
 a booking. The taken-seat read gets tickets, live holds and blocks in one round trip, and
 for a sale the tariff (every ticket type with its prices at the show) in the same one, as
-JSON text (services/seating.py keeps what it reads by that text): the two served 1.05
-times the bookings at 0.955 the CPU each (bench/README.md, "2026-12-04, night").
+JSON text (services/seating.py keeps what it reads by that text): the two earn their
+lines in a same-run A/B (bench/README.md, "2026-12-04, night").
 """
 
 import json

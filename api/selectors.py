@@ -37,8 +37,8 @@ class JSONArrayLength(models.Func):
         return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
 
 
-# A screen's seat map is a JSON document of all its seats (about 20 kB for 300): decoded for
-# each row read, it cost a 50-row staff list some 60 ms. Reads leave it out; those that draw
+# A screen's seat map is a JSON document of all its seats: decoded for each row read, it
+# was most of a 50-row staff list's time (bench/README.md). Reads leave it out; those that draw
 # or choose seats find the parsed map by the screen's digest of it (Screen.seats).
 SEAT_MAP = "screen__seat_map"
 SEAT_MAP_OF_SHOW = f"show__{SEAT_MAP}"

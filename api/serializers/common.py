@@ -17,16 +17,16 @@ class RequestSerializer(serializers.Serializer):
         # from its arguments, deep-copied too. Here each field is copied shallowly, with
         # its own validators list and error messages, and a list's or dict's child is
         # built again and bound to the copy: as much this instance's own (bound to it,
-        # with its own name and parent), at a fraction of the cost. A booking's nine
-        # fields were 5.4 % of a booking worker's CPU (bench/README.md has the A/B). What
+        # with its own name and parent), at a fraction of the cost (bench/README.md has
+        # the profile and the A/B). What
         # the copies still share (each validator, a related field's queryset, which is
         # cloned on each use) is only read.
         return {name: _own_copy(field) for name, field in self._declared_fields.items()}
 
 
 def _own_copy(declared: Field) -> Field:
-    # What copy.copy() does for such an object, without its trip through __reduce_ex__:
-    # a quarter of its time (4 against 18 µs for a booking's nine fields).
+    # What copy.copy() does for such an object, without its trip through __reduce_ex__,
+    # which took most of copy.copy()'s time (bench/README.md).
     field = object.__new__(type(declared))
     field.__dict__.update(declared.__dict__)
     field.validators = list(field.validators)

@@ -167,7 +167,7 @@ class TicketSerializer(serializers.ModelSerializer):
     def _eticket_url_around_id(self) -> tuple[str, str]:
         """The e-ticket page's address before and after the ticket's id, made once for all
         the tickets of an answer (one serializer serves a list's rows): Django's reverse()
-        and the host's check made it per ticket 60 % of the time a 50-row list took to
+        and the host's check, made per ticket, were most of the time a 50-row list took to
         serialize (bench/README.md). Split at the last stand-in: the id ends the path, and
         a host allowed by a wildcard may hold the stand-in too."""
         head, _, tail = eticket_url(self.context.get("request"), STAND_IN_ID).rpartition(STAND_IN_ID)

@@ -4,10 +4,9 @@ entries and webhook events that report it, all in the caller's transaction.
 On PostgreSQL they are written in one statement: data-modifying WITH queries, each INSERT
 taking the ids the one before it returned (the person's, then the booking's). A booking
 made by the ORM costs five statements here (the person's upsert, the booking, the tickets,
-the entries, the outbox rows), each compiled in Python and a round trip of its own; in
-one, `make bench` (a) served 1.18 times the bookings at 0.83 times the CPU each in a
-same-run A/B, hold-then-confirm (e) 1.05 times (bench/README.md). SQLite writes the same
-rows by the ORM, statement by statement.
+the entries, the outbox rows), each compiled in Python and a round trip of its own; one
+statement served more bookings, at less CPU each, in a same-run A/B (bench/README.md).
+SQLite writes the same rows by the ORM, statement by statement.
 
 Either way the sale comes back as the database holds it: instances loaded with the
 values written and the ids the database gave (Model.from_db, as a query loads rows).
@@ -127,8 +126,7 @@ def _one_statement(
     tickets and the entries, so that the statement's text, and its prepared plan, is the
     same for any party size (one more text for a sale that also reports the show sold
     out). One JSON text a table rather than an array a column: psycopg adapted the eleven
-    arrays in Python, item by item, some 6 % of a booking's CPU in the workers
-    (bench/README.md has the A/B)."""
+    arrays in Python, item by item (bench/README.md has the profile and the A/B)."""
     customers, bookings, tickets_table, entries_table = (
         m._meta.db_table for m in (Customer, Booking, Ticket, AuditEntry)
     )

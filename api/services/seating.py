@@ -120,10 +120,11 @@ def tariff(show_id: int | None = None, *, read: str | None = None) -> Tariff:
 
 @functools.lru_cache(maxsize=256)
 def _tariff_of(document: str) -> Tariff:
-    """The tariff that the database's JSON text of it reads as, kept by that text: it stays the
-    same while nobody changes the types or the show's prices, and shows priced alike share
-    it. Loading it anew was about 5 % of a booking's CPU (bench/README.md, "2026-12-04, evening"). What is kept is only
-    read: the mappings are read-only, and a sale only points its tickets at the types."""
+    """The tariff that the database's JSON text of it reads as, kept by that text: it stays
+    the same while nobody changes the types or the show's prices, and shows priced alike
+    share it. Loading it anew for every sale cost a booking measurably (bench/README.md,
+    "2026-12-04, evening"). What is kept is only read: the mappings are read-only, and a
+    sale only points its tickets at the types."""
     types: dict[str, TicketType] = {}
     prices: dict[tuple[str, str], Decimal] = {}
     for ticket_type, category, amount in tariff_rows(document):  # a type's row again for each price

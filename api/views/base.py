@@ -126,12 +126,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 # Each worker also keeps the answers it reads from Redis, for the time Redis says they have
 # left (by Redis's own clock), and those it makes, for their period: a repeated request is
-# then answered without a round trip to Redis, and no copy is older than its period. A
-# kept search cost 0.8 times the worker's CPU in-process (bench/README.md, "2026-12-03,
-# afternoon"). A fresh answer (no-cache) replaces the worker's copy and Redis's; the other
-# workers finish the period of the copy they hold. Answers over NEAR_MAX_BYTES are left to
-# Redis alone: at most 300 answers of 64 kB a worker. Without Redis (no REDIS_URL) the
-# cache is the process's memory already, and nothing is kept twice.
+# then answered without a round trip to Redis, and no copy is older than its period
+# (bench/README.md, "2026-12-03, afternoon", has the A/B). A fresh answer (no-cache)
+# replaces the worker's copy and Redis's; the other workers finish the period of the copy
+# they hold. Answers over NEAR_MAX_BYTES are left to Redis alone: at most 300 answers of
+# 64 kB a worker. Without Redis (no REDIS_URL) the cache is the process's memory already,
+# and nothing is kept twice.
 _near = LocMemCache("kept-answers", {"MAX_ENTRIES": 300})
 NEAR_MAX_BYTES = 64 * 1024
 
