@@ -94,11 +94,10 @@ def forget(key: str) -> None:
 class RedisCacheClient(django_redis.RedisCacheClient):
     """Django's Redis cache client, with one redis-py client per connection pool, made on
     first use: Django's makes a new `redis.Redis` for every call, and redis-py builds each
-    new client's table of reply parsers, a large share of a cached answer's CPU. One
-    client a pool served more of the cached searches and seat maps in a same-run A/B
-    (bench/README.md). A redis-py
-    client is safe to share: it takes a connection from its pool for each command, and the
-    pool starts afresh in a forked worker."""
+    new client's table of reply parsers, a cost a cached answer felt. One client a pool
+    served more of the cached searches and seat maps in a same-run A/B (bench/README.md).
+    A redis-py client is safe to share: it takes a connection from its pool for each
+    command, and the pool starts afresh in a forked worker."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
