@@ -968,7 +968,10 @@ def compare_run(args: argparse.Namespace) -> None:
             if not all(config.exists() for config in configs):
                 print("A side has no gunicorn.conf.py of its own: it runs with this tree's.", flush=True)
             elif configs[0].read_text() != configs[1].read_text():
-                print("The sides' gunicorn.conf.py differ: each runs with its own (the line above reads this tree's).")
+                print(
+                    "The sides' gunicorn.conf.py differ: each runs with its own (the line above reads this tree's).",
+                    flush=True,
+                )
             print(
                 f"A/B: old {old_commit[:7]} (served from {sides[0].root}), new {new_name} (from {sides[1].root}); "
                 f"HEAD {head[:7]}; {args.pairs} pairs of {args.scenarios}.",
