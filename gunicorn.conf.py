@@ -20,8 +20,8 @@ timeout = 30
 graceful_timeout = 30
 # The app is loaded once, in the master, and each worker is forked from it: a worker that
 # is recycled (below) or crashed is back at once, where loading Django itself left its
-# share of the requests queued meanwhile: with workers recycled often, a same-run
-# A/B showed the gain; with none, it showed none (bench/README.md, 2026-12-05).
+# share of the requests queued meanwhile: with workers recycled often, a same-run A/B
+# showed the gain; with none, it showed none (bench/README.md, 2026-12-05).
 # The master opens no database or Redis connection. New code needs a restart of gunicorn:
 # a HUP forks new workers from the code already loaded.
 preload_app = True

@@ -18,9 +18,8 @@ class RequestSerializer(serializers.Serializer):
         # its own validators list and error messages, and a list's or dict's child is
         # built again and bound to the copy: as much this instance's own (bound to it,
         # with its own name and parent), at a fraction of the cost (bench/README.md has
-        # the profile and the A/B). What
-        # the copies still share (each validator, a related field's queryset, which is
-        # cloned on each use) is only read.
+        # the profile and the A/B). What the copies still share (each validator, a
+        # related field's queryset, which is cloned on each use) is only read.
         return {name: _own_copy(field) for name, field in self._declared_fields.items()}
 
 
