@@ -69,8 +69,10 @@ class WebhookEvent(models.Model):
         DELIVERED = "delivered"
         FAILED = "failed"  # the last attempt failed; next_attempt_at null once given up
 
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    message_id = models.CharField(max_length=64, unique=True)  # the webhook-id header
+    # No index of its own: the (webhook, -created_at) index serves look-ups by webhook.
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # The webhook-id header; unique by a constraint, as Booking.reference is (no LIKE index).
+    message_id = models.CharField(max_length=64)
     type = models.CharField(max_length=64)
     payload = models.JSONField()  # the body as sent: {"type", "timestamp", "data"}
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -82,6 +84,7 @@ class WebhookEvent(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="webhookevent_unique_message_id")]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

@@ -62,7 +62,9 @@ class Customer(models.Model):
 class Booking(models.Model):
     """One confirmation of one or more tickets, found again by its reference (the PNR)."""
 
-    reference = models.CharField(max_length=6, unique=True)
+    # Unique by a constraint rather than unique=True, which on PostgreSQL also builds a
+    # second index for LIKE 'X%' look-ups that nothing makes: every booking would write it.
+    reference = models.CharField(max_length=6)
     # DO_NOTHING: the database refuses to delete a customer that a booking still links
     # (a foreign key constraint), and the purge deletes unused customers in one statement.
     customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="bookings")
@@ -73,6 +75,7 @@ class Booking(models.Model):
     client = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["reference"], name="booking_unique_reference")]
         indexes = [
             # The hourly seat cap reads one client's bookings of the last hour.
             models.Index(fields=["client", "created_at"], name="booking_client_created")
@@ -97,8 +100,11 @@ class Ticket(models.Model):
     # The seat's place in the map (front row first, then along the row), for lists in seat
     # order: labels sort "A10" before "A2".
     seat_order = models.PositiveIntegerField(default=0)
+    # No index: a house has a handful of ticket types, so one would narrow no search (the
+    # check that PROTECT makes when a type is deleted reads the table either way), and
+    # every sale would write it.
     ticket_type = models.ForeignKey(
-        TicketType, on_delete=models.PROTECT, related_name="tickets", default=default_ticket_type
+        TicketType, on_delete=models.PROTECT, related_name="tickets", default=default_ticket_type, db_index=False
     )
     price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))  # as sold
     expired = models.BooleanField(default=False)
@@ -134,7 +140,8 @@ class Hold(models.Model):
     """Seats kept off sale while a customer pays. Taken while expires_at > now."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds")
+    # No index of its own: the (show, expires_at) index serves look-ups by show.
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="holds", db_index=False)
     seats = models.JSONField(default=list)  # seat labels, as in Ticket.seat, in the map's order
     # What confirming the hold sells, frozen when the seats were held: one line a seat,
     # {"seat", "ticket_type", "category", "price"} (price as text: "12.50").
@@ -142,7 +149,7 @@ class Hold(models.Model):
     total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     expires_at = models.DateTimeField(db_index=True)
     # Who made the hold (user or client address), for the per-client limit.
-    client = models.CharField(max_length=100, blank=True, db_index=True)
+    client = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # A waiting list's offer is a hold of the entry's party (services/waitlist.py). One to
     # one: the database itself never lets an entry be offered twice.
@@ -153,7 +160,11 @@ class Hold(models.Model):
     objects = HoldQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["show", "expires_at"], name="hold_show_expires")]
+        indexes = [
+            models.Index(fields=["show", "expires_at"], name="hold_show_expires"),
+            # An Index, not db_index=True: PostgreSQL would build a second one for LIKE.
+            models.Index(fields=["client"], name="hold_client"),
+        ]
 
     def __str__(self) -> str:
         return f"Hold of {len(self.seats)} at {self.show}"
