@@ -151,3 +151,49 @@ def test_the_expire_job_finds_started_shows_by_index(door):
 
     assert "show_starts_at" in text, text
     assert "ticket_unique_show_seat" in text, text
+
+
+# Every index of the tables a booking writes (the outbox's when webhooks are set), and what
+# reads it: each one is kept up to
+# date by every sale. An index that appears here unasked (unique=True or db_index=True on
+# a CharField builds a second, varchar_pattern_ops one on PostgreSQL) fails the test.
+SALE_INDEXES = {
+    "api_customer": {
+        "api_customer_pkey",
+        "customer_unique_name_phone",  # a returning person's upsert
+    },
+    "api_booking": {
+        "api_booking_pkey",
+        "booking_unique_reference",  # look-ups by reference
+        "api_booking_customer_id_a1d988f7",  # the purge: a person still linked
+        "booking_client_created",  # the hourly seat cap
+    },
+    "api_ticket": {
+        "api_ticket_pkey",
+        "ticket_unique_show_seat",  # the taken seats, the door list, the oversell backstop
+        "api_ticket_booking_id_be136328",  # a booking's tickets
+        "api_ticket_holder_id_5f92e514",  # the purge: a person still linked
+        "ticket_expired_id",  # the purge's batches (partial: a sale never writes it)
+    },
+    "api_auditentry": {
+        "api_auditentry_pkey",
+        "api_auditentry_at_cf051702",  # the trail newest first, by date, and its purge
+        "audit_object_at",  # one object's history
+    },
+    "api_webhookevent": {
+        "api_webhookevent_pkey",
+        "webhookevent_unique_message_id",  # the webhook-id header, unique
+        "webhookevent_due",  # the deliverer's due events (partial)
+        "webhookevent_log",  # an endpoint's deliveries, newest first
+    },
+}
+
+
+def test_a_sale_writes_no_index_that_nothing_reads(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexname FROM pg_indexes WHERE tablename = ANY(%s)", [list(SALE_INDEXES)])
+        found: dict[str, set[str]] = {table: set() for table in SALE_INDEXES}
+        for table, name in cursor.fetchall():
+            found[table].add(name)
+
+    assert found == SALE_INDEXES
