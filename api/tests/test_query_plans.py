@@ -154,9 +154,9 @@ def test_the_expire_job_finds_started_shows_by_index(door):
 
 
 # Every index of the tables a booking writes (the outbox's when webhooks are set), and what
-# reads it: each one is kept up to
-# date by every sale. An index that appears here unasked (unique=True or db_index=True on
-# a CharField builds a second, varchar_pattern_ops one on PostgreSQL) fails the test.
+# reads it: each one is kept up to date by every sale. An index that appears here unasked
+# (unique=True or db_index=True on a CharField builds a second, varchar_pattern_ops one on
+# PostgreSQL) fails the test.
 SALE_INDEXES = {
     "api_customer": {
         "api_customer_pkey",
