@@ -16,6 +16,7 @@ and add the constraint again, reading the whole table to validate it.
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.migrations.operations.base import Operation
 
 import api.models.catalog
 
@@ -55,30 +56,22 @@ def _drop_index(model: str, field: str, table: str, column: str, index: str) -> 
     )
 
 
+def _unique_by_constraint(model: str, field: str, max_length: int, name: str) -> list[Operation]:
+    """The field's unique=True (and its LIKE twin) dropped, a UniqueConstraint in its place."""
+    return [
+        migrations.AlterField(model_name=model, name=field, field=models.CharField(max_length=max_length)),
+        migrations.AddConstraint(model_name=model, constraint=models.UniqueConstraint(fields=(field,), name=name)),
+    ]
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("api", "0013_restrict_deletes_of_linked_rows"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="booking",
-            name="reference",
-            field=models.CharField(max_length=6),
-        ),
-        migrations.AddConstraint(
-            model_name="booking",
-            constraint=models.UniqueConstraint(fields=("reference",), name="booking_unique_reference"),
-        ),
-        migrations.AlterField(
-            model_name="webhookevent",
-            name="message_id",
-            field=models.CharField(max_length=64),
-        ),
-        migrations.AddConstraint(
-            model_name="webhookevent",
-            constraint=models.UniqueConstraint(fields=("message_id",), name="webhookevent_unique_message_id"),
-        ),
+        *_unique_by_constraint("booking", "reference", 6, "booking_unique_reference"),
+        *_unique_by_constraint("webhookevent", "message_id", 64, "webhookevent_unique_message_id"),
         migrations.AlterField(
             model_name="hold",
             name="client",
