@@ -20,37 +20,47 @@ from django.db.migrations.operations.base import Operation
 
 import api.models.catalog
 
-# (model, field, table, column, Django's name for the field's index).
+# (model, field, the field as it is now, Django's name for its index): the table is
+# api_<model> and the column <field>_id.
 FOREIGN_KEY_INDEXES = [
-    ("ticket", "ticket_type", "api_ticket", "ticket_type_id", "api_ticket_ticket_type_id_80789461"),
-    ("hold", "show", "api_hold", "show_id", "api_hold_show_id_a94efefb"),
-    ("webhookevent", "webhook", "api_webhookevent", "webhook_id", "api_webhookevent_webhook_id_0d79b8cb"),
+    (
+        "ticket",
+        "ticket_type",
+        models.ForeignKey(
+            db_index=False,
+            default=api.models.catalog.default_ticket_type,
+            on_delete=django.db.models.deletion.PROTECT,
+            related_name="tickets",
+            to="api.tickettype",
+        ),
+        "api_ticket_ticket_type_id_80789461",
+    ),
+    (
+        "hold",
+        "show",
+        models.ForeignKey(
+            db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="holds", to="api.show"
+        ),
+        "api_hold_show_id_a94efefb",
+    ),
+    (
+        "webhookevent",
+        "webhook",
+        models.ForeignKey(
+            db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="api.webhook"
+        ),
+        "api_webhookevent_webhook_id_0d79b8cb",
+    ),
 ]
 
-FIELDS = {
-    "ticket_type": models.ForeignKey(
-        db_index=False,
-        default=api.models.catalog.default_ticket_type,
-        on_delete=django.db.models.deletion.PROTECT,
-        related_name="tickets",
-        to="api.tickettype",
-    ),
-    "show": models.ForeignKey(
-        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="holds", to="api.show"
-    ),
-    "webhook": models.ForeignKey(
-        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="api.webhook"
-    ),
-}
 
-
-def _drop_index(model: str, field: str, table: str, column: str, index: str) -> migrations.SeparateDatabaseAndState:
+def _drop_index(model: str, name: str, field: models.Field, index: str) -> migrations.SeparateDatabaseAndState:
     return migrations.SeparateDatabaseAndState(
-        state_operations=[migrations.AlterField(model_name=model, name=field, field=FIELDS[field])],
+        state_operations=[migrations.AlterField(model_name=model, name=name, field=field)],
         database_operations=[
             migrations.RunSQL(
                 f'DROP INDEX IF EXISTS "{index}"',
-                reverse_sql=f'CREATE INDEX "{index}" ON "{table}" ("{column}")',
+                reverse_sql=f'CREATE INDEX "{index}" ON "api_{model}" ("{name}_id")',
             )
         ],
     )
