@@ -107,6 +107,10 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookUrlRefused("The URL must be http or https, with a host.")
+    try:
+        httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
+    except httpx.InvalidURL as exc:
+        raise WebhookUrlRefused(f"The URL can't be sent to: {exc}.") from exc
     reason = _refused_address(parts.hostname)
     if reason:
         raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
@@ -228,7 +232,9 @@ def _send(client: httpx.Client, event: WebhookEvent, refused: dict[str, str | No
     }
     try:
         return client.post(event.webhook.url, content=body, headers=headers).status_code
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # No answer. InvalidURL is not an HTTPError: an endpoint saved before check_url
+        # refused such URLs fails its own events, not the batch's others.
         return None
 
 

@@ -253,6 +253,19 @@ def test_private_addresses_are_refused_without_the_setting(staff_client, receive
     assert receiver.requests == []
 
 
+@pytest.mark.django_db
+def test_an_endpoint_that_cant_be_sent_to_fails_its_own_events_only(endpoint, receiver, show):
+    # Saved before check_url refused such hosts: httpx's InvalidURL is not an HTTPError.
+    Webhook.objects.create(url="http://\u2603.net/hook", events=[], secret=webhooks.new_secret())
+    book_seats(show.pk)
+
+    result = deliver()
+
+    assert (result.delivered, result.failed) == (1, 1)
+    assert len(receiver.requests) == 1
+    assert WebhookEvent.objects.get(webhook__url__contains="net").status == "failed"
+
+
 def test_the_retry_schedule_lasts_at_least_three_days_then_gives_up(monkeypatch):
     monkeypatch.setattr(webhooks.random, "uniform", lambda low, high: low)  # the shortest jitter
     delays = [webhooks.retry_delay(n) for n in range(1, len(webhooks.RETRY_DELAYS) + 1)]
@@ -312,6 +325,7 @@ def test_register_read_change_delete_an_endpoint(staff_client, allow_private, re
         ({"url": "https://example.com/x", "events": ["booking.exploded"]}, "events"),
         ({"url": "ftp://example.com/x"}, "url"),
         ({"url": "not a url"}, "url"),
+        ({"url": "http://\u2603.net/hook"}, "url"),  # a host that Django takes and httpx can't send to
         ({}, "url"),
     ],
 )
