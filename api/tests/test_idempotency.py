@@ -1,4 +1,4 @@
-"""The Idempotency-Key header on POST /api/tickets and POST /api/bookings (API.md, "Conventions")."""
+"""The Idempotency-Key header on POST /api/tickets, /api/holds and /api/bookings (API.md, "Conventions")."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.models import Booking, IdempotencyKey, Ticket
+from api.models import Booking, Hold, IdempotencyKey, Ticket
 from api.tests.conftest import all_at_once, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +66,21 @@ def test_retry_of_a_one_step_booking_replays_the_first_answer(api_client, show):
     assert retry["Location"] == first["Location"]
     assert Ticket.objects.count() == 3
     assert Booking.objects.count() == 1
+
+
+def test_retry_of_a_hold_replays_the_first_answer_and_holds_nothing_more(api_client, show):
+    data = {"show": show.pk, "quantity": 2}
+    first = post(api_client, "/api/holds", data, key="cart-3")
+
+    retry = post(api_client, "/api/holds", data, key="cart-3")
+    other = post(api_client, "/api/holds", {"show": show.pk, "quantity": 3}, key="cart-3")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Location"] == first["Location"] == f"/api/holds/{first.json()['id']}"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Hold.objects.count() == 1
 
 
 def test_retry_of_a_confirm_replays_it_though_the_hold_is_spent(api_client, show):

@@ -132,7 +132,8 @@ class TicketViewSet(viewsets.ModelViewSet):
     create=extend_schema(
         summary="Hold seats while the customer pays",
         request=HoldCreateSerializer,
-        responses={201: HoldSerializer, **errors(400, 409, 429)},
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: HoldSerializer, **errors(400, 409, 422, 429)},
     ),
     retrieve=extend_schema(summary="A live hold", responses={200: HoldSerializer, **errors(404, 429)}),
     destroy=extend_schema(summary="Release a hold", responses={204: None, **errors(404, 429)}),
@@ -150,14 +151,20 @@ class HoldViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = HoldCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = sales.hold_create(
-            now=timezone.now(),
-            client=client_scope(request),
-            staff=request.user.is_staff,
-            actor=actor_of(request),
-            **data.validated_data,
-        )
-        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+        now = timezone.now()
+
+        def hold() -> idempotency.StoredResponse:
+            made = sales.hold_create(
+                now=now,
+                client=client_scope(request),
+                staff=request.user.is_staff,
+                actor=actor_of(request),
+                **data.validated_data,
+            )
+            body = HoldSerializer(made).data
+            return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/holds/{made.pk}")
+
+        return idempotency.respond(request, scope=client_scope(request), now=now, make=hold)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         sales.hold_release(hold_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
