@@ -26,7 +26,9 @@ class WaitlistEntrySerializer(serializers.Serializer):
 
     # Entries are read through selectors.waitlist_entries(): status and position at a moment.
 
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(
+        allow_null=True, help_text="The entry's capability; null in the answer to a repeated join (200)."
+    )
     show = serializers.IntegerField()
     party_size = serializers.IntegerField()
     status = serializers.ChoiceField(choices=WaitlistStatus.choices)

@@ -81,10 +81,11 @@ def test_joining_a_sold_out_show_takes_the_next_place_in_line(api_client, sold_o
 def test_a_second_join_by_the_same_phone_answers_200_with_the_existing_entry(api_client, sold_out):
     first = join(api_client, sold_out, ADA, party_size=2).json()
 
-    # Another way of writing the number, another name, another party: the same place.
+    # Another way of writing the number, another name, another party: the same place. A
+    # phone number is no secret, so the answer leaves out the entry's id (its capability).
     again = join(api_client, sold_out, {"name": "Ada King", "phone_number": "+91 41555 50123"}, party_size=5)
 
-    assert (again.status_code, again.json()) == (200, first)
+    assert (again.status_code, again.json()) == (200, {**first, "id": None})
     assert "Location" not in again
     assert WaitlistEntry.objects.count() == 1
     assert WaitlistEntry.objects.get().party_size == 2
@@ -102,7 +103,7 @@ def test_a_local_number_is_read_in_the_venues_country(api_client):
     again = join(api_client, show, {"name": "Grace", "phone_number": "+44 20 7946 0958"}, party_size=2)
 
     assert first.status_code == 201
-    assert (again.status_code, again.json()) == (200, first.json())
+    assert (again.status_code, again.json()) == (200, {**first.json(), "id": None})
     assert str(WaitlistEntry.objects.get().phone_number) == "+442079460958"
 
 
@@ -234,6 +235,26 @@ def test_an_entry_reads_waiting_then_offered_then_booked(api_client, sold_out, f
     # Leaving after the wait ended changes nothing.
     assert api_client.delete(url).status_code == 204
     assert api_client.get(url).json() == booked
+
+
+def test_a_phone_number_alone_never_opens_someone_elses_entry(api_client, staff_client, sold_out):
+    entry_id = join(api_client, sold_out, GRACE, party_size=2).json()["id"]
+    ada_booking = Ticket.objects.get(seat="A1").booking.reference
+    api_client.delete(f"/api/bookings/{ada_booking}?phone_number=%2B914155550123")
+    offer_seats()
+    hold = Hold.objects.get(waitlist_entry_id=entry_id)
+
+    # Someone who knows Grace's number "joins" again: told the place, not given its keys.
+    mallory = {"name": "Mallory", "phone_number": GRACE["phone_number"]}
+    again = join(api_client, sold_out, mallory, party_size=4)
+
+    assert (again.status_code, again.json()) == (
+        200,
+        {"id": None, "show": sold_out.pk, "party_size": 2, "status": "offered"},
+    )
+    assert str(hold.pk) not in again.content.decode()
+    # Staff, who read the whole list anyway, get the entry as it is.
+    assert join(staff_client, sold_out, mallory).json()["offer"]["hold"] == str(hold.pk)
 
 
 def test_an_offer_that_ran_out_reads_expired_at_once(api_client, sold_out, frozen):

@@ -43,7 +43,7 @@ class ShowWaitlistView(GenericAPIView):
         return self.get_paginated_response(WaitlistStaffEntrySerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Join a show's waiting list; the same phone number again gets its entry back (200)",
+        summary="Join a show's waiting list; the same phone number again reads its place (200, without the id)",
         request=WaitlistJoinSerializer,
         responses={
             201: WaitlistEntrySerializer,
@@ -59,6 +59,10 @@ class ShowWaitlistView(GenericAPIView):
         entry, made = waitlist.waitlist_join(show_id=show.pk, now=now, actor=actor_of(request), **data.validated_data)
         body = WaitlistEntrySerializer(selectors.waitlist_entries(now=now).get(pk=entry.pk)).data
         if not made:
+            if not request.user.is_staff:
+                # A phone number is no secret: the entry's capabilities (its id, its offer's
+                # hold, its booking's reference) go only to whoever joined (201) and to staff.
+                body = {key: value for key, value in body.items() if key not in ("offer", "booking")} | {"id": None}
             return Response(body, status=status.HTTP_200_OK)
         location = reverse("waitlist-detail", args=[entry.pk])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
