@@ -131,6 +131,14 @@ class SeatMap:
         return {seat.label: index for index, seat in enumerate(self.seats)}
 
     @functools.cached_property
+    def by_category(self) -> dict[str, frozenset[str]]:
+        """The labels of each seat category's seats."""
+        found: dict[str, set[str]] = {}
+        for seat in self.seats:
+            found.setdefault(seat.category, set()).add(seat.label)
+        return {category: frozenset(labels) for category, labels in found.items()}
+
+    @functools.cached_property
     def sweet_spot(self) -> "SweetSpot":
         from .seatchoice import SweetSpot  # the choosing of seats builds on this module
 

@@ -26,7 +26,7 @@ from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import Sale, customer_get_or_create, write_sale
-from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
+from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff, unpriced_seats
 from .waitlist import waitlist_offer_booked
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
@@ -120,8 +120,9 @@ def booking_create(
             show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
             used = seats_in_use(show.pk, now=now, with_tariff=True)
             check_not_started(show, now)
-            choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff)
             prices = tariff(show.pk, read=used.tariff)
+            unpriced = unpriced_seats(show, ticket_types, prices)
+            choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff, unpriced=unpriced)
             lines = price_lines(show, choice.seats, ticket_types, prices)
             return _sell(
                 show=show,
@@ -269,12 +270,14 @@ def ticket_update(
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 check_not_started(target, now)
                 used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True)
-                (ticket.seat,) = choose_seats(target, used, [seat] if seat else None, 1, staff=staff).seats
-                ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 # The ticket keeps its type; its price is that type's at the new show and seat.
-                (line,) = price_lines(
-                    target, [ticket.seat], {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
-                )
+                kept_type, prices = {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
+                unpriced = unpriced_seats(target, kept_type, prices)
+                (ticket.seat,) = choose_seats(
+                    target, used, [seat] if seat else None, 1, staff=staff, unpriced=unpriced
+                ).seats
+                ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
+                (line,) = price_lines(target, [ticket.seat], kept_type, prices)
                 ticket.price = line.price
                 ticket.show = target
                 if ticket.seat in used.blocked:

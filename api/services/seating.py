@@ -63,11 +63,19 @@ def check_not_started(show: Show, now: datetime) -> None:
 
 
 def choose_seats(
-    show: Show, used: SeatsInUse, wanted: list[str] | None, quantity: int, *, wheelchair: int = 0, staff: bool
+    show: Show,
+    used: SeatsInUse,
+    wanted: list[str] | None,
+    quantity: int,
+    *,
+    wheelchair: int = 0,
+    staff: bool,
+    unpriced: frozenset[str] = frozenset(),
 ) -> Choice:
     """The seats wanted, if they exist, are free and strand no single seat; else the best
-    ones (seatchoice.choose_best). Blocked seats are taken for everyone but staff who name
-    them; staff are exempt from the single-seat rule."""
+    ones (seatchoice.choose_best) among those the show sells (not `unpriced`: see
+    unpriced_seats). Blocked seats are taken for everyone but staff who name them; staff
+    are exempt from the single-seat rule."""
     seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
     single_seat_rule = settings.BOOKING_SINGLE_SEAT_RULE and not staff
     if wanted:
@@ -89,7 +97,13 @@ def choose_seats(
         # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
         seats = sorted(wanted, key=seat_map_order(seat_map))
         return Choice(seats, together=side_by_side(seat_map, seats))
-    choice = choose_best(seat_map, taken | blocked, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
+    if unpriced and len(unpriced) < seat_map.capacity:
+        # The best of the seats the show sells for these types; none free is sold out.
+        unavailable = taken | blocked | unpriced
+    else:
+        # Every seat (a type the show prices nowhere: pricing the choice says so).
+        unavailable = taken | blocked
+    choice = choose_best(seat_map, unavailable, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
     if choice is None:
         raise SoldOut(show.pk)
     return choice
@@ -132,6 +146,22 @@ def _tariff_of(document: str) -> Tariff:
         if category is not None and amount is not None:
             prices[(ticket_type.key, category)] = Decimal(amount).quantize(CENTS)
     return Tariff(MappingProxyType(types), MappingProxyType(prices))
+
+
+def unpriced_seats(show: Show, ticket_types: dict[str, int] | None, tariff: Tariff) -> frozenset[str]:
+    """The show's seats in the categories it has no price in for one of the types asked
+    (the default type without ticket_types): the best seats are chosen among the others.
+    None at a show without prices (it sells at 0.00)."""
+    if not tariff.prices:
+        return frozenset()
+    keys = [key for key, count in (ticket_types or {}).items() if count] or [tariff.default.key]
+    return frozenset().union(
+        *(
+            labels
+            for category, labels in show.screen.seats.by_category.items()
+            if any((key, category) not in tariff.prices for key in keys)
+        )
+    )
 
 
 def price_lines(show: Show, seats: list[str], ticket_types: dict[str, int] | None, tariff: Tariff) -> list[Line]:

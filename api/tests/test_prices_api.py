@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from api.models import Booking, Screen, ShowPrice, Ticket, TicketType
+from api.models import Booking, Screen, SeatBlock, ShowPrice, Ticket, TicketType
 from api.seatmaps import grid
-from api.tests.conftest import ADA, book_ticket, make_show
+from api.tests.conftest import ADA, aisle_map, book_ticket, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +131,33 @@ def test_a_type_the_prices_do_not_name_is_a_400(api_client, priced):
     assert child_premium.json() == {"ticket_types": ["This show sells no child tickets in premium seats."]}
     assert unknown.json() == {"ticket_types": ["No ticket type is called 'pensioner'."]}
     assert not Ticket.objects.exists()
+
+
+def test_the_best_seats_are_chosen_among_those_the_show_sells(api_client, staff_client):
+    # The back six rows are premium, and the sweet spot is among them; this show sells
+    # standard seats only (premium closed, say).
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Big", seat_map=aisle_map(premium_rows=6))
+    show = make_show(screen=screen)
+    standard = [{"ticket_type": "adult", "category": "standard", "amount": "10.00"}]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": standard}, format="json").status_code == 200
+    category = screen.seats.by_category
+
+    ticket = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json")
+
+    assert ticket.status_code == 201, ticket.json()
+    assert ticket.json()["seat"] in category["standard"]
+    assert held.status_code == 201, held.json()
+    assert set(held.json()["seats"]) <= category["standard"]
+    # A type priced nowhere here is still the 400 that names it.
+    child = api_client.post("/api/tickets", {**ADA, "show": show.pk, "ticket_type": "child"})
+    assert child.status_code == 400
+    assert "child" in child.json()["ticket_types"][0]
+    # With every standard seat gone, the show is sold out for them: no premium seat is sold.
+    SeatBlock.objects.bulk_create(SeatBlock(show=show, seat=label) for label in category["standard"])
+    sold_out = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+    assert (sold_out.status_code, sold_out.json()["code"]) == (409, "sold_out")
+    assert Ticket.objects.count() == 1
 
 
 def test_a_show_without_prices_sells_at_zero_as_the_default_type(api_client, show):
