@@ -20,8 +20,16 @@ class RuleErrorsAsMessages:
     """A service refusing a save or a delete (a domain error) shows as an error message.
 
     The admin saves inside transaction.atomic(), so when the error leaves it everything
-    the request wrote is rolled back; staff get the form again, unchanged.
+    the request wrote is rolled back; staff get the form again, unchanged. An action of
+    the list (a bulk delete) that refuses comes back to the list with the message.
     """
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

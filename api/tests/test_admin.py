@@ -14,7 +14,8 @@ from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from api.admin.sales import CSV_HEADER
-from api.models import Booking, Customer, Show, Ticket
+from api.admin.shows import ShowAdmin
+from api.models import AuditEntry, Booking, Customer, Show, Ticket, Webhook, WebhookEvent
 from api.tests.conftest import book_seats, book_ticket, hold_seats
 
 pytestmark = pytest.mark.django_db
@@ -528,3 +529,38 @@ def test_a_show_with_tickets_is_not_deleted(staff, frozen):
     assert response.status_code == 200  # Django's "would require deleting protected objects" page
     assert "Cannot delete show" in response.content.decode()
     assert Show.objects.filter(pk=show.pk).exists()
+
+
+def test_deleting_shows_in_bulk_goes_through_the_service(staff, frozen, settings):
+    # Django's delete_selected would run queryset.delete(): no entry, no show.cancelled.
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    Webhook.objects.create(url="https://example.com/hook", events=["show.cancelled"], secret="whsec_AAAA")
+    shows = [Show.objects.create(title="Dune", starts_at=_at(3, hour), capacity=20) for hour in (15, 19)]
+    ids = [str(show.pk) for show in shows]
+    response = staff.post("/admin/api/show/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/api/show/")
+    assert not Show.objects.exists()
+    entries = AuditEntry.objects.filter(action="show.cancelled").values_list("actor", "object_id")
+    assert sorted(entries) == [("staff:admin", show_id) for show_id in sorted(ids)]
+    events = WebhookEvent.objects.filter(type="show.cancelled").values_list("payload__data__id", flat=True)
+    assert sorted(events) == sorted(show.pk for show in shows)
+
+
+def test_a_bulk_delete_the_service_refuses_deletes_nothing(staff, frozen, monkeypatch):
+    # A ticket booked between the confirmation page's check and the delete: the service
+    # refuses under the show's lock; none of the selected shows goes, and staff are told.
+    shows = [Show.objects.create(title="Dune", starts_at=_at(3, hour), capacity=20) for hour in (15, 19)]
+    _book(shows[1], seat="A4")
+    ids = [str(show.pk) for show in shows]
+    original = ShowAdmin.get_deleted_objects
+
+    def unprotected(self, objs, request):
+        deleted, counts, perms_needed, _protected = original(self, objs, request)
+        return deleted, counts, perms_needed, []
+
+    monkeypatch.setattr(ShowAdmin, "get_deleted_objects", unprotected)
+    response = staff.post("/admin/api/show/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/api/show/")
+    assert _messages(staff.get("/admin/api/show/")) == ["This show has tickets: cancel them first."]
+    assert Show.objects.count() == 2
+    assert not AuditEntry.objects.filter(action="show.cancelled").exists()
