@@ -19,7 +19,7 @@ from ..models import Film, Screen, Venue
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMapError, parse
 from ..services import venues
-from .base import ReadOnlyInline, RuleErrorsAsMessages
+from .base import ReadOnlyInline, RuleErrorsAsMessages, staff_actor
 
 
 class DeletedThroughService(RuleErrorsAsMessages):
@@ -36,7 +36,7 @@ class DeletedThroughService(RuleErrorsAsMessages):
         return deleted, counts, perms_needed, []
 
     def delete_model(self, request, obj: Venue | Screen | Film) -> None:
-        venues.in_use_delete(obj)
+        venues.in_use_delete(obj, actor=staff_actor(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)  # type: ignore[misc]
@@ -196,7 +196,9 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
         return seat_map_svg(screen.seats)
 
     def save_model(self, request, obj: Screen, form: ScreenForm, change: bool) -> None:
-        venues.screen_save(screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now())
+        venues.screen_save(
+            screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now(), actor=staff_actor(request)
+        )
 
 
 # --- films -------------------------------------------------------------------------------

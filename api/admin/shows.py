@@ -253,10 +253,10 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         if formset.model is not SeatBlock:
             super().save_formset(request, form, formset, change)
             return
-        show, now = form.instance, timezone.now()
+        show, now, actor = form.instance, timezone.now(), staff_actor(request)
         removed = [row.instance for row in formset.deleted_forms if row.instance.pk is not None]
         for block in removed:
-            catalog.seat_unblock(show_id=show.pk, seat=block.seat)
+            catalog.seat_unblock(show_id=show.pk, seat=block.seat, actor=actor, now=now)
         added: dict[str, list[str]] = {}  # seats by reason
         for row in formset.extra_forms:
             if row.has_changed() and row not in formset.deleted_forms:
@@ -264,7 +264,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         blocks = [
             block
             for reason, seats in added.items()
-            for block in catalog.seats_block(show_id=show.pk, seats=seats, reason=reason, now=now)
+            for block in catalog.seats_block(show_id=show.pk, seats=seats, reason=reason, now=now, actor=actor)
         ]
         # What the admin's history entry reads (formset.save() would have set them).
         formset.new_objects, formset.changed_objects, formset.deleted_objects = blocks, [], removed

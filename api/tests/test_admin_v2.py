@@ -12,7 +12,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
-from api.models import Film, Screen, SeatBlock, Show, Venue
+from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Venue
 from api.seatmaps import parse
 from api.services import catalog, venues
 from api.tests.conftest import book_seats, book_ticket, hold_seats
@@ -345,6 +345,25 @@ def test_blocking_and_unblocking_seats_in_the_admin(staff, show):
     response = staff.post(url, {**data, f"blocks-{a3}-DELETE": "on"})
     assert response.status_code == 302
     assert list(SeatBlock.objects.values_list("seat", flat=True)) == ["B2"]
+
+
+def test_the_admins_catalog_writes_name_the_staff_member(staff, show):
+    # Each entry says who made the change: "staff:<username>", never "system".
+    url = f"/admin/api/show/{show.pk}/change/"
+    staff.post(url, _blocks_form(staff, url, [{"seat": "A3", "reason": "house"}]))
+    data = _form(staff, url)
+    staff.post(url, {**data, "blocks-0-DELETE": "on"})
+    screen_url = f"/admin/api/screen/{show.screen_id}/change/"
+    staff.post(screen_url, _form(staff, screen_url, name="Salon Bir"))
+    film = Film.objects.create(title="Old", runtime_minutes=90)
+    staff.post(f"/admin/api/film/{film.pk}/delete/", {"post": "yes"})
+    venue = Venue.objects.create(name="Annex", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    spare = venues.screen_save(screen=Screen(venue=venue, name="Spare"), seat_map=parse(AISLE_MAP), now=NOW)
+    staff.post(f"/admin/api/screen/{spare.pk}/delete/", {"post": "yes"})
+    staff.post(f"/admin/api/venue/{venue.pk}/delete/", {"post": "yes"})
+    done = ["seats.blocked", "seats.unblocked", "screen.changed", "film.deleted", "screen.deleted", "venue.deleted"]
+    entries = AuditEntry.objects.filter(action__in=done)
+    assert sorted(entries.values_list("action", "actor")) == sorted((action, "staff:admin") for action in done)
 
 
 @pytest.mark.parametrize(
