@@ -44,6 +44,14 @@ class DeletedThroughService(RuleErrorsAsMessages):
         return actions
 
 
+def _fields_saved(form: forms.ModelForm, change: bool) -> dict[str, Any]:
+    """What a venue's or film's audit entry lists, as the API's would for the same change:
+    every field for a new one (a POST of them all), the changed fields otherwise (a
+    PATCH of them)."""
+    names = form.changed_data if change else list(form.cleaned_data)
+    return {name: form.cleaned_data[name] for name in names}
+
+
 # --- venues ------------------------------------------------------------------------------
 
 
@@ -92,6 +100,9 @@ class VenueAdmin(DeletedThroughService, admin.ModelAdmin):
         if screens:
             deleted, counts = [*deleted, screens], {**counts, "screens": len(screens)}
         return deleted, counts, perms_needed, protected
+
+    def save_model(self, request, obj: Venue, form: VenueForm, change: bool) -> None:
+        venues.plain_save(obj, fields=_fields_saved(form, change), actor=staff_actor(request), now=timezone.now())
 
     @admin.display(description="Zone", ordering="time_zone")
     def zone(self, venue: Venue) -> str:
@@ -209,6 +220,9 @@ class FilmAdmin(DeletedThroughService, admin.ModelAdmin):
     list_display = ["title", "runtime", "rating"]
     search_fields = ["title"]
     fields = ["title", "runtime_minutes", "rating", "description"]
+
+    def save_model(self, request, obj: Film, form: forms.ModelForm, change: bool) -> None:
+        venues.plain_save(obj, fields=_fields_saved(form, change), actor=staff_actor(request), now=timezone.now())
 
     @admin.display(description="Runtime", ordering="runtime_minutes")
     def runtime(self, film: Film) -> str:

@@ -41,6 +41,29 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         return screen
 
 
+def plain_save(
+    instance: Venue | Film, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
+) -> Venue | Film:
+    """Save a venue or a film (no rules beyond its form's or serializer's) with `fields`
+    set on it; its entry ("venue.created", "film.changed"...) lists the fields given, as
+    text."""
+    with transaction.atomic():
+        done = "changed" if instance.pk is not None else "created"
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        instance.save()
+        kind = str(instance._meta.model_name)
+        audit.record(
+            actor=actor,
+            action=f"{kind}.{done}",
+            obj_type=kind,
+            obj_id=str(instance.pk),
+            changes={name: str(value) for name, value in fields.items()},
+            now=now or timezone.now(),
+        )
+        return instance
+
+
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
     """Delete a venue, screen or film that no show uses (InUse otherwise)."""
     if isinstance(instance, Venue):

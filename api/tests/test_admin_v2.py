@@ -185,6 +185,44 @@ def test_adding_a_venue(staff):
     assert Venue.objects.filter(**data).exists()
 
 
+def _entries(kind: str) -> list[tuple[str, str, dict]]:
+    """The entries of venues or films, each with its object named by its own name."""
+    names = dict(
+        (Venue.objects if kind == "venue" else Film.objects).values_list("pk", "name" if kind == "venue" else "title")
+    )
+    rows = AuditEntry.objects.filter(object_type=kind).order_by("pk")
+    return [(e.actor, f"{e.action} {names.get(int(e.object_id))}", e.changes) for e in rows]
+
+
+def test_adding_and_changing_venues_and_films_leaves_the_apis_entries(staff, staff_client):
+    # The admin's entries are the API's for the same change, by staff:<username>.
+    venue = {"name": "Kino Babylon", "time_zone": "Europe/Berlin", "currency": "EUR", "country": "DE"}
+    staff.post("/admin/api/venue/add/", {**venue, "screens-TOTAL_FORMS": 0, "screens-INITIAL_FORMS": 0})
+    staff_client.post("/api/venues", {**venue, "name": "Kino Arsenal"}, format="json")
+    url = f"/admin/api/venue/{Venue.objects.get(name='Kino Babylon').pk}/change/"
+    staff.post(url, _form(staff, url, name="Babylon Mitte"))
+    staff_client.patch(f"/api/venues/{Venue.objects.get(name='Kino Arsenal').pk}", {"name": "Arsenal 2"})
+    film = {"title": "Dune", "runtime_minutes": "166", "rating": "PG-13", "description": ""}
+    staff.post("/admin/api/film/add/", film)
+    staff_client.post("/api/films", {**film, "title": "Alien"}, format="json")
+    url = f"/admin/api/film/{Film.objects.get(title='Dune').pk}/change/"
+    staff.post(url, _form(staff, url, runtime_minutes="155"))
+    staff_client.patch(f"/api/films/{Film.objects.get(title='Alien').pk}", {"runtime_minutes": 155})
+
+    assert _entries("venue") == [
+        ("staff:admin", "venue.created Babylon Mitte", venue),
+        ("staff:boxoffice", "venue.created Arsenal 2", {**venue, "name": "Kino Arsenal"}),
+        ("staff:admin", "venue.changed Babylon Mitte", {"name": "Babylon Mitte"}),
+        ("staff:boxoffice", "venue.changed Arsenal 2", {"name": "Arsenal 2"}),
+    ]
+    assert _entries("film") == [
+        ("staff:admin", "film.created Dune", film),
+        ("staff:boxoffice", "film.created Alien", {**film, "title": "Alien"}),
+        ("staff:admin", "film.changed Dune", {"runtime_minutes": "155"}),
+        ("staff:boxoffice", "film.changed Alien", {"runtime_minutes": "155"}),
+    ]
+
+
 def test_a_venue_with_a_wrong_zone_currency_or_country_is_a_form_error(staff):
     data = {"name": "Nowhere", "time_zone": "Mars/Olympus", "currency": "eur", "country": "XX"}
     response = staff.post("/admin/api/venue/add/", {**data, "screens-TOTAL_FORMS": 0, "screens-INITIAL_FORMS": 0})

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -36,7 +35,7 @@ from ..serializers.catalog import (
     TicketTypeSerializer,
     VenueSerializer,
 )
-from ..services import audit, catalog, venues
+from ..services import catalog, venues
 from .base import actor_of, kept_for
 
 
@@ -174,29 +173,26 @@ class InUseDestroyMixin:
         venues.in_use_delete(instance, actor=actor_of(self.request))  # type: ignore[attr-defined]
 
 
-class AuditedSaveMixin:
-    """Plain saves (venues, films: no rules beyond the serializer's) with their audit entry
-    in the same transaction."""
+class PlainSaveMixin:
+    """Venues and films (no rules beyond the serializer's), saved with their audit entry by
+    services.venues.plain_save, as the admin saves them."""
 
-    def perform_create(self, serializer: Any) -> None:
-        self._save_audited(serializer, "created")
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        model = serializer.Meta.model  # type: ignore[attr-defined]
+        self._save(serializer, model())
 
-    def perform_update(self, serializer: Any) -> None:
-        self._save_audited(serializer, "changed")
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        instance = serializer.instance
+        assert isinstance(instance, Venue | Film)  # an update has its instance
+        self._save(serializer, instance)
 
-    def _save_audited(self, serializer: Any, done: str) -> None:
-        changes = {k: str(v) for k, v in serializer.validated_data.items()}
-        with transaction.atomic():
-            instance = serializer.save()
-            kind = instance._meta.model_name
-            audit.record(
-                actor=actor_of(self.request),  # type: ignore[attr-defined]
-                action=f"{kind}.{done}",
-                obj_type=kind,
-                obj_id=str(instance.pk),
-                changes=changes,
-                now=timezone.now(),
-            )
+    def _save(self, serializer: BaseSerializer, instance: Venue | Film) -> None:
+        serializer.instance = venues.plain_save(
+            instance,
+            fields=dict(serializer.validated_data),
+            actor=actor_of(self.request),  # type: ignore[attr-defined]
+            now=timezone.now(),
+        )
 
 
 def _catalog_schema(
@@ -234,7 +230,7 @@ def _catalog_schema(
 @_catalog_schema(
     "venue", VenueSerializer, reads=("Venues, with their screens", "A venue, with its screens"), list_errors=(429,)
 )
-class VenueViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
+class VenueViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = VenueSerializer
     queryset = Venue.objects.prefetch_related("screens").order_by("pk")
@@ -272,7 +268,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
 
 
 @_catalog_schema("film", FilmSerializer, reads=("Films", "A film"), list_errors=(429,))
-class FilmViewSet(InUseDestroyMixin, AuditedSaveMixin, viewsets.ModelViewSet):
+class FilmViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
     queryset = Film.objects.order_by("title", "pk")
