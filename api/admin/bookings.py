@@ -59,6 +59,12 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # customers are made by booking
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Shown, not changed: the API changes a ticket's person (the ticket then names
+        # another record, services.sales.ticket_update, audited), never a person's record,
+        # which would rename every booking and ticket of theirs at once, unrecorded.
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # The purge deletes a person once no booking is left.
         return False

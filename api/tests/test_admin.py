@@ -241,6 +241,25 @@ def test_customers_are_not_deleted_in_the_admin(staff):
     assert response.status_code in (200, 302)
 
 
+def test_customers_are_not_changed_in_the_admin(staff, frozen):
+    # The API changes a ticket's person (the ticket then names another customer record),
+    # never a customer record: a change here would rename every booking and ticket of the
+    # person at once, with no entry in the audit trail.
+    show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
+    ada = _book(show, seat="A4").holder
+    url = f"/admin/api/customer/{ada.pk}/change/"
+    page = staff.get(url)
+    assert page.status_code == 200 and 'name="name"' not in page.content.decode()  # shown, not a field
+    assert "Ada Lovelace" in page.content.decode()
+    entries = AuditEntry.objects.count()
+    form = {"name": "Grace Hopper", "phone_number": "+914155550199"}
+    response = staff.post(url, {**form, "bookings-TOTAL_FORMS": 1, "bookings-INITIAL_FORMS": 1})
+    assert response.status_code == 403
+    ada.refresh_from_db()
+    assert (ada.name, str(ada.phone_number)) == ("Ada Lovelace", "+914155550123")
+    assert AuditEntry.objects.count() == entries
+
+
 # --- actions -----------------------------------------------------------------------------
 
 
