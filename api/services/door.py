@@ -59,8 +59,12 @@ def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "
 
 
 def ticket_check_in_undo(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "system") -> Ticket:
+    """Undo a ticket's check-in. A ticket not checked in (never, or undone already) is
+    returned unchanged: nothing was undone, so no entry and no event."""
     with transaction.atomic():
         ticket = _lock_ticket(ticket_id, now)
+        if ticket.checked_in_at is None:
+            return ticket
         ticket.checked_in_at = None
         ticket.save(update_fields=["checked_in_at"])
         _record(ticket, "ticket.check_in_undone", actor=actor, now=now)

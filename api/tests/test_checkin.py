@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Ticket
+from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
 from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
@@ -79,11 +79,23 @@ def test_undo_check_in(staff_client, ticket, frozen):
     assert staff_client.post(check_in_url(ticket)).status_code == 200
 
 
-def test_undo_of_a_ticket_not_checked_in_is_200_and_changes_nothing(staff_client, ticket):
-    response = staff_client.delete(check_in_url(ticket))
+def test_undo_of_a_ticket_not_checked_in_is_200_and_changes_nothing(staff_client, ticket, frozen, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    Webhook.objects.create(url="https://example.com/hook", events=[], secret="whsec_AAAA")
+    before = staff_client.get(f"/api/tickets/{ticket.pk}").json()
 
-    assert response.status_code == 200
-    assert response.json()["checked_in_at"] is None
+    responses = [staff_client.delete(check_in_url(ticket)) for _ in range(2)]
+
+    assert [(r.status_code, r.json()) for r in responses] == [(200, before)] * 2
+    # Nothing was undone: no entry, no ticket.check_in_undone.
+    assert not AuditEntry.objects.filter(object_id=str(ticket.pk), action="ticket.check_in_undone").exists()
+    assert not WebhookEvent.objects.filter(type="ticket.check_in_undone").exists()
+    # A check-in undone twice is undone once.
+    staff_client.post(check_in_url(ticket))
+    staff_client.delete(check_in_url(ticket))
+    staff_client.delete(check_in_url(ticket))
+    assert AuditEntry.objects.filter(object_id=str(ticket.pk), action="ticket.check_in_undone").count() == 1
+    assert WebhookEvent.objects.filter(type="ticket.check_in_undone").count() == 1
 
 
 @pytest.mark.parametrize("method", ["post", "delete"])
