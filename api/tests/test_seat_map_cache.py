@@ -1,7 +1,8 @@
 """The seat map's short cache (SEAT_MAP_CACHE_SECONDS): at a premiere every customer's show
 page loads the same map, so an answer is kept per URL for a second or so. A request with
-`Cache-Control: no-cache` (the show page after its own hold or release) gets a fresh one;
-a hold still reads the seats under the show's lock, whatever a kept map showed."""
+`Cache-Control: no-cache` (the show page after its own hold or release) gets a fresh one,
+and staff always do; a hold still reads the seats under the show's lock, whatever a kept
+map showed."""
 
 from datetime import timedelta
 
@@ -44,6 +45,16 @@ def test_a_sale_shows_within_the_cache_seconds(api_client, show, kept_maps):
 
         clock.shift(timedelta(seconds=2))
         assert status_of(api_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "booked"
+
+
+def test_staff_always_read_the_current_map(staff_client, api_client, show, kept_maps):
+    # API.md: staff always read the current state, as in the search.
+    assert status_of(api_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "free"  # kept
+    assert status_of(staff_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "free"
+    book_ticket(show.pk, seat="A1")
+
+    assert status_of(staff_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "booked"
+    assert status_of(api_client.get(f"/api/shows/{show.pk}/seats"), "A1") == "free"  # still kept for the others
 
 
 def test_no_cache_asks_for_a_fresh_map_and_keeps_it_for_the_others(api_client, show, kept_maps):
