@@ -95,6 +95,10 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
         if before is not None and before.default and not ticket_type.default:
             raise DefaultTicketTypeNeeded()
         if ticket_type.default:
+            # Every type's row locked first: a new default saved meanwhile by another
+            # request is then committed, and the UPDATE below (a statement, so a snapshot,
+            # taken after the lock) sees it and makes it plain, not the unique index.
+            list(TicketType.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()

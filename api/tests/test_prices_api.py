@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from api.models import Booking, Screen, SeatBlock, ShowPrice, Ticket, TicketType
 from api.seatmaps import grid
-from api.tests.conftest import ADA, aisle_map, book_ticket, make_show
+from api.services import venues
+from api.tests.conftest import ADA, aisle_map, all_at_once, book_ticket, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +302,22 @@ def test_a_hold_that_ran_out_must_be_held_again_at_todays_prices(api_client, sta
 
     assert (response.status_code, response.json()["code"]) == (409, "hold_expired")
     assert book_ticket(priced.pk).price == Decimal("12.50")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_new_defaults_at_once_leave_one_default():
+    # Each save makes the old default plain, then its own type the default: without a
+    # lock, the second save's snapshot missed the first's new default (a unique-index 500).
+    for attempt in range(5):
+        keys = [f"a{attempt}", f"b{attempt}"]
+        for key in keys:
+            venues.ticket_type_save(TicketType(key=key, name=key))
+
+        def make_default(n: int, keys: list[str] = keys) -> None:
+            ticket_type = TicketType.objects.get(key=keys[n])
+            ticket_type.default = True
+            venues.ticket_type_save(ticket_type)
+
+        all_at_once(2, make_default)
+        assert TicketType.objects.filter(default=True).count() == 1
