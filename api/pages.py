@@ -41,6 +41,10 @@ BOOKED_SECONDS = 3600
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
 # phone's camera and the door scanner read at a glance, and which fits a 320 px screen.
 QR_SCALE = 6
+# A ticket count of the no-script form: ASCII digits, at most this many (the serializer
+# refuses more than 10 tickets; a longer number is refused as not a count at all, before
+# int() could take long over it or raise).
+COUNT_DIGITS = 4
 
 # What the show page says when the service refuses, in plain sentences. The page's script
 # reads the same sentences (json_script), so the map and the no-script form say one thing.
@@ -158,7 +162,8 @@ def _book_from_form(
     counts: dict[str, int] = {}
     for choice in choices:
         text = request.POST.get(choice.field, "").strip() or "0"
-        if not text.isdigit():
+        # str.isdigit() alone takes "²" and other digits int() refuses.
+        if not (text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS):
             return None, [f"Give the number of {choice.name.lower()} tickets as a whole number."], 400
         counts[choice.key] = int(text)
     wanted = sum(counts.values())

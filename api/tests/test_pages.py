@@ -510,3 +510,13 @@ def test_form_is_throttled_as_the_api_is(client, priced, settings):
     assert response.status_code == 429
     assert "Too many requests from your connection." in response.content.decode()
     assert Ticket.objects.count() == 2
+
+
+@pytest.mark.parametrize("count", ["²", "٣", "9" * 5000, "-1", "+2", "1.0"])
+def test_form_takes_a_ticket_count_of_ascii_digits_only(client, show, count):
+    # "²".isdigit() is true and int() then raised (a 500), as it did for 5000 digits.
+    response = client.post(f"/shows/{show.pk}/", {"tickets": count, **PERSON})
+
+    assert response.status_code == 400
+    assert "tickets as a whole number." in response.content.decode()
+    assert not Ticket.objects.exists()
