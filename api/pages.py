@@ -25,11 +25,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import selectors
-from .errors import Busy, Conflict, DomainError, SingleSeatGap
+from .callers import actor_of, capped_client
+from .errors import Busy, Conflict, DomainError, Limited, SingleSeatGap
 from .models import Show
 from .serializers.sales import BookingCreateSerializer
 from .services import sales
-from .throttling import AnonThrottle, client_address
+from .throttling import AnonThrottle
 
 HOME_SHOW_COUNT = 50
 # After the form books, the browser is sent to the show page with the booking in a signed,
@@ -132,13 +133,6 @@ def _ticket_choices(show: Show) -> list[TicketChoice]:
     return list(choices.values())
 
 
-def _actor(request: HttpRequest) -> str:
-    """Who books through the form, for the audit trail (as api.views.base.actor_of)."""
-    if request.user.is_authenticated:
-        return f"staff:{request.user.get_username()}"
-    return f"client:{client_address(request)}"
-
-
 def _sentence(exc: DomainError) -> str:
     if isinstance(exc, SingleSeatGap):
         return SENTENCES["single_seat_gap"].format(seat=exc.seat)
@@ -181,8 +175,13 @@ def _book_from_form(
     if not form.is_valid():
         return None, [message for messages in form.errors.values() for message in messages], 400
     try:
-        sale = sales.booking_create(now=timezone.now(), actor=_actor(request), **form.validated_data)
+        # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
+        sale = sales.booking_create(
+            now=timezone.now(), client=capped_client(request), actor=actor_of(request), **form.validated_data
+        )
     except DomainError as exc:
+        if isinstance(exc, Limited):
+            return None, [exc.message], 429
         status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Busy) else 400
         return None, [_sentence(exc)], status
     return sale, [], 201

@@ -5,6 +5,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from . import sharedcache
@@ -121,8 +122,9 @@ class AnonThrottle(SimpleRateThrottle):
         return max(opened + self.duration - self.now, 1)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address as the throttle counts it (NUM_PROXIES), for django-axes."""
+def client_address(request: HttpRequest | Request) -> str:
+    """The client's address as the throttle counts it (NUM_PROXIES), for django-axes and
+    api/callers.py."""
     # DRF's get_ident reads only request.headers and request.META, which a Django request
     # has too; the stubs ask for DRF's Request.
     return AnonThrottle().get_ident(request)  # type: ignore[arg-type]

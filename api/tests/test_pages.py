@@ -520,3 +520,19 @@ def test_form_takes_a_ticket_count_of_ascii_digits_only(client, show, count):
     assert response.status_code == 400
     assert "tickets as a whole number." in response.content.decode()
     assert not Ticket.objects.exists()
+
+
+def test_form_is_held_to_the_hourly_seat_cap_as_the_api_is(client, api_client, settings):
+    settings.BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR = 3
+    show = make_show(capacity=20)
+    for _ in range(2):  # the API and the form count the same client (127.0.0.1) together
+        booked = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json")
+        assert booked.status_code == 201
+    assert client.post(f"/shows/{show.pk}/", {"tickets": "1", **PERSON}).status_code == 303
+
+    response = client.post(f"/shows/{show.pk}/", {"tickets": "2", **PERSON})
+
+    assert response.status_code == 429
+    assert "One client can book at most 3 seats an hour: try again later." in response.content.decode()
+    assert Ticket.objects.filter(show=show).count() == 3
+    assert api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json").status_code == 429

@@ -1,5 +1,5 @@
 """What every view shares: the error answers (the one place where domain errors become
-HTTP), who the client is, the current moment, and answers kept for a few seconds."""
+HTTP) and answers kept for a few seconds. Who the client is: api/callers.py."""
 
 import hashlib
 import logging
@@ -25,7 +25,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .. import sharedcache
 from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Limited, Missing, SoldOut
-from ..throttling import AnonThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -34,26 +33,6 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."
     default_code = "payload_too_large"
-
-
-def client_scope(request: Request) -> str:
-    """Who is calling, for idempotency keys and the per-client hold limit."""
-    if request.user and request.user.is_authenticated:
-        return f"user:{request.user.pk}"
-    return f"addr:{AnonThrottle().get_ident(request)}"
-
-
-def capped_client(request: Request) -> str:
-    """The client the hourly seat cap counts: an anonymous client's address; "" for staff,
-    who are exempt."""
-    return "" if request.user and request.user.is_staff else client_scope(request)
-
-
-def actor_of(request: Request) -> str:
-    """Who made a change, for the audit trail: "staff:<username>" or "client:<address>"."""
-    if request.user and request.user.is_authenticated:
-        return f"staff:{request.user.get_username()}"
-    return f"client:{AnonThrottle().get_ident(request)}"
 
 
 def domain_error_response(exc: DomainError, view: Any = None) -> Response:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from .. import selectors
+from ..callers import actor_of
 from ..filters import FilmFilter, ShowFilter
 from ..models import Film, Screen, Show, TicketType, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
@@ -36,7 +37,7 @@ from ..serializers.catalog import (
     VenueSerializer,
 )
 from ..services import catalog, venues
-from .base import actor_of, kept_for
+from .base import kept_for
 
 
 @extend_schema_view(

@@ -9,11 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import selectors
+from ..callers import actor_of
 from ..permissions import IsStaff
 from ..schema import errors
 from ..serializers.sales import TicketSerializer
 from ..services import door
-from .base import actor_of
 
 
 class CheckInView(GenericAPIView):

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import idempotency, selectors
+from ..callers import actor_of, capped_client, client_scope
 from ..filters import TicketFilter
 from ..models import Booking, Hold, Ticket, parse_phone, phone_text
 from ..permissions import IsStaff
@@ -28,7 +29,7 @@ from ..serializers.sales import (
     TicketUpdateSerializer,
 )
 from ..services import sales
-from .base import actor_of, capped_client, client_scope, kept_for
+from .base import kept_for
 
 
 @extend_schema_view(

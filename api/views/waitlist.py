@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import selectors
+from ..callers import actor_of
 from ..models import Show, WaitlistEntry
 from ..permissions import IsStaff
 from ..schema import errors
 from ..serializers.waitlist import WaitlistEntrySerializer, WaitlistJoinSerializer, WaitlistStaffEntrySerializer
 from ..services import waitlist
-from .base import actor_of
 
 
 class ShowWaitlistView(GenericAPIView):

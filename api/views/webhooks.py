@@ -12,6 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..callers import actor_of
 from ..filters import AuditFilter
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..permissions import IsStaff
@@ -23,7 +24,6 @@ from ..serializers.webhooks import (
     WebhookSerializer,
 )
 from ..services import webhooks
-from .base import actor_of
 
 
 @extend_schema_view(

@@ -1,0 +1,32 @@
+"""Who is calling: the client a request counts as (idempotency keys, the per-client caps)
+and the name the audit trail gives it.
+
+The API's views pass DRF's Request, the pages Django's HttpRequest: both have `.user` and
+`.META`, which is all that is read here, so a booking through the show page's form is
+counted and recorded as the same booking through the API would be.
+"""
+
+from django.http import HttpRequest
+from rest_framework.request import Request
+
+from .throttling import client_address
+
+
+def client_scope(request: HttpRequest | Request) -> str:
+    """Who is calling, for idempotency keys and the per-client hold limit."""
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"addr:{client_address(request)}"
+
+
+def capped_client(request: HttpRequest | Request) -> str:
+    """The client the hourly seat cap counts: an anonymous client's address; "" for staff,
+    who are exempt."""
+    return "" if request.user and request.user.is_staff else client_scope(request)
+
+
+def actor_of(request: HttpRequest | Request) -> str:
+    """Who made a change, for the audit trail: "staff:<username>" or "client:<address>"."""
+    if request.user and request.user.is_authenticated:
+        return f"staff:{request.user.get_username()}"
+    return f"client:{client_address(request)}"
