@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
@@ -14,10 +15,24 @@ from django.utils import timezone
 
 from .forms import PhoneFormField, ShowTimeFormField
 from .models import AuditEntry, Film, Show, Ticket, Venue, expiry_cutoff
+from .selectors import MAX_ID
 
 
 class ShowTimeFilter(filters.Filter):
     field_class = ShowTimeFormField
+
+
+class IdFilter(filters.NumberFilter):
+    """A row's id. Not a number is a 400 ("Enter a number."); a number no row can have (not
+    whole, below 1 or past BigAutoField's range) matches nothing, on every database:
+    SQLite's integers would overflow past 64 bits (a 500), and 1.5 would match 1."""
+
+    def filter(self, qs: QuerySet, value: Decimal | None) -> QuerySet:
+        if value is None:
+            return qs
+        if value != value.to_integral_value() or not 1 <= value <= MAX_ID:
+            return qs.none()
+        return super().filter(qs, int(value))
 
 
 class PhoneFilter(filters.Filter):
@@ -123,9 +138,9 @@ class ShowFilter(StartsAtFilters):
         field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
     )
     expired = filters.BooleanFilter(method="filter_expired", help_text="Started 8 hours ago or more.")
-    venue = filters.NumberFilter(field_name="screen__venue_id", help_text="A venue's id.")
-    screen = filters.NumberFilter(field_name="screen_id", help_text="A screen's id.")
-    film = filters.NumberFilter(field_name="film_id", help_text="A film's id.")
+    venue = IdFilter(field_name="screen__venue_id", help_text="A venue's id.")
+    screen = IdFilter(field_name="screen_id", help_text="A screen's id.")
+    film = IdFilter(field_name="film_id", help_text="A film's id.")
 
     class Meta:
         model = Show
@@ -143,9 +158,9 @@ class FilmFilter(filters.FilterSet):
 class TicketFilter(StartsAtFilters):
     show_path = "show__"
 
-    show = filters.NumberFilter(field_name="show_id", help_text="A show's id.")
-    venue = filters.NumberFilter(field_name="show__screen__venue_id", help_text="A venue's id.")
-    screen = filters.NumberFilter(field_name="show__screen_id", help_text="A screen's id.")
+    show = IdFilter(field_name="show_id", help_text="A show's id.")
+    venue = IdFilter(field_name="show__screen__venue_id", help_text="A venue's id.")
+    screen = IdFilter(field_name="show__screen_id", help_text="A screen's id.")
     expired = filters.BooleanFilter(help_text="Marked expired by the expire job.")
     checked_in = filters.BooleanFilter(
         field_name="checked_in_at", lookup_expr="isnull", exclude=True, help_text="Checked in at the door."

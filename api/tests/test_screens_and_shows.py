@@ -210,6 +210,20 @@ def test_filters_venue_screen_and_film(api_client, istanbul, dune):
     assert ids(film=dune.pk + 1) == []
 
 
+@pytest.mark.parametrize("param", ["venue", "screen", "film"])
+@pytest.mark.parametrize("value", ["99999999999999999999", str(2**63), "-99999999999999999999", "1.5", "0"])
+def test_an_id_filter_no_row_can_have_matches_nothing(api_client, dune, param, value):
+    # Past 64 bits SQLite raised OverflowError (a 500) where PostgreSQL matched nothing;
+    # 1.5 matched id 1 on both.
+    make_show(film=dune)
+    api_client.raise_request_exception = False
+
+    response = api_client.get("/api/shows", {param: value})
+
+    assert (response.status_code, response.json()["results"]) == (200, [])
+    assert api_client.get("/api/shows", {param: "many"}).json() == {param: ["Enter a number."]}
+
+
 # --- the seat map of a show ---------------------------------------------------------------
 
 

@@ -731,6 +731,17 @@ def test_filter_phone_number_in_any_format(staff_client, listed):
     assert staff_client.get("/api/tickets", {"phone_number": "+919876543211"}).json() == page()
 
 
+@pytest.mark.parametrize("param", ["show", "venue", "screen"])
+@pytest.mark.parametrize("value", ["99999999999999999999", "1.5", "0"])
+def test_an_id_filter_no_row_can_have_matches_nothing(staff_client, listed, param, value):
+    # Past 64 bits SQLite raised OverflowError (a 500) where PostgreSQL matched nothing.
+    staff_client.raise_request_exception = False
+
+    response = staff_client.get("/api/tickets", {param: value})
+
+    assert (response.status_code, response.json()) == (200, page())
+
+
 def test_search_name_or_phone_contains(staff_client, listed):
     assert staff_client.get("/api/tickets", {"search": "hopper"}).json() == page(listed["grace"])
     assert staff_client.get("/api/tickets", {"search": "5550123"}).json() == page(listed["ada"])
