@@ -90,6 +90,8 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     bench/README.md).
     """
     ids = sorted(set(show_ids))
+    if not ids:  # nothing to lock (and "IN ()" is no SQL)
+        return {}
     try:
         shows = _shows(ids, lock=True)
     except OperationalError as exc:
@@ -129,10 +131,22 @@ class SeatsInUse:
 
 
 def seats_in_use(
-    show_id: int, *, now: datetime, exclude_ticket: UUID | None = None, with_tariff: bool = False
+    show_id: int,
+    *,
+    now: datetime,
+    exclude_ticket: UUID | None = None,
+    with_tariff: bool = False,
+    screen: Screen | None = None,
 ) -> SeatsInUse:
     """The show's booked, held and blocked seats, in one statement (read under the show's
-    lock to rely on them); `with_tariff`, its tariff too (a sale prices what it chose)."""
+    lock to rely on them); `with_tariff`, its tariff too (a sale prices what it chose).
+
+    `screen`, the show's screen as lock_shows read it, gets the seat map now committed:
+    a map change (venues.screen_save) holds the lock of every coming show of its screen,
+    and a sale that waited for that lock read the screen with the show, in a snapshot from
+    before the change (PostgreSQL), where a seat the new map drops still exists. This
+    statement's snapshot is from after the lock: its digest tells, and on a change (rare)
+    the map is read again."""
     ticket, hold, block = Ticket._meta.db_table, Hold._meta.db_table, SeatBlock._meta.db_table
     sql = f"SELECT 't', seat, NULL FROM {ticket} WHERE show_id = %s"
     params: list = [show_id]
@@ -146,7 +160,10 @@ def seats_in_use(
     if with_tariff:
         sql += f" UNION ALL SELECT 'p', NULL, ({_tariff_sql()})"
         params.append(show_id)
-    booked, held, blocked, tariff = set(), set(), set(), None
+    if screen is not None:
+        sql += f" UNION ALL SELECT 'm', seat_map_digest, NULL FROM {Screen._meta.db_table} WHERE id = %s"
+        params.append(screen.pk)
+    booked, held, blocked, tariff, seat_map_digest = set(), set(), set(), None, None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, seat, document in cursor.fetchall():
@@ -156,8 +173,12 @@ def seats_in_use(
                 blocked.add(seat)
             elif kind == "p":
                 tariff = document
+            elif kind == "m":
+                seat_map_digest = seat
             else:
                 booked.add(seat)
+    if screen is not None and seat_map_digest != screen.seat_map_digest:
+        screen.refresh_from_db(fields=["seat_map", "seat_map_digest", "capacity"])
     return SeatsInUse(booked, held, blocked, tariff)
 
 

@@ -36,7 +36,7 @@ def hold_create(
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
         show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
-        used = seats_in_use(show.pk, now=now, with_tariff=True)
+        used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
         check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
         if client and limit:

@@ -118,7 +118,7 @@ def booking_create(
     def sell(reference: str) -> Sale:
         with transaction.atomic():
             show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
-            used = seats_in_use(show.pk, now=now, with_tariff=True)
+            used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
             check_not_started(show, now)
             prices = tariff(show.pk, read=used.tariff)
             unpriced = unpriced_seats(show, ticket_types, prices)
@@ -269,7 +269,9 @@ def ticket_update(
             before = {"show": ticket.show_id, "seat": ticket.seat}
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 check_not_started(target, now)
-                used = seats_in_use(target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True)
+                used = seats_in_use(
+                    target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True, screen=target.screen
+                )
                 # The ticket keeps its type; its price is that type's at the new show and seat.
                 kept_type, prices = {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
                 unpriced = unpriced_seats(target, kept_type, prices)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import DefaultTicketTypeNeeded, InUse, Invalid, SeatInUse
+from ..locking import lock_shows
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
 from . import audit
@@ -19,9 +20,13 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     with transaction.atomic():
         if seat_map is not None:
             if screen.pk is not None:
+                coming = Show.objects.filter(screen=screen, starts_at__gt=now)
+                # The coming shows' locks (a sale takes its show's): a sale of one of them is
+                # done and seen by the check below, or waits, then reads the new map
+                # (locking.seats_in_use).
+                lock_shows(coming.values_list("pk", flat=True))
                 dropped = set(screen.seats.labels()) - set(seat_map.labels())
                 if dropped:
-                    coming = Show.objects.filter(screen=screen, starts_at__gt=now)
                     booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
                     held = {
                         seat

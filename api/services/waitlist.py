@@ -163,7 +163,7 @@ def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], 
     expired = _expire_lapsed(WaitlistEntry.objects.filter(show=show), now=now, actor=actor)
     if show.has_started(now):
         return [], expired
-    used = seats_in_use(show.pk, now=now, with_tariff=True)
+    used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
     free = show.capacity - len(used.taken)
     ends = min(now + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES), show.starts_at)
     offers = []

@@ -1,11 +1,17 @@
 """Venues, screens with their seat maps, and films (API.md (v2), "Venue and screen", "Film")."""
 
+import threading
+from typing import cast
+
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from api.models import Film, Screen, Venue
-from api.seatmaps import MAX_SEATS
-from api.tests.conftest import book_ticket, make_show
+from api.errors import NoSuchSeat
+from api.models import Film, Screen, Ticket, Venue
+from api.seatmaps import MAX_SEATS, SeatMap, parse
+from api.services import venues
+from api.tests.conftest import book_ticket, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -265,6 +271,75 @@ def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_cli
     assert response.json()["capacity"] == 30
     seats = staff_client.get(f"/api/shows/{show.pk}/seats").json()
     assert [row["label"] for row in seats["rows"]] == ["A", "B", "C"]
+
+
+def test_a_map_change_of_a_screen_with_no_coming_show_locks_nothing(staff_client):
+    screen = screen_of(10, name="Empty")
+    make_show(screen=screen, days=-1)  # started: not locked, not checked
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 5}}}, format="json"
+    )
+
+    assert (response.status_code, response.json()["capacity"]) == (200, 5)
+
+
+class PausingMap:
+    """A seat map whose document() (which screen_save calls after its in-use check, before
+    it saves) says it was reached, then waits to be let go."""
+
+    def __init__(self, seat_map: SeatMap, checked: threading.Event, go: threading.Event):
+        self.seat_map, self.checked, self.go = seat_map, checked, go
+
+    def labels(self):
+        return self.seat_map.labels()
+
+    def document(self):
+        self.checked.set()
+        assert self.go.wait(30)
+        return self.seat_map.document()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings):
+    # screen_save's in-use check read tickets and holds without a lock: a booking of A10
+    # between the check and the save left a ticket on a seat the new map lacks.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    screen = screen_of(10, name="Small")  # A1..A10
+    show = make_show(screen=screen, capacity=10)
+    smaller = parse({"rows": [{"label": "A", "seats": [{"number": n} for n in range(1, 10)]}]})  # no A10
+    checked, go = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def run(name, work):
+        try:
+            outcomes[name] = work()
+        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    pausing = cast(SeatMap, PausingMap(smaller, checked, go))  # all screen_save calls of a map
+    change = threading.Thread(
+        target=run, args=("change", lambda: venues.screen_save(screen=screen, seat_map=pausing, now=timezone.now()))
+    )
+    change.start()
+    assert checked.wait(30)  # the change found A10 unused, and holds the show's lock
+    booking = threading.Thread(target=run, args=("booking", lambda: book_ticket(show.pk, seat="A10")))
+    booking.start()
+    booking.join(1)
+    waited = booking.is_alive()  # the booking waits for the change...
+    go.set()
+    change.join(30)
+    booking.join(30)
+
+    assert waited
+    assert isinstance(outcomes["change"], Screen), outcomes
+    # ...and then finds no seat A10: it reads the map the change saved.
+    assert isinstance(outcomes["booking"], NoSuchSeat), outcomes
+    assert "A10" not in Screen.objects.get(pk=screen.pk).seats.labels()
+    assert not Ticket.objects.filter(show=show).exists()
 
 
 def test_a_screen_with_shows_is_not_deleted(staff_client):
