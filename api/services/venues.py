@@ -16,7 +16,9 @@ from . import audit
 
 def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
     """Save a screen; a new seat map applies to every show of the screen at once, and may
-    not drop a seat booked or held for a show that has not started (SeatInUse)."""
+    not drop a seat booked or held for a show that has not started (SeatInUse). A coming
+    show whose capacity is above the new map's is lowered to it (a show.changed each)."""
+    locked: dict[int, Show] = {}
     with transaction.atomic():
         if seat_map is not None:
             if screen.pk is not None:
@@ -24,7 +26,7 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
                 # The coming shows' locks (a sale takes its show's): a sale of one of them is
                 # done and seen by the check below, or waits, then reads the new map
                 # (locking.seats_in_use).
-                lock_shows(coming.values_list("pk", flat=True))
+                locked = lock_shows(coming.values_list("pk", flat=True))
                 dropped = set(screen.seats.labels()) - set(seat_map.labels())
                 if dropped:
                     booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
@@ -43,7 +45,25 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         if seat_map is not None:
             changes["seat_map"] = "changed"
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
+        _cap_to_map(screen, list(locked.values()), now=now, actor=actor)
         return screen
+
+
+def _cap_to_map(screen: Screen, shows: list[Show], *, now: datetime, actor: str) -> None:
+    """Lower to the screen's capacity the capacity of those (locked) shows above it: a
+    show's capacity is never above its map (its sold-out test counts up to it). Every
+    booked or held seat is in the map (screen_save checked): none is below what is taken."""
+    above = [show for show in shows if show.capacity > screen.capacity]
+    if not above:
+        return
+    Show.objects.filter(pk__in=[show.pk for show in above]).update(capacity=screen.capacity)
+    entries, events = [], []
+    for show in above:
+        changes = {"capacity": [show.capacity, screen.capacity]}
+        show.capacity = screen.capacity
+        entries.append(audit.Entry("show.changed", "show", str(show.pk), changes))
+        events.append(audit.Event("show.changed", {**audit.show_data(show), "changes": changes}))
+    audit.record_many(actor=actor, now=now, entries=entries, events=events)
 
 
 def plain_save(

@@ -8,10 +8,10 @@ from django.db import connection
 from django.utils import timezone
 
 from api.errors import NoSuchSeat
-from api.models import Film, Screen, Ticket, Venue
+from api.models import AuditEntry, Film, Screen, Show, Ticket, Venue, Webhook, WebhookEvent
 from api.seatmaps import MAX_SEATS, SeatMap, parse
-from api.services import venues
-from api.tests.conftest import book_ticket, make_show, postgres_only, screen_of
+from api.services import audit, venues
+from api.tests.conftest import book_seats, book_ticket, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -400,3 +400,29 @@ def test_a_film_without_shows_is_deleted(staff_client):
     assert staff_client.delete(f"/api/films/{film.pk}").status_code == 204
     assert not Film.objects.exists()
     assert timezone.now()  # nothing else changed
+
+
+def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_client):
+    Webhook.objects.create(
+        url="https://example.com/hook", events=["show.changed", "show.sold_out"], secret="whsec_AAAA"
+    )
+    screen = screen_of(20, name="Twenty")
+    full, capped = make_show(screen=screen, capacity=20), make_show(screen=screen, days=4, capacity=8)
+    started = make_show(screen=screen, days=-1, capacity=20)
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 10}}}, format="json"
+    )
+
+    assert response.status_code == 200
+    capacities = {s["id"]: s["capacity"] for s in staff_client.get("/api/shows").json()["results"]}
+    assert (capacities[full.pk], capacities[capped.pk]) == (10, 8)
+    assert Show.objects.get(pk=started.pk).capacity == 20  # over: no longer sold, left as it was
+    entry = AuditEntry.objects.get(action="show.changed")
+    assert (entry.actor, entry.object_id, entry.changes) == ("staff:boxoffice", str(full.pk), {"capacity": [20, 10]})
+    (event,) = WebhookEvent.objects.filter(type="show.changed")
+    assert event.payload["data"] == {**audit.show_data(Show.objects.get(pk=full.pk)), "changes": {"capacity": [20, 10]}}
+    # The show sells out at the map's 10 seats, and says so.
+    book_seats(full.pk, seats=[f"A{n}" for n in range(1, 11)])
+    assert staff_client.get(f"/api/shows/{full.pk}").json()["seats_available"] == 0
+    assert WebhookEvent.objects.filter(type="show.sold_out").count() == 1
