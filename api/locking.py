@@ -135,11 +135,14 @@ def seats_in_use(
     *,
     now: datetime,
     exclude_ticket: UUID | None = None,
+    exclude_hold: UUID | None = None,
     with_tariff: bool = False,
     screen: Screen | None = None,
 ) -> SeatsInUse:
     """The show's booked, held and blocked seats, in one statement (read under the show's
-    lock to rely on them); `with_tariff`, its tariff too (a sale prices what it chose).
+    lock to rely on them), but for the seat of `exclude_ticket` (a ticket moving) and of
+    `exclude_hold` (a hold confirming); `with_tariff`, its tariff too (a sale prices what
+    it chose).
 
     `screen`, the show's screen as lock_shows read it, gets the seat map now committed:
     a map change (venues.screen_save) holds the lock of every coming show of its screen,
@@ -155,8 +158,12 @@ def seats_in_use(
         params.append(Ticket._meta.pk.get_db_prep_value(exclude_ticket, connection))
     # The third column is JSON as text on both databases, the holds' seats and the tariff.
     sql += f" UNION ALL SELECT 'h', NULL, CAST(seats AS TEXT) FROM {hold} WHERE show_id = %s AND expires_at > %s"
+    params += [show_id, connection.ops.adapt_datetimefield_value(now)]
+    if exclude_hold is not None:
+        sql += " AND id <> %s"
+        params.append(Hold._meta.pk.get_db_prep_value(exclude_hold, connection))
     sql += f" UNION ALL SELECT 'b', seat, NULL FROM {block} WHERE show_id = %s"
-    params += [show_id, connection.ops.adapt_datetimefield_value(now), show_id]
+    params.append(show_id)
     if with_tariff:
         sql += f" UNION ALL SELECT 'p', NULL, ({_tariff_sql()})"
         params.append(show_id)

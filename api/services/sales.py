@@ -196,6 +196,15 @@ def booking_confirm(
             # The hold's frozen lines: its prices, whatever the show's are now. Staff may
             # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]
+            # Counted again, this hold left out: a host whose clock runs ahead of `now` has
+            # taken the hold for expired, and may have sold or held its seats, or the last
+            # seats under the show's capacity, meanwhile.
+            used = seats_in_use(show.pk, now=now, exclude_hold=hold.pk)
+            seats = {line.seat for line in lines}
+            if used.booked & seats:
+                raise SeatTaken("A held seat was booked meanwhile.")
+            if used.held & seats or len(used.taken) + len(lines) > show.capacity:
+                raise HoldExpired()
             sale = _sell(
                 show=show,
                 lines=lines,
@@ -206,7 +215,7 @@ def booking_confirm(
                 reference=reference,
                 client=client,
                 # The show is sold out when every seat is booked, the hold's now too.
-                sold_out=len(seats_in_use(show.pk, now=now).booked) + len(lines) >= show.capacity,
+                sold_out=len(used.booked) + len(lines) >= show.capacity,
                 actor=actor,
                 now=now,
             )

@@ -187,6 +187,45 @@ def test_confirming_a_hold_whose_seat_was_taken_meanwhile_is_409(api_client, sho
     assert Booking.objects.count() == 1
 
 
+# Two app hosts whose clocks disagree: the hold runs out at `expiry`; host B (clock ahead)
+# no longer counts it, host A (clock behind) still calls it live when it confirms.
+HOLD_EXPIRED = {"detail": "This hold has run out or was released; hold the seats again.", "code": "hold_expired"}
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_past_the_capacity(api_client):
+    show = make_show(capacity=2)  # a sale cap below the map's 20 seats
+    book_seats(show.pk, seats=["A1"])
+    held = post_hold(api_client, show, seats=["A2"])
+    expiry = Hold.objects.get().expires_at
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):  # host B: the last seat
+        other = {"name": "Bob", "phone_number": "+914155550124"}
+        assert (
+            api_client.post("/api/tickets", {"show": show.pk, "seat": "B1", **other}, format="json").status_code == 201
+        )
+
+    with time_machine.travel(expiry - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert sorted(Ticket.objects.values_list("seat", flat=True)) == ["A1", "B1"]
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_seats_another_live_hold_has(api_client, show):
+    first = sales.hold_create(show_id=show.pk, seats=["A1", "A2"], now=timezone.now())
+    later = first.expires_at + timedelta(seconds=1)
+    second = sales.hold_create(show_id=show.pk, seats=["A1", "A2"], now=later)  # host B
+
+    with time_machine.travel(first.expires_at - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=str(first.pk), **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists()
+    # The other hold is still good for its seats.
+    assert sales.booking_confirm(hold_id=second.pk, now=later, **ADA).booking.tickets.count() == 2
+
+
 @pytest.mark.parametrize(
     ("hold", "errors"),
     [
