@@ -133,7 +133,9 @@ def booking_create(
                 phone_number=phone_number,
                 reference=reference,
                 client=client,
-                sold_out=len(used.taken) + len(lines) >= show.capacity,
+                # Sold out once every seat is booked (API.md): a seat held is not sold,
+                # and its confirm is the sale that takes it (booking_confirm).
+                sold_out=len(used.booked) + len(lines) >= show.capacity,
                 actor=actor,
                 now=now,
             )

@@ -168,6 +168,23 @@ def test_a_confirmed_hold_of_the_last_seats_reports_the_show_sold_out(webhook, l
         assert sold_out.get().payload["data"]["id"] == small.pk
 
 
+def test_a_show_whose_last_seat_is_held_is_reported_sold_out_once_by_the_confirm(webhook):
+    """A one-step sale of the last free seat while the other is held leaves the show not
+    yet sold out (the hold may run out); the hold's confirm then sells the last seat."""
+    webhook.events = ["show.sold_out"]
+    webhook.save()
+    small = make_show(days=2, capacity=2)
+    hold = hold_seats(small.pk, seats=["A1"])
+
+    book_seats(small.pk, seats=["B1"])
+
+    assert not WebhookEvent.objects.filter(type="show.sold_out").exists()
+    sales.booking_confirm(hold_id=hold.pk, name="Grace Hopper", phone_number="+914155550124", now=timezone.now())
+    sold_out = WebhookEvent.objects.filter(type="show.sold_out")
+    assert sold_out.count() == 1
+    assert sold_out.get().payload["data"]["id"] == small.pk
+
+
 def test_a_reference_drawn_twice_is_drawn_again_and_leaves_nothing_behind(show, webhook):
     taken = book_ticket(show.pk).booking.reference
     draws = iter([taken, "NEWREF"])
