@@ -197,7 +197,9 @@ class WebhookUrlRefused(Invalid):
 
 
 class TicketNotFound(Missing):
-    pass
+    # The words of the views' lookup (get_object_or_404): a ticket cancelled meanwhile
+    # answers as one that never existed.
+    message = "No Ticket matches the given query."
 
 
 class WaitlistEntryNotFound(Missing):

@@ -268,7 +268,9 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            ticket = Ticket.objects.select_related("holder", "ticket_type").get(pk=ticket_id)
+            ticket = Ticket.objects.select_related("holder", "ticket_type").filter(pk=ticket_id).first()
+            if ticket is None:  # cancelled between our read and our lock
+                raise TicketNotFound()
             if ticket.show_id != current_show_id:
                 # Moved by someone else between our read and our lock: a rare race,
                 # settled by refusing rather than by holding a lock we didn't take.

@@ -4,6 +4,7 @@ import json
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -13,7 +14,7 @@ from rest_framework.test import APIClient
 
 from api.models import Customer, Screen, Show, Ticket
 from api.seatmaps import grid
-from api.services import door, jobs
+from api.services import door, jobs, sales
 from api.tests.conftest import book_ticket, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
@@ -596,6 +597,38 @@ def test_changing_a_ticket_marked_expired_is_a_409(api_client, ticket):
 
     assert response.status_code == 409
     assert response.json() == TICKET_EXPIRED
+
+
+def test_a_change_racing_a_cancel_is_a_404(api_client, ticket):
+    """The cancel commits between the change's first read of the ticket and its show lock."""
+    lock_shows = sales.lock_shows
+
+    def cancel_then_lock(show_ids):
+        # What a DELETE at the same time commits (here inside the change's transaction,
+        # which the 404 rolls back: the test reads only the answer).
+        sales.ticket_cancel(ticket_id=ticket.pk)
+        return lock_shows(show_ids)
+
+    with mock.patch.object(sales, "lock_shows", cancel_then_lock):
+        response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B1"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Ticket matches the given query."}
+
+
+def test_a_cancel_committed_just_after_a_change_makes_it_a_404(api_client, ticket):
+    """The view reads the changed ticket again to answer it: the cancel came in between."""
+    ticket_update = sales.ticket_update
+
+    def update_then_cancel(**kwargs):
+        ticket_update(**kwargs)
+        sales.ticket_cancel(ticket_id=ticket.pk)
+
+    with mock.patch.object(sales, "ticket_update", update_then_cancel):
+        response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B1"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Ticket matches the given query."}
 
 
 # --- DELETE /api/tickets/{id} -------------------------------------------------------------

@@ -122,7 +122,8 @@ class TicketViewSet(viewsets.ModelViewSet):
             actor=actor_of(request),
             **data.validated_data,
         )
-        return self._answer(self.get_queryset().get(pk=ticket.pk))
+        # Read again with its details: a 404 if a cancel committed since the change did.
+        return self._answer(get_object_or_404(self.get_queryset(), pk=ticket.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         sales.ticket_cancel(ticket_id=self.get_object().pk, actor=actor_of(request))
