@@ -231,17 +231,23 @@ def booking_confirm(
 
 
 def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None) -> None:
-    """Cancel every ticket of the booking; its seats are free again at once."""
+    """Cancel every ticket of the booking; its seats are free again at once. A booking
+    gone meanwhile (cancelled at the same time) is left as it is."""
     with transaction.atomic():
-        reference = Booking.objects.filter(pk=booking_id).values_list("reference", flat=True).first()
-        ticket_ids = [str(pk) for pk in Ticket.objects.filter(booking_id=booking_id).values_list("pk", flat=True)]
+        # The booking's row lock first, then its tickets' (as ticket_cancel): the cancels of
+        # one booking and of its tickets take turns, and each reads what the one before left.
+        booking = Booking.objects.select_for_update().filter(pk=booking_id)
+        reference = booking.values_list("reference", flat=True).first()
+        if reference is None:
+            return
+        tickets = Ticket.objects.select_for_update().filter(booking_id=booking_id).order_by("pk")
+        ticket_ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
         Ticket.objects.filter(booking_id=booking_id).delete()
         Booking.objects.filter(pk=booking_id).delete()
-        if reference is not None:
-            entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
-            entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
-            event = audit.Event("booking.cancelled", {"reference": reference, "tickets": ticket_ids})
-            audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
+        entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
+        entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
+        event = audit.Event("booking.cancelled", {"reference": reference, "tickets": ticket_ids})
+        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
 
 
 # --- tickets ----------------------------------------------------------------------
@@ -268,7 +274,10 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            ticket = Ticket.objects.select_related("holder", "ticket_type").filter(pk=ticket_id).first()
+            # The ticket's row lock too (after the show's): a cancel running now, which locks
+            # it, commits before this reads it, or waits for this change to commit.
+            tickets = Ticket.objects.select_for_update(of=("self",)).select_related("holder", "ticket_type")
+            ticket = tickets.filter(pk=ticket_id).first()
             if ticket is None:  # cancelled between our read and our lock
                 raise TicketNotFound()
             if ticket.show_id != current_show_id:
@@ -329,12 +338,23 @@ def ticket_update(
 
 
 def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime | None = None) -> None:
-    """Delete the ticket (its seat is free at once), and its booking if that was the last."""
+    """Delete the ticket (its seat is free at once), and its booking if that was the last.
+
+    The booking's row lock, then the ticket's (the order of booking_cancel; a change or a
+    check-in locks the ticket alone, after the show's lock): two cancels of one ticket,
+    or of the last two tickets of a booking, take turns. The second of one ticket finds
+    it gone (TicketNotFound); of the last two, the second finds its ticket the last and
+    cancels the booking too."""
     with transaction.atomic():
-        found = Ticket.objects.filter(pk=ticket_id).values_list("booking_id", "booking__reference", "show_id", "seat")
-        if not found:
+        booking = Booking.objects.select_for_update().filter(
+            pk__in=Ticket.objects.filter(pk=ticket_id).values("booking_id")
+        )
+        found = booking.values_list("pk", "reference").first()
+        # Read again under the locks: a cancel or a move may have committed meanwhile.
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("show_id", "seat").first()
+        if found is None or ticket is None:
             raise TicketNotFound()
-        ((booking_id, reference, show_id, seat),) = found
+        (booking_id, reference), (show_id, seat) = found, ticket
         Ticket.objects.filter(pk=ticket_id).delete()
         last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
         data = {"id": str(ticket_id), "booking": reference, "show": show_id, "seat": seat}

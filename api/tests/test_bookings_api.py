@@ -1,7 +1,9 @@
 """POST /api/bookings (confirm a hold, or hold and confirm at once) and GET/DELETE
 /api/bookings/{reference} with the phone-number check (API.md, "Hold and booking")."""
 
+import contextlib
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -12,9 +14,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from api.models import Booking, Customer, Hold, Ticket
+from api.errors import TicketNotFound
+from api.models import AuditEntry, Booking, Customer, Hold, Ticket
 from api.services import sales
-from api.tests.conftest import book_seats, make_show
+from api.tests.conftest import all_at_once, book_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -468,6 +471,29 @@ def test_cancel_with_a_wrong_phone_is_404_and_cancels_nothing(api_client, bookin
 def test_staff_cancel_without_phone(staff_client, booking):
     assert staff_client.delete(f"/api/bookings/{booking['reference']}").status_code == 204
     assert not Ticket.objects.exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_and_its_ticket_cancelled_at_once_are_cancelled_once():
+    """DELETE /api/bookings/{reference} twice and DELETE /api/tickets/{id} at once: the
+    booking's row lock makes them take turns, and each reads what the one before left."""
+    for day in range(1, 4):  # a race may hide in one try
+        sale = book_seats(make_show(days=day).pk, quantity=2)
+        reference, ticket = sale.booking.reference, sale.tickets[0]
+
+        def cancel(n: int, booking_id: int = sale.booking.pk, ticket_id: uuid.UUID = ticket.pk) -> None:
+            if n < 2:
+                sales.booking_cancel(booking_id=booking_id)
+            else:
+                with contextlib.suppress(TicketNotFound):  # the booking's cancel came first
+                    sales.ticket_cancel(ticket_id=ticket_id)
+
+        all_at_once(3, cancel)
+
+        assert not Booking.objects.filter(reference=reference).exists()
+        assert AuditEntry.objects.filter(action="booking.cancelled", object_id=reference).count() == 1
+        assert AuditEntry.objects.filter(action="ticket.cancelled", object_id=str(ticket.pk)).count() == 1
 
 
 def test_booking_lookup_costs_few_queries(api_client, booking, django_assert_max_num_queries):

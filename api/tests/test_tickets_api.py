@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.models import Customer, Screen, Show, Ticket
+from api.models import AuditEntry, Booking, Customer, Screen, Show, Ticket
 from api.seatmaps import grid
 from api.services import door, jobs, sales
-from api.tests.conftest import book_ticket, hold_seats, make_show
+from api.tests.conftest import all_at_once, book_seats, book_ticket, hold_seats, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -647,6 +647,66 @@ def test_delete_frees_the_seat_at_once(api_client, show):
     assert rebooked.status_code == 201
     assert rebooked.json()["seat"] == "A7"
     assert api_client.get(f"/api/tickets/{cancelled.pk}").status_code == 404
+
+
+def at_once(*requests: tuple) -> list[int]:
+    """Send the requests, each (method, url, data...), at the same moment, each from a
+    client of its own; their statuses in the order given."""
+    statuses = {}
+
+    def send(n: int) -> None:
+        method, url, *data = requests[n]
+        statuses[n] = getattr(APIClient(REMOTE_ADDR=f"10.2.0.{n + 1}"), method)(url, *data).status_code
+
+    all_at_once(len(requests), send)
+    return [statuses[n] for n in range(len(requests))]
+
+
+def cancelled(ticket) -> int:
+    return AuditEntry.objects.filter(action="ticket.cancelled", object_id=str(ticket.pk)).count()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_deletes_of_a_ticket_at_once_cancel_it_once():
+    """The second DELETE finds the ticket gone (the booking's row lock makes them take turns)."""
+    for day in range(1, 4):  # a race may hide in one try
+        ticket = book(make_show(days=day))
+        delete = ("delete", f"/api/tickets/{ticket.pk}")
+
+        assert sorted(at_once(delete, delete)) == [204, 404]
+        assert cancelled(ticket) == 1
+        assert AuditEntry.objects.filter(action="booking.cancelled", object_id=ticket.booking.reference).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_tickets_of_a_booking_cancelled_at_once_cancel_the_booking():
+    for day in range(1, 4):
+        sale = book_seats(make_show(days=day).pk, quantity=2, **ADA)
+        first, second = sale.tickets
+
+        statuses = at_once(("delete", f"/api/tickets/{first.pk}"), ("delete", f"/api/tickets/{second.pk}"))
+
+        assert statuses == [204, 204]
+        assert not Booking.objects.filter(pk=sale.booking.pk).exists()
+        assert AuditEntry.objects.filter(action="booking.cancelled", object_id=sale.booking.reference).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_change_and_a_cancel_at_once_are_never_a_500():
+    """Either the change commits first (200, then the cancel) or the cancel does (404)."""
+    for day in range(1, 4):
+        ticket = book(make_show(days=day))
+
+        statuses = at_once(
+            ("patch", f"/api/tickets/{ticket.pk}", {"seat": "A1"}), ("delete", f"/api/tickets/{ticket.pk}")
+        )
+
+        assert statuses[0] in (200, 404) and statuses[1] == 204
+        assert not Ticket.objects.filter(pk=ticket.pk).exists()
+        assert cancelled(ticket) == 1
 
 
 # --- GET /api/tickets (staff) ---------------------------------------------------------------
