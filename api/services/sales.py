@@ -17,7 +17,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import HoldExpired, NoSuchHold, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..errors import (
+    HoldExpired,
+    NoSuchHold,
+    SeatTaken,
+    TicketNotChangeable,
+    TicketNotFound,
+    UnknownTicketType,
+)
 from ..locking import lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
 from ..seatmaps import seat_map_order
@@ -198,6 +205,12 @@ def booking_confirm(
             # The hold's frozen lines: its prices, whatever the show's are now. Staff may
             # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]
+            # ticket_type_delete refuses a type that a live hold uses, by its host's clock: a
+            # hold that clock took for expired is refused here, not sold without a type.
+            types = tariff().types
+            for line in lines:
+                if line.ticket_type not in types:
+                    raise UnknownTicketType(line.ticket_type, subject="hold")
             # Counted again, this hold left out: a host whose clock runs ahead of `now` has
             # taken the hold for expired, and may have sold or held its seats, or the last
             # seats under the show's capacity, meanwhile.
@@ -210,7 +223,7 @@ def booking_confirm(
             sale = _sell(
                 show=show,
                 lines=lines,
-                types=tariff().types,
+                types=types,
                 unblock=True,
                 name=name,
                 phone_number=phone_number,

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from api.models import Booking, Screen, SeatBlock, ShowPrice, Ticket, TicketType
+from api.models import Booking, Hold, Screen, SeatBlock, ShowPrice, Ticket, TicketType
 from api.seatmaps import grid
 from api.services import venues
 from api.tests.conftest import ADA, aisle_map, all_at_once, book_ticket, make_show, postgres_only
@@ -79,6 +79,50 @@ def test_a_ticket_type_in_use_is_not_deleted(staff_client, priced):
     response = staff_client.delete("/api/ticket-types/child")
 
     assert (response.status_code, response.json()["code"]) == (409, "in_use")
+
+
+def hold_a_child_then_stop_selling_children(api_client, staff_client, show) -> dict:
+    """A live hold of a child ticket; then staff take the child price off the show, so
+    that no price or ticket uses the type any more."""
+    held = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"child": 1}}, format="json")
+    assert held.status_code == 201, held.json()
+    adults_only = [p for p in PRICES if p["ticket_type"] != "child"]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": adults_only}, format="json").status_code == 200
+    return held.json()
+
+
+def test_a_ticket_type_that_a_live_hold_uses_is_not_deleted(api_client, staff_client, priced):
+    hold = hold_a_child_then_stop_selling_children(api_client, staff_client, priced)
+
+    response = staff_client.delete("/api/ticket-types/child")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Live holds use this ticket type: it can be deleted once they are confirmed or run out.",
+        "code": "in_use",
+    }
+    booked = api_client.post("/api/bookings", {"hold": hold["id"], **ADA}, format="json")
+    assert booked.status_code == 201, booked.json()
+    assert [(t["ticket_type"], t["price"]) for t in booked.json()["tickets"]] == [("child", "8.00")]
+    # Once no live hold uses it, it goes.
+    assert staff_client.delete("/api/ticket-types/child").status_code == 409  # a ticket uses it now
+    Ticket.objects.all().delete()
+    assert staff_client.delete("/api/ticket-types/child").status_code == 204
+
+
+def test_confirming_a_hold_whose_ticket_type_is_gone_is_400_on_hold(api_client, staff_client, priced):
+    """A host whose clock runs ahead takes the hold for expired and deletes its type; the
+    confirm, on a host whose clock runs behind, still calls the hold live."""
+    hold = hold_a_child_then_stop_selling_children(api_client, staff_client, priced)
+    expires_at = Hold.objects.get(pk=hold["id"]).expires_at
+    venues.ticket_type_delete(TicketType.objects.get(key="child"), now=expires_at + timedelta(seconds=1))
+
+    with time_machine.travel(expires_at - timedelta(seconds=1), tick=False):
+        response = api_client.post("/api/bookings", {"hold": hold["id"], **ADA}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"hold": ["No ticket type is called 'child'."]}
+    assert not Booking.objects.exists()
 
 
 def test_the_show_lists_its_prices(api_client, priced):
