@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from ..models import Booking, Hold, Screen, Ticket, Venue
 from ..seatchoice import side_by_side
+from ..selectors import MAX_ID
 from ..services.catalog import ShowTime
 from ..services.sales import Sale
 from .common import RequestSerializer
@@ -22,7 +23,8 @@ class ShowChoiceSerializer(RequestSerializer):
     """Names a show by id (validated as show_id), or by date + time in its venue's zone,
     optionally narrowed by screen or venue (validated as when, a services.catalog.ShowTime)."""
 
-    show = serializers.IntegerField(min_value=1, required=False, help_text="A show's id.")
+    # At most the largest id: a larger one can't be bound as a query parameter (SQLite).
+    show = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A show's id.")
     date = serializers.DateField(required=False, help_text="YYYY-MM-DD, with time.")
     time = ShowTimeField(required=False, help_text="HH:MM in the venue's time zone, with date.")
     screen = serializers.PrimaryKeyRelatedField(

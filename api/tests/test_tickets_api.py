@@ -328,6 +328,26 @@ def test_invalid_booking_is_a_400(api_client, body, errors):
     assert not Ticket.objects.exists()
 
 
+@pytest.mark.parametrize("show_id", [2**63, 10**20])
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/tickets", ADA),
+        ("post", "/api/holds", {"quantity": 1}),
+        ("post", "/api/bookings", {"quantity": 1, **ADA}),
+        ("patch", "/api/tickets/{ticket}", {}),
+    ],
+)
+def test_a_show_id_past_the_largest_id_is_a_400(api_client, ticket, method, url, body, show_id):
+    """Too large for a 64-bit id, it can't be bound as a query parameter (an OverflowError
+    on SQLite): the request is refused before it reaches the database."""
+    response = getattr(api_client, method)(url.format(ticket=ticket.pk), {**body, "show": show_id}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"show": ["Ensure this value is less than or equal to 9223372036854775807."]}
+    assert Ticket.objects.get() == ticket
+
+
 @pytest.mark.parametrize(
     ("payload", "errors"),
     [
