@@ -57,7 +57,7 @@ class ShowWaitlistView(GenericAPIView):
         data.is_valid(raise_exception=True)
         now = timezone.now()
         entry, made = waitlist.waitlist_join(show_id=show.pk, now=now, actor=actor_of(request), **data.validated_data)
-        body = WaitlistEntrySerializer(selectors.waitlist_entries(now=now).get(pk=entry.pk)).data
+        body: dict[str, Any] = WaitlistEntrySerializer(selectors.waitlist_entries(now=now).get(pk=entry.pk)).data
         if not made:
             if not request.user.is_staff:
                 # A phone number is no secret: the entry's capabilities (its id, its offer's
