@@ -122,8 +122,10 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
         if ticket_type.default:
             # Every type's row locked first: a new default saved meanwhile by another
             # request is then committed, and the UPDATE below (a statement, so a snapshot,
-            # taken after the lock) sees it and makes it plain, not the unique index.
-            list(TicketType.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+            # taken after the lock) sees it and makes it plain, not the unique index. NO KEY
+            # UPDATE, which the foreign-key checks of sales committing meanwhile (FOR KEY
+            # SHARE of their types) don't wait for, nor this for them.
+            list(TicketType.objects.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()
