@@ -15,7 +15,7 @@ from ..locking import SeatsInUse, lock_client, lock_show, seats_in_use
 from ..models import Hold, Show, WaitlistEntry
 from . import audit
 from .catalog import ShowTime
-from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff, unpriced_seats
+from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
 
 
 def hold_create(
@@ -79,8 +79,9 @@ def hold_insert(
     priced at today's prices, frozen in the hold's lines. Raises SoldOut when they can't
     be had."""
     prices = tariff(show.pk, read=used.tariff)
-    unpriced = unpriced_seats(show, ticket_types, prices)
-    choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff, unpriced=unpriced)
+    choice = choose_seats(
+        show, used, seats, quantity, wheelchair=wheelchair, staff=staff, prices=prices, ticket_types=ticket_types
+    )
     lines = price_lines(show, choice.seats, ticket_types, prices)
     hold = Hold.objects.create(
         show=show,

@@ -33,7 +33,7 @@ from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import Sale, customer_get_or_create, write_sale
-from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff, unpriced_seats
+from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
@@ -128,8 +128,16 @@ def booking_create(
             used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
             check_not_started(show, now)
             prices = tariff(show.pk, read=used.tariff)
-            unpriced = unpriced_seats(show, ticket_types, prices)
-            choice = choose_seats(show, used, seats, quantity, wheelchair=wheelchair, staff=staff, unpriced=unpriced)
+            choice = choose_seats(
+                show,
+                used,
+                seats,
+                quantity,
+                wheelchair=wheelchair,
+                staff=staff,
+                prices=prices,
+                ticket_types=ticket_types,
+            )
             lines = price_lines(show, choice.seats, ticket_types, prices)
             return _sell(
                 show=show,
@@ -205,16 +213,16 @@ def booking_confirm(
             # The hold's frozen lines: its prices, whatever the show's are now. Staff may
             # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]
-            # ticket_type_delete refuses a type that a live hold uses, by its host's clock: a
-            # hold that clock took for expired is refused here, not sold without a type.
-            types = tariff().types
-            for line in lines:
-                if line.ticket_type not in types:
-                    raise UnknownTicketType(line.ticket_type, subject="hold")
             # Counted again, this hold left out: a host whose clock runs ahead of `now` has
             # taken the hold for expired, and may have sold or held its seats, or the last
             # seats under the show's capacity, meanwhile.
-            used = seats_in_use(show.pk, now=now, exclude_hold=hold.pk)
+            used = seats_in_use(show.pk, now=now, exclude_hold=hold.pk, with_tariff=True)
+            # ticket_type_delete refuses a type that a live hold uses, by its host's clock: a
+            # hold that clock took for expired is refused here, not sold without a type.
+            types = tariff(show.pk, read=used.tariff).types
+            for line in lines:
+                if line.ticket_type not in types:
+                    raise UnknownTicketType(line.ticket_type, subject="hold")
             seats = {line.seat for line in lines}
             if used.booked & seats:
                 raise SeatTaken("A held seat was booked meanwhile.")
@@ -309,9 +317,9 @@ def ticket_update(
                 )
                 # The ticket keeps its type; its price is that type's at the new show and seat.
                 kept_type, prices = {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
-                unpriced = unpriced_seats(target, kept_type, prices)
+                wanted = [seat] if seat else None
                 (ticket.seat,) = choose_seats(
-                    target, used, [seat] if seat else None, 1, staff=staff, unpriced=unpriced
+                    target, used, wanted, 1, staff=staff, prices=prices, ticket_types=kept_type
                 ).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 (line,) = price_lines(target, [ticket.seat], kept_type, prices)

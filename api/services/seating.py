@@ -70,10 +70,11 @@ def choose_seats(
     *,
     wheelchair: int = 0,
     staff: bool,
-    unpriced: frozenset[str] = frozenset(),
+    prices: "Tariff",
+    ticket_types: dict[str, int] | None = None,
 ) -> Choice:
     """The seats wanted, if they exist, are free and strand no single seat; else the best
-    ones (seatchoice.choose_best) among those the show sells (not `unpriced`: see
+    ones (seatchoice.choose_best) among those the show sells for the types asked (see
     unpriced_seats). Blocked seats are taken for everyone but staff who name them; staff
     are exempt from the single-seat rule."""
     seat_map, taken, blocked = show.screen.seats, used.taken, used.blocked
@@ -97,6 +98,7 @@ def choose_seats(
         # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
         seats = sorted(wanted, key=seat_map_order(seat_map))
         return Choice(seats, together=side_by_side(seat_map, seats))
+    unpriced = unpriced_seats(show, ticket_types, prices)
     if unpriced and len(unpriced) < seat_map.capacity:
         # The best of the seats the show sells for these types; none free is sold out.
         unavailable = taken | blocked | unpriced
