@@ -232,9 +232,11 @@ def show_update(
         else:
             show.ends_at, show.busy_until = _times(starts_at=show.starts_at, film=show.film)
         if capacity is not None:
+            # The seats in use, and the screen's map as now committed (a map change that
+            # this lock waited for may have made it smaller: locking.seats_in_use).
+            taken = len(seats_in_use(show.pk, now=now, screen=show.screen).taken)
             if capacity > show.screen.capacity:
                 raise CapacityAboveMap(show.screen.capacity)
-            taken = len(seats_in_use(show.pk, now=now).taken)
             if capacity < taken:
                 raise CapacityBelowTaken(taken)
             show.capacity = capacity
@@ -286,11 +288,11 @@ def seats_block(
     """Keep seats of a show off sale (broken, house seats). A booked or held seat can't be blocked."""
     with transaction.atomic():
         show = lock_show(show_id)
+        used = seats_in_use(show.pk, now=now, screen=show.screen)  # with the map as now committed
         seat_map = show.screen.seats
         for label in seats:
             if seat_map.seat(label) is None:
                 raise NoSuchSeat(label)
-        used = seats_in_use(show.pk, now=now)
         clash = [label for label in seats if label in used.taken]
         if clash:
             raise SeatTaken.seats(clash)

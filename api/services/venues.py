@@ -21,7 +21,7 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     locked: dict[int, Show] = {}
     with transaction.atomic():
         if seat_map is not None:
-            if screen.pk is not None:
+            if screen.pk is not None and seat_map != screen.seats:  # a map saved unchanged locks nothing
                 coming = Show.objects.filter(screen=screen, starts_at__gt=now)
                 # The coming shows' locks (a sale takes its show's): a sale of one of them is
                 # done and seen by the check below, or waits, then reads the new map

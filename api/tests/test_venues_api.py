@@ -2,15 +2,16 @@
 
 import threading
 from typing import cast
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from api.errors import NoSuchSeat
-from api.models import AuditEntry, Film, Screen, Show, Ticket, Venue, Webhook, WebhookEvent
+from api.errors import CapacityAboveMap, NoSuchSeat
+from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Ticket, Venue, Webhook, WebhookEvent
 from api.seatmaps import MAX_SEATS, SeatMap, parse
-from api.services import audit, venues
+from api.services import audit, catalog, venues
 from api.tests.conftest import book_seats, book_ticket, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -273,7 +274,7 @@ def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_cli
     assert [row["label"] for row in seats["rows"]] == ["A", "B", "C"]
 
 
-def test_a_map_change_of_a_screen_with_no_coming_show_locks_nothing(staff_client):
+def test_a_map_change_of_a_screen_with_no_coming_show_works(staff_client):
     screen = screen_of(10, name="Empty")
     make_show(screen=screen, days=-1)  # started: not locked, not checked
 
@@ -282,6 +283,23 @@ def test_a_map_change_of_a_screen_with_no_coming_show_locks_nothing(staff_client
     )
 
     assert (response.status_code, response.json()["capacity"]) == (200, 5)
+
+
+def test_a_map_saved_unchanged_locks_no_show(staff_client):
+    # The admin sends the map with every save of a screen (a new name, say).
+    screen = screen_of(10, name="Busy")
+    make_show(screen=screen)
+
+    with mock.patch.object(venues, "lock_shows", wraps=venues.lock_shows) as lock_shows:
+        renamed = staff_client.patch(
+            f"/api/screens/{screen.pk}", {"name": "Quiet", "seat_map": screen.seat_map}, format="json"
+        )
+        resized = staff_client.patch(
+            f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 12}}}, format="json"
+        )
+
+    assert (renamed.status_code, resized.status_code) == (200, 200)
+    assert lock_shows.call_count == 1  # the change of map only
 
 
 class PausingMap:
@@ -300,14 +318,33 @@ class PausingMap:
         return self.seat_map.document()
 
 
+RACING_A_MAP_CHANGE = {
+    # What the show's lock serialises with a map change, each reading the map after it.
+    "a booking": (10, lambda show: book_ticket(show.pk, seat="A10"), NoSuchSeat),
+    "a block": (
+        10,
+        lambda show: catalog.seats_block(show_id=show.pk, seats=["A10"], reason="broken", now=timezone.now()),
+        NoSuchSeat,
+    ),
+    "a capacity": (
+        9,
+        lambda show: catalog.show_update(show_id=show.pk, now=timezone.now(), capacity=10),
+        CapacityAboveMap,
+    ),
+}
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_booking_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings):
+@pytest.mark.parametrize("write", list(RACING_A_MAP_CHANGE))
+def test_a_write_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings, write):
     # screen_save's in-use check read tickets and holds without a lock: a booking of A10
-    # between the check and the save left a ticket on a seat the new map lacks.
+    # between the check and the save left a ticket on a seat the new map lacks. A write
+    # that waits for the change's lock read the screen with its show, before the change.
     settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    capacity, work, refusal = RACING_A_MAP_CHANGE[write]
     screen = screen_of(10, name="Small")  # A1..A10
-    show = make_show(screen=screen, capacity=10)
+    show = make_show(screen=screen, capacity=capacity)
     smaller = parse({"rows": [{"label": "A", "seats": [{"number": n} for n in range(1, 10)]}]})  # no A10
     checked, go = threading.Event(), threading.Event()
     outcomes: dict[str, object] = {}
@@ -326,20 +363,22 @@ def test_a_booking_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings)
     )
     change.start()
     assert checked.wait(30)  # the change found A10 unused, and holds the show's lock
-    booking = threading.Thread(target=run, args=("booking", lambda: book_ticket(show.pk, seat="A10")))
-    booking.start()
-    booking.join(1)
-    waited = booking.is_alive()  # the booking waits for the change...
+    racer = threading.Thread(target=run, args=("write", lambda: work(show)))
+    racer.start()
+    racer.join(1)
+    waited = racer.is_alive()  # the write waits for the change...
     go.set()
     change.join(30)
-    booking.join(30)
+    racer.join(30)
 
     assert waited
     assert isinstance(outcomes["change"], Screen), outcomes
-    # ...and then finds no seat A10: it reads the map the change saved.
-    assert isinstance(outcomes["booking"], NoSuchSeat), outcomes
+    # ...and then is refused by the map the change saved.
+    assert isinstance(outcomes["write"], refusal), outcomes
     assert "A10" not in Screen.objects.get(pk=screen.pk).seats.labels()
     assert not Ticket.objects.filter(show=show).exists()
+    assert not SeatBlock.objects.filter(show=show).exists()
+    assert Show.objects.get(pk=show.pk).capacity == 9
 
 
 def test_a_screen_with_shows_is_not_deleted(staff_client):
