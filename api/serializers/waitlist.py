@@ -26,9 +26,7 @@ class WaitlistEntrySerializer(serializers.Serializer):
 
     # Entries are read through selectors.waitlist_entries(): status and position at a moment.
 
-    id = serializers.UUIDField(
-        allow_null=True, help_text="The entry's capability; null in the answer to a repeated join (200)."
-    )
+    id = serializers.UUIDField(help_text="The entry's capability, like a ticket's id.")
     show = serializers.IntegerField()
     party_size = serializers.IntegerField()
     status = serializers.ChoiceField(choices=WaitlistStatus.choices)
@@ -52,6 +50,22 @@ class WaitlistEntrySerializer(serializers.Serializer):
             }
         elif status == WaitlistStatus.BOOKED:
             body["booking"] = entry.booking
+        return body
+
+
+class WaitlistPlaceSerializer(WaitlistEntrySerializer):
+    """A place in line as a second join by the same phone number reads it (200): the entry
+    without its capabilities (its id, its offer's hold, its booking's reference). A phone
+    number is no secret; whoever joined has them from the 201."""
+
+    id = None  # type: ignore[assignment]
+    offer = None  # type: ignore[assignment]
+    booking = None  # type: ignore[assignment]
+
+    def to_representation(self, entry: WaitlistEntry) -> dict[str, Any]:
+        body = super().to_representation(entry)
+        for capability in ("id", "offer", "booking"):
+            body.pop(capability, None)
         return body
 
 

@@ -85,7 +85,7 @@ def test_a_second_join_by_the_same_phone_answers_200_with_the_existing_entry(api
     # phone number is no secret, so the answer leaves out the entry's id (its capability).
     again = join(api_client, sold_out, {"name": "Ada King", "phone_number": "+91 41555 50123"}, party_size=5)
 
-    assert (again.status_code, again.json()) == (200, {**first, "id": None})
+    assert (again.status_code, again.json()) == (200, {k: v for k, v in first.items() if k != "id"})
     assert "Location" not in again
     assert WaitlistEntry.objects.count() == 1
     assert WaitlistEntry.objects.get().party_size == 2
@@ -103,7 +103,7 @@ def test_a_local_number_is_read_in_the_venues_country(api_client):
     again = join(api_client, show, {"name": "Grace", "phone_number": "+44 20 7946 0958"}, party_size=2)
 
     assert first.status_code == 201
-    assert (again.status_code, again.json()) == (200, {**first.json(), "id": None})
+    assert (again.status_code, again.json()) == (200, {k: v for k, v in first.json().items() if k != "id"})
     assert str(WaitlistEntry.objects.get().phone_number) == "+442079460958"
 
 
@@ -250,7 +250,7 @@ def test_a_phone_number_alone_never_opens_someone_elses_entry(api_client, staff_
 
     assert (again.status_code, again.json()) == (
         200,
-        {"id": None, "show": sold_out.pk, "party_size": 2, "status": "offered"},
+        {"show": sold_out.pk, "party_size": 2, "status": "offered"},
     )
     assert str(hold.pk) not in again.content.decode()
     # Staff, who read the whole list anyway, get the entry as it is.

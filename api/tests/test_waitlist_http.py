@@ -74,7 +74,10 @@ def test_sold_out_join_cancel_offer_confirm_booked(server):  # noqa: F811
     status, entry = call(port, "POST", refused["waitlist"], {**GRACE, "party_size": 2})
     assert (status, entry["status"], entry["position"]) == (201, "waiting", 1)
     # Joining again: the place, without the entry's id (a phone number is no secret).
-    assert call(port, "POST", refused["waitlist"], {**GRACE, "party_size": 2}) == (200, {**entry, "id": None})
+    assert call(port, "POST", refused["waitlist"], {**GRACE, "party_size": 2}) == (
+        200,
+        {k: v for k, v in entry.items() if k != "id"},
+    )
     assert run_the_job() == "Made 0 offers of 0 seats; 0 lapsed offers expired.\n"
 
     phone = ADA["phone_number"].replace("+", "%2B")

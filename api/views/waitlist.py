@@ -18,7 +18,12 @@ from ..callers import actor_of
 from ..models import Show, WaitlistEntry
 from ..permissions import IsStaff
 from ..schema import errors
-from ..serializers.waitlist import WaitlistEntrySerializer, WaitlistJoinSerializer, WaitlistStaffEntrySerializer
+from ..serializers.waitlist import (
+    WaitlistEntrySerializer,
+    WaitlistJoinSerializer,
+    WaitlistPlaceSerializer,
+    WaitlistStaffEntrySerializer,
+)
 from ..services import waitlist
 
 
@@ -43,11 +48,11 @@ class ShowWaitlistView(GenericAPIView):
         return self.get_paginated_response(WaitlistStaffEntrySerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Join a show's waiting list; the same phone number again reads its place (200, without the id)",
+        summary="Join a show's waiting list; the same phone number again reads its place (200)",
         request=WaitlistJoinSerializer,
         responses={
             201: WaitlistEntrySerializer,
-            200: WaitlistEntrySerializer,
+            200: WaitlistPlaceSerializer,
             **errors(400, 404, 429),
         },
     )
@@ -57,13 +62,12 @@ class ShowWaitlistView(GenericAPIView):
         data.is_valid(raise_exception=True)
         now = timezone.now()
         entry, made = waitlist.waitlist_join(show_id=show.pk, now=now, actor=actor_of(request), **data.validated_data)
-        body: dict[str, Any] = WaitlistEntrySerializer(selectors.waitlist_entries(now=now).get(pk=entry.pk)).data
+        found = selectors.waitlist_entries(now=now).get(pk=entry.pk)
         if not made:
-            if not request.user.is_staff:
-                # A phone number is no secret: the entry's capabilities (its id, its offer's
-                # hold, its booking's reference) go only to whoever joined (201) and to staff.
-                body = {key: value for key, value in body.items() if key not in ("offer", "booking")} | {"id": None}
-            return Response(body, status=status.HTTP_200_OK)
+            # The place, without the entry's capabilities, but to staff (who read the list).
+            shape = WaitlistEntrySerializer if request.user.is_staff else WaitlistPlaceSerializer
+            return Response(shape(found).data, status=status.HTTP_200_OK)
+        body = WaitlistEntrySerializer(found).data
         location = reverse("waitlist-detail", args=[entry.pk])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
