@@ -180,9 +180,8 @@ def _book_from_form(
             now=timezone.now(), client=capped_client(request), actor=actor_of(request), **form.validated_data
         )
     except DomainError as exc:
-        if isinstance(exc, Limited):
-            return None, [exc.message], 429
-        status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Busy) else 400
+        statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
+        status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
         return None, [_sentence(exc)], status
     return sale, [], 201
 
