@@ -15,7 +15,10 @@ Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
   the lease ends. Nothing committed is lost; an event may be sent twice (at least once).
 - send: outside any transaction, with httpx, a 10 s timeout, never following redirects;
   the endpoint's host is resolved first and refused on a private or loopback address
-  (unless WEBHOOKS_ALLOW_PRIVATE).
+  (unless WEBHOOKS_ALLOW_PRIVATE), and the request goes to the address that was checked
+  (the name in the Host header and, on https, in TLS's server name and certificate
+  check): a name that resolves elsewhere the second time (DNS rebinding) can't turn the
+  check into a request to the theatre's own network.
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
   (next_attempt_at null). 410 Gone disables the endpoint.
@@ -33,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 import httpx
@@ -85,21 +89,25 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 # --- endpoints -----------------------------------------------------------------------
 
 
-def _refused_address(host: str) -> str | None:
-    """Why `host` may not be sent to (a non-public address, or no address), or None."""
-    if settings.WEBHOOKS_ALLOW_PRIVATE:
-        return None
+def _checked_address(host: str) -> tuple[str | None, str | None]:
+    """Where to send to `host`: (its first address, None) when every address it resolves
+    to is public, else (None, why not). Resolved once: the request then goes to that
+    address, not to what the name resolves to by then (DNS rebinding)."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        return f"The host {host} can't be resolved."
+        return None, f"The host {host} can't be resolved."
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            return f"The host {host} has the private or reserved address {address}."
-    return None
+        if not _is_public(address):
+            return None, f"The host {host} has the private or reserved address {address}."
+    return str(infos[0][4][0]), None
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not address.is_multicast
 
 
 def check_url(url: str) -> None:
@@ -111,7 +119,7 @@ def check_url(url: str) -> None:
         httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
     except httpx.InvalidURL as exc:
         raise WebhookUrlRefused(f"The URL can't be sent to: {exc}.") from exc
-    reason = _refused_address(parts.hostname)
+    reason = None if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_address(parts.hostname)[1]
     if reason:
         raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
 
@@ -215,12 +223,24 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
     return events
 
 
-def _send(client: httpx.Client, event: WebhookEvent, refused: dict[str, str | None]) -> int | None:
-    """POST the event; the answer's status, or None for no answer (refused, timed out)."""
-    host = urlsplit(event.webhook.url).hostname or ""
-    if host not in refused:
-        refused[host] = _refused_address(host)
-    if refused[host]:
+# An endpoint's host as the batch found it: the address checked (None: sent by name, as
+# WEBHOOKS_ALLOW_PRIVATE lets it), or why it is refused.
+Destination: TypeAlias = tuple[str | None, str | None]
+
+
+def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Destination]) -> int | None:
+    """POST the event to the address its host was checked at; the answer's status, or
+    None for no answer (refused, timed out)."""
+    try:
+        url = httpx.URL(event.webhook.url)
+    except httpx.InvalidURL:
+        # Saved before check_url refused such URLs: it fails its own events, not the batch's others.
+        return None
+    host = url.raw_host.decode("ascii")  # a name in its IDNA (ASCII) form, as DNS and TLS take it
+    if host not in destinations:
+        destinations[host] = (None, None) if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_address(host)
+    address, refused = destinations[host]
+    if refused:
         return None
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
@@ -230,11 +250,17 @@ def _send(client: httpx.Client, event: WebhookEvent, refused: dict[str, str | No
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(event.webhook.secret, event.message_id, timestamp, body),
     }
+    extensions = {}
+    if address is not None:
+        # To the checked address, under the endpoint's name: in the Host header, and on
+        # https as the TLS server name, which the certificate is verified against.
+        headers["host"] = url.netloc.decode("ascii")
+        if url.scheme == "https":
+            extensions["sni_hostname"] = host
+        url = url.copy_with(host=address)
     try:
-        return client.post(event.webhook.url, content=body, headers=headers).status_code
+        return client.post(url, content=body, headers=headers, extensions=extensions).status_code
     except (httpx.HTTPError, httpx.InvalidURL):
-        # No answer. InvalidURL is not an HTTPError: an endpoint saved before check_url
-        # refused such URLs fails its own events, not the batch's others.
         return None
 
 
@@ -284,7 +310,7 @@ def webhooks_deliver(
     # Stop sending half-way through the lease, so that no send (10 s per connect, write
     # and read) can outlast it: the rest is handed back, due at once.
     deadline = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
-    refused: dict[str, str | None] = {}
+    destinations: dict[str, Destination] = {}
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
         for n, event in enumerate(events):
             if clock() > deadline:
@@ -293,7 +319,7 @@ def webhooks_deliver(
                         attempts=F("attempts") - 1, next_attempt_at=clock()
                     )
                 break
-            _record(event, _send(client, event, refused), clock(), result, actor)
+            _record(event, _send(client, event, destinations), clock(), result, actor)
     with transaction.atomic():
         changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
         audit.record(
