@@ -89,21 +89,21 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 # --- endpoints -----------------------------------------------------------------------
 
 
-def _checked_address(host: str) -> tuple[str | None, str | None]:
-    """Where to send to `host`: (its first address, None) when every address it resolves
-    to is public, else (None, why not). Resolved once: the request then goes to that
-    address, not to what the name resolves to by then (DNS rebinding)."""
+def _checked_addresses(host: str) -> tuple[list[str], str | None]:
+    """Where to send to `host`: (its addresses, None) when every address it resolves to is
+    public, else ([], why not). Resolved once: the request then goes to these addresses,
+    not to what the name resolves to by then (DNS rebinding)."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        return None, f"The host {host} can't be resolved."
+        return [], f"The host {host} can't be resolved."
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not _is_public(address):
-            return None, f"The host {host} has the private or reserved address {address}."
-    return str(infos[0][4][0]), None
+            return [], f"The host {host} has the private or reserved address {address}."
+    return list(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -119,7 +119,7 @@ def check_url(url: str) -> None:
         httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
     except httpx.InvalidURL as exc:
         raise WebhookUrlRefused(f"The URL can't be sent to: {exc}.") from exc
-    reason = None if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_address(parts.hostname)[1]
+    reason = None if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_addresses(parts.hostname)[1]
     if reason:
         raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
 
@@ -223,14 +223,15 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
     return events
 
 
-# An endpoint's host as the batch found it: the address checked (None: sent by name, as
-# WEBHOOKS_ALLOW_PRIVATE lets it), or why it is refused.
-Destination: TypeAlias = tuple[str | None, str | None]
+# An endpoint's host as the batch found it: the addresses checked, in the resolver's order
+# (none: sent by name, as WEBHOOKS_ALLOW_PRIVATE lets it), or why it is refused.
+Destination: TypeAlias = tuple[list[str], str | None]
 
 
 def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Destination]) -> int | None:
-    """POST the event to the address its host was checked at; the answer's status, or
-    None for no answer (refused, timed out)."""
+    """POST the event to the addresses its host was checked at, each in turn until one
+    takes the connection (as a connection by name would); the answer's status, or None
+    for no answer (refused, timed out)."""
     try:
         url = httpx.URL(event.webhook.url)
     except httpx.InvalidURL:
@@ -238,8 +239,8 @@ def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Des
         return None
     host = url.raw_host.decode("ascii")  # a name in its IDNA (ASCII) form, as DNS and TLS take it
     if host not in destinations:
-        destinations[host] = (None, None) if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_address(host)
-    address, refused = destinations[host]
+        destinations[host] = ([], None) if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_addresses(host)
+    addresses, refused = destinations[host]
     if refused:
         return None
     body = json.dumps(event.payload, separators=(",", ":")).encode()
@@ -251,17 +252,22 @@ def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Des
         "webhook-signature": sign(event.webhook.secret, event.message_id, timestamp, body),
     }
     extensions = {}
-    if address is not None:
-        # To the checked address, under the endpoint's name: in the Host header, and on
+    if addresses:
+        # To a checked address, under the endpoint's name: in the Host header, and on
         # https as the TLS server name, which the certificate is verified against.
         headers["host"] = url.netloc.decode("ascii")
         if url.scheme == "https":
             extensions["sni_hostname"] = host
-        url = url.copy_with(host=address)
-    try:
-        return client.post(url, content=body, headers=headers, extensions=extensions).status_code
-    except (httpx.HTTPError, httpx.InvalidURL):
-        return None
+    for address in addresses or [host]:
+        try:
+            return client.post(
+                url.copy_with(host=address), content=body, headers=headers, extensions=extensions
+            ).status_code
+        except httpx.ConnectError:
+            continue  # refused or unreachable there: the next address
+        except (httpx.HTTPError, httpx.InvalidURL):
+            return None
+    return None
 
 
 def _record(event: WebhookEvent, status: int | None, now: datetime, result: DeliveryResult, actor: str) -> None:

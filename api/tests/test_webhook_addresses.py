@@ -17,6 +17,7 @@ from api.tests.test_webhooks import Receiver, deliver
 
 NAME = "hooks.example.test"
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.1"
+NOBODY = "127.0.0.3"  # public too, but nothing listens there
 
 
 @pytest.fixture
@@ -24,20 +25,24 @@ def internet(monkeypatch, settings):
     """Private addresses refused, as in production, and 127.0.0.2 taken for a public one."""
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     is_public = webhooks._is_public
-    monkeypatch.setattr(webhooks, "_is_public", lambda address: str(address) == PUBLIC or is_public(address))
+    monkeypatch.setattr(webhooks, "_is_public", lambda address: str(address) in (PUBLIC, NOBODY) or is_public(address))
 
 
-def resolve_name(monkeypatch, *answers: str) -> list[str]:
-    """NAME resolves to each of `answers` in turn (the last one from then on); every other
-    name as usual. Returns the addresses given, one per lookup of NAME."""
-    real, given = socket.getaddrinfo, list[str]()
+def resolve_name(monkeypatch, *answers: str | tuple[str, ...]) -> list[str | tuple[str, ...]]:
+    """NAME resolves to each of `answers` (an address, or several) in turn, the last one
+    from then on; every other name as usual. Returns the answers given, one per lookup."""
+    real, given = socket.getaddrinfo, list[str | tuple[str, ...]]()
 
     def getaddrinfo(host, port, *args, **kwargs):
         if host != NAME:
             return real(host, port, *args, **kwargs)
-        address = answers[min(len(given), len(answers) - 1)]
-        given.append(address)
-        return real(address, port, *args, **kwargs)
+        answer = answers[min(len(given), len(answers) - 1)]
+        given.append(answer)
+        return [
+            info
+            for address in ((answer,) if isinstance(answer, str) else answer)
+            for info in real(address, port, *args, **kwargs)
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return given
@@ -69,6 +74,20 @@ def test_a_name_that_rebinds_to_a_private_address_after_the_check_gets_nothing_p
     finally:
         public.stop()
         private.stop()
+
+
+@pytest.mark.django_db
+def test_an_address_that_refuses_the_connection_is_passed_for_the_next_one_checked(internet, monkeypatch, show):
+    public = Receiver(host=PUBLIC)
+    try:
+        resolve_name(monkeypatch, (NOBODY, PUBLIC))
+        endpoint_at(f"http://{NAME}:{public.port}/hooks")
+        book_seats(show.pk)
+
+        assert deliver().delivered == 1
+        assert len(public.requests) == 1
+    finally:
+        public.stop()
 
 
 @pytest.fixture
