@@ -7,10 +7,11 @@ would; without JavaScript the same page is a form of checkboxes that this module
 through the services.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import segno
@@ -141,12 +142,25 @@ def _sentence(exc: DomainError) -> str:
     return exc.message
 
 
-def _book_from_form(
-    request: HttpRequest, show: Show, choices: list[TicketChoice]
-) -> tuple[sales.Sale | None, list[str], int]:
-    """Book what the no-script form asks: (the sale or None, what went wrong, status)."""
-    if not AnonThrottle().allow_request(request, None):
-        return None, [SENTENCES["throttled"]], 429
+class FormOutcome(NamedTuple):
+    """What the no-script form's booking came to: the sale, or what went wrong with the
+    page's status (and, at a cap, the seconds until the client may try again)."""
+
+    sale: sales.Sale | None
+    errors: list[str]
+    status: int
+    retry_after: int | None = None
+
+
+def _refused(errors: list[str], status: int = 400, retry_after: int | None = None) -> FormOutcome:
+    return FormOutcome(None, errors, status, retry_after)
+
+
+def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]) -> FormOutcome:
+    """Book what the no-script form asks."""
+    throttle = AnonThrottle()
+    if not throttle.allow_request(request, None):
+        return _refused([SENTENCES["throttled"]], 429, retry_after=math.ceil(throttle.wait()))
     seats = request.POST.getlist("seats")
     data: dict[str, Any] = {
         "show": show.pk,
@@ -158,7 +172,7 @@ def _book_from_form(
         text = request.POST.get(choice.field, "").strip() or "0"
         # str.isdigit() alone takes "²" and other digits int() refuses.
         if not (text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS):
-            return None, [f"Give the number of {choice.name.lower()} tickets as a whole number."], 400
+            return _refused([f"Give the number of {choice.name.lower()} tickets as a whole number."])
         counts[choice.key] = int(text)
     wanted = sum(counts.values())
     if seats:
@@ -166,14 +180,14 @@ def _book_from_form(
         if wanted and choices[0].key:
             data["ticket_types"] = counts  # they must add up to the seats (else a 400 says so)
     elif not wanted:
-        return None, [SENTENCES["nothing_chosen"]], 400
+        return _refused([SENTENCES["nothing_chosen"]])
     elif choices[0].key:
         data["ticket_types"] = counts
     else:
         data["quantity"] = wanted
     form = BookingCreateSerializer(data=data)
     if not form.is_valid():
-        return None, [message for messages in form.errors.values() for message in messages], 400
+        return _refused([message for messages in form.errors.values() for message in messages])
     try:
         # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
         sale = sales.booking_create(
@@ -182,8 +196,8 @@ def _book_from_form(
     except DomainError as exc:
         statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
         status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
-        return None, [_sentence(exc)], status
-    return sale, [], 201
+        return _refused([_sentence(exc)], status, retry_after=exc.retry_after if isinstance(exc, Limited) else None)
+    return FormOutcome(sale, [], 201)
 
 
 class SeeOther(HttpResponseRedirect):
@@ -216,9 +230,9 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     started = show.has_started(now)
     sale: sales.Sale | None = None
     errors: list[str] = []
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and not started:
-        sale, errors, status = _book_from_form(request, show, choices)
+        sale, errors, status, retry_after = _book_from_form(request, show, choices)
         if sale is not None:  # Post/Redirect/Get: a reload can't book again
             token = signing.dumps(sale.booking.reference, salt=BOOKED_SALT)
             location = f"{reverse('show-page', args=[show.pk])}?booked={token}"
@@ -249,7 +263,10 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "sentences": SENTENCES,
     }
     with timezone.override(show.zone):
-        return render(request, "show.html", context, status=status)
+        response = render(request, "show.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)  # as the API's 429 has it
+    return response
 
 
 # --- e-ticket ----------------------------------------------------------------------------

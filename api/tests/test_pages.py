@@ -508,6 +508,7 @@ def test_form_is_throttled_as_the_api_is(client, priced, settings):
     response = client.post(f"/shows/{priced.pk}/", {"seats": ["B4", "B5"], **PERSON})
 
     assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60  # as the API's 429 tells it
     assert "Too many requests from your connection." in response.content.decode()
     assert Ticket.objects.count() == 2
 
@@ -533,6 +534,9 @@ def test_form_is_held_to_the_hourly_seat_cap_as_the_api_is(client, api_client, s
     response = client.post(f"/shows/{show.pk}/", {"tickets": "2", **PERSON})
 
     assert response.status_code == 429
+    assert 3000 <= int(response["Retry-After"]) <= 3600  # when the hour's first seat frees
     assert "One client can book at most 3 seats an hour: try again later." in response.content.decode()
     assert Ticket.objects.filter(show=show).count() == 3
-    assert api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json").status_code == 429
+    api_answer = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json")
+    assert api_answer.status_code == 429
+    assert abs(int(api_answer["Retry-After"]) - int(response["Retry-After"])) <= 1
