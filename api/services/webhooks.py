@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from ..errors import WebhookUrlRefused
@@ -168,7 +168,8 @@ def webhook_delete(*, webhook_id: int, actor: str, now: datetime) -> None:
 
 
 def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> None:
-    """Send the event again (same webhook-id) at the next run of the job, whatever its status."""
+    """Send the event again (same webhook-id) at the next run of the job, whatever its status;
+    asked for while an attempt is in flight, once more after it (_record leaves it standing)."""
     with transaction.atomic():
         WebhookEvent.objects.filter(pk=delivery_id).update(next_attempt_at=now)
         audit.record(
@@ -202,8 +203,18 @@ def retry_delay(attempts: int) -> timedelta | None:
     return RETRY_DELAYS[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
 
 
+def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
+    """`next_attempt_at` in place of this attempt's lease; but if the row no longer holds
+    the lease, staff asked for a retry (delivery_retry) while the attempt was in flight:
+    that retry stands, so the event is sent once more after this attempt."""
+    return Case(
+        When(next_attempt_at=event.next_attempt_at, then=Value(next_attempt_at, output_field=DateTimeField())),
+        default=F("next_attempt_at"),
+    )
+
+
 def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
-    lease = timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
+    lease_ends = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
     with transaction.atomic():
         # SKIP LOCKED: rows another worker is claiming right now are left to it. Only the
         # event rows are locked (of=self), not their webhooks.
@@ -216,10 +227,11 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
         events = list(due)
         if events:
             WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-                attempts=F("attempts") + 1, next_attempt_at=now + lease
+                attempts=F("attempts") + 1, next_attempt_at=lease_ends
             )
         for event in events:
             event.attempts += 1
+            event.next_attempt_at = lease_ends  # so that _record tells its lease from a retry asked for meanwhile
     return events
 
 
@@ -276,7 +288,10 @@ def _record(event: WebhookEvent, status: int | None, now: datetime, result: Deli
     mine = WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts)
     if status is not None and 200 <= status < 300:
         mine.update(
-            status=WebhookEvent.Status.DELIVERED, response_status=status, delivered_at=now, next_attempt_at=None
+            status=WebhookEvent.Status.DELIVERED,
+            response_status=status,
+            delivered_at=now,
+            next_attempt_at=_after_lease(event, None),
         )
         result.delivered += 1
         return
@@ -284,7 +299,7 @@ def _record(event: WebhookEvent, status: int | None, now: datetime, result: Deli
     mine.update(
         status=WebhookEvent.Status.FAILED,
         response_status=status,
-        next_attempt_at=None if delay is None else now + delay,
+        next_attempt_at=_after_lease(event, None if delay is None else now + delay),
     )
     result.failed += 1
     if status == 410:

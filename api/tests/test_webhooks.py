@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -291,6 +291,38 @@ def test_a_given_up_event_has_no_next_attempt(endpoint, receiver, show):
 
     event = WebhookEvent.objects.get()
     assert (event.status, event.next_attempt_at) == ("failed", None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("answer, status", [(200, "delivered"), (500, "failed")])
+def test_a_retry_asked_for_during_an_attempt_sends_once_more(endpoint, receiver, show, monkeypatch, answer, status):
+    receiver.answers = [answer]
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+    send = webhooks._send
+    retried: list[datetime] = []
+
+    def send_then_staff_retry(*args):
+        # The answer is on its way back, not yet recorded, when staff ask for a retry.
+        answered = send(*args)
+        if not retried:
+            retried.append(timezone.now())
+            webhooks.delivery_retry(delivery_id=event.pk, actor="staff:test", now=retried[0])
+        return answered
+
+    monkeypatch.setattr(webhooks, "_send", send_then_staff_retry)
+
+    deliver()
+
+    event.refresh_from_db()
+    # The attempt's answer is logged, and the retry still stands: due at once, not None
+    # (delivered) nor the 5 s of the first failure's schedule.
+    assert (event.status, event.attempts, event.response_status) == (status, 1, answer)
+    assert event.next_attempt_at == retried[0]
+    assert deliver().delivered == 1
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.next_attempt_at) == ("delivered", 2, None)
 
 
 # --- the staff API -------------------------------------------------------------------
