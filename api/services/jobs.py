@@ -33,7 +33,8 @@ SPENT_HOLDS_KEPT = timedelta(hours=24)
 PURGE_BATCH_SIZE = 5_000
 
 # Delivered webhook events are kept this long for the delivery log (failed ones until
-# their endpoint is deleted; audit entries for AUDIT_KEEP_DAYS).
+# their endpoint is deleted; audit entries for AUDIT_KEEP_DAYS), and never while an
+# attempt is due or in flight (a retry staff asked for).
 DELIVERED_EVENTS_KEPT = timedelta(days=7)
 
 
@@ -169,9 +170,9 @@ def tickets_purge(
 ) -> PurgeResult:
     """Delete open timings that passed without a ticket, expired tickets, then the bookings
     and customers left without any, spent holds, idempotency keys older than a day, audit
-    entries older than AUDIT_KEEP_DAYS, delivered webhook events older than a week, and the
-    waiting lists of expired shows (with their offers' holds); in short transactions. The
-    run's counts are its audit entry."""
+    entries older than AUDIT_KEEP_DAYS, delivered webhook events older than a week (but not
+    one retried and not sent again yet), and the waiting lists of expired shows (with their
+    offers' holds); in short transactions. The run's counts are its audit entry."""
     result = PurgeResult()
     try:
         # Before the tickets: a show whose expired tickets this run deletes is not taken
@@ -190,8 +191,12 @@ def tickets_purge(
             result.idempotency_keys = IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
         old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
         result.audit_entries = _delete_old(old_entries, batch_size)
+        # Not one with an attempt to come: a retry of an old delivery (still "delivered"
+        # until it is sent again) would be lost, though its request was answered 202.
         delivered = WebhookEvent.objects.filter(
-            status=WebhookEvent.Status.DELIVERED, delivered_at__lt=now - DELIVERED_EVENTS_KEPT
+            status=WebhookEvent.Status.DELIVERED,
+            delivered_at__lt=now - DELIVERED_EVENTS_KEPT,
+            next_attempt_at__isnull=True,
         )
         result.webhook_events = _delete_old(delivered, batch_size)
         # Along with the shows' tickets: the expire job's cutoff, one indexed subquery.

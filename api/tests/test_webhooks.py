@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.models import Webhook, WebhookEvent
-from api.services import audit, webhooks
+from api.services import audit, jobs, webhooks
 from api.tests.conftest import ADA, all_at_once, book_seats, postgres_only
 from api.tests.test_throttle_redis import database_url
 
@@ -406,6 +406,25 @@ def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
     assert deliver().delivered == 1  # due at once, no 5 s wait
     assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
     assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/999999/retry").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint, receiver, show):
+    book_seats(show.pk)
+    book_seats(show.pk)
+    deliver()
+    old, retried = WebhookEvent.objects.order_by("pk")
+    week_later = timezone.now() + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=1)
+    webhooks.delivery_retry(delivery_id=retried.pk, actor="staff:test", now=week_later)
+
+    assert jobs.tickets_purge(now=week_later).webhook_events == 1
+
+    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [retried.pk]
+    assert deliver(after=week_later - timezone.now()).delivered == 1
+    assert [r["headers"]["webhook-id"] for r in receiver.requests][-1] == retried.message_id
+    # Sent again, it is kept a week from this delivery.
+    assert jobs.tickets_purge(now=week_later + timedelta(minutes=1)).webhook_events == 0
+    assert jobs.tickets_purge(now=week_later + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=2)).webhook_events == 1
 
 
 @pytest.mark.django_db
