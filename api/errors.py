@@ -206,6 +206,12 @@ class WaitlistEntryNotFound(Missing):
     pass
 
 
+class DeliveryNotFound(Missing):
+    # The words of the view's lookup: an event purged or deleted with its endpoint meanwhile
+    # answers as one that never existed.
+    message = "No WebhookEvent matches the given query."
+
+
 # --- 409 ----------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
-from ..errors import WebhookUrlRefused
+from ..errors import DeliveryNotFound, WebhookUrlRefused
 from ..models import Webhook, WebhookEvent
 from . import audit
 
@@ -167,11 +167,14 @@ def webhook_delete(*, webhook_id: int, actor: str, now: datetime) -> None:
         )
 
 
-def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> None:
+def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> WebhookEvent:
     """Send the event again (same webhook-id) at the next run of the job, whatever its status;
-    asked for while an attempt is in flight, once more after it (_record leaves it standing)."""
+    asked for while an attempt is in flight, once more after it (_record leaves it standing).
+    Returns the event as it now stands."""
     with transaction.atomic():
-        WebhookEvent.objects.filter(pk=delivery_id).update(next_attempt_at=now)
+        if not WebhookEvent.objects.filter(pk=delivery_id).update(next_attempt_at=now):
+            raise DeliveryNotFound()  # purged, or deleted with its endpoint, meanwhile
+        event = WebhookEvent.objects.get(pk=delivery_id)  # locked by the UPDATE until the commit
         audit.record(
             actor=actor,
             action="webhook_event.retried",
@@ -180,6 +183,7 @@ def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> None:
             changes={},
             now=now,
         )
+    return event
 
 
 # --- delivery ------------------------------------------------------------------------

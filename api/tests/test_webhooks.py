@@ -23,7 +23,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from api.models import Webhook, WebhookEvent
+from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import audit, jobs, webhooks
 from api.tests.conftest import ADA, all_at_once, book_seats, postgres_only
 from api.tests.test_throttle_redis import database_url
@@ -425,6 +425,27 @@ def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint
     # Sent again, it is kept a week from this delivery.
     assert jobs.tickets_purge(now=week_later + timedelta(minutes=1)).webhook_events == 0
     assert jobs.tickets_purge(now=week_later + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=2)).webhook_events == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_of_an_event_deleted_after_the_lookup_is_a_404_and_records_nothing(
+    staff_client, endpoint, receiver, show, monkeypatch
+):
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+    retry = webhooks.delivery_retry
+
+    def deleted_first(**kwargs):  # the endpoint deleted (and its events) just after the view's lookup
+        WebhookEvent.objects.filter(pk=event.pk).delete()
+        return retry(**kwargs)
+
+    monkeypatch.setattr(webhooks, "delivery_retry", deleted_first)
+
+    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No WebhookEvent matches the given query."}
+    assert not AuditEntry.objects.filter(action="webhook_event.retried").exists()
 
 
 @pytest.mark.django_db

@@ -103,8 +103,7 @@ class DeliveryRetryView(GenericAPIView):
     )
     def post(self, request: Request, pk: str, delivery: str) -> Response:
         event = get_object_or_404(WebhookEvent.objects.all(), pk=delivery, webhook_id=pk)
-        webhooks.delivery_retry(delivery_id=event.pk, actor=actor_of(request), now=timezone.now())
-        event.refresh_from_db()
+        event = webhooks.delivery_retry(delivery_id=event.pk, actor=actor_of(request), now=timezone.now())
         return Response(DeliverySerializer(event).data, status=status.HTTP_202_ACCEPTED)
 
 
