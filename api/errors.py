@@ -11,12 +11,14 @@ shapes once (api/views/base.py, exception_handler), the admin shows their messag
 - Missing: the thing named does not exist (404).
 - Limited: the client used up its share for now (429, with Retry-After).
 - Busy: the request could not get its turn in time; the same request may be sent again
-  a little later (503, with a `code`).
+  a little later (503, with a `code` and Retry-After).
 """
 
+import math
 from datetime import datetime, tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 
@@ -54,6 +56,12 @@ class Missing(DomainError):
 
 class Busy(DomainError):
     code = "busy"
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds before trying again: sooner, the retry would most likely wait out the
+        same lock again."""
+        return max(1, math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS))
 
 
 class Limited(DomainError):

@@ -196,7 +196,8 @@ def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice
     except DomainError as exc:
         statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
         status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
-        return _refused([_sentence(exc)], status, retry_after=exc.retry_after if isinstance(exc, Limited) else None)
+        retry_after = exc.retry_after if isinstance(exc, Limited | Busy) else None
+        return _refused([_sentence(exc)], status, retry_after=retry_after)
     return FormOutcome(sale, [], 201)
 
 
@@ -265,7 +266,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)
     if retry_after is not None:
-        response["Retry-After"] = str(retry_after)  # as the API's 429 has it
+        response["Retry-After"] = str(retry_after)  # as the API's 429 and 503 have it
     return response
 
 

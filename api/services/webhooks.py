@@ -13,12 +13,10 @@ Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
   and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
   worker sends, no other claims the row; if the worker dies, the row is due again when
   the lease ends. Nothing committed is lost; an event may be sent twice (at least once).
-- send: outside any transaction, with httpx, a 10 s timeout, never following redirects;
-  the endpoint's host is resolved first and refused on a private or loopback address
-  (unless WEBHOOKS_ALLOW_PRIVATE), and the request goes to the address that was checked
-  (the name in the Host header and, on https, in TLS's server name and certificate
-  check): a name that resolves elsewhere the second time (DNS rebinding) can't turn the
-  check into a request to the theatre's own network.
+- send: outside any transaction, with httpx, a 10 s timeout, never following redirects,
+  only to public addresses (unless WEBHOOKS_ALLOW_PRIVATE), and only to the addresses
+  checked (api/outbound.py: DNS rebinding can't turn the check into a request to the
+  theatre's own network).
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
   (next_attempt_at null). 410 Gone disables the endpoint.
@@ -27,17 +25,13 @@ Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeAlias
-from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -45,6 +39,7 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
+from .. import outbound
 from ..errors import DeliveryNotFound, WebhookUrlRefused
 from ..models import Webhook, WebhookEvent
 from . import audit
@@ -89,37 +84,17 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 # --- endpoints -----------------------------------------------------------------------
 
 
-def _checked_addresses(host: str) -> tuple[list[str], str | None]:
-    """Where to send to `host`: (its addresses, None) when every address it resolves to is
-    public, else ([], why not). Resolved once: the request then goes to these addresses,
-    not to what the name resolves to by then (DNS rebinding)."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return [], f"The host {host} can't be resolved."
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not _is_public(address):
-            return [], f"The host {host} has the private or reserved address {address}."
-    return list(dict.fromkeys(str(info[4][0]) for info in infos)), None
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return address.is_global and not address.is_multicast
-
-
 def check_url(url: str) -> None:
     """Refuse (WebhookUrlRefused) an endpoint not on http(s) or not on a public address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookUrlRefused("The URL must be http or https, with a host.")
     try:
-        httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
+        parts = httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
     except httpx.InvalidURL as exc:
         raise WebhookUrlRefused(f"The URL can't be sent to: {exc}.") from exc
-    reason = None if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_addresses(parts.hostname)[1]
+    if parts.scheme not in ("http", "https") or not parts.raw_host:
+        raise WebhookUrlRefused("The URL must be http or https, with a host.")
+    if settings.WEBHOOKS_ALLOW_PRIVATE:
+        return
+    reason = outbound.checked_addresses(parts.raw_host.decode("ascii"))[1]  # the name the deliverer resolves
     if reason:
         raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
 
@@ -239,26 +214,8 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
     return events
 
 
-# An endpoint's host as the batch found it: the addresses checked, in the resolver's order
-# (none: sent by name, as WEBHOOKS_ALLOW_PRIVATE lets it), or why it is refused.
-Destination: TypeAlias = tuple[list[str], str | None]
-
-
-def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Destination]) -> int | None:
-    """POST the event to the addresses its host was checked at, each in turn until one
-    takes the connection (as a connection by name would); the answer's status, or None
-    for no answer (refused, timed out)."""
-    try:
-        url = httpx.URL(event.webhook.url)
-    except httpx.InvalidURL:
-        # Saved before check_url refused such URLs: it fails its own events, not the batch's others.
-        return None
-    host = url.raw_host.decode("ascii")  # a name in its IDNA (ASCII) form, as DNS and TLS take it
-    if host not in destinations:
-        destinations[host] = ([], None) if settings.WEBHOOKS_ALLOW_PRIVATE else _checked_addresses(host)
-    addresses, refused = destinations[host]
-    if refused:
-        return None
+def _send(sender: outbound.Sender, event: WebhookEvent) -> int | None:
+    """POST the event; the answer's status, or None for no answer (refused, timed out)."""
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -267,23 +224,7 @@ def _send(client: httpx.Client, event: WebhookEvent, destinations: dict[str, Des
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(event.webhook.secret, event.message_id, timestamp, body),
     }
-    extensions = {}
-    if addresses:
-        # To a checked address, under the endpoint's name: in the Host header, and on
-        # https as the TLS server name, which the certificate is verified against.
-        headers["host"] = url.netloc.decode("ascii")
-        if url.scheme == "https":
-            extensions["sni_hostname"] = host
-    for address in addresses or [host]:
-        try:
-            return client.post(
-                url.copy_with(host=address), content=body, headers=headers, extensions=extensions
-            ).status_code
-        except httpx.ConnectError:
-            continue  # refused or unreachable there: the next address
-        except (httpx.HTTPError, httpx.InvalidURL):
-            return None
-    return None
+    return sender.post(event.webhook.url, content=body, headers=headers)
 
 
 def _record(event: WebhookEvent, status: int | None, now: datetime, result: DeliveryResult, actor: str) -> None:
@@ -335,8 +276,7 @@ def webhooks_deliver(
     # Stop sending half-way through the lease, so that no send (10 s per connect, write
     # and read) can outlast it: the rest is handed back, due at once.
     deadline = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
-    destinations: dict[str, Destination] = {}
-    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+    with outbound.Sender(timeout=TIMEOUT_SECONDS, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE) as sender:
         for n, event in enumerate(events):
             if clock() > deadline:
                 for left in events[n:]:
@@ -344,7 +284,7 @@ def webhooks_deliver(
                         attempts=F("attempts") - 1, next_attempt_at=clock()
                     )
                 break
-            _record(event, _send(client, event, destinations), clock(), result, actor)
+            _record(event, _send(sender, event), clock(), result, actor)
     with transaction.atomic():
         changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
         audit.record(

@@ -12,9 +12,10 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
+from api.errors import ShowBusy
 from api.models import AuditEntry, Booking, Screen, Show, ShowPrice, Ticket, TicketType, Venue
 from api.pages import HOME_SHOW_COUNT, QR_SCALE
-from api.services import catalog
+from api.services import catalog, sales
 from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -540,3 +541,17 @@ def test_form_is_held_to_the_hourly_seat_cap_as_the_api_is(client, api_client, s
     api_answer = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json")
     assert api_answer.status_code == 429
     assert abs(int(api_answer["Retry-After"]) - int(response["Retry-After"])) <= 1
+
+
+def test_form_busy_is_a_503_with_retry_after_as_the_api_is(client, show, settings, monkeypatch):
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 2.5
+
+    def busy(**kwargs):
+        raise ShowBusy()
+
+    monkeypatch.setattr(sales, "booking_create", busy)
+
+    response = client.post(f"/shows/{show.pk}/", {"tickets": "1", **PERSON})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "3"

@@ -1,14 +1,18 @@
 """Where a webhook's events go: to the address its host was checked at, under its name.
 
-The internet is played by 127.0.0.2 (`_is_public` is told it is public), the theatre's
+The internet is played by 127.0.0.2 (`outbound.is_public` is told it is public), the theatre's
 own network by 127.0.0.1, and DNS by a resolver of the test's for `hooks.example.test`."""
 
+import http.server
+import select
 import socket
 import ssl
+import threading
 
 import pytest
 import trustme
 
+from api import outbound
 from api.errors import WebhookUrlRefused
 from api.models import Webhook, WebhookEvent
 from api.services import webhooks
@@ -24,8 +28,8 @@ NOBODY = "127.0.0.3"  # public too, but nothing listens there
 def internet(monkeypatch, settings):
     """Private addresses refused, as in production, and 127.0.0.2 taken for a public one."""
     settings.WEBHOOKS_ALLOW_PRIVATE = False
-    is_public = webhooks._is_public
-    monkeypatch.setattr(webhooks, "_is_public", lambda address: str(address) in (PUBLIC, NOBODY) or is_public(address))
+    is_public = outbound.is_public
+    monkeypatch.setattr(outbound, "is_public", lambda address: str(address) in (PUBLIC, NOBODY) or is_public(address))
 
 
 def resolve_name(monkeypatch, *answers: str | tuple[str, ...]) -> list[str | tuple[str, ...]]:
@@ -157,3 +161,191 @@ def test_registration_refuses_a_name_that_resolves_privately(internet, monkeypat
 
     resolve_name(monkeypatch, PUBLIC)
     webhooks.check_url(f"http://{NAME}/hooks")  # the test's public address passes
+
+
+def resolve_names(monkeypatch, answers: dict[str, tuple[str, ...]]) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        return [info for address in answers[host] for info in real(address, port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+class KeepAliveTLS:
+    """An HTTPS endpoint that keeps connections open (HTTP/1.1, as real servers do) and
+    records the TLS server name of each handshake and the Host of each request."""
+
+    def __init__(self, ca: trustme.CA, name: str, host: str = PUBLIC) -> None:
+        self.server_names: list[str | None] = []
+        self.hosts: list[str] = []
+        me = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers["content-length"]))
+                me.hosts.append(self.headers["host"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        context.sni_callback = lambda sock, server_name, ctx: me.server_names.append(server_name)
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.django_db
+def test_two_names_on_one_address_each_get_a_tls_session_checked_for_their_own_name(
+    internet, monkeypatch, authority, show
+):
+    """Two endpoints whose names share an address (a host, a CDN): the server's certificate
+    is good for one of them only. The other must not be sent to."""
+    genuine, other = "a.example.test", "b.example.test"
+    resolve_names(monkeypatch, {genuine: (PUBLIC,), other: (PUBLIC,)})
+    server = KeepAliveTLS(authority, genuine)
+    try:
+        first = endpoint_at(f"https://{genuine}:{server.port}/hooks")
+        second = endpoint_at(f"https://{other}:{server.port}/hooks")
+        book_seats(show.pk)
+        events = list(WebhookEvent.objects.order_by("pk"))
+        assert [e.webhook_id for e in events] == [first.pk, second.pk]  # a.example.test's goes first
+
+        deliver()
+
+        # Each name's request should go over a TLS session negotiated (and verified) for it.
+        assert server.server_names == [genuine, other]
+        assert server.hosts == [f"{genuine}:{server.port}"]  # the certificate is not good for the other
+        assert [e.status for e in WebhookEvent.objects.order_by("pk")] == ["delivered", "failed"]
+    finally:
+        server.stop()
+
+
+class ConnectProxy:
+    """A plain HTTP CONNECT proxy (as HTTPS_PROXY names one)."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        me = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_CONNECT(self) -> None:  # noqa: N802
+                me.targets.append(self.path)
+                host, port = self.path.rsplit(":", 1)
+                upstream = socket.create_connection((host.strip("[]"), int(port)))
+                self.send_response(200)
+                self.end_headers()
+                sockets = [self.connection, upstream]
+                while True:
+                    readable, _, _ = select.select(sockets, [], [], 5)
+                    if not readable:
+                        break
+                    for s in readable:
+                        data = s.recv(65536)
+                        if not data:
+                            upstream.close()
+                            return
+                        (upstream if s is self.connection else self.connection).sendall(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.django_db
+def test_a_proxy_from_the_environment_is_not_used(internet, monkeypatch, authority, show):
+    """The connection must be the one checked: HTTPS_PROXY would connect elsewhere (and
+    check the certificate against the address it was handed). README: "Webhooks"."""
+    resolve_name(monkeypatch, PUBLIC)
+    genuine = tls_receiver(authority, NAME)
+    proxy = ConnectProxy()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        endpoint_at(f"https://{NAME}:{genuine.port}/hooks")
+        book_seats(show.pk)
+
+        assert deliver().delivered == 1
+        assert proxy.targets == []
+        assert len(genuine.requests) == 1
+    finally:
+        genuine.stop()
+        proxy.stop()
+
+
+@pytest.mark.django_db
+def test_with_private_addresses_allowed_the_environments_proxy_carries_the_request(
+    internet, settings, monkeypatch, authority, show
+):
+    """An egress proxy that refuses private addresses itself: the README's way to send
+    through one."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    resolve_name(monkeypatch, PUBLIC)
+    genuine = tls_receiver(authority, NAME)
+    proxy = ConnectProxy()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        endpoint_at(f"https://{NAME}:{genuine.port}/hooks")
+        book_seats(show.pk)
+
+        assert deliver().delivered == 1
+        assert proxy.targets == [f"{NAME}:{genuine.port}"]
+    finally:
+        genuine.stop()
+        proxy.stop()
+
+
+@pytest.mark.django_db
+def test_an_address_that_times_out_on_connect_is_passed_for_the_next_one(internet, monkeypatch, show):
+    """A blackholed address (SYNs dropped, as a dead IPv6 route or a firewall does) times out
+    rather than refusing; a connection by name (socket.create_connection) goes on to the next."""
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 2.0)
+    public = Receiver(host=PUBLIC)
+    # A listener on NOBODY whose accept queue is full: the kernel drops further SYNs.
+    blackhole = socket.socket()
+    blackhole.bind((NOBODY, public.port))
+    blackhole.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex((NOBODY, public.port))
+        fillers.append(s)
+    try:
+        resolve_name(monkeypatch, (NOBODY, PUBLIC))
+        endpoint_at(f"http://{NAME}:{public.port}/hooks")
+        book_seats(show.pk)
+
+        assert deliver().delivered == 1
+        assert len(public.requests) == 1
+    finally:
+        public.stop()
+        blackhole.close()
+        for s in fillers:
+            s.close()

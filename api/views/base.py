@@ -3,11 +3,9 @@ HTTP) and answers kept for a few seconds. Who the client is: api/callers.py."""
 
 import hashlib
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -63,12 +61,10 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
             headers={"Retry-After": str(exc.retry_after)},
         )
     if isinstance(exc, Busy):
-        # Sooner, the retry would most likely wait out the same lock again.
-        retry_after = max(1, math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS))
         return Response(
             {"detail": exc.message, "code": exc.code},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(exc.retry_after)},
         )
     raise TypeError(f"No HTTP answer for {type(exc).__name__}") from exc
 

@@ -1,0 +1,135 @@
+"""Requests to addresses the theatre doesn't control (webhook endpoints): only to public
+addresses, and only to the addresses that were checked.
+
+A host is resolved once by `Sender` and refused if any of its addresses is private,
+loopback, reserved or multicast (unless `allow_private`). The request is then made by name,
+as any client makes it (the Host header, TLS's server name, the certificate check and the
+kept connections are all the endpoint's name), but the connection is opened by
+`_CheckedConnections`, which connects a name only to the addresses checked for it: a name
+that resolves to a public address for the check and to a private one a moment later (DNS
+rebinding) reaches nothing private. The addresses are tried in turn, as a connection by
+name tries them, within one connect timeout between them.
+
+Proxies from the environment (HTTPS_PROXY) are not used: the connection must be the one
+checked. A theatre that sends through an egress proxy lets the proxy refuse private
+addresses instead, and sets WEBHOOKS_ALLOW_PRIVATE: then no check is made, and requests
+go by name, through the environment's proxy if there is one.
+"""
+
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+def checked_addresses(host: str) -> tuple[list[str], str | None]:
+    """`host`'s addresses in the resolver's order, and None when every one is public; else
+    ([], why not)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return [], f"The host {host} can't be resolved."
+    if not infos:
+        return [], f"The host {host} has no address."
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not is_public(address):
+            return [], f"The host {host} has the private or reserved address {address}."
+    return list(dict.fromkeys(str(info[4][0]) for info in infos)), None
+
+
+class _CheckedConnections(httpcore.NetworkBackend):
+    """Opens a connection to a name only at the addresses checked for it (`addresses`,
+    filled by Sender before each request); to a name not checked, none."""
+
+    def __init__(self, addresses: dict[str, list[str]]) -> None:
+        self.addresses = addresses
+        self.system = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if host not in self.addresses:
+            raise httpcore.ConnectError(f"The host {host} was not checked.")
+        checked = self.addresses[host]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        error: Exception = httpcore.ConnectError(f"The host {host} has no address.")
+        for n, address in enumerate(checked):
+            # The rest of the timeout, shared among the addresses left: a send stays
+            # within its connect timeout however many addresses time out.
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0) / (len(checked) - n)
+            try:
+                return self.system.connect_tcp(address, port, left, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+    def sleep(self, seconds: float) -> None:
+        self.system.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport over connections opened by `backend`. (httpx 0.28 takes no
+    network backend: its pool is made again, with the same SSL context, around this one;
+    test_webhook_addresses.py fails if httpx stops using it.)"""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
+
+
+class Sender:
+    """POSTs to checked addresses, with connections kept per name; use as a context
+    manager. `allow_private`: no check, httpx as it comes (by name, the environment's proxy)."""
+
+    def __init__(self, *, timeout: float, allow_private: bool = False) -> None:
+        self.allow_private = allow_private
+        self.refused: dict[str, str | None] = {}
+        self.connections = _CheckedConnections({})
+        # Allowed private addresses, httpx's own transport: by name, through a proxy from
+        # the environment if there is one.
+        transport = None if allow_private else _Transport(self.connections)
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+
+    def __enter__(self) -> "Sender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def refusal(self, host: str) -> str | None:
+        """Why `host` (in its ASCII form) may not be sent to, or None; resolved and checked
+        on its first request only."""
+        if self.allow_private:
+            return None
+        if host not in self.refused:
+            self.connections.addresses[host], self.refused[host] = checked_addresses(host)
+        return self.refused[host]
+
+    def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | None:
+        """The answer's status, or None: no answer (refused, unreachable, timed out), or a
+        URL that can't be sent to."""
+        try:
+            parsed = httpx.URL(url)
+            if self.refusal(parsed.raw_host.decode("ascii")):  # in its IDNA form, as DNS and TLS take it
+                return None
+            return self.client.post(parsed, content=content, headers=headers).status_code
+        except (httpx.HTTPError, httpx.InvalidURL):
+            # InvalidURL is not an HTTPError: an endpoint saved before check_url refused
+            # such URLs fails its own events, not the batch's others.
+            return None
