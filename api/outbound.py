@@ -8,7 +8,8 @@ kept connections are all the endpoint's name), but the connection is opened by
 `_CheckedConnections`, which connects a name only to the addresses checked for it: a name
 that resolves to a public address for the check and to a private one a moment later (DNS
 rebinding) reaches nothing private. The addresses are tried in turn, as a connection by
-name tries them, within one connect timeout between them.
+name tries them; their TCP connects share one connect timeout (TLS's handshake then has
+its own).
 
 Proxies from the environment (HTTPS_PROXY) are not used: the connection must be the one
 checked. A theatre that sends through an egress proxy lets the proxy refuse private
@@ -72,7 +73,10 @@ class _CheckedConnections(httpcore.NetworkBackend):
         for n, address in enumerate(checked):
             # The rest of the timeout, shared among the addresses left: a send stays
             # within its connect timeout however many addresses time out.
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0) / (len(checked) - n)
+            left = None if deadline is None else (deadline - time.monotonic()) / (len(checked) - n)
+            if left is not None and left <= 0:
+                error = httpcore.ConnectTimeout(f"The host {host} took too long to connect.")
+                break
             try:
                 return self.system.connect_tcp(address, port, left, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -85,12 +89,20 @@ class _CheckedConnections(httpcore.NetworkBackend):
 
 class _Transport(httpx.HTTPTransport):
     """httpx's transport over connections opened by `backend`. (httpx 0.28 takes no
-    network backend: its pool is made again, with the same SSL context, around this one;
-    test_webhook_addresses.py fails if httpx stops using it.)"""
+    network backend: its pool is made again, with httpx's SSL defaults and limits, around
+    this one; test_webhook_addresses.py fails if httpx stops using it.)"""
 
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         super().__init__()
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            # httpx's default limits: above all, a kept connection idle for 5 s is closed,
+            # not reused just as its server closes it.
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=backend,
+        )
 
 
 class Sender:

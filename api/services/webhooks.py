@@ -92,6 +92,8 @@ def check_url(url: str) -> None:
         raise WebhookUrlRefused(f"The URL can't be sent to: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.raw_host:
         raise WebhookUrlRefused("The URL must be http or https, with a host.")
+    if parts.port is not None and not 1 <= parts.port <= 65535:
+        raise WebhookUrlRefused("The URL's port must be 1 to 65535.")  # httpx takes 70000, the socket wraps it
     if settings.WEBHOOKS_ALLOW_PRIVATE:
         return
     reason = outbound.checked_addresses(parts.raw_host.decode("ascii"))[1]  # the name the deliverer resolves

@@ -364,6 +364,7 @@ def test_register_read_change_delete_an_endpoint(staff_client, allow_private, re
         ({"url": "ftp://example.com/x"}, "url"),
         ({"url": "not a url"}, "url"),
         ({"url": "http://\u2603.net/hook"}, "url"),  # a host that Django takes and httpx can't send to
+        ({"url": "https://example.com:70000/x"}, "url"),  # httpx takes it; the socket would wrap it to 4464
         ({}, "url"),
     ],
 )
