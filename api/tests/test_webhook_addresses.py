@@ -276,34 +276,15 @@ class ConnectProxy:
 
 
 @pytest.mark.django_db
-def test_a_proxy_from_the_environment_is_not_used(internet, monkeypatch, authority, show):
-    """The connection must be the one checked: HTTPS_PROXY would connect elsewhere (and
-    check the certificate against the address it was handed). README: "Webhooks"."""
-    resolve_name(monkeypatch, PUBLIC)
-    genuine = tls_receiver(authority, NAME)
-    proxy = ConnectProxy()
-    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    try:
-        endpoint_at(f"https://{NAME}:{genuine.port}/hooks")
-        book_seats(show.pk)
-
-        assert deliver().delivered == 1
-        assert proxy.targets == []
-        assert len(genuine.requests) == 1
-    finally:
-        genuine.stop()
-        proxy.stop()
-
-
-@pytest.mark.django_db
-def test_with_private_addresses_allowed_the_environments_proxy_carries_the_request(
-    internet, settings, monkeypatch, authority, show
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_proxy_from_the_environment_is_used_only_with_private_addresses_allowed(
+    internet, settings, monkeypatch, authority, show, allow_private
 ):
-    """An egress proxy that refuses private addresses itself: the README's way to send
-    through one."""
-    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    """Checked, the connection must be the one checked: HTTPS_PROXY would connect elsewhere
+    (and check the certificate against the address it was handed). With private addresses
+    allowed, an egress proxy that refuses them itself carries the request: the README's
+    way to send through one."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = allow_private
     resolve_name(monkeypatch, PUBLIC)
     genuine = tls_receiver(authority, NAME)
     proxy = ConnectProxy()
@@ -315,7 +296,8 @@ def test_with_private_addresses_allowed_the_environments_proxy_carries_the_reque
         book_seats(show.pk)
 
         assert deliver().delivered == 1
-        assert proxy.targets == [f"{NAME}:{genuine.port}"]
+        assert proxy.targets == ([f"{NAME}:{genuine.port}"] if allow_private else [])
+        assert len(genuine.requests) == 1
     finally:
         genuine.stop()
         proxy.stop()
