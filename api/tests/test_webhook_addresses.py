@@ -80,20 +80,6 @@ def test_a_name_that_rebinds_to_a_private_address_after_the_check_gets_nothing_p
         private.stop()
 
 
-@pytest.mark.django_db
-def test_an_address_that_refuses_the_connection_is_passed_for_the_next_one_checked(internet, monkeypatch, show):
-    public = Receiver(host=PUBLIC)
-    try:
-        resolve_name(monkeypatch, (NOBODY, PUBLIC))
-        endpoint_at(f"http://{NAME}:{public.port}/hooks")
-        book_seats(show.pk)
-
-        assert deliver().delivered == 1
-        assert len(public.requests) == 1
-    finally:
-        public.stop()
-
-
 @pytest.fixture
 def authority(monkeypatch, tmp_path) -> trustme.CA:
     """A certificate authority that the deliverer trusts (httpx reads SSL_CERT_FILE)."""
@@ -303,22 +289,27 @@ def test_a_proxy_from_the_environment_is_used_only_with_private_addresses_allowe
         proxy.stop()
 
 
-@pytest.mark.django_db
-def test_an_address_that_times_out_on_connect_is_passed_for_the_next_one(internet, monkeypatch, show):
-    """A blackholed address (SYNs dropped, as a dead IPv6 route or a firewall does) times out
-    rather than refusing; a connection by name (socket.create_connection) goes on to the next."""
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 2.0)
-    public = Receiver(host=PUBLIC)
-    # A listener on NOBODY whose accept queue is full: the kernel drops further SYNs.
-    blackhole = socket.socket()
-    blackhole.bind((NOBODY, public.port))
-    blackhole.listen(0)
+def blackhole(port: int) -> list[socket.socket]:
+    """A listener on NOBODY whose accept queue is full: the kernel drops further SYNs, as a
+    dead route or a firewall does, and a connection there times out."""
+    listener = socket.socket()
+    listener.bind((NOBODY, port))
+    listener.listen(0)
     fillers = []
     for _ in range(4):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex((NOBODY, public.port))
-        fillers.append(s)
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex((NOBODY, port))
+        fillers.append(filler)
+    return [listener, *fillers]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("nobody", ["refuses", "drops"])
+def test_an_address_that_refuses_or_times_out_is_passed_for_the_next_one_checked(internet, monkeypatch, show, nobody):
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 2.0)  # 1 s for each of the two addresses
+    public = Receiver(host=PUBLIC)
+    held = blackhole(public.port) if nobody == "drops" else []
     try:
         resolve_name(monkeypatch, (NOBODY, PUBLIC))
         endpoint_at(f"http://{NAME}:{public.port}/hooks")
@@ -328,6 +319,5 @@ def test_an_address_that_times_out_on_connect_is_passed_for_the_next_one(interne
         assert len(public.requests) == 1
     finally:
         public.stop()
-        blackhole.close()
-        for s in fillers:
-            s.close()
+        for sock in held:
+            sock.close()
