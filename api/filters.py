@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import django_filters as filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncTime
@@ -49,14 +50,14 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime | None:
         return None
 
 
-def _day_range(day: date) -> tuple[datetime, datetime]:
-    """The moments of one day in the theatre's zone, as a range an index can use.
+def _day_range(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The moments of one day in a zone, as a range an index can use.
 
     OverflowError when the range leaves the calendar: 9999-12-31 has no next midnight, and
     0001-01-01 east of UTC starts in year 0 in UTC, where the database compares.
     """
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    start = timezone.make_aware(datetime.combine(day, time.min), zone)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), zone)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -68,8 +69,11 @@ class DayFormField(forms.DateField):
     def validate(self, value: date | None) -> None:
         super().validate(value)
         if value is not None:
+            # Read in the zone of every venue, as the filters read it (and TIME_ZONE's, the
+            # default venue's): a day inside the calendar in UTC may leave it in Tokyo.
             try:
-                _day_range(value)
+                for zone in {settings.TIME_ZONE, *Venue.objects.time_zones()}:
+                    _day_range(value, ZoneInfo(zone))
             except OverflowError:
                 raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
 

@@ -9,7 +9,7 @@ page a client sees, not an exception in the test.
 import pytest
 from django.test import Client
 
-from api.models import Screen, Ticket
+from api.models import Screen, Ticket, Venue
 from api.tests.conftest import ADA, make_show
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,20 @@ def test_a_show_search_past_the_calendar_is_a_400_on_its_field(client, settings,
     settings.TIME_ZONE = "Asia/Tokyo"  # east of UTC: 0001-01-01 begins in year 0 in UTC
 
     response = client.get("/api/shows", {parameter: day})
+
+    assert_json(response, 400, {parameter: ["This date is out of range."]})
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"), [(p, q) for p in ("/api/shows", "/api/tickets") for q in ("date", "date_after")]
+)
+def test_a_search_past_the_calendar_in_a_venues_zone_is_a_400(client, staff_client, path, parameter):
+    # TIME_ZONE is UTC, where 0001-01-01 is searchable; in Tokyo, where a venue is, that day
+    # begins in year 0 in UTC. Its search was a 500.
+    Venue.objects.create(name="Tokyo", time_zone="Asia/Tokyo")
+    staff_client.raise_request_exception = False
+
+    response = staff_client.get(path, {parameter: "0001-01-01"})
 
     assert_json(response, 400, {parameter: ["This date is out of range."]})
 
