@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..seatmaps import SeatMapError, parse
+from ..services.catalog import moment
 from .fields import SeatField, ShowTimeField
 
 if TYPE_CHECKING:
@@ -192,10 +193,8 @@ class ShowWriteSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"starts_at": ["Give either starts_at or date and time."]})
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
-            try:
-                attrs["starts_at"] = timezone.make_aware(datetime.combine(day, at), screen.venue.zone)
-            except (OverflowError, ValueError) as exc:
-                raise serializers.ValidationError({"date": ["This date is out of range."]}) from exc
+            # Checked in UTC too, where it is stored: 9999-12-31 23:00 in New York is in 10000.
+            attrs["starts_at"] = moment(day, at, screen.venue)
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
         if self.instance is not None and "screen" in attrs and attrs["screen"] != self.instance.screen:

@@ -49,7 +49,7 @@ class ShowTime:
     venue_id: int | None = None
 
 
-def _moment(day: date, at: time, venue: Venue) -> datetime:
+def moment(day: date, at: time, venue: Venue) -> datetime:
     """The moment of a date and time in the venue's zone; TimeOutOfRange when it leaves the
     calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000)."""
     try:
@@ -75,7 +75,7 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
             raise NoShowAtTime()
         venue = named
         shows = Show.objects.filter(screen__venue=venue)
-    starts_at = _moment(when.day, when.at, venue)
+    starts_at = moment(when.day, when.at, venue)
     found = list(shows.filter(starts_at=starts_at)[:2])
     if len(found) > 1:
         raise SeveralShows()

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from api.models import Screen, Ticket, Venue
-from api.tests.conftest import ADA, make_show
+from api.tests.conftest import ADA, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,19 @@ def test_a_show_time_past_the_calendar_is_a_400_on_date(client, path):
 
     body = {**ADA, "date": "9999-12-31", "time": "23:00", "quantity": 1}
     response = client.post(path, body, content_type="application/json")
+
+    assert_json(response, 400, {"date": ["This date is out of range."]})
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "at"), [("America/New_York", "9999-12-31", "23:00"), ("Asia/Tokyo", "0001-01-01", "01:00")]
+)
+def test_a_show_scheduled_past_the_calendar_in_its_venues_zone_is_a_400_on_date(staff_client, zone, day, at):
+    # Inside the calendar where the venue is, outside it in UTC, where it is stored: a 500.
+    screen = screen_of(10, venue=Venue.objects.create(name="Far away", time_zone=zone))
+    staff_client.raise_request_exception = False
+
+    response = staff_client.post("/api/shows", {"screen": screen.pk, "date": day, "time": at}, format="json")
 
     assert_json(response, 400, {"date": ["This date is out of range."]})
 
