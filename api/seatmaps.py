@@ -200,7 +200,8 @@ def parse(document: Any) -> SeatMap:
     if problems:
         raise SeatMapError(sorted(set(problems)))
     if "grid" in document:
-        document = grid(document["grid"]["rows"], document["grid"]["seats_per_row"])
+        # int(): JSON Schema counts 2.0 as an integer, and so does the schema here.
+        document = grid(int(document["grid"]["rows"]), int(document["grid"]["seats_per_row"]))
     return _build(document)
 
 
@@ -252,11 +253,14 @@ def _build(document: dict[str, Any]) -> SeatMap:
         row_labels.add(label)
         seats, places = [], set()
         for item in row["seats"]:
-            x = item.get("x", item["number"])
+            # int(): a number or x written 3.0 is the integer 3 (JSON Schema's reading), and
+            # the seat's label is "A3", never "A3.0".
+            number = int(item["number"])
+            x = int(item.get("x", number))
             seat = Seat(
-                label=f"{label}{item['number']}",
+                label=f"{label}{number}",
                 row=index,
-                number=item["number"],
+                number=number,
                 x=x,
                 category=item.get("category", "standard"),
                 kind=item.get("kind", "seat"),

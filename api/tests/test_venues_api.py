@@ -245,6 +245,34 @@ def test_a_bad_seat_map_is_a_400_that_names_the_problem(staff_client, seat_map, 
     assert not Screen.objects.filter(name="Bad").exists()
 
 
+def test_whole_numbers_written_as_decimals_are_read_as_integers(staff_client):
+    # JSON Schema counts 1.0 as an integer: the grid's 2.0 rows were a 500 (range() of a
+    # float), and a seat numbered 1.0 was labelled "A1.0", a label no request can name.
+    venue = Screen.objects.default().venue
+    seats = [{"number": 1.0, "x": 1.0}, {"number": 2, "x": 3.0}]
+    maps = [{"grid": {"rows": 2.0, "seats_per_row": 3.0}}, {"rows": [{"label": "A", "seats": seats}]}]
+
+    answers = [
+        staff_client.post("/api/screens", {"venue": venue.pk, "name": "Decimal", "seat_map": seat_map}, format="json")
+        for seat_map in maps
+    ]
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert answers[0].json()["capacity"] == 6
+    assert answers[1].json()["seat_map"] == {
+        "rows": [
+            {
+                "label": "A",
+                "seats": [
+                    {"number": 1, "x": 1, "category": "standard", "kind": "seat"},
+                    {"number": 2, "x": 3, "category": "standard", "kind": "seat"},
+                ],
+            }
+        ]
+    }
+    assert Screen.objects.get(pk=answers[1].json()["id"]).seats.labels() == ["A1", "A2"]
+
+
 def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
     show = make_show()
     book_ticket(show.pk, seat="B10")
