@@ -12,6 +12,7 @@ aisle. A seat's label is its row's label and its number ("B3"). The shorthand
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ KINDS = ("seat", "wheelchair", "companion")
 MAX_SEATS = 3_000  # the largest cinema halls seat about 2,800
 MAX_ROWS = 100
 MAX_SEATS_PER_ROW = 100
+ROW_LABEL = re.compile("^[A-Z]{1,3}$")
 
 
 def categories() -> list[str]:
@@ -49,7 +51,7 @@ def json_schema() -> dict[str, Any]:
     row = {
         "type": "object",
         "properties": {
-            "label": {"type": "string", "pattern": "^[A-Z]{1,3}$"},
+            "label": {"type": "string", "pattern": ROW_LABEL.pattern},
             "seats": {"type": "array", "items": seat, "minItems": 1, "maxItems": MAX_SEATS_PER_ROW},
         },
         "required": ["label", "seats"],
@@ -248,6 +250,9 @@ def _build(document: dict[str, Any]) -> SeatMap:
     row_labels: set[str] = set()
     for index, row in enumerate(document["rows"]):
         label = row["label"]
+        if not ROW_LABEL.fullmatch(label):
+            # Python's "$" (jsonschema's) matches before a final line break, ECMA-262's not.
+            problems.append(f"rows/{index}/label: {label!r} does not match {ROW_LABEL.pattern!r}")
         if label in row_labels:
             problems.append(f"Row {label} is listed twice.")
         row_labels.add(label)

@@ -273,6 +273,20 @@ def test_whole_numbers_written_as_decimals_are_read_as_integers(staff_client):
     assert Screen.objects.get(pk=answers[1].json()["id"]).seats.labels() == ["A1", "A2"]
 
 
+def test_a_row_label_with_a_line_break_is_a_400(staff_client):
+    # Python's "$" matches before a final line break: "A\n" passed the schema's pattern.
+    venue = Screen.objects.default().venue
+    seat_map = {"rows": [{"label": "A\n", "seats": [{"number": 1}]}]}
+
+    response = staff_client.post(
+        "/api/screens", {"venue": venue.pk, "name": "Bad", "seat_map": seat_map}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"seat_map": ["rows/0/label: 'A\\n' does not match '^[A-Z]{1,3}$'"]}
+    assert not Screen.objects.filter(name="Bad").exists()
+
+
 def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
     show = make_show()
     book_ticket(show.pk, seat="B10")
