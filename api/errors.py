@@ -156,6 +156,13 @@ class ShowOverlaps(Invalid):
         )
 
 
+class FilmRuntimeOverlaps(Invalid):
+    subject = "runtime_minutes"
+
+    def __init__(self, show: Any, overlap: ShowOverlaps) -> None:
+        super().__init__(f"Show {show.pk} would overlap another: {overlap.message}")
+
+
 class UnknownTicketType(Invalid):
     subject = "ticket_types"
 

@@ -100,14 +100,14 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
 # --- shows ---------------------------------------------------------------------------
 
 
-def _times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, datetime]:
+def show_times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, datetime]:
     """A scheduled show's end (the film's runtime) and the end of its screen's cleaning."""
     runtime = film.runtime_minutes if film is not None else settings.BOOKING_DEFAULT_RUNTIME_MINUTES
     ends_at = starts_at + timedelta(minutes=runtime)
     return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
 
 
-def _check_no_overlap(show: Show) -> None:
+def check_no_overlap(show: Show) -> None:
     """Two shows of one screen never overlap (the exclusion constraint's rule, checked on
     every database; an open timing occupies no time)."""
     if show.busy_until == show.starts_at:
@@ -124,7 +124,7 @@ def _check_no_overlap(show: Show) -> None:
 
 
 def _save_show(show: Show) -> Show:
-    _check_no_overlap(show)
+    check_no_overlap(show)
     try:
         with transaction.atomic():
             show.save()
@@ -175,7 +175,7 @@ def show_create(
     film = None if film_id is None else Film.objects.get(pk=film_id)
     if capacity is not None and capacity > screen.capacity:
         raise CapacityAboveMap(screen.capacity)
-    ends_at, busy_until = _times(starts_at=starts_at, film=film)
+    ends_at, busy_until = show_times(starts_at=starts_at, film=film)
     show = Show(
         screen=screen,
         film=film,
@@ -230,7 +230,7 @@ def show_update(
         if was_open_timing and show.film_id is None:
             show.ends_at = show.busy_until = show.starts_at  # still an open timing
         else:
-            show.ends_at, show.busy_until = _times(starts_at=show.starts_at, film=show.film)
+            show.ends_at, show.busy_until = show_times(starts_at=show.starts_at, film=show.film)
         if capacity is not None:
             # The seats in use, and the screen's map as now committed (a map change that
             # this lock waited for may have made it smaller: locking.seats_in_use).

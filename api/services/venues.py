@@ -4,14 +4,15 @@ and deleted by staff; a change that would strand a sold seat or a show is refuse
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from ..errors import DefaultTicketTypeNeeded, InUse, Invalid, SeatInUse
+from ..errors import DefaultTicketTypeNeeded, FilmRuntimeOverlaps, InUse, Invalid, SeatInUse, ShowOverlaps
 from ..locking import lock_shows
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
-from . import audit
+from . import audit, catalog
 
 
 def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
@@ -72,6 +73,7 @@ def plain_save(
     """Save a venue or a film (no rules beyond its form's or serializer's) with `fields`
     set on it; its entry ("venue.created", "film.changed"...) lists the fields given, as
     text."""
+    now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
         for name, value in fields.items():
@@ -84,9 +86,58 @@ def plain_save(
             obj_type=kind,
             obj_id=str(instance.pk),
             changes={name: str(value) for name, value in fields.items()},
-            now=now or timezone.now(),
+            now=now,
         )
+        if isinstance(instance, Film) and done == "changed":
+            _shows_follow_film(instance, now=now, actor=actor)
         return instance
+
+
+def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
+    """A show's title is its film's, and its end the film's runtime after its start: a
+    renamed film renames every show of it, a new runtime moves the end of those to come
+    (a show.changed each), and is refused (Invalid) when one would then overlap another
+    show of its screen."""
+    # Locked as show_update locks a show, so that a change of one of them meanwhile is
+    # done before, or waits and reads the new title and times.
+    ids = Show.objects.filter(film=film).filter(Q(starts_at__gt=now) | ~Q(title=film.title)).values_list("pk")
+    shows = lock_shows(pk for (pk,) in ids)
+    changed: list[tuple[Show, dict[str, Any]]] = []
+    for show in shows.values():
+        changes: dict[str, Any] = {}
+        if show.title != film.title:
+            changes["title"] = [show.title, film.title]
+            show.title = film.title
+        if show.starts_at > now:
+            ends_at, show.busy_until = catalog.show_times(starts_at=show.starts_at, film=film)
+            if ends_at != show.ends_at:
+                changes["ends_at"] = [_local(show.ends_at, show), _local(ends_at, show)]
+                show.ends_at = ends_at
+        if changes:
+            changed.append((show, changes))
+    if not changed:
+        return
+    for show, _ in changed:
+        # One at a time, the exclusion constraint (PostgreSQL) checking each in turn.
+        try:
+            with transaction.atomic():
+                Show.objects.filter(pk=show.pk).update(
+                    title=show.title, ends_at=show.ends_at, busy_until=show.busy_until
+                )
+        except IntegrityError as exc:
+            raise FilmRuntimeOverlaps(show, ShowOverlaps(None)) from exc
+    for show, _ in changed:
+        try:
+            catalog.check_no_overlap(show)
+        except ShowOverlaps as exc:
+            raise FilmRuntimeOverlaps(show, exc) from exc
+    entries = [audit.Entry("show.changed", "show", str(show.pk), changes) for show, changes in changed]
+    events = [audit.Event("show.changed", {**audit.show_data(show), "changes": changes}) for show, changes in changed]
+    audit.record_many(actor=actor, now=now, entries=entries, events=events)
+
+
+def _local(moment: datetime, show: Show) -> str:
+    return timezone.localtime(moment, show.zone).isoformat(timespec="seconds")
 
 
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:

@@ -1,0 +1,62 @@
+"""What a change to a film or a screen does to the shows that use it (API.md (v2), "Film",
+"Show", "Venue and screen"): the shows follow, or the change is refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api.models import AuditEntry, Film, Show
+
+pytestmark = pytest.mark.django_db
+
+
+def in_days(days: int) -> str:
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+def schedule(client, film: Film, day: str, at: str) -> Show:
+    response = client.post("/api/shows", {"film": film.pk, "date": day, "time": at}, format="json")
+    assert response.status_code == 201, response.json()
+    return Show.objects.get(pk=response.json()["id"])
+
+
+# --- films -----------------------------------------------------------------------------------
+
+
+def test_a_films_shows_carry_its_new_title_and_runtime(staff_client, api_client):
+    film = Film.objects.create(title="Dune", runtime_minutes=100)
+    day = in_days(3)
+    show = schedule(staff_client, film, day, "18:00")
+
+    response = staff_client.patch(
+        f"/api/films/{film.pk}", {"title": "Dune: Part Two", "runtime_minutes": 166}, format="json"
+    )
+
+    assert response.status_code == 200
+    answer = api_client.get(f"/api/shows/{show.pk}").json()
+    # "title is the film's title"; ends_at "the film's end": they were the old film's.
+    assert (answer["title"], answer["ends_at"]) == ("Dune: Part Two", f"{day}T20:46:00+00:00")
+    assert api_client.get("/api/shows", {"title": "part two"}).json()["count"] == 1
+    entry = AuditEntry.objects.get(action="show.changed", object_id=str(show.pk))
+    assert entry.changes == {
+        "title": ["Dune", "Dune: Part Two"],
+        "ends_at": [f"{day}T19:40:00+00:00", f"{day}T20:46:00+00:00"],
+    }
+
+
+def test_a_longer_runtime_that_would_overlap_the_next_show_is_a_400(staff_client):
+    film = Film.objects.create(title="Dune", runtime_minutes=100)
+    other = Film.objects.create(title="Up", runtime_minutes=90)
+    day = in_days(3)
+    first = schedule(staff_client, film, day, "18:00")  # busy until 19:55
+    schedule(staff_client, other, day, "20:00")
+
+    response = staff_client.patch(f"/api/films/{film.pk}", {"runtime_minutes": 110}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["runtime_minutes"]
+    assert response.json()["runtime_minutes"][0].startswith(f"Show {first.pk} would overlap another: ")
+    assert Film.objects.get(pk=film.pk).runtime_minutes == 100
+    first.refresh_from_db()
+    assert first.ends_at == first.starts_at + timedelta(minutes=100)
