@@ -16,11 +16,17 @@ from . import audit, catalog
 
 
 def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
-    """Save a screen; a new seat map applies to every show of the screen at once, and may
-    not drop a seat booked or held for a show that has not started (SeatInUse). A coming
-    show whose capacity is above the new map's is lowered to it (a show.changed each)."""
+    """Save a screen; one that has shows stays in its venue (InUse). A new seat map applies
+    to every show of the screen at once, and may not drop a seat booked or held for a show
+    that has not started (SeatInUse). A coming show whose capacity is above the new map's
+    is lowered to it (a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
+        if screen.pk is not None and Screen.objects.filter(pk=screen.pk).exclude(venue=screen.venue_id).exists():
+            # A show's zone and currency are its venue's: its tickets, sold in one, would
+            # read in another.
+            if Show.objects.filter(screen=screen).exists():
+                raise InUse("Shows use this screen: it can't move to another venue.")
         if seat_map is not None:
             if screen.pk is not None and seat_map != screen.seats:  # a map saved unchanged locks nothing
                 coming = Show.objects.filter(screen=screen, starts_at__gt=now)

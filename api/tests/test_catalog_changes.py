@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import AuditEntry, Film, Show
+from api.models import AuditEntry, Film, Show, Venue
+from api.tests.conftest import book_ticket, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +61,31 @@ def test_a_longer_runtime_that_would_overlap_the_next_show_is_a_400(staff_client
     assert Film.objects.get(pk=film.pk).runtime_minutes == 100
     first.refresh_from_db()
     assert first.ends_at == first.starts_at + timedelta(minutes=100)
+
+
+# --- screens ---------------------------------------------------------------------------------
+
+
+def test_a_screen_with_shows_does_not_move_to_another_venue(staff_client, api_client):
+    show = make_show()
+    ticket = book_ticket(show.pk)
+    tokyo = Venue.objects.create(name="Tokyo", time_zone="Asia/Tokyo", currency="JPY")
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", {"venue": tokyo.pk}, format="json")
+
+    # Its shows, and the tickets sold for them in EUR, would have moved to Tokyo and to yen.
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Shows use this screen: it can't move to another venue.",
+        "code": "in_use",
+    }
+    assert api_client.get(f"/api/tickets/{ticket.pk}").json()["currency"] == "EUR"
+
+
+def test_a_screen_without_shows_moves_to_another_venue(staff_client):
+    screen = screen_of(10)
+    tokyo = Venue.objects.create(name="Tokyo", time_zone="Asia/Tokyo")
+
+    response = staff_client.patch(f"/api/screens/{screen.pk}", {"venue": tokyo.pk}, format="json")
+
+    assert (response.status_code, response.json()["venue"]) == (200, tokyo.pk)
