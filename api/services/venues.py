@@ -1,6 +1,7 @@
 """What shows are made of: venues, screens and their seat maps, films, ticket types. Saved
 and deleted by staff; a change that would strand a sold seat or a show is refused."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from ..errors import DefaultTicketTypeNeeded, FilmRuntimeOverlaps, InUse, Invalid, SeatInUse, ShowOverlaps
 from ..locking import lock_shows
-from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
+from ..models import Film, Hold, Screen, SeatBlock, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
 from . import audit, catalog
 
@@ -45,6 +46,7 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
                     in_use = sorted(set(booked) | (held & dropped), key=seat_map_order(screen.seats))
                     if in_use:
                         raise SeatInUse(in_use)
+                    _unblock_dropped(list(locked), dropped, order=seat_map_order(screen.seats), now=now, actor=actor)
             screen.seat_map = seat_map.document()
         action = "screen.changed" if screen.pk is not None else "screen.created"
         screen.save()
@@ -54,6 +56,27 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
         _cap_to_map(screen, list(locked.values()), now=now, actor=actor)
         return screen
+
+
+def _unblock_dropped(
+    show_ids: list[int], dropped: set[str], *, order: Callable[[str], int], now: datetime, actor: str
+) -> None:
+    """Remove the blocks of seats a new map drops at these (locked) shows: a block counts
+    against the seats available (selectors.shows_with_counts), and a seat no longer in the
+    map can't hide one that is."""
+    blocks = SeatBlock.objects.filter(show__in=show_ids, seat__in=dropped)
+    by_show: dict[int, list[str]] = {}
+    for show_id, seat in blocks.values_list("show_id", "seat"):
+        by_show.setdefault(show_id, []).append(seat)
+    if not by_show:
+        return
+    blocks.delete()
+    changes = {"reason": "dropped from the seat map"}
+    entries = [
+        audit.Entry("seats.unblocked", "show", str(show_id), {"unblocked": sorted(seats, key=order), **changes})
+        for show_id, seats in sorted(by_show.items())
+    ]
+    audit.record_many(actor=actor, now=now, entries=entries)
 
 
 def _cap_to_map(screen: Screen, shows: list[Show], *, now: datetime, actor: str) -> None:

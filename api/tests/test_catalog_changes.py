@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import AuditEntry, Film, Show, Venue
+from api.models import AuditEntry, Film, SeatBlock, Show, Venue
 from api.tests.conftest import book_ticket, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,20 @@ def test_a_screen_without_shows_moves_to_another_venue(staff_client):
     response = staff_client.patch(f"/api/screens/{screen.pk}", {"venue": tokyo.pk}, format="json")
 
     assert (response.status_code, response.json()["venue"]) == (200, tokyo.pk)
+
+
+def test_a_seat_dropped_from_the_map_is_no_longer_blocked(staff_client, api_client):
+    show = make_show()  # the default screen: A1-B10
+    blocked = {"seats": ["B1", "B2"], "reason": "house"}
+    assert staff_client.post(f"/api/shows/{show.pk}/blocks", blocked, format="json").status_code == 201
+    row_a = {"seat_map": {"grid": {"rows": 1, "seats_per_row": 10}}}
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", row_a, format="json")
+
+    # The blocks of seats no longer in the map counted against the ten that are (8 free).
+    assert response.status_code == 200
+    assert api_client.get(f"/api/shows/{show.pk}").json()["seats_available"] == 10
+    assert api_client.get("/api/shows", {"seats": 10}).json()["count"] == 1
+    assert not SeatBlock.objects.exists()
+    entry = AuditEntry.objects.get(action="seats.unblocked", object_id=str(show.pk))
+    assert entry.changes == {"unblocked": ["B1", "B2"], "reason": "dropped from the seat map"}
