@@ -247,6 +247,8 @@ def show_update(
         changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
         if prices is not None:
             changes["prices"] = "changed"
+        if not changes:  # saved as it was (the admin's page saving its prices alone)
+            return show
         audit.record(
             actor=actor,
             action="show.changed",

@@ -76,6 +76,16 @@ def test_staff_set_a_shows_prices_on_its_page(staff, show):
     assert 'name="prices-TOTAL_FORMS" value="3"' in page and 'value="320.00"' in page
 
 
+def test_saving_a_shows_page_with_new_prices_alone_records_one_change(staff, show):
+    url = f"/admin/api/show/{show.pk}/change/"
+    row = {"ticket_type": _type("adult"), "category": "standard", "amount": "250.00"}
+
+    staff.post(url, _prices_form(staff, url, [row]))
+
+    # The show's own fields, saved unchanged, made an empty show.changed (and its event) too.
+    assert _entries("show.changed") == [("staff:admin", str(show.pk), {"prices": "changed"})]
+
+
 def test_changing_and_removing_prices_replaces_the_list_and_holds_keep_theirs(staff, show):
     catalog.show_update(
         show_id=show.pk,
