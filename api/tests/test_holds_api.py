@@ -304,6 +304,17 @@ def test_released_seats_no_longer_count_against_the_client_limit(api_client, sho
     assert hold(api_client, show=show.pk, quantity=4).status_code == 201
 
 
+def test_staff_are_exempt_from_the_client_hold_limit(staff_client, user_client, show, settings):
+    # API.md: "Both caps hold ...; staff are exempt": the box office holds for a large party.
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 4
+    assert hold(staff_client, show=show.pk, quantity=4).status_code == 201
+
+    assert hold(staff_client, show=show.pk, quantity=3).status_code == 201
+    # A logged-in user who is not staff is a client like any other.
+    assert hold(user_client, show=show.pk, quantity=4).status_code == 201
+    assert hold(user_client, show=show.pk, quantity=1).status_code == 400
+
+
 def test_hold_post_costs_few_queries(api_client, show, django_assert_max_num_queries):
     # savepoint, lock the show, the client's live holds, the show's tickets and holds
     # (one statement), (v2) the ticket types and the show's prices (the lines' prices),
