@@ -228,6 +228,14 @@ def booking_confirm(
                 raise SeatTaken("A held seat was booked meanwhile.")
             if used.held & seats or len(used.taken) + len(lines) > show.capacity:
                 raise HoldExpired()
+            # Staff may block a seat once its hold has run out by their clock: a block newer
+            # than the hold is the house's, not sold (nor lifted) by this late confirm. One
+            # older than the hold is a seat staff held by naming it. Read only when a held
+            # seat is blocked at all, which is rare.
+            blocked = used.blocked & seats
+            newer = SeatBlock.objects.filter(show=show, seat__in=blocked, created_at__gt=hold.created_at)
+            if blocked and newer.exists():
+                raise HoldExpired()
             sale = _sell(
                 show=show,
                 lines=lines,

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.errors import TicketNotFound
-from api.models import AuditEntry, Booking, Customer, Hold, Ticket
+from api.models import AuditEntry, Booking, Customer, Hold, SeatBlock, Ticket
 from api.services import sales
 from api.tests.conftest import all_at_once, book_seats, make_show, postgres_only
 
@@ -227,6 +227,33 @@ def test_a_confirm_whose_clock_is_behind_does_not_sell_seats_another_live_hold_h
     assert not Ticket.objects.exists()
     # The other hold is still good for its seats.
     assert sales.booking_confirm(hold_id=second.pk, now=later, **ADA).booking.tickets.count() == 2
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_a_seat_blocked_meanwhile(api_client, staff_client, show):
+    held = post_hold(api_client, show, seats=["A3"])
+    expiry = Hold.objects.get().expires_at
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):  # host B: A3 is a house seat now
+        blocked = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json")
+        assert blocked.status_code == 201, blocked.json()
+
+    with time_machine.travel(expiry - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists()
+    assert list(SeatBlock.objects.filter(show=show).values_list("seat", flat=True)) == ["A3"]  # still the house's
+
+
+def test_a_blocked_seat_that_staff_held_by_name_is_sold_and_unblocked_by_the_confirm(staff_client, show):
+    assert staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json").status_code == 201
+    held = post_hold(staff_client, show, seats=["A3"])
+
+    response = book(staff_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 201, response.json()
+    assert [t["seat"] for t in response.json()["tickets"]] == ["A3"]
+    assert not SeatBlock.objects.exists()
 
 
 @pytest.mark.parametrize(
