@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber, to_python
@@ -134,6 +134,13 @@ class Ticket(models.Model):
 class HoldQuerySet(models.QuerySet):
     def live(self, now: datetime) -> "HoldQuerySet":
         return self.filter(expires_at__gt=now)
+
+    def end(self, now: datetime) -> int:
+        """End the holds (released, or spent by their confirm): their seats stop counting at
+        once. They read as run out at `now` and at every moment since they were made, so a
+        request that read the clock before this one, and waited for the show's lock
+        meanwhile (a second release, a confirm), finds them ended too."""
+        return self.update(expires_at=Least(Value(now, output_field=models.DateTimeField()), F("created_at")))
 
 
 class Hold(models.Model):

@@ -99,8 +99,18 @@ def hold_insert(
     return hold
 
 
-def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> None:
-    """Put the held seats back on sale at once; the purge job deletes the row later."""
+def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "system") -> bool:
+    """Put the held seats back on sale at once; the purge job deletes the row later. Whether
+    it was released: a hold confirmed, released or run out meanwhile stays as it is."""
+    show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
+    if show_id is None:
+        return False
     with transaction.atomic():
-        if Hold.objects.filter(pk=hold_id).update(expires_at=now):
-            audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)
+        # Under the show's lock, as a confirm spends the hold: the two take turns, and
+        # the second finds the hold spent (never a booking and a release of one hold, nor
+        # two releases with two audit entries).
+        lock_show(show_id)
+        if not Hold.objects.live(now).filter(pk=hold_id).end(now):
+            return False
+        audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)
+        return True

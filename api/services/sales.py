@@ -251,7 +251,7 @@ def booking_confirm(
                 now=now,
             )
             # A used hold is spent: it stops counting now and the purge job deletes it.
-            Hold.objects.filter(pk=hold.pk).update(expires_at=now)
+            Hold.objects.filter(pk=hold.pk).end(now)
             if hold.waitlist_entry_id is not None:  # a waiting list's offer, taken
                 waitlist_offer_booked(entry_id=hold.waitlist_entry_id, reference=reference, now=now, actor=actor)
             return sale

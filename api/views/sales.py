@@ -169,7 +169,8 @@ class HoldViewSet(
         return idempotency.respond(request, scope=client_scope(request), now=now, make=hold)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.hold_release(hold_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request))
+        if not sales.hold_release(hold_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request)):
+            raise Http404("No Hold matches the given query.")  # confirmed or released meanwhile
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
