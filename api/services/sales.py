@@ -233,8 +233,10 @@ def booking_confirm(
             # older than the hold is a seat staff held by naming it. Read only when a held
             # seat is blocked at all, which is rare.
             blocked = used.blocked & seats
-            newer = SeatBlock.objects.filter(show=show, seat__in=blocked, created_at__gt=hold.created_at)
-            if blocked and newer.exists():
+            if (
+                blocked
+                and SeatBlock.objects.filter(show=show, seat__in=blocked, created_at__gt=hold.created_at).exists()
+            ):
                 raise HoldExpired()
             sale = _sell(
                 show=show,
