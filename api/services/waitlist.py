@@ -103,7 +103,9 @@ def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "sy
         raise WaitlistEntryNotFound()
     with transaction.atomic():
         lock_show(show_id)  # against the offer job and a confirm of the offer meanwhile
-        entry = WaitlistEntry.objects.with_status(now).select_related("offer").get(pk=entry_id)
+        entry = WaitlistEntry.objects.with_status(now).select_related("offer").filter(pk=entry_id).first()
+        if entry is None:  # the purge took it (its show long over) while this waited
+            raise WaitlistEntryNotFound()
         if entry.current_status not in IN_LINE:
             return False
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.LEFT)

@@ -14,7 +14,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Hold, Ticket, Venue, WaitlistEntry
+from api.models import AuditEntry, Hold, Ticket, Venue, WaitlistEntry
+from api.services import waitlist
 from api.tests.conftest import ADA, book_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -300,6 +301,22 @@ def test_leaving_takes_the_entry_out_of_line(api_client, sold_out, frozen):
     frozen.shift(1)
     again = join(api_client, sold_out, ADA, party_size=2)
     assert (again.status_code, again.json()["position"]) == (201, 2)
+
+
+def test_leaving_an_entry_purged_while_waiting_for_the_lock_is_a_404(api_client, sold_out, monkeypatch):
+    ada = join(api_client, sold_out, ADA, party_size=2).json()["id"]
+    lock_show = waitlist.lock_show
+
+    def purged_meanwhile(show_id):  # the purge deletes the entry while the leave waits
+        WaitlistEntry.objects.filter(pk=ada).delete()
+        return lock_show(show_id)
+
+    monkeypatch.setattr(waitlist, "lock_show", purged_meanwhile)
+
+    response = api_client.delete(f"/api/waitlist/{ada}")
+
+    assert response.status_code == 404
+    assert not AuditEntry.objects.filter(action="waitlist.left").exists()
 
 
 def test_leaving_with_a_live_offer_puts_its_seats_back_on_sale_at_once(api_client, sold_out):
