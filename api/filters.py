@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncTime
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .forms import PhoneFormField, ShowTimeFormField
 from .models import AuditEntry, Film, Show, Ticket, Venue, expiry_cutoff
@@ -65,14 +66,16 @@ class DayFormField(forms.DateField):
     """A date whose day the filters can search: out of the calendar's range is a 400."""
 
     default_error_messages = {"out_of_range": "This date is out of range."}
+    zones: list[str] | None = None  # the venues' zones the filters search in (StartsAtFilters.form)
 
     def validate(self, value: date | None) -> None:
         super().validate(value)
         if value is not None:
             # Read in the zone of every venue, as the filters read it (and TIME_ZONE's, the
             # default venue's): a day inside the calendar in UTC may leave it in Tokyo.
+            zones = self.zones if self.zones is not None else Venue.objects.time_zones()
             try:
-                for zone in {settings.TIME_ZONE, *Venue.objects.time_zones()}:
+                for zone in {settings.TIME_ZONE, *zones}:
                     _day_range(value, ZoneInfo(zone))
             except OverflowError:
                 raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
@@ -96,10 +99,24 @@ class StartsAtFilters(filters.FilterSet):
         method="filter_date_before", input_formats=["%Y-%m-%d"], help_text="On or before this date."
     )
 
+    @cached_property
+    def zones(self) -> list[str]:
+        """The venues' zones, read once a request: the dates are checked in the zones the
+        filters then search (a venue saved in a new zone meanwhile waits for the next)."""
+        return Venue.objects.time_zones()
+
+    @property
+    def form(self) -> forms.Form:
+        form = super().form
+        for field in form.fields.values():
+            if isinstance(field, DayFormField):
+                field.zones = self.zones
+        return form
+
     def _in_each_zone(self, queryset: QuerySet, condition: Callable[[ZoneInfo, str], Q]) -> QuerySet:
         """The rows whose show matches condition(zone, starts_at path) in its venue's zone."""
         matches = Q(pk__in=[])
-        for name in Venue.objects.time_zones():
+        for name in self.zones:
             in_zone = Q(**{f"{self.show_path}screen__venue__time_zone": name})
             matches |= in_zone & condition(ZoneInfo(name), f"{self.show_path}starts_at")
         return queryset.filter(matches)

@@ -86,6 +86,18 @@ def test_a_search_past_the_calendar_in_a_venues_zone_is_a_400(client, staff_clie
     assert_json(response, 400, {parameter: ["This date is out of range."]})
 
 
+def test_a_venue_saved_in_a_new_zone_during_a_search_is_not_searched_unchecked(staff_client, monkeypatch):
+    # The zones are read once a request: the date is checked in the zones the filters
+    # search. Read twice, a Tokyo venue saved in between reached the filter unchecked.
+    reads = iter([["UTC"], ["Asia/Tokyo", "UTC"]])
+    monkeypatch.setattr(type(Venue.objects), "time_zones", lambda self: next(reads, ["Asia/Tokyo", "UTC"]))
+    staff_client.raise_request_exception = False
+
+    response = staff_client.get("/api/tickets", {"date_after": "0001-01-01"})
+
+    assert response.status_code == 200
+
+
 def test_the_staff_list_past_the_calendar_is_a_400(client, staff_client):
     response = staff_client.get("/api/tickets", {"date": "9999-12-31"})
 
