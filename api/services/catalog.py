@@ -123,6 +123,13 @@ def check_no_overlap(show: Show) -> None:
         raise ShowOverlaps(clash)
 
 
+def _film(film_id: int) -> Film:
+    """The film a show is given, its row locked against a change of it (venues.plain_save)
+    until this transaction ends (call in one): a renamed film's new title reaches this show
+    too."""
+    return Film.objects.select_for_update(no_key=True).get(pk=film_id)
+
+
 def _save_show(show: Show) -> Show:
     check_no_overlap(show)
     try:
@@ -171,21 +178,25 @@ def show_create(
     actor: str = "system",
     now: datetime | None = None,
 ) -> Show:
-    screen = Screen.objects.default() if screen_id is None else Screen.objects.get(pk=screen_id)
-    film = None if film_id is None else Film.objects.get(pk=film_id)
-    if capacity is not None and capacity > screen.capacity:
-        raise CapacityAboveMap(screen.capacity)
-    ends_at, busy_until = show_times(starts_at=starts_at, film=film)
-    show = Show(
-        screen=screen,
-        film=film,
-        title=film.title if film is not None else title,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        busy_until=busy_until,
-        capacity=capacity or screen.capacity,
-    )
     with transaction.atomic():
+        # The screen and the film locked against a change of them until the show is in
+        # (venues.screen_save moving the screen, venues.plain_save renaming the film): it
+        # is made with what they are once that change is done.
+        screen_id = Screen.objects.default().pk if screen_id is None else screen_id
+        screen = Screen.objects.select_for_update(no_key=True).get(pk=screen_id)
+        film = None if film_id is None else _film(film_id)
+        if capacity is not None and capacity > screen.capacity:
+            raise CapacityAboveMap(screen.capacity)
+        ends_at, busy_until = show_times(starts_at=starts_at, film=film)
+        show = Show(
+            screen=screen,
+            film=film,
+            title=film.title if film is not None else title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            busy_until=busy_until,
+            capacity=capacity or screen.capacity,
+        )
         _save_show(show)
         if prices:
             _set_prices(show, prices)
@@ -221,7 +232,7 @@ def show_update(
         before = _show_state(show)
         was_open_timing = show.busy_until == show.starts_at
         if film_id is not None and film_id != show.film_id:
-            show.film = Film.objects.get(pk=film_id)
+            show.film = _film(film_id)
             show.title = show.film.title
         elif title is not None and show.film_id is None:
             show.title = title

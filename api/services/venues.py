@@ -23,7 +23,10 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     is lowered to it (a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
-        if screen.pk is not None and Screen.objects.filter(pk=screen.pk).exclude(venue=screen.venue_id).exists():
+        # Locked first, as show_create locks it: a show made meanwhile is in before the
+        # check below, or is made after this change, on the screen as it now is.
+        venue_id = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).values_list("venue_id", flat=True)
+        if screen.pk is not None and venue_id.first() not in (None, screen.venue_id):
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
             if Show.objects.filter(screen=screen).exists():
@@ -105,6 +108,7 @@ def plain_save(
     now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
+        followed = {name: getattr(instance, name) for name in ("title", "runtime_minutes") if name in fields}
         for name, value in fields.items():
             setattr(instance, name, value)
         instance.save()
@@ -117,7 +121,7 @@ def plain_save(
             changes={name: str(value) for name, value in fields.items()},
             now=now,
         )
-        if isinstance(instance, Film) and done == "changed":
+        if isinstance(instance, Film) and any(getattr(instance, n) != was for n, was in followed.items()):
             _shows_follow_film(instance, now=now, actor=actor)
         return instance
 
@@ -133,6 +137,8 @@ def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
     shows = lock_shows(pk for (pk,) in ids)
     changed: list[tuple[Show, dict[str, Any]]] = []
     for show in shows.values():
+        if show.film_id != film.pk:
+            continue  # given another film meanwhile (the lock read it again)
         changes: dict[str, Any] = {}
         if show.title != film.title:
             changes["title"] = [show.title, film.title]
@@ -140,7 +146,7 @@ def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
         if show.starts_at > now:
             ends_at, show.busy_until = catalog.show_times(starts_at=show.starts_at, film=film)
             if ends_at != show.ends_at:
-                changes["ends_at"] = [_local(show.ends_at, show), _local(ends_at, show)]
+                changes["ends_at"] = [show.ends_at.isoformat(), ends_at.isoformat()]  # as show_update's starts_at
                 show.ends_at = ends_at
         if changes:
             changed.append((show, changes))
@@ -163,10 +169,6 @@ def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
     entries = [audit.Entry("show.changed", "show", str(show.pk), changes) for show, changes in changed]
     events = [audit.Event("show.changed", {**audit.show_data(show), "changes": changes}) for show, changes in changed]
     audit.record_many(actor=actor, now=now, entries=entries, events=events)
-
-
-def _local(moment: datetime, show: Show) -> str:
-    return timezone.localtime(moment, show.zone).isoformat(timespec="seconds")
 
 
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
