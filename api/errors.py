@@ -127,6 +127,11 @@ class TimeOutOfRange(Invalid):
     message = "This date is out of range."
 
 
+class TimeDoesNotExist(Invalid):
+    subject = "time"
+    message = "This time does not exist on this date in the venue's time zone (the clocks go forward)."
+
+
 class OpenTimingTooFar(Invalid):
     subject = "date"
 

@@ -197,6 +197,9 @@ class ShowWriteSerializer(serializers.Serializer):
             attrs["starts_at"] = moment(day, at, screen.venue)
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
+        if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
+            # The service keeps a show's film when given none: say so rather than answer 200.
+            raise serializers.ValidationError({"film": ["A show's film can't be removed; give another film."]})
         if self.instance is not None and "screen" in attrs and attrs["screen"] != self.instance.screen:
             raise serializers.ValidationError({"screen": ["A show can't move to another screen; schedule a new one."]})
         values: dict[str, Any] = {key: attrs[key] for key in ("title", "starts_at", "capacity") if key in attrs}

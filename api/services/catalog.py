@@ -24,6 +24,7 @@ from ..errors import (
     ShowOverlaps,
     ShowStarted,
     ShowTimeTaken,
+    TimeDoesNotExist,
     TimeOutOfRange,
     UnknownTicketType,
 )
@@ -51,12 +52,16 @@ class ShowTime:
 
 def moment(day: date, at: time, venue: Venue) -> datetime:
     """The moment of a date and time in the venue's zone; TimeOutOfRange when it leaves the
-    calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000)."""
+    calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000);
+    TimeDoesNotExist in the hour the clocks skip (02:30 on a spring-forward night would be
+    stored as 03:30). A time the clocks go through twice is the first of the two."""
     try:
         moment = timezone.make_aware(datetime.combine(day, at), venue.zone)
-        moment.astimezone(UTC)
+        in_utc = moment.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise TimeOutOfRange() from exc
+    if in_utc.astimezone(venue.zone).time() != at:
+        raise TimeDoesNotExist()
     return moment
 
 

@@ -80,6 +80,31 @@ def test_a_longer_runtime_that_would_overlap_the_next_show_is_a_400(staff_client
     assert first.ends_at == first.starts_at + timedelta(minutes=100)
 
 
+def test_removing_a_shows_film_is_a_400_not_a_silent_200(staff_client):
+    film = Film.objects.create(title="Dune", runtime_minutes=100)
+    show = schedule(staff_client, film, in_days(3), "18:00")
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"film": None}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"film": ["A show's film can't be removed; give another film."]}
+    assert Show.objects.get(pk=show.pk).film_id == film.pk
+
+
+@pytest.mark.parametrize(("at", "status"), [("02:30", 400), ("01:59", 201), ("03:00", 201)])
+def test_a_time_the_clocks_skip_is_a_400_on_time(staff_client, at, status):
+    # New York's clocks went from 02:00 to 03:00 on 14 March 2027: 02:30 was stored as 03:30.
+    screen = screen_of(10, name="Broadway", venue=Venue.objects.create(name="NYC", time_zone="America/New_York"))
+
+    response = staff_client.post("/api/shows", {"screen": screen.pk, "date": "2027-03-14", "time": at}, format="json")
+
+    assert response.status_code == status, response.json()
+    if status == 400:
+        assert list(response.json()) == ["time"]
+    else:
+        assert response.json()["time"] == at
+
+
 # --- screens ---------------------------------------------------------------------------------
 
 
