@@ -3,7 +3,6 @@ schedule of shows: shows.py)."""
 
 import json
 from typing import Any
-from zoneinfo import available_timezones
 
 import phonenumbers
 from django import forms
@@ -16,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from ..models import Film, Screen, Venue
+from ..models.catalog import venue_time_zones
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMapError, parse
 from ..services import venues
@@ -56,7 +56,7 @@ def _fields_saved(form: forms.ModelForm, change: bool) -> dict[str, Any]:
 
 
 class VenueForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=lambda: [(zone, zone) for zone in sorted(available_timezones())])
+    time_zone = forms.ChoiceField(choices=lambda: [(zone, zone) for zone in venue_time_zones()])
     country = forms.ChoiceField(
         choices=lambda: [(region, region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)],
         help_text="ISO 3166 alpha-2: how a phone number without a country code is read at this venue.",

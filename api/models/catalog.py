@@ -3,7 +3,7 @@ of a film on a screen at a moment; seats blocked at a show."""
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -41,6 +41,17 @@ def default_seat_map() -> dict:
 
 def default_time_zone() -> str:
     return settings.TIME_ZONE
+
+
+# IANA's names but two that name no place: "localtime" is whatever the host is set to (two
+# hosts could read one venue's times differently), "Factory" a zone of no offset for
+# machines not yet set up.
+NOT_VENUE_ZONES = frozenset({"localtime", "Factory"})
+
+
+def venue_time_zones() -> list[str]:
+    """The time zones a venue may be in, sorted."""
+    return sorted(available_timezones() - NOT_VENUE_ZONES)
 
 
 def default_currency() -> str:

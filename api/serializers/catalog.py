@@ -4,13 +4,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
+from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
 from ..services.catalog import moment
 from .fields import SeatField, ShowTimeField
@@ -40,7 +41,7 @@ class VenueSerializer(serializers.ModelSerializer):
         }
 
     def validate_time_zone(self, value: str) -> str:
-        if value not in available_timezones():
+        if value not in venue_time_zones():
             raise serializers.ValidationError("Not an IANA time zone, like Europe/Istanbul.")
         return value
 

@@ -109,6 +109,9 @@ def test_staff_create_a_venue_in_its_zone(staff_client):
     [
         ({}, {"name": ["This field is required."]}),
         ({"name": "X", "time_zone": "Mars/Olympus"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
+        # IANA's, but no place's: the host's own setting, and the zone of unset machines.
+        ({"name": "X", "time_zone": "localtime"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
+        ({"name": "X", "time_zone": "Factory"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
         ({"name": "X", "currency": "eur"}, {"currency": ["An ISO 4217 code of three capital letters, like EUR."]}),
         ({"name": "X", "country": "XX"}, {"country": ["An ISO 3166 alpha-2 country code, like TR."]}),
     ],
