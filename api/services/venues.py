@@ -99,18 +99,28 @@ def _cap_to_map(screen: Screen, shows: list[Show], *, now: datetime, actor: str)
     audit.record_many(actor=actor, now=now, entries=entries, events=events)
 
 
+# The fields of a venue or film that what uses it reads: a film's shows follow its title
+# and runtime; a venue's sold tickets are read in its zone and currency.
+FOLLOWED = {Film: ("title", "runtime_minutes"), Venue: ("time_zone", "currency")}
+
+
 def plain_save(
     instance: Venue | Film, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
 ) -> Venue | Film:
-    """Save a venue or a film (no rules beyond its form's or serializer's) with `fields`
-    set on it; its entry ("venue.created", "film.changed"...) lists the fields given, as
-    text."""
+    """Save a venue or a film with `fields` set on it; its entry ("venue.created",
+    "film.changed"...) lists the fields given, as text. A film's shows follow a new title
+    or runtime; a venue with shows keeps its time zone and currency (InUse)."""
     now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
-        followed = {name: getattr(instance, name) for name in ("title", "runtime_minutes") if name in fields}
+        watched = [name for name in FOLLOWED[type(instance)] if name in fields]
+        # As committed (the admin's form has already set its values on the instance).
+        before = type(instance).objects.filter(pk=instance.pk).values(*watched).first() if watched else None
         for name, value in fields.items():
             setattr(instance, name, value)
+        changed = [name for name in watched if before is not None and before[name] != getattr(instance, name)]
+        if changed and isinstance(instance, Venue) and Show.objects.filter(screen__venue=instance).exists():
+            raise InUse("Shows are sold in this venue's time zone and currency: they can't change.")
         instance.save()
         kind = str(instance._meta.model_name)
         audit.record(
@@ -121,7 +131,7 @@ def plain_save(
             changes={name: str(value) for name, value in fields.items()},
             now=now,
         )
-        if isinstance(instance, Film) and any(getattr(instance, n) != was for n, was in followed.items()):
+        if changed and isinstance(instance, Film):
             _shows_follow_film(instance, now=now, actor=actor)
         return instance
 

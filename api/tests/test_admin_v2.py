@@ -223,6 +223,25 @@ def test_adding_and_changing_venues_and_films_leaves_the_apis_entries(staff, sta
     ]
 
 
+def test_a_film_renamed_in_the_admin_renames_its_shows(staff, show):
+    # The admin's form sets the new title on the film before the service saves it: the
+    # service compares with the title as committed, not as the form left it.
+    url = f"/admin/api/film/{show.film_id}/change/"
+
+    staff.post(url, _form(staff, url, title="Dune: Part Three"))
+
+    assert Show.objects.get(pk=show.pk).title == "Dune: Part Three"
+
+
+def test_a_venue_with_shows_keeps_its_currency_in_the_admin(staff, show):
+    url = f"/admin/api/venue/{show.screen.venue_id}/change/"
+
+    response = staff.post(url, _form(staff, url, currency="EUR"), follow=True)
+
+    assert "Shows are sold in this venue's time zone and currency: they can't change." in _messages(response)
+    assert Venue.objects.get(pk=show.screen.venue_id).currency == "TRY"
+
+
 def test_a_venue_with_a_wrong_zone_currency_or_country_is_a_form_error(staff):
     data = {"name": "Nowhere", "time_zone": "Mars/Olympus", "currency": "eur", "country": "XX"}
     response = staff.post("/admin/api/venue/add/", {**data, "screens-TOTAL_FORMS": 0, "screens-INITIAL_FORMS": 0})

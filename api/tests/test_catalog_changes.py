@@ -105,6 +105,25 @@ def test_a_time_the_clocks_skip_is_a_400_on_time(staff_client, at, status):
         assert response.json()["time"] == at
 
 
+@pytest.mark.parametrize("change", [{"currency": "JPY"}, {"time_zone": "Asia/Tokyo"}])
+def test_a_venue_with_shows_keeps_its_zone_and_currency(staff_client, change):
+    # Its tickets, sold at 12.50 EUR at 18:00 Berlin, would read as 12.50 JPY, or at 02:00.
+    berlin = Venue.objects.create(name="Babylon", time_zone="Europe/Berlin", currency="EUR")
+    empty = Venue.objects.create(name="Arsenal", time_zone="Europe/Berlin", currency="EUR")
+    make_show(screen=screen_of(10, name="Saal 1", venue=berlin))
+
+    refused = staff_client.patch(f"/api/venues/{berlin.pk}", change, format="json")
+    allowed = staff_client.patch(f"/api/venues/{empty.pk}", change, format="json")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "in_use"
+    assert (Venue.objects.get(pk=berlin.pk).currency, Venue.objects.get(pk=berlin.pk).time_zone) == (
+        "EUR",
+        "Europe/Berlin",
+    )
+    assert allowed.status_code == 200
+
+
 # --- screens ---------------------------------------------------------------------------------
 
 
