@@ -192,13 +192,17 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
     with transaction.atomic():
         if shows.exists():
             raise InUse()
-        if isinstance(instance, Venue):
-            instance.screens.all().delete()
+        entries = []
+        if isinstance(instance, Venue):  # its screens go with it, each recorded as a screen deleted alone is
+            screens = instance.screens.all()
+            entries = [
+                audit.Entry("screen.deleted", "screen", str(pk), {}) for pk in screens.values_list("pk", flat=True)
+            ]
+            screens.delete()
         kind, pk = str(instance._meta.model_name), str(instance.pk)
         instance.delete()
-        audit.record(
-            actor=actor, action=f"{kind}.deleted", obj_type=kind, obj_id=pk, changes={}, now=now or timezone.now()
-        )
+        entries.append(audit.Entry(f"{kind}.deleted", kind, pk, {}))
+        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
 
 
 def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> TicketType:

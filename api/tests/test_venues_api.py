@@ -151,13 +151,16 @@ def test_a_venue_with_shows_is_not_deleted(staff_client):
 
 def test_a_venue_without_shows_is_deleted_with_its_screens(staff_client):
     venue = Venue.objects.create(name="Closed")
-    Screen.objects.create(venue=venue, name="Only", seat_map={"grid": {"rows": 1, "seats_per_row": 5}})
+    screen = Screen.objects.create(venue=venue, name="Only", seat_map={"grid": {"rows": 1, "seats_per_row": 5}})
 
     response = staff_client.delete(f"/api/venues/{venue.pk}")
 
     assert response.status_code == 204
     assert not Venue.objects.filter(pk=venue.pk).exists()
     assert not Screen.objects.filter(venue_id=venue.pk).exists()
+    # Each recorded, the screen as if deleted alone: a screen's history ends with its deletion.
+    entries = AuditEntry.objects.filter(action__endswith=".deleted").values_list("action", "object_id")
+    assert sorted(entries) == [("screen.deleted", str(screen.pk)), ("venue.deleted", str(venue.pk))]
 
 
 # --- screens and seat maps ------------------------------------------------------------------
