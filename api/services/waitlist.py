@@ -124,8 +124,11 @@ def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "sy
 
 def waitlist_offer_booked(*, entry_id: uuid.UUID, reference: str, now: datetime, actor: str = "system") -> None:
     """The entry whose offer a booking confirmed reads booked, with the booking's reference.
-    Call in the confirm's transaction, under the show's lock (sales.booking_confirm)."""
-    if WaitlistEntry.objects.filter(pk=entry_id, status=WaitlistStatus.OFFERED).update(
+    Call in the confirm's transaction, under the show's lock (sales.booking_confirm). One
+    the offer job marked expired too: a job's clock ahead of the confirm's took the offer
+    for lapsed, and the confirm (which recounts the seats) found it live."""
+    in_wait = [WaitlistStatus.OFFERED, WaitlistStatus.EXPIRED]
+    if WaitlistEntry.objects.filter(pk=entry_id, status__in=in_wait).update(
         status=WaitlistStatus.BOOKED, booking=reference
     ):
         audit.record(

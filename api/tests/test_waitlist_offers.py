@@ -233,6 +233,25 @@ def test_a_confirmed_offer_reads_booked_with_its_booking(api_client, row_of_ten,
     assert entry_of(api_client, grace)["booking"] == body["reference"]
 
 
+def test_an_offer_confirmed_by_a_host_whose_clock_is_behind_the_jobs_reads_booked(api_client, row_of_ten, frozen):
+    # The job, on a host whose clock runs ahead, marked the offer expired (nobody else
+    # waits, so its seats went to no one); the confirm, on a host whose clock is behind,
+    # still found the hold live and booked. The entry read "expired" with a booking made.
+    grace = join(api_client, row_of_ten, GRACE, 2, frozen)
+    cancel(api_client, row_of_ten, "A5", "A6")
+    offer_seats()
+    hold = offer_of(grace)
+    with time_machine.travel(timezone.now() + timedelta(minutes=OFFER_MINUTES, seconds=1), tick=False):
+        offer_seats()  # the job's host: the offer has lapsed
+    assert WaitlistEntry.objects.get(pk=grace).status == "expired"
+
+    response = api_client.post("/api/bookings", {"hold": str(hold.pk), **ADA}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert entry_of(api_client, grace)["status"] == "booked"
+    assert entry_of(api_client, grace)["booking"] == response.json()["reference"]
+
+
 def test_a_phone_whose_offer_lapsed_joins_again_at_the_back(api_client, row_of_ten, frozen):
     grace = join(api_client, row_of_ten, GRACE, 1, frozen)
     alan = join(api_client, row_of_ten, ALAN, 1, frozen)
