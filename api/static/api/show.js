@@ -37,7 +37,15 @@
     if (body.code && SENTENCES[body.code]) return SENTENCES[body.code];
     if (status === 429) return SENTENCES.throttled;
     if (body.detail) return body.detail;
-    return Object.values(body).flat().join(" "); // a 400: the messages of each field
+    return messages(body).join(" "); // a 400: the messages of each field
+  }
+
+  // A 400's messages, however deep: a count of one ticket type is refused inside its
+  // field ({"ticket_types": {"adult": ["..."]}}), and a seat inside the list of seats.
+  function messages(value) {
+    if (typeof value === "string") return [value];
+    if (value && typeof value === "object") return Object.values(value).flatMap(messages);
+    return [];
   }
 
   async function api(method, url, data, headers = {}) {

@@ -1,0 +1,71 @@
+"""The show page's script (api/static/api/show.js) run by Node against a stand-in page
+(show_js_harness.js) and the API's answers: what it sends and what it tells the customer.
+The browser tests (test_browser_show.py) drive the whole page; these need no browser."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from api.pages import SENTENCES
+from api.tests.conftest import make_show
+
+NODE = shutil.which("node")
+HARNESS = Path(__file__).with_name("show_js_harness.js")
+
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif(NODE is None, reason="needs Node.js (apt-get install nodejs)")]
+
+PERSON = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+def run_script(
+    show_id: int,
+    answers: dict[str, list[dict]],
+    steps: list[dict],
+    counts: tuple[tuple[str, str], ...] = (("", "Tickets"),),
+) -> dict:
+    """Run show.js with these answers ("METHOD url": answers in turn) and these steps; what
+    it sent (fetch calls) and the page's message afterwards."""
+    assert NODE is not None
+    given = {
+        "script": finders.find("api/show.js"),
+        "show": show_id,
+        "sentences": SENTENCES,
+        "counts": counts,
+        "answers": answers,
+        "steps": steps,
+    }
+    done = subprocess.run([NODE, str(HARNESS)], input=json.dumps(given), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def show_with_map(api_client):
+    show = make_show(days=2)
+    seats = api_client.get(f"/api/shows/{show.pk}/seats")
+    return show, {f"GET /api/shows/{show.pk}/seats": [{"status": 200, "body": seats.json()}]}
+
+
+def _held(api_client, show, quantity: int = 2) -> dict:
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": quantity}, format="json")
+    assert held.status_code == 201
+    return {"status": 201, "body": held.json()}
+
+
+def test_a_refusal_of_one_ticket_type_is_a_sentence_not_an_object(api_client, show_with_map):
+    show, answers = show_with_map
+    # 12 adults typed in the count (the hold buttons send no form: max="10" checks nothing).
+    refused = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"adult": 12}}, format="json")
+    assert refused.json() == {"ticket_types": {"adult": ["Ensure this value is less than or equal to 10."]}}
+    answers["POST /api/holds"] = [{"status": 400, "body": refused.json()}]
+
+    seen = run_script(
+        show.pk, answers, [{"count": 0, "value": "12"}, {"click": "hold-best"}], counts=(("adult", "Adult"),)
+    )
+
+    assert seen["sent"][-1]["body"] == {"show": show.pk, "ticket_types": {"adult": 12}}
+    assert seen["message"] == "Ensure this value is less than or equal to 10."
