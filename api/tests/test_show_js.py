@@ -69,3 +69,50 @@ def test_a_refusal_of_one_ticket_type_is_a_sentence_not_an_object(api_client, sh
 
     assert seen["sent"][-1]["body"] == {"show": show.pk, "ticket_types": {"adult": 12}}
     assert seen["message"] == "Ensure this value is less than or equal to 10."
+
+
+def test_leaving_the_page_releases_the_hold(api_client, show_with_map):
+    show, answers = show_with_map
+    held = _held(api_client, show)
+    answers["POST /api/holds"] = [held]
+    answers[f"DELETE /api/holds/{held['body']['id']}"] = [{"status": 204, "body": None}]
+
+    leave: list[dict] = [{"window": "pagehide"}, {"window": "pageshow", "event": {"persisted": True}}]
+
+    seen = run_script(show.pk, answers, [{"count": 0, "value": "2"}, {"click": "hold-best"}, *leave])
+
+    # Else the seats stay held for 10 minutes, and count against the customer's own cap of
+    # held seats when the page is opened again.
+    release, back = seen["sent"][-2:]
+    assert (release["method"], release["url"], release["keepalive"]) == (
+        "DELETE",
+        f"/api/holds/{held['body']['id']}",
+        True,
+    )
+    assert release["headers"]["X-CSRFToken"] == "the-csrf-token"
+    # Back from the browser's page cache: no hold shown, and the map read afresh.
+    assert not seen["held"]
+    assert (back["method"], back["url"], back["headers"]["Cache-Control"]) == (
+        "GET",
+        f"/api/shows/{show.pk}/seats",
+        "no-cache",
+    )
+
+
+def test_leaving_the_page_after_booking_releases_nothing(api_client, show_with_map):
+    show, answers = show_with_map
+    answers["POST /api/holds"] = [_held(api_client, show)]
+    answers["POST /api/bookings"] = [
+        {"status": 201, "body": {"reference": "K7QX2M", "tickets": [], "total": "0.00", "currency": "EUR"}}
+    ]
+    steps: list[dict] = [
+        {"count": 0, "value": "2"},
+        {"click": "hold-best"},
+        {"field": "name", "value": "Ada"},
+        {"submit": True},
+    ]
+
+    seen = run_script(show.pk, answers, [*steps, {"window": "pagehide"}])
+
+    assert "K7QX2M" in seen["done"]
+    assert [call["method"] for call in seen["sent"] if "/api/holds/" in call["url"]] == []

@@ -345,6 +345,7 @@
       return;
     }
     clearInterval(ticking);
+    hold = null; // booked: nothing left to release
     showBooking(answer.body);
   }
 
@@ -375,6 +376,16 @@
     done.focus();
   }
 
+  // Leaving the page (closed, reloaded, a link followed) lets the hold go: else its seats
+  // stay off sale for the rest of the hold, and count against the customer's own cap of
+  // held seats when the page is opened again. keepalive: the request outlives the page.
+  function releaseOnLeave() {
+    if (!hold) return;
+    const headers = { "X-CSRFToken": csrf };
+    fetch(`/api/holds/${hold.id}`, { method: "DELETE", credentials: "same-origin", headers, keepalive: true }).catch(() => {});
+    dropHold();
+  }
+
   // --- start: the map replaces the list of checkboxes ---------------------------------------
 
   $("seat-list").hidden = true;
@@ -387,5 +398,8 @@
   $("hold-best").addEventListener("click", () => holdSeats(true));
   $("release").addEventListener("click", release);
   form.addEventListener("submit", book);
+  window.addEventListener("pagehide", releaseOnLeave);
+  // Back from the browser's cache of pages: the hold went when the page was left.
+  window.addEventListener("pageshow", (event) => event.persisted && loadMap(true));
   loadMap();
 })();
