@@ -116,3 +116,41 @@ def test_leaving_the_page_after_booking_releases_nothing(api_client, show_with_m
 
     assert "K7QX2M" in seen["done"]
     assert [call["method"] for call in seen["sent"] if "/api/holds/" in call["url"]] == []
+
+
+def test_confirming_again_after_a_lost_answer_is_the_same_booking(api_client, show_with_map):
+    show, answers = show_with_map
+    held = _held(api_client, show)
+    answers["POST /api/holds"] = [held]
+    booked = {"reference": "K7QX2M", "tickets": [], "total": "0.00", "currency": "EUR"}
+    # The first confirm booked, but its answer never came back (the connection dropped).
+    answers["POST /api/bookings"] = [{"fail": True}, {"status": 201, "body": booked}]
+    person = [{"field": "name", "value": PERSON["name"]}, {"field": "phone_number", "value": PERSON["phone_number"]}]
+
+    seen = run_script(
+        show.pk,
+        answers,
+        [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}, {"submit": True}],
+    )
+
+    # Both carry one key: the service answers the retry with the first booking (API.md,
+    # Idempotency-Key), where without it the retry is refused as hold_expired, the hold spent.
+    confirms = [call for call in seen["sent"] if call["url"] == "/api/bookings"]
+    assert [call["body"] for call in confirms] == [{"hold": held["body"]["id"], **PERSON}] * 2
+    keys = {call["headers"].get("Idempotency-Key") for call in confirms}
+    assert keys == {f"confirm-{held['body']['id']}"}
+    assert "K7QX2M" in seen["done"]
+
+
+def test_the_key_a_confirm_sends_makes_its_retry_the_first_booking(api_client, show):
+    hold = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json").json()
+    confirm = {"hold": hold["id"], **PERSON}
+    headers = {"HTTP_IDEMPOTENCY_KEY": f"confirm-{hold['id']}"}
+
+    mistyped = api_client.post("/api/bookings", {**confirm, "phone_number": "12"}, format="json", **headers)
+    first = api_client.post("/api/bookings", confirm, format="json", **headers)
+    again = api_client.post("/api/bookings", confirm, format="json", **headers)
+
+    # A refused confirm keeps no key: corrected, it books.
+    assert (mistyped.status_code, first.status_code, again.status_code) == (400, 201, 201)
+    assert again.json() == first.json()

@@ -331,11 +331,12 @@
   async function book(event) {
     event.preventDefault();
     if (!hold) return say("Hold your seats first: pick them on the map, or ask for the best seats.");
-    const answer = await api("POST", "/api/bookings", {
-      hold: hold.id,
-      name: form.elements.name.value,
-      phone_number: form.elements.phone_number.value,
-    });
+    // One key for the hold: when a confirm's answer is lost (the connection dropped) and the
+    // customer confirms again, the service answers with the booking the first one made,
+    // instead of refusing the spent hold as hold_expired. Only a booking keeps the key: a
+    // refused confirm (a mistyped phone number) may be sent again corrected.
+    const person = { hold: hold.id, name: form.elements.name.value, phone_number: form.elements.phone_number.value };
+    const answer = await api("POST", "/api/bookings", person, { "Idempotency-Key": `confirm-${hold.id}` });
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
