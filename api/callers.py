@@ -26,7 +26,9 @@ def capped_client(request: HttpRequest | Request) -> str:
 
 
 def actor_of(request: HttpRequest | Request) -> str:
-    """Who made a change, for the audit trail: "staff:<username>" or "client:<address>"."""
-    if request.user and request.user.is_authenticated:
+    """Who made a change, for the audit trail: "staff:<username>" or "client:<address>".
+    A user who is no longer staff (whose old token or session still signs them in) is a
+    client: the trail never says staff did what they no longer may."""
+    if request.user and request.user.is_staff:
         return f"staff:{request.user.get_username()}"
     return f"client:{client_address(request)}"

@@ -132,6 +132,18 @@ def test_every_write_path_leaves_an_entry(staff_client, api_client, admin_client
     assert list(changed) == [{"phone_number": "changed"}]
 
 
+def test_a_user_who_is_no_longer_staff_is_recorded_as_a_client(staff_user, staff_client):
+    # Box-office staff who left: their terminal's token still names them, but what it does
+    # is a client's (API.md: "staff:alice" | "client:<address>"), never staff's.
+    staff_user.is_staff = False
+    staff_user.save(update_fields=["is_staff"])
+    show = make_show(days=2)
+
+    assert staff_client.post("/api/tickets", {"show": show.pk, **ZOE}, format="json").status_code == 201
+
+    assert actions() == {("client:127.0.0.1", "booking.created"), ("client:127.0.0.1", "ticket.created")}
+
+
 def test_a_move_reads_seat_old_and_new(staff_client):
     show = make_show(days=2)
     ticket = staff_client.post("/api/tickets", {**ZOE, "show": show.pk, "seat": "A1"}, format="json").json()
