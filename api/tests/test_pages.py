@@ -155,7 +155,8 @@ def test_eticket_shows_the_ticket_in_one_query(client, kolkata_ticket, django_as
     assert "<dd>Tuesday 1 December 2099</dd>" in html
     assert '<span class="big">19:30</span> <small>IST</small>' in html
     assert '<dd class="big">B3</dd>' in html
-    assert f'<dd class="big mono">{ticket.booking.reference}</dd>' in html
+    # Not its booking's reference, which with the booker's phone opens the whole booking.
+    assert ticket.booking.reference not in html
     assert "<dd>Ada Lovelace</dd>" in html
     assert "Show this code at the door" in html
     assert "Expired" not in html
@@ -167,6 +168,18 @@ def test_eticket_shows_the_ticket_in_one_query(client, kolkata_ticket, django_as
     # One page on paper.
     assert "@media print" in html
     assert "@page { size: A4 portrait;" in html
+
+
+def test_eticket_does_not_show_its_bookings_reference(client, priced):
+    # The guests of a group booking each get their own e-ticket link; the reference with the
+    # booker's phone number would open, change and cancel the whole booking (API.md: a ticket
+    # read later shows no reference, "booking": null).
+    sale = book_seats(priced.pk, quantity=3)
+
+    html = client.get(f"/tickets/{sale.tickets[1].pk}/").content.decode()
+
+    assert sale.booking.reference not in html
+    assert "Booking reference" not in html
 
 
 def test_eticket_escapes_what_people_typed(client, show):
@@ -292,7 +305,9 @@ def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
     again = api_client.get(f"/api/bookings/{reference}", {"phone_number": PERSON["phone_number"]})
     assert [t["url"] for t in again.json()["tickets"]] == [t["url"] for t in tickets]
     for ticket in tickets:
-        assert reference in api_client.get(f"/tickets/{ticket['id']}/").content.decode()
+        html = api_client.get(f"/tickets/{ticket['id']}/").content.decode()
+        assert f'<dd class="big">{ticket["seat"]}</dd>' in html
+        assert reference not in html  # the guest's page: see test_eticket_does_not_show_its_bookings_reference
 
 
 # --- a show's page -------------------------------------------------------------------
