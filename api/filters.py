@@ -66,14 +66,15 @@ class DayFormField(forms.DateField):
     """A date whose day the filters can search: out of the calendar's range is a 400."""
 
     default_error_messages = {"out_of_range": "This date is out of range."}
-    zones: list[str] | None = None  # the venues' zones the filters search in (StartsAtFilters.form)
+    # The venues' zones the filters search in, read when a date is given (StartsAtFilters.form).
+    zones_of: Callable[[], list[str]] | None = None
 
     def validate(self, value: date | None) -> None:
         super().validate(value)
         if value is not None:
             # Read in the zone of every venue, as the filters read it (and TIME_ZONE's, the
             # default venue's): a day inside the calendar in UTC may leave it in Tokyo.
-            zones = self.zones if self.zones is not None else Venue.objects.time_zones()
+            zones = self.zones_of() if self.zones_of is not None else Venue.objects.time_zones()
             try:
                 for zone in {settings.TIME_ZONE, *zones}:
                     _day_range(value, ZoneInfo(zone))
@@ -110,7 +111,7 @@ class StartsAtFilters(filters.FilterSet):
         form = super().form
         for field in form.fields.values():
             if isinstance(field, DayFormField):
-                field.zones = self.zones
+                field.zones_of = lambda: self.zones  # read only when a date is given
         return form
 
     def _in_each_zone(self, queryset: QuerySet, condition: Callable[[ZoneInfo, str], Q]) -> QuerySet:
