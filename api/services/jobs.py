@@ -184,11 +184,11 @@ def tickets_purge(
             result.bookings += deleted
         for deleted in _delete_unused(Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size):
             result.customers += deleted
-        with _purge_transaction():
-            result.holds = Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT).delete()[0]
+        # In batches too: after an on-sale rush, or days without the job, one DELETE of
+        # them all would be one long transaction.
+        result.holds = _delete_old(Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT), batch_size)
         kept_since = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        with _purge_transaction():
-            result.idempotency_keys = IdempotencyKey.objects.filter(created_at__lte=kept_since).delete()[0]
+        result.idempotency_keys = _delete_old(IdempotencyKey.objects.filter(created_at__lte=kept_since), batch_size)
         old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
         result.audit_entries = _delete_old(old_entries, batch_size)
         # Not one with an attempt to come: a retry of an old delivery (still "delivered"

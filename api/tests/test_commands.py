@@ -267,6 +267,33 @@ def test_purge_deletes_expired_tickets_in_batches_of_the_next_ids(db, monkeypatc
     assert result.bookings == result.customers == 0  # the booking keeps its live tickets
 
 
+@pytest.mark.parametrize("model", [Hold, IdempotencyKey])
+def test_spent_holds_and_old_keys_are_deleted_in_batches_too(shows, monkeypatch, model):
+    """After an on-sale rush, or days without the job, there are a great many spent holds
+    and old keys: one DELETE of them all would be one long transaction, holding the purge's
+    lock and a replica's sync the while. They go batch_size ids at a time, like the rest."""
+    _, later = shows
+    for n in range(5):
+        Hold.objects.create(show=later, seats=[label(n + 1)], expires_at=PURGE_AT - timedelta(days=2))
+        key = IdempotencyKey.objects.create(scope="test", key=f"k{n}", request_hash="h", status_code=201, body={})
+        IdempotencyKey.objects.filter(pk=key.pk).update(created_at=PURGE_AT - timedelta(days=2))
+    batches = []
+    real_delete = QuerySet.delete
+
+    def delete(queryset):
+        deleted = real_delete(queryset)
+        if queryset.model is model:
+            batches.append(deleted[0])
+        return deleted
+
+    monkeypatch.setattr(QuerySet, "delete", delete)
+    result = jobs.tickets_purge(now=PURGE_AT, batch_size=2)
+
+    assert batches == [2, 2, 1]
+    assert (result.holds, result.idempotency_keys) == (5, 5)
+    assert not Hold.objects.exists() and not IdempotencyKey.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_the_foreign_key_refuses_is_skipped_and_left_for_the_next_run(shows, purge_scenario, monkeypatch):
     """Should a booking link a customer after a batch deleted it (here one made in the
