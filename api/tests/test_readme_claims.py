@@ -1,5 +1,6 @@
 """What the README claims about the service's own files, checked against those files."""
 
+import ast
 import re
 import runpy
 from pathlib import Path
@@ -17,3 +18,44 @@ def test_the_readme_says_the_address_gunicorn_binds(monkeypatch):
 
     assert claims, "README.md no longer says which address gunicorn binds"
     assert set(claims) == {bind}
+
+
+def settings_read_from_the_environment() -> dict[str, object]:
+    """Each variable booking/settings.py reads (env("X", ...), env.int("X", ...)) and its
+    default when that is a plain value (None when there is none, or it is computed)."""
+    found: dict[str, object] = {}
+    for node in ast.walk(ast.parse((ROOT / "booking" / "settings.py").read_text())):
+        if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        func = node.func
+        called = func.value if isinstance(func, ast.Attribute) else func
+        if not (isinstance(called, ast.Name) and called.id == "env"):
+            continue
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        try:
+            value = ast.literal_eval(default) if default is not None else None
+        except ValueError:
+            value = None  # computed (0 if TESTING else 1, 64 * 1024, ...)
+        found.setdefault(node.args[0].value, value)
+    return found
+
+
+def as_written(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def test_every_setting_read_from_the_environment_is_in_the_configuration_table_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([A-Z_]+)` \| .* \| (.*) \|$", table, re.M)}
+    variables = settings_read_from_the_environment()
+
+    assert sorted(set(variables) - set(rows)) == []
+    for name, default in variables.items():
+        if default in (None, "", []):
+            continue  # computed, or "none" in words
+        assert f"`{as_written(default)}`" in rows[name], (name, default, rows[name])
