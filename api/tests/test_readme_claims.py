@@ -59,3 +59,15 @@ def test_every_setting_read_from_the_environment_is_in_the_configuration_table_w
         if default in (None, "", []):
             continue  # computed, or "none" in words
         assert f"`{as_written(default)}`" in rows[name], (name, default, rows[name])
+
+
+def test_the_files_the_readmes_name_exist():
+    named = re.compile(
+        r"(?<![\w/.])(?:api|booking|deploy|bench|tools|templates)/[\w./-]*\w\.(?:py|md|cfg|tmpl|example|mk)\b"
+    )
+    missing = []
+    for readme in ("README.md", "deploy/README.md", "bench/README.md"):
+        for path in sorted(set(named.findall((ROOT / readme).read_text()))):
+            if not (ROOT / path).exists():
+                missing.append(f"{readme}: {path}")
+    assert missing == []
