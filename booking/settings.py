@@ -285,8 +285,9 @@ AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 CRONJOBS = [
     # Every 5 minutes: mark tickets whose show started 8 hours ago or more as expired.
     ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),
-    # Every 10 minutes: delete expired tickets, lapsed holds, old idempotency keys, the
-    # waiting lists of expired shows.
+    # Every 10 minutes: delete expired tickets and the bookings and customers they leave,
+    # spent holds, old idempotency keys, audit entries and delivered webhook events, the
+    # waiting lists of expired shows, and open timings that passed without a ticket.
     ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets"]),
     # Every minute: offer the seats that came free to the waiting lists of sold-out shows.
     ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats"]),
