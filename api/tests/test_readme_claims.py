@@ -25,7 +25,10 @@ def settings_read_from_the_environment() -> dict[str, object]:
     default when that is a plain value (None when there is none, or it is computed)."""
     found: dict[str, object] = {}
     for node in ast.walk(ast.parse((ROOT / "booking" / "settings.py").read_text())):
-        if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.args[0]
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
             continue
         func = node.func
         called = func.value if isinstance(func, ast.Attribute) else func
@@ -36,7 +39,7 @@ def settings_read_from_the_environment() -> dict[str, object]:
             value = ast.literal_eval(default) if default is not None else None
         except ValueError:
             value = None  # computed (0 if TESTING else 1, 64 * 1024, ...)
-        found.setdefault(node.args[0].value, value)
+        found.setdefault(name.value, value)
     return found
 
 
