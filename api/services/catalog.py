@@ -29,7 +29,7 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
-from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
+from ..models import Film, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, expiry_cutoff
 from . import audit
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
@@ -234,7 +234,7 @@ def show_update(
     count and the save."""
     with transaction.atomic():
         show = lock_show(show_id)
-        before = _show_state(show)
+        before, before_start = _show_state(show), show.starts_at
         was_open_timing = show.busy_until == show.starts_at
         if film_id is not None and film_id != show.film_id:
             show.film = _film(film_id)
@@ -259,6 +259,11 @@ def show_update(
         if prices is not None:
             _set_prices(show, prices)
         _save_show(show)
+        if show.starts_at != before_start:
+            # Its tickets' expired flag (the expire job's) follows the new time at once:
+            # moved to the future, an expired ticket is valid again, not purged as spent.
+            expired = show.starts_at <= expiry_cutoff(now)
+            Ticket.objects.filter(show=show).exclude(expired=expired).update(expired=expired)
         after = _show_state(show)
         changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
         if prices is not None:

@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Venue
-from api.services import catalog
+from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Ticket, Venue
+from api.services import catalog, jobs
 from api.tests.conftest import book_ticket, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +122,24 @@ def test_a_venue_with_shows_keeps_its_zone_and_currency(staff_client, change):
         "Europe/Berlin",
     )
     assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize("days", [3, -1])
+def test_a_moved_shows_tickets_are_expired_as_its_new_time_says(staff_client, days):
+    # Expired by the job, then moved to the future (a show entered on the wrong day): its
+    # tickets stayed expired, and the next purge deleted them. Moved into the past, they
+    # expire at once.
+    show = make_show(days=-1 if days > 0 else 3)
+    booked = book_ticket(show.pk, now=show.starts_at - timedelta(days=1))
+    jobs.tickets_expire(now=timezone.now())
+    starts_at = (timezone.now() + timedelta(days=days)).replace(second=0, microsecond=0)
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": starts_at.isoformat()}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert Ticket.objects.get(pk=booked.pk).expired == (days < 0)
+    jobs.tickets_purge(now=timezone.now())
+    assert Ticket.objects.filter(pk=booked.pk).exists() == (days > 0)
 
 
 # --- screens ---------------------------------------------------------------------------------
