@@ -65,3 +65,21 @@ def test_every_operation_documents_the_errors_any_request_can_meet(served):
         assert ("413" in responses) == ("requestBody" in operation), (method, path)
         if "429" in responses:
             assert responses["429"]["headers"]["Retry-After"]["required"] is True, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/venues/{id}/", "put"),  # a venue with shows keeps its time zone and currency
+        ("/api/venues/{id}/", "patch"),
+        ("/api/screens/{id}/", "put"),  # a screen with shows stays at its venue; a map keeps seats in use
+        ("/api/screens/{id}/", "patch"),
+    ],
+)
+def test_catalog_changes_refused_while_shows_use_them_document_their_409(served, path, method):
+    """test_catalog_changes.py: these writes answer 409 in_use (or seat_in_use); a client
+    built from the schema must expect it."""
+    responses = yaml.safe_load(served)["paths"][path][method]["responses"]
+
+    assert "409" in responses
+    assert responses["409"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Conflict"}

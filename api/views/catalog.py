@@ -209,8 +209,8 @@ def _catalog_schema(
 ) -> Callable:
     """The summaries and answers of a venue, screen or film viewset: reads for anyone
     (throttled; `list_errors` a bad filter's 400 too), writes for staff; a DELETE refused
-    while shows use it (409 in_use), and `conflicts` the other writes' (a screen's seat
-    map: 409 seat_in_use)."""
+    while shows use it (409 in_use), and `conflicts` the other writes' (a venue's time
+    zone and a screen's venue: 409 in_use; a screen's seat map: 409 seat_in_use)."""
     return extend_schema_view(
         list=extend_schema(summary=reads[0], responses={200: serializer, **errors(*list_errors)}),
         retrieve=extend_schema(summary=reads[1], responses={200: serializer, **errors(404, 429)}),
@@ -232,7 +232,11 @@ def _catalog_schema(
 
 
 @_catalog_schema(
-    "venue", VenueSerializer, reads=("Venues, with their screens", "A venue, with its screens"), list_errors=(429,)
+    "venue",
+    VenueSerializer,
+    reads=("Venues, with their screens", "A venue, with its screens"),
+    list_errors=(429,),
+    conflicts=(409,),  # in_use: a venue with shows keeps its time zone and currency
 )
 class VenueViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
