@@ -277,12 +277,13 @@ class AlreadyCheckedIn(Conflict):
     code = "already_checked_in"
     message = "This ticket was checked in already."
 
-    def __init__(self, checked_in_at: datetime) -> None:
+    def __init__(self, checked_in_at: datetime, zone: tzinfo) -> None:
         super().__init__()
         self.checked_in_at = checked_in_at
+        self.zone = zone  # the venue's, in which the ticket itself shows the moment
 
     def extra(self) -> dict[str, Any]:
-        return {"checked_in_at": timezone.localtime(self.checked_in_at).isoformat(timespec="seconds")}
+        return {"checked_in_at": timezone.localtime(self.checked_in_at, self.zone).isoformat(timespec="seconds")}
 
 
 class TooEarly(Conflict):

@@ -47,7 +47,7 @@ def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "
     with transaction.atomic():
         ticket = _lock_ticket(ticket_id, now)
         if ticket.checked_in_at is not None:
-            raise AlreadyCheckedIn(ticket.checked_in_at)
+            raise AlreadyCheckedIn(ticket.checked_in_at, ticket.show.zone)
         # The doors open BOOKING_CHECK_IN_OPENS_MINUTES before the start, and not earlier.
         opens_at = ticket.show.starts_at - timedelta(minutes=settings.BOOKING_CHECK_IN_OPENS_MINUTES)
         if now < opens_at:

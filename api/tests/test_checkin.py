@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
-from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only
+from api.models import AuditEntry, Ticket, Venue, Webhook, WebhookEvent
+from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,26 @@ def test_second_scan_is_409_already_checked_in(staff_client, ticket, frozen):
     }
     ticket.refresh_from_db()
     assert ticket.checked_in_at == frozen
+
+
+def test_second_scan_gives_checked_in_at_as_the_ticket_does_in_the_venues_zone(staff_client, settings):
+    # TIME_ZONE is UTC; the ticket reads its times in its venue's zone (API.md,
+    # "Conventions"), and the 409 says when it was checked in the same way.
+    settings.TIME_ZONE = "UTC"
+    istanbul = Venue.objects.create(name="Kino Moda", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    show = make_show(screen=screen_of(10, name="Salon 1", venue=istanbul))
+    ticket = book_ticket(show.pk)
+    with time_machine.travel(show.starts_at - timedelta(hours=1), tick=False):
+        admitted = staff_client.post(check_in_url(ticket)).json()
+        refused = staff_client.post(check_in_url(ticket))
+
+    assert admitted["checked_in_at"].endswith("+03:00")
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "detail": "This ticket was checked in already.",
+        "code": "already_checked_in",
+        "checked_in_at": admitted["checked_in_at"],
+    }
 
 
 def test_undo_check_in(staff_client, ticket, frozen):
