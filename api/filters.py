@@ -204,8 +204,10 @@ class TicketFilter(StartsAtFilters):
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by("show__starts_at", "show_id", "seat_order")
-        return queryset
+            return queryset.order_by("show__starts_at", "show_id", "seat_order")
+        # The id last: a booking's tickets share booked_at, people share names, and rows
+        # that tie in the order could repeat or go missing from one page to the next.
+        return queryset.order_by(*queryset.query.order_by, "pk")
 
 
 class AuditFilter(filters.FilterSet):

@@ -1,8 +1,11 @@
 """The Show part of API.md: the availability search, a show with its free seats, staff writes."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.models import Screen, Show
@@ -69,6 +72,20 @@ def test_list_is_open_to_anyone_and_ordered_by_start(api_client, dune, oppenheim
 
     assert response.status_code == 200
     assert response.json() == page(show_json(early), show_json(dune, booked=2), show_json(oppenheimer))
+
+
+def test_shows_starting_at_one_moment_are_listed_by_id(api_client):
+    # Several screens start shows at one moment: without a tie-breaker their order, and so
+    # the pages, could change between requests.
+    moment = timezone.now().replace(second=0, microsecond=0) + timedelta(days=2)
+    shows = [make_show(screen=screen_of(10, name=f"Screen {n}")) for n in range(3)]
+    Show.objects.filter(pk__in=[s.pk for s in shows]).update(starts_at=moment)
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get("/api/shows", {"date": timezone.localtime(moment).date().isoformat()})
+
+    assert [s["id"] for s in response.json()["results"]] == sorted(s.pk for s in shows)
+    (listing,) = [q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"]]
+    assert re.search(r'ORDER BY "api_show"\."starts_at" ASC, "api_show"\."id" ASC', listing), listing
 
 
 def test_list_counts_live_holds_against_seats_available(api_client, dune):

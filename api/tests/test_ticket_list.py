@@ -1,11 +1,14 @@
 """The Ticket part of API.md for staff: the list with its filters, and check-in at the door."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -193,6 +196,17 @@ def test_filter_value_that_is_not_valid_is_a_400_on_that_parameter(staff_client,
     assert list(response.json()) == [parameter]
     if message is not None:
         assert response.json() == {parameter: [message]}
+
+
+@pytest.mark.parametrize("ordering", ["booked_at", "-name", "starts_at"])
+def test_an_ordered_list_breaks_ties_by_id(staff_client, listed, ordering):
+    # A booking's tickets share booked_at, and people share names: rows that tie in the
+    # order asked for could repeat or go missing from one page to the next.
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get("/api/tickets", {"ordering": ordering}).status_code == 200
+
+    (listing,) = [q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"] and "api_ticket" in q["sql"]]
+    assert re.search(r'ORDER BY .*"api_ticket"\."id" ASC( LIMIT|$)', listing), listing
 
 
 def test_list_is_paginated_by_50(staff_client):

@@ -70,7 +70,9 @@ class ShowViewSet(viewsets.ModelViewSet):
     serializer_class = ShowSerializer
 
     def get_queryset(self) -> QuerySet[Show]:
-        shows = selectors.shows_with_counts(now=timezone.now()).order_by("starts_at")
+        # The id breaks ties: several screens start shows at one moment, and rows that tie
+        # could repeat or go missing between pages.
+        shows = selectors.shows_with_counts(now=timezone.now()).order_by("starts_at", "pk")
         # A show's own answer lists its free seats, from the map; the search doesn't.
         return shows if self.action == "retrieve" else shows.defer(selectors.SEAT_MAP)
 
