@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
@@ -60,6 +61,26 @@ def _day_range(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(day, time.min), zone)
     end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+class YesNoFormField(forms.NullBooleanField):
+    """true or false (also True/False, 1/0); anything else is a 400, where Django's field
+    reads it as "not given" and the filter would answer every row."""
+
+    default_error_messages = {"invalid": "Give true or false."}
+    widget = forms.TextInput  # the value as sent (Django's select reads any other as unknown)
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        known = super().to_python(value)
+        if known is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return known
+
+
+class YesNoFilter(filters.BooleanFilter):
+    field_class = YesNoFormField
 
 
 class DayFormField(forms.DateField):
@@ -159,7 +180,7 @@ class ShowFilter(StartsAtFilters):
     seats = filters.NumberFilter(
         field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
     )
-    expired = filters.BooleanFilter(method="filter_expired", help_text="Started 8 hours ago or more.")
+    expired = YesNoFilter(method="filter_expired", help_text="Started 8 hours ago or more.")
     venue = IdFilter(field_name="screen__venue_id", help_text="A venue's id.")
     screen = IdFilter(field_name="screen_id", help_text="A screen's id.")
     film = IdFilter(field_name="film_id", help_text="A film's id.")
@@ -183,8 +204,8 @@ class TicketFilter(StartsAtFilters):
     show = IdFilter(field_name="show_id", help_text="A show's id.")
     venue = IdFilter(field_name="show__screen__venue_id", help_text="A venue's id.")
     screen = IdFilter(field_name="show__screen_id", help_text="A screen's id.")
-    expired = filters.BooleanFilter(help_text="Marked expired by the expire job.")
-    checked_in = filters.BooleanFilter(
+    expired = YesNoFilter(help_text="Marked expired by the expire job.")
+    checked_in = YesNoFilter(
         field_name="checked_in_at", lookup_expr="isnull", exclude=True, help_text="Checked in at the door."
     )
     phone_number = PhoneFilter(field_name="holder__phone_number", help_text="The person's phone number, in any format.")

@@ -176,6 +176,7 @@ def test_filter_expired(api_client, dune):
         ("time", "15:00:30", "Shows start on the minute: seconds must be 00."),
         ("seats", "many", "Enter a number."),
         ("seats", "0", "Ensure this value is greater than or equal to 1."),
+        ("expired", "maybe", "Give true or false."),  # was read as not given: every show, 200
     ],
 )
 def test_filter_value_that_is_not_valid_is_a_400_on_that_parameter(api_client, dune, parameter, value, message):
