@@ -70,7 +70,8 @@ class YesNoFormField(forms.NullBooleanField):
     default_error_messages = {"invalid": "Give true or false."}
     widget = forms.TextInput  # the value as sent (Django's select reads any other as unknown)
 
-    def to_python(self, value: Any) -> bool | None:
+    # The ignore: NullBooleanField's to_python gives None too; the stubs give it BooleanField's.
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
         if value in (None, ""):
             return None
         known = super().to_python(value)
