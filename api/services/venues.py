@@ -23,13 +23,14 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     is lowered to it (a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
-        # Locked first, as show_create locks it: a show made meanwhile is in before the
-        # check below, or is made after this change, on the screen as it now is.
-        venue_id = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).values_list("venue_id", flat=True)
-        if screen.pk is not None and venue_id.first() not in (None, screen.venue_id):
+        if screen.pk is not None:
+            # Locked first, as show_create locks it: a show made meanwhile is in before the
+            # check below, or is made after this change, on the screen as it now is.
+            rows = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk)
+            committed_venue = rows.values_list("venue_id", flat=True).first()
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
-            if Show.objects.filter(screen=screen).exists():
+            if committed_venue not in (None, screen.venue_id) and Show.objects.filter(screen=screen).exists():
                 raise InUse("Shows use this screen: it can't move to another venue.")
         if seat_map is not None:
             if screen.pk is not None and seat_map != screen.seats:  # a map saved unchanged locks nothing
