@@ -205,6 +205,15 @@ class WaitlistClosed(Invalid):
     message = "This show has started: its waiting list is closed."
 
 
+class PartyAboveCapacity(Invalid):
+    """A waiting list's party that no offer could ever seat: it would wait until the show."""
+
+    subject = "party_size"
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(f"This show has {capacity} seats: a larger party can't be offered seats together.")
+
+
 class WebhookUrlRefused(Invalid):
     """A webhook endpoint on a private, loopback or otherwise non-public address (allowed
     only with WEBHOOKS_ALLOW_PRIVATE), or on a host that can't be resolved."""

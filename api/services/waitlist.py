@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import NotSoldHere, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
+from ..errors import NotSoldHere, PartyAboveCapacity, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
 from ..locking import lock_show, seats_in_use, try_job_lock
 from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
@@ -71,6 +71,8 @@ def waitlist_join(
     found = mine.with_status(now).first()
     if found is not None and found.current_status != WaitlistStatus.EXPIRED:
         return found, False
+    if party_size > show.capacity:  # a new place only: a join again answers the place it has
+        raise PartyAboveCapacity(show.capacity)
     try:
         with transaction.atomic():
             if found is not None:

@@ -169,12 +169,13 @@ def test_a_type_the_prices_do_not_name_is_a_400(api_client, priced):
     )
     unknown = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "pensioner"})
 
+    # Each on the field the request named: a ticket's `ticket_type`, a hold's `ticket_types`.
     assert (senior.status_code, senior.json()) == (
         400,
-        {"ticket_types": ["This show sells no senior tickets in standard seats."]},
+        {"ticket_type": ["This show sells no senior tickets in standard seats."]},
     )
     assert child_premium.json() == {"ticket_types": ["This show sells no child tickets in premium seats."]}
-    assert unknown.json() == {"ticket_types": ["No ticket type is called 'pensioner'."]}
+    assert unknown.json() == {"ticket_type": ["No ticket type is called 'pensioner'."]}
     assert not Ticket.objects.exists()
 
 
@@ -197,7 +198,7 @@ def test_the_best_seats_are_chosen_among_those_the_show_sells(api_client, staff_
     # A type priced nowhere here is still the 400 that names it.
     child = api_client.post("/api/tickets", {**ADA, "show": show.pk, "ticket_type": "child"})
     assert child.status_code == 400
-    assert "child" in child.json()["ticket_types"][0]
+    assert "child" in child.json()["ticket_type"][0]
     # With every standard seat gone, the show is sold out for them: no premium seat is sold.
     SeatBlock.objects.bulk_create(SeatBlock(show=show, seat=label) for label in category["standard"])
     sold_out = api_client.post("/api/tickets", {**ADA, "show": show.pk})

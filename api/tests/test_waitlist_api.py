@@ -138,6 +138,17 @@ def test_a_bad_join_is_a_400_that_names_the_field(api_client, sold_out, body, er
     assert not WaitlistEntry.objects.exists()
 
 
+def test_a_party_larger_than_the_show_is_a_400(api_client, sold_out):
+    # Four seats: a party of five could never be offered seats, and would wait until the show.
+    response = join(api_client, sold_out, party_size=5)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"party_size": ["This show has 4 seats: a larger party can't be offered seats together."]},
+    )
+    assert not WaitlistEntry.objects.exists()
+    assert join(api_client, sold_out, party_size=4).status_code == 201
+
+
 def test_joining_a_show_that_has_started_is_a_400(api_client, sold_out):
     with time_machine.travel(sold_out.starts_at, tick=False):  # exactly the start counts as started
         response = join(api_client, sold_out)

@@ -65,7 +65,8 @@ class TicketViewSet(viewsets.ModelViewSet):
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     lookup_value_regex = "[^/]+"
-    error_fields = {"seats": "seat"}  # a ticket has one seat
+    # A ticket has one seat and one type: the rules that judge a party's name the one field.
+    error_fields = {"seats": "seat", "ticket_types": "ticket_type"}
 
     def get_permissions(self) -> list[BasePermission]:
         return [IsStaff()] if self.action == "list" else [AllowAny()]
