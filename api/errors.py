@@ -76,11 +76,16 @@ class Limited(DomainError):
 # --- 400 ----------------------------------------------------------------------------
 
 
-class ShowNotFound(Invalid):
-    subject = "show"
+class NotFound(Invalid):
+    """An id in a request's body that names nothing (DRF's message for a related field)."""
 
+    def __init__(self, subject: str, pk: object) -> None:
+        super().__init__(f'Invalid pk "{pk}" - object does not exist.', subject=subject)
+
+
+class ShowNotFound(NotFound):
     def __init__(self, show_id: object) -> None:
-        super().__init__(f'Invalid pk "{show_id}" - object does not exist.')
+        super().__init__("show", show_id)
 
 
 class NoShowAtTime(Invalid):

@@ -17,6 +17,7 @@ from ..errors import (
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
+    NotFound,
     OpenTimingTooFar,
     SeatTaken,
     SeveralShows,
@@ -132,7 +133,10 @@ def _film(film_id: int) -> Film:
     """The film a show is given, its row locked against a change of it (venues.plain_save)
     until this transaction ends (call in one): a renamed film's new title reaches this show
     too."""
-    return Film.objects.select_for_update(no_key=True).get(pk=film_id)
+    film = Film.objects.select_for_update(no_key=True).filter(pk=film_id).first()
+    if film is None:  # deleted since the request was read
+        raise NotFound("film", film_id)
+    return film
 
 
 def _save_show(show: Show) -> Show:
@@ -188,7 +192,9 @@ def show_create(
         # (venues.screen_save moving the screen, venues.plain_save renaming the film): it
         # is made with what they are once that change is done.
         screen_id = Screen.objects.default().pk if screen_id is None else screen_id
-        screen = Screen.objects.select_for_update(no_key=True).get(pk=screen_id)
+        screen = Screen.objects.select_for_update(no_key=True).filter(pk=screen_id).first()
+        if screen is None:  # deleted since the request was read
+            raise NotFound("screen", screen_id)
         film = None if film_id is None else _film(film_id)
         if capacity is not None and capacity > screen.capacity:
             raise CapacityAboveMap(screen.capacity)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..errors import DefaultTicketTypeNeeded, FilmRuntimeOverlaps, InUse, Invalid, SeatInUse, ShowOverlaps
@@ -120,8 +120,10 @@ def plain_save(
         for name, value in fields.items():
             setattr(instance, name, value)
         changed = [name for name in watched if before is not None and before[name] != getattr(instance, name)]
-        if changed and isinstance(instance, Venue) and Show.objects.filter(screen__venue=instance).exists():
-            raise InUse("Shows are sold in this venue's time zone and currency: they can't change.")
+        if changed and isinstance(instance, Venue):
+            _lock_against_new_shows(instance)
+            if Show.objects.filter(screen__venue=instance).exists():
+                raise InUse("Shows are sold in this venue's time zone and currency: they can't change.")
         instance.save()
         kind = str(instance._meta.model_name)
         audit.record(
@@ -182,6 +184,18 @@ def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
     audit.record_many(actor=actor, now=now, entries=entries, events=events)
 
 
+def _lock_against_new_shows(instance: Venue | Screen | Film) -> None:
+    """Lock what a show made of this venue, screen or film locks (catalog.show_create: its
+    screen and its film; show_update: a new film), so that the check for shows that follows
+    in this transaction sees a show being made meanwhile, or that show waits for this change
+    and is made with it done (or fails: its screen or film is gone)."""
+    if isinstance(instance, Venue):
+        rows: QuerySet[Any] = Screen.objects.filter(venue=instance).order_by("pk")
+    else:
+        rows = type(instance).objects.filter(pk=instance.pk)
+    list(rows.select_for_update(no_key=True).values_list("pk", flat=True))
+
+
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
     """Delete a venue, screen or film that no show uses (InUse otherwise)."""
     if isinstance(instance, Venue):
@@ -191,6 +205,7 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
     else:
         shows = Show.objects.filter(film=instance)
     with transaction.atomic():
+        _lock_against_new_shows(instance)
         if shows.exists():
             raise InUse()
         entries = []

@@ -29,7 +29,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import NotSoldHere, PartyAboveCapacity, ShowBusy, ShowNotFound, SoldOut, WaitlistClosed, WaitlistEntryNotFound
+from ..errors import (
+    NotSoldHere,
+    PartyAboveCapacity,
+    ShowBusy,
+    ShowNotFound,
+    SoldOut,
+    WaitlistClosed,
+    WaitlistEntryNotFound,
+)
 from ..locking import lock_show, seats_in_use, try_job_lock
 from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit

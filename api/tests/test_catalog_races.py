@@ -1,0 +1,123 @@
+"""A show made while staff delete its venue, screen or film, or change its venue's time zone:
+the check "no show uses this" reads shows under the locks that making a show takes
+(PostgreSQL: on SQLite one write runs at a time)."""
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from api.errors import InUse, Invalid
+from api.models import Film, Screen, Show, Venue
+from api.services import catalog, venues
+from api.tests.conftest import postgres_only, screen_of
+
+pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+
+FIRST = "first"
+
+
+def race(first: Callable[[], Any], then: Callable[[], Any], *, pause_in: Any) -> tuple[object, object, bool]:
+    """Run `first`, paused in its transaction once it calls `pause_in.record` or
+    `.record_many` (its audit entry: its rows are written, not yet committed); run `then`
+    meanwhile, then let `first` commit. The two outcomes (what each returned, or the
+    exception it raised), and whether `then` waited for `first`."""
+    written, go = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+    originals = {name: getattr(pause_in, name) for name in ("record", "record_many")}
+
+    def pausing(name: str) -> Callable[..., None]:
+        def call(**kwargs: Any) -> None:
+            originals[name](**kwargs)
+            if threading.current_thread().name == FIRST:
+                written.set()
+                assert go.wait(30)
+
+        return call
+
+    def run(name: str, work: Callable[[], Any]) -> None:
+        try:
+            outcomes[name] = work()
+        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    for name in originals:
+        setattr(pause_in, name, pausing(name))
+    try:
+        leader = threading.Thread(target=run, args=("first", first), name=FIRST)
+        leader.start()
+        assert written.wait(30)
+        follower = threading.Thread(target=run, args=("then", then))
+        follower.start()
+        follower.join(1)
+        waited = follower.is_alive()
+        go.set()
+        leader.join(30)
+        follower.join(30)
+    finally:
+        for name, original in originals.items():
+            setattr(pause_in, name, original)
+    return outcomes["first"], outcomes["then"], waited
+
+
+def show_maker(screen: Screen, film: Film | None = None) -> Callable[[], Show]:
+    # The ids read now: a delete sets its instance's pk to None.
+    starts_at, screen_id, film_id = timezone.now() + timedelta(days=2), screen.pk, film and film.pk
+    return lambda: catalog.show_create(starts_at=starts_at, screen_id=screen_id, film_id=film_id, title="Late addition")
+
+
+@pytest.mark.parametrize("subject", ["venue", "screen", "film"])
+def test_a_delete_waits_for_a_show_being_made_and_is_refused(subject):
+    # The check read shows without a lock: a show committed after it made the delete fail at
+    # its COMMIT on the show's foreign key, a 500 (or, had the key cascaded, took the show).
+    venue = Venue.objects.create(name="Annex")
+    screen = screen_of(5, name="Annex 1", venue=venue)
+    film = Film.objects.create(title="Late addition", runtime_minutes=90)
+    target = {"venue": venue, "screen": screen, "film": film}[subject]
+
+    show, change, waited = race(show_maker(screen, film), lambda: venues.in_use_delete(target), pause_in=catalog.audit)
+
+    assert isinstance(show, Show), show
+    assert waited
+    assert isinstance(change, InUse), change
+    assert type(target).objects.filter(pk=target.pk).exists()
+    assert Show.objects.filter(pk=show.pk, screen=screen, film=film).exists()
+
+
+def test_a_venues_time_zone_change_waits_for_a_show_being_made_and_is_refused():
+    venue = Venue.objects.create(name="Annex", time_zone="Europe/Paris")
+    screen = screen_of(5, name="Annex 1", venue=venue)
+
+    def move_venue() -> object:
+        return venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"})
+
+    show, change, waited = race(show_maker(screen), move_venue, pause_in=catalog.audit)
+
+    assert isinstance(show, Show), show
+    assert waited
+    assert isinstance(change, InUse), change
+    assert Venue.objects.get(pk=venue.pk).time_zone == "Europe/Paris"
+
+
+@pytest.mark.parametrize("subject", ["screen", "film"])
+def test_a_show_made_while_its_screen_or_film_is_deleted_is_a_400(subject):
+    # The other way round: the show waits for the delete, then finds its screen or film gone.
+    venue = Venue.objects.create(name="Annex")
+    screen = screen_of(5, name="Annex 1", venue=venue)
+    film = Film.objects.create(title="Late addition", runtime_minutes=90)
+    target = {"screen": screen, "film": film}[subject]
+    pk = target.pk
+
+    deleted, show, waited = race(lambda: venues.in_use_delete(target), show_maker(screen, film), pause_in=venues.audit)
+
+    assert deleted is None, deleted
+    assert waited
+    assert isinstance(show, Invalid), show
+    assert (show.subject, show.message) == (subject, f'Invalid pk "{pk}" - object does not exist.')
+    assert not Show.objects.exists()
