@@ -20,6 +20,7 @@ show's lock alone would keep two runs from offering one seat or one entry twice.
 """
 
 import dataclasses
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ from . import audit
 from .holds import hold_insert, hold_release
 from .jobs import OFFER_JOB_LOCK
 from .seating import phone_at
+
+logger = logging.getLogger(__name__)
 
 
 def _expire_lapsed(entries: WaitlistEntryQuerySet, *, now: datetime, actor: str) -> int:
@@ -167,6 +170,7 @@ class OfferRun:
     offers: list[Offer] = field(default_factory=list)
     expired: int = 0  # lapsed offers marked expired
     passed: list[int] = field(default_factory=list)  # shows locked too long by others, or deleted: next run
+    failed: dict[int, Exception] = field(default_factory=dict)  # shows whose turn raised (logged): next run
     skipped: bool = False  # another host was offering: the rest is left to it
 
 
@@ -231,6 +235,12 @@ def waitlist_offer_seats(*, now: datetime, actor: str = "job:offer_waitlist_seat
                 offers, expired = _offer_at(show_id, now=now, actor=actor)
         except (ShowBusy, ShowNotFound):  # locked too long by others, or deleted meanwhile
             run.passed.append(show_id)
+            continue
+        except Exception as exc:  # noqa: BLE001 (one show's fault: logged, and the run goes on)
+            # Rolled back, this show's turn alone; the others are served, and the command
+            # fails at the end (cron's log gets the traceback).
+            logger.exception("Offering waiting-list seats at show %s failed.", show_id)
+            run.failed[show_id] = exc
             continue
         run.offers += offers
         run.expired += expired

@@ -13,11 +13,11 @@ from uuid import UUID
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from api.models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
-from api.services import jobs, webhooks
+from api.services import jobs, waitlist, webhooks
 from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -331,6 +331,38 @@ def test_a_run_that_finds_the_jobs_lock_taken_does_nothing(api_client, row_of_te
 
     assert offer_seats() == "Another host is offering waiting-list seats right now; nothing to do.\n"
     assert not Hold.objects.exists()
+
+
+def test_a_show_that_fails_is_logged_and_the_others_are_still_served(
+    api_client, row_of_ten, frozen, monkeypatch, caplog
+):
+    # One show's error (a bug, a database error) stopped the whole run: the shows after it
+    # in the run waited for the next minute's, and the same error stopped that one too.
+    broken = make_show(days=4, capacity=10, screen=screen_of(10, name="Broken"))
+    book_seats(broken.pk, quantity=10)
+    for show in (broken, row_of_ten):
+        join(api_client, show, GRACE, 1, frozen)
+    cancel(api_client, row_of_ten, "A4")
+    Ticket.objects.filter(show=broken, seat="A4").delete()
+    offer_at = waitlist._offer_at
+
+    def failing(show_id, **kwargs):
+        if show_id == broken.pk:
+            raise RuntimeError("a bug")
+        return offer_at(show_id, **kwargs)
+
+    monkeypatch.setattr(waitlist, "_offer_at", failing)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="1 show failed"):
+        call_command("offer_waitlist_seats", stdout=out, stderr=err)
+
+    assert not Hold.objects.filter(show=broken).exists()
+    assert Hold.objects.filter(show=row_of_ten).count() == 1
+    assert "Made 1 offers of 1 seats; 0 lapsed offers expired.\n" in out.getvalue()
+    assert err.getvalue() == f"Failed at show {broken.pk}: RuntimeError: a bug (the traceback is in the log).\n"
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage() == f"Offering waiting-list seats at show {broken.pk} failed."
+    assert record.exc_info is not None
 
 
 # --- the purge --------------------------------------------------------------------------

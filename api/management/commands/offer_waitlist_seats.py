@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from api.services.waitlist import waitlist_offer_seats
@@ -24,3 +24,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Passed over show {shows} (locked too long by other requests, or deleted); next run.")
         if run.skipped:
             self.stdout.write("Another host is offering waiting-list seats right now; left the rest to it.")
+        if run.failed:
+            for show_id, exc in run.failed.items():
+                self.stderr.write(
+                    f"Failed at show {show_id}: {type(exc).__name__}: {exc} (the traceback is in the log)."
+                )
+            shows = "1 show" if len(run.failed) == 1 else f"{len(run.failed)} shows"
+            raise CommandError(f"{shows} failed; the others were served.")
