@@ -150,9 +150,15 @@ def _delete_old(rows: QuerySet, batch_size: int) -> int:
         if not batch:
             return deleted
         with _purge_transaction():
+            # Locked first, passing over the rows another transaction holds (a booking
+            # holds its show's lock, and may be adding a ticket to a show taken for passed
+            # without one): those are left for the next run. Those locked here are checked
+            # again by the DELETE, which sees what committed before the lock.
+            free = list(rows.filter(pk__in=batch).select_for_update(skip_locked=True).values_list("pk", flat=True))
             # The rows of this model only: a show's holds and prices go with it (CASCADE).
-            deleted += rows.filter(pk__in=batch).delete()[1].get(rows.model._meta.label, 0)
-        if len(batch) < batch_size:
+            done = rows.filter(pk__in=free).delete()[1].get(rows.model._meta.label, 0) if free else 0
+        deleted += done
+        if len(batch) < batch_size or not done:  # the rest, or nothing more this run
             return deleted
 
 

@@ -2,17 +2,19 @@
 open timings made "that never sold a ticket is removed by the purge once its time has
 passed, so clients can't litter the schedule")."""
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
-from api.models import Film, Hold, Screen, Show
-from api.services import jobs
+from api.models import Film, Hold, Screen, Show, Ticket
+from api.services import jobs, sales
 from api.services.catalog import ShowTime, show_at
-from api.tests.conftest import book_ticket, hold_seats
+from api.tests.conftest import book_ticket, hold_seats, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +86,65 @@ def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
     assert "Deleted 3 open timings that passed without a ticket.\n" in out.getvalue()
     assert "open timings" not in again.getvalue()
     assert Show.objects.count() == 0
+
+
+def test_one_booked_after_the_batch_was_read_is_kept(now, monkeypatch):
+    # A booking by a host whose clock is behind, committed between the batch's read and its
+    # DELETE: the DELETE checks the condition again.
+    racing = booked_open_timing(now)
+    purge_transaction = jobs._purge_transaction
+    booked: list[Ticket] = []
+
+    def booking_meanwhile():
+        if not booked:
+            booked.append(book_ticket(racing.pk, now=now - timedelta(seconds=1)))
+        return purge_transaction()
+
+    monkeypatch.setattr(jobs, "_purge_transaction", booking_meanwhile)
+    result = jobs.tickets_purge(now=now)
+
+    assert booked and Show.objects.filter(pk=racing.pk).exists()
+    assert result.shows == 0
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_being_booked_while_the_purge_deletes_it_is_passed_over_and_the_run_goes_on(now, monkeypatch):
+    # The booking held the show's lock, not yet committed: the purge's DELETE waited for it,
+    # and then failed at COMMIT on the new ticket's foreign key, which stopped the run with
+    # a traceback before the tickets, bookings and the rest were purged.
+    racing = booked_open_timing(now)
+    spent = hold_seats(booked_open_timing(now + timedelta(days=2)).pk, quantity=1, now=now - timedelta(days=2))
+    locked, go = threading.Event(), threading.Event()
+    check = sales.check_seats_per_hour
+    outcome: dict[str, object] = {}
+
+    def pausing_check(**kwargs):
+        check(**kwargs)
+        locked.set()  # the booking holds the show's lock, its ticket not yet written
+        assert go.wait(30)
+
+    def book():
+        try:
+            outcome["ticket"] = book_ticket(racing.pk, now=now - timedelta(seconds=1))
+        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
+            outcome["ticket"] = exc
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(sales, "check_seats_per_hour", pausing_check)
+    booking = threading.Thread(target=book)
+    booking.start()
+    assert locked.wait(30)
+    threading.Timer(1, go.set).start()  # the booking goes on while the purge runs
+    try:
+        result = jobs.tickets_purge(now=now)
+    finally:
+        go.set()
+        booking.join(30)
+
+    assert isinstance(outcome["ticket"], Ticket), outcome
+    assert Show.objects.filter(pk=racing.pk).exists()
+    assert result.shows == 0
+    assert result.holds == 1  # the run went on
+    assert not Hold.objects.filter(pk=spent.pk).exists()
