@@ -23,17 +23,23 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     is lowered to it (a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
+        committed: dict[str, Any] | None = None
         if screen.pk is not None:
             # Locked first, as show_create locks it: a show made meanwhile is in before the
             # check below, or is made after this change, on the screen as it now is.
             rows = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk)
-            committed_venue = rows.values_list("venue_id", flat=True).first()
+            committed = rows.values("venue", "name").first()
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
-            if committed_venue not in (None, screen.venue_id) and Show.objects.filter(screen=screen).exists():
+            moved = committed is not None and committed["venue"] != screen.venue_id
+            if moved and Show.objects.filter(screen=screen).exists():
                 raise InUse("Shows use this screen: it can't move to another venue.")
+        changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
+        if committed is not None:  # a change records what it changes
+            changes = {name: value for name, value in changes.items() if committed[name] != value}
         if seat_map is not None:
             if screen.pk is not None and seat_map != screen.seats:  # a map saved unchanged locks nothing
+                changes["seat_map"] = "changed"
                 coming = Show.objects.filter(screen=screen, starts_at__gt=now)
                 # The coming shows' locks (a sale takes its show's): a sale of one of them is
                 # done and seen by the check below, or waits, then reads the new map
@@ -52,11 +58,12 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
                         raise SeatInUse(in_use)
                     _unblock_dropped(list(locked), dropped, order=seat_map_order(screen.seats), now=now, actor=actor)
             screen.seat_map = seat_map.document()
+            if screen.pk is None:
+                changes["seat_map"] = "changed"
+        if committed is not None and not changes:  # saved as it was
+            return screen
         action = "screen.changed" if screen.pk is not None else "screen.created"
         screen.save()
-        changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
-        if seat_map is not None:
-            changes["seat_map"] = "changed"
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
         _cap_to_map(screen, list(locked.values()), now=now, actor=actor)
         return screen
@@ -109,17 +116,22 @@ def plain_save(
     instance: Venue | Film, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
 ) -> Venue | Film:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
-    "film.changed"...) lists the fields given, as text. A film's shows follow a new title
-    or runtime; a venue with shows keeps its time zone and currency (InUse)."""
+    "film.changed"...) lists the fields given (of a change, those it changes), as text. A
+    film's shows follow a new title or runtime; a venue with shows keeps its time zone and
+    currency (InUse)."""
     now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
-        watched = [name for name in FOLLOWED[type(instance)] if name in fields]
         # As committed (the admin's form has already set its values on the instance).
-        before = type(instance).objects.filter(pk=instance.pk).values(*watched).first() if watched else None
+        before = type(instance).objects.filter(pk=instance.pk).values(*fields).first() if done == "changed" else None
         for name, value in fields.items():
             setattr(instance, name, value)
-        changed = [name for name in watched if before is not None and before[name] != getattr(instance, name)]
+        if before is not None:
+            # A change records the fields it changes; saved as it was, it records nothing.
+            fields = {name: value for name, value in fields.items() if before[name] != getattr(instance, name)}
+            if not fields:
+                return instance
+        changed = [name for name in FOLLOWED[type(instance)] if before is not None and name in fields]
         if changed and isinstance(instance, Venue):
             _lock_against_new_shows(instance)
             if Show.objects.filter(screen__venue=instance).exists():
@@ -231,6 +243,11 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
             raise Invalid("A ticket type's key can't change; add a new type instead.", subject="key")
         if before is not None and before.default and not ticket_type.default:
             raise DefaultTicketTypeNeeded()
+        changes: dict[str, Any] = {"key": ticket_type.key, "name": ticket_type.name, "default": ticket_type.default}
+        if before is not None:  # a change records what it changes; saved as it was, nothing
+            changes = {name: value for name, value in changes.items() if getattr(before, name) != value}
+            if not changes:
+                return ticket_type
         if ticket_type.default:
             # Every type's row locked first: a new default saved meanwhile by another
             # request is then committed, and the UPDATE below (a statement, so a snapshot,
@@ -241,7 +258,6 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()
-        changes = {"key": ticket_type.key, "default": ticket_type.default}
         audit.record(
             actor=actor,
             action=action,

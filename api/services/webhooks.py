@@ -127,6 +127,8 @@ def webhook_update(
         webhook = Webhook.objects.select_for_update().get(pk=webhook_id)
         wanted = {"url": url, "events": events, "active": active}
         changes = {k: [getattr(webhook, k), v] for k, v in wanted.items() if v is not None and getattr(webhook, k) != v}
+        if not changes:  # saved as it was: nothing to record
+            return webhook
         for field, (_, value) in changes.items():
             setattr(webhook, field, value)
         webhook.save()

@@ -210,7 +210,8 @@ def test_adding_a_type_as_the_default_takes_the_old_ones_place(staff):
 
     assert response.status_code == 302
     assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["student"]
-    assert _entries("ticket_type.created") == [("staff:admin", "student", {"key": "student", "default": True})]
+    made = {"key": "student", "name": "Student", "default": True}
+    assert _entries("ticket_type.created") == [("staff:admin", "student", made)]
 
 
 def test_renaming_a_type(staff):
@@ -221,7 +222,8 @@ def test_renaming_a_type(staff):
 
     assert response.status_code == 302
     assert TicketType.objects.get(pk=child.pk).name == "Under 12"
-    assert _entries("ticket_type.changed") == [("staff:admin", "child", {"key": "child", "default": False})]
+    # The entry names what changed (it named the key and the default, not the name).
+    assert _entries("ticket_type.changed") == [("staff:admin", "child", {"name": "Under 12"})]
     assert 'name="key"' not in staff.get(url).content.decode()  # a key stays once made
 
 

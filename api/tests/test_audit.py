@@ -214,3 +214,40 @@ def test_the_purge_deletes_entries_past_audit_keep_days(settings):
     assert AuditEntry.objects.filter(pk=kept.pk).exists()
     run = AuditEntry.objects.get(action="tickets.purged")
     assert (run.actor, run.changes["audit_entries"]) == ("job:purge_expired_tickets", 1)
+
+
+def test_a_save_that_changes_nothing_records_nothing_and_a_change_names_what_it_changes(staff_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the endpoint's name is not looked up
+    # Shows and tickets already did; a venue, film, screen, ticket type or webhook saved as
+    # it was wrote an entry that listed every field given, or an empty one.
+    venue = staff_client.post("/api/venues", {"name": "Annex", "currency": "EUR"}, format="json").json()
+    film = staff_client.post("/api/films", {"title": "Audit", "runtime_minutes": 90}, format="json").json()
+    seat_map = {"grid": {"rows": 1, "seats_per_row": 2}}
+    screen = staff_client.post("/api/screens", {"venue": venue["id"], "name": "One", "seat_map": seat_map}, format="json")
+    kind = staff_client.post("/api/ticket-types", {"key": "student", "name": "Student"}, format="json")
+    hook = {"url": "https://hooks.example.com/in", "events": ["booking.created"]}
+    webhook = staff_client.post("/api/webhooks", hook, format="json")
+    assert (screen.status_code, kind.status_code, webhook.status_code) == (201, 201, 201)
+    made = AuditEntry.objects.count()
+
+    unchanged = [
+        (f"/api/venues/{venue['id']}", {"name": "Annex", "currency": "EUR"}),
+        (f"/api/films/{film['id']}", {"title": "Audit", "runtime_minutes": 90}),
+        (f"/api/screens/{screen.json()['id']}", {"name": "One", "seat_map": seat_map}),
+        ("/api/ticket-types/student", {"name": "Student"}),
+        (f"/api/webhooks/{webhook.json()['id']}", {"events": ["booking.created"]}),
+    ]
+    for url, body in unchanged:
+        response = staff_client.patch(url, body, format="json")
+        assert response.status_code == 200, (url, response.json())
+    assert AuditEntry.objects.count() == made
+
+    staff_client.patch(f"/api/venues/{venue['id']}", {"name": "Annexe", "currency": "EUR"}, format="json")
+    staff_client.patch(f"/api/screens/{screen.json()['id']}", {"name": "Uno", "seat_map": seat_map}, format="json")
+    staff_client.patch("/api/ticket-types/student", {"name": "Students"}, format="json")
+    changed = AuditEntry.objects.filter(pk__gt=AuditEntry.objects.order_by("pk")[made - 1].pk).order_by("pk")
+    assert [(e.action, e.changes) for e in changed] == [
+        ("venue.changed", {"name": "Annexe"}),
+        ("screen.changed", {"name": "Uno"}),
+        ("ticket_type.changed", {"name": "Students"}),
+    ]
