@@ -107,7 +107,15 @@ async function fetch(url, options) {
 }
 window.fetch = fetch;
 
-const context = vm.createContext({ document, window, fetch, console, setInterval: () => 1, clearInterval: () => {} });
+const context = vm.createContext({
+  document,
+  window,
+  fetch,
+  console,
+  crypto: globalThis.crypto,
+  setInterval: () => 1,
+  clearInterval: () => {},
+});
 vm.runInContext(fs.readFileSync(input.script, "utf8"), context, { filename: "show.js" });
 
 // Lets every pending answer and what the script does with it run.

@@ -3,6 +3,7 @@
 The browser tests (test_browser_show.py) drive the whole page; these need no browser."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 
+from api.models import Hold
 from api.pages import SENTENCES
 from api.tests.conftest import make_show
 
@@ -140,6 +142,48 @@ def test_confirming_again_after_a_lost_answer_is_the_same_booking(api_client, sh
     keys = {call["headers"].get("Idempotency-Key") for call in confirms}
     assert keys == {f"confirm-{held['body']['id']}"}
     assert "K7QX2M" in seen["done"]
+
+
+def test_holding_again_after_a_lost_answer_is_the_same_hold(api_client, show_with_map):
+    show, answers = show_with_map
+    held = _held(api_client, show)
+    # The first hold was made, but its answer never came back; then the customer asks again,
+    # then for other seats.
+    answers["POST /api/holds"] = [{"fail": True}, held]
+    answers[f"DELETE /api/holds/{held['body']['id']}"] = [{"status": 204, "body": None}]
+    two, three = {"count": 0, "value": "2"}, {"count": 0, "value": "3"}
+
+    seen = run_script(show.pk, answers, [two, {"click": "hold-best"}, {"click": "hold-best"}])
+    changed = run_script(
+        show.pk,
+        {**answers, "POST /api/holds": [{"fail": True}, held]},
+        [two, {"click": "hold-best"}, three, {"click": "hold-best"}],
+    )
+
+    # One key for the one request sent twice: the service answers the second with the hold
+    # the first made (API.md, Idempotency-Key), where without it a second hold kept two more
+    # seats, and counted against the customer's cap, for ten minutes.
+    first, again = [call for call in seen["sent"] if call["url"] == "/api/holds"]
+    assert first["body"] == again["body"] == {"show": show.pk, "quantity": 2}
+    assert re.fullmatch("hold-[0-9a-f]{32}", first["headers"]["Idempotency-Key"])
+    assert again["headers"]["Idempotency-Key"] == first["headers"]["Idempotency-Key"]
+    assert seen["held"]
+    # Another request is another key.
+    first, other = [call for call in changed["sent"] if call["url"] == "/api/holds"]
+    assert other["body"] == {"show": show.pk, "quantity": 3}
+    assert other["headers"]["Idempotency-Key"] != first["headers"]["Idempotency-Key"]
+
+
+def test_the_key_a_hold_sends_makes_its_retry_the_first_hold(api_client, show):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "hold-" + "ab" * 16}
+    asked = {"show": show.pk, "quantity": 2}
+
+    first = api_client.post("/api/holds", asked, format="json", **headers)
+    again = api_client.post("/api/holds", asked, format="json", **headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Hold.objects.count() == 1
 
 
 def test_the_key_a_confirm_sends_makes_its_retry_the_first_booking(api_client, show):

@@ -25,6 +25,9 @@
   let focused = null; // the seat the arrow keys move from (roving tabindex)
   const picked = new Set();
   let hold = null;
+  // The hold asked for and its Idempotency-Key: the same request sent again (its answer was
+  // lost) is answered with the hold it made, not a second hold the page knows nothing of.
+  let holdAsked = null;
   let ticking = null;
 
   function say(text) {
@@ -244,6 +247,11 @@
     return { types, total };
   }
 
+  function randomHex(bytes) {
+    // getRandomValues, not randomUUID: the latter needs a secure context (https).
+    return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   async function holdSeats(best) {
     const { types, total } = wanted();
     const request = { show: showId };
@@ -258,13 +266,16 @@
       if (Object.keys(types).length) request.ticket_types = types;
     }
     say("");
-    const answer = await api("POST", "/api/holds", request);
+    const asked = JSON.stringify(request);
+    if (!holdAsked || holdAsked.body !== asked) holdAsked = { body: asked, key: `hold-${randomHex(16)}` };
+    const answer = await api("POST", "/api/holds", request, { "Idempotency-Key": holdAsked.key });
     if (!answer.ok) {
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
       say(sentence(answer.status, answer.body));
       return;
     }
     hold = answer.body;
+    holdAsked = null;
     picked.clear();
     // The countdown runs on this device's clock from the server's "now" (its Date header).
     const serverNow = Date.parse(answer.date) || Date.now();
