@@ -223,7 +223,9 @@ def test_a_save_that_changes_nothing_records_nothing_and_a_change_names_what_it_
     venue = staff_client.post("/api/venues", {"name": "Annex", "currency": "EUR"}, format="json").json()
     film = staff_client.post("/api/films", {"title": "Audit", "runtime_minutes": 90}, format="json").json()
     seat_map = {"grid": {"rows": 1, "seats_per_row": 2}}
-    screen = staff_client.post("/api/screens", {"venue": venue["id"], "name": "One", "seat_map": seat_map}, format="json")
+    screen = staff_client.post(
+        "/api/screens", {"venue": venue["id"], "name": "One", "seat_map": seat_map}, format="json"
+    )
     kind = staff_client.post("/api/ticket-types", {"key": "student", "name": "Student"}, format="json")
     hook = {"url": "https://hooks.example.com/in", "events": ["booking.created"]}
     webhook = staff_client.post("/api/webhooks", hook, format="json")
