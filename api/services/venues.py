@@ -28,7 +28,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
             # Locked first, as show_create locks it: a show made meanwhile is in before the
             # check below, or is made after this change, on the screen as it now is.
             rows = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk)
-            committed = rows.values("venue", "name").first()
+            row = rows.values("venue", "name").first()
+            committed = dict(row) if row is not None else None
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
             moved = committed is not None and committed["venue"] != screen.venue_id
