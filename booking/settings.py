@@ -280,6 +280,30 @@ WEBHOOKS_CLAIM_SECONDS = env.int("WEBHOOKS_CLAIM_SECONDS", default=60)
 # Audit entries older than this many days are deleted by the purge job.
 AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 
+# Whole numbers that a bad value would turn into nonsense (a hold that ends as it starts,
+# a purge whose cutoff leaves the calendar and fails every run) stop the service at start.
+DAY_MINUTES = 24 * 60
+for _name, (_low, _high) in {
+    "BOOKING_DEFAULT_CAPACITY": (1, 3_000),  # seatmaps.MAX_SEATS
+    "BOOKING_SEATS_PER_ROW": (1, 1_000),
+    "BOOKING_EXPIRE_AFTER_HOURS": (1, 24 * 366),
+    "BOOKING_HOLD_MINUTES": (1, DAY_MINUTES),
+    "BOOKING_WAITLIST_OFFER_MINUTES": (1, DAY_MINUTES),
+    "BOOKING_OPEN_TIMINGS_DAYS": (0, 3_660),
+    "BOOKING_DEFAULT_RUNTIME_MINUTES": (1, DAY_MINUTES),
+    "BOOKING_CLEANING_MINUTES": (0, DAY_MINUTES),
+    "BOOKING_MAX_HELD_SEATS_PER_CLIENT": (0, 10_000),
+    "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": (0, 1_000_000),
+    "BOOKING_CHECK_IN_OPENS_MINUTES": (0, DAY_MINUTES),
+    "SHOW_SEARCH_CACHE_SECONDS": (0, 3_600),
+    "STAFF_LIST_CACHE_SECONDS": (0, 3_600),
+    "SEAT_MAP_CACHE_SECONDS": (0, 3_600),
+    "WEBHOOKS_CLAIM_SECONDS": (1, 3_600),
+    "AUDIT_KEEP_DAYS": (1, 36_600),
+}.items():
+    if not _low <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: give a whole number from {_low} to {_high}.")
+
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services/jobs.py).
 CRONJOBS = [

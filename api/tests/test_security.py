@@ -457,6 +457,21 @@ def test_the_development_secret_is_refused_with_debug_off():
     assert "Set SECRET_KEY: the development key is refused when DEBUG is off." in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # 800,000 days took the purge's cutoff out of the calendar: every run failed.
+        ("AUDIT_KEEP_DAYS", "800000", "AUDIT_KEEP_DAYS=800000: give a whole number from 1 to 36600."),
+        ("BOOKING_HOLD_MINUTES", "0", "BOOKING_HOLD_MINUTES=0: give a whole number from 1 to 1440."),
+        ("BOOKING_CLEANING_MINUTES", "-5", "BOOKING_CLEANING_MINUTES=-5: give a whole number from 0 to 1440."),
+    ],
+)
+def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(variable, value, message):
+    result = _manage("check", DEBUG="true", **{variable: value})
+    assert result.returncode == 1
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
 def test_a_customer_is_never_exposed_by_a_booking_of_someone_else(api_client, people):
     """Same person booking again is the same customer; a new booking shows only itself."""
     response = api_client.post("/api/bookings", {"show": people["show"].pk, "quantity": 1, **MINE}, format="json")
