@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .forms import PhoneFormField, ShowTimeFormField
-from .models import AuditEntry, Film, Show, Ticket, Venue, expiry_cutoff
+from .models import AuditEntry, Film, Screen, Show, Ticket, Venue, expiry_cutoff
 from .selectors import MAX_ID
 
 
@@ -189,6 +189,14 @@ class ShowFilter(StartsAtFilters):
     class Meta:
         model = Show
         fields = ["date", "time", "date_after", "date_before", "title", "seats", "expired", "venue", "screen", "film"]
+
+
+class ScreenFilter(filters.FilterSet):
+    venue = IdFilter(field_name="venue_id", help_text="A venue's id.")
+
+    class Meta:
+        model = Screen
+        fields = ["venue"]
 
 
 class FilmFilter(filters.FilterSet):

@@ -385,3 +385,18 @@ def test_reads_that_leave_the_map_unread_follow_a_changed_map(api_client):
     assert locked.screen.seats.capacity == 4
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
     assert (response.status_code, response.json()["seat"][0]) == (201, "B")
+
+
+def test_screens_filtered_by_venue_match_nothing_for_an_unknown_one(api_client):
+    # As every other id filter does (?show=, ?venue= of shows and tickets); it was a 400
+    # "Select a valid choice" for a venue deleted since the client read it.
+    annex = Venue.objects.create(name="Annex")
+    small = Screen.objects.create(venue=annex, name="Small", seat_map=grid(1, 5))
+
+    mine = api_client.get(f"/api/screens?venue={annex.pk}")
+    unknown = api_client.get(f"/api/screens?venue={annex.pk + 1000}")
+    not_a_number = api_client.get("/api/screens?venue=first")
+
+    assert [s["id"] for s in mine.json()["results"]] == [small.pk]
+    assert (unknown.status_code, unknown.json()["results"]) == (200, [])
+    assert (not_a_number.status_code, not_a_number.json()) == (400, {"venue": ["Enter a number."]})

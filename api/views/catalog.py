@@ -19,7 +19,7 @@ from rest_framework.serializers import BaseSerializer
 
 from .. import selectors
 from ..callers import actor_of
-from ..filters import FilmFilter, ShowFilter
+from ..filters import FilmFilter, ScreenFilter, ShowFilter
 from ..models import Film, Screen, Show, TicketType, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
 from ..schema import errors
@@ -258,7 +258,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ScreenSerializer
     queryset = Screen.objects.select_related("venue").order_by("venue_id", "pk")
-    filterset_fields = ["venue"]
+    filterset_class = ScreenFilter
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         values = dict(serializer.validated_data)
