@@ -17,6 +17,7 @@ addresses instead, and sets WEBHOOKS_ALLOW_PRIVATE: then no check is made, and r
 go by name, through the environment's proxy if there is one.
 """
 
+import concurrent.futures
 import ipaddress
 import socket
 import time
@@ -31,11 +32,21 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+# How long a name may take to resolve. getaddrinfo has no timeout of its own (the system's
+# resolver tries each name server in turn, for as long as resolv.conf says): it runs in a
+# thread of this pool, and a name that takes longer is refused. The thread finishes on its
+# own; with all of them stuck, new look-ups wait in the queue and time out the same way.
+RESOLVE_SECONDS = 5.0
+_resolvers = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+
+
 def checked_addresses(host: str) -> tuple[list[str], str | None]:
     """`host`'s addresses in the resolver's order, and None when every one is public; else
     ([], why not)."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        infos = _resolvers.submit(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP).result(RESOLVE_SECONDS)
+    except TimeoutError:
+        return [], f"The host {host} can't be resolved in time."
     except (socket.gaierror, UnicodeError):
         return [], f"The host {host} can't be resolved."
     if not infos:

@@ -8,6 +8,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 import trustme
@@ -147,6 +148,26 @@ def test_registration_refuses_a_name_that_resolves_privately(internet, monkeypat
 
     resolve_name(monkeypatch, PUBLIC)
     webhooks.check_url(f"http://{NAME}/hooks")  # the test's public address passes
+
+
+def test_a_resolver_that_does_not_answer_in_time_is_a_refusal_not_a_stall(internet, monkeypatch):
+    # getaddrinfo has no timeout of its own: a name server that never answered held the
+    # registration's request, or the deliverer past its lease, for as long as the system's
+    # resolver kept trying.
+    monkeypatch.setattr(outbound, "RESOLVE_SECONDS", 0.2)
+    answered = threading.Event()
+
+    def silent(*args, **kwargs):
+        answered.wait(5)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent)
+    try:
+        started = time.monotonic()
+        assert outbound.checked_addresses(NAME) == ([], f"The host {NAME} can't be resolved in time.")
+        assert time.monotonic() - started < 2
+    finally:
+        answered.set()
 
 
 def resolve_names(monkeypatch, answers: dict[str, tuple[str, ...]]) -> None:
