@@ -273,12 +273,25 @@ def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | No
             return
         tickets = Ticket.objects.select_for_update().filter(booking_id=booking_id).order_by("pk")
         ticket_ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
+        # The event tells the booking as booking.created did: whom to refund or tell.
+        data = audit.booking_data(_sale_of(booking_id))
         Ticket.objects.filter(booking_id=booking_id).delete()
         Booking.objects.filter(pk=booking_id).delete()
         entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
         entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
-        event = audit.Event("booking.cancelled", {"reference": reference, "tickets": ticket_ids})
+        event = audit.Event("booking.cancelled", data)
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
+
+
+def _sale_of(booking_id: int) -> Sale:
+    """A booking with its booker, and its tickets in seat order with their holders, as
+    booking.created tells them (audit.booking_data)."""
+    tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD)
+    booking = Booking.objects.select_related("customer").get(pk=booking_id)
+    return Sale(booking, list(tickets.order_by("seat_order", "pk")))
+
+
+TOLD = ("booking__customer", "show", "ticket_type", "holder")  # what an event tells of a ticket
 
 
 # --- tickets ----------------------------------------------------------------------
@@ -386,12 +399,14 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         if found is None or ticket is None:
             raise TicketNotFound()
         (booking_id, reference), (show_id, seat) = found, ticket
+        # The events tell the ticket with its person, and the booking its last ticket ends,
+        # as ticket.changed and booking.created tell them.
+        gone = Ticket.objects.select_related(*TOLD).get(pk=ticket_id)
         Ticket.objects.filter(pk=ticket_id).delete()
         last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
-        data = {"id": str(ticket_id), "booking": reference, "show": show_id, "seat": seat}
         entries = [audit.Entry("ticket.cancelled", "ticket", str(ticket_id), {"show": show_id, "seat": seat})]
-        events = [audit.Event("ticket.cancelled", data)]
+        events = [audit.Event("ticket.cancelled", {**audit.ticket_data(gone), **audit.person_data(gone.holder)})]
         if last:
             entries.append(audit.Entry("booking.cancelled", "booking", reference, {"tickets": [str(ticket_id)]}))
-            events.append(audit.Event("booking.cancelled", {"reference": reference, "tickets": [str(ticket_id)]}))
+            events.append(audit.Event("booking.cancelled", audit.booking_data(Sale(gone.booking, [gone]))))
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=events)

@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.models import AuditEntry, Webhook, WebhookEvent
-from api.services import audit, jobs, webhooks
+from api.services import audit, jobs, sales, webhooks
 from api.tests.conftest import ADA, all_at_once, book_seats, postgres_only
 from api.tests.test_throttle_redis import database_url
 
@@ -130,6 +130,38 @@ def test_a_booking_delivers_booking_created_signed_by_the_specification(endpoint
     assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
     assert headers["webhook-signature"].startswith("v1,")
     assert (event.status, event.attempts, event.response_status, event.next_attempt_at) == ("delivered", 1, 200, None)
+
+
+@pytest.mark.django_db
+def test_a_cancellation_carries_the_booking_and_its_people_as_the_booking_did(endpoint, show):
+    # API.md: "data carries what the event is about (a booking with its reference, tickets
+    # and the person's details)". booking.cancelled carried the reference and the tickets'
+    # ids, ticket.cancelled four fields and no person: a theatre's system could not tell
+    # whom to refund or send a message.
+    whole = book_seats(show.pk, quantity=2)
+    one_by_one = book_seats(show.pk, quantity=2, name="Grace Hopper", phone_number="+919876543210")
+    first, last = one_by_one.tickets
+    created = {e.payload["data"]["reference"]: e.payload["data"] for e in WebhookEvent.objects.all()}
+
+    sales.booking_cancel(booking_id=whole.booking.pk)
+    sales.ticket_cancel(ticket_id=first.pk)
+    sales.ticket_cancel(ticket_id=last.pk)
+
+    sent = [(e.type, e.payload["data"]) for e in WebhookEvent.objects.exclude(type="booking.created").order_by("pk")]
+    grace = {"name": "Grace Hopper", "phone_number": "+919876543210"}
+    assert sent == [
+        ("booking.cancelled", created[whole.booking.reference]),
+        ("ticket.cancelled", {**audit.ticket_data(first), **grace}),
+        ("ticket.cancelled", {**audit.ticket_data(last), **grace}),
+        (
+            "booking.cancelled",
+            {
+                **created[one_by_one.booking.reference],
+                "total": "0.00",
+                "tickets": [{**audit.ticket_data(last), **grace}],
+            },
+        ),
+    ]
 
 
 @pytest.mark.django_db
