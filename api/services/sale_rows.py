@@ -38,6 +38,16 @@ class Sale:
     tickets: list[Ticket]
 
 
+TOLD = ("booking__customer", "show", "ticket_type", "holder")  # what an event tells of a ticket
+
+
+def sale_of(booking_id: int) -> Sale:
+    """A booking as it stands, read back: its booker, and its tickets in seat order with
+    their holders (what audit.booking_data tells)."""
+    tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD).order_by("seat_order", "pk")
+    return Sale(Booking.objects.select_related("customer").get(pk=booking_id), list(tickets))
+
+
 def customer_get_or_create(*, name: str, phone_number: PhoneNumber | str) -> Customer:
     """The customer with this name and phone, made on first use: one upsert, safe when two
     bookings of a new person run at once."""

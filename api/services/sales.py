@@ -32,7 +32,7 @@ from . import audit
 from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .sale_rows import Sale, customer_get_or_create, write_sale
+from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
@@ -274,24 +274,12 @@ def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | No
         tickets = Ticket.objects.select_for_update().filter(booking_id=booking_id).order_by("pk")
         ticket_ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
         # The event tells the booking as booking.created did: whom to refund or tell.
-        data = audit.booking_data(_sale_of(booking_id))
+        event = audit.Event("booking.cancelled", audit.booking_data(sale_of(booking_id)))
         Ticket.objects.filter(booking_id=booking_id).delete()
         Booking.objects.filter(pk=booking_id).delete()
         entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
         entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
-        event = audit.Event("booking.cancelled", data)
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
-
-
-def _sale_of(booking_id: int) -> Sale:
-    """A booking with its booker, and its tickets in seat order with their holders, as
-    booking.created tells them (audit.booking_data)."""
-    tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD)
-    booking = Booking.objects.select_related("customer").get(pk=booking_id)
-    return Sale(booking, list(tickets.order_by("seat_order", "pk")))
-
-
-TOLD = ("booking__customer", "show", "ticket_type", "holder")  # what an event tells of a ticket
 
 
 # --- tickets ----------------------------------------------------------------------
