@@ -211,6 +211,8 @@ class ShowWriteSerializer(serializers.Serializer):
         if self.instance is None:
             values["screen_id"] = screen.pk
             values.setdefault("title", "")
+            if day is not None and at is not None:
+                values["local"] = (day, at)  # read again in the venue's zone once the screen is locked
         return values
 
 

@@ -184,9 +184,13 @@ def show_create(
     title: str = "",
     capacity: int | None = None,
     prices: Prices | None = None,
+    local: tuple[date, time] | None = None,
     actor: str = "system",
     now: datetime | None = None,
 ) -> Show:
+    """A show on the screen (the default one if none). `local`: the date and time it was
+    asked for, which make starts_at in the venue's zone as it stands under the screen's
+    lock (a zone changed since the request was read is the one the show is made in)."""
     with transaction.atomic():
         # The screen and the film locked against a change of them until the show is in
         # (venues.screen_save moving the screen, venues.plain_save renaming the film): it
@@ -196,6 +200,8 @@ def show_create(
         if screen is None:  # deleted since the request was read
             raise NotFound("screen", screen_id)
         film = None if film_id is None else _film(film_id)
+        if local is not None:
+            starts_at = moment(*local, Venue.objects.get(pk=screen.venue_id))
         if capacity is not None and capacity > screen.capacity:
             raise CapacityAboveMap(screen.capacity)
         ends_at, busy_until = show_times(starts_at=starts_at, film=film)

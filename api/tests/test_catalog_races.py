@@ -4,8 +4,9 @@ the check "no show uses this" reads shows under the locks that making a show tak
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from api.errors import InUse, Invalid
 from api.models import Film, Screen, Show, Venue
+from api.serializers.catalog import ShowWriteSerializer
 from api.services import catalog, venues
 from api.tests.conftest import postgres_only, screen_of
 
@@ -123,3 +125,28 @@ def test_a_show_made_while_its_screen_or_film_is_deleted_is_a_400(subject):
     assert isinstance(show, Invalid), show
     assert (show.subject, show.message) == (subject, f'Invalid pk "{pk}" - object does not exist.')
     assert not Show.objects.exists()
+
+
+def test_a_show_given_by_date_and_time_while_its_venues_zone_changes_is_at_that_time_in_the_new_zone():
+    # The date and time were read in the zone the venue had when the request came; the show
+    # waited for the zone's change, then was made at 20:00 Paris time in a Tokyo venue
+    # (04:00 there).
+    venue = Venue.objects.create(name="Annex", time_zone="Europe/Paris")
+    screen = screen_of(5, name="Annex 1", venue=venue)
+    day = timezone.localdate() + timedelta(days=3)
+
+    def move_venue() -> object:
+        return venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"})
+
+    def make() -> Show:
+        asked = ShowWriteSerializer(data={"screen": screen.pk, "date": day.isoformat(), "time": "20:00"})
+        assert asked.is_valid(), asked.errors
+        return catalog.show_create(now=timezone.now(), **asked.validated_data)
+
+    moved, show, waited = race(move_venue, make, pause_in=venues.audit)
+
+    assert isinstance(moved, Venue), moved
+    assert waited
+    assert isinstance(show, Show), show
+    assert show.starts_at == catalog.moment(day, time(20, 0), Venue.objects.get(pk=venue.pk))
+    assert timezone.localtime(show.starts_at, ZoneInfo("Asia/Tokyo")).hour == 20
