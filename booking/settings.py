@@ -283,17 +283,18 @@ AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 # Whole numbers that a bad value would turn into nonsense (a hold that ends as it starts,
 # a purge whose cutoff leaves the calendar and fails every run) stop the service at start.
 DAY_MINUTES = 24 * 60
+CAP = 1_000_000_000  # the caps' "as good as none" (0 is none)
 for _name, (_low, _high) in {
-    "BOOKING_DEFAULT_CAPACITY": (1, 3_000),  # seatmaps.MAX_SEATS
-    "BOOKING_SEATS_PER_ROW": (1, 1_000),
+    "BOOKING_DEFAULT_CAPACITY": (1, 3_000),  # api/seatmaps.py: MAX_SEATS
+    "BOOKING_SEATS_PER_ROW": (1, 100),  # MAX_SEATS_PER_ROW
     "BOOKING_EXPIRE_AFTER_HOURS": (1, 24 * 366),
     "BOOKING_HOLD_MINUTES": (1, DAY_MINUTES),
     "BOOKING_WAITLIST_OFFER_MINUTES": (1, DAY_MINUTES),
     "BOOKING_OPEN_TIMINGS_DAYS": (0, 3_660),
     "BOOKING_DEFAULT_RUNTIME_MINUTES": (1, DAY_MINUTES),
     "BOOKING_CLEANING_MINUTES": (0, DAY_MINUTES),
-    "BOOKING_MAX_HELD_SEATS_PER_CLIENT": (0, 10_000),
-    "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": (0, 1_000_000),
+    "BOOKING_MAX_HELD_SEATS_PER_CLIENT": (0, CAP),
+    "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": (0, CAP),
     "BOOKING_CHECK_IN_OPENS_MINUTES": (0, DAY_MINUTES),
     "SHOW_SEARCH_CACHE_SECONDS": (0, 3_600),
     "STAFF_LIST_CACHE_SECONDS": (0, 3_600),
@@ -303,6 +304,20 @@ for _name, (_low, _high) in {
 }.items():
     if not _low <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"{_name}={globals()[_name]}: give a whole number from {_low} to {_high}.")
+# The default screen: BOOKING_DEFAULT_CAPACITY seats in rows of BOOKING_SEATS_PER_ROW, a grid
+# a seat map may be (api/seatmaps.py: at most MAX_ROWS rows, MAX_SEATS places).
+_rows = -(-BOOKING_DEFAULT_CAPACITY // BOOKING_SEATS_PER_ROW)
+if _rows > 100 or _rows * BOOKING_SEATS_PER_ROW > 3_000:
+    raise ImproperlyConfigured(
+        f"BOOKING_DEFAULT_CAPACITY={BOOKING_DEFAULT_CAPACITY} in rows of BOOKING_SEATS_PER_ROW="
+        f"{BOOKING_SEATS_PER_ROW} makes {_rows} rows of {_rows * BOOKING_SEATS_PER_ROW} places: a seat map has at"
+        " most 100 rows and 3000 places."
+    )
+# 0 would turn PostgreSQL's lock_timeout off (a booking waiting for ever); below, an error.
+if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        f"BOOKING_LOCK_TIMEOUT_SECONDS={BOOKING_LOCK_TIMEOUT_SECONDS}: give a number of seconds above 0, at most 60."
+    )
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
 # run on several hosts at once (see api/services/jobs.py).

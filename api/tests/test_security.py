@@ -23,6 +23,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api import seatmaps
 from api.authentication import TokenAuthentication
 from api.models import Booking, Customer, Film, Hold, Show, Ticket
 from api.services import door, waitlist
@@ -464,12 +465,31 @@ def test_the_development_secret_is_refused_with_debug_off():
         ("AUDIT_KEEP_DAYS", "800000", "AUDIT_KEEP_DAYS=800000: give a whole number from 1 to 36600."),
         ("BOOKING_HOLD_MINUTES", "0", "BOOKING_HOLD_MINUTES=0: give a whole number from 1 to 1440."),
         ("BOOKING_CLEANING_MINUTES", "-5", "BOOKING_CLEANING_MINUTES=-5: give a whole number from 0 to 1440."),
+        (
+            "BOOKING_DEFAULT_CAPACITY",
+            "3000",  # in rows of 10: 300 rows, which no seat map may have
+            "BOOKING_DEFAULT_CAPACITY=3000 in rows of BOOKING_SEATS_PER_ROW=10 makes 300 rows of 3000 places: a"
+            " seat map has at most 100 rows and 3000 places.",
+        ),
+        (
+            "BOOKING_LOCK_TIMEOUT_SECONDS",
+            "0",
+            "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 60.",
+        ),
     ],
 )
 def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(variable, value, message):
     result = _manage("check", DEBUG="true", **{variable: value})
     assert result.returncode == 1
     assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
+    # booking/settings.py checks BOOKING_DEFAULT_CAPACITY and BOOKING_SEATS_PER_ROW against
+    # the seat map's limits, written there as numbers.
+    assert (seatmaps.MAX_ROWS, seatmaps.MAX_SEATS_PER_ROW, seatmaps.MAX_SEATS) == (100, 100, 3_000)
+    assert seatmaps.parse(seatmaps.grid(100, 30)).capacity == 3_000
+    assert _manage("check", DEBUG="true", BOOKING_DEFAULT_CAPACITY="3000", BOOKING_SEATS_PER_ROW="30").returncode == 0
 
 
 def test_a_customer_is_never_exposed_by_a_booking_of_someone_else(api_client, people):
