@@ -23,30 +23,33 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     is lowered to it (a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
-        committed: dict[str, Any] | None = None
+        # The row as committed, locked first, as show_create locks it: a show made meanwhile
+        # is in before the checks below, or is made after this change, on the screen as it
+        # now is; a change of the map made meanwhile is what this one is compared with.
+        committed = None
         if screen.pk is not None:
-            # Locked first, as show_create locks it: a show made meanwhile is in before the
-            # check below, or is made after this change, on the screen as it now is.
-            rows = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk)
-            row = rows.values("venue", "name").first()
-            committed = dict(row) if row is not None else None
+            committed = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).first()
+        if committed is not None:
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
-            moved = committed is not None and committed["venue"] != screen.venue_id
-            if moved and Show.objects.filter(screen=screen).exists():
+            if committed.venue_id != screen.venue_id and Show.objects.filter(screen=screen).exists():
                 raise InUse("Shows use this screen: it can't move to another venue.")
+            if seat_map is None:  # this instance's map may be older than the committed one
+                screen.seat_map = committed.seat_map
         changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
         if committed is not None:  # a change records what it changes
-            changes = {name: value for name, value in changes.items() if committed[name] != value}
+            before = {"venue": committed.venue_id, "name": committed.name}
+            changes = {name: value for name, value in changes.items() if before[name] != value}
         if seat_map is not None:
-            if screen.pk is not None and seat_map != screen.seats:  # a map saved unchanged locks nothing
+            if committed is not None and seat_map != committed.seats:  # a map saved unchanged locks nothing
                 changes["seat_map"] = "changed"
                 coming = Show.objects.filter(screen=screen, starts_at__gt=now)
                 # The coming shows' locks (a sale takes its show's): a sale of one of them is
                 # done and seen by the check below, or waits, then reads the new map
                 # (locking.seats_in_use).
                 locked = lock_shows(coming.values_list("pk", flat=True))
-                dropped = set(screen.seats.labels()) - set(seat_map.labels())
+                order = seat_map_order(committed.seats)
+                dropped = set(committed.seats.labels()) - set(seat_map.labels())
                 if dropped:
                     booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
                     held = {
@@ -54,10 +57,10 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
                         for seats in Hold.objects.live(now).filter(show__in=coming).values_list("seats", flat=True)
                         for seat in seats
                     }
-                    in_use = sorted(set(booked) | (held & dropped), key=seat_map_order(screen.seats))
+                    in_use = sorted(set(booked) | (held & dropped), key=order)
                     if in_use:
                         raise SeatInUse(in_use)
-                    _unblock_dropped(list(locked), dropped, order=seat_map_order(screen.seats), now=now, actor=actor)
+                    _unblock_dropped(list(locked), dropped, order=order, now=now, actor=actor)
             screen.seat_map = seat_map.document()
             if screen.pk is None:
                 changes["seat_map"] = "changed"
@@ -124,7 +127,9 @@ def plain_save(
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
         # As committed (the admin's form has already set its values on the instance).
-        before = type(instance).objects.filter(pk=instance.pk).values(*fields).first() if done == "changed" else None
+        # Locked: a change being made meanwhile is committed first, and compared with.
+        rows = type(instance).objects.select_for_update(no_key=True).filter(pk=instance.pk)
+        before = rows.values(*fields).first() if done == "changed" else None
         for name, value in fields.items():
             setattr(instance, name, value)
         if before is not None:
@@ -203,6 +208,8 @@ def _lock_against_new_shows(instance: Venue | Screen | Film) -> None:
     in this transaction sees a show being made meanwhile, or that show waits for this change
     and is made with it done (or fails: its screen or film is gone)."""
     if isinstance(instance, Venue):
+        # The venue's row first, as plain_save locks it, then its screens.
+        list(Venue.objects.select_for_update(no_key=True).filter(pk=instance.pk).values_list("pk", flat=True))
         rows: QuerySet[Any] = Screen.objects.filter(venue=instance).order_by("pk")
     else:
         rows = type(instance).objects.filter(pk=instance.pk)
@@ -238,6 +245,10 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
     """Save a ticket type; a new default takes the place of the old one. The default can't
     stop being it but by another taking its place: sales without types need one."""
     with transaction.atomic():
+        # Locked (every type's row when this one is to be the default, as below, in one
+        # order), so that a change committed meanwhile is the one compared with.
+        types = TicketType.objects.select_for_update(no_key=True).order_by("pk")
+        list((types if ticket_type.default else types.filter(pk=ticket_type.pk)).values_list("pk", flat=True))
         before = TicketType.objects.filter(pk=ticket_type.pk).first() if ticket_type.pk is not None else None
         if before is not None and before.key != ticket_type.key:
             # Holds freeze their lines by key, and clients send keys: a key stays once made.
@@ -250,12 +261,11 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
             if not changes:
                 return ticket_type
         if ticket_type.default:
-            # Every type's row locked first: a new default saved meanwhile by another
+            # Every type's row was locked above: a new default saved meanwhile by another
             # request is then committed, and the UPDATE below (a statement, so a snapshot,
             # taken after the lock) sees it and makes it plain, not the unique index. NO KEY
             # UPDATE, which the foreign-key checks of sales committing meanwhile (FOR KEY
             # SHARE of their types) don't wait for, nor this for them.
-            list(TicketType.objects.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
             TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()

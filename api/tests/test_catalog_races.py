@@ -13,7 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from api.errors import InUse, Invalid
-from api.models import Film, Screen, Show, Venue
+from api.models import Film, Screen, Show, TicketType, Venue
+from api.seatmaps import grid, parse
 from api.serializers.catalog import ShowWriteSerializer
 from api.services import catalog, venues
 from api.tests.conftest import postgres_only, screen_of
@@ -150,3 +151,55 @@ def test_a_show_given_by_date_and_time_while_its_venues_zone_changes_is_at_that_
     assert isinstance(show, Show), show
     assert show.starts_at == catalog.moment(day, time(20, 0), Venue.objects.get(pk=venue.pk))
     assert timezone.localtime(show.starts_at, ZoneInfo("Asia/Tokyo")).hour == 20
+
+
+# --- a save that changes nothing, beside one that changes something -----------------------
+# A save whose values are the committed ones records nothing and writes nothing. Read
+# without a lock, "committed" missed a change being made: that save answered 200 with its
+# values, and the other change stayed.
+
+
+def test_a_venue_saved_with_its_zone_beside_a_change_of_it_keeps_the_zone_it_was_saved_with():
+    venue = Venue.objects.create(name="Annex", time_zone="Europe/Paris")
+    as_read = Venue.objects.get(pk=venue.pk)
+
+    moved, kept, waited = race(
+        lambda: venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"}),
+        lambda: venues.plain_save(as_read, fields={"time_zone": "Europe/Paris"}),
+        pause_in=venues.audit,
+    )
+
+    assert isinstance(moved, Venue) and isinstance(kept, Venue), (moved, kept)
+    assert waited
+    assert Venue.objects.get(pk=venue.pk).time_zone == "Europe/Paris"  # the last save's
+
+
+def test_a_screen_saved_with_its_map_beside_a_change_of_it_keeps_the_map_it_was_saved_with():
+    screen = screen_of(5, name="Annex 1")
+    as_read = Screen.objects.get(pk=screen.pk)
+    five, six = as_read.seats, parse(grid(1, 6))
+
+    changed, kept, waited = race(
+        lambda: venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=six, now=timezone.now()),
+        lambda: venues.screen_save(screen=as_read, seat_map=five, now=timezone.now()),
+        pause_in=venues.audit,
+    )
+
+    assert isinstance(changed, Screen) and isinstance(kept, Screen), (changed, kept)
+    assert waited
+    assert Screen.objects.get(pk=screen.pk).seats == five
+
+
+def test_a_default_saved_as_default_beside_another_made_the_default_stays_the_default():
+    adult = TicketType.objects.default()
+    student = TicketType.objects.create(key="student", name="Student")
+    as_read = TicketType.objects.get(pk=adult.pk)
+    student.default = True
+
+    made, kept, waited = race(
+        lambda: venues.ticket_type_save(student), lambda: venues.ticket_type_save(as_read), pause_in=venues.audit
+    )
+
+    assert isinstance(made, TicketType) and isinstance(kept, TicketType), (made, kept)
+    assert waited
+    assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["adult"]
