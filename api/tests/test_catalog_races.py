@@ -203,3 +203,21 @@ def test_a_default_saved_as_default_beside_another_made_the_default_stays_the_de
     assert isinstance(made, TicketType) and isinstance(kept, TicketType), (made, kept)
     assert waited
     assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["adult"]
+
+
+def test_a_screen_renamed_beside_a_change_of_its_map_keeps_the_new_map():
+    screen = screen_of(5, name="Annex 1")
+    as_read = Screen.objects.get(pk=screen.pk)
+    as_read.name = "Annex One"
+    six = parse(grid(1, 6))
+
+    changed, renamed, waited = race(
+        lambda: venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=six, now=timezone.now()),
+        lambda: venues.screen_save(screen=as_read, seat_map=None, now=timezone.now()),
+        pause_in=venues.audit,
+    )
+
+    assert isinstance(changed, Screen) and isinstance(renamed, Screen), (changed, renamed)
+    assert waited
+    saved = Screen.objects.get(pk=screen.pk)
+    assert (saved.name, saved.seats) == ("Annex One", six)  # the rename wrote back no older map
