@@ -365,6 +365,24 @@ def test_a_show_that_fails_is_logged_and_the_others_are_still_served(
     assert record.exc_info is not None
 
 
+def test_a_show_that_failed_before_another_host_took_over_still_fails_the_command(
+    api_client, row_of_ten, frozen, monkeypatch
+):
+    join(api_client, row_of_ten, GRACE, 1, frozen)
+    other = make_show(days=4, capacity=10, screen=screen_of(10, name="Other"))
+    join(api_client, other, ALAN, 1, frozen)
+    monkeypatch.setattr(waitlist, "_offer_at", lambda show_id, **kwargs: 1 / 0)
+    locks = iter([True, False])  # the second show's turn finds another host offering
+    monkeypatch.setattr(waitlist, "try_job_lock", lambda key: next(locks))
+
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="1 show failed"):
+        call_command("offer_waitlist_seats", stdout=out, stderr=err)
+
+    assert "ZeroDivisionError" in err.getvalue()
+    assert out.getvalue().endswith("Another host is offering waiting-list seats right now; left the rest to it.\n")
+
+
 # --- the purge --------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
                 f"Offered {', '.join(offer.seats)} at show {offer.show_id} to waiting-list entry {offer.entry_id}"
                 f" until {timezone.localtime(offer.expires_at).isoformat(timespec='seconds')}."
             )
-        if run.skipped and not (run.offers or run.expired):
+        if run.skipped and not (run.offers or run.expired or run.failed):
             self.stdout.write("Another host is offering waiting-list seats right now; nothing to do.")
             return
         seats = sum(len(offer.seats) for offer in run.offers)
