@@ -216,7 +216,7 @@ class PartyAboveCapacity(Invalid):
     subject = "party_size"
 
     def __init__(self, capacity: int) -> None:
-        super().__init__(f"This show has {capacity} seats: a larger party can't be offered seats together.")
+        super().__init__(f"This show's screen has {capacity} seats: a larger party can't be offered seats.")
 
 
 class WebhookUrlRefused(Invalid):

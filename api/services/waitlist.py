@@ -82,8 +82,10 @@ def waitlist_join(
     found = mine.with_status(now).first()
     if found is not None and found.current_status != WaitlistStatus.EXPIRED:
         return found, False
-    if party_size > show.capacity:  # a new place only: a join again answers the place it has
-        raise PartyAboveCapacity(show.capacity)
+    # A new place only (a join again answers the place it has). The screen's seats, not the
+    # show's capacity: staff may raise that up to them, and seats then come free.
+    if party_size > show.screen.capacity:
+        raise PartyAboveCapacity(show.screen.capacity)
     try:
         with transaction.atomic():
             if found is not None:

@@ -138,15 +138,19 @@ def test_a_bad_join_is_a_400_that_names_the_field(api_client, sold_out, body, er
     assert not WaitlistEntry.objects.exists()
 
 
-def test_a_party_larger_than_the_show_is_a_400(api_client, sold_out):
+def test_a_party_larger_than_the_shows_screen_is_a_400(api_client, sold_out):
     # Four seats: a party of five could never be offered seats, and would wait until the show.
     response = join(api_client, sold_out, party_size=5)
     assert (response.status_code, response.json()) == (
         400,
-        {"party_size": ["This show has 4 seats: a larger party can't be offered seats together."]},
+        {"party_size": ["This show's screen has 4 seats: a larger party can't be offered seats."]},
     )
     assert not WaitlistEntry.objects.exists()
     assert join(api_client, sold_out, party_size=4).status_code == 201
+    # A show capped below its screen's seats may be raised to them: the party may wait.
+    capped = make_show(days=4, capacity=4, screen=screen_of(10))
+    book_seats(capped.pk, quantity=4)
+    assert join(api_client, capped, party_size=6).status_code == 201
 
 
 def test_joining_a_show_that_has_started_is_a_400(api_client, sold_out):
