@@ -17,9 +17,10 @@ addresses instead, and sets WEBHOOKS_ALLOW_PRIVATE: then no check is made, and r
 go by name, through the environment's proxy if there is one.
 """
 
-import concurrent.futures
 import ipaddress
+import os
 import socket
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -34,17 +35,52 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 # How long a name may take to resolve. getaddrinfo has no timeout of its own (the system's
 # resolver tries each name server in turn, for as long as resolv.conf says): it runs in a
-# thread of this pool, and a name that takes longer is refused. The thread finishes on its
-# own; with all of them stuck, new look-ups wait in the queue and time out the same way.
+# thread of its own, and a name that takes longer is refused. The thread is a daemon, so a
+# look-up still stuck never holds up the process's exit; at most LOOKUPS run at once, and
+# with every one of them stuck a new name is refused at once instead of queued behind them.
 RESOLVE_SECONDS = 5.0
-_resolvers = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+LOOKUPS = 4
+_lookups = threading.BoundedSemaphore(LOOKUPS)
+
+
+def _fresh_lookups() -> None:  # a forked child has none of its parent's threads running
+    global _lookups
+    _lookups = threading.BoundedSemaphore(LOOKUPS)
+
+
+os.register_at_fork(after_in_child=_fresh_lookups)
+
+
+def _resolve(host: str) -> list[Any]:
+    """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS."""
+    slots = _lookups
+    if not slots.acquire(blocking=False):
+        raise TimeoutError(host)
+    answer: list[Any] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            answer.append(exc)
+        finally:
+            slots.release()
+            done.set()
+
+    threading.Thread(target=look_up, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(RESOLVE_SECONDS):
+        raise TimeoutError(host)
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    return answer[0]
 
 
 def checked_addresses(host: str) -> tuple[list[str], str | None]:
     """`host`'s addresses in the resolver's order, and None when every one is public; else
     ([], why not)."""
     try:
-        infos = _resolvers.submit(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP).result(RESOLVE_SECONDS)
+        infos = _resolve(host)
     except TimeoutError:
         return [], f"The host {host} can't be resolved in time."
     except (socket.gaierror, UnicodeError):

@@ -162,10 +162,21 @@ def test_a_resolver_that_does_not_answer_in_time_is_a_refusal_not_a_stall(intern
         raise socket.gaierror("no answer")
 
     monkeypatch.setattr(socket, "getaddrinfo", silent)
+    monkeypatch.setattr(outbound, "_lookups", threading.BoundedSemaphore(2))
     try:
         started = time.monotonic()
-        assert outbound.checked_addresses(NAME) == ([], f"The host {NAME} can't be resolved in time.")
+        for _ in range(2):
+            assert outbound.checked_addresses(NAME) == ([], f"The host {NAME} can't be resolved in time.")
         assert time.monotonic() - started < 2
+        # Still stuck, each in a daemon thread, which never holds up the process's exit.
+        stuck = [t for t in threading.enumerate() if t.name == f"resolve {NAME}"]
+        assert len(stuck) == 2 and all(t.daemon for t in stuck)
+        # Every look-up stuck: the next name is refused at once, not queued behind them.
+        started = time.monotonic()
+        assert outbound.checked_addresses("other.example.test")[1] == (
+            "The host other.example.test can't be resolved in time."
+        )
+        assert time.monotonic() - started < 0.1
     finally:
         answered.set()
 
