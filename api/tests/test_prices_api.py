@@ -233,6 +233,15 @@ def test_a_moved_ticket_keeps_its_type_at_the_new_price(api_client, priced):
     assert (moved.json()["ticket_type"], moved.json()["price"]) == ("adult", "16.00")
 
 
+def test_a_move_to_a_seat_that_does_not_sell_the_tickets_type_is_a_400_on_seat(api_client, priced):
+    # A move names no type (the ticket keeps its own): the seat is what doesn't fit.
+    child = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "child", "seat": "A1"}).json()
+
+    moved = api_client.patch(f"/api/tickets/{child['id']}", {"seat": "C1"})
+
+    assert (moved.status_code, moved.json()) == (400, {"seat": ["This show sells no child tickets in premium seats."]})
+
+
 def test_invalid_prices_are_a_400(staff_client, show):
     bad = [
         ([{"ticket_type": "adult", "category": "gold", "amount": "1.00"}], "No seat category is called 'gold'."),

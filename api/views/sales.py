@@ -65,8 +65,12 @@ class TicketViewSet(viewsets.ModelViewSet):
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     lookup_value_regex = "[^/]+"
-    # A ticket has one seat and one type: the rules that judge a party's name the one field.
-    error_fields = {"seats": "seat", "ticket_types": "ticket_type"}
+
+    @property
+    def error_fields(self) -> dict[str, str]:
+        """A ticket has one seat, and one type, which a booking names and a move keeps: the
+        rules that judge a party's seats and types name the request's one field."""
+        return {"seats": "seat", "ticket_types": "ticket_type" if self.action == "create" else "seat"}
 
     def get_permissions(self) -> list[BasePermission]:
         return [IsStaff()] if self.action == "list" else [AllowAny()]
