@@ -76,14 +76,14 @@ class Limited(DomainError):
 # --- 400 ----------------------------------------------------------------------------
 
 
-class NotFound(Invalid):
+class RelatedNotFound(Invalid):
     """An id in a request's body that names nothing (DRF's message for a related field)."""
 
     def __init__(self, subject: str, pk: object) -> None:
         super().__init__(f'Invalid pk "{pk}" - object does not exist.', subject=subject)
 
 
-class ShowNotFound(NotFound):
+class ShowNotFound(RelatedNotFound):
     def __init__(self, show_id: object) -> None:
         super().__init__("show", show_id)
 

@@ -17,8 +17,8 @@ from ..errors import (
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
-    NotFound,
     OpenTimingTooFar,
+    RelatedNotFound,
     SeatTaken,
     SeveralShows,
     ShowHasTickets,
@@ -135,7 +135,7 @@ def _film(film_id: int) -> Film:
     too."""
     film = Film.objects.select_for_update(no_key=True).filter(pk=film_id).first()
     if film is None:  # deleted since the request was read
-        raise NotFound("film", film_id)
+        raise RelatedNotFound("film", film_id)
     return film
 
 
@@ -198,7 +198,7 @@ def show_create(
         screen_id = Screen.objects.default().pk if screen_id is None else screen_id
         screen = Screen.objects.select_for_update(no_key=True).filter(pk=screen_id).first()
         if screen is None:  # deleted since the request was read
-            raise NotFound("screen", screen_id)
+            raise RelatedNotFound("screen", screen_id)
         film = None if film_id is None else _film(film_id)
         if local is not None:
             starts_at = moment(*local, Venue.objects.get(pk=screen.venue_id))
