@@ -221,3 +221,23 @@ def test_a_screen_renamed_beside_a_change_of_its_map_keeps_the_new_map():
     assert waited
     saved = Screen.objects.get(pk=screen.pk)
     assert (saved.name, saved.seats) == ("Annex One", six)  # the rename wrote back no older map
+
+
+def test_a_screen_made_in_a_venue_being_deleted_is_a_400():
+    # It failed at COMMIT on its foreign key to the venue (a 500).
+    venue = Venue.objects.create(name="Annex")
+
+    def make() -> Screen:
+        return venues.screen_save(
+            screen=Screen(venue_id=venue.pk, name="Late"), seat_map=parse(grid(1, 5)), now=timezone.now()
+        )
+
+    deleted, made, waited = race(
+        lambda: venues.in_use_delete(Venue.objects.get(pk=venue.pk)), make, pause_in=venues.audit
+    )
+
+    assert deleted is None, deleted
+    assert waited
+    assert isinstance(made, Invalid), made
+    assert (made.subject, made.message) == ("venue", f'Invalid pk "{venue.pk}" - object does not exist.')
+    assert not Screen.objects.filter(name="Late").exists()
