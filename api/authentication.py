@@ -37,6 +37,8 @@ def _token_sql() -> str:
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+        if "\x00" in key:  # no key has one, and PostgreSQL refuses it in a query (a 500)
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         # self.model, not DRF's get_model(), which imports Token on every call.
         if self.model not in (None, Token) or not _SIMPLE_USER:
             return super().authenticate_credentials(key)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +35,12 @@ class StoredResponse:
 
 def request_hash(request: Request) -> str:
     """The method, the path (without its optional trailing slash) and the body."""
-    body = json.dumps(request.data, sort_keys=True, default=str)
+    data = request.data
+    # A form's repeated field (seats=A1&seats=A2) is every one of its values, as the
+    # request's fields read it; a QueryDict alone would give the last.
+    if isinstance(data, QueryDict):
+        data = dict(data.lists())
+    body = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(f"{request.method} {request.path.rstrip('/')}\n{body}".encode()).hexdigest()
 
 

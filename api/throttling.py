@@ -1,3 +1,4 @@
+import ipaddress
 import weakref
 
 from django.conf import settings
@@ -59,6 +60,16 @@ class AnonThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         return settings.THROTTLE_ANON_RATE
+
+    def get_ident(self, request: Request) -> str:
+        """The client's address (DRF's: behind NUM_PROXIES, the one the nearest trusted
+        proxy forwarded), as an address: a forwarded value that is none (the app's port
+        reached directly, more proxies configured than append) is the connection's."""
+        ident = super().get_ident(request)
+        try:
+            return str(ipaddress.ip_address(ident))
+        except ValueError:
+            return request.META.get("REMOTE_ADDR", "")
 
     def get_cache_key(self, request, view) -> str | None:
         if request.user and request.user.is_staff:

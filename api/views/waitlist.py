@@ -35,7 +35,8 @@ class ShowWaitlistView(GenericAPIView):
     filterset_class = None
 
     def get_permissions(self) -> list[BasePermission]:
-        return [IsStaff()] if self.request.method == "GET" else [AllowAny()]
+        # Anyone joins; every other method (GET, and HEAD, which Django answers as GET) is staff's.
+        return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
 
     @extend_schema(
         summary="A show's waiting list, in joining order, with each entry's status (staff)",

@@ -1,0 +1,94 @@
+"""Requests that are odd in ways a client or a misconfigured front can make them: a form
+body with a repeated field under an Idempotency-Key, HEAD where GET is for staff, a
+forwarded address that is no address, a token with a NUL in it. Each a clear answer,
+never a 500 and never another request's answer."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from api.models import Hold, Ticket
+from api.tests.conftest import ADA, make_show, screen_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_form_body_with_other_seats_under_the_same_key_is_refused_not_replayed(api_client):
+    # The fingerprint took a form's repeated field by its last value only: A1+A2, then A3+A2,
+    # under one key, replayed the first hold for the second request.
+    show = make_show(screen=screen_of(10), capacity=10)
+
+    def hold(*seats: str):
+        form = urlencode({"show": show.pk, "seats": seats}, doseq=True)
+        return api_client.post(
+            "/api/holds", form, content_type="application/x-www-form-urlencoded", HTTP_IDEMPOTENCY_KEY="hold-1"
+        )
+
+    first, other, again = hold("A1", "A2"), hold("A3", "A2"), hold("A1", "A2")
+
+    assert first.status_code == 201, first.json()
+    assert other.status_code == 422, other.json()
+    assert again.json() == first.json()
+    assert Hold.objects.count() == 1
+
+
+def test_head_of_a_shows_waiting_list_is_for_staff_as_get_is(api_client, staff_client):
+    show = make_show()
+
+    assert api_client.head(f"/api/shows/{show.pk}/waitlist").status_code == 401
+    assert staff_client.head(f"/api/shows/{show.pk}/waitlist").status_code == 200
+
+
+@pytest.mark.parametrize("forwarded", ["x" * 150, "not-an-address", "192.0.2.1, <script>"])
+def test_a_forwarded_address_that_is_no_address_counts_as_the_connections(api_client, settings, forwarded):
+    # Behind a proxy the forwarded address is the client's; a value that is no address (the
+    # app's port reached directly, more proxies configured than append) overflowed the
+    # columns that keep it on PostgreSQL: a 500 for a booking or a hold.
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    show = make_show()
+
+    booked = api_client.post("/api/tickets", {**ADA, "show": show.pk}, HTTP_X_FORWARDED_FOR=forwarded)
+    held = api_client.post(
+        "/api/holds",
+        {"show": show.pk, "quantity": 1},
+        format="json",
+        HTTP_X_FORWARDED_FOR=forwarded,
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+
+    assert (booked.status_code, held.status_code) == (201, 201)
+    assert Ticket.objects.get().booking.client == Hold.objects.get().client == "addr:127.0.0.1"
+
+
+def test_a_forwarded_address_is_read_as_an_address(api_client, settings):
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    show = make_show()
+
+    api_client.post(
+        "/api/holds", {"show": show.pk, "quantity": 1}, format="json", HTTP_X_FORWARDED_FOR="6.6.6.6, 2001:DB8::1"
+    )
+
+    assert Hold.objects.get().client == "addr:2001:db8::1"
+
+
+def test_a_token_with_a_nul_in_it_is_a_401(show):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token ab\x00cd")
+
+    response = client.get("/api/shows")
+
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
+
+
+def test_an_admin_login_with_a_forwarded_value_that_is_no_address_is_the_login_form(client, settings):
+    # django-axes keeps the address in an address column: ValueError, a 500.
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    response = client.post(
+        "/admin/login/", {"username": "nobody", "password": "guess"}, HTTP_X_FORWARDED_FOR="not-an-address"
+    )
+
+    assert response.status_code == 200
+    assert b"Please enter the correct username and password" in response.content
