@@ -132,6 +132,11 @@ class TimeOutOfRange(Invalid):
     message = "This date is out of range."
 
 
+class EndsPastCalendar(Invalid):
+    subject = "starts_at"
+    message = "This show would end after the calendar does (year 9999)."
+
+
 class TimeDoesNotExist(Invalid):
     subject = "time"
     message = "This time does not exist on this date in the venue's time zone (the clocks go forward)."

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
+    EndsPastCalendar,
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
@@ -109,8 +110,11 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
 def show_times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, datetime]:
     """A scheduled show's end (the film's runtime) and the end of its screen's cleaning."""
     runtime = film.runtime_minutes if film is not None else settings.BOOKING_DEFAULT_RUNTIME_MINUTES
-    ends_at = starts_at + timedelta(minutes=runtime)
-    return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
+    try:
+        ends_at = starts_at + timedelta(minutes=runtime)
+        return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
+    except OverflowError as exc:
+        raise EndsPastCalendar() from exc
 
 
 def check_no_overlap(show: Show) -> None:

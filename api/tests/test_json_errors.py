@@ -145,6 +145,17 @@ def test_a_show_scheduled_past_the_calendar_in_its_venues_zone_is_a_400_on_date(
     assert_json(response, 400, {"date": ["This date is out of range."]})
 
 
+@pytest.mark.parametrize("when", [{"starts_at": "9999-12-31T23:00:00Z"}, {"date": "9999-12-31", "time": "22:00"}])
+def test_a_show_whose_end_leaves_the_calendar_is_a_400_on_starts_at(staff_client, when):
+    # Its start is in the calendar; its end (runtime and cleaning after it) is not: a 500.
+    staff_client.raise_request_exception = False
+    film = staff_client.post("/api/films", {"title": "Long", "runtime_minutes": 150}, format="json").json()
+
+    response = staff_client.post("/api/shows", {**when, "film": film["id"]}, format="json")
+
+    assert_json(response, 400, {"starts_at": ["This show would end after the calendar does (year 9999)."]})
+
+
 def test_a_show_time_on_the_calendars_last_evening_is_read(client, settings):
     in_new_york()  # 18:00 there is 23:00 in UTC: still 9999
     settings.BOOKING_OPEN_TIMINGS = False
