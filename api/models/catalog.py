@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -172,7 +172,7 @@ class Screen(models.Model):
 
 class Film(models.Model):
     title = models.CharField(max_length=200)
-    runtime_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    runtime_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1_000)])
     rating = models.CharField(max_length=20, blank=True)
     description = models.TextField(blank=True)
 

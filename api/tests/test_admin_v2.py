@@ -223,6 +223,18 @@ def test_adding_and_changing_venues_and_films_leaves_the_apis_entries(staff, sta
     ]
 
 
+def test_a_films_runtime_is_up_to_1000_minutes_in_the_admin_as_in_the_api(staff):
+    # The API capped it, the admin took 2,000,000,000: every coming show of the film then
+    # held its screen for thousands of years.
+    film = {"title": "Forever", "runtime_minutes": "2000000000", "rating": "", "description": ""}
+
+    response = staff.post("/admin/api/film/add/", film)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "Ensure this value is less than or equal to 1000." in response.content.decode()
+    assert not Film.objects.exists()
+
+
 def test_a_film_renamed_in_the_admin_renames_its_shows(staff, show):
     # The admin's form sets the new title on the film before the service saves it: the
     # service compares with the title as committed, not as the form left it.
