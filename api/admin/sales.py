@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -20,7 +19,7 @@ from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Show, Ticket
 from ..serializers.fields import SEAT_LABEL
-from ..services import audit, door, sales
+from ..services import door, jobs, sales
 from .base import RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
@@ -226,7 +225,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(refused.items()))
             self.message_user(request, f"Left unchanged: {reasons}.", messages.WARNING)
 
-    @admin.action(description="Check in the selected tickets")
+    @admin.action(description="Check in the selected tickets", permissions=["change"])
     def check_in(self, request: HttpRequest, queryset: QuerySet) -> None:
         count, refused = 0, Counter[str]()
         for ticket_id in queryset.values_list("pk", flat=True):
@@ -240,7 +239,7 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 refused["cancelled meanwhile"] += 1
         self._report(request, "Checked in {}.", count, refused)
 
-    @admin.action(description="Undo the check-in of the selected tickets")
+    @admin.action(description="Undo the check-in of the selected tickets", permissions=["change"])
     def undo_check_in(self, request: HttpRequest, queryset: QuerySet) -> None:
         count, refused = 0, Counter[str]()
         for ticket_id in queryset.filter(checked_in_at__isnull=False).values_list("pk", flat=True):
@@ -253,14 +252,15 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 refused["cancelled meanwhile"] += 1
         self._report(request, "Undid the check-in of {}.", count, refused)
 
-    @admin.action(description="Mark the selected tickets expired now (the purge job deletes them)")
+    @admin.action(
+        description="Mark the selected tickets of started shows expired now (the purge job deletes them)",
+        permissions=["change"],
+    )
     def mark_expired(self, request: HttpRequest, queryset: QuerySet) -> None:
-        with transaction.atomic():
-            ids = [str(pk) for pk in queryset.filter(expired=False).values_list("pk", flat=True)]
-            count = Ticket.objects.filter(pk__in=ids, expired=False).update(expired=True)
-            entries = [audit.Entry("ticket.expired", "ticket", pk, {"expired": [False, True]}) for pk in ids]
-            audit.record_many(actor=staff_actor(request), now=timezone.now(), entries=entries)
-        self._report(request, "Marked {} expired.", count, Counter())
+        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        count, waiting = jobs.tickets_mark_expired(ticket_ids=ids, now=timezone.now(), actor=staff_actor(request))
+        refused = Counter({"of a show not started yet": waiting} if waiting else {})
+        self._report(request, "Marked {} expired.", count, refused)
 
     @admin.action(description="Export the selected tickets as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..models import WaitlistEntry, WaitlistStatus
 from ..services import waitlist
-from .base import history_link, staff_actor
+from .base import RuleErrorsAsMessages, history_link, staff_actor
 
 
 def show_waitlist_url(show_id: int) -> str:
@@ -36,7 +36,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     list_display = [
         "show_link",
         "position",

@@ -14,7 +14,7 @@ from ..errors import WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
-from .base import staff_actor
+from .base import RuleErrorsAsMessages, staff_actor
 
 
 class WebhookForm(forms.ModelForm):
@@ -40,7 +40,7 @@ class WebhookForm(forms.ModelForm):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["url", "events_display", "active", "created_at", "log_link"]
     list_filter = ["active"]
@@ -75,7 +75,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     """The delivery log: read-only, with a retry action."""
 
     list_display = ["created_at", "type", "webhook", "status", "attempts", "response_status", "next_attempt_at"]
@@ -94,7 +94,12 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Send the selected deliveries again (same webhook-id)")
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # The log is read-only (no change permission of its own): sending again is a change
+        # of the endpoint's deliveries, for staff who may change endpoints.
+        return request.user.has_perm("api.change_webhook")
+
+    @admin.action(description="Send the selected deliveries again (same webhook-id)", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         ids = list(queryset.values_list("pk", flat=True))
