@@ -60,6 +60,17 @@ class ShowForm(forms.ModelForm):
         self.fields["capacity"].required = False
         self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
 
+    def clean(self) -> dict:
+        # What the service would keep as it is, refused on the form rather than saved as
+        # "changed successfully" with nothing changed (the API answers these 400 too).
+        data = super().clean() or {}
+        film = data.get("film")
+        if self.instance.pk is not None and self.instance.film_id and film is None and "film" not in self.errors:
+            self.add_error("film", "A show's film can't be removed; give another film.")
+        if film is not None and "title" in self.changed_data and data.get("title") not in ("", film.title):
+            self.add_error("title", "A show of a film has the film's title: leave it blank, or rename the film.")
+        return data
+
     def clean_capacity(self) -> int | None:
         capacity = self.cleaned_data["capacity"]
         if capacity is not None and self.instance.pk is not None:

@@ -235,6 +235,21 @@ def test_a_films_runtime_is_up_to_1000_minutes_in_the_admin_as_in_the_api(staff)
     assert not Film.objects.exists()
 
 
+def test_a_shows_film_stays_and_gives_it_its_title_in_the_admin(staff, show):
+    # Both were saved as "changed successfully" with nothing changed: the service keeps a
+    # show's film, and a film show's title is the film's.
+    url = f"/admin/api/show/{show.pk}/change/"
+
+    no_film = staff.post(url, _form(staff, url, film=""))
+    retitled = staff.post(url, _form(staff, url, title="Something else"))
+
+    assert no_film.status_code == retitled.status_code == 200  # the form again, with the error
+    assert "A show&#x27;s film can&#x27;t be removed; give another film." in no_film.content.decode()
+    assert "A show of a film has the film&#x27;s title" in retitled.content.decode()
+    show.refresh_from_db()
+    assert (show.film_id, show.title) == (show.film.pk, "Dune: Part Two")
+
+
 def test_a_film_renamed_in_the_admin_renames_its_shows(staff, show):
     # The admin's form sets the new title on the film before the service saves it: the
     # service compares with the title as committed, not as the form left it.
@@ -387,7 +402,7 @@ def test_the_show_page_shows_each_seat_by_status(staff, show):
 def test_a_show_stays_on_its_screen(staff, show, venue):
     other = venues.screen_save(screen=Screen(venue=venue, name="Salon 2"), seat_map=parse(AISLE_MAP), now=NOW)
     url = f"/admin/api/show/{show.pk}/change/"
-    response = staff.post(url, _form(staff, url, screen=str(other.pk), title="ignored"))
+    response = staff.post(url, _form(staff, url, screen=str(other.pk)))
     assert response.status_code == 302
     assert Show.objects.get(pk=show.pk).screen_id == show.screen_id
 
@@ -447,11 +462,13 @@ def test_blocking_a_booked_held_or_unknown_seat_is_refused(staff, show, seat, me
     book_seats(show.pk, seats=["A1", "A2"])  # A1 or B1 alone would strand A2 or B2
     hold_seats(show.pk, seats=["B1", "B2"])
     url = f"/admin/api/show/{show.pk}/change/"
-    response = staff.post(url, _blocks_form(staff, url, [{"seat": seat, "reason": "house"}], title="Changed"))
+    # With a change of capacity (a film show's title is its film's, no longer ignored if
+    # changed): nothing of the form is saved.
+    response = staff.post(url, _blocks_form(staff, url, [{"seat": seat, "reason": "house"}], capacity="6"))
     assert (response.status_code, response["Location"]) == (302, url)
     assert _messages(staff.get(url)) == [message]
     assert not SeatBlock.objects.exists()
-    assert Show.objects.get(pk=show.pk).title == "Dune: Part Two"  # nothing saved
+    assert Show.objects.get(pk=show.pk).capacity == 9  # the map's nine places: nothing saved
 
 
 def test_a_seat_label_that_is_not_one_is_a_form_error(staff, show):
