@@ -2,6 +2,7 @@
 blocked seats and tickets."""
 
 from collections import Counter
+from datetime import date, datetime, time
 
 from django import forms
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from .. import selectors
+from ..errors import Invalid
 from ..models import Screen, SeatBlock, Show, Ticket, expiry_cutoff
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
@@ -46,7 +48,19 @@ class ShowStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LocalDateTimeField(forms.SplitDateTimeField):
+    """A date and a time as typed, with no zone yet: ShowForm reads them in the venue's."""
+
+    def compress(self, data_list: tuple[date, time] | None) -> datetime | None:
+        if not data_list or None in data_list[:2]:
+            return super().compress(data_list)  # its "enter a date and a time"
+        return datetime.combine(data_list[0], data_list[1])
+
+
 class ShowForm(forms.ModelForm):
+    # Typed and shown as the time at the venue, as the API reads a show's date and time.
+    starts_at = LocalDateTimeField(label="Starts", help_text="Local time at the venue.")
+
     class Meta:
         model = Show
         fields = ["screen", "film", "title", "starts_at", "capacity"]
@@ -57,8 +71,22 @@ class ShowForm(forms.ModelForm):
         screen.queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
         if self.instance.pk is not None:
             screen.disabled = True  # a show stays on its screen
+            zone = self.instance.zone
+            self.initial["starts_at"] = timezone.localtime(self.instance.starts_at, zone).replace(tzinfo=None)
+            self.fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
         self.fields["capacity"].required = False
         self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
+
+    def clean_starts_at(self) -> datetime:
+        """The moment of the date and time typed, in the zone of the show's venue."""
+        local = self.cleaned_data["starts_at"]
+        screen = self.instance.screen if self.instance.pk is not None else self.cleaned_data.get("screen")
+        if screen is None:
+            return local  # the screen's own error says what is missing
+        try:
+            return catalog.moment(local.date(), local.time(), screen.venue)
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean(self) -> dict:
         # What the service would keep as it is, refused on the form rather than saved as

@@ -250,6 +250,38 @@ def test_a_shows_film_stays_and_gives_it_its_title_in_the_admin(staff, show):
     assert (show.film_id, show.title) == (show.film.pk, "Dune: Part Two")
 
 
+def test_a_shows_time_in_the_admin_is_the_venues_local_time(staff, screen, film):
+    # The form read and showed it in TIME_ZONE (UTC here): 19:30 typed for an Istanbul
+    # show was 22:30 there, and the change page showed 16:30 for a 19:30 show.
+    day = (NOW + timedelta(days=5)).astimezone(screen.venue.zone).date()
+    url = "/admin/api/show/add/"
+    form = _form(staff, url, screen=str(screen.pk), film=str(film.pk), capacity="")
+    response = staff.post(url, {**form, "starts_at_0": f"{day:%Y-%m-%d}", "starts_at_1": "19:30"})
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    show = Show.objects.get()
+    assert (show.local_start.date(), f"{show.local_start:%H:%M}") == (day, "19:30")
+    page = staff.get(f"/admin/api/show/{show.pk}/change/").content.decode()
+    assert 'name="starts_at_1" value="19:30:00"' in page
+    assert "Local time at the venue (Europe/Istanbul)." in page
+
+
+def test_a_time_the_clocks_skip_at_the_venue_is_a_form_error(staff, film):
+    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
+    screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
+    url = "/admin/api/show/add/"
+    form = _form(staff, url, screen=str(screen.pk), film=str(film.pk), capacity="")
+
+    # 2031-03-30: Berlin's clocks go from 02:00 to 03:00.
+    response = staff.post(url, {**form, "starts_at_0": "2031-03-30", "starts_at_1": "02:30"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "starts_at": ["This time does not exist on this date in the venue's time zone (the clocks go forward)."]
+    }
+    assert not Show.objects.exists()
+
+
 def test_a_film_renamed_in_the_admin_renames_its_shows(staff, show):
     # The admin's form sets the new title on the film before the service saves it: the
     # service compares with the title as committed, not as the form left it.

@@ -91,6 +91,18 @@ def test_removing_a_shows_film_is_a_400_not_a_silent_200(staff_client):
     assert Show.objects.get(pk=show.pk).film_id == film.pk
 
 
+def test_a_show_given_its_own_start_in_another_offset_records_no_change(staff_client):
+    # One moment, whatever its offset (the admin's form gives the venue's; the entry
+    # compared texts, 12:00+00:00 against 15:00+03:00, and recorded a change).
+    show = make_show()
+    other_offset = timezone.localtime(show.starts_at, timezone.get_fixed_timezone(180)).isoformat()
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": other_offset}, format="json")
+
+    assert response.status_code == 200
+    assert not AuditEntry.objects.filter(action="show.changed").exists()
+
+
 @pytest.mark.parametrize(("at", "status"), [("02:30", 400), ("01:59", 201), ("03:00", 201)])
 def test_a_time_the_clocks_skip_is_a_400_on_time(staff_client, at, status):
     # New York's clocks went from 02:00 to 03:00 on 14 March 2027: 02:30 was stored as 03:30.
