@@ -215,8 +215,11 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         sales.ticket_cancel(ticket_id=obj.pk, actor=staff_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
-        for ticket in queryset:
-            sales.ticket_cancel(ticket_id=ticket.pk, actor=staff_actor(request))
+        for ticket_id in queryset.values_list("pk", flat=True):
+            try:
+                sales.ticket_cancel(ticket_id=ticket_id, actor=staff_actor(request))
+            except TicketNotFound:
+                continue  # cancelled since the list was read: as asked
 
     def _report(self, request: HttpRequest, done: str, count: int, refused: Counter) -> None:
         """done holds {} for "N ticket(s)"."""

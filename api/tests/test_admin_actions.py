@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
-from api.services import audit, webhooks
+from api.services import audit, sales, webhooks
 from api.tests.conftest import book_seats, make_show
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +80,25 @@ def test_a_rule_refused_in_the_webhook_and_waiting_list_admins_is_a_message_not_
         " a public internet address."
     ]
     assert not Webhook.objects.exists()
+
+
+def test_deleting_tickets_one_of_which_was_cancelled_meanwhile_cancels_the_others(admin_client, monkeypatch):
+    # The first one gone (its holder cancelled it after the list was loaded) stopped the
+    # others with an error message; the tickets before it stayed cancelled.
+    show = make_show()
+    gone, *others = book_seats(show.pk, quantity=3).tickets
+    cancel = sales.ticket_cancel
+
+    def cancelled_meanwhile(*, ticket_id, actor):
+        if ticket_id == gone.pk:
+            cancel(ticket_id=ticket_id, actor="client:203.0.113.9")
+        return cancel(ticket_id=ticket_id, actor=actor)
+
+    monkeypatch.setattr(sales, "ticket_cancel", cancelled_meanwhile)
+    ids = [str(t.pk) for t in (gone, *others)]
+    response = admin_client.post(
+        "/admin/api/ticket/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert not Ticket.objects.exists()
