@@ -66,7 +66,9 @@ class Busy(DomainError):
 
 class Limited(DomainError):
     """A client's share used up for now (429): the same request may succeed in
-    `retry_after` seconds."""
+    `retry_after` seconds. A `code` says which share, where the service has several."""
+
+    code: str | None = None
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
@@ -348,6 +350,8 @@ class IdempotencyKeyInUse(Conflict):
 
 
 class SeatsPerHourReached(Limited):
+    code = "seats_per_hour"  # not the request rate's throttle: seats free again within the hour
+
     def __init__(self, limit: int, retry_after: int) -> None:
         super().__init__(
             f"One client can book at most {limit} seats an hour: try again later.", retry_after=retry_after

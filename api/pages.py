@@ -60,6 +60,9 @@ SENTENCES = {
     "hold_expired": "Your hold ran out before you confirmed, so the seats are on sale again. Please choose again.",
     "busy": "Many people are booking this show right now. Please try again in a few seconds.",
     "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
+    "seats_per_hour": (
+        "You have booked as many seats as one customer may book in an hour. You can book more in {minutes}."
+    ),
     "nothing_chosen": "Pick at least one seat, or say how many tickets you want.",
     "network": "The booking service can't be reached. Check your connection and try again.",
 }

@@ -101,7 +101,8 @@ async function fetch(url, options) {
   return {
     ok: answer.status >= 200 && answer.status < 300,
     status: answer.status,
-    headers: { get: (name) => (name === "Date" ? new Date().toUTCString() : null) },
+    // An answer's own headers ({"Retry-After": "120"}), and a Date.
+    headers: { get: (name) => (answer.headers || {})[name] ?? (name === "Date" ? new Date().toUTCString() : null) },
     json: async () => answer.body,
   };
 }

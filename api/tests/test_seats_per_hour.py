@@ -47,7 +47,10 @@ def test_tickets_and_bookings_count_together_then_429_with_retry_after(api_clien
 
     for response in (ticket, booking):
         assert response.status_code == 429
-        assert response.json() == {"detail": "One client can book at most 5 seats an hour: try again later."}
+        assert response.json() == {
+            "detail": "One client can book at most 5 seats an hour: try again later.",
+            "code": "seats_per_hour",  # the cap, not the request rate: the page tells them apart
+        }
         # The oldest seats leave the window an hour after they were booked: 40 minutes on.
         assert response["Retry-After"] == str(40 * 60)
     assert Ticket.objects.count() == 5

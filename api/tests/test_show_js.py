@@ -73,6 +73,27 @@ def test_a_refusal_of_one_ticket_type_is_a_sentence_not_an_object(api_client, sh
     assert seen["message"] == "Ensure this value is less than or equal to 10."
 
 
+def test_the_hourly_seat_cap_is_told_with_when_it_frees(api_client, show_with_map, settings):
+    # Told as the request rate's throttle ("wait a minute"), though the seats free only as
+    # the hour's bookings leave it.
+    show, answers = show_with_map
+    settings.BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR = 2
+    held = _held(api_client, show)
+    assert api_client.post("/api/bookings", {"hold": held["body"]["id"], **PERSON}, format="json").status_code == 201
+    again = _held(api_client, show)
+    capped = api_client.post("/api/bookings", {"hold": again["body"]["id"], **PERSON}, format="json")
+    assert capped.status_code == 429
+    answers["POST /api/holds"] = [again]
+    answers["POST /api/bookings"] = [
+        {"status": 429, "body": capped.json(), "headers": {"Retry-After": capped["Retry-After"]}}
+    ]
+    person = [{"field": "name", "value": PERSON["name"]}, {"field": "phone_number", "value": PERSON["phone_number"]}]
+
+    seen = run_script(show.pk, answers, [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}])
+
+    assert seen["message"] == SENTENCES["seats_per_hour"].replace("{minutes}", "60 minutes")
+
+
 def test_leaving_the_page_releases_the_hold(api_client, show_with_map):
     show, answers = show_with_map
     held = _held(api_client, show)

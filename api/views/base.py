@@ -56,7 +56,7 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, Limited):
         return Response(
-            {"detail": exc.message},
+            {"detail": exc.message, **({"code": exc.code} if exc.code else {})},
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
         )

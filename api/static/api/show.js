@@ -34,9 +34,13 @@
     message.textContent = text || "";
   }
 
-  function sentence(status, body) {
+  function sentence(status, body, retryAfter) {
     if (!body) return SENTENCES.network;
     if (body.code === "single_seat_gap") return SENTENCES.single_seat_gap.replace("{seat}", body.seat);
+    if (body.code === "seats_per_hour") {
+      const minutes = Math.max(1, Math.ceil((Number(retryAfter) || 60) / 60));
+      return SENTENCES.seats_per_hour.replace("{minutes}", minutes === 1 ? "a minute" : `${minutes} minutes`);
+    }
     if (body.code && SENTENCES[body.code]) return SENTENCES[body.code];
     if (status === 429) return SENTENCES.throttled;
     if (body.detail) return body.detail;
@@ -82,7 +86,8 @@
         body = null;
       }
     }
-    return { ok: response.ok, status: response.status, body, date: response.headers.get("Date") };
+    const got = response.headers;
+    return { ok: response.ok, status: response.status, body, date: got.get("Date"), retryAfter: got.get("Retry-After") };
   }
 
   function node(name, attrs, parent, text) {
@@ -100,7 +105,7 @@
   async function loadMap(fresh = false) {
     const answer = await api("GET", `/api/shows/${showId}/seats`, undefined, fresh ? { "Cache-Control": "no-cache" } : {});
     if (!answer.ok) {
-      say(sentence(answer.status, answer.body));
+      say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     draw(answer.body.rows);
@@ -271,7 +276,7 @@
     const answer = await api("POST", "/api/holds", request, { "Idempotency-Key": holdAsked.key });
     if (!answer.ok) {
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
-      say(sentence(answer.status, answer.body));
+      say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     hold = answer.body;
@@ -353,7 +358,7 @@
         dropHold();
         await loadMap(true); // the map redrawn first: then the sentence
       }
-      say(sentence(answer.status, answer.body));
+      say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     clearInterval(ticking);
