@@ -3,6 +3,7 @@
 waiting list's offer is a hold too, made by the offer job (waitlist.py) through
 hold_insert."""
 
+import dataclasses
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -84,7 +85,12 @@ def hold_insert(
     choice = choose_seats(
         show, used, seats, quantity, wheelchair=wheelchair, staff=staff, prices=prices, ticket_types=ticket_types
     )
-    lines = price_lines(show, choice.seats, ticket_types, prices)
+    # The seats blocked now, which only staff may hold (by naming them): their confirm sells
+    # these and lifts the block; a block made later is the house's (sales.booking_confirm).
+    lines = [
+        dataclasses.replace(line, blocked=line.seat in used.blocked)
+        for line in price_lines(show, choice.seats, ticket_types, prices)
+    ]
     hold = Hold.objects.create(
         show=show,
         seats=choice.seats,

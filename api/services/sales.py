@@ -228,15 +228,10 @@ def booking_confirm(
                 raise SeatTaken("A held seat was booked meanwhile.")
             if used.held & seats or len(used.taken) + len(lines) > show.capacity:
                 raise HoldExpired()
-            # Staff may block a seat once its hold has run out by their clock: a block newer
-            # than the hold is the house's, not sold (nor lifted) by this late confirm. One
-            # older than the hold is a seat staff held by naming it. Read only when a held
-            # seat is blocked at all, which is rare.
-            blocked = used.blocked & seats
-            if (
-                blocked
-                and SeatBlock.objects.filter(show=show, seat__in=blocked, created_at__gt=hold.created_at).exists()
-            ):
+            # Staff may block a seat once its hold has run out by their clock: a seat blocked
+            # now that was not when it was held is the house's, not sold (nor lifted) by
+            # this late confirm. One blocked then is a seat staff held by naming it.
+            if any(line.seat in used.blocked and not line.blocked for line in lines):
                 raise HoldExpired()
             sale = _sell(
                 show=show,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from django.conf import settings
 from phonenumber_field.phonenumber import PhoneNumber
@@ -39,13 +40,21 @@ class Line:
     ticket_type: str  # TicketType.key
     category: str
     price: Decimal
+    blocked: bool = False  # of a hold: the seat was blocked when held (staff naming a house seat)
 
-    def as_json(self) -> dict[str, str]:
-        return {"seat": self.seat, "ticket_type": self.ticket_type, "category": self.category, "price": str(self.price)}
+    def as_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "seat": self.seat,
+            "ticket_type": self.ticket_type,
+            "category": self.category,
+            "price": str(self.price),
+        }
+        return {**line, "blocked": True} if self.blocked else line
 
     @classmethod
-    def from_json(cls, line: dict[str, str]) -> "Line":
-        return cls(line["seat"], line["ticket_type"], line["category"], Decimal(line["price"]))
+    def from_json(cls, line: dict[str, Any]) -> "Line":
+        price = Decimal(line["price"])
+        return cls(line["seat"], line["ticket_type"], line["category"], price, bool(line.get("blocked")))
 
 
 def show_id_of(*, show_id: int | None, when: ShowTime | None, now: datetime) -> int:

@@ -256,6 +256,21 @@ def test_a_blocked_seat_that_staff_held_by_name_is_sold_and_unblocked_by_the_con
     assert not SeatBlock.objects.exists()
 
 
+def test_a_house_seat_staff_held_on_a_host_whose_clock_is_behind_is_still_theirs_to_sell(staff_client, show):
+    # The confirm told a block newer than the hold by the two hosts' clocks: staff who block
+    # a seat, then hold it on a host a few seconds behind, had their own confirm refused.
+    # The hold now says which of its seats were blocked when it was made.
+    block_at = timezone.now()
+    with time_machine.travel(block_at, tick=False):  # host B
+        assert staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json").status_code == 201
+    with time_machine.travel(block_at - timedelta(seconds=5), tick=False):  # host A, 5 s behind
+        held = post_hold(staff_client, show, seats=["A3"])
+        response = book(staff_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 201, response.json()
+    assert not SeatBlock.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("hold", "errors"),
     [
