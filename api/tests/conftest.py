@@ -141,6 +141,24 @@ def ticket(show) -> Ticket:
     return book_ticket(show.pk)
 
 
+def in_thread(outcomes: dict, key: str, work: Callable[[], object], *, name: str | None = None) -> threading.Thread:
+    """Start work in a thread of its own (called `name`): outcomes[key] is what it
+    returned, or the exception it raised (which the test asserts); the thread closes its
+    database connection."""
+
+    def run() -> None:
+        try:
+            outcomes[key] = work()
+        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
+            outcomes[key] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
+
+
 def all_at_once(count: int, work: Callable[[int], object]) -> list:
     """Run work(0) ... work(count - 1) in threads released together by a barrier.
 

@@ -8,13 +8,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from api.models import Film, Hold, Screen, Show, Ticket
 from api.services import jobs, sales
 from api.services.catalog import ShowTime, show_at
-from api.tests.conftest import book_ticket, hold_seats, postgres_only
+from api.tests.conftest import book_ticket, hold_seats, in_thread, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -124,17 +123,8 @@ def test_one_being_booked_while_the_purge_deletes_it_is_passed_over_and_the_run_
         locked.set()  # the booking holds the show's lock, its ticket not yet written
         assert go.wait(30)
 
-    def book():
-        try:
-            outcome["ticket"] = book_ticket(racing.pk, now=now - timedelta(seconds=1))
-        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
-            outcome["ticket"] = exc
-        finally:
-            connection.close()
-
     monkeypatch.setattr(sales, "check_seats_per_hour", pausing_check)
-    booking = threading.Thread(target=book)
-    booking.start()
+    booking = in_thread(outcome, "ticket", lambda: book_ticket(racing.pk, now=now - timedelta(seconds=1)))
     assert locked.wait(30)
     threading.Timer(1, go.set).start()  # the booking goes on while the purge runs
     try:

@@ -5,14 +5,13 @@ from typing import cast
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from api.errors import CapacityAboveMap, NoSuchSeat
 from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Ticket, Venue, Webhook, WebhookEvent
 from api.seatmaps import MAX_SEATS, SeatMap, parse
 from api.services import audit, catalog, venues
-from api.tests.conftest import book_seats, book_ticket, make_show, postgres_only, screen_of
+from api.tests.conftest import book_seats, book_ticket, in_thread, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -397,22 +396,12 @@ def test_a_write_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings, w
     checked, go = threading.Event(), threading.Event()
     outcomes: dict[str, object] = {}
 
-    def run(name, work):
-        try:
-            outcomes[name] = work()
-        except Exception as exc:  # noqa: BLE001 (the outcome the test asserts)
-            outcomes[name] = exc
-        finally:
-            connection.close()
-
     pausing = cast(SeatMap, PausingMap(smaller, checked, go))  # all screen_save calls of a map
-    change = threading.Thread(
-        target=run, args=("change", lambda: venues.screen_save(screen=screen, seat_map=pausing, now=timezone.now()))
+    change = in_thread(
+        outcomes, "change", lambda: venues.screen_save(screen=screen, seat_map=pausing, now=timezone.now())
     )
-    change.start()
     assert checked.wait(30)  # the change found A10 unused, and holds the show's lock
-    racer = threading.Thread(target=run, args=("write", lambda: work(show)))
-    racer.start()
+    racer = in_thread(outcomes, "write", lambda: work(show))
     racer.join(1)
     waited = racer.is_alive()  # the write waits for the change...
     go.set()
