@@ -219,6 +219,9 @@ class HoldCreateSerializer(ShowChoiceSerializer):
         return attrs
 
 
+LINE_FIELDS = ("seat", "ticket_type", "category", "price")
+
+
 class LineSerializer(serializers.Serializer):
     seat = serializers.CharField()
     ticket_type = serializers.CharField()
@@ -247,7 +250,8 @@ class HoldSerializer(serializers.ModelSerializer):
             "seats": hold.seats,
             "expires_at": iso(hold.expires_at, venue.zone),
             "together": side_by_side(hold.show.screen.seats, hold.seats),
-            "lines": hold.lines,
+            # As LineSerializer names them: a line's "blocked" is the confirm's, not the client's.
+            "lines": [{key: line[key] for key in LINE_FIELDS} for line in hold.lines],
             "total": str(hold.total),
             "currency": venue.currency,
         }

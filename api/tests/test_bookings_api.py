@@ -269,6 +269,8 @@ def test_a_house_seat_staff_held_on_a_host_whose_clock_is_behind_is_still_theirs
 
     assert response.status_code == 201, response.json()
     assert not SeatBlock.objects.exists()
+    # The hold's answer shows its lines as API.md has them, without the confirm's flag.
+    assert held["lines"] == [{"seat": "A3", "ticket_type": "adult", "category": "standard", "price": "0.00"}]
 
 
 @pytest.mark.parametrize(
