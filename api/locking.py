@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import OperationalError, connection
 
 from .errors import ClientBusy, ShowBusy, ShowNotFound
-from .models import Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
+from .models import Booking, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
 from .rows import Columns
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
@@ -259,6 +259,14 @@ def try_key_lock(text: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [text])
         return bool(cursor.fetchone()[0])
+
+
+def lock_booking_of(ticket_id: UUID | str) -> tuple[int, str] | None:
+    """Lock the booking of this ticket until the transaction ends, and say its id and
+    reference (None: no such ticket). Every write of a booking's tickets takes the booking's
+    lock before a ticket's (cancels, moves), so two of them on one booking take turns."""
+    tickets_booking = Ticket.objects.filter(pk=ticket_id).values("booking_id")
+    return Booking.objects.select_for_update().filter(pk__in=tickets_booking).values_list("pk", "reference").first()
 
 
 def lock_client(client: str) -> None:

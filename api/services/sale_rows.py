@@ -16,11 +16,12 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, Sum
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -46,6 +47,13 @@ def sale_of(booking_id: int) -> Sale:
     their holders (what audit.booking_data tells)."""
     tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD).order_by("seat_order", "pk")
     return Sale(Booking.objects.select_related("customer").get(pk=booking_id), list(tickets))
+
+
+def total_again(booking_id: int) -> None:
+    """A booking's total follows its tickets: a move re-prices one, a cancel takes one away.
+    Call under the booking's lock."""
+    total = Ticket.objects.filter(booking_id=booking_id).aggregate(total=Sum("price"))["total"]
+    Booking.objects.filter(pk=booking_id).update(total=total or Decimal("0.00"))
 
 
 def customer_get_or_create(*, name: str, phone_number: PhoneNumber | str) -> Customer:

@@ -25,14 +25,14 @@ from ..errors import (
     TicketNotFound,
     UnknownTicketType,
 )
-from ..locking import lock_show, lock_shows, seats_in_use
+from ..locking import lock_booking_of, lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
 from ..seatmaps import seat_map_order
 from . import audit
 from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, write_sale
+from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, total_again, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
@@ -301,8 +301,10 @@ def ticket_update(
     try:
         with transaction.atomic():
             shows = lock_shows([current_show_id, target_show_id])
-            # The ticket's row lock too (after the show's): a cancel running now, which locks
-            # it, commits before this reads it, or waits for this change to commit.
+            # The booking's lock, then the ticket's, as a cancel takes them: a cancel running
+            # now commits before this reads the ticket, or waits for this change to commit;
+            # a new price, and so the booking's total, is written under the booking's lock.
+            lock_booking_of(ticket_id)
             tickets = Ticket.objects.select_for_update(of=("self",)).select_related("holder", "ticket_type")
             ticket = tickets.filter(pk=ticket_id).first()
             if ticket is None:  # cancelled between our read and our lock
@@ -315,7 +317,7 @@ def ticket_update(
             if ticket.expired or ticket.show.has_started(now):
                 raise TicketNotChangeable()
             target = shows[target_show_id]
-            before = {"show": ticket.show_id, "seat": ticket.seat}
+            before, price = {"show": ticket.show_id, "seat": ticket.seat}, ticket.price
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 check_not_started(target, now)
                 used = seats_in_use(
@@ -341,6 +343,8 @@ def ticket_update(
                 # and its other tickets stay as they are.
                 ticket.holder = customer_get_or_create(name=new_name, phone_number=new_phone)
             ticket.save(update_fields=["show", "seat", "seat_order", "price", "holder"])
+            if ticket.price != price:
+                total_again(ticket.booking_id)
             changes: dict = {k: [v, getattr(ticket, f"{k}_id" if k == "show" else k)] for k, v in before.items()}
             changes = {k: v for k, v in changes.items() if v[0] != v[1]}
             moved = bool(changes)
@@ -373,10 +377,7 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
     it gone (TicketNotFound); of the last two, the second finds its ticket the last and
     cancels the booking too."""
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().filter(
-            pk__in=Ticket.objects.filter(pk=ticket_id).values("booking_id")
-        )
-        found = booking.values_list("pk", "reference").first()
+        found = lock_booking_of(ticket_id)
         # Read again under the locks: a cancel or a move may have committed meanwhile.
         ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("show_id", "seat").first()
         if found is None or ticket is None:
@@ -387,6 +388,8 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         gone = Ticket.objects.select_related(*TOLD).get(pk=ticket_id)
         Ticket.objects.filter(pk=ticket_id).delete()
         last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
+        if not last:
+            total_again(booking_id)
         entries = [audit.Entry("ticket.cancelled", "ticket", str(ticket_id), {"show": show_id, "seat": seat})]
         events = [audit.Event("ticket.cancelled", {**audit.ticket_data(gone), **audit.person_data(gone.holder)})]
         if last:

@@ -233,6 +233,22 @@ def test_a_moved_ticket_keeps_its_type_at_the_new_price(api_client, priced):
     assert (moved.json()["ticket_type"], moved.json()["price"]) == ("adult", "16.00")
 
 
+def test_a_bookings_total_is_the_sum_of_its_tickets_after_a_move_and_a_cancel(api_client, staff_client, priced):
+    # A move re-prices its ticket and a cancel takes one away: the total stayed as booked.
+    booked = api_client.post(
+        "/api/bookings", {**ADA, "show": priced.pk, "seats": ["A1", "A2", "A3"]}, format="json"
+    ).json()
+    first, second, _ = booked["tickets"]
+    assert booked["total"] == "37.50"
+
+    assert api_client.patch(f"/api/tickets/{first['id']}", {"seat": "C1"}).status_code == 200  # premium: 16.00
+    assert api_client.delete(f"/api/tickets/{second['id']}").status_code == 204
+    again = staff_client.get(f"/api/bookings/{booked['reference']}").json()
+
+    assert [t["price"] for t in again["tickets"]] == ["12.50", "16.00"]
+    assert again["total"] == "28.50"
+
+
 def test_a_move_to_a_seat_that_does_not_sell_the_tickets_type_is_a_400_on_seat(api_client, priced):
     # A move names no type (the ticket keeps its own): the seat is what doesn't fit.
     child = api_client.post("/api/tickets", {**ADA, "show": priced.pk, "ticket_type": "child", "seat": "A1"}).json()
