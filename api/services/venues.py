@@ -27,8 +27,8 @@ from . import audit, catalog
 def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
     """Save a screen; one that has shows stays in its venue (InUse). A new seat map applies
     to every show of the screen at once, and may not drop a seat booked or held for a show
-    that has not started (SeatInUse). A coming show whose capacity is above the new map's
-    is lowered to it (a show.changed each)."""
+    that has not started (SeatInUse). The coming shows' capacities follow the new map
+    (_shows_follow_map, a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
         # The row as committed, locked first, as show_create locks it: a show made meanwhile
@@ -83,7 +83,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         action = "screen.changed" if screen.pk is not None else "screen.created"
         screen.save()
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
-        _cap_to_map(screen, list(locked.values()), now=now, actor=actor)
+        if committed is not None:
+            _shows_follow_map(screen, list(locked.values()), was=committed.capacity, now=now, actor=actor)
         return screen
 
 
@@ -108,16 +109,18 @@ def _unblock_dropped(
     audit.record_many(actor=actor, now=now, entries=entries)
 
 
-def _cap_to_map(screen: Screen, shows: list[Show], *, now: datetime, actor: str) -> None:
-    """Lower to the screen's capacity the capacity of those (locked) shows above it: a
-    show's capacity is never above its map (its sold-out test counts up to it). Every
-    booked or held seat is in the map (screen_save checked): none is below what is taken."""
-    above = [show for show in shows if show.capacity > screen.capacity]
-    if not above:
+def _shows_follow_map(screen: Screen, shows: list[Show], *, was: int, now: datetime, actor: str) -> None:
+    """Set those (locked) shows' capacity to the screen's new map where it must follow: a
+    show above it comes down to it (a show's capacity is never above its map: its sold-out
+    test counts up to it; every booked or held seat is in the map, screen_save checked),
+    and one that sold every place of the old map (`was`: a capacity left to default to the
+    map, as API.md has it) sells every place of a bigger one. A cap staff set stays."""
+    following = [s for s in shows if s.capacity > screen.capacity or (s.capacity == was < screen.capacity)]
+    if not following:
         return
-    Show.objects.filter(pk__in=[show.pk for show in above]).update(capacity=screen.capacity)
+    Show.objects.filter(pk__in=[show.pk for show in following]).update(capacity=screen.capacity)
     entries, events = [], []
-    for show in above:
+    for show in following:
         changes = {"capacity": [show.capacity, screen.capacity]}
         show.capacity = screen.capacity
         entries.append(audit.Entry("show.changed", "show", str(show.pk), changes))

@@ -478,6 +478,27 @@ def test_a_film_without_shows_is_deleted(staff_client):
     assert timezone.now()  # nothing else changed
 
 
+def test_a_bigger_map_raises_the_coming_shows_that_sold_every_seat_of_the_old_one(staff_client):
+    # A show's capacity defaults to its map (API.md), and a map change applies to every show
+    # at once: a show that sold the whole screen stayed at the old map's seats.
+    screen = screen_of(20, name="Twenty")
+    whole, capped = make_show(screen=screen), make_show(screen=screen, days=4, capacity=8)
+    started = make_show(screen=screen, days=-1)
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 3, "seats_per_row": 10}}}, format="json"
+    )
+
+    assert response.status_code == 200
+    capacities = {
+        s["id"]: (s["capacity"], s["seats_available"]) for s in staff_client.get("/api/shows").json()["results"]
+    }
+    assert (capacities[whole.pk], capacities[capped.pk]) == ((30, 30), (8, 8))  # a cap staff set stays
+    assert Show.objects.get(pk=started.pk).capacity == 20  # no longer sold: left as it was
+    entry = AuditEntry.objects.get(action="show.changed")
+    assert (entry.object_id, entry.changes) == (str(whole.pk), {"capacity": [20, 30]})
+
+
 def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_client):
     Webhook.objects.create(
         url="https://example.com/hook", events=["show.changed", "show.sold_out"], secret="whsec_AAAA"
