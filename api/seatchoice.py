@@ -5,6 +5,7 @@ give the same seats.
 """
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .seatmaps import Row, Seat, SeatMap
@@ -93,14 +94,26 @@ Rank = tuple[float, int, int]  # SweetSpot.distance
 
 
 def _best_in_row(
-    spot: SweetSpot, runs: list[list[Seat]], quantity: int, *, single_seat_rule: bool
+    spot: SweetSpot,
+    runs: list[list[Seat]],
+    quantity: int,
+    *,
+    single_seat_rule: bool,
+    unsellable: AbstractSet[str] = frozenset(),
 ) -> tuple[Rank, list[Seat]] | None:
     """The side-by-side placement of `quantity` in a row (its runs of free neighbours)
-    nearest the sweet spot, with its rank; None when none fits.
+    nearest the sweet spot, with its rank; None when none fits. No placement takes a seat
+    of `unsellable` (free, but not sold to this party: a category its types have no price
+    in), which still counts as free for the single-seat rule: another party may buy it.
 
     With the single-seat rule, placements that strand a seat are left out, unless every
     placement in the row would (the rule's exemption)."""
-    placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
+    placements = [
+        (run, start)
+        for run in runs
+        for start in range(len(run) - quantity + 1)
+        if not any(seat.label in unsellable for seat in run[start : start + quantity])
+    ]
     if single_seat_rule:
         placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
     if not placements:
@@ -110,7 +123,12 @@ def _best_in_row(
 
 
 def best_together(
-    seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool = True
+    seat_map: SeatMap,
+    unavailable: set[str],
+    quantity: int,
+    *,
+    single_seat_rule: bool = True,
+    unsellable: AbstractSet[str] = frozenset(),
 ) -> list[str] | None:
     """The best side-by-side placement of `quantity` seats in one row, or None.
 
@@ -122,7 +140,11 @@ def best_together(
         if best is not None and spot.row_distance(index) > best[0][0]:
             break
         found = _best_in_row(
-            spot, _runs(seat_map.rows[index], unavailable), quantity, single_seat_rule=single_seat_rule
+            spot,
+            _runs(seat_map.rows[index], unavailable),
+            quantity,
+            single_seat_rule=single_seat_rule,
+            unsellable=unsellable,
         )
         if found is not None and (best is None or found[0] < best[0]):
             best = found
@@ -189,6 +211,7 @@ def choose_best(
     *,
     wheelchair: int = 0,
     single_seat_rule: bool = True,
+    unsellable: AbstractSet[str] = frozenset(),
 ) -> Choice | None:
     """The best seats for a party of `quantity`, `wheelchair` of whom need a wheelchair
     space (with the rest of the party in the companion seats beside them where they are
@@ -196,9 +219,11 @@ def choose_best(
 
     All together in one row whenever possible, nearest the sweet spot; otherwise over as
     few rows as possible. With the single-seat rule, a placement never leaves a free seat
-    lone in its row when a placement that doesn't exists.
+    lone in its row when a placement that doesn't exists. `unsellable`: free seats not
+    sold to this party, never chosen, though a seat that must not be left lone (in a
+    placement side by side; split over rows, they count as taken).
     """
-    taken = set(unavailable)
+    taken = set(unavailable) | set(unsellable)  # for the wheelchair spaces and a split
     chosen: list[str] = []
     spot = seat_map.sweet_spot
     beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
@@ -221,7 +246,9 @@ def choose_best(
     left = quantity - len(chosen)
     if left <= 0:
         return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
-    together = best_together(seat_map, taken, left, single_seat_rule=single_seat_rule)
+    together = best_together(
+        seat_map, taken - set(unsellable), left, single_seat_rule=single_seat_rule, unsellable=unsellable
+    )
     rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule)
     if rest is None:
         return None

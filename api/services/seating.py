@@ -108,13 +108,18 @@ def choose_seats(
         seats = sorted(wanted, key=seat_map_order(seat_map))
         return Choice(seats, together=side_by_side(seat_map, seats))
     unpriced = unpriced_seats(show, ticket_types, prices)
-    if unpriced and len(unpriced) < seat_map.capacity:
-        # The best of the seats the show sells for these types; none free is sold out.
-        unavailable = taken | blocked | unpriced
-    else:
-        # Every seat (a type the show prices nowhere: pricing the choice says so).
-        unavailable = taken | blocked
-    choice = choose_best(seat_map, unavailable, quantity, wheelchair=wheelchair, single_seat_rule=single_seat_rule)
+    # The best of the seats the show sells for these types (none free is sold out); every
+    # seat when it prices them nowhere (pricing the choice says so). A seat not sold to this
+    # party is still one another may buy: not to be left lone.
+    unsellable = unpriced if unpriced and len(unpriced) < seat_map.capacity else set()
+    choice = choose_best(
+        seat_map,
+        taken | blocked,
+        quantity,
+        wheelchair=wheelchair,
+        single_seat_rule=single_seat_rule,
+        unsellable=unsellable,
+    )
     if choice is None:
         raise SoldOut(show.pk)
     return choice

@@ -206,6 +206,28 @@ def test_the_best_seats_are_chosen_among_those_the_show_sells(api_client, staff_
     assert Ticket.objects.count() == 1
 
 
+def test_a_seat_the_party_cant_buy_is_still_a_seat_the_choice_must_not_strand(api_client, staff_client):
+    # A1-A4 standard, A5 premium; adults are sold standard seats only, children both. Two
+    # adults got A3+A4, which left A5 alone though a child could buy it: the seats not sold
+    # to this party were judged as taken. A1+A2 strands nothing.
+    rows = [
+        {"label": "A", "seats": [{"number": n, **({"category": "premium"} if n == 5 else {})} for n in range(1, 6)]}
+    ]
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Five", seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=5)
+    prices = [
+        {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
+        {"ticket_type": "child", "category": "standard", "amount": "5.00"},
+        {"ticket_type": "child", "category": "premium", "amount": "7.00"},
+    ]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json")
+
+    assert held.status_code == 201, held.json()
+    assert held.json()["seats"] == ["A1", "A2"]
+
+
 def test_a_show_without_prices_sells_at_zero_as_the_default_type(api_client, show):
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
