@@ -108,12 +108,9 @@ def _best_in_row(
 
     With the single-seat rule, placements that strand a seat are left out, unless every
     placement in the row would (the rule's exemption)."""
-    placements = [
-        (run, start)
-        for run in runs
-        for start in range(len(run) - quantity + 1)
-        if not any(seat.label in unsellable for seat in run[start : start + quantity])
-    ]
+    placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
+    if unsellable:  # rare (a show that prices some categories for some types only): no cost otherwise
+        placements = [(r, i) for r, i in placements if unsellable.isdisjoint(s.label for s in r[i : i + quantity])]
     if single_seat_rule:
         placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
     if not placements:
