@@ -99,6 +99,7 @@ def _best_in_row(
     quantity: int,
     *,
     single_seat_rule: bool,
+    strict: bool = False,
     unsellable: AbstractSet[str] = frozenset(),
 ) -> tuple[Rank, list[Seat]] | None:
     """The side-by-side placement of `quantity` in a row (its runs of free neighbours)
@@ -107,12 +108,13 @@ def _best_in_row(
     in), which still counts as free for the single-seat rule: another party may buy it.
 
     With the single-seat rule, placements that strand a seat are left out, unless every
-    placement in the row would (the rule's exemption)."""
+    placement in the row would (the rule's exemption), or always when `strict`."""
     placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
     if unsellable:  # rare (a show that prices some categories for some types only): no cost otherwise
         placements = [(r, i) for r, i in placements if unsellable.isdisjoint(s.label for s in r[i : i + quantity])]
     if single_seat_rule:
-        placements = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] or placements
+        clean = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)]
+        placements = clean if strict else clean or placements
     if not placements:
         return None
     run, start = min(placements, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
@@ -129,23 +131,33 @@ def best_together(
 ) -> list[str] | None:
     """The best side-by-side placement of `quantity` seats in one row, or None.
 
+    With the single-seat rule, the best placement that strands no seat in any row; only
+    when there is none, the best that the rule allows row by row (a row whose every
+    placement strands one is exempt): API.md's choice "never strands a seat when a
+    placement without one exists", wherever that placement is.
+
     Rows are tried nearest the sweet spot first: once a row is further from it than the
     best placement found so far, that row and every one after it can only rank behind."""
     spot = seat_map.sweet_spot
-    best: tuple[Rank, list[Seat]] | None = None
-    for index in spot.rows_nearest_first:
-        if best is not None and spot.row_distance(index) > best[0][0]:
-            break
-        found = _best_in_row(
-            spot,
-            _runs(seat_map.rows[index], unavailable),
-            quantity,
-            single_seat_rule=single_seat_rule,
-            unsellable=unsellable,
-        )
-        if found is not None and (best is None or found[0] < best[0]):
-            best = found
-    return [s.label for s in best[1]] if best else None
+
+    def best_of_rows(strict: bool) -> list[str] | None:
+        best: tuple[Rank, list[Seat]] | None = None
+        for index in spot.rows_nearest_first:
+            if best is not None and spot.row_distance(index) > best[0][0]:
+                break
+            found = _best_in_row(
+                spot,
+                _runs(seat_map.rows[index], unavailable),
+                quantity,
+                single_seat_rule=single_seat_rule,
+                strict=strict,
+                unsellable=unsellable,
+            )
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+        return [s.label for s in best[1]] if best else None
+
+    return (single_seat_rule and best_of_rows(strict=True)) or best_of_rows(strict=False)
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:

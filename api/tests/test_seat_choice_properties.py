@@ -93,9 +93,15 @@ def sweet_spot_rank(house: House, run: list[Place]) -> tuple[float, int, int]:
 
 
 def best_together(house: House, quantity: int, *, rule: bool) -> list[str] | None:
+    """With the rule: the best placement that strands no seat, in any row; only when none
+    does, the best the rule allows row by row (API.md: the service "never strands a seat
+    when a placement without one exists")."""
     runs = [run for row in house.rows for run in side_by_side_in(row, house.unavailable, quantity)]
     if rule:
-        runs = [run for run in runs if rule_allows(house, [p.label for p in run])]
+        clean = [
+            run for run in runs if not newly_alone(house.rows[run[0].row], house.unavailable, {p.label for p in run})
+        ]
+        runs = clean or [run for run in runs if rule_allows(house, [p.label for p in run])]
     if not runs:
         return None
     return sorted(p.label for p in min(runs, key=lambda run: sweet_spot_rank(house, run)))
@@ -246,6 +252,19 @@ def test_the_oracle_reads_the_rule_as_the_contract_words_it():
     assert not rule_allows(house, ["A3", "A4"])  # A2 left alone, and A2 A3 would leave none
     assert rule_allows(house, ["A2", "A3"])
     assert rule_allows(House(rows=[row[:4]], taken=frozenset({"A1"}), blocked=frozenset()), ["A2"])  # A3 A4 stay
+
+
+def test_a_row_that_strands_none_is_chosen_over_a_nearer_row_that_is_only_exempt():
+    # Rows A (4 seats) and B (3, nearer the sweet spot), a party of 2: B2+B3 strands B1 (B's
+    # every placement strands one, so the row is exempt), A1+A2 strands nothing. The choice
+    # took B2+B3.
+    rows = [[Place(f"A{n}", 0, n, "seat") for n in range(1, 5)], [Place(f"B{n}", 1, n, "seat") for n in range(1, 4)]]
+    house = House(rows=rows, taken=frozenset(), blocked=frozenset())
+    document = {"rows": [{"label": r[0].label[0], "seats": [{"number": p.x} for p in r]} for r in rows]}
+
+    choice = choose(parse(document), house, 2, single_seat_rule=True)
+
+    assert choice is not None and choice.seats == best_together(house, 2, rule=True) == ["A1", "A2"]
 
 
 def test_the_oracle_ranks_as_the_readme_pictures_it():
