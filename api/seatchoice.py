@@ -273,10 +273,17 @@ def side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
 def stranded_seat(seat_map: SeatMap, unavailable: set[str], wanted: list[str]) -> str | None:
     """The seat that taking `wanted` would strand, judged row by row (see choose_best), or
     None. A row is exempt when every side-by-side placement of as many seats in it would
-    strand one too."""
+    strand one too. A wheelchair space named, and the companion seats named beside it, go
+    where they are, as choose_best gives them to a wheelchair party: taken, not judged."""
+    seats = [seat_map.by_label[label] for label in wanted]
+    spaces = [seat for seat in seats if seat.kind == "wheelchair"]
+    fixed = {s.label for space in spaces for s in seat_map.neighbours(space) if s.kind == "companion"}
+    fixed = (fixed & set(wanted)) | {space.label for space in spaces}
+    unavailable = unavailable | fixed
     by_row: dict[int, list[str]] = {}
-    for label in wanted:
-        by_row.setdefault(seat_map.by_label[label].row, []).append(label)
+    for seat in seats:
+        if seat.label not in fixed:
+            by_row.setdefault(seat.row, []).append(seat.label)
     for index, labels in sorted(by_row.items()):
         row = seat_map.rows[index]
         stranded = _strands(row, unavailable, labels)

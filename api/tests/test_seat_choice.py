@@ -167,6 +167,19 @@ def test_naming_seats_that_strand_one_is_refused_with_the_seat():
     assert stranded_seat(seat_map, taken, ["A2", "A3"]) is None
 
 
+def test_a_wheelchair_space_named_with_its_companion_is_judged_as_the_choice_gives_them():
+    # The service gives a wheelchair party the space and the companion seats beside it,
+    # whatever they leave; naming the same seats was a 409 on A2 (A2+A3 strands nothing).
+    seat_map, taken = house("x.cWc..")
+
+    given = choose_best(seat_map, taken, 2, wheelchair=1)
+
+    assert given is not None and given.seats == ["A3", "A4"]
+    assert stranded_seat(seat_map, taken, ["A3", "A4"]) is None
+    # A seat named beside them is judged as ever: A6 leaves A5 (and A7) lone.
+    assert stranded_seat(seat_map, taken, ["A3", "A4", "A6"]) == "A5"
+
+
 def test_seats_lone_before_the_request_do_not_count():
     seat_map, taken = house("x.x....")
 
