@@ -111,10 +111,11 @@ def choose_seats(
     # The best of the seats the show sells for these types (none free is sold out); every
     # seat when it prices them nowhere (pricing the choice says so). A seat not sold to this
     # party is still one another may buy: not to be left lone.
-    unsellable = unpriced if unpriced and len(unpriced) < seat_map.capacity else set()
+    unavailable = taken | blocked
+    unsellable = unpriced - unavailable if unpriced and len(unpriced) < seat_map.capacity else set()
     choice = choose_best(
         seat_map,
-        taken | blocked,
+        unavailable,
         quantity,
         wheelchair=wheelchair,
         single_seat_rule=single_seat_rule,

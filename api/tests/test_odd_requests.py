@@ -39,6 +39,7 @@ def test_head_of_a_shows_waiting_list_is_for_staff_as_get_is(api_client, staff_c
 
     assert api_client.head(f"/api/shows/{show.pk}/waitlist").status_code == 401
     assert staff_client.head(f"/api/shows/{show.pk}/waitlist").status_code == 200
+    assert api_client.options(f"/api/shows/{show.pk}/waitlist").status_code == 200  # anyone may POST there
 
 
 @pytest.mark.parametrize("forwarded", ["x" * 150, "not-an-address", "192.0.2.1, <script>"])

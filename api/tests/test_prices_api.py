@@ -228,6 +228,34 @@ def test_a_seat_the_party_cant_buy_is_still_a_seat_the_choice_must_not_strand(ap
     assert held.json()["seats"] == ["A1", "A2"]
 
 
+def test_a_booked_seat_the_party_cant_buy_is_no_free_neighbour(api_client, staff_client):
+    # B is the sweet spot's row: B1, B2 standard, B3 premium, booked. A child (no premium
+    # price for children) got B1, stranding B2: the booked B3 was counted as a free seat
+    # another party might buy. A1 strands nothing.
+    def row(label: str) -> dict:
+        return {
+            "label": label,
+            "seats": [{"number": n, **({"category": "premium"} if n == 3 else {})} for n in (1, 2, 3)],
+        }
+
+    screen = Screen.objects.create(
+        venue=Screen.objects.default().venue, name="Six", seat_map={"rows": [row("A"), row("B")]}
+    )
+    show = make_show(screen=screen, capacity=6)
+    prices = [
+        {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
+        {"ticket_type": "adult", "category": "premium", "amount": "12.00"},
+        {"ticket_type": "child", "category": "standard", "amount": "5.00"},
+    ]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B3"}).status_code == 201
+
+    held = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"child": 1}}, format="json")
+
+    assert held.status_code == 201, held.json()
+    assert held.json()["seats"] == ["A1"]
+
+
 def test_a_show_without_prices_sells_at_zero_as_the_default_type(api_client, show):
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 

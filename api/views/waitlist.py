@@ -35,8 +35,9 @@ class ShowWaitlistView(GenericAPIView):
     filterset_class = None
 
     def get_permissions(self) -> list[BasePermission]:
-        # Anyone joins; every other method (GET, and HEAD, which Django answers as GET) is staff's.
-        return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
+        # Anyone joins (and asks what the URL allows); reading, GET and the HEAD Django
+        # answers as GET, is staff's.
+        return [AllowAny()] if self.request.method in ("POST", "OPTIONS") else [IsStaff()]
 
     @extend_schema(
         summary="A show's waiting list, in joining order, with each entry's status (staff)",
