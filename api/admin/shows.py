@@ -65,6 +65,8 @@ class ShowForm(forms.ModelForm):
         model = Show
         fields = ["screen", "film", "title", "starts_at", "capacity"]
 
+    local: tuple[date, time] | None = None
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         screen = self.fields["screen"]
@@ -78,11 +80,16 @@ class ShowForm(forms.ModelForm):
         self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
 
     def clean_starts_at(self) -> datetime:
-        """The moment of the date and time typed, in the zone of the show's venue."""
+        """The moment of the date and time typed, in the zone of the show's venue; the
+        show's own moment when they are the ones shown (the second 02:30 of a night the
+        clocks go back reads back as the first)."""
         local = self.cleaned_data["starts_at"]
+        if self.instance.pk is not None and "starts_at" not in self.changed_data:
+            return self.instance.starts_at
         screen = self.instance.screen if self.instance.pk is not None else self.cleaned_data.get("screen")
         if screen is None:
             return local  # the screen's own error says what is missing
+        self.local = (local.date(), local.time())  # a new show's: read again under its screen's lock
         try:
             return catalog.moment(local.date(), local.time(), screen.venue)
         except Invalid as exc:
@@ -325,6 +332,7 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         else:
             saved = catalog.show_create(
                 starts_at=obj.starts_at,
+                local=form.local,  # the zone as it stands under the screen's lock (catalog.show_create)
                 screen_id=obj.screen_id,
                 film_id=film_id,
                 title=obj.title,

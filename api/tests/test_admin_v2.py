@@ -266,6 +266,23 @@ def test_a_shows_time_in_the_admin_is_the_venues_local_time(staff, screen, film)
     assert "Local time at the venue (Europe/Istanbul)." in page
 
 
+def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(staff, film):
+    # 02:30 on the night Berlin's clocks go back is two moments; the form showed the local
+    # time and read it back as the first, so saving the capacity of a show at the second
+    # moved it an hour earlier.
+    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
+    screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
+    second = datetime(2030, 10, 27, 1, 30, tzinfo=UTC)  # 02:30 CET, after 02:30 CEST
+    show = catalog.show_create(starts_at=second, screen_id=screen.pk, film_id=film.pk)
+    url = f"/admin/api/show/{show.pk}/change/"
+
+    response = staff.post(url, _form(staff, url, capacity="8"))
+
+    assert response.status_code == 302
+    show.refresh_from_db()
+    assert (show.starts_at, show.capacity) == (second, 8)
+
+
 def test_a_time_the_clocks_skip_at_the_venue_is_a_form_error(staff, film):
     berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
     screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
