@@ -71,10 +71,20 @@ def side_by_side_in(row: list[Place], gone: frozenset[str], size: int) -> list[l
 def rule_allows(house: House, chosen: list[str]) -> bool:
     """The single-seat rule, row by row: a row may strand a seat only when every
     side-by-side placement of as many seats in it would strand one too (a wheelchair
-    space taken is no seat: it is never a neighbour)."""
-    gone = house.unavailable
+    space taken is no seat: it is never a neighbour). A wheelchair space chosen, and the
+    companion seats chosen beside it, are where they are: taken, not judged (as the
+    service gives them to a wheelchair party)."""
+    places = house.places
+    spaces = [places[label] for label in chosen if places[label].kind == "wheelchair"]
+    fixed = {space.label for space in spaces} | {
+        p.label
+        for space in spaces
+        for p in house.rows[space.row]
+        if p.kind == "companion" and abs(p.x - space.x) == 1 and p.label in chosen
+    }
+    gone = house.unavailable | fixed
     for row in house.rows:
-        mine = {p.label for p in row if p.label in chosen and p.kind != "wheelchair"}  # a space is no seat
+        mine = {p.label for p in row if p.label in chosen and p.label not in fixed}
         if not mine or not newly_alone(row, gone, mine):
             continue
         if any(not newly_alone(row, gone, {p.label for p in run}) for run in side_by_side_in(row, gone, len(mine))):
@@ -229,7 +239,8 @@ def test_a_wheelchair_request_gets_one_space_and_the_companions_beside_it(drawn,
 def test_named_seats_are_refused_exactly_when_they_strand_one(drawn, data):
     house, document = drawn
     seat_map = parse(document)
-    free = [p.label for row in house.rows for p in sellable(row, house.unavailable)]
+    # Wheelchair spaces too: a customer may name one, with its companion seats.
+    free = [p.label for row in house.rows for p in row if p.label not in house.unavailable]
     wanted = data.draw(st.lists(st.sampled_from(free), min_size=1, max_size=4, unique=True)) if free else []
     if not wanted:
         return
@@ -265,6 +276,16 @@ def test_a_row_that_strands_none_is_chosen_over_a_nearer_row_that_is_only_exempt
     choice = choose(parse(document), house, 2, single_seat_rule=True)
 
     assert choice is not None and choice.seats == best_together(house, 2, rule=True) == ["A1", "A2"]
+
+
+def test_the_oracle_takes_a_named_space_and_its_companions_as_they_are():
+    row = [Place("A1", 0, 1, "seat"), Place("A2", 0, 2, "seat"), Place("A3", 0, 3, "companion")]
+    row += [Place("A4", 0, 4, "wheelchair"), Place("A5", 0, 5, "companion")]
+    row += [Place(f"A{n}", 0, n, "seat") for n in (6, 7, 8)]
+    house = House(rows=[row], taken=frozenset({"A1"}), blocked=frozenset())
+
+    assert rule_allows(house, ["A3", "A4"])  # A2 left alone, as the choice would leave it
+    assert not rule_allows(house, ["A3"])  # a companion seat alone is a seat like any: A8 strands none
 
 
 def test_the_oracle_ranks_as_the_readme_pictures_it():
