@@ -93,32 +93,40 @@ class SweetSpot:
 Rank = tuple[float, int, int]  # SweetSpot.distance
 
 
+Placement = tuple[Rank, list[Seat]]  # its rank, and its seats
+
+
 def _best_in_row(
     spot: SweetSpot,
     runs: list[list[Seat]],
     quantity: int,
     *,
     single_seat_rule: bool,
-    strict: bool = False,
     unsellable: AbstractSet[str] = frozenset(),
-) -> tuple[Rank, list[Seat]] | None:
-    """The side-by-side placement of `quantity` in a row (its runs of free neighbours)
-    nearest the sweet spot, with its rank; None when none fits. No placement takes a seat
-    of `unsellable` (free, but not sold to this party: a category its types have no price
-    in), which still counts as free for the single-seat rule: another party may buy it.
+) -> tuple[Placement | None, Placement | None]:
+    """The side-by-side placements of `quantity` in a row (its runs of free neighbours)
+    nearest the sweet spot: the best that strands no seat, and the best the rule allows
+    (that one, or, when every placement of the row strands a seat, the best of them: the
+    rule's exemption); without the rule, the best of all, twice. None when none fits.
 
-    With the single-seat rule, placements that strand a seat are left out, unless every
-    placement in the row would (the rule's exemption), or always when `strict`."""
+    No placement takes a seat of `unsellable` (free, but not sold to this party: a
+    category its types have no price in), which still counts as free for the single-seat
+    rule: another party may buy it."""
     placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
     if unsellable:  # rare (a show that prices some categories for some types only): no cost otherwise
         placements = [(r, i) for r, i in placements if unsellable.isdisjoint(s.label for s in r[i : i + quantity])]
-    if single_seat_rule:
-        clean = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)]
-        placements = clean if strict else clean or placements
     if not placements:
-        return None
-    run, start = min(placements, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
-    return spot.distance(run[start].row, run[start].x, quantity), run[start : start + quantity]
+        return None, None
+
+    def best(among: list[tuple[list[Seat], int]]) -> Placement:
+        run, start = min(among, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
+        return spot.distance(run[start].row, run[start].x, quantity), run[start : start + quantity]
+
+    clean = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] if single_seat_rule else placements
+    if clean:
+        found = best(clean)
+        return found, found
+    return None, best(placements)
 
 
 def best_together(
@@ -137,27 +145,27 @@ def best_together(
     placement without one exists", wherever that placement is.
 
     Rows are tried nearest the sweet spot first: once a row is further from it than the
-    best placement found so far, that row and every one after it can only rank behind."""
+    best clean placement found so far, that row and every one after it can only rank
+    behind. (Without a clean one, every row is read: one may be further back.)"""
     spot = seat_map.sweet_spot
-
-    def best_of_rows(strict: bool) -> list[str] | None:
-        best: tuple[Rank, list[Seat]] | None = None
-        for index in spot.rows_nearest_first:
-            if best is not None and spot.row_distance(index) > best[0][0]:
-                break
-            found = _best_in_row(
-                spot,
-                _runs(seat_map.rows[index], unavailable),
-                quantity,
-                single_seat_rule=single_seat_rule,
-                strict=strict,
-                unsellable=unsellable,
-            )
-            if found is not None and (best is None or found[0] < best[0]):
-                best = found
-        return [s.label for s in best[1]] if best else None
-
-    return (single_seat_rule and best_of_rows(strict=True)) or best_of_rows(strict=False)
+    best_clean: Placement | None = None
+    best_allowed: Placement | None = None
+    for index in spot.rows_nearest_first:
+        if best_clean is not None and spot.row_distance(index) > best_clean[0][0]:
+            break
+        clean, allowed = _best_in_row(
+            spot,
+            _runs(seat_map.rows[index], unavailable),
+            quantity,
+            single_seat_rule=single_seat_rule,
+            unsellable=unsellable,
+        )
+        if clean is not None and (best_clean is None or clean[0] < best_clean[0]):
+            best_clean = clean
+        if allowed is not None and (best_allowed is None or allowed[0] < best_allowed[0]):
+            best_allowed = allowed
+    found = best_clean or best_allowed
+    return [s.label for s in found[1]] if found else None
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
@@ -199,7 +207,7 @@ def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, s
     taken, chosen = set(unavailable), list[str]()
     while count:
         runs = _runs(row, taken)
-        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)
+        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)[1]
         if found is not None:
             return chosen + [s.label for s in found[1]]
         run = min(runs, key=lambda run: (-len(run), spot.distance(run[0].row, run[0].x, len(run))))
