@@ -16,7 +16,6 @@ from uuid import UUID
 
 import segno
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -34,10 +33,12 @@ from .services import sales
 from .throttling import AnonThrottle
 
 HOME_SHOW_COUNT = 50
-# After the form books, the browser is sent to the show page with the booking in a signed,
-# short-lived token (?booked=...): reloading that page shows the booking again instead of
-# sending the form twice (and booking twice). The token opens the booking as its reference
-# and phone number would, for this long.
+# After the form books, the browser is sent to the show page (?booked) and shown the
+# booking its signed, short-lived cookie names: reloading that page shows the booking again
+# instead of sending the form twice (and booking twice). The cookie, not the address: the
+# reference opens the booking with the booker's phone, and an address is shared, kept in
+# histories and logs. HttpOnly, for this show's page only, for this long.
+BOOKED_COOKIE = "booked"
 BOOKED_SALT = "api.pages.booked"
 BOOKED_SECONDS = 3600
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
@@ -210,11 +211,10 @@ class SeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-def _booked(token: str, show: Show) -> sales.Sale | None:
-    """The booking of this show that a ?booked= token names, while the token is fresh."""
-    try:
-        reference = signing.loads(token, salt=BOOKED_SALT, max_age=BOOKED_SECONDS)
-    except signing.BadSignature:  # forged, altered or expired (SignatureExpired is one)
+def _booked(request: HttpRequest, show: Show) -> sales.Sale | None:
+    """The booking of this show that this browser's booked cookie names, while it is fresh."""
+    reference = request.get_signed_cookie(BOOKED_COOKIE, None, salt=BOOKED_SALT, max_age=BOOKED_SECONDS)
+    if reference is None:  # none, forged, altered or expired
         return None
     booking = selectors.bookings_with_tickets().filter(reference=reference, tickets__show=show).first()
     return sales.Sale(booking=booking, tickets=list(booking.tickets.all())) if booking else None
@@ -238,13 +238,23 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     if request.method == "POST" and not started:
         sale, errors, status, retry_after = _book_from_form(request, show, choices)
         if sale is not None:  # Post/Redirect/Get: a reload can't book again
-            token = signing.dumps(sale.booking.reference, salt=BOOKED_SALT)
-            location = f"{reverse('show-page', args=[show.pk])}?booked={token}"
-            return SeeOther(location)
+            page = reverse("show-page", args=[show.pk])
+            booked = SeeOther(f"{page}?booked")
+            booked.set_signed_cookie(
+                BOOKED_COOKIE,
+                sale.booking.reference,
+                salt=BOOKED_SALT,
+                max_age=BOOKED_SECONDS,
+                path=page,
+                secure=request.is_secure(),
+                httponly=True,
+                samesite="Lax",
+            )
+            return booked
     elif request.method == "POST":
         errors, status = ["This show has started: it can no longer be booked."], 400
     elif "booked" in request.GET:
-        sale = _booked(request.GET["booked"], show)
+        sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=timezone.now())
     picked = set(request.POST.getlist("seats")) if errors else set()
     free = sum(seat.status == "free" for row in rows for seat in row.seats)

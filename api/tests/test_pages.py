@@ -406,7 +406,7 @@ def test_form_books_the_checked_seats_with_their_types(client, priced):
 
     # Post/Redirect/Get: the booking is shown by a page that a reload can't book again.
     assert posted.status_code == 303
-    assert posted["Location"].startswith(f"/shows/{priced.pk}/?booked=")
+    assert posted["Location"] == f"/shows/{priced.pk}/?booked"
     response = client.get(posted["Location"])
     assert response.status_code == 200
     tickets = list(Ticket.objects.order_by("seat").select_related("ticket_type", "booking__customer"))
@@ -425,7 +425,7 @@ def test_form_books_the_checked_seats_with_their_types(client, priced):
     assert AuditEntry.objects.filter(action="booking.created", actor="client:127.0.0.1").exists()
 
 
-def test_reloading_the_booked_page_books_nothing_more_and_a_forged_token_shows_nothing(client, priced):
+def test_reloading_the_booked_page_books_nothing_more_and_its_address_opens_nothing(client, priced):
     posted = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", **PERSON})
     reference = Booking.objects.get().reference
 
@@ -433,12 +433,22 @@ def test_reloading_the_booked_page_books_nothing_more_and_a_forged_token_shows_n
         html = client.get(posted["Location"]).content.decode()
         assert f'Your booking reference is <strong class="ref">{reference}</strong>.' in html
     assert Ticket.objects.count() == 2
-    forged = client.get(f"/shows/{priced.pk}/?booked={reference}").content.decode()
-    assert reference not in forged and "Your booking reference" not in forged
-    # The token names a booking of this show only.
+    # The booking is this browser's (an HttpOnly cookie of the show's page), not the
+    # address's: the address, shared or found in a history, shows another browser nothing.
+    # (It carried the reference, readable in its signed token, which with the booker's phone
+    # opens the whole booking.)
+    cookie = posted.cookies["booked"]
+    assert (cookie["path"], cookie["httponly"], cookie["samesite"]) == (f"/shows/{priced.pk}/", True, "Lax")
+    assert reference not in posted["Location"]
+    stranger = Client().get(posted["Location"]).content.decode()
+    assert reference not in stranger and "Your booking reference" not in stranger
+    forged = Client()
+    forged.cookies["booked"] = reference
+    assert "Your booking reference" not in forged.get(posted["Location"]).content.decode()
+    # The cookie names a booking of this show only.
     other = make_show(days=5)
-    elsewhere = posted["Location"].replace(f"/{priced.pk}/", f"/{other.pk}/")
-    assert "Your booking reference" not in client.get(elsewhere).content.decode()
+    client.cookies["booked"]["path"] = "/"
+    assert "Your booking reference" not in client.get(f"/shows/{other.pk}/?booked").content.decode()
 
 
 def test_form_books_the_best_seats_for_the_numbers_given(client, priced):
