@@ -7,8 +7,14 @@ would; without JavaScript the same page is a form of checkboxes that this module
 through the services.
 """
 
+import hashlib
+import json
 import math
+import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any, NamedTuple
@@ -24,9 +30,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import selectors
-from .callers import actor_of, capped_client
-from .errors import Busy, Conflict, DomainError, Limited, SingleSeatGap
+from . import idempotency, selectors
+from .callers import actor_of, capped_client, client_scope
+from .errors import Busy, Conflict, DomainError, IdempotencyKeyInUse, Limited, SingleSeatGap
 from .models import Show
 from .serializers.sales import BookingCreateSerializer
 from .services import sales
@@ -147,10 +153,11 @@ def _sentence(exc: DomainError) -> str:
 
 
 class FormOutcome(NamedTuple):
-    """What the no-script form's booking came to: the sale, or what went wrong with the
-    page's status (and, at a cap, the seconds until the client may try again)."""
+    """What the no-script form's booking came to: the booking's reference, or what went
+    wrong with the page's status (and, at a cap, the seconds until the client may try
+    again)."""
 
-    sale: sales.Sale | None
+    reference: str | None
     errors: list[str]
     status: int
     retry_after: int | None = None
@@ -192,17 +199,48 @@ def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice
     form = BookingCreateSerializer(data=data)
     if not form.is_valid():
         return _refused([message for messages in form.errors.values() for message in messages])
-    try:
+    now = timezone.now()
+
+    def book() -> idempotency.StoredResponse:
         # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
         sale = sales.booking_create(
-            now=timezone.now(), client=capped_client(request), actor=actor_of(request), **form.validated_data
+            now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
         )
+        return idempotency.StoredResponse(201, {"reference": sale.booking.reference})
+
+    try:
+        booked = _once_per_form(request, book, now=now)
     except DomainError as exc:
         statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
         status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
         retry_after = exc.retry_after if isinstance(exc, Limited | Busy) else None
         return _refused([_sentence(exc)], status, retry_after=retry_after)
-    return FormOutcome(sale, [], 201)
+    return FormOutcome(booked.body["reference"], [], 201)
+
+
+FORM_KEY_WAITS = 20  # times 0.1 s: how long a form sent twice waits for the first to finish
+
+
+def _once_per_form(
+    request: HttpRequest, book: Callable[[], idempotency.StoredResponse], *, now: datetime
+) -> idempotency.StoredResponse:
+    """Book once per rendering of the form: its hidden form_key is an Idempotency-Key. A
+    double click sends the form twice, and the browser shows the second answer: that one
+    waits for the first to finish, then answers with the same booking (where it booked a
+    second time, or said the picked seats were taken by the customer's own first click)."""
+    key = request.POST.get("form_key", "")
+    if not (16 <= len(key) <= 64 and key.isascii() and key.isprintable()):
+        return book()  # an old page without one: as before
+    fields = sorted((name, request.POST.getlist(name)) for name in request.POST if name != "csrfmiddlewaretoken")
+    fingerprint = hashlib.sha256(f"{request.path}\n{json.dumps(fields)}".encode()).hexdigest()
+    for _ in range(FORM_KEY_WAITS):
+        try:
+            return idempotency.once(
+                scope=client_scope(request), key=f"form:{key}", request_hash=fingerprint, action=book, now=now
+            )
+        except IdempotencyKeyInUse:  # the first sending is still booking
+            time.sleep(0.1)
+    raise IdempotencyKeyInUse()
 
 
 class SeeOther(HttpResponseRedirect):
@@ -236,13 +274,13 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     errors: list[str] = []
     status, retry_after = 200, None
     if request.method == "POST" and not started:
-        sale, errors, status, retry_after = _book_from_form(request, show, choices)
-        if sale is not None:  # Post/Redirect/Get: a reload can't book again
+        reference, errors, status, retry_after = _book_from_form(request, show, choices)
+        if reference is not None:  # Post/Redirect/Get: a reload can't book again
             page = reverse("show-page", args=[show.pk])
             booked = SeeOther(f"{page}?booked")
             booked.set_signed_cookie(
                 BOOKED_COOKIE,
-                sale.booking.reference,
+                reference,
                 salt=BOOKED_SALT,
                 max_age=BOOKED_SECONDS,
                 path=page,
@@ -275,6 +313,9 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "form": request.POST if errors else {},
         "hold_minutes": settings.BOOKING_HOLD_MINUTES,
         "sentences": SENTENCES,
+        # The form's Idempotency-Key (_once_per_form): the one sent again with a corrected
+        # form, a new one for each page shown afresh.
+        "form_key": request.POST.get("form_key", "") if errors else secrets.token_urlsafe(24),
     }
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)

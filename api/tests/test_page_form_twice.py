@@ -1,0 +1,64 @@
+"""The show page's form without JavaScript, sent twice (a double click): one booking, and
+the answer the browser shows (the second's) is that booking."""
+
+import pytest
+from django.test import Client
+
+from api.models import Booking, Ticket
+from api.tests.conftest import all_at_once, make_show, postgres_only, screen_of
+
+PERSON = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
+
+
+def form_key(client: Client, show) -> str:
+    html = client.get(f"/shows/{show.pk}/").content.decode()
+    return html.split('name="form_key" value="', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("form", [{"seats": ["A4", "A5"]}, {"tickets": "2"}])
+def test_a_form_sent_twice_books_once_and_both_answers_show_that_booking(form):
+    # The best seats were booked twice (two references, the first never shown), and picked
+    # seats were refused the second time as taken, by the customer's own first click.
+    show = make_show(screen=screen_of(10), capacity=10)
+    client = Client()
+    sent = {**form, **PERSON, "form_key": form_key(client, show)}
+
+    first = client.post(f"/shows/{show.pk}/", sent)
+    second = client.post(f"/shows/{show.pk}/", sent)
+
+    assert first.status_code == second.status_code == 303
+    (booking,) = Booking.objects.all()
+    assert first.cookies["booked"].value == second.cookies["booked"].value
+    page = client.get(second["Location"]).content.decode()
+    assert f'Your booking reference is <strong class="ref">{booking.reference}</strong>' in page
+    assert Ticket.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_page_shown_afresh_is_a_new_booking():
+    show = make_show(screen=screen_of(10), capacity=10)
+    client = Client()
+
+    for _ in range(2):
+        assert (
+            client.post(
+                f"/shows/{show.pk}/", {"tickets": "1", **PERSON, "form_key": form_key(client, show)}
+            ).status_code
+            == 303
+        )
+
+    assert Booking.objects.count() == 2
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_form_sent_twice_at_once_books_once():
+    show = make_show(screen=screen_of(10), capacity=10)
+    key = form_key(Client(), show)
+
+    answers = all_at_once(2, lambda n: Client().post(f"/shows/{show.pk}/", {"tickets": "2", **PERSON, "form_key": key}))
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert Booking.objects.count() == 1
+    assert len({a.cookies["booked"].value for a in answers}) == 1
