@@ -295,7 +295,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=timezone.now())
     picked = set(request.POST.getlist("seats")) if errors else set()
-    free = sum(seat.status == "free" for row in rows for seat in row.seats)
+    free = selectors.seats_available_of(show, rows)  # a show capped below its map sells out with seats free
     context = {
         "show": show,
         "title": _title(show),

@@ -4,6 +4,7 @@ tickets, bookings and waiting-list entries with what their answers show.
 The API, the admin and the pages all read through here (never through the views).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +104,18 @@ class SeatMapAnswer:
     show: Show
     rows: list[RowStatus]
     prices: list[ShowPrice]
+
+    @property
+    def seats_available(self) -> int:
+        return seats_available_of(self.show, self.rows)
+
+
+def seats_available_of(show: Show, rows: list[RowStatus]) -> int:
+    """Show.seats_available's rule, read from the seats' statuses: the free seats, and no
+    more than the show's capacity leaves after the booked and held ones (a show capped
+    below its map sells out with seats free)."""
+    counts = Counter(seat.status for row in rows for seat in row.seats)
+    return max(min(counts["free"], show.capacity - counts["booked"] - counts["held"]), 0)
 
 
 MAX_ID = 2**63 - 1  # BigAutoField's largest

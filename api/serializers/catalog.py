@@ -248,13 +248,17 @@ class SeatRowSerializer(serializers.Serializer):
 
 class SeatStatusesSerializer(serializers.Serializer):
     """A show's seat map with each seat's status and the show's prices: {"show", "screen",
-    "rows", "prices", "currency"}. Built from a selectors.SeatMapAnswer; nobody's details."""
+    "rows", "prices", "currency", "seats_available"}. Built from a selectors.SeatMapAnswer;
+    nobody's details."""
 
     show = serializers.IntegerField()
     screen = serializers.IntegerField()
     rows = SeatRowSerializer(many=True)
     prices = PriceSerializer(many=True)
     currency = serializers.CharField()
+    seats_available = serializers.IntegerField(
+        help_text="How many more seats can be sold now: the free ones, and no more than the show's capacity allows."
+    )
 
     def to_representation(self, value: "SeatMapAnswer") -> dict[str, Any]:
         show = value.show
@@ -279,6 +283,7 @@ class SeatStatusesSerializer(serializers.Serializer):
             ],
             "prices": prices_json(value.prices),
             "currency": show.screen.venue.currency,
+            "seats_available": value.seats_available,
         }
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from api.models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from api.seatmaps import grid, parse
 from api.services import venues
-from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, make_show, postgres_only
+from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -265,8 +265,23 @@ def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show, d
         ],
         "prices": [{"ticket_type": "adult", "category": "standard", "amount": "9.50"}],
         "currency": "EUR",
+        "seats_available": 2,  # A3 and A4 (added: the page's count, under a show's cap too)
     }
     assert "Ada" not in response.content.decode()
+
+
+def test_a_show_capped_below_its_map_says_how_many_can_be_sold_not_how_many_are_free(api_client, client):
+    # Capacity 3 on a 10-seat screen, 3 sold: the home page said sold out, the show page
+    # "7 seats free", and every pick was refused as sold out.
+    show = make_show(screen=screen_of(10), capacity=3)
+    book_seats(show.pk, seats=["A1", "A2", "A3"])
+
+    seats = api_client.get(f"/api/shows/{show.pk}/seats").json()
+    page = client.get(f"/shows/{show.pk}/").content.decode()
+
+    assert sum(s["status"] == "free" for row in seats["rows"] for s in row["seats"]) == 7
+    assert seats["seats_available"] == 0
+    assert '<p class="facts" id="free-count">0 seats free.</p>' in page
 
 
 @pytest.mark.parametrize("pk", ["999999", "9" * 30, "x1", "\u00b2"])

@@ -108,10 +108,10 @@
       say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
-    draw(answer.body.rows);
+    draw(answer.body.rows, answer.body.seats_available);
   }
 
-  function draw(mapRows) {
+  function draw(mapRows, available) {
     // Each x's column: an aisle is a gap, narrowed to MAX_GAP - 1 empty places.
     const xs = [...new Set(mapRows.flatMap((row) => row.seats.map((seat) => seat.x)))].sort((a, b) => a - b);
     const column = new Map();
@@ -150,7 +150,8 @@
         return seat;
       });
     });
-    const free = seats.filter((seat) => seat.status === "free").length;
+    // What can be sold: the free seats, no more than the show's capacity leaves.
+    const free = Math.min(seats.filter((seat) => seat.status === "free").length, available ?? Infinity);
     svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
     svg.addEventListener("keydown", onKey);
     $("map").replaceChildren(svg);
