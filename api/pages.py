@@ -22,6 +22,7 @@ from uuid import UUID
 
 import segno
 from django.conf import settings
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -85,6 +86,9 @@ def home(request: HttpRequest) -> HttpResponse:
         .prefetch_related(None)
         .defer(selectors.SEAT_MAP)
         .filter(starts_at__gt=now)
+        # Not an open timing that sold nothing: anyone makes one by holding seats at a free
+        # time and releasing them, and such placeholders would push the real shows off.
+        .exclude(title="", film__isnull=True, busy_until=F("starts_at"), tickets_booked=0)
         .order_by("starts_at")
     )
     shows = list(upcoming[:HOME_SHOW_COUNT])

@@ -42,7 +42,8 @@ def test_home_lists_coming_shows_by_venue_and_film_with_free_seats(client, setti
     hold_seats(show.pk, quantity=2)
     full = make_show(days=4, title="Sold Out Movie", capacity=1)
     book(full)
-    untitled = make_show(days=5, title="")
+    untitled = make_show(days=5, title="")  # an open timing (it occupies no time) ...
+    book(untitled)  # ... that sold a ticket: listed (one that sold nothing is not)
     later = make_show(days=6, title="Dune: Part Three")
     make_show(days=-1, title="Yesterday's Film")  # started: not a coming show
     venue = Venue.objects.create(name="Odeon Kadıköy", time_zone="Europe/Istanbul", currency="TRY")
@@ -99,6 +100,23 @@ def test_home_shows_the_next_shows_in_one_query(client, django_assert_num_querie
     listed = response.context["shows"]
     assert [s.pk for s in listed] == [s.pk for s in sorted(shows, key=lambda s: s.starts_at)[:HOME_SHOW_COUNT]]
     assert [s.seats_available for s in listed[:4]] == [19, 19, 19, 20]
+
+
+def test_home_lists_no_open_timing_that_sold_nothing(client, api_client):
+    # Anyone makes one by holding seats at a free date and time, then releasing them: some
+    # fifty such pairs pushed every scheduled show off the page for "Film to be announced".
+    scheduled = make_show(days=2, title="Dune: Part Three")
+    for hour in (10, 11, 12):
+        day = (timezone.localdate() + timedelta(days=1)).isoformat()
+        held = api_client.post("/api/holds", {"date": day, "time": f"{hour}:00", "quantity": 1}, format="json")
+        assert held.status_code == 201, held.json()
+        assert api_client.delete(f"/api/holds/{held.json()['id']}").status_code == 204
+    sold = Show.objects.get(starts_at__hour=12)
+    book(sold)  # an open timing with a ticket is a show people come to
+
+    listed = client.get("/").context["shows"]
+
+    assert [s.pk for s in listed] == [sold.pk, scheduled.pk]
 
 
 def test_home_without_shows(client):
