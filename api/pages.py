@@ -135,17 +135,35 @@ class TicketChoice:
 
 
 def _ticket_choices(show: Show) -> list[TicketChoice]:
-    """The ticket types the show sells, in the order of its prices (already fetched)."""
+    """The ticket types the show sells, the default first, then in the order of its prices
+    (already fetched)."""
     prices = list(show.prices.all())
     if not prices:
         return [TicketChoice("", "Tickets", [])]
     choices: dict[str, TicketChoice] = {}
+    default = None
     for price in prices:
         key = price.ticket_type.key
         if key not in choices:
             choices[key] = TicketChoice(key, price.ticket_type.name, [])
         choices[key].amounts.append((price.category, price.amount))
-    return list(choices.values())
+        default = key if price.ticket_type.default else default
+    # The default type first: the form's first line takes the seats the others leave, as
+    # the service gives a ticket named no type the default one.
+    return sorted(choices.values(), key=lambda choice: choice.key != default)
+
+
+# The no-script form's fields as its labels name them, for its refusals.
+FIELD_NAMES = {"name": "Name", "phone_number": "Phone number", "seats": "Seats", "ticket_types": "Tickets"}
+
+
+def _flat(errors: Any) -> list[str]:
+    """A field's messages, however deep (a list field's are by item, a dict's by key)."""
+    if isinstance(errors, dict):
+        return [message for value in errors.values() for message in _flat(value)]
+    if isinstance(errors, list):
+        return [message for value in errors for message in _flat(value)]
+    return [str(errors)]
 
 
 def _sentence(exc: DomainError) -> str:
@@ -202,7 +220,9 @@ def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice
         data["quantity"] = wanted
     form = BookingCreateSerializer(data=data)
     if not form.is_valid():
-        return _refused([message for messages in form.errors.values() for message in messages])
+        return _refused(
+            [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in form.errors.items() for m in _flat(got)]
+        )
     now = timezone.now()
 
     def book() -> idempotency.StoredResponse:

@@ -469,6 +469,31 @@ def test_reloading_the_booked_page_books_nothing_more_and_its_address_opens_noth
     assert "Your booking reference" not in client.get(f"/shows/{other.pk}/?booked").content.decode()
 
 
+def test_a_refused_form_says_each_message_with_its_field(client, priced):
+    # Messages inside a list field came out as their index ("0"), and blank fields as two
+    # "This field may not be blank." with no word of which.
+    response = client.post(
+        f"/shows/{priced.pk}/", {"seats": ["A 1"], "tickets-adult": "1", "name": "", "phone_number": ""}
+    )
+
+    errors = response.context["errors"]
+    assert "Name: This field may not be blank." in errors
+    assert "Phone number: This field may not be blank." in errors
+    assert "Seats: Not a seat label: use a row letter and a seat number, like B4." in errors
+    assert "0" not in errors
+
+
+def test_the_default_ticket_type_is_the_first_count_the_form_asks(client, priced, staff_client):
+    # The form's hint says the first line takes what the others leave, as the service gives
+    # an unnamed ticket the default type: listed in the prices' order, a default made later
+    # was not first.
+    assert staff_client.patch("/api/ticket-types/child", {"default": True}, format="json").status_code == 200
+
+    choices = client.get(f"/shows/{priced.pk}/").context["choices"]
+
+    assert [c.key for c in choices] == ["child", "adult"]
+
+
 def test_form_books_the_best_seats_for_the_numbers_given(client, priced):
     response = client.post(f"/shows/{priced.pk}/", {"tickets-adult": "2", "tickets-child": "1", **PERSON}, follow=True)
 
