@@ -222,9 +222,9 @@ def test_list_is_paginated_by_50(staff_client):
 
     assert (first["count"], len(first["results"]), len(second["results"])) == (55, 50, 5)
     assert first["next"] == "http://testserver/api/tickets?page=2"
-    # 6 rows of 10, filled best first from the sweet spot (row D): all of row F is sold,
-    # A1, A2, A8, A9 and A10 are left.
-    assert [t["seat"] for t in second["results"]] == ["F6", "F7", "F8", "F9", "F10"]
+    # 6 rows of 10, filled best first from the sweet spot (row D): A1, A2, A9, A10 and
+    # F10 are left, so the second page ends with row F's F5 to F9.
+    assert [t["seat"] for t in second["results"]] == ["F5", "F6", "F7", "F8", "F9"]
 
 
 # --- POST / DELETE /api/tickets/{id}/check-in (staff) -------------------------------------
