@@ -31,15 +31,16 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     (_shows_follow_map, a show.changed each)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
-        # The row as committed, locked first, as show_create locks it: a show made meanwhile
-        # is in before the checks below, or is made after this change, on the screen as it
-        # now is; a change of the map made meanwhile is what this one is compared with.
         # The venue's row before the screen's (as plain_save and in_use_delete lock a venue,
         # then its screens): a venue deleted meanwhile is a 400, not a foreign key failing
         # at COMMIT, and one being deleted deletes this screen too or is deleted after it.
         venue = Venue.objects.select_for_update(no_key=True).filter(pk=screen.venue_id)
         if not list(venue.values_list("pk", flat=True)):
             raise RelatedNotFound("venue", screen.venue_id)
+        # Then the screen's row as committed, locked as show_create locks it: a show made
+        # meanwhile is in before the checks below, or is made after this change, on the
+        # screen as it now is; a change of the map made meanwhile is what this one is
+        # compared with.
         committed = None
         if screen.pk is not None:
             committed = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).first()
