@@ -247,6 +247,15 @@ class WaitlistEntryNotFound(Missing):
     pass
 
 
+class DeletedMeanwhile(Missing):
+    """What a change found deleted once it held the row's lock: answered in the words of the
+    views' lookup (get_object_or_404), as one that never existed. Saved, it would have been
+    inserted again."""
+
+    def __init__(self, model_name: str) -> None:
+        super().__init__(f"No {model_name} matches the given query.")
+
+
 class DeliveryNotFound(Missing):
     # The words of the view's lookup: an event purged or deleted with its endpoint meanwhile
     # answers as one that never existed.

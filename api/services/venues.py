@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..errors import (
     DefaultTicketTypeNeeded,
+    DeletedMeanwhile,
     FilmRuntimeOverlaps,
     InUse,
     Invalid,
@@ -44,6 +45,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         committed = None
         if screen.pk is not None:
             committed = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).first()
+            if committed is None:
+                raise DeletedMeanwhile("Screen")
         if committed is not None:
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
@@ -148,6 +151,8 @@ def plain_save(
         # Locked: a change being made meanwhile is committed first, and compared with.
         rows = type(instance).objects.select_for_update(no_key=True).filter(pk=instance.pk)
         before = rows.values(*fields).first() if done == "changed" else None
+        if done == "changed" and before is None:
+            raise DeletedMeanwhile(type(instance).__name__)
         for name, value in fields.items():
             setattr(instance, name, value)
         if before is not None:
@@ -268,6 +273,8 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
         types = TicketType.objects.select_for_update(no_key=True).order_by("pk")
         list((types if ticket_type.default else types.filter(pk=ticket_type.pk)).values_list("pk", flat=True))
         before = TicketType.objects.filter(pk=ticket_type.pk).first() if ticket_type.pk is not None else None
+        if ticket_type.pk is not None and before is None:
+            raise DeletedMeanwhile("TicketType")
         if before is not None and before.key != ticket_type.key:
             # Holds freeze their lines by key, and clients send keys: a key stays once made.
             raise Invalid("A ticket type's key can't change; add a new type instead.", subject="key")
@@ -303,6 +310,12 @@ def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: d
     the default."""
     now = now or timezone.now()
     with transaction.atomic():
+        # As committed, under its lock (ticket_type_save locks the rows it changes): a type
+        # made the default meanwhile is the default here.
+        committed = TicketType.objects.select_for_update().filter(pk=ticket_type.pk).first()
+        if committed is None:
+            return  # deleted meanwhile: nothing left to do
+        ticket_type = committed
         if ticket_type.default:
             raise InUse("The default ticket type can't be deleted: make another one the default first.")
         if ticket_type.tickets.exists() or ticket_type.prices.exists():

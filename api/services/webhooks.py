@@ -40,7 +40,7 @@ from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from .. import outbound
-from ..errors import DeliveryNotFound, WebhookUrlRefused
+from ..errors import DeletedMeanwhile, DeliveryNotFound, WebhookUrlRefused
 from ..models import Webhook, WebhookEvent
 from . import audit
 
@@ -124,7 +124,9 @@ def webhook_update(
     if url is not None:
         check_url(url)
     with transaction.atomic():
-        webhook = Webhook.objects.select_for_update().get(pk=webhook_id)
+        webhook = Webhook.objects.select_for_update().filter(pk=webhook_id).first()
+        if webhook is None:
+            raise DeletedMeanwhile("Webhook")
         wanted = {"url": url, "events": events, "active": active}
         changes = {k: [getattr(webhook, k), v] for k, v in wanted.items() if v is not None and getattr(webhook, k) != v}
         if not changes:  # saved as it was: nothing to record

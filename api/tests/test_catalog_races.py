@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from api.errors import InUse, Invalid
-from api.models import Film, Screen, Show, TicketType, Venue
+from api.errors import DeletedMeanwhile, InUse, Invalid
+from api.models import Film, Screen, Show, TicketType, Venue, Webhook
 from api.seatmaps import grid, parse
 from api.serializers.catalog import ShowWriteSerializer
-from api.services import catalog, venues
+from api.services import catalog, venues, webhooks
 from api.tests.conftest import in_thread, postgres_only, screen_of
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -249,3 +249,105 @@ def test_a_show_made_while_its_screen_is_being_moved_waits_for_the_move():
     assert isinstance(moved, Screen) and isinstance(show, Show), (moved, show)
     assert waited
     assert Show.objects.select_related("screen__venue").get(pk=show.pk).screen.venue == tokyo  # made after the move
+
+
+def _deleted_meanwhile(then: object, model_name: str) -> None:
+    assert isinstance(then, DeletedMeanwhile), then
+    assert then.message == f"No {model_name} matches the given query."
+
+
+def test_a_screen_moved_while_it_is_deleted_stays_deleted():
+    # The move found no committed row and saved the screen anyway: Django's save() inserted it
+    # again, in the venue it moved to, after its screen.deleted entry.
+    screen = screen_of(5, name="Mover")
+    annex = Venue.objects.create(name="Annex")
+
+    def move() -> Screen:
+        moving = Screen.objects.get(pk=screen.pk)
+        moving.venue = annex
+        return venues.screen_save(screen=moving, seat_map=None, now=timezone.now())
+
+    deleted, moved, waited = race(
+        lambda: venues.in_use_delete(Screen.objects.get(pk=screen.pk)), move, pause_in=venues.audit
+    )
+
+    assert deleted is None, deleted
+    assert waited
+    _deleted_meanwhile(moved, "Screen")
+    assert not Screen.objects.filter(pk=screen.pk).exists()
+
+
+@pytest.mark.parametrize("model", [Venue, Film])
+def test_a_venue_or_film_changed_while_it_is_deleted_stays_deleted(model):
+    made = (
+        Venue.objects.create(name="Annex") if model is Venue else Film.objects.create(title="Gone", runtime_minutes=90)
+    )
+    field = "name" if model is Venue else "title"
+
+    def rename() -> object:
+        return venues.plain_save(model.objects.get(pk=made.pk), fields={field: "Renamed"})
+
+    deleted, renamed, waited = race(
+        lambda: venues.in_use_delete(model.objects.get(pk=made.pk)), rename, pause_in=venues.audit
+    )
+
+    assert deleted is None, deleted
+    assert waited
+    _deleted_meanwhile(renamed, model.__name__)
+    assert not model.objects.filter(pk=made.pk).exists()
+
+
+def test_a_ticket_type_renamed_while_it_is_deleted_stays_deleted():
+    made = TicketType.objects.create(key="student", name="Student")
+
+    def rename() -> TicketType:
+        renaming = TicketType.objects.get(pk=made.pk)
+        renaming.name = "Students"
+        return venues.ticket_type_save(renaming)
+
+    deleted, renamed, waited = race(
+        lambda: venues.ticket_type_delete(TicketType.objects.get(pk=made.pk)), rename, pause_in=venues.audit
+    )
+
+    assert deleted is None, deleted
+    assert waited
+    _deleted_meanwhile(renamed, "TicketType")
+    assert not TicketType.objects.filter(pk=made.pk).exists()
+
+
+def test_a_ticket_type_made_the_default_meanwhile_is_not_deleted():
+    # The delete read "default" from the instance it was given: it deleted the type another
+    # request had just made the default, and left the service with none (sales without
+    # types need one).
+    made = TicketType.objects.create(key="student", name="Student")
+    as_read = TicketType.objects.get(pk=made.pk)  # not the default when the delete's form was read
+
+    def make_default() -> TicketType:
+        becoming = TicketType.objects.get(pk=made.pk)
+        becoming.default = True
+        return venues.ticket_type_save(becoming)
+
+    made_default, deleted, waited = race(
+        make_default, lambda: venues.ticket_type_delete(as_read), pause_in=venues.audit
+    )
+
+    assert isinstance(made_default, TicketType), made_default
+    assert waited
+    assert isinstance(deleted, InUse), deleted
+    assert TicketType.objects.get(default=True).pk == made.pk
+
+
+def test_a_webhook_changed_while_it_is_deleted_is_not_found(settings):
+    # The change's .get() raised DoesNotExist: a 500.
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    made = webhooks.webhook_create(url="http://127.0.0.1:9/hook", events=[], actor="staff:test", now=timezone.now())
+
+    deleted, changed, waited = race(
+        lambda: webhooks.webhook_delete(webhook_id=made.pk, actor="staff:test", now=timezone.now()),
+        lambda: webhooks.webhook_update(webhook_id=made.pk, actor="staff:test", now=timezone.now(), active=False),
+        pause_in=venues.audit,
+    )
+
+    assert deleted is None, deleted
+    _deleted_meanwhile(changed, "Webhook")
+    assert not Webhook.objects.filter(pk=made.pk).exists()
