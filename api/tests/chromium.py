@@ -8,7 +8,7 @@ axe-core comes from the npm registry at the version tools/package-lock.json pins
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -132,3 +132,13 @@ def serious_violations(driver: webdriver.Chrome) -> list[dict]:
         """
     )
     return [v for v in violations if v["impact"] in {"serious", "critical"}]
+
+
+@pytest.fixture
+def browser(tmp_path) -> Iterator[webdriver.Chrome]:
+    """A headless Chromium of its own, quit at the end."""
+    driver = start_chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -2,10 +2,11 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import redis
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -13,8 +14,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Hold, Screen, Show, Ticket, Venue
-from api.seatmaps import row_label
+from api.models import Hold, Screen, Show, ShowPrice, Ticket, TicketType, Venue
+from api.seatmaps import grid, row_label
 from api.services import sales
 from api.views.base import forget_kept_answers
 
@@ -58,6 +59,15 @@ def user_client(db) -> APIClient:
 
 
 @pytest.fixture
+def staff(frozen, client):
+    """A browser client logged in to the admin as a staff superuser, after time froze (the
+    module's `frozen`, or this file's), so that its session is live."""
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", password=None)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def staff_client(staff_user) -> APIClient:
     client = APIClient()
     token = Token.objects.create(user=staff_user)
@@ -94,6 +104,16 @@ def aisle_map(*, premium_rows: int = 0, wheelchair_spaces: bool = False) -> dict
     return {"rows": [{"label": row_label(r), "seats": [seat(r, n) for n in range(1, 21)]} for r in range(15)]}
 
 
+def in_days(days: int) -> date:
+    """The theatre's date `days` from today."""
+    return timezone.localdate() + timedelta(days=days)
+
+
+def local_iso(moment) -> str:
+    """A moment as the API gives it: ISO 8601 in the theatre's zone, to the second."""
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
 def make_show(days: int = 3, hour: int = 19, minute: int = 30, **fields) -> Show:
     """A show (a version-1 timing: it occupies no time) `days` from today at hour:minute in
     the theatre's zone, on the default screen, or on a screen of its own when its capacity
@@ -115,6 +135,17 @@ def open_timing(starts_at, **fields) -> Show:
 @pytest.fixture
 def show(db) -> Show:
     return make_show()
+
+
+# Two shows on different days and at different times, for the show API's search and writes.
+@pytest.fixture
+def dune() -> Show:
+    return make_show(days=3, hour=19, minute=30, title="Dune: Part Three")
+
+
+@pytest.fixture
+def oppenheimer() -> Show:
+    return make_show(days=5, hour=15, minute=0, title="Oppenheimer")
 
 
 # The people the tests book for.
@@ -139,6 +170,77 @@ def hold_seats(show_id: int, *, now=None, **fields) -> Hold:
 @pytest.fixture
 def ticket(show) -> Ticket:
     return book_ticket(show.pk)
+
+
+@pytest.fixture
+def frozen():
+    """Time stands still, at the second, so that times can be asserted exactly."""
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False) as traveller:
+        yield traveller
+
+
+# Full shows, for the waiting list's tests.
+@pytest.fixture
+def sold_out(db):
+    """A show of 4 seats (A1 to A4), all booked by Ada in one booking."""
+    show = make_show(capacity=4, screen=screen_of(4))
+    book_seats(show.pk, quantity=4)
+    return show
+
+
+@pytest.fixture
+def row_of_ten(frozen):
+    """A show of one row, A1 to A10, each seat booked by its own booking (so that single
+    seats can be cancelled)."""
+    show = make_show(capacity=10, screen=screen_of(10))
+    for n in range(1, 11):
+        book_seats(show.pk, seats=[f"A{n}"], name=f"Guest {n}", phone_number=f"+9141555501{n:02d}")
+    return show
+
+
+# A show's prices by ticket type and seat category, for the price and seat choice tests.
+PRICES = [
+    {"ticket_type": "adult", "category": "standard", "amount": "12.50"},
+    {"ticket_type": "child", "category": "standard", "amount": "8.00"},
+    {"ticket_type": "adult", "category": "premium", "amount": "16.00"},
+]
+
+
+@pytest.fixture
+def priced(staff_client):
+    """A show of 3 rows of 6 on its own screen, the back row premium, with PRICES."""
+    rows = grid(3, 6)["rows"]
+    for seat in rows[2]["seats"]:
+        seat["category"] = "premium"
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Priced", seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=18)
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"prices": PRICES}, format="json")
+    assert response.status_code == 200, response.json()
+    return show
+
+
+# The HTML pages' venue and show (test_pages.py, test_show_page.py).
+@pytest.fixture
+def in_kolkata(db) -> Venue:
+    """The default venue (where version-1 shows play) is in Kolkata."""
+    venue = Screen.objects.default().venue
+    venue.time_zone = "Asia/Kolkata"
+    venue.save()
+    return venue
+
+
+def add_price(show: Show, key: str, amount: str, category: str = "standard") -> None:
+    ShowPrice.objects.create(show=show, ticket_type=TicketType.objects.get(key=key), category=category, amount=amount)
+
+
+@pytest.fixture
+def priced_dune(db) -> Show:
+    """Dune: Part Three in three days on the default screen, adults 12.50 and children 8.00."""
+    show = make_show(days=3, title="Dune: Part Three")
+    add_price(show, "adult", "12.50")
+    add_price(show, "child", "8.00")
+    return show
 
 
 def in_thread(outcomes: dict, key: str, work: Callable[[], object], *, name: str | None = None) -> threading.Thread:

@@ -12,11 +12,10 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from api.models import Show
+from api.tests.chromium import BROWSER_TESTS, DESKTOP, browser, screenshot  # noqa: F401 (browser: the fixture)
 from api.tests.conftest import book_seats
-from api.tests.test_browser import DESKTOP, browser, screenshot  # noqa: F401 (the fixture)
-from api.tests.test_browser import pytestmark as browser_marks
 
-pytestmark = browser_marks
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_admin_v2, used as arguments)
+# ruff: noqa: F811  (pytest fixtures imported from the admin's helpers, used as arguments)
 """The admin of ticket types and of a show's prices (API.md (v2), "Ticket types and
 prices"): writes through services.catalog, so that their rules and audit entries are the
 API's; their refusals as form errors or messages, nothing saved."""
@@ -12,18 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from api.models import AuditEntry, Show, ShowPrice, TicketType
 from api.services import catalog, sales
+from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
+from api.tests.admin_helpers import NOW, _messages, frozen  # noqa: F401 (the fixtures)
 from api.tests.conftest import ADA, hold_seats
-from api.tests.test_admin_v2 import (  # noqa: F401 (the fixtures)
-    NOW,
-    _form,
-    _messages,
-    film,
-    frozen,
-    screen,
-    show,
-    staff,
-    venue,
-)
 
 pytestmark = pytest.mark.django_db
 

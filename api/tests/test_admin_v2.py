@@ -1,133 +1,35 @@
-"""The admin of the catalog (v2): venues, screens with their seat maps drawn, films, a
-show's seats by status and its blocks; writes and deletes through the services, their
-refusals as messages or form errors; the lists at a fixed query cost."""
+# ruff: noqa: F811  (pytest fixtures imported from admin_helpers and admin_catalog_helpers, used as arguments)
+"""The admin of the catalog (v2): venues, screens with their seat maps drawn, films;
+writes and deletes through the services, their refusals as messages or form errors; the
+lists and pages at a fixed query cost. A show's page (its film, local time, seats and
+blocks): test_admin_shows.py."""
 
 import json
-import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
-import time_machine
-from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 
-from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Venue
+from api.models import AuditEntry, Film, Screen, Show, Venue
 from api.seatmaps import parse
 from api.services import catalog, venues
-from api.tests.conftest import book_seats, book_ticket, hold_seats
+from api.tests.admin_catalog_helpers import (
+    AISLE_MAP,
+    LABELS,
+    SVG,
+    _form,
+    _svg_seats,
+    film,  # noqa: F401 (the fixture)
+    screen,  # noqa: F401 (the fixture)
+    show,  # noqa: F401 (the fixture)
+    venue,  # noqa: F401 (the fixture)
+)
+from api.tests.admin_helpers import (
+    NOW,
+    _messages,
+    frozen,  # noqa: F401 (the fixture)
+)
+from api.tests.conftest import book_ticket
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
-SVG = "{http://www.w3.org/2000/svg}"
-
-# Two rows; an aisle after seat 2 of each; a premium seat; a wheelchair space and the
-# companion seat beside it.
-AISLE_MAP = {
-    "rows": [
-        {
-            "label": "A",
-            "seats": [
-                {"number": 1},
-                {"number": 2},
-                {"number": 3, "x": 4, "category": "premium"},
-                {"number": 4, "x": 5, "kind": "wheelchair"},
-                {"number": 5, "x": 6, "kind": "companion"},
-            ],
-        },
-        {"label": "B", "seats": [{"number": 1}, {"number": 2}, {"number": 3, "x": 4}, {"number": 4, "x": 5}]},
-    ]
-}
-LABELS = ["A1", "A2", "A3", "A4", "A5", "B1", "B2", "B3", "B4"]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def staff(frozen, client):
-    """A client logged in as a staff superuser, after time froze (so its session is live)."""
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", password=None)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def venue(frozen) -> Venue:
-    return Venue.objects.create(name="Odeon Kadıköy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
-
-
-@pytest.fixture
-def screen(venue) -> Screen:
-    return venues.screen_save(screen=Screen(venue=venue, name="Salon 1"), seat_map=parse(AISLE_MAP), now=NOW)
-
-
-@pytest.fixture
-def film(frozen) -> Film:
-    return Film.objects.create(title="Dune: Part Two", runtime_minutes=166, rating="PG-13")
-
-
-@pytest.fixture
-def show(screen, film) -> Show:
-    return catalog.show_create(starts_at=NOW + timedelta(days=3), screen_id=screen.pk, film_id=film.pk)
-
-
-def _messages(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def _svg_seats(html: str) -> dict[str, ET.Element]:
-    """The seats drawn in the page's seat map, by label."""
-    start = html.index('<svg xmlns="http://www.w3.org/2000/svg" class="seat-map"')
-    end = html.index("</svg>", start) + len("</svg>")
-    svg = ET.fromstring(html[start:end])
-    return {g.get("data-seat", ""): g for g in svg.iter(f"{SVG}g") if g.get("data-seat")}
-
-
-class _FormReader(HTMLParser):
-    """The values a browser would send from a page's fields, as they were rendered."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[str, str] = {}
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        name = found.get("name")
-        if tag == "input" and name and found.get("type") not in ("submit", "checkbox"):
-            self.data[name] = found.get("value") or ""
-        elif tag == "select" and "disabled" not in found:
-            self._select = name
-        elif tag == "option" and self._select and "selected" in found:
-            self.data[self._select] = found["value"] or ""
-        elif tag == "textarea" and name:
-            self._textarea, self.data[name] = name, ""
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.data[self._textarea] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        if tag == "textarea":
-            self._textarea = None
-
-
-def _form(client, url: str, **changes) -> dict:
-    """The page's form as loaded, with some fields changed: what staff submit."""
-    reader = _FormReader()
-    reader.feed(client.get(url).content.decode())
-    data = {name: value for name, value in reader.data.items() if name != "csrfmiddlewaretoken"}
-    # A textarea's text starts after one newline, which the browser drops.
-    data = {name: value.removeprefix("\n") for name, value in data.items()}
-    return {**data, **changes, "_save": "Save"}
 
 
 # --- the pages -----------------------------------------------------------------------------
@@ -233,70 +135,6 @@ def test_a_films_runtime_is_up_to_1000_minutes_in_the_admin_as_in_the_api(staff)
     assert response.status_code == 200  # the form again, with the error
     assert "Ensure this value is less than or equal to 1000." in response.content.decode()
     assert not Film.objects.exists()
-
-
-def test_a_shows_film_stays_and_gives_it_its_title_in_the_admin(staff, show):
-    # Both were saved as "changed successfully" with nothing changed: the service keeps a
-    # show's film, and a film show's title is the film's.
-    url = f"/admin/api/show/{show.pk}/change/"
-
-    no_film = staff.post(url, _form(staff, url, film=""))
-    retitled = staff.post(url, _form(staff, url, title="Something else"))
-
-    assert no_film.status_code == retitled.status_code == 200  # the form again, with the error
-    assert "A show&#x27;s film can&#x27;t be removed; give another film." in no_film.content.decode()
-    assert "A show of a film has the film&#x27;s title" in retitled.content.decode()
-    show.refresh_from_db()
-    assert (show.film_id, show.title) == (show.film.pk, "Dune: Part Two")
-
-
-def test_a_shows_time_in_the_admin_is_the_venues_local_time(staff, screen, film):
-    # The form read and showed it in TIME_ZONE (UTC here): 19:30 typed for an Istanbul
-    # show was 22:30 there, and the change page showed 16:30 for a 19:30 show.
-    day = (NOW + timedelta(days=5)).astimezone(screen.venue.zone).date()
-    url = "/admin/api/show/add/"
-    form = _form(staff, url, screen=str(screen.pk), film=str(film.pk), capacity="")
-    response = staff.post(url, {**form, "starts_at_0": f"{day:%Y-%m-%d}", "starts_at_1": "19:30"})
-
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
-    show = Show.objects.get()
-    assert (show.local_start.date(), f"{show.local_start:%H:%M}") == (day, "19:30")
-    page = staff.get(f"/admin/api/show/{show.pk}/change/").content.decode()
-    assert 'name="starts_at_1" value="19:30:00"' in page
-    assert "Local time at the venue (Europe/Istanbul)." in page
-
-
-def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(staff, film):
-    # 02:30 on the night Berlin's clocks go back is two moments; the form showed the local
-    # time and read it back as the first, so saving the capacity of a show at the second
-    # moved it an hour earlier.
-    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
-    screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
-    second = datetime(2030, 10, 27, 1, 30, tzinfo=UTC)  # 02:30 CET, after 02:30 CEST
-    show = catalog.show_create(starts_at=second, screen_id=screen.pk, film_id=film.pk)
-    url = f"/admin/api/show/{show.pk}/change/"
-
-    response = staff.post(url, _form(staff, url, capacity="8"))
-
-    assert response.status_code == 302
-    show.refresh_from_db()
-    assert (show.starts_at, show.capacity) == (second, 8)
-
-
-def test_a_time_the_clocks_skip_at_the_venue_is_a_form_error(staff, film):
-    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
-    screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
-    url = "/admin/api/show/add/"
-    form = _form(staff, url, screen=str(screen.pk), film=str(film.pk), capacity="")
-
-    # 2031-03-30: Berlin's clocks go from 02:00 to 03:00.
-    response = staff.post(url, {**form, "starts_at_0": "2031-03-30", "starts_at_1": "02:30"})
-
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors == {
-        "starts_at": ["This time does not exist on this date in the venue's time zone (the clocks go forward)."]
-    }
-    assert not Show.objects.exists()
 
 
 def test_a_film_renamed_in_the_admin_renames_its_shows(staff, show):
@@ -422,110 +260,6 @@ def test_venues_screens_and_films_are_deleted_one_at_a_time(staff, show):
         assert response.context["cl"].result_count >= 1
         assert response.context["action_form"] is None  # no bulk action left
         assert "delete_selected" not in response.content.decode()
-
-
-# --- shows ---------------------------------------------------------------------------------
-
-
-def test_the_show_page_shows_each_seat_by_status(staff, show):
-    # Seats that leave no free seat alone (A1 alone would strand A2, B1 alone B2).
-    book_ticket(show.pk, seat="A3")
-    hold_seats(show.pk, seats=["A1", "A2"])
-    catalog.seats_block(show_id=show.pk, seats=["A4"], reason="broken", now=NOW)
-    html = staff.get(f"/admin/api/show/{show.pk}/change/").content.decode()
-    seats = _svg_seats(html)
-    assert list(seats) == LABELS
-    assert {label: seat.get("data-status") for label, seat in seats.items()} == {
-        **dict.fromkeys(LABELS, "free"),
-        "A3": "booked",
-        "A1": "held",
-        "A2": "held",
-        "A4": "blocked",
-    }
-    assert seats["A4"].findtext(f"{SVG}title") == "A4, wheelchair space, standard, blocked"
-    assert "9 places: 5 free, 2 held, 1 booked, 1 blocked. Capacity for sale: 9." in html
-    assert "Odeon Kadıköy</a> (Europe/Istanbul)" in html  # the venue
-    assert 'name="blocks-0-seat"' not in html  # existing blocks are removed, not edited
-
-
-def test_a_show_stays_on_its_screen(staff, show, venue):
-    other = venues.screen_save(screen=Screen(venue=venue, name="Salon 2"), seat_map=parse(AISLE_MAP), now=NOW)
-    url = f"/admin/api/show/{show.pk}/change/"
-    response = staff.post(url, _form(staff, url, screen=str(other.pk)))
-    assert response.status_code == 302
-    assert Show.objects.get(pk=show.pk).screen_id == show.screen_id
-
-
-def _blocks_form(client, url: str, rows: list[dict], **changes) -> dict:
-    """The show's form with new blocked-seat rows added."""
-    data = _form(client, url, **changes)
-    initial = int(data["blocks-INITIAL_FORMS"])
-    for n, row in enumerate(rows, start=initial):
-        data |= {f"blocks-{n}-{field}": value for field, value in row.items()}
-        data[f"blocks-{n}-show"] = data.get(f"blocks-{n}-show", "")
-    data["blocks-TOTAL_FORMS"] = str(initial + len(rows))
-    return data
-
-
-def test_blocking_and_unblocking_seats_in_the_admin(staff, show):
-    url = f"/admin/api/show/{show.pk}/change/"
-    rows = [{"seat": " a3 ", "reason": "house"}, {"seat": "B2", "reason": "broken"}]
-    response = staff.post(url, _blocks_form(staff, url, rows))
-    assert response.status_code == 302
-    assert sorted(SeatBlock.objects.values_list("seat", "reason")) == [("A3", "house"), ("B2", "broken")]
-    data = _form(staff, url)
-    (a3,) = [n for n in range(2) if data[f"blocks-{n}-id"] == str(SeatBlock.objects.get(seat="A3").pk)]
-    response = staff.post(url, {**data, f"blocks-{a3}-DELETE": "on"})
-    assert response.status_code == 302
-    assert list(SeatBlock.objects.values_list("seat", flat=True)) == ["B2"]
-
-
-def test_the_admins_catalog_writes_name_the_staff_member(staff, show):
-    # Each entry says who made the change: "staff:<username>", never "system".
-    url = f"/admin/api/show/{show.pk}/change/"
-    staff.post(url, _blocks_form(staff, url, [{"seat": "A3", "reason": "house"}]))
-    data = _form(staff, url)
-    staff.post(url, {**data, "blocks-0-DELETE": "on"})
-    screen_url = f"/admin/api/screen/{show.screen_id}/change/"
-    staff.post(screen_url, _form(staff, screen_url, name="Salon Bir"))
-    film = Film.objects.create(title="Old", runtime_minutes=90)
-    staff.post(f"/admin/api/film/{film.pk}/delete/", {"post": "yes"})
-    venue = Venue.objects.create(name="Annex", time_zone="Europe/Istanbul", currency="TRY", country="TR")
-    spare = venues.screen_save(screen=Screen(venue=venue, name="Spare"), seat_map=parse(AISLE_MAP), now=NOW)
-    staff.post(f"/admin/api/screen/{spare.pk}/delete/", {"post": "yes"})
-    staff.post(f"/admin/api/venue/{venue.pk}/delete/", {"post": "yes"})
-    done = ["seats.blocked", "seats.unblocked", "screen.changed", "film.deleted", "screen.deleted", "venue.deleted"]
-    entries = AuditEntry.objects.filter(action__in=done)
-    assert sorted(entries.values_list("action", "actor")) == sorted((action, "staff:admin") for action in done)
-
-
-@pytest.mark.parametrize(
-    ("seat", "message"),
-    [
-        ("A1", "Seat A1 is already booked or held."),  # booked
-        ("B1", "Seat B1 is already booked or held."),  # held
-        ("C9", "Seat C9 does not exist at this show."),
-    ],
-)
-def test_blocking_a_booked_held_or_unknown_seat_is_refused(staff, show, seat, message):
-    book_seats(show.pk, seats=["A1", "A2"])  # A1 or B1 alone would strand A2 or B2
-    hold_seats(show.pk, seats=["B1", "B2"])
-    url = f"/admin/api/show/{show.pk}/change/"
-    # With a change of capacity (a film show's title is its film's, no longer ignored if
-    # changed): nothing of the form is saved.
-    response = staff.post(url, _blocks_form(staff, url, [{"seat": seat, "reason": "house"}], capacity="6"))
-    assert (response.status_code, response["Location"]) == (302, url)
-    assert _messages(staff.get(url)) == [message]
-    assert not SeatBlock.objects.exists()
-    assert Show.objects.get(pk=show.pk).capacity == 9  # the map's nine places: nothing saved
-
-
-def test_a_seat_label_that_is_not_one_is_a_form_error(staff, show):
-    url = f"/admin/api/show/{show.pk}/change/"
-    response = staff.post(url, _blocks_form(staff, url, [{"seat": "A-1", "reason": ""}]))
-    assert response.status_code == 200
-    (formset,) = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "blocks"]
-    assert formset.formset.errors == [{"seat": ["A-1 is not a seat label like B4."]}]
 
 
 # --- the lists, at a fixed cost ---------------------------------------------------------------

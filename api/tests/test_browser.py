@@ -1,25 +1,24 @@
+# ruff: noqa: F811  (the fixture `browser`, imported from chromium.py, used as an argument)
 """The pages in a real browser: Debian's headless Chromium, driven by selenium, against a live
 server. Screenshots land in artifacts/ (git-ignored) for a person to look at; the e-ticket's
 QR code is read back from its screenshot with zbar, as a door scanner would read it."""
 
 import base64
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
 from api.services import catalog
-from api.tests.chromium import (
+from api.tests.chromium import (  # noqa: F401 (browser: the fixture)
     ARTIFACTS,
     BROWSER_TESTS,
     DESKTOP,
     PHONE,
+    browser,
     fits_the_width,
     qr_codes,
     screenshot,
@@ -29,15 +28,6 @@ from api.tests.chromium import (
 from api.tests.conftest import book_ticket, make_show
 
 pytestmark = BROWSER_TESTS
-
-
-@pytest.fixture
-def browser(tmp_path) -> Iterator[webdriver.Chrome]:
-    driver = start_chromium(tmp_path / "chromium-profile")
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_home_page_in_chromium(browser, live_server):

@@ -10,7 +10,6 @@ for a while (api/sharedcache.py), and /api/health reports the cache.
 import logging
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 import redis
 
 from api import sharedcache
+from api.tests.servers import free_port
 from api.throttling import _while_redis_is_down
 from api.views.base import forget_kept_answers
 from api.views.catalog import ShowViewSet
@@ -53,19 +53,13 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def own_redis(settings) -> Iterator[RedisServer]:
     """A Redis server of this test's own, as the service's cache (REDIS_URL's settings)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("needs redis-server (Debian's redis-server package)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -10,13 +10,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Ticket, Venue, Webhook, WebhookEvent
-from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only, screen_of
+from api.tests.conftest import all_at_once, book_ticket, local_iso, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
-
-
-def local_iso(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
 def check_in_url(ticket) -> str:

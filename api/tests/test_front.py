@@ -11,7 +11,6 @@ shows that it is).
 import http.client
 import json
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -24,8 +23,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from api.tests.test_http_rush import _free_port, _wait_until_up
-from api.tests.test_throttle_redis import database_url
+from api.tests.servers import free_port, production_env, wait_until_up
 
 HAPROXY = shutil.which("haproxy")
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
@@ -51,18 +49,9 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def gunicorn(django_db_setup, tmp_path_factory) -> Iterator[int]:
     """gunicorn as production runs it (gunicorn.conf.py, sync workers), on the test database."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking.settings",
-        "DATABASE_URL": database_url(),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "NUM_PROXIES": "1",
-        "REDIS_URL": "",
-    }
+    env = production_env(ALLOWED_HOSTS="127.0.0.1", NUM_PROXIES="1", REDIS_URL="")
     gunicorn = Path(sys.executable).parent / "gunicorn"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -73,7 +62,7 @@ def gunicorn(django_db_setup, tmp_path_factory) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(port, process, log_path)
+            wait_until_up(port, process, log_path)
             yield port
         finally:
             _stop(process)
@@ -82,7 +71,7 @@ def gunicorn(django_db_setup, tmp_path_factory) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def front(gunicorn, tmp_path_factory) -> Iterator[int]:
     """HAProxy with the repository's front configuration, unchanged, in front of gunicorn."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("haproxy") / "haproxy.log"
     env = {
         **os.environ,
@@ -95,7 +84,7 @@ def front(gunicorn, tmp_path_factory) -> Iterator[int]:
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_until_up(port, process, log_path)
+            wait_until_up(port, process, log_path)
             yield port
         finally:
             _stop(process)

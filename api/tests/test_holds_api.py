@@ -11,15 +11,11 @@ from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Hold, Ticket
 from api.services import sales
-from api.tests.conftest import all_at_once, book_ticket, make_show, postgres_only, screen_of
+from api.tests.conftest import all_at_once, book_ticket, local_iso, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
 HOLD_MINUTES = settings.BOOKING_HOLD_MINUTES
-
-
-def local_iso(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
 def show_state(client, show) -> dict:

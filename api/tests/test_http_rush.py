@@ -8,91 +8,24 @@ no seat twice, and no 5xx.
 
 import http.client
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from api.models import Ticket
 from api.tests.conftest import make_show, postgres_only
-from api.tests.test_throttle_redis import database_url
+from api.tests.servers import server  # noqa: F401  (the gunicorn fixture)
 
 pytestmark = [pytest.mark.slow, postgres_only, pytest.mark.django_db(transaction=True)]
 
-WORKERS = 4
 CLIENTS = 40
 ATTEMPTS_PER_CLIENT = 10
 SHOWS = 5
 CAPACITY = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    """gunicorn on a free local port, serving the test database; stopped at the end."""
-    port = _free_port()
-    log = (tmp_path / "gunicorn.log").open("w")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking.settings",
-        "DATABASE_URL": database_url(),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "THROTTLE_ANON_RATE": "100000/min",
-        "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": "0",  # every client here is 127.0.0.1
-        "REDIS_URL": "",
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [str(gunicorn), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "booking.wsgi"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_up(port, process, tmp_path / "gunicorn.log")
-        yield port, tmp_path / "gunicorn.log"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
-    for _ in range(150):
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer on port {port}:\n{log.read_text()}")
-
-
-def test_400_attempts_from_40_clients_give_exactly_100_tickets(server):
+def test_400_attempts_from_40_clients_give_exactly_100_tickets(server):  # noqa: F811
     port, log = server
     shows = [make_show(days=2, hour=10 + i, capacity=CAPACITY) for i in range(SHOWS)]
     barrier = threading.Barrier(CLIENTS)

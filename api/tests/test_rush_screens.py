@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from api.models import Screen, Show, Ticket
 from api.tests.conftest import aisle_map, all_at_once, postgres_only
-from api.tests.test_http_rush import server  # noqa: F401 (the gunicorn fixture)
+from api.tests.servers import server  # noqa: F401 (the gunicorn fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -21,7 +21,7 @@ from api.locking import lock_show
 from api.models import AuditEntry, Booking, Hold, Ticket, WaitlistEntry, WaitlistStatus
 from api.services import sales, waitlist
 from api.tests.conftest import book_seats, make_show, postgres_only
-from api.tests.test_rush_holds import invariant_problems
+from api.tests.invariants import invariant_problems
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 

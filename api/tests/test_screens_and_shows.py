@@ -1,34 +1,18 @@
 """Shows of films on screens (API.md (v2), "Show"): times in the venue's zone, overlaps,
-several shows at one moment, the seat map of a show and blocked seats."""
+several shows at one moment, the venue, screen and film filters (the seat map of a show
+and blocked seats: test_show_seat_map.py)."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from api.models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
-from api.seatmaps import grid, parse
-from api.services import venues
-from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, make_show, postgres_only, screen_of
+from api.models import Film, Screen, Show, Venue
+from api.seatmaps import grid
+from api.tests.conftest import ADA, in_days, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
-
-AISLE_MAP = {
-    "rows": [
-        {
-            "label": "A",
-            "seats": [
-                {"number": 1, "x": 1},
-                {"number": 2, "x": 2},
-                {"number": 3, "x": 4, "category": "premium"},
-                {"number": 4, "x": 5, "kind": "wheelchair"},
-                {"number": 5, "x": 6, "kind": "companion"},
-            ],
-        },
-    ]
-}
 
 
 @pytest.fixture
@@ -37,27 +21,25 @@ def istanbul() -> Venue:
 
 
 @pytest.fixture
-def dune() -> Film:
+def dune_film() -> Film:
     return Film.objects.create(title="Dune: Part Three", runtime_minutes=166, rating="PG-13")
 
 
-def in_days(days: int):
-    return timezone.localdate() + timedelta(days=days)
-
-
-def test_staff_schedule_a_film_on_a_screen_in_the_venues_zone(staff_client, istanbul, dune):
+def test_staff_schedule_a_film_on_a_screen_in_the_venues_zone(staff_client, istanbul, dune_film):
     screen = Screen.objects.create(venue=istanbul, name="Screen 1", seat_map=grid(12, 10))
     day = in_days(5)
 
     response = staff_client.post(
-        "/api/shows", {"screen": screen.pk, "film": dune.pk, "date": day.isoformat(), "time": "19:30"}, format="json"
+        "/api/shows",
+        {"screen": screen.pk, "film": dune_film.pk, "date": day.isoformat(), "time": "19:30"},
+        format="json",
     )
 
     assert response.status_code == 201, response.json()
     show = Show.objects.get()
     assert response.json() == {
         "id": show.pk,
-        "film": dune.pk,
+        "film": dune_film.pk,
         "title": "Dune: Part Three",
         "venue": istanbul.pk,
         "screen": screen.pk,
@@ -86,9 +68,11 @@ def test_a_capacity_above_the_map_is_a_400(staff_client):
     assert response.json() == {"capacity": ["Capacity can't be above the 20 places of the screen's seat map."]}
 
 
-def test_two_shows_on_one_screen_never_overlap(staff_client, dune):
+def test_two_shows_on_one_screen_never_overlap(staff_client, dune_film):
     day = in_days(5)
-    first = staff_client.post("/api/shows", {"film": dune.pk, "date": day.isoformat(), "time": "18:00"}, format="json")
+    first = staff_client.post(
+        "/api/shows", {"film": dune_film.pk, "date": day.isoformat(), "time": "18:00"}, format="json"
+    )
     show = Show.objects.get(pk=first.json()["id"])
 
     # Dune runs 166 minutes to 20:46, then 15 minutes of cleaning: 21:01 is the first free minute.
@@ -195,9 +179,9 @@ def test_open_timings_reach_at_most_60_days(api_client):
     assert response.json() == {"date": ["Shows can be booked at most 60 days ahead without a scheduled show."]}
 
 
-def test_filters_venue_screen_and_film(api_client, istanbul, dune):
+def test_filters_venue_screen_and_film(api_client, istanbul, dune_film):
     screen = Screen.objects.create(venue=istanbul, name="Screen 1", seat_map=grid(2, 10))
-    there = make_show(days=3, screen=screen, film=dune)
+    there = make_show(days=3, screen=screen, film=dune_film)
     here = make_show(days=3, hour=10)
 
     def ids(**query) -> list[int]:
@@ -206,200 +190,22 @@ def test_filters_venue_screen_and_film(api_client, istanbul, dune):
     assert ids(venue=istanbul.pk) == [there.pk]
     assert ids(venue=here.screen.venue_id) == [here.pk]
     assert ids(screen=screen.pk) == [there.pk]
-    assert ids(film=dune.pk) == [there.pk]
-    assert ids(film=dune.pk + 1) == []
+    assert ids(film=dune_film.pk) == [there.pk]
+    assert ids(film=dune_film.pk + 1) == []
 
 
 @pytest.mark.parametrize("param", ["venue", "screen", "film"])
 @pytest.mark.parametrize("value", ["99999999999999999999", str(2**63), "-99999999999999999999", "1.5", "0"])
-def test_an_id_filter_no_row_can_have_matches_nothing(api_client, dune, param, value):
+def test_an_id_filter_no_row_can_have_matches_nothing(api_client, dune_film, param, value):
     # Past 64 bits SQLite raised OverflowError (a 500) where PostgreSQL matched nothing;
     # 1.5 matched id 1 on both.
-    make_show(film=dune)
+    make_show(film=dune_film)
     api_client.raise_request_exception = False
 
     response = api_client.get("/api/shows", {param: value})
 
     assert (response.status_code, response.json()["results"]) == (200, [])
     assert api_client.get("/api/shows", {param: "many"}).json() == {param: ["Enter a number."]}
-
-
-# --- the seat map of a show ---------------------------------------------------------------
-
-
-@pytest.fixture
-def aisle_show() -> Show:
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Aisle", seat_map=AISLE_MAP)
-    return make_show(screen=screen, capacity=5)
-
-
-def test_the_seat_map_of_a_show_tells_every_seat_apart(api_client, aisle_show, django_assert_num_queries):
-    # By staff, exempt from the single-seat rule: A1 alone would leave A2 alone by the aisle
-    # (409 single_seat_gap) until the hold takes it.
-    book_ticket(aisle_show.pk, seat="A1", staff=True)
-    hold_seats(aisle_show.pk, seats=["A2"])
-    SeatBlock.objects.create(show=aisle_show, seat="A5", reason="broken")
-    adult = TicketType.objects.default()
-    ShowPrice.objects.create(show=aisle_show, ticket_type=adult, category="standard", amount=Decimal("9.50"))
-
-    # The show with its screen and venue; its prices with their types; the booked, held
-    # and blocked seats (locking.seats_in_use).
-    with django_assert_num_queries(3):
-        response = api_client.get(f"/api/shows/{aisle_show.pk}/seats")
-
-    assert response.status_code == 200
-    assert response.json() == {
-        "show": aisle_show.pk,
-        "screen": aisle_show.screen_id,
-        "rows": [
-            {
-                "label": "A",
-                "seats": [
-                    {"label": "A1", "x": 1, "category": "standard", "kind": "seat", "status": "booked"},
-                    {"label": "A2", "x": 2, "category": "standard", "kind": "seat", "status": "held"},
-                    {"label": "A3", "x": 4, "category": "premium", "kind": "seat", "status": "free"},
-                    {"label": "A4", "x": 5, "category": "standard", "kind": "wheelchair", "status": "free"},
-                    {"label": "A5", "x": 6, "category": "standard", "kind": "companion", "status": "blocked"},
-                ],
-            }
-        ],
-        "prices": [{"ticket_type": "adult", "category": "standard", "amount": "9.50"}],
-        "currency": "EUR",
-        "seats_available": 2,  # A3 and A4 (added: the page's count, under a show's cap too)
-    }
-    assert "Ada" not in response.content.decode()
-
-
-def test_a_show_capped_below_its_map_says_how_many_can_be_sold_not_how_many_are_free(api_client, client):
-    # Capacity 3 on a 10-seat screen, 3 sold: the home page said sold out, the show page
-    # "7 seats free", and every pick was refused as sold out.
-    show = make_show(screen=screen_of(10), capacity=3)
-    book_seats(show.pk, seats=["A1", "A2", "A3"])
-
-    seats = api_client.get(f"/api/shows/{show.pk}/seats").json()
-    page = client.get(f"/shows/{show.pk}/").content.decode()
-
-    assert sum(s["status"] == "free" for row in seats["rows"] for s in row["seats"]) == 7
-    assert seats["seats_available"] == 0
-    assert '<p class="facts" id="free-count">0 seats free.</p>' in page
-
-
-@pytest.mark.parametrize("pk", ["999999", "9" * 30, "x1", "\u00b2"])
-def test_the_seat_map_of_an_unknown_show_is_a_404(api_client, pk):
-    # Ids no show can have too: past BigAutoField's largest, not a number, a digit outside ASCII.
-    response = api_client.get(f"/api/shows/{pk}/seats")
-
-    assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
-
-
-def test_seats_available_counts_blocked_places(api_client, aisle_show):
-    SeatBlock.objects.create(show=aisle_show, seat="A5")
-    SeatBlock.objects.create(show=aisle_show, seat="A3")
-
-    body = api_client.get(f"/api/shows/{aisle_show.pk}").json()
-
-    # capacity 5 of 5 places, two blocked: three can be sold.
-    assert (body["capacity"], body["seats_available"], body["free_seats"]) == (5, 3, ["A1", "A2", "A4"])
-
-
-# --- blocked seats -------------------------------------------------------------------------
-
-
-def test_staff_block_and_unblock_seats(staff_client, api_client, show):
-    response = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["C5", "b6"], "reason": "house"})
-    assert response.status_code == 400
-    assert response.json() == {"seats": ["Seat C5 does not exist at this show."]}
-
-    response = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["B5", "b6"], "reason": "house"})
-
-    assert response.status_code == 201
-    assert response.json() == [
-        {"show": show.pk, "seat": "B5", "reason": "house"},
-        {"show": show.pk, "seat": "B6", "reason": "house"},
-    ]
-    booked = api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B5"})
-    assert (booked.status_code, booked.json()["code"]) == (409, "seat_taken")
-    assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 204
-    assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 404
-    assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B5"}).status_code == 201
-
-
-def test_anonymous_clients_cannot_block(api_client, show):
-    response = api_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["B5"]})
-
-    assert (response.status_code, response.json()) == (401, {"detail": "Authentication credentials were not provided."})
-    assert api_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 401
-
-
-def test_a_booked_or_held_seat_cannot_be_blocked(staff_client, show):
-    book_ticket(show.pk, seat="A1")
-    hold_seats(show.pk, seats=["A2"])
-
-    for seat in ("A1", "A2"):
-        response = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": [seat]})
-        assert response.status_code == 409
-        assert response.json() == {"detail": f"Seat {seat} is already booked or held.", "code": "seat_taken"}
-    assert not SeatBlock.objects.exists()
-
-
-def test_staff_may_book_a_blocked_seat_by_naming_it(staff_client, show):
-    SeatBlock.objects.create(show=show, seat="A1", reason="house")
-
-    response = staff_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "A1"})
-
-    assert response.status_code == 201
-    assert not SeatBlock.objects.exists()  # the house seat has found its guest
-
-
-def test_the_service_never_chooses_a_blocked_seat(api_client, show):
-    # B5 is the seat best-available chooses first on the default 2x10 screen.
-    SeatBlock.objects.create(show=show, seat="B5")
-
-    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
-
-    assert response.json()["seat"] == "B6"  # the next best, beside it
-
-
-def test_a_blocked_seat_is_sold_out_when_nothing_else_is_free(api_client):
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Two", seat_map=grid(1, 2))
-    show = make_show(screen=screen)
-    SeatBlock.objects.create(show=show, seat="A1")
-    book_ticket(show.pk)
-
-    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
-
-    assert (response.status_code, response.json()["code"]) == (409, "sold_out")
-
-
-def test_a_screens_parsed_map_follows_its_document(db):
-    # Kept on the instance (a sale reads it three times), but never past a new document.
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Memo", seat_map=grid(2, 3))
-    first = screen.seats
-    assert screen.seats is first and first.capacity == 6
-
-    screen.seat_map = grid(3, 3)
-
-    assert screen.seats.capacity == 9
-    screen.save()
-    assert Screen.objects.get(pk=screen.pk).capacity == 9
-
-
-def test_reads_that_leave_the_map_unread_follow_a_changed_map(api_client):
-    # The show lock reads the screen's digest of its map, not the map (Screen.seats): a new
-    # map has a new digest, so the next booking sells from it, in this process as in any.
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Grows", seat_map=grid(1, 2))
-    show = make_show(screen=screen)
-    book_seats(show.pk, quantity=2)
-    assert api_client.post("/api/tickets", {**ADA, "show": show.pk}).json()["code"] == "sold_out"
-    first_digest = screen.seat_map_digest
-
-    venues.screen_save(screen=screen, seat_map=parse(grid(2, 2)), now=timezone.now())
-
-    locked = Show.objects.select_related("screen").defer("screen__seat_map").get(pk=show.pk)
-    assert locked.screen.seat_map_digest not in ("", first_digest)
-    assert locked.screen.seats.capacity == 4
-    response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
-    assert (response.status_code, response.json()["seat"][0]) == (201, "B")
 
 
 def test_screens_filtered_by_venue_match_nothing_for_an_unknown_one(api_client):

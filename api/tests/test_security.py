@@ -1,4 +1,5 @@
-"""Who may do what, what a ticket id and a booking reference grant, limits, deploy checks.
+"""Who may do what, and what a ticket id and a booking reference grant (limits on requests:
+test_request_limits.py; deploy checks: test_deploy_checks.py).
 
 The service faces the public internet: anonymous clients may search shows, book, hold
 and confirm; a ticket's id opens that one ticket; a booking reference together with its
@@ -6,32 +7,25 @@ phone number opens that one booking; everything else is staff only. No answer gi
 an anonymous client ever carries another person's name or phone number.
 """
 
-import json
-import os
-import secrets
-import subprocess
-import sys
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 import yaml
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api import seatmaps
 from api.authentication import TokenAuthentication
-from api.models import Booking, Customer, Film, Hold, Show, Ticket
+from api.models import Booking, Customer, Film, Show, Ticket
 from api.services import door, waitlist
-from api.tests.conftest import book_seats, hold_seats, make_show, open_timing
+from api.tests.conftest import ADA as MINE
+from api.tests.conftest import book_seats, hold_seats
 
 pytestmark = pytest.mark.django_db
 
-MINE = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 # The other person, whose details must never reach an anonymous client.
 OTHER_NAME, OTHER_PHONE = "Victor Quartermaine", "+919876543210"
 OTHER_PHONE_DIGITS = "9876543210"
@@ -306,190 +300,6 @@ def test_the_staff_list_is_where_other_people_appear(staff_client, people):
     response = staff_client.get("/api/tickets", {"search": "Victor"})
     assert response.status_code == 200
     assert {t["name"] for t in response.json()["results"]} == {OTHER_NAME}
-
-
-# --- limits --------------------------------------------------------------------------
-
-
-TOO_LARGE = {"detail": "The request body is larger than this service accepts."}
-
-
-@pytest.mark.parametrize("url", ["/api/tickets", "/api/holds", "/api/bookings"])
-def test_a_body_over_the_size_limit_is_413_json(api_client, show, url):
-    big = {**MINE, "show": show.pk, "quantity": 1, "padding": "x" * django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
-    response = api_client.post(url, json.dumps(big), content_type="application/json")
-    assert (response.status_code, response.json()) == (413, TOO_LARGE)
-    assert not Ticket.objects.exists() and not Hold.objects.exists()
-
-
-def test_an_oversized_form_body_is_413_json_too(api_client, show):
-    body = "name=" + "x" * django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    response = api_client.post("/api/tickets", body, content_type="application/x-www-form-urlencoded")
-    assert (response.status_code, response.json()) == (413, TOO_LARGE)
-
-
-def test_a_staff_write_over_the_size_limit_is_413_json(staff_client, show):
-    body = json.dumps({"title": "x" * django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
-    response = staff_client.patch(f"/api/shows/{show.pk}", body, content_type="application/json")
-    assert (response.status_code, response.json()) == (413, TOO_LARGE)
-
-
-def test_a_form_with_too_many_fields_is_400_json(api_client, show):
-    body = "&".join(f"f{i}=1" for i in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
-    response = api_client.post("/api/tickets", body, content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 400
-    assert response.json() == {
-        "detail": "The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS."
-    }
-
-
-def test_a_body_just_under_the_limit_is_read(api_client, show):
-    padding = "x" * (django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 200)
-    response = api_client.post("/api/tickets", {**MINE, "show": show.pk, "padding": padding}, format="json")
-    assert response.status_code == 201
-
-
-def test_page_size_is_capped_at_500(staff_client):
-    first = make_show()
-    Show.objects.bulk_create(open_timing(first.starts_at + timedelta(hours=i), title="Many") for i in range(1, 501))
-    response = staff_client.get("/api/shows", {"page_size": 100_000})
-    body = response.json()
-    assert response.status_code == 200
-    assert (body["count"], len(body["results"])) == (501, 500)
-    assert body["next"] == "http://testserver/api/shows?page=2&page_size=100000"
-
-
-@pytest.mark.parametrize(
-    ("data", "errors"),
-    [
-        ({"quantity": 11}, {"quantity": ["Ensure this value is less than or equal to 10."]}),
-        (
-            {"seats": [f"A{n}" for n in range(1, 11)] + ["B1"]},
-            {"seats": ["Ensure this field has no more than 10 elements."]},
-        ),
-    ],
-)
-@pytest.mark.parametrize("url", ["/api/holds", "/api/bookings"])
-def test_a_hold_takes_at_most_10_seats(api_client, url, data, errors):
-    show = make_show(capacity=50)
-    response = api_client.post(url, {"show": show.pk, **MINE, **data}, format="json")
-    assert (response.status_code, response.json()) == (400, errors)
-    assert not Hold.objects.exists() and not Ticket.objects.exists()
-
-
-def test_one_client_holds_at_most_the_set_number_of_seats(api_client, settings):
-    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 12
-    shows = [make_show(days=d, capacity=50) for d in (3, 4)]
-    assert api_client.post("/api/holds", {"show": shows[0].pk, "quantity": 10}, format="json").status_code == 201
-    # Over all shows, and a made-up X-Forwarded-For doesn't make a new client.
-    refused = api_client.post(
-        "/api/holds", {"show": shows[1].pk, "quantity": 3}, format="json", HTTP_X_FORWARDED_FOR="192.0.2.55"
-    )
-    assert (refused.status_code, refused.json()) == (
-        400,
-        {"non_field_errors": ["One client can hold at most 12 seats at once (10 held now)."]},
-    )
-    assert api_client.post("/api/holds", {"show": shows[1].pk, "quantity": 2}, format="json").status_code == 201
-    other = api_client.post("/api/holds", {"show": shows[1].pk, "quantity": 10}, format="json", REMOTE_ADDR="192.0.2.9")
-    assert other.status_code == 201
-    # So nobody can hold a whole show: 50 seats need 5 clients at the default limit.
-    assert sum(len(h.seats) for h in Hold.objects.all()) == 22
-
-
-def test_a_made_up_forwarded_for_does_not_escape_the_throttle(api_client, show, settings):
-    settings.THROTTLE_ANON_RATE = "3/min"
-    statuses = [api_client.get("/api/shows", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}").status_code for i in range(4)]
-    assert statuses == [200, 200, 200, 429]
-
-
-def test_behind_one_proxy_the_forwarded_address_is_the_client(api_client, show, settings):
-    settings.THROTTLE_ANON_RATE = "1/min"
-    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    # The proxy appends the address it saw; what the client wrote before it is ignored.
-    first = api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.1")
-    again = api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="7.7.7.7, 192.0.2.1")
-    other = api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.2")
-    assert [first.status_code, again.status_code, other.status_code] == [200, 429, 200]
-
-
-# --- deployment ----------------------------------------------------------------------
-
-
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECURE_HTTPS")}
-    environment.update(env, DJANGO_SETTINGS_MODULE="booking.settings")
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=django_settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com"}
-
-
-def test_deploy_check_passes_with_debug_off_a_real_secret_and_https():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        **DEPLOY,
-        SECRET_KEY=secrets.token_urlsafe(50),
-        SECURE_HTTPS="true",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues" in result.stdout
-
-
-def test_deploy_check_fails_without_https():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", **DEPLOY, SECRET_KEY=secrets.token_urlsafe(50))
-    assert result.returncode == 1
-    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
-        assert warning in result.stderr, warning
-
-
-def test_the_development_secret_is_refused_with_debug_off():
-    result = _manage("check", **DEPLOY)
-    assert result.returncode == 1
-    assert "Set SECRET_KEY: the development key is refused when DEBUG is off." in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "message"),
-    [
-        # 800,000 days took the purge's cutoff out of the calendar: every run failed.
-        ("AUDIT_KEEP_DAYS", "800000", "AUDIT_KEEP_DAYS=800000: give a whole number from 1 to 36600."),
-        ("BOOKING_HOLD_MINUTES", "0", "BOOKING_HOLD_MINUTES=0: give a whole number from 1 to 1440."),
-        ("BOOKING_CLEANING_MINUTES", "-5", "BOOKING_CLEANING_MINUTES=-5: give a whole number from 0 to 1440."),
-        (
-            "BOOKING_DEFAULT_CAPACITY",
-            "3000",  # in rows of 10: 300 rows, which no seat map may have
-            "BOOKING_DEFAULT_CAPACITY=3000 in rows of BOOKING_SEATS_PER_ROW=10 makes 300 rows of 3000 places: a"
-            " seat map has at most 100 rows and 3000 places.",
-        ),
-        (
-            "BOOKING_LOCK_TIMEOUT_SECONDS",
-            "0",
-            "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 60.",
-        ),
-    ],
-)
-def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(variable, value, message):
-    result = _manage("check", DEBUG="true", **{variable: value})
-    assert result.returncode == 1
-    assert f"ImproperlyConfigured: {message}" in result.stderr
-
-
-def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
-    # booking/settings.py checks BOOKING_DEFAULT_CAPACITY and BOOKING_SEATS_PER_ROW against
-    # the seat map's limits, written there as numbers.
-    assert (seatmaps.MAX_ROWS, seatmaps.MAX_SEATS_PER_ROW, seatmaps.MAX_SEATS) == (100, 100, 3_000)
-    assert seatmaps.parse(seatmaps.grid(100, 30)).capacity == 3_000
-    assert _manage("check", DEBUG="true", BOOKING_DEFAULT_CAPACITY="3000", BOOKING_SEATS_PER_ROW="30").returncode == 0
 
 
 def test_a_customer_is_never_exposed_by_a_booking_of_someone_else(api_client, people):

@@ -13,30 +13,18 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import time_machine
 from django.conf import settings as django_settings
-from django.db import connection
 
 from api.models import Ticket
 from api.tests.conftest import TEST_REDIS_URL, make_show
+from api.tests.servers import database_url
 
 pytestmark = pytest.mark.django_db
 
 ANON = "203.0.113.7"
-
-
-def database_url() -> str:
-    """A DATABASE_URL naming the test database, for processes started by a test."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 # One worker process: books `ATTEMPTS` tickets through the whole Django stack (test

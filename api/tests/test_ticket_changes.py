@@ -11,17 +11,8 @@ from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Booking, Customer, Show, Ticket
 from api.services import sales
-from api.tests.conftest import all_at_once, book_seats, make_show, postgres_only
-from api.tests.test_tickets_api import (
-    ADA,
-    GRACE,
-    STARTED,
-    TICKET_EXPIRED,
-    book,
-    in_days,
-    sold_out,
-    ticket_json,
-)
+from api.tests.conftest import ADA, all_at_once, book_seats, in_days, make_show, postgres_only
+from api.tests.tickets_helpers import GRACE, STARTED, TICKET_EXPIRED, book, sold_out_answer, ticket_json
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +90,7 @@ def test_move_into_a_full_show_is_a_409(api_client, ticket, show):
     response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": full.pk})
 
     assert response.status_code == 409
-    assert response.json() == sold_out(full)
+    assert response.json() == sold_out_answer(full)
     ticket.refresh_from_db()
     assert (ticket.show_id, ticket.seat) == (show.pk, "B5")  # where the fixture booked it
 

@@ -14,15 +14,8 @@ from rest_framework.test import APIClient
 
 from api.models import Ticket
 from api.services import door, jobs
-from api.tests.conftest import make_show
-from api.tests.test_tickets_api import (
-    ADA,
-    ALAN,
-    GRACE,
-    book,
-    page,
-    ticket_json,
-)
+from api.tests.conftest import ADA, make_show
+from api.tests.tickets_helpers import ALAN, GRACE, book, page, ticket_json
 
 pytestmark = pytest.mark.django_db
 

@@ -1,81 +1,21 @@
-"""The Ticket part of API.md: book and read (changes: test_ticket_changes.py; the staff list
-and check-in: test_ticket_list.py)."""
+"""The Ticket part of API.md: book and read (what a booking's body may hold:
+test_ticket_input.py; changes: test_ticket_changes.py; the staff list and check-in:
+test_ticket_list.py)."""
 
 import json
-import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
 
-from api.models import Customer, Screen, Show, Ticket
+from api.models import Screen, Show, Ticket
 from api.seatmaps import grid
-from api.tests.conftest import book_ticket, hold_seats, make_show
+from api.tests.conftest import ADA, hold_seats, in_days, make_show
+from api.tests.tickets_helpers import GRACE, REFERENCE, STARTED, book, sold_out_answer, ticket_json
 
 pytestmark = pytest.mark.django_db
-
-ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
-GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
-ALAN = {"name": "Alan Turing", "phone_number": "+442079460958"}
-REFERENCE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
-
-
-def sold_out(show) -> dict:
-    """The sold-out answer, which offers the show's waiting list."""
-    return {
-        "detail": "This show has no free seat left for this request.",
-        "code": "sold_out",
-        "waitlist": f"/api/shows/{show.pk}/waitlist",
-    }
-
-
-TICKET_EXPIRED = {"detail": "This ticket's show has started or the ticket has expired.", "code": "ticket_expired"}
-JSON_QUOTES = "JSON parse error - Expecting property name enclosed in double quotes: "
-STARTED = {"time": ["Cannot book a show that has started."]}
-
-
-def ticket_json(ticket_id: str, *, show: Show, seat: str, name: str, phone_number: str, **changes) -> dict:
-    """The API's picture of a ticket. Reference, booked_at and id are the stored ones."""
-    ticket = Ticket.objects.select_related("booking").get(pk=ticket_id)
-    local = timezone.localtime(show.starts_at)
-    return {
-        "id": str(ticket.pk),
-        "name": name,
-        "phone_number": phone_number,
-        "show": show.pk,
-        "title": show.title,
-        "venue": show.screen.venue_id,
-        "screen": show.screen_id,
-        "date": local.date().isoformat(),
-        "time": local.strftime("%H:%M"),
-        "starts_at": local.isoformat(),
-        "seat": seat,
-        "expired": False,
-        "checked_in_at": None,
-        "booking": ticket.booking.reference,
-        "booked_at": timezone.localtime(ticket.booked_at).isoformat(timespec="seconds"),
-        "url": f"http://testserver/tickets/{ticket.pk}/",
-        # v2: the show has no prices, so an adult ticket at 0.00 EUR.
-        "ticket_type": "adult",
-        "price": "0.00",
-        "currency": "EUR",
-        **changes,
-    }
-
-
-def page(*results: dict) -> dict:
-    return {"count": len(results), "next": None, "previous": None, "results": list(results)}
-
-
-def book(show: Show, person: dict = ADA, seat: str | None = None, now: datetime | None = None) -> Ticket:
-    return book_ticket(show.pk, seat=seat, now=now, **person)
-
-
-def in_days(days: int) -> date:
-    return timezone.localdate() + timedelta(days=days)
-
 
 # --- POST /api/tickets ------------------------------------------------------------------
 
@@ -190,7 +130,7 @@ def test_booking_number_21_of_a_20_seat_show_is_sold_out(api_client, show):
     ]
     assert sorted(seats) == sorted(f"{row}{n}" for row in "AB" for n in range(1, 11))
     assert response.status_code == 409
-    assert response.json() == sold_out(show)
+    assert response.json() == sold_out_answer(show)
     assert Ticket.objects.filter(show=show).count() == 20
 
 
@@ -202,7 +142,7 @@ def test_seats_in_live_holds_are_not_sold(api_client, show):
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
 
     assert response.status_code == 409
-    assert response.json() == sold_out(show)
+    assert response.json() == sold_out_answer(show)
 
 
 def test_book_a_chosen_seat(api_client, show):
@@ -255,144 +195,6 @@ def test_seat_held_is_a_409(api_client, show):
 
     assert response.status_code == 409
     assert response.json() == {"detail": "Seat B2 is already booked or held.", "code": "seat_taken"}
-
-
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("098765 43210", "+919876543210"),  # read in PHONENUMBER_DEFAULT_REGION (IN)
-        ("9876543210", "+919876543210"),
-        ("+91 98765-43210", "+919876543210"),
-        ("+1 (415) 555-0123", "+14155550123"),
-    ],
-)
-def test_phone_number_is_returned_in_e164(api_client, show, given, stored):
-    response = api_client.post("/api/tickets", {"name": "Ada Lovelace", "phone_number": given, "show": show.pk})
-
-    assert response.status_code == 201
-    assert response.json()["phone_number"] == stored
-    assert str(Customer.objects.get().phone_number) == stored
-
-
-def test_name_is_trimmed_and_may_be_100_characters(api_client, show):
-    name = "N" * 100
-
-    response = api_client.post("/api/tickets", {"name": f"  {name}  ", "phone_number": "9876543210", "show": show.pk})
-
-    assert response.status_code == 201
-    assert response.json()["name"] == name
-
-
-def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
-    api_client.post("/api/tickets", {**ADA, "show": show.pk})
-    api_client.post("/api/tickets", {"name": "Ada Lovelace", "phone_number": "04155550123", "show": show.pk})
-
-    assert Customer.objects.count() == 1
-    assert Ticket.objects.filter(holder__name="Ada Lovelace").count() == 2
-
-
-@pytest.mark.parametrize(
-    ("body", "errors"),
-    [
-        ({"phone_number": "+914155550123"}, {"name": ["This field is required."]}),
-        ({"name": "Ada"}, {"phone_number": ["This field is required."]}),
-        ({**ADA, "name": "   "}, {"name": ["This field may not be blank."]}),
-        ({**ADA, "name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
-        ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
-        ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
-        ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
-        ({**ADA, "phone_number": None}, {"phone_number": ["This field may not be null."]}),
-        ({**ADA, "show": "first"}, {"show": ["A valid integer is required."]}),
-        ({**ADA, "show": 999999}, {"show": ['Invalid pk "999999" - object does not exist.']}),
-        (
-            {**ADA, "date": "2099-02-30", "time": "10:00"},
-            {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
-        ),
-        ({**ADA, "date": "2099-01-01", "time": "25:00"}, {"time": ["Time has wrong format. Use HH:MM."]}),
-        ({**ADA, "date": "2099-01-01"}, {"time": ["This field is required with date."]}),
-        ({**ADA, "time": "10:00"}, {"date": ["This field is required with time."]}),
-        (
-            {**ADA, "show": 1, "date": "2099-01-01", "time": "10:00"},
-            {"show": ["Give either show, or date and time; not both."]},
-        ),
-        (ADA, {"non_field_errors": ["Give a show, or a date and a time."]}),
-    ],
-)
-def test_invalid_booking_is_a_400(api_client, body, errors):
-    response = api_client.post("/api/tickets", body)
-
-    assert response.status_code == 400
-    assert response.json() == errors
-    assert not Ticket.objects.exists()
-
-
-@pytest.mark.parametrize("show_id", [2**63, 10**20])
-@pytest.mark.parametrize(
-    ("method", "url", "body"),
-    [
-        ("post", "/api/tickets", ADA),
-        ("post", "/api/holds", {"quantity": 1}),
-        ("post", "/api/bookings", {"quantity": 1, **ADA}),
-        ("patch", "/api/tickets/{ticket}", {}),
-    ],
-)
-def test_a_show_id_past_the_largest_id_is_a_400(api_client, ticket, method, url, body, show_id):
-    """Too large for a 64-bit id, it can't be bound as a query parameter (an OverflowError
-    on SQLite): the request is refused before it reaches the database."""
-    response = getattr(api_client, method)(url.format(ticket=ticket.pk), {**body, "show": show_id}, format="json")
-
-    assert response.status_code == 400
-    assert response.json() == {"show": ["Ensure this value is less than or equal to 9223372036854775807."]}
-    assert Ticket.objects.get() == ticket
-
-
-@pytest.mark.parametrize(
-    ("payload", "errors"),
-    [
-        ('{"name": "Ada", ', {"detail": f"{JSON_QUOTES}line 1 column 17 (char 16)"}),
-        ("{'name': 'Ada'}", {"detail": f"{JSON_QUOTES}line 1 column 2 (char 1)"}),
-        ("[1, 2]", {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
-        ('"just a string"', {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
-        ("null", {"non_field_errors": ["No data provided"]}),
-    ],
-)
-def test_malformed_json_is_a_400(api_client, payload, errors):
-    response = api_client.post("/api/tickets", payload, content_type="application/json")
-
-    assert response.status_code == 400
-    assert response.json() == errors
-
-
-def test_body_that_is_not_json_is_a_415(api_client):
-    response = api_client.post("/api/tickets", "<ticket/>", content_type="text/xml")
-
-    assert response.status_code == 415
-    assert response.json() == {"detail": 'Unsupported media type "text/xml" in request.'}
-
-
-def test_read_only_fields_sent_by_the_client_are_ignored(api_client, show):
-    sent_id = str(uuid.uuid4())
-    response = api_client.post(
-        "/api/tickets",
-        {
-            **ADA,
-            "show": show.pk,
-            "id": sent_id,
-            "expired": True,
-            "booking": "ZZZZZZ",
-            "checked_in_at": "2020-01-01T00:00:00Z",
-            "booked_at": "2020-01-01T00:00:00Z",
-        },
-    )
-
-    assert response.status_code == 201
-    body = response.json()
-    assert body == ticket_json(body["id"], show=show, seat="B5", **ADA)  # the best seat
-    assert body["id"] != sent_id
-    assert body["booking"] != "ZZZZZZ"
-    ticket = Ticket.objects.get()
-    assert (ticket.expired, ticket.checked_in_at) == (False, None)
-    assert ticket.booked_at.year == timezone.now().year
 
 
 # --- GET /api/tickets/{id} -------------------------------------------------------------

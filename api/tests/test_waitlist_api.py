@@ -1,59 +1,23 @@
-"""The waiting list's endpoints, whole bodies (API.md, "Waiting list"): join a sold-out
-show's list, read and leave an entry, staff read a show's list; the sold-out answer that
-offers the list; every error."""
+"""The waiting list's endpoints for the people who wait, whole bodies (API.md, "Waiting
+list"): join a sold-out show's list, read and leave an entry; the sold-out answer that
+offers the list; every error. Staff's read of a show's list: test_waitlist_staff_list.py."""
 
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Hold, Ticket, Venue, WaitlistEntry
 from api.services import waitlist
-from api.tests.conftest import ADA, book_seats, make_show, screen_of
+from api.tests.conftest import ADA, book_seats, local_iso, make_show, screen_of
+from api.tests.waitlist_helpers import ALAN, GRACE, join, offer_seats
 
 pytestmark = pytest.mark.django_db
 
-GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
-ALAN = {"name": "Alan Turing", "phone_number": "+919876543211"}
 SOLD_OUT_DETAIL = "This show has no free seat left for this request."
 NO_ENTRY = {"detail": "No WaitlistEntry matches the given query."}
-
-
-def local_iso(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
-
-
-@pytest.fixture
-def frozen():
-    """Time stands still, at the second, so that times can be asserted exactly."""
-    moment = timezone.now().replace(microsecond=0)
-    with time_machine.travel(moment, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def sold_out(db):
-    """A show of 4 seats (A1 to A4), all booked by Ada in one booking."""
-    show = make_show(capacity=4, screen=screen_of(4))
-    book_seats(show.pk, quantity=4)
-    return show
-
-
-def join(client, show, person=ADA, party_size=2):
-    return client.post(f"/api/shows/{show.pk}/waitlist", {**person, "party_size": party_size}, format="json")
-
-
-def offer_seats() -> str:
-    out = StringIO()
-    call_command("offer_waitlist_seats", stdout=out)
-    return out.getvalue()
 
 
 # --- joining -------------------------------------------------------------------------
@@ -372,97 +336,3 @@ def test_the_waitlist_is_not_a_list_anyone_can_read(api_client, staff_client, so
     for client in (api_client, staff_client):
         response = client.get("/api/waitlist")
         assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
-
-
-# --- a show's list, for staff --------------------------------------------------------------
-
-
-def test_staff_read_a_shows_list_in_joining_order_with_each_status(api_client, staff_client, sold_out, frozen):
-    start = timezone.now()
-    ids = []
-    for person, party in ((ADA, 3), (GRACE, 1), (ALAN, 2)):
-        response = join(api_client, sold_out, person, party_size=party)
-        assert response.status_code == 201, response.json()
-        ids.append(response.json()["id"])
-        frozen.shift(60)
-    Ticket.objects.filter(seat__in=["A3", "A4"]).delete()  # 2 seats: Ada's 3 don't fit, Grace's 1 does
-    offer_seats()
-    hold = Hold.objects.get(waitlist_entry_id=ids[1])
-
-    response = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist")
-
-    assert response.status_code == 200
-    assert response.json() == {
-        "count": 3,
-        "next": None,
-        "previous": None,
-        "results": [
-            {
-                "id": ids[0],
-                "show": sold_out.pk,
-                "party_size": 3,
-                "position": 1,
-                "status": "waiting",
-                "name": ADA["name"],
-                "phone_number": ADA["phone_number"],
-                "joined_at": local_iso(start),
-            },
-            {
-                "id": ids[1],
-                "show": sold_out.pk,
-                "party_size": 1,
-                "status": "offered",
-                "offer": {
-                    "hold": str(hold.pk),
-                    "seats": hold.seats,
-                    "total": "0.00",
-                    "expires_at": local_iso(timezone.now() + timedelta(minutes=10)),
-                },
-                "name": GRACE["name"],
-                "phone_number": GRACE["phone_number"],
-                "joined_at": local_iso(start + timedelta(minutes=1)),
-            },
-            {
-                "id": ids[2],
-                "show": sold_out.pk,
-                "party_size": 2,
-                "position": 2,
-                "status": "waiting",
-                "name": ALAN["name"],
-                "phone_number": ALAN["phone_number"],
-                "joined_at": local_iso(start + timedelta(minutes=2)),
-            },
-        ],
-    }
-    page = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist/", {"page_size": 1, "page": 2}).json()
-    assert [entry["id"] for entry in page["results"]] == [ids[1]]
-    assert page["count"] == 3
-
-
-def test_only_staff_read_a_shows_list(api_client, sold_out):
-    join(api_client, sold_out)
-    response = api_client.get(f"/api/shows/{sold_out.pk}/waitlist")
-    assert (response.status_code, response.json()) == (401, {"detail": "Authentication credentials were not provided."})
-
-    user = get_user_model().objects.create_user("customer", password="secret-pass-2")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    response = client.get(f"/api/shows/{sold_out.pk}/waitlist")
-    assert (response.status_code, response.json()) == (403, {"detail": "Staff only."})
-
-
-def test_staff_reading_an_unknown_shows_list_get_a_404(staff_client):
-    response = staff_client.get("/api/shows/999999/waitlist")
-    assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
-
-
-def test_a_shows_list_costs_four_queries(staff_client, sold_out, django_assert_num_queries):
-    for n in range(5):
-        WaitlistEntry.objects.create(
-            show=sold_out, name=f"P{n}", phone_number=f"+9141555501{n:02d}", party_size=1, joined_at=timezone.now()
-        )
-    # The token's user, the show, the page's COUNT, and the page of entries with their
-    # status, position and offer in one SELECT.
-    with django_assert_num_queries(4):
-        response = staff_client.get(f"/api/shows/{sold_out.pk}/waitlist")
-    assert response.json()["count"] == 5

@@ -4,8 +4,6 @@ confirmed, the entry booked."""
 
 import http.client
 import json
-import os
-import secrets
 import subprocess
 import sys
 
@@ -13,8 +11,7 @@ import pytest
 from django.conf import settings
 
 from api.tests.conftest import make_show, postgres_only, screen_of
-from api.tests.test_http_rush import server  # noqa: F401  (the gunicorn fixture)
-from api.tests.test_throttle_redis import database_url
+from api.tests.servers import production_env, server  # noqa: F401  (server: the gunicorn fixture)
 
 pytestmark = [pytest.mark.slow, postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -36,13 +33,7 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> tuple[i
 
 def run_the_job() -> str:
     """manage.py offer_waitlist_seats in a process of its own, on the test database."""
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking.settings",
-        "DATABASE_URL": database_url(),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-    }
+    environment = production_env()
     done = subprocess.run(
         [sys.executable, "manage.py", "offer_waitlist_seats"],
         cwd=settings.BASE_DIR,

@@ -2,86 +2,34 @@
 seats that come free are offered at the next run, in joining order, as holds that last
 BOOKING_WAITLIST_OFFER_MINUTES and never past the show's start; a lapsed offer passes to
 the next entry in the same run; a party that does not fit keeps its place while smaller
-ones behind it are served. Then what the job leaves: audit entries and the
-waitlist.offered event, the purge of expired shows' lists, the admin's view of a list."""
+ones behind it are served. Then what a run leaves (audit entries and the waitlist.offered
+event) and runs that find the job's lock taken or a show failing. The purge of expired
+shows' lists and the admin's view of a list: test_waitlist_purge_and_admin.py."""
 
-import re
 from datetime import timedelta
 from io import StringIO
 from uuid import UUID
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from api.models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
-from api.services import jobs, waitlist, webhooks
-from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
+from api.services import waitlist, webhooks
+from api.tests.conftest import ADA, book_seats, hold_seats, local_iso, make_show, screen_of
+from api.tests.waitlist_helpers import ALAN, EDSGER, GRACE, offer_seats
+from api.tests.waitlist_offer_helpers import cancel, entry_of, join, offer_of
 
 pytestmark = pytest.mark.django_db
 
 OFFER_MINUTES = 10  # BOOKING_WAITLIST_OFFER_MINUTES' default
-GRACE = {"name": "Grace Hopper", "phone_number": "+919876543210"}
-ALAN = {"name": "Alan Turing", "phone_number": "+919876543211"}
-EDSGER = {"name": "Edsger Dijkstra", "phone_number": "+919876543212"}
 NOTHING = "Made 0 offers of 0 seats; 0 lapsed offers expired.\n"
-
-
-def offer_seats() -> str:
-    out = StringIO()
-    call_command("offer_waitlist_seats", stdout=out)
-    return out.getvalue()
 
 
 def offered(show: Show, seats: str, entry_id: str, until) -> str:
     """The job's line for one offer."""
-    return f"Offered {seats} at show {show.pk} to waiting-list entry {entry_id} until {iso(until)}.\n"
-
-
-def iso(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
-
-
-def offer_of(entry_id: str) -> Hold:
-    return Hold.objects.get(waitlist_entry_id=UUID(entry_id))
-
-
-def entry_of(client, entry_id: str) -> dict:
-    response = client.get(f"/api/waitlist/{entry_id}")
-    assert response.status_code == 200
-    return response.json()
-
-
-@pytest.fixture
-def frozen():
-    moment = timezone.now().replace(microsecond=0)
-    with time_machine.travel(moment, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def row_of_ten(frozen):
-    """A show of one row, A1 to A10, each seat booked by its own booking (so that single
-    seats can be cancelled)."""
-    show = make_show(capacity=10, screen=screen_of(10))
-    for n in range(1, 11):
-        book_seats(show.pk, seats=[f"A{n}"], name=f"Guest {n}", phone_number=f"+9141555501{n:02d}")
-    return show
-
-
-def join(client, show, person, party_size: int, frozen) -> str:
-    """Join, one second after the last one (joining order is by the moment)."""
-    frozen.shift(1)
-    response = client.post(f"/api/shows/{show.pk}/waitlist", {**person, "party_size": party_size}, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()["id"]
-
-
-def cancel(client, show, *seats: str) -> None:
-    for ticket in Ticket.objects.filter(show=show, seat__in=seats):
-        assert client.delete(f"/api/tickets/{ticket.pk}").status_code == 204
+    return f"Offered {seats} at show {show.pk} to waiting-list entry {entry_id} until {local_iso(until)}.\n"
 
 
 def test_a_cancellation_is_offered_at_the_next_run(api_client, row_of_ten, frozen):
@@ -144,7 +92,7 @@ def test_offers_end_at_the_shows_start(api_client, frozen):
         offered(show, "A4", grace, show.starts_at) + "Made 1 offers of 1 seats; 0 lapsed offers expired.\n"
     )
     assert offer_of(grace).expires_at == show.starts_at
-    assert entry_of(api_client, grace)["offer"]["expires_at"] == iso(show.starts_at)
+    assert entry_of(api_client, grace)["offer"]["expires_at"] == local_iso(show.starts_at)
 
     frozen.move_to(show.starts_at)
     assert entry_of(api_client, grace)["status"] == "expired"
@@ -381,77 +329,3 @@ def test_a_show_that_failed_before_another_host_took_over_still_fails_the_comman
 
     assert "ZeroDivisionError" in err.getvalue()
     assert out.getvalue().endswith("Another host is offering waiting-list seats right now; left the rest to it.\n")
-
-
-# --- the purge --------------------------------------------------------------------------
-
-
-def test_the_purge_deletes_the_lists_of_expired_shows_with_their_offers(api_client, frozen):
-    past = make_show(capacity=4, screen=screen_of(4))
-    later = make_show(days=5, capacity=4, screen=screen_of(4))
-    # Offers made shortly before the first show: their holds are not yet old enough for
-    # the purge of spent holds (a day), so the entries' purge takes the first show's.
-    frozen.move_to(past.starts_at - timedelta(minutes=5))
-    for show in (past, later):
-        book_seats(show.pk, quantity=4)
-        join(api_client, show, GRACE, 1, frozen)
-        join(api_client, show, ALAN, 1, frozen)
-        Ticket.objects.filter(show=show, seat="A4").delete()
-    offer_seats()
-    assert Hold.objects.filter(waitlist_entry__isnull=False).count() == 2
-
-    frozen.move_to(past.starts_at + timedelta(hours=8))  # the expire job's cutoff
-    out = StringIO()
-    call_command("purge_expired_tickets", stdout=out)
-
-    assert out.getvalue() == (
-        "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
-        "Deleted 2 waiting-list entries of expired shows.\n"
-    )
-    assert set(WaitlistEntry.objects.values_list("show_id", flat=True)) == {later.pk}
-    assert set(Hold.objects.values_list("show_id", flat=True)) == {later.pk}
-    assert jobs.tickets_purge(now=timezone.now()).waitlist_entries == 0
-
-
-# --- the admin --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff(frozen, client):
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", password=None)
-    client.force_login(user)
-    return client
-
-
-def test_the_admin_shows_a_shows_list_in_order_and_staff_remove_entries(api_client, staff, row_of_ten, frozen):
-    other_show = make_show(days=6)
-    join(api_client, other_show, EDSGER, 1, frozen)
-    ids = [join(api_client, row_of_ten, person, 1, frozen) for person in (GRACE, ALAN, ADA)]
-    cancel(api_client, row_of_ten, "A4")
-    offer_seats()
-    hold = offer_of(ids[0])
-
-    show_page = staff.get(f"/admin/api/show/{row_of_ten.pk}/change/").content.decode()
-    url = f"/admin/api/waitlistentry/?show__id__exact={row_of_ten.pk}"
-    assert f'<a href="{url.replace("&", "&amp;")}">In joining order</a>: 1 offered, 2 waiting.' in show_page
-
-    page = staff.get(url)
-    assert page.status_code == 200
-    html = page.content.decode()
-    names = [m.group(1) for m in re.finditer(r'<td class="field-name">([^<]+)</td>', html)]
-    statuses = [m.group(1) for m in re.finditer(r'<td class="field-status_display">([^<]+)</td>', html)]
-    assert names == [GRACE["name"], ALAN["name"], ADA["name"]]  # in joining order; not Edsger's show
-    assert statuses == ["offered", "waiting", "waiting"]
-    assert "A4 held until" in html
-
-    response = staff.post(url, {"action": "remove", "_selected_action": [ids[0], ids[2]]}, follow=True)
-
-    assert "2 entries removed from the waiting list." in response.content.decode()
-    assert [entry_of(api_client, e)["status"] for e in ids] == ["left", "waiting", "left"]
-    assert entry_of(api_client, ids[1])["position"] == 1
-    assert not Hold.objects.live(timezone.now()).filter(pk=hold.pk).exists()  # A4 is on sale again
-    assert AuditEntry.objects.filter(actor="staff:admin", action="waitlist.left").count() == 2
-    # An entry's page is read-only, and nobody deletes one: it is removed, and says so.
-    entry_page = staff.get(f"/admin/api/waitlistentry/{ids[0]}/change/").content.decode()
-    assert 'name="_save"' not in entry_page and "Grace Hopper" in entry_page
-    assert staff.get(f"/admin/api/waitlistentry/{ids[0]}/delete/").status_code == 403

@@ -18,7 +18,7 @@ from api.errors import WebhookUrlRefused
 from api.models import Webhook, WebhookEvent
 from api.services import webhooks
 from api.tests.conftest import book_seats
-from api.tests.test_webhooks import Receiver, deliver
+from api.tests.webhooks_helpers import Receiver, deliver
 
 NAME = "hooks.example.test"
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.1"

@@ -1,17 +1,10 @@
-"""Webhooks: the outbox written with the change, Standard Webhooks v1 signatures checked
-by the specification's own library, a real HTTP receiver, retries, 410, redirects, private
-addresses, the staff API; on PostgreSQL, a worker killed mid-batch and two workers at once."""
+# ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
+"""Webhooks delivered: the outbox written with the change, Standard Webhooks v1 signatures
+checked by the specification's own library, a real HTTP receiver, retries, 410, redirects,
+private addresses, and the README's example verifying a delivery. The staff API:
+test_webhooks_api.py; several workers at once (PostgreSQL): test_webhooks_workers.py."""
 
-import base64
-import http.server
-import os
 import re
-import secrets
-import signal
-import ssl
-import subprocess
-import sys
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,83 +16,15 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from api.models import AuditEntry, Webhook, WebhookEvent
-from api.services import audit, jobs, sales, webhooks
-from api.tests.conftest import ADA, all_at_once, book_seats, postgres_only
-from api.tests.test_throttle_redis import database_url
-
-
-class Receiver:
-    """A local HTTP endpoint in a thread: records each request, answers the next status
-    of `answers` (then 200)."""
-
-    def __init__(
-        self, delay: float = 0.0, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
-    ) -> None:
-        self.requests: list[dict] = []
-        self.answers: list[int] = []
-        self.delay = delay
-        self.in_flight: dict[str, int] = {}
-        self.overlaps: list[str] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                message_id = self.headers["webhook-id"]
-                with receiver.lock:
-                    if receiver.in_flight.get(message_id):
-                        receiver.overlaps.append(message_id)
-                    receiver.in_flight[message_id] = receiver.in_flight.get(message_id, 0) + 1
-                    receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                with receiver.lock:
-                    receiver.in_flight[message_id] -= 1
-                self.send_response(status)
-                if status in (301, 302, 307, 308):
-                    self.send_header("Location", "/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def allow_private(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE = True
-
-
-@pytest.fixture
-def endpoint(db, receiver, allow_private) -> Webhook:
-    return webhooks.webhook_create(url=receiver.url, events=[], actor="staff:test", now=timezone.now())
-
-
-def deliver(after: timedelta = timedelta(0)) -> webhooks.DeliveryResult:
-    return webhooks.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
+from api.models import Webhook, WebhookEvent
+from api.services import audit, sales, webhooks
+from api.tests.conftest import ADA, book_seats
+from api.tests.webhooks_helpers import (
+    allow_private,  # noqa: F401 (the fixture)
+    deliver,
+    endpoint,  # noqa: F401 (the fixture)
+    receiver,  # noqa: F401 (the fixture)
+)
 
 
 def verify(secret: str, request: dict) -> dict:
@@ -357,137 +282,6 @@ def test_a_retry_asked_for_during_an_attempt_sends_once_more(endpoint, receiver,
     assert (event.status, event.attempts, event.next_attempt_at) == ("delivered", 2, None)
 
 
-# --- the staff API -------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_register_read_change_delete_an_endpoint(staff_client, allow_private, receiver):
-    response = staff_client.post("/api/webhooks", {"url": receiver.url, "events": ["booking.created"]}, format="json")
-
-    assert response.status_code == 201
-    body = response.json()
-    secret = body.pop("secret")
-    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
-    webhook = Webhook.objects.get()
-    assert body == {
-        "id": webhook.pk,
-        "url": receiver.url,
-        "events": ["booking.created"],
-        "active": True,
-        "created_at": body["created_at"],
-    }
-    # The secret is never shown again.
-    assert "secret" not in staff_client.get(f"/api/webhooks/{webhook.pk}").json()
-    assert "secret" not in staff_client.get("/api/webhooks").json()["results"][0]
-
-    response = staff_client.patch(f"/api/webhooks/{webhook.pk}", {"active": False, "events": []}, format="json")
-    assert response.status_code == 200
-    assert (response.json()["active"], response.json()["events"]) == (False, [])
-
-    assert staff_client.delete(f"/api/webhooks/{webhook.pk}/").status_code == 204
-    assert not Webhook.objects.exists()
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "body, field",
-    [
-        ({"url": "https://example.com/x", "events": ["booking.exploded"]}, "events"),
-        ({"url": "ftp://example.com/x"}, "url"),
-        ({"url": "not a url"}, "url"),
-        ({"url": "http://\u2603.net/hook"}, "url"),  # a host that Django takes and httpx can't send to
-        ({"url": "https://example.com:70000/x"}, "url"),  # httpx takes it; the socket would wrap it to 4464
-        ({}, "url"),
-    ],
-)
-def test_invalid_endpoints_are_400(staff_client, allow_private, body, field):
-    response = staff_client.post("/api/webhooks", body, format="json")
-
-    assert response.status_code == 400
-    assert field in response.json()
-
-
-@pytest.mark.django_db
-def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
-    receiver.answers = [500]
-    book_seats(show.pk)
-    deliver()
-    event = WebhookEvent.objects.get()
-
-    response = staff_client.get(f"/api/webhooks/{endpoint.pk}/deliveries")
-
-    assert response.status_code == 200
-    assert response.json() == {
-        "count": 1,
-        "next": None,
-        "previous": None,
-        "results": [
-            {
-                "id": event.pk,
-                "message_id": event.message_id,
-                "type": "booking.created",
-                "status": "failed",
-                "attempts": 1,
-                "response_status": 500,
-                "next_attempt_at": response.json()["results"][0]["next_attempt_at"],
-            }
-        ],
-    }
-
-    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
-    assert response.status_code == 202
-    assert deliver().delivered == 1  # due at once, no 5 s wait
-    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
-    assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/999999/retry").status_code == 404
-
-
-@pytest.mark.django_db
-def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint, receiver, show):
-    book_seats(show.pk)
-    book_seats(show.pk)
-    deliver()
-    old, retried = WebhookEvent.objects.order_by("pk")
-    week_later = timezone.now() + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=1)
-    webhooks.delivery_retry(delivery_id=retried.pk, actor="staff:test", now=week_later)
-
-    assert jobs.tickets_purge(now=week_later).webhook_events == 1
-
-    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [retried.pk]
-    assert deliver(after=week_later - timezone.now()).delivered == 1
-    assert [r["headers"]["webhook-id"] for r in receiver.requests][-1] == retried.message_id
-    # Sent again, it is kept a week from this delivery.
-    assert jobs.tickets_purge(now=week_later + timedelta(minutes=1)).webhook_events == 0
-    assert jobs.tickets_purge(now=week_later + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=2)).webhook_events == 1
-
-
-@pytest.mark.django_db
-def test_a_retry_of_an_event_deleted_after_the_lookup_is_a_404_and_records_nothing(
-    staff_client, endpoint, receiver, show, monkeypatch
-):
-    book_seats(show.pk)
-    event = WebhookEvent.objects.get()
-    retry = webhooks.delivery_retry
-
-    def deleted_first(**kwargs):  # the endpoint deleted (and its events) just after the view's lookup
-        WebhookEvent.objects.filter(pk=event.pk).delete()
-        return retry(**kwargs)
-
-    monkeypatch.setattr(webhooks, "delivery_retry", deleted_first)
-
-    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "No WebhookEvent matches the given query."}
-    assert not AuditEntry.objects.filter(action="webhook_event.retried").exists()
-
-
-@pytest.mark.django_db
-def test_anonymous_clients_cant_see_webhooks(api_client, endpoint):
-    assert api_client.get("/api/webhooks").status_code == 401
-    assert api_client.post("/api/webhooks", {"url": "https://example.com/"}, format="json").status_code == 401
-    assert api_client.get(f"/api/webhooks/{endpoint.pk}/deliveries").status_code == 401
-
-
 # --- the README's example --------------------------------------------------------------
 
 
@@ -518,98 +312,3 @@ def test_the_readme_example_verifies_a_delivery(endpoint, receiver, show):
     )
     with pytest.raises(ValueError):
         namespace["verify"](endpoint.secret, old, request["body"])
-
-
-# --- several processes (PostgreSQL) ------------------------------------------------------
-
-
-def _events(count: int) -> None:
-    events = [audit.Event("tickets.expired", {"count": n}) for n in range(count)]
-    with transaction.atomic():
-        audit.record_many(actor="test", now=timezone.now(), entries=[], events=events)
-
-
-def _worker(tmp_path: Path, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking.settings",
-        "DATABASE_URL": database_url(),
-        "WEBHOOKS_ALLOW_PRIVATE": "true",
-        "WEBHOOKS_CLAIM_SECONDS": "8",
-        "REDIS_URL": "",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "deliver_webhooks", "--loop", "--sleep", "0.2"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=(tmp_path / f"{name}.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _wait(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_nothing_is_lost_when_the_worker_is_killed_mid_batch(tmp_path, allow_private):
-    receiver = Receiver(delay=0.01)
-    try:
-        webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
-        _events(500)
-        ids = set(WebhookEvent.objects.values_list("message_id", flat=True))
-        assert len(ids) == 500
-
-        worker = _worker(tmp_path, "first")
-        assert _wait(lambda: len(receiver.requests) >= 150, 60), (tmp_path / "first.log").read_text()
-        worker.send_signal(signal.SIGKILL)  # kill -9, mid-batch
-        worker.wait()
-        delivered_before = WebhookEvent.objects.filter(status="delivered").count()
-        assert 0 < delivered_before < 500
-
-        worker = _worker(tmp_path, "second")
-        try:
-            assert _wait(lambda: WebhookEvent.objects.filter(status="delivered").count() == 500, 90)
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-
-        received = [r["headers"]["webhook-id"] for r in receiver.requests]
-        assert set(received) == ids  # every event, at least once
-        # Each webhook-id is one row of the log, delivered; at most the killed batch twice.
-        log = list(WebhookEvent.objects.values_list("message_id", "status"))
-        assert len(log) == 500 and {status for _, status in log} == {"delivered"}
-        assert len(received) - 500 <= webhooks.BATCH_SIZE
-    finally:
-        receiver.stop()
-
-
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_never_send_the_same_event_at_once(allow_private):
-    receiver = Receiver(delay=0.005)
-    try:
-        webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
-        _events(300)
-
-        def work(n: int) -> int:
-            sent = 0
-            while (result := webhooks.webhooks_deliver(now=timezone.now(), limit=20)).sent:
-                sent += result.sent
-            return sent
-
-        counts = all_at_once(2, work)
-
-        assert sum(counts) == 300 and min(counts) > 0  # both worked, and shared the work
-        received = [r["headers"]["webhook-id"] for r in receiver.requests]
-        assert len(received) == len(set(received)) == 300
-        assert receiver.overlaps == []
-    finally:
-        receiver.stop()

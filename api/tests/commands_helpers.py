@@ -1,0 +1,59 @@
+"""What the job tests (test_commands.py, test_commands_expire.py, test_commands_races.py)
+share: the shows, bookings made the day before, a command's output, the tickets' expired
+flags and what is left of each table."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
+from api.seatmaps import row_label
+from api.tests.conftest import book_seats
+
+# The show that expires in these tests, and one that is still to come.
+STARTS = datetime(2031, 3, 14, 19, 30, tzinfo=UTC)
+LATER = STARTS + timedelta(days=2)
+NOTHING_PURGED = "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
+
+
+def label(number: int, per_row: int = 10) -> str:
+    """Seat `number` (1 onwards) as a label in rows of `per_row`: in rows of 10, 1 is A1 and
+    11 is B1 (v2 seats are labels)."""
+    return f"{row_label((number - 1) // per_row)}{(number - 1) % per_row + 1}"
+
+
+def run(command: str, *args: str) -> str:
+    """The command's output; returning at all means it exited 0."""
+    out = StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def book(show: Show, name: str, phone_number: str, seats: int = 1) -> Booking:
+    """A booking made through the service, the day before the show."""
+    with time_machine.travel(show.starts_at - timedelta(days=1), tick=False):
+        return book_seats(show.pk, name=name, phone_number=phone_number, quantity=seats).booking
+
+
+def expired_flags() -> dict[str, bool]:
+    return {str(pk): expired for pk, expired in Ticket.objects.values_list("pk", "expired")}
+
+
+@pytest.fixture
+def shows() -> tuple[Show, Show]:
+    past = Show.objects.create(title="Past", starts_at=STARTS)
+    later = Show.objects.create(title="Later", starts_at=LATER)
+    return past, later
+
+
+def left() -> dict[str, set]:
+    return {
+        "tickets": set(Ticket.objects.values_list("pk", flat=True)),
+        "bookings": set(Booking.objects.values_list("pk", flat=True)),
+        "customers": set(Customer.objects.values_list("pk", flat=True)),
+        "holds": set(Hold.objects.values_list("pk", flat=True)),
+        "keys": set(IdempotencyKey.objects.values_list("pk", flat=True)),
+    }

@@ -1,0 +1,245 @@
+"""POST /api/bookings with a hold: confirming the seats a hold keeps, once, before it runs
+out, whatever the clocks of two app hosts say (API.md, "Hold and booking")."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from api.models import Booking, Customer, Hold, SeatBlock, Ticket
+from api.services import sales
+from api.tests.bookings_helpers import REFERENCE, book, booking_body, post_hold, seats_available
+from api.tests.conftest import ADA, book_seats, make_show
+
+pytestmark = pytest.mark.django_db
+
+
+def test_confirming_a_hold_of_two_seats_makes_one_booking_of_two_tickets(api_client, show):
+    held = post_hold(api_client, show, seats=["A3", "A4"])
+    assert seats_available(api_client, show) == 18
+
+    response = book(api_client, hold=held["id"], name=" Ada Lovelace ", phone_number="041555 50123")
+
+    assert response.status_code == 201, response.json()
+    booking = Booking.objects.get()
+    body = response.json()
+    assert body == booking_body(booking)
+    assert REFERENCE.match(body["reference"])
+    assert response["Location"] == f"/api/bookings/{body['reference']}"
+    assert (body["name"], body["phone_number"]) == ("Ada Lovelace", "+914155550123")
+    assert [t["seat"] for t in body["tickets"]] == ["A3", "A4"]
+    assert {t["booking"] for t in body["tickets"]} == {body["reference"]}
+    assert Ticket.objects.filter(booking=booking).count() == 2
+    # The hold is spent: gone from the API, its seats now counted as tickets instead.
+    assert api_client.get(f"/api/holds/{held['id']}").status_code == 404
+    show_body = api_client.get(f"/api/shows/{show.pk}").json()
+    assert (show_body["tickets_booked"], show_body["seats_available"]) == (2, 18)
+    assert "A3" not in show_body["free_seats"]
+
+
+def test_a_hold_can_be_confirmed_once(api_client, show):
+    held = post_hold(api_client, show, quantity=2)
+    assert book(api_client, hold=held["id"], **ADA).status_code == 201
+
+    response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This hold has run out or was released; hold the seats again.",
+        "code": "hold_expired",
+    }
+    assert Ticket.objects.count() == 2
+
+
+def test_confirming_an_expired_hold_is_409_hold_expired(api_client, show):
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        held = post_hold(api_client, show, seats=["A3", "A4"])
+
+    with time_machine.travel(moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1), tick=False):
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This hold has run out or was released; hold the seats again.",
+        "code": "hold_expired",
+    }
+    assert not Ticket.objects.exists()
+    assert not Booking.objects.exists()
+
+
+def test_confirming_a_hold_after_the_purge_job_ran_is_still_409_hold_expired(api_client, show):
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        held = post_hold(api_client, show, seats=["A3"])
+    later = moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
+    with time_machine.travel(later, tick=False):
+        call_command("purge_expired_tickets", stdout=StringIO())
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "hold_expired"
+
+
+def test_confirming_a_hold_just_before_it_expires_works(api_client, show):
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        held = post_hold(api_client, show, seats=["A3"])
+
+    with time_machine.travel(moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=-1), tick=False):
+        assert book(api_client, hold=held["id"], **ADA).status_code == 201
+
+
+def test_confirming_a_released_hold_is_409_hold_expired(api_client, show):
+    held = post_hold(api_client, show, seats=["A3"])
+    assert api_client.delete(f"/api/holds/{held['id']}").status_code == 204
+
+    response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "hold_expired"
+    assert not Ticket.objects.exists()
+
+
+def test_confirming_a_hold_whose_seat_was_taken_meanwhile_is_409(api_client, show):
+    """The UNIQUE (show, seat) backstop: a seat sold under a hold (e.g. by a direct
+    database write) gives 409 seat_taken, never a 500."""
+    held = post_hold(api_client, show, seats=["A3"])
+    customer = Customer.objects.create(name="Bob", phone_number="+914155550124")
+    other = Booking.objects.create(reference="BBBBBB", customer=customer)
+    Ticket.objects.create(booking=other, holder=customer, show=show, seat="A3")
+
+    response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "A held seat was booked meanwhile.", "code": "seat_taken"}
+    assert Booking.objects.count() == 1
+
+
+# Two app hosts whose clocks disagree: the hold runs out at `expiry`; host B (clock ahead)
+# no longer counts it, host A (clock behind) still calls it live when it confirms.
+HOLD_EXPIRED = {"detail": "This hold has run out or was released; hold the seats again.", "code": "hold_expired"}
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_past_the_capacity(api_client):
+    show = make_show(capacity=2)  # a sale cap below the map's 20 seats
+    book_seats(show.pk, seats=["A1"])
+    held = post_hold(api_client, show, seats=["A2"])
+    expiry = Hold.objects.get().expires_at
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):  # host B: the last seat
+        other = {"name": "Bob", "phone_number": "+914155550124"}
+        assert (
+            api_client.post("/api/tickets", {"show": show.pk, "seat": "B1", **other}, format="json").status_code == 201
+        )
+
+    with time_machine.travel(expiry - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert sorted(Ticket.objects.values_list("seat", flat=True)) == ["A1", "B1"]
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_seats_another_live_hold_has(api_client, show):
+    first = sales.hold_create(show_id=show.pk, seats=["A1", "A2"], now=timezone.now())
+    later = first.expires_at + timedelta(seconds=1)
+    second = sales.hold_create(show_id=show.pk, seats=["A1", "A2"], now=later)  # host B
+
+    with time_machine.travel(first.expires_at - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=str(first.pk), **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists()
+    # The other hold is still good for its seats.
+    assert sales.booking_confirm(hold_id=second.pk, now=later, **ADA).booking.tickets.count() == 2
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_a_seat_blocked_meanwhile(api_client, staff_client, show):
+    held = post_hold(api_client, show, seats=["A3"])
+    expiry = Hold.objects.get().expires_at
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):  # host B: A3 is a house seat now
+        blocked = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json")
+        assert blocked.status_code == 201, blocked.json()
+
+    with time_machine.travel(expiry - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists()
+    assert list(SeatBlock.objects.filter(show=show).values_list("seat", flat=True)) == ["A3"]  # still the house's
+
+
+def test_a_blocked_seat_that_staff_held_by_name_is_sold_and_unblocked_by_the_confirm(staff_client, show):
+    assert staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json").status_code == 201
+    held = post_hold(staff_client, show, seats=["A3"])
+
+    response = book(staff_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 201, response.json()
+    assert [t["seat"] for t in response.json()["tickets"]] == ["A3"]
+    assert not SeatBlock.objects.exists()
+
+
+def test_a_house_seat_staff_held_on_a_host_whose_clock_is_behind_is_still_theirs_to_sell(staff_client, show):
+    # The confirm told a block newer than the hold by the two hosts' clocks: staff who block
+    # a seat, then hold it on a host a few seconds behind, had their own confirm refused.
+    # The hold now says which of its seats were blocked when it was made.
+    block_at = timezone.now()
+    with time_machine.travel(block_at, tick=False):  # host B
+        assert staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["A3"]}, format="json").status_code == 201
+    with time_machine.travel(block_at - timedelta(seconds=5), tick=False):  # host A, 5 s behind
+        held = post_hold(staff_client, show, seats=["A3"])
+        response = book(staff_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 201, response.json()
+    assert not SeatBlock.objects.exists()
+    # The hold's answer shows its lines as API.md has them, without the confirm's flag.
+    assert held["lines"] == [{"seat": "A3", "ticket_type": "adult", "category": "standard", "price": "0.00"}]
+
+
+@pytest.mark.parametrize(
+    ("hold", "errors"),
+    [
+        ("00000000-0000-4000-8000-000000000000", {"hold": ["No such hold."]}),
+        ("not-a-uuid", {"hold": ["Must be a valid UUID."]}),
+    ],
+)
+def test_a_hold_that_never_existed_is_400_on_hold(api_client, show, hold, errors):
+    response = book(api_client, hold=hold, **ADA)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_a_hold_with_show_or_seats_is_400(api_client, show):
+    held = post_hold(api_client, show, quantity=1)
+
+    response = book(api_client, hold=held["id"], show=show.pk, quantity=1, **ADA)
+
+    assert response.status_code == 400
+    assert response.json() == {"hold": ["Give a hold, or quantity, show; not both."]}
+
+
+@pytest.mark.parametrize(
+    ("person", "errors"),
+    [
+        ({"name": "Ada"}, {"phone_number": ["This field is required."]}),
+        ({"phone_number": "+914155550123"}, {"name": ["This field is required."]}),
+        ({"name": "Ada", "phone_number": "12"}, {"phone_number": ["Enter a valid phone number."]}),
+        ({"name": "   ", "phone_number": "+914155550123"}, {"name": ["This field may not be blank."]}),
+    ],
+)
+def test_confirming_needs_the_persons_details(api_client, show, person, errors):
+    held = post_hold(api_client, show, quantity=1)
+
+    response = book(api_client, hold=held["id"], **person)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert api_client.get(f"/api/holds/{held['id']}").status_code == 200

@@ -1,0 +1,89 @@
+"""Deploy checks: `manage.py check --deploy` with production settings, and settings out of
+their range stopping the service at start (each run in a `manage.py` process of its own)."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+
+from api import seatmaps
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECURE_HTTPS")}
+    environment.update(env, DJANGO_SETTINGS_MODULE="booking.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=django_settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com"}
+
+
+def test_deploy_check_passes_with_debug_off_a_real_secret_and_https():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **DEPLOY,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_HTTPS="true",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_check_fails_without_https():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **DEPLOY, SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode == 1
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr, warning
+
+
+def test_the_development_secret_is_refused_with_debug_off():
+    result = _manage("check", **DEPLOY)
+    assert result.returncode == 1
+    assert "Set SECRET_KEY: the development key is refused when DEBUG is off." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # 800,000 days took the purge's cutoff out of the calendar: every run failed.
+        ("AUDIT_KEEP_DAYS", "800000", "AUDIT_KEEP_DAYS=800000: give a whole number from 1 to 36600."),
+        ("BOOKING_HOLD_MINUTES", "0", "BOOKING_HOLD_MINUTES=0: give a whole number from 1 to 1440."),
+        ("BOOKING_CLEANING_MINUTES", "-5", "BOOKING_CLEANING_MINUTES=-5: give a whole number from 0 to 1440."),
+        (
+            "BOOKING_DEFAULT_CAPACITY",
+            "3000",  # in rows of 10: 300 rows, which no seat map may have
+            "BOOKING_DEFAULT_CAPACITY=3000 in rows of BOOKING_SEATS_PER_ROW=10 makes 300 rows of 3000 places: a"
+            " seat map has at most 100 rows and 3000 places.",
+        ),
+        (
+            "BOOKING_LOCK_TIMEOUT_SECONDS",
+            "0",
+            "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 60.",
+        ),
+    ],
+)
+def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(variable, value, message):
+    result = _manage("check", DEBUG="true", **{variable: value})
+    assert result.returncode == 1
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
+    # booking/settings.py checks BOOKING_DEFAULT_CAPACITY and BOOKING_SEATS_PER_ROW against
+    # the seat map's limits, written there as numbers.
+    assert (seatmaps.MAX_ROWS, seatmaps.MAX_SEATS_PER_ROW, seatmaps.MAX_SEATS) == (100, 100, 3_000)
+    assert seatmaps.parse(seatmaps.grid(100, 30)).capacity == 3_000
+    assert _manage("check", DEBUG="true", BOOKING_DEFAULT_CAPACITY="3000", BOOKING_SEATS_PER_ROW="30").returncode == 0

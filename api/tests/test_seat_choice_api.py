@@ -1,0 +1,170 @@
+"""Choosing seats through the API (API.md (v2), "Choosing seats"): best available seats
+among those the show sells to the party; the single-seat rule; wheelchair spaces. The pure
+functions behind them: test_seat_choice.py."""
+
+import pytest
+
+from api.models import Screen, SeatBlock, Ticket
+from api.tests.conftest import ADA, aisle_map, make_show
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_best_seats_are_chosen_among_those_the_show_sells(api_client, staff_client):
+    # The back six rows are premium, and the sweet spot is among them; this show sells
+    # standard seats only (premium closed, say).
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Big", seat_map=aisle_map(premium_rows=6))
+    show = make_show(screen=screen)
+    standard = [{"ticket_type": "adult", "category": "standard", "amount": "10.00"}]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": standard}, format="json").status_code == 200
+    category = screen.seats.by_category
+
+    ticket = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json")
+
+    assert ticket.status_code == 201, ticket.json()
+    assert ticket.json()["seat"] in category["standard"]
+    assert held.status_code == 201, held.json()
+    assert set(held.json()["seats"]) <= category["standard"]
+    # A type priced nowhere here is still the 400 that names it.
+    child = api_client.post("/api/tickets", {**ADA, "show": show.pk, "ticket_type": "child"})
+    assert child.status_code == 400
+    assert "child" in child.json()["ticket_type"][0]
+    # With every standard seat gone, the show is sold out for them: no premium seat is sold.
+    SeatBlock.objects.bulk_create(SeatBlock(show=show, seat=label) for label in category["standard"])
+    sold_out = api_client.post("/api/tickets", {**ADA, "show": show.pk})
+    assert (sold_out.status_code, sold_out.json()["code"]) == (409, "sold_out")
+    assert Ticket.objects.count() == 1
+
+
+def test_a_seat_the_party_cant_buy_is_still_a_seat_the_choice_must_not_strand(api_client, staff_client):
+    # A1-A4 standard, A5 premium; adults are sold standard seats only, children both. Two
+    # adults got A3+A4, which left A5 alone though a child could buy it: the seats not sold
+    # to this party were judged as taken. A1+A2 strands nothing.
+    rows = [
+        {"label": "A", "seats": [{"number": n, **({"category": "premium"} if n == 5 else {})} for n in range(1, 6)]}
+    ]
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Five", seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=5)
+    prices = [
+        {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
+        {"ticket_type": "child", "category": "standard", "amount": "5.00"},
+        {"ticket_type": "child", "category": "premium", "amount": "7.00"},
+    ]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json")
+
+    assert held.status_code == 201, held.json()
+    assert held.json()["seats"] == ["A1", "A2"]
+
+
+def test_a_booked_seat_the_party_cant_buy_is_no_free_neighbour(api_client, staff_client):
+    # B is the sweet spot's row: B1, B2 standard, B3 premium, booked. A child (no premium
+    # price for children) got B1, stranding B2: the booked B3 was counted as a free seat
+    # another party might buy. A1 strands nothing.
+    def row(label: str) -> dict:
+        return {
+            "label": label,
+            "seats": [{"number": n, **({"category": "premium"} if n == 3 else {})} for n in (1, 2, 3)],
+        }
+
+    screen = Screen.objects.create(
+        venue=Screen.objects.default().venue, name="Six", seat_map={"rows": [row("A"), row("B")]}
+    )
+    show = make_show(screen=screen, capacity=6)
+    prices = [
+        {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
+        {"ticket_type": "adult", "category": "premium", "amount": "12.00"},
+        {"ticket_type": "child", "category": "standard", "amount": "5.00"},
+    ]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B3"}).status_code == 201
+
+    held = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"child": 1}}, format="json")
+
+    assert held.status_code == 201, held.json()
+    assert held.json()["seats"] == ["A1"]
+
+
+def test_the_best_seats_together_in_the_middle_two_thirds_back(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "quantity": 2}, format="json")
+
+    # Three rows: the sweet spot is row B (index round(2 * 2/3) = 1), in the middle of 6.
+    assert response.json()["seats"] == ["B3", "B4"]
+    assert response.json()["together"] is True
+
+
+def test_naming_seats_that_strand_one_is_409(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "These seats would leave seat A1 alone between taken seats: choose others.",
+        "code": "single_seat_gap",
+        "seat": "A1",
+    }
+
+
+def test_staff_are_exempt_from_the_single_seat_rule(staff_client, priced):
+    response = staff_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_the_single_seat_rule_can_be_turned_off(api_client, priced, settings):
+    settings.BOOKING_SINGLE_SEAT_RULE = False
+
+    response = api_client.post("/api/holds", {"show": priced.pk, "seats": ["A2", "A3"]}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_a_party_too_big_for_any_row_is_split_and_says_so(api_client, priced):
+    response = api_client.post("/api/holds", {"show": priced.pk, "quantity": 8}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["together"] is False
+    assert len({seat[0] for seat in response.json()["seats"]}) == 2
+
+
+@pytest.fixture
+def accessible(staff_client):
+    seat_map = {
+        "rows": [
+            {"label": "A", "seats": [{"number": n} for n in range(1, 7)]},
+            {
+                "label": "B",
+                "seats": [
+                    {"number": 1},
+                    {"number": 2, "kind": "companion"},
+                    {"number": 3, "kind": "wheelchair"},
+                    {"number": 4, "kind": "companion"},
+                    {"number": 5},
+                    {"number": 6},
+                ],
+            },
+        ]
+    }
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Access", seat_map=seat_map)
+    return make_show(screen=screen, capacity=12)
+
+
+def test_a_wheelchair_request_gets_the_space_and_its_companions(api_client, accessible):
+    response = api_client.post("/api/holds", {"show": accessible.pk, "quantity": 3, "wheelchair": 1}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["seats"] == ["B2", "B3", "B4"]
+
+
+def test_the_wheelchair_space_is_never_given_to_others(api_client, accessible):
+    seats = [api_client.post("/api/tickets", {**ADA, "show": accessible.pk}).json().get("seat") for _ in range(12)]
+
+    assert "B3" not in seats
+    assert seats.count(None) == 1  # the twelfth: only the wheelchair space was left
+
+
+def test_the_wheelchair_space_can_be_named(api_client, accessible):
+    response = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"})
+
+    assert response.status_code == 201

@@ -1,0 +1,190 @@
+"""Changing the seat map of a screen that has shows (API.md (v2), "Venue and screen"): a map
+that drops a seat in use is refused, and the capacity of the coming shows follows the map."""
+
+import threading
+from typing import cast
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from api.errors import CapacityAboveMap, NoSuchSeat
+from api.models import AuditEntry, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
+from api.seatmaps import SeatMap, parse
+from api.services import audit, catalog, venues
+from api.tests.conftest import book_seats, book_ticket, in_thread, make_show, postgres_only, screen_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
+    show = make_show()
+    book_ticket(show.pk, seat="B10")
+    smaller = {"grid": {"rows": 2, "seats_per_row": 9}}
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": smaller}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Seat B10 is booked or held for a show to come: the seat map must keep it.",
+        "code": "seat_in_use",
+        "seats": ["B10"],
+    }
+    assert Screen.objects.get(shows=show).capacity == 20
+
+
+def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_client):
+    show = make_show()
+    book_ticket(show.pk, seat="A1")
+    bigger = {"grid": {"rows": 3, "seats_per_row": 10}}
+
+    response = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": bigger}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["capacity"] == 30
+    seats = staff_client.get(f"/api/shows/{show.pk}/seats").json()
+    assert [row["label"] for row in seats["rows"]] == ["A", "B", "C"]
+
+
+def test_a_map_change_of_a_screen_with_no_coming_show_works(staff_client):
+    screen = screen_of(10, name="Empty")
+    make_show(screen=screen, days=-1)  # started: not locked, not checked
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 5}}}, format="json"
+    )
+
+    assert (response.status_code, response.json()["capacity"]) == (200, 5)
+
+
+def test_a_map_saved_unchanged_locks_no_show(staff_client):
+    # The admin sends the map with every save of a screen (a new name, say).
+    screen = screen_of(10, name="Busy")
+    make_show(screen=screen)
+
+    with mock.patch.object(venues, "lock_shows", wraps=venues.lock_shows) as lock_shows:
+        renamed = staff_client.patch(
+            f"/api/screens/{screen.pk}", {"name": "Quiet", "seat_map": screen.seat_map}, format="json"
+        )
+        resized = staff_client.patch(
+            f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 12}}}, format="json"
+        )
+
+    assert (renamed.status_code, resized.status_code) == (200, 200)
+    assert lock_shows.call_count == 1  # the change of map only
+
+
+class PausingMap:
+    """A seat map whose document() (which screen_save calls after its in-use check, before
+    it saves) says it was reached, then waits to be let go."""
+
+    def __init__(self, seat_map: SeatMap, checked: threading.Event, go: threading.Event):
+        self.seat_map, self.checked, self.go = seat_map, checked, go
+
+    def labels(self):
+        return self.seat_map.labels()
+
+    def document(self):
+        self.checked.set()
+        assert self.go.wait(30)
+        return self.seat_map.document()
+
+
+RACING_A_MAP_CHANGE = {
+    # What the show's lock serialises with a map change, each reading the map after it.
+    "a booking": (10, lambda show: book_ticket(show.pk, seat="A10"), NoSuchSeat),
+    "a block": (
+        10,
+        lambda show: catalog.seats_block(show_id=show.pk, seats=["A10"], reason="broken", now=timezone.now()),
+        NoSuchSeat,
+    ),
+    "a capacity": (
+        9,
+        lambda show: catalog.show_update(show_id=show.pk, now=timezone.now(), capacity=10),
+        CapacityAboveMap,
+    ),
+}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", list(RACING_A_MAP_CHANGE))
+def test_a_write_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings, write):
+    # screen_save's in-use check read tickets and holds without a lock: a booking of A10
+    # between the check and the save left a ticket on a seat the new map lacks. A write
+    # that waits for the change's lock read the screen with its show, before the change.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    capacity, work, refusal = RACING_A_MAP_CHANGE[write]
+    screen = screen_of(10, name="Small")  # A1..A10
+    show = make_show(screen=screen, capacity=capacity)
+    smaller = parse({"rows": [{"label": "A", "seats": [{"number": n} for n in range(1, 10)]}]})  # no A10
+    checked, go = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    pausing = cast(SeatMap, PausingMap(smaller, checked, go))  # all screen_save calls of a map
+    change = in_thread(
+        outcomes, "change", lambda: venues.screen_save(screen=screen, seat_map=pausing, now=timezone.now())
+    )
+    assert checked.wait(30)  # the change found A10 unused, and holds the show's lock
+    racer = in_thread(outcomes, "write", lambda: work(show))
+    racer.join(1)
+    waited = racer.is_alive()  # the write waits for the change...
+    go.set()
+    change.join(30)
+    racer.join(30)
+
+    assert waited
+    assert isinstance(outcomes["change"], Screen), outcomes
+    # ...and then is refused by the map the change saved.
+    assert isinstance(outcomes["write"], refusal), outcomes
+    assert "A10" not in Screen.objects.get(pk=screen.pk).seats.labels()
+    assert not Ticket.objects.filter(show=show).exists()
+    assert not SeatBlock.objects.filter(show=show).exists()
+    assert Show.objects.get(pk=show.pk).capacity == 9
+
+
+def test_a_bigger_map_raises_the_coming_shows_that_sold_every_seat_of_the_old_one(staff_client):
+    # A show's capacity defaults to its map (API.md), and a map change applies to every show
+    # at once: a show that sold the whole screen stayed at the old map's seats.
+    screen = screen_of(20, name="Twenty")
+    whole, capped = make_show(screen=screen), make_show(screen=screen, days=4, capacity=8)
+    started = make_show(screen=screen, days=-1)
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 3, "seats_per_row": 10}}}, format="json"
+    )
+
+    assert response.status_code == 200
+    capacities = {
+        s["id"]: (s["capacity"], s["seats_available"]) for s in staff_client.get("/api/shows").json()["results"]
+    }
+    assert (capacities[whole.pk], capacities[capped.pk]) == ((30, 30), (8, 8))  # a cap staff set stays
+    assert Show.objects.get(pk=started.pk).capacity == 20  # no longer sold: left as it was
+    entry = AuditEntry.objects.get(action="show.changed")
+    assert (entry.object_id, entry.changes) == (str(whole.pk), {"capacity": [20, 30]})
+
+
+def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_client):
+    Webhook.objects.create(
+        url="https://example.com/hook", events=["show.changed", "show.sold_out"], secret="whsec_AAAA"
+    )
+    screen = screen_of(20, name="Twenty")
+    full, capped = make_show(screen=screen, capacity=20), make_show(screen=screen, days=4, capacity=8)
+    started = make_show(screen=screen, days=-1, capacity=20)
+
+    response = staff_client.patch(
+        f"/api/screens/{screen.pk}", {"seat_map": {"grid": {"rows": 1, "seats_per_row": 10}}}, format="json"
+    )
+
+    assert response.status_code == 200
+    capacities = {s["id"]: s["capacity"] for s in staff_client.get("/api/shows").json()["results"]}
+    assert (capacities[full.pk], capacities[capped.pk]) == (10, 8)
+    assert Show.objects.get(pk=started.pk).capacity == 20  # over: no longer sold, left as it was
+    entry = AuditEntry.objects.get(action="show.changed")
+    assert (entry.actor, entry.object_id, entry.changes) == ("staff:boxoffice", str(full.pk), {"capacity": [20, 10]})
+    (event,) = WebhookEvent.objects.filter(type="show.changed")
+    assert event.payload["data"] == {**audit.show_data(Show.objects.get(pk=full.pk)), "changes": {"capacity": [20, 10]}}
+    # The show sells out at the map's 10 seats, and says so.
+    book_seats(full.pk, seats=[f"A{n}" for n in range(1, 11)])
+    assert staff_client.get(f"/api/shows/{full.pk}").json()["seats_available"] == 0
+    assert WebhookEvent.objects.filter(type="show.sold_out").count() == 1

@@ -1,0 +1,262 @@
+"""The Show part of API.md, staff writes: schedule (POST), change (PUT, PATCH) and delete a
+show, each refused to anyone who is not staff."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from api.models import Screen, Show
+from api.tests.conftest import in_days, screen_of
+from api.tests.shows_helpers import book, show_json
+
+pytestmark = pytest.mark.django_db
+
+
+# --- POST /api/shows (staff) ---------------------------------------------------------
+
+
+def test_staff_schedule_a_show_by_date_and_time(staff_client):
+    day = in_days(30)
+    default = Screen.objects.default()
+
+    # v2: the capacity is a sale cap within the (default) screen's 20 places.
+    response = staff_client.post(
+        "/api/shows", {"title": "Alien", "date": day.isoformat(), "time": "21:15", "capacity": 15}
+    )
+
+    assert response.status_code == 201
+    show = Show.objects.get()
+    assert show.starts_at == timezone.make_aware(datetime(day.year, day.month, day.day, 21, 15))
+    assert response.json() == {
+        "id": show.pk,
+        "film": None,
+        "title": "Alien",
+        "venue": default.venue_id,
+        "screen": default.pk,
+        "date": day.isoformat(),
+        "time": "21:15",
+        "starts_at": f"{day.isoformat()}T21:15:00+00:00",
+        "ends_at": f"{day.isoformat()}T23:15:00+00:00",  # BOOKING_DEFAULT_RUNTIME_MINUTES without a film
+        "capacity": 15,
+        "tickets_booked": 0,
+        "seats_available": 15,
+        "expired": False,
+        "currency": "EUR",
+        "prices": [],
+    }
+
+
+def test_staff_schedule_a_show_by_starts_at_with_default_capacity(staff_client):
+    day = in_days(30)
+    screen = screen_of(12)
+
+    response = staff_client.post(
+        "/api/shows", {"title": "Alien", "screen": screen.pk, "starts_at": f"{day.isoformat()}T21:15:00+05:30"}
+    )
+
+    assert response.status_code == 201
+    show = Show.objects.get()
+    # v2: the capacity defaults to the places of the screen's seat map.
+    assert response.json() == {
+        "id": show.pk,
+        "film": None,
+        "title": "Alien",
+        "venue": screen.venue_id,
+        "screen": screen.pk,
+        "date": day.isoformat(),
+        "time": "15:45",
+        "starts_at": f"{day.isoformat()}T15:45:00+00:00",
+        "ends_at": f"{day.isoformat()}T17:45:00+00:00",
+        "capacity": 12,
+        "tickets_booked": 0,
+        "seats_available": 12,
+        "expired": False,
+        "currency": "EUR",
+        "prices": [],
+    }
+
+
+def test_show_times_are_read_in_the_theatre_time_zone(staff_client, api_client):
+    venue = Screen.objects.default().venue  # v2: the zone is the (default) venue's
+    venue.time_zone = "Europe/Moscow"
+    venue.save()
+    day = in_days(30)
+
+    response = staff_client.post("/api/shows", {"title": "Alien", "date": day.isoformat(), "time": "19:30"})
+
+    assert response.status_code == 201
+    assert response.json()["starts_at"] == f"{day.isoformat()}T19:30:00+03:00"
+    assert response.json()["time"] == "19:30"
+    utc = Show.objects.get().starts_at.astimezone(UTC)
+    assert (utc.hour, utc.minute) == (16, 30)
+    assert api_client.get("/api/shows", {"time": "19:30"}).json()["count"] == 1
+    assert api_client.get("/api/shows", {"time": "16:30"}).json()["count"] == 0
+
+
+def test_two_shows_cannot_start_at_the_same_moment(staff_client, dune):
+    local = timezone.localtime(dune.starts_at)
+
+    # "19:30:00" names the same show time as the existing 19:30.
+    response = staff_client.post("/api/shows", {"title": "Clash", "date": local.date().isoformat(), "time": "19:30:00"})
+
+    assert response.status_code == 400
+    assert response.json() == {"starts_at": ["Another show starts at this moment."]}
+    assert Show.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"title": "No time"}, {"non_field_errors": ["Give date and time, or starts_at."]}),
+        ({"date": "2099-01-01"}, {"time": ["Give both date and time."]}),
+        ({"date": "2099-01-01", "time": "15:00:30"}, {"time": ["Shows start on the minute: seconds must be 00."]}),
+        ({"date": "2099-01-01", "time": "3 pm"}, {"time": ["Time has wrong format. Use HH:MM."]}),
+        ({"starts_at": "2099-01-01T15:00:30Z"}, {"starts_at": ["Shows start on the minute: seconds must be 00."]}),
+        (
+            {"date": "2099-01-01", "time": "15:00", "starts_at": "2099-01-01T15:00:00Z"},
+            {"starts_at": ["Give either starts_at or date and time."]},
+        ),
+        (
+            {"date": "2099-01-01", "time": "15:00", "capacity": 0},
+            {"capacity": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {"date": "2099-01-01", "time": "15:00", "title": "x" * 201},
+            {"title": ["Ensure this field has no more than 200 characters."]},
+        ),
+    ],
+)
+def test_create_with_invalid_body_is_a_400(staff_client, body, errors):
+    response = staff_client.post("/api/shows", body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert not Show.objects.exists()
+
+
+def test_create_with_malformed_json_is_a_400(staff_client):
+    response = staff_client.post("/api/shows", '{"title": ', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+# --- show writes are staff-only ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/shows"), ("put", "/api/shows/{id}"), ("patch", "/api/shows/{id}"), ("delete", "/api/shows/{id}")],
+)
+def test_show_writes_need_credentials(api_client, dune, method, path):
+    body = {"title": "Hacked", "date": "2099-01-01", "time": "10:00"}
+
+    response = getattr(api_client, method)(path.format(id=dune.pk), body)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert Show.objects.get().title == "Dune: Part Three"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/shows"), ("put", "/api/shows/{id}"), ("patch", "/api/shows/{id}"), ("delete", "/api/shows/{id}")],
+)
+def test_show_writes_are_refused_to_users_who_are_not_staff(user_client, dune, method, path):
+    body = {"title": "Hacked", "date": "2099-01-01", "time": "10:00"}
+
+    response = getattr(user_client, method)(path.format(id=dune.pk), body)
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Staff only."}
+    assert Show.objects.get().title == "Dune: Part Three"
+
+
+# --- PUT / PATCH /api/shows/{id} (staff) ------------------------------------------------
+
+
+def test_put_replaces_title_time_and_capacity(staff_client, dune):
+    day = in_days(10)
+
+    response = staff_client.put(
+        f"/api/shows/{dune.pk}", {"title": "Dune (70 mm)", "date": day.isoformat(), "time": "20:00", "capacity": 15}
+    )
+
+    assert response.status_code == 200
+    dune.refresh_from_db()
+    assert (dune.title, dune.capacity) == ("Dune (70 mm)", 15)
+    assert response.json() == show_json(dune)
+    assert response.json()["starts_at"] == f"{day.isoformat()}T20:00:00+00:00"
+
+
+def test_put_without_a_time_is_a_400(staff_client, dune):
+    response = staff_client.put(f"/api/shows/{dune.pk}", {"title": "Dune (70 mm)"})
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Give date and time, or starts_at."]}
+
+
+def test_patch_capacity_down_to_the_tickets_booked(staff_client, dune):
+    book(dune, 3)
+
+    response = staff_client.patch(f"/api/shows/{dune.pk}", {"capacity": 3})
+
+    assert response.status_code == 200
+    dune.refresh_from_db()
+    assert response.json() == {**show_json(dune, booked=3), "capacity": 3, "seats_available": 0}
+
+
+def test_capacity_below_the_tickets_booked_is_a_400(staff_client, dune):
+    book(dune, 3)
+
+    response = staff_client.patch(f"/api/shows/{dune.pk}", {"capacity": 2})
+
+    assert response.status_code == 400
+    assert response.json() == {"capacity": ["Capacity can't be lower than the 3 seats booked or held."]}
+    dune.refresh_from_db()
+    assert dune.capacity == 20
+
+
+def test_moving_a_show_onto_another_show_time_is_a_400(staff_client, dune, oppenheimer):
+    local = timezone.localtime(oppenheimer.starts_at)
+
+    response = staff_client.patch(f"/api/shows/{dune.pk}", {"date": local.date().isoformat(), "time": "15:00"})
+
+    assert response.status_code == 400
+    assert response.json() == {"starts_at": ["Another show starts at this moment."]}
+
+
+def test_patch_of_unknown_show_is_a_404(staff_client):
+    response = staff_client.patch("/api/shows/999999", {"title": "Nothing"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Show matches the given query."}
+
+
+# --- DELETE /api/shows/{id} (staff) -----------------------------------------------------
+
+
+def test_delete_a_show_without_tickets(staff_client, dune):
+    response = staff_client.delete(f"/api/shows/{dune.pk}")
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not Show.objects.exists()
+
+
+def test_delete_a_show_with_tickets_is_a_409(staff_client, dune):
+    book(dune)
+
+    response = staff_client.delete(f"/api/shows/{dune.pk}/")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This show has tickets: cancel them first.", "code": "show_has_tickets"}
+    assert Show.objects.filter(pk=dune.pk).exists()
+
+
+def test_delete_unknown_show_is_a_404(staff_client):
+    response = staff_client.delete("/api/shows/999999")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Show matches the given query."}

@@ -1,0 +1,86 @@
+"""What becomes of waiting lists after the offer job (API.md, "Waiting list"), with time
+frozen: the purge deletes expired shows' lists with their offers; the admin shows a show's
+list in joining order, and staff remove entries there."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from api.models import AuditEntry, Hold, Ticket, WaitlistEntry
+from api.services import jobs
+from api.tests.conftest import ADA, book_seats, make_show, screen_of
+from api.tests.waitlist_helpers import ALAN, EDSGER, GRACE, offer_seats
+from api.tests.waitlist_offer_helpers import cancel, entry_of, join, offer_of
+
+pytestmark = pytest.mark.django_db
+
+
+# --- the purge --------------------------------------------------------------------------
+
+
+def test_the_purge_deletes_the_lists_of_expired_shows_with_their_offers(api_client, frozen):
+    past = make_show(capacity=4, screen=screen_of(4))
+    later = make_show(days=5, capacity=4, screen=screen_of(4))
+    # Offers made shortly before the first show: their holds are not yet old enough for
+    # the purge of spent holds (a day), so the entries' purge takes the first show's.
+    frozen.move_to(past.starts_at - timedelta(minutes=5))
+    for show in (past, later):
+        book_seats(show.pk, quantity=4)
+        join(api_client, show, GRACE, 1, frozen)
+        join(api_client, show, ALAN, 1, frozen)
+        Ticket.objects.filter(show=show, seat="A4").delete()
+    offer_seats()
+    assert Hold.objects.filter(waitlist_entry__isnull=False).count() == 2
+
+    frozen.move_to(past.starts_at + timedelta(hours=8))  # the expire job's cutoff
+    out = StringIO()
+    call_command("purge_expired_tickets", stdout=out)
+
+    assert out.getvalue() == (
+        "Deleted 0 expired tickets, 0 bookings, 0 customers, 0 holds and 0 idempotency keys.\n"
+        "Deleted 2 waiting-list entries of expired shows.\n"
+    )
+    assert set(WaitlistEntry.objects.values_list("show_id", flat=True)) == {later.pk}
+    assert set(Hold.objects.values_list("show_id", flat=True)) == {later.pk}
+    assert jobs.tickets_purge(now=timezone.now()).waitlist_entries == 0
+
+
+# --- the admin --------------------------------------------------------------------------
+
+
+def test_the_admin_shows_a_shows_list_in_order_and_staff_remove_entries(api_client, staff, row_of_ten, frozen):
+    other_show = make_show(days=6)
+    join(api_client, other_show, EDSGER, 1, frozen)
+    ids = [join(api_client, row_of_ten, person, 1, frozen) for person in (GRACE, ALAN, ADA)]
+    cancel(api_client, row_of_ten, "A4")
+    offer_seats()
+    hold = offer_of(ids[0])
+
+    show_page = staff.get(f"/admin/api/show/{row_of_ten.pk}/change/").content.decode()
+    url = f"/admin/api/waitlistentry/?show__id__exact={row_of_ten.pk}"
+    assert f'<a href="{url.replace("&", "&amp;")}">In joining order</a>: 1 offered, 2 waiting.' in show_page
+
+    page = staff.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    names = [m.group(1) for m in re.finditer(r'<td class="field-name">([^<]+)</td>', html)]
+    statuses = [m.group(1) for m in re.finditer(r'<td class="field-status_display">([^<]+)</td>', html)]
+    assert names == [GRACE["name"], ALAN["name"], ADA["name"]]  # in joining order; not Edsger's show
+    assert statuses == ["offered", "waiting", "waiting"]
+    assert "A4 held until" in html
+
+    response = staff.post(url, {"action": "remove", "_selected_action": [ids[0], ids[2]]}, follow=True)
+
+    assert "2 entries removed from the waiting list." in response.content.decode()
+    assert [entry_of(api_client, e)["status"] for e in ids] == ["left", "waiting", "left"]
+    assert entry_of(api_client, ids[1])["position"] == 1
+    assert not Hold.objects.live(timezone.now()).filter(pk=hold.pk).exists()  # A4 is on sale again
+    assert AuditEntry.objects.filter(actor="staff:admin", action="waitlist.left").count() == 2
+    # An entry's page is read-only, and nobody deletes one: it is removed, and says so.
+    entry_page = staff.get(f"/admin/api/waitlistentry/{ids[0]}/change/").content.decode()
+    assert 'name="_save"' not in entry_page and "Grace Hopper" in entry_page
+    assert staff.get(f"/admin/api/waitlistentry/{ids[0]}/delete/").status_code == 403

@@ -1,0 +1,150 @@
+# ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
+"""The staff API of webhooks: an endpoint registered, read, changed and deleted, invalid
+ones refused, the delivery log and a retry (also of an event deleted after the lookup),
+the purge of delivered events, and anonymous clients kept out."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api.models import AuditEntry, Webhook, WebhookEvent
+from api.services import jobs, webhooks
+from api.tests.conftest import book_seats
+from api.tests.webhooks_helpers import (
+    allow_private,  # noqa: F401 (the fixture)
+    deliver,
+    endpoint,  # noqa: F401 (the fixture)
+    receiver,  # noqa: F401 (the fixture)
+)
+
+# --- the staff API -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_register_read_change_delete_an_endpoint(staff_client, allow_private, receiver):
+    response = staff_client.post("/api/webhooks", {"url": receiver.url, "events": ["booking.created"]}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    secret = body.pop("secret")
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    webhook = Webhook.objects.get()
+    assert body == {
+        "id": webhook.pk,
+        "url": receiver.url,
+        "events": ["booking.created"],
+        "active": True,
+        "created_at": body["created_at"],
+    }
+    # The secret is never shown again.
+    assert "secret" not in staff_client.get(f"/api/webhooks/{webhook.pk}").json()
+    assert "secret" not in staff_client.get("/api/webhooks").json()["results"][0]
+
+    response = staff_client.patch(f"/api/webhooks/{webhook.pk}", {"active": False, "events": []}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["active"], response.json()["events"]) == (False, [])
+
+    assert staff_client.delete(f"/api/webhooks/{webhook.pk}/").status_code == 204
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"url": "https://example.com/x", "events": ["booking.exploded"]}, "events"),
+        ({"url": "ftp://example.com/x"}, "url"),
+        ({"url": "not a url"}, "url"),
+        ({"url": "http://\u2603.net/hook"}, "url"),  # a host that Django takes and httpx can't send to
+        ({"url": "https://example.com:70000/x"}, "url"),  # httpx takes it; the socket would wrap it to 4464
+        ({}, "url"),
+    ],
+)
+def test_invalid_endpoints_are_400(staff_client, allow_private, body, field):
+    response = staff_client.post("/api/webhooks", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.django_db
+def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
+    receiver.answers = [500]
+    book_seats(show.pk)
+    deliver()
+    event = WebhookEvent.objects.get()
+
+    response = staff_client.get(f"/api/webhooks/{endpoint.pk}/deliveries")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": event.pk,
+                "message_id": event.message_id,
+                "type": "booking.created",
+                "status": "failed",
+                "attempts": 1,
+                "response_status": 500,
+                "next_attempt_at": response.json()["results"][0]["next_attempt_at"],
+            }
+        ],
+    }
+
+    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
+    assert response.status_code == 202
+    assert deliver().delivered == 1  # due at once, no 5 s wait
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
+    assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/999999/retry").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint, receiver, show):
+    book_seats(show.pk)
+    book_seats(show.pk)
+    deliver()
+    old, retried = WebhookEvent.objects.order_by("pk")
+    week_later = timezone.now() + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=1)
+    webhooks.delivery_retry(delivery_id=retried.pk, actor="staff:test", now=week_later)
+
+    assert jobs.tickets_purge(now=week_later).webhook_events == 1
+
+    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [retried.pk]
+    assert deliver(after=week_later - timezone.now()).delivered == 1
+    assert [r["headers"]["webhook-id"] for r in receiver.requests][-1] == retried.message_id
+    # Sent again, it is kept a week from this delivery.
+    assert jobs.tickets_purge(now=week_later + timedelta(minutes=1)).webhook_events == 0
+    assert jobs.tickets_purge(now=week_later + jobs.DELIVERED_EVENTS_KEPT + timedelta(minutes=2)).webhook_events == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_of_an_event_deleted_after_the_lookup_is_a_404_and_records_nothing(
+    staff_client, endpoint, receiver, show, monkeypatch
+):
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+    retry = webhooks.delivery_retry
+
+    def deleted_first(**kwargs):  # the endpoint deleted (and its events) just after the view's lookup
+        WebhookEvent.objects.filter(pk=event.pk).delete()
+        return retry(**kwargs)
+
+    monkeypatch.setattr(webhooks, "delivery_retry", deleted_first)
+
+    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No WebhookEvent matches the given query."}
+    assert not AuditEntry.objects.filter(action="webhook_event.retried").exists()
+
+
+@pytest.mark.django_db
+def test_anonymous_clients_cant_see_webhooks(api_client, endpoint):
+    assert api_client.get("/api/webhooks").status_code == 401
+    assert api_client.post("/api/webhooks", {"url": "https://example.com/"}, format="json").status_code == 401
+    assert api_client.get(f"/api/webhooks/{endpoint.pk}/deliveries").status_code == 401

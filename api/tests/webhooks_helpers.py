@@ -1,0 +1,87 @@
+"""What the webhook tests share: a local HTTP receiver, an endpoint registered at it, and
+a delivery run."""
+
+import http.server
+import ssl
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api.models import Webhook
+from api.services import webhooks
+
+
+class Receiver:
+    """A local HTTP endpoint in a thread: records each request, answers the next status
+    of `answers` (then 200)."""
+
+    def __init__(
+        self, delay: float = 0.0, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.requests: list[dict] = []
+        self.answers: list[int] = []
+        self.delay = delay
+        self.in_flight: dict[str, int] = {}
+        self.overlaps: list[str] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                message_id = self.headers["webhook-id"]
+                with receiver.lock:
+                    if receiver.in_flight.get(message_id):
+                        receiver.overlaps.append(message_id)
+                    receiver.in_flight[message_id] = receiver.in_flight.get(message_id, 0) + 1
+                    receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver.lock:
+                    receiver.in_flight[message_id] -= 1
+                self.send_response(status)
+                if status in (301, 302, 307, 308):
+                    self.send_header("Location", "/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def allow_private(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def endpoint(db, receiver, allow_private) -> Webhook:
+    return webhooks.webhook_create(url=receiver.url, events=[], actor="staff:test", now=timezone.now())
+
+
+def deliver(after: timedelta = timedelta(0)) -> webhooks.DeliveryResult:
+    return webhooks.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
