@@ -1,17 +1,28 @@
-"""The JSON body parser: DRF's, with a bound on nesting.
+"""The body parsers: DRF's JSON one with a bound on nesting, and its form parsers for
+clients that sign in.
 
 Python reads JSON recursively: a body of a few kilobytes of brackets ("[[[[...") runs out
 of stack while it is parsed (a RecursionError, which DRF would leave as a 500), or, just
 short of that, later in whatever walks the value (hashing it for an Idempotency-Key,
 validating it). No request of this API nests deeper than a seat map (5 levels): deeper is
 a 400 before anything reads it.
+
+A form body (urlencoded or multipart) is what another site can make a visitor's browser
+send without asking: a plain HTML form, no CORS preflight. DRF checks a signed-in
+session's CSRF token, and a token must be sent as a header, but an anonymous request has
+neither: from another site it would hold and book seats as the visitor's address, past the
+per-client caps that address keeps. API.md has "JSON in": a form body is parsed only from a
+request with credentials (an `Authorization` header or the session cookie, which Django
+sends only from this site's own pages: SameSite=Lax), and anonymous ones get a 415 that
+says to send JSON. Staff keep the browsable API's forms.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 MAX_DEPTH = 32
 
@@ -44,3 +55,28 @@ class JSONParser(parsers.JSONParser):
 def _too_deep() -> ParseError:
     # Made when raised: an APIException translates its message as it is made.
     return ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
+
+
+def _refuse_anonymous(media_type: str | None, parser_context: Mapping[str, Any] | None) -> None:
+    request = (parser_context or {}).get("request")
+    if request is None or "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return
+    raise UnsupportedMediaType(
+        media_type or "",
+        detail="Send the body as JSON (Content-Type: application/json): a form is taken only from a client "
+        "that signs in.",
+    )
+
+
+class _WithCredentials(parsers.BaseParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        _refuse_anonymous(media_type, parser_context)
+        return super().parse(stream, media_type, parser_context)
+
+
+class FormParser(_WithCredentials, parsers.FormParser):
+    pass
+
+
+class MultiPartParser(_WithCredentials, parsers.MultiPartParser):
+    pass

@@ -64,7 +64,10 @@ def document_common_errors(result: dict, generator: Any, request: Any, public: b
                 responses.setdefault("404", error("No such page."))
             if "requestBody" in operation:
                 responses.setdefault("413", error("The request body is too large."))
-                responses.setdefault("415", error("The request body is not JSON, a form or multipart."))
+                responses.setdefault(
+                    "415",
+                    error("The request body is not JSON (a form or multipart only from a client with credentials)."),
+                )
             if "429" in responses:
                 responses["429"]["headers"] = retry_after()
             if "503" not in responses:

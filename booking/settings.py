@@ -196,11 +196,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's three, the JSON one bounded in nesting (a deeply nested body is a 400, not a 500).
+    # DRF's three, the JSON one bounded in nesting (a deeply nested body is a 400, not a 500),
+    # the form ones for clients with credentials only (api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "api.parsers.FormParser",
+        "api.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Behind a load balancer, the number of proxies whose X-Forwarded-For is trusted.

@@ -15,14 +15,15 @@ from api.tests.conftest import ADA, make_show, screen_of
 pytestmark = pytest.mark.django_db
 
 
-def test_a_form_body_with_other_seats_under_the_same_key_is_refused_not_replayed(api_client):
+def test_a_form_body_with_other_seats_under_the_same_key_is_refused_not_replayed(staff_client):
     # The fingerprint took a form's repeated field by its last value only: A1+A2, then A3+A2,
-    # under one key, replayed the first hold for the second request.
+    # under one key, replayed the first hold for the second request. (Forms are taken from
+    # clients with credentials only: test_form_bodies.py.)
     show = make_show(screen=screen_of(10), capacity=10)
 
     def hold(*seats: str):
         form = urlencode({"show": show.pk, "seats": seats}, doseq=True)
-        return api_client.post(
+        return staff_client.post(
             "/api/holds", form, content_type="application/x-www-form-urlencoded", HTTP_IDEMPOTENCY_KEY="hold-1"
         )
 

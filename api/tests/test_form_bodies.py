@@ -1,0 +1,79 @@
+"""Form bodies (urlencoded, multipart) at the API: another site can make a visitor's
+browser send one with a plain HTML form, so they are taken only from clients that sign
+in (api/parsers.py). Anonymous clients send JSON, as API.md has it."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test.client import MULTIPART_CONTENT, encode_multipart
+from rest_framework.test import APIClient
+
+from ..models import Booking, Hold, Ticket
+from .conftest import ADA, make_show, screen_of
+
+pytestmark = pytest.mark.django_db
+
+FORM = "application/x-www-form-urlencoded"
+SEND_JSON = "Send the body as JSON (Content-Type: application/json): a form is taken only from a client that signs in."
+
+
+def _anonymous_writes(show_pk: int) -> list[tuple[str, dict]]:
+    return [
+        ("/api/tickets", {**ADA, "show": show_pk}),
+        ("/api/bookings", {**ADA, "show": show_pk, "quantity": 1}),
+        ("/api/holds", {"show": show_pk, "seats": "A1"}),
+        (f"/api/shows/{show_pk}/waitlist", {**ADA, "party_size": 1}),
+    ]
+
+
+def test_an_anonymous_form_body_is_415_json_and_nothing_is_made(api_client):
+    show = make_show(screen=screen_of(10), capacity=10)
+    for url, fields in _anonymous_writes(show.pk):
+        response = api_client.post(url, urlencode(fields), content_type=FORM)
+        assert (response.status_code, response.json()) == (415, {"detail": SEND_JSON}), url
+    assert not Ticket.objects.exists() and not Booking.objects.exists() and not Hold.objects.exists()
+
+
+def test_an_anonymous_multipart_body_is_415_too(api_client):
+    show = make_show(screen=screen_of(10), capacity=10)
+    body = encode_multipart("BoUnDaRy", {**ADA, "show": show.pk})
+    response = api_client.post(
+        "/api/tickets", body, content_type=MULTIPART_CONTENT.replace("BoUnDaRyStRiNg", "BoUnDaRy")
+    )
+    assert (response.status_code, response.json()) == (415, {"detail": SEND_JSON})
+    assert not Ticket.objects.exists()
+
+
+def test_the_same_request_as_json_books(api_client):
+    show = make_show(screen=screen_of(10), capacity=10)
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_a_refused_form_leaves_its_idempotency_key_free(api_client):
+    show = make_show(screen=screen_of(10), capacity=10)
+    fields = {"show": show.pk, "seats": ["A1"]}
+    refused = api_client.post(
+        "/api/holds", urlencode(fields, doseq=True), content_type=FORM, HTTP_IDEMPOTENCY_KEY="hold-1"
+    )
+    held = api_client.post("/api/holds", fields, format="json", HTTP_IDEMPOTENCY_KEY="hold-1")
+    assert refused.status_code == 415
+    assert held.status_code == 201, held.json()
+    assert Hold.objects.count() == 1
+
+
+def test_a_client_with_a_token_may_still_send_a_form(staff_client):
+    show = make_show(screen=screen_of(10), capacity=10)
+    response = staff_client.post("/api/holds", urlencode({"show": show.pk, "seats": "A2"}), content_type=FORM)
+    assert response.status_code == 201, response.json()
+    assert Hold.objects.get().seats == ["A2"]
+
+
+def test_a_signed_in_session_sending_a_form_needs_its_csrf_token(staff_user):
+    show = make_show(screen=screen_of(10), capacity=10)
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(staff_user)
+    response = browser.post("/api/holds", urlencode({"show": show.pk, "seats": "A3"}), content_type=FORM)
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert not Hold.objects.exists()
