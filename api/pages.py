@@ -35,6 +35,7 @@ from . import idempotency, selectors
 from .callers import actor_of, capped_client, client_scope
 from .errors import Busy, Conflict, DomainError, IdempotencyKeyInUse, Limited, SingleSeatGap
 from .models import Show
+from .seatmap_svg import outlines
 from .serializers.sales import BookingCreateSerializer
 from .services import sales
 from .throttling import AnonThrottle
@@ -337,6 +338,8 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "form": request.POST if errors else {},
         "hold_minutes": settings.BOOKING_HOLD_MINUTES,
         "sentences": SENTENCES,
+        # Each category's outline, as the admin's map draws it: the script tells them apart.
+        "outlines": outlines(),
         # The form's Idempotency-Key (_once_per_form): the one sent again with a corrected
         # form, a new one for each page shown afresh.
         "form_key": request.POST.get("form_key", "") if errors else secrets.token_urlsafe(24),

@@ -107,10 +107,17 @@ def _columns(seats: Iterable[Seat]) -> dict[int, int]:
     return column
 
 
-def _outline(category: str) -> tuple[str, str]:
+def outline(category: str) -> tuple[str, str]:
+    """A category's outline: (stroke width, dashes). The show page's script draws with the
+    same (pages.show_page passes them)."""
     known = categories()
     index = known.index(category) if category in known else len(known)
     return OUTLINES[index % len(OUTLINES)]
+
+
+def outlines() -> dict[str, dict[str, str]]:
+    """Every category's outline, {category: {"width", "dash"}}, for the show page's script."""
+    return {category: dict(zip(("width", "dash"), outline(category), strict=True)) for category in categories()}
 
 
 def _tint(category: str) -> str:
@@ -121,7 +128,7 @@ def _tint(category: str) -> str:
 
 def _seat(seat: Seat, status: str | None, *, x: int, y: int) -> str:
     inset = (CELL - SEAT) // 2
-    width, dashes = _outline(seat.category)
+    width, dashes = outline(seat.category)
     fill = _tint(seat.category) if status is None else FILLS[status]
     title = f"{seat.label}, {KIND_NAMES.get(seat.kind, seat.kind)}, {seat.category}"
     if status is not None:
@@ -185,7 +192,7 @@ def _legend(seat_map: SeatMap, statuses: dict[str, str] | None, *, width: int, t
     used = sorted({seat.category for seat in seat_map}, key=lambda c: (order.index(c) if c in order else len(order), c))
     groups: list[list[tuple[str, str]]] = [[], [], []]  # (a swatch's markup at 0,0, its text)
     for category in used:
-        line, dashes = _outline(category)
+        line, dashes = outline(category)
         swatch = format_html(
             '<rect width="14" height="14" rx="3" fill="{}" stroke="#222222" stroke-width="{}" stroke-dasharray="{}"/>',
             "#ffffff" if statuses is not None else _tint(category),

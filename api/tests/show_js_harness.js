@@ -72,7 +72,8 @@ const element = (tag, id, props = {}) => (byId[id] = Object.assign(new Element(t
 element("main", "show-page").dataset = { show: String(input.show), currency: "EUR", holdMinutes: "10" };
 const form = element("form", "book");
 element("script", "sentences")._text = JSON.stringify(input.sentences);
-for (const id of ["message", "seat-list", "map-area", "map", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done"]) {
+element("script", "outlines")._text = JSON.stringify(input.outlines);
+for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done"]) {
   element("div", id);
 }
 const buttons = ["hold-picked", "hold-best", "release", "book-button"].map((id) => element("button", id));

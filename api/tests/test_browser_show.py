@@ -18,7 +18,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
-from api.models import Hold, Show, ShowPrice, Ticket, TicketType
+from api.models import Hold, Screen, Show, ShowPrice, Ticket, TicketType
 from api.tests.chromium import (
     BROWSER_TESTS,
     DESKTOP,
@@ -60,7 +60,7 @@ def base_url(live_server) -> str:
 
 
 @pytest.fixture
-def priced() -> Show:
+def sixty_priced() -> Show:
     """60 seats (rows A to F of 10), adults 12.50 and children 8.00."""
     show = make_show(days=2, title="Dune: Part Three", capacity=60)
     # (The live server's tests run in flushed transactions: the installation's types are made again.)
@@ -97,10 +97,10 @@ def set_count(driver: webdriver.Chrome, name: str, value: int) -> None:
     field.send_keys(str(value))
 
 
-def test_pick_two_seats_hold_book_and_open_an_eticket(start, base_url, priced):
-    url = f"{base_url}/shows/{priced.pk}/"
+def test_pick_two_seats_hold_book_and_open_an_eticket(start, base_url, sixty_priced):
+    url = f"{base_url}/shows/{sixty_priced.pk}/"
     browser, other = start(), start()
-    book_ticket(priced.pk, seat="A1", name="Grace Hopper", phone_number="+14155550199")
+    book_ticket(sixty_priced.pk, seat="A1", name="Grace Hopper", phone_number="+14155550199")
 
     open_map(browser, url)
 
@@ -145,7 +145,7 @@ def test_pick_two_seats_hold_book_and_open_an_eticket(start, base_url, priced):
     browser.find_element(By.ID, "book-button").click()
     done = visible(browser, "done")
 
-    tickets = list(Ticket.objects.filter(show=priced, booking__customer__name="Ada Lovelace").order_by("seat"))
+    tickets = list(Ticket.objects.filter(show=sixty_priced, booking__customer__name="Ada Lovelace").order_by("seat"))
     assert [t.seat for t in tickets] == ["D5", "D6"]
     reference = tickets[0].booking.reference
     assert f"Your booking reference is {reference}. Total 25.00 EUR." in done.text
@@ -165,12 +165,12 @@ def test_pick_two_seats_hold_book_and_open_an_eticket(start, base_url, priced):
     assert qr_codes(screenshot(browser, "show-eticket", DESKTOP)) == [str(tickets[0].pk)]
 
 
-def test_best_three_with_one_child_and_the_single_seat_rule_in_a_sentence(start, base_url, priced, settings):
+def test_best_three_with_one_child_and_the_single_seat_rule_in_a_sentence(start, base_url, sixty_priced, settings):
     # The seat map kept as in production: the page asks for a fresh one after its own hold
     # and release (Cache-Control: no-cache), so it draws its released seats free at once.
     settings.SEAT_MAP_CACHE_SECONDS = 60
     browser = start()
-    open_map(browser, f"{base_url}/shows/{priced.pk}/")
+    open_map(browser, f"{base_url}/shows/{sixty_priced.pk}/")
 
     # A2 alone would leave A1 alone at the row's end: the page says so in a sentence.
     seat(browser, "A2").click()
@@ -206,7 +206,7 @@ def test_best_three_with_one_child_and_the_single_seat_rule_in_a_sentence(start,
 
     # Released, the seats are free again, though the service keeps a map that shows them
     # held (kept here by another client's fresh read).
-    fresh = Request(f"{base_url}/api/shows/{priced.pk}/seats", headers={"Cache-Control": "no-cache"})
+    fresh = Request(f"{base_url}/api/shows/{sixty_priced.pk}/seats", headers={"Cache-Control": "no-cache"})
     with urlopen(fresh, timeout=10) as answer:
         kept = json.load(answer)
     assert {s["label"]: s["status"] for row in kept["rows"] for s in row["seats"]}[hold.seats[0]] == "held"
@@ -216,6 +216,8 @@ def test_best_three_with_one_child_and_the_single_seat_rule_in_a_sentence(start,
     WebDriverWait(browser, 15).until(
         lambda d: all(seat(d, label).get_attribute("data-status") == "free" for label in hold.seats)
     )
+    # The release button went with its box: the focus is back on the map, not on the page.
+    assert browser.switch_to.active_element.get_attribute("data-seat") is not None
 
 
 def test_sold_out_is_a_sentence(start, base_url):
@@ -233,10 +235,10 @@ def test_sold_out_is_a_sentence(start, base_url):
     assert not Hold.objects.exists()
 
 
-def test_without_javascript_the_form_books(start, base_url, priced):
+def test_without_javascript_the_form_books(start, base_url, sixty_priced):
     browser = start()
     browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
-    browser.get(f"{base_url}/shows/{priced.pk}/")
+    browser.get(f"{base_url}/shows/{sixty_priced.pk}/")
 
     assert browser.find_element(By.ID, "seat-list").is_displayed()
     assert not browser.find_element(By.ID, "map-area").is_displayed()
@@ -272,3 +274,27 @@ def test_api_docs_render_with_no_request_leaving_the_server(start, base_url):
     left = [url for url in urls if urlsplit(url).scheme == "http" and urlsplit(url).hostname != "127.0.0.1"]
     assert left == []
     screenshot(browser, "api-docs", DESKTOP)
+
+
+def test_the_map_tells_seat_categories_apart_and_names_them(start, base_url):
+    # Every category but standard had the same thick border: premium and VIP looked alike.
+    rows = [
+        {"label": label, "seats": [{"number": n, **({"category": category} if category else {})} for n in range(1, 7)]}
+        for label, category in [("A", None), ("B", "premium"), ("C", "vip")]
+    ]
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Three bands", seat_map={"rows": rows})
+    show = make_show(days=2, screen=screen, capacity=18)
+    browser = start()
+    open_map(browser, f"{base_url}/shows/{show.pk}/")
+
+    def outline(label: str) -> tuple[str | None, str | None]:
+        rect = seat(browser, label).find_element(By.TAG_NAME, "rect")
+        return rect.get_attribute("stroke-width"), rect.get_attribute("stroke-dasharray")
+
+    assert len({outline("A1"), outline("B1"), outline("C1")}) == 3
+    assert outline("B1") == outline("B6")
+    key = browser.find_element(By.ID, "category-key")
+    assert key.is_displayed()
+    assert [item.text for item in key.find_elements(By.TAG_NAME, "li")] == ["standard", "premium", "vip"]
+    assert seat(browser, "C2").get_attribute("aria-label") == "C2, seat, vip, free"
+    assert serious_violations(browser) == []

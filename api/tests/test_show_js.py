@@ -13,6 +13,7 @@ from django.contrib.staticfiles import finders
 
 from api.models import Hold
 from api.pages import SENTENCES
+from api.seatmap_svg import outlines
 from api.tests.conftest import make_show
 
 NODE = shutil.which("node")
@@ -36,6 +37,7 @@ def run_script(
         "script": finders.find("api/show.js"),
         "show": show_id,
         "sentences": SENTENCES,
+        "outlines": outlines(),
         "counts": counts,
         "answers": answers,
         "steps": steps,

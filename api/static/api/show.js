@@ -10,6 +10,10 @@
 
   const $ = (id) => document.getElementById(id);
   const SENTENCES = JSON.parse($("sentences").textContent);
+  // Each seat category's outline ({width, dash}), as the admin's map draws it: a premium
+  // seat is told from a standard one by its border, not by colour alone.
+  const OUTLINES = JSON.parse($("outlines").textContent);
+  const PLAIN = { width: "1.2", dash: "none" };
   const showId = Number(page.dataset.show);
   const currency = page.dataset.currency;
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
@@ -152,6 +156,7 @@
     });
     // What can be sold: the free seats, no more than the show's capacity leaves.
     const free = Math.min(seats.filter((seat) => seat.status === "free").length, available ?? Infinity);
+    drawCategoryKey();
     svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
     svg.addEventListener("keydown", onKey);
     $("map").replaceChildren(svg);
@@ -160,22 +165,44 @@
     if (start) focus(start, false);
   }
 
-  // A seat's look: its fill, its outline and its mark, so that no status is told by colour alone.
+  // The categories of this map, each with its outline, when there is more than one or the
+  // one is not the first (standard): the prices above name them.
+  function drawCategoryKey() {
+    const order = Object.keys(OUTLINES);
+    const used = [...new Set(seats.map((seat) => seat.category))];
+    used.sort((a, b) => (order.indexOf(a) + 1 || Infinity) - (order.indexOf(b) + 1 || Infinity) || a.localeCompare(b));
+    const key = $("category-key");
+    key.replaceChildren();
+    key.hidden = used.length < 2 && used[0] === order[0];
+    if (key.hidden) return;
+    for (const category of used) {
+      const item = document.createElement("li");
+      const swatch = node("svg", { width: 16, height: 16, "aria-hidden": "true" }, item);
+      const { width, dash } = OUTLINES[category] || PLAIN;
+      node("rect", { x: 1, y: 1, width: 14, height: 14, rx: 3, fill: "#fff", stroke: "#222", "stroke-width": width, "stroke-dasharray": dash }, swatch);
+      item.append(category);
+      key.append(item);
+    }
+  }
+
+  // A seat's look: its fill and its mark (its status), its outline (its category), so that
+  // nothing is told by colour alone.
   function paint(seat) {
     const rect = seat.g.firstChild, mark = seat.g.lastChild;
     const isPicked = seat.status === "mine" || picked.has(seat.label);
     const look = isPicked
-      ? { fill: "#0b57d0", text: "#fff", mark: "✓", dash: "none" }
+      ? { fill: "#0b57d0", text: "#fff", mark: "✓" }
       : {
-          free: { fill: "#e4f3e2", text: "#222", mark: null, dash: "none" },
-          held: { fill: "#f3d27a", text: "#222", mark: null, dash: "3 2" },
-          booked: { fill: "#a93226", text: "#fff", mark: "×", dash: "none" },
-          blocked: { fill: "#8a8a8a", text: "#fff", mark: "–", dash: "none" },
+          free: { fill: "#e4f3e2", text: "#222", mark: null },
+          held: { fill: "url(#held-stripes)", text: "#222", mark: null },
+          booked: { fill: "#a93226", text: "#fff", mark: "×" },
+          blocked: { fill: "#8a8a8a", text: "#fff", mark: "–" },
         }[seat.status];
     const kindMark = { wheelchair: "♿", companion: "C" }[seat.kind];
+    const outline = OUTLINES[seat.category] || PLAIN;
     rect.setAttribute("fill", look.fill);
-    rect.setAttribute("stroke-dasharray", look.dash);
-    rect.setAttribute("stroke-width", seat.category === "standard" ? 1.2 : 2.5);
+    rect.setAttribute("stroke-dasharray", outline.dash);
+    rect.setAttribute("stroke-width", outline.width);
     mark.setAttribute("fill", look.text);
     mark.setAttribute("font-size", look.mark || kindMark ? 13 : 9);
     mark.textContent = look.mark || kindMark || seat.label.replace(/^[A-Z]+/, "");
@@ -323,8 +350,17 @@
     if (left === 0) {
       dropHold();
       say(SENTENCES.hold_expired);
-      loadMap(true);
+      loadMap(true).then(refocus);
     }
+  }
+
+  // A box that hides takes the focus with it, and a keyboard or screen reader user would
+  // start again from the top of the page: after a release or an expiry the focus goes back
+  // to the map, where the seats were picked.
+  function refocus() {
+    const active = document.activeElement;
+    const lost = !active || active === document.body || !active.isConnected || Boolean(active.closest && active.closest("[hidden]"));
+    if (lost && focused) focused.g.focus();
   }
 
   function dropHold() {
@@ -343,6 +379,7 @@
     await loadMap(true); // the seats drawn free again, then the hold's box goes
     dropHold();
     say("");
+    refocus();
   }
 
   async function book(event) {
@@ -358,6 +395,7 @@
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
         await loadMap(true); // the map redrawn first: then the sentence
+        refocus();
       }
       say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
