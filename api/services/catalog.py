@@ -113,7 +113,9 @@ def show_times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, dat
     """A scheduled show's end (the film's runtime) and the end of its screen's cleaning."""
     runtime = film.runtime_minutes if film is not None else settings.BOOKING_DEFAULT_RUNTIME_MINUTES
     try:
-        ends_at = starts_at + timedelta(minutes=runtime)
+        # In UTC: Python adds a timedelta to a zoned datetime on the wall clock, so a film
+        # shown across a change of the clocks would end an hour early or late.
+        ends_at = starts_at.astimezone(UTC) + timedelta(minutes=runtime)
         return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
     except OverflowError as exc:
         raise EndsPastCalendar() from exc

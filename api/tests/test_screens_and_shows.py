@@ -2,7 +2,7 @@
 several shows at one moment, the venue, screen and film filters (the seat map of a show
 and blocked seats: test_show_seat_map.py)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -221,3 +221,36 @@ def test_screens_filtered_by_venue_match_nothing_for_an_unknown_one(api_client):
     assert [s["id"] for s in mine.json()["results"]] == [small.pk]
     assert (unknown.status_code, unknown.json()["results"]) == (200, [])
     assert (not_a_number.status_code, not_a_number.json()) == (400, {"venue": ["Enter a number."]})
+
+
+def _last_sunday(year: int, month: int) -> date:
+    day = date(year, month + 1, 1) - timedelta(days=1)
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+@pytest.mark.parametrize(
+    ("month", "at", "offset_at_end"),
+    [(3, "00:00", "+01:00"), (10, "01:30", "+00:00")],  # London's clocks go forward, then back
+)
+def test_a_film_across_a_change_of_the_clocks_runs_its_runtime(staff_client, dune_film, month, at, offset_at_end):
+    # The end was the start's wall clock plus the runtime: 106 minutes of real time in
+    # March, 226 in October, so a show 20 minutes into the film's real run was accepted.
+    london = Venue.objects.create(name="Curzon", time_zone="Europe/London", currency="GBP", country="GB")
+    screen = Screen.objects.create(venue=london, name="Screen 1", seat_map=grid(6, 10))
+    day = _last_sunday(timezone.localdate().year + 2, month)
+
+    made = staff_client.post(
+        "/api/shows", {"screen": screen.pk, "film": dune_film.pk, "date": day.isoformat(), "time": at}, format="json"
+    )
+
+    assert made.status_code == 201, made.json()
+    show = Show.objects.get(pk=made.json()["id"])
+    assert show.ends_at - show.starts_at == timedelta(minutes=166)
+    assert made.json()["ends_at"].endswith(offset_at_end)
+    inside = show.ends_at - timedelta(minutes=20)  # still showing the film
+    overlapping = staff_client.post(
+        "/api/shows", {"screen": screen.pk, "title": "Late", "starts_at": inside.isoformat()}, format="json"
+    )
+    assert overlapping.status_code == 400, overlapping.json()
+    assert list(overlapping.json()) == ["starts_at"]
+    assert f"Show {show.pk}" in overlapping.json()["starts_at"][0]
