@@ -90,6 +90,15 @@ class PriceSerializer(serializers.Serializer):
     category = serializers.CharField(help_text="A seat category of the screen's map.")
     amount = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0"))
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH's partial reaches nested rows too (DRF skips their missing fields): a price
+        # is always given whole, or its row is a 400 as in a POST (it was a KeyError, a 500).
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            required = {name: [self.fields[name].error_messages["required"]] for name in missing}
+            raise serializers.ValidationError(required)
+        return attrs
+
 
 def prices_json(prices: Iterable[ShowPrice]) -> list[dict[str, str]]:
     return [{"ticket_type": p.ticket_type.key, "category": p.category, "amount": str(p.amount)} for p in prices]

@@ -258,3 +258,18 @@ def test_two_new_defaults_at_once_leave_one_default():
 
         all_at_once(2, make_default)
         assert TicketType.objects.filter(default=True).count() == 1
+
+
+@pytest.mark.parametrize("row", [{"ticket_type": "adult", "category": "standard"}, {"amount": "1.00"}, {}])
+def test_a_price_row_missing_a_field_is_the_same_400_in_a_patch_as_in_a_post(staff_client, priced, row):
+    # A PATCH's partial reached the nested rows: DRF skipped their missing fields, a 500.
+    patched = staff_client.patch(f"/api/shows/{priced.pk}", {"prices": [row]}, format="json")
+    put = staff_client.put(
+        f"/api/shows/{priced.pk}", {"starts_at": priced.starts_at.isoformat(), "prices": [row]}, format="json"
+    )
+
+    assert patched.status_code == 400, patched.json()
+    assert patched.json() == put.json()
+    missing = {name for name in ("ticket_type", "category", "amount") if name not in row}
+    assert set(patched.json()["prices"]["0"]) == missing
+    assert ShowPrice.objects.filter(show=priced).count() == len(PRICES)
