@@ -307,8 +307,8 @@ class AlreadyCheckedIn(Conflict):
     code = "already_checked_in"
     message = "This ticket was checked in already."
 
-    def __init__(self, checked_in_at: datetime, zone: tzinfo) -> None:
-        super().__init__()
+    def __init__(self, checked_in_at: datetime, zone: tzinfo, message: str | None = None) -> None:
+        super().__init__(message)
         self.checked_in_at = checked_in_at
         self.zone = zone  # the venue's, in which the ticket itself shows the moment
 

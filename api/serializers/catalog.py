@@ -93,7 +93,7 @@ class PriceSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A PATCH's partial reaches nested rows too (DRF skips their missing fields): a price
         # is always given whole, or its row is a 400 as in a POST (it was a KeyError, a 500).
-        missing = [name for name in self.fields if name not in attrs]
+        missing = [name for name in self.fields.keys() if name not in attrs]
         if missing:
             required = {name: [self.fields[name].error_messages["required"]] for name in missing}
             raise serializers.ValidationError(required)

@@ -5,10 +5,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from ..errors import AlreadyCheckedIn, TicketExpired, TicketNotFound, TooEarly
 from ..models import Ticket
 from . import audit
+
+
+def refuse_used(tickets: QuerySet[Ticket], message: str) -> None:
+    """A ticket checked in has been used: its guest is in the seat, which a cancel or a move
+    would sell again (staff undo the check-in first). AlreadyCheckedIn with `message` for
+    the first of `tickets` checked in; call with the tickets locked."""
+    used = tickets.filter(checked_in_at__isnull=False).select_related("show__screen__venue").first()
+    if used is not None and used.checked_in_at is not None:
+        raise AlreadyCheckedIn(used.checked_in_at, used.show.zone, message)
 
 
 def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:

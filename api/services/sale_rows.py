@@ -13,6 +13,7 @@ values written and the ids the database gave (Model.from_db, as a query loads ro
 """
 
 import json
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Model, Sum
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
+from ..errors import SeatTaken
 from ..models import AuditEntry, Booking, Customer, Show, Ticket, TicketType, phone_text
 from . import audit
 from .seating import Line
@@ -39,7 +41,32 @@ class Sale:
     tickets: list[Ticket]
 
 
+# Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 6
+REFERENCE_DRAWS = 10
+
 TOLD = ("booking__customer", "show", "ticket_type", "holder")  # what an event tells of a ticket
+
+
+def _draw_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def with_a_reference(sell: Callable[[str], Sale], seat_taken: SeatTaken) -> Sale:
+    """Run a sale's transaction, `sell`, under a freshly drawn booking reference.
+
+    A reference already taken (rarer than 1 in 890 million a sale) fails the whole
+    transaction, which then runs again with another: cheaper than a savepoint around every
+    booking's INSERT. Any other IntegrityError is the UNIQUE (show, seat) backstop."""
+    for _ in range(REFERENCE_DRAWS):
+        reference = _draw_reference()
+        try:
+            return sell(reference)
+        except IntegrityError as exc:
+            if not Booking.objects.filter(reference=reference).exists():
+                raise seat_taken from exc
+    raise RuntimeError("Could not draw a free booking reference.")
 
 
 def sale_of(booking_id: int) -> Sale:

@@ -6,9 +6,8 @@ under the lock (api/locking.py); the UNIQUE (show, seat) constraint is the backs
 an IntegrityError there is a SeatTaken, never a 500.
 """
 
-import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
@@ -28,43 +27,18 @@ from ..errors import (
 from ..locking import lock_booking_of, lock_show, lock_shows, seats_in_use
 from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
 from ..seatmaps import seat_map_order
-from . import audit
+from . import audit, door
 from .caps import check_seats_per_hour
 from .catalog import ShowTime
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, total_again, write_sale
+from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
-
-# Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
-REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-REFERENCE_LENGTH = 6
-REFERENCE_DRAWS = 10
 
 Phone: TypeAlias = PhoneNumber | str
 
 
 # --- bookings ----------------------------------------------------------------------
-
-
-def _draw_reference() -> str:
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-
-
-def _with_a_reference(sell: Callable[[str], Sale], seat_taken: SeatTaken) -> Sale:
-    """Run a sale's transaction, `sell`, under a freshly drawn booking reference.
-
-    A reference already taken (rarer than 1 in 890 million a sale) fails the whole
-    transaction, which then runs again with another: cheaper than a savepoint around every
-    booking's INSERT. Any other IntegrityError is the UNIQUE (show, seat) backstop."""
-    for _ in range(REFERENCE_DRAWS):
-        reference = _draw_reference()
-        try:
-            return sell(reference)
-        except IntegrityError as exc:
-            if not Booking.objects.filter(reference=reference).exists():
-                raise seat_taken from exc
-    raise RuntimeError("Could not draw a free booking reference.")
 
 
 def _sell(
@@ -155,7 +129,7 @@ def booking_create(
                 now=now,
             )
 
-    return _with_a_reference(sell, SeatTaken())
+    return with_a_reference(sell, SeatTaken())
 
 
 def ticket_book(
@@ -253,7 +227,7 @@ def booking_confirm(
                 waitlist_offer_booked(entry_id=hold.waitlist_entry_id, reference=reference, now=now, actor=actor)
             return sale
 
-    return _with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
+    return with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
 
 
 def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None) -> None:
@@ -268,6 +242,10 @@ def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | No
             return
         tickets = Ticket.objects.select_for_update().filter(booking_id=booking_id).order_by("pk")
         ticket_ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
+        door.refuse_used(
+            Ticket.objects.filter(booking_id=booking_id),
+            "A ticket of this booking was checked in already: it can't be cancelled.",
+        )
         # The event tells the booking as booking.created did: whom to refund or tell.
         event = audit.Event("booking.cancelled", audit.booking_data(sale_of(booking_id)))
         Ticket.objects.filter(booking_id=booking_id).delete()
@@ -319,6 +297,9 @@ def ticket_update(
             target = shows[target_show_id]
             before, price = {"show": ticket.show_id, "seat": ticket.seat}, ticket.price
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
+                door.refuse_used(
+                    Ticket.objects.filter(pk=ticket.pk), "This ticket was checked in already: it can't move."
+                )
                 check_not_started(target, now)
                 used = seats_in_use(
                     target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True, screen=target.screen
@@ -383,6 +364,9 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         if found is None or ticket is None:
             raise TicketNotFound()
         (booking_id, reference), (show_id, seat) = found, ticket
+        door.refuse_used(
+            Ticket.objects.filter(pk=ticket_id), "This ticket was checked in already: it can't be cancelled."
+        )
         # The events tell the ticket with its person, and the booking its last ticket ends,
         # as ticket.changed and booking.created tell them.
         gone = Ticket.objects.select_related(*TOLD).get(pk=ticket_id)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from api.errors import TicketNotFound
 from api.models import AuditEntry, Booking, Hold, Ticket
-from api.services import sales
+from api.services import sale_rows, sales
 from api.tests.bookings_helpers import REFERENCE, book, booking_body, post_hold, seats_available
 from api.tests.conftest import ADA, all_at_once, book_seats, make_show, postgres_only
 
@@ -118,16 +118,16 @@ def test_a_single_ticket_is_a_booking_of_one(api_client, show):
 
 
 def test_reference_alphabet_has_no_look_alikes():
-    assert len(sales.REFERENCE_ALPHABET) == len(set(sales.REFERENCE_ALPHABET)) == 31
-    assert not set("0O1IL") & set(sales.REFERENCE_ALPHABET)
-    assert sales.REFERENCE_LENGTH == 6
+    assert len(sale_rows.REFERENCE_ALPHABET) == len(set(sale_rows.REFERENCE_ALPHABET)) == 31
+    assert not set("0O1IL") & set(sale_rows.REFERENCE_ALPHABET)
+    assert sale_rows.REFERENCE_LENGTH == 6
 
 
 def test_references_are_drawn_again_on_a_collision(show, monkeypatch):
     taken = book_seats(show.pk, **ADA)
     # The first draw repeats the existing reference; the second is new.
     draws = iter(list(taken.booking.reference) + list("ZZZZZ9"))
-    monkeypatch.setattr(sales.secrets, "choice", lambda alphabet: next(draws))
+    monkeypatch.setattr(sale_rows.secrets, "choice", lambda alphabet: next(draws))
 
     sale = book_seats(show.pk, **ADA)
 

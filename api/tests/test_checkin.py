@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Ticket, Venue, Webhook, WebhookEvent
-from api.tests.conftest import all_at_once, book_ticket, local_iso, make_show, postgres_only, screen_of
+from api.tests.conftest import ADA, all_at_once, book_seats, book_ticket, local_iso, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +248,35 @@ def test_undo_is_not_bound_by_the_doors(staff_client, ticket, show):
         response = staff_client.delete(check_in_url(ticket))
 
     assert (response.status_code, response.json()["checked_in_at"]) == (200, None)
+
+
+def test_a_ticket_used_at_the_door_is_neither_cancelled_nor_moved(staff_client, api_client, show, frozen):
+    # Its holder cancelled it (204) or moved it to another show, checked in there too, while
+    # the guest sat in the seat, which was then sold again.
+    sale = book_seats(show.pk, quantity=2, **ADA)
+    used, other = sale.tickets
+    assert staff_client.post(check_in_url(used)).status_code == 200
+    was_used = {"code": "already_checked_in", "checked_in_at": local_iso(frozen)}
+
+    cancelled = api_client.delete(f"/api/tickets/{used.pk}")
+    moved = api_client.patch(f"/api/tickets/{used.pk}", {"seat": "J10"}, format="json")
+    booking_cancelled = api_client.delete(f"/api/bookings/{sale.booking.reference}?phone_number={ADA['phone_number']}")
+    renamed = api_client.patch(f"/api/tickets/{used.pk}", {"name": "Ada King"}, format="json")
+
+    assert (cancelled.status_code, cancelled.json()) == (
+        409,
+        {"detail": "This ticket was checked in already: it can't be cancelled.", **was_used},
+    )
+    assert (moved.status_code, moved.json()) == (
+        409,
+        {"detail": "This ticket was checked in already: it can't move.", **was_used},
+    )
+    assert (booking_cancelled.status_code, booking_cancelled.json()) == (
+        409,
+        {"detail": "A ticket of this booking was checked in already: it can't be cancelled.", **was_used},
+    )
+    assert renamed.status_code == 200  # a new name moves nobody
+    assert sorted(Ticket.objects.values_list("seat", flat=True)) == sorted([used.seat, other.seat])
+    # Staff undo the check-in (a mistaken scan): then it goes as any ticket does.
+    assert staff_client.delete(check_in_url(used)).status_code == 200
+    assert api_client.delete(f"/api/tickets/{used.pk}").status_code == 204

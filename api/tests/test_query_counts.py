@@ -42,7 +42,7 @@ CLIENT_LOCK_STATEMENTS = 1 if connection.vendor == "postgresql" else 0
 # the sale's rows (services.sale_rows.write_sale), on SQLite by the ORM:
 # INSERT customer ON CONFLICT DO UPDATE RETURNING  the person, new or returning (upsert)
 # INSERT booking                                   under a fresh reference; a taken one fails the
-#                                                  sale, which runs again (sales._with_a_reference)
+#                                                  sale, which runs again (sale_rows.with_a_reference)
 # INSERT ticket                                    every ticket of the booking in one INSERT
 # (v2, issue 20) in the same transaction:
 # INSERT audit entries                             the booking's and each ticket's, one multi-row INSERT

@@ -189,7 +189,7 @@ def test_a_reference_drawn_twice_is_drawn_again_and_leaves_nothing_behind(show, 
     taken = book_ticket(show.pk).booking.reference
     draws = iter([taken, "NEWREF"])
 
-    with mock.patch.object(sales, "_draw_reference", lambda: next(draws)):
+    with mock.patch.object(sale_rows, "_draw_reference", lambda: next(draws)):
         sale = book_seats(show.pk, quantity=2, name="Grace Hopper", phone_number="+914155550124")
 
     assert sale.booking.reference == "NEWREF"

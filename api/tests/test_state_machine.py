@@ -163,7 +163,9 @@ class BookingMachine(RuleBasedStateMachine):
         if ticket.expired or ticket.show.has_started(self.now):
             expected = ("conflict", "ticket_expired")
         elif target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
-            if target.has_started(self.now):
+            if ticket.checked_in_at is not None:  # its guest is in the seat
+                expected = ("conflict", "already_checked_in")
+            elif target.has_started(self.now):
                 expected = ("invalid", ("time",))
             else:
                 taken = seats_in_use(target.pk, now=self.now, exclude_ticket=ticket.pk).taken
@@ -186,15 +188,25 @@ class BookingMachine(RuleBasedStateMachine):
     def cancel_ticket(self, index):
         ticket = self._ticket(index)
         if ticket is not None:
-            sales.ticket_cancel(ticket_id=ticket.pk)
-            assert not Ticket.objects.filter(pk=ticket.pk).exists()
+            used = ticket.checked_in_at is not None  # a ticket used at the door stays
+            kind, result = outcome(lambda: sales.ticket_cancel(ticket_id=ticket.pk))
+            assert (kind, None if kind == OK else result) == (
+                ("conflict", "already_checked_in") if used else (OK, None)
+            )
+            assert Ticket.objects.filter(pk=ticket.pk).exists() == used
 
     @rule(index=row_index)
     def cancel_booking(self, index):
         ticket = self._ticket(index)
         if ticket is not None:
-            sales.booking_cancel(booking_id=ticket.booking_id)
-            assert not Ticket.objects.filter(booking_id=ticket.booking_id).exists()
+            tickets = Ticket.objects.filter(booking_id=ticket.booking_id)
+            used = tickets.filter(checked_in_at__isnull=False).exists()  # then none is cancelled
+            count = tickets.count()
+            kind, result = outcome(lambda: sales.booking_cancel(booking_id=ticket.booking_id))
+            assert (kind, None if kind == OK else result) == (
+                ("conflict", "already_checked_in") if used else (OK, None)
+            )
+            assert tickets.count() == (count if used else 0)
 
     @rule(
         index=show_index,
