@@ -100,6 +100,16 @@ class ShowStarted(Invalid):
     message = "Cannot book a show that has started."
 
 
+class OtherCurrency(Invalid):
+    subject = "show"
+
+    def __init__(self, currency: str, booked_in: str) -> None:
+        super().__init__(
+            f"This show is sold in {currency} and the ticket's booking in {booked_in}: "
+            "a ticket can't move to another currency; book a new one there."
+        )
+
+
 class ShowTimeTaken(Invalid):
     subject = "starts_at"
     message = "Another show starts at this moment."

@@ -19,6 +19,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from ..errors import (
     HoldExpired,
     NoSuchHold,
+    OtherCurrency,
     SeatTaken,
     TicketNotChangeable,
     TicketNotFound,
@@ -301,6 +302,9 @@ def ticket_update(
                     Ticket.objects.filter(pk=ticket.pk), "This ticket was checked in already: it can't move."
                 )
                 check_not_started(target, now)
+                # A booking's total, and its refund, is in one currency.
+                if target.screen.venue.currency != ticket.show.screen.venue.currency:
+                    raise OtherCurrency(target.screen.venue.currency, ticket.show.screen.venue.currency)
                 used = seats_in_use(
                     target.pk, now=now, exclude_ticket=ticket.pk, with_tariff=True, screen=target.screen
                 )

@@ -9,9 +9,9 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.models import AuditEntry, Booking, Customer, Show, Ticket
+from api.models import AuditEntry, Booking, Customer, Show, Ticket, Venue
 from api.services import sales
-from api.tests.conftest import ADA, all_at_once, book_seats, in_days, make_show, postgres_only
+from api.tests.conftest import ADA, all_at_once, book_seats, in_days, make_show, postgres_only, screen_of
 from api.tests.tickets_helpers import GRACE, STARTED, TICKET_EXPIRED, book, sold_out_answer, ticket_json
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +63,24 @@ def test_patch_moves_to_a_show_by_id_taking_the_best_free_seat(api_client, ticke
     assert response.status_code == 200
     # Grace has the best seat there, B5; the next best is beside it.
     assert response.json() == ticket_json(str(ticket.pk), show=other, seat="B6", booking=None, **ADA)
+
+
+def test_a_move_to_a_show_sold_in_another_currency_is_a_400(api_client, ticket):
+    # The booking's total added up the tickets' prices whatever their currency: 250.00 TRY
+    # and 12.50 EUR made "262.50 TRY".
+    istanbul = Venue.objects.create(name="Kadıköy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    there = make_show(days=4, screen=screen_of(10, venue=istanbul), capacity=10)
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"show": there.pk}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "show": [
+            "This show is sold in TRY and the ticket's booking in EUR: a ticket can't move to another currency; "
+            "book a new one there."
+        ]
+    }
+    assert Ticket.objects.get(pk=ticket.pk).show_id == ticket.show_id
 
 
 def test_patch_seat(api_client, ticket, show):
