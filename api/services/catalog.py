@@ -15,6 +15,7 @@ from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
     EndsPastCalendar,
+    Invalid,
     InvalidPrices,
     NoShowAtTime,
     NoSuchSeat,
@@ -77,6 +78,8 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
         screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
         if screen is None:
             raise NoShowAtTime()
+        if when.venue_id is not None and screen.venue_id != when.venue_id:  # no show can be both
+            raise Invalid(f"Screen {screen.pk} is not in venue {when.venue_id}.", subject="screen")
         venue, shows = screen.venue, Show.objects.filter(screen=screen)
     else:
         named = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()

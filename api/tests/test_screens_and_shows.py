@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from api.models import Film, Screen, Show, Venue
+from api.models import Film, Screen, Show, Ticket, Venue
 from api.seatmaps import grid
 from api.tests.conftest import ADA, in_days, make_show, postgres_only
 
@@ -147,6 +147,22 @@ def test_several_shows_at_one_moment_on_different_screens(api_client, staff_clie
     assert ambiguous.json() == {"show": ["Several shows start at this date and time: give show, screen or venue."]}
     assert narrowed.status_code == 201
     assert (narrowed.json()["show"], narrowed.json()["screen"]) == (other.json()["id"], big.pk)
+
+
+def test_a_screen_and_a_venue_that_disagree_are_a_400(api_client, istanbul):
+    # The venue was passed over when a screen was given: the booking went to the screen's.
+    screen = Screen.objects.create(venue=istanbul, name="Screen 1", seat_map=grid(2, 10))
+    make_show(days=6, hour=16, minute=30, screen=screen)
+    default_venue = Screen.objects.default().venue_id
+    asked = {**ADA, "date": in_days(6).isoformat(), "time": "19:30", "screen": screen.pk, "venue": default_venue}
+
+    response = api_client.post("/api/tickets", asked)
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"screen": [f"Screen {screen.pk} is not in venue {default_venue}."]},
+    )
+    assert not Ticket.objects.exists()
 
 
 def test_date_and_time_are_read_in_the_venues_zone(api_client, istanbul):
