@@ -94,3 +94,12 @@ def test_an_admin_login_with_a_forwarded_value_that_is_no_address_is_the_login_f
 
     assert response.status_code == 200
     assert b"Please enter the correct username and password" in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/api/seat-map-schema"])
+def test_head_of_the_plain_reads_answers_as_get_does(api_client, path):
+    # They allowed GET only: HEAD, what uptime probes send, was a 405.
+    got, head = api_client.get(path), api_client.head(path)
+
+    assert (head.status_code, head.content) == (got.status_code, b"")
+    assert head["Content-Type"] == got["Content-Type"]

@@ -286,7 +286,7 @@ class FilmViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(summary="The JSON Schema of a screen's seat map", responses={200: dict, **errors(429)})
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([AllowAny])
 def seat_map_schema(request: Request) -> Response:
     return Response(json_schema())

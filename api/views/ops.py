@@ -34,7 +34,7 @@ def _health(name: str, status: str, database: str) -> serializers.Serializer:
         503: _health("HealthDown", "`unavailable`.", "`unavailable`."),
     },
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])  # HEAD too, as uptime probes ask
 @permission_classes([AllowAny])
 @throttle_classes([])
 def health(request: Request) -> Response:
