@@ -76,6 +76,13 @@ class TicketUpdateSerializer(PersonSerializer, ShowChoiceSerializer):
 
     seat = SeatField(required=False, help_text="A seat label like B4; the best available seat if left out.")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Not a field, so DRF would pass over another type and answer 200 with the type as
+        # sold. The ticket's own (`ticket_type` in the context), as a GET gave it, is fine.
+        if "ticket_type" in self.initial_data and self.initial_data["ticket_type"] != self.context.get("ticket_type"):
+            raise serializers.ValidationError({"ticket_type": ["A ticket keeps its type: cancel it and book another."]})
+        return super().validate(attrs)
+
 
 def eticket_url(request: Request | None, ticket_id: object) -> str:
     path = reverse("eticket", args=[str(ticket_id)])

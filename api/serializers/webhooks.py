@@ -21,6 +21,9 @@ class WebhookSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "events", "active", "created_at"]
         read_only_fields = ["id", "created_at"]
 
+    def validate_events(self, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))  # each once, in the order given
+
     def validate_url(self, url: str) -> str:
         if not url.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("The URL must be http or https.")

@@ -343,18 +343,20 @@ def seats_block(
         if clash:
             raise SeatTaken.seats(clash)
         new = [SeatBlock(show=show, seat=label, reason=reason) for label in seats if label not in used.blocked]
-        SeatBlock.objects.bulk_create(new)
-        changes = {"blocked": [b.seat for b in new], "reason": reason}
-        audit.record(
-            actor=actor, action="seats.blocked", obj_type="show", obj_id=str(show_id), changes=changes, now=now
-        )
+        if new:  # seats blocked already stay as they were, and a change of nothing records nothing
+            SeatBlock.objects.bulk_create(new)
+            changes = {"blocked": [b.seat for b in new], "reason": reason}
+            audit.record(
+                actor=actor, action="seats.blocked", obj_type="show", obj_id=str(show_id), changes=changes, now=now
+            )
         return list(SeatBlock.objects.filter(show=show, seat__in=seats))
 
 
 def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime | None = None) -> None:
     with transaction.atomic():
         lock_show(show_id)
-        SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()
+        if not SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()[0]:
+            return  # not blocked (any more): nothing changed, nothing to record
         audit.record(
             actor=actor,
             action="seats.unblocked",

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -101,11 +102,13 @@ def check_url(url: str) -> None:
         raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
 
 
-def webhook_create(*, url: str, events: list[str], actor: str, now: datetime) -> Webhook:
+def webhook_create(*, url: str, events: list[str], actor: str, now: datetime, active: bool = True) -> Webhook:
     check_url(url)
     with transaction.atomic():
-        webhook = Webhook.objects.create(url=url, events=events, secret=new_secret())
-        changes = {"url": url, "events": events}
+        webhook = Webhook.objects.create(url=url, events=events, active=active, secret=new_secret())
+        changes: dict[str, Any] = {"url": url, "events": events}
+        if not active:
+            changes["active"] = False
         audit.record(
             actor=actor, action="webhook.created", obj_type="webhook", obj_id=str(webhook.pk), changes=changes, now=now
         )

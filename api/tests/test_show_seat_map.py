@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from api.models import Screen, SeatBlock, Show, ShowPrice, TicketType
+from api.models import AuditEntry, Screen, SeatBlock, Show, ShowPrice, TicketType
 from api.seatmaps import grid, parse
 from api.services import venues
 from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, make_show, screen_of
@@ -127,6 +127,18 @@ def test_staff_block_and_unblock_seats(staff_client, api_client, show):
     assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 204
     assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 404
     assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B5"}).status_code == 201
+
+
+def test_blocking_a_seat_blocked_already_records_nothing(staff_client, show):
+    # It recorded {"blocked": [], "reason": ""}, a change of nothing (the seat kept its reason).
+    assert staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["B5"], "reason": "house"}).status_code == 201
+
+    again = staff_client.post(f"/api/shows/{show.pk}/blocks", {"seats": ["B5"], "reason": "broken"})
+
+    assert (again.status_code, again.json()) == (201, [{"show": show.pk, "seat": "B5", "reason": "house"}])
+    assert list(AuditEntry.objects.filter(action="seats.blocked").values_list("changes", flat=True)) == [
+        {"blocked": ["B5"], "reason": "house"}
+    ]
 
 
 def test_anonymous_clients_cannot_block(api_client, show):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from api.models import Screen, Show
+from api.models import Film, Screen, Show
 from api.tests.conftest import in_days, screen_of
 from api.tests.shows_helpers import book, show_json
 
@@ -260,3 +260,25 @@ def test_delete_unknown_show_is_a_404(staff_client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "No Show matches the given query."}
+
+
+def test_a_title_other_than_its_films_is_a_400_not_ignored(staff_client):
+    # A show of a film takes the film's title: another one sent answered 200 (or 201) with
+    # the film's title, as if it had been taken.
+    film = Film.objects.create(title="Dune: Part Three", runtime_minutes=166)
+    day = in_days(5).isoformat()
+    made = staff_client.post("/api/shows", {"film": film.pk, "date": day, "time": "19:30"}, format="json")
+    show_id = made.json()["id"]
+    refused = {"title": ["A show of a film has the film's title, 'Dune: Part Three': rename the film instead."]}
+
+    retitled = staff_client.patch(f"/api/shows/{show_id}", {"title": "Retitled"}, format="json")
+    made_titled = staff_client.post(
+        "/api/shows", {"film": film.pk, "title": "Other", "date": day, "time": "22:30"}, format="json"
+    )
+    same = staff_client.patch(f"/api/shows/{show_id}", {"title": "Dune: Part Three", "capacity": 10}, format="json")
+
+    assert made.status_code == 201, made.json()
+    assert (retitled.status_code, retitled.json()) == (400, refused)
+    assert (made_titled.status_code, made_titled.json()) == (400, refused)
+    assert same.status_code == 200, same.json()
+    assert Show.objects.get(pk=show_id).title == "Dune: Part Three"

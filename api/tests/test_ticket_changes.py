@@ -83,6 +83,22 @@ def test_a_move_to_a_show_sold_in_another_currency_is_a_400(api_client, ticket):
     assert Ticket.objects.get(pk=ticket.pk).show_id == ticket.show_id
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_new_ticket_type_is_a_400_not_ignored(api_client, ticket, show, method):
+    # Not a field of the change: it answered 200 with the type unchanged.
+    body = {**ADA, "show": show.pk, "ticket_type": "child"}
+
+    response = getattr(api_client, method)(f"/api/tickets/{ticket.pk}", body, format="json")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"ticket_type": ["A ticket keeps its type: cancel it and book another."]},
+    )
+    # Its own type, as a GET gives it back, is fine.
+    same = getattr(api_client, method)(f"/api/tickets/{ticket.pk}", {**body, "ticket_type": "adult"}, format="json")
+    assert same.status_code == 200, same.json()
+
+
 def test_patch_seat(api_client, ticket, show):
     response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "A10"})  # from B5, the best seat
 

@@ -51,6 +51,21 @@ def test_register_read_change_delete_an_endpoint(staff_client, allow_private, re
 
 
 @pytest.mark.django_db
+def test_an_endpoint_made_inactive_stays_so_and_names_each_event_once(staff_client, allow_private, receiver):
+    # "active": false was passed over (made active, 201), and an event named twice kept twice.
+    body = {"url": receiver.url, "events": ["booking.created", "show.created", "booking.created"], "active": False}
+
+    response = staff_client.post("/api/webhooks", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["active"], response.json()["events"]) == (False, ["booking.created", "show.created"])
+    webhook = Webhook.objects.get()
+    assert (webhook.active, webhook.events) == (False, ["booking.created", "show.created"])
+    entry = AuditEntry.objects.get(action="webhook.created")
+    assert entry.changes == {"url": receiver.url, "events": ["booking.created", "show.created"], "active": False}
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "body, field",
     [

@@ -118,7 +118,9 @@ class TicketViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.get_object()
-        data = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data = TicketUpdateSerializer(
+            data=request.data, partial=kwargs.get("partial", False), context={"ticket_type": ticket.ticket_type.key}
+        )
         data.is_valid(raise_exception=True)
         sales.ticket_update(
             ticket_id=ticket.pk,

@@ -59,6 +59,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         webhook = webhooks.webhook_create(
             url=data.validated_data["url"],
             events=data.validated_data.get("events", []),
+            active=data.validated_data.get("active", True),
             actor=actor_of(request),
             now=timezone.now(),
         )
