@@ -15,10 +15,22 @@ from django.db.models.functions import TruncTime
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django_filters.rest_framework import DjangoFilterBackend
 
 from .forms import PhoneFormField, ShowTimeFormField
 from .models import AuditEntry, Film, Screen, Show, Ticket, Venue, expiry_cutoff
 from .selectors import MAX_ID
+
+
+class ListFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, for lists only. DRF filters an item's look-up by the list's
+    filters too: /api/shows/7?date=2026-12-07 was a 404 for a show of another day. An
+    item's URL answers its item, whatever query it carries."""
+
+    def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
+        if getattr(view, "action", "list") != "list":
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class ShowTimeFilter(filters.Filter):

@@ -189,7 +189,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     # Ordering is declared in the FilterSets (api/filters.py): DRF's OrderingFilter would
     # take any serializer field name (?ordering=name) and fail on it with a 500.
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.ListFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.views.base.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [

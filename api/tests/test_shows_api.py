@@ -201,3 +201,19 @@ def test_urls_work_with_and_without_trailing_slash(api_client, staff_client, dun
     assert listing.json() == page(show_json(dune))
     assert detail.json()["id"] == dune.pk
     assert patched.json()["title"] == "Renamed"
+
+
+def test_an_items_url_answers_its_item_whatever_the_lists_filters_say(api_client, dune):
+    # DRF filtered the look-up by the list's filters: another day, venue or title was a 404.
+    other_day = in_days(9).isoformat()
+    ticket = book_ticket(dune.pk, **ADA)
+
+    show = api_client.get(f"/api/shows/{dune.pk}", {"date": other_day, "title": "Oppenheimer", "seats": 500})
+    seats = api_client.get(f"/api/shows/{dune.pk}/seats", {"date": other_day})
+    of_ticket = api_client.get(f"/api/tickets/{ticket.pk}", {"date": other_day, "checked_in": "true"})
+
+    assert (show.status_code, show.json()["id"]) == (200, dune.pk)
+    assert seats.status_code == 200
+    assert (of_ticket.status_code, of_ticket.json()["id"]) == (200, str(ticket.pk))
+    # The list still filters.
+    assert api_client.get("/api/shows", {"date": other_day}).json()["count"] == 0
