@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import iso4217
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -314,6 +315,8 @@ if _rows > 100 or _rows * BOOKING_SEATS_PER_ROW > 3_000:
         f"{BOOKING_SEATS_PER_ROW} makes {_rows} rows of {_rows * BOOKING_SEATS_PER_ROW} places: a seat map has at"
         " most 100 rows and 3000 places."
     )
+if BOOKING_CURRENCY not in {currency.code for currency in iso4217.Currency}:
+    raise ImproperlyConfigured(f"BOOKING_CURRENCY={BOOKING_CURRENCY!r}: give an ISO 4217 currency code, like EUR.")
 # 0 would turn PostgreSQL's lock_timeout off (a booking waiting for ever); below, an error.
 if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= 60:
     raise ImproperlyConfigured(

@@ -61,12 +61,6 @@ class VenueForm(forms.ModelForm):
         choices=lambda: [(region, region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)],
         help_text="ISO 3166 alpha-2: how a phone number without a country code is read at this venue.",
     )
-    currency = forms.RegexField(
-        regex=r"^[A-Z]{3}$",
-        max_length=3,
-        help_text="ISO 4217, like EUR.",
-        error_messages={"invalid": "An ISO 4217 code of three capital letters, like EUR."},
-    )
 
     class Meta:
         model = Venue

@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+import iso4217
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -58,6 +59,14 @@ def default_currency() -> str:
     return settings.BOOKING_CURRENCY
 
 
+CURRENCIES = frozenset(currency.code for currency in iso4217.Currency)  # ISO 4217's codes
+
+
+def validate_currency(code: str) -> None:
+    if code not in CURRENCIES:
+        raise ValidationError("An ISO 4217 currency code, like EUR.", code="invalid")
+
+
 def default_country() -> str:
     return settings.PHONENUMBER_DEFAULT_REGION
 
@@ -80,7 +89,9 @@ class VenueQuerySet(models.QuerySet):
 class Venue(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default=default_time_zone)  # IANA
-    currency = models.CharField(max_length=3, default=default_currency)  # ISO 4217
+    currency = models.CharField(
+        max_length=3, default=default_currency, validators=[validate_currency], help_text="ISO 4217, like EUR."
+    )
     # ISO 3166 alpha-2: how a phone number without a country code is read at this venue.
     country = models.CharField(max_length=2, default=default_country)
 

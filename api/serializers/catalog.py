@@ -45,11 +45,6 @@ class VenueSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Not an IANA time zone, like Europe/Istanbul.")
         return value
 
-    def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isascii() or not value.isupper():
-            raise serializers.ValidationError("An ISO 4217 code of three capital letters, like EUR.")
-        return value
-
     def validate_country(self, value: str) -> str:
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise serializers.ValidationError("An ISO 3166 alpha-2 country code, like TR.")

@@ -157,11 +157,11 @@ def test_a_venue_with_shows_keeps_its_currency_in_the_admin(staff, show):
 
 
 def test_a_venue_with_a_wrong_zone_currency_or_country_is_a_form_error(staff):
-    data = {"name": "Nowhere", "time_zone": "Mars/Olympus", "currency": "eur", "country": "XX"}
+    data = {"name": "Nowhere", "time_zone": "Mars/Olympus", "currency": "EUE", "country": "XX"}
     response = staff.post("/admin/api/venue/add/", {**data, "screens-TOTAL_FORMS": 0, "screens-INITIAL_FORMS": 0})
     errors = response.context["adminform"].form.errors
     assert set(errors) == {"time_zone", "currency", "country"}
-    assert errors["currency"] == ["An ISO 4217 code of three capital letters, like EUR."]
+    assert errors["currency"] == ["An ISO 4217 currency code, like EUR."]
     assert not Venue.objects.filter(name="Nowhere").exists()
 
 

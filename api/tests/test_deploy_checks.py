@@ -73,6 +73,8 @@ def test_the_development_secret_is_refused_with_debug_off():
             "0",
             "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 60.",
         ),
+        # Every venue made without a currency, the default venue first, takes it.
+        ("BOOKING_CURRENCY", "eur", "BOOKING_CURRENCY='eur': give an ISO 4217 currency code, like EUR."),
     ],
 )
 def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(variable, value, message):

@@ -106,7 +106,9 @@ def test_staff_create_a_venue_in_its_zone(staff_client):
         # IANA's, but no place's: the host's own setting, and the zone of unset machines.
         ({"name": "X", "time_zone": "localtime"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
         ({"name": "X", "time_zone": "Factory"}, {"time_zone": ["Not an IANA time zone, like Europe/Istanbul."]}),
-        ({"name": "X", "currency": "eur"}, {"currency": ["An ISO 4217 code of three capital letters, like EUR."]}),
+        ({"name": "X", "currency": "eur"}, {"currency": ["An ISO 4217 currency code, like EUR."]}),
+        # Three capital letters, but no currency's: it was taken (a typo priced every ticket in it).
+        ({"name": "X", "currency": "ZZZ"}, {"currency": ["An ISO 4217 currency code, like EUR."]}),
         ({"name": "X", "country": "XX"}, {"country": ["An ISO 3166 alpha-2 country code, like TR."]}),
     ],
 )
