@@ -35,14 +35,15 @@ def categories() -> list[str]:
     return list(settings.BOOKING_SEAT_CATEGORIES)
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a seat map document (served at /api/seat-map-schema)."""
+def json_schema(*, any_category: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a seat map document (served at /api/seat-map-schema); with
+    `any_category`, a seat's category may be any name (a stored map: see parse_kept)."""
     seat = {
         "type": "object",
         "properties": {
             "number": {"type": "integer", "minimum": 1, "maximum": 999},
             "x": {"type": "integer", "minimum": 0, "maximum": 9_999},
-            "category": {"enum": categories()},
+            "category": {"type": "string"} if any_category else {"enum": categories()},
             "kind": {"enum": list(KINDS)},
         },
         "required": ["number"],
@@ -190,13 +191,13 @@ def grid(rows: int, seats_per_row: int) -> dict[str, Any]:
     }
 
 
-def parse(document: Any) -> SeatMap:
+def parse(document: Any, *, any_category: bool = False) -> SeatMap:
     """The seat map of a document, validated; SeatMapError names every problem found."""
     if not isinstance(document, dict):
         raise SeatMapError([ONE_OF])
     # Each form checked against its own branch of the schema, so that the problems named
     # are the seats' and rows' own, not "matches none of the forms".
-    rows_form, grid_form = json_schema()["oneOf"]
+    rows_form, grid_form = json_schema(any_category=any_category)["oneOf"]
     validator = jsonschema.Draft202012Validator(grid_form if "grid" in document else rows_form)
     problems = [_schema_problem(error) for error in validator.iter_errors(document)]
     if problems:
@@ -226,7 +227,9 @@ def parse_kept(fingerprint: str, document: Callable[[], Any]) -> SeatMap:
     if found is None:
         if len(_kept) >= KEPT_MAPS:  # maps change rarely: start again rather than track use
             _kept.clear()
-        found = _kept[fingerprint] = parse(document())
+        # Checked against BOOKING_SEAT_CATEGORIES when it was saved: a category dropped from
+        # the setting since (no new map may use it) must not make its shows fail to load.
+        found = _kept[fingerprint] = parse(document(), any_category=True)
     return found
 
 

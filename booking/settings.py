@@ -12,6 +12,8 @@ import environ
 import iso4217
 from django.core.exceptions import ImproperlyConfigured
 
+from booking import env_checks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A deployment may keep its variables in a .env file beside manage.py; cron jobs, which
@@ -22,11 +24,13 @@ if (BASE_DIR / ".env").exists():
 # Running the test suite (pytest, or `manage.py test`, which runs pytest).
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env_checks.flag(env, "DEBUG", False)
 _DEV_SECRET_KEY = "django-insecure-development-key-never-use-in-production"
 SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
 if SECRET_KEY == _DEV_SECRET_KEY and not (DEBUG or TESTING):
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
+if not (DEBUG or TESTING):
+    env_checks.secret_key(SECRET_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 if TESTING:
@@ -84,7 +88,7 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES = {"default": env_checks.database_url(env, DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no row locks: IMMEDIATE takes its write lock at BEGIN, so two bookings
     # never interleave, and WAL lets readers go on meanwhile. DEFERRED gave "database is
@@ -122,7 +126,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # answers in well under a millisecond; past this, the call fails, and the service goes on
 # without the cache for a few seconds (api/sharedcache.py).
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
-if env("REDIS_URL", default=""):
+if not 0 < REDIS_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured(f"REDIS_TIMEOUT_SECONDS={REDIS_TIMEOUT_SECONDS}: give seconds above 0, at most 60.")
+if env_checks.redis_url(env("REDIS_URL", default="")):
     CACHES = {
         "default": {
             "BACKEND": "api.sharedcache.RedisCache",
@@ -147,8 +153,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+ADMIN_LOGIN_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+ADMIN_LOGIN_COOLOFF_MINUTES = env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15)
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
@@ -161,6 +169,8 @@ if TESTING:
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
+if not TIME_ZONE.strip():  # Django takes "" (the host's zone); the default venue would keep it for good
+    raise ImproperlyConfigured("TIME_ZONE is empty: give an IANA time zone, like Europe/London.")
 USE_I18N = True
 USE_TZ = True
 
@@ -178,7 +188,8 @@ STORAGES = {
 # Requests bigger than this are refused with 400 before a view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
 
-THROTTLE_ANON_RATE = env("THROTTLE_ANON_RATE", default="60/min")
+THROTTLE_ANON_RATE = env_checks.rate("THROTTLE_ANON_RATE", env("THROTTLE_ANON_RATE", default="60/min"))
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -208,7 +219,7 @@ REST_FRAMEWORK = {
     # Behind a load balancer, the number of proxies whose X-Forwarded-For is trusted.
     # 0 by default: DRF's None would trust any X-Forwarded-For a client makes up, and
     # let it dodge the throttle and the per-client hold limit.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -241,7 +252,7 @@ BOOKING_EXPIRE_AFTER_HOURS = env.int("BOOKING_EXPIRE_AFTER_HOURS", default=8)
 BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=10)
 # How long a waiting list's offer (a hold of the party's seats) lasts; never past the start.
 BOOKING_WAITLIST_OFFER_MINUTES = env.int("BOOKING_WAITLIST_OFFER_MINUTES", default=10)
-BOOKING_OPEN_TIMINGS = env.bool("BOOKING_OPEN_TIMINGS", default=True)
+BOOKING_OPEN_TIMINGS = env_checks.flag(env, "BOOKING_OPEN_TIMINGS", True)
 # How far ahead a booking may make an open timing (a show at a time that had none).
 BOOKING_OPEN_TIMINGS_DAYS = env.int("BOOKING_OPEN_TIMINGS_DAYS", default=60)
 BOOKING_CURRENCY = env("BOOKING_CURRENCY", default="EUR")
@@ -251,8 +262,10 @@ BOOKING_CLEANING_MINUTES = env.int("BOOKING_CLEANING_MINUTES", default=15)
 # The seat categories (price bands) a seat map may name.
 # The service never leaves one free seat alone in a row when it can help it (API.md,
 # "Choosing seats"); staff are exempt.
-BOOKING_SINGLE_SEAT_RULE = env.bool("BOOKING_SINGLE_SEAT_RULE", default=True)
-BOOKING_SEAT_CATEGORIES = env.list("BOOKING_SEAT_CATEGORIES", default=["standard", "premium", "vip", "economy"])
+BOOKING_SINGLE_SEAT_RULE = env_checks.flag(env, "BOOKING_SINGLE_SEAT_RULE", True)
+BOOKING_SEAT_CATEGORIES = env_checks.seat_categories(
+    env.list("BOOKING_SEAT_CATEGORIES", default=["standard", "premium", "vip", "economy"])
+)
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.
 BOOKING_MAX_HELD_SEATS_PER_CLIENT = env.int("BOOKING_MAX_HELD_SEATS_PER_CLIENT", default=10)
@@ -276,7 +289,7 @@ SEAT_MAP_CACHE_SECONDS = env.int("SEAT_MAP_CACHE_SECONDS", default=0 if TESTING 
 
 # Webhooks (api/services/webhooks.py): endpoints on private or loopback addresses are
 # refused unless this is on (tests, a theatre's own network).
-WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_ALLOW_PRIVATE = env_checks.flag(env, "WEBHOOKS_ALLOW_PRIVATE", False)
 # How long a worker owns the events it claimed: longer than one send (10 s timeout) takes.
 WEBHOOKS_CLAIM_SECONDS = env.int("WEBHOOKS_CLAIM_SECONDS", default=60)
 # Audit entries older than this many days are deleted by the purge job.
@@ -286,26 +299,31 @@ AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 # a purge whose cutoff leaves the calendar and fails every run) stop the service at start.
 DAY_MINUTES = 24 * 60
 CAP = 1_000_000_000  # the caps' "as good as none" (0 is none)
-for _name, (_low, _high) in {
-    "BOOKING_DEFAULT_CAPACITY": (1, 3_000),  # api/seatmaps.py: MAX_SEATS
-    "BOOKING_SEATS_PER_ROW": (1, 100),  # MAX_SEATS_PER_ROW
-    "BOOKING_EXPIRE_AFTER_HOURS": (1, 24 * 366),
-    "BOOKING_HOLD_MINUTES": (1, DAY_MINUTES),
-    "BOOKING_WAITLIST_OFFER_MINUTES": (1, DAY_MINUTES),
-    "BOOKING_OPEN_TIMINGS_DAYS": (0, 3_660),
-    "BOOKING_DEFAULT_RUNTIME_MINUTES": (1, DAY_MINUTES),
-    "BOOKING_CLEANING_MINUTES": (0, DAY_MINUTES),
-    "BOOKING_MAX_HELD_SEATS_PER_CLIENT": (0, CAP),
-    "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": (0, CAP),
-    "BOOKING_CHECK_IN_OPENS_MINUTES": (0, DAY_MINUTES),
-    "SHOW_SEARCH_CACHE_SECONDS": (0, 3_600),
-    "STAFF_LIST_CACHE_SECONDS": (0, 3_600),
-    "SEAT_MAP_CACHE_SECONDS": (0, 3_600),
-    "WEBHOOKS_CLAIM_SECONDS": (1, 3_600),
-    "AUDIT_KEEP_DAYS": (1, 36_600),
-}.items():
-    if not _low <= globals()[_name] <= _high:
-        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: give a whole number from {_low} to {_high}.")
+env_checks.in_range(
+    globals(),
+    {
+        "BOOKING_DEFAULT_CAPACITY": (1, 3_000),  # api/seatmaps.py: MAX_SEATS
+        "BOOKING_SEATS_PER_ROW": (1, 100),  # MAX_SEATS_PER_ROW
+        "BOOKING_EXPIRE_AFTER_HOURS": (1, 24 * 366),
+        "BOOKING_HOLD_MINUTES": (1, DAY_MINUTES),
+        "BOOKING_WAITLIST_OFFER_MINUTES": (1, DAY_MINUTES),
+        "BOOKING_OPEN_TIMINGS_DAYS": (0, 3_660),
+        "BOOKING_DEFAULT_RUNTIME_MINUTES": (1, DAY_MINUTES),
+        "BOOKING_CLEANING_MINUTES": (0, DAY_MINUTES),
+        "BOOKING_MAX_HELD_SEATS_PER_CLIENT": (0, CAP),
+        "BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR": (0, CAP),
+        "BOOKING_CHECK_IN_OPENS_MINUTES": (0, DAY_MINUTES),
+        "SHOW_SEARCH_CACHE_SECONDS": (0, 3_600),
+        "STAFF_LIST_CACHE_SECONDS": (0, 3_600),
+        "SEAT_MAP_CACHE_SECONDS": (0, 3_600),
+        "WEBHOOKS_CLAIM_SECONDS": (1, 3_600),
+        "AUDIT_KEEP_DAYS": (1, 36_600),
+        "NUM_PROXIES": (0, 10),
+        "ADMIN_LOGIN_FAILURE_LIMIT": (1, 1_000),
+        "ADMIN_LOGIN_COOLOFF_MINUTES": (1, 7 * DAY_MINUTES),
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": (1_024, 100 * 1024 * 1024),
+    },
+)
 # The default screen: BOOKING_DEFAULT_CAPACITY seats in rows of BOOKING_SEATS_PER_ROW, a grid
 # a seat map may be (api/seatmaps.py: at most MAX_ROWS rows, MAX_SEATS places).
 _rows = -(-BOOKING_DEFAULT_CAPACITY // BOOKING_SEATS_PER_ROW)
@@ -339,9 +357,9 @@ CRONJOBS = [
 ]
 # django-crontab skips a run while the previous run of the same job still goes on.
 CRONTAB_LOCK_JOBS = True
-CRONTAB_COMMAND_SUFFIX = ">> " + env("CRONTAB_LOG", default="/tmp/booking-cron.log") + " 2>&1"
+CRONTAB_COMMAND_SUFFIX = ">> " + env_checks.cron_log(env("CRONTAB_LOG", default="/tmp/booking-cron.log")) + " 2>&1"
 
-SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
+SECURE_HTTPS = env_checks.flag(env, "SECURE_HTTPS", False)
 if SECURE_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -356,7 +374,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": env_checks.log_level(env("LOG_LEVEL", default="WARNING"))},
 }
 
 TEST_RUNNER = "booking.test_runner.PytestTestRunner"

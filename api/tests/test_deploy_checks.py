@@ -89,3 +89,45 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
     assert (seatmaps.MAX_ROWS, seatmaps.MAX_SEATS_PER_ROW, seatmaps.MAX_SEATS) == (100, 100, 3_000)
     assert seatmaps.parse(seatmaps.grid(100, 30)).capacity == 3_000
     assert _manage("check", DEBUG="true", BOOKING_DEFAULT_CAPACITY="3000", BOOKING_SEATS_PER_ROW="30").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        # Each was taken and failed later, request by request, as a 500 (or silently).
+        ({"THROTTLE_ANON_RATE": "abc"}, "THROTTLE_ANON_RATE='abc': give a rate like 60/min"),
+        ({"REDIS_URL": "notaurl"}, "REDIS_URL='notaurl': give a redis://, rediss:// or unix:// URL."),
+        ({"REDIS_TIMEOUT_SECONDS": "-1"}, "REDIS_TIMEOUT_SECONDS=-1.0: give seconds above 0, at most 60."),
+        ({"NUM_PROXIES": "-1"}, "NUM_PROXIES=-1: give a whole number from 0 to 10."),
+        ({"ADMIN_LOGIN_FAILURE_LIMIT": "0"}, "ADMIN_LOGIN_FAILURE_LIMIT=0: give a whole number from 1 to 1000."),
+        ({"ADMIN_LOGIN_COOLOFF_MINUTES": "0"}, "ADMIN_LOGIN_COOLOFF_MINUTES=0: give a whole number from 1 to 10080."),
+        ({"DATA_UPLOAD_MAX_MEMORY_SIZE": "0"}, "DATA_UPLOAD_MAX_MEMORY_SIZE=0: give a whole number from 1024"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe': give true or false."),
+        ({"BOOKING_OPEN_TIMINGS": "nope"}, "BOOKING_OPEN_TIMINGS='nope': give true or false."),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud': give one of DEBUG, INFO, WARNING, ERROR, CRITICAL."),
+        ({"DATABASE_URL": "notaurl"}, "DATABASE_URL='notaurl': give a URL like postgres://"),
+        ({"TIME_ZONE": ""}, "TIME_ZONE is empty: give an IANA time zone"),
+        ({"CRONTAB_LOG": " "}, "CRONTAB_LOG is empty"),
+        ({"BOOKING_SEAT_CATEGORIES": ""}, "BOOKING_SEAT_CATEGORIES='': give lower-case names"),
+        ({"BOOKING_SEAT_CATEGORIES": "vip,premium"}, "BOOKING_SEAT_CATEGORIES='vip,premium': give lower-case names"),
+        ({**DEPLOY, "SECRET_KEY": ""}, "SECRET_KEY: give a long random value"),
+        ({**DEPLOY, "SECRET_KEY": "<50 random characters>"}, "SECRET_KEY: give a long random value"),
+    ],
+)
+def test_a_bad_setting_stops_the_service_at_start_naming_its_variable(variables, message):
+    result = _manage("check", **{"DEBUG": "true", **variables})
+    assert result.returncode == 1, result.stdout
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.LOGGING['root']['level'], s.CRONTAB_COMMAND_SUFFIX)",
+        DEBUG="true",
+        LOG_LEVEL="debug",
+        CRONTAB_LOG="/var/log/my booking/cron.log",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "DEBUG >> '/var/log/my booking/cron.log' 2>&1"

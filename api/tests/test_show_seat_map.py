@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from api import seatmaps
 from api.models import AuditEntry, Screen, SeatBlock, Show, ShowPrice, TicketType
 from api.seatmaps import grid, parse
 from api.services import venues
@@ -217,3 +218,24 @@ def test_reads_that_leave_the_map_unread_follow_a_changed_map(api_client):
     assert locked.screen.seats.capacity == 4
     response = api_client.post("/api/tickets", {**ADA, "show": show.pk})
     assert (response.status_code, response.json()["seat"][0]) == (201, "B")
+
+
+def test_a_category_dropped_from_the_setting_leaves_its_shows_on_sale(api_client, settings):
+    # Stored maps were checked against BOOKING_SEAT_CATEGORIES on every load: once premium
+    # left it, every show of a screen with premium seats was a 500 (the seat map, holds,
+    # bookings, the show's page). No new map may use it; the stored ones stay readable.
+    rows = grid(2, 5)["rows"]
+    rows[1]["seats"][0]["category"] = "premium"
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Banded", seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=10)
+    seatmaps._kept.clear()  # as a process started after the change
+    settings.BOOKING_SEAT_CATEGORIES = ["standard", "vip"]
+
+    seats = api_client.get(f"/api/shows/{show.pk}/seats")
+    booked = api_client.post("/api/tickets", {**ADA, "show": show.pk}, format="json")
+    page = api_client.get(f"/shows/{show.pk}/")
+
+    assert seats.status_code == 200, seats.content
+    assert [s["category"] for s in seats.json()["rows"][1]["seats"]][:2] == ["premium", "standard"]
+    assert booked.status_code == 201, booked.json()
+    assert page.status_code == 200
