@@ -1,5 +1,6 @@
 """Tickets, holds and bookings: what a client sends, and what it gets back."""
 
+import unicodedata
 import uuid
 from typing import Any
 
@@ -60,8 +61,14 @@ class ShowChoiceSerializer(RequestSerializer):
         return attrs
 
 
+def _readable(name: str) -> None:
+    # DRF strips spaces, not the invisible: a name of zero-width spaces was taken.
+    if not any(unicodedata.category(char)[0] in "LN" for char in name):
+        raise serializers.ValidationError("A name needs a letter or a digit.")
+
+
 class PersonSerializer(RequestSerializer):
-    name = serializers.CharField(max_length=100, help_text="1 to 100 characters.")
+    name = serializers.CharField(max_length=100, validators=[_readable], help_text="1 to 100 characters.")
     phone_number = PhoneField(help_text="Any format; without a country code, read in the venue's country.")
 
 

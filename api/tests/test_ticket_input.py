@@ -56,6 +56,9 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
         ({"name": "Ada"}, {"phone_number": ["This field is required."]}),
         ({**ADA, "name": "   "}, {"name": ["This field may not be blank."]}),
         ({**ADA, "name": "x" * 101}, {"name": ["Ensure this field has no more than 100 characters."]}),
+        # Invisible but not a space, so not stripped: it was taken as a name.
+        ({**ADA, "name": "\u200b\u200b"}, {"name": ["A name needs a letter or a digit."]}),
+        ({**ADA, "name": "--"}, {"name": ["A name needs a letter or a digit."]}),
         ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
         ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
