@@ -6,8 +6,28 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 # Development defaults for the commands below; the environment can override them.
 DEV := DEBUG=$${DEBUG:-true}
+# `make run` and `make staff-token` are for development only: DEBUG=true on their command
+# lines beats the .env that settings.py reads, so in a production checkout they would seed
+# the demo shows and an admin/admin login into its database. They refuse, before anything
+# else (the development .env included), a .env whose DEBUG settings.py reads as off (or
+# that sets none: off is its default), and DEBUG off in the environment.
+define DEVELOPMENT_ONLY
+import os, sys
+import environ
+given = os.environ.pop("DEBUG", "")
+development = "make run and make staff-token are for development only (DEBUG=true; make run seeds demo shows and an admin/admin login)"
+production = 'Production: README.md, "Running in production".'
+if given and not environ.Env.parse_value(given, bool):
+    sys.exit(f"DEBUG={given} in the environment: {development}. {production}")
+if os.path.exists(".env"):
+    environ.Env.read_env(".env")
+    if not environ.Env().bool("DEBUG", default=False):
+        found = "sets DEBUG=" + os.environ["DEBUG"] if "DEBUG" in os.environ else "sets no DEBUG (off by default)"
+        sys.exit(f".env {found}: this checkout is configured for production, and {development}. {production}")
+endef
+export DEVELOPMENT_ONLY
 
-.PHONY: venv run staff-token readme-examples test lint bench bench-sqlite bench-profile bench-ab clean
+.PHONY: venv development-only run staff-token readme-examples test lint bench bench-sqlite bench-profile bench-ab clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +41,10 @@ venv: $(STAMP)
 # Where `make run` serves; scripts/readme_examples.py moves it off 8000 when that is taken.
 RUN_ADDR ?= 127.0.0.1:8000
 
-run: venv .env
+development-only: venv
+	@$(BIN)/python -c "$$DEVELOPMENT_ONLY"
+
+run: development-only .env
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(RUN_ADDR)  (admin: http://$(RUN_ADDR)/admin/, user admin, password admin)"
@@ -29,13 +52,13 @@ run: venv .env
 
 # Development settings for every `manage.py` line of the README (cron's included), written
 # once; a production host writes its own .env (README, "Running in production").
-.env:
+.env: | development-only
 	printf '# Development settings, written by make run. Production: README, "Running in production".\nDEBUG=true\n' > .env
 
 # A staff user "boxoffice" (made when missing) and its API token, the key alone on stdout:
 # TOKEN=$$(make -s staff-token). STAFF_USER names another user.
 STAFF_USER ?= boxoffice
-staff-token: venv
+staff-token: development-only
 	@$(DEV) $(BIN)/python manage.py staff_token $(STAFF_USER)
 
 # Every curl example of README.md, in order, against `make run`'s server on a fresh clone

@@ -6,10 +6,20 @@ Each value can be set from the environment (README, "Performance", says how to c
 - GUNICORN_WORKER_CLASS: sync (default) or gthread, with GUNICORN_THREADS threads. The
   work is CPU-bound Python: threads share one core per process, and gthread measured
   slower than sync for the search and the ticket list.
+
+Like booking/settings.py, it reads the .env beside it (the README's production recipe keeps
+every variable there), and a real environment variable beats the file.
 """
 
 import gc
 import os
+from pathlib import Path
+
+import environ
+
+_dotenv = Path(__file__).resolve().parent / ".env"
+if _dotenv.exists():
+    environ.Env.read_env(_dotenv)
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))

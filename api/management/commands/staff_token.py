@@ -1,6 +1,9 @@
+from typing import cast
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import models, transaction
 from rest_framework.authtoken.models import Token
 
 
@@ -13,15 +16,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
         parser.add_argument("--reset", action="store_true", help="replace the token (a leaked key stops working)")
+        parser.add_argument(
+            "--make-staff",
+            action="store_true",
+            help="make an existing user that isn't staff staff (its token then has staff's rights)",
+        )
 
-    def handle(self, *args: object, username: str, reset: bool, **options: object) -> None:
+    def handle(self, *args: object, username: str, reset: bool, make_staff: bool, **options: object) -> None:
+        User = get_user_model()
+        # The name as createsuperuser checks it: an empty name made a working staff token
+        # whose audit actor was "staff:".
+        username_field = cast(models.Field, User._meta.get_field(User.USERNAME_FIELD))
+        try:
+            username_field.clean(username, None)
+        except ValidationError as error:
+            raise CommandError(f"Invalid username {username!r}: {' '.join(error.messages)}") from error
+        made_staff = False
         with transaction.atomic():
-            user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
+            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
             if created:
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
             elif not user.is_staff:
-                user.is_staff = True
+                if not make_staff:
+                    raise CommandError(
+                        f"The user {username} exists and is not staff: --make-staff makes it staff (its token then"
+                        " has staff's rights)."
+                    )
+                user.is_staff = made_staff = True
                 user.save(update_fields=["is_staff"])
             if reset:
                 Token.objects.filter(user=user).delete()
@@ -29,4 +51,6 @@ class Command(BaseCommand):
         # The key alone on stdout, for TOKEN=$(...); what happened on stderr.
         if created:
             self.stderr.write(f"Created the staff user {username}.")
+        if made_staff:
+            self.stderr.write(f"Made the user {username} staff.")
         self.stdout.write(token.key)
