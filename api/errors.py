@@ -110,6 +110,11 @@ class OtherCurrency(Invalid):
         )
 
 
+class StartPassedWithTickets(Invalid):
+    subject = "starts_at"
+    message = "A show with tickets can't move to a time that has passed: they would expire and be purged."
+
+
 class ShowTimeTaken(Invalid):
     subject = "starts_at"
     message = "Another show starts at this moment."

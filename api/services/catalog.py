@@ -27,6 +27,7 @@ from ..errors import (
     ShowOverlaps,
     ShowStarted,
     ShowTimeTaken,
+    StartPassedWithTickets,
     TimeDoesNotExist,
     TimeOutOfRange,
     UnknownTicketType,
@@ -264,7 +265,10 @@ def show_update(
             show.title = show.film.title
         elif title is not None and show.film_id is None:
             show.title = title
-        if starts_at is not None:
+        if starts_at is not None and starts_at != show.starts_at:
+            # A mistyped day would mark its tickets expired at once, for the purge to take.
+            if starts_at <= now and Ticket.objects.filter(show=show).exists():
+                raise StartPassedWithTickets()
             show.starts_at = starts_at
         if was_open_timing and show.film_id is None:
             show.ends_at = show.busy_until = show.starts_at  # still an open timing

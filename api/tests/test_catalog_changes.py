@@ -138,8 +138,9 @@ def test_a_venue_with_shows_keeps_its_zone_and_currency(staff_client, change):
 @pytest.mark.parametrize("days", [3, -1])
 def test_a_moved_shows_tickets_are_expired_as_its_new_time_says(staff_client, days):
     # Expired by the job, then moved to the future (a show entered on the wrong day): its
-    # tickets stayed expired, and the next purge deleted them. Moved into the past, they
-    # expire at once.
+    # tickets stayed expired, and the next purge deleted them. Moved into the past they
+    # expired at once, for the purge to take: a show with tickets no longer moves there
+    # (test_show_writes.py), and its tickets stay as they were.
     show = make_show(days=-1 if days > 0 else 3)
     booked = book_ticket(show.pk, now=show.starts_at - timedelta(days=1))
     jobs.tickets_expire(now=timezone.now())
@@ -147,10 +148,10 @@ def test_a_moved_shows_tickets_are_expired_as_its_new_time_says(staff_client, da
 
     response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": starts_at.isoformat()}, format="json")
 
-    assert response.status_code == 200, response.json()
-    assert Ticket.objects.get(pk=booked.pk).expired == (days < 0)
+    assert response.status_code == (200 if days > 0 else 400), response.json()
+    assert not Ticket.objects.get(pk=booked.pk).expired
     jobs.tickets_purge(now=timezone.now())
-    assert Ticket.objects.filter(pk=booked.pk).exists() == (days > 0)
+    assert Ticket.objects.filter(pk=booked.pk).exists()
 
 
 # --- screens ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The Show part of API.md, staff writes: schedule (POST), change (PUT, PATCH) and delete a
 show, each refused to anyone who is not staff."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -282,3 +282,31 @@ def test_a_title_other_than_its_films_is_a_400_not_ignored(staff_client):
     assert (made_titled.status_code, made_titled.json()) == (400, refused)
     assert same.status_code == 200, same.json()
     assert Show.objects.get(pk=show_id).title == "Dune: Part Three"
+
+
+def test_a_show_with_tickets_cant_move_to_a_time_that_has_passed(staff_client, api_client):
+    # A mistyped day saved, marked its tickets expired at once, and the next purge deleted
+    # them: moved back, the show had sold nothing.
+    show = Show.objects.get(
+        pk=staff_client.post(
+            "/api/shows", {"title": "Late", "date": in_days(3).isoformat(), "time": "20:00"}, format="json"
+        ).json()["id"]
+    )
+    empty = Show.objects.get(
+        pk=staff_client.post(
+            "/api/shows", {"title": "Empty", "date": in_days(3).isoformat(), "time": "23:00"}, format="json"
+        ).json()["id"]
+    )
+    book(show)
+    yesterday = (timezone.now() - timedelta(days=1)).replace(microsecond=0, second=0)
+
+    moved = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": yesterday.isoformat()}, format="json")
+    moved_empty = staff_client.patch(f"/api/shows/{empty.pk}", {"starts_at": yesterday.isoformat()}, format="json")
+
+    assert (moved.status_code, moved.json()) == (
+        400,
+        {"starts_at": ["A show with tickets can't move to a time that has passed: they would expire and be purged."]},
+    )
+    assert Show.objects.get(pk=show.pk).starts_at == show.starts_at
+    assert not Show.objects.get(pk=show.pk).tickets.filter(expired=True).exists()
+    assert moved_empty.status_code == 200, moved_empty.json()  # nothing sold: staff may correct it

@@ -1,5 +1,5 @@
-"""What the webhook tests share: a local HTTP receiver, an endpoint registered at it, and
-a delivery run."""
+"""What the webhook tests share: a local HTTP receiver, an endpoint registered at it, a
+delivery run, and events put in the outbox."""
 
 import http.server
 import ssl
@@ -8,10 +8,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from api.models import Webhook
-from api.services import webhooks
+from api.services import audit, webhooks
 
 
 class Receiver:
@@ -85,3 +86,10 @@ def endpoint(db, receiver, allow_private) -> Webhook:
 
 def deliver(after: timedelta = timedelta(0)) -> webhooks.DeliveryResult:
     return webhooks.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
+
+
+def queue_events(count: int) -> None:
+    """`count` tickets.expired events in the outbox, one row each for every active endpoint."""
+    events = [audit.Event("tickets.expired", {"count": n}) for n in range(count)]
+    with transaction.atomic():
+        audit.record_many(actor="test", now=timezone.now(), entries=[], events=events)

@@ -1,0 +1,224 @@
+# ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
+"""The webhook jobs as cron runs them. `deliver_webhooks` sends batch after batch while
+events are due, starting no send after webhooks.RUN_SECONDS, and its summary and audit
+entry count the whole run; each failed attempt is logged with the endpoint, the message id
+and the reason, never the payload. `purge_expired_tickets` deletes, a week on, the events
+given up and those of endpoints made inactive too, never one that may still be sent.
+Delivery itself: test_webhooks.py; workers at once: test_webhooks_workers.py."""
+
+import logging
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from api.models import AuditEntry, Webhook, WebhookEvent
+from api.services import jobs, webhooks
+from api.tests.commands_helpers import NOTHING_PURGED, run
+from api.tests.conftest import ADA, book_seats
+from api.tests.webhooks_helpers import (
+    Receiver,
+    allow_private,  # noqa: F401 (the fixture)
+    deliver,
+    endpoint,  # noqa: F401 (the fixture)
+    queue_events,
+    receiver,  # noqa: F401 (the fixture)
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# --- a cron run: batch after batch, for a bounded time --------------------------------------
+
+
+def test_a_cron_run_sends_batch_after_batch_while_events_are_due(endpoint, receiver):
+    due = webhooks.BATCH_SIZE + 50
+    queue_events(due)
+    # The last one fails: its retry, 5 s on, is not due while the run lasts.
+    receiver.answers = [200] * (due - 1) + [500]
+
+    out = run("deliver_webhooks")
+
+    assert out == f"Delivered {due - 1} webhook events, 1 failed (0 endpoints disabled).\n"
+    assert len(receiver.requests) == due
+    assert not WebhookEvent.objects.filter(next_attempt_at__lte=timezone.now()).exists()
+    # One entry for the run, counting all its batches.
+    (entry,) = AuditEntry.objects.filter(action="webhooks.sent")
+    assert entry.changes == {"delivered": due - 1, "failed": 1, "disabled": 0}
+
+
+def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoint, receiver, monkeypatch):
+    queue_events(10)
+    send = webhooks._send
+    started: list[float] = []
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        began = timezone.now()
+
+        def ten_seconds_each(*args):
+            started.append((timezone.now() - began).total_seconds())
+            answered = send(*args)
+            traveller.shift(10)
+            return answered
+
+        monkeypatch.setattr(webhooks, "_send", ten_seconds_each)
+        out = run("deliver_webhooks")
+        ended = timezone.now()
+
+    assert webhooks.RUN_SECONDS == 45
+    assert started == [0, 10, 20, 30, 40]  # across two batches (the first stops half-way through its lease)
+    assert out == "Delivered 5 webhook events, 0 failed (0 endpoints disabled).\n"
+    # The rest are handed back untried, due at once: the next run (a minute on) sends them.
+    left = WebhookEvent.objects.filter(status="pending")
+    assert [(e.attempts, e.next_attempt_at <= ended) for e in left] == [(0, True)] * 5
+
+
+def test_a_cron_run_ends_within_its_minute_even_if_its_last_send_times_out():
+    assert webhooks.RUN_SECONDS + webhooks.TIMEOUT_SECONDS < 60
+
+
+# --- each failed attempt is logged, with its reason ----------------------------------------
+
+
+def failure_logged(caplog: pytest.LogCaptureFixture) -> str:
+    """The one message logged, a WARNING of the webhooks' logger; it never holds the
+    payload's person."""
+    (record,) = caplog.records
+    assert (record.name, record.levelno) == ("api.services.webhooks", logging.WARNING)
+    message = record.getMessage()
+    assert ADA["name"] not in message and ADA["phone_number"][-10:] not in message
+    return message
+
+
+def test_a_failed_attempt_is_logged_with_the_answers_status(endpoint, receiver, show, caplog):
+    receiver.answers = [503]
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+
+    with caplog.at_level(logging.WARNING):
+        deliver()
+        assert failure_logged(caplog) == (
+            f"Webhook endpoint {endpoint.pk}: event {event.message_id} failed (attempt 1): HTTP 503"
+        )
+        caplog.clear()
+        assert deliver(after=timedelta(seconds=10)).delivered == 1
+
+    assert caplog.records == []  # a delivery is not a warning
+
+
+def test_a_refused_connection_is_logged_with_its_exception(allow_private, show, caplog):
+    nobody = webhooks.webhook_create(url="http://127.0.0.1:9/nobody", events=[], actor="t", now=timezone.now())
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+
+    with caplog.at_level(logging.WARNING):
+        deliver()
+
+    prefix = f"Webhook endpoint {nobody.pk}: event {event.message_id} failed (attempt 1): ConnectError: "
+    assert failure_logged(caplog).startswith(prefix)
+
+
+def test_a_private_address_refused_at_delivery_is_logged_with_why(endpoint, receiver, settings, show, caplog):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+
+    with caplog.at_level(logging.WARNING):
+        deliver()
+
+    assert failure_logged(caplog) == (
+        f"Webhook endpoint {endpoint.pk}: event {event.message_id} failed (attempt 1): "
+        "The host 127.0.0.1 has the private or reserved address 127.0.0.1."
+    )
+
+
+def test_a_timeout_given_up_is_logged_as_given_up(allow_private, show, monkeypatch, caplog):
+    slow = Receiver(delay=2.0)
+    try:
+        monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
+        hook = webhooks.webhook_create(url=slow.url, events=[], actor="t", now=timezone.now())
+        book_seats(show.pk)
+        WebhookEvent.objects.update(attempts=len(webhooks.RETRY_DELAYS))  # the last attempt left
+        event = WebhookEvent.objects.get()
+
+        with caplog.at_level(logging.WARNING):
+            deliver()
+    finally:
+        slow.stop()
+
+    attempt = len(webhooks.RETRY_DELAYS) + 1
+    assert failure_logged(caplog) == (
+        f"Webhook endpoint {hook.pk}: event {event.message_id} failed (attempt {attempt}, given up): "
+        "ReadTimeout: timed out"
+    )
+
+
+# --- the purge: a week on, whatever became of them ------------------------------------------
+
+
+@pytest.fixture
+def outbox(allow_private) -> tuple[datetime, dict[str, WebhookEvent]]:
+    """When the purge runs, and events of every kind: those it deletes are named `gone_*`.
+    `stopped` is an endpoint made inactive; it is sent nothing (its events are not claimed)."""
+    now = timezone.now()
+    week = jobs.DELIVERED_EVENTS_KEPT
+    active = webhooks.webhook_create(url="https://theatre.example/hooks", events=[], actor="t", now=now)
+    stopped = webhooks.webhook_create(url="https://theatre.example/old", events=[], actor="t", now=now)
+    webhooks.webhook_update(webhook_id=stopped.pk, actor="t", now=now, active=False)
+    failed, pending, delivered = "failed", "pending", "delivered"
+    kinds: dict[str, tuple[Webhook, str, timedelta, datetime | None]] = {
+        # name: endpoint, status, age, next attempt
+        "gone_given_up": (active, failed, week + timedelta(seconds=1), None),
+        "given_up_a_week_ago": (active, failed, week, None),
+        "given_up_this_week": (active, failed, week - timedelta(days=1), None),
+        "failing_with_a_retry_to_come": (active, failed, week * 2, now + timedelta(hours=14)),
+        "given_up_retried_by_staff": (active, failed, week * 2, now),
+        "given_up_in_flight": (active, failed, week * 2, now + timedelta(seconds=50)),  # the lease
+        "pending_due": (active, pending, week * 2, now - week),  # the deliverer stopped a while
+        "gone_delivered": (active, delivered, week + timedelta(seconds=1), None),
+        "gone_stopped_pending": (stopped, pending, week + timedelta(seconds=1), now - week),
+        "gone_stopped_failing": (stopped, failed, week * 2, now + timedelta(hours=14)),
+        "gone_stopped_given_up": (stopped, failed, week * 2, None),
+        "stopped_pending_this_week": (stopped, pending, week - timedelta(days=1), now - timedelta(days=1)),
+    }
+    events = {
+        name: WebhookEvent.objects.create(
+            webhook=webhook,
+            message_id=f"msg_{name}",
+            type="booking.created",
+            payload={"type": "booking.created", "data": {"name": ADA["name"], "phone_number": ADA["phone_number"]}},
+            status=status,
+            attempts=0 if status == pending else 12,
+            next_attempt_at=next_attempt_at,
+            created_at=now - age,
+            delivered_at=now - age if status == delivered else None,
+        )
+        for name, (webhook, status, age, next_attempt_at) in kinds.items()
+    }
+    return now, events
+
+
+def test_the_purge_deletes_given_up_events_and_those_of_inactive_endpoints_a_week_on(outbox):
+    now, events = outbox
+
+    with time_machine.travel(now, tick=False):
+        out = run("purge_expired_tickets")
+
+    kept = set(WebhookEvent.objects.values_list("message_id", flat=True))
+    assert kept == {f"msg_{name}" for name in events if not name.startswith("gone_")}
+    assert out == NOTHING_PURGED + "Deleted 0 old audit entries and 5 old webhook events.\n"
+    (entry,) = AuditEntry.objects.filter(action="tickets.purged")
+    assert entry.changes["webhook_events"] == 5
+    assert jobs.tickets_purge(now=now).webhook_events == 0  # run again, nothing more
+
+
+def test_an_endpoint_made_active_again_keeps_its_events_that_may_still_be_sent(outbox):
+    now, events = outbox
+    Webhook.objects.filter(pk=events["gone_stopped_failing"].webhook_id).update(active=True)
+
+    jobs.tickets_purge(now=now)
+
+    kept = set(WebhookEvent.objects.values_list("message_id", flat=True))
+    assert {"msg_gone_stopped_pending", "msg_gone_stopped_failing"} <= kept  # their attempts are to come
+    assert "msg_gone_stopped_given_up" not in kept  # given up a week ago: gone, as on any endpoint
