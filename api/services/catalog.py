@@ -356,6 +356,19 @@ def seats_block(
         return list(SeatBlock.objects.filter(show=show, seat__in=seats))
 
 
+def seats_sold_unblocked(*, show: Show, seats: list[str], actor: str, now: datetime) -> None:
+    """Blocked seats that staff sold (a house seat has found its guest) are unblocked,
+    and recorded so as an unblock by hand is. Call under the show's lock."""
+    blocks = SeatBlock.objects.filter(show=show, seat__in=seats)
+    unblocked = sorted(blocks.values_list("seat", flat=True), key=seats.index)
+    if unblocked:
+        blocks.delete()
+        changes = {"unblocked": unblocked, "reason": "sold"}
+        audit.record(
+            actor=actor, action="seats.unblocked", obj_type="show", obj_id=str(show.pk), changes=changes, now=now
+        )
+
+
 def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime | None = None) -> None:
     with transaction.atomic():
         lock_show(show_id)

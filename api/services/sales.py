@@ -26,11 +26,11 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_booking_of, lock_show, lock_shows, seats_in_use
-from ..models import Booking, Customer, Hold, SeatBlock, Show, Ticket, TicketType
+from ..models import Booking, Customer, Hold, Show, Ticket, TicketType
 from ..seatmaps import seat_map_order
 from . import audit, door
 from .caps import check_seats_per_hour
-from .catalog import ShowTime
+from .catalog import ShowTime, seats_sold_unblocked
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
@@ -75,7 +75,7 @@ def _sell(
         now=now,
     )
     if unblock:
-        SeatBlock.objects.filter(show=show, seat__in=[line.seat for line in lines]).delete()
+        seats_sold_unblocked(show=show, seats=[line.seat for line in lines], actor=actor, now=now)
     return sale
 
 
@@ -319,7 +319,7 @@ def ticket_update(
                 ticket.price = line.price
                 ticket.show = target
                 if ticket.seat in used.blocked:
-                    SeatBlock.objects.filter(show=target, seat=ticket.seat).delete()
+                    seats_sold_unblocked(show=target, seats=[ticket.seat], actor=actor, now=now)
             customer = ticket.holder
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_at(phone_number, ticket.show)

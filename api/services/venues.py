@@ -291,17 +291,17 @@ def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: dat
             # taken after the lock) sees it and makes it plain, not the unique index. NO KEY
             # UPDATE, which the foreign-key checks of sales committing meanwhile (FOR KEY
             # SHARE of their types) don't wait for, nor this for them.
-            TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk).update(default=False)
+            old_defaults = TicketType.objects.filter(default=True).exclude(pk=ticket_type.pk)
+            was_default = list(old_defaults.values_list("key", flat=True))
+            old_defaults.update(default=False)
+        else:
+            was_default = []
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
         ticket_type.save()
-        audit.record(
-            actor=actor,
-            action=action,
-            obj_type="ticket_type",
-            obj_id=ticket_type.key,
-            changes=changes,
-            now=now or timezone.now(),
-        )
+        # The type that stopped being the default changed too: its entry says so.
+        entries = [audit.Entry("ticket_type.changed", "ticket_type", key, {"default": False}) for key in was_default]
+        entries.append(audit.Entry(action, "ticket_type", ticket_type.key, changes))
+        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
         return ticket_type
 
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from api.models import Booking, Hold, ShowPrice, Ticket, TicketType
+from api.models import AuditEntry, Booking, Hold, ShowPrice, Ticket, TicketType
 from api.services import venues
 from api.tests.conftest import ADA, PRICES, all_at_once, book_ticket, make_show, postgres_only
 
@@ -32,6 +32,12 @@ def test_staff_add_a_ticket_type_and_make_it_the_default(staff_client):
     assert response.status_code == 201
     assert TicketType.objects.default().key == "student"
     assert TicketType.objects.filter(default=True).count() == 1
+    # The type that stopped being the default is in the trail too (it wasn't).
+    entries = AuditEntry.objects.filter(object_type="ticket_type").order_by("pk")
+    assert [(e.action, e.object_id, e.changes) for e in entries] == [
+        ("ticket_type.changed", "adult", {"default": False}),
+        ("ticket_type.created", "student", {"key": "student", "name": "Student", "default": True}),
+    ]
 
 
 def test_the_default_type_stays_the_default_until_another_takes_its_place(staff_client):

@@ -169,6 +169,20 @@ def test_staff_may_book_a_blocked_seat_by_naming_it(staff_client, show):
     assert not SeatBlock.objects.exists()  # the house seat has found its guest
 
 
+def test_a_blocked_seat_sold_or_moved_to_by_staff_is_recorded_unblocked(staff_client, show):
+    # The block went with no entry: the show's trail ended at "seats.blocked".
+    SeatBlock.objects.bulk_create([SeatBlock(show=show, seat=seat, reason="house") for seat in ("A1", "A2")])
+    sold = staff_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "A1"}, format="json")
+    moved = staff_client.patch(f"/api/tickets/{sold.json()['id']}", {"seat": "A2"}, format="json")
+
+    assert (sold.status_code, moved.status_code) == (201, 200)
+    entries = AuditEntry.objects.filter(action="seats.unblocked", object_id=str(show.pk)).order_by("pk")
+    assert [e.changes for e in entries] == [
+        {"unblocked": ["A1"], "reason": "sold"},
+        {"unblocked": ["A2"], "reason": "sold"},
+    ]
+
+
 def test_the_service_never_chooses_a_blocked_seat(api_client, show):
     # B5 is the seat best-available chooses first on the default 2x10 screen.
     SeatBlock.objects.create(show=show, seat="B5")
