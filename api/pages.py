@@ -33,7 +33,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import idempotency, selectors
 from .callers import actor_of, capped_client, client_scope
-from .errors import Busy, Conflict, DomainError, IdempotencyKeyInUse, Limited, SingleSeatGap
+from .errors import Busy, Conflict, DomainError, IdempotencyKeyInUse, Limited, SeatsPerHourReached, SingleSeatGap
 from .models import Show
 from .seatmap_svg import outlines
 from .serializers.sales import BookingCreateSerializer
@@ -170,6 +170,9 @@ def _flat(errors: Any) -> list[str]:
 def _sentence(exc: DomainError) -> str:
     if isinstance(exc, SingleSeatGap):
         return SENTENCES["single_seat_gap"].format(seat=exc.seat)
+    if isinstance(exc, SeatsPerHourReached):  # in minutes, as the script says it
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        return SENTENCES["seats_per_hour"].format(minutes="a minute" if minutes == 1 else f"{minutes} minutes")
     if isinstance(exc, Conflict | Busy) and exc.code in SENTENCES:
         return SENTENCES[exc.code]
     return exc.message

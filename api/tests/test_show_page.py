@@ -286,7 +286,12 @@ def test_form_is_held_to_the_hourly_seat_cap_as_the_api_is(client, api_client, s
 
     assert response.status_code == 429
     assert 3000 <= int(response["Retry-After"]) <= 3600  # when the hour's first seat frees
-    assert "One client can book at most 3 seats an hour: try again later." in response.content.decode()
+    # When, in minutes, as the page's script says it (it said "try again later").
+    minutes = -(-int(response["Retry-After"]) // 60)
+    assert (
+        f"You have booked as many seats as one customer may book in an hour. You can book more in {minutes} minutes."
+        in response.content.decode()
+    )
     assert Ticket.objects.filter(show=show).count() == 3
     api_answer = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json")
     assert api_answer.status_code == 429
