@@ -33,7 +33,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import idempotency, selectors
 from .callers import actor_of, capped_client, client_scope
-from .errors import Busy, Conflict, DomainError, IdempotencyKeyInUse, Limited, SeatsPerHourReached, SingleSeatGap
+from .errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    Limited,
+    SeatsPerHourReached,
+    SingleSeatGap,
+)
 from .models import Show
 from .seatmap_svg import outlines
 from .serializers.sales import BookingCreateSerializer
@@ -73,6 +82,7 @@ SENTENCES = {
         "You have booked as many seats as one customer may book in an hour. You can book more in {minutes}."
     ),
     "nothing_chosen": "Pick at least one seat, or say how many tickets you want.",
+    "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
     "network": "The booking service can't be reached. Check your connection and try again.",
 }
 
@@ -173,7 +183,7 @@ def _sentence(exc: DomainError) -> str:
     if isinstance(exc, SeatsPerHourReached):  # in minutes, as the script says it
         minutes = max(1, math.ceil(exc.retry_after / 60))
         return SENTENCES["seats_per_hour"].format(minutes="a minute" if minutes == 1 else f"{minutes} minutes")
-    if isinstance(exc, Conflict | Busy) and exc.code in SENTENCES:
+    if isinstance(exc, Conflict | Busy | IdempotencyKeyReused) and exc.code in SENTENCES:
         return SENTENCES[exc.code]
     return exc.message
 

@@ -36,6 +36,22 @@ def test_a_form_sent_twice_books_once_and_both_answers_show_that_booking(form):
 
 
 @pytest.mark.django_db
+def test_a_booked_form_sent_again_with_other_choices_says_so_in_a_sentence():
+    # (Back to the page, other seats, sent again.) It said "This Idempotency-Key was used
+    # with another request body.", the API's words.
+    show = make_show(screen=screen_of(10), capacity=10)
+    client = Client()
+    key = form_key(client, show)
+    assert client.post(f"/shows/{show.pk}/", {"seats": ["A4"], **PERSON, "form_key": key}).status_code == 303
+
+    again = client.post(f"/shows/{show.pk}/", {"seats": ["A6"], **PERSON, "form_key": key})
+
+    assert again.status_code == 400
+    assert "This page has booked already. Reload it to book more seats." in again.content.decode()
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_a_page_shown_afresh_is_a_new_booking():
     show = make_show(screen=screen_of(10), capacity=10)
     client = Client()
