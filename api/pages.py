@@ -70,6 +70,7 @@ COUNT_DIGITS = 4
 # reads the same sentences (json_script), so the map and the no-script form say one thing.
 SENTENCES = {
     "sold_out": "Sorry, this show doesn't have that many seats left. Try fewer seats, or another show.",
+    "none_left": "Sorry, this show is sold out. Try another show.",
     "single_seat_gap": (
         "That choice would leave seat {seat} on its own, and nobody could book a single seat there. "
         "Take it too, or choose seats that leave no gap."

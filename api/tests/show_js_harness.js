@@ -134,5 +134,8 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
     await settle();
   }
   const message = byId.message.textContent;
-  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden }));
+  // The seats drawn free: each seat's <g> carries its status (data-status).
+  const drawn = byId.map.children.flatMap((svg) => (svg.children || []).filter((g) => g.dataset && g.dataset.status));
+  const free = drawn.filter((g) => g.dataset.status === "free").map((g) => g.attributes["data-seat"]);
+  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free }));
 })();

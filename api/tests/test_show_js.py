@@ -14,7 +14,7 @@ from django.contrib.staticfiles import finders
 from api.models import Hold
 from api.pages import SENTENCES
 from api.seatmap_svg import outlines
-from api.tests.conftest import make_show
+from api.tests.conftest import book_seats, make_show
 
 NODE = shutil.which("node")
 HARNESS = Path(__file__).with_name("show_js_harness.js")
@@ -73,6 +73,24 @@ def test_a_refusal_of_one_ticket_type_is_a_sentence_not_an_object(api_client, sh
 
     assert seen["sent"][-1]["body"] == {"show": show.pk, "ticket_types": {"adult": 12}}
     assert seen["message"] == "Ensure this value is less than or equal to 10."
+
+
+def test_a_show_capped_below_its_map_and_sold_out_says_so_and_offers_no_seat(api_client):
+    # Its free seats were drawn free and pickable, the page said "0 seats free", and a hold
+    # answered "Try fewer seats".
+    show = make_show(days=2, capacity=2)
+    book_seats(show.pk, quantity=2, **PERSON)
+    seats = api_client.get(f"/api/shows/{show.pk}/seats").json()
+    assert seats["seats_available"] == 0 and any(s["status"] == "free" for r in seats["rows"] for s in r["seats"])
+
+    seen = run_script(show.pk, {f"GET /api/shows/{show.pk}/seats": [{"status": 200, "body": seats}]}, [])
+
+    assert seen["message"] == SENTENCES["none_left"] == "Sorry, this show is sold out. Try another show."
+    assert seen["free_statuses"] == []  # every seat drawn booked or not on sale
+    # The same map with seats left to sell draws its free seats free.
+    selling = {**seats, "seats_available": 5}
+    seen = run_script(show.pk, {f"GET /api/shows/{show.pk}/seats": [{"status": 200, "body": selling}]}, [])
+    assert seen["message"] == "" and len(seen["free_statuses"]) > 5
 
 
 def test_the_hourly_seat_cap_is_told_with_when_it_frees(api_client, show_with_map, settings):

@@ -124,6 +124,8 @@
     const width = 2 * MARGIN + columns * CELL;
     const height = TOP + mapRows.length * CELL + 6;
     const mine = new Set(hold ? hold.seats : []);
+    // A show capped below its map sells out with seats free: those are not on sale.
+    const capped = available !== undefined && available <= 0;
 
     const svg = node("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group" });
     // On a phone a wide map keeps seats big enough to tap, and scrolls sideways in its box.
@@ -138,7 +140,7 @@
         node("text", { x, y: y + CELL / 2 + 4, "text-anchor": "middle", "font-weight": "bold", "font-size": 12, fill: "#333", "aria-hidden": "true" }, svg, row.label);
       }
       return row.seats.map((data) => {
-        let status = data.status;
+        let status = capped && data.status === "free" ? "blocked" : data.status;
         if (mine.has(data.label)) status = "mine";
         else if (status !== "free") picked.delete(data.label);
         const g = node("g", { class: "seat", role: "checkbox", tabindex: -1, "data-seat": data.label }, svg);
@@ -161,6 +163,7 @@
     svg.addEventListener("keydown", onKey);
     $("map").replaceChildren(svg);
     $("free-count").textContent = `${free} seat${free === 1 ? "" : "s"} free.`;
+    if (capped && !hold) say(SENTENCES.none_left);
     const start = (focused && seats.find((seat) => seat.label === focused.label)) || seats.find((s) => s.status === "free") || seats[0];
     if (start) focus(start, false);
   }
