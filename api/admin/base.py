@@ -8,6 +8,8 @@ saved.
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -46,6 +48,26 @@ class RuleErrorsAsMessages:
             # Back to the thing that was kept, not to the question asked again.
             opts = self.model._meta  # type: ignore[attr-defined]
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id]))
+
+
+class ModelFieldLimits:
+    """A whole number's form field takes the limits of its model field's validators.
+
+    Django gives a PositiveIntegerField's form field a minimum of 0 of its own: the input
+    took 0 and -1 was told "greater than or equal to 0", before the model's minimum (1)
+    was ever asked.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.IntegerField):
+            lows = [v.limit_value for v in db_field.validators if isinstance(v, MinValueValidator)]
+            highs = [v.limit_value for v in db_field.validators if isinstance(v, MaxValueValidator)]
+            kwargs = {
+                **({"min_value": max(lows)} if lows else {}),
+                **({"max_value": min(highs)} if highs else {}),
+                **kwargs,
+            }
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 def staff_actor(request: HttpRequest) -> str:

@@ -16,10 +16,11 @@ from django.utils.safestring import SafeString
 
 from ..models import Film, Screen, Venue
 from ..models.catalog import venue_time_zones
+from ..parsers import MAX_DEPTH, depth
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMapError, parse
 from ..services import venues
-from .base import ReadOnlyInline, RuleErrorsAsMessages, staff_actor
+from .base import ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, staff_actor
 
 
 class DeletedThroughService(RuleErrorsAsMessages):
@@ -124,6 +125,28 @@ class SeatMapJSONField(forms.JSONField):
         lines = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in rows)
         return '{"rows": [\n' + lines + "\n]}"
 
+    # Python reads JSON recursively: a few kilobytes of "[[[[..." run out of stack (a
+    # RecursionError, a 500) as they are read, or later as they are written back to the
+    # page. Deeper than the API takes (api/parsers.py) is refused before anything walks it.
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            document = super().to_python(value)
+        except RecursionError:
+            document = None
+        else:
+            if depth(document) <= MAX_DEPTH:
+                return document
+        raise forms.ValidationError(f"Nested deeper than {MAX_DEPTH} levels.", code="too_deep")
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # What the form shows again: a document too deep as the text typed, unread.
+        try:
+            document = super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)
+        return forms.fields.InvalidJSONInput(data) if depth(document) > MAX_DEPTH else document
+
     def clean(self, value: Any) -> Any:
         document = super().clean(value)
         try:
@@ -210,7 +233,7 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
 
 
 @admin.register(Film)
-class FilmAdmin(DeletedThroughService, admin.ModelAdmin):
+class FilmAdmin(ModelFieldLimits, DeletedThroughService, admin.ModelAdmin):
     list_display = ["title", "runtime", "rating"]
     search_fields = ["title"]
     fields = ["title", "runtime_minutes", "rating", "description"]

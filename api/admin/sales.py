@@ -75,7 +75,7 @@ class TicketForm(forms.ModelForm):
     seat_label = forms.CharField(
         label="Seat",
         required=False,
-        help_text="A label like B4. Blank keeps the seat, or takes the lowest free seat when moving to another show.",
+        help_text="A label like B4. Blank keeps the seat, or takes the best available one at another show.",
     )
     name = forms.CharField(max_length=100)
     phone_number = PhoneFormField()

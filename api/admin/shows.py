@@ -21,7 +21,7 @@ from ..models import Screen, SeatBlock, Show, Ticket, expiry_cutoff
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
-from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 from .prices import ShowPriceInline
 from .waitlist import show_waitlist_url
 
@@ -69,15 +69,26 @@ class ShowForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        screen = self.fields["screen"]
-        screen.queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
+        # Staff who may only view shows get the form without the model's fields (the admin
+        # shows their values read-only): each is set up only when it is there.
+        fields = self.fields
+        if "screen" in fields:
+            fields["screen"].queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
+            fields["screen"].disabled = self.instance.pk is not None  # a show stays on its screen
         if self.instance.pk is not None:
-            screen.disabled = True  # a show stays on its screen
             zone = self.instance.zone
             self.initial["starts_at"] = timezone.localtime(self.instance.starts_at, zone).replace(tzinfo=None)
-            self.fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
-        self.fields["capacity"].required = False
-        self.fields["capacity"].help_text = "Blank: every place of the screen's seat map."
+            fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
+        if "capacity" in fields:
+            capacity = fields["capacity"]
+            capacity.required = False
+            capacity.help_text = "Blank: every place of the screen's seat map."
+            if self.instance.pk is None:
+                # Blank unless asked for (?capacity=): the model's default, the default
+                # screen's BOOKING_DEFAULT_CAPACITY, saved as shown sold that many seats on
+                # a screen of any size.
+                capacity.initial, capacity.show_hidden_initial = None, False
+                self.initial["capacity"] = (kwargs.get("initial") or {}).get("capacity")
 
     def clean_starts_at(self) -> datetime:
         """The moment of the date and time typed, in the zone of the show's venue; the
@@ -179,7 +190,7 @@ class SeatBlockInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
     form = ShowForm
     list_display = [
         "title_display",
@@ -212,6 +223,10 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         fields = ["screen", "film", "title", "starts_at", "capacity"]
         if obj is None:
             return [(None, {"fields": fields})]
+        if not self.has_change_permission(request, obj):
+            # Read-only: the start in the venue's local time, as the form shows it (the
+            # model's value would read in TIME_ZONE).
+            fields[fields.index("starts_at")] = "starts_local"
         return [
             (None, {"fields": ["venue", *fields]}),
             ("Seats", {"fields": ["seat_map_picture"]}),
@@ -343,6 +358,12 @@ class ShowAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     def delete_model(self, request, obj: Show) -> None:
         catalog.show_delete(show_id=obj.pk, actor=staff_actor(request))
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        # With the "Deleted" entries of the admin's history, which Django writes just before
+        # delete_queryset: a refusal rolls them back too (BookingAdmin does the same).
+        with transaction.atomic():
+            return super().response_action(request, queryset, *args, **kwargs)
 
     def delete_queryset(self, request, queryset) -> None:
         # The bulk action too goes through the service (Django's would run

@@ -119,4 +119,5 @@ class WaitlistEntryAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         removed = sum(waitlist.waitlist_leave(entry_id=entry_id, now=now, actor=actor) for entry_id in ids)
         ended = f" ({len(ids) - removed} had left the line already)" if removed < len(ids) else ""
-        self.message_user(request, f"{removed} entries removed from the waiting list{ended}.", messages.SUCCESS)
+        entries = "entry" if removed == 1 else "entries"
+        self.message_user(request, f"{removed} {entries} removed from the waiting list{ended}.", messages.SUCCESS)

@@ -61,7 +61,7 @@ class WebhookAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
                 webhook_id=obj.pk, actor=actor, now=now, url=obj.url, events=obj.events, active=obj.active
             )
             return
-        created = webhooks.webhook_create(url=obj.url, events=obj.events, actor=actor, now=now)
+        created = webhooks.webhook_create(url=obj.url, events=obj.events, actor=actor, now=now, active=obj.active)
         obj.pk, obj.secret = created.pk, created.secret
         # The one time the secret is shown: it is never displayed again.
         self.message_user(request, f"The endpoint's signing secret (shown once, keep it): {created.secret}")

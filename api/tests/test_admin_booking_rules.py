@@ -8,6 +8,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 
 from api.admin.shows import ShowAdmin
 from api.models import AuditEntry, Booking, Show, Ticket, Webhook, WebhookEvent
@@ -248,3 +249,5 @@ def test_a_bulk_delete_the_service_refuses_deletes_nothing(staff, frozen, monkey
     assert _messages(staff.get("/admin/api/show/")) == ["This show has tickets: cancel them first."]
     assert Show.objects.count() == 2
     assert not AuditEntry.objects.filter(action="show.cancelled").exists()
+    # Nor does the admin's own history say they were deleted (Django logs before deleting).
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
