@@ -180,15 +180,17 @@ class Sender:
             self.connections.addresses[host], self.refused[host] = checked_addresses(host)
         return self.refused[host]
 
-    def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | None:
-        """The answer's status, or None: no answer (refused, unreachable, timed out), or a
-        URL that can't be sent to."""
+    def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | str:
+        """The answer's status, or why there was none: the host refused (the check's
+        reason), or the exception's class and message (unreachable, a TLS error, timed out,
+        a URL that can't be sent to)."""
         try:
             parsed = httpx.URL(url)
-            if self.refusal(parsed.raw_host.decode("ascii")):  # in its IDNA form, as DNS and TLS take it
-                return None
+            refusal = self.refusal(parsed.raw_host.decode("ascii"))  # in its IDNA form, as DNS and TLS take it
+            if refusal:
+                return refusal
             return self.client.post(parsed, content=content, headers=headers).status_code
-        except (httpx.HTTPError, httpx.InvalidURL):
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # InvalidURL is not an HTTPError: an endpoint saved before check_url refused
             # such URLs fails its own events, not the batch's others.
-            return None
+            return f"{type(exc).__name__}: {exc}"

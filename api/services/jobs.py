@@ -14,10 +14,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from ..locking import try_job_lock
-from ..models import AuditEntry, Booking, Customer, Hold, IdempotencyKey, Show, Ticket, WaitlistEntry, WebhookEvent
+from ..models import (
+    AuditEntry,
+    Booking,
+    Customer,
+    Hold,
+    IdempotencyKey,
+    Show,
+    Ticket,
+    WaitlistEntry,
+    Webhook,
+    WebhookEvent,
+)
 from . import audit
 
 # Keys of the cron jobs' advisory locks (any two distinct 64-bit integers).
@@ -32,9 +43,11 @@ SPENT_HOLDS_KEPT = timedelta(hours=24)
 # Rows per purge transaction: each stays well under a second (bench/README.md).
 PURGE_BATCH_SIZE = 5_000
 
-# Delivered webhook events are kept this long for the delivery log (failed ones until
-# their endpoint is deleted; audit entries for AUDIT_KEEP_DAYS), and never while an
-# attempt is due or in flight (a retry staff asked for).
+# Webhook events are kept this long for the delivery log (audit entries for
+# AUDIT_KEEP_DAYS): a delivered one from its delivery; one given up, or one of an endpoint
+# made inactive, from its making (the only time the row keeps). Never one of an active
+# endpoint with an attempt due or in flight (a retry staff asked for). Their payloads hold
+# names and phone numbers.
 DELIVERED_EVENTS_KEPT = timedelta(days=7)
 
 
@@ -194,9 +207,12 @@ def tickets_purge(
 ) -> PurgeResult:
     """Delete open timings that passed without a ticket, expired tickets, then the bookings
     and customers left without any, spent holds, idempotency keys older than a day, audit
-    entries older than AUDIT_KEEP_DAYS, delivered webhook events older than a week (but not
-    one retried and not sent again yet), and the waiting lists of expired shows (with their
-    offers' holds); in short transactions. The run's counts are its audit entry."""
+    entries older than AUDIT_KEEP_DAYS, webhook events a week on (delivered ones a week
+    after their delivery; those given up, with no attempt left, and those of an inactive
+    endpoint a week after their making; never one that an active endpoint may still be
+    sent: due, in flight, or retried and not sent again yet), and the waiting lists of
+    expired shows (with their offers' holds); in short transactions. The run's counts are
+    its audit entry."""
     result = PurgeResult()
     try:
         # Before the tickets: a show whose expired tickets this run deletes is not taken
@@ -215,14 +231,17 @@ def tickets_purge(
         result.idempotency_keys = _delete_old(IdempotencyKey.objects.filter(created_at__lte=kept_since), batch_size)
         old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
         result.audit_entries = _delete_old(old_entries, batch_size)
-        # Not one with an attempt to come: a retry of an old delivery (still "delivered"
-        # until it is sent again) would be lost, though its request was answered 202.
-        delivered = WebhookEvent.objects.filter(
-            status=WebhookEvent.Status.DELIVERED,
-            delivered_at__lt=now - DELIVERED_EVENTS_KEPT,
-            next_attempt_at__isnull=True,
-        )
-        result.webhook_events = _delete_old(delivered, batch_size)
+        # Of an active endpoint, not one with an attempt to come: a retry of an old event
+        # (still "delivered" or given up until it is sent again) would be lost, though its
+        # request was answered 202. An inactive endpoint is sent nothing; made active
+        # again, it gets the events of its last week.
+        week_ago = now - DELIVERED_EVENTS_KEPT  # the keeping time
+        delivered = Q(status=WebhookEvent.Status.DELIVERED, delivered_at__lt=week_ago, next_attempt_at__isnull=True)
+        given_up = Q(status=WebhookEvent.Status.FAILED, created_at__lt=week_ago, next_attempt_at__isnull=True)
+        # A subquery, not a join: the batch's FOR UPDATE then locks the events only.
+        inactive = Q(webhook__in=Webhook.objects.filter(active=False).values("pk"), created_at__lt=week_ago)
+        old_events = WebhookEvent.objects.filter(delivered | given_up | inactive)
+        result.webhook_events = _delete_old(old_events, batch_size)
         # Along with the shows' tickets: the expire job's cutoff, one indexed subquery.
         ended = WaitlistEntry.objects.filter(show__in=Show.objects.expired(now).values("pk"))
         result.waitlist_entries = _delete_old(ended, batch_size)

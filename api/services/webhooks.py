@@ -7,7 +7,8 @@ the secret's bytes (its base64 after "whsec_"). Written here with hmac rather th
 the `standardwebhooks` package: five lines, no dependency at run time; the tests verify
 them with the package, as a receiver would.
 
-Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
+Delivery (`manage.py deliver_webhooks`: `webhooks_deliver_due` from cron, a batch after
+another for up to RUN_SECONDS; `webhooks_deliver`, one batch, for each poll of `--loop`):
 - claim: a short transaction takes due rows with SELECT ... FOR UPDATE SKIP LOCKED (on
   PostgreSQL several workers share the work, none waits for another), counts the attempt
   and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
@@ -19,13 +20,15 @@ Delivery (`webhooks_deliver`, run by `manage.py deliver_webhooks`):
   theatre's own network).
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
-  (next_attempt_at null). 410 Gone disables the endpoint.
+  (next_attempt_at null). 410 Gone disables the endpoint. Each failed attempt is logged
+  (WARNING: the endpoint, the webhook-id and why; never the payload, which holds people).
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
 import time
@@ -45,10 +48,16 @@ from ..errors import DeletedMeanwhile, DeliveryNotFound, WebhookUrlRefused
 from ..models import Webhook, WebhookEvent
 from . import audit
 
+logger = logging.getLogger(__name__)
+
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 TIMEOUT_SECONDS = 10.0
 BATCH_SIZE = 100
+# A cron run (every minute) claims and starts no send after this: with its last send timed
+# out (TIMEOUT_SECONDS) it is over before the next run. (One whose last send hangs longer,
+# through connect, write and read, makes django-crontab's lock skip that next run.)
+RUN_SECONDS = 45.0
 
 # After the n-th failed attempt the next is tried RETRY_DELAYS[n - 1] later; after the
 # last, the event is given up. 12 attempts over about 83 hours.
@@ -223,8 +232,8 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
     return events
 
 
-def _send(sender: outbound.Sender, event: WebhookEvent) -> int | None:
-    """POST the event; the answer's status, or None for no answer (refused, timed out)."""
+def _send(sender: outbound.Sender, event: WebhookEvent) -> int | str:
+    """POST the event; the answer's status, or why there was none (refused, timed out)."""
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -236,7 +245,9 @@ def _send(sender: outbound.Sender, event: WebhookEvent) -> int | None:
     return sender.post(event.webhook.url, content=body, headers=headers)
 
 
-def _record(event: WebhookEvent, status: int | None, now: datetime, result: DeliveryResult, actor: str) -> None:
+def _record(event: WebhookEvent, answer: int | str, now: datetime, result: DeliveryResult, actor: str) -> None:
+    """Record the attempt: `answer` is the endpoint's HTTP status, or why there was none."""
+    status = answer if isinstance(answer, int) else None
     # Compare-and-set on the attempt count: if the lease ran out and another worker took
     # the row meanwhile, its answer is the one that counts.
     mine = WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts)
@@ -256,6 +267,14 @@ def _record(event: WebhookEvent, status: int | None, now: datetime, result: Deli
         next_attempt_at=_after_lease(event, None if delay is None else now + delay),
     )
     result.failed += 1
+    logger.warning(
+        "Webhook endpoint %s: event %s failed (attempt %s%s): %s",
+        event.webhook_id,
+        event.message_id,
+        event.attempts,
+        ", given up" if delay is None else "",
+        answer if status is None else f"HTTP {status}",
+    )
     if status == 410:
         with transaction.atomic():
             if Webhook.objects.filter(pk=event.webhook_id, active=True).update(active=False):
@@ -270,6 +289,44 @@ def _record(event: WebhookEvent, status: int | None, now: datetime, result: Deli
                 )
 
 
+def _send_claimed(
+    events: list[WebhookEvent],
+    sender: outbound.Sender,
+    until: datetime,
+    actor: str,
+    clock: Callable[[], datetime],
+    result: DeliveryResult,
+) -> None:
+    """Send the events claimed, starting none after `until`: the rest is handed back, due
+    at once."""
+    for n, event in enumerate(events):
+        if clock() > until:
+            for left in events[n:]:
+                WebhookEvent.objects.filter(pk=left.pk, attempts=left.attempts).update(
+                    attempts=F("attempts") - 1, next_attempt_at=clock()
+                )
+            return
+        _record(event, _send(sender, event), clock(), result, actor)
+
+
+def _lease_half(claimed_at: datetime) -> datetime:
+    """When a batch claimed at `claimed_at` stops sending: half-way through its lease, so
+    that no send (10 s per connect, write and read) can outlast it."""
+    return claimed_at + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
+
+
+def _sender() -> outbound.Sender:
+    return outbound.Sender(timeout=TIMEOUT_SECONDS, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
+
+
+def _record_run(result: DeliveryResult, actor: str, now: datetime) -> None:
+    with transaction.atomic():
+        changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
+        audit.record(
+            actor=actor, action="webhooks.sent", obj_type="job", obj_id="deliver_webhooks", changes=changes, now=now
+        )
+
+
 def webhooks_deliver(
     *,
     now: datetime,
@@ -277,26 +334,31 @@ def webhooks_deliver(
     actor: str = "job:deliver_webhooks",
     clock: Callable[[], datetime] = timezone.now,
 ) -> DeliveryResult:
-    """Send one batch of due events; `clock` times the answers (the sends take a while)."""
+    """Send one batch of due events (a worker's poll); `clock` times the answers (the
+    sends take a while)."""
     result = DeliveryResult()
     events = _claim(now, limit)
     if not events:
         return result
-    # Stop sending half-way through the lease, so that no send (10 s per connect, write
-    # and read) can outlast it: the rest is handed back, due at once.
-    deadline = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
-    with outbound.Sender(timeout=TIMEOUT_SECONDS, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE) as sender:
-        for n, event in enumerate(events):
-            if clock() > deadline:
-                for left in events[n:]:
-                    WebhookEvent.objects.filter(pk=left.pk, attempts=left.attempts).update(
-                        attempts=F("attempts") - 1, next_attempt_at=clock()
-                    )
-                break
-            _record(event, _send(sender, event), clock(), result, actor)
-    with transaction.atomic():
-        changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
-        audit.record(
-            actor=actor, action="webhooks.sent", obj_type="job", obj_id="deliver_webhooks", changes=changes, now=clock()
-        )
+    with _sender() as sender:
+        _send_claimed(events, sender, _lease_half(now), actor, clock, result)
+    _record_run(result, actor, clock())
+    return result
+
+
+def webhooks_deliver_due(
+    *,
+    seconds: float = RUN_SECONDS,
+    actor: str = "job:deliver_webhooks",
+    clock: Callable[[], datetime] = timezone.now,
+) -> DeliveryResult:
+    """Send batch after batch while events are due (a cron run), claiming and starting no
+    send after `seconds`; the run's counts, and one audit entry with them when it sent any."""
+    result = DeliveryResult()
+    ends = clock() + timedelta(seconds=seconds)
+    with _sender() as sender:  # one for the run: each host is resolved once, connections are kept
+        while (now := clock()) <= ends and (events := _claim(now, BATCH_SIZE)):
+            _send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, result)
+    if result.sent:
+        _record_run(result, actor, clock())
     return result

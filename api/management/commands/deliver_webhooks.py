@@ -1,28 +1,48 @@
 import time
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from api.services.webhooks import webhooks_deliver
+from api.services.webhooks import RUN_SECONDS, DeliveryResult, webhooks_deliver, webhooks_deliver_due
+
+LONGEST_SLEEP = 24 * 3600.0  # a day; time.sleep refuses far longer ones (1e300) with a traceback
+
+
+def pause(text: str) -> float:
+    """argparse's type= for --sleep: seconds, 0 to a day."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0 <= seconds <= LONGEST_SLEEP:  # nan too
+        raise ArgumentTypeError(f"must be 0 to {LONGEST_SLEEP:.0f} seconds, not {text!r}")
+    return seconds
 
 
 class Command(BaseCommand):
-    help = "Send the webhook events that are due (new ones and retries); --loop keeps doing it as a worker."
+    help = (
+        f"Send the webhook events that are due (new ones and retries), batch after batch for up to {RUN_SECONDS:.0f}"
+        " seconds; --loop keeps doing it as a worker."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Run as a worker, polling until stopped.")
-        parser.add_argument("--sleep", type=float, default=1.0, help="Seconds between polls when nothing is due.")
+        parser.add_argument("--sleep", type=pause, default=1.0, help="Seconds between polls when nothing is due.")
 
     def handle(self, *args: object, loop: bool, sleep: float, **options: object) -> None:
+        if not loop:
+            self.report(webhooks_deliver_due())
+            return
         while True:
             result = webhooks_deliver(now=timezone.now())
-            if result.sent or not loop:
-                self.stdout.write(
-                    f"Delivered {result.delivered} webhook events, {result.failed} failed"
-                    f" ({result.disabled} endpoints disabled)."
-                )
-            if not loop:
-                return
-            if not result.sent:
+            if result.sent:
+                self.report(result)
+            else:
                 time.sleep(sleep)
+
+    def report(self, result: DeliveryResult) -> None:
+        self.stdout.write(
+            f"Delivered {result.delivered} webhook events, {result.failed} failed"
+            f" ({result.disabled} endpoints disabled)."
+        )

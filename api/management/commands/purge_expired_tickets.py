@@ -1,9 +1,20 @@
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
+
+
+def rows_per_batch(text: str) -> int:
+    """argparse's type= for --batch-size: a whole number, 1 or more."""
+    try:
+        rows = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if rows < 1:
+        raise ArgumentTypeError(f"must be 1 or more, not {rows}")
+    return rows
 
 
 class Command(BaseCommand):
@@ -13,7 +24,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
+        parser.add_argument("--batch-size", type=rows_per_batch, default=PURGE_BATCH_SIZE, help="Rows per transaction.")
 
     def handle(self, *args: object, batch_size: int, **options: object) -> None:
         result = tickets_purge(now=timezone.now(), batch_size=batch_size)
@@ -37,8 +48,7 @@ class Command(BaseCommand):
         )
         if result.audit_entries or result.webhook_events:
             self.stdout.write(
-                f"Deleted {result.audit_entries} old audit entries and "
-                f"{result.webhook_events} delivered webhook events."
+                f"Deleted {result.audit_entries} old audit entries and {result.webhook_events} old webhook events."
             )
         if result.waitlist_entries:
             self.stdout.write(f"Deleted {result.waitlist_entries} waiting-list entries of expired shows.")
