@@ -3,8 +3,9 @@ bookings.py)."""
 
 import csv
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, cast
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
-from ..models import Show, Ticket
+from ..models import Show, Ticket, Venue
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, jobs, sales
 from .base import RuleErrorsAsMessages, history_link, staff_actor
@@ -39,8 +40,14 @@ class CheckedInFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _midnight(today: date, days: int, zone: ZoneInfo) -> datetime:
+    return timezone.make_aware(datetime.combine(today + timedelta(days=days), time.min), zone)
+
+
 class ShowDateFilter(admin.SimpleListFilter):
-    """The show's day in the theatre's time zone."""
+    """The show's day where it plays: "today" is each venue's own today, in its zone (it
+    was the server's day in TIME_ZONE, so a 01:30 show in Istanbul was "today" the day
+    before)."""
 
     title = "show date"
     parameter_name = "show_date"
@@ -49,19 +56,20 @@ class ShowDateFilter(admin.SimpleListFilter):
         return [("today", "Today"), ("tomorrow", "Tomorrow"), ("week", "Next 7 days"), ("past", "Before today")]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
-
-        def midnight(days: int) -> datetime:
-            return timezone.make_aware(datetime.combine(today + timedelta(days=days), datetime.min.time()))
-
-        ranges = {"today": (0, 1), "tomorrow": (1, 2), "week": (0, 7)}
+        ranges = {"today": (0, 1), "tomorrow": (1, 2), "week": (0, 7), "past": (None, 0)}
         value = self.value()
-        if value in ranges:
-            start, end = ranges[value]
-            return queryset.filter(show__starts_at__gte=midnight(start), show__starts_at__lt=midnight(end))
-        if value == "past":
-            return queryset.filter(show__starts_at__lt=midnight(0))
-        return queryset
+        if value not in ranges:
+            return queryset
+        first, last = ranges[value]
+        now, matches = timezone.now(), Q(pk__in=[])
+        for name in Venue.objects.time_zones():
+            zone = ZoneInfo(name)
+            today = timezone.localdate(now, zone)
+            in_range = Q(show__starts_at__lt=_midnight(today, last, zone))
+            if first is not None:
+                in_range &= Q(show__starts_at__gte=_midnight(today, first, zone))
+            matches |= Q(show__screen__venue__time_zone=name) & in_range
+        return queryset.filter(matches)
 
 
 class TicketForm(forms.ModelForm):

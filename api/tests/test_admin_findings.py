@@ -205,3 +205,22 @@ def test_removing_one_waiting_list_entry_says_one_entry(staff, show):
     response = staff.post("/admin/api/waitlistentry/", selected, follow=True)
 
     assert "1 entry removed from the waiting list." in response.content.decode()
+
+
+# --- tickets by show date --------------------------------------------------------------------
+
+
+def test_the_show_date_filter_reads_each_venues_own_day(staff, screen):
+    # "Today" was the server's day (TIME_ZONE, UTC here): a show at 01:30 on the 16th in
+    # Istanbul, 22:30 UTC on the 15th, was listed as today's on the 15th, and not tomorrow's.
+    late = Show.objects.create(screen=screen, title="Late", starts_at=NOW.replace(hour=22, minute=30), capacity=10)
+    ticket = book_ticket(late.pk, **ADA)
+
+    def listed(day: str) -> list:
+        response = staff.get("/admin/api/ticket/", {"show_date": day})
+        return [t.pk for t in response.context["cl"].result_list]
+
+    assert listed("today") == []
+    assert listed("tomorrow") == [ticket.pk]
+    assert listed("week") == [ticket.pk]
+    assert listed("past") == []
