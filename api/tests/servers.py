@@ -49,6 +49,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Ask the process to end; kill it if it hasn't within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
     for _ in range(150):
         if process.poll() is not None:
@@ -87,10 +97,5 @@ def server(tmp_path):
         wait_until_up(port, process, tmp_path / "gunicorn.log")
         yield port, tmp_path / "gunicorn.log"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from api.tests.servers import free_port, production_env, wait_until_up
+from api.tests.servers import free_port, production_env, stop, wait_until_up
 
 HAPROXY = shutil.which("haproxy")
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
@@ -35,15 +35,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy: apt-get install haproxy"),
 ]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +56,7 @@ def gunicorn(django_db_setup, tmp_path_factory) -> Iterator[int]:
             wait_until_up(port, process, log_path)
             yield port
         finally:
-            _stop(process)
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +78,7 @@ def front(gunicorn, tmp_path_factory) -> Iterator[int]:
             wait_until_up(port, process, log_path)
             yield port
         finally:
-            _stop(process)
+            stop(process)
 
 
 class SlowClient(threading.Thread):
