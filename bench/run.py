@@ -32,6 +32,7 @@ figures are those of the whole box, and other load on it shows in them.
 """
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -371,10 +372,16 @@ def migrate_and_seed(root: Path) -> dict:
     import api.models
     from api.models import Booking, Customer, Show, Ticket
 
-    try:
-        from api.services.sales import REFERENCE_ALPHABET, REFERENCE_LENGTH
-    except ImportError:  # the app before the rebuild (0b5b423): one api/services.py
-        from api.services import REFERENCE_ALPHABET, REFERENCE_LENGTH
+    # Where each version keeps the reference's alphabet: sale_rows.py (since 2026-12-06),
+    # sales.py (the rebuild), or the one api/services.py before it (0b5b423).
+    for where in ("api.services.sale_rows", "api.services.sales", "api.services"):
+        try:
+            module = importlib.import_module(where)
+        except ModuleNotFoundError:  # not in this version (0b5b423's api.services is no package)
+            continue
+        if hasattr(module, "REFERENCE_ALPHABET"):
+            REFERENCE_ALPHABET, REFERENCE_LENGTH = module.REFERENCE_ALPHABET, module.REFERENCE_LENGTH
+            break
 
     call_command("migrate", verbosity=0, interactive=False)
     today = timezone.localdate()
