@@ -36,6 +36,7 @@ import importlib
 import json
 import os
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -788,8 +789,7 @@ def summarise(result: dict) -> dict:
 
 
 def server_line(args: argparse.Namespace, env: dict[str, str], postgres: str) -> str:
-    gunicorn_conf: dict = {}
-    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), gunicorn_conf)
+    gunicorn_conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # as gunicorn runs it, __file__ set
     worker_class = env.get("GUNICORN_WORKER_CLASS", gunicorn_conf.get("worker_class", "sync"))
     threads = f", {env.get('GUNICORN_THREADS', 1)} threads" if worker_class == "gthread" else ""
     where = "Redis" if env["REDIS_URL"] else "process memory"
