@@ -104,10 +104,15 @@ class OtherCurrency(Invalid):
     subject = "show"
 
     def __init__(self, currency: str, booked_in: str) -> None:
-        super().__init__(
-            f"This show is sold in {currency} and the ticket's booking in {booked_in}: "
-            "a ticket can't move to another currency; book a new one there."
-        )
+        sold = f"This show is sold in {currency} and the ticket's booking in {booked_in}"
+        super().__init__(f"{sold}: a ticket can't move to another currency; book a new one there.")
+
+
+class FilmShowTitle(Invalid):
+    subject = "title"
+
+    def __init__(self, film_title: str) -> None:
+        super().__init__(f"A show of a film has the film's title, {film_title!r}: rename the film instead.")
 
 
 class StartPassedWithTickets(Invalid):
@@ -263,9 +268,7 @@ class WaitlistEntryNotFound(Missing):
 
 
 class DeletedMeanwhile(Missing):
-    """What a change found deleted once it held the row's lock: answered in the words of the
-    views' lookup (get_object_or_404), as one that never existed. Saved, it would have been
-    inserted again."""
+    """Deleted before a change held its lock (saved, it would be inserted again): the lookup's words."""
 
     def __init__(self, model_name: str) -> None:
         super().__init__(f"No {model_name} matches the given query.")

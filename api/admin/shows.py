@@ -334,11 +334,14 @@ class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
         # Through the services, as the API's writes: the overlap and capacity rules, the
         # show's lock for a change.
         film_id = obj.film_id
+        # A film's show takes the film's title: the field's is sent only when staff typed one
+        # (the service refuses another; the form already said so), not the old film's.
+        title = obj.title if film_id is None or "title" in form.changed_data else None
         if change:
             saved = catalog.show_update(
                 show_id=obj.pk,
                 now=timezone.now(),
-                title=obj.title,
+                title=title,
                 starts_at=obj.starts_at,
                 capacity=obj.capacity,
                 film_id=film_id,
@@ -350,7 +353,7 @@ class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
                 local=form.local,  # the zone as it stands under the screen's lock (catalog.show_create)
                 screen_id=obj.screen_id,
                 film_id=film_id,
-                title=obj.title,
+                title=title or "",
                 capacity=obj.capacity,
                 actor=staff_actor(request),
             )

@@ -204,12 +204,6 @@ class ShowWriteSerializer(serializers.Serializer):
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
             # The service keeps a show's film when given none: say so rather than answer 200.
             raise serializers.ValidationError({"film": ["A show's film can't be removed; give another film."]})
-        film = attrs["film"] if "film" in attrs else (self.instance.film if self.instance is not None else None)
-        if film is not None and attrs.get("title", film.title) not in ("", film.title):
-            # Taken from the film, whatever was sent: say so rather than answer 200 unchanged.
-            raise serializers.ValidationError(
-                {"title": [f"A show of a film has the film's title, {film.title!r}: rename the film instead."]}
-            )
         if self.instance is not None and "screen" in attrs and attrs["screen"] != self.instance.screen:
             raise serializers.ValidationError({"screen": ["A show can't move to another screen; schedule a new one."]})
         values: dict[str, Any] = {key: attrs[key] for key in ("title", "starts_at", "capacity") if key in attrs}

@@ -15,6 +15,7 @@ from ..errors import (
     CapacityAboveMap,
     CapacityBelowTaken,
     EndsPastCalendar,
+    FilmShowTitle,
     Invalid,
     InvalidPrices,
     NoShowAtTime,
@@ -188,6 +189,13 @@ def _set_prices(show: Show, prices: Prices) -> None:
     )
 
 
+def _check_title(film: Film | None, title: str | None) -> None:
+    """A show of a film has the film's title: another one given is refused, not passed over
+    (its own, or none, is fine)."""
+    if film is not None and title not in (None, "", film.title):
+        raise FilmShowTitle(film.title)
+
+
 def show_create(
     *,
     starts_at: datetime,
@@ -212,6 +220,7 @@ def show_create(
         if screen is None:  # deleted since the request was read
             raise RelatedNotFound("screen", screen_id)
         film = None if film_id is None else _film(film_id)
+        _check_title(film, title)
         if local is not None:
             starts_at = moment(*local, Venue.objects.get(pk=screen.venue_id))
         if capacity is not None and capacity > screen.capacity:
@@ -263,7 +272,9 @@ def show_update(
         if film_id is not None and film_id != show.film_id:
             show.film = _film(film_id)
             show.title = show.film.title
-        elif title is not None and show.film_id is None:
+        if show.film is not None:
+            _check_title(show.film, title)
+        elif title is not None:
             show.title = title
         if starts_at is not None and starts_at != show.starts_at:
             # A mistyped day would mark its tickets expired at once, for the purge to take.

@@ -46,6 +46,19 @@ def test_a_shows_film_stays_and_gives_it_its_title_in_the_admin(staff, show):
     assert (show.film_id, show.title) == (show.film.pk, "Dune: Part Two")
 
 
+def test_a_show_given_another_film_in_the_admin_takes_its_title(staff, show):
+    # The form sends the old film's title back as it was shown: it is no title typed, so
+    # the service (which refuses a film show's title other than its film's) isn't given it.
+    other = Film.objects.create(title="Arrival", runtime_minutes=116)
+    url = f"/admin/api/show/{show.pk}/change/"
+
+    response = staff.post(url, _form(staff, url, film=str(other.pk)))
+
+    assert response.status_code == 302, response.content.decode()[:500]
+    show.refresh_from_db()
+    assert (show.film_id, show.title) == (other.pk, "Arrival")
+
+
 def test_a_shows_time_in_the_admin_is_the_venues_local_time(staff, screen, film):
     # The form read and showed it in TIME_ZONE (UTC here): 19:30 typed for an Istanbul
     # show was 22:30 there, and the change page showed 16:30 for a 19:30 show.
