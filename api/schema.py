@@ -1,18 +1,63 @@
-"""The OpenAPI schema's shared parts: the error answers of each operation, the
-Idempotency-Key header, and a post-processing hook for the answers any operation may give."""
+"""The OpenAPI schema's shared parts: the schema class, the error answers of each
+operation, the Idempotency-Key and Location headers, and a post-processing hook for the
+answers any operation may give."""
 
+import inspect
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.viewsets import ViewSetMixin
 
+from .permissions import IsStaffOrReadOnly
 from .serializers.common import ConflictSerializer, ErrorSerializer
+
+
+class BookingAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, told two things it can't see for itself:
+    - a read that IsStaffOrReadOnly lets anyone make needs no credentials (the `{}`
+      requirement it gives AllowAny and IsAuthenticatedOrReadOnly);
+    - a viewset's docstring speaks of the resource, not of each of its operations: it
+      describes the list; any other operation only by its own docstring (and summary)."""
+
+    def get_auth(self) -> list[dict]:
+        auths = super().get_auth()
+        public = self.method in SAFE_METHODS and any(
+            isinstance(p, IsStaffOrReadOnly) for p in self.view.get_permissions()
+        )
+        return auths + [{}] if public and {} not in auths else auths
+
+    def get_description(self) -> str:  # type: ignore[override]
+        if not isinstance(self.view, ViewSetMixin):
+            return super().get_description()
+        action = getattr(self.view, self.view.action or "", None)
+        own = get_doc(action) if action is not None else ""
+        # The list is the resource's page: it keeps the viewset's own docstring (not a
+        # mixin's, which inspect.getdoc would inherit).
+        if not own and self.view.action == "list":
+            own = inspect.cleandoc(type(self.view).__dict__.get("__doc__") or "")
+        return own
+
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="1 to 255 printable characters. A retry with the same key and body gets the first answer again.",
+)
+
+# Every 201 names what it made: the path of the ticket, hold, booking, waiting-list entry,
+# show, venue, screen, film, ticket type or webhook.
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The path of what was made, e.g. /api/tickets/{id}.",
+    response=[201],
 )
 
 PHONE_PARAMETER = OpenApiParameter(

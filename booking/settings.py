@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     # Ordering is declared in the FilterSets (api/filters.py): DRF's OrderingFilter would
     # take any serializer field name (?ordering=name) and fail on it with a 500.
     "DEFAULT_FILTER_BACKENDS": ["api.filters.ListFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.BookingAutoSchema",
     "EXCEPTION_HANDLER": "api.views.base.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Movie theatre booking API",
     "DESCRIPTION": "Book, move, cancel and check in tickets; hold seats and confirm bookings.",
-    "VERSION": "1.0.0",
+    "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the sidecar's static files, never a CDN: the docs work without internet.

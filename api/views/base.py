@@ -27,6 +27,18 @@ from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid,
 logger = logging.getLogger(__name__)
 
 
+class LocationMixin:
+    """A 201 names what it made in its Location header, as a booked ticket's does: the
+    item's path (a viewset's `{basename}-detail`)."""
+
+    basename: str
+    lookup_field: str
+
+    def get_success_headers(self, data: Any) -> dict[str, str]:
+        lookup = data["id"] if self.lookup_field == "pk" else data[self.lookup_field]  # a ticket type's key
+        return {"Location": reverse(f"{self.basename}-detail", args=[lookup])}
+
+
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."

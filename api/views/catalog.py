@@ -22,7 +22,7 @@ from ..callers import actor_of
 from ..filters import FilmFilter, ScreenFilter, ShowFilter
 from ..models import Film, Screen, Show, TicketType, Venue
 from ..permissions import IsStaff, IsStaffOrReadOnly
-from ..schema import errors
+from ..schema import LOCATION_HEADER, errors
 from ..seatmaps import json_schema
 from ..serializers.catalog import (
     BlockCreateSerializer,
@@ -37,7 +37,7 @@ from ..serializers.catalog import (
     VenueSerializer,
 )
 from ..services import catalog, venues
-from .base import kept_for
+from .base import LocationMixin, kept_for
 
 
 @extend_schema_view(
@@ -48,6 +48,7 @@ from .base import kept_for
     create=extend_schema(
         summary="Schedule a show (staff)",
         request=ShowWriteSerializer,
+        parameters=[LOCATION_HEADER],
         responses={201: ShowSerializer, **errors(400, 401, 403)},
     ),
     update=extend_schema(
@@ -64,7 +65,7 @@ from .base import kept_for
         summary="Delete a show without tickets (staff)", responses={204: None, **errors(401, 403, 404, 409)}
     ),
 )
-class ShowViewSet(viewsets.ModelViewSet):
+class ShowViewSet(LocationMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ShowFilter
     serializer_class = ShowSerializer
@@ -104,7 +105,9 @@ class ShowViewSet(viewsets.ModelViewSet):
 
     def _answer(self, show_id: int, code: int) -> Response:
         show = self.get_queryset().get(pk=show_id)
-        return Response(ShowSerializer(show).data, status=code)
+        data = ShowSerializer(show).data
+        headers = self.get_success_headers(data) if code == status.HTTP_201_CREATED else None
+        return Response(data, status=code, headers=headers)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ShowWriteSerializer(data=request.data)
@@ -217,7 +220,9 @@ def _catalog_schema(
         list=extend_schema(summary=reads[0], responses={200: serializer, **errors(*list_errors)}),
         retrieve=extend_schema(summary=reads[1], responses={200: serializer, **errors(404, 429)}),
         create=extend_schema(
-            summary=f"Add a {thing} (staff)", responses={201: serializer, **errors(400, 401, 403, *conflicts)}
+            summary=f"Add a {thing} (staff)",
+            parameters=[LOCATION_HEADER],
+            responses={201: serializer, **errors(400, 401, 403, *conflicts)},
         ),
         update=extend_schema(
             summary=f"Change a {thing} (staff)",
@@ -240,7 +245,7 @@ def _catalog_schema(
     list_errors=(429,),
     conflicts=(409,),  # in_use: a venue with shows keeps its time zone and currency
 )
-class VenueViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
+class VenueViewSet(LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = VenueSerializer
     queryset = Venue.objects.prefetch_related("screens").order_by("pk")
@@ -254,7 +259,7 @@ class VenueViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     list_errors=(400, 429),
     conflicts=(409,),
 )
-class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
+class ScreenViewSet(LocationMixin, InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ScreenSerializer
     queryset = Screen.objects.select_related("venue").order_by("venue_id", "pk")
@@ -278,7 +283,7 @@ class ScreenViewSet(InUseDestroyMixin, viewsets.ModelViewSet):
 
 
 @_catalog_schema("film", FilmSerializer, reads=("Films", "A film"), list_errors=(429,))
-class FilmViewSet(InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
+class FilmViewSet(LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
     queryset = Film.objects.order_by("title", "pk")
@@ -293,7 +298,7 @@ def seat_map_schema(request: Request) -> Response:
 
 
 @_catalog_schema("ticket type", TicketTypeSerializer, reads=("Ticket types", "A ticket type"), list_errors=(429,))
-class TicketTypeViewSet(viewsets.ModelViewSet):
+class TicketTypeViewSet(LocationMixin, viewsets.ModelViewSet):
     """Adult, child, senior...; staff write. One is the default; a type sold or priced
     can't be deleted (409 in_use)."""
 

@@ -18,7 +18,7 @@ from ..callers import actor_of, capped_client, client_scope
 from ..filters import TicketFilter
 from ..models import Booking, Hold, Ticket, parse_phone, phone_text
 from ..permissions import IsStaff
-from ..schema import IDEMPOTENCY_HEADER, PHONE_PARAMETER, errors
+from ..schema import IDEMPOTENCY_HEADER, LOCATION_HEADER, PHONE_PARAMETER, errors
 from ..serializers.sales import (
     BookingCreateSerializer,
     BookingSerializer,
@@ -42,7 +42,7 @@ from .base import kept_for
     create=extend_schema(
         summary="Book a ticket",
         request=TicketCreateSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, LOCATION_HEADER],
         responses={201: TicketSerializer, **errors(400, 409, 422, 429)},
     ),
     update=extend_schema(
@@ -56,7 +56,7 @@ from .base import kept_for
         responses={200: TicketSerializer, **errors(400, 404, 409, 429)},
     ),
     destroy=extend_schema(
-        summary="Cancel a ticket; its seat is free at once", responses={204: None, **errors(404, 429)}
+        summary="Cancel a ticket; its seat is free at once", responses={204: None, **errors(404, 409, 429)}
     ),
 )
 class TicketViewSet(viewsets.ModelViewSet):
@@ -141,7 +141,7 @@ class TicketViewSet(viewsets.ModelViewSet):
     create=extend_schema(
         summary="Hold seats while the customer pays",
         request=HoldCreateSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, LOCATION_HEADER],
         responses={201: HoldSerializer, **errors(400, 409, 422, 429)},
     ),
     retrieve=extend_schema(summary="A live hold", responses={200: HoldSerializer, **errors(404, 429)}),
@@ -185,7 +185,7 @@ class HoldViewSet(
     create=extend_schema(
         summary="Confirm a hold, or hold and confirm in one step",
         request=BookingCreateSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, LOCATION_HEADER],
         responses={201: BookingSerializer, **errors(400, 409, 422, 429)},
     ),
     retrieve=extend_schema(
@@ -196,7 +196,7 @@ class HoldViewSet(
     destroy=extend_schema(
         summary="Cancel every ticket of a booking",
         parameters=[PHONE_PARAMETER],
-        responses={204: None, **errors(400, 404, 429)},
+        responses={204: None, **errors(400, 404, 409, 429)},
     ),
 )
 class BookingViewSet(

@@ -17,7 +17,7 @@ from .. import selectors
 from ..callers import actor_of
 from ..models import Show, WaitlistEntry
 from ..permissions import IsStaff
-from ..schema import errors
+from ..schema import LOCATION_HEADER, errors
 from ..serializers.waitlist import (
     WaitlistEntrySerializer,
     WaitlistJoinSerializer,
@@ -52,6 +52,7 @@ class ShowWaitlistView(GenericAPIView):
     @extend_schema(
         summary="Join a show's waiting list; the same phone number again reads its place (200)",
         request=WaitlistJoinSerializer,
+        parameters=[LOCATION_HEADER],
         responses={
             201: WaitlistEntrySerializer,
             200: WaitlistPlaceSerializer,

@@ -16,7 +16,7 @@ from ..callers import actor_of
 from ..filters import AuditFilter
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..permissions import IsStaff
-from ..schema import errors
+from ..schema import LOCATION_HEADER, errors
 from ..serializers.webhooks import (
     AuditEntrySerializer,
     DeliverySerializer,
@@ -24,6 +24,7 @@ from ..serializers.webhooks import (
     WebhookSerializer,
 )
 from ..services import webhooks
+from .base import LocationMixin
 
 
 @extend_schema_view(
@@ -34,6 +35,7 @@ from ..services import webhooks
     create=extend_schema(
         summary="Register a webhook endpoint (staff); the answer shows its secret, once",
         request=WebhookSerializer,
+        parameters=[LOCATION_HEADER],
         responses={201: WebhookCreatedSerializer, **errors(400, 401, 403)},
     ),
     update=extend_schema(
@@ -47,7 +49,7 @@ from ..services import webhooks
         summary="Delete a webhook endpoint and its log (staff)", responses={204: None, **errors(401, 403, 404)}
     ),
 )
-class WebhookViewSet(viewsets.ModelViewSet):
+class WebhookViewSet(LocationMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaff]
     serializer_class = WebhookSerializer
     queryset = Webhook.objects.order_by("pk")
@@ -63,7 +65,8 @@ class WebhookViewSet(viewsets.ModelViewSet):
             actor=actor_of(request),
             now=timezone.now(),
         )
-        return Response(WebhookCreatedSerializer(webhook).data, status=status.HTTP_201_CREATED)
+        body = WebhookCreatedSerializer(webhook).data
+        return Response(body, status=status.HTTP_201_CREATED, headers=self.get_success_headers(body))
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         webhook = self.get_object()
