@@ -18,6 +18,8 @@ another for up to RUN_SECONDS; `webhooks_deliver`, one batch, for each poll of `
   only to public addresses (unless WEBHOOKS_ALLOW_PRIVATE), and only to the addresses
   checked (api/outbound.py: DNS rebinding can't turn the check into a request to the
   theatre's own network).
+- an endpoint that gives no answer (refused, timed out) is tried once a run: its other
+  events claimed are handed back, unsent and not counted as attempts.
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
   (next_attempt_at null). 410 Gone disables the endpoint. Each failed attempt is logged
@@ -33,6 +35,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,7 +213,8 @@ def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
     )
 
 
-def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
+def _claim(now: datetime, limit: int, unreachable: AbstractSet[int] = frozenset()) -> list[WebhookEvent]:
+    """Due events of active endpoints, but those found `unreachable` in this run."""
     lease_ends = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
     with transaction.atomic():
         # SKIP LOCKED: rows another worker is claiming right now are left to it. Only the
@@ -219,6 +223,7 @@ def _claim(now: datetime, limit: int) -> list[WebhookEvent]:
             WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
             .filter(next_attempt_at__lte=now, webhook__active=True)
+            .exclude(webhook_id__in=unreachable)
             .order_by("next_attempt_at", "pk")[:limit]
         )
         events = list(due)
@@ -289,6 +294,13 @@ def _record(event: WebhookEvent, answer: int | str, now: datetime, result: Deliv
                 )
 
 
+def _hand_back(event: WebhookEvent, due: datetime) -> None:
+    """An event claimed but not sent: due again at `due`, its attempt not counted."""
+    WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts).update(
+        attempts=F("attempts") - 1, next_attempt_at=due
+    )
+
+
 def _send_claimed(
     events: list[WebhookEvent],
     sender: outbound.Sender,
@@ -296,17 +308,25 @@ def _send_claimed(
     actor: str,
     clock: Callable[[], datetime],
     result: DeliveryResult,
+    unreachable: set[int],
 ) -> None:
     """Send the events claimed, starting none after `until`: the rest is handed back, due
-    at once."""
+    at once. An endpoint that gave no answer (it refused the connection, or timed out) is
+    added to `unreachable`, and its other events are handed back unsent, due after the
+    first retry's delay: one dead endpoint costs a run (or a worker's poll) one timeout,
+    not one for each of its events while the other endpoints' events wait behind it."""
     for n, event in enumerate(events):
         if clock() > until:
             for left in events[n:]:
-                WebhookEvent.objects.filter(pk=left.pk, attempts=left.attempts).update(
-                    attempts=F("attempts") - 1, next_attempt_at=clock()
-                )
+                _hand_back(left, clock())
             return
-        _record(event, _send(sender, event), clock(), result, actor)
+        if event.webhook_id in unreachable:
+            _hand_back(event, clock() + RETRY_DELAYS[0])
+            continue
+        answer = _send(sender, event)
+        if not isinstance(answer, int):
+            unreachable.add(event.webhook_id)
+        _record(event, answer, clock(), result, actor)
 
 
 def _lease_half(claimed_at: datetime) -> datetime:
@@ -341,7 +361,7 @@ def webhooks_deliver(
     if not events:
         return result
     with _sender() as sender:
-        _send_claimed(events, sender, _lease_half(now), actor, clock, result)
+        _send_claimed(events, sender, _lease_half(now), actor, clock, result, unreachable=set())
     _record_run(result, actor, clock())
     return result
 
@@ -356,9 +376,10 @@ def webhooks_deliver_due(
     send after `seconds`; the run's counts, and one audit entry with them when it sent any."""
     result = DeliveryResult()
     ends = clock() + timedelta(seconds=seconds)
+    unreachable: set[int] = set()  # endpoints that gave no answer: left to the next run
     with _sender() as sender:  # one for the run: each host is resolved once, connections are kept
-        while (now := clock()) <= ends and (events := _claim(now, BATCH_SIZE)):
-            _send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, result)
+        while (now := clock()) <= ends and (events := _claim(now, BATCH_SIZE, unreachable)):
+            _send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, result, unreachable)
     if result.sent:
         _record_run(result, actor, clock())
     return result
