@@ -153,6 +153,7 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "seat": ticket.seat,
         "ticket_type": ticket.ticket_type.key,
         "price": str(ticket.price),
+        "currency": ticket.show.screen.venue.currency,
         "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,
     }
 
@@ -169,6 +170,7 @@ def booking_data(sale: "Sale") -> dict[str, Any]:
         "reference": booking.reference,
         **person_data(booking.customer),
         "total": str(booking.total),
+        "currency": sale.tickets[0].show.screen.venue.currency,  # a booking's tickets share one
         "tickets": [{**ticket_data(t), **person_data(t.holder)} for t in sale.tickets],
     }
 

@@ -38,8 +38,9 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     return ticket
 
 
-def _record(ticket: Ticket, action: str, *, actor: str, now: datetime) -> None:
-    changes = {"checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None}
+def _record(ticket: Ticket, action: str, *, before: datetime | None, actor: str, now: datetime) -> None:
+    """The entry and event of a check-in or its undoing: `checked_in_at` [before, after]."""
+    changes = {"checked_in_at": [moment.isoformat() if moment else None for moment in (before, ticket.checked_in_at)]}
     audit.record(
         actor=actor,
         action=action,
@@ -64,7 +65,7 @@ def ticket_check_in(*, ticket_id: uuid.UUID | str, now: datetime, actor: str = "
             raise TooEarly(opens_at, ticket.show.zone)
         ticket.checked_in_at = now
         ticket.save(update_fields=["checked_in_at"])
-        _record(ticket, "ticket.checked_in", actor=actor, now=now)
+        _record(ticket, "ticket.checked_in", before=None, actor=actor, now=now)
         return ticket
 
 
@@ -75,7 +76,7 @@ def ticket_check_in_undo(*, ticket_id: uuid.UUID | str, now: datetime, actor: st
         ticket = _lock_ticket(ticket_id, now)
         if ticket.checked_in_at is None:
             return ticket
-        ticket.checked_in_at = None
+        before, ticket.checked_in_at = ticket.checked_in_at, None
         ticket.save(update_fields=["checked_in_at"])
-        _record(ticket, "ticket.check_in_undone", actor=actor, now=now)
+        _record(ticket, "ticket.check_in_undone", before=before, actor=actor, now=now)
         return ticket

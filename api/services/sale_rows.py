@@ -42,11 +42,13 @@ class Sale:
 
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
+CENT = Decimal("0.01")
+
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
 REFERENCE_DRAWS = 10
 
-TOLD = ("booking__customer", "show", "ticket_type", "holder")  # what an event tells of a ticket
+TOLD = ("booking__customer", "show__screen__venue", "ticket_type", "holder")  # what an event tells of a ticket
 
 
 def _draw_reference() -> str:
@@ -76,11 +78,16 @@ def sale_of(booking_id: int) -> Sale:
     return Sale(Booking.objects.select_related("customer").get(pk=booking_id), list(tickets))
 
 
-def total_again(booking_id: int) -> None:
+def total_again(booking_id: int) -> list[audit.Entry]:
     """A booking's total follows its tickets: a move re-prices one, a cancel takes one away.
-    Call under the booking's lock."""
-    total = Ticket.objects.filter(booking_id=booking_id).aggregate(total=Sum("price"))["total"]
-    Booking.objects.filter(pk=booking_id).update(total=total or Decimal("0.00"))
+    Call under the booking's lock. The booking's audit entry when its total changed."""
+    reference, before = Booking.objects.filter(pk=booking_id).values_list("reference", "total").get()
+    total = Ticket.objects.filter(booking_id=booking_id).aggregate(total=Sum("price"))["total"] or Decimal("0.00")
+    total = total.quantize(CENT)  # SQLite's sum drops the zeros: 24, not 24.00
+    if total == before:
+        return []
+    Booking.objects.filter(pk=booking_id).update(total=total)
+    return [audit.Entry("booking.changed", "booking", reference, {"total": [str(before), str(total)]})]
 
 
 def customer_get_or_create(*, name: str, phone_number: PhoneNumber | str) -> Customer:

@@ -296,7 +296,8 @@ def ticket_update(
             if ticket.expired or ticket.show.has_started(now):
                 raise TicketNotChangeable()
             target = shows[target_show_id]
-            before, price = {"show": ticket.show_id, "seat": ticket.seat}, ticket.price
+            before = {"show": ticket.show_id, "seat": ticket.seat, "price": str(ticket.price)}
+            sold_out = None
             if target.pk != ticket.show_id or (seat is not None and seat != ticket.seat):
                 door.refuse_used(
                     Ticket.objects.filter(pk=ticket.pk), "This ticket was checked in already: it can't move."
@@ -320,6 +321,8 @@ def ticket_update(
                 ticket.show = target
                 if ticket.seat in used.blocked:
                     seats_sold_unblocked(show=target, seats=[ticket.seat], actor=actor, now=now)
+                if target.pk != current_show_id and len(used.booked) + 1 >= target.capacity:
+                    sold_out = target  # this move took the show's last seat, as a sale can
             customer = ticket.holder
             new_name = customer.name if name is None else name
             new_phone = customer.phone_number if phone_number is None else phone_at(phone_number, ticket.show)
@@ -328,26 +331,23 @@ def ticket_update(
                 # and its other tickets stay as they are.
                 ticket.holder = customer_get_or_create(name=new_name, phone_number=new_phone)
             ticket.save(update_fields=["show", "seat", "seat_order", "price", "holder"])
-            if ticket.price != price:
-                total_again(ticket.booking_id)
-            changes: dict = {k: [v, getattr(ticket, f"{k}_id" if k == "show" else k)] for k, v in before.items()}
-            changes = {k: v for k, v in changes.items() if v[0] != v[1]}
+            after = {"show": ticket.show_id, "seat": ticket.seat, "price": str(ticket.price)}
+            changes: dict = {k: [v, after[k]] for k, v in before.items() if v != after[k]}
             moved = bool(changes)
             if new_name != customer.name:
                 changes["name"] = audit.CHANGED
             if str(new_phone) != str(customer.phone_number):
                 changes["phone_number"] = audit.CHANGED
             if changes:
-                audit.record(
-                    actor=actor,
-                    action="ticket.moved" if moved else "ticket.changed",
-                    obj_type="ticket",
-                    obj_id=str(ticket.pk),
-                    changes=changes,
-                    now=now,
-                    event="ticket.changed",
-                    payload={**audit.ticket_data(ticket), **audit.person_data(ticket.holder), "changes": changes},
-                )
+                action = "ticket.moved" if moved else "ticket.changed"
+                entries = [audit.Entry(action, "ticket", str(ticket.pk), changes)]
+                if "price" in changes:  # the booking's total follows, and says so
+                    entries += total_again(ticket.booking_id)
+                payload = {**audit.ticket_data(ticket), **audit.person_data(ticket.holder), "changes": changes}
+                events = [audit.Event("ticket.changed", payload)]
+                if sold_out is not None:
+                    events.append(audit.Event("show.sold_out", audit.show_data(sold_out)))
+                audit.record_many(actor=actor, now=now, entries=entries, events=events)
             return ticket
     except IntegrityError as exc:
         raise SeatTaken() from exc
@@ -376,9 +376,9 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         gone = Ticket.objects.select_related(*TOLD).get(pk=ticket_id)
         Ticket.objects.filter(pk=ticket_id).delete()
         last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
-        if not last:
-            total_again(booking_id)
         entries = [audit.Entry("ticket.cancelled", "ticket", str(ticket_id), {"show": show_id, "seat": seat})]
+        if not last:
+            entries += total_again(booking_id)
         events = [audit.Event("ticket.cancelled", {**audit.ticket_data(gone), **audit.person_data(gone.holder)})]
         if last:
             entries.append(audit.Entry("booking.cancelled", "booking", reference, {"tickets": [str(ticket_id)]}))
