@@ -106,6 +106,12 @@ def outbox_insert(events: Sequence[Event], now: datetime) -> tuple[str, list[Any
     it, a write would read the webhooks first, a statement more. The webhook's id ends
     the message id, so each row's is unique without knowing the webhooks beforehand. (A
     sale on PostgreSQL runs it inside its own statement: sale_rows.py.)
+
+    On PostgreSQL the endpoints read are locked FOR KEY SHARE, as the rows' foreign key
+    check locks them at COMMIT, but now: an endpoint deleted meanwhile (webhook_delete
+    locks it FOR UPDATE first) is then either waited for and skipped, or deleted after
+    this write's commit with the events it made. Checked at COMMIT alone, its deletion
+    failed the write there: a sale was a 500, or a false seat_taken.
     """
     webhook, outbox = Webhook._meta.db_table, WebhookEvent._meta.db_table
     postgres = connection.vendor == "postgresql"
@@ -126,6 +132,7 @@ def outbox_insert(events: Sequence[Event], now: datetime) -> tuple[str, list[Any
         f"INSERT INTO {outbox} (webhook_id, message_id, type, payload, status, attempts, next_attempt_at, created_at) "
         f"SELECT w.id, e.msg || CAST(w.id AS TEXT), e.type, e.payload, %s, 0, %s, %s "
         f"FROM {webhook} w, ({' UNION ALL '.join(rows)}) e WHERE w.active AND {wants}"
+        + (" FOR KEY SHARE OF w" if postgres else "")
     )
     return sql, [WebhookEvent.Status.PENDING, at, at, *params]
 

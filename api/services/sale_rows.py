@@ -43,6 +43,7 @@ class Sale:
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 CENT = Decimal("0.01")
+FOREIGN_KEY_VIOLATION = "23503"  # PostgreSQL's SQLSTATE
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
@@ -60,15 +61,24 @@ def with_a_reference(sell: Callable[[str], Sale], seat_taken: SeatTaken) -> Sale
 
     A reference already taken (rarer than 1 in 890 million a sale) fails the whole
     transaction, which then runs again with another: cheaper than a savepoint around every
-    booking's INSERT. Any other IntegrityError is the UNIQUE (show, seat) backstop."""
+    booking's INSERT. So does a ticket type that staff deleted after the sale read it (its
+    link is checked at the INSERT, migration 0017): run again, the sale refuses the type.
+    Any other IntegrityError is the UNIQUE (show, seat) backstop."""
     for _ in range(REFERENCE_DRAWS):
         reference = _draw_reference()
         try:
             return sell(reference)
         except IntegrityError as exc:
+            if _broken_link(exc):
+                continue
             if not Booking.objects.filter(reference=reference).exists():
                 raise seat_taken from exc
     raise RuntimeError("Could not draw a free booking reference.")
+
+
+def _broken_link(exc: IntegrityError) -> bool:
+    """A foreign key violated: a row the transaction read (unlocked) was deleted meanwhile."""
+    return getattr(exc.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION
 
 
 def sale_of(booking_id: int) -> Sale:

@@ -31,6 +31,7 @@ from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
+    DeletedMeanwhile,
     NotSoldHere,
     PartyAboveCapacity,
     ShowBusy,
@@ -105,8 +106,12 @@ def waitlist_join(
             )
             return entry, True
     except IntegrityError:
-        # The same phone joined at the same moment (the unique index): that entry is its place.
-        return mine.get(), False
+        # The same phone joined at the same moment (the unique index): that entry is its
+        # place. Or staff deleted the show meanwhile (its link, checked at COMMIT).
+        found = mine.first()
+        if found is None:
+            raise DeletedMeanwhile("show") from None
+        return found, False
 
 
 def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "system") -> bool:

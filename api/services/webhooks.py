@@ -156,7 +156,12 @@ def webhook_update(
 
 
 def webhook_delete(*, webhook_id: int, actor: str, now: datetime) -> None:
+    """Delete the endpoint and its events. Its lock first: a write making events for it
+    (audit.outbox_insert, FOR KEY SHARE) commits before, and its events go too; one after
+    finds it gone and makes none."""
     with transaction.atomic():
+        if not list(Webhook.objects.select_for_update().filter(pk=webhook_id).values_list("pk", flat=True)):
+            return
         Webhook.objects.filter(pk=webhook_id).delete()
         audit.record(
             actor=actor, action="webhook.deleted", obj_type="webhook", obj_id=str(webhook_id), changes={}, now=now

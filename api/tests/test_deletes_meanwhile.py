@@ -1,0 +1,140 @@
+# ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
+"""A row a write reads without locking it, deleted by staff while the write runs: a
+webhook endpoint (every write's events go to the active ones), a ticket type (a sale sells
+it), a show (a waiting list's join). The write, and the delete, each get a clear answer,
+never a 500 or a false seat_taken at COMMIT.
+
+Each test holds one side's transaction open at the moment that matters, and runs the other
+side in a thread of its own (PostgreSQL: SQLite's writers take turns)."""
+
+import threading
+import time
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from api.errors import DeletedMeanwhile, InUse, UnknownTicketType
+from api.models import Booking, TicketType, WaitlistEntry, Webhook, WebhookEvent
+from api.services import catalog, sales, venues, waitlist, webhooks
+from api.tests.conftest import ADA, book_seats, hold_seats, in_thread, make_show, postgres_only
+from api.tests.webhooks_helpers import (
+    allow_private,  # noqa: F401 (the fixture)
+    endpoint,  # noqa: F401 (the fixture)
+    receiver,  # noqa: F401 (the fixture)
+)
+
+pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+
+WAIT = 10  # seconds: a safety net against a hung test, never a timing
+
+
+def held_open(work, done: threading.Event, release: threading.Event):
+    """`work` in a transaction that stays open, after `done`, until `release`."""
+
+    def run():
+        with transaction.atomic():
+            made = work()
+            done.set()
+            assert release.wait(WAIT)
+        return made
+
+    return run
+
+
+def blocked(thread: threading.Thread) -> bool:
+    """Whether the thread still waits (for a lock) a moment on."""
+    thread.join(0.5)
+    return thread.is_alive()
+
+
+def race(first, second) -> dict:
+    """`first` in a transaction held open; `second` meanwhile, which must wait for it."""
+    outcomes: dict = {}
+    done, release = threading.Event(), threading.Event()
+    one = in_thread(outcomes, "first", held_open(first, done, release))
+    try:
+        assert done.wait(WAIT), outcomes
+        two = in_thread(outcomes, "second", second)
+        outcomes["waited"] = blocked(two)
+    finally:
+        release.set()
+    one.join(WAIT)
+    two.join(WAIT)
+    return outcomes
+
+
+def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(endpoint):
+    show = make_show()
+
+    outcomes = race(
+        lambda: book_seats(show.pk),
+        lambda: webhooks.webhook_delete(webhook_id=endpoint.pk, actor="t", now=timezone.now()),
+    )
+
+    assert isinstance(outcomes["first"], sales.Sale), outcomes
+    assert outcomes["second"] is None and outcomes["waited"]
+    assert not Webhook.objects.exists() and not WebhookEvent.objects.exists()
+    assert Booking.objects.count() == 1
+
+
+def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(endpoint):
+    show = make_show()
+
+    outcomes = race(
+        lambda: webhooks.webhook_delete(webhook_id=endpoint.pk, actor="t", now=timezone.now()),
+        lambda: book_seats(show.pk),
+    )
+
+    assert isinstance(outcomes["second"], sales.Sale), outcomes  # was a false seat_taken at COMMIT
+    assert outcomes["waited"]
+    assert not WebhookEvent.objects.exists() and Booking.objects.count() == 1
+
+
+@pytest.fixture
+def student() -> TicketType:
+    return TicketType.objects.create(key="student", name="Student")
+
+
+def test_a_ticket_type_deleted_during_a_sale_of_it_is_in_use(student):
+    show = make_show()
+
+    outcomes = race(
+        lambda: book_seats(show.pk, ticket_types={"student": 1}), lambda: venues.ticket_type_delete(student)
+    )
+
+    assert isinstance(outcomes["first"], sales.Sale), outcomes  # its COMMIT failed
+    assert isinstance(outcomes["second"], InUse) and outcomes["waited"]
+    assert TicketType.objects.filter(key="student").exists()
+
+
+def test_a_sale_of_a_ticket_type_being_deleted_refuses_the_type(student):
+    show = make_show()
+
+    outcomes = race(
+        lambda: venues.ticket_type_delete(student), lambda: book_seats(show.pk, ticket_types={"student": 1})
+    )
+
+    assert outcomes["first"] is None
+    assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was a false seat_taken
+    assert not Booking.objects.exists()
+
+
+def test_a_join_of_a_waiting_list_while_staff_delete_the_show_finds_it_gone():
+    show = make_show(capacity=1)
+    hold_seats(show.pk, quantity=1)  # sold out by a hold, and without tickets: it can be deleted
+
+    def join():
+        return waitlist.waitlist_join(show_id=show.pk, party_size=1, now=timezone.now(), **ADA)
+
+    outcomes = race(lambda: catalog.show_delete(show_id=show.pk), join)
+
+    assert isinstance(outcomes["second"], DeletedMeanwhile), outcomes  # was a 500 (DoesNotExist)
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_the_waits_are_locks_not_sleeps():
+    """`blocked` reads a thread still running half a second on: one that isn't waiting ends sooner."""
+    quick = threading.Thread(target=time.sleep, args=(0.01,))
+    quick.start()
+    assert not blocked(quick)
