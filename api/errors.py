@@ -292,6 +292,16 @@ class SoldOut(Conflict):
         self.show_id = show_id  # the show whose waiting list the answer offers
 
 
+class SeatsFree(Conflict):
+    """A waiting list is for a show that can't seat the party now: joined while it can, its
+    offers would hold seats anyone may book, out of every client's hold cap."""
+
+    code = "seats_available"
+
+    def __init__(self, free: int) -> None:
+        super().__init__(f"This show has {free} seats free: book them; its waiting list is for a party it can't seat.")
+
+
 class SeatTaken(Conflict):
     code = "seat_taken"
     message = "That seat was booked meanwhile."

@@ -30,10 +30,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
+from .. import selectors
 from ..errors import (
     DeletedMeanwhile,
     NotSoldHere,
     PartyAboveCapacity,
+    SeatsFree,
     ShowBusy,
     ShowNotFound,
     SoldOut,
@@ -41,7 +43,7 @@ from ..errors import (
     WaitlistEntryNotFound,
 )
 from ..locking import lock_show, seats_in_use, try_job_lock
-from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
+from ..models import IN_LINE, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
 from .holds import hold_insert, hold_release
 from .jobs import OFFER_JOB_LOCK
@@ -73,7 +75,7 @@ def waitlist_join(
     """Join the show's waiting list at the back; whether a new entry was made. A phone
     number already in line for the show gets its entry back, unchanged. An offer of its
     that ran out ended that place: the join takes a new one."""
-    show = Show.objects.select_related("screen__venue").defer("screen__seat_map").filter(pk=show_id).first()
+    show = selectors.shows_with_counts(now=now).defer(selectors.SEAT_MAP).filter(pk=show_id).first()
     if show is None:
         raise ShowNotFound(show_id)
     if show.has_started(now):
@@ -87,6 +89,12 @@ def waitlist_join(
     # show's capacity: staff may raise that up to them, and seats then come free.
     if party_size > show.screen.capacity:
         raise PartyAboveCapacity(show.screen.capacity)
+    # A list opens when the show can't seat the party: joined while it can, and nobody in
+    # line for the seats free, the offers would hold seats anyone may book, beyond any
+    # client's hold cap (a few made-up phone numbers took a show off sale).
+    in_line = WaitlistEntry.objects.filter(show_id=show_id, status=WaitlistStatus.WAITING).exists()
+    if show.seats_available >= party_size and not in_line:
+        raise SeatsFree(show.seats_available)
     try:
         with transaction.atomic():
             if found is not None:

@@ -198,8 +198,8 @@ def test_the_ticket_page_says_a_blank_seat_at_another_show_is_the_best_available
     assert "lowest free seat" not in page
 
 
-def test_removing_one_waiting_list_entry_says_one_entry(staff, show):
-    entry, _ = waitlist.waitlist_join(show_id=show.pk, **ADA, party_size=2, now=NOW)
+def test_removing_one_waiting_list_entry_says_one_entry(staff, sold_out):
+    entry, _ = waitlist.waitlist_join(show_id=sold_out.pk, **ADA, party_size=2, now=NOW)
     selected = {"action": "remove", "_selected_action": [str(entry.pk)]}
 
     response = staff.post("/admin/api/waitlistentry/", selected, follow=True)

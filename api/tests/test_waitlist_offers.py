@@ -318,6 +318,7 @@ def test_a_show_that_failed_before_another_host_took_over_still_fails_the_comman
 ):
     join(api_client, row_of_ten, GRACE, 1, frozen)
     other = make_show(days=4, capacity=10, screen=screen_of(10, name="Other"))
+    book_seats(other.pk, quantity=10)
     join(api_client, other, ALAN, 1, frozen)
     monkeypatch.setattr(waitlist, "_offer_at", lambda show_id, **kwargs: 1 / 0)
     locks = iter([True, False])  # the second show's turn finds another host offering

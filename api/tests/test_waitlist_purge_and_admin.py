@@ -53,7 +53,8 @@ def test_the_purge_deletes_the_lists_of_expired_shows_with_their_offers(api_clie
 
 
 def test_the_admin_shows_a_shows_list_in_order_and_staff_remove_entries(api_client, staff, row_of_ten, frozen):
-    other_show = make_show(days=6)
+    other_show = make_show(days=6, capacity=1, screen=screen_of(1, name="Other"))
+    book_seats(other_show.pk, quantity=1)
     join(api_client, other_show, EDSGER, 1, frozen)
     ids = [join(api_client, row_of_ten, person, 1, frozen) for person in (GRACE, ALAN, ADA)]
     cancel(api_client, row_of_ten, "A4")

@@ -56,7 +56,7 @@ class ShowWaitlistView(GenericAPIView):
         responses={
             201: WaitlistEntrySerializer,
             200: WaitlistPlaceSerializer,
-            **errors(400, 404, 429),
+            **errors(400, 404, 409, 429),
         },
     )
     def post(self, request: Request, pk: str) -> Response:
