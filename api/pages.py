@@ -332,9 +332,10 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         errors, status = ["This show has started: it can no longer be booked."], 400
     elif "booked" in request.GET:
         sale = _booked(request, show)
-    rows = selectors.show_seat_statuses(show, now=timezone.now())
+    rows = selectors.show_seat_statuses(show, now=now)
     picked = set(request.POST.getlist("seats")) if errors else set()
-    free = selectors.seats_available_of(show, rows)  # a show capped below its map sells out with seats free
+    # A show capped below its map sells out with seats free; a show started sells none.
+    free = selectors.seats_available_of(show, rows, now=now)
     context = {
         "show": show,
         "title": _title(show),

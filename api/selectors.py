@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from .locking import seats_in_use, show_with_screen
@@ -58,8 +58,9 @@ def _prices() -> Prefetch:
 
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
-    live at `now`) and seats_blocked counted in the same query; seats_available is a
-    property of each show read (models.Show.seats_available)."""
+    live at `now`) and seats_blocked counted in the same query, and whether each is still
+    on_sale at `now` (not started); seats_available is a property of each show read
+    (models.Show.seats_available)."""
     # The ignore: the stubs' plugin takes Show's declared `tickets_booked: int` (and the
     # seats_available property) for a clash, though Django only refuses a field's name
     # (typeddjango/django-stubs#2818).
@@ -70,15 +71,19 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
             tickets_booked=_count(Ticket.objects.all()),
             seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
             seats_blocked=_count(SeatBlock.objects.all()),
+            on_sale=models.ExpressionWrapper(Q(starts_at__gt=now), output_field=models.BooleanField()),
         )
         .alias(
             # The same rule as Show.seats_available, for the `seats` filter.
-            seats_available=models.functions.Least(
-                models.F("capacity") - models.F("tickets_booked") - models.F("seats_held"),
-                models.F("screen__capacity")
-                - models.F("tickets_booked")
-                - models.F("seats_held")
-                - models.F("seats_blocked"),
+            seats_available=models.Case(
+                models.When(starts_at__lte=now, then=Value(0)),
+                default=models.functions.Least(
+                    models.F("capacity") - models.F("tickets_booked") - models.F("seats_held"),
+                    models.F("screen__capacity")
+                    - models.F("tickets_booked")
+                    - models.F("seats_held")
+                    - models.F("seats_blocked"),
+                ),
             )
         )
     )
@@ -104,16 +109,19 @@ class SeatMapAnswer:
     show: Show
     rows: list[RowStatus]
     prices: list[ShowPrice]
+    now: datetime
 
     @property
     def seats_available(self) -> int:
-        return seats_available_of(self.show, self.rows)
+        return seats_available_of(self.show, self.rows, now=self.now)
 
 
-def seats_available_of(show: Show, rows: list[RowStatus]) -> int:
+def seats_available_of(show: Show, rows: list[RowStatus], *, now: datetime) -> int:
     """Show.seats_available's rule, read from the seats' statuses: the free seats, and no
     more than the show's capacity leaves after the booked and held ones (a show capped
-    below its map sells out with seats free)."""
+    below its map sells out with seats free); none once it has started."""
+    if show.has_started(now):
+        return 0
     counts = Counter(seat.status for row in rows for seat in row.seats)
     return max(min(counts["free"], show.capacity - counts["booked"] - counts["held"]), 0)
 
@@ -129,7 +137,7 @@ def show_seat_map(pk: str, *, now: datetime) -> SeatMapAnswer | None:
     if show is None:
         return None
     prices = list(ShowPrice.objects.filter(show_id=show.pk).select_related("ticket_type"))
-    return SeatMapAnswer(show, show_seat_statuses(show, now=now), prices)
+    return SeatMapAnswer(show, show_seat_statuses(show, now=now), prices, now)
 
 
 def show_seat_statuses(show: Show, *, now: datetime) -> list[RowStatus]:

@@ -265,7 +265,7 @@ class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Occupancy")
     def occupancy(self, show: Show) -> str:
-        taken = show.capacity - show.seats_available  # tickets and live holds
+        taken = show.tickets_booked + show.seats_held  # a started show sells none, but is as full as it was
         percent = min(100, round(100 * taken / show.capacity)) if show.capacity else 100
         colour = "#ba2121" if percent >= 100 else "#e6a100" if percent >= 75 else "#417690"
         return format_html(

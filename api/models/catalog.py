@@ -227,6 +227,7 @@ class Show(models.Model):
     tickets_booked: int
     seats_held: int
     seats_blocked: int
+    on_sale: bool  # not started at the read's `now`
 
     class Meta:
         ordering = ["starts_at", "pk"]
@@ -263,7 +264,9 @@ class Show(models.Model):
     @property
     def seats_available(self) -> int:
         """How many more seats can be sold now: capacity less tickets and live holds, and
-        never more than the free, unblocked places; never below 0."""
+        never more than the free, unblocked places; never below 0; none once it started."""
+        if not self.on_sale:
+            return 0
         sold = self.tickets_booked + self.seats_held
         return max(min(self.capacity - sold, self.screen.capacity - sold - self.seats_blocked), 0)
 

@@ -23,7 +23,8 @@ def show_json(show: Show, *, booked: int = 0, held: int = 0, expired: bool = Fal
         "ends_at": timezone.localtime(show.ends_at).isoformat(),
         "capacity": show.capacity,
         "tickets_booked": booked,
-        "seats_available": show.capacity - booked - held,
+        # None once it has started: nothing more can be sold (API.md: "can be sold now").
+        "seats_available": 0 if show.starts_at <= timezone.now() else show.capacity - booked - held,
         "expired": expired,
         "currency": "EUR",
         "prices": [],  # v2: none set for these shows

@@ -217,3 +217,19 @@ def test_an_items_url_answers_its_item_whatever_the_lists_filters_say(api_client
     assert (of_ticket.status_code, of_ticket.json()["id"]) == (200, str(ticket.pk))
     # The list still filters.
     assert api_client.get("/api/shows", {"date": other_day}).json()["count"] == 0
+
+
+def test_a_show_that_has_started_has_no_seat_to_sell(api_client):
+    """seats_available is "how many more seats can be sold now" (API.md): a started show
+    listed with its free seats, and found by `seats=1`, could then not be held or booked."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    running = Show.objects.create(title="Running", starts_at=now - timedelta(minutes=10))
+    later = make_show(days=1)
+
+    listed = api_client.get("/api/shows", {"expired": "false"}).json()["results"]
+    with_seats = api_client.get("/api/shows", {"expired": "false", "seats": 1}).json()["results"]
+    seat_map = api_client.get(f"/api/shows/{running.pk}/seats").json()
+
+    assert {s["id"]: s["seats_available"] for s in listed} == {running.pk: 0, later.pk: later.capacity}
+    assert [s["id"] for s in with_seats] == [later.pk]
+    assert seat_map["seats_available"] == 0
