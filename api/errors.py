@@ -15,11 +15,17 @@ shapes once (api/views/base.py, exception_handler), the admin shows their messag
 """
 
 import math
+from collections.abc import Set as AbstractSet
 from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+
+
+def _seats_are(labels: list[str]) -> str:
+    """ "Seat A1 is" or "Seats A1, A2 are": the subject of a message about seats."""
+    return f"Seat {labels[0]} is" if len(labels) == 1 else f"Seats {', '.join(labels)} are"
 
 
 class DomainError(Exception):
@@ -307,8 +313,12 @@ class SeatTaken(Conflict):
     message = "That seat was booked meanwhile."
 
     @classmethod
-    def seats(cls, labels: list[str]) -> "SeatTaken":
-        return cls(f"Seat {', '.join(labels)} is already booked or held.")
+    def seats(cls, labels: list[str], *, blocked: AbstractSet[str] = frozenset()) -> "SeatTaken":
+        """Seats that can't be had: booked or held, or (all of them) blocked by staff."""
+        if blocked.issuperset(labels):
+            return cls(f"{_seats_are(labels)} not on sale.")
+        some_blocked = not blocked.isdisjoint(labels)
+        return cls(f"{_seats_are(labels)} already booked or held{', or not on sale' if some_blocked else ''}.")
 
 
 class SingleSeatGap(Conflict):
@@ -366,7 +376,8 @@ class SeatInUse(Conflict):
     code = "seat_in_use"
 
     def __init__(self, seats: list[str]) -> None:
-        super().__init__(f"Seat {', '.join(seats)} is booked or held for a show to come: the seat map must keep it.")
+        kept = "it" if len(seats) == 1 else "them"
+        super().__init__(f"{_seats_are(seats)} booked or held for a show to come: the seat map must keep {kept}.")
         self.seats = seats
 
     def extra(self) -> dict[str, Any]:

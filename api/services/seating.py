@@ -95,7 +95,7 @@ def choose_seats(
         unavailable = taken if staff else taken | blocked
         clash = sorted(unavailable.intersection(wanted), key=seat_map_order(seat_map))
         if clash:
-            raise SeatTaken.seats(clash)
+            raise SeatTaken.seats(clash, blocked=blocked - taken)
         quantity = len(wanted)
     # Counted as well as chosen: tickets in seats above a lowered capacity still count.
     if len(taken) + quantity > show.capacity:

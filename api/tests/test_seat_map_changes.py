@@ -31,6 +31,9 @@ def test_a_map_change_that_drops_a_booked_seat_is_a_409(staff_client):
         "seats": ["B10"],
     }
     assert Screen.objects.get(shows=show).capacity == 20
+    book_ticket(show.pk, seat="A10")
+    two = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": smaller}, format="json").json()
+    assert two["detail"] == "Seats A10, B10 are booked or held for a show to come: the seat map must keep them."
 
 
 def test_a_map_change_that_keeps_every_used_seat_applies_to_every_show(staff_client):

@@ -124,10 +124,17 @@ def test_staff_block_and_unblock_seats(staff_client, api_client, show):
         {"show": show.pk, "seat": "B6", "reason": "house"},
     ]
     booked = api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B5"})
-    assert (booked.status_code, booked.json()["code"]) == (409, "seat_taken")
+    # Not "already booked or held", which it isn't.
+    assert (booked.status_code, booked.json()) == (409, {"detail": "Seat B5 is not on sale.", "code": "seat_taken"})
+    book_ticket(show.pk, seat="B4")
+    party = api_client.post("/api/bookings", {**ADA, "show": show.pk, "seats": ["B4", "B5", "B6"]}, format="json")
+    assert party.json()["detail"] == "Seats B4, B5, B6 are already booked or held, or not on sale."
     assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 204
     assert staff_client.delete(f"/api/shows/{show.pk}/blocks/B5").status_code == 404
     assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B5"}).status_code == 201
+    assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B6"}).json()["detail"] == (
+        "Seat B6 is not on sale."
+    )
 
 
 def test_blocking_a_seat_blocked_already_records_nothing(staff_client, show):
