@@ -315,7 +315,7 @@ class SeatTaken(Conflict):
     @classmethod
     def seats(cls, labels: list[str], *, blocked: AbstractSet[str] = frozenset()) -> "SeatTaken":
         """Seats that can't be had: booked or held, or (all of them) blocked by staff."""
-        if blocked.issuperset(labels):
+        if blocked >= set(labels):
             return cls(f"{_seats_are(labels)} not on sale.")
         some_blocked = not blocked.isdisjoint(labels)
         return cls(f"{_seats_are(labels)} already booked or held{', or not on sale' if some_blocked else ''}.")
