@@ -280,6 +280,11 @@ class DeletedMeanwhile(Missing):
         super().__init__(f"No {model_name} matches the given query.")
 
 
+class EndpointInactive(Conflict):
+    code = "endpoint_inactive"
+    message = "This endpoint is inactive (410 Gone, or made so): make it active again, then retry."
+
+
 class DeliveryNotFound(Missing):
     # The words of the view's lookup: an event purged or deleted with its endpoint meanwhile
     # answers as one that never existed.

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ..errors import WebhookUrlRefused
+from ..errors import EndpointInactive, WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
@@ -103,9 +103,19 @@ class WebhookEventAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         ids = list(queryset.values_list("pk", flat=True))
+        inactive = 0
         for delivery_id in ids:
-            webhooks.delivery_retry(delivery_id=delivery_id, actor=staff_actor(request), now=now)
-        self.message_user(request, f"{len(ids)} deliveries will be sent again by the next run.", messages.SUCCESS)
+            try:
+                webhooks.delivery_retry(delivery_id=delivery_id, actor=staff_actor(request), now=now)
+            except EndpointInactive:
+                inactive += 1
+        self.message_user(
+            request, f"{len(ids) - inactive} deliveries will be sent again by the next run.", messages.SUCCESS
+        )
+        if inactive:
+            self.message_user(
+                request, f"{inactive} of inactive endpoints were not: {EndpointInactive.message}", messages.WARNING
+            )
 
 
 @admin.register(AuditEntry)

@@ -47,7 +47,7 @@ from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from .. import outbound
-from ..errors import DeletedMeanwhile, DeliveryNotFound, WebhookUrlRefused
+from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, WebhookUrlRefused
 from ..models import Webhook, WebhookEvent
 from . import audit
 
@@ -173,6 +173,9 @@ def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> WebhookEve
     asked for while an attempt is in flight, once more after it (_record leaves it standing).
     Returns the event as it now stands."""
     with transaction.atomic():
+        # An inactive endpoint is sent nothing: a retry accepted would never be sent.
+        if WebhookEvent.objects.filter(pk=delivery_id, webhook__active=False).exists():
+            raise EndpointInactive()
         if not WebhookEvent.objects.filter(pk=delivery_id).update(next_attempt_at=now):
             raise DeliveryNotFound()  # purged, or deleted with its endpoint, meanwhile
         event = WebhookEvent.objects.get(pk=delivery_id)  # locked by the UPDATE until the commit

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
 from api.services import audit, sales, webhooks
@@ -102,3 +103,25 @@ def test_deleting_tickets_one_of_which_was_cancelled_meanwhile_cancels_the_other
 
     assert response.status_code == 200
     assert not Ticket.objects.exists()
+
+
+def test_resending_deliveries_of_an_inactive_endpoint_says_they_were_not(admin_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    events = [audit.Event("tickets.expired", {"count": 0})]
+    webhooks.webhook_create(url="http://127.0.0.1:9/on", events=[], actor="t", now=timezone.now())
+    webhooks.webhook_create(url="http://127.0.0.1:9/off", events=[], actor="t", now=timezone.now(), active=False)
+    audit.record_many(actor="t", now=timezone.now(), entries=[], events=events)
+    Webhook.objects.update(active=True)
+    audit.record_many(actor="t", now=timezone.now(), entries=[], events=events)
+    Webhook.objects.filter(url__endswith="/off").update(active=False)  # as a 410 leaves it
+
+    response = admin_client.post(
+        "/admin/api/webhookevent/",
+        {"action": "retry", "_selected_action": [str(pk) for pk in WebhookEvent.objects.values_list("pk", flat=True)]},
+        follow=True,
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0] == "2 deliveries will be sent again by the next run."
+    assert shown[1].startswith("1 of inactive endpoints were not: This endpoint is inactive")
+    assert AuditEntry.objects.filter(action="webhook_event.retried").count() == 2

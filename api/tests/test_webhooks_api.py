@@ -118,6 +118,21 @@ def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
     assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/999999/retry").status_code == 404
 
 
+def test_a_retry_for_an_inactive_endpoint_is_a_409_not_a_202_never_sent(staff_client, endpoint, receiver, show):
+    receiver.answers = [410]  # Gone: the endpoint is disabled
+    book_seats(show.pk)
+    deliver()
+    event = WebhookEvent.objects.get()
+
+    response = staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry")
+
+    assert (response.status_code, response.json()["code"]) == (409, "endpoint_inactive")
+    assert not AuditEntry.objects.filter(action="webhook_event.retried").exists()
+    staff_client.patch(f"/api/webhooks/{endpoint.pk}", {"active": True}, format="json")
+    assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/{event.pk}/retry").status_code == 202
+    assert deliver().delivered == 1
+
+
 @pytest.mark.django_db
 def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint, receiver, show):
     book_seats(show.pk)

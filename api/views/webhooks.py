@@ -103,7 +103,7 @@ class DeliveryRetryView(GenericAPIView):
     @extend_schema(
         summary="Send a delivery again (staff)",
         request=None,
-        responses={202: DeliverySerializer, **errors(401, 403, 404)},
+        responses={202: DeliverySerializer, **errors(401, 403, 404, 409)},
     )
     def post(self, request: Request, pk: str, delivery: str) -> Response:
         event = get_object_or_404(WebhookEvent.objects.all(), pk=delivery, webhook_id=pk)
