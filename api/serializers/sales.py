@@ -61,10 +61,18 @@ class ShowChoiceSerializer(RequestSerializer):
         return attrs
 
 
+# Characters that reorder the text around them (bidirectional overrides and isolates): a name
+# "x\u202egnp.exe" reads "xexe.png" on an e-ticket, a list or an SMS.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _readable(name: str) -> None:
     # DRF strips spaces, not the invisible: a name of zero-width spaces was taken.
     if not any(unicodedata.category(char)[0] in "LN" for char in name):
         raise serializers.ValidationError("A name needs a letter or a digit.")
+    # Control characters (a newline, ESC) end up in logs, CSV exports and terminals.
+    if any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in name):
+        raise serializers.ValidationError("A name can't contain control characters.")
 
 
 class PersonSerializer(RequestSerializer):

@@ -59,6 +59,10 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
         # Invisible but not a space, so not stripped: it was taken as a name.
         ({**ADA, "name": "\u200b\u200b"}, {"name": ["A name needs a letter or a digit."]}),
         ({**ADA, "name": "--"}, {"name": ["A name needs a letter or a digit."]}),
+        # Control characters and text reversal: for logs, CSV exports and what a name shows.
+        ({**ADA, "name": "Ada\nLovelace"}, {"name": ["A name can't contain control characters."]}),
+        ({**ADA, "name": "a\u001b[31mred"}, {"name": ["A name can't contain control characters."]}),
+        ({**ADA, "name": "x\u202egnp.exe"}, {"name": ["A name can't contain control characters."]}),
         ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
         ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
