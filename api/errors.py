@@ -145,6 +145,16 @@ class NoSuchSeat(Invalid):
         super().__init__(f"Seat {label} does not exist at this show.")
 
 
+class TooFewWheelchairSpaces(Invalid):
+    """More wheelchair spaces asked for than the screen has at all: never a sell-out that a
+    waiting list could end."""
+
+    subject = "wheelchair"
+
+    def __init__(self, spaces: int) -> None:
+        super().__init__(f"This show's screen has {spaces} wheelchair space{'' if spaces == 1 else 's'}.")
+
+
 class NoSuchHold(Invalid):
     subject = "hold"
     message = "No such hold."

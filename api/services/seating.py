@@ -21,6 +21,7 @@ from ..errors import (
     ShowStarted,
     SingleSeatGap,
     SoldOut,
+    TooFewWheelchairSpaces,
     UnknownTicketType,
 )
 from ..locking import SeatsInUse, tariff_json, tariff_rows
@@ -107,6 +108,9 @@ def choose_seats(
         # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
         seats = sorted(wanted, key=seat_map_order(seat_map))
         return Choice(seats, together=side_by_side(seat_map, seats))
+    spaces = sum(1 for seat in seat_map if seat.kind == "wheelchair") if wheelchair else 0
+    if wheelchair > spaces:
+        raise TooFewWheelchairSpaces(spaces)
     unpriced = unpriced_seats(show, ticket_types, prices)
     # The best of the seats the show sells for these types (none free is sold out); every
     # seat when it prices them nowhere (pricing the choice says so). A seat not sold to this

@@ -168,3 +168,15 @@ def test_the_wheelchair_space_can_be_named(api_client, accessible):
     response = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"})
 
     assert response.status_code == 201
+
+
+def test_more_wheelchair_spaces_than_the_screen_has_is_a_400_not_sold_out(api_client, accessible, show):
+    """It was a 409 sold_out with a waiting list's address, though the show had every seat
+    free and no waiting list can offer a space the screen doesn't have."""
+    for where, wanted, spaces in ((show, 1, "0 wheelchair spaces"), (accessible, 2, "1 wheelchair space")):
+        body = {"show": where.pk, "quantity": 2, "wheelchair": wanted}
+
+        response = api_client.post("/api/holds", body, format="json")
+
+        assert response.status_code == 400, response.json()
+        assert response.json() == {"wheelchair": [f"This show's screen has {spaces}."]}
