@@ -38,9 +38,9 @@ def phone_text(number: PhoneNumber | str) -> str:
 
 
 def has_country_code(text: str) -> bool:
-    """Whether a phone number as typed says its country itself ("+44 ...", "0044 ..."): it
-    then reads the same at every venue."""
-    return text.lstrip().startswith(("+", "00"))
+    """Whether a phone number as typed says its country itself ("+44 ...", "0044 ...",
+    "(+44) ..."): it then reads the same at every venue."""
+    return text.lstrip(" (").startswith(("+", "00"))
 
 
 class Customer(models.Model):

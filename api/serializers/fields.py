@@ -1,6 +1,7 @@
 """Fields the shapes share: show times, seat labels, phone numbers, moments."""
 
 import re
+import unicodedata
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,13 @@ SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 # A phone number without a country code, as people type one: 4 to 20 digits with spaces,
 # dots, dashes, slashes and brackets.
 LOCAL_PHONE_CHARACTERS = frozenset("0123456789()./ -")
+
+
+def plain_digits(text: str) -> str:
+    """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC) and
+    any script's digits (Arabic-Indic, Devanagari...) as 0-9, as the number's parser reads them."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
 def looks_like_a_local_phone(text: str) -> bool:
@@ -84,7 +92,7 @@ class PhoneField(serializers.CharField):
         # CharField's checks (blank, NUL and surrogate characters) run on the text as given,
         # and the number is read after them: run on a PhoneNumber, each check would validate
         # and format the number again.
-        text = super().run_validation(data)
+        text = plain_digits(super().run_validation(data))
         if has_country_code(text):
             number = parse_phone(text)
             if number is None:

@@ -117,3 +117,18 @@ def test_a_booking_validates_its_phone_number_once(api_client, show, phone):
     assert response.status_code == 201, response.json()
     assert response.json()["phone_number"] == "+914155550123"
     assert is_valid.call_count == checks
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "(+44) 20 7946 0958",  # the country code in brackets, as many write it
+        "０２０ ７９４６ ０９５８",  # full-width, from a Japanese or Chinese keyboard
+        "(+٤٤) ٢٠ ٧٩٤٦ ٠٩٥٨",  # Arabic-Indic digits
+    ],
+)
+def test_a_number_in_any_script_or_with_a_bracketed_country_code_books(api_client, london_show, typed):
+    # Refused as invalid by a booking, though the booking's look-up read them.
+    response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": typed, "show": london_show.pk})
+
+    assert (response.status_code, response.json()["phone_number"]) == (201, LONDON), response.json()
