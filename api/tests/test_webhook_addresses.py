@@ -4,6 +4,7 @@ The internet is played by 127.0.0.2 (`outbound.is_public` is told it is public),
 own network by 127.0.0.1, and DNS by a resolver of the test's for `hooks.example.test`."""
 
 import http.server
+import ipaddress
 import select
 import socket
 import ssl
@@ -353,3 +354,21 @@ def test_an_address_that_refuses_or_times_out_is_passed_for_the_next_one_checked
         public.stop()
         for sock in held:
             sock.close()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1: a translator on the theatre's network reaches it
+        "64:ff9b:1::a00:1",  # the local-use NAT64 prefix
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "192.0.0.8",  # IANA's IPv4 dummy address, in its special-purpose block
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_or_a_special_block_is_not_public(address):
+    assert not outbound.is_public(ipaddress.ip_address(address))
+
+
+def test_public_addresses_in_those_forms_stay_public():
+    assert all(outbound.is_public(ipaddress.ip_address(a)) for a in ("64:ff9b::808:808", "2002:808:808::", "8.8.8.8"))
