@@ -16,7 +16,8 @@ class WaitlistJoinSerializer(PersonSerializer):
 class WaitlistOfferSerializer(serializers.Serializer):
     hold = serializers.UUIDField(help_text='The offer\'s hold: confirm it with POST /api/bookings {"hold": ...}.')
     seats = serializers.ListField(child=serializers.CharField())
-    total = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="In the venue's currency.")
+    total = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="In `currency`.")
+    currency = serializers.CharField(help_text="The venue's, ISO 4217.")
     expires_at = serializers.DateTimeField(help_text="Never past the show's start.")
 
 
@@ -46,6 +47,7 @@ class WaitlistEntrySerializer(serializers.Serializer):
                 "hold": str(hold.pk),
                 "seats": hold.seats,
                 "total": str(hold.total),
+                "currency": entry.show.screen.venue.currency,
                 "expires_at": iso(hold.expires_at, entry.show.zone),
             }
         elif status == WaitlistStatus.BOOKED:

@@ -215,6 +215,7 @@ def test_an_entry_reads_waiting_then_offered_then_booked(api_client, sold_out, f
             "hold": str(hold.pk),
             "seats": hold.seats,
             "total": "0.00",
+            "currency": "EUR",
             "expires_at": local_iso(timezone.now() + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES)),
         },
     }

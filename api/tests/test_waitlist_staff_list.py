@@ -55,6 +55,7 @@ def test_staff_read_a_shows_list_in_joining_order_with_each_status(api_client, s
                     "hold": str(hold.pk),
                     "seats": hold.seats,
                     "total": "0.00",
+                    "currency": "EUR",
                     "expires_at": local_iso(timezone.now() + timedelta(minutes=10)),
                 },
                 "name": GRACE["name"],
