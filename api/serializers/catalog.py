@@ -14,7 +14,7 @@ from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
 from ..services.catalog import moment
-from .fields import SeatField, ShowTimeField
+from .fields import DayField, SeatField, ShowTimeField
 
 if TYPE_CHECKING:
     from ..selectors import SeatMapAnswer
@@ -183,7 +183,7 @@ class ShowWriteSerializer(serializers.Serializer):
     screen = serializers.PrimaryKeyRelatedField(queryset=Screen.objects.select_related("venue"), required=False)
     film = serializers.PrimaryKeyRelatedField(queryset=Film.objects.all(), required=False, allow_null=True)
     title = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    date = serializers.DateField(required=False)
+    date = DayField(required=False)
     time = ShowTimeField(required=False)
     starts_at = serializers.DateTimeField(required=False, validators=[validate_on_the_minute])
     capacity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)

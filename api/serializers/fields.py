@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from rest_framework.fields import empty
 from ..models import has_country_code, parse_phone, phone_text, validate_on_the_minute
 
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # A phone number without a country code, as people type one: 4 to 20 digits with spaces,
 # dots, dashes, slashes and brackets.
 LOCAL_PHONE_CHARACTERS = frozenset("0123456789()./ -")
@@ -30,6 +31,17 @@ def plain_digits(text: str) -> str:
 
 def looks_like_a_local_phone(text: str) -> bool:
     return len(text) <= 40 and set(text) <= LOCAL_PHONE_CHARACTERS and 4 <= sum(c.isdigit() for c in text) <= 20
+
+
+class DayField(serializers.DateField):
+    """A date as API.md writes it, YYYY-MM-DD, and no other: DRF reads dates with Python's
+    date.fromisoformat, which also takes week dates ("2026-W50" was a Monday's show), the
+    basic form ("20261208") and one-digit days, which the filters refuse."""
+
+    def to_internal_value(self, value: Any) -> date:
+        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
 
 
 def iso(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:

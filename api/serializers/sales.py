@@ -17,7 +17,7 @@ from ..selectors import MAX_ID
 from ..services.catalog import ShowTime
 from ..services.sales import Sale
 from .common import RequestSerializer
-from .fields import PhoneField, SeatField, ShowTimeField, iso, phone_text
+from .fields import DayField, PhoneField, SeatField, ShowTimeField, iso, phone_text
 
 
 class ShowChoiceSerializer(RequestSerializer):
@@ -26,7 +26,7 @@ class ShowChoiceSerializer(RequestSerializer):
 
     # At most the largest id: a larger one can't be bound as a query parameter (SQLite).
     show = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A show's id.")
-    date = serializers.DateField(required=False, help_text="YYYY-MM-DD, with time.")
+    date = DayField(required=False, help_text="YYYY-MM-DD, with time.")
     time = ShowTimeField(required=False, help_text="HH:MM in the venue's time zone, with date.")
     screen = serializers.PrimaryKeyRelatedField(
         queryset=Screen.objects.all(), required=False, help_text="With date and time: the show on this screen."

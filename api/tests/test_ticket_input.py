@@ -49,6 +49,9 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
     assert Ticket.objects.filter(holder__name="Ada Lovelace").count() == 2
 
 
+WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -74,6 +77,11 @@ def test_the_same_person_booking_again_is_the_same_customer(api_client, show):
             {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
         ),
         ({**ADA, "date": "2099-01-01", "time": "25:00"}, {"time": ["Time has wrong format. Use HH:MM."]}),
+        # Python's fromisoformat reads these; API.md and the filters say YYYY-MM-DD.
+        *[
+            ({**ADA, "date": day, "time": "10:00"}, {"date": [WRONG_DATE]})
+            for day in ("2099-W50", "20991208", "2099W502", "2099-12-8", "2099-12-08\n", "２０９９-12-08")
+        ],
         ({**ADA, "date": "2099-01-01"}, {"time": ["This field is required with date."]}),
         ({**ADA, "time": "10:00"}, {"date": ["This field is required with time."]}),
         (
