@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
@@ -177,7 +178,9 @@ def booking_data(sale: "Sale") -> dict[str, Any]:
         "reference": booking.reference,
         **person_data(booking.customer),
         "total": str(booking.total),
-        "currency": sale.tickets[0].show.screen.venue.currency,  # a booking's tickets share one
+        # A booking's tickets share one; a booking the purge emptied (its tickets expired and
+        # deleted, the booking not yet) has none: the service's, as its answer says.
+        "currency": sale.tickets[0].show.screen.venue.currency if sale.tickets else settings.BOOKING_CURRENCY,
         "tickets": [{**ticket_data(t), **person_data(t.holder)} for t in sale.tickets],
     }
 

@@ -50,6 +50,7 @@ REFERENCE_LENGTH = 6
 REFERENCE_DRAWS = 10
 
 TOLD = ("booking__customer", "show__screen__venue", "ticket_type", "holder")  # what an event tells of a ticket
+UNTOLD = "show__screen__seat_map"  # read along TOLD, the screen's map would be decoded for every ticket
 
 
 def _draw_reference() -> str:
@@ -84,7 +85,8 @@ def _broken_link(exc: IntegrityError) -> bool:
 def sale_of(booking_id: int) -> Sale:
     """A booking as it stands, read back: its booker, and its tickets in seat order with
     their holders (what audit.booking_data tells)."""
-    tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD).order_by("seat_order", "pk")
+    tickets = Ticket.objects.filter(booking_id=booking_id).select_related(*TOLD).defer(UNTOLD)
+    tickets = tickets.order_by("seat_order", "pk")
     return Sale(Booking.objects.select_related("customer").get(pk=booking_id), list(tickets))
 
 

@@ -32,7 +32,7 @@ from . import audit, door
 from .caps import check_seats_per_hour
 from .catalog import ShowTime, seats_sold_unblocked
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
-from .sale_rows import TOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
+from .sale_rows import TOLD, UNTOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
@@ -373,7 +373,7 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         )
         # The events tell the ticket with its person, and the booking its last ticket ends,
         # as ticket.changed and booking.created tell them.
-        gone = Ticket.objects.select_related(*TOLD).get(pk=ticket_id)
+        gone = Ticket.objects.select_related(*TOLD).defer(UNTOLD).get(pk=ticket_id)
         Ticket.objects.filter(pk=ticket_id).delete()
         last = Booking.objects.filter(pk=booking_id, tickets__isnull=True).delete()[0] > 0
         entries = [audit.Entry("ticket.cancelled", "ticket", str(ticket_id), {"show": show_id, "seat": seat})]

@@ -19,7 +19,7 @@ another for up to RUN_SECONDS; `webhooks_deliver`, one batch, for each poll of `
   checked (api/outbound.py: DNS rebinding can't turn the check into a request to the
   theatre's own network).
 - an endpoint that gives no answer (refused, timed out) is tried once a run: its other
-  events claimed are handed back, unsent and not counted as attempts.
+  events claimed are recorded as failed for that reason, unsent.
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
   (next_attempt_at null). 410 Gone disables the endpoint. Each failed attempt is logged
@@ -34,8 +34,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -221,7 +220,7 @@ def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
     )
 
 
-def _claim(now: datetime, limit: int, unreachable: AbstractSet[int] = frozenset()) -> list[WebhookEvent]:
+def _claim(now: datetime, limit: int, unreachable: Mapping[int, str] | None = None) -> list[WebhookEvent]:
     """Due events of active endpoints, but those found `unreachable` in this run."""
     lease_ends = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
     with transaction.atomic():
@@ -231,7 +230,7 @@ def _claim(now: datetime, limit: int, unreachable: AbstractSet[int] = frozenset(
             WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
             .filter(next_attempt_at__lte=now, webhook__active=True)
-            .exclude(webhook_id__in=unreachable)
+            .exclude(webhook_id__in=list(unreachable or ()))
             .order_by("next_attempt_at", "pk")[:limit]
         )
         events = list(due)
@@ -316,24 +315,26 @@ def _send_claimed(
     actor: str,
     clock: Callable[[], datetime],
     result: DeliveryResult,
-    unreachable: set[int],
+    unreachable: dict[int, str],
 ) -> None:
     """Send the events claimed, starting none after `until`: the rest is handed back, due
     at once. An endpoint that gave no answer (it refused the connection, or timed out) is
-    added to `unreachable`, and its other events are handed back unsent, due after the
-    first retry's delay: one dead endpoint costs a run (or a worker's poll) one timeout,
-    not one for each of its events while the other endpoints' events wait behind it."""
+    added to `unreachable` with why: its other events claimed are not sent, but recorded
+    as failed for that reason, each moving on its own retry schedule (so a dead endpoint's
+    events are given up in time, as if each had been tried), and the run claims no more of
+    them. One dead endpoint costs a run (or a worker's poll) one timeout, not one for each
+    of its events while the other endpoints' events wait behind it."""
     for n, event in enumerate(events):
         if clock() > until:
             for left in events[n:]:
                 _hand_back(left, clock())
             return
         if event.webhook_id in unreachable:
-            _hand_back(event, clock() + RETRY_DELAYS[0])
+            _record(event, unreachable[event.webhook_id], clock(), result, actor)
             continue
         answer = _send(sender, event)
         if not isinstance(answer, int):
-            unreachable.add(event.webhook_id)
+            unreachable[event.webhook_id] = f"not sent, the endpoint gave no answer this run ({answer})"
         _record(event, answer, clock(), result, actor)
 
 
@@ -369,7 +370,7 @@ def webhooks_deliver(
     if not events:
         return result
     with _sender() as sender:
-        _send_claimed(events, sender, _lease_half(now), actor, clock, result, unreachable=set())
+        _send_claimed(events, sender, _lease_half(now), actor, clock, result, unreachable={})
     _record_run(result, actor, clock())
     return result
 
@@ -384,7 +385,7 @@ def webhooks_deliver_due(
     send after `seconds`; the run's counts, and one audit entry with them when it sent any."""
     result = DeliveryResult()
     ends = clock() + timedelta(seconds=seconds)
-    unreachable: set[int] = set()  # endpoints that gave no answer: left to the next run
+    unreachable: dict[int, str] = {}  # endpoints that gave no answer, and why: left to the next run
     with _sender() as sender:  # one for the run: each host is resolved once, connections are kept
         while (now := clock()) <= ends and (events := _claim(now, BATCH_SIZE, unreachable)):
             _send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, result, unreachable)

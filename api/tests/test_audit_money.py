@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import AuditEntry, WebhookEvent
+from api.models import AuditEntry, Ticket, WebhookEvent
 from api.services import door, sales
 from api.tests.conftest import ADA, add_price, book_seats, make_show, screen_of
 from api.tests.webhooks_helpers import (
@@ -79,7 +79,7 @@ def test_a_move_that_takes_a_shows_last_seat_says_it_sold_out(endpoint):
 
 
 def test_a_check_in_and_its_undoing_record_before_and_after():
-    show = make_show(days=0, hour=23, minute=59)
+    show = make_show(days=1)
     ticket = book_seats(show.pk).tickets[0]
     at = show.starts_at - timedelta(minutes=30)
 
@@ -93,7 +93,7 @@ def test_a_check_in_and_its_undoing_record_before_and_after():
 def test_a_bookings_events_give_the_currency_of_its_total(endpoint):
     show = make_show(days=2)
     venue = show.screen.venue
-    venue.currency = "EUR"
+    venue.currency = "TRY"  # not BOOKING_CURRENCY (EUR)
     venue.save(update_fields=["currency"])
     add_price(show, "adult", "12.50")
     sale = book_seats(show.pk, quantity=2, **ADA)
@@ -102,5 +102,17 @@ def test_a_bookings_events_give_the_currency_of_its_total(endpoint):
 
     for kind in ("booking.created", "booking.cancelled"):
         (booking,) = events(kind)
-        assert (booking["total"], booking["currency"]) == ("25.00", "EUR")
-        assert {t["currency"] for t in booking["tickets"]} == {"EUR"}
+        assert (booking["total"], booking["currency"]) == ("25.00", "TRY")
+        assert {t["currency"] for t in booking["tickets"]} == {"TRY"}
+
+
+def test_cancelling_a_booking_the_purge_emptied_tells_the_services_currency(endpoint, settings):
+    """The purge deletes expired tickets, then the bookings left without one, in other
+    transactions: a booking may be read with no ticket. Its cancel was a 204, then a 500."""
+    sale = book_seats(make_show(days=2).pk)
+    Ticket.objects.filter(booking=sale.booking).delete()
+
+    sales.booking_cancel(booking_id=sale.booking.pk)
+
+    (booking,) = events("booking.cancelled")
+    assert (booking["tickets"], booking["currency"]) == ([], settings.BOOKING_CURRENCY)
