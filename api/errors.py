@@ -319,8 +319,9 @@ class SeatsFree(Conflict):
 
     code = "seats_available"
 
-    def __init__(self, free: int) -> None:
-        super().__init__(f"This show has {free} seats free: book them; its waiting list is for a party it can't seat.")
+    def __init__(self, party_size: int) -> None:
+        party = "one" if party_size == 1 else f"a party of {party_size}"
+        super().__init__(f"This show can seat {party} now: book the seats; its waiting list is for parties it can't.")
 
 
 class SeatTaken(Conflict):

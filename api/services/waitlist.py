@@ -30,7 +30,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from phonenumber_field.phonenumber import PhoneNumber
 
-from .. import selectors
 from ..errors import (
     DeletedMeanwhile,
     NotSoldHere,
@@ -43,11 +42,11 @@ from ..errors import (
     WaitlistEntryNotFound,
 )
 from ..locking import lock_show, seats_in_use, try_job_lock
-from ..models import IN_LINE, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
+from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
 from .holds import hold_insert, hold_release
 from .jobs import OFFER_JOB_LOCK
-from .seating import phone_at
+from .seating import choose_seats, phone_at, tariff
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +68,25 @@ def _expire_lapsed(entries: WaitlistEntryQuerySet, *, now: datetime, actor: str)
     return len(lapsed)
 
 
+def _could_seat(show: Show, party_size: int, *, now: datetime) -> bool:
+    """Whether the party could be sold seats now, by the rules an offer follows (the best
+    available for its size, at the show's default prices): wheelchair spaces, seats the
+    show prices for nobody and the single-seat rule count, not the free seats alone."""
+    used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
+    try:
+        choose_seats(show, used, None, party_size, staff=False, prices=tariff(show.pk, read=used.tariff))
+    except (SoldOut, NotSoldHere):
+        return False
+    return True
+
+
 def waitlist_join(
     *, show_id: int, name: str, phone_number: PhoneNumber | str, party_size: int, now: datetime, actor: str = "system"
 ) -> tuple[WaitlistEntry, bool]:
     """Join the show's waiting list at the back; whether a new entry was made. A phone
     number already in line for the show gets its entry back, unchanged. An offer of its
     that ran out ended that place: the join takes a new one."""
-    show = selectors.shows_with_counts(now=now).defer(selectors.SEAT_MAP).filter(pk=show_id).first()
+    show = Show.objects.select_related("screen__venue").defer("screen__seat_map").filter(pk=show_id).first()
     if show is None:
         raise ShowNotFound(show_id)
     if show.has_started(now):
@@ -93,8 +104,8 @@ def waitlist_join(
     # line for the seats free, the offers would hold seats anyone may book, beyond any
     # client's hold cap (a few made-up phone numbers took a show off sale).
     in_line = WaitlistEntry.objects.filter(show_id=show_id, status=WaitlistStatus.WAITING).exists()
-    if show.seats_available >= party_size and not in_line:
-        raise SeatsFree(show.seats_available)
+    if not in_line and _could_seat(show, party_size, now=now):
+        raise SeatsFree(party_size)
     try:
         with transaction.atomic():
             if found is not None:

@@ -9,7 +9,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from api.models import AuditEntry, Hold, Ticket, Venue, WaitlistEntry
+from api.models import AuditEntry, Hold, Screen, Ticket, Venue, WaitlistEntry
 from api.services import waitlist
 from api.tests.conftest import ADA, book_seats, local_iso, make_show, screen_of
 from api.tests.waitlist_helpers import ALAN, GRACE, join, offer_seats
@@ -86,11 +86,26 @@ def test_a_show_that_can_seat_the_party_now_says_book_them(api_client):
     assert refused.status_code == 409
     assert refused.json() == {
         "code": "seats_available",
-        "detail": "This show has 2 seats free: book them; its waiting list is for a party it can't seat.",
+        "detail": "This show can seat a party of 2 now: book the seats; its waiting list is for parties it can't.",
     }
     assert join(api_client, show, GRACE, party_size=3).status_code == 201
     assert join(api_client, show, ALAN, party_size=1).status_code == 201  # behind Grace, who waits
     assert WaitlistEntry.objects.count() == 2
+
+
+def test_a_free_place_the_party_cant_be_sold_opens_the_list(api_client):
+    """A wheelchair space left free is not a seat for anyone else: the booking said
+    sold_out and pointed at the waiting list, and the join said the seat was free."""
+    row = {"label": "A", "seats": [{"number": 1}, {"number": 2}, {"number": 3, "kind": "wheelchair"}]}
+    screen = Screen.objects.create(venue=Venue.objects.get(), name="Access", seat_map={"rows": [row]})
+    show = make_show(days=4, capacity=3, screen=screen)
+    book_seats(show.pk, quantity=2)
+
+    booking = api_client.post("/api/tickets", {**ADA, "show": show.pk}, format="json")
+    join_ = join(api_client, show, GRACE, party_size=1)
+
+    assert (booking.status_code, booking.json()["code"]) == (409, "sold_out")
+    assert join_.status_code == 201, join_.json()
 
 
 @pytest.mark.parametrize(
