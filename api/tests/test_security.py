@@ -19,8 +19,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.authentication import TokenAuthentication
-from api.models import Booking, Customer, Film, Show, Ticket
-from api.services import door, waitlist
+from api.models import Booking, Customer, Film, Show, Ticket, WaitlistEntry
+from api.services import door
 from api.tests.conftest import ADA as MINE
 from api.tests.conftest import book_seats, hold_seats
 
@@ -45,10 +45,12 @@ def people(show) -> dict:
         "other_booking": other.booking,
         "other_ticket": other.tickets[0],
         "other_hold": hold_seats(show.pk, quantity=1, client="addr:198.51.100.9"),
-        "my_entry": waitlist.waitlist_join(show_id=show.pk, party_size=2, now=timezone.now(), **MINE)[0],
-        "other_entry": waitlist.waitlist_join(
-            show_id=show.pk, party_size=1, now=timezone.now(), name=OTHER_NAME, phone_number=OTHER_PHONE
-        )[0],
+        # In line as if the show had been full when they joined (it has seats free: a join
+        # now is refused, and this is about who may read an entry, not about joining).
+        "my_entry": WaitlistEntry.objects.create(show=show, party_size=2, joined_at=timezone.now(), **MINE),
+        "other_entry": WaitlistEntry.objects.create(
+            show=show, party_size=1, joined_at=timezone.now(), name=OTHER_NAME, phone_number=OTHER_PHONE
+        ),
     }
 
 
