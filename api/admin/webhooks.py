@@ -113,9 +113,8 @@ class WebhookEventAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
             request, f"{len(ids) - inactive} deliveries will be sent again by the next run.", messages.SUCCESS
         )
         if inactive:
-            self.message_user(
-                request, f"{inactive} of inactive endpoints were not: {EndpointInactive.message}", messages.WARNING
-            )
+            left = f"Not sent again, of inactive endpoints: {inactive}. {EndpointInactive.message}"
+            self.message_user(request, left, messages.WARNING)
 
 
 @admin.register(AuditEntry)

@@ -35,11 +35,10 @@ def _initially(apps, schema_editor, when: str) -> None:
     if len(names) != 1:
         raise RuntimeError(f"Expected one foreign key on {table}.{field.column} to {target}, found {names}.")
     q = schema_editor.quote_name
-    schema_editor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-    try:
-        schema_editor.execute(f"ALTER TABLE {q(table)} ALTER CONSTRAINT {q(names[0])} DEFERRABLE INITIALLY {when}")
-    finally:
-        schema_editor.execute("RESET lock_timeout")
+    # For this migration's transaction alone: a lock wait past it fails the migration (run
+    # it again), with PostgreSQL's own error, rather than queue every booking behind it.
+    schema_editor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    schema_editor.execute(f"ALTER TABLE {q(table)} ALTER CONSTRAINT {q(names[0])} DEFERRABLE INITIALLY {when}")
 
 
 def immediate(apps, schema_editor):

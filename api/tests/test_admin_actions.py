@@ -123,5 +123,5 @@ def test_resending_deliveries_of_an_inactive_endpoint_says_they_were_not(admin_c
 
     shown = [str(m) for m in response.context["messages"]]
     assert shown[0] == "2 deliveries will be sent again by the next run."
-    assert shown[1].startswith("1 of inactive endpoints were not: This endpoint is inactive")
+    assert shown[1].startswith("Not sent again, of inactive endpoints: 1. This endpoint is inactive")
     assert AuditEntry.objects.filter(action="webhook_event.retried").count() == 2
