@@ -146,9 +146,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Admin logins: django-axes refuses an address's logins for AXES_COOLOFF_TIME once it has
-# failed AXES_FAILURE_LIMIT times in a row (a correct password resets the count). The
-# address is the throttle's (NUM_PROXIES).
+# Admin logins: django-axes refuses a username's logins from an address for AXES_COOLOFF_TIME
+# once they have failed AXES_FAILURE_LIMIT times in a row (a correct password resets that
+# count). Counted by address alone, staff logging in as themselves between guesses at
+# another account reset the count for it too: guesses without end. The address is the
+# throttle's (NUM_PROXIES).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -157,7 +159,7 @@ ADMIN_LOGIN_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
 ADMIN_LOGIN_COOLOFF_MINUTES = env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15)
 AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 # Failed attempts are kept (they are the count); successful logins are not logged.
