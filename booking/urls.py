@@ -30,7 +30,10 @@ router.register("audit", webhooks.AuditViewSet, basename="audit")
 
 api_urls = [
     *router.urls,
-    re_path(r"^shows/(?P<pk>[0-9]+)/blocks/(?P<seat>[^/]+)/?$", catalog.SeatBlockView.as_view(), name="show-unblock"),
+    # A seat's label is letters and digits (a NUL would reach PostgreSQL, which refuses it: a 500).
+    re_path(
+        r"^shows/(?P<pk>[0-9]+)/blocks/(?P<seat>[A-Za-z0-9]+)/?$", catalog.SeatBlockView.as_view(), name="show-unblock"
+    ),
     re_path(r"^shows/(?P<pk>[0-9]+)/waitlist/?$", waitlist.ShowWaitlistView.as_view(), name="show-waitlist"),
     re_path(r"^seat-map-schema/?$", catalog.seat_map_schema, name="seat-map-schema"),
     re_path(r"^tickets/(?P<pk>[^/]+)/check-in/?$", door.CheckInView.as_view(), name="ticket-check-in"),

@@ -53,6 +53,24 @@ def test_a_nul_in_a_booking_reference_is_a_json_404(client, method):
     assert_json(response, 404, {"detail": "Not found."})
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/ticket-types/a%00b"),
+        ("put", "/api/ticket-types/a%00"),
+        ("delete", "/api/ticket-types/a%00"),
+        ("delete", "/api/shows/{show}/blocks/A%001"),
+    ],
+)
+def test_a_nul_in_a_ticket_types_key_or_a_seats_label_is_a_json_404(staff_client, method, path):
+    # PostgreSQL refuses a NUL in text: these reached it, a 500.
+    show = make_show()
+
+    response = getattr(staff_client, method)(path.format(show=show.pk), {}, format="json")
+
+    assert_json(response, 404, {"detail": "Not found."})
+
+
 def test_a_booking_reference_in_any_case_is_still_found(client):
     client.post("/api/bookings", {**ADA, "show": make_show().pk, "quantity": 1}, content_type="application/json")
     reference = Ticket.objects.get().booking.reference

@@ -306,6 +306,9 @@ class TicketTypeViewSet(LocationMixin, viewsets.ModelViewSet):
     serializer_class = TicketTypeSerializer
     queryset = TicketType.objects.order_by("-default", "pk")
     lookup_field = "key"
+    # A key is a slug: any other path is the JSON 404 of unknown URLs, and never reaches the
+    # database (PostgreSQL refuses a NUL in text: a 500).
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
     filterset_class = None
 
     def perform_create(self, serializer: BaseSerializer) -> None:
