@@ -186,6 +186,14 @@ def bookings_with_tickets() -> models.QuerySet[Booking]:
     return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))
 
 
+def booking_phone_and_country(reference: str) -> tuple[Any, str | None] | None:
+    """The booker's phone number and the country its venue reads local numbers in (None
+    without a ticket), in one query; None for no such booking."""
+    country = Ticket.objects.filter(booking=OuterRef("pk")).values("show__screen__venue__country")[:1]
+    rows = Booking.objects.filter(reference=reference).annotate(country=Subquery(country))
+    return rows.values_list("customer__phone_number", "country").first()
+
+
 def waitlist_entries(*, now: datetime) -> WaitlistEntryQuerySet:
     """Waiting-list entries with what their answers show: the status and position they
     read at `now` (WaitlistEntryQuerySet.with_status), the offer's hold, the show's venue

@@ -215,17 +215,18 @@ class BookingViewSet(
         return selectors.bookings_with_tickets()
 
     def get_object(self) -> Booking:
-        booking = get_object_or_404(self.get_queryset(), reference=self.kwargs["reference"].upper())
+        reference = self.kwargs["reference"].upper()
         if not (self.request.user and self.request.user.is_staff):
             # A number without a country code is read in the booking's venue's country. An
             # unreadable or wrong number is the same 404 as an unknown reference, so the
-            # answer never tells whether the reference exists.
-            tickets = booking.tickets.all()  # prefetched
-            country = tickets[0].show.screen.venue.country if tickets else None
-            phone = parse_phone(self.request.query_params.get("phone_number", ""), region=country)
-            if phone is None or phone.as_e164 != phone_text(booking.customer.phone_number):
+            # answer never tells whether the reference exists: nor does its time, so the
+            # phone is checked by one query whether the reference exists or not, before
+            # the booking and its tickets are read (which took 2 ms more when it existed).
+            phone, country = selectors.booking_phone_and_country(reference) or (None, None)
+            given = parse_phone(self.request.query_params.get("phone_number", ""), region=country)
+            if given is None or phone is None or given.as_e164 != phone_text(phone):
                 raise Http404("No Booking matches the given query.")  # get_object_or_404's words
-        return booking
+        return get_object_or_404(self.get_queryset(), reference=reference)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = BookingCreateSerializer(data=request.data)
