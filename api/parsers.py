@@ -12,15 +12,14 @@ send without asking: a plain HTML form, no CORS preflight. DRF checks a signed-i
 session's CSRF token, and a token must be sent as a header, but an anonymous request has
 neither: from another site it would hold and book seats as the visitor's address, past the
 per-client caps that address keeps. API.md has "JSON in": a form body is parsed only from a
-request with credentials (an `Authorization` header or the session cookie, which Django
-sends only from this site's own pages: SameSite=Lax), and anonymous ones get a 415 that
-says to send JSON. Staff keep the browsable API's forms.
+request that signed in (a token, or a session signed in, whose cookie Django sends only
+from this site's own pages: SameSite=Lax), and anonymous ones get a 415 that says to send
+JSON. Staff keep the browsable API's forms.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
@@ -58,8 +57,11 @@ def _too_deep() -> ParseError:
 
 
 def _refuse_anonymous(media_type: str | None, parser_context: Mapping[str, Any] | None) -> None:
+    # Signed in, not merely carrying a header or a cookie: a browser sends the Basic
+    # credentials of a site behind HTTP auth on its own, and a session cookie of a visit.
+    # (The request was authenticated before its body is read: DRF's APIView.initial.)
     request = (parser_context or {}).get("request")
-    if request is None or "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+    if request is None or request.user.is_authenticated:
         return
     raise UnsupportedMediaType(
         media_type or "",

@@ -77,3 +77,24 @@ def test_a_signed_in_session_sending_a_form_needs_its_csrf_token(staff_user):
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
     assert not Hold.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"HTTP_AUTHORIZATION": "Basic c3RhZ2luZzpzdGFnaW5n"},  # a staging site's HTTP auth, sent by the browser
+        {"HTTP_AUTHORIZATION": "Bearer abc"},
+        {"HTTP_COOKIE": "sessionid=not-a-session"},
+    ],
+)
+def test_a_header_or_a_cookie_that_signs_nobody_in_is_still_anonymous(api_client, credentials):
+    """Any Authorization header, or any session cookie, let a form through: a browser sends
+    a site's Basic credentials on its own, and another site's form then booked with them."""
+    show = make_show(screen=screen_of(10), capacity=10)
+
+    response = api_client.post(
+        "/api/holds", urlencode({"show": show.pk, "seats": "A1"}), content_type=FORM, **credentials
+    )
+
+    assert (response.status_code, response.json()) == (415, {"detail": SEND_JSON})
+    assert not Hold.objects.exists()
