@@ -33,6 +33,11 @@ import httpx
 # local-use one (64:ff9b:1::/48). 6to4 (2002::/16) and IPv4-mapped addresses have their own
 # accessors. Python 3.11 counts 64:ff9b::a00:1 (10.0.0.1) and 2002:a00:1:: as global.
 NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# Older forms that carry one in their last 32 bits: IPv4-compatible (::a.b.c.d, deprecated)
+# and IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+CARRY_IPV4 = (*NAT64, ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("::ffff:0:0:0/96"))
+# Site-local addresses (deprecated, RFC 3879), which Python 3.11 counts as global.
+SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 # IANA's IPv4 special-purpose block (192.0.0.8, the dummy address, and others), which
 # Python 3.11 counts as global but for a few of its addresses.
 IETF_PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
@@ -43,7 +48,7 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if any(address in network for network in NAT64):
+    if any(address in network for network in CARRY_IPV4):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
@@ -52,7 +57,7 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """A public unicast address; an IPv6 one that carries an IPv4 address is judged by it."""
     if isinstance(address, ipaddress.IPv6Address) and (inner := _embedded_ipv4(address)) is not None:
         return is_public(inner)
-    if isinstance(address, ipaddress.IPv4Address) and address in IETF_PROTOCOL_ASSIGNMENTS:
+    if address in IETF_PROTOCOL_ASSIGNMENTS or address in SITE_LOCAL:
         return False
     return address.is_global and not address.is_multicast
 

@@ -364,6 +364,9 @@ def test_an_address_that_refuses_or_times_out_is_passed_for_the_next_one_checked
         "2002:a00:1::",  # 6to4 of 10.0.0.1
         "::ffff:10.0.0.1",  # IPv4-mapped
         "192.0.0.8",  # IANA's IPv4 dummy address, in its special-purpose block
+        "::127.0.0.1",  # IPv4-compatible (deprecated)
+        "::ffff:0:7f00:1",  # IPv4-translated (RFC 2765)
+        "fec0::1",  # site-local (deprecated)
     ],
 )
 def test_an_ipv4_address_inside_an_ipv6_one_or_a_special_block_is_not_public(address):
