@@ -249,6 +249,11 @@ class HoldLimitReached(Invalid):
         super().__init__(f"One client can hold at most {limit} seats at once ({held} held now).")
 
 
+class WaitlistLimitReached(Invalid):
+    def __init__(self, limit: int, waiting: int) -> None:
+        super().__init__(f"One client can wait for at most {limit} seats at once ({waiting} in line now).")
+
+
 class WaitlistClosed(Invalid):
     message = "This show has started: its waiting list is closed."
 

@@ -237,6 +237,9 @@ class WaitlistEntry(models.Model):
     phone_number = PhoneNumberField()
     party_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(10)])
     status = models.CharField(max_length=8, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    # Who joined, as a hold's client: the address its seats waited for count against ("" for
+    # staff, who are exempt).
+    client = models.CharField(max_length=100, blank=True, default="")
     # The reference of the booking the offer became: a record, not a foreign key, so that
     # cancelling and purging bookings stay the plain DELETEs they are (and the entry still
     # says how its wait ended).

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
@@ -40,8 +40,9 @@ from ..errors import (
     SoldOut,
     WaitlistClosed,
     WaitlistEntryNotFound,
+    WaitlistLimitReached,
 )
-from ..locking import lock_show, seats_in_use, try_job_lock
+from ..locking import lock_client, lock_show, seats_in_use, try_job_lock
 from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
 from .holds import hold_insert, hold_release
@@ -80,12 +81,34 @@ def _could_seat(show: Show, party_size: int, *, now: datetime) -> bool:
     return True
 
 
+def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
+    """An anonymous client waits for at most BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at
+    once, over the lists of shows to come: its offers are holds that no hold cap counts,
+    and made-up phone numbers are free. Counted under the client's lock, as holds are."""
+    limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
+    if not client or not limit:
+        return
+    lock_client(client)
+    in_line = WaitlistEntry.objects.filter(client=client, status__in=IN_LINE, show__starts_at__gt=now)
+    waiting = in_line.aggregate(seats=Sum("party_size"))["seats"] or 0
+    if waiting + party_size > limit:
+        raise WaitlistLimitReached(limit, waiting)
+
+
 def waitlist_join(
-    *, show_id: int, name: str, phone_number: PhoneNumber | str, party_size: int, now: datetime, actor: str = "system"
+    *,
+    show_id: int,
+    name: str,
+    phone_number: PhoneNumber | str,
+    party_size: int,
+    now: datetime,
+    client: str = "",
+    actor: str = "system",
 ) -> tuple[WaitlistEntry, bool]:
     """Join the show's waiting list at the back; whether a new entry was made. A phone
     number already in line for the show gets its entry back, unchanged. An offer of its
-    that ran out ended that place: the join takes a new one."""
+    that ran out ended that place: the join takes a new one. `client`: the anonymous
+    client, held to its cap of seats waited for ("" for none)."""
     show = Show.objects.select_related("screen__venue").defer("screen__seat_map").filter(pk=show_id).first()
     if show is None:
         raise ShowNotFound(show_id)
@@ -111,8 +134,14 @@ def waitlist_join(
             if found is not None:
                 lock_show(show_id)
                 _expire_lapsed(mine, now=now, actor=actor)
+            _check_client_line(client, party_size, now=now)
             entry = WaitlistEntry.objects.create(
-                show_id=show_id, name=name, phone_number=phone_number, party_size=party_size, joined_at=now
+                show_id=show_id,
+                name=name,
+                phone_number=phone_number,
+                party_size=party_size,
+                client=client,
+                joined_at=now,
             )
             changes = {"show": show_id, "party_size": party_size}
             audit.record(

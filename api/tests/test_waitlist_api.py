@@ -367,3 +367,26 @@ def test_the_waitlist_is_not_a_list_anyone_can_read(api_client, staff_client, so
     for client in (api_client, staff_client):
         response = client.get("/api/waitlist")
         assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
+def test_one_client_waits_for_at_most_the_hold_caps_seats(api_client, staff_client, settings):
+    """Offers are holds no hold cap counts, and phone numbers cost nothing: one address
+    joined with five made-up numbers and took a nearly full show's last seats off sale."""
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 4
+    shows = [make_show(days=4 + n, capacity=2, screen=screen_of(2, name=f"Full {n}")) for n in range(3)]
+    for show in shows:
+        book_seats(show.pk, quantity=2)
+    people = [{"name": f"Made up {n}", "phone_number": f"+9141555501{n:02d}"} for n in range(5)]
+
+    first = join(api_client, shows[0], people[0], party_size=2)
+    second = join(api_client, shows[1], people[1], party_size=2)
+    third = join(api_client, shows[2], people[2], party_size=1)
+    elsewhere = join(api_client, shows[2], people[3], party_size=1, REMOTE_ADDR="198.51.100.20")
+    box_office = join(staff_client, shows[2], people[4], party_size=2)
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert (third.status_code, third.json()) == (
+        400,
+        {"non_field_errors": ["One client can wait for at most 4 seats at once (4 in line now)."]},
+    )
+    assert (elsewhere.status_code, box_office.status_code) == (201, 201)  # another address; staff are exempt

@@ -12,8 +12,9 @@ ALAN = {"name": "Alan Turing", "phone_number": "+919876543211"}
 EDSGER = {"name": "Edsger Dijkstra", "phone_number": "+919876543212"}
 
 
-def join(client, show, person=ADA, party_size=2):
-    return client.post(f"/api/shows/{show.pk}/waitlist", {**person, "party_size": party_size}, format="json")
+def join(client, show, person=ADA, party_size=2, **request):
+    body = {**person, "party_size": party_size}
+    return client.post(f"/api/shows/{show.pk}/waitlist", body, format="json", **request)
 
 
 def offer_seats() -> str:

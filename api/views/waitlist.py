@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import selectors
-from ..callers import actor_of
+from ..callers import actor_of, capped_client
 from ..models import Show, WaitlistEntry
 from ..permissions import IsStaff
 from ..schema import LOCATION_HEADER, errors
@@ -64,7 +64,9 @@ class ShowWaitlistView(GenericAPIView):
         data = WaitlistJoinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         now = timezone.now()
-        entry, made = waitlist.waitlist_join(show_id=show.pk, now=now, actor=actor_of(request), **data.validated_data)
+        entry, made = waitlist.waitlist_join(
+            show_id=show.pk, now=now, client=capped_client(request), actor=actor_of(request), **data.validated_data
+        )
         found = selectors.waitlist_entries(now=now).get(pk=entry.pk)
         if not made:
             # The place, without the entry's capabilities, but to staff (who read the list).
