@@ -9,14 +9,14 @@ counted and recorded as the same booking through the API would be.
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from .throttling import client_address
+from .throttling import client_address, client_network
 
 
 def client_scope(request: HttpRequest | Request) -> str:
-    """Who is calling, for idempotency keys and the per-client hold limit."""
+    """Who is calling, for idempotency keys and the per-client caps (an IPv6 client by its /64)."""
     if request.user and request.user.is_authenticated:
         return f"user:{request.user.pk}"
-    return f"addr:{client_address(request)}"
+    return f"addr:{client_network(client_address(request))}"
 
 
 def capped_client(request: HttpRequest | Request) -> str:

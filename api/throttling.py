@@ -74,7 +74,7 @@ class AnonThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view) -> str | None:
         if request.user and request.user.is_staff:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_network(self.get_ident(request))}
 
     def allow_request(self, request, view) -> bool:
         self.rate = self.get_rate()
@@ -131,6 +131,17 @@ class AnonThrottle(SimpleRateThrottle):
         else:
             opened = self.cache.get(f"{self.key}:opened", self.now)
         return max(opened + self.duration - self.now, 1)
+
+
+def client_network(address: str) -> str:
+    """Whom the throttle and the per-client caps count: an IPv4 address, or an IPv6 one's
+    /64, which one subscriber has whole (each of its addresses counted apart, one client
+    had as many caps as it cared to use addresses)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else address
 
 
 def client_address(request: HttpRequest | Request) -> str:

@@ -72,7 +72,30 @@ def test_a_forwarded_address_is_read_as_an_address(api_client, settings):
         "/api/holds", {"show": show.pk, "quantity": 1}, format="json", HTTP_X_FORWARDED_FOR="6.6.6.6, 2001:DB8::1"
     )
 
-    assert Hold.objects.get().client == "addr:2001:db8::1"
+    # An IPv6 client is counted by its /64, which one subscriber has whole.
+    assert Hold.objects.get().client == "addr:2001:db8::/64"
+
+
+def test_the_addresses_of_one_ipv6_64_share_the_caps_and_the_throttle(api_client, settings):
+    """Each IPv6 address was a client of its own: two of one /64 held 10 seats each, and a
+    subscriber has 2**64 of them."""
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 3
+    show = make_show()
+
+    def hold(address: str, quantity: int):
+        body = {"show": show.pk, "quantity": quantity}
+        return api_client.post("/api/holds", body, format="json", HTTP_X_FORWARDED_FOR=address)
+
+    assert hold("2001:db8:1:2::1", 3).status_code == 201
+    assert hold("2001:db8:1:2::2", 1).status_code == 400  # the same /64: its cap is used up
+    assert hold("2001:db8:1:3::1", 3).status_code == 201  # another /64, another client
+    assert hold("203.0.113.7", 3).status_code == 201  # IPv4: each address its own
+
+    settings.THROTTLE_ANON_RATE = "2/min"
+    api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="2001:db8:9:9::1")
+    api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="2001:db8:9:9::2")
+    assert api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="2001:db8:9:9::3").status_code == 429
 
 
 def test_a_token_with_a_nul_in_it_is_a_401(show):
