@@ -244,16 +244,25 @@ def choose_best(
     chosen: list[str] = []
     spot = seat_map.sweet_spot
     beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
+
+    def companions(space: Seat) -> list[Seat]:
+        return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
+
     for _ in range(wheelchair):
         spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
         if not spaces:
             return None
-
-        def companions(space: Seat) -> list[Seat]:
-            return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
-
         # The space with the most free companion seats beside it, nearest the sweet spot.
-        space = min(spaces, key=lambda s: (-len(companions(s)), spot.distance(s.row, s.x)))
+        spaces.sort(key=lambda s: (-len(companions(s)), spot.distance(s.row, s.x)))
+        if wheelchair == 1:
+            # One space: the first in that order whose row seats the whole party with it.
+            for space in spaces:
+                block = [space, *companions(space)[:beside]]
+                rest = _beside(seat_map, block, taken, quantity - len(block), single_seat_rule=single_seat_rule)
+                if rest is not None:
+                    party = [s.label for s in block] + rest
+                    return Choice(_in_map_order(seat_map, party), together=side_by_side(seat_map, party))
+        space = spaces[0]
         chosen.append(space.label)
         taken.add(space.label)
         for companion in companions(space)[:beside]:
@@ -271,6 +280,39 @@ def choose_best(
         return None
     chosen += rest
     return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
+
+
+def _beside(
+    seat_map: SeatMap, block: list[Seat], taken: set[str], count: int, *, single_seat_rule: bool
+) -> list[str] | None:
+    """`count` free seats next to `block` (a wheelchair space and its companion seats, side
+    by side) in its row, so that the party sits together: taken from the free neighbours on
+    either side of the block (no other wheelchair space), the way that leaves no seat newly
+    alone (with the rule; the block itself is not judged, as choose_best's companions are
+    not), then nearest the sweet spot. None when the row has no such seats."""
+    row = seat_map.rows[block[0].row]
+    low, high = min(s.x for s in block), max(s.x for s in block)
+    if high - low + 1 != len(block) or count < 0:
+        return None
+    fixed = taken | {s.label for s in block}  # the block is where it is, as if taken: not judged
+    free = {s.x: s for s in _free_in(row, fixed)}
+    left: list[Seat] = []  # the free neighbours leftwards of the block, nearest first
+    while low - 1 - len(left) in free:
+        left.append(free[low - 1 - len(left)])
+    right: list[Seat] = []
+    while high + 1 + len(right) in free:
+        right.append(free[high + 1 + len(right)])
+    options = []
+    for from_left in range(count + 1):
+        from_right = count - from_left
+        if from_left > len(left) or from_right > len(right):
+            continue
+        labels = [s.label for s in left[:from_left] + right[:from_right]]
+        if single_seat_rule and _strands(row, fixed, labels) is not None:
+            continue
+        rank = seat_map.sweet_spot.distance(block[0].row, low - from_left, len(block) + count)
+        options.append((rank, labels))
+    return min(options)[1] if options else None
 
 
 def side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:

@@ -218,6 +218,55 @@ def test_a_wheelchair_request_gets_a_space_and_its_companions():
     assert choice.seats == ["B3", "B4", "B5"]
 
 
+def test_a_wheelchair_partys_others_sit_beside_the_space_when_its_row_has_room():
+    """A party of four with one wheelchair user got the space and its companion seat, and
+    the other two five rows away, though the seats beside them were free."""
+    seat_map, taken = house(
+        """
+        ....Wc..
+        ........
+        ........
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 4, wheelchair=1)
+
+    assert choice is not None and choice.together
+    assert set(choice.seats) >= {"A5", "A6"} and {label[0] for label in choice.seats} == {"A"}
+
+
+def test_a_wheelchair_party_picks_the_space_whose_row_seats_it_together():
+    # The first space by the old order (two companions, nearer the middle) has no room for
+    # six; the other's row has.
+    seat_map, taken = house(
+        """
+        x.cWcx..
+        ..Wc....
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 6, wheelchair=1)
+
+    assert choice is not None and choice.together
+    assert {label[0] for label in choice.seats} == {"B"} and "B3" in choice.seats
+
+
+def test_a_wheelchair_party_is_split_rather_than_strand_a_seat_beside_it():
+    # Two more beside "Wc" in "Wc..." leave B5 alone, or take B3 and B4 and leave B5 alone:
+    # the rule keeps it from happening, and the two sit together elsewhere.
+    seat_map, taken = house(
+        """
+        .......
+        Wc...x.
+        """
+    )
+
+    choice = choose_best(seat_map, taken, 4, wheelchair=1)
+
+    assert choice is not None and not choice.together
+    assert {"B1", "B2"} <= set(choice.seats) and "B5" not in choice.seats
+
+
 def test_a_wheelchair_request_with_no_space_free_is_refused():
     seat_map, taken = house("..cxc..")
 
