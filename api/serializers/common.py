@@ -41,6 +41,7 @@ class ErrorSerializer(serializers.Serializer):
     """The shape of 401, 403, 404 and 429 answers."""
 
     detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="With a 429 of the hourly seat cap: seats_per_hour.")
 
 
 class ConflictSerializer(serializers.Serializer):
@@ -49,3 +50,8 @@ class ConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     checked_in_at = serializers.DateTimeField(required=False, help_text="With already_checked_in: when it was.")
+    seat = serializers.CharField(required=False, help_text="With single_seat_gap: the seat it would leave alone.")
+    seats = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="With seat_in_use: the seats the map must keep."
+    )
+    waitlist = serializers.CharField(required=False, help_text="With sold_out: the show's waiting list, to join.")

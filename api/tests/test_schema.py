@@ -148,3 +148,11 @@ def test_a_show_and_a_screen_made_say_where(staff_client, show):
     )
     assert made.status_code == 201, made.content
     assert made["Location"] == f"/api/shows/{made.json()['id']}"
+
+
+def test_the_error_shapes_name_every_field_an_answer_may_carry(served):
+    """A strict client rejected fields the schema didn't list: a sold_out's waiting list, a
+    single_seat_gap's seat, a seat_in_use's seats, a 429's code."""
+    shapes = yaml.safe_load(served)["components"]["schemas"]
+    assert set(shapes["Conflict"]["properties"]) == {"detail", "code", "checked_in_at", "seat", "seats", "waitlist"}
+    assert set(shapes["Error"]["properties"]) == {"detail", "code"}
