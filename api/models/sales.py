@@ -197,7 +197,7 @@ class WaitlistEntryQuerySet(models.QuerySet):
         """Each entry with `current_status`, what it reads at `now`, and `position` (1 is next
         in line; waiting entries only). The one place where an entry's status is derived: an
         offer whose hold is no longer live (it ran out, or was released) reads expired before
-        the offer job marks it so."""
+        the offer job marks it so, and so does an entry still waiting when its show starts."""
         live_offer = Exists(Hold.objects.live(now).filter(waitlist_entry=OuterRef("pk")))
         ahead = (
             WaitlistEntry.objects.filter(show=OuterRef("show"), status=WaitlistStatus.WAITING)
@@ -207,13 +207,17 @@ class WaitlistEntryQuerySet(models.QuerySet):
             .annotate(n=Count("*"))
             .values("n")
         )
+        # A list closes when its show starts: a party still waiting then waited in vain.
+        started = Q(show__starts_at__lte=now)
         return self.annotate(
             current_status=Case(
                 When(~live_offer, status=WaitlistStatus.OFFERED, then=Value(WaitlistStatus.EXPIRED)),
+                When(started, status=WaitlistStatus.WAITING, then=Value(WaitlistStatus.EXPIRED)),
                 default=F("status"),
                 output_field=models.CharField(),
             ),
             position=Case(
+                When(started, then=None),
                 When(status=WaitlistStatus.WAITING, then=Coalesce(Subquery(ahead), 0) + 1),
                 default=None,
                 output_field=models.IntegerField(),
