@@ -126,7 +126,14 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 (async () => {
   await settle();
   for (const step of input.steps) {
-    if (step.count !== undefined) counts[step.count].value = step.value;
+    if (step.count !== undefined) {
+      counts[step.count].value = step.value;
+      await counts[step.count].dispatch("input");
+    }
+    if (step.seat) {
+      const seats = byId.map.children.flatMap((svg) => (svg.children || []).filter((g) => g.attributes && g.attributes["data-seat"]));
+      await seats.find((g) => g.attributes["data-seat"] === step.seat).dispatch("click");
+    }
     if (step.field) form.elements[step.field].value = step.value;
     if (step.click) await byId[step.click].dispatch("click");
     if (step.submit) await form.dispatch("submit");
@@ -137,5 +144,6 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   // The seats drawn free: each seat's <g> carries its status (data-status).
   const drawn = byId.map.children.flatMap((svg) => (svg.children || []).filter((g) => g.dataset && g.dataset.status));
   const free = drawn.filter((g) => g.dataset.status === "free").map((g) => g.attributes["data-seat"]);
-  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free }));
+  const countValues = counts.map((count) => String(count.value));
+  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues }));
 })();

@@ -239,3 +239,16 @@ def test_the_key_a_confirm_sends_makes_its_retry_the_first_booking(api_client, s
     # A refused confirm keeps no key: corrected, it books.
     assert (mistyped.status_code, first.status_code, again.status_code) == (400, 201, 201)
     assert again.json() == first.json()
+
+
+def test_a_typed_count_of_another_type_leaves_the_first_the_rest_of_the_seats(show_with_map):
+    """Three seats picked made three adults; a child typed then left three adults, and the
+    hold was refused ("must add up") until the adults were corrected by hand."""
+    show, answers = show_with_map
+    kinds = (("adult", "Adult"), ("child", "Child"))
+
+    seen = run_script(
+        show.pk, answers, [{"seat": "A1"}, {"seat": "A2"}, {"seat": "A3"}, {"count": 1, "value": "1"}], counts=kinds
+    )
+
+    assert seen["counts"] == ["2", "1"]

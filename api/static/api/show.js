@@ -265,7 +265,14 @@
     } else picked.add(seat.label);
     say("");
     paint(seat);
-    // The first ticket type takes the seats the others leave: two seats picked, two adults.
+    balance();
+  }
+
+  // The first ticket type takes the seats the others leave: two seats picked, two adults;
+  // then one child typed, one adult. (Only seats picked set a party's size: without any,
+  // the counts are the party that "best seats" asks for.)
+  function balance() {
+    if (!picked.size) return;
     const others = counts.slice(1).reduce((sum, input) => sum + (Number(input.value) || 0), 0);
     counts[0].value = Math.max(picked.size - others, 0);
   }
@@ -453,6 +460,7 @@
   $("hold-buttons").hidden = false;
   $("person").hidden = true;
   $("book-button").textContent = "Confirm booking";
+  counts.slice(1).forEach((input) => input.addEventListener("input", balance));
   $("hold-picked").addEventListener("click", () => holdSeats(false));
   $("hold-best").addEventListener("click", () => holdSeats(true));
   $("release").addEventListener("click", release);
