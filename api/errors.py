@@ -254,6 +254,14 @@ class WaitlistLimitReached(Invalid):
         super().__init__(f"One client can wait for at most {limit} seats at once ({waiting} in line now).")
 
 
+class PartyAboveHourlyCap(Invalid):
+    """More seats in one request than a client may book in an hour: no wait makes it
+    possible, so it is no 429 with a Retry-After."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"One client can book at most {limit} seats an hour: ask for fewer.")
+
+
 class WaitlistClosed(Invalid):
     message = "This show has started: its waiting list is closed."
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from ..errors import SeatsPerHourReached
+from ..errors import PartyAboveHourlyCap, SeatsPerHourReached
 from ..locking import lock_client
 from ..models import Ticket
 
@@ -25,6 +25,8 @@ def check_seats_per_hour(*, client: str, wanted: int, now: datetime) -> None:
     limit = settings.BOOKING_MAX_SEATS_PER_CLIENT_PER_HOUR
     if not client or not limit:
         return
+    if wanted > limit:
+        raise PartyAboveHourlyCap(limit)
     lock_client(client)
     # The client's seats still in the window (the tickets of its bookings of the last hour:
     # a cancelled ticket no longer counts), oldest first.
@@ -36,6 +38,6 @@ def check_seats_per_hour(*, client: str, wanted: int, now: datetime) -> None:
     over = len(booked) + wanted - limit
     if over <= 0:
         return
-    # When enough of the oldest seats have left the window; never, for more than the cap.
-    frees_at = booked[over - 1] + WINDOW if wanted <= limit else now + WINDOW
+    # When enough of the oldest seats have left the window.
+    frees_at = booked[over - 1] + WINDOW
     raise SeatsPerHourReached(limit, retry_after=max(1, math.ceil((frees_at - now).total_seconds())))
