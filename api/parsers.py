@@ -56,12 +56,22 @@ def _too_deep() -> ParseError:
     return ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
 
 
+def _signed_in(request: Any) -> bool:
+    """Whether the request signed in: a valid token, or a session signed in. Not merely an
+    Authorization header or a cookie: a browser sends the Basic credentials of a site
+    behind HTTP auth on its own, and a session cookie of any visit."""
+    if hasattr(request, "_user"):  # DRF has authenticated it (APIView.initial, before the view)
+        return bool(request.user.is_authenticated)
+    # Still authenticating: SessionAuthentication reads the body for its CSRF check (a form's
+    # csrfmiddlewaretoken), for a session whose user Django's middleware has signed in.
+    # (Asking request.user here would start that check again, without end.)
+    user = getattr(getattr(request, "_request", None), "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
 def _refuse_anonymous(media_type: str | None, parser_context: Mapping[str, Any] | None) -> None:
-    # Signed in, not merely carrying a header or a cookie: a browser sends the Basic
-    # credentials of a site behind HTTP auth on its own, and a session cookie of a visit.
-    # (The request was authenticated before its body is read: DRF's APIView.initial.)
     request = (parser_context or {}).get("request")
-    if request is None or request.user.is_authenticated:
+    if request is None or _signed_in(request):
         return
     raise UnsupportedMediaType(
         media_type or "",

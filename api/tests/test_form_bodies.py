@@ -14,6 +14,7 @@ from .conftest import ADA, make_show, screen_of
 pytestmark = pytest.mark.django_db
 
 FORM = "application/x-www-form-urlencoded"
+MULTIPART_BOUNDARY = MULTIPART_CONTENT.replace("BoUnDaRyStRiNg", "BoUnDaRy")
 SEND_JSON = "Send the body as JSON (Content-Type: application/json): a form is taken only from a client that signs in."
 
 
@@ -98,3 +99,20 @@ def test_a_header_or_a_cookie_that_signs_nobody_in_is_still_anonymous(api_client
 
     assert (response.status_code, response.json()) == (415, {"detail": SEND_JSON})
     assert not Hold.objects.exists()
+
+
+def test_a_signed_in_browser_posting_the_browsable_apis_form_books(staff_user):
+    """The browsable API's form: a session, its csrftoken cookie, the token in the body. Its
+    CSRF check reads the body, and the form parser's question "signed in?" started the
+    check again: a RecursionError, a 500."""
+    show = make_show(screen=screen_of(10), capacity=10)
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(staff_user)
+    browser.get("/admin/")  # a page with a form: Django sets the csrftoken cookie
+    token = browser.cookies["csrftoken"].value
+
+    fields = {"show": show.pk, "seats": "A4", "csrfmiddlewaretoken": token}
+    response = browser.post("/api/holds", encode_multipart("BoUnDaRy", fields), content_type=MULTIPART_BOUNDARY)
+
+    assert response.status_code == 201, response.content
+    assert Hold.objects.get().seats == ["A4"]
