@@ -91,6 +91,11 @@ def test_the_addresses_of_one_ipv6_64_share_the_caps_and_the_throttle(api_client
     assert hold("2001:db8:1:2::2", 1).status_code == 400  # the same /64: its cap is used up
     assert hold("2001:db8:1:3::1", 3).status_code == 201  # another /64, another client
     assert hold("203.0.113.7", 3).status_code == 201  # IPv4: each address its own
+    # An IPv4 client seen as IPv4-mapped (a dual-stack socket) is its IPv4 address, not
+    # ::/64, which every such client shared.
+    assert hold("::ffff:198.51.100.7", 3).status_code == 201
+    assert hold("::ffff:198.51.100.8", 3).status_code == 201
+    assert Hold.objects.filter(client="addr:198.51.100.8").exists()
 
     settings.THROTTLE_ANON_RATE = "2/min"
     api_client.get("/api/shows", HTTP_X_FORWARDED_FOR="2001:db8:9:9::1")
