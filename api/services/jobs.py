@@ -28,6 +28,7 @@ from ..models import (
     WaitlistEntry,
     Webhook,
     WebhookEvent,
+    expiry_cutoff,
 )
 from . import audit
 
@@ -196,9 +197,20 @@ def _delete_old(rows: QuerySet, batch_size: int) -> int:
 def passed_open_timings(now: datetime) -> QuerySet[Show]:
     """The shows that booking made (open timings: untitled, no film, occupying no time)
     whose time has passed without a ticket: nobody can book them any more, and left alone
-    they would litter the schedule. (A show with a ticket stays; so does one staff titled.)"""
+    they would litter the schedule. (A show with a ticket stays; so does one staff titled.)
+
+    Only until they expire: their tickets, had they any, are still there then (the purge
+    deletes a ticket once expired), so "no ticket" means none was ever sold. Later it may
+    mean that the purge took them, and the show that sold them stays (API.md removes an
+    open timing "that never sold a ticket"). The job runs every 10 minutes, well inside
+    the 8 hours."""
     return Show.objects.filter(
-        starts_at__lte=now, title="", film__isnull=True, busy_until=F("starts_at"), ends_at=F("starts_at")
+        starts_at__lte=now,
+        starts_at__gt=expiry_cutoff(now),
+        title="",
+        film__isnull=True,
+        busy_until=F("starts_at"),
+        ends_at=F("starts_at"),
     ).exclude(Exists(Ticket.objects.filter(show=OuterRef("pk"))))
 
 

@@ -73,6 +73,19 @@ def test_the_purge_keeps_every_other_show(now):
     }
 
 
+def test_an_open_timing_that_sold_stays_after_its_tickets_expire_and_go(now):
+    """Once the purge took its expired tickets, the next run found it without a ticket and
+    deleted it as one that never sold, with its history (API.md: "never sold a ticket")."""
+    sold = booked_open_timing(now - timedelta(hours=9))
+    book_ticket(sold.pk, now=now - timedelta(days=1))
+    Ticket.objects.filter(show=sold).update(expired=True)  # as expire_tickets marks them
+
+    first, second = jobs.tickets_purge(now=now), jobs.tickets_purge(now=now)
+
+    assert (first.tickets, first.shows, second.shows) == (1, 0, 0)
+    assert Show.objects.filter(pk=sold.pk).exists()
+
+
 def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
     for hours in (1, 2, 3):
         booked_open_timing(now - timedelta(hours=hours))
