@@ -313,7 +313,8 @@ def test_schema_describes_holds_bookings_and_check_in(api_client):
         assert ref(check_in[method]["responses"]["200"]["content"]) == "Ticket"
         assert {"401", "403", "404", "409"} <= set(check_in[method]["responses"])
     assert ref(check_in["post"]["responses"]["409"]["content"]) == "Conflict"
-    assert set(components["Conflict"]["properties"]) == {"detail", "code", "checked_in_at"}
+    # Each field a 409 may carry (test_schema.py: the error shapes).
+    assert set(components["Conflict"]["properties"]) == {"detail", "code", "checked_in_at", "seat", "seats", "waitlist"}
     assert components["Conflict"]["required"] == ["code", "detail"]
 
     show_item = paths["/api/shows/{id}/"]["get"]
