@@ -18,19 +18,23 @@ from ..models import has_country_code, parse_phone, phone_text, validate_on_the_
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # A phone number without a country code, as people type one: 4 to 20 digits with spaces,
-# dots, dashes, slashes and brackets.
-LOCAL_PHONE_CHARACTERS = frozenset("0123456789()./ -")
+# dots, dashes, slashes, brackets and stars, maybe after "tel:", maybe with an extension
+# ("ext. 5", "x5", "#5", which the number's parser reads and drops).
+LOCAL_PHONE = re.compile(r"(?:tel:)?[0-9()\[\]./ *-]+(?:\s*(?:ext\.?|x|#)\s*[0-9]{1,6})?", re.IGNORECASE)
 
 
 def plain_digits(text: str) -> str:
-    """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC) and
-    any script's digits (Arabic-Indic, Devanagari...) as 0-9, as the number's parser reads them."""
+    """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC), any
+    script's digits (Arabic-Indic, Devanagari...) as 0-9 and any dash (an en dash from
+    autocorrect) as "-", as the number's parser reads them."""
     text = unicodedata.normalize("NFKC", text)
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else "-" if unicodedata.category(c) == "Pd" else c for c in text
+    )
 
 
 def looks_like_a_local_phone(text: str) -> bool:
-    return len(text) <= 40 and set(text) <= LOCAL_PHONE_CHARACTERS and 4 <= sum(c.isdigit() for c in text) <= 20
+    return len(text) <= 40 and bool(LOCAL_PHONE.fullmatch(text)) and 4 <= sum(c.isdigit() for c in text) <= 20
 
 
 class DayField(serializers.DateField):

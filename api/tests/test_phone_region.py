@@ -132,3 +132,29 @@ def test_a_number_in_any_script_or_with_a_bracketed_country_code_books(api_clien
     response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": typed, "show": london_show.pk})
 
     assert (response.status_code, response.json()["phone_number"]) == (201, LONDON), response.json()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "020\u20137946 0958",  # an en dash, as autocorrect writes one
+        "020 7946 0958 ext. 5",  # an extension, which the number drops
+        "020 7946 0958 x5",
+        "020 7946 0958 #5",
+        "[020] 7946 0958",
+        "tel:020-7946-0958",
+    ],
+)
+def test_a_local_number_as_people_write_it_books(api_client, london_show, typed):
+    # Version 1 read each of these; version 2's check of a local number refused them.
+    response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": typed, "show": london_show.pk})
+
+    assert (response.status_code, response.json()["phone_number"]) == (201, LONDON), response.json()
+
+
+def test_a_lookup_reads_the_number_as_a_booking_does(api_client, london_show):
+    sale = book_seats(london_show.pk, quantity=1, name="Alan Turing", phone_number=LONDON)
+
+    response = api_client.get(f"/api/bookings/{sale.booking.reference}", {"phone_number": "020\u20137946 0958"})
+
+    assert response.status_code == 200
