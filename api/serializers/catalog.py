@@ -176,6 +176,14 @@ class ShowDetailSerializer(ShowSerializer):
         return {**super().to_representation(show), "free_seats": self.context["free_seats"]}
 
 
+class LocalOrAwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 moment; one without an offset stays naive (DRF would read it in
+    TIME_ZONE), for the show's venue to read it in its own zone."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
 class ShowWriteSerializer(serializers.Serializer):
     """A show from its screen (default: the default venue's first screen), film or title,
     date and time in the venue's zone (or starts_at), and capacity."""
@@ -185,7 +193,9 @@ class ShowWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, allow_blank=True, required=False)
     date = DayField(required=False)
     time = ShowTimeField(required=False)
-    starts_at = serializers.DateTimeField(required=False, validators=[validate_on_the_minute])
+    starts_at = LocalOrAwareDateTimeField(
+        required=False, validators=[validate_on_the_minute], help_text="Without an offset: in the venue's zone."
+    )
     capacity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     prices = PriceSerializer(many=True, required=False, help_text="Replaces the show's prices.")
 
@@ -201,6 +211,11 @@ class ShowWriteSerializer(serializers.Serializer):
             attrs["starts_at"] = moment(day, at, screen.venue)
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
+        elif "starts_at" in attrs and timezone.is_naive(attrs["starts_at"]):
+            # No offset: a time at the venue, as date and time are (TIME_ZONE's reading put an
+            # Istanbul show at New York's 10:00).
+            day, at = attrs["starts_at"].date(), attrs["starts_at"].time()
+            attrs["starts_at"] = moment(day, at, screen.venue)
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
             # The service keeps a show's film when given none: say so rather than answer 200.
             raise serializers.ValidationError({"film": ["A show's film can't be removed; give another film."]})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import Film, Screen, Show
+from api.models import Film, Screen, Show, Venue
 from api.tests.conftest import in_days, screen_of
 from api.tests.shows_helpers import book, show_json
 
@@ -310,3 +310,19 @@ def test_a_show_with_tickets_cant_move_to_a_time_that_has_passed(staff_client, a
     assert Show.objects.get(pk=show.pk).starts_at == show.starts_at
     assert not Show.objects.get(pk=show.pk).tickets.filter(expired=True).exists()
     assert moved_empty.status_code == 200, moved_empty.json()  # nothing sold: staff may correct it
+
+
+def test_a_starts_at_without_an_offset_is_read_at_the_shows_venue(staff_client):
+    """It was read in TIME_ZONE: an Istanbul show asked for at 10:00 was made at 18:00."""
+    istanbul = Venue.objects.create(name="Kadikoy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    screen = screen_of(10, name="Salon 1", venue=istanbul)
+    day = in_days(5).isoformat()
+
+    made = staff_client.post(
+        "/api/shows", {"screen": screen.pk, "title": "Naive", "starts_at": f"{day}T10:00:00"}, format="json"
+    )
+    moved = staff_client.patch(f"/api/shows/{made.json()['id']}", {"starts_at": f"{day}T11:30"}, format="json")
+
+    assert made.status_code == 201, made.json()
+    assert (made.json()["time"], made.json()["starts_at"]) == ("10:00", f"{day}T10:00:00+03:00")
+    assert moved.json()["starts_at"] == f"{day}T11:30:00+03:00"
