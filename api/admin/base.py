@@ -9,13 +9,23 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..errors import DomainError
+
+
+class AllOrNoneActions:
+    """A list action (a bulk delete) runs in one transaction with the "Deleted" entries of
+    the admin's history, which Django writes just before delete_queryset: one row the
+    service refuses keeps the others, and rolls those entries back too."""
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        with transaction.atomic():
+            return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc]
 
 
 class RuleErrorsAsMessages:

@@ -3,14 +3,13 @@
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import Booking, Customer, Ticket
 from ..services import sales
-from .base import ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -95,7 +94,7 @@ class BookingTicketInline(ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
     list_select_related = ["customer"]
     list_filter = ["created_at"]
@@ -130,13 +129,6 @@ class BookingAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
     def delete_model(self, request, obj: Booking) -> None:
         sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request))
-
-    def response_action(self, request, queryset, *args, **kwargs):
-        # The bulk delete is all or none, with the "Deleted" entries of the admin's log that
-        # Django writes just before it: a booking the service refuses (a ticket of it
-        # checked in) keeps the others, and staff get its message (RuleErrorsAsMessages).
-        with transaction.atomic():
-            return super().response_action(request, queryset, *args, **kwargs)
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         # Locked in primary-key order, as two staff may delete overlapping selections at once.

@@ -21,7 +21,7 @@ from ..forms import PhoneFormField
 from ..models import Show, Ticket, Venue
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, jobs, sales
-from .base import RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
     pass
@@ -136,7 +136,7 @@ class TicketForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "short_id",
@@ -223,7 +223,9 @@ class TicketAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         sales.ticket_cancel(ticket_id=obj.pk, actor=staff_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
-        for ticket_id in queryset.values_list("pk", flat=True):
+        # All or none (AllOrNoneActions): a ticket checked in cancelled the ones before it
+        # and said nothing was done. Locked booking by booking, as a cancel locks them.
+        for ticket_id in queryset.order_by("booking_id", "pk").values_list("pk", flat=True):
             try:
                 sales.ticket_cancel(ticket_id=ticket_id, actor=staff_actor(request))
             except TicketNotFound:

@@ -21,7 +21,7 @@ from ..models import Screen, SeatBlock, Show, Ticket, expiry_cutoff
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
-from .base import ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 from .prices import ShowPriceInline
 from .waitlist import show_waitlist_url
 
@@ -190,7 +190,7 @@ class SeatBlockInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
+class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     form = ShowForm
     list_display = [
         "title_display",
@@ -361,12 +361,6 @@ class ShowAdmin(ModelFieldLimits, RuleErrorsAsMessages, admin.ModelAdmin):
 
     def delete_model(self, request, obj: Show) -> None:
         catalog.show_delete(show_id=obj.pk, actor=staff_actor(request))
-
-    def response_action(self, request, queryset, *args, **kwargs):
-        # With the "Deleted" entries of the admin's history, which Django writes just before
-        # delete_queryset: a refusal rolls them back too (BookingAdmin does the same).
-        with transaction.atomic():
-            return super().response_action(request, queryset, *args, **kwargs)
 
     def delete_queryset(self, request, queryset) -> None:
         # The bulk action too goes through the service (Django's would run

@@ -12,6 +12,7 @@ from django.contrib.admin.models import DELETION, LogEntry
 
 from api.admin.shows import ShowAdmin
 from api.models import AuditEntry, Booking, Show, Ticket, Webhook, WebhookEvent
+from api.services import door
 from api.tests.admin_helpers import (
     NOW,
     _at,
@@ -250,4 +251,21 @@ def test_a_bulk_delete_the_service_refuses_deletes_nothing(staff, frozen, monkey
     assert Show.objects.count() == 2
     assert not AuditEntry.objects.filter(action="show.cancelled").exists()
     # Nor does the admin's own history say they were deleted (Django logs before deleting).
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_a_bulk_cancel_of_tickets_with_one_checked_in_cancels_none(staff, frozen):
+    """It cancelled the tickets before the checked-in one (and their booking), said only
+    that one couldn't be, and the admin's history logged all four as deleted."""
+    show = Show.objects.create(title="Dune", starts_at=NOW + timedelta(minutes=30), capacity=20)
+    tickets = book_seats(show.pk, quantity=4).tickets
+    door.ticket_check_in(ticket_id=tickets[2].pk, now=NOW)
+    ids = [str(t.pk) for t in tickets]
+
+    response = staff.post("/admin/api/ticket/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+
+    assert response.status_code == 302
+    assert _messages(staff.get("/admin/api/ticket/")) == ["This ticket was checked in already: it can't be cancelled."]
+    assert Ticket.objects.filter(show=show).count() == 4
+    assert not AuditEntry.objects.filter(action__in=["ticket.cancelled", "booking.cancelled"]).exists()
     assert not LogEntry.objects.filter(action_flag=DELETION).exists()
