@@ -240,6 +240,24 @@ class TicketFilter(StartsAtFilters):
         model = Ticket
         fields = ["date", "time", "show", "venue", "screen", "expired", "checked_in", "phone_number", "search"]
 
+    @property
+    def form(self) -> forms.Form:
+        # A number without a country code is read in the country of the venue (or show) the
+        # list is of, as a booking reads it there: the Istanbul door finds 0532 111 2233.
+        form = super().form
+        phone = form.fields.get("phone_number")
+        if isinstance(phone, PhoneFormField):
+            phone.region = self._country()
+        return form
+
+    def _country(self) -> str | None:
+        venue, show = (self.data.get(key, "") for key in ("venue", "show"))
+        if isinstance(venue, str) and venue.isascii() and venue.isdigit() and int(venue) <= MAX_ID:
+            return Venue.objects.filter(pk=int(venue)).values_list("country", flat=True).first()
+        if isinstance(show, str) and show.isascii() and show.isdigit() and int(show) <= MAX_ID:
+            return Show.objects.filter(pk=int(show)).values_list("screen__venue__country", flat=True).first()
+        return None
+
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(holder__name__icontains=value) | Q(holder__phone_number__contains=value))
 

@@ -33,6 +33,7 @@ from .sales import (
     has_country_code,
     parse_phone,
     phone_text,
+    plain_digits,
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "expiry_cutoff",
     "has_country_code",
     "parse_phone",
+    "plain_digits",
     "phone_text",
     "validate_on_the_minute",
     "IN_LINE",

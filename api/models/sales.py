@@ -1,6 +1,7 @@
 """What is sold: customers, their bookings and tickets, holds, and the waiting lists of
 sold-out shows."""
 
+import unicodedata
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -17,12 +18,22 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 from .catalog import Show, TicketType, default_ticket_type
 
 
+def plain_digits(text: str) -> str:
+    """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC), any
+    script's digits (Arabic-Indic, Devanagari...) as 0-9 and any dash (an en dash from
+    autocorrect) as "-", as the number's parser reads them."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else "-" if unicodedata.category(c) == "Pd" else c for c in text
+    )
+
+
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber | None:
     """A phone number in any format, read in `region` (a venue's country; default
     PHONENUMBER_DEFAULT_REGION) when it has no country code; None when it is not a valid
     number. Every phone number the service is given (bookings, filters, look-ups, the
     admin) goes through here."""
-    number = to_python(text, region=region or settings.PHONENUMBER_DEFAULT_REGION)
+    number = to_python(plain_digits(text), region=region or settings.PHONENUMBER_DEFAULT_REGION)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         return None
     return number

@@ -1,7 +1,6 @@
 """Fields the shapes share: show times, seat labels, phone numbers, moments."""
 
 import re
-import unicodedata
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +12,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ..models import has_country_code, parse_phone, phone_text, validate_on_the_minute
+from ..models import has_country_code, parse_phone, phone_text, plain_digits, validate_on_the_minute
 
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -21,16 +20,6 @@ ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # dots, dashes, slashes, brackets and stars, maybe after "tel:", maybe with an extension
 # ("ext. 5", "x5", "#5", which the number's parser reads and drops).
 LOCAL_PHONE = re.compile(r"(?:tel:)?[0-9()\[\]./ *-]+(?:\s*(?:ext\.?|x|#)\s*[0-9]{1,6})?", re.IGNORECASE)
-
-
-def plain_digits(text: str) -> str:
-    """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC), any
-    script's digits (Arabic-Indic, Devanagari...) as 0-9 and any dash (an en dash from
-    autocorrect) as "-", as the number's parser reads them."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(
-        str(unicodedata.decimal(c)) if c.isdecimal() else "-" if unicodedata.category(c) == "Pd" else c for c in text
-    )
 
 
 def looks_like_a_local_phone(text: str) -> bool:

@@ -158,3 +158,16 @@ def test_a_lookup_reads_the_number_as_a_booking_does(api_client, london_show):
     response = api_client.get(f"/api/bookings/{sale.booking.reference}", {"phone_number": "020\u20137946 0958"})
 
     assert response.status_code == 200
+
+
+def test_the_staff_list_reads_a_local_number_in_the_listed_venues_country(staff_client, london_show):
+    """The door at a London venue searched for 020 7946 0958: a 400, read as an Indian
+    number (PHONENUMBER_DEFAULT_REGION)."""
+    ticket = book_seats(london_show.pk, quantity=1, name="Alan Turing", phone_number=LONDON).tickets[0]
+    venue = london_show.screen.venue_id
+
+    by_venue = staff_client.get("/api/tickets", {"phone_number": LONDON_LOCAL, "venue": venue})
+    by_show = staff_client.get("/api/tickets", {"phone_number": LONDON_LOCAL, "show": london_show.pk})
+
+    assert [t["id"] for t in by_venue.json()["results"]] == [str(ticket.pk)]
+    assert [t["id"] for t in by_show.json()["results"]] == [str(ticket.pk)]
