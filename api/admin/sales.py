@@ -196,6 +196,16 @@ class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     def seat_display(self, ticket: Ticket) -> str:
         return ticket.seat
 
+    # The form's show and seat fields, as staff who may only view the ticket see them (the
+    # read-only page shows an admin attribute of a field's name, and showed "None").
+    @admin.display(description="Show")
+    def show_choice(self, ticket: Ticket) -> str:
+        return self.show_time(ticket)
+
+    @admin.display(description="Seat label")
+    def seat_label(self, ticket: Ticket) -> str:
+        return ticket.seat
+
     @admin.display(description="Booking", ordering="booking__reference")
     def booking_link(self, ticket: Ticket) -> str:
         url = reverse("admin:api_booking_change", args=[ticket.booking_id])

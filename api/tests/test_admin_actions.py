@@ -125,3 +125,14 @@ def test_resending_deliveries_of_an_inactive_endpoint_says_they_were_not(admin_c
     assert shown[0] == "2 deliveries will be sent again by the next run."
     assert shown[1].startswith("Not sent again, of inactive endpoints: 1. This endpoint is inactive")
     assert AuditEntry.objects.filter(action="webhook_event.retried").count() == 2
+
+
+def test_staff_who_may_only_look_see_a_tickets_show_and_seat(viewer):
+    """Its show and seat are the change form's own fields: read-only, they showed None."""
+    show = make_show()
+    ticket = book_seats(show.pk, seats=["B4"]).tickets[0]
+
+    page = viewer.get(f"/admin/api/ticket/{ticket.pk}/change/").content.decode()
+
+    assert "Dune: Part Three" in page and "B4" in page
+    assert '<div class="readonly">None</div>' not in page
