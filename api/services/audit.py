@@ -16,7 +16,7 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -141,12 +141,19 @@ def outbox_insert(events: Sequence[Event], now: datetime) -> tuple[str, list[Any
 # --- what the events carry -----------------------------------------------------------
 
 
+def utc(moment: datetime) -> str:
+    """A moment as every entry and event gives it: UTC, ISO 8601. (A datetime's own offset
+    varied with where it came from: a show made from a date and time carried its venue's,
+    one read back from the database UTC, and one event mixed the two.)"""
+    return moment.astimezone(UTC).isoformat()
+
+
 def show_data(show: Show) -> dict[str, Any]:
     return {
         "id": show.pk,
         "title": show.title,
         "screen": show.screen_id,
-        "starts_at": show.starts_at.isoformat(),
+        "starts_at": utc(show.starts_at),
         "capacity": show.capacity,
     }
 
@@ -157,12 +164,12 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "id": str(ticket.pk),
         "booking": ticket.booking.reference,
         "show": ticket.show_id,
-        "starts_at": ticket.show.starts_at.isoformat(),
+        "starts_at": utc(ticket.show.starts_at),
         "seat": ticket.seat,
         "ticket_type": ticket.ticket_type.key,
         "price": str(ticket.price),
         "currency": ticket.show.screen.venue.currency,
-        "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,
+        "checked_in_at": utc(ticket.checked_in_at) if ticket.checked_in_at else None,
     }
 
 
@@ -191,7 +198,7 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
     return {
         "id": str(entry.pk),
         "show": entry.show_id,
-        "starts_at": hold.show.starts_at.isoformat(),
+        "starts_at": utc(hold.show.starts_at),
         "name": entry.name,
         "phone_number": phone_text(entry.phone_number),
         "party_size": entry.party_size,
@@ -200,7 +207,7 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
             "seats": hold.seats,
             "total": str(hold.total),
             "currency": hold.show.screen.venue.currency,
-            "expires_at": hold.expires_at.isoformat(),
+            "expires_at": utc(hold.expires_at),
         },
     }
 

@@ -43,7 +43,7 @@ SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's aud
 def _show_state(show: Show) -> dict[str, Any]:
     # The start in UTC, as stored: one moment given with another offset is no change.
     state = {f: getattr(show, f) for f in SHOW_FIELDS}
-    return {**state, "starts_at": show.starts_at.astimezone(UTC).isoformat()}
+    return {**state, "starts_at": audit.utc(show.starts_at)}
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
 
 def _record(ticket: Ticket, action: str, *, before: datetime | None, actor: str, now: datetime) -> None:
     """The entry and event of a check-in or its undoing: `checked_in_at` [before, after]."""
-    changes = {"checked_in_at": [moment.isoformat() if moment else None for moment in (before, ticket.checked_in_at)]}
+    changes = {"checked_in_at": [audit.utc(moment) if moment else None for moment in (before, ticket.checked_in_at)]}
     audit.record(
         actor=actor,
         action=action,

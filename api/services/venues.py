@@ -200,7 +200,7 @@ def _shows_follow_film(film: Film, *, now: datetime, actor: str) -> None:
         if show.starts_at > now:
             ends_at, show.busy_until = catalog.show_times(starts_at=show.starts_at, film=film)
             if ends_at != show.ends_at:
-                changes["ends_at"] = [show.ends_at.isoformat(), ends_at.isoformat()]  # as show_update's starts_at
+                changes["ends_at"] = [audit.utc(show.ends_at), audit.utc(ends_at)]  # as show_update's starts_at
                 show.ends_at = ends_at
         if changes:
             changed.append((show, changes))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import AuditEntry, Ticket, WebhookEvent
+from api.models import AuditEntry, Ticket, Venue, WebhookEvent
 from api.services import door, sales
 from api.tests.conftest import ADA, add_price, book_seats, make_show, screen_of
 from api.tests.webhooks_helpers import (
@@ -116,3 +116,20 @@ def test_cancelling_a_booking_the_purge_emptied_tells_the_services_currency(endp
 
     (booking,) = events("booking.cancelled")
     assert (booking["tickets"], booking["currency"]) == ([], settings.BOOKING_CURRENCY)
+
+
+def test_every_moment_an_event_carries_is_utc(endpoint, staff_client):
+    """A show made from a date and time carried its venue's offset, one read back from the
+    database UTC, and a show.changed mixed the two."""
+    istanbul = Venue.objects.create(name="Kadikoy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    screen = screen_of(10, name="Salon 1", venue=istanbul)
+    day = (timezone.localdate() + timedelta(days=5)).isoformat()
+    body = {"screen": screen.pk, "title": "S", "date": day, "time": "20:00"}
+    made = staff_client.post("/api/shows", body, format="json")
+    staff_client.patch(f"/api/shows/{made.json()['id']}", {"time": "21:00", "date": day}, format="json")
+
+    (created,), (changed,) = events("show.created"), events("show.changed")
+
+    assert created["starts_at"] == f"{day}T17:00:00+00:00"
+    assert changed["starts_at"] == f"{day}T18:00:00+00:00"
+    assert changed["changes"]["starts_at"] == [f"{day}T17:00:00+00:00", f"{day}T18:00:00+00:00"]
