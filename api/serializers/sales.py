@@ -70,8 +70,9 @@ def _readable(name: str) -> None:
     # DRF strips spaces, not the invisible: a name of zero-width spaces was taken.
     if not any(unicodedata.category(char)[0] in "LN" for char in name):
         raise serializers.ValidationError("A name needs a letter or a digit.")
-    # Control characters (a newline, ESC) end up in logs, CSV exports and terminals.
-    if any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in name):
+    # Control characters (a newline, ESC) and line or paragraph separators (U+2028, U+2029)
+    # end up in logs, CSV exports and terminals.
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS for char in name):
         raise serializers.ValidationError("A name can't contain control characters.")
 
 

@@ -66,6 +66,7 @@ WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-D
         ({**ADA, "name": "Ada\nLovelace"}, {"name": ["A name can't contain control characters."]}),
         ({**ADA, "name": "a\u001b[31mred"}, {"name": ["A name can't contain control characters."]}),
         ({**ADA, "name": "x\u202egnp.exe"}, {"name": ["A name can't contain control characters."]}),
+        ({**ADA, "name": "Ada\u2028Lovelace"}, {"name": ["A name can't contain control characters."]}),
         ({**ADA, "name": ["Ada"]}, {"name": ["Not a valid string."]}),
         ({**ADA, "phone_number": "+12345"}, {"phone_number": ["Enter a valid phone number."]}),
         ({**ADA, "phone_number": "call me"}, {"phone_number": ["Enter a valid phone number."]}),
