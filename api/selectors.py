@@ -157,7 +157,10 @@ def show_seat_statuses(show: Show, *, now: datetime) -> list[RowStatus]:
 
 
 def show_free_seats(show: Show, *, now: datetime) -> list[str]:
-    """The labels of the seats neither booked, held nor blocked at `now`, in the map's order."""
+    """The labels of the seats neither booked, held nor blocked at `now`, in the map's order;
+    none once the show has started, when no seat can be sold (as seats_available says)."""
+    if show.has_started(now):
+        return []
     used = seats_in_use(show.pk, now=now)
     unavailable = used.taken | used.blocked
     return [seat.label for seat in show.screen.seats if seat.label not in unavailable]

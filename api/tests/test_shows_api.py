@@ -233,3 +233,4 @@ def test_a_show_that_has_started_has_no_seat_to_sell(api_client):
     assert {s["id"]: s["seats_available"] for s in listed} == {running.pk: 0, later.pk: later.capacity}
     assert [s["id"] for s in with_seats] == [later.pk]
     assert seat_map["seats_available"] == 0
+    assert api_client.get(f"/api/shows/{running.pk}").json()["free_seats"] == []  # none to sell, as the count says
