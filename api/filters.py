@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 
 from .forms import PhoneFormField, ShowTimeFormField
-from .models import AuditEntry, Film, Screen, Show, Ticket, Venue, expiry_cutoff
+from .models import AuditEntry, Film, Screen, Show, Ticket, Venue, expiry_cutoff, parse_phone, plain_digits
 from .selectors import MAX_ID
 
 
@@ -48,6 +48,20 @@ class IdFilter(filters.NumberFilter):
         if value != value.to_integral_value() or not 1 <= value <= MAX_ID:
             return qs.none()
         return super().filter(qs, int(value))
+
+
+def phone_matches(field: str, value: str, region: str | None = None) -> Q:
+    """The rows whose phone number (`field`, stored as E.164) contains what was typed, or
+    its digits ("212 555 0147", "(212) 555-0147"), or is the number it reads as, in `region`
+    when it has no country code ("020 7946 0958" at a London venue)."""
+    found = Q(**{f"{field}__contains": value})
+    digits = "".join(c for c in plain_digits(value) if c.isdigit())
+    if len(digits) >= 4 and digits != value:
+        found |= Q(**{f"{field}__contains": digits})
+    phone = parse_phone(value, region=region)
+    if phone is not None:
+        found |= Q(**{field: phone.as_e164})
+    return found
 
 
 class PhoneFilter(filters.Filter):
@@ -259,7 +273,10 @@ class TicketFilter(StartsAtFilters):
         return None
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(holder__name__icontains=value) | Q(holder__phone_number__contains=value))
+        """Name or phone contains; a phone number typed as people say it ("212 555 0147",
+        "(212) 555-0147", "020 7946 0958") by its digits, or whole in the list's country."""
+        found = Q(holder__name__icontains=value) | phone_matches("holder__phone_number", value, self._country())
+        return queryset.filter(found)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
+from ..filters import phone_matches
 from ..forms import PhoneFormField
 from ..models import Show, Ticket, Venue
 from ..serializers.fields import SEAT_LABEL
@@ -164,6 +165,13 @@ class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     def get_queryset(self, request):
         tickets = super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
         return tickets.defer(selectors.SEAT_MAP_OF_SHOW)
+
+    def get_search_results(self, request, queryset, search_term):
+        # A phone number as people say it, which the stored E.164 doesn't contain as typed.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            found |= queryset.filter(phone_matches("holder__phone_number", search_term.strip()))
+        return found, may_have_duplicates
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The "tickets" link of a customer's page filters by its holder (the booking's, by booking).

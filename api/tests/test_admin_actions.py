@@ -136,3 +136,13 @@ def test_staff_who_may_only_look_see_a_tickets_show_and_seat(viewer):
 
     assert "Dune: Part Three" in page and "B4" in page
     assert '<div class="readonly">None</div>' not in page
+
+
+def test_the_ticket_search_finds_a_phone_number_as_people_say_it(admin_client):
+    # "(415) 555-0123" found nothing: the stored +914155550123 doesn't contain it as typed.
+    ticket = book_seats(make_show().pk).tickets[0]  # Ada's, +914155550123
+
+    page = admin_client.get("/admin/api/ticket/", {"q": "(415) 555-0123"})
+
+    assert str(ticket.pk)[:8] in page.content.decode()
+    assert page.context["cl"].result_count == 1

@@ -171,3 +171,13 @@ def test_the_staff_list_reads_a_local_number_in_the_listed_venues_country(staff_
 
     assert [t["id"] for t in by_venue.json()["results"]] == [str(ticket.pk)]
     assert [t["id"] for t in by_show.json()["results"]] == [str(ticket.pk)]
+
+
+@pytest.mark.parametrize("typed", ["020 7946 0958", "(20) 7946-0958", "7946 0958", "+44 20 7946 0958"])
+def test_the_staff_search_finds_a_phone_number_as_people_say_it(staff_client, london_show, typed):
+    # A substring of the stored +442079460958: "7946 0958" with its space found nothing.
+    ticket = book_seats(london_show.pk, quantity=1, name="Alan Turing", phone_number=LONDON).tickets[0]
+
+    found = staff_client.get("/api/tickets", {"search": typed, "venue": london_show.screen.venue_id})
+
+    assert [t["id"] for t in found.json()["results"]] == [str(ticket.pk)]
