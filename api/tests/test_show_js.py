@@ -252,3 +252,9 @@ def test_a_typed_count_of_another_type_leaves_the_first_the_rest_of_the_seats(sh
     )
 
     assert seen["counts"] == ["2", "1"]
+    # With no seat picked the counts are the party "best seats" asks for: left as typed.
+    typed = run_script(show.pk, answers, [{"count": 0, "value": "2"}, {"count": 1, "value": "1"}], counts=kinds)
+    assert typed["counts"] == ["2", "1"]
+    # A seat unpicked still takes its count away.
+    unpicked = run_script(show.pk, answers, [{"seat": "A1"}, {"seat": "A1"}], counts=kinds)
+    assert unpicked["counts"] == ["0", "0"]

@@ -269,10 +269,8 @@
   }
 
   // The first ticket type takes the seats the others leave: two seats picked, two adults;
-  // then one child typed, one adult. (Only seats picked set a party's size: without any,
-  // the counts are the party that "best seats" asks for.)
+  // then one child typed, one adult.
   function balance() {
-    if (!picked.size) return;
     const others = counts.slice(1).reduce((sum, input) => sum + (Number(input.value) || 0), 0);
     counts[0].value = Math.max(picked.size - others, 0);
   }
@@ -460,7 +458,9 @@
   $("hold-buttons").hidden = false;
   $("person").hidden = true;
   $("book-button").textContent = "Confirm booking";
-  counts.slice(1).forEach((input) => input.addEventListener("input", balance));
+  // Only seats picked set a party's size: without any, the counts typed are the party that
+  // "best seats" asks for, and stay as typed.
+  counts.slice(1).forEach((input) => input.addEventListener("input", () => picked.size && balance()));
   $("hold-picked").addEventListener("click", () => holdSeats(false));
   $("hold-best").addEventListener("click", () => holdSeats(true));
   $("release").addEventListener("click", release);
