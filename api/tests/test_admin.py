@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from api.admin.sales import CSV_HEADER
 from api.models import AuditEntry, Customer, Show, Ticket
@@ -120,6 +121,17 @@ def test_show_list_shows_counts_and_occupancy(staff, frozen):
     assert "2030-06-18 19:00" in html
     assert f'<a href="/admin/api/ticket/?show__id__exact={show.pk}">2</a>' in html
     assert '<div style="width:50px;height:10px;background:#417690;border-radius:2px"></div>' in html
+
+
+def test_a_started_shows_occupancy_is_its_tickets_not_full(staff, frozen):
+    # A started show sells no seat (seats_available 0): the bar, capacity less that, read 100 %.
+    show = Show.objects.create(title="Running", starts_at=timezone.now() + timedelta(minutes=10), capacity=4)
+    _book(show, seat="A1")
+
+    with time_machine.travel(show.starts_at + timedelta(minutes=10), tick=False):
+        html = staff.get("/admin/api/show/").content.decode()
+
+    assert '<div title="25% taken"' in html
 
 
 def test_show_page_lists_its_tickets_read_only(staff, frozen):
