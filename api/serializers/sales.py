@@ -317,7 +317,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "name": booking.customer.name,
             "phone_number": phone_text(booking.customer.phone_number),
             "tickets": [tickets.to_representation(ticket) for ticket in sale.tickets],
-            "total": str(booking.total),
+            "total": str(sale.total),
             "currency": venue.currency if venue else settings.BOOKING_CURRENCY,
             "created_at": iso(booking.created_at, venue.zone if venue else None),
         }

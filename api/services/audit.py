@@ -184,7 +184,7 @@ def booking_data(sale: "Sale") -> dict[str, Any]:
     return {
         "reference": booking.reference,
         **person_data(booking.customer),
-        "total": str(booking.total),
+        "total": str(sale.total),
         # A booking's tickets share one; a booking the purge emptied (its tickets expired and
         # deleted, the booking not yet) has none: the service's, as its answer says.
         "currency": sale.tickets[0].show.screen.venue.currency if sale.tickets else settings.BOOKING_CURRENCY,

@@ -40,6 +40,13 @@ class Sale:
     booking: Booking
     tickets: list[Ticket]
 
+    @property
+    def total(self) -> Decimal:
+        """What its tickets cost: the booking's total, or the refund of a cancel's tickets.
+        Not the booking's stored total, which the purge leaves as it was when it deletes the
+        expired tickets of a booking that keeps others (moved to a later show)."""
+        return sum((ticket.price for ticket in self.tickets), Decimal("0.00")).quantize(CENT)
+
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.
 CENT = Decimal("0.01")

@@ -133,3 +133,23 @@ def test_every_moment_an_event_carries_is_utc(endpoint, staff_client):
     assert created["starts_at"] == f"{day}T17:00:00+00:00"
     assert changed["starts_at"] == f"{day}T18:00:00+00:00"
     assert changed["changes"]["starts_at"] == [f"{day}T17:00:00+00:00", f"{day}T18:00:00+00:00"]
+
+
+def test_a_booking_the_purge_thinned_totals_and_refunds_the_tickets_it_has(endpoint, api_client):
+    """A booking's ticket moved to a later show outlives the booking's first show: the purge
+    deletes the first show's ticket and keeps the booking. Its answer listed one ticket with
+    the total of two, and its cancel's booking.cancelled refunded both."""
+    first, later = make_show(days=2), make_show(days=3)
+    add_price(first, "adult", "10.00")
+    add_price(later, "adult", "10.00")
+    sale = book_seats(first.pk, quantity=2, **ADA)
+    kept, purged = sale.tickets
+    sales.ticket_update(ticket_id=kept.pk, show_id=later.pk, now=timezone.now())
+    Ticket.objects.filter(pk=purged.pk).delete()  # as the purge does, in its own transaction
+
+    url = f"/api/bookings/{sale.booking.reference}?phone_number={ADA['phone_number']}"
+    answer = api_client.get(url).json()
+    assert ([t["id"] for t in answer["tickets"]], answer["total"]) == ([str(kept.pk)], "10.00")
+    assert api_client.delete(url).status_code == 204
+    (cancelled,) = events("booking.cancelled")
+    assert (cancelled["total"], len(cancelled["tickets"])) == ("10.00", 1)
