@@ -19,6 +19,20 @@ def client_scope(request: HttpRequest | Request) -> str:
     return f"addr:{client_network(client_address(request))}"
 
 
+# A key this long is taken to be unguessable (a UUID has 36 characters): an anonymous
+# caller's is recognised from any address, so a retry after the phone changed networks
+# replays. A shorter one is kept per address, where a guess reaches only that address's.
+UNGUESSABLE_KEY_LENGTH = 16
+
+
+def idempotency_scope(request: HttpRequest | Request, key: str) -> str:
+    """Whose Idempotency-Key this is: a signed-in caller's own; an anonymous caller's, any
+    anonymous caller's when it is long enough to be unguessable, else its address's."""
+    if (request.user and request.user.is_authenticated) or len(key) < UNGUESSABLE_KEY_LENGTH:
+        return client_scope(request)
+    return "anonymous"
+
+
 def capped_client(request: HttpRequest | Request) -> str:
     """The client the hourly seat cap counts: an anonymous client's address; "" for staff,
     who are exempt."""

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .callers import idempotency_scope
 from .errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from .locking import try_key_lock
 from .models import IdempotencyKey
@@ -72,14 +73,17 @@ def once(
         return response
 
 
-def respond(request: Request, *, scope: str, now: datetime, make: Callable[[], StoredResponse]) -> Response:
+def respond(request: Request, *, now: datetime, make: Callable[[], StoredResponse]) -> Response:
     """Answer a POST once per Idempotency-Key (when the request has one); replay that answer on retries."""
     key = request.headers.get(HEADER)
     if key is None:
         stored = make()
     else:
-        if not (1 <= len(key) <= 255 and key.isprintable()):
-            raise ValidationError({HEADER: ["Use 1 to 255 printable characters."]})
+        # ASCII: a header's bytes are read as Latin-1, so a UTF-8 key was taken or refused
+        # by which bytes it happened to have.
+        if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
+            raise ValidationError({HEADER: ["Use 1 to 255 printable ASCII characters."]})
+        scope = idempotency_scope(request, key)
         stored = once(scope=scope, key=key, request_hash=request_hash(request), action=make, now=now)
     headers = {"Location": stored.location} if stored.location else None
     return Response(stored.body, status=stored.status_code, headers=headers)

@@ -44,9 +44,14 @@ class BookingAutoSchema(AutoSchema):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
     OpenApiParameter.HEADER,
-    description="1 to 255 printable characters. A retry with the same key and body gets the first answer again.",
+    description=(
+        "1 to 255 printable ASCII characters; a fresh UUID per purchase. A retry with the same key and body "
+        "gets the first answer again. A signed-in caller's keys are its own; an anonymous caller's key of 16 "
+        "characters or more is recognised from any address (a retry after the network changed), a shorter "
+        "one only from the same address."
+    ),
 )
 
 # Every 201 names what it made: the path of the ticket, hold, booking, waiting-list entry,

@@ -45,6 +45,7 @@ class Invalid(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+    retry_after: int | None = None  # seconds, where waiting is what the client should do
 
     def extra(self) -> dict[str, Any]:
         """Fields the 409 answer carries besides detail and code."""
@@ -86,6 +87,7 @@ class RelatedNotFound(Invalid):
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still running."
+    retry_after = 1  # a sale takes milliseconds; its retry then gets its answer
 
 
 class IdempotencyKeyReused(DomainError):

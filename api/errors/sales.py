@@ -250,7 +250,7 @@ class TooEarly(Conflict):
 
 class HoldExpired(Conflict):
     code = "hold_expired"
-    message = "This hold has run out or was released; hold the seats again."
+    message = "This hold has run out, was released or was booked already; hold the seats again to book them."
 
 
 # --- 429 ----------------------------------------------------------------------------

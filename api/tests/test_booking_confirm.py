@@ -49,7 +49,7 @@ def test_a_hold_can_be_confirmed_once(api_client, show):
 
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "This hold has run out or was released; hold the seats again.",
+        "detail": "This hold has run out, was released or was booked already; hold the seats again to book them.",
         "code": "hold_expired",
     }
     assert Ticket.objects.count() == 2
@@ -65,7 +65,7 @@ def test_confirming_an_expired_hold_is_409_hold_expired(api_client, show):
 
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "This hold has run out or was released; hold the seats again.",
+        "detail": "This hold has run out, was released or was booked already; hold the seats again to book them.",
         "code": "hold_expired",
     }
     assert not Ticket.objects.exists()
@@ -122,7 +122,10 @@ def test_confirming_a_hold_whose_seat_was_taken_meanwhile_is_409(api_client, sho
 
 # Two app hosts whose clocks disagree: the hold runs out at `expiry`; host B (clock ahead)
 # no longer counts it, host A (clock behind) still calls it live when it confirms.
-HOLD_EXPIRED = {"detail": "This hold has run out or was released; hold the seats again.", "code": "hold_expired"}
+HOLD_EXPIRED = {
+    "detail": "This hold has run out, was released or was booked already; hold the seats again to book them.",
+    "code": "hold_expired",
+}
 
 
 def test_a_confirm_whose_clock_is_behind_does_not_sell_past_the_capacity(api_client):

@@ -7,8 +7,10 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.errors import IdempotencyKeyInUse
 from api.models import Booking, Hold, IdempotencyKey, Ticket
 from api.tests.conftest import all_at_once, make_show, postgres_only
+from api.views.base import domain_error_response
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +151,7 @@ def test_invalid_key_is_400(api_client, show, key):
     response = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key)
 
     assert response.status_code == 400
-    assert response.json() == {"Idempotency-Key": ["Use 1 to 255 printable characters."]}
+    assert response.json() == {"Idempotency-Key": ["Use 1 to 255 printable ASCII characters."]}
     assert not Ticket.objects.exists()
 
 
@@ -238,3 +240,63 @@ def test_ten_concurrent_requests_with_one_key_book_once(url):
     assert Ticket.objects.count() == (1 if url == "/api/tickets" else 2)
     ticket_ids = {t["id"] for t in created[0]["tickets"]} if url == "/api/bookings" else {created[0]["id"]}
     assert set(map(str, Ticket.objects.values_list("pk", flat=True))) == ticket_ids
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "made"),
+    [
+        ("/api/bookings", {"quantity": 2, **ADA}, (2, 0)),
+        ("/api/tickets", ADA, (1, 0)),
+        ("/api/holds", {"quantity": 2}, (0, 1)),
+    ],
+)
+def test_an_anonymous_retry_from_another_address_replays_an_unguessable_key(api_client, show, url, data, made):
+    """A phone that moves from WiFi to mobile data retries from another address: keyed by
+    address, the retry booked a second time. A key of 16 characters or more (a UUID has 36)
+    is recognised from any address."""
+    key, body = "3f2c8a4e-1b7d-4c1e-9a55-0d6f3e2b9c11", {"show": show.pk, **data}
+    first = post(api_client, url, body, key=key, addr="203.0.113.10")
+
+    retry = post(api_client, url, body, key=key, addr="198.51.100.20")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert (Ticket.objects.count(), Hold.objects.count()) == made
+
+
+def test_a_confirm_retried_from_another_address_replays_the_booking(api_client, show):
+    hold = post(api_client, "/api/holds", {"show": show.pk, "quantity": 1}, addr="203.0.113.10").json()
+    body, key = {"hold": hold["id"], **ADA}, f"confirm-{hold['id']}"
+    first = post(api_client, "/api/bookings", body, key=key, addr="203.0.113.10")
+
+    retry = post(api_client, "/api/bookings", body, key=key, addr="198.51.100.20")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+
+
+def test_a_staff_callers_keys_are_not_an_anonymous_ones(api_client, staff_client, show):
+    key, data = "7d1e0c52-9a3b-4f6e-8c2d-5b4a3e2f1d00", {"show": show.pk, **ADA}
+    anonymous = post(api_client, "/api/tickets", data, key=key, addr="10.0.0.1")
+
+    staff = post(staff_client, "/api/tickets", data, key=key, addr="10.0.0.1")
+
+    assert anonymous.status_code == staff.status_code == 201
+    assert anonymous.json()["id"] != staff.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["café-order-1", "ключ-1", "\U0001f39f\ufe0f-1"])
+def test_a_key_outside_printable_ascii_is_400(api_client, show, key):
+    """A header's bytes are read as Latin-1: UTF-8 keys were taken or refused by chance
+    (café stored as cafÃ©, ключ refused)."""
+    response = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key.encode().decode("latin-1"))
+
+    assert response.status_code == 400
+    assert response.json() == {"Idempotency-Key": ["Use 1 to 255 printable ASCII characters."]}
+
+
+def test_a_retry_while_the_first_runs_is_told_when_to_come_back():
+    response = domain_error_response(IdempotencyKeyInUse(), None)
+
+    assert (response.status_code, response.data["code"]) == (409, "idempotency_key_in_use")
+    assert response["Retry-After"] == "1"

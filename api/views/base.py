@@ -63,7 +63,8 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
         if isinstance(exc, SoldOut) and exc.show_id is not None:
             # A sold-out show offers its waiting list (API.md, "Waiting list").
             body["waitlist"] = reverse("show-waitlist", args=[exc.show_id])
-        return Response(body, status=status.HTTP_409_CONFLICT)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(body, status=status.HTTP_409_CONFLICT, headers=headers)
     if isinstance(exc, IdempotencyKeyReused):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, Limited):

@@ -114,7 +114,7 @@ class TicketViewSet(viewsets.ModelViewSet):
             body = TicketSerializer(ticket, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
 
-        return idempotency.respond(request, scope=client_scope(request), now=now, make=book)
+        return idempotency.respond(request, now=now, make=book)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.get_object()
@@ -173,7 +173,7 @@ class HoldViewSet(
             body = HoldSerializer(made).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/holds/{made.pk}")
 
-        return idempotency.respond(request, scope=client_scope(request), now=now, make=hold)
+        return idempotency.respond(request, now=now, make=hold)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not sales.hold_release(hold_id=self.get_object().pk, now=timezone.now(), actor=actor_of(request)):
@@ -254,7 +254,7 @@ class BookingViewSet(
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
-        return idempotency.respond(request, scope=client_scope(request), now=now, make=book)
+        return idempotency.respond(request, now=now, make=book)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.get_object()
