@@ -7,7 +7,10 @@ page a client sees, not an exception in the test.
 """
 
 import pytest
-from django.test import Client
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from api.models import Screen, Ticket, Venue
 from api.tests.conftest import ADA, make_show, screen_of
@@ -226,3 +229,24 @@ def test_an_unknown_page_keeps_its_html_404(client):
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def _list_filter_params(model_admin) -> list[str]:
+    """The query parameters of an admin list's filters (`action__exact`, `status`, ...)."""
+    request = RequestFactory().get("/")
+    request.user = get_user_model()(is_superuser=True, is_staff=True, is_active=True)
+    changelist = model_admin.get_changelist_instance(request)
+    return sorted({param for spec in changelist.filter_specs for param in spec.expected_parameters()})
+
+
+@pytest.mark.parametrize("model", sorted(admin.site._registry, key=str))
+def test_a_nul_in_any_admin_lists_query_is_a_400_page(client, model):
+    """PostgreSQL refuses a NUL in text: the audit trail's, the deliveries' and the waiting
+    list's filters handed one on, a 500."""
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.com", password=None))
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+    for param in [*_list_filter_params(admin.site._registry[model]), "q"]:
+        response = client.get(f"{url}?{param}=a%00b")
+
+        assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8"), param
