@@ -185,6 +185,31 @@ def test_confirming_again_after_a_lost_answer_is_the_same_booking(api_client, sh
     assert "K7QX2M" in seen["done"]
 
 
+def test_a_corrected_confirm_after_a_lost_answer_shows_the_booking_made(api_client, show_with_map):
+    """The first confirm booked and its answer was lost; the customer corrected the name and
+    confirmed again: refused as the key's other body (422), the page said it had booked but
+    never showed the reference. It asks again with what booked, and shows that booking."""
+    show, answers = show_with_map
+    held = _held(api_client, show)
+    answers["POST /api/holds"] = [held]
+    booked = {"reference": "K7QX2M", "tickets": [], "total": "0.00", "currency": "EUR"}
+    reused = {"detail": "This Idempotency-Key was used with another request body.", "code": "idempotency_key_reused"}
+    answers["POST /api/bookings"] = [{"fail": True}, {"status": 422, "body": reused}, {"status": 201, "body": booked}]
+    person = [{"field": "name", "value": "Ada Lovelac"}, {"field": "phone_number", "value": PERSON["phone_number"]}]
+    corrected = {"field": "name", "value": PERSON["name"]}
+
+    seen = run_script(
+        show.pk,
+        answers,
+        [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}, corrected, {"submit": True}],
+    )
+
+    confirms = [call["body"] for call in seen["sent"] if call["url"] == "/api/bookings"]
+    first = {"hold": held["body"]["id"], **PERSON, "name": "Ada Lovelac"}
+    assert confirms == [first, {**first, "name": PERSON["name"]}, first]
+    assert "K7QX2M" in seen["done"]
+
+
 def test_holding_again_after_a_lost_answer_is_the_same_hold(api_client, show_with_map):
     show, answers = show_with_map
     held = _held(api_client, show)

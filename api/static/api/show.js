@@ -32,6 +32,8 @@
   // The hold asked for and its Idempotency-Key: the same request sent again (its answer was
   // lost) is answered with the hold it made, not a second hold the page knows nothing of.
   let holdAsked = null;
+  // The last confirm whose answer was lost, with its hold: it may have booked (below).
+  let confirmLost = null;
   let ticking = null;
 
   function say(text) {
@@ -398,7 +400,16 @@
     // instead of refusing the spent hold as hold_expired. Only a booking keeps the key: a
     // refused confirm (a mistyped phone number) may be sent again corrected.
     const person = { hold: hold.id, name: form.elements.name.value, phone_number: form.elements.phone_number.value };
-    const answer = await api("POST", "/api/bookings", person, { "Idempotency-Key": `confirm-${hold.id}` });
+    const key = { "Idempotency-Key": `confirm-${hold.id}` };
+    let answer = await api("POST", "/api/bookings", person, key);
+    const lost = confirmLost && confirmLost.hold === hold.id ? confirmLost : null;
+    if (!answer.ok && !answer.body) {
+      confirmLost = person;
+    } else if (answer.body && answer.body.code === "idempotency_key_reused" && lost) {
+      // The confirm whose answer was lost booked, with the details it sent before they were
+      // corrected: sent again as it was, it is answered with that booking.
+      answer = await api("POST", "/api/bookings", lost, key);
+    }
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
