@@ -21,10 +21,19 @@ _dotenv = Path(__file__).resolve().parent / ".env"
 if _dotenv.exists():
     environ.Env.read_env(_dotenv)
 
+
+def _count(name: str, default: int) -> int:
+    """A whole number from 1, refused at start naming its variable."""
+    value = os.environ.get(name, str(default))
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SystemExit(f"{name}={value!r}: give a whole number from 1.")
+    return int(value)
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+workers = _count("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", 1))
+threads = _count("GUNICORN_THREADS", 1)
 keepalive = 5
 timeout = 30
 graceful_timeout = 30

@@ -6,11 +6,13 @@ every request, /api/health included)."""
 
 import re
 import shlex
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's
@@ -19,6 +21,30 @@ _FALSE = {"false", "off", "n", "no", "0", ""}
 _RATE = re.compile(r"[1-9][0-9]*/[smhd][a-z]*")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Env(environ.Env):
+    """django-environ's, with a value that isn't of its type refused naming its variable:
+    CONN_MAX_AGE=abc stopped the start with a bare "invalid literal for int()"."""
+
+    def get_value(self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default: bool = False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError:
+            kind = {int: "a whole number", float: "a number"}.get(cast, "a value of its kind")
+            raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var, '')!r}: give {kind}.") from None
+
+
+def raw(env: environ.Env, name: str, default: str) -> str:
+    """A value as it is written: django-environ reads one that begins with $ as the name of
+    another variable, and one secret key in about fifty that Django makes begins with $."""
+    return env.ENVIRON.get(name, default)
+
+
+def names(env: environ.Env, name: str, default: list[str]) -> list[str]:
+    """A list separated by commas, each item without the spaces around it: "a.com, b.com"
+    gave " b.com", which no Host matches."""
+    return [item.strip() for item in env.list(name, default=default) if item.strip()]
 
 
 def flag(env: environ.Env, name: str, default: bool) -> bool:
@@ -55,9 +81,39 @@ def database_url(env: environ.Env, value: str) -> dict[str, Any]:
         config = env.db_url_config(value)
     except (KeyError, ValueError):
         config = {}
-    if "ENGINE" not in config:  # no scheme it knows
+    # An unknown scheme (postgress://) is taken as a backend's name, which Django then can't find.
+    if "ENGINE" not in config or urlsplit(value).scheme not in env.DB_SCHEMES:
         raise ImproperlyConfigured(f"DATABASE_URL={value!r}: give a URL like postgres://user@host:5432/name.")
     return config
+
+
+def time_zone(value: str) -> str:
+    if not value.strip():  # Django takes "" (the host's zone); the default venue would keep it for good
+        raise ImproperlyConfigured("TIME_ZONE is empty: give an IANA time zone, like Europe/London.")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"TIME_ZONE={value!r}: give an IANA time zone, like Europe/London.") from None
+    return value
+
+
+def phone_region(value: str) -> str:
+    """The country a phone number without a country code is read in: checked where the
+    server and the cron jobs start, not only by `manage.py check`."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImproperlyConfigured(
+            f"PHONENUMBER_DEFAULT_REGION={value!r}: give a country's two-letter code (ISO 3166-1), like GB."
+        )
+    return region
+
+
+def prepare_threshold(value: str) -> int | None:
+    if value.strip().lower() == "off":
+        return None
+    if not value.strip().isdigit():
+        raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD={value!r}: give a whole number, or off.")
+    return int(value)
 
 
 def log_level(value: str) -> str:

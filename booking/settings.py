@@ -8,14 +8,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import environ
 import iso4217
 from django.core.exceptions import ImproperlyConfigured
 
 from booking import env_checks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = env_checks.Env()
 # A deployment may keep its variables in a .env file beside manage.py; cron jobs, which
 # start with an empty environment, then read the same configuration as the app.
 if (BASE_DIR / ".env").exists():
@@ -26,13 +25,13 @@ TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
 DEBUG = env_checks.flag(env, "DEBUG", False)
 _DEV_SECRET_KEY = "django-insecure-development-key-never-use-in-production"
-SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
+SECRET_KEY = env_checks.raw(env, "SECRET_KEY", _DEV_SECRET_KEY)
 if SECRET_KEY == _DEV_SECRET_KEY and not (DEBUG or TESTING):
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
 if not (DEBUG or TESTING):
     env_checks.secret_key(SECRET_KEY)
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+ALLOWED_HOSTS = env_checks.names(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 if TESTING:
     ALLOWED_HOSTS += ["testserver"]
 
@@ -114,10 +113,9 @@ else:
     # prepared once it has run DATABASE_PREPARE_THRESHOLD times on a connection: PostgreSQL
     # then stops parsing and planning it. "off" turns preparing off, for a PgBouncer in
     # transaction mode older than 1.21. See README, "Performance".
-    prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="5")
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True,
-        prepare_threshold=None if prepare_threshold.lower() == "off" else int(prepare_threshold),
+        prepare_threshold=env_checks.prepare_threshold(env("DATABASE_PREPARE_THRESHOLD", default="5")),
     )
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
@@ -171,9 +169,7 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env("TIME_ZONE", default="UTC")
-if not TIME_ZONE.strip():  # Django takes "" (the host's zone); the default venue would keep it for good
-    raise ImproperlyConfigured("TIME_ZONE is empty: give an IANA time zone, like Europe/London.")
+TIME_ZONE = env_checks.time_zone(env("TIME_ZONE", default="UTC"))
 USE_I18N = True
 USE_TZ = True
 
@@ -245,7 +241,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="IN")
+PHONENUMBER_DEFAULT_REGION = env_checks.phone_region(env("PHONENUMBER_DEFAULT_REGION", default="IN"))
 PHONENUMBER_DB_FORMAT = "E164"
 
 THEATRE_NAME = env("THEATRE_NAME", default="Movie Theatre")
@@ -363,6 +359,9 @@ CRONTAB_LOCK_JOBS = True
 CRONTAB_COMMAND_SUFFIX = ">> " + env_checks.cron_log(env("CRONTAB_LOG", default="/tmp/booking-cron.log")) + " 2>&1"
 
 SECURE_HTTPS = env_checks.flag(env, "SECURE_HTTPS", False)
+# The health check of the front (deploy/) and of a load balancer is plain HTTP from the
+# proxy itself: redirected to https://, it reads as down, and every app host leaves rotation.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
 if SECURE_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -371,7 +370,7 @@ if SECURE_HTTPS:
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = env_checks.names(env, "CSRF_TRUSTED_ORIGINS", [])
 
 LOGGING = {
     "version": 1,

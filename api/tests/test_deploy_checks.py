@@ -26,6 +26,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com"}
+PG = "postgres://booking@db.internal:5432/booking"  # never connected to by `check`
 
 
 def test_deploy_check_passes_with_debug_off_a_real_secret_and_https():
@@ -112,6 +113,18 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         ({"BOOKING_SEAT_CATEGORIES": "vip,premium"}, "BOOKING_SEAT_CATEGORIES='vip,premium': give lower-case names"),
         ({**DEPLOY, "SECRET_KEY": ""}, "SECRET_KEY: give a long random value"),
         ({**DEPLOY, "SECRET_KEY": "<50 random characters>"}, "SECRET_KEY: give a long random value"),
+        # Each stopped the start with Python's words, not naming the variable, or not at all.
+        ({"BOOKING_HOLD_MINUTES": "ten"}, "BOOKING_HOLD_MINUTES='ten': give a whole number."),
+        ({"REDIS_TIMEOUT_SECONDS": "abc"}, "REDIS_TIMEOUT_SECONDS='abc': give a number."),
+        ({"DATABASE_URL": PG, "CONN_MAX_AGE": "abc"}, "CONN_MAX_AGE='abc': give a whole number."),
+        (
+            {"DATABASE_URL": PG, "DATABASE_PREPARE_THRESHOLD": "never"},
+            "DATABASE_PREPARE_THRESHOLD='never': give a whole number, or off.",
+        ),
+        ({"DATABASE_URL": "postgress://x@db/booking"}, "DATABASE_URL='postgress://x@db/booking': give a URL like"),
+        ({"TIME_ZONE": "Europe/Londn"}, "TIME_ZONE='Europe/Londn': give an IANA time zone, like Europe/London."),
+        # Served, and every local number of a venue made without a country refused.
+        ({"PHONENUMBER_DEFAULT_REGION": "XX"}, "PHONENUMBER_DEFAULT_REGION='XX': give a country's two-letter code"),
     ],
 )
 def test_a_bad_setting_stops_the_service_at_start_naming_its_variable(variables, message):
@@ -131,3 +144,20 @@ def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted()
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "DEBUG >> '/var/log/my booking/cron.log' 2>&1"
+
+
+def test_a_secret_key_beginning_with_a_dollar_and_hosts_with_spaces_are_read_as_written():
+    """django-environ read a value beginning with $ as another variable's name: one key in
+    about fifty that Django makes fell back to the development key. "a.com, b.com" kept
+    the space, and b.com's requests were refused as a bad Host."""
+    key = "$" + secrets.token_urlsafe(50)
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SECRET_KEY, s.ALLOWED_HOSTS, s.PHONENUMBER_DEFAULT_REGION)",
+        **{**DEPLOY, "ALLOWED_HOSTS": "a.example.com, b.example.com"},
+        SECRET_KEY=key,
+        PHONENUMBER_DEFAULT_REGION="gb",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"{key} ['a.example.com', 'b.example.com'] GB"

@@ -196,6 +196,9 @@ def test_the_admin_login_is_for_development_only(frozen_now, settings):
     with pytest.raises(CommandError, match="development only"):
         call_command("seed_demo", stdout=io.StringIO())
     assert not get_user_model().objects.exists()
+    # Refused before it seeds: a production host's database was given the demo venues and
+    # shows, bookable by anyone, and only then refused the login.
+    assert not Show.objects.exists() and not Venue.objects.exclude(pk=Screen.objects.default().venue_id).exists()
     settings.DEBUG = True
     out = io.StringIO()
     call_command("seed_demo", "--days", "1", stdout=out)

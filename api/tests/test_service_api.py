@@ -56,6 +56,17 @@ def test_health_ok(api_client, path):
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/api/health", "/api/health/"])
+def test_health_answers_plain_http_behind_https(api_client, settings, path):
+    """SECURE_HTTPS redirects plain HTTP to https://: the front's health check, plain HTTP
+    from the proxy itself, got a 301 that it does not take for alive, and took every app
+    host out of rotation. The rest still redirects."""
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert api_client.get(path).status_code == 200
+    assert api_client.get("/api/shows").status_code == 301
+
+
 def test_health_is_503_when_the_database_is_unavailable(api_client):
     with mock.patch("api.views.ops.connection") as connection:
         connection.cursor.side_effect = OperationalError("could not connect to server")

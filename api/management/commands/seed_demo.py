@@ -108,6 +108,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-admin", action="store_true", help="Don't create the admin/admin login.")
 
     def handle(self, *args, days: int, no_admin: bool, **options) -> None:
+        if not (no_admin or settings.DEBUG):  # before anything is made
+            raise CommandError(
+                "The admin/admin login is for development only (DEBUG=true); use createsuperuser. "
+                "--no-admin makes the demo venues and shows alone."
+            )
         now = timezone.now()
         films = [
             Film.objects.get_or_create(title=title, defaults={"runtime_minutes": r, "rating": g, "description": d})[0]
@@ -141,8 +146,6 @@ class Command(BaseCommand):
         )
         if no_admin:
             return
-        if not settings.DEBUG:
-            raise CommandError("The admin/admin login is for development only (DEBUG=true); use createsuperuser.")
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", "admin")
