@@ -187,11 +187,15 @@ def unpriced_seats(show: Show, ticket_types: dict[str, int] | None, tariff: Tari
 
 def price_lines(show: Show, seats: list[str], ticket_types: dict[str, int] | None, tariff: Tariff) -> list[Line]:
     """The seats priced by the tariff of the show: the types go to the seats in seat order
-    (the default type without ticket_types)."""
-    keys = [key for key, count in (ticket_types or {}).items() for _ in range(count)]
-    for key in keys:
+    (the default type without ticket_types), in the order GET /api/ticket-types lists them
+    (the default first, then as made): a JSON object's keys have no order, and {"child": 1,
+    "adult": 1} priced the first seat, a premium one, otherwise than {"adult": 1, "child": 1}."""
+    asked = ticket_types or {}
+    for key in asked:
         if key not in tariff.types:
             raise UnknownTicketType(key)
+    listed = sorted(tariff.types.values(), key=lambda t: (not t.default, t.pk))
+    keys = [t.key for t in listed for _ in range(asked.get(t.key, 0))]
     if not keys:
         keys = [tariff.default.key] * len(seats)
     prices = tariff.prices

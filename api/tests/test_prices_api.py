@@ -279,3 +279,18 @@ def test_a_price_row_missing_a_field_is_the_same_400_in_a_patch_as_in_a_post(sta
     missing = {name for name in ("ticket_type", "category", "amount") if name not in row}
     assert set(patched.json()["prices"]["0"]) == missing
     assert ShowPrice.objects.filter(show=priced).count() == len(PRICES)
+
+
+def test_the_types_go_to_the_seats_in_the_theatres_order_whatever_the_keys_order(api_client, priced):
+    """A JSON object's keys have no order: {"child": 1, "adult": 1} gave the first seat to
+    the child, {"adult": 1, "child": 1} to the adult, and where the first seat was premium,
+    the two totals differed (or one was refused)."""
+    lines = []
+    for types in ({"child": 1, "adult": 1}, {"adult": 1, "child": 1}):
+        body = {"show": priced.pk, "seats": ["A1", "A2"], "ticket_types": types}
+        held = api_client.post("/api/holds", body, format="json")
+        assert held.status_code == 201, held.json()
+        lines.append([(line["seat"], line["ticket_type"]) for line in held.json()["lines"]])
+        assert api_client.delete(f"/api/holds/{held.json()['id']}").status_code == 204
+
+    assert lines == [[("A1", "adult"), ("A2", "child")]] * 2
