@@ -219,6 +219,10 @@ class Show(models.Model):
     ends_at = models.DateTimeField()
     busy_until = models.DateTimeField()
     capacity = models.PositiveIntegerField(default=default_capacity, validators=[MinValueValidator(1)])
+    # The cap staff set below the screen's places; null: every place. `capacity` is the cap
+    # within the map as it stands: a map made smaller brings it down, and bigger again, back
+    # up to the cap (services.venues).
+    cap = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShowQuerySet.as_manager()

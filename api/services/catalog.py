@@ -234,6 +234,7 @@ def show_create(
             ends_at=ends_at,
             busy_until=busy_until,
             capacity=capacity or screen.capacity,
+            cap=capacity if capacity is not None and capacity < screen.capacity else None,
         )
         _save_show(show)
         if prices:
@@ -293,6 +294,8 @@ def show_update(
                 raise CapacityAboveMap(show.screen.capacity)
             if capacity < taken:
                 raise CapacityBelowTaken(taken)
+            if capacity != show.capacity:  # the admin sends the capacity it shows, changed or not
+                show.cap = capacity if capacity < show.screen.capacity else None
             show.capacity = capacity
         if prices is not None:
             _set_prices(show, prices)

@@ -114,22 +114,27 @@ def _unblock_dropped(
 
 
 def _shows_follow_map(screen: Screen, shows: list[Show], *, was: int, now: datetime, actor: str) -> None:
-    """Set those (locked) shows' capacity to the screen's new map where it must follow: a
-    show above it comes down to it (a show's capacity is never above its map: its sold-out
-    test counts up to it; every booked or held seat is in the map, screen_save checked),
-    and one that sold every place of the old map (`was`: a capacity left to default to the
-    map, as API.md has it) sells every place of a bigger one. A cap staff set stays."""
-    following = [s for s in shows if s.capacity > screen.capacity or (s.capacity == was < screen.capacity)]
-    if not following:
-        return
-    Show.objects.filter(pk__in=[show.pk for show in following]).update(capacity=screen.capacity)
-    entries, events = [], []
-    for show in following:
-        changes = {"capacity": [show.capacity, screen.capacity]}
-        show.capacity = screen.capacity
-        entries.append(audit.Entry("show.changed", "show", str(show.pk), changes))
-        events.append(audit.Event("show.changed", {**audit.show_data(show), "changes": changes}))
-    audit.record_many(actor=actor, now=now, entries=entries, events=events)
+    """Set those (locked) shows' capacity to the screen's new map: every place of it, or
+    the cap staff set where the map has room for it. A show's capacity is never above its
+    map (its sold-out test counts up to it; every booked or held seat is in the map,
+    screen_save checked), so a smaller map brings a cap down, and the cap, kept, takes it
+    back up when the map grows again. A show below the old map's places (`was`) without a
+    cap recorded (made before caps were, or by hand) is capped where it stands."""
+    following, capped = [], []
+    for show in shows:
+        cap = show.cap if show.cap is not None else (show.capacity if show.capacity < was else None)
+        capacity = min(cap or screen.capacity, screen.capacity)
+        if cap != show.cap:
+            show.cap = cap
+            capped.append(show)
+        if capacity != show.capacity:
+            following.append((show, {"capacity": [show.capacity, capacity]}))
+            show.capacity = capacity
+    Show.objects.bulk_update({*capped, *(show for show, _ in following)}, ["capacity", "cap"])
+    entries = [audit.Entry("show.changed", "show", str(show.pk), changes) for show, changes in following]
+    events = [audit.Event("show.changed", {**audit.show_data(show), "changes": changes}) for show, changes in following]
+    if entries:
+        audit.record_many(actor=actor, now=now, entries=entries, events=events)
 
 
 # The fields of a venue or film that what uses it reads: a film's shows follow its title

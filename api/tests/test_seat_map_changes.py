@@ -2,6 +2,7 @@
 that drops a seat in use is refused, and the capacity of the coming shows follows the map."""
 
 import threading
+from datetime import timedelta
 from typing import cast
 from unittest import mock
 
@@ -165,6 +166,29 @@ def test_a_bigger_map_raises_the_coming_shows_that_sold_every_seat_of_the_old_on
     assert Show.objects.get(pk=started.pk).capacity == 20  # no longer sold: left as it was
     entry = AuditEntry.objects.get(action="show.changed")
     assert (entry.object_id, entry.changes) == (str(whole.pk), {"capacity": [20, 30]})
+
+
+def test_a_cap_staff_set_outlives_a_map_made_smaller_then_bigger_again(staff_client):
+    """A map made smaller brought a cap of 20 or 25 down to its 20 places; the caps were not
+    remembered, so the map made bigger again raised both to every place, as if never capped."""
+    screen = screen_of(30, name="Thirty")
+    at = timezone.now().replace(second=0, microsecond=0)
+    made = [
+        staff_client.post(
+            "/api/shows", {"screen": screen.pk, "starts_at": (at + timedelta(days=days)).isoformat(), **cap}
+        ).json()["id"]
+        for days, cap in ((3, {}), (4, {"capacity": 20}), (5, {"capacity": 25}))
+    ]
+    staff_client.patch(f"/api/shows/{made[0]}", {"title": "renamed"}, format="json")  # no cap of its own
+
+    def capacities(rows: int) -> list[int]:
+        body = {"seat_map": {"grid": {"rows": rows, "seats_per_row": 10}}}
+        assert staff_client.patch(f"/api/screens/{screen.pk}", body, format="json").status_code == 200
+        return [staff_client.get(f"/api/shows/{pk}").json()["capacity"] for pk in made]
+
+    assert capacities(2) == [20, 20, 20]
+    assert capacities(3) == [30, 20, 25]
+    assert capacities(4) == [40, 20, 25]
 
 
 def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_client):
