@@ -74,7 +74,10 @@ def once(
 
 
 def respond(request: Request, *, now: datetime, make: Callable[[], StoredResponse]) -> Response:
-    """Answer a POST once per Idempotency-Key (when the request has one); replay that answer on retries."""
+    """Answer a POST once per Idempotency-Key (when the request has one); replay that answer on retries.
+
+    `make` reads the request's body itself (validates it), after the key: a retry gets the
+    first answer though what the body names was deleted since (a 400 for a body read first)."""
     key = request.headers.get(HEADER)
     if key is None:
         stored = make()

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from api.errors import IdempotencyKeyInUse
 from api.models import Booking, Hold, IdempotencyKey, Ticket
-from api.tests.conftest import all_at_once, make_show, postgres_only
+from api.tests.conftest import all_at_once, make_show, postgres_only, screen_of
 from api.views.base import domain_error_response
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +300,22 @@ def test_a_retry_while_the_first_runs_is_told_when_to_come_back():
 
     assert (response.status_code, response.data["code"]) == (409, "idempotency_key_in_use")
     assert response["Retry-After"] == "1"
+
+
+def test_a_retry_replays_though_what_its_body_names_was_deleted_since(api_client):
+    """The body was read before the key: once the hold was released and its show and screen
+    deleted, the same request with the same key was a 400 on `screen`, not the first answer."""
+    screen = screen_of(10, name="Studio")
+    show = make_show(screen=screen, days=2)
+    local = timezone.localtime(show.starts_at)
+    body = {"date": local.date().isoformat(), "time": local.strftime("%H:%M"), "screen": screen.pk, "quantity": 1}
+    key = "0b9e2a4c-5d6f-4a1b-8c7d-9e0f1a2b3c4d"
+    first = post(api_client, "/api/holds", body, key=key)
+    assert first.status_code == 201, first.json()
+    Hold.objects.all().delete()
+    show.delete()
+    screen.delete()
+
+    retry = post(api_client, "/api/holds", body, key=key)
+
+    assert (retry.status_code, retry.json()) == (201, first.json())

@@ -99,11 +99,11 @@ class TicketViewSet(viewsets.ModelViewSet):
         return kept_for(request, settings.STAFF_LIST_CACHE_SECONDS, tickets, name="staff list")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = TicketCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         now = timezone.now()
 
         def book() -> idempotency.StoredResponse:
+            data = TicketCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
             ticket = sales.ticket_book(
                 now=now,
                 staff=request.user.is_staff,
@@ -158,11 +158,11 @@ class HoldViewSet(
         return Hold.objects.live(timezone.now()).select_related("show__screen__venue").defer(selectors.SEAT_MAP_OF_SHOW)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = HoldCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         now = timezone.now()
 
         def hold() -> idempotency.StoredResponse:
+            data = HoldCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
             made = sales.hold_create(
                 now=now,
                 client=client_scope(request),
@@ -229,11 +229,12 @@ class BookingViewSet(
         return get_object_or_404(self.get_queryset(), reference=reference)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = BookingCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values, now = dict(data.validated_data), timezone.now()
+        now = timezone.now()
 
         def book() -> idempotency.StoredResponse:
+            data = BookingCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
             if "hold" in values:
                 sale = sales.booking_confirm(
                     hold_id=values["hold"],
