@@ -7,7 +7,9 @@ saved.
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
@@ -15,7 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 
 
 class AllOrNoneActions:
@@ -28,12 +30,32 @@ class AllOrNoneActions:
             return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc]
 
 
+REFUSED = "rule_refused"  # the request's attribute: the domain error its save met
+
+
+def _form_refused(form: type[forms.BaseForm], refused: DomainError) -> type[forms.BaseForm]:
+    """The admin's form, invalid with the refusal: on the field it names, else the form's."""
+
+    class Refused(form):  # type: ignore[valid-type, misc]
+        def clean(self):
+            cleaned = super().clean()
+            subject = refused.subject if isinstance(refused, Invalid) else None
+            field = subject if subject in self.fields else None
+            if refused.message not in self.errors.get(field or NON_FIELD_ERRORS, []):  # the form's own
+                self.add_error(field, refused.message)
+            return cleaned
+
+    return Refused
+
+
 class RuleErrorsAsMessages:
-    """A service refusing a save or a delete (a domain error) shows as an error message.
+    """A service refusing a save or a delete (a domain error) is told to staff, never a 500.
 
     The admin saves inside transaction.atomic(), so when the error leaves it everything
-    the request wrote is rolled back; staff get the form again, unchanged. An action of
-    the list (a bulk delete) that refuses comes back to the list with the message.
+    the request wrote is rolled back. A form's save that refuses comes back as the form
+    with what staff typed and the refusal on it (redirected, it lost all they had typed).
+    A delete, or an action of the list (a bulk delete), that refuses comes back with the
+    refusal as a message.
     """
 
     def changelist_view(self, request, extra_context=None):
@@ -47,8 +69,17 @@ class RuleErrorsAsMessages:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         except DomainError as exc:
+            if request.method == "POST" and getattr(request, REFUSED, None) is None:
+                # Rolled back: the same form again, which get_form makes invalid with the refusal.
+                setattr(request, REFUSED, exc)
+                return self.changeform_view(request, object_id, form_url, extra_context)
             self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        refused = getattr(request, REFUSED, None)
+        return form if refused is None else _form_refused(form, refused)
 
     def delete_view(self, request, object_id, extra_context=None):
         try:

@@ -72,3 +72,9 @@ def theatre(frozen) -> dict:
 
 def _messages(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def _form_errors(response) -> dict[str, list[str]]:
+    """The errors of the admin form a refused save came back with (200, what was typed kept)."""
+    assert response.status_code == 200, response
+    return {field: [str(e) for e in errors] for field, errors in response.context["adminform"].form.errors.items()}

@@ -11,12 +11,13 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 
 from api.admin.shows import ShowAdmin
-from api.models import AuditEntry, Booking, Show, Ticket, Webhook, WebhookEvent
-from api.services import door
+from api.models import AuditEntry, Booking, Film, Show, Ticket, Webhook, WebhookEvent
+from api.services import catalog, door
 from api.tests.admin_helpers import (
     NOW,
     _at,
     _book,
+    _form_errors,
     _messages,
     frozen,  # noqa: F401 (the fixture)
     theatre,  # noqa: F401 (the fixture)
@@ -75,8 +76,9 @@ def test_moving_a_ticket_into_a_full_show_is_refused(staff, frozen):
     ]:
         form = _change_form(staff, url, show_choice=str(full.pk), seat_label=seat, name="Ada Byron")
         response = staff.post(url, form)
-        assert (response.status_code, response["Location"]) == (302, url)
-        assert _messages(staff.get(url)) == [message]
+        # The form again, with what was typed and the refusal (redirected, it lost them).
+        assert _form_errors(response) == {"__all__": [message]}
+        assert response.context["adminform"].form["name"].value() == "Ada Byron"
         assert _snapshot(ticket) == before  # nothing saved, not even the new name
     assert full.tickets.count() == 2
 
@@ -87,10 +89,10 @@ def test_taking_a_booked_seat_is_refused(staff, frozen):
     _book(show, name="Grace Hopper", seat="A5")
     before = _snapshot(ticket)
     url = f"/admin/api/ticket/{ticket.pk}/change/"
-    response = staff.post(url, _change_form(staff, url, seat_label="A5"), follow=True)
-    assert _messages(response) == ["Seat A5 is already booked or held."]
-    response = staff.post(url, _change_form(staff, url, seat_label="C1"), follow=True)
-    assert _messages(response) == ["Seat C1 does not exist at this show."]
+    response = staff.post(url, _change_form(staff, url, seat_label="A5"))
+    assert _form_errors(response) == {"__all__": ["Seat A5 is already booked or held."]}
+    response = staff.post(url, _change_form(staff, url, seat_label="C1"))
+    assert _form_errors(response) == {"__all__": ["Seat C1 does not exist at this show."]}
     assert _snapshot(ticket) == before
 
 
@@ -104,8 +106,8 @@ def test_a_ticket_of_a_started_show_cant_be_changed(staff, frozen):
     )
     before = _snapshot(ticket)
     url = f"/admin/api/ticket/{ticket.pk}/change/"
-    response = staff.post(url, _change_form(staff, url, seat_label="A9"), follow=True)
-    assert _messages(response) == ["This ticket's show has started or the ticket has expired."]
+    response = staff.post(url, _change_form(staff, url, seat_label="A9"))
+    assert _form_errors(response) == {"__all__": ["This ticket's show has started or the ticket has expired."]}
     assert _snapshot(ticket) == before
 
 
@@ -187,6 +189,23 @@ def test_a_show_starts_on_the_minute(staff, frozen):
     response = staff.post(url, {**form, "starts_at_1": "19:30"})
     assert response.status_code == 302
     assert Show.objects.get().starts_at == _at(3, 19, 30)
+
+
+def test_a_show_the_service_refuses_comes_back_as_typed_with_the_reason(staff, frozen):
+    """The service's refusal (a film's show still running) redirected to an empty form with
+    a message: staff typed the show again. The form comes back as typed, the reason on its
+    field."""
+    film = Film.objects.create(title="Dune", runtime_minutes=150)
+    dune = catalog.show_create(starts_at=_at(3, 18), film_id=film.pk)
+    url = "/admin/api/show/add/"
+    form = _change_form(staff, url, title="Arrival", starts_at_0="2030-06-18", starts_at_1="19:30", capacity="12")
+
+    response = staff.post(url, form)
+
+    (reason,) = _form_errors(response)["starts_at"]
+    assert reason.startswith(f"Show {dune.pk} (Dune, 2030-06-18 18:00) keeps this screen busy until 20:45")
+    assert response.context["adminform"].form["title"].value() == "Arrival"
+    assert Show.objects.count() == 1
 
 
 def test_deleting_a_ticket_cancels_it(staff, frozen):

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from api.models import AuditEntry, Show, ShowPrice, TicketType
 from api.services import catalog, sales
 from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
-from api.tests.admin_helpers import NOW, _messages, frozen  # noqa: F401 (the fixtures)
+from api.tests.admin_helpers import NOW, _form_errors, _messages, frozen  # noqa: F401 (the fixtures)
 from api.tests.conftest import ADA, hold_seats
 
 pytestmark = pytest.mark.django_db
@@ -226,8 +226,8 @@ def test_the_default_stays_the_default_until_another_takes_its_place(staff):
     data.pop("is_default", None)  # the box unticked
     response = staff.post(url, data)
 
-    assert (response.status_code, response["Location"]) == (302, url)
-    assert _messages(staff.get(url)) == ["One ticket type is always the default: make another one the default instead."]
+    message = "One ticket type is always the default: make another one the default instead."
+    assert _form_errors(response) == {"__all__": [message]}
     assert TicketType.objects.get(pk=adult.pk).default and TicketType.objects.get(pk=adult.pk).name == "Adult"
 
 
