@@ -19,16 +19,14 @@ def client_scope(request: HttpRequest | Request) -> str:
     return f"addr:{client_network(client_address(request))}"
 
 
-# A key this long is taken to be unguessable (a UUID has 36 characters): an anonymous
-# caller's is recognised from any address, so a retry after the phone changed networks
-# replays. A shorter one is kept per address, where a guess reaches only that address's.
-UNGUESSABLE_KEY_LENGTH = 16
-
-
-def idempotency_scope(request: HttpRequest | Request, key: str) -> str:
-    """Whose Idempotency-Key this is: a signed-in caller's own; an anonymous caller's, any
-    anonymous caller's when it is long enough to be unguessable, else its address's."""
-    if (request.user and request.user.is_authenticated) or len(key) < UNGUESSABLE_KEY_LENGTH:
+def idempotency_scope(request: HttpRequest | Request, *, carries_a_secret: bool) -> str:
+    """Whose Idempotency-Key this is. A signed-in caller's are its own. An anonymous
+    caller's are its address's, unless the request carries a secret that only its sender
+    has (a hold's id to confirm; the key the show page's form was given): then they are
+    recognised from any address, so a retry after the phone changed networks gets the first
+    answer, and no one without that secret can send the same request to get it. A key's
+    own length proves nothing: "aaaaaaaaaaaaaaaa" is one guess away."""
+    if (request.user and request.user.is_authenticated) or not carries_a_secret:
         return client_scope(request)
     return "anonymous"
 

@@ -32,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import idempotency, selectors
-from .callers import actor_of, capped_client, idempotency_scope
+from .callers import actor_of, capped_client, client_scope
 from .errors import (
     Busy,
     Conflict,
@@ -275,7 +275,7 @@ def _once_per_form(
     for _ in range(FORM_KEY_WAITS):
         try:
             return idempotency.once(
-                scope=idempotency_scope(request, key), key=f"form:{key}", request_hash=fingerprint, action=book, now=now
+                scope=client_scope(request), key=f"form:{key}", request_hash=fingerprint, action=book, now=now
             )
         except IdempotencyKeyInUse:  # the first sending is still booking
             time.sleep(0.1)

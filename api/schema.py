@@ -48,9 +48,8 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description=(
         "1 to 255 printable ASCII characters; a fresh UUID per purchase. A retry with the same key and body "
-        "gets the first answer again. A signed-in caller's keys are its own; an anonymous caller's key of 16 "
-        "characters or more is recognised from any address (a retry after the network changed), a shorter "
-        "one only from the same address."
+        "gets the first answer again. A signed-in caller's keys are its own, an anonymous caller's its "
+        "address's; a confirm's (a body with a hold) is recognised from any address."
     ),
 )
 

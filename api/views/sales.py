@@ -255,7 +255,8 @@ class BookingViewSet(
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
-        return idempotency.respond(request, now=now, make=book)
+        # A confirm carries its hold's id, which only the holder has.
+        return idempotency.respond(request, now=now, make=book, carries_a_secret="hold" in request.data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.get_object()
