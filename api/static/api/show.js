@@ -32,8 +32,8 @@
   // The hold asked for and its Idempotency-Key: the same request sent again (its answer was
   // lost) is answered with the hold it made, not a second hold the page knows nothing of.
   let holdAsked = null;
-  // The last confirm whose answer was lost, with its hold: it may have booked (below).
-  let confirmLost = null;
+  // The confirms whose answers were lost, with their holds: one of them may have booked (below).
+  const confirmsLost = [];
   let ticking = null;
 
   function say(text) {
@@ -392,6 +392,12 @@
     refocus();
   }
 
+  // No answer, or the front's or the service's "may or may not have been carried out"
+  // (a timeout, the database gone mid-request): the request may have done its work.
+  function lost(answer) {
+    return !answer.ok && (!answer.body || answer.body.code === "unavailable");
+  }
+
   async function book(event) {
     event.preventDefault();
     if (!hold) return say("Hold your seats first: pick them on the map, or ask for the best seats.");
@@ -402,13 +408,18 @@
     const person = { hold: hold.id, name: form.elements.name.value, phone_number: form.elements.phone_number.value };
     const key = { "Idempotency-Key": `confirm-${hold.id}` };
     let answer = await api("POST", "/api/bookings", person, key);
-    const lost = confirmLost && confirmLost.hold === hold.id ? confirmLost : null;
-    if (!answer.ok && !answer.body) {
-      confirmLost = person;
-    } else if (answer.body && answer.body.code === "idempotency_key_reused" && lost) {
-      // The confirm whose answer was lost booked, with the details it sent before they were
+    if (lost(answer)) {
+      confirmsLost.push(person);
+    } else if (answer.body && answer.body.code === "idempotency_key_reused") {
+      // A confirm whose answer was lost booked, with the details it sent before they were
       // corrected: sent again as it was, it is answered with that booking.
-      answer = await api("POST", "/api/bookings", lost, key);
+      for (const earlier of confirmsLost.filter((each) => each.hold === hold.id)) {
+        const again = await api("POST", "/api/bookings", earlier, key);
+        if (again.ok) {
+          answer = again;
+          break;
+        }
+      }
     }
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
