@@ -36,9 +36,14 @@ class Env(environ.Env):
 
 
 def raw(env: environ.Env, name: str, default: str) -> str:
-    """A value as it is written: django-environ reads one that begins with $ as the name of
-    another variable, and one secret key in about fifty that Django makes begins with $."""
-    return env.ENVIRON.get(name, default)
+    """A value as it is written, unless it is $ and the name of another variable set
+    (django-environ's reference, SECRET_KEY=$DJANGO_SECRET): django-environ reads any value
+    that begins with $ as a name, and one secret key in about fifty that Django makes begins
+    with $, which then fell back to the development key."""
+    value = env.ENVIRON.get(name, default)
+    if value.startswith("$") and value[1:] in env.ENVIRON:
+        return env.ENVIRON[value[1:]]
+    return value
 
 
 def names(env: environ.Env, name: str, default: list[str]) -> list[str]:

@@ -161,3 +161,19 @@ def test_a_secret_key_beginning_with_a_dollar_and_hosts_with_spaces_are_read_as_
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == f"{key} ['a.example.com', 'b.example.com'] GB"
+
+
+def test_a_secret_key_that_names_another_variable_is_read_from_it():
+    """django-environ's reference, which a deployment may use: read as written, the key was
+    the public text "$DJANGO_SECRET"."""
+    key = secrets.token_urlsafe(50)
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SECRET_KEY)",
+        **DEPLOY,
+        SECRET_KEY="$DJANGO_SECRET",
+        DJANGO_SECRET=key,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == key
