@@ -338,12 +338,17 @@ class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.
         # (the service refuses another; the form already said so), not the old film's.
         title = obj.title if film_id is None or "title" in form.changed_data else None
         if change:
+            # The capacity only when staff changed it: sent as shown, it made a cap of what a
+            # smaller map had brought it down to. Blank is every place of the map.
+            capacity = None
+            if "capacity" in form.changed_data:
+                capacity = obj.capacity if obj.capacity is not None else obj.screen.capacity
             saved = catalog.show_update(
                 show_id=obj.pk,
                 now=timezone.now(),
                 title=title,
                 starts_at=obj.starts_at,
-                capacity=obj.capacity,
+                capacity=capacity,
                 film_id=film_id,
                 actor=staff_actor(request),
             )

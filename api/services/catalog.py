@@ -294,8 +294,8 @@ def show_update(
                 raise CapacityAboveMap(show.screen.capacity)
             if capacity < taken:
                 raise CapacityBelowTaken(taken)
-            if capacity != show.capacity:  # the admin sends the capacity it shows, changed or not
-                show.cap = capacity if capacity < show.screen.capacity else None
+            # Below the map, a cap it keeps through map changes; every place, none.
+            show.cap = capacity if capacity < show.screen.capacity else None
             show.capacity = capacity
         if prices is not None:
             _set_prices(show, prices)

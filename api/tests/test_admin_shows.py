@@ -75,6 +75,26 @@ def test_a_shows_time_in_the_admin_is_the_venues_local_time(staff, screen, film)
     assert "Local time at the venue (Europe/Istanbul)." in page
 
 
+def test_an_admin_save_keeps_the_cap_a_smaller_map_brought_down_and_a_blank_clears_it(staff, screen, film):
+    """The admin sends the capacity it shows with every save: a title saved after a smaller
+    map had brought a cap of 25 down to 20 made 20 the cap. Blank is every place."""
+    thirty, twenty = (
+        parse({"grid": {"rows": 3, "seats_per_row": 10}}),
+        parse({"grid": {"rows": 2, "seats_per_row": 10}}),
+    )
+    screen = venues.screen_save(screen=screen, seat_map=thirty, now=NOW)
+    show = catalog.show_create(starts_at=NOW + timedelta(days=3), screen_id=screen.pk, title="Gala", capacity=25)
+    url = f"/admin/api/show/{show.pk}/change/"
+    venues.screen_save(screen=screen, seat_map=twenty, now=NOW)
+
+    assert staff.post(url, _form(staff, url, title="Gala night")).status_code == 302
+    venues.screen_save(screen=screen, seat_map=thirty, now=NOW)
+    assert Show.objects.get(pk=show.pk).capacity == 25
+
+    assert staff.post(url, _form(staff, url, capacity="")).status_code == 302
+    assert (Show.objects.get(pk=show.pk).capacity, Show.objects.get(pk=show.pk).cap) == (30, None)
+
+
 def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(staff, film):
     # 02:30 on the night Berlin's clocks go back is two moments; the form showed the local
     # time and read it back as the first, so saving the capacity of a show at the second

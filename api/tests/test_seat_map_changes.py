@@ -191,6 +191,24 @@ def test_a_cap_staff_set_outlives_a_map_made_smaller_then_bigger_again(staff_cli
     assert capacities(4) == [40, 20, 25]
 
 
+def test_a_cap_set_to_every_place_of_a_smaller_map_is_no_cap_any_more(staff_client):
+    """Staff who set a show brought down to a smaller map's 20 places to 20 (every place)
+    meant no cap: the cap of 25 was kept, since 20 was already its capacity."""
+    screen = screen_of(30, name="Thirty")
+    when = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0).isoformat()
+    show = staff_client.post("/api/shows", {"screen": screen.pk, "starts_at": when, "capacity": 25}).json()["id"]
+
+    def seat_map(rows: int) -> None:
+        body = {"seat_map": {"grid": {"rows": rows, "seats_per_row": 10}}}
+        assert staff_client.patch(f"/api/screens/{screen.pk}", body, format="json").status_code == 200
+
+    seat_map(2)
+    assert staff_client.patch(f"/api/shows/{show}", {"capacity": 20}, format="json").status_code == 200
+    seat_map(3)
+
+    assert staff_client.get(f"/api/shows/{show}").json()["capacity"] == 30
+
+
 def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_client):
     Webhook.objects.create(
         url="https://example.com/hook", events=["show.changed", "show.sold_out"], secret="whsec_AAAA"
