@@ -210,9 +210,9 @@ def test_a_corrected_confirm_after_a_lost_answer_shows_the_booking_made(api_clie
     typed = [{"field": "name", "value": "Ada Lovelac"}, {"field": "phone_number", "value": PERSON["phone_number"]}]
     corrected = [{"field": "name", "value": "Ada Lovelace"}]
     again = [{"field": "name", "value": "Ada  Lovelace"}]
-    steps = [{"count": 0, "value": "2"}, {"click": "hold-best"}, *typed, {"submit": True}, *corrected]
+    steps: list[dict] = [{"count": 0, "value": "2"}, {"click": "hold-best"}, *typed, {"submit": True}]
 
-    seen = run_script(show.pk, answers, [*steps, {"submit": True}, *again, {"submit": True}])
+    seen = run_script(show.pk, answers, [*steps, *corrected, {"submit": True}, *again, {"submit": True}])
 
     confirms = [call["body"]["name"] for call in seen["sent"] if call["url"] == "/api/bookings"]
     assert confirms == ["Ada Lovelac", "Ada Lovelace", "Ada  Lovelace", "Ada Lovelac"]
