@@ -181,11 +181,16 @@ class _Transport(httpx.HTTPTransport):
         )
 
 
+# The longest a whole answer may take, in timeouts: past one connect and one read, with room.
+WHOLE_ANSWER_TIMEOUTS = 1.5
+
+
 class Sender:
     """POSTs to checked addresses, with connections kept per name; use as a context
     manager. `allow_private`: no check, httpx as it comes (by name, the environment's proxy)."""
 
     def __init__(self, *, timeout: float, allow_private: bool = False) -> None:
+        self.timeout = timeout
         self.allow_private = allow_private
         self.refused: dict[str, str | None] = {}
         self.connections = _CheckedConnections({})
@@ -212,14 +217,32 @@ class Sender:
     def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | str:
         """The answer's status, or why there was none: the host refused (the check's
         reason), or the exception's class and message (unreachable, a TLS error, timed out,
-        a URL that can't be sent to)."""
+        a URL that can't be sent to).
+
+        The whole answer within one and a half times the timeout: httpx's is for each
+        connect, write and read, and a receiver that trickled its answer a byte at a time
+        held the run (and, past its lease, had the event sent again by another host). The
+        request runs in a thread of its own; one still running then is left to end when its
+        connection does (at the latest when the sender closes), and counts as timed out."""
         try:
             parsed = httpx.URL(url)
             refusal = self.refusal(parsed.raw_host.decode("ascii"))  # in its IDNA form, as DNS and TLS take it
-            if refusal:
-                return refusal
-            return self.client.post(parsed, content=content, headers=headers).status_code
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except httpx.InvalidURL as exc:
             # InvalidURL is not an HTTPError: an endpoint saved before check_url refused
             # such URLs fails its own events, not the batch's others.
             return f"{type(exc).__name__}: {exc}"
+        if refusal:
+            return refusal
+        answer: list[int | str] = []
+
+        def send() -> None:
+            try:
+                answer.append(self.client.post(parsed, content=content, headers=headers).status_code)
+            except Exception as exc:  # an HTTPError, or the sender closed under a request left running
+                answer.append(f"{type(exc).__name__}: {exc}")
+
+        sending = threading.Thread(target=send, name=f"send to {parsed.host}", daemon=True)
+        sending.start()
+        whole = self.timeout * WHOLE_ANSWER_TIMEOUTS
+        sending.join(whole)
+        return answer[0] if answer else f"ReadTimeout: no whole answer within {whole:g} s"

@@ -323,24 +323,32 @@ def _send_claimed(
     as failed for that reason, each moving on its own retry schedule (so a dead endpoint's
     events are given up in time, as if each had been tried), and the run claims no more of
     them. One dead endpoint costs a run (or a worker's poll) one timeout, not one for each
-    of its events while the other endpoints' events wait behind it."""
+    of its events while the other endpoints' events wait behind it. An endpoint that
+    answered 410 Gone is inactive: its other events claimed are handed back unsent, as an
+    inactive endpoint's events wait (they were sent to it still)."""
+    gone: set[int] = set()
     for n, event in enumerate(events):
         if clock() > until:
             for left in events[n:]:
                 _hand_back(left, clock())
             return
+        if event.webhook_id in gone:
+            _hand_back(event, clock())
+            continue
         if event.webhook_id in unreachable:
             _record(event, unreachable[event.webhook_id], clock(), result, actor)
             continue
         answer = _send(sender, event)
         if not isinstance(answer, int):
             unreachable[event.webhook_id] = f"not sent, the endpoint gave no answer this run ({answer})"
+        elif answer == 410:
+            gone.add(event.webhook_id)
         _record(event, answer, clock(), result, actor)
 
 
 def _lease_half(claimed_at: datetime) -> datetime:
     """When a batch claimed at `claimed_at` stops sending: half-way through its lease, so
-    that no send (10 s per connect, write and read) can outlast it."""
+    that no send (15 s at most for a whole answer: outbound.Sender.post) can outlast it."""
     return claimed_at + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
 
 

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from api import outbound
 from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import jobs, webhooks
 from api.tests.commands_helpers import NOTHING_PURGED, run
@@ -88,6 +89,34 @@ def failure_logged(caplog: pytest.LogCaptureFixture) -> str:
     message = record.getMessage()
     assert ADA["name"] not in message and ADA["phone_number"][-10:] not in message
     return message
+
+
+def test_an_answer_trickled_a_byte_at_a_time_times_out_as_a_whole(allow_private):
+    """httpx's timeout is for each read: a receiver sending its answer a byte every 0.1 s
+    held a send for as long as it liked (a run, then past its lease, another host's)."""
+    trickling = Receiver(trickle=0.1)  # 20 bytes: 2 s
+    try:
+        with outbound.Sender(timeout=0.5, allow_private=True) as sender:
+            answer = sender.post(trickling.url, content=b"{}", headers={"webhook-id": "msg_1"})
+    finally:
+        trickling.stop()
+
+    assert answer == "ReadTimeout: no whole answer within 0.75 s"
+
+
+def test_an_endpoint_that_answers_410_is_sent_no_more_of_the_run(allow_private, receiver):
+    """410 Gone disables the endpoint, which is sent nothing: the rest of the batch still
+    went to it. They wait, unsent, as an inactive endpoint's events do."""
+    hook = webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+    receiver.answers = [410]
+    queue_events(4)
+
+    result = webhooks.webhooks_deliver_due()
+
+    assert (len(receiver.requests), result.failed, result.disabled) == (1, 1, 1)
+    assert not Webhook.objects.get(pk=hook.pk).active
+    waiting = WebhookEvent.objects.filter(webhook=hook, attempts=0)
+    assert waiting.count() == 3 and not waiting.exclude(status="pending").exists()
 
 
 def test_an_endpoint_that_gives_no_answer_is_tried_once_a_run_and_holds_up_no_other(

@@ -20,11 +20,17 @@ class Receiver:
     of `answers` (then 200)."""
 
     def __init__(
-        self, delay: float = 0.0, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+        self,
+        delay: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        trickle: float = 0.0,
     ) -> None:
         self.requests: list[dict] = []
         self.answers: list[int] = []
         self.delay = delay
+        self.trickle = trickle  # seconds between the bytes of a 20-byte answer
         self.in_flight: dict[str, int] = {}
         self.overlaps: list[str] = []
         self.lock = threading.Lock()
@@ -47,8 +53,12 @@ class Receiver:
                 self.send_response(status)
                 if status in (301, 302, 307, 308):
                     self.send_header("Location", "/elsewhere")
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", "20" if receiver.trickle else "0")
                 self.end_headers()
+                for _ in range(20 if receiver.trickle else 0):  # each byte well within a read's timeout
+                    self.wfile.flush()
+                    time.sleep(receiver.trickle)
+                    self.wfile.write(b".")
 
             def log_message(self, *args: object) -> None:
                 pass
