@@ -94,6 +94,19 @@ def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: 
         _outbox(events, now)
 
 
+def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
+    """One audit entry, to be brought up to date later (a purge run's counts): its id."""
+    made = AuditEntry.objects.create(
+        at=now,
+        actor=actor,
+        action=entry.action,
+        object_type=entry.obj_type,
+        object_id=str(entry.obj_id),
+        changes=entry.changes,
+    )
+    return made.pk
+
+
 def _outbox(events: Sequence[Event], now: datetime) -> None:
     sql, params = outbox_insert(events, now)
     with connection.cursor() as cursor:

@@ -112,39 +112,82 @@ class _PurgeElsewhere(Exception):
     """Another host holds the purge's lock."""
 
 
-@contextmanager
-def _purge_transaction() -> Iterator[None]:
-    """One batch: a transaction of its own that first takes the purge's lock."""
-    with transaction.atomic():
-        if not try_job_lock(PURGE_JOB_LOCK):
-            raise _PurgeElsewhere()
-        yield
+class _PurgeRun:
+    """A purge run's counts and its audit entry, which each batch that deletes anything
+    writes in its own transaction: a run killed midway leaves in the trail what its
+    committed batches deleted. (Written once at the end, it left nothing of them.)"""
+
+    def __init__(self, *, actor: str, now: datetime) -> None:
+        self.actor, self.now = actor, now
+        self.result = PurgeResult()
+        self.entry_id: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self.result).items() if k != "skipped"}
+
+    def deleted(self, what: str, count: int) -> None:
+        """`count` rows of `what` deleted by the batch whose transaction this is."""
+        if not count:
+            return
+        setattr(self.result, what, getattr(self.result, what) + count)
+        if self.entry_id is None:
+            self.entry_id = audit.record_entry(actor=self.actor, now=self.now, entry=self._entry())
+        else:
+            AuditEntry.objects.filter(pk=self.entry_id).update(changes=self.counts())
+
+    def _entry(self) -> audit.Entry:
+        return audit.Entry("tickets.purged", "job", "purge_expired_tickets", self.counts())
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One batch: a transaction of its own that first takes the purge's lock. Rolled
+        back, its counts are too."""
+        before, entry_id = PurgeResult(**asdict(self.result)), self.entry_id
+        try:
+            with transaction.atomic():
+                if not try_job_lock(PURGE_JOB_LOCK):
+                    raise _PurgeElsewhere()
+                yield
+        except BaseException:
+            self.result, self.entry_id = before, entry_id
+            raise
+
+    def end(self) -> PurgeResult:
+        """The run's entry, with its counts, if no batch wrote one: a run with nothing to
+        purge says so (one skipped for another host's does not)."""
+        if self.entry_id is None and not self.result.skipped:
+            with transaction.atomic():
+                audit.record_entry(actor=self.actor, now=self.now, entry=self._entry())
+        return self.result
 
 
-def _delete_expired_tickets(batch_size: int) -> Iterator[int]:
+def _delete_expired_tickets(run: _PurgeRun, batch_size: int) -> None:
     """Delete expired tickets batch by batch, in id order along the partial index of
-    expired ids; yield each batch's count. A batch is the next batch_size expired ids:
-    its transaction reads where it ends, then deletes up to there."""
+    expired ids. A batch is the next batch_size expired ids: its transaction reads where it
+    ends, then deletes up to there."""
     expired = Ticket.objects.filter(expired=True).order_by("pk")
     after = None
     while True:
-        with _purge_transaction():
+        with run.batch():
             batch = expired if after is None else expired.filter(pk__gt=after)
             last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
             if last is not None:
                 batch = batch.filter(pk__lte=last)
-            deleted = batch.order_by().delete()[0]
-        yield deleted
+            run.deleted("tickets", batch.order_by().delete()[0])
         if last is None:  # that batch was the rest
             return
         after = last
 
 
 def _delete_unused(
-    model: type[Booking | Customer], links: list[tuple[type[Ticket | Booking], str]], batch_size: int
-) -> Iterator[int]:
-    """Delete the rows of `model` that no row links to, through any of the `links` (a model
-    and its field), one range of batch_size ids at a time; yield each batch's count.
+    run: _PurgeRun,
+    what: str,
+    model: type[Booking | Customer],
+    links: list[tuple[type[Ticket | Booking], str]],
+    batch_size: int,
+) -> None:
+    """Delete the rows of `model` (the run's `what`) that no row links to, through any of
+    the `links` (a model and its field), one range of batch_size ids at a time.
 
     The database evaluates the filter at each DELETE. A row that becomes used meanwhile
     (a booking reusing a customer) makes the foreign key refuse the batch (ON DELETE
@@ -165,23 +208,21 @@ def _delete_unused(
             linked = linked_from.objects.filter(**{f"{link}__gte": start, f"{link}__lt": end, link: OuterRef("pk")})
             unused = unused.exclude(Exists(linked))
         try:
-            with _purge_transaction():
-                deleted = unused.delete()[0]
+            with run.batch():
+                run.deleted(what, unused.delete()[0])
         except IntegrityError:
             continue
-        yield deleted
 
 
-def _delete_old(rows: QuerySet, batch_size: int) -> int:
-    """Delete `rows` a batch of ids at a time, each batch in its own short transaction
-    (which checks the rows' condition again); the number of them deleted (not counting
-    what their deletion cascades to)."""
-    deleted = 0
+def _delete_old(run: _PurgeRun, what: str, rows: QuerySet, batch_size: int) -> None:
+    """Delete `rows` (the run's `what`) a batch of ids at a time, each batch in its own
+    short transaction (which checks the rows' condition again), counting the rows of their
+    model (not what their deletion cascades to)."""
     while True:
         batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
-            return deleted
-        with _purge_transaction():
+            return
+        with run.batch():
             # Locked first, passing over the rows another transaction holds (a booking
             # holds its show's lock, and may be adding a ticket to a show taken for passed
             # without one): those are left for the next run. Those locked here are checked
@@ -189,9 +230,9 @@ def _delete_old(rows: QuerySet, batch_size: int) -> int:
             free = list(rows.filter(pk__in=batch).select_for_update(skip_locked=True).values_list("pk", flat=True))
             # The rows of this model only: a show's holds and prices go with it (CASCADE).
             done = rows.filter(pk__in=free).delete()[1].get(rows.model._meta.label, 0) if free else 0
-        deleted += done
+            run.deleted(what, done)
         if len(batch) < batch_size or not done:  # the rest, or nothing more this run
-            return deleted
+            return
 
 
 def passed_open_timings(now: datetime) -> QuerySet[Show]:
@@ -224,25 +265,22 @@ def tickets_purge(
     endpoint a week after their making; never one that an active endpoint may still be
     sent: due, in flight, or retried and not sent again yet), and the waiting lists of
     expired shows (with their offers' holds); in short transactions. The run's counts are
-    its audit entry."""
-    result = PurgeResult()
+    its audit entry, brought up to date by each batch."""
+    run = _PurgeRun(actor=actor, now=now)
     try:
         # Before the tickets: a show whose expired tickets this run deletes is not taken
         # for one that sold none.
-        result.shows = _delete_old(passed_open_timings(now), batch_size)
-        for deleted in _delete_expired_tickets(batch_size):
-            result.tickets += deleted
-        for deleted in _delete_unused(Booking, [(Ticket, "booking")], batch_size):
-            result.bookings += deleted
-        for deleted in _delete_unused(Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size):
-            result.customers += deleted
+        _delete_old(run, "shows", passed_open_timings(now), batch_size)
+        _delete_expired_tickets(run, batch_size)
+        _delete_unused(run, "bookings", Booking, [(Ticket, "booking")], batch_size)
+        _delete_unused(run, "customers", Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size)
         # In batches too: after an on-sale rush, or days without the job, one DELETE of
         # them all would be one long transaction.
-        result.holds = _delete_old(Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT), batch_size)
+        _delete_old(run, "holds", Hold.objects.filter(expires_at__lte=now - SPENT_HOLDS_KEPT), batch_size)
         kept_since = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-        result.idempotency_keys = _delete_old(IdempotencyKey.objects.filter(created_at__lte=kept_since), batch_size)
+        _delete_old(run, "idempotency_keys", IdempotencyKey.objects.filter(created_at__lte=kept_since), batch_size)
         old_entries = AuditEntry.objects.filter(at__lt=now - timedelta(days=settings.AUDIT_KEEP_DAYS))
-        result.audit_entries = _delete_old(old_entries, batch_size)
+        _delete_old(run, "audit_entries", old_entries, batch_size)
         # Of an active endpoint, not one with an attempt to come: a retry of an old event
         # (still "delivered" or given up until it is sent again) would be lost, though its
         # request was answered 202. An inactive endpoint is sent nothing; made active
@@ -252,22 +290,10 @@ def tickets_purge(
         given_up = Q(status=WebhookEvent.Status.FAILED, created_at__lt=week_ago, next_attempt_at__isnull=True)
         # A subquery, not a join: the batch's FOR UPDATE then locks the events only.
         inactive = Q(webhook__in=Webhook.objects.filter(active=False).values("pk"), created_at__lt=week_ago)
-        old_events = WebhookEvent.objects.filter(delivered | given_up | inactive)
-        result.webhook_events = _delete_old(old_events, batch_size)
+        _delete_old(run, "webhook_events", WebhookEvent.objects.filter(delivered | given_up | inactive), batch_size)
         # Along with the shows' tickets: the expire job's cutoff, one indexed subquery.
         ended = WaitlistEntry.objects.filter(show__in=Show.objects.expired(now).values("pk"))
-        result.waitlist_entries = _delete_old(ended, batch_size)
+        _delete_old(run, "waitlist_entries", ended, batch_size)
     except _PurgeElsewhere:
-        result.skipped = True
-    counts = {k: v for k, v in asdict(result).items() if k != "skipped"}
-    if any(counts.values()) or not result.skipped:
-        with transaction.atomic():
-            audit.record(
-                actor=actor,
-                action="tickets.purged",
-                obj_type="job",
-                obj_id="purge_expired_tickets",
-                changes=counts,
-                now=now,
-            )
-    return result
+        run.result.skipped = True
+    return run.end()

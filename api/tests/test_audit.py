@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import AuditEntry, Booking, Show, Ticket
-from api.tests.conftest import make_show
+from api.services import jobs
+from api.tests.conftest import book_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +255,22 @@ def test_a_save_that_changes_nothing_records_nothing_and_a_change_names_what_it_
         ("screen.changed", {"name": "Uno"}),
         ("ticket_type.changed", {"name": "Students"}),
     ]
+
+
+def test_a_purge_stopped_midway_leaves_in_the_trail_what_its_batches_deleted(monkeypatch):
+    """The batches commit as they go, but the run's entry was written at its end: a purge
+    killed after deleting the expired tickets left no trace of them, and the next run said 0."""
+    show = make_show(days=2)
+    for ticket in book_seats(show.pk, quantity=5).tickets:
+        Ticket.objects.filter(pk=ticket.pk).update(expired=True)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as the process dies after the tickets' batches
+
+    monkeypatch.setattr(jobs, "_delete_unused", killed)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.tickets_purge(now=timezone.now(), batch_size=2)
+
+    run = AuditEntry.objects.get(action="tickets.purged")
+    assert (run.changes["tickets"], run.changes["bookings"]) == (5, 0)
+    assert not Ticket.objects.exists()

@@ -104,15 +104,15 @@ def test_one_booked_after_the_batch_was_read_is_kept(now, monkeypatch):
     # A booking by a host whose clock is behind, committed between the batch's read and its
     # DELETE: the DELETE checks the condition again.
     racing = booked_open_timing(now)
-    purge_transaction = jobs._purge_transaction
+    purge_batch = jobs._PurgeRun.batch
     booked: list[Ticket] = []
 
-    def booking_meanwhile():
+    def booking_meanwhile(run):
         if not booked:
             booked.append(book_ticket(racing.pk, now=now - timedelta(seconds=1)))
-        return purge_transaction()
+        return purge_batch(run)
 
-    monkeypatch.setattr(jobs, "_purge_transaction", booking_meanwhile)
+    monkeypatch.setattr(jobs._PurgeRun, "batch", booking_meanwhile)
     result = jobs.tickets_purge(now=now)
 
     assert booked and Show.objects.filter(pk=racing.pk).exists()
