@@ -14,10 +14,9 @@ another for up to RUN_SECONDS; `webhooks_deliver`, one batch, for each poll of `
   and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
   worker sends, no other claims the row; if the worker dies, the row is due again when
   the lease ends. Nothing committed is lost; an event may be sent twice (at least once).
-- send: outside any transaction, with httpx, a 10 s timeout, never following redirects,
-  only to public addresses (unless WEBHOOKS_ALLOW_PRIVATE), and only to the addresses
-  checked (api/outbound.py: DNS rebinding can't turn the check into a request to the
-  theatre's own network).
+- send: outside any transaction, with httpx (10 s a read, 15 s a whole answer), never
+  following redirects, only to public addresses (unless WEBHOOKS_ALLOW_PRIVATE), and only
+  to the addresses checked (api/outbound.py: no DNS rebinding into the theatre's network).
 - an endpoint that gives no answer (refused, timed out) is tried once a run: its other
   events claimed are recorded as failed for that reason, unsent.
 - record: a 2xx is delivered; anything else is failed and tried again after
@@ -323,9 +322,8 @@ def _send_claimed(
     as failed for that reason, each moving on its own retry schedule (so a dead endpoint's
     events are given up in time, as if each had been tried), and the run claims no more of
     them. One dead endpoint costs a run (or a worker's poll) one timeout, not one for each
-    of its events while the other endpoints' events wait behind it. An endpoint that
-    answered 410 Gone is inactive: its other events claimed are handed back unsent, as an
-    inactive endpoint's events wait (they were sent to it still)."""
+    of its events while the other endpoints' events wait behind it. After a 410 Gone, its
+    other events claimed are handed back unsent, as an inactive endpoint's wait."""
     gone: set[int] = set()
     for n, event in enumerate(events):
         if clock() > until:
