@@ -322,3 +322,15 @@ def test_a_retry_replays_though_what_its_body_names_was_deleted_since(api_client
     retry = post(api_client, "/api/holds", body, key=key)
 
     assert (retry.status_code, retry.json()) == (201, first.json())
+
+
+@pytest.mark.parametrize("body", ["null", "[]", '"hold"', "3"])
+def test_a_body_that_is_no_object_with_a_key_is_a_400(api_client, body):
+    """A confirm is told by its body's `hold`: a body of null was a 500 (found by the fuzz
+    test), and a string containing "hold" was taken for a confirm."""
+    response = api_client.post(
+        "/api/bookings", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1", REMOTE_ADDR="10.0.0.1"
+    )
+
+    assert response.status_code == 400
+    assert not IdempotencyKey.objects.exists()

@@ -1,5 +1,6 @@
 """Tickets, holds and bookings: book, read, move, cancel; hold, then confirm."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -255,8 +256,10 @@ class BookingViewSet(
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
-        # A confirm carries its hold's id, which only the holder has.
-        return idempotency.respond(request, now=now, make=book, carries_a_secret="hold" in request.data)
+        # A confirm carries its hold's id, which only the holder has. (Any JSON may come: null,
+        # a list, a string that contains "hold".)
+        confirm = isinstance(request.data, Mapping) and "hold" in request.data
+        return idempotency.respond(request, now=now, make=book, carries_a_secret=confirm)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.get_object()
