@@ -111,6 +111,10 @@ class TicketForm(forms.ModelForm):
             name=customer.name,
             phone_number=customer.phone_number.as_e164,
         )
+        # The page keeps what it showed: a change is what staff changed on it, not what
+        # differs from the ticket now (a move the customer made meanwhile was undone).
+        for field in self.fields.values():
+            field.show_hidden_initial = True
 
     def clean_seat_label(self) -> str | None:
         label = self.cleaned_data["seat_label"].strip().upper()
@@ -122,17 +126,13 @@ class TicketForm(forms.ModelForm):
 
     def ticket_changes(self) -> dict:
         """The keyword arguments of services.sales.ticket_update for what staff changed."""
-        ticket, data = self.instance, self.cleaned_data
+        data, changed = self.cleaned_data, set(self.changed_data)
         changes: dict = {}
-        if data["show_choice"].pk != ticket.show_id:
+        if "show_choice" in changed:
             changes["show_id"] = data["show_choice"].pk
-        if data["seat_label"] is not None and (changes or data["seat_label"] != ticket.seat):
+        if data["seat_label"] is not None and (changes or "seat_label" in changed):
             changes["seat"] = data["seat_label"]
-        customer = ticket.holder
-        if data["name"] != customer.name:
-            changes["name"] = data["name"]
-        if data["phone_number"] != customer.phone_number.as_e164:
-            changes["phone_number"] = data["phone_number"]
+        changes |= {field: data[field] for field in ("name", "phone_number") if field in changed}
         return changes
 
 

@@ -76,6 +76,11 @@ class ShowForm(forms.ModelForm):
             fields["screen"].queryset = Screen.objects.select_related("venue")  # type: ignore[attr-defined]
             fields["screen"].disabled = self.instance.pk is not None  # a show stays on its screen
         if self.instance.pk is not None:
+            # The page keeps what it showed: a change is what staff changed on it, not what
+            # differs from the show now (a new time set meanwhile was undone).
+            for name in ("film", "title", "starts_at"):
+                if name in fields:
+                    fields[name].show_hidden_initial = True
             zone = self.instance.zone
             self.initial["starts_at"] = timezone.localtime(self.instance.starts_at, zone).replace(tzinfo=None)
             fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
@@ -333,10 +338,10 @@ class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.
     def save_model(self, request, obj: Show, form, change: bool) -> None:
         # Through the services, as the API's writes: the overlap and capacity rules, the
         # show's lock for a change.
-        film_id = obj.film_id
+        film_id = obj.film_id if not change or "film" in form.changed_data else None
         # A film's show takes the film's title: the field's is sent only when staff typed one
         # (the service refuses another; the form already said so), not the old film's.
-        title = obj.title if film_id is None or "title" in form.changed_data else None
+        title = obj.title if (obj.film_id is None and not change) or "title" in form.changed_data else None
         if change:
             # The capacity only when staff changed it: sent as shown, it made a cap of what a
             # smaller map had brought it down to. Blank is every place of the map.

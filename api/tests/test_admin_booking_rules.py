@@ -12,7 +12,7 @@ from django.contrib.admin.models import DELETION, LogEntry
 
 from api.admin.shows import ShowAdmin
 from api.models import AuditEntry, Booking, Film, Show, Ticket, Webhook, WebhookEvent
-from api.services import catalog, door
+from api.services import catalog, door, sales
 from api.tests.admin_helpers import (
     NOW,
     _at,
@@ -81,6 +81,33 @@ def test_moving_a_ticket_into_a_full_show_is_refused(staff, frozen):
         assert response.context["adminform"].form["name"].value() == "Ada Byron"
         assert _snapshot(ticket) == before  # nothing saved, not even the new name
     assert full.tickets.count() == 2
+
+
+def test_a_page_opened_before_a_move_saves_only_what_staff_changed_on_it(staff, frozen):
+    """Staff opened a ticket's page; the customer moved the ticket; staff corrected the name
+    on the page and saved: the move was undone, since the page's show and seat differed from
+    the ticket's. What staff changed is told by the page's own values."""
+    dune, later = (Show.objects.create(title=t, starts_at=_at(d, 19), capacity=20) for t, d in (("A", 3), ("B", 4)))
+    ticket = _book(dune, seat="A3")
+    url = f"/admin/api/ticket/{ticket.pk}/change/"
+    form = _change_form(staff, url, name="Ada Byron")  # the page as loaded, then the name typed
+    sales.ticket_update(ticket_id=ticket.pk, show_id=later.pk, seat="B3", now=NOW, actor="client:203.0.113.9")
+
+    assert staff.post(url, form).status_code == 302
+
+    assert _snapshot(ticket) == (later.pk, "B3", "Ada Byron", "+914155550123")
+
+
+def test_a_show_page_opened_before_a_new_time_saves_only_what_staff_changed_on_it(staff, frozen):
+    show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
+    url = f"/admin/api/show/{show.pk}/change/"
+    form = _change_form(staff, url, capacity="12")
+    catalog.show_update(show_id=show.pk, starts_at=_at(3, 21), now=NOW, actor="staff:bob")
+
+    assert staff.post(url, form).status_code == 302
+
+    show.refresh_from_db()
+    assert (show.starts_at, show.capacity) == (_at(3, 21), 12)
 
 
 def test_taking_a_booked_seat_is_refused(staff, frozen):
