@@ -77,26 +77,8 @@ def record(
     record_many(actor=actor, now=now, entries=[Entry(action, obj_type, str(obj_id), changes)], events=events)
 
 
-def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: Sequence[Event] = ()) -> None:
-    """Several entries in one INSERT, and the events' outbox rows in one more."""
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action=e.action,
-            object_type=e.obj_type,
-            object_id=str(e.obj_id),
-            changes=e.changes,
-        )
-        for e in entries
-    )
-    if events:
-        _outbox(events, now)
-
-
-def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
-    """One audit entry, to be brought up to date later (a purge run's counts): its id."""
-    made = AuditEntry.objects.create(
+def _row(actor: str, now: datetime, entry: Entry) -> AuditEntry:
+    return AuditEntry(
         at=now,
         actor=actor,
         action=entry.action,
@@ -104,7 +86,20 @@ def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
         object_id=str(entry.obj_id),
         changes=entry.changes,
     )
-    return made.pk
+
+
+def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: Sequence[Event] = ()) -> None:
+    """Several entries in one INSERT, and the events' outbox rows in one more."""
+    AuditEntry.objects.bulk_create(_row(actor, now, e) for e in entries)
+    if events:
+        _outbox(events, now)
+
+
+def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
+    """One audit entry, to be brought up to date later (a purge run's counts): its id."""
+    row = _row(actor, now, entry)
+    row.save(force_insert=True)
+    return row.pk
 
 
 def _outbox(events: Sequence[Event], now: datetime) -> None:
