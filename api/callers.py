@@ -22,10 +22,10 @@ def client_scope(request: HttpRequest | Request) -> str:
 def idempotency_scope(request: HttpRequest | Request, *, carries_a_secret: bool) -> str:
     """Whose Idempotency-Key this is. A signed-in caller's are its own. An anonymous
     caller's are its address's, unless the request carries a secret that only its sender
-    has (a hold's id to confirm; the key the show page's form was given): then they are
-    recognised from any address, so a retry after the phone changed networks gets the first
-    answer, and no one without that secret can send the same request to get it. A key's
-    own length proves nothing: "aaaaaaaaaaaaaaaa" is one guess away."""
+    has (a confirm's hold id): then they are recognised from any address, so a retry after
+    the phone changed networks gets the first answer, and no one without that secret can
+    send the same request to get it. A key's own length proves nothing: "aaaaaaaaaaaaaaaa"
+    is one guess away."""
     if (request.user and request.user.is_authenticated) or not carries_a_secret:
         return client_scope(request)
     return "anonymous"
