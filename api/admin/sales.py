@@ -116,6 +116,22 @@ class TicketForm(forms.ModelForm):
         for field in self.fields.values():
             field.show_hidden_initial = True
 
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        # A move or a new seat typed on a page that showed the ticket elsewhere: applied to
+        # where the ticket is now, it chose a seat at a show staff never saw.
+        ticket, changed = self.instance, set(self.changed_data)
+        shown = (
+            self.data.get(self.add_initial_prefix("show_choice")),
+            self.data.get(self.add_initial_prefix("seat_label")),
+        )
+        moved = None not in shown and shown != (str(ticket.show_id), ticket.seat)  # None: a page from before
+        if moved and changed & {"show_choice", "seat_label"}:
+            raise forms.ValidationError(
+                "This ticket was moved after this page was opened: reload it to see where it is now."
+            )
+        return data
+
     def clean_seat_label(self) -> str | None:
         label = self.cleaned_data["seat_label"].strip().upper()
         if not label:

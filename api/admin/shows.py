@@ -60,6 +60,11 @@ class LocalDateTimeField(forms.SplitDateTimeField):
 class ShowForm(forms.ModelForm):
     # Typed and shown as the time at the venue, as the API reads a show's date and time.
     starts_at = LocalDateTimeField(label="Starts", help_text="Local time at the venue.")
+    # The start the change page showed, carried through a form shown again: the start is
+    # changed when staff typed another, not when it differs from the show now (a new time
+    # a colleague set meanwhile was undone). A split field's own hidden initial is lost
+    # when its form is shown again (Django carries only single inputs' forward).
+    starts_at_shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Show
@@ -78,11 +83,12 @@ class ShowForm(forms.ModelForm):
         if self.instance.pk is not None:
             # The page keeps what it showed: a change is what staff changed on it, not what
             # differs from the show now (a new time set meanwhile was undone).
-            for name in ("film", "title", "starts_at"):
+            for name in ("film", "title"):
                 if name in fields:
                     fields[name].show_hidden_initial = True
             zone = self.instance.zone
             self.initial["starts_at"] = timezone.localtime(self.instance.starts_at, zone).replace(tzinfo=None)
+            self.initial["starts_at_shown"] = self.initial["starts_at"].isoformat()
             fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
         if "capacity" in fields:
             capacity = fields["capacity"]
@@ -100,7 +106,7 @@ class ShowForm(forms.ModelForm):
         show's own moment when they are the ones shown (the second 02:30 of a night the
         clocks go back reads back as the first)."""
         local = self.cleaned_data["starts_at"]
-        if self.instance.pk is not None and "starts_at" not in self.changed_data:
+        if self.instance.pk is not None and not self._start_typed(local):
             return self.instance.starts_at
         screen = self.instance.screen if self.instance.pk is not None else self.cleaned_data.get("screen")
         if screen is None:
@@ -110,6 +116,14 @@ class ShowForm(forms.ModelForm):
             return catalog.moment(local.date(), local.time(), screen.venue)
         except Invalid as exc:
             raise forms.ValidationError(exc.message) from exc
+
+    def _start_typed(self, local: datetime) -> bool:
+        """Whether staff typed a start other than the one the page showed."""
+        shown = self.data.get(self.add_prefix("starts_at_shown"), "")
+        try:
+            return local != datetime.fromisoformat(shown)
+        except ValueError:  # a page from before the field: as the show stands now
+            return "starts_at" in self.changed_data
 
     def clean(self) -> dict:
         # What the service would keep as it is, refused on the form rather than saved as
@@ -232,6 +246,8 @@ class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.
             # Read-only: the start in the venue's local time, as the form shows it (the
             # model's value would read in TIME_ZONE).
             fields[fields.index("starts_at")] = "starts_local"
+        if "starts_at" in fields:
+            fields.insert(fields.index("starts_at") + 1, "starts_at_shown")
         return [
             (None, {"fields": ["venue", *fields]}),
             ("Seats", {"fields": ["seat_map_picture"]}),

@@ -50,6 +50,14 @@ class _FormReader(HTMLParser):
             self._select = None
 
 
+def _page_form(response) -> dict:
+    """The form of a page already answered (one shown again), as its browser would send it."""
+    reader = _FormReader()
+    reader.feed(response.content.decode())
+    data = {name: value for name, value in reader.data.items() if name != "csrfmiddlewaretoken"}
+    return {**data, "_save": "Save"}
+
+
 def _change_form(client, url: str, **changes) -> dict:
     """The change page's form as loaded, with some fields changed: what staff submit."""
     reader = _FormReader()
@@ -108,6 +116,38 @@ def test_a_show_page_opened_before_a_new_time_saves_only_what_staff_changed_on_i
 
     show.refresh_from_db()
     assert (show.starts_at, show.capacity) == (_at(3, 21), 12)
+
+
+def test_a_new_start_typed_on_a_form_shown_again_is_saved(staff, frozen):
+    """The review found the page's start lost when its form came back (a refused capacity):
+    the corrected form saved the capacity, reported success, and kept the old start."""
+    show = Show.objects.create(title="Dune", starts_at=_at(3, 15), capacity=20)
+    url = f"/admin/api/show/{show.pk}/change/"
+    form = _change_form(staff, url, starts_at_1="21:00", capacity="30")  # over the map's 20
+    again = staff.post(url, form)
+    assert _form_errors(again) == {"capacity": ["Capacity can't be above the 20 places of the screen's seat map."]}
+
+    assert staff.post(url, {**_page_form(again), "capacity": "8"}).status_code == 302
+
+    show.refresh_from_db()
+    assert (show.starts_at, show.capacity) == (_at(3, 21), 8)
+
+
+def test_a_seat_typed_for_a_ticket_moved_meanwhile_is_refused(staff, frozen):
+    """The page showed show A; the customer moved the ticket to B; staff typed seat A7 for A:
+    it was applied at B, a seat nobody chose at a show staff never saw."""
+    dune, later = (Show.objects.create(title=t, starts_at=_at(d, 19), capacity=20) for t, d in (("A", 3), ("B", 4)))
+    ticket = _book(dune, seat="A3")
+    url = f"/admin/api/ticket/{ticket.pk}/change/"
+    form = _change_form(staff, url, seat_label="A7")
+    sales.ticket_update(ticket_id=ticket.pk, show_id=later.pk, seat="B3", now=NOW, actor="client:203.0.113.9")
+
+    response = staff.post(url, form)
+
+    assert _form_errors(response) == {
+        "__all__": ["This ticket was moved after this page was opened: reload it to see where it is now."]
+    }
+    assert _snapshot(ticket)[:2] == (later.pk, "B3")
 
 
 def test_taking_a_booked_seat_is_refused(staff, frozen):
