@@ -18,6 +18,7 @@ go by name, through the environment's proxy if there is one.
 """
 
 import ipaddress
+import logging
 import os
 import socket
 import threading
@@ -27,6 +28,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+logger = logging.getLogger(__name__)
 
 # IPv6 prefixes that carry an IPv4 address, which a network with a translator or a relay
 # reaches: NAT64's well-known prefix (64:ff9b::/96, the address in the last 32 bits) and its
@@ -183,6 +186,10 @@ class _Transport(httpx.HTTPTransport):
 
 # The longest a whole answer may take, in timeouts: past one connect and one read, with room.
 WHOLE_ANSWER_TIMEOUTS = 1.5
+# The requests given up at that deadline and still running, by URL: one to a URL is let end
+# before another is started there (a worker polling every second would start a thread a
+# second for each receiver that trickles its answers).
+_given_up: dict[str, threading.Thread] = {}
 
 
 class Sender:
@@ -233,16 +240,25 @@ class Sender:
             return f"{type(exc).__name__}: {exc}"
         if refusal:
             return refusal
+        earlier = _given_up.get(url)
+        if earlier is not None and earlier.is_alive():
+            return "ReadTimeout: an earlier request to it is still unanswered"
         answer: list[int | str] = []
 
         def send() -> None:
             try:
                 answer.append(self.client.post(parsed, content=content, headers=headers).status_code)
-            except Exception as exc:  # an HTTPError, or the sender closed under a request left running
+            except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the sender closed under it
+                answer.append(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # a fault of this code: said as one, not as the receiver's
+                logger.exception("Sending to %s failed", parsed.host)
                 answer.append(f"{type(exc).__name__}: {exc}")
 
         sending = threading.Thread(target=send, name=f"send to {parsed.host}", daemon=True)
         sending.start()
         whole = self.timeout * WHOLE_ANSWER_TIMEOUTS
         sending.join(whole)
-        return answer[0] if answer else f"ReadTimeout: no whole answer within {whole:g} s"
+        if answer:
+            return answer[0]
+        _given_up[url] = sending
+        return f"ReadTimeout: no whole answer within {whole:g} s"

@@ -67,15 +67,17 @@ def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoi
         out = run("deliver_webhooks")
         ended = timezone.now()
 
-    # None after RUN_SECONDS (45), across two batches: the first stops half-way through its lease.
-    assert started == [0, 10, 20, 30, 40] and webhooks.RUN_SECONDS == 45
+    # None after RUN_SECONDS (40), across two batches: the first stops half-way through its lease.
+    assert started == [0, 10, 20, 30, 40] and webhooks.RUN_SECONDS == 40
     assert out == "Delivered 5 webhook events, 0 failed (0 endpoints disabled).\n"
     # The rest are handed back untried, due at once: the next run (a minute on) sends them.
     assert WebhookEvent.objects.filter(status="pending", attempts=0, next_attempt_at__lte=ended).count() == 5
 
 
 def test_a_cron_run_ends_within_its_minute_even_if_its_last_send_times_out():
-    assert webhooks.RUN_SECONDS + webhooks.TIMEOUT_SECONDS < 60
+    # The last send: a first look-up of its name, then a whole answer's deadline.
+    last_send = outbound.RESOLVE_SECONDS + webhooks.TIMEOUT_SECONDS * outbound.WHOLE_ANSWER_TIMEOUTS
+    assert webhooks.RUN_SECONDS + last_send <= 60
 
 
 # --- each failed attempt is logged, with its reason ----------------------------------------
@@ -102,6 +104,23 @@ def test_an_answer_trickled_a_byte_at_a_time_times_out_as_a_whole(allow_private)
         trickling.stop()
 
     assert answer == "ReadTimeout: no whole answer within 0.75 s"
+
+
+def test_no_second_request_goes_where_one_given_up_still_runs(allow_private):
+    """A request given up at its deadline runs on until its connection ends (one still
+    connecting outlives its sender's close): a worker polling every second could start one
+    more a second for each receiver trickling answers."""
+    trickling = Receiver(trickle=0.1)
+    try:
+        with outbound.Sender(timeout=0.2, allow_private=True) as sender:
+            first = sender.post(trickling.url, content=b"{}", headers={"webhook-id": "msg_1"})
+            second = sender.post(trickling.url, content=b"{}", headers={"webhook-id": "msg_2"})
+    finally:
+        trickling.stop()
+
+    assert first == "ReadTimeout: no whole answer within 0.3 s"
+    assert second == "ReadTimeout: an earlier request to it is still unanswered"
+    assert [r["headers"]["webhook-id"] for r in trickling.requests] == ["msg_1"]
 
 
 def test_an_endpoint_that_answers_410_is_sent_no_more_of_the_run(allow_private, receiver):
