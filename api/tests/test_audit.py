@@ -274,3 +274,20 @@ def test_a_purge_stopped_midway_leaves_in_the_trail_what_its_batches_deleted(mon
     run = AuditEntry.objects.get(action="tickets.purged")
     assert (run.changes["tickets"], run.changes["bookings"]) == (5, 0)
     assert not Ticket.objects.exists()
+
+
+def test_a_purge_batch_rolled_back_takes_its_counts_and_its_entry_with_it():
+    run = jobs._PurgeRun(actor="job:purge_expired_tickets", now=timezone.now())
+    with pytest.raises(RuntimeError), run.batch():
+        run.deleted("tickets", 3)  # the first batch to delete: it writes the run's entry
+        raise RuntimeError("the batch fails at its end (a foreign key at COMMIT on SQLite)")
+    assert (run.entry_id, run.result.tickets, AuditEntry.objects.filter(action="tickets.purged").count()) == (
+        None,
+        0,
+        0,
+    )
+
+    with run.batch():
+        run.deleted("tickets", 2)
+
+    assert AuditEntry.objects.get(action="tickets.purged").changes["tickets"] == run.result.tickets == 2
