@@ -69,7 +69,9 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 # resolver tries each name server in turn, for as long as resolv.conf says): it runs in a
 # thread of its own, and a name that takes longer is refused. The thread is a daemon, so a
 # look-up still stuck never holds up the process's exit; at most LOOKUPS run at once, and
-# with every one of them stuck a new name is refused at once instead of queued behind them.
+# with every one of them stuck a new name is refused at once instead of queued behind them
+# (a registration's). A Sender's waits for one within its RESOLVE_SECONDS: a delivery's
+# lanes (up to WEBHOOKS_LANES, 16) look up their hosts at once, more of them than LOOKUPS.
 RESOLVE_SECONDS = 5.0
 LOOKUPS = 4
 _lookups = threading.BoundedSemaphore(LOOKUPS)
@@ -83,10 +85,12 @@ def _fresh_lookups() -> None:  # a forked child has none of its parent's threads
 os.register_at_fork(after_in_child=_fresh_lookups)
 
 
-def _resolve(host: str) -> list[Any]:
-    """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS."""
+def _resolve(host: str, queue: bool) -> list[Any]:
+    """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS (`queue`:
+    waiting for a free look-up counted in)."""
+    deadline = time.monotonic() + RESOLVE_SECONDS
     slots = _lookups
-    if not slots.acquire(blocking=False):
+    if not (slots.acquire(timeout=RESOLVE_SECONDS) if queue else slots.acquire(blocking=False)):
         raise TimeoutError(host)
     answer: list[Any] = []
     done = threading.Event()
@@ -101,18 +105,19 @@ def _resolve(host: str) -> list[Any]:
             done.set()
 
     threading.Thread(target=look_up, name=f"resolve {host}", daemon=True).start()
-    if not done.wait(RESOLVE_SECONDS):
+    if not done.wait(max(deadline - time.monotonic(), 0)):
         raise TimeoutError(host)
     if isinstance(answer[0], BaseException):
         raise answer[0]
     return answer[0]
 
 
-def checked_addresses(host: str) -> tuple[list[str], str | None]:
+def checked_addresses(host: str, *, queue: bool = False) -> tuple[list[str], str | None]:
     """`host`'s addresses in the resolver's order, and None when every one is public; else
-    ([], why not)."""
+    ([], why not). `queue`: with every look-up running, wait for one (within the time a
+    name has to resolve) rather than be refused at once."""
     try:
-        infos = _resolve(host)
+        infos = _resolve(host, queue)
     except TimeoutError:
         return [], f"The host {host} can't be resolved in time."
     except (socket.gaierror, UnicodeError):
@@ -218,7 +223,7 @@ class Sender:
         if self.allow_private:
             return None
         if host not in self.refused:
-            self.connections.addresses[host], self.refused[host] = checked_addresses(host)
+            self.connections.addresses[host], self.refused[host] = checked_addresses(host, queue=True)
         return self.refused[host]
 
     def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | str:

@@ -291,6 +291,9 @@ SEAT_MAP_CACHE_SECONDS = env.int("SEAT_MAP_CACHE_SECONDS", default=0 if TESTING 
 WEBHOOKS_ALLOW_PRIVATE = env_checks.flag(env, "WEBHOOKS_ALLOW_PRIVATE", False)
 # How long a worker owns the events it claimed: longer than one send (10 s timeout) takes.
 WEBHOOKS_CLAIM_SECONDS = env.int("WEBHOOKS_CLAIM_SECONDS", default=60)
+# Receivers a delivery run sends to at once (api/services/webhook_lanes.py): a lane for
+# each URL, so that a slow one holds up no other; 1 sends to them one after another.
+WEBHOOKS_LANES = env.int("WEBHOOKS_LANES", default=4)
 # Audit entries older than this many days are deleted by the purge job.
 AUDIT_KEEP_DAYS = env.int("AUDIT_KEEP_DAYS", default=400)
 
@@ -316,6 +319,7 @@ env_checks.in_range(
         "STAFF_LIST_CACHE_SECONDS": (0, 3_600),
         "SEAT_MAP_CACHE_SECONDS": (0, 3_600),
         "WEBHOOKS_CLAIM_SECONDS": (1, 3_600),
+        "WEBHOOKS_LANES": (1, 16),
         "AUDIT_KEEP_DAYS": (1, 36_600),
         "NUM_PROXIES": (0, 10),
         "ADMIN_LOGIN_FAILURE_LIMIT": (1, 1_000),

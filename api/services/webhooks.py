@@ -7,8 +7,8 @@ the secret's bytes (its base64 after "whsec_"). Written here with hmac rather th
 the `standardwebhooks` package: five lines, no dependency at run time; the tests verify
 them with the package, as a receiver would.
 
-Delivery (`manage.py deliver_webhooks`: `webhooks_deliver_due` from cron, a batch after
-another for up to RUN_SECONDS; `webhooks_deliver`, one batch, for each poll of `--loop`):
+Delivery, what each lane of a run does (the runs, `manage.py deliver_webhooks`, and their
+lanes, one a receiver URL, sending at once: webhook_lanes.py):
 - claim: a short transaction takes due rows with SELECT ... FOR UPDATE SKIP LOCKED (on
   PostgreSQL several workers share the work, none waits for another), counts the attempt
   and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
@@ -42,7 +42,6 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Value, When
-from django.utils import timezone
 
 from .. import outbound
 from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, WebhookUrlRefused
@@ -55,10 +54,6 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 TIMEOUT_SECONDS = 10.0
 BATCH_SIZE = 100
-# A cron run (every minute) claims and starts no send after this: with its last send timed
-# out (15 s for a whole answer, outbound.Sender.post, and 5 s for a first DNS look-up) it
-# is over before the next run.
-RUN_SECONDS = 40.0
 
 # After the n-th failed attempt the next is tried RETRY_DELAYS[n - 1] later; after the
 # last, the event is given up. 12 attempts over about 83 hours.
@@ -219,16 +214,21 @@ def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
     )
 
 
-def _claim(now: datetime, limit: int, unreachable: Mapping[int, str] | None = None) -> list[WebhookEvent]:
-    """Due events of active endpoints, but those found `unreachable` in this run."""
+def _claim(
+    now: datetime, limit: int, unreachable: Mapping[int, str] | None = None, url: str | None = None
+) -> list[WebhookEvent]:
+    """Due events of active endpoints (those at `url` only, a lane's), but those found
+    `unreachable` in this run."""
     lease_ends = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
+    due = WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True)
+    if url is not None:
+        due = due.filter(webhook__url=url)
     with transaction.atomic():
         # SKIP LOCKED: rows another worker is claiming right now are left to it. Only the
         # event rows are locked (of=self), not their webhooks.
         due = (
-            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            due.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
-            .filter(next_attempt_at__lte=now, webhook__active=True)
             .exclude(webhook_id__in=list(unreachable or ()))
             .order_by("next_attempt_at", "pk")[:limit]
         )
@@ -344,57 +344,5 @@ def _send_claimed(
         _record(event, answer, clock(), result, actor)
 
 
-def _lease_half(claimed_at: datetime) -> datetime:
-    """When a batch claimed at `claimed_at` stops sending: half-way through its lease, so
-    that no send (15 s at most for a whole answer: outbound.Sender.post) can outlast it."""
-    return claimed_at + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
-
-
 def _sender() -> outbound.Sender:
     return outbound.Sender(timeout=TIMEOUT_SECONDS, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-
-
-def _record_run(result: DeliveryResult, actor: str, now: datetime) -> None:
-    with transaction.atomic():
-        changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
-        audit.record(
-            actor=actor, action="webhooks.sent", obj_type="job", obj_id="deliver_webhooks", changes=changes, now=now
-        )
-
-
-def webhooks_deliver(
-    *,
-    now: datetime,
-    limit: int = BATCH_SIZE,
-    actor: str = "job:deliver_webhooks",
-    clock: Callable[[], datetime] = timezone.now,
-) -> DeliveryResult:
-    """Send one batch of due events (a worker's poll); `clock` times the answers (the
-    sends take a while)."""
-    result = DeliveryResult()
-    events = _claim(now, limit)
-    if not events:
-        return result
-    with _sender() as sender:
-        _send_claimed(events, sender, _lease_half(now), actor, clock, result, unreachable={})
-    _record_run(result, actor, clock())
-    return result
-
-
-def webhooks_deliver_due(
-    *,
-    seconds: float = RUN_SECONDS,
-    actor: str = "job:deliver_webhooks",
-    clock: Callable[[], datetime] = timezone.now,
-) -> DeliveryResult:
-    """Send batch after batch while events are due (a cron run), claiming and starting no
-    send after `seconds`; the run's counts, and one audit entry with them when it sent any."""
-    result = DeliveryResult()
-    ends = clock() + timedelta(seconds=seconds)
-    unreachable: dict[int, str] = {}  # endpoints that gave no answer, and why: left to the next run
-    with _sender() as sender:  # one for the run: each host is resolved once, connections are kept
-        while (now := clock()) <= ends and (events := _claim(now, BATCH_SIZE, unreachable)):
-            _send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, result, unreachable)
-    if result.sent:
-        _record_run(result, actor, clock())
-    return result

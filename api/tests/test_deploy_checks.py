@@ -100,6 +100,7 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         ({"REDIS_URL": "notaurl"}, "REDIS_URL='notaurl': give a redis://, rediss:// or unix:// URL."),
         ({"REDIS_TIMEOUT_SECONDS": "-1"}, "REDIS_TIMEOUT_SECONDS=-1.0: give seconds above 0, at most 60."),
         ({"NUM_PROXIES": "-1"}, "NUM_PROXIES=-1: give a whole number from 0 to 10."),
+        ({"WEBHOOKS_LANES": "0"}, "WEBHOOKS_LANES=0: give a whole number from 1 to 16."),  # no run would send
         ({"ADMIN_LOGIN_FAILURE_LIMIT": "0"}, "ADMIN_LOGIN_FAILURE_LIMIT=0: give a whole number from 1 to 1000."),
         ({"ADMIN_LOGIN_COOLOFF_MINUTES": "0"}, "ADMIN_LOGIN_COOLOFF_MINUTES=0: give a whole number from 1 to 10080."),
         ({"DATA_UPLOAD_MAX_MEMORY_SIZE": "0"}, "DATA_UPLOAD_MAX_MEMORY_SIZE=0: give a whole number from 1024"),

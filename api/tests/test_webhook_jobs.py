@@ -1,6 +1,6 @@
 # ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
 """The webhook jobs as cron runs them. `deliver_webhooks` sends batch after batch while
-events are due, starting no send after webhooks.RUN_SECONDS, and its summary and audit
+events are due, starting no send after webhook_lanes.RUN_SECONDS, and its summary and audit
 entry count the whole run; each failed attempt is logged with the endpoint, the message id
 and the reason, never the payload. `purge_expired_tickets` deletes, a week on, the events
 given up and those of endpoints made inactive too, never one that may still be sent.
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from api import outbound
 from api.models import AuditEntry, Webhook, WebhookEvent
-from api.services import jobs, webhooks
+from api.services import jobs, webhook_lanes, webhooks
 from api.tests.commands_helpers import NOTHING_PURGED, run
 from api.tests.conftest import ADA, book_seats
 from api.tests.webhooks_helpers import (
@@ -68,7 +68,7 @@ def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoi
         ended = timezone.now()
 
     # None after RUN_SECONDS (40), across two batches: the first stops half-way through its lease.
-    assert started == [0, 10, 20, 30, 40] and webhooks.RUN_SECONDS == 40
+    assert started == [0, 10, 20, 30, 40] and webhook_lanes.RUN_SECONDS == 40
     assert out == "Delivered 5 webhook events, 0 failed (0 endpoints disabled).\n"
     # The rest are handed back untried, due at once: the next run (a minute on) sends them.
     assert WebhookEvent.objects.filter(status="pending", attempts=0, next_attempt_at__lte=ended).count() == 5
@@ -77,7 +77,7 @@ def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoi
 def test_a_cron_run_ends_within_its_minute_even_if_its_last_send_times_out():
     # The last send: a first look-up of its name, then a whole answer's deadline.
     last_send = outbound.RESOLVE_SECONDS + webhooks.TIMEOUT_SECONDS * outbound.WHOLE_ANSWER_TIMEOUTS
-    assert webhooks.RUN_SECONDS + last_send <= 60
+    assert webhook_lanes.RUN_SECONDS + last_send <= 60
 
 
 # --- each failed attempt is logged, with its reason ----------------------------------------
@@ -130,7 +130,7 @@ def test_an_endpoint_that_answers_410_is_sent_no_more_of_the_run(allow_private, 
     receiver.answers = [410]
     queue_events(4)
 
-    result = webhooks.webhooks_deliver_due()
+    result = webhook_lanes.webhooks_deliver_due()
 
     assert (len(receiver.requests), result.failed, result.disabled) == (1, 1, 1)
     assert not Webhook.objects.get(pk=hook.pk).active
@@ -153,7 +153,7 @@ def test_an_endpoint_that_gives_no_answer_is_tried_once_a_run_and_holds_up_no_ot
         queue_events(5)  # five events for each endpoint
 
         with caplog.at_level(logging.WARNING):
-            result = webhooks.webhooks_deliver_due()
+            result = webhook_lanes.webhooks_deliver_due()
     finally:
         hung.stop()
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import WebhookEvent
-from api.services import audit, webhooks
+from api.services import audit, webhook_lanes, webhooks
 from api.tests.conftest import all_at_once, postgres_only
 from api.tests.servers import database_url
 from api.tests.webhooks_helpers import (
@@ -105,7 +105,7 @@ def test_two_workers_never_send_the_same_event_at_once(allow_private):
 
         def work(n: int) -> int:
             sent = 0
-            while (result := webhooks.webhooks_deliver(now=timezone.now(), limit=20)).sent:
+            while (result := webhook_lanes.webhooks_deliver(now=timezone.now(), limit=20)).sent:
                 sent += result.sent
             return sent
 

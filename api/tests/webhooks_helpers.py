@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import Webhook
-from api.services import audit, webhooks
+from api.services import audit, webhook_lanes, webhooks
 
 
 class Receiver:
@@ -33,6 +33,7 @@ class Receiver:
         self.trickle = trickle  # seconds between the bytes of a 20-byte answer
         self.in_flight: dict[str, int] = {}
         self.overlaps: list[str] = []
+        self.at_once = self.most_at_once = 0  # requests being answered, and the most at one time
         self.lock = threading.Lock()
         receiver = self
 
@@ -44,12 +45,15 @@ class Receiver:
                     if receiver.in_flight.get(message_id):
                         receiver.overlaps.append(message_id)
                     receiver.in_flight[message_id] = receiver.in_flight.get(message_id, 0) + 1
+                    receiver.at_once += 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver.at_once)
                     receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
                     status = receiver.answers.pop(0) if receiver.answers else 200
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.in_flight[message_id] -= 1
+                    receiver.at_once -= 1
                 self.send_response(status)
                 if status in (301, 302, 307, 308):
                     self.send_header("Location", "/elsewhere")
@@ -95,7 +99,7 @@ def endpoint(db, receiver, allow_private) -> Webhook:
 
 
 def deliver(after: timedelta = timedelta(0)) -> webhooks.DeliveryResult:
-    return webhooks.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
+    return webhook_lanes.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
 
 
 def queue_events(count: int) -> None:

@@ -2,9 +2,9 @@ import time
 from argparse import ArgumentParser, ArgumentTypeError
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from api.services.webhooks import RUN_SECONDS, DeliveryResult, webhooks_deliver, webhooks_deliver_due
+from api.services.webhook_lanes import RUN_SECONDS, webhooks_deliver_due
+from api.services.webhooks import DeliveryResult
 
 LONGEST_SLEEP = 24 * 3600.0  # a day; time.sleep refuses far longer ones (1e300) with a traceback
 
@@ -23,19 +23,21 @@ def pause(text: str) -> float:
 class Command(BaseCommand):
     help = (
         f"Send the webhook events that are due (new ones and retries), batch after batch for up to {RUN_SECONDS:.0f}"
-        " seconds; --loop keeps doing it as a worker."
+        " seconds, to several receivers at once (WEBHOOKS_LANES); --loop keeps doing it as a worker."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Run as a worker, polling until stopped.")
-        parser.add_argument("--sleep", type=pause, default=1.0, help="Seconds between polls when nothing is due.")
+        parser.add_argument("--sleep", type=pause, default=1.0, help="Seconds between runs when nothing is due.")
 
     def handle(self, *args: object, loop: bool, sleep: float, **options: object) -> None:
         if not loop:
             self.report(webhooks_deliver_due())
             return
         while True:
-            result = webhooks_deliver(now=timezone.now())
+            # Run after run, not batch after batch: within a run, a receiver with events due
+            # gets a lane while the others' lanes send, not after the batch's slowest one.
+            result = webhooks_deliver_due()
             if result.sent:
                 self.report(result)
             else:

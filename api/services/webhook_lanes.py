@@ -1,0 +1,208 @@
+"""Webhook delivery runs (`manage.py deliver_webhooks`), in lanes: one a receiver URL.
+
+A run sent every endpoint's events one after another: one slow but healthy receiver (9 s
+an answer, within its timeout) held every other theatre system's events behind its own,
+and a run, which starts no send after RUN_SECONDS, left them to the next, minutes late.
+Now each URL with events due has a lane of its own: a thread, with its own database
+connection (closed when the lane ends) and its own outbound.Sender, that claims that URL's
+due events and sends them in order, one at a time, as a run did; lanes of different URLs
+send at once, at most WEBHOOKS_LANES of them (a URL past those waits for a free lane).
+Endpoints registered at one URL share its lane: one receiver gets one request at a time
+from a run, and outbound's guard (no request where a given-up one still runs) holds.
+
+The rest is as it was, lane by lane (api/services/webhooks.py): a claim's lease, a batch
+starting no send after half of it, a dead endpoint tried once a run, a 410 handing the
+rest of its batch back. The run starts no lane, claim or send after RUN_SECONDS, and its
+counts, summed over its lanes, make one audit entry.
+
+One lane (WEBHOOKS_LANES=1), or a run called inside a transaction (a test's: other
+connections would neither see its rows nor get past its locks), sends in the caller's
+thread, every URL's events in one lane, as before lanes.
+"""
+
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from ..models import WebhookEvent
+from . import audit, webhooks
+from .webhooks import BATCH_SIZE, DeliveryResult
+
+# A cron run (every minute) claims and starts no send after this: with its last send timed
+# out (15 s for a whole answer, outbound.Sender.post, and 5 s for a first DNS look-up) it
+# is over before the next run.
+RUN_SECONDS = 40.0
+# How often a run with lanes sending looks for URLs with events due and no lane yet (events
+# made, or retries come due, meanwhile).
+POLL_SECONDS = 1.0
+
+Unreachable = dict[int, str]  # endpoints that gave no answer this run, and why
+Outcome = tuple[DeliveryResult, Unreachable]
+Lane = tuple[str, Callable[[], Outcome]]  # a URL and its work
+
+
+def _lease_half(claimed_at: datetime) -> datetime:
+    """When a batch claimed at `claimed_at` stops sending: half-way through its lease, so
+    that no send (15 s at most for a whole answer: outbound.Sender.post) can outlast it."""
+    return claimed_at + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS / 2)
+
+
+def _one_lane() -> bool:
+    return settings.WEBHOOKS_LANES == 1 or connection.in_atomic_block
+
+
+def _add(result: DeliveryResult, more: DeliveryResult) -> None:
+    result.delivered += more.delivered
+    result.failed += more.failed
+    result.disabled += more.disabled
+
+
+def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: DeliveryResult, dead: Unreachable) -> None:
+    """Run each lane that next_lanes(URLs in a lane, lanes free) gives, in a thread of its
+    own, at most WEBHOOKS_LANES at once, until it gives none and none runs; asked again
+    when a lane ends and every POLL_SECONDS. Each lane's counts are added to `result`, its
+    endpoints that gave no answer to `dead`. A lane's error is raised once the others end.
+    The threads are daemons: a worker stopped (^C) doesn't wait for their sends, whose
+    events are due again when their lease ends."""
+    ended: queue.Queue[tuple[str, Outcome | BaseException]] = queue.Queue()
+    running: set[str] = set()
+    error: BaseException | None = None
+
+    def lane(url: str, work: Callable[[], Outcome]) -> None:
+        outcome: Outcome | BaseException
+        try:
+            try:
+                outcome = work()
+            finally:
+                connection.close()  # the lane's own (each thread has one), closed before the run ends
+        except BaseException as exc:  # noqa: BLE001 (raised in the run's thread)
+            outcome = exc
+        ended.put((url, outcome))
+
+    while True:
+        if error is None and len(running) < settings.WEBHOOKS_LANES:
+            for url, work in next_lanes(set(running), settings.WEBHOOKS_LANES - len(running)):
+                running.add(url)
+                threading.Thread(target=lane, args=(url, work), name="webhook lane", daemon=True).start()
+        if not running:
+            break
+        try:
+            url, outcome = ended.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            continue
+        running.discard(url)
+        if isinstance(outcome, BaseException):
+            error = error or outcome
+        else:
+            _add(result, outcome[0])
+            dead.update(outcome[1])
+    if error is not None:
+        raise error
+
+
+def _record_run(result: DeliveryResult, actor: str, now: datetime) -> None:
+    with transaction.atomic():
+        changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
+        audit.record(
+            actor=actor, action="webhooks.sent", obj_type="job", obj_id="deliver_webhooks", changes=changes, now=now
+        )
+
+
+def webhooks_deliver(
+    *,
+    now: datetime,
+    limit: int = BATCH_SIZE,
+    actor: str = "job:deliver_webhooks",
+    clock: Callable[[], datetime] = timezone.now,
+) -> DeliveryResult:
+    """Send one batch of due events (claimed together, as workers polling share them),
+    each URL's in a lane; `clock` times the answers (the sends take a while)."""
+    result = DeliveryResult()
+    events = webhooks._claim(now, limit)
+    if not events:
+        return result
+    by_url: dict[str, list[WebhookEvent]] = {}
+    for event in events:
+        by_url.setdefault(event.webhook.url, []).append(event)
+
+    def send(batch: list[WebhookEvent]) -> Outcome:
+        sent, dead = DeliveryResult(), Unreachable()
+        with webhooks._sender() as sender:
+            webhooks._send_claimed(batch, sender, _lease_half(now), actor, clock, sent, dead)
+        return sent, dead
+
+    if _one_lane() or len(by_url) == 1:
+        _add(result, send(events)[0])
+    else:
+        waiting = list(by_url.items())
+
+        def next_lanes(running: set[str], free: int) -> list[Lane]:
+            starting, waiting[:free] = waiting[:free], []
+            return [(url, partial(send, batch)) for url, batch in starting]
+
+        _run_lanes(next_lanes, result, Unreachable())
+    _record_run(result, actor, clock())
+    return result
+
+
+def _due_urls(now: datetime, running: set[str], dead: Unreachable, count: int) -> list[str]:
+    """Up to `count` URLs with events due and no lane, those waiting longest first; events
+    of inactive endpoints and of those that gave no answer this run are not counted."""
+    due = (
+        WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True)
+        .exclude(webhook_id__in=list(dead))
+        .exclude(webhook__url__in=running)
+        .values("webhook__url")
+        .annotate(first_due=Min("next_attempt_at"))
+        .order_by("first_due", "webhook__url")
+    )
+    return [row["webhook__url"] for row in due[:count]]
+
+
+def _send_due(url: str | None, dead: Unreachable, ends: datetime, actor: str, clock: Callable[[], datetime]) -> Outcome:
+    """A lane: batch after batch of the events due at `url` (None: at every URL), claiming
+    and starting no send after `ends`; its counts, and `dead` with the endpoints that gave
+    no answer."""
+    sent = DeliveryResult()
+    with webhooks._sender() as sender:  # one for the lane: its host resolved once, connections kept
+        while (now := clock()) <= ends and (events := webhooks._claim(now, BATCH_SIZE, dead, url)):
+            webhooks._send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, sent, dead)
+    return sent, dead
+
+
+def webhooks_deliver_due(
+    *,
+    seconds: float = RUN_SECONDS,
+    actor: str = "job:deliver_webhooks",
+    clock: Callable[[], datetime] = timezone.now,
+) -> DeliveryResult:
+    """Send batch after batch while events are due (a cron run), each URL's in a lane,
+    starting no lane, claim or send after `seconds`; the run's counts, and one audit entry
+    with them when it sent any."""
+    result = DeliveryResult()
+    ends = clock() + timedelta(seconds=seconds)
+    dead = Unreachable()  # endpoints that gave no answer, and why: left to the next run
+    if _one_lane():
+        _add(result, _send_due(None, dead, ends, actor, clock)[0])
+    else:
+
+        def next_lanes(running: set[str], free: int) -> list[Lane]:
+            if (now := clock()) > ends:
+                return []
+            # Each lane gets the run's dead endpoints as they stand (another at its URL).
+            return [
+                (url, partial(_send_due, url, dict(dead), ends, actor, clock))
+                for url in _due_urls(now, running, dead, free)
+            ]
+
+        _run_lanes(next_lanes, result, dead)
+    if result.sent:
+        _record_run(result, actor, clock())
+    return result

@@ -1,0 +1,176 @@
+# ruff: noqa: F811  (the pytest fixture `allow_private` imported from webhooks_helpers, used as an argument)
+"""Delivery in lanes, one a receiver URL (api/services/webhook_lanes.py): a slow receiver
+holds up no other's events; each receiver still gets its events in order, one at a time;
+at most WEBHOOKS_LANES send at once; a run's lanes keep its guarantees (a dead endpoint
+tried once a run, a 410 disabling its endpoint, one audit entry with the run's counts).
+
+The runs here are in transactional tests: a run inside a transaction (as the other webhook
+tests' are) sends in one lane, since other connections can't see what it hasn't committed."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+from django.utils import timezone
+
+from api import outbound
+from api.models import AuditEntry, Webhook, WebhookEvent
+from api.services import webhook_lanes, webhooks
+from api.tests.conftest import in_thread
+from api.tests.webhooks_helpers import (
+    Receiver,
+    allow_private,  # noqa: F401 (the fixture)
+    queue_events,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _hook(receiver: Receiver) -> Webhook:
+    return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+
+
+def _delivered(hook: Webhook) -> int:
+    return WebhookEvent.objects.filter(webhook=hook, status="delivered").count()
+
+
+def _wait(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_slow_receiver_holds_up_no_other_endpoints_events(allow_private):
+    """A receiver answering in 9 s held every other endpoint's events behind its own, one
+    after another: here 2 s for each of 3 events, and the fast endpoint's events waited
+    for all three."""
+    slow, fast = Receiver(delay=2.0), Receiver()
+    try:
+        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        queue_events(3)
+        # The slow endpoint's events are the oldest due: one lane would send them first.
+        WebhookEvent.objects.filter(webhook=slow_hook).update(next_attempt_at=F("next_attempt_at") - timedelta(1))
+        outcome: dict = {}
+        run = in_thread(outcome, "run", webhook_lanes.webhooks_deliver_due)
+
+        assert _wait(lambda: _delivered(fast_hook) == 3)
+        assert _delivered(slow_hook) < 3  # the slow one's run has not ended: the fast one's didn't wait for it
+        run.join(60)
+    finally:
+        slow.stop()
+        fast.stop()
+
+    assert outcome["run"] == webhooks.DeliveryResult(delivered=6)
+    # The slow receiver got its events in order, one at a time.
+    in_order = list(WebhookEvent.objects.filter(webhook=slow_hook).order_by("pk").values_list("message_id", flat=True))
+    assert [r["headers"]["webhook-id"] for r in slow.requests] == in_order
+    assert slow.most_at_once == 1
+    (entry,) = AuditEntry.objects.filter(action="webhooks.sent")
+    assert entry.changes == {"delivered": 6, "failed": 0, "disabled": 0}
+
+
+def test_at_most_webhooks_lanes_receivers_are_sent_to_at_once(allow_private, settings, monkeypatch):
+    settings.WEBHOOKS_LANES = 2
+    receivers = [Receiver(delay=1.0) for _ in range(3)]
+    send, lock = webhooks._send, threading.Lock()
+    sending = {"now": 0, "most": 0}
+
+    def counted(*args):
+        with lock:
+            sending["now"] += 1
+            sending["most"] = max(sending["most"], sending["now"])
+        try:
+            return send(*args)
+        finally:
+            with lock:
+                sending["now"] -= 1
+
+    monkeypatch.setattr(webhooks, "_send", counted)
+    try:
+        for receiver in receivers:
+            _hook(receiver)
+        queue_events(1)
+        result = webhook_lanes.webhooks_deliver_due()
+    finally:
+        for receiver in receivers:
+            receiver.stop()
+
+    assert result.delivered == 3 and [len(r.requests) for r in receivers] == [1, 1, 1]
+    assert sending["most"] == 2
+
+
+def test_a_runs_lanes_keep_its_guarantees(allow_private, monkeypatch):
+    """A dead endpoint is tried once a run (its lane not started again, though its events
+    are due again at once here), a 410 disables its endpoint and hands back the rest, and
+    the run's counts, summed over its lanes, make one audit entry."""
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(webhooks, "RETRY_DELAYS", [timedelta(0)] * len(webhooks.RETRY_DELAYS))
+    hung, gone, fine = Receiver(delay=2.0), Receiver(), Receiver()
+    gone.answers = [410]
+    try:
+        dead_hook, gone_hook, _ = _hook(hung), _hook(gone), _hook(fine)
+        queue_events(3)
+        result = webhook_lanes.webhooks_deliver_due()
+    finally:
+        for receiver in (hung, gone, fine):
+            receiver.stop()
+
+    assert (result.delivered, result.failed, result.disabled) == (3, 3 + 1, 1)
+    assert [len(r.requests) for r in (hung, gone, fine)] == [1, 1, 3]
+    assert set(WebhookEvent.objects.filter(webhook=dead_hook).values_list("attempts", "status")) == {(1, "failed")}
+    assert not Webhook.objects.get(pk=gone_hook.pk).active
+    assert WebhookEvent.objects.filter(webhook=gone_hook, attempts=0, status="pending").count() == 2
+    (entry,) = AuditEntry.objects.filter(action="webhooks.sent")
+    assert entry.changes == {"delivered": 3, "failed": 4, "disabled": 1}
+
+
+def test_a_polls_batch_is_sent_in_lanes(allow_private):
+    slow, fast = Receiver(delay=2.0), Receiver()
+    try:
+        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        queue_events(2)
+        WebhookEvent.objects.filter(webhook=slow_hook).update(next_attempt_at=F("next_attempt_at") - timedelta(1))
+        outcome: dict = {}
+        poll = in_thread(outcome, "poll", lambda: webhook_lanes.webhooks_deliver(now=timezone.now()))
+
+        assert _wait(lambda: _delivered(fast_hook) == 2)
+        assert _delivered(slow_hook) < 2
+        poll.join(60)
+    finally:
+        slow.stop()
+        fast.stop()
+    assert outcome["poll"] == webhooks.DeliveryResult(delivered=4)
+
+
+def test_lanes_looking_up_their_hosts_at_once_wait_for_a_free_look_up(monkeypatch):
+    """At most LOOKUPS run at once, and a name past them was refused at once: with more
+    lanes than that, a healthy name was refused for its run."""
+    monkeypatch.setattr(outbound, "_lookups", threading.BoundedSemaphore(1))
+    getaddrinfo = outbound.socket.getaddrinfo
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        time.sleep(0.3)
+        return getaddrinfo("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", slow_getaddrinfo)
+    refusals: dict = {}
+
+    def look_up(host: str) -> None:
+        with outbound.Sender(timeout=1) as sender:
+            refusals[host] = sender.refusal(host)
+
+    lanes = [threading.Thread(target=look_up, args=(f"lane{n}.example.test",)) for n in range(2)]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+
+    assert refusals == {
+        f"lane{n}.example.test": f"The host lane{n}.example.test has the private or reserved address 127.0.0.1."
+        for n in range(2)
+    }
