@@ -4,6 +4,7 @@ waiting lists), ops (the service's own records)."""
 from .catalog import (
     Film,
     Screen,
+    ScreenSeat,
     SeatBlock,
     Show,
     ShowPrice,
@@ -43,6 +44,7 @@ __all__ = [
     "Booking",
     "Film",
     "Screen",
+    "ScreenSeat",
     "SeatBlock",
     "ShowPrice",
     "TicketType",
