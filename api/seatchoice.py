@@ -1,7 +1,7 @@
 """Choosing seats: best available, the single-seat rule, wheelchair spaces with their
-companions. Pure functions of a seat map (api/seatmaps.py) and the labels that can't be
-sold (booked, held, blocked): a request in, labels out; the same state and request always
-give the same seats.
+companions (companion seats kept for last for everyone else). Pure functions of a seat
+map (api/seatmaps.py) and the labels that can't be sold (booked, held, blocked): a
+request in, labels out; the same state and request always give the same seats.
 """
 
 from collections.abc import Iterable
@@ -67,7 +67,8 @@ def _leaves_one(run_length: int, start: int, quantity: int) -> bool:
 class SweetSpot:
     """Where the house's best seat is: the middle of the map's width, about two-thirds of
     the way back from the screen. A placement ranks by its squared distance from there,
-    a row counting as two seats' width (rows are further apart than seats)."""
+    a row counting as two seats' width (rows are further apart than seats); before that,
+    by the companion seats it takes (kept for wheelchair users' companions: see Rank)."""
 
     ROW_WEIGHT = 2
 
@@ -77,6 +78,8 @@ class SweetSpot:
         self.x = (min(xs) + max(xs)) / 2 if xs else 0
         # The rows' indexes, nearest the sweet spot's row first (the front one of two as near).
         self.rows_nearest_first = sorted(range(len(seat_map.rows)), key=lambda i: (abs(i - self.row), i))
+        # The rows with companion seats: only their placements need counting them.
+        self.companion_rows = frozenset(s.row for s in seat_map if s.kind == "companion")
 
     def row_distance(self, row: int) -> float:
         """The part of any placement's distance that its row alone makes."""
@@ -90,7 +93,17 @@ class SweetSpot:
         return self.row_distance(row) + (middle - self.x) ** 2, row, x
 
 
-Rank = tuple[float, int, int]  # SweetSpot.distance
+# A placement's rank, lowest best: the companion seats it takes, then SweetSpot.distance.
+# A theatre keeps companion seats for last: the choice takes one only when no placement
+# without it exists (as good by the rules before the rank: together, no seat stranded).
+Rank = tuple[int, float, int, int]
+
+
+def _rank(spot: SweetSpot, seats: list[Seat]) -> Rank:
+    """The rank of seats side by side in one row."""
+    first = seats[0]
+    companions = sum(s.kind == "companion" for s in seats) if first.row in spot.companion_rows else 0
+    return (companions, *spot.distance(first.row, first.x, len(seats)))
 
 
 Placement = tuple[Rank, list[Seat]]  # its rank, and its seats
@@ -119,8 +132,11 @@ def _best_in_row(
         return None, None
 
     def best(among: list[tuple[list[Seat], int]]) -> Placement:
+        if runs[0][0].row in spot.companion_rows:
+            run, start = min(among, key=lambda p: _rank(spot, p[0][p[1] : p[1] + quantity]))
+            return _rank(spot, run[start : start + quantity]), run[start : start + quantity]
         run, start = min(among, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
-        return spot.distance(run[start].row, run[start].x, quantity), run[start : start + quantity]
+        return (0, *spot.distance(run[start].row, run[start].x, quantity)), run[start : start + quantity]
 
     clean = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] if single_seat_rule else placements
     if clean:
@@ -145,13 +161,14 @@ def best_together(
     placement without one exists", wherever that placement is.
 
     Rows are tried nearest the sweet spot first: once a row is further from it than the
-    best clean placement found so far, that row and every one after it can only rank
-    behind. (Without a clean one, every row is read: one may be further back.)"""
+    best clean placement found so far, and that placement takes no companion seat, that
+    row and every one after it can only rank behind. (Without a clean one, or with one
+    that takes a companion seat, every row is read: a better one may be further back.)"""
     spot = seat_map.sweet_spot
     best_clean: Placement | None = None
     best_allowed: Placement | None = None
     for index in spot.rows_nearest_first:
-        if best_clean is not None and spot.row_distance(index) > best_clean[0][0]:
+        if best_clean is not None and not best_clean[0][0] and spot.row_distance(index) > best_clean[0][1]:
             break
         clean, allowed = _best_in_row(
             spot,
@@ -202,15 +219,15 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
 
 def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool) -> list[str]:
     """`count` of the row's free seats (at most as many as it has): side by side where a
-    run can take them (the best placement), else its largest runs whole, nearest the sweet
-    spot first, until the rest fits in one. Whole runs strand nothing."""
+    run can take them (the best placement, by Rank), else its largest runs whole (of as
+    large, the better ranked first) until the rest fits in one. Whole runs strand nothing."""
     taken, chosen = set(unavailable), list[str]()
     while count:
         runs = _runs(row, taken)
         found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)[1]
         if found is not None:
             return chosen + [s.label for s in found[1]]
-        run = min(runs, key=lambda run: (-len(run), spot.distance(run[0].row, run[0].x, len(run))))
+        run = min(runs, key=lambda run: (-len(run), _rank(spot, run)))
         chosen += [s.label for s in run]
         taken |= {s.label for s in run}
         count -= len(run)
@@ -236,9 +253,12 @@ def choose_best(
 
     All together in one row whenever possible, nearest the sweet spot; otherwise over as
     few rows as possible. With the single-seat rule, a placement never leaves a free seat
-    lone in its row when a placement that doesn't exists. `unsellable`: free seats not
-    sold to this party, never chosen, though a seat that must not be left lone (in a
-    placement side by side; split over rows, they count as taken).
+    lone in its row when a placement that doesn't exists. Companion seats come last (Rank):
+    seats chosen side by side take one only when no placement with fewer would do; a
+    wheelchair party's companion seats beside its space are its own. A companion seat is
+    still a seat that must not be left lone. `unsellable`: free seats not sold to this
+    party, never chosen, though a seat that must not be left lone (in a placement side by
+    side; split over rows, they count as taken).
     """
     taken = set(unavailable) | set(unsellable)  # for the wheelchair spaces and a split
     chosen: list[str] = []

@@ -31,8 +31,8 @@ def house(picture: str) -> tuple[SeatMap, set[str]]:
     return parse({"rows": rows}), taken
 
 
-def chosen(seat_map: SeatMap, taken: set[str], quantity: int) -> list[str]:
-    choice = choose_best(seat_map, taken, quantity)
+def chosen(seat_map: SeatMap, taken: set[str], quantity: int, **options) -> list[str]:
+    choice = choose_best(seat_map, taken, quantity, **options)
     assert choice is not None
     return choice.seats
 
@@ -202,6 +202,33 @@ def test_wheelchair_spaces_go_only_to_those_who_ask():
 
     assert "A4" not in chosen(seat_map, taken, 6)
     assert choose_best(seat_map, taken, 7) is None  # the space is not for a party of seven
+
+
+def test_a_party_of_one_gets_an_ordinary_seat_before_a_companion_seat():
+    """A party of one got D6, the companion seat beside the space, the free seat nearest
+    the sweet spot, while ordinary seats were free: companion seats are kept for last."""
+    seat_map, taken = house(
+        """
+        ..........
+        ..........
+        ..........
+        ...cWc....
+        ..........
+        ..........
+        """
+    )
+
+    # D7 would leave D6 lone; D8 is further than C5 (a row counts as two seats).
+    assert chosen(seat_map, taken, 1) == ["C5"]
+    assert chosen(seat_map, taken, 2, wheelchair=1) == ["D4", "D5"]  # a wheelchair party gets one
+
+
+def test_companion_seats_are_taken_when_nothing_else_seats_the_party_together():
+    seat_map, taken = house("xxcWcxx")
+    assert chosen(seat_map, taken, 1) == ["A3"]  # the last seats left
+
+    seat_map, taken = house(".xcWc.x")
+    assert chosen(seat_map, taken, 2) == ["A5", "A6"]  # together first: A1 + a companion would split
 
 
 def test_a_wheelchair_request_gets_a_space_and_its_companions():

@@ -164,6 +164,15 @@ def test_the_wheelchair_space_is_never_given_to_others(api_client, accessible):
     assert seats.count(None) == 1  # the twelfth: only the wheelchair space was left
 
 
+def test_a_party_of_one_is_not_given_a_companion_seat_while_others_are_free(api_client, accessible):
+    """B4, the companion seat beside the space, was the free seat nearest the sweet spot
+    (row B of two, the middle) and went to the first ticket of the show."""
+    first = api_client.post("/api/tickets", {**ADA, "show": accessible.pk})
+
+    assert first.status_code == 201, first.json()
+    assert first.json()["seat"] == "A3"  # B5 or B1 would leave a companion seat lone
+
+
 def test_the_wheelchair_space_can_be_named(api_client, accessible):
     response = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"})
 

@@ -102,10 +102,16 @@ def sweet_spot_rank(house: House, run: list[Place]) -> tuple[float, int, int]:
     return (2 * (run[0].row - spot_row)) ** 2 + (middle - spot_x) ** 2, run[0].row, run[0].x
 
 
+def companion_places(run: list[Place]) -> int:
+    return sum(1 for p in run if p.kind == "companion")
+
+
 def best_together(house: House, quantity: int, *, rule: bool) -> list[str] | None:
     """With the rule: the best placement that strands no seat, in any row; only when none
     does, the best the rule allows row by row (API.md: the service "never strands a seat
-    when a placement without one exists")."""
+    when a placement without one exists"). Best: the README's companion seats kept for
+    last (of those placements, the ones with the fewest companion places), then its
+    sweet-spot ranking."""
     runs = [run for row in house.rows for run in side_by_side_in(row, house.unavailable, quantity)]
     if rule:
         clean = [
@@ -114,6 +120,8 @@ def best_together(house: House, quantity: int, *, rule: bool) -> list[str] | Non
         runs = clean or [run for run in runs if rule_allows(house, [p.label for p in run])]
     if not runs:
         return None
+    fewest = min(companion_places(run) for run in runs)
+    runs = [run for run in runs if companion_places(run) == fewest]
     return sorted(p.label for p in min(runs, key=lambda run: sweet_spot_rank(house, run)))
 
 
