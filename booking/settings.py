@@ -345,18 +345,20 @@ if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= 60:
     )
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
-# run on several hosts at once (see api/services/jobs.py).
+# run on several hosts at once (see api/services/jobs.py). `--log`: each line they write
+# to CRONTAB_LOG carries the time and the job's name, and a run with nothing to do writes
+# none (api/management/jobcommand.py). Changed jobs need `crontab add` again.
 CRONJOBS = [
     # Every 5 minutes: mark tickets whose show started 8 hours ago or more as expired.
-    ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),
+    ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets", "--log"]),
     # Every 10 minutes: delete expired tickets and the bookings and customers they leave,
     # spent holds, old idempotency keys, audit entries and delivered webhook events, the
     # waiting lists of expired shows, and open timings that passed without a ticket.
-    ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets"]),
+    ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets", "--log"]),
     # Every minute: offer the seats that came free to the waiting lists of sold-out shows.
-    ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats"]),
+    ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats", "--log"]),
     # Every minute: send the webhook events that are due (new ones, and retries).
-    ("* * * * *", "django.core.management.call_command", ["deliver_webhooks"]),
+    ("* * * * *", "django.core.management.call_command", ["deliver_webhooks", "--log"]),
 ]
 # django-crontab skips a run while the previous run of the same job still goes on.
 CRONTAB_LOCK_JOBS = True
@@ -379,7 +381,13 @@ CSRF_TRUSTED_ORIGINS = env_checks.names(env, "CSRF_TRUSTED_ORIGINS", [])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"crontab": {"()": "api.joblog.JobFormatter", "job": "crontab"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # django-crontab's own lines in CRONTAB_LOG (a job skipped while its last run goes on).
+        "crontab": {"class": "logging.StreamHandler", "formatter": "crontab"},
+    },
+    "loggers": {"django_crontab": {"handlers": ["crontab"], "propagate": False}},
     "root": {"handlers": ["console"], "level": env_checks.log_level(env("LOG_LEVEL", default="WARNING"))},
 }
 

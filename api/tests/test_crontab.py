@@ -38,11 +38,13 @@ pytestmark = [
 OTHER_LINE = "# a line of someone else's, which the jobs must leave alone\n"
 # The jobs in CRONJOBS' order, as `crontab show` lists them.
 SCHEDULES = [
-    "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets'])",
-    "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets'])",
-    "('* * * * *', 'django.core.management.call_command', ['offer_waitlist_seats'])",
-    "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks'])",
+    "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets', '--log'])",
+    "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets', '--log'])",
+    "('* * * * *', 'django.core.management.call_command', ['offer_waitlist_seats', '--log'])",
+    "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks', '--log'])",
 ]
+# A line of the log: the time (ISO 8601, UTC), the job's name, the level (test_job_log.py).
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
 def read_crontab() -> str:
@@ -144,20 +146,25 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
         f"{job_hash} -> {schedule}\n" for job_hash, schedule in zip(hashes, SCHEDULES, strict=True)
     )
 
-    # The expire job, exactly as cron would start it: its output goes to the log.
+    # The expire job, exactly as cron would start it: its output goes to the log, each line
+    # with the time and the job's name (it was the bare text, without either).
     done = run_as_cron(jobs[0], database_url(), tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    assert log.read_text() == "Marked 2 tickets expired.\n"
+    expired = rf"{STAMP} expire_tickets INFO Marked 2 tickets expired\.\n"
+    assert re.fullmatch(expired, log.read_text())
     assert list(Ticket.objects.values_list("expired", flat=True)) == [True, True]
-    # The waiting lists' offer job, the same way (no list waits: nothing to offer).
+    # The waiting lists' offer job, the same way: no list waits, nothing to offer, and it
+    # says nothing (it wrote "Made 0 offers of 0 seats; ..." every minute).
     done = run_as_cron(jobs[2], database_url(), tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    assert log.read_text() == "Marked 2 tickets expired.\nMade 0 offers of 0 seats; 0 lapsed offers expired.\n"
+    assert re.fullmatch(expired, log.read_text())
 
     # The purge job in this process: what `crontab run <hash>` does inside cron's process.
     call_command("crontab", "run", hashes[1])
-    assert capsys.readouterr().out == (
-        "Deleted 2 expired tickets, 1 bookings, 1 customers, 0 holds and 0 idempotency keys.\n"
+    assert re.fullmatch(
+        rf"{STAMP} purge_expired_tickets INFO Deleted 2 expired tickets, 1 bookings, 1 customers, 0 holds and 0"
+        r" idempotency keys\.\n",
+        capsys.readouterr().out,
     )
     assert not Ticket.objects.exists() and not Customer.objects.exists()
 
@@ -166,7 +173,9 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
 
 
 def test_a_failing_job_logs_its_error_and_cron_sees_exit_0(user_crontab, tmp_path, settings):
-    """A job that fails (here: no database) leaves its traceback in the log, not in a mail."""
+    """A job that fails (here: no database) leaves its traceback in the log, not in a mail:
+    logged by the job itself, every line stamped (django-crontab's "Failed to complete
+    cronjob at ..." was not)."""
     log = tmp_path / "cron.log"
     settings.CRONTAB_COMMAND_SUFFIX = f">> {log} 2>&1"
     call_command("crontab", "add")
@@ -175,6 +184,7 @@ def test_a_failing_job_logs_its_error_and_cron_sees_exit_0(user_crontab, tmp_pat
     done = run_as_cron(purge_job, f"sqlite:///{tmp_path}/no-such-directory/db.sqlite3", tmp_path)
 
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    text = log.read_text()
-    assert "Failed to complete cronjob at ('*/10 * * * *', 'django.core.management.call_command'" in text
-    assert "unable to open database file" in text
+    lines = log.read_text().splitlines()
+    assert all(re.match(rf"{STAMP} purge_expired_tickets ERROR ", line) for line in lines), lines
+    assert lines[0].endswith(" ERROR Failed.")
+    assert lines[-1].endswith(" ERROR django.db.utils.OperationalError: unable to open database file")

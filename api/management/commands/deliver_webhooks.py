@@ -1,8 +1,7 @@
 import time
 from argparse import ArgumentParser, ArgumentTypeError
 
-from django.core.management.base import BaseCommand
-
+from api.management.jobcommand import JobCommand
 from api.services.webhook_lanes import RUN_SECONDS, webhooks_deliver_due
 from api.services.webhooks import DeliveryResult
 
@@ -20,7 +19,7 @@ def pause(text: str) -> float:
     return seconds
 
 
-class Command(BaseCommand):
+class Command(JobCommand):
     help = (
         f"Send the webhook events that are due (new ones and retries), batch after batch for up to {RUN_SECONDS:.0f}"
         " seconds, to several receivers at once (WEBHOOKS_LANES); --loop keeps doing it as a worker."
@@ -44,7 +43,11 @@ class Command(BaseCommand):
                 time.sleep(sleep)
 
     def report(self, result: DeliveryResult) -> None:
-        self.stdout.write(
+        text = (
             f"Delivered {result.delivered} webhook events, {result.failed} failed"
             f" ({result.disabled} endpoints disabled)."
         )
+        if result.sent:
+            self.stdout.write(text)
+        else:
+            self.idle(text)

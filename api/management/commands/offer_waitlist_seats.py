@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from api.management.jobcommand import JobCommand
 from api.services.waitlist import waitlist_offer_seats
 
 
-class Command(BaseCommand):
+class Command(JobCommand):
     help = "Offer the seats that came free to the waiting lists of sold-out shows, as holds, in joining order."
 
     def handle(self, *args: object, **options: object) -> None:
@@ -18,7 +19,11 @@ class Command(BaseCommand):
             self.stdout.write("Another host is offering waiting-list seats right now; nothing to do.")
             return
         seats = sum(len(offer.seats) for offer in run.offers)
-        self.stdout.write(f"Made {len(run.offers)} offers of {seats} seats; {run.expired} lapsed offers expired.")
+        made = f"Made {len(run.offers)} offers of {seats} seats; {run.expired} lapsed offers expired."
+        if run.offers or run.expired:
+            self.stdout.write(made)
+        else:
+            self.idle(made)
         if run.passed:
             shows = ", ".join(map(str, run.passed))
             self.stdout.write(f"Passed over show {shows} (locked too long by other requests, or deleted); next run.")

@@ -1,8 +1,8 @@
 from argparse import ArgumentParser, ArgumentTypeError
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from api.management.jobcommand import JobCommand
 from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
 
@@ -17,7 +17,7 @@ def rows_per_batch(text: str) -> int:
     return rows
 
 
-class Command(BaseCommand):
+class Command(JobCommand):
     help = (
         "Delete expired tickets, bookings and customers left without one, lapsed holds, old keys, entries, "
         "events, the waiting lists of expired shows, and open timings that passed without a ticket."
@@ -42,10 +42,14 @@ class Command(BaseCommand):
         if result.skipped and not any(counts):
             self.stdout.write("Another host is purging right now; nothing to do.")
             return
-        self.stdout.write(
+        deleted = (
             f"Deleted {result.tickets} expired tickets, {result.bookings} bookings, {result.customers} customers, "
             f"{result.holds} holds and {result.idempotency_keys} idempotency keys."
         )
+        if any(counts):
+            self.stdout.write(deleted)
+        else:
+            self.idle(deleted)
         if result.audit_entries or result.webhook_events:
             self.stdout.write(
                 f"Deleted {result.audit_entries} old audit entries and {result.webhook_events} old webhook events."
