@@ -35,7 +35,10 @@ class Migration(migrations.Migration):
                 (
                     "screen",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="seat_rows", to="api.screen"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seat_rows",
+                        to="api.screen",
                     ),
                 ),
             ],

@@ -190,7 +190,8 @@ class ScreenSeat(models.Model):
     show prices nowhere (selectors.shows_with_counts), which SQL can't read from the map's
     JSON document on both databases alike."""
 
-    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="seat_rows")
+    # No index of its own: the unique (screen, label) one serves look-ups by screen.
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="seat_rows", db_index=False)
     label = models.CharField(max_length=8)
     category = models.CharField(max_length=30)
 
