@@ -345,23 +345,28 @@ if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= 60:
     )
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to
-# run on several hosts at once (see api/services/jobs.py). `--log`: each line they write
-# to CRONTAB_LOG carries the time and the job's name, and a run with nothing to do writes
-# none (api/management/jobcommand.py). Changed jobs need `crontab add` again.
+# run on several hosts at once (see api/services/jobs.py). django-crontab names each job in
+# the crontab by a hash of its entry here: a changed entry leaves the installed line running
+# `crontab run <a hash no entry has>`, which fails every time until `crontab add` (and that,
+# looking the old hashes up to print them, fails too). Keep the entries as they are.
 CRONJOBS = [
     # Every 5 minutes: mark tickets whose show started 8 hours ago or more as expired.
-    ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets", "--log"]),
+    ("*/5 * * * *", "django.core.management.call_command", ["expire_tickets"]),
     # Every 10 minutes: delete expired tickets and the bookings and customers they leave,
     # spent holds, old idempotency keys, audit entries and delivered webhook events, the
     # waiting lists of expired shows, and open timings that passed without a ticket.
-    ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets", "--log"]),
+    ("*/10 * * * *", "django.core.management.call_command", ["purge_expired_tickets"]),
     # Every minute: offer the seats that came free to the waiting lists of sold-out shows.
-    ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats", "--log"]),
+    ("* * * * *", "django.core.management.call_command", ["offer_waitlist_seats"]),
     # Every minute: send the webhook events that are due (new ones, and retries).
-    ("* * * * *", "django.core.management.call_command", ["deliver_webhooks", "--log"]),
+    ("* * * * *", "django.core.management.call_command", ["deliver_webhooks"]),
 ]
 # django-crontab skips a run while the previous run of the same job still goes on.
 CRONTAB_LOCK_JOBS = True
+# Each line a job writes to CRONTAB_LOG carries the time and the job's name, and a run with
+# nothing to do writes none: the jobs' `--log`, switched on for cron's runs by this variable
+# (api/management/jobcommand.py), not by CRONJOBS' arguments, which would change the hashes.
+CRONTAB_COMMAND_PREFIX = "BOOKING_JOB_LOG=1"
 CRONTAB_COMMAND_SUFFIX = ">> " + env_checks.cron_log(env("CRONTAB_LOG", default="/tmp/booking-cron.log")) + " 2>&1"
 
 SECURE_HTTPS = env_checks.flag(env, "SECURE_HTTPS", False)

@@ -1,7 +1,11 @@
-"""The base of the cron jobs' commands: `--log`, the way cron runs them (settings.CRONJOBS,
-deploy/crontab.example), writes log lines (api/joblog.py) instead of plain output."""
+"""The base of the cron jobs' commands: `--log`, the way cron runs them, writes log lines
+(api/joblog.py) instead of plain output. Cron's lines switch it on with the environment
+variable BOOKING_JOB_LOG=1 (settings.CRONTAB_COMMAND_PREFIX, deploy/crontab.example): an
+argument in settings.CRONJOBS would change the hashes django-crontab names the jobs by, and
+the lines installed before would run jobs that no longer exist."""
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -9,11 +13,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api.joblog import LogLines, job_log
 
+# The environment variable that gives every job --log (cron's lines set it).
+LOG_VARIABLE = "BOOKING_JOB_LOG"
+
+
+def log_from_environment() -> bool:
+    return os.environ.get(LOG_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
 
 class JobCommand(BaseCommand):
-    """A job's command. With --log, each line it writes, and every record logged while it
-    runs, is a line of the log with the time and the job's name; a run with nothing to do
-    says so at DEBUG only (most jobs run every minute); a failure is logged, traceback and
+    """A job's command. With --log (or BOOKING_JOB_LOG=1), each line it writes, and every
+    record logged while it runs, is a line of the log with the time and the job's name; a
+    run with nothing to do says so at DEBUG only (most jobs run every minute); a failure is logged, traceback and
     all, rather than raised (from the command line, the exit status is 1 still)."""
 
     job_logger: logging.Logger | None = None  # the job's, under --log
@@ -28,12 +39,13 @@ class JobCommand(BaseCommand):
         parser.add_argument(
             "--log",
             action="store_true",
-            help="Write log lines, as cron runs the job: each with the time (ISO 8601, UTC) and the job's name.",
+            help="Write log lines, as cron runs the job: each with the time (ISO 8601, UTC) and the job's name"
+            f" (also with {LOG_VARIABLE}=1 in the environment).",
         )
         return parser
 
     def execute(self, *args: Any, **options: Any) -> str | None:
-        if not options.get("log"):
+        if not (options.get("log") or log_from_environment()):
             return super().execute(*args, **options)
         job = type(self).__module__.rpartition(".")[2]  # the command's name
         with job_log(job, options.get("stdout") or sys.stdout) as logger:

@@ -15,16 +15,15 @@ import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from django_crontab.app_settings import Settings as CrontabSettings
 
 from api.models import Booking, Customer, Show, Ticket
+from api.tests.crontab_helpers import STAMP, database_url, job_lines, run_as_cron
 
 FOUND_CRONTAB = shutil.which("crontab")
 CRONTAB = FOUND_CRONTAB or "crontab"  # only used when found: the tests are skipped otherwise
@@ -38,13 +37,11 @@ pytestmark = [
 OTHER_LINE = "# a line of someone else's, which the jobs must leave alone\n"
 # The jobs in CRONJOBS' order, as `crontab show` lists them.
 SCHEDULES = [
-    "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets', '--log'])",
-    "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets', '--log'])",
-    "('* * * * *', 'django.core.management.call_command', ['offer_waitlist_seats', '--log'])",
-    "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks', '--log'])",
+    "('*/5 * * * *', 'django.core.management.call_command', ['expire_tickets'])",
+    "('*/10 * * * *', 'django.core.management.call_command', ['purge_expired_tickets'])",
+    "('* * * * *', 'django.core.management.call_command', ['offer_waitlist_seats'])",
+    "('* * * * *', 'django.core.management.call_command', ['deliver_webhooks'])",
 ]
-# A line of the log: the time (ISO 8601, UTC), the job's name, the level (test_job_log.py).
-STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
 def read_crontab() -> str:
@@ -78,37 +75,6 @@ def user_crontab() -> Iterator[str]:
                 subprocess.run([CRONTAB, "-r"], capture_output=True)
 
 
-def job_lines(crontab: str) -> list[str]:
-    comment = CrontabSettings(settings).CRONTAB_COMMENT
-    return [line for line in crontab.splitlines() if line.endswith(f"# {comment}")]
-
-
-def database_url() -> str:
-    """DATABASE_URL of the test database, as a deployment's .env would give it."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-def run_as_cron(line: str, database: str, home: Path) -> subprocess.CompletedProcess:
-    """Run a crontab line's command as cron does: /bin/sh and a bare environment."""
-    match = re.match(r"^(?:\S+\s+){5}(.*) # .*$", line)
-    assert match is not None, line
-    command = match.group(1)
-    environment = {
-        "HOME": str(home),
-        "LOGNAME": "root",
-        "PATH": "/usr/bin:/bin",
-        "SHELL": "/bin/sh",
-        # What a deployment's .env beside manage.py provides.
-        "DATABASE_URL": database,
-        "SECRET_KEY": "crontab-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-    }
-    return subprocess.run(["/bin/sh", "-c", command], env=environment, capture_output=True, text=True, timeout=120)
-
-
 def expired_show_with_tickets() -> Show:
     show = Show.objects.create(title="Last night", starts_at=timezone.now() - timedelta(hours=9))
     customer = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550101")
@@ -119,7 +85,7 @@ def expired_show_with_tickets() -> Show:
     return show
 
 
-def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
+def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys, monkeypatch):
     log = tmp_path / "cron.log"
     settings.CRONTAB_COMMAND_SUFFIX = f">> {log} 2>&1"
     expired_show_with_tickets()
@@ -130,7 +96,7 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
     jobs = job_lines(crontab)
     manage = Path(settings.BASE_DIR) / "manage.py"
     pattern = re.compile(
-        rf"^(\*/5|\*/10|\*) \* \* \* \* {re.escape(sys.executable)} {re.escape(str(manage))} "
+        rf"^(\*/5|\*/10|\*) \* \* \* \* BOOKING_JOB_LOG=1 {re.escape(sys.executable)} {re.escape(str(manage))} "
         rf"crontab run ([0-9a-f]{{32}}) "
         rf">> {re.escape(str(log))} 2>&1 # {re.escape(CrontabSettings(settings).CRONTAB_COMMENT)}$"
     )
@@ -142,9 +108,11 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
 
     capsys.readouterr()
     call_command("crontab", "show")
-    assert capsys.readouterr().out == "Currently active jobs in crontab:\n" + "".join(
-        f"{job_hash} -> {schedule}\n" for job_hash, schedule in zip(hashes, SCHEDULES, strict=True)
-    )
+    # Each line's job, found by its hash. (django-crontab prints the command's fifth word
+    # where the hash belongs: with BOOKING_JOB_LOG=1 before the command, `run`, its issue #90.)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "Currently active jobs in crontab:"
+    assert [line.partition(" -> ")[2] for line in shown[1:]] == SCHEDULES
 
     # The expire job, exactly as cron would start it: its output goes to the log, each line
     # with the time and the job's name (it was the bare text, without either).
@@ -159,7 +127,9 @@ def test_crontab_add_show_run_remove(user_crontab, tmp_path, settings, capsys):
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert re.fullmatch(expired, log.read_text())
 
-    # The purge job in this process: what `crontab run <hash>` does inside cron's process.
+    # The purge job in this process: what `crontab run <hash>` does inside cron's process,
+    # whose line sets BOOKING_JOB_LOG=1.
+    monkeypatch.setenv("BOOKING_JOB_LOG", "1")
     call_command("crontab", "run", hashes[1])
     assert re.fullmatch(
         rf"{STAMP} purge_expired_tickets INFO Deleted 2 expired tickets, 1 bookings, 1 customers, 0 holds and 0"

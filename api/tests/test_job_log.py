@@ -75,6 +75,24 @@ def test_a_run_with_nothing_to_do_writes_nothing_unless_log_level_is_debug(caplo
     assert out.getvalue() == "Marked 0 tickets expired.\n"
 
 
+def test_booking_job_log_in_the_environment_is_as_log(monkeypatch):
+    """Cron's lines set BOOKING_JOB_LOG=1 (settings.CRONTAB_COMMAND_PREFIX): an argument in
+    CRONJOBS would change the hashes the installed crontab names the jobs by."""
+    two_tickets_of_last_night()
+    with time_machine.travel(NOW, tick=False):
+        monkeypatch.setenv("BOOKING_JOB_LOG", "1")
+        logged, idle = StringIO(), StringIO()
+        call_command("expire_tickets", stdout=logged)
+        call_command("expire_tickets", stdout=idle)
+        monkeypatch.setenv("BOOKING_JOB_LOG", "0")
+        plain = StringIO()
+        call_command("expire_tickets", stdout=plain)
+
+    assert logged.getvalue() == f"{STAMP} expire_tickets INFO Marked 2 tickets expired.\n"
+    assert idle.getvalue() == ""
+    assert plain.getvalue() == "Marked 0 tickets expired.\n"
+
+
 def test_what_the_code_logs_during_a_job_is_the_jobs_line_too(monkeypatch):
     def expire(*, now: datetime) -> int:
         logging.getLogger("api.services.jobs").warning("Slow: %s s", 3)
