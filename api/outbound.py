@@ -70,26 +70,35 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 # thread of its own, and a name that takes longer is refused. The thread is a daemon, so a
 # look-up still stuck never holds up the process's exit; at most LOOKUPS run at once, and
 # with every one of them stuck a new name is refused at once instead of queued behind them
-# (a registration's). A Sender's waits for one within its RESOLVE_SECONDS: a delivery's
-# lanes (up to WEBHOOKS_LANES, 16) look up their hosts at once, more of them than LOOKUPS.
+# (a registration's).
 RESOLVE_SECONDS = 5.0
 LOOKUPS = 4
+# A Sender's look-ups have slots of their own, one for each of a delivery run's lanes (up to
+# WEBHOOKS_LANES, 16, look up their hosts at once): a lane's waits for no other lane's, and
+# gets its whole RESOLVE_SECONDS. Shared with LOOKUPS, a third wave of lanes waited for two
+# look-ups of 2 s and was left 1 s of its own: healthy hosts were refused. A Sender waits for
+# a slot (within its RESOLVE_SECONDS, so that a send still ends within its lease and a cron
+# run within its minute) only while earlier look-ups, stuck, hold every one.
+SENDER_LOOKUPS = 16
 _lookups = threading.BoundedSemaphore(LOOKUPS)
+_sender_lookups = threading.BoundedSemaphore(SENDER_LOOKUPS)
 
 
 def _fresh_lookups() -> None:  # a forked child has none of its parent's threads running
-    global _lookups
+    global _lookups, _sender_lookups
     _lookups = threading.BoundedSemaphore(LOOKUPS)
+    _sender_lookups = threading.BoundedSemaphore(SENDER_LOOKUPS)
 
 
 os.register_at_fork(after_in_child=_fresh_lookups)
 
 
 def _resolve(host: str, queue: bool) -> list[Any]:
-    """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS (`queue`:
-    waiting for a free look-up counted in)."""
+    """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS (`queue`: a
+    Sender's, among SENDER_LOOKUPS, waiting for a free one counted in; else among LOOKUPS,
+    refused at once when none is free)."""
     deadline = time.monotonic() + RESOLVE_SECONDS
-    slots = _lookups
+    slots = _sender_lookups if queue else _lookups
     if not (slots.acquire(timeout=RESOLVE_SECONDS) if queue else slots.acquire(blocking=False)):
         raise TimeoutError(host)
     answer: list[Any] = []
@@ -114,8 +123,9 @@ def _resolve(host: str, queue: bool) -> list[Any]:
 
 def checked_addresses(host: str, *, queue: bool = False) -> tuple[list[str], str | None]:
     """`host`'s addresses in the resolver's order, and None when every one is public; else
-    ([], why not). `queue`: with every look-up running, wait for one (within the time a
-    name has to resolve) rather than be refused at once."""
+    ([], why not). `queue` (a Sender's): among SENDER_LOOKUPS, and with every one of them
+    running, wait for one (within the time a name has to resolve) rather than be refused
+    at once."""
     try:
         infos = _resolve(host, queue)
     except TimeoutError:

@@ -147,30 +147,56 @@ def test_a_polls_batch_is_sent_in_lanes(allow_private):
     assert outcome["poll"] == webhooks.DeliveryResult(delivered=4)
 
 
-def test_lanes_looking_up_their_hosts_at_once_wait_for_a_free_look_up(monkeypatch):
-    """At most LOOKUPS run at once, and a name past them was refused at once: with more
-    lanes than that, a healthy name was refused for its run."""
-    monkeypatch.setattr(outbound, "_lookups", threading.BoundedSemaphore(1))
-    getaddrinfo = outbound.socket.getaddrinfo
-
-    def slow_getaddrinfo(host, *args, **kwargs):
-        time.sleep(0.3)
-        return getaddrinfo("127.0.0.1", *args, **kwargs)
-
-    monkeypatch.setattr(outbound.socket, "getaddrinfo", slow_getaddrinfo)
-    refusals: dict = {}
+def _look_up_at_once(hosts: list[str]) -> dict[str, str | None]:
+    """Each host's refusal by a Sender of its own, all at once, as a run's lanes do."""
+    refusals: dict[str, str | None] = {}
 
     def look_up(host: str) -> None:
         with outbound.Sender(timeout=1) as sender:
             refusals[host] = sender.refusal(host)
 
-    lanes = [threading.Thread(target=look_up, args=(f"lane{n}.example.test",)) for n in range(2)]
+    lanes = [threading.Thread(target=look_up, args=(host,)) for host in hosts]
     for lane in lanes:
         lane.start()
     for lane in lanes:
         lane.join()
+    return refusals
 
-    assert refusals == {
-        f"lane{n}.example.test": f"The host lane{n}.example.test has the private or reserved address 127.0.0.1."
-        for n in range(2)
-    }
+
+def _slow_getaddrinfo(monkeypatch, seconds: float) -> None:
+    getaddrinfo = outbound.socket.getaddrinfo
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        time.sleep(seconds)
+        return getaddrinfo("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", slow_getaddrinfo)
+
+
+def _loopback(host: str) -> str:
+    return f"The host {host} has the private or reserved address 127.0.0.1."
+
+
+def test_lanes_looking_up_their_hosts_at_once_wait_for_a_free_look_up(monkeypatch):
+    """With every Sender's look-up slot held, a name past them was refused at once: a
+    healthy name was refused for its run. (Here one slot, for two lanes.)"""
+    monkeypatch.setattr(outbound, "_sender_lookups", threading.BoundedSemaphore(1))
+    _slow_getaddrinfo(monkeypatch, 0.3)
+    hosts = [f"lane{n}.example.test" for n in range(2)]
+
+    assert _look_up_at_once(hosts) == {host: _loopback(host) for host in hosts}
+
+
+def test_as_many_lanes_as_a_run_may_have_each_get_the_whole_time_to_resolve(monkeypatch):
+    """A run's lanes (up to 16) shared four look-up slots, the wait for one counted in the
+    5 s a name has to resolve: with a resolver taking 2 s, a third wave of lanes had 1 s
+    left, and healthy hosts were refused "can't be resolved in time", each of their events
+    a failed attempt."""
+    _slow_getaddrinfo(monkeypatch, 2.0)
+    hosts = [f"lane{n}.example.test" for n in range(16)]  # WEBHOOKS_LANES' most
+
+    started = time.monotonic()
+    refusals = _look_up_at_once(hosts)
+
+    assert refusals == {host: _loopback(host) for host in hosts}
+    assert time.monotonic() - started < outbound.RESOLVE_SECONDS  # at once, not in waves
