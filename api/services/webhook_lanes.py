@@ -44,8 +44,9 @@ RUN_SECONDS = 40.0
 POLL_SECONDS = 1.0
 
 Unreachable = dict[int, str]  # endpoints that gave no answer this run, and why
-Outcome = tuple[DeliveryResult, Unreachable]
-Lane = tuple[str, Callable[[], Outcome]]  # a URL and its work
+# A URL and its lane's work: it adds its counts to the DeliveryResult it is given (the
+# run's, even when the lane fails part-way) and returns the endpoints that gave no answer.
+Lane = tuple[str, Callable[[DeliveryResult], Unreachable]]
 
 
 def _lease_half(claimed_at: datetime) -> datetime:
@@ -67,42 +68,51 @@ def _add(result: DeliveryResult, more: DeliveryResult) -> None:
 def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: DeliveryResult, dead: Unreachable) -> None:
     """Run each lane that next_lanes(URLs in a lane, lanes free) gives, in a thread of its
     own, at most WEBHOOKS_LANES at once, until it gives none and none runs; asked again
-    when a lane ends and every POLL_SECONDS. Each lane's counts are added to `result`, its
-    endpoints that gave no answer to `dead`. A lane's error is raised once the others end.
-    The threads are daemons: a worker stopped (^C) doesn't wait for their sends, whose
+    when a lane ends and every POLL_SECONDS. Each lane's counts are added to `result` (a
+    failed lane's too, up to its failure), its endpoints that gave no answer to `dead`.
+
+    An error, a lane's or next_lanes' own (the database gone), starts no more lanes and is
+    raised once the running ones end: a send the run left behind would be cut off as the
+    process exits, and its event, which the receiver may have got, sent again after its
+    lease. The threads are daemons: a worker stopped (^C) doesn't wait for their sends, whose
     events are due again when their lease ends."""
-    ended: queue.Queue[tuple[str, Outcome | BaseException]] = queue.Queue()
+    ended: queue.Queue[tuple[str, DeliveryResult, Unreachable | BaseException]] = queue.Queue()
     running: set[str] = set()
     error: BaseException | None = None
 
-    def lane(url: str, work: Callable[[], Outcome]) -> None:
-        outcome: Outcome | BaseException
+    def lane(url: str, work: Callable[[DeliveryResult], Unreachable]) -> None:
+        sent = DeliveryResult()
+        outcome: Unreachable | BaseException
         try:
             try:
-                outcome = work()
+                outcome = work(sent)
             finally:
                 connection.close()  # the lane's own (each thread has one), closed before the run ends
         except BaseException as exc:  # noqa: BLE001 (raised in the run's thread)
             outcome = exc
-        ended.put((url, outcome))
+        ended.put((url, sent, outcome))
 
     while True:
         if error is None and len(running) < settings.WEBHOOKS_LANES:
-            for url, work in next_lanes(set(running), settings.WEBHOOKS_LANES - len(running)):
+            try:
+                lanes = next_lanes(set(running), settings.WEBHOOKS_LANES - len(running))
+            except Exception as exc:  # noqa: BLE001 (raised once the running lanes end)
+                error, lanes = exc, []
+            for url, work in lanes:
                 running.add(url)
                 threading.Thread(target=lane, args=(url, work), name="webhook lane", daemon=True).start()
         if not running:
             break
         try:
-            url, outcome = ended.get(timeout=POLL_SECONDS)
+            url, sent, outcome = ended.get(timeout=POLL_SECONDS)
         except queue.Empty:
             continue
         running.discard(url)
+        _add(result, sent)
         if isinstance(outcome, BaseException):
             error = error or outcome
         else:
-            _add(result, outcome[0])
-            dead.update(outcome[1])
+            dead.update(outcome)
     if error is not None:
         raise error
 
@@ -132,23 +142,25 @@ def webhooks_deliver(
     for event in events:
         by_url.setdefault(event.webhook.url, []).append(event)
 
-    def send(batch: list[WebhookEvent]) -> Outcome:
-        sent, dead = DeliveryResult(), Unreachable()
+    def send(batch: list[WebhookEvent], sent: DeliveryResult) -> Unreachable:
+        dead = Unreachable()
         with webhooks._sender() as sender:
             webhooks._send_claimed(batch, sender, _lease_half(now), actor, clock, sent, dead)
-        return sent, dead
+        return dead
 
-    if _one_lane() or len(by_url) == 1:
-        _add(result, send(events)[0])
-    else:
-        waiting = list(by_url.items())
+    try:
+        if _one_lane() or len(by_url) == 1:
+            send(events, result)
+        else:
+            waiting = list(by_url.items())
 
-        def next_lanes(running: set[str], free: int) -> list[Lane]:
-            starting, waiting[:free] = waiting[:free], []
-            return [(url, partial(send, batch)) for url, batch in starting]
+            def next_lanes(running: set[str], free: int) -> list[Lane]:
+                starting, waiting[:free] = waiting[:free], []
+                return [(url, partial(send, batch)) for url, batch in starting]
 
-        _run_lanes(next_lanes, result, Unreachable())
-    _record_run(result, actor, clock())
+            _run_lanes(next_lanes, result, Unreachable())
+    finally:  # what was sent is recorded, a run that failed part-way too
+        _record_run(result, actor, clock())
     return result
 
 
@@ -166,15 +178,16 @@ def _due_urls(now: datetime, running: set[str], dead: Unreachable, count: int) -
     return [row["webhook__url"] for row in due[:count]]
 
 
-def _send_due(url: str | None, dead: Unreachable, ends: datetime, actor: str, clock: Callable[[], datetime]) -> Outcome:
+def _send_due(
+    url: str | None, dead: Unreachable, ends: datetime, actor: str, clock: Callable[[], datetime], sent: DeliveryResult
+) -> Unreachable:
     """A lane: batch after batch of the events due at `url` (None: at every URL), claiming
-    and starting no send after `ends`; its counts, and `dead` with the endpoints that gave
-    no answer."""
-    sent = DeliveryResult()
+    and starting no send after `ends`; its counts added to `sent`, and `dead` with the
+    endpoints that gave no answer."""
     with webhooks._sender() as sender:  # one for the lane: its host resolved once, connections kept
         while (now := clock()) <= ends and (events := webhooks._claim(now, BATCH_SIZE, dead, url)):
             webhooks._send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, sent, dead)
-    return sent, dead
+    return dead
 
 
 def webhooks_deliver_due(
@@ -189,20 +202,22 @@ def webhooks_deliver_due(
     result = DeliveryResult()
     ends = clock() + timedelta(seconds=seconds)
     dead = Unreachable()  # endpoints that gave no answer, and why: left to the next run
-    if _one_lane():
-        _add(result, _send_due(None, dead, ends, actor, clock)[0])
-    else:
+    try:
+        if _one_lane():
+            _send_due(None, dead, ends, actor, clock, result)
+        else:
 
-        def next_lanes(running: set[str], free: int) -> list[Lane]:
-            if (now := clock()) > ends:
-                return []
-            # Each lane gets the run's dead endpoints as they stand (another at its URL).
-            return [
-                (url, partial(_send_due, url, dict(dead), ends, actor, clock))
-                for url in _due_urls(now, running, dead, free)
-            ]
+            def next_lanes(running: set[str], free: int) -> list[Lane]:
+                if (now := clock()) > ends:
+                    return []
+                # Each lane gets the run's dead endpoints as they stand (another at its URL).
+                return [
+                    (url, partial(_send_due, url, dict(dead), ends, actor, clock))
+                    for url in _due_urls(now, running, dead, free)
+                ]
 
-        _run_lanes(next_lanes, result, dead)
-    if result.sent:
-        _record_run(result, actor, clock())
+            _run_lanes(next_lanes, result, dead)
+    finally:  # what was sent is recorded, a run that failed part-way too
+        if result.sent:
+            _record_run(result, actor, clock())
     return result

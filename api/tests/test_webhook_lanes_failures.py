@@ -1,0 +1,88 @@
+# ruff: noqa: F811  (the pytest fixture `allow_private` imported from webhooks_helpers, used as an argument)
+"""A delivery run in lanes (api/services/webhook_lanes.py) that fails part-way: the run
+waits for the lanes it started before it raises, and its audit entry counts the sends
+that were made. Transactional tests, as test_webhook_lanes.py's: inside a transaction a
+run sends in one lane."""
+
+from collections import Counter
+
+import pytest
+from django.db import DatabaseError
+from django.utils import timezone
+
+from api.models import AuditEntry, Webhook, WebhookEvent
+from api.services import webhook_lanes, webhooks
+from api.tests.webhooks_helpers import (
+    Receiver,
+    allow_private,  # noqa: F401 (the fixture)
+    queue_events,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _hook(receiver: Receiver) -> Webhook:
+    return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+
+
+def _delivered(hook: Webhook) -> int:
+    return WebhookEvent.objects.filter(webhook=hook, status="delivered").count()
+
+
+def _run_entry() -> dict:
+    (entry,) = AuditEntry.objects.filter(action="webhooks.sent")
+    return entry.changes
+
+
+def test_a_run_whose_look_for_due_urls_fails_waits_for_its_lanes_and_records_their_sends(allow_private, monkeypatch):
+    """The run raised at once: the slow receiver's lane, a daemon thread, died mid-send
+    as the process exited (its event, which the receiver may have got, sent again after
+    its lease), and the sends made had no audit entry."""
+    slow, fast = Receiver(delay=1.5), Receiver()
+    due_urls, looks = webhook_lanes._due_urls, Counter[str]()
+
+    def failing(*args):
+        looks["due"] += 1
+        if looks["due"] > 1:  # when the fast lane ends, the run looks again: the database is gone
+            raise DatabaseError("the database went away")
+        return due_urls(*args)
+
+    monkeypatch.setattr(webhook_lanes, "_due_urls", failing)
+    try:
+        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        queue_events(1)
+        with pytest.raises(DatabaseError, match="went away"):
+            webhook_lanes.webhooks_deliver_due()
+        # Raised only once the slow lane had ended: its send done and recorded.
+        assert (_delivered(slow_hook), _delivered(fast_hook)) == (1, 1)
+    finally:
+        slow.stop()
+        fast.stop()
+    assert _run_entry() == {"delivered": 2, "failed": 0, "disabled": 0}
+
+
+def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private, monkeypatch):
+    """The run's audit entry was made only when every lane ended well: a lane's failure
+    lost the entry for the sends of every lane, its own made before it failed included."""
+    broken, fine = Receiver(), Receiver()
+    claim, claims = webhooks._claim, Counter[str]()
+
+    def failing(now, limit, unreachable=None, url=None):
+        if url == broken.url:
+            claims[url] += 1
+            if claims[url] > 1:  # its first batch sent, the lane fails at its next claim
+                raise DatabaseError("the database went away")
+        return claim(now, limit, unreachable, url)
+
+    monkeypatch.setattr(webhooks, "_claim", failing)
+    try:
+        broken_hook, fine_hook = _hook(broken), _hook(fine)
+        queue_events(2)
+        with pytest.raises(DatabaseError, match="went away"):
+            webhook_lanes.webhooks_deliver_due()
+    finally:
+        broken.stop()
+        fine.stop()
+
+    assert (_delivered(broken_hook), _delivered(fine_hook)) == (2, 2)
+    assert _run_entry() == {"delivered": 4, "failed": 0, "disabled": 0}
