@@ -22,6 +22,7 @@ thread, every URL's events in one lane, as before lanes.
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,7 +67,7 @@ def _add(result: DeliveryResult, more: DeliveryResult) -> None:
 
 
 def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: DeliveryResult, dead: Unreachable) -> None:
-    """Run each lane that next_lanes(URLs in a lane, lanes free) gives, in a thread of its
+    """Run each lane that next_lanes(URLs not to start, lanes free) gives, in a thread of its
     own, at most WEBHOOKS_LANES at once, until it gives none and none runs; asked again
     when a lane ends and every POLL_SECONDS. Each lane's counts are added to `result` (a
     failed lane's too, up to its failure), its endpoints that gave no answer to `dead`.
@@ -74,10 +75,13 @@ def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: Delive
     An error, a lane's or next_lanes' own (the database gone), starts no more lanes and is
     raised once the running ones end: a send the run left behind would be cut off as the
     process exits, and its event, which the receiver may have got, sent again after its
-    lease. The threads are daemons: a worker stopped (^C) doesn't wait for their sends, whose
+    lease. A URL whose lane sent nothing (its rows claimed by another worker meanwhile:
+    its events look due, but are locked) is not started again until POLL_SECONDS on.
+    The threads are daemons: a worker stopped (^C) doesn't wait for their sends, whose
     events are due again when their lease ends."""
     ended: queue.Queue[tuple[str, DeliveryResult, Unreachable | BaseException]] = queue.Queue()
     running: set[str] = set()
+    resting: dict[str, float] = {}  # URLs whose lane sent nothing: when they may start again
     error: BaseException | None = None
 
     def lane(url: str, work: Callable[[DeliveryResult], Unreachable]) -> None:
@@ -94,8 +98,10 @@ def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: Delive
 
     while True:
         if error is None and len(running) < settings.WEBHOOKS_LANES:
+            now = time.monotonic()
+            resting = {url: until for url, until in resting.items() if until > now}
             try:
-                lanes = next_lanes(set(running), settings.WEBHOOKS_LANES - len(running))
+                lanes = next_lanes(running | set(resting), settings.WEBHOOKS_LANES - len(running))
             except Exception as exc:  # noqa: BLE001 (raised once the running lanes end)
                 error, lanes = exc, []
             for url, work in lanes:
@@ -109,6 +115,8 @@ def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: Delive
             continue
         running.discard(url)
         _add(result, sent)
+        if not sent.sent:
+            resting[url] = time.monotonic() + POLL_SECONDS
         if isinstance(outcome, BaseException):
             error = error or outcome
         else:
@@ -165,8 +173,10 @@ def webhooks_deliver(
 
 
 def _due_urls(now: datetime, running: set[str], dead: Unreachable, count: int) -> list[str]:
-    """Up to `count` URLs with events due and no lane, those waiting longest first; events
-    of inactive endpoints and of those that gave no answer this run are not counted."""
+    """Up to `count` URLs with events due, but those in `running` (in a lane, or resting),
+    those waiting longest first; events of inactive endpoints and of those that gave no
+    answer this run are not counted. (Rows another worker is claiming count: a lane then
+    claims nothing, and its URL rests, _run_lanes.)"""
     due = (
         WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True)
         .exclude(webhook_id__in=list(dead))

@@ -1,9 +1,11 @@
 # ruff: noqa: F811  (the pytest fixture `allow_private` imported from webhooks_helpers, used as an argument)
-"""A delivery run in lanes (api/services/webhook_lanes.py) that fails part-way: the run
-waits for the lanes it started before it raises, and its audit entry counts the sends
-that were made. Transactional tests, as test_webhook_lanes.py's: inside a transaction a
-run sends in one lane."""
+"""A delivery run in lanes (api/services/webhook_lanes.py) that fails part-way, and a URL
+whose lane finds nothing to claim: the run waits for the lanes it started before it
+raises, its audit entry counts the sends that were made, and a URL whose rows another
+worker holds is not started again and again. Transactional tests, as test_webhook_lanes.py's:
+inside a transaction a run sends in one lane."""
 
+import time
 from collections import Counter
 
 import pytest
@@ -86,3 +88,35 @@ def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private
 
     assert (_delivered(broken_hook), _delivered(fine_hook)) == (2, 2)
     assert _run_entry() == {"delivered": 4, "failed": 0, "disabled": 0}
+
+
+def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_private, monkeypatch):
+    """Its rows look due, but another worker is claiming them (SKIP LOCKED leaves them to
+    it): its lane ended with nothing, the URL was due still, and a lane was started for it
+    again at once, a thread and a database connection each, for as long as the run went on."""
+    slow, held = Receiver(delay=1.5), Receiver()
+    claim, tries = webhooks._claim, Counter[str]()
+
+    def held_elsewhere(now, limit, unreachable=None, url=None):
+        if url == held.url:
+            tries[url] += 1
+            return []  # its rows locked by another worker's claim
+        return claim(now, limit, unreachable, url)
+
+    monkeypatch.setattr(webhooks, "_claim", held_elsewhere)
+    try:
+        slow_hook, held_hook = _hook(slow), _hook(held)
+        queue_events(1)
+        started = time.monotonic()
+        result = webhook_lanes.webhooks_deliver_due()
+        took = time.monotonic() - started
+    finally:
+        slow.stop()
+        held.stop()
+
+    assert result == webhooks.DeliveryResult(delivered=1) and _delivered(slow_hook) == 1
+    # Once at the start, then at most once a POLL_SECONDS while the slow lane runs: it was
+    # hundreds, and the run, never without a lane, went on for its whole RUN_SECONDS.
+    assert took < 10
+    assert 1 <= tries[held.url] <= 2 + took / webhook_lanes.POLL_SECONDS, (tries, took)
+    assert WebhookEvent.objects.filter(webhook=held_hook, status="pending", attempts=0).count() == 1
