@@ -332,7 +332,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         errors, status = ["This show has started: it can no longer be booked."], 400
     elif "booked" in request.GET:
         sale = _booked(request, show)
-    rows = selectors.show_seat_statuses(show, now=now, prices=show.prices.all())
+    rows = selectors.show_seat_statuses(show, now=now)
     picked = set(request.POST.getlist("seats")) if errors else set()
     # A show capped below its map sells out with seats free; a show started sells none.
     free = selectors.seats_available_of(show, rows, now=now)

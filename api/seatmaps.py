@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -140,14 +140,6 @@ class SeatMap:
         for seat in self.seats:
             found.setdefault(seat.category, set()).add(seat.label)
         return {category: frozenset(labels) for category, labels in found.items()}
-
-    def unpriced(self, priced: Collection[str]) -> frozenset[str]:
-        """The seats of the categories not in `priced`, the categories a show has a price in
-        (for any ticket type): nobody can buy them, so they are not on sale. None when
-        nothing is priced: a show without prices sells every seat, at 0.00 (API.md)."""
-        if not priced:
-            return frozenset()
-        return frozenset().union(*(seats for category, seats in self.by_category.items() if category not in priced))
 
     @functools.cached_property
     def sweet_spot(self) -> "SweetSpot":

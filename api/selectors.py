@@ -5,20 +5,18 @@ The API, the admin and the pages all read through here (never through the views)
 """
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value, When
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from .locking import seats_in_use, show_with_screen
 from .models import (
     Booking,
     Hold,
-    ScreenSeat,
     SeatBlock,
     Show,
     ShowPrice,
@@ -40,26 +38,6 @@ class JSONArrayLength(models.Func):
         return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
 
 
-class JSONArrayHas(models.Func):
-    """Whether a JSON array column (a hold's seats) holds a value (a seat's label), on
-    PostgreSQL (jsonb containment) and SQLite (json_each) alike."""
-
-    arity = 2
-    output_field = models.BooleanField()
-
-    def _parts(self, compiler: Any) -> tuple[str, str, list[Any]]:
-        array, value = (compiler.compile(expression) for expression in self.get_source_expressions())
-        return array[0], value[0], [*array[1], *value[1]]
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        array, value, params = self._parts(compiler)
-        return f"EXISTS (SELECT 1 FROM json_each({array}) WHERE json_each.value = {value})", params
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        array, value, params = self._parts(compiler)
-        return f"({array} @> jsonb_build_array({value}))", params
-
-
 # A screen's seat map is a JSON document of all its seats: decoded for each row read, it
 # was most of a 50-row staff list's time (bench/README.md). Reads leave it out; those that draw
 # or choose seats find the parsed map by the screen's digest of it (Screen.seats).
@@ -78,30 +56,9 @@ def _prices() -> Prefetch:
     return Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type"))
 
 
-def _unpriced_free(now: datetime) -> Case:
-    """Per show, its seats free at `now` (not booked, held or blocked) in the categories it
-    has no price in (SeatMap.unpriced's rule): 0 for a show without prices, which sells
-    every seat, and for one that has started, which sells none (nothing counted)."""
-    show, seat = OuterRef(OuterRef("pk")), OuterRef("label")
-    free = (
-        ScreenSeat.objects.filter(screen=OuterRef("screen_id"))
-        .filter(~Exists(ShowPrice.objects.filter(show=show, category=OuterRef("category"))))
-        .filter(~Exists(Ticket.objects.filter(show=show, seat=seat)))
-        .filter(~Exists(SeatBlock.objects.filter(show=show, seat=seat)))
-        .filter(~Exists(Hold.objects.live(now).filter(show=show).filter(JSONArrayHas("seats", seat))))
-    )
-    counted = free.order_by().values("screen").annotate(n=Count("*")).values("n")
-    priced = Exists(ShowPrice.objects.filter(show=OuterRef("pk")))
-    return Case(
-        When(Q(starts_at__gt=now) & priced, then=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))),
-        default=Value(0),
-    )
-
-
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
-    live at `now`), seats_blocked and seats_unpriced (free seats of categories the show
-    prices nowhere, _unpriced_free) counted in the same query, and whether each is still
+    live at `now`) and seats_blocked counted in the same query, and whether each is still
     on_sale at `now` (not started); seats_available is a property of each show read
     (models.Show.seats_available)."""
     # The ignore: the stubs' plugin takes Show's declared `tickets_booked: int` (and the
@@ -114,7 +71,6 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
             tickets_booked=_count(Ticket.objects.all()),
             seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
             seats_blocked=_count(SeatBlock.objects.all()),
-            seats_unpriced=_unpriced_free(now),
             on_sale=models.ExpressionWrapper(Q(starts_at__gt=now), output_field=models.BooleanField()),
         )
         .alias(
@@ -126,8 +82,7 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
                     models.F("screen__capacity")
                     - models.F("tickets_booked")
                     - models.F("seats_held")
-                    - models.F("seats_blocked")
-                    - models.F("seats_unpriced"),
+                    - models.F("seats_blocked"),
                 ),
             )
         )
@@ -137,7 +92,7 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
 @dataclass(frozen=True)
 class SeatStatus:
     seat: Seat
-    status: str  # free, held, booked or blocked (blocked, or free in a category the show prices nowhere)
+    status: str  # free, held, booked or blocked
 
 
 @dataclass(frozen=True)
@@ -182,41 +137,32 @@ def show_seat_map(pk: str, *, now: datetime) -> SeatMapAnswer | None:
     if show is None:
         return None
     prices = list(ShowPrice.objects.filter(show_id=show.pk).select_related("ticket_type"))
-    return SeatMapAnswer(show, show_seat_statuses(show, now=now, prices=prices), prices, now)
+    return SeatMapAnswer(show, show_seat_statuses(show, now=now), prices, now)
 
 
-def _off_sale(show: Show, prices: Iterable[ShowPrice]) -> frozenset[str]:
-    """The show's seats that no price sells (SeatMap.unpriced): off sale like blocked ones."""
-    return show.screen.seats.unpriced({price.category for price in prices})
-
-
-def show_seat_statuses(show: Show, *, now: datetime, prices: Iterable[ShowPrice]) -> list[RowStatus]:
-    """Every seat of the show's map, row by row (front first), with its status at `now`. A
-    free seat that the show's `prices` sell to nobody reads blocked: not on sale, as a
-    client that knows the four statuses understands (API.md has no status of its own for it)."""
+def show_seat_statuses(show: Show, *, now: datetime) -> list[RowStatus]:
+    """Every seat of the show's map, row by row (front first), with its status at `now`."""
     used = seats_in_use(show.pk, now=now)
-    off_sale = used.blocked | _off_sale(show, prices)
 
     def status(seat: Seat) -> str:
         if seat.label in used.booked:
             return "booked"
         if seat.label in used.held:
             return "held"
-        return "blocked" if seat.label in off_sale else "free"
+        return "blocked" if seat.label in used.blocked else "free"
 
     return [
         RowStatus(row.label, [SeatStatus(seat, status(seat)) for seat in row.seats]) for row in show.screen.seats.rows
     ]
 
 
-def show_free_seats(show: Show, *, now: datetime, prices: Iterable[ShowPrice]) -> list[str]:
-    """The labels of the seats neither booked, held nor blocked at `now`, and sold by the
-    show's `prices`, in the map's order; none once the show has started, when no seat can
-    be sold (as seats_available says)."""
+def show_free_seats(show: Show, *, now: datetime) -> list[str]:
+    """The labels of the seats neither booked, held nor blocked at `now`, in the map's order;
+    none once the show has started, when no seat can be sold (as seats_available says)."""
     if show.has_started(now):
         return []
     used = seats_in_use(show.pk, now=now)
-    unavailable = used.taken | used.blocked | _off_sale(show, prices)
+    unavailable = used.taken | used.blocked
     return [seat.label for seat in show.screen.seats if seat.label not in unavailable]
 
 

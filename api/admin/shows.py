@@ -310,7 +310,7 @@ class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.
     def seat_map_picture(self, show: Show) -> SafeString:
         statuses = {
             seat.seat.label: seat.status
-            for row in selectors.show_seat_statuses(show, now=timezone.now(), prices=show.prices.all())
+            for row in selectors.show_seat_statuses(show, now=timezone.now())
             for seat in row.seats
         }
         counts = Counter(statuses.values())

@@ -4,7 +4,6 @@ waiting lists), ops (the service's own records)."""
 from .catalog import (
     Film,
     Screen,
-    ScreenSeat,
     SeatBlock,
     Show,
     ShowPrice,
@@ -44,7 +43,6 @@ __all__ = [
     "Booking",
     "Film",
     "Screen",
-    "ScreenSeat",
     "SeatBlock",
     "ShowPrice",
     "TicketType",

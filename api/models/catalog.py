@@ -162,9 +162,6 @@ class Screen(models.Model):
         self.seat_map, self.capacity = seats.document(), seats.capacity
         self.seat_map_digest = digest(self.seat_map)
         super().save(*args, **kwargs)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "seat_map" in update_fields:
-            ScreenSeat.follow_map(self, seats)
 
     @property
     def seats(self) -> SeatMap:
@@ -182,40 +179,6 @@ class Screen(models.Model):
         if memo is None or memo[0] is not document:
             memo = self._seats_memo = (document, parse_kept(digest(document), lambda: document))
         return memo[1]
-
-
-class ScreenSeat(models.Model):
-    """A seat of a screen's map and its category: the map's seats as rows, written by
-    Screen.save() alone. The show search counts in SQL the free seats of the categories a
-    show prices nowhere (selectors.shows_with_counts), which SQL can't read from the map's
-    JSON document on both databases alike."""
-
-    # No index of its own: the unique (screen, label) one serves look-ups by screen.
-    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="seat_rows", db_index=False)
-    label = models.CharField(max_length=8)
-    category = models.CharField(max_length=30)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["screen", "label"], name="screenseat_unique_label")]
-
-    def __str__(self) -> str:
-        return f"{self.label} ({self.category})"
-
-    @staticmethod
-    def follow_map(screen: Screen, seat_map: SeatMap) -> None:
-        """Make the screen's rows its map's seats: those it dropped or put in another
-        category go, the new ones come; a map saved as it was writes nothing."""
-        wanted = {seat.label: seat.category for seat in seat_map}
-        rows = ScreenSeat.objects.filter(screen=screen)
-        found = dict(rows.values_list("label", "category"))
-        stale = [label for label, category in found.items() if wanted.get(label) != category]
-        if stale:
-            rows.filter(label__in=stale).delete()
-        ScreenSeat.objects.bulk_create(
-            ScreenSeat(screen=screen, label=label, category=category)
-            for label, category in wanted.items()
-            if found.get(label) != category
-        )
 
 
 class Film(models.Model):
@@ -268,7 +231,6 @@ class Show(models.Model):
     tickets_booked: int
     seats_held: int
     seats_blocked: int
-    seats_unpriced: int  # free seats, not blocked, of categories the show prices nowhere
     on_sale: bool  # not started at the read's `now`
 
     class Meta:
@@ -306,13 +268,11 @@ class Show(models.Model):
     @property
     def seats_available(self) -> int:
         """How many more seats can be sold now: capacity less tickets and live holds, and
-        never more than the free, unblocked places that the show prices (seatmaps.unpriced);
-        never below 0; none once it started."""
+        never more than the free, unblocked places; never below 0; none once it started."""
         if not self.on_sale:
             return 0
         sold = self.tickets_booked + self.seats_held
-        free = self.screen.capacity - sold - self.seats_blocked - self.seats_unpriced
-        return max(min(self.capacity - sold, free), 0)
+        return max(min(self.capacity - sold, self.screen.capacity - sold - self.seats_blocked), 0)
 
     def has_started(self, now: datetime) -> bool:
         return self.starts_at <= now

@@ -65,7 +65,3 @@ def test_a_version_1_database_keeps_every_ticket(migrator, settings):
             )
     assert Ticket.objects.count() == 6
     assert Hold.objects.get(pk=hold.pk).seats == ["C1", "C2"]
-    # The map's seats as rows (migration 0020), which the search counts unpriced seats by.
-    ScreenSeat = new.get_model("api", "ScreenSeat")
-    rows = ScreenSeat.objects.filter(screen=screen).values_list("label", "category")
-    assert sorted(rows) == sorted((f"{row}{n}", "standard") for row in "ABCD" for n in range(1, 11))

@@ -97,7 +97,7 @@ class ShowViewSet(LocationMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         show, now = self.get_object(), timezone.now()
-        free_seats = selectors.show_free_seats(show, now=now, prices=show.prices.all())
+        free_seats = selectors.show_free_seats(show, now=now)
         return Response(ShowDetailSerializer(show, context={"now": now, "free_seats": free_seats}).data)
 
     def perform_destroy(self, instance: Show) -> None:
