@@ -22,18 +22,12 @@ from api.tests.conftest import in_thread
 from api.tests.webhooks_helpers import (
     Receiver,
     allow_private,  # noqa: F401 (the fixture)
+    delivered,
+    hook_at,
     queue_events,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _hook(receiver: Receiver) -> Webhook:
-    return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
-
-
-def _delivered(hook: Webhook) -> int:
-    return WebhookEvent.objects.filter(webhook=hook, status="delivered").count()
 
 
 def _wait(condition, seconds: float = 30) -> bool:
@@ -51,15 +45,15 @@ def test_a_slow_receiver_holds_up_no_other_endpoints_events(allow_private):
     for all three."""
     slow, fast = Receiver(delay=2.0), Receiver()
     try:
-        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        slow_hook, fast_hook = hook_at(slow), hook_at(fast)
         queue_events(3)
         # The slow endpoint's events are the oldest due: one lane would send them first.
         WebhookEvent.objects.filter(webhook=slow_hook).update(next_attempt_at=F("next_attempt_at") - timedelta(1))
         outcome: dict = {}
         run = in_thread(outcome, "run", webhook_lanes.webhooks_deliver_due)
 
-        assert _wait(lambda: _delivered(fast_hook) == 3)
-        assert _delivered(slow_hook) < 3  # the slow one's run has not ended: the fast one's didn't wait for it
+        assert _wait(lambda: delivered(fast_hook) == 3)
+        assert delivered(slow_hook) < 3  # the slow one's run has not ended: the fast one's didn't wait for it
         run.join(60)
     finally:
         slow.stop()
@@ -93,7 +87,7 @@ def test_at_most_webhooks_lanes_receivers_are_sent_to_at_once(allow_private, set
     monkeypatch.setattr(webhooks, "_send", counted)
     try:
         for receiver in receivers:
-            _hook(receiver)
+            hook_at(receiver)
         queue_events(1)
         result = webhook_lanes.webhooks_deliver_due()
     finally:
@@ -113,7 +107,7 @@ def test_a_runs_lanes_keep_its_guarantees(allow_private, monkeypatch):
     hung, gone, fine = Receiver(delay=2.0), Receiver(), Receiver()
     gone.answers = [410]
     try:
-        dead_hook, gone_hook, _ = _hook(hung), _hook(gone), _hook(fine)
+        dead_hook, gone_hook, _ = hook_at(hung), hook_at(gone), hook_at(fine)
         queue_events(3)
         result = webhook_lanes.webhooks_deliver_due()
     finally:
@@ -132,14 +126,14 @@ def test_a_runs_lanes_keep_its_guarantees(allow_private, monkeypatch):
 def test_a_polls_batch_is_sent_in_lanes(allow_private):
     slow, fast = Receiver(delay=2.0), Receiver()
     try:
-        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        slow_hook, fast_hook = hook_at(slow), hook_at(fast)
         queue_events(2)
         WebhookEvent.objects.filter(webhook=slow_hook).update(next_attempt_at=F("next_attempt_at") - timedelta(1))
         outcome: dict = {}
         poll = in_thread(outcome, "poll", lambda: webhook_lanes.webhooks_deliver(now=timezone.now()))
 
-        assert _wait(lambda: _delivered(fast_hook) == 2)
-        assert _delivered(slow_hook) < 2
+        assert _wait(lambda: delivered(fast_hook) == 2)
+        assert delivered(slow_hook) < 2
         poll.join(60)
     finally:
         slow.stop()

@@ -10,25 +10,18 @@ from collections import Counter
 
 import pytest
 from django.db import DatabaseError
-from django.utils import timezone
 
-from api.models import AuditEntry, Webhook, WebhookEvent
+from api.models import AuditEntry, WebhookEvent
 from api.services import webhook_lanes, webhooks
 from api.tests.webhooks_helpers import (
     Receiver,
     allow_private,  # noqa: F401 (the fixture)
+    delivered,
+    hook_at,
     queue_events,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _hook(receiver: Receiver) -> Webhook:
-    return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
-
-
-def _delivered(hook: Webhook) -> int:
-    return WebhookEvent.objects.filter(webhook=hook, status="delivered").count()
 
 
 def _run_entry() -> dict:
@@ -51,12 +44,12 @@ def test_a_run_whose_look_for_due_urls_fails_waits_for_its_lanes_and_records_the
 
     monkeypatch.setattr(webhook_lanes, "_due_urls", failing)
     try:
-        slow_hook, fast_hook = _hook(slow), _hook(fast)
+        slow_hook, fast_hook = hook_at(slow), hook_at(fast)
         queue_events(1)
         with pytest.raises(DatabaseError, match="went away"):
             webhook_lanes.webhooks_deliver_due()
         # Raised only once the slow lane had ended: its send done and recorded.
-        assert (_delivered(slow_hook), _delivered(fast_hook)) == (1, 1)
+        assert (delivered(slow_hook), delivered(fast_hook)) == (1, 1)
     finally:
         slow.stop()
         fast.stop()
@@ -78,7 +71,7 @@ def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private
 
     monkeypatch.setattr(webhooks, "_claim", failing)
     try:
-        broken_hook, fine_hook = _hook(broken), _hook(fine)
+        broken_hook, fine_hook = hook_at(broken), hook_at(fine)
         queue_events(2)
         with pytest.raises(DatabaseError, match="went away"):
             webhook_lanes.webhooks_deliver_due()
@@ -86,7 +79,7 @@ def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private
         broken.stop()
         fine.stop()
 
-    assert (_delivered(broken_hook), _delivered(fine_hook)) == (2, 2)
+    assert (delivered(broken_hook), delivered(fine_hook)) == (2, 2)
     assert _run_entry() == {"delivered": 4, "failed": 0, "disabled": 0}
 
 
@@ -105,7 +98,7 @@ def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_priv
 
     monkeypatch.setattr(webhooks, "_claim", held_elsewhere)
     try:
-        slow_hook, held_hook = _hook(slow), _hook(held)
+        slow_hook, held_hook = hook_at(slow), hook_at(held)
         queue_events(1)
         started = time.monotonic()
         result = webhook_lanes.webhooks_deliver_due()
@@ -114,7 +107,7 @@ def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_priv
         slow.stop()
         held.stop()
 
-    assert result == webhooks.DeliveryResult(delivered=1) and _delivered(slow_hook) == 1
+    assert result == webhooks.DeliveryResult(delivered=1) and delivered(slow_hook) == 1
     # Once at the start, then at most once a POLL_SECONDS while the slow lane runs: it was
     # hundreds, and the run, never without a lane, went on for its whole RUN_SECONDS.
     assert took < 10

@@ -11,7 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from api.models import Webhook
+from api.models import Webhook, WebhookEvent
 from api.services import audit, webhook_lanes, webhooks
 
 
@@ -107,3 +107,13 @@ def queue_events(count: int) -> None:
     events = [audit.Event("tickets.expired", {"count": n}) for n in range(count)]
     with transaction.atomic():
         audit.record_many(actor="test", now=timezone.now(), entries=[], events=events)
+
+
+def hook_at(receiver: Receiver) -> Webhook:
+    """An endpoint at `receiver`, for every event."""
+    return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+
+
+def delivered(hook: Webhook) -> int:
+    """How many of `hook`'s events were delivered."""
+    return WebhookEvent.objects.filter(webhook=hook, status="delivered").count()
