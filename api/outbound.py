@@ -84,10 +84,22 @@ _lookups = threading.BoundedSemaphore(LOOKUPS)
 _sender_lookups = threading.BoundedSemaphore(SENDER_LOOKUPS)
 
 
+# A Sender's look-ups still running, by host: another Sender asking for that host waits for
+# the same answer (within its own RESOLVE_SECONDS) and takes no slot. Without that, a host
+# whose name server never answers took a slot more with each run's lane (a look-up outlives
+# its 5 s until getaddrinfo gives up), until stuck look-ups held all SENDER_LOOKUPS and
+# every healthy host was refused.
+Looking = tuple[threading.Event, list[Any]]  # set when done; the answer or its error
+_looking: dict[str, Looking] = {}
+_looking_lock = threading.Lock()
+
+
 def _fresh_lookups() -> None:  # a forked child has none of its parent's threads running
-    global _lookups, _sender_lookups
+    global _lookups, _sender_lookups, _looking_lock
     _lookups = threading.BoundedSemaphore(LOOKUPS)
     _sender_lookups = threading.BoundedSemaphore(SENDER_LOOKUPS)
+    _looking.clear()
+    _looking_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_fresh_lookups)
@@ -95,25 +107,43 @@ os.register_at_fork(after_in_child=_fresh_lookups)
 
 def _resolve(host: str, queue: bool) -> list[Any]:
     """getaddrinfo's answer for `host`, or TimeoutError after RESOLVE_SECONDS (`queue`: a
-    Sender's, among SENDER_LOOKUPS, waiting for a free one counted in; else among LOOKUPS,
-    refused at once when none is free)."""
+    Sender's, among SENDER_LOOKUPS, waiting for a free one counted in, or for the look-up of
+    the same host another Sender started; else among LOOKUPS, refused at once when none is
+    free)."""
     deadline = time.monotonic() + RESOLVE_SECONDS
+    done, answer = threading.Event(), list[Any]()
+    if queue:
+        with _looking_lock:
+            running = _looking.setdefault(host, (done, answer))
+        if running[0] is not done:  # another Sender's look-up of this host: its answer is ours
+            return _answer(host, *running, deadline)
     slots = _sender_lookups if queue else _lookups
     if not (slots.acquire(timeout=RESOLVE_SECONDS) if queue else slots.acquire(blocking=False)):
+        _looked_up(host, done, answer, TimeoutError(host), queue)
         raise TimeoutError(host)
-    answer: list[Any] = []
-    done = threading.Event()
 
     def look_up() -> None:
         try:
-            answer.append(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
+            found: Any = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
         except BaseException as exc:  # noqa: BLE001 (handed to the caller)
-            answer.append(exc)
-        finally:
-            slots.release()
-            done.set()
+            found = exc
+        slots.release()
+        _looked_up(host, done, answer, found, queue)
 
     threading.Thread(target=look_up, name=f"resolve {host}", daemon=True).start()
+    return _answer(host, done, answer, deadline)
+
+
+def _looked_up(host: str, done: threading.Event, answer: list[Any], found: Any, queue: bool) -> None:
+    answer.append(found)
+    if queue:
+        with _looking_lock:
+            if _looking.get(host, (None,))[0] is done:
+                del _looking[host]
+    done.set()
+
+
+def _answer(host: str, done: threading.Event, answer: list[Any], deadline: float) -> list[Any]:
     if not done.wait(max(deadline - time.monotonic(), 0)):
         raise TimeoutError(host)
     if isinstance(answer[0], BaseException):

@@ -20,6 +20,7 @@ connections would neither see its rows nor get past its locks), sends in the cal
 thread, every URL's events in one lane, as before lanes.
 """
 
+import logging
 import queue
 import threading
 import time
@@ -35,6 +36,8 @@ from django.utils import timezone
 from ..models import WebhookEvent
 from . import audit, webhooks
 from .webhooks import BATCH_SIZE, DeliveryResult
+
+logger = logging.getLogger(__name__)
 
 # A cron run (every minute) claims and starts no send after this: with its last send timed
 # out (15 s for a whole answer, outbound.Sender.post, and 5 s for a first DNS look-up) it
@@ -105,8 +108,12 @@ def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: Delive
             except Exception as exc:  # noqa: BLE001 (raised once the running lanes end)
                 error, lanes = exc, []
             for url, work in lanes:
+                try:
+                    threading.Thread(target=lane, args=(url, work), name="webhook lane", daemon=True).start()
+                except RuntimeError as exc:  # can't start a thread: as any error, once the others end
+                    error = error or exc
+                    break
                 running.add(url)
-                threading.Thread(target=lane, args=(url, work), name="webhook lane", daemon=True).start()
         if not running:
             break
         try:
@@ -125,7 +132,23 @@ def _run_lanes(next_lanes: Callable[[set[str], int], list[Lane]], result: Delive
         raise error
 
 
-def _record_run(result: DeliveryResult, actor: str, now: datetime) -> None:
+def _record_run(result: DeliveryResult, actor: str, now: datetime, *, failing: bool = False) -> None:
+    """The run's audit entry. `failing`: the run is raising an error, which this must not
+    hide (the entry then only logged as lost when it can't be written either)."""
+    # The run's own connection may be the error (the database restarted under it): Django
+    # opens a new one at the next query only once the broken one is closed. (Never inside
+    # a transaction, a test's: that close would end it.)
+    if failing and not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+    try:
+        _write_run(result, actor, now)
+    except Exception:
+        if not failing:
+            raise
+        logger.exception("The webhook run's audit entry could not be written either")
+
+
+def _write_run(result: DeliveryResult, actor: str, now: datetime) -> None:
     with transaction.atomic():
         changes = {"delivered": result.delivered, "failed": result.failed, "disabled": result.disabled}
         audit.record(
@@ -167,8 +190,10 @@ def webhooks_deliver(
                 return [(url, partial(send, batch)) for url, batch in starting]
 
             _run_lanes(next_lanes, result, Unreachable())
-    finally:  # what was sent is recorded, a run that failed part-way too
-        _record_run(result, actor, clock())
+    except Exception:  # what was sent is recorded, a run that failed part-way too
+        _record_run(result, actor, clock(), failing=True)
+        raise
+    _record_run(result, actor, clock())
     return result
 
 
@@ -227,7 +252,10 @@ def webhooks_deliver_due(
                 ]
 
             _run_lanes(next_lanes, result, dead)
-    finally:  # what was sent is recorded, a run that failed part-way too
+    except Exception:  # what was sent is recorded, a run that failed part-way too
         if result.sent:
-            _record_run(result, actor, clock())
+            _record_run(result, actor, clock(), failing=True)
+        raise
+    if result.sent:
+        _record_run(result, actor, clock())
     return result

@@ -194,3 +194,29 @@ def test_as_many_lanes_as_a_run_may_have_each_get_the_whole_time_to_resolve(monk
 
     assert refusals == {host: _loopback(host) for host in hosts}
     assert time.monotonic() - started < outbound.RESOLVE_SECONDS  # at once, not in waves
+
+
+def test_a_host_whose_look_up_hangs_holds_one_slot_however_many_runs_ask(monkeypatch):
+    """Each run's lane started a look-up of its own of a host whose name server never
+    answers, and each outlived its 5 s: after sixteen runs they held every Sender's slot,
+    and healthy hosts were refused "can't be resolved in time"."""
+    monkeypatch.setattr(outbound, "RESOLVE_SECONDS", 0.2)
+    answer = threading.Event()
+    getaddrinfo = outbound.socket.getaddrinfo
+
+    def silent_for_one(host, *args, **kwargs):
+        if host == "silent.example.test":
+            answer.wait(30)
+        return getaddrinfo("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", silent_for_one)
+    try:
+        for _ in range(outbound.SENDER_LOOKUPS + 2):  # a lane a run, every run
+            refusal = outbound.checked_addresses("silent.example.test", queue=True)[1]
+            assert refusal == "The host silent.example.test can't be resolved in time."
+        stuck = [t for t in threading.enumerate() if t.name == "resolve silent.example.test"]
+
+        assert len(stuck) == 1
+        assert outbound.checked_addresses("fine.example.test", queue=True)[1] == _loopback("fine.example.test")
+    finally:
+        answer.set()

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, Error, connection
 
 from api.models import AuditEntry, WebhookEvent
 from api.services import webhook_lanes, webhooks
@@ -49,6 +49,32 @@ def test_a_run_whose_look_for_due_urls_fails_waits_for_its_lanes_and_records_the
         with pytest.raises(DatabaseError, match="went away"):
             webhook_lanes.webhooks_deliver_due()
         # Raised only once the slow lane had ended: its send done and recorded.
+        assert (delivered(slow_hook), delivered(fast_hook)) == (1, 1)
+    finally:
+        slow.stop()
+        fast.stop()
+    assert _run_entry() == {"delivered": 2, "failed": 0, "disabled": 0}
+
+
+def test_a_run_whose_own_connection_broke_still_records_its_lanes_sends(allow_private, monkeypatch):
+    """The run's own connection broke (the database restarted) as it looked for URLs due:
+    the audit entry, written on that connection, failed too, and its error hid the first."""
+    slow, fast = Receiver(delay=1.5), Receiver()
+    due_urls, looks = webhook_lanes._due_urls, Counter[str]()
+
+    def on_a_broken_connection(*args):
+        looks["due"] += 1
+        if looks["due"] > 1:  # when the fast lane ends, the database has restarted
+            connection.connection.close()
+        return due_urls(*args)
+
+    monkeypatch.setattr(webhook_lanes, "_due_urls", on_a_broken_connection)
+    try:
+        slow_hook, fast_hook = hook_at(slow), hook_at(fast)
+        queue_events(1)
+        with pytest.raises(Error) as raised:
+            webhook_lanes.webhooks_deliver_due()
+        assert "audit" not in str(raised.value)
         assert (delivered(slow_hook), delivered(fast_hook)) == (1, 1)
     finally:
         slow.stop()
