@@ -17,10 +17,12 @@ addresses instead, and sets WEBHOOKS_ALLOW_PRIVATE: then no check is made, and r
 go by name, through the environment's proxy if there is one.
 """
 
+import functools
 import ipaddress
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -211,15 +213,23 @@ class _CheckedConnections(httpcore.NetworkBackend):
         self.system.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's certificates, verified), made once: each made
+    loads the certificates again, most of the 62 ms of CPU a Sender cost, and a delivery
+    run makes a Sender for each lane. A context is safe to share between connections."""
+    return httpx.create_ssl_context()
+
+
 class _Transport(httpx.HTTPTransport):
     """httpx's transport over connections opened by `backend`. (httpx 0.28 takes no
     network backend: its pool is made again, with httpx's SSL defaults and limits, around
     this one; test_webhook_addresses.py fails if httpx stops using it.)"""
 
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        super().__init__()
+        super().__init__(verify=_ssl_context())
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             # httpx's default limits: above all, a kept connection idle for 5 s is closed,
             # not reused just as its server closes it.
             max_connections=100,
@@ -249,7 +259,7 @@ class Sender:
         # Allowed private addresses, httpx's own transport: by name, through a proxy from
         # the environment if there is one.
         transport = None if allow_private else _Transport(self.connections)
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, verify=_ssl_context())
 
     def __enter__(self) -> "Sender":
         return self

@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import trustme
@@ -83,12 +84,15 @@ def test_a_name_that_rebinds_to_a_private_address_after_the_check_gets_nothing_p
 
 
 @pytest.fixture
-def authority(monkeypatch, tmp_path) -> trustme.CA:
-    """A certificate authority that the deliverer trusts (httpx reads SSL_CERT_FILE)."""
+def authority(monkeypatch, tmp_path) -> Iterator[trustme.CA]:
+    """A certificate authority that the deliverer trusts (httpx reads SSL_CERT_FILE when it
+    makes the context, which outbound makes once a process: made again here, and after)."""
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
-    return ca
+    outbound._ssl_context.cache_clear()
+    yield ca
+    outbound._ssl_context.cache_clear()
 
 
 def tls_receiver(ca: trustme.CA, name: str) -> Receiver:
