@@ -33,7 +33,7 @@ from .caps import check_seats_per_hour
 from .catalog import ShowTime, seats_sold_unblocked
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import TOLD, UNTOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
-from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, show_id_of, tariff
+from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, sells_out, show_id_of, tariff
 from .waitlist import waitlist_offer_booked
 
 Phone: TypeAlias = PhoneNumber | str
@@ -123,9 +123,7 @@ def booking_create(
                 phone_number=phone_number,
                 reference=reference,
                 client=client,
-                # Sold out once every seat is booked (API.md): a seat held is not sold,
-                # and its confirm is the sale that takes it (booking_confirm).
-                sold_out=len(used.booked) + len(lines) >= show.capacity,
+                sold_out=sells_out(show, used, choice.seats),
                 actor=actor,
                 now=now,
             )
@@ -217,8 +215,7 @@ def booking_confirm(
                 phone_number=phone_number,
                 reference=reference,
                 client=client,
-                # The show is sold out when every seat is booked, the hold's now too.
-                sold_out=len(used.booked) + len(lines) >= show.capacity,
+                sold_out=sells_out(show, used, seats),
                 actor=actor,
                 now=now,
             )
@@ -321,7 +318,7 @@ def ticket_update(
                 ticket.show = target
                 if ticket.seat in used.blocked:
                     seats_sold_unblocked(show=target, seats=[ticket.seat], actor=actor, now=now)
-                if target.pk != current_show_id and len(used.booked) + 1 >= target.capacity:
+                if target.pk != current_show_id and sells_out(target, used, [ticket.seat]):
                     sold_out = target  # this move took the show's last seat, as a sale can
             customer = ticket.holder
             new_name = customer.name if name is None else name

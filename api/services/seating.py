@@ -3,7 +3,7 @@ show a request names, which seats it gets, at what price, and how a phone number
 it reads. Plain functions of rows read under the show's lock; they write nothing."""
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -70,6 +70,21 @@ def show_id_of(*, show_id: int | None, when: ShowTime | None, now: datetime) -> 
 def check_not_started(show: Show, now: datetime) -> None:
     if show.has_started(now):
         raise ShowStarted()
+
+
+def sells_out(show: Show, used: SeatsInUse, seats: Collection[str]) -> bool:
+    """Whether selling `seats` (chosen under the show's lock, where `used` was read) sells
+    the show out (API.md's show.sold_out, "the sale that took the last seat"): a seat was
+    left to sell before it and none is after, by Show.seats_available's rule with holds
+    left out. A held seat is not sold: its confirm is the sale that takes it. A blocked
+    seat is not for sale; staff selling one unblock it, which sells out a show that had
+    none left only once: the sale that took its last seat for sale told it already."""
+
+    def left(booked: int, blocked: int) -> int:
+        return min(show.capacity - booked, show.screen.capacity - booked - blocked)
+
+    booked, blocked = len(used.booked), len(used.blocked)
+    return left(booked, blocked) > 0 >= left(booked + len(seats), len(used.blocked.difference(seats)))
 
 
 def choose_seats(

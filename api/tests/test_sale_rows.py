@@ -14,8 +14,8 @@ from django.utils import timezone
 from api.errors import SeatTaken
 from api.locking import SeatsInUse
 from api.models import AuditEntry, Booking, Customer, Ticket, Webhook, WebhookEvent
-from api.services import audit, sale_rows, sales
-from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show
+from api.services import audit, catalog, sale_rows, sales
+from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +183,24 @@ def test_a_show_whose_last_seat_is_held_is_reported_sold_out_once_by_the_confirm
     sold_out = WebhookEvent.objects.filter(type="show.sold_out")
     assert sold_out.count() == 1
     assert sold_out.get().payload["data"]["id"] == small.pk
+
+
+def test_the_sale_of_the_last_seat_not_blocked_reports_the_show_sold_out_once(webhook):
+    """A seat blocked is not for sale: the sale of the others sold the show out, and said
+    nothing when it counted only booked seats against the capacity. Staff then selling the
+    house seat take nothing from a show already told sold out: no second event."""
+    webhook.events = ["show.sold_out"]
+    webhook.save()
+    small = make_show(days=2, screen=screen_of(3))
+    catalog.seats_block(show_id=small.pk, seats=["A3"], reason="house seat", now=timezone.now())
+
+    book_seats(small.pk, quantity=2)
+    sold_out = WebhookEvent.objects.filter(type="show.sold_out")
+    assert [event.payload["data"]["id"] for event in sold_out] == [small.pk]
+
+    book_seats(small.pk, seats=["A3"], staff=True)
+    assert sold_out.count() == 1
+    assert Ticket.objects.filter(show=small).count() == 3
 
 
 def test_a_reference_drawn_twice_is_drawn_again_and_leaves_nothing_behind(show, webhook):
