@@ -3,21 +3,12 @@ e-ticket.
 
 Plain Django templates with inline CSS. The show page's seat map is drawn by a script the
 service serves itself (api/static/api/show.js), through the public API, as any client
-would; without JavaScript the same page is a form of checkboxes that this module books
-through the services.
+would; without JavaScript the same page is a form of checkboxes, which api/showform.py
+books through the services.
 """
 
-import hashlib
-import json
-import math
 import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from itertools import groupby
-from typing import Any, NamedTuple
 from uuid import UUID
 
 import segno
@@ -31,23 +22,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import idempotency, selectors
-from .callers import actor_of, capped_client, client_scope
-from .errors import (
-    Busy,
-    Conflict,
-    DomainError,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    Limited,
-    SeatsPerHourReached,
-    SingleSeatGap,
-)
+from . import selectors, showform
 from .models import Show
 from .seatmap_svg import outlines
-from .serializers.sales import BookingCreateSerializer
 from .services import sales
-from .throttling import AnonThrottle
 
 HOME_SHOW_COUNT = 50
 # After the form books, the browser is sent to the show page (?booked) and shown the
@@ -61,31 +39,6 @@ BOOKED_SECONDS = 3600
 # 6 px a module: a version 3 code (a UUID) with its quiet zone is 222 px wide, which a
 # phone's camera and the door scanner read at a glance, and which fits a 320 px screen.
 QR_SCALE = 6
-# A ticket count of the no-script form: ASCII digits, at most this many (the serializer
-# refuses more than 10 tickets; a longer number is refused as not a count at all, before
-# int() could take long over it or raise).
-COUNT_DIGITS = 4
-
-# What the show page says when the service refuses, in plain sentences. The page's script
-# reads the same sentences (json_script), so the map and the no-script form say one thing.
-SENTENCES = {
-    "sold_out": "Sorry, this show doesn't have that many seats left. Try fewer seats, or another show.",
-    "none_left": "Sorry, this show is sold out. Try another show.",
-    "single_seat_gap": (
-        "That choice would leave seat {seat} on its own, and nobody could book a single seat there. "
-        "Take it too, or choose seats that leave no gap."
-    ),
-    "seat_taken": "Someone has just taken one of those seats. The map shows what is still free: please choose again.",
-    "hold_expired": "Your hold ran out before you confirmed, so the seats are on sale again. Please choose again.",
-    "busy": "Many people are booking this show right now. Please try again in a few seconds.",
-    "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
-    "seats_per_hour": (
-        "You have booked as many seats as one customer may book in an hour. You can book more in {minutes}."
-    ),
-    "nothing_chosen": "Pick at least one seat, or say how many tickets you want.",
-    "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
-    "network": "The booking service can't be reached. Check your connection and try again.",
-}
 
 
 @require_safe
@@ -132,156 +85,6 @@ def _title(show: Show) -> str:
 # --- a show's page ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TicketChoice:
-    """One line of the page's "how many tickets" form: a ticket type, or (key "") the
-    default type of a show without prices."""
-
-    key: str
-    name: str
-    amounts: list[tuple[str, Decimal]]  # (category, amount), for the label
-
-    @property
-    def field(self) -> str:
-        return f"tickets-{self.key}" if self.key else "tickets"
-
-
-def _ticket_choices(show: Show) -> list[TicketChoice]:
-    """The ticket types the show sells, the default first, then in the order of its prices
-    (already fetched)."""
-    prices = list(show.prices.all())
-    if not prices:
-        return [TicketChoice("", "Tickets", [])]
-    choices: dict[str, TicketChoice] = {}
-    default = None
-    for price in prices:
-        key = price.ticket_type.key
-        if key not in choices:
-            choices[key] = TicketChoice(key, price.ticket_type.name, [])
-        choices[key].amounts.append((price.category, price.amount))
-        default = key if price.ticket_type.default else default
-    # The default type first: the form's first line takes the seats the others leave, as
-    # the service gives a ticket named no type the default one.
-    return sorted(choices.values(), key=lambda choice: choice.key != default)
-
-
-# The no-script form's fields as its labels name them, for its refusals.
-FIELD_NAMES = {"name": "Name", "phone_number": "Phone number", "seats": "Seats", "ticket_types": "Tickets"}
-
-
-def _flat(errors: Any) -> list[str]:
-    """A field's messages, however deep (a list field's are by item, a dict's by key)."""
-    if isinstance(errors, dict):
-        return [message for value in errors.values() for message in _flat(value)]
-    if isinstance(errors, list):
-        return [message for value in errors for message in _flat(value)]
-    return [str(errors)]
-
-
-def _sentence(exc: DomainError) -> str:
-    if isinstance(exc, SingleSeatGap):
-        return SENTENCES["single_seat_gap"].format(seat=exc.seat)
-    if isinstance(exc, SeatsPerHourReached):  # in minutes, as the script says it
-        minutes = max(1, math.ceil(exc.retry_after / 60))
-        return SENTENCES["seats_per_hour"].format(minutes="a minute" if minutes == 1 else f"{minutes} minutes")
-    if isinstance(exc, Conflict | Busy | IdempotencyKeyReused) and exc.code in SENTENCES:
-        return SENTENCES[exc.code]
-    return exc.message
-
-
-class FormOutcome(NamedTuple):
-    """What the no-script form's booking came to: the booking's reference, or what went
-    wrong with the page's status (and, at a cap, the seconds until the client may try
-    again)."""
-
-    reference: str | None
-    errors: list[str]
-    status: int
-    retry_after: int | None = None
-
-
-def _refused(errors: list[str], status: int = 400, retry_after: int | None = None) -> FormOutcome:
-    return FormOutcome(None, errors, status, retry_after)
-
-
-def _book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]) -> FormOutcome:
-    """Book what the no-script form asks."""
-    throttle = AnonThrottle()
-    if not throttle.allow_request(request, None):
-        return _refused([SENTENCES["throttled"]], 429, retry_after=math.ceil(throttle.wait()))
-    seats = request.POST.getlist("seats")
-    data: dict[str, Any] = {
-        "show": show.pk,
-        "name": request.POST.get("name", ""),
-        "phone_number": request.POST.get("phone_number", ""),
-    }
-    counts: dict[str, int] = {}
-    for choice in choices:
-        text = request.POST.get(choice.field, "").strip() or "0"
-        # str.isdigit() alone takes "²" and other digits int() refuses.
-        if not (text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS):
-            return _refused([f"Give the number of {choice.name.lower()} tickets as a whole number."])
-        counts[choice.key] = int(text)
-    wanted = sum(counts.values())
-    if seats:
-        data["seats"] = seats
-        if wanted and choices[0].key:
-            data["ticket_types"] = counts  # they must add up to the seats (else a 400 says so)
-    elif not wanted:
-        return _refused([SENTENCES["nothing_chosen"]])
-    elif choices[0].key:
-        data["ticket_types"] = counts
-    else:
-        data["quantity"] = wanted
-    form = BookingCreateSerializer(data=data)
-    if not form.is_valid():
-        return _refused(
-            [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in form.errors.items() for m in _flat(got)]
-        )
-    now = timezone.now()
-
-    def book() -> idempotency.StoredResponse:
-        # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
-        sale = sales.booking_create(
-            now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
-        )
-        return idempotency.StoredResponse(201, {"reference": sale.booking.reference})
-
-    try:
-        booked = _once_per_form(request, book, now=now)
-    except DomainError as exc:
-        statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
-        status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
-        retry_after = exc.retry_after if isinstance(exc, Limited | Busy) else None
-        return _refused([_sentence(exc)], status, retry_after=retry_after)
-    return FormOutcome(booked.body["reference"], [], 201)
-
-
-FORM_KEY_WAITS = 20  # times 0.1 s: how long a form sent twice waits for the first to finish
-
-
-def _once_per_form(
-    request: HttpRequest, book: Callable[[], idempotency.StoredResponse], *, now: datetime
-) -> idempotency.StoredResponse:
-    """Book once per rendering of the form: its hidden form_key is an Idempotency-Key. A
-    double click sends the form twice, and the browser shows the second answer: that one
-    waits for the first to finish, then answers with the same booking (where it booked a
-    second time, or said the picked seats were taken by the customer's own first click)."""
-    key = request.POST.get("form_key", "")
-    if not (16 <= len(key) <= 64 and key.isascii() and key.isprintable()):
-        return book()  # an old page without one: as before
-    fields = sorted((name, request.POST.getlist(name)) for name in request.POST if name != "csrfmiddlewaretoken")
-    fingerprint = hashlib.sha256(f"{request.path}\n{json.dumps(fields)}".encode()).hexdigest()
-    for _ in range(FORM_KEY_WAITS):
-        try:
-            return idempotency.once(
-                scope=client_scope(request), key=f"form:{key}", request_hash=fingerprint, action=book, now=now
-            )
-        except IdempotencyKeyInUse:  # the first sending is still booking
-            time.sleep(0.1)
-    raise IdempotencyKeyInUse()
-
-
 class SeeOther(HttpResponseRedirect):
     """303: the answer to a POST is to GET this page (a reload then sends no form again)."""
 
@@ -307,13 +110,13 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     # Three queries: the show with its screen, venue and film; its prices with their
     # ticket types (prefetched); the seats in use (one statement).
     show = get_object_or_404(selectors.shows_with_counts(now=now), pk=show_id)
-    choices = _ticket_choices(show)
+    choices = showform.ticket_choices(show)
     started = show.has_started(now)
     sale: sales.Sale | None = None
     errors: list[str] = []
-    status, retry_after = 200, None
+    status, retry_after, new_form = 200, None, False
     if request.method == "POST" and not started:
-        reference, errors, status, retry_after = _book_from_form(request, show, choices)
+        reference, errors, status, retry_after, new_form = showform.book_from_form(request, show, choices)
         if reference is not None:  # Post/Redirect/Get: a reload can't book again
             page = reverse("show-page", args=[show.pk])
             booked = SeeOther(f"{page}?booked")
@@ -352,12 +155,13 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "errors": errors,
         "form": request.POST if errors else {},
         "hold_minutes": settings.BOOKING_HOLD_MINUTES,
-        "sentences": SENTENCES,
+        "sentences": showform.SENTENCES,
         # Each category's outline, as the admin's map draws it: the script tells them apart.
         "outlines": outlines(),
-        # The form's Idempotency-Key (_once_per_form): the one sent again with a corrected
-        # form, a new one for each page shown afresh.
-        "form_key": request.POST.get("form_key", "") if errors else secrets.token_urlsafe(24),
+        # The form's Idempotency-Key (showform): the one sent again with a corrected form, a
+        # new one for each page shown afresh, and for a page that booked already.
+        "form_key": request.POST.get("form_key", "") if errors and not new_form else secrets.token_urlsafe(24),
+        "prices_key": showform.prices_key(choices),
     }
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)

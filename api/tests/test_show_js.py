@@ -12,8 +12,8 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from api.models import Hold
-from api.pages import SENTENCES
 from api.seatmap_svg import outlines
+from api.showform import SENTENCES
 from api.tests.conftest import book_seats, make_show
 
 NODE = shutil.which("node")

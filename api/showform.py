@@ -1,0 +1,249 @@
+"""The show page's form without the script: what it asks, booked through the services once
+for each page shown (api/pages.py renders the page; the script books through the API).
+
+Three things the form must not do, which the script's hold-then-confirm can't: book twice
+when sent twice (a double click: its hidden form_key is an Idempotency-Key), book other
+tickets than it shows (its hidden prices_key names the prices it showed: changed since,
+nothing is booked and the page shows the new ones), and leave a customer stuck on a
+refusal that sending the form again can't get past.
+"""
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import idempotency
+from .callers import actor_of, capped_client, client_scope
+from .errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    Limited,
+    SeatsPerHourReached,
+    SingleSeatGap,
+)
+from .models import Show
+from .serializers.sales import BookingCreateSerializer
+from .services import sales
+from .throttling import AnonThrottle
+
+# A ticket count of the no-script form: ASCII digits, at most this many (the serializer
+# refuses more than 10 tickets; a longer number is refused as not a count at all, before
+# int() could take long over it or raise).
+COUNT_DIGITS = 4
+
+# What the show page says when the service refuses, in plain sentences. The page's script
+# reads the same sentences (json_script), so the map and the no-script form say one thing.
+SENTENCES = {
+    "sold_out": "Sorry, this show doesn't have that many seats left. Try fewer seats, or another show.",
+    "none_left": "Sorry, this show is sold out. Try another show.",
+    "single_seat_gap": (
+        "That choice would leave seat {seat} on its own, and nobody could book a single seat there. "
+        "Take it too, or choose seats that leave no gap."
+    ),
+    "seat_taken": "Someone has just taken one of those seats. The map shows what is still free: please choose again.",
+    "hold_expired": "Your hold ran out before you confirmed, so the seats are on sale again. Please choose again.",
+    "busy": "Many people are booking this show right now. Please try again in a few seconds.",
+    "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
+    "seats_per_hour": (
+        "You have booked as many seats as one customer may book in an hour. You can book more in {minutes}."
+    ),
+    "nothing_chosen": "Pick at least one seat, or say how many tickets you want.",
+    "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
+    "idempotency_key_in_use": "Your booking is still being made. Please wait a few seconds, then send it again.",
+    "network": "The booking service can't be reached. Check your connection and try again.",
+}
+# The form's own, where the script reloads (a fresh form_key, which this refusal gives).
+BOOKED_ALREADY = "This page has booked already. To book these seats as well, send the form again."
+PRICES_CHANGED = "The prices of this show changed since the page was shown: check them, then send the form again."
+
+
+@dataclass(frozen=True)
+class TicketChoice:
+    """One line of the page's "how many tickets" form: a ticket type, or (key "") the
+    default type of a show without prices."""
+
+    key: str
+    name: str
+    amounts: list[tuple[str, Decimal]]  # (category, amount), for the label
+
+    @property
+    def field(self) -> str:
+        return f"tickets-{self.key}" if self.key else "tickets"
+
+
+def ticket_choices(show: Show) -> list[TicketChoice]:
+    """The ticket types the show sells, the default first, then in the order of its prices
+    (already fetched)."""
+    prices = list(show.prices.all())
+    if not prices:
+        return [TicketChoice("", "Tickets", [])]
+    choices: dict[str, TicketChoice] = {}
+    default = None
+    for price in prices:
+        key = price.ticket_type.key
+        if key not in choices:
+            choices[key] = TicketChoice(key, price.ticket_type.name, [])
+        choices[key].amounts.append((price.category, price.amount))
+        default = key if price.ticket_type.default else default
+    # The default type first: the form's first line takes the seats the others leave, as
+    # the service gives a ticket named no type the default one.
+    return sorted(choices.values(), key=lambda choice: choice.key != default)
+
+
+def prices_key(choices: list[TicketChoice]) -> str:
+    """The prices a page shows, as its form sends them back (the hidden prices_key): the same
+    while every type's amount in every category stays the same, whatever their order."""
+    shown = sorted((c.key, category, str(amount)) for c in choices for category, amount in c.amounts)
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:32]
+
+
+# The no-script form's fields as its labels name them, for its refusals.
+FIELD_NAMES = {"name": "Name", "phone_number": "Phone number", "seats": "Seats", "ticket_types": "Tickets"}
+
+
+def _flat(errors: Any) -> list[str]:
+    """A field's messages, however deep (a list field's are by item, a dict's by key)."""
+    if isinstance(errors, dict):
+        return [message for value in errors.values() for message in _flat(value)]
+    if isinstance(errors, list):
+        return [message for value in errors for message in _flat(value)]
+    return [str(errors)]
+
+
+def _sentence(exc: DomainError) -> str:
+    if isinstance(exc, SingleSeatGap):
+        return SENTENCES["single_seat_gap"].format(seat=exc.seat)
+    if isinstance(exc, SeatsPerHourReached):  # in minutes, as the script says it
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        return SENTENCES["seats_per_hour"].format(minutes="a minute" if minutes == 1 else f"{minutes} minutes")
+    if isinstance(exc, IdempotencyKeyReused):
+        return BOOKED_ALREADY
+    if isinstance(exc, Conflict | Busy) and exc.code in SENTENCES:
+        return SENTENCES[exc.code]
+    return exc.message
+
+
+class FormOutcome(NamedTuple):
+    """What the no-script form's booking came to: the booking's reference, or what went
+    wrong with the page's status (and, at a cap, the seconds until the client may try
+    again; `new_form`: the page booked already, and its form needs a new form_key)."""
+
+    reference: str | None
+    errors: list[str]
+    status: int
+    retry_after: int | None = None
+    new_form: bool = False
+
+
+def _refused(errors: list[str], status: int = 400, retry_after: int | None = None) -> FormOutcome:
+    return FormOutcome(None, errors, status, retry_after)
+
+
+class _PricesChanged(Exception):
+    pass
+
+
+def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]) -> FormOutcome:
+    """Book what the no-script form asks."""
+    throttle = AnonThrottle()
+    if not throttle.allow_request(request, None):
+        return _refused([SENTENCES["throttled"]], 429, retry_after=math.ceil(throttle.wait()))
+    seats = request.POST.getlist("seats")
+    data: dict[str, Any] = {
+        "show": show.pk,
+        "name": request.POST.get("name", ""),
+        "phone_number": request.POST.get("phone_number", ""),
+    }
+    counts: dict[str, int] = {}
+    for choice in choices:
+        text = request.POST.get(choice.field, "").strip() or "0"
+        # str.isdigit() alone takes "²" and other digits int() refuses.
+        if not (text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS):
+            return _refused([f"Give the number of {choice.name.lower()} tickets as a whole number."])
+        counts[choice.key] = int(text)
+    wanted = sum(counts.values())
+    if seats:
+        data["seats"] = seats
+        if choices[0].key:
+            # They must add up to the seats (else a 400 says so); left at 0, the seats are
+            # all the first line's, as the page says: the show's default type where it sells
+            # it, else one it does (a matinee priced for children only).
+            data["ticket_types"] = counts if wanted else {choices[0].key: len(seats)}
+    elif not wanted:
+        return _refused([SENTENCES["nothing_chosen"]])
+    elif choices[0].key:
+        data["ticket_types"] = counts
+    else:
+        data["quantity"] = wanted
+    form = BookingCreateSerializer(data=data)
+    if not form.is_valid():
+        return _refused(
+            [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in form.errors.items() for m in _flat(got)]
+        )
+    now = timezone.now()
+    shown = request.POST.get("prices_key")  # none from a page older than the field
+
+    def book() -> idempotency.StoredResponse:
+        # In the form_key's turn: a double click's second sending gets the booking the first
+        # made, whatever changed since. `choices` are the prices as this request read them.
+        if shown is not None and shown != prices_key(choices):
+            raise _PricesChanged()
+        # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
+        sale = sales.booking_create(
+            now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
+        )
+        return idempotency.StoredResponse(201, {"reference": sale.booking.reference})
+
+    try:
+        booked = _once_per_form(request, book, now=now)
+    except _PricesChanged:
+        return _refused([PRICES_CHANGED], 409)
+    except DomainError as exc:
+        statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
+        status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
+        retry_after = exc.retry_after if isinstance(exc, Limited | Busy | Conflict) else None
+        return FormOutcome(None, [_sentence(exc)], status, retry_after, isinstance(exc, IdempotencyKeyReused))
+    return FormOutcome(booked.body["reference"], [], 201)
+
+
+def form_key_waits() -> int:
+    """How many times (0.1 s apart) a form sent twice waits for the first sending to finish:
+    as long as that one's sale may wait for the show's lock and then the client's
+    (BOOKING_LOCK_TIMEOUT_SECONDS each), and a second to book; at most 20 s, well inside
+    gunicorn's 30 s timeout (gunicorn.conf.py)."""
+    return math.ceil(min(2 * settings.BOOKING_LOCK_TIMEOUT_SECONDS + 1, 20) / 0.1)
+
+
+def _once_per_form(
+    request: HttpRequest, book: Callable[[], idempotency.StoredResponse], *, now: datetime
+) -> idempotency.StoredResponse:
+    """Book once per rendering of the form: its hidden form_key is an Idempotency-Key. A
+    double click sends the form twice, and the browser shows the second answer: that one
+    waits for the first to finish, then answers with the same booking (where it booked a
+    second time, or said the picked seats were taken by the customer's own first click)."""
+    key = request.POST.get("form_key", "")
+    if not (16 <= len(key) <= 64 and key.isascii() and key.isprintable()):
+        return book()  # an old page without one: as before
+    fields = sorted((name, request.POST.getlist(name)) for name in request.POST if name != "csrfmiddlewaretoken")
+    fingerprint = hashlib.sha256(f"{request.path}\n{json.dumps(fields)}".encode()).hexdigest()
+    for _ in range(form_key_waits()):
+        try:
+            return idempotency.once(
+                scope=client_scope(request), key=f"form:{key}", request_hash=fingerprint, action=book, now=now
+            )
+        except IdempotencyKeyInUse:  # the first sending is still booking
+            time.sleep(0.1)
+    raise IdempotencyKeyInUse()
