@@ -153,6 +153,12 @@ class HoldQuerySet(models.QuerySet):
         meanwhile (a second release, a confirm), finds them ended too."""
         return self.update(expires_at=Least(Value(now, output_field=models.DateTimeField()), F("created_at")))
 
+    def end_offers_by_start(self, show: Show) -> int:
+        """The show's offers (its waiting list's holds) end by its start, as the offer job
+        makes them: kept after staff move the show earlier."""
+        offers = self.filter(show=show, waitlist_entry__isnull=False, expires_at__gt=show.starts_at)
+        return offers.update(expires_at=show.starts_at)
+
 
 class Hold(models.Model):
     """Seats kept off sale while a customer pays. Taken while expires_at > now."""

@@ -34,7 +34,7 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
-from ..models import Film, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, expiry_cutoff
+from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, expiry_cutoff
 from . import audit
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
@@ -300,6 +300,8 @@ def show_update(
         if prices is not None:
             _set_prices(show, prices)
         _save_show(show)
+        if show.starts_at < before_start:
+            Hold.objects.end_offers_by_start(show)  # an offer never lasts past its show's start
         if show.starts_at != before_start:
             # Its tickets' expired flag (the expire job's) follows the new time at once:
             # moved to the future, an expired ticket is valid again, not purged as spent.

@@ -89,8 +89,10 @@ def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
     if not client or not limit:
         return
     lock_client(client)
-    in_line = WaitlistEntry.objects.filter(client=client, status__in=IN_LINE, show__starts_at__gt=now)
-    waiting = in_line.aggregate(seats=Sum("party_size"))["seats"] or 0
+    # As the entries read (with_status): an offer that ran out or was turned down holds no
+    # place, though the offer job has not marked it expired yet.
+    mine = WaitlistEntry.objects.filter(client=client, show__starts_at__gt=now).with_status(now)
+    waiting = mine.filter(current_status__in=IN_LINE).aggregate(seats=Sum("party_size"))["seats"] or 0
     if waiting + party_size > limit:
         raise WaitlistLimitReached(limit, waiting)
 

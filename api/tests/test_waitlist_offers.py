@@ -331,3 +331,35 @@ def test_a_show_that_failed_before_another_host_took_over_still_fails_the_comman
 
     assert "ZeroDivisionError" in err.getvalue()
     assert out.getvalue().endswith("Another host is offering waiting-list seats right now; left the rest to it.\n")
+
+
+def test_an_offer_that_ran_out_holds_no_place_in_the_clients_line_cap(api_client, row_of_ten, frozen, settings):
+    # Until the offer job next ran, the lapsed offer (its entry already reading expired)
+    # still counted its 4 seats against the client's cap: "4 in line now".
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 4
+    other = make_show(days=4, capacity=4, screen=screen_of(4, name="Other"))
+    book_seats(other.pk, quantity=4)
+    grace = join(api_client, row_of_ten, GRACE, 4, frozen)
+    cancel(api_client, row_of_ten, "A1", "A2", "A3", "A4")
+    offer_seats()
+    frozen.shift(timedelta(minutes=OFFER_MINUTES, seconds=1))
+    assert entry_of(api_client, grace)["status"] == "expired"
+
+    joined = api_client.post(f"/api/shows/{other.pk}/waitlist", {**ALAN, "party_size": 1}, format="json")
+
+    assert joined.status_code == 201, joined.json()
+
+
+def test_a_show_moved_earlier_ends_its_offers_by_its_new_start(api_client, staff_client, row_of_ten, frozen):
+    # The offer kept its end, 5 minutes past the new start: the entry read "offered" at a
+    # show that had started, its seat held.
+    grace = join(api_client, row_of_ten, GRACE, 1, frozen)
+    cancel(api_client, row_of_ten, "A4")
+    offer_seats()  # held for 10 minutes
+    new_start = (timezone.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    moved = staff_client.patch(f"/api/shows/{row_of_ten.pk}", {"starts_at": new_start.isoformat()}, format="json")
+    assert moved.status_code == 200, moved.json()
+
+    assert Hold.objects.get(waitlist_entry_id=UUID(grace)).expires_at == new_start
+    frozen.move_to(new_start + timedelta(minutes=1))
+    assert entry_of(api_client, grace)["status"] == "expired"
