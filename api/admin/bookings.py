@@ -128,9 +128,9 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
         return history_link("booking", booking.reference)
 
     def delete_model(self, request, obj: Booking) -> None:
-        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request))
+        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True)
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         # Locked in primary-key order, as two staff may delete overlapping selections at once.
         for booking_id in queryset.order_by("pk").values_list("pk", flat=True):
-            sales.booking_cancel(booking_id=booking_id, actor=staff_actor(request))
+            sales.booking_cancel(booking_id=booking_id, actor=staff_actor(request), staff=True)

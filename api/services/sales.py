@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -228,9 +229,11 @@ def booking_confirm(
     return with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
 
 
-def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None) -> None:
+def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None, staff: bool = False) -> None:
     """Cancel every ticket of the booking; its seats are free again at once. A booking
-    gone meanwhile (cancelled at the same time) is left as it is."""
+    gone meanwhile (cancelled at the same time) is left as it is. Only staff cancel one
+    with a ticket whose show has started (_check_cancellable)."""
+    now = now or timezone.now()
     with transaction.atomic():
         # The booking's row lock first, then its tickets' (as ticket_cancel): the cancels of
         # one booking and of its tickets take turns, and each reads what the one before left.
@@ -240,6 +243,7 @@ def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | No
             return
         tickets = Ticket.objects.select_for_update().filter(booking_id=booking_id).order_by("pk")
         ticket_ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
+        _check_cancellable(Ticket.objects.filter(booking_id=booking_id), staff=staff, now=now)
         door.refuse_used(
             Ticket.objects.filter(booking_id=booking_id),
             "A ticket of this booking was checked in already: it can't be cancelled.",
@@ -250,7 +254,15 @@ def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | No
         Booking.objects.filter(pk=booking_id).delete()
         entries = [audit.Entry("booking.cancelled", "booking", reference, {"tickets": ticket_ids})]
         entries += [audit.Entry("ticket.cancelled", "ticket", pk) for pk in ticket_ids]
-        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=[event])
+        audit.record_many(actor=actor, now=now, entries=entries, events=[event])
+
+
+def _check_cancellable(tickets: QuerySet[Ticket], *, staff: bool, now: datetime) -> None:
+    """A ticket whose show has started, or that has expired, is cancelled by staff only (a
+    show called off midway): a customer's refund for a show that has begun (or a no-show's)
+    is the theatre's decision, as a change of such a ticket is refused (ticket_update)."""
+    if not staff and tickets.filter(Q(expired=True) | Q(show__starts_at__lte=now)).exists():
+        raise TicketNotChangeable()
 
 
 # --- tickets ----------------------------------------------------------------------
@@ -350,14 +362,17 @@ def ticket_update(
         raise SeatTaken() from exc
 
 
-def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime | None = None) -> None:
+def ticket_cancel(
+    *, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime | None = None, staff: bool = False
+) -> None:
     """Delete the ticket (its seat is free at once), and its booking if that was the last.
 
     The booking's row lock, then the ticket's (the order of booking_cancel; a change or a
     check-in locks the ticket alone, after the show's lock): two cancels of one ticket,
     or of the last two tickets of a booking, take turns. The second of one ticket finds
     it gone (TicketNotFound); of the last two, the second finds its ticket the last and
-    cancels the booking too."""
+    cancels the booking too. Only staff cancel a ticket whose show has started."""
+    now = now or timezone.now()
     with transaction.atomic():
         found = lock_booking_of(ticket_id)
         # Read again under the locks: a cancel or a move may have committed meanwhile.
@@ -365,6 +380,7 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         if found is None or ticket is None:
             raise TicketNotFound()
         (booking_id, reference), (show_id, seat) = found, ticket
+        _check_cancellable(Ticket.objects.filter(pk=ticket_id), staff=staff, now=now)
         door.refuse_used(
             Ticket.objects.filter(pk=ticket_id), "This ticket was checked in already: it can't be cancelled."
         )
@@ -380,4 +396,4 @@ def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: dat
         if last:
             entries.append(audit.Entry("booking.cancelled", "booking", reference, {"tickets": [str(ticket_id)]}))
             events.append(audit.Event("booking.cancelled", audit.booking_data(Sale(gone.booking, [gone]))))
-        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries, events=events)
+        audit.record_many(actor=actor, now=now, entries=entries, events=events)
