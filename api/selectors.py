@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from phonenumber_field.phonenumber import PhoneNumber
 
 from .locking import seats_in_use, show_with_screen
 from .models import (
@@ -189,12 +190,9 @@ def bookings_with_tickets() -> models.QuerySet[Booking]:
     return Booking.objects.select_related("customer").prefetch_related(Prefetch("tickets", queryset=tickets))
 
 
-def booking_phone_and_country(reference: str) -> tuple[Any, str | None] | None:
-    """The booker's phone number and the country its venue reads local numbers in (None
-    without a ticket), in one query; None for no such booking."""
-    country = Ticket.objects.filter(booking=OuterRef("pk")).values("show__screen__venue__country")[:1]
-    rows = Booking.objects.filter(reference=reference).annotate(country=Subquery(country))
-    return rows.values_list("customer__phone_number", "country").first()
+def booking_phone(reference: str) -> PhoneNumber | None:
+    """The booker's phone number, None for no such booking."""
+    return Booking.objects.filter(reference=reference).values_list("customer__phone_number", flat=True).first()
 
 
 def waitlist_entries(*, now: datetime) -> WaitlistEntryQuerySet:

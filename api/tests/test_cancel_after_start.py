@@ -14,7 +14,6 @@ from api.tests.conftest import ADA, book_seats, make_show
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def sale():
     # Before: 204 for both, and booking.cancelled (whom to refund) sent, after the film.

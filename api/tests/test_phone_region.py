@@ -85,6 +85,22 @@ def test_a_booking_is_looked_up_with_the_local_number_of_its_venue(api_client, l
     assert (wrong.status_code, wrong.json()) == (404, {"detail": "No Booking matches the given query."})
 
 
+def test_a_booking_moved_to_another_countrys_venue_opens_with_the_local_number_it_was_booked_with(
+    api_client, london_show
+):
+    # The look-up read a local number in the country of one of the booking's tickets'
+    # venues: moved to Paris, the London booker's "020 ..." was read as French, a 404.
+    paris = Venue.objects.create(name="Le Grand Rex", time_zone="Europe/Paris", currency="GBP", country="FR")
+    there = make_show(days=4, screen=screen_of(20, venue=paris))
+    sale = book_seats(london_show.pk, quantity=1, name="Alan Turing", phone_number=LONDON_LOCAL)
+    url = f"/api/bookings/{sale.booking.reference}"
+    moved = api_client.patch(f"/api/tickets/{sale.tickets[0].pk}", {"show": there.pk}, format="json")
+    assert moved.status_code == 200, moved.json()
+
+    assert api_client.get(url, {"phone_number": LONDON_LOCAL}).status_code == 200
+    assert api_client.get(url, {"phone_number": "07946 0958"}).status_code == 404
+
+
 @pytest.mark.parametrize(
     "number, message",
     [

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from phonenumbers import region_code_for_number
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -218,13 +219,16 @@ class BookingViewSet(
     def get_object(self) -> Booking:
         reference = self.kwargs["reference"].upper()
         if not (self.request.user and self.request.user.is_staff):
-            # A number without a country code is read in the booking's venue's country. An
-            # unreadable or wrong number is the same 404 as an unknown reference, so the
-            # answer never tells whether the reference exists: nor does its time, so the
-            # phone is checked by one query whether the reference exists or not, before
-            # the booking and its tickets are read (which took 2 ms more when it existed).
-            phone, country = selectors.booking_phone_and_country(reference) or (None, None)
-            given = parse_phone(self.request.query_params.get("phone_number", ""), region=country)
+            # A number without a country code is read in the booker's number's own country:
+            # its local form there (as typed at a venue of that country, whichever venue its
+            # tickets have moved to since). An unreadable or wrong number is the same 404 as
+            # an unknown reference, so the answer never tells whether the reference exists:
+            # nor does its time, so the phone is checked by one query whether the reference
+            # exists or not, before the booking and its tickets are read (which took 2 ms
+            # more when it existed).
+            phone = selectors.booking_phone(reference)
+            region = region_code_for_number(phone) if phone is not None else None
+            given = parse_phone(self.request.query_params.get("phone_number", ""), region=region)
             if given is None or phone is None or given.as_e164 != phone_text(phone):
                 raise Http404("No Booking matches the given query.")  # get_object_or_404's words
         return get_object_or_404(self.get_queryset(), reference=reference)
