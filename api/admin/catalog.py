@@ -18,7 +18,7 @@ from ..models import Film, Screen, Venue
 from ..models.catalog import venue_time_zones
 from ..parsers import MAX_DEPTH, depth
 from ..seatmap_svg import seat_map_svg
-from ..seatmaps import SeatMapError, parse
+from ..seatmaps import SeatMap, SeatMapError, parse
 from ..services import venues
 from .base import ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, staff_actor
 
@@ -197,10 +197,29 @@ class ScreenForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial["seat_map_text"] = short_document(self.instance.seat_map)
+            # The page keeps the map it showed: the map is changed when staff changed its
+            # text, not when it differs from the map now (one a colleague saved meanwhile
+            # was written back over, dropping their seats).
+            self.fields["seat_map_text"].show_hidden_initial = True
             rows = len(self.instance.seat_map["rows"])
             self.fields["seat_map_text"].widget.attrs["rows"] = min(max(rows + 3, 12), 40)
         else:
             self.initial["seat_map_text"] = {"grid": {"rows": 8, "seats_per_row": 12}}
+
+    def clean_seat_map_text(self) -> SeatMap:
+        # A map typed on a page that showed another: saved, it undid a colleague's change
+        # that staff never saw.
+        shown = self.data.get(self.add_initial_prefix("seat_map_text"))  # None: a page from before
+        if self.instance.pk is not None and shown is not None and "seat_map_text" in self.changed_data:
+            try:
+                moved = json.loads(shown) != self.initial["seat_map_text"]
+            except ValueError:
+                moved = True
+            if moved:
+                raise forms.ValidationError(
+                    "This seat map was changed after this page was opened: reload it to see it now."
+                )
+        return self.cleaned_data["seat_map_text"]
 
 
 @admin.register(Screen)
@@ -224,9 +243,10 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
         return seat_map_svg(screen.seats)
 
     def save_model(self, request, obj: Screen, form: ScreenForm, change: bool) -> None:
-        venues.screen_save(
-            screen=obj, seat_map=form.cleaned_data["seat_map_text"], now=timezone.now(), actor=staff_actor(request)
-        )
+        # A map left as shown is not sent: screen_save keeps the one committed.
+        typed = not change or "seat_map_text" in form.changed_data
+        seat_map = form.cleaned_data["seat_map_text"] if typed else None
+        venues.screen_save(screen=obj, seat_map=seat_map, now=timezone.now(), actor=staff_actor(request))
 
 
 # --- films -------------------------------------------------------------------------------

@@ -202,6 +202,38 @@ def test_changing_a_map_through_the_admin(staff, screen):
     assert (screen.name, screen.capacity, screen.seats.labels()[-2:]) == ("Salon Bir", 11, ["C1", "C2"])
 
 
+def test_renaming_a_screen_keeps_a_map_a_colleague_changed_since_the_page_was_opened(staff, show):
+    url = f"/admin/api/screen/{show.screen_id}/change/"
+    page = _form(staff, url, name="Salon 1 (IMAX)")
+    bigger = {"rows": [*AISLE_MAP["rows"], {"label": "C", "seats": [{"number": n} for n in range(1, 11)]}]}
+    venues.screen_save(screen=Screen.objects.get(pk=show.screen_id), seat_map=parse(bigger), now=NOW, actor="bob")
+
+    response = staff.post(url, page)
+
+    # The page wrote back the map it showed: row C gone, the show's capacity back to 9,
+    # and the audit trail saying this staff member changed the map.
+    assert response.status_code == 302
+    screen = Screen.objects.get(pk=show.screen_id)
+    assert (screen.name, screen.capacity, Show.objects.get(pk=show.pk).capacity) == ("Salon 1 (IMAX)", 19, 19)
+    entry = AuditEntry.objects.filter(action="screen.changed").latest("pk")
+    assert entry.changes == {"name": "Salon 1 (IMAX)"}
+
+
+def test_a_map_typed_on_a_page_that_showed_another_is_refused(staff, screen):
+    url = f"/admin/api/screen/{screen.pk}/change/"
+    page = _form(staff, url, seat_map_text=json.dumps({"rows": [AISLE_MAP["rows"][0]]}))
+    bigger = {"rows": [*AISLE_MAP["rows"], {"label": "C", "seats": [{"number": 1}, {"number": 2}]}]}
+    venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=parse(bigger), now=NOW, actor="bob")
+
+    response = staff.post(url, page)
+
+    # Saved, it dropped rows B and C, which staff never saw.
+    assert response.context["adminform"].form.errors == {
+        "seat_map_text": ["This seat map was changed after this page was opened: reload it to see it now."]
+    }
+    assert Screen.objects.get(pk=screen.pk).capacity == 11
+
+
 def test_a_bad_seat_map_is_a_form_error_naming_the_problems(staff, screen):
     url = f"/admin/api/screen/{screen.pk}/change/"
     bad = {"rows": [{"label": "A", "seats": [{"number": 1}, {"number": 1, "x": 2}, {"number": 2, "kind": "sofa"}]}]}
