@@ -102,6 +102,10 @@ class TicketTypeForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["is_default"].initial = self.instance.default
+        # The page keeps the box as it showed it: the default moves when staff ticked or
+        # unticked it, not when it differs from the type now (a default a colleague moved
+        # meanwhile was moved back by a rename).
+        self.fields["is_default"].show_hidden_initial = True
 
 
 @admin.register(TicketType)
@@ -121,7 +125,8 @@ class TicketTypeAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
         return ["key"] if obj is not None else []
 
     def save_model(self, request, obj: TicketType, form, change: bool) -> None:
-        obj.default = form.cleaned_data["is_default"]
+        if not change or "is_default" in form.changed_data:
+            obj.default = form.cleaned_data["is_default"]
         venues.ticket_type_save(obj, actor=staff_actor(request))
 
     def delete_model(self, request, obj: TicketType) -> None:

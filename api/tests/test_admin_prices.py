@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.models import AuditEntry, Show, ShowPrice, TicketType
-from api.services import catalog, sales
+from api.services import catalog, sales, venues
 from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
 from api.tests.admin_helpers import NOW, _form_errors, _messages, frozen  # noqa: F401 (the fixtures)
 from api.tests.conftest import ADA, hold_seats
@@ -229,6 +229,21 @@ def test_the_default_stays_the_default_until_another_takes_its_place(staff):
     message = "One ticket type is always the default: make another one the default instead."
     assert _form_errors(response) == {"__all__": [message]}
     assert TicketType.objects.get(pk=adult.pk).default and TicketType.objects.get(pk=adult.pk).name == "Adult"
+
+
+def test_renaming_a_type_keeps_the_default_a_colleague_moved_meanwhile(staff):
+    adult, child = TicketType.objects.default(), TicketType.objects.get(key="child")
+    url = f"/admin/api/tickettype/{adult.pk}/change/"
+    page = {**_form(staff, url, name="Adult (18+)"), "is_default": "on"}  # the box as the page showed it
+    child.default = True
+    venues.ticket_type_save(child, actor="staff:bob")
+
+    response = staff.post(url, page)
+
+    # The box, ticked as shown, made adult the default again.
+    assert response.status_code == 302
+    assert (TicketType.objects.default().key, TicketType.objects.get(pk=adult.pk).name) == ("child", "Adult (18+)")
+    assert _entries("ticket_type.changed")[-1] == ("staff:admin", "adult", {"name": "Adult (18+)"})
 
 
 def test_deleting_an_unused_type(staff):
