@@ -23,7 +23,7 @@ from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
 from .base import AllOrNoneActions, ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 from .prices import ShowPriceInline
-from .waitlist import show_waitlist_url
+from .waitlist import WaitlistGoesWithShow, show_waitlist_url
 
 
 class ShowStatusFilter(admin.SimpleListFilter):
@@ -209,7 +209,7 @@ class SeatBlockInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
+class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, WaitlistGoesWithShow, admin.ModelAdmin):
     form = ShowForm
     list_display = [
         "title_display",
