@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from ..models import Booking, Customer, Ticket
 from ..services import sales
-from .base import AllOrNoneActions, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, ListQueriesChecked, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -43,7 +43,7 @@ class CustomerBookingInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ListQueriesChecked, admin.ModelAdmin):
     list_display = ["name", "phone_number", "bookings_count", "tickets_link"]
     search_fields = ["name", "phone_number"]
     ordering = ["name"]
@@ -94,7 +94,7 @@ class BookingTicketInline(ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
+class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
     list_select_related = ["customer"]
     list_filter = ["created_at"]

@@ -20,7 +20,7 @@ from ..parsers import MAX_DEPTH, depth
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMap, SeatMapError, parse
 from ..services import venues
-from .base import ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, staff_actor
+from .base import ListQueriesChecked, ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, staff_actor
 
 
 class DeletedThroughService(RuleErrorsAsMessages):
@@ -78,7 +78,7 @@ class VenueScreenInline(ReadOnlyInline):
 
 
 @admin.register(Venue)
-class VenueAdmin(DeletedThroughService, admin.ModelAdmin):
+class VenueAdmin(DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
     form = VenueForm
     list_display = ["name", "zone", "currency", "country", "screens_count"]
     search_fields = ["name"]
@@ -223,7 +223,7 @@ class ScreenForm(forms.ModelForm):
 
 
 @admin.register(Screen)
-class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
+class ScreenAdmin(DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
     form = ScreenForm
     list_display = ["name", "venue", "capacity"]
     list_display_links = ["name"]
@@ -253,7 +253,7 @@ class ScreenAdmin(DeletedThroughService, admin.ModelAdmin):
 
 
 @admin.register(Film)
-class FilmAdmin(ModelFieldLimits, DeletedThroughService, admin.ModelAdmin):
+class FilmAdmin(ModelFieldLimits, DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["title", "runtime", "rating"]
     search_fields = ["title"]
     fields = ["title", "runtime_minutes", "rating", "description"]

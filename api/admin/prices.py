@@ -13,7 +13,7 @@ from django.utils.functional import cached_property
 
 from ..models import ShowPrice, TicketType
 from ..services import catalog, venues
-from .base import RuleErrorsAsMessages, staff_actor
+from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 # --- a show's prices ---------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ class TicketTypeForm(forms.ModelForm):
 
 
 @admin.register(TicketType)
-class TicketTypeAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class TicketTypeAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     """Adult, child, senior...: saved and deleted by services.catalog (a new default takes
     the old one's place; the default, and a type sold or priced, can't be deleted)."""
 

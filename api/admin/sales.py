@@ -3,9 +3,7 @@ bookings.py)."""
 
 import csv
 from collections import Counter
-from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, cast
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,10 +17,11 @@ from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..filters import phone_matches
 from ..forms import PhoneFormField
-from ..models import Show, Ticket, Venue
+from ..models import Show, Ticket
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, jobs, sales
-from .base import AllOrNoneActions, RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, ListQueriesChecked, RuleErrorsAsMessages, history_link, staff_actor
+from .filters import ShowDateFilter
 
 if TYPE_CHECKING:
     pass
@@ -39,38 +38,6 @@ class CheckedInFilter(admin.SimpleListFilter):
         if self.value() in ("yes", "no"):
             return queryset.filter(checked_in_at__isnull=self.value() == "no")
         return queryset
-
-
-def _midnight(today: date, days: int, zone: ZoneInfo) -> datetime:
-    return timezone.make_aware(datetime.combine(today + timedelta(days=days), time.min), zone)
-
-
-class ShowDateFilter(admin.SimpleListFilter):
-    """The show's day where it plays: "today" is each venue's own today, in its zone (it
-    was the server's day in TIME_ZONE, so a 01:30 show in Istanbul was "today" the day
-    before)."""
-
-    title = "show date"
-    parameter_name = "show_date"
-
-    def lookups(self, request, model_admin):
-        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("week", "Next 7 days"), ("past", "Before today")]
-
-    def queryset(self, request, queryset):
-        ranges = {"today": (0, 1), "tomorrow": (1, 2), "week": (0, 7), "past": (None, 0)}
-        value = self.value()
-        if value not in ranges:
-            return queryset
-        first, last = ranges[value]
-        now, matches = timezone.now(), Q(pk__in=[])
-        for name in Venue.objects.time_zones():
-            zone = ZoneInfo(name)
-            today = timezone.localdate(now, zone)
-            in_range = Q(show__starts_at__lt=_midnight(today, last, zone))
-            if first is not None:
-                in_range &= Q(show__starts_at__gte=_midnight(today, first, zone))
-            matches |= Q(show__screen__venue__time_zone=name) & in_range
-        return queryset.filter(matches)
 
 
 class TicketForm(forms.ModelForm):
@@ -153,7 +120,7 @@ class TicketForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
+class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "short_id",
@@ -167,7 +134,6 @@ class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, admin.ModelAdmin):
     ]
     list_select_related = ["show__screen__venue", "booking", "holder"]
     list_filter = ["expired", CheckedInFilter, ShowDateFilter]
-    date_hierarchy = "show__starts_at"
     # "id" matches the start of an id too: on PostgreSQL a UUID is searched as its hex text.
     search_fields = ["holder__name", "holder__phone_number", "booking__reference", "id"]
     ordering = ["-show__starts_at", "seat_order"]

@@ -5,7 +5,6 @@ from collections import Counter
 from datetime import date, datetime, time
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -17,35 +16,22 @@ from django.utils.safestring import SafeString
 
 from .. import selectors
 from ..errors import Invalid
-from ..models import Screen, SeatBlock, Show, Ticket, expiry_cutoff
+from ..models import Screen, SeatBlock, Show, Ticket
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
 from ..services import catalog
-from .base import AllOrNoneActions, ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import (
+    AllOrNoneActions,
+    ListQueriesChecked,
+    ModelFieldLimits,
+    ReadOnlyInline,
+    RuleErrorsAsMessages,
+    history_link,
+    staff_actor,
+)
+from .filters import ShowDateFilter, ShowStatusFilter
 from .prices import ShowPriceInline
 from .waitlist import WaitlistGoesWithShow, show_waitlist_url
-
-
-class ShowStatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("upcoming", "Upcoming"),
-            ("started", "Started"),
-            ("expired", f"Expired ({settings.BOOKING_EXPIRE_AFTER_HOURS} h after the start)"),
-        ]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "upcoming":
-            return queryset.filter(starts_at__gt=now)
-        if self.value() == "started":
-            return queryset.filter(starts_at__lte=now, starts_at__gt=expiry_cutoff(now))
-        if self.value() == "expired":
-            return queryset.filter(starts_at__lte=expiry_cutoff(now))
-        return queryset
 
 
 class LocalDateTimeField(forms.SplitDateTimeField):
@@ -209,7 +195,9 @@ class SeatBlockInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, WaitlistGoesWithShow, admin.ModelAdmin):
+class ShowAdmin(
+    ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, WaitlistGoesWithShow, ListQueriesChecked, admin.ModelAdmin
+):
     form = ShowForm
     list_display = [
         "title_display",
@@ -222,8 +210,7 @@ class ShowAdmin(ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, Waitli
         "history",
     ]
     list_select_related = ["screen__venue", "film"]
-    date_hierarchy = "starts_at"
-    list_filter = [ShowStatusFilter, "screen__venue"]
+    list_filter = [ShowStatusFilter, ShowDateFilter, "screen__venue"]
     search_fields = ["title"]
     readonly_fields = ["venue", "seat_map_picture", "waiting_list"]
 

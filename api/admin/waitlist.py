@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..models import WaitlistEntry, WaitlistStatus
 from ..services import waitlist
-from .base import RuleErrorsAsMessages, history_link, staff_actor
+from .base import ListQueriesChecked, RuleErrorsAsMessages, history_link, staff_actor
 
 
 def show_waitlist_url(show_id: int) -> str:
@@ -47,7 +47,7 @@ class WaitlistGoesWithShow:
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class WaitlistEntryAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     list_display = [
         "show_link",
         "position",

@@ -14,7 +14,7 @@ from ..errors import EndpointInactive, WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
-from .base import RuleErrorsAsMessages, staff_actor
+from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 
 class WebhookForm(forms.ModelForm):
@@ -40,7 +40,7 @@ class WebhookForm(forms.ModelForm):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class WebhookAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["url", "events_display", "active", "created_at", "log_link"]
     list_filter = ["active"]
@@ -75,7 +75,7 @@ class WebhookAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
+class WebhookEventAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     """The delivery log: read-only, with a retry action."""
 
     list_display = ["created_at", "type", "webhook", "status", "attempts", "response_status", "next_attempt_at"]
@@ -118,7 +118,7 @@ class WebhookEventAdmin(RuleErrorsAsMessages, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ListQueriesChecked, admin.ModelAdmin):
     """The audit trail: read-only, no add, change or delete."""
 
     list_display = ["at", "actor", "action", "object_type", "object_id", "changes"]
