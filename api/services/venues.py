@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
 from ..errors import (
@@ -29,7 +29,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
     """Save a screen; one that has shows stays in its venue (InUse). A new seat map applies
     to every show of the screen at once, and may not drop a seat booked or held for a show
     that has not started (SeatInUse). The coming shows' capacities follow the new map
-    (_shows_follow_map, a show.changed each)."""
+    (_shows_follow_map, a show.changed each); every show's tickets take their seats' places
+    in it (_tickets_follow_map)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
         # The venue's row before the screen's (as plain_save and in_use_delete lock a venue,
@@ -89,6 +90,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
         if committed is not None:
             _shows_follow_map(screen, list(locked.values()), was=committed.capacity, now=now, actor=actor)
+            if "seat_map" in changes:
+                _tickets_follow_map(screen, was=committed.seats)
         return screen
 
 
@@ -135,6 +138,31 @@ def _shows_follow_map(screen: Screen, shows: list[Show], *, was: int, now: datet
     events = [audit.Event("show.changed", {**audit.show_data(show), "changes": changes}) for show, changes in following]
     if entries:
         audit.record_many(actor=actor, now=now, entries=entries, events=events)
+
+
+# Seats per UPDATE of _tickets_follow_map: three parameters each, under the 999 of an old SQLite.
+SEATS_PER_UPDATE = 300
+
+
+def _tickets_follow_map(screen: Screen, *, was: SeatMap) -> None:
+    """Give the tickets of the screen's shows the place of their seat in the new map: lists
+    order them by it (Ticket.seat_order, written at the sale), and a seat map that turns a
+    row round or moves rows would otherwise leave them in the old map's order. Every show's,
+    a started one's too: the door reads the list of the show running now, and staff that of
+    yesterday's until the purge. Those shows sell no more (seating.check_not_started), and
+    the coming ones are locked: no ticket is sold meanwhile at the old place. One UPDATE for
+    the seats whose place changed (SEATS_PER_UPDATE a statement), not one per ticket."""
+    seat_map = screen.seats
+    if seat_map.labels() == was.labels():  # new categories, kinds or aisles: the order stands
+        return
+    old, new = seat_map_order(was), seat_map_order(seat_map)
+    # A seat the map drops (kept by a started show's ticket) goes last, as seat_map_order puts it.
+    labels = [*seat_map.order, *(label for label in was.order if label not in seat_map.order)]
+    moved = [label for label in labels if old(label) != new(label)]
+    tickets = Ticket.objects.filter(show__screen=screen)
+    for start in range(0, len(moved), SEATS_PER_UPDATE):
+        batch = moved[start : start + SEATS_PER_UPDATE]
+        tickets.filter(seat__in=batch).update(seat_order=Case(*(When(seat=label, then=new(label)) for label in batch)))
 
 
 # The fields of a venue or film that what uses it reads: a film's shows follow its title

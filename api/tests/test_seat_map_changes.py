@@ -233,3 +233,27 @@ def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_cl
     book_seats(full.pk, seats=[f"A{n}" for n in range(1, 11)])
     assert staff_client.get(f"/api/shows/{full.pk}").json()["seats_available"] == 0
     assert WebhookEvent.objects.filter(type="show.sold_out").count() == 1
+
+
+def test_the_ticket_lists_follow_a_map_that_reorders_the_seats(staff_client):
+    # Lists order tickets by their seat's place in the map, written at the sale: a map that
+    # put row B in front and turned row A round left them in the old map's order, at the
+    # show to come and at yesterday's, whose list staff still read.
+    screen = screen_of(20, name="Twenty")
+    coming, yesterday = make_show(screen=screen), make_show(screen=screen, days=-1)
+    for show in (coming, yesterday):
+        book_seats(show.pk, seats=["A1", "A10", "B5"], now=show.starts_at - timedelta(hours=1))
+    rows = [
+        {"label": "B", "seats": [{"number": n} for n in range(1, 11)]},
+        {"label": "A", "seats": [{"number": n, "x": 11 - n} for n in range(1, 11)]},
+    ]
+
+    response = staff_client.patch(f"/api/screens/{screen.pk}", {"seat_map": {"rows": rows}}, format="json")
+
+    assert response.status_code == 200
+    for show in (coming, yesterday):
+        listed = staff_client.get(f"/api/tickets?show={show.pk}").json()["results"]
+        assert [ticket["seat"] for ticket in listed] == ["B5", "A10", "A1"]
+        reference = listed[0]["booking"]
+        booking = staff_client.get(f"/api/bookings/{reference}").json()
+        assert [ticket["seat"] for ticket in booking["tickets"]] == ["B5", "A10", "A1"]
