@@ -1,5 +1,6 @@
 """The catalog: shows (made of what venues.py keeps: venues, screens, films, ticket types),
-their prices and blocked seats, and which show a date and time name."""
+their prices and blocked seats, and the moment a date and time name (the show they name:
+showtimes.py)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,17 +17,12 @@ from ..errors import (
     CapacityBelowTaken,
     EndsPastCalendar,
     FilmShowTitle,
-    Invalid,
     InvalidPrices,
-    NoShowAtTime,
     NoSuchSeat,
-    OpenTimingTooFar,
     RelatedNotFound,
     SeatTaken,
-    SeveralShows,
     ShowHasTickets,
     ShowOverlaps,
-    ShowStarted,
     ShowTimeTaken,
     StartPassedWithTickets,
     TimeDoesNotExist,
@@ -70,45 +66,6 @@ def moment(day: date, at: time, venue: Venue) -> datetime:
     if in_utc.astimezone(venue.zone).time() != at:
         raise TimeDoesNotExist()
     return moment
-
-
-def show_at(*, when: ShowTime, now: datetime) -> Show:
-    """The one show at this date and time. With open timings, a future time without a show
-    on the default screen gets one there (an open timing)."""
-    default = Screen.objects.default()
-    if when.screen_id is not None:
-        screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
-        if screen is None:
-            raise NoShowAtTime()
-        if when.venue_id is not None and screen.venue_id != when.venue_id:  # no show can be both
-            raise Invalid(f"Screen {screen.pk} is not in venue {when.venue_id}.", subject="screen")
-        venue, shows = screen.venue, Show.objects.filter(screen=screen)
-    else:
-        named = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
-        if named is None:
-            raise NoShowAtTime()
-        venue = named
-        shows = Show.objects.filter(screen__venue=venue)
-    starts_at = moment(when.day, when.at, venue)
-    found = list(shows.filter(starts_at=starts_at)[:2])
-    if len(found) > 1:
-        raise SeveralShows()
-    if found:
-        return found[0]
-    named_elsewhere = when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id)
-    if named_elsewhere or not settings.BOOKING_OPEN_TIMINGS:
-        raise NoShowAtTime()
-    if starts_at <= now:
-        raise ShowStarted()
-    if starts_at > now + timedelta(days=settings.BOOKING_OPEN_TIMINGS_DAYS):
-        raise OpenTimingTooFar(settings.BOOKING_OPEN_TIMINGS_DAYS)
-    # get_or_create copes with another request creating the same open timing meanwhile.
-    show, _ = Show.objects.get_or_create(
-        screen=default,
-        starts_at=starts_at,
-        defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": default.capacity},
-    )
-    return show
 
 
 # --- shows ---------------------------------------------------------------------------

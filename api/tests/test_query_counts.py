@@ -100,7 +100,7 @@ def test_book_a_ticket_by_date_and_time(api_client, show, django_assert_num_quer
     local = timezone.localtime(show.starts_at)
     book_ticket(show.pk, **ADA)
 
-    # As for a returning customer, plus, before the show is locked by id (services.catalog.show_at):
+    # As for a returning customer, plus, before the show is locked by id (services.showtimes.show_at):
     # SELECT screen JOIN venue WHERE venue = (the first venue)   v2: the default screen, whose
     #                                                  venue's zone reads the date and time
     # SELECT show JOIN screen WHERE venue AND starts_at   the show by its start: two more.

@@ -1,0 +1,64 @@
+"""Which show a date and time name (catalog.ShowTime), making an open timing where open
+timings are on and none does."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+
+from ..errors import Invalid, NoShowAtTime, OpenTimingTooFar, SeveralShows, ShowStarted
+from ..models import Screen, Show, Venue
+from .catalog import ShowTime, moment
+
+
+def _moments(day: date, at: time, venue: Venue) -> list[datetime]:
+    """The moments a date and time name in the venue's zone (catalog.moment): two, the
+    first then the second, in the hour the clocks go through twice."""
+    first = moment(day, at, venue)
+    second = first.replace(fold=1)
+    if second.utcoffset() == first.utcoffset():
+        return [first]
+    # In UTC: two datetimes of one zone compare by their wall clock alone, so a lookup
+    # (`starts_at__in`) would keep one of them.
+    return [first.astimezone(UTC), second.astimezone(UTC)]
+
+
+def show_at(*, when: ShowTime, now: datetime) -> Show:
+    """The one show at this date and time (at either of its moments, where the clocks go
+    through it twice). With open timings, a future time without a show on the default
+    screen gets one there (an open timing), at the first of its moments."""
+    default = Screen.objects.default()
+    if when.screen_id is not None:
+        screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
+        if screen is None:
+            raise NoShowAtTime()
+        if when.venue_id is not None and screen.venue_id != when.venue_id:  # no show can be both
+            raise Invalid(f"Screen {screen.pk} is not in venue {when.venue_id}.", subject="screen")
+        venue, shows = screen.venue, Show.objects.filter(screen=screen)
+    else:
+        named = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
+        if named is None:
+            raise NoShowAtTime()
+        venue = named
+        shows = Show.objects.filter(screen__venue=venue)
+    # The API lists a show at the second 02:30 of the night the clocks go back as 02:30 too.
+    starts = _moments(when.day, when.at, venue)
+    found = list(shows.filter(starts_at__in=starts)[:2])
+    if len(found) > 1:
+        raise SeveralShows()
+    if found:
+        return found[0]
+    named_elsewhere = when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id)
+    if named_elsewhere or not settings.BOOKING_OPEN_TIMINGS:
+        raise NoShowAtTime()
+    starts_at = starts[0]
+    if starts_at <= now:
+        raise ShowStarted()
+    if starts_at > now + timedelta(days=settings.BOOKING_OPEN_TIMINGS_DAYS):
+        raise OpenTimingTooFar(settings.BOOKING_OPEN_TIMINGS_DAYS)
+    # get_or_create copes with another request creating the same open timing meanwhile.
+    show, _ = Show.objects.get_or_create(
+        screen=default,
+        starts_at=starts_at,
+        defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": default.capacity},
+    )
+    return show
