@@ -71,6 +71,11 @@ def moment(day: date, at: time, venue: Venue) -> datetime:
 # --- shows ---------------------------------------------------------------------------
 
 
+# The last moment that every venue's zone can still read (UTC+14 is the furthest ahead): a
+# show ending later is answered in its venue's time past the calendar's end.
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC) - timedelta(hours=14)
+
+
 def show_times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, datetime]:
     """A scheduled show's end (the film's runtime) and the end of its screen's cleaning."""
     runtime = film.runtime_minutes if film is not None else settings.BOOKING_DEFAULT_RUNTIME_MINUTES
@@ -78,9 +83,12 @@ def show_times(*, starts_at: datetime, film: Film | None) -> tuple[datetime, dat
         # In UTC: Python adds a timedelta to a zoned datetime on the wall clock, so a film
         # shown across a change of the clocks would end an hour early or late.
         ends_at = starts_at.astimezone(UTC) + timedelta(minutes=runtime)
-        return ends_at, ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
+        busy_until = ends_at + timedelta(minutes=settings.BOOKING_CLEANING_MINUTES)
     except OverflowError as exc:
         raise EndsPastCalendar() from exc
+    if busy_until > LAST_MOMENT:
+        raise EndsPastCalendar()
+    return ends_at, busy_until
 
 
 def check_no_overlap(show: Show) -> None:

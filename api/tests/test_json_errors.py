@@ -177,6 +177,19 @@ def test_a_show_whose_end_leaves_the_calendar_is_a_400_on_starts_at(staff_client
     assert_json(response, 400, {"starts_at": ["This show would end after the calendar does (year 9999)."]})
 
 
+def test_a_show_ending_past_the_calendar_in_its_venues_zone_is_a_400_not_a_500_when_read(staff_client):
+    # It ends on the calendar's last evening in UTC, after midnight in Istanbul: it was saved,
+    # and every answer that tells its end in the venue's time was a 500.
+    staff_client.raise_request_exception = False
+    screen = screen_of(10, venue=Venue.objects.create(name="Far east", time_zone="Europe/Istanbul"))
+    film = staff_client.post("/api/films", {"title": "Long", "runtime_minutes": 150}, format="json").json()
+
+    body = {"screen": screen.pk, "film": film["id"], "date": "9999-12-31", "time": "22:00"}
+    response = staff_client.post("/api/shows", body, format="json")
+
+    assert_json(response, 400, {"starts_at": ["This show would end after the calendar does (year 9999)."]})
+
+
 def test_a_show_time_on_the_calendars_last_evening_is_read(client, settings):
     in_new_york()  # 18:00 there is 23:00 in UTC: still 9999
     settings.BOOKING_OPEN_TIMINGS = False
