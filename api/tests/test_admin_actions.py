@@ -92,10 +92,10 @@ def test_deleting_tickets_one_of_which_was_cancelled_meanwhile_cancels_the_other
     gone, *others = book_seats(show.pk, quantity=3).tickets
     cancel = sales.ticket_cancel
 
-    def cancelled_meanwhile(*, ticket_id, actor):
+    def cancelled_meanwhile(*, ticket_id, actor, **rest):
         if ticket_id == gone.pk:
             cancel(ticket_id=ticket_id, actor="client:203.0.113.9")
-        return cancel(ticket_id=ticket_id, actor=actor)
+        return cancel(ticket_id=ticket_id, actor=actor, **rest)
 
     monkeypatch.setattr(sales, "ticket_cancel", cancelled_meanwhile)
     ids = [str(t.pk) for t in (gone, *others)]
