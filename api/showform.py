@@ -12,13 +12,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from .errors import (
     SeatsPerHourReached,
     SingleSeatGap,
 )
-from .models import Show
+from .models import Show, ShowPrice
 from .serializers.sales import BookingCreateSerializer
 from .services import sales
 from .throttling import AnonThrottle
@@ -84,10 +85,10 @@ class TicketChoice:
         return f"tickets-{self.key}" if self.key else "tickets"
 
 
-def ticket_choices(show: Show) -> list[TicketChoice]:
+def ticket_choices(show: Show, prices: Iterable[ShowPrice] | None = None) -> list[TicketChoice]:
     """The ticket types the show sells, the default first, then in the order of its prices
-    (already fetched)."""
-    prices = list(show.prices.all())
+    (already fetched, unless given)."""
+    prices = list(show.prices.all() if prices is None else prices)
     if not prices:
         return [TicketChoice("", "Tickets", [])]
     choices: dict[str, TicketChoice] = {}
@@ -105,9 +106,10 @@ def ticket_choices(show: Show) -> list[TicketChoice]:
 
 def prices_key(choices: list[TicketChoice]) -> str:
     """The prices a page shows, as its form sends them back (the hidden prices_key): the same
-    while every type's amount in every category stays the same, whatever their order."""
+    while every type's amount in every category stays the same, whatever their order, and
+    the first line (the type of seats whose counts are left at 0) stays the first."""
     shown = sorted((c.key, category, str(amount)) for c in choices for category, amount in c.amounts)
-    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([choices[0].key, shown]).encode()).hexdigest()[:32]
 
 
 # The no-script form's fields as its labels name them, for its refusals.
@@ -198,13 +200,18 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
 
     def book() -> idempotency.StoredResponse:
         # In the form_key's turn: a double click's second sending gets the booking the first
-        # made, whatever changed since. `choices` are the prices as this request read them.
-        if shown is not None and shown != prices_key(choices):
-            raise _PricesChanged()
-        # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
-        sale = sales.booking_create(
-            now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
-        )
+        # made, whatever changed since.
+        with transaction.atomic():
+            # Held to the same hourly seat cap as the API's bookings (an anonymous client's).
+            sale = sales.booking_create(
+                now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
+            )
+            # The prices read after the sale, under the show's lock it took and holds until
+            # the commit (staff's price changes take it too): those it charged. Others than
+            # the page showed, and the sale is undone.
+            charged = ticket_choices(show, ShowPrice.objects.filter(show=show).select_related("ticket_type"))
+            if shown is not None and shown != prices_key(charged):
+                raise _PricesChanged()
         return idempotency.StoredResponse(201, {"reference": sale.booking.reference})
 
     try:

@@ -187,10 +187,10 @@ def booking_confirm(
             # The hold's frozen lines: its prices, whatever the show's are now. Staff may
             # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]
-            # Counted again, this hold left out: a host whose clock runs ahead of `now` has
-            # taken the hold for expired, and may have sold or held its seats, or the last
-            # seats under the show's capacity, meanwhile.
-            used = seats_in_use(show.pk, now=now, exclude_hold=hold.pk, with_tariff=True)
+            # Counted again, this hold left out (and with the screen's map as now committed):
+            # a host whose clock runs ahead of `now` has taken the hold for expired, and may
+            # have sold or held its seats, or the last seats under the show's capacity, meanwhile.
+            used = seats_in_use(show.pk, now=now, exclude_hold=hold.pk, with_tariff=True, screen=show.screen)
             # ticket_type_delete refuses a type that a live hold uses, by its host's clock: a
             # hold that clock took for expired is refused here, not sold without a type.
             types = tariff(show.pk, read=used.tariff).types

@@ -12,8 +12,8 @@ from django.utils import timezone
 from api.errors import CapacityAboveMap, NoSuchSeat
 from api.models import AuditEntry, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
 from api.seatmaps import SeatMap, parse
-from api.services import audit, catalog, venues
-from api.tests.conftest import book_seats, book_ticket, in_thread, make_show, postgres_only, screen_of
+from api.services import audit, catalog, sales, venues
+from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, in_thread, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +257,35 @@ def test_the_ticket_lists_follow_a_map_that_reorders_the_seats(staff_client):
         reference = listed[0]["booking"]
         booking = staff_client.get(f"/api/bookings/{reference}").json()
         assert [ticket["seat"] for ticket in booking["tickets"]] == ["B5", "A10", "A1"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_confirmed_while_a_map_change_holds_its_show_takes_its_place_in_the_new_map(settings):
+    # The confirm read the screen with its show before the change, and wrote A1's place in
+    # the old map after _tickets_follow_map had run: the only sale that didn't read the map
+    # as committed under the lock.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    screen = screen_of(20, name="Twenty")  # A1..A10, B1..B10
+    show = make_show(screen=screen)
+    hold = hold_seats(show.pk, seats=["A1"])
+    b_in_front = [
+        {"label": "B", "seats": [{"number": n} for n in range(1, 11)]},
+        {"label": "A", "seats": [{"number": n, "x": 11 - n} for n in range(1, 11)]},
+    ]
+    checked, go = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+    pausing = cast(SeatMap, PausingMap(parse({"rows": b_in_front}), checked, go))
+    change = in_thread(
+        outcomes, "change", lambda: venues.screen_save(screen=screen, seat_map=pausing, now=timezone.now())
+    )
+    assert checked.wait(30)  # the change holds the show's lock
+    confirm = in_thread(outcomes, "confirm", lambda: sales.booking_confirm(hold_id=hold.pk, **ADA, now=timezone.now()))
+    confirm.join(1)
+    go.set()
+    change.join(30)
+    confirm.join(30)
+
+    assert isinstance(outcomes["confirm"], sales.Sale), outcomes
+    ticket = Ticket.objects.get(show=show)
+    assert ticket.seat_order == Screen.objects.get(pk=screen.pk).seats.labels().index("A1") == 19

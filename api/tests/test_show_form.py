@@ -9,7 +9,8 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from api.models import Booking, Show, ShowPrice, Ticket
+from api.models import AuditEntry, Booking, Show, ShowPrice, Ticket, TicketType
+from api.services import sales
 from api.showform import BOOKED_ALREADY, PRICES_CHANGED
 from api.tests.conftest import ADA as PERSON
 from api.tests.conftest import add_price, make_show, postgres_only, screen_of
@@ -61,6 +62,38 @@ def test_prices_changed_since_the_page_was_shown_book_nothing_and_the_page_shows
         again["tickets-child"] = "0"
     assert client.post(f"/shows/{priced_dune.pk}/", again).status_code == 303
     assert Ticket.objects.count() == (1 if change == "type dropped" else 2)
+
+
+def test_a_price_raised_while_the_form_waits_for_the_shows_lock_is_not_charged(client, priced_dune, monkeypatch):
+    # The form checked its prices_key against the prices its request read, before the sale
+    # took the show's lock; staff's change committed meanwhile was charged (9.50, not 8.00).
+    sent = {**PERSON, "tickets-child": "1", **page_fields(client, priced_dune)}
+    booking_create = sales.booking_create
+
+    def after_a_price_change(**kwargs):
+        ShowPrice.objects.filter(show=priced_dune, ticket_type__key="child").update(amount="9.50")
+        return booking_create(**kwargs)
+
+    monkeypatch.setattr(sales, "booking_create", after_a_price_change)
+    refused = client.post(f"/shows/{priced_dune.pk}/", sent)
+
+    assert (refused.status_code, refused.context["errors"]) == (409, [PRICES_CHANGED])
+    assert not Ticket.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_seats_left_at_0_are_not_booked_as_another_type_than_the_page_said(client, priced_dune):
+    # The page said "all adult when left at 0"; staff made child the default meanwhile, and
+    # the seats were booked as children's at 8.00 (the prices were the same, and so the key).
+    assert "(all adult when left at 0)" in client.get(f"/shows/{priced_dune.pk}/").content.decode()
+    sent = {**PERSON, "seats": ["A4", "A5"], **page_fields(client, priced_dune)}
+    TicketType.objects.filter(key="adult").update(default=False)
+    TicketType.objects.filter(key="child").update(default=True)
+
+    refused = client.post(f"/shows/{priced_dune.pk}/", sent)
+
+    assert (refused.status_code, refused.context["errors"]) == (409, [PRICES_CHANGED])
+    assert "(all child when left at 0)" in refused.content.decode()
+    assert not Ticket.objects.exists()
 
 
 def test_a_page_refused_as_booked_already_books_when_its_form_is_sent_again(client):
