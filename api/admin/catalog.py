@@ -213,7 +213,7 @@ class ScreenForm(forms.ModelForm):
         if self.instance.pk is not None and shown is not None and "seat_map_text" in self.changed_data:
             try:
                 moved = json.loads(shown) != self.initial["seat_map_text"]
-            except ValueError:
+            except (ValueError, RecursionError):  # not what a page shows: a forged one
                 moved = True
             if moved:
                 raise forms.ValidationError(

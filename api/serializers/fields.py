@@ -28,8 +28,9 @@ def looks_like_a_local_phone(text: str) -> bool:
 
 class DayField(serializers.DateField):
     """A date as API.md writes it, YYYY-MM-DD, and no other: DRF reads dates with Python's
-    date.fromisoformat, which also takes week dates ("2026-W50" was a Monday's show), the
-    basic form ("20261208") and one-digit days, which the filters refuse."""
+    date.fromisoformat, which also takes week dates ("2026-W50" was a Monday's show) and the
+    basic form ("20261208"), which the filters refuse (their strptime's "%Y-%m-%d" still
+    takes a one-digit month or day, "2026-1-5": lenient, and the same day)."""
 
     def to_internal_value(self, value: Any) -> date:
         if isinstance(value, str) and not ISO_DAY.fullmatch(value):

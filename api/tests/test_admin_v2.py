@@ -234,6 +234,19 @@ def test_a_map_typed_on_a_page_that_showed_another_is_refused(staff, screen):
     assert Screen.objects.get(pk=screen.pk).capacity == 11
 
 
+def test_a_forged_page_whose_shown_map_is_nested_too_deep_is_refused_not_a_500(staff, screen):
+    # The map the page showed (its hidden initial) was read with json.loads, unguarded:
+    # nested deep enough, a RecursionError, a 500.
+    url = f"/admin/api/screen/{screen.pk}/change/"
+    page = _form(staff, url, seat_map_text=json.dumps({"rows": [AISLE_MAP["rows"][0]]}))
+
+    response = staff.post(url, {**page, "initial-seat_map_text": "[" * 5_000 + "]" * 5_000})
+
+    assert response.context["adminform"].form.errors == {
+        "seat_map_text": ["This seat map was changed after this page was opened: reload it to see it now."]
+    }
+
+
 def test_a_bad_seat_map_is_a_form_error_naming_the_problems(staff, screen):
     url = f"/admin/api/screen/{screen.pk}/change/"
     bad = {"rows": [{"label": "A", "seats": [{"number": 1}, {"number": 1, "x": 2}, {"number": 2, "kind": "sofa"}]}]}
