@@ -50,8 +50,11 @@ def phone_text(number: PhoneNumber | str) -> str:
 
 def has_country_code(text: str) -> bool:
     """Whether a phone number as typed says its country itself ("+44 ...", "0044 ...",
-    "(+44) ..."): it then reads the same at every venue."""
-    return text.lstrip(" (").startswith(("+", "00"))
+    "(+44) ...", a tel: link "tel:+44..."): it then reads the same at every venue."""
+    text = text.lstrip(" (")
+    if text[:4].lower() == "tel:":
+        text = text[4:].lstrip(" (")
+    return text.startswith(("+", "00"))
 
 
 class Customer(models.Model):

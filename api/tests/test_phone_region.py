@@ -141,6 +141,8 @@ def test_a_booking_validates_its_phone_number_once(api_client, show, phone):
         "(+44) 20 7946 0958",  # the country code in brackets, as many write it
         "０２０ ７９４６ ０９５８",  # full-width, from a Japanese or Chinese keyboard
         "(+٤٤) ٢٠ ٧٩٤٦ ٠٩٥٨",  # Arabic-Indic digits
+        "tel:+44-20-7946-0958",  # a tel: link (RFC 3966), as a page's "call us" gives it
+        "TEL:0044 20 7946 0958",
     ],
 )
 def test_a_number_in_any_script_or_with_a_bracketed_country_code_books(api_client, london_show, typed):
