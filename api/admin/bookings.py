@@ -9,7 +9,15 @@ from django.utils.html import format_html
 
 from ..models import Booking, Customer, Ticket
 from ..services import sales
-from .base import AllOrNoneActions, ListQueriesChecked, ReadOnlyInline, RuleErrorsAsMessages, history_link, staff_actor
+from .base import (
+    AllOrNoneActions,
+    ListQueriesChecked,
+    ReadOnlyInline,
+    RuleErrorsAsMessages,
+    TicketMoments,
+    history_link,
+    staff_actor,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -79,9 +87,9 @@ class CustomerAdmin(ListQueriesChecked, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, customer.ticket_count)
 
 
-class BookingTicketInline(ReadOnlyInline):
+class BookingTicketInline(TicketMoments, ReadOnlyInline):
     model = Ticket
-    fields = ("show", "seat_display", "expired", "checked_in_at")
+    fields = ("show", "seat_display", "expired", "checked_in_local")
     readonly_fields = fields
     ordering = ["show__starts_at", "seat_order"]
 

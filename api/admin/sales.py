@@ -20,7 +20,7 @@ from ..forms import PhoneFormField
 from ..models import Show, Ticket
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, jobs, sales
-from .base import AllOrNoneActions, ListQueriesChecked, RuleErrorsAsMessages, history_link, staff_actor
+from .base import AllOrNoneActions, ListQueriesChecked, RuleErrorsAsMessages, TicketMoments, history_link, staff_actor
 from .filters import ShowDateFilter
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class TicketForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class TicketAdmin(TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "short_id",
@@ -139,9 +139,9 @@ class TicketAdmin(AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, ad
     ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
-        ("Record", {"fields": ["id", "booking_link", "expired", "checked_in_at", "booked_at", "history"]}),
+        ("Record", {"fields": ["id", "booking_link", "expired", "checked_in_local", "booked_local", "history"]}),
     ]
-    readonly_fields = ["id", "booking_link", "expired", "checked_in_at", "booked_at", "history"]
+    readonly_fields = ["id", "booking_link", "expired", "checked_in_local", "booked_local", "history"]
     actions = ["check_in", "undo_check_in", "mark_expired", "export_csv"]
 
     def get_queryset(self, request):

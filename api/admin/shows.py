@@ -26,6 +26,7 @@ from .base import (
     ModelFieldLimits,
     ReadOnlyInline,
     RuleErrorsAsMessages,
+    TicketMoments,
     history_link,
     staff_actor,
 )
@@ -133,9 +134,9 @@ class ShowForm(forms.ModelForm):
         return capacity
 
 
-class ShowTicketInline(ReadOnlyInline):
+class ShowTicketInline(TicketMoments, ReadOnlyInline):
     model = Ticket
-    fields = ("seat_display", "name", "phone_number", "booking_reference", "checked_in_at")
+    fields = ("seat_display", "name", "phone_number", "booking_reference", "checked_in_local")
     readonly_fields = fields
     ordering = ["seat_order"]
 

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from api.admin.sales import CSV_HEADER
-from api.models import AuditEntry, Customer, Show, Ticket
+from api.models import AuditEntry, Customer, Show, Ticket, Venue
 from api.tests.admin_helpers import (
     NOW,
     _at,
@@ -24,6 +24,7 @@ from api.tests.admin_helpers import (
     frozen,  # noqa: F401 (the fixture)
     theatre,  # noqa: F401 (the fixture)
 )
+from api.tests.conftest import make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +153,22 @@ def test_customer_and_booking_pages_show_their_tickets(staff, frozen):
     assert "B3" in html and f"/admin/api/ticket/{ticket.pk}/change/" in html
     response = staff.get(f"/admin/api/ticket/?holder__id__exact={booking.customer_id}")
     assert [t.pk for t in response.context["cl"].result_list] == [ticket.pk]
+
+
+def test_a_tickets_moments_read_in_its_venues_time(staff, frozen):
+    """The ticket's page, and the show's and booking's lists of tickets, gave booked_at and
+    checked_in_at in TIME_ZONE (UTC here) without saying so; staff at a Tokyo venue read
+    them nine hours out."""
+    venue = Venue.objects.create(name="Toho Hibiya", time_zone="Asia/Tokyo", currency="JPY", country="JP")
+    show = make_show(screen=screen_of(20, venue=venue))
+    ticket = _book(show, seat="B3")
+    Ticket.objects.filter(pk=ticket.pk).update(checked_in_at=NOW + timedelta(minutes=5))
+    tokyo = "2030-06-15 21:05:00 +0900"  # NOW (noon UTC) and five minutes, in Tokyo
+
+    page = staff.get(f"/admin/api/ticket/{ticket.pk}/change/").content.decode()
+    assert tokyo in page and "2030-06-15 21:00:00 +0900" in page  # checked in; booked at NOW
+    for url in [f"/admin/api/show/{show.pk}/change/", f"/admin/api/booking/{ticket.booking_id}/change/"]:
+        assert tokyo in staff.get(url).content.decode(), url
 
 
 def test_admin_is_titled_with_the_theatre_name(staff):
