@@ -19,7 +19,7 @@ from ..errors import Invalid
 from ..models import Screen, SeatBlock, Show, Ticket
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
-from ..services import catalog
+from ..services import catalog, showtimes
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
@@ -100,7 +100,7 @@ class ShowForm(forms.ModelForm):
             return local  # the screen's own error says what is missing
         self.local = (local.date(), local.time())  # a new show's: read again under its screen's lock
         try:
-            return catalog.moment(local.date(), local.time(), screen.venue)
+            return showtimes.moment(local.date(), local.time(), screen.venue)
         except Invalid as exc:
             raise forms.ValidationError(exc.message) from exc
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
-from ..services.catalog import moment
+from ..services.showtimes import moment
 from .fields import DayField, SeatField, ShowTimeField
 
 if TYPE_CHECKING:

@@ -14,15 +14,15 @@ from rest_framework.request import Request
 from ..models import Booking, Hold, Screen, Ticket, Venue
 from ..seatchoice import side_by_side
 from ..selectors import MAX_ID
-from ..services.catalog import ShowTime
 from ..services.sales import Sale
+from ..services.showtimes import ShowTime
 from .common import RequestSerializer
 from .fields import DayField, PhoneField, SeatField, ShowTimeField, iso, phone_text
 
 
 class ShowChoiceSerializer(RequestSerializer):
     """Names a show by id (validated as show_id), or by date + time in its venue's zone,
-    optionally narrowed by screen or venue (validated as when, a services.catalog.ShowTime)."""
+    optionally narrowed by screen or venue (validated as when, a services.showtimes.ShowTime)."""
 
     # At most the largest id: a larger one can't be bound as a query parameter (SQLite).
     show = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A show's id.")

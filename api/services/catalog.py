@@ -1,8 +1,7 @@
 """The catalog: shows (made of what venues.py keeps: venues, screens, films, ticket types),
-their prices and blocked seats, and the moment a date and time name (the show they name:
-showtimes.py)."""
+their prices and blocked seats. The moment and the show a date and time name:
+showtimes.py."""
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,13 +24,12 @@ from ..errors import (
     ShowOverlaps,
     ShowTimeTaken,
     StartPassedWithTickets,
-    TimeDoesNotExist,
-    TimeOutOfRange,
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
 from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, expiry_cutoff
 from . import audit
+from .showtimes import moment
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
 
@@ -40,32 +38,6 @@ def _show_state(show: Show) -> dict[str, Any]:
     # The start in UTC, as stored: one moment given with another offset is no change.
     state = {f: getattr(show, f) for f in SHOW_FIELDS}
     return {**state, "starts_at": audit.utc(show.starts_at)}
-
-
-@dataclass(frozen=True)
-class ShowTime:
-    """A show named by its date and time, read in its venue's zone, optionally narrowed to
-    a screen or a venue (without them: the default venue's shows)."""
-
-    day: date
-    at: time
-    screen_id: int | None = None
-    venue_id: int | None = None
-
-
-def moment(day: date, at: time, venue: Venue) -> datetime:
-    """The moment of a date and time in the venue's zone; TimeOutOfRange when it leaves the
-    calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000);
-    TimeDoesNotExist in the hour the clocks skip (02:30 on a spring-forward night would be
-    stored as 03:30). A time the clocks go through twice is the first of the two."""
-    try:
-        moment = timezone.make_aware(datetime.combine(day, at), venue.zone)
-        in_utc = moment.astimezone(UTC)
-    except (OverflowError, ValueError) as exc:
-        raise TimeOutOfRange() from exc
-    if in_utc.astimezone(venue.zone).time() != at:
-        raise TimeDoesNotExist()
-    return moment
 
 
 # --- shows ---------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from ..errors import HoldLimitReached
 from ..locking import SeatsInUse, lock_client, lock_show, seats_in_use
 from ..models import Hold, Show, WaitlistEntry
 from . import audit
-from .catalog import ShowTime
 from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
+from .showtimes import ShowTime
 
 
 def hold_create(

@@ -31,10 +31,11 @@ from ..models import Booking, Customer, Hold, Show, Ticket, TicketType
 from ..seatmaps import seat_map_order
 from . import audit, door
 from .caps import check_seats_per_hour
-from .catalog import ShowTime, seats_sold_unblocked
+from .catalog import seats_sold_unblocked
 from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import TOLD, UNTOLD, Sale, customer_get_or_create, sale_of, total_again, with_a_reference, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, sells_out, show_id_of, tariff
+from .showtimes import ShowTime
 from .waitlist import waitlist_offer_booked
 
 Phone: TypeAlias = PhoneNumber | str

@@ -28,8 +28,7 @@ from ..locking import SeatsInUse, tariff_json, tariff_rows
 from ..models import Show, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from ..seatmaps import seat_map_order
-from .catalog import ShowTime
-from .showtimes import show_at
+from .showtimes import ShowTime, show_at
 
 CENTS = Decimal("0.01")
 

@@ -1,17 +1,53 @@
-"""Which show a date and time name (catalog.ShowTime), making an open timing where open
-timings are on and none does."""
+"""What a date and time name in a venue's zone: the moment (`moment`), and the show
+(`show_at`, for a ShowTime), making an open timing where open timings are on and none
+does."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
-from ..errors import Invalid, NoShowAtTime, OpenTimingTooFar, SeveralShows, ShowStarted
+from ..errors import (
+    Invalid,
+    NoShowAtTime,
+    OpenTimingTooFar,
+    SeveralShows,
+    ShowStarted,
+    TimeDoesNotExist,
+    TimeOutOfRange,
+)
 from ..models import Screen, Show, Venue
-from .catalog import ShowTime, moment
+
+
+@dataclass(frozen=True)
+class ShowTime:
+    """A show named by its date and time, read in its venue's zone, optionally narrowed to
+    a screen or a venue (without them: the default venue's shows)."""
+
+    day: date
+    at: time
+    screen_id: int | None = None
+    venue_id: int | None = None
+
+
+def moment(day: date, at: time, venue: Venue) -> datetime:
+    """The moment of a date and time in the venue's zone; TimeOutOfRange when it leaves the
+    calendar in UTC, where it is stored (9999-12-31 23:00 west of UTC is in year 10000);
+    TimeDoesNotExist in the hour the clocks skip (02:30 on a spring-forward night would be
+    stored as 03:30). A time the clocks go through twice is the first of the two."""
+    try:
+        moment = timezone.make_aware(datetime.combine(day, at), venue.zone)
+        in_utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise TimeOutOfRange() from exc
+    if in_utc.astimezone(venue.zone).time() != at:
+        raise TimeDoesNotExist()
+    return moment
 
 
 def _moments(day: date, at: time, venue: Venue) -> list[datetime]:
-    """The moments a date and time name in the venue's zone (catalog.moment): two, the
+    """The moments a date and time name in the venue's zone (moment): two, the
     first then the second, in the hour the clocks go through twice."""
     first = moment(day, at, venue)
     second = first.replace(fold=1)

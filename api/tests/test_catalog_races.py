@@ -15,7 +15,7 @@ from api.errors import DeletedMeanwhile, InUse, Invalid
 from api.models import Film, Screen, Show, TicketType, Venue, Webhook
 from api.seatmaps import grid, parse
 from api.serializers.catalog import ShowWriteSerializer
-from api.services import catalog, venues, webhooks
+from api.services import catalog, showtimes, venues, webhooks
 from api.tests.conftest import in_thread, postgres_only, screen_of
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -138,7 +138,7 @@ def test_a_show_given_by_date_and_time_while_its_venues_zone_changes_is_at_that_
     assert isinstance(moved, Venue), moved
     assert waited
     assert isinstance(show, Show), show
-    assert show.starts_at == catalog.moment(day, time(20, 0), Venue.objects.get(pk=venue.pk))
+    assert show.starts_at == showtimes.moment(day, time(20, 0), Venue.objects.get(pk=venue.pk))
     assert timezone.localtime(show.starts_at, ZoneInfo("Asia/Tokyo")).hour == 20
 
 

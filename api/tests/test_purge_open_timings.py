@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from api.models import Film, Hold, Screen, Show, Ticket
 from api.services import jobs, sales
-from api.services.catalog import ShowTime
-from api.services.showtimes import show_at
+from api.services.showtimes import ShowTime, show_at
 from api.tests.conftest import book_ticket, hold_seats, in_thread, postgres_only
 
 pytestmark = pytest.mark.django_db

@@ -35,7 +35,7 @@ from api.models import Booking, Customer, Hold, Screen, Show, Ticket, Venue, exp
 from api.seatchoice import choose_best, stranded_seat
 from api.seatmaps import grid
 from api.services import door, jobs, sales
-from api.services.catalog import ShowTime
+from api.services.showtimes import ShowTime
 from api.tests.conftest import hold_seats
 
 pytestmark = pytest.mark.django_db
