@@ -311,3 +311,27 @@ def test_a_customer_is_never_exposed_by_a_booking_of_someone_else(api_client, pe
     assert_no_other_person(response)
     assert Customer.objects.filter(name=MINE["name"]).count() == 1
     assert Booking.objects.filter(customer__name=MINE["name"]).count() == 2
+
+
+def test_the_browsable_api_shows_an_anonymous_client_no_more_than_the_json(api_client, people):
+    """The browsable API (Accept: text/html) serializes an item again, through the view's
+    get_serializer, for its PUT and PATCH forms: with the view's own context, so a ticket
+    read anonymously hides its booking there too (API.md: "booking": null); a booking,
+    hold or waiting-list entry shows only what its JSON does."""
+    mine = people["my_booking"]
+    html = {"HTTP_ACCEPT": "text/html"}
+    ticket = api_client.get(f"/api/tickets/{people['my_ticket'].pk}", **html)
+    assert (ticket.status_code, ticket["Content-Type"].split(";")[0]) == (200, "text/html")
+    assert mine.reference not in ticket.content.decode()
+    found = api_client.get(f"/api/bookings/{mine.reference}", {"phone_number": MINE["phone_number"]}, **html)
+    assert found.status_code == 200
+    assert MINE["name"] in found.content.decode()
+    # Another's booking, by its reference without its phone: the page shows nothing of it.
+    refused = api_client.get(f"/api/bookings/{people['other_booking'].reference}", **html)
+    assert refused.status_code == 404
+    for response in (ticket, found, refused):
+        assert_no_other_person(response)
+    for url in (f"/api/holds/{people['other_hold'].pk}", f"/api/waitlist/{people['other_entry'].pk}"):
+        response = api_client.get(url, **html)
+        assert response.status_code == 200, url
+        assert_no_other_person(response)

@@ -80,11 +80,15 @@ class TicketViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Ticket]:
         return selectors.tickets_with_details()
 
-    def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+    def get_serializer_context(self) -> dict[str, Any]:
         """A ticket read or changed later: its holder sees no booking reference (with the
-        booker's phone number it would open the whole booking); staff do."""
-        context = {"request": self.request, "hide_booking": not self.request.user.is_staff}
-        return Response(TicketSerializer(ticket, context=context).data, status=code)
+        booker's phone number it would open the whole booking); staff do. Said here, for
+        every serializer the view makes: the browsable API serializes the ticket again, for
+        its PUT and PATCH forms, through get_serializer."""
+        return {**super().get_serializer_context(), "hide_booking": not self.request.user.is_staff}
+
+    def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(ticket).data, status=code)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._answer(self.get_object())
@@ -113,6 +117,7 @@ class TicketViewSet(viewsets.ModelViewSet):
                 actor=actor_of(request),
                 **data.validated_data,
             )
+            # The booker's own answer: it names the booking (not get_serializer's context).
             body = TicketSerializer(ticket, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/tickets/{ticket.pk}")
 
