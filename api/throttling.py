@@ -147,8 +147,15 @@ def client_network(address: str) -> str:
 
 
 def client_address(request: HttpRequest | Request) -> str:
-    """The client's address as the throttle counts it (NUM_PROXIES), for django-axes and
-    api/callers.py."""
+    """The client's address as the throttle reads it (NUM_PROXIES), for api/callers.py and
+    login_address."""
     # DRF's get_ident reads only request.headers and request.META, which a Django request
     # has too; the stubs ask for DRF's Request.
     return AnonThrottle().get_ident(request)  # type: ignore[arg-type]
+
+
+def login_address(request: HttpRequest) -> str:
+    """Whom django-axes counts admin login guesses of (AXES_CLIENT_IP_CALLABLE): the client as
+    the throttle counts it, so that a guesser with a /64 is not a new client at each of its
+    addresses; the /64 as its first address ("2001:db8:1:2::"), since axes keeps an address."""
+    return client_network(client_address(request)).removesuffix("/64")

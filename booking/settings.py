@@ -149,7 +149,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # once they have failed AXES_FAILURE_LIMIT times in a row (a correct password resets that
 # count). Counted by address alone, staff logging in as themselves between guesses at
 # another account reset the count for it too: guesses without end. The address is the
-# throttle's (NUM_PROXIES).
+# throttle's (NUM_PROXIES), an IPv6 client's counted by its /64 as the throttle does.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -160,7 +160,7 @@ AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "api.throttling.login_address"
 # Failed attempts are kept (they are the count); successful logins are not logged.
 AXES_DISABLE_ACCESS_LOG = True
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -95,6 +96,18 @@ def test_other_addresses_are_not_locked_out(client, manager):
         log_in(client, f"guess-{n}")
 
     assert logged_in(log_in(Client(), PASSWORD, address="203.0.113.50"))
+
+
+def test_guesses_from_one_ipv6_subscriber_are_counted_by_its_64(client, manager):
+    """One IPv6 subscriber has a whole /64, which the throttle and the caps count as one
+    client: so does the lockout, or a guesser changing its address at each guess would
+    never be refused. Another /64 is another client; an IPv4 address is counted whole."""
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, f"guess-{n}", address=f"2001:db8:1:2::{n + 1:x}")
+
+    assert log_in(client, PASSWORD, address="2001:db8:1:2:ffff::ffff").status_code == 429
+    assert logged_in(log_in(Client(), PASSWORD, address="2001:db8:1:3::1"))
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"2001:db8:1:2::"}
 
 
 def test_the_refusal_ends_after_the_cool_off(client, manager):
