@@ -6,6 +6,8 @@ The API's views pass DRF's Request, the pages Django's HttpRequest: both have `.
 counted and recorded as the same booking through the API would be.
 """
 
+import uuid
+
 from django.http import HttpRequest
 from rest_framework.request import Request
 
@@ -19,16 +21,20 @@ def client_scope(request: HttpRequest | Request) -> str:
     return f"addr:{client_network(client_address(request))}"
 
 
-def idempotency_scope(request: HttpRequest | Request, *, carries_a_secret: bool) -> str:
+def idempotency_scope(request: HttpRequest | Request, *, hold: object = None) -> str:
     """Whose Idempotency-Key this is. A signed-in caller's are its own. An anonymous
-    caller's are its address's, unless the request carries a secret that only its sender
-    has (a confirm's hold id): then they are recognised from any address, so a retry after
-    the phone changed networks gets the first answer, and no one without that secret can
-    send the same request to get it. A key's own length proves nothing: "aaaaaaaaaaaaaaaa"
-    is one guess away."""
-    if (request.user and request.user.is_authenticated) or not carries_a_secret:
+    caller's are its address's, unless the request confirms a hold (`hold`: its id, as the
+    body gives it): the hold's id is a secret only its holder has, so the key is that
+    hold's ("hold:<id>"), recognised from any address (a retry after the phone changed
+    networks gets the first answer) and no one else's (customers who chose the same key
+    each confirm their own hold; one scope for every anonymous confirm refused the second
+    as a reuse). A key's own length proves nothing: "aaaaaaaaaaaaaaaa" is one guess away."""
+    if (request.user and request.user.is_authenticated) or not isinstance(hold, str):
         return client_scope(request)
-    return "anonymous"
+    try:
+        return f"hold:{uuid.UUID(hold)}"
+    except ValueError:  # no hold's id: the body is a 400 once read, which stores no key
+        return client_scope(request)
 
 
 def capped_client(request: HttpRequest | Request) -> str:

@@ -73,14 +73,12 @@ def once(
         return response
 
 
-def respond(
-    request: Request, *, now: datetime, make: Callable[[], StoredResponse], carries_a_secret: bool = False
-) -> Response:
+def respond(request: Request, *, now: datetime, make: Callable[[], StoredResponse], hold: object = None) -> Response:
     """Answer a POST once per Idempotency-Key (when the request has one); replay that answer on retries.
 
     `make` reads the request's body itself (validates it), after the key: a retry gets the
     first answer though what the body names was deleted since (a 400 for a body read first).
-    `carries_a_secret`: the body holds what only its sender has (callers.idempotency_scope)."""
+    `hold`: a confirm's hold id, as its body gives it: the key is that hold's (callers.idempotency_scope)."""
     key = request.headers.get(HEADER)
     if key is None:
         stored = make()
@@ -89,7 +87,7 @@ def respond(
         # by which bytes it happened to have.
         if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
             raise ValidationError({HEADER: ["Use 1 to 255 printable ASCII characters."]})
-        scope = idempotency_scope(request, carries_a_secret=carries_a_secret)
+        scope = idempotency_scope(request, hold=hold)
         stored = once(scope=scope, key=key, request_hash=request_hash(request), action=make, now=now)
     headers = {"Location": stored.location} if stored.location else None
     return Response(stored.body, status=stored.status_code, headers=headers)

@@ -6,7 +6,7 @@ from django.db import models
 class IdempotencyKey(models.Model):
     """A client's Idempotency-Key and the first answer given to it, replayed on retries."""
 
-    scope = models.CharField(max_length=100)  # the caller: user id or client address
+    scope = models.CharField(max_length=100)  # whose: user id, client address or a confirm's hold
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()

@@ -278,6 +278,35 @@ def test_a_confirm_retried_from_another_address_replays_the_booking(api_client, 
     assert retry.json() == first.json()
 
 
+def test_customers_confirming_their_own_holds_under_one_key_both_book(api_client, show):
+    """Every anonymous confirm shared one scope: customer B's first confirm, under a key
+    customer A had used for A's own hold, was refused as a reuse (422), though B never sent
+    it. A confirm's key is its hold's; each retry still replays its own booking."""
+    key = "confirm-booking-1"
+    hold_a = post(api_client, "/api/holds", {"show": show.pk, "quantity": 1}, addr="203.0.113.10").json()["id"]
+    hold_b = post(api_client, "/api/holds", {"show": show.pk, "quantity": 1}, addr="198.51.100.20").json()["id"]
+    body_a = {"hold": hold_a, **ADA}
+    body_b = {"hold": hold_b, "name": "Bea", "phone_number": "+914155550124"}
+    a = post(api_client, "/api/bookings", body_a, key=key, addr="203.0.113.10")
+
+    b = post(api_client, "/api/bookings", body_b, key=key, addr="198.51.100.20")
+
+    assert (a.status_code, b.status_code) == (201, 201), b.json()
+    assert a.json()["reference"] != b.json()["reference"]
+    assert post(api_client, "/api/bookings", body_a, key=key, addr="198.51.100.20").json() == a.json()
+    assert set(IdempotencyKey.objects.values_list("scope", flat=True)) == {f"hold:{hold_a}", f"hold:{hold_b}"}
+
+
+@pytest.mark.parametrize("hold", ["h" * 300, 7, None, ["a"], "00000000-0000-4000-8000-00000000000g"])
+def test_a_confirm_whose_hold_is_no_id_is_400_under_a_key(api_client, show, hold):
+    """The key's scope is the hold's id only when the body gives one (the scope's column is
+    100 characters): anything else is the address's, and the body's 400 stores no key."""
+    response = post(api_client, "/api/bookings", {"hold": hold, **ADA}, key="confirm-1")
+
+    assert (response.status_code, list(response.json())) == (400, ["hold"])
+    assert not IdempotencyKey.objects.exists()
+
+
 def test_a_staff_callers_confirm_is_not_replayed_to_an_anonymous_one(api_client, staff_client, show):
     hold = post(api_client, "/api/holds", {"show": show.pk, "quantity": 1}, addr="10.0.0.1").json()
     body, key = {"hold": hold["id"], **ADA}, f"confirm-{hold['id']}"

@@ -265,10 +265,10 @@ class BookingViewSet(
             body = BookingSerializer(sale, context={"request": request}).data
             return idempotency.StoredResponse(status.HTTP_201_CREATED, body, f"/api/bookings/{sale.booking.reference}")
 
-        # A confirm carries its hold's id, which only the holder has. (Any JSON may come: null,
-        # a list, a string that contains "hold".)
-        confirm = isinstance(request.data, Mapping) and "hold" in request.data
-        return idempotency.respond(request, now=now, make=book, carries_a_secret=confirm)
+        # A confirm carries its hold's id, which only the holder has: the key is that hold's.
+        # (Any JSON may come: null, a list, a string that contains "hold".)
+        hold = request.data.get("hold") if isinstance(request.data, Mapping) else None
+        return idempotency.respond(request, now=now, make=book, hold=hold)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.get_object()
