@@ -64,12 +64,18 @@ class AnonThrottle(SimpleRateThrottle):
     def get_ident(self, request: Request) -> str:
         """The client's address (DRF's: behind NUM_PROXIES, the one the nearest trusted
         proxy forwarded), as an address: a forwarded value that is none (the app's port
-        reached directly, more proxies configured than append) is the connection's."""
+        reached directly, more proxies configured than append) is the connection's. So is
+        an IPv6 address with a zone id ("fe80::1%eth0"): a zone names an interface of the
+        host that sent it, means nothing here, and is text of any length (it overflowed the
+        audit trail's column), each spelling another client for the caps and the lockout."""
         ident = super().get_ident(request)
         try:
-            return str(ipaddress.ip_address(ident))
+            ip = ipaddress.ip_address(ident)
         except ValueError:
             return request.META.get("REMOTE_ADDR", "")
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+            return request.META.get("REMOTE_ADDR", "")
+        return str(ip)
 
     def get_cache_key(self, request, view) -> str | None:
         if request.user and request.user.is_staff:

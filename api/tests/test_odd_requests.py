@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from api.models import Hold, Ticket
+from api.models import AuditEntry, Hold, Ticket
 from api.tests.conftest import ADA, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +43,15 @@ def test_head_of_a_shows_waiting_list_is_for_staff_as_get_is(api_client, staff_c
     assert api_client.options(f"/api/shows/{show.pk}/waitlist").status_code == 200  # anyone may POST there
 
 
-@pytest.mark.parametrize("forwarded", ["x" * 150, "not-an-address", "192.0.2.1, <script>"])
+@pytest.mark.parametrize(
+    "forwarded", ["x" * 150, "not-an-address", "192.0.2.1, <script>", "fe80::1%eth0", "fe80::1%" + "x" * 300]
+)
 def test_a_forwarded_address_that_is_no_address_counts_as_the_connections(api_client, settings, forwarded):
     # Behind a proxy the forwarded address is the client's; a value that is no address (the
     # app's port reached directly, more proxies configured than append) overflowed the
-    # columns that keep it on PostgreSQL: a 500 for a booking or a hold.
+    # columns that keep it on PostgreSQL: a 500 for a booking or a hold. An IPv6 address
+    # with a zone id passed as an address: its zone, of any length, overflowed the audit
+    # trail's actor column, and each zone was a client of its own.
     settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     show = make_show()
 
@@ -62,6 +66,7 @@ def test_a_forwarded_address_that_is_no_address_counts_as_the_connections(api_cl
 
     assert (booked.status_code, held.status_code) == (201, 201)
     assert Ticket.objects.get().booking.client == Hold.objects.get().client == "addr:127.0.0.1"
+    assert set(AuditEntry.objects.values_list("actor", flat=True)) == {"client:127.0.0.1"}
 
 
 def test_a_forwarded_address_is_read_as_an_address(api_client, settings):
@@ -112,13 +117,13 @@ def test_a_token_with_a_nul_in_it_is_a_401(show):
     assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
 
 
-def test_an_admin_login_with_a_forwarded_value_that_is_no_address_is_the_login_form(client, settings):
-    # django-axes keeps the address in an address column: ValueError, a 500.
+@pytest.mark.parametrize("forwarded", ["not-an-address", "fe80::1%eth0"])
+def test_an_admin_login_with_a_forwarded_value_that_is_no_address_is_the_login_form(client, settings, forwarded):
+    # django-axes keeps the address in an address column: ValueError, a 500 (PostgreSQL's
+    # inet takes no zone id either).
     settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
 
-    response = client.post(
-        "/admin/login/", {"username": "nobody", "password": "guess"}, HTTP_X_FORWARDED_FOR="not-an-address"
-    )
+    response = client.post("/admin/login/", {"username": "nobody", "password": "guess"}, HTTP_X_FORWARDED_FOR=forwarded)
 
     assert response.status_code == 200
     assert b"Please enter the correct username and password" in response.content
