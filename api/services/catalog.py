@@ -27,7 +27,21 @@ from ..errors import (
     UnknownTicketType,
 )
 from ..locking import lock_show, seats_in_use
-from ..models import Film, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, expiry_cutoff
+from ..models import (
+    IN_LINE,
+    Film,
+    Hold,
+    Screen,
+    SeatBlock,
+    Show,
+    ShowPrice,
+    Ticket,
+    TicketType,
+    Venue,
+    WaitlistEntry,
+    WaitlistStatus,
+    expiry_cutoff,
+)
 from . import audit
 from .showtimes import moment
 
@@ -263,22 +277,38 @@ def show_update(
         return show
 
 
+def _ended_with_show(show: Show, now: datetime) -> list[audit.Entry]:
+    """The entries of what a show's delete ends with it: each live hold (an offer too)
+    released, each waiting-list entry in line left, as if let go one by one. Their
+    histories end with their removal, not in mid-air. A hold or entry already ended (its
+    release, confirm or run-out, or its booking, leaving or expiry, recorded or read as
+    such) changes nothing by going, as when the purge takes it. One read of each's ids,
+    however many: the CASCADE deletes the rows."""
+    holds = Hold.objects.live(now).filter(show=show).values_list("pk", flat=True)
+    in_line = WaitlistEntry.objects.filter(show=show).with_status(now).filter(current_status__in=IN_LINE)
+    reason = {"reason": "show cancelled"}
+    return [audit.Entry("hold.released", "hold", str(pk), reason) for pk in holds] + [
+        audit.Entry("waitlist.left", "waitlist", str(pk), {"status": [status, WaitlistStatus.LEFT], **reason})
+        for pk, status in in_line.values_list("pk", "current_status")
+    ]
+
+
 def show_delete(*, show_id: int, actor: str = "system", now: datetime | None = None) -> None:
+    """Delete a show that sold no ticket, with its holds and waiting list (CASCADE), each
+    live one recorded as ended by it in the same transaction."""
+    now = now or timezone.now()
     with transaction.atomic():
-        show = lock_show(show_id)
+        show = lock_show(show_id)  # holds and the waiting list change under it: the ids stay
         if show.tickets.exists():
             raise ShowHasTickets()
         data = audit.show_data(show)
+        ended = _ended_with_show(show, now)
         show.delete()
-        audit.record(
+        audit.record_many(
             actor=actor,
-            action="show.cancelled",
-            obj_type="show",
-            obj_id=str(show_id),
-            changes={},
-            now=now or timezone.now(),
-            event="show.cancelled",
-            payload=data,
+            now=now,
+            entries=[audit.Entry("show.cancelled", "show", str(show_id)), *ended],
+            events=[audit.Event("show.cancelled", data)],
         )
 
 

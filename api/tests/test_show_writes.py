@@ -1,13 +1,15 @@
 """The Show part of API.md, staff writes: schedule (POST), change (PUT, PATCH) and delete a
 show, each refused to anyone who is not staff."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from api.models import Film, Screen, Show, Venue
-from api.tests.conftest import in_days, screen_of
+from api.models import AuditEntry, Film, Hold, Screen, Show, Venue, WaitlistEntry
+from api.services import holds, waitlist
+from api.tests.conftest import hold_seats, in_days, make_show, screen_of
 from api.tests.shows_helpers import book, show_json
 
 pytestmark = pytest.mark.django_db
@@ -253,6 +255,42 @@ def test_delete_a_show_with_tickets_is_a_409(staff_client, dune):
     assert response.status_code == 409
     assert response.json() == {"detail": "This show has tickets: cancel them first.", "code": "show_has_tickets"}
     assert Show.objects.filter(pk=dune.pk).exists()
+
+
+def test_deleting_a_show_records_each_live_hold_and_waiting_list_entry_it_removes(staff_client):
+    """API.md, Audit trail: one entry for each thing a change changed. The live hold and
+    the party in line go with the show (CASCADE), each recorded as ended, in the delete's
+    transaction; a hold released before changes nothing by going and is not recorded
+    again. (Only show.cancelled was recorded: the client's hold just vanished.)"""
+    show = make_show(capacity=2)
+    now = timezone.now()
+    let_go = hold_seats(show.pk, quantity=1, client="client:203.0.113.7")
+    holds.hold_release(hold_id=let_go.pk, now=now)
+    hold = hold_seats(show.pk, quantity=2, client="client:203.0.113.9", actor="client:203.0.113.9")
+    entry, made = waitlist.waitlist_join(
+        show_id=show.pk, name="Grace Hopper", phone_number="+919876543210", party_size=1, now=now
+    )
+    assert made
+
+    response = staff_client.delete(f"/api/shows/{show.pk}")
+
+    assert response.status_code == 204
+    assert not Hold.objects.exists()
+    assert not WaitlistEntry.objects.exists()
+    cancelled = AuditEntry.objects.get(action="show.cancelled")
+    recorded = AuditEntry.objects.filter(at__gte=cancelled.at)
+    changes = {(e.actor, e.action, e.object_type, e.object_id, json.dumps(e.changes, sort_keys=True)) for e in recorded}
+    assert changes == {
+        ("staff:boxoffice", "show.cancelled", "show", str(show.pk), "{}"),
+        ("staff:boxoffice", "hold.released", "hold", str(hold.pk), '{"reason": "show cancelled"}'),
+        (
+            "staff:boxoffice",
+            "waitlist.left",
+            "waitlist",
+            str(entry.pk),
+            '{"reason": "show cancelled", "status": ["waiting", "left"]}',
+        ),
+    }
 
 
 def test_delete_unknown_show_is_a_404(staff_client):
