@@ -1,5 +1,6 @@
 """Query filters of the show search and the staff ticket list (API.md)."""
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -287,6 +288,10 @@ class TicketFilter(StartsAtFilters):
         return queryset.order_by(*queryset.query.order_by, "pk")
 
 
+# The objects of the audit trail whose ids are UUIDs.
+UUID_KINDS = ("ticket", "hold", "waitlist")
+
+
 class AuditFilter(filters.FilterSet):
     """GET /api/audit: by object ("ticket:<id>", "show:<id>", "booking:<ref>"), actor,
     action, and the days (in TIME_ZONE) of the change."""
@@ -304,7 +309,16 @@ class AuditFilter(filters.FilterSet):
         fields = ["object", "actor", "action", "date_after", "date_before"]
 
     def filter_object(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """A key in any form its object's own URL takes finds the entries, stored in one:
+        a booking's reference in capitals, the id of a ticket, hold or waiting-list entry
+        as str(uuid) (their URLs take it in capitals, without hyphens). A key no object
+        can have finds nothing, as an unknown one does."""
         kind, _, key = value.partition(":")
         if kind == "booking":
             key = key.upper()  # references are read case-blind, as by GET /api/bookings/{ref}
+        elif kind in UUID_KINDS:
+            try:
+                key = str(uuid.UUID(key))  # as their UUIDField reads it
+            except ValueError:
+                return queryset.none()
         return queryset.filter(object_type=kind, object_id=key)

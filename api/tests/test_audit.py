@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from api.models import AuditEntry, Booking, Show, Ticket
 from api.services import jobs
-from api.tests.conftest import book_seats, make_show
+from api.tests.conftest import book_seats, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -187,6 +187,29 @@ def test_the_filters(staff_client, api_client):
     )
     assert count(date_after=(timezone.localdate() + timedelta(days=1)).isoformat()) == 0
     assert staff_client.get("/api/audit", {"date_after": "soon"}).status_code == 400
+
+
+def test_the_object_filter_finds_an_id_in_any_form_its_url_takes(staff_client):
+    """GET /api/tickets/{id} (and a hold's, a waiting-list entry's URL) takes the id in
+    capitals or without hyphens, as a scanner or a person may type it; booking:<ref> is
+    read case-blind. ticket:<ID> found nothing: an empty history, not the ticket's."""
+    show = make_show(days=2)
+    ticket = book_seats(show.pk, quantity=1).tickets[0]
+    hold = hold_seats(show.pk, quantity=1)
+    upper = str(ticket.pk).upper()
+    assert staff_client.get(f"/api/tickets/{upper}").status_code == 200
+
+    def count(key: str) -> int:
+        response = staff_client.get("/api/audit", {"object": key})
+        assert response.status_code == 200
+        return response.json()["count"]
+
+    assert count(f"ticket:{ticket.pk}") == 1
+    assert count(f"ticket:{upper}") == count(f"ticket:{ticket.pk.hex}") == 1
+    assert count(f"hold:{hold.pk.hex.upper()}") == 1
+    assert count(f"ticket:{hold.pk}") == 0  # another kind's id
+    assert count("ticket:not-a-ticket") == count(f"ticket:{ticket.pk}x") == 0  # as show:abc finds nothing
+    assert count("show:abc") == 0
 
 
 def test_anonymous_clients_cant_read_the_trail_and_nobody_writes_it(api_client, staff_client):
