@@ -1,11 +1,11 @@
 """The Django admin for staff, by domain: catalog (venues, screens, films), shows, prices
 (ticket types, a show's prices), sales (tickets), bookings (customers, bookings), waiting lists,
-webhooks."""
+webhooks; users, groups and tokens (audited)."""
 
 from django.conf import settings
 from django.contrib import admin
 
-from . import bookings, catalog, prices, sales, shows, waitlist, webhooks  # noqa: F401  (registers the model admins)
+from . import accounts, bookings, catalog, prices, sales, shows, waitlist, webhooks  # noqa: F401  (registers the model admins)
 
 admin.site.site_header = f"{settings.THEATRE_NAME} administration"
 admin.site.site_title = f"{settings.THEATRE_NAME} admin"

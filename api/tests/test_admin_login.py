@@ -1,6 +1,7 @@
 """The admin's login: guessing is refused after a few wrong passwords from one address
 (django-axes, AXES_FAILURE_LIMIT, 10 by default); staff who mistype a few times still get
-in; and the admin names its section as staff call it."""
+in; and the admin names its section as staff call it. Its accounts: every change of a user,
+a group or an API token in the admin is in the audit trail."""
 
 from datetime import timedelta
 
@@ -9,8 +10,12 @@ import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from api.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +134,136 @@ def test_the_admin_calls_the_section_box_office(client, manager):
 
     assert ">Box office</a>" in page
     assert ">API</a>" not in page
+
+
+# --- users, groups and tokens: audited --------------------------------------------------
+
+
+def trail() -> list[tuple[str, str, str, dict]]:
+    rows = AuditEntry.objects.order_by("id").values_list("actor", "action", "object_type", "object_id", "changes")
+    return [(actor, action, f"{kind}:{key}", changes) for actor, action, kind, key, changes in rows]
+
+
+def test_making_a_user_staff_in_the_admin_writes_an_audit_entry(client, manager):
+    """API.md: every change made through the admin writes audit entries. A superuser making
+    another user staff (so giving it the API's every right) left nothing in the trail."""
+    client.force_login(manager)
+    mallory = get_user_model().objects.create_user("mallory", password="pw-123456-y")
+    joined = timezone.localtime(mallory.date_joined)
+    assert client.get(f"/admin/auth/user/{mallory.pk}/change/").status_code == 200
+    form = {
+        "username": "mallory",
+        "is_active": "on",
+        "is_staff": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": joined.date().isoformat(),
+        "date_joined_1": f"{joined:%H:%M:%S}",
+    }
+
+    response = client.post(f"/admin/auth/user/{mallory.pk}/change/", form)
+
+    assert response.status_code == 302, response.content[:2000]
+    mallory.refresh_from_db()
+    assert mallory.is_staff
+    # What changed alone: the form's date_joined, to the second, is not a change.
+    assert trail() == [("staff:manager", "user.changed", f"user:{mallory.pk}", {"is_staff": [False, True]})]
+
+
+def test_a_user_made_its_password_changed_and_deleted_in_the_admin_is_recorded(client, manager):
+    """Never the password itself, nor its hash: "password": "changed". A deleted user's
+    token goes with it, and is recorded so."""
+    client.force_login(manager)
+    made = client.post(
+        "/admin/auth/user/add/",
+        {"username": "usher", "usable_password": "true", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert made.status_code == 302, made.content[:2000]
+    usher = get_user_model().objects.get(username="usher")
+    entry = trail()[0]
+    assert entry[:3] == ("staff:manager", "user.created", f"user:{usher.pk}")
+    assert entry[3]["username"] == "usher" and entry[3]["is_staff"] is False and entry[3]["groups"] == []
+    assert "password" not in entry[3]
+    AuditEntry.objects.all().delete()
+
+    other = PASSWORD + "-changed"
+    changed = client.post(
+        f"/admin/auth/user/{usher.pk}/password/", {"password1": other, "password2": other, "usable_password": "true"}
+    )
+    assert changed.status_code == 302, changed.content[:2000]
+    Token.objects.create(user=usher)
+    deleted = client.post(f"/admin/auth/user/{usher.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+
+    assert trail() == [
+        ("staff:manager", "user.changed", f"user:{usher.pk}", {"password": "changed"}),
+        ("staff:manager", "user.deleted", f"user:{usher.pk}", {"username": "usher"}),
+        ("staff:manager", "token.deleted", f"user:{usher.pk}", {}),
+    ]
+    assert PASSWORD not in str(AuditEntry.objects.values_list("changes", flat=True))
+
+
+def test_users_deleted_in_bulk_in_the_admin_are_recorded_each(client, manager):
+    client.force_login(manager)
+    users = [get_user_model().objects.create_user(name) for name in ("usher-1", "usher-2")]
+
+    response = client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [u.pk for u in users], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert sorted(trail()) == [
+        ("staff:manager", "user.deleted", f"user:{u.pk}", {"username": u.username}) for u in users
+    ]
+
+
+def test_a_group_made_in_the_admin_is_recorded_with_its_permissions(client, manager):
+    client.force_login(manager)
+    permission = Permission.objects.get(codename="change_show")
+
+    response = client.post("/admin/auth/group/add/", {"name": "Programmers", "permissions": [permission.pk]})
+
+    assert response.status_code == 302, response.content[:2000]
+    group = Group.objects.get()
+    changes = {"name": "Programmers", "permissions": ["api.change_show"]}
+    assert trail() == [("staff:manager", "group.created", f"group:{group.pk}", changes)]
+
+
+def test_a_token_made_and_deleted_in_the_admin_is_recorded_on_its_user_never_its_key(client, manager):
+    """A token's user can't be changed: that moved its key, and its rights, to another user."""
+    client.force_login(manager)
+    scanner = get_user_model().objects.create_user("scanner", is_staff=True)
+
+    made = client.post("/admin/authtoken/tokenproxy/add/", {"user": scanner.pk})
+    assert made.status_code == 302, made.content[:2000]
+    key = Token.objects.get(user=scanner).key
+    page = client.get(f"/admin/authtoken/tokenproxy/{scanner.pk}/change/").content.decode()
+    assert 'name="user"' not in page  # read-only
+    deleted = client.post(f"/admin/authtoken/tokenproxy/{scanner.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+
+    assert not Token.objects.exists()
+    assert trail() == [
+        ("staff:manager", "token.created", f"user:{scanner.pk}", {}),
+        ("staff:manager", "token.deleted", f"user:{scanner.pk}", {}),
+    ]
+    assert key not in str(AuditEntry.objects.values_list("changes", flat=True))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/auth/user/",
+        "/admin/auth/group/",
+        "/admin/authtoken/tokenproxy/",
+        "/admin/axes/accessattempt/",
+        "/admin/axes/accessfailurelog/",
+    ],
+)
+def test_the_account_pages_and_django_axes_pages_still_open(client, manager, page):
+    client.force_login(manager)
+    log_in(Client(), "a guess")  # an access attempt for axes' list
+
+    assert client.get(page).status_code == 200
+    assert client.get(page + "add/").status_code in (200, 403)  # axes' lists are read-only

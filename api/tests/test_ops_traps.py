@@ -1,6 +1,6 @@
 """Traps an operator walked into: `make run` and `make staff-token` in a production checkout
 (a `.env` with DEBUG off), gunicorn.conf.py ignoring the `.env` that settings.py reads, and
-`manage.py staff_token` taking any name and making any user staff.
+`manage.py staff_token` taking any name, making any user staff, and leaving no audit entry.
 
 The make targets run for real in a scratch directory holding a copy of the Makefile and a
 stand-in manage.py that only records how it was called; gunicorn reads a copy of its
@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
+from api.models import AuditEntry
 from api.tests.servers import production_env
 
 ROOT = Path(settings.BASE_DIR)
@@ -209,3 +210,31 @@ def test_staff_token_make_staff_makes_an_existing_user_staff_and_says_so(api_cli
     assert alice.is_staff and alice.check_password("a password of hers")
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
     assert api_client.get("/api/tickets").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_token_records_the_user_and_tokens_it_makes_and_the_staff_it_makes():
+    """Staff status is the API's one right, and a token its key: who gave them is in the
+    audit trail, as for every other change (the admin's too), under job:staff_token."""
+    get_user_model().objects.create_user("alice", password="a password of hers")
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+
+    call_command("staff_token", "scanner", **quiet)
+    call_command("staff_token", "scanner", **quiet)  # the same token again: no change
+    call_command("staff_token", "scanner", "--reset", **quiet)
+    call_command("staff_token", "alice", "--make-staff", **quiet)
+
+    scanner, alice = (str(get_user_model().objects.get(username=name).pk) for name in ("scanner", "alice"))
+    rows = AuditEntry.objects.order_by("id").values_list("actor", "action", "object_id", "changes")
+    assert {actor for actor, *_ in rows} == {"job:staff_token"}
+    assert [(action, key) for _, action, key, _ in rows] == [
+        ("user.created", scanner),
+        ("token.created", scanner),
+        ("token.deleted", scanner),
+        ("token.created", scanner),
+        ("user.changed", alice),
+        ("token.created", alice),
+    ]
+    made = rows[0][3]
+    assert (made["username"], made["is_staff"], "password" in made) == ("scanner", True, False)
+    assert rows[4][3] == {"is_staff": [False, True]}

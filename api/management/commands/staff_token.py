@@ -4,7 +4,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
+
+from api.services import accounts
+
+ACTOR = "job:staff_token"  # the audit trail's name for a command, as for the cron jobs'
 
 
 class Command(BaseCommand):
@@ -32,22 +37,28 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"Invalid username {username!r}: {' '.join(error.messages)}") from error
         made_staff = False
+        now = timezone.now()
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
             if created:
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
+                accounts.record_saved(actor=ACTOR, now=now, obj=user, before=None)
             elif not user.is_staff:
                 if not make_staff:
                     raise CommandError(
                         f"The user {username} exists and is not staff: --make-staff makes it staff (its token then"
                         " has staff's rights)."
                     )
+                before = accounts.state(user)
                 user.is_staff = made_staff = True
                 user.save(update_fields=["is_staff"])
-            if reset:
-                Token.objects.filter(user=user).delete()
-            token, _ = Token.objects.get_or_create(user=user)
+                accounts.record_saved(actor=ACTOR, now=now, obj=user, before=before)
+            if reset and Token.objects.filter(user=user).delete()[0]:
+                accounts.record_tokens(actor=ACTOR, now=now, action="token.deleted", user_ids=[user.pk])
+            token, made = Token.objects.get_or_create(user=user)
+            if made:
+                accounts.record_tokens(actor=ACTOR, now=now, action="token.created", user_ids=[user.pk])
         # The key alone on stdout, for TOKEN=$(...); what happened on stderr.
         if created:
             self.stderr.write(f"Created the staff user {username}.")

@@ -1,0 +1,102 @@
+"""The admin's Users, Groups and Tokens pages, Django's and DRF's own, each change audited
+(services/accounts.py): making a user staff gives it every right of the API, and a token
+is the key to them, so the trail says who did it and when, as for every other change."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from rest_framework.authtoken import admin as token_admin
+from rest_framework.authtoken.models import TokenProxy
+
+from ..services import accounts
+from .base import AllOrNoneActions, staff_actor
+
+User = get_user_model()
+BEFORE = "account_before"  # the request's attribute: the state of the user or group it saves, before
+
+
+class SavesRecorded(AllOrNoneActions):
+    """A save or delete of a user or group writes its audit entries, in the admin's
+    transaction (a bulk delete's too: AllOrNoneActions). The state before a save is read
+    under the row's lock in save_model, compared once the groups and permissions are
+    saved too (save_related)."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        before = accounts.state(type(obj)._default_manager.select_for_update().get(pk=obj.pk)) if change else None
+        setattr(request, BEFORE, before)
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        before = getattr(request, BEFORE)
+        accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=form.instance, before=before)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        accounts.record_deleted(actor=staff_actor(request), now=timezone.now(), objs=[obj])
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        accounts.record_deleted(actor=staff_actor(request), now=timezone.now(), objs=list(queryset))
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(User)
+class UserAdmin(SavesRecorded, auth_admin.UserAdmin):
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """The password's own page, which saves the user without save_model: recorded as
+        "password": "changed" (a password set, or its login disabled)."""
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            before = None if user is None else accounts.state(user)
+            response = super().user_change_password(request, id, form_url)
+            if user is not None and before is not None and request.method == "POST":
+                user.refresh_from_db()
+                accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=user, before=before)
+        return response
+
+
+@admin.register(Group)
+class GroupAdmin(SavesRecorded, auth_admin.GroupAdmin):
+    pass
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(token_admin.TokenAdmin):
+    """A token made or deleted is recorded on its user. A token's user is not changed: that
+    moved its key, and every right it gives, to another user."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("user",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            accounts.record_tokens(
+                actor=staff_actor(request), now=timezone.now(), action="token.created", user_ids=[obj.user_id]
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        accounts.record_tokens(
+            actor=staff_actor(request), now=timezone.now(), action="token.deleted", user_ids=[obj.user_id]
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """(The page has no list actions; any other bulk delete is recorded too.)"""
+        with transaction.atomic():
+            ids = list(queryset.values_list("user_id", flat=True))
+            accounts.record_tokens(actor=staff_actor(request), now=timezone.now(), action="token.deleted", user_ids=ids)
+            super().delete_queryset(request, queryset)
