@@ -32,8 +32,8 @@ from uuid import UUID
 from django.conf import settings
 from django.db import OperationalError, connection
 
-from .errors import ClientBusy, ShowBusy, ShowNotFound
-from .models import Booking, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue
+from .errors import ClientBusy, EndpointsBusy, ShowBusy, ShowNotFound
+from .models import Booking, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, Webhook
 from .rows import Columns
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
@@ -283,4 +283,42 @@ def lock_client(client: str) -> None:
     except OperationalError as exc:  # waited past the show lock's lock_timeout
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise ClientBusy() from exc
+        raise
+
+
+def lock_webhook_endpoints() -> None:
+    """On PostgreSQL, lock the webhook endpoints' table until the transaction ends, after
+    every write that is making events (take it before any lock of an endpoint's row). Call
+    before registering an endpoint or widening what one receives (made active, its events
+    changed).
+
+    A write picks its events' endpoints at its outbox INSERT ... SELECT (audit.outbox_insert),
+    not at its COMMIT. Its FOR KEY SHARE locks the endpoints it returned, never one still to
+    be registered, or inactive, or not wanting the event: that one, saved between the
+    INSERT and the COMMIT, was registered and active when the write committed, yet had none
+    of its events (API.md: "the events of changes committed while it is registered and
+    active"). But FOR KEY SHARE also takes the table's ROW SHARE lock, rows returned or not,
+    held until the write's COMMIT; and of the two modes that conflict with ROW SHARE
+    (PostgreSQL's "Explicit Locking", table-level lock modes), EXCLUSIVE is the one that lets
+    plain reads (ACCESS SHARE: the lists, the delivery job's reads) go on. So this waits for
+    the writes in flight, which commit before the endpoint is saved, none of their events
+    its ("never earlier ones"); a write that comes after waits for this transaction, then
+    reads the endpoint as committed.
+
+    Waited for at most BOOKING_LOCK_TIMEOUT_SECONDS (lock_timeout, for this transaction), as
+    a show's lock is: a write stuck between its INSERT and its COMMIT makes the change fail
+    with EndpointsBusy (503 busy), instead of waiting for ever, with every write that makes
+    events queued behind the wait. On SQLite writers take turns (IMMEDIATE): no write is
+    between its INSERT and its COMMIT while this one writes.
+    """
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Webhook._meta.db_table)} IN EXCLUSIVE MODE")
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise EndpointsBusy() from exc
         raise

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .base import Conflict, Invalid, Missing, seats_are
+from .base import Busy, Conflict, Invalid, Missing, seats_are
 
 __all__ = [
     "FilmShowTitle",
@@ -25,6 +25,7 @@ __all__ = [
     "DeletedMeanwhile",
     "WebhookUrlRefused",
     "EndpointInactive",
+    "EndpointsBusy",
     "DeliveryNotFound",
 ]
 
@@ -157,3 +158,13 @@ class ShowHasTickets(Conflict):
 class EndpointInactive(Conflict):
     code = "endpoint_inactive"
     message = "This endpoint is inactive (410 Gone, or made so): make it active again, then retry."
+
+
+# --- 503 ----------------------------------------------------------------------------
+
+
+class EndpointsBusy(Busy):
+    """A webhook endpoint's registration (or its events widened) waited past the lock
+    timeout for the writes in flight (locking.lock_webhook_endpoints): one is stuck."""
+
+    message = "Changes being written still hold the webhook endpoints; try again in a few seconds."

@@ -45,6 +45,7 @@ from django.db.models import Case, DateTimeField, F, Value, When
 
 from .. import outbound
 from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, WebhookUrlRefused
+from ..locking import lock_webhook_endpoints
 from ..models import Webhook, WebhookEvent
 from . import audit
 
@@ -108,8 +109,11 @@ def check_url(url: str) -> None:
 
 
 def webhook_create(*, url: str, events: list[str], actor: str, now: datetime, active: bool = True) -> Webhook:
+    """Register an endpoint: after the writes in flight, so that it receives the events of
+    every write committed after it, none of those before (locking.lock_webhook_endpoints)."""
     check_url(url)
     with transaction.atomic():
+        lock_webhook_endpoints()
         webhook = Webhook.objects.create(url=url, events=events, active=active, secret=new_secret())
         changes: dict[str, Any] = {"url": url, "events": events}
         if not active:
@@ -129,9 +133,16 @@ def webhook_update(
     events: list[str] | None = None,
     active: bool | None = None,
 ) -> Webhook:
+    """Change an endpoint. Asked to set `active` or `events`, it first waits for the writes
+    in flight (locking.lock_webhook_endpoints: one committed after this change reads the
+    endpoint as changed). Asked, not only when they change: that table lock comes before
+    the row's lock, which the change is read under (taken after it, two changes could
+    deadlock, each holding the other's way)."""
     if url is not None:
         check_url(url)
     with transaction.atomic():
+        if active is not None or events is not None:
+            lock_webhook_endpoints()
         webhook = Webhook.objects.select_for_update().filter(pk=webhook_id).first()
         if webhook is None:
             raise DeletedMeanwhile("Webhook")

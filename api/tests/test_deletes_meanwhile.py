@@ -1,8 +1,8 @@
 # ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
 """A row a write reads without locking it, deleted by staff while the write runs: a
-webhook endpoint (every write's events go to the active ones), a ticket type (a sale sells
-it), a show (a waiting list's join). The write, and the delete, each get a clear answer,
-never a 500 or a false seat_taken at COMMIT.
+webhook endpoint (every write's events go to the active ones; one registered meanwhile
+too), a ticket type (a sale sells it), a show (a waiting list's join). The write, and the
+delete, each get a clear answer, never a 500 or a false seat_taken at COMMIT.
 
 Each test holds one side's transaction open at the moment that matters, and runs the other
 side in a thread of its own (PostgreSQL: SQLite's writers take turns)."""
@@ -14,7 +14,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from api.errors import DeletedMeanwhile, InUse, UnknownTicketType
+from api.errors import DeletedMeanwhile, EndpointsBusy, InUse, UnknownTicketType
 from api.models import Booking, TicketType, WaitlistEntry, Webhook, WebhookEvent
 from api.services import catalog, sales, venues, waitlist, webhooks
 from api.tests.conftest import ADA, book_seats, hold_seats, in_thread, make_show, postgres_only
@@ -89,6 +89,58 @@ def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(end
     assert isinstance(outcomes["second"], sales.Sale), outcomes  # was a false seat_taken at COMMIT
     assert outcomes["waited"]
     assert not WebhookEvent.objects.exists() and Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize("how", ["registered", "reactivated", "events widened"])
+def test_an_endpoint_registered_during_a_sale_waits_for_it_and_gets_the_events_of_later_ones(
+    allow_private, receiver, how
+):
+    """API.md: an endpoint receives the events of changes committed while it is registered
+    and active, never earlier ones. A sale picks its events' endpoints at its outbox INSERT:
+    one registered (or made active, or made to want the event) after that and before the
+    sale's COMMIT was active when the sale committed, and got no booking.created. Now the
+    change waits for the sale, which commits first (none of its events are the endpoint's),
+    and the next sale's event is the endpoint's."""
+    show = make_show()
+    if how == "registered":
+        hook = None
+    else:
+        events, active = (["show.changed"], True) if how == "events widened" else ([], False)
+        hook = webhooks.webhook_create(url=receiver.url, events=events, actor="t", now=timezone.now(), active=active)
+
+    def change() -> Webhook:
+        if hook is None:
+            return webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+        wanted = {"active": True} if how == "reactivated" else {"events": ["booking.created"]}
+        return webhooks.webhook_update(webhook_id=hook.pk, actor="t", now=timezone.now(), **wanted)
+
+    outcomes = race(lambda: book_seats(show.pk), change)
+
+    assert isinstance(outcomes["first"], sales.Sale), outcomes
+    assert isinstance(outcomes["second"], Webhook), outcomes
+    later = book_seats(show.pk).booking.reference
+    made = WebhookEvent.objects.filter(webhook=outcomes["second"], type="booking.created")
+    got = [e.payload["data"]["reference"] for e in made]
+    # The endpoint, saved without waiting, was active when the first sale committed: it got none.
+    assert (outcomes["first"].booking.reference in got) == (not outcomes["waited"]), got
+    assert outcomes["waited"] and got == [later]
+
+
+def test_an_endpoints_registration_behind_a_stuck_write_is_busy_not_a_wait_for_ever(allow_private, settings):
+    """Waited for as long as a show's lock is (BOOKING_LOCK_TIMEOUT_SECONDS): a write stuck
+    between its INSERT and its COMMIT, and every write queued behind the registration's
+    wait, would otherwise wait as long as it."""
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 0.3
+    show = make_show()
+
+    outcomes = race(
+        lambda: book_seats(show.pk),
+        lambda: webhooks.webhook_create(url="http://127.0.0.1:9/", events=[], actor="t", now=timezone.now()),
+    )
+
+    assert isinstance(outcomes["first"], sales.Sale), outcomes
+    assert isinstance(outcomes["second"], EndpointsBusy), outcomes
+    assert not Webhook.objects.exists()
 
 
 @pytest.fixture
