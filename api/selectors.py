@@ -39,6 +39,33 @@ class JSONArrayLength(models.Func):
         return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
 
 
+class HeldAt(models.Func):
+    """HeldAt(show, seat, now): whether a hold of the show live at `now` holds the seat.
+
+    A hold's seats are a JSON array of labels: jsonb's containment looks on PostgreSQL, the
+    array's elements on SQLite. Written as SQL: as Exists(Hold.objects...) it made the
+    search's query slower to build than the count is to run (bench/README.md)."""
+
+    arity = 3
+    output_field = models.BooleanField()
+
+    def _sql(self, compiler: Any, seat_held: str) -> tuple[str, list]:
+        show, seat, now = self.get_source_expressions()
+        (show_sql, show_params), (seat_sql, seat_params), (now_sql, now_params) = map(
+            compiler.compile, (show, seat, now)
+        )
+        hold = compiler.quote_name_unless_alias(Hold._meta.db_table)
+        live = f"held.show_id = {show_sql} AND held.expires_at > {now_sql}"
+        sql = f"EXISTS (SELECT 1 FROM {hold} held WHERE {live} AND {seat_held.format(seat=seat_sql)})"
+        return sql, [*show_params, *now_params, *seat_params]
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self._sql(compiler, "EXISTS (SELECT 1 FROM JSON_EACH(held.seats) WHERE value = {seat})")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self._sql(compiler, "held.seats @> JSONB_BUILD_ARRAY({seat})")
+
+
 # A screen's seat map is a JSON document of all its seats: decoded for each row read, it
 # was most of a 50-row staff list's time (bench/README.md). Reads leave it out; those that draw
 # or choose seats find the parsed map by the screen's digest of it (Screen.seats).
@@ -53,15 +80,22 @@ def _count(queryset: models.QuerySet, amount: models.Expression | None = None) -
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def blocked_not_taken(now: datetime) -> models.QuerySet[SeatBlock]:
+    """The blocks whose seats read `blocked` at `now` (show_seat_statuses): not those that
+    staff hold by naming them, which are held, and count once, as held. (A booked seat is
+    never blocked: a block refuses it, and staff selling a blocked seat unblock it.)"""
+    return SeatBlock.objects.exclude(HeldAt("show", "seat", Value(now, output_field=models.DateTimeField())))
+
+
 def _prices() -> Prefetch:
     return Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type"))
 
 
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
-    live at `now`) and seats_blocked counted in the same query, and whether each is still
-    on_sale at `now` (not started); seats_available is a property of each show read
-    (models.Show.seats_available)."""
+    live at `now`) and seats_blocked (blocked_not_taken: a seat counts once) counted in the
+    same query, and whether each is still on_sale at `now` (not started); seats_available
+    is a property of each show read (models.Show.seats_available)."""
     # The ignore: the stubs' plugin takes Show's declared `tickets_booked: int` (and the
     # seats_available property) for a clash, though Django only refuses a field's name
     # (typeddjango/django-stubs#2818).
@@ -71,7 +105,7 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
         .annotate(  # type: ignore[no-redef]
             tickets_booked=_count(Ticket.objects.all()),
             seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
-            seats_blocked=_count(SeatBlock.objects.all()),
+            seats_blocked=_count(blocked_not_taken(now)),
             on_sale=models.ExpressionWrapper(Q(starts_at__gt=now), output_field=models.BooleanField()),
         )
         .alias(

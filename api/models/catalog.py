@@ -230,7 +230,7 @@ class Show(models.Model):
     # Set on shows read through selectors.shows_with_counts().
     tickets_booked: int
     seats_held: int
-    seats_blocked: int
+    seats_blocked: int  # blocked and neither booked nor held: each seat counts once
     on_sale: bool  # not started at the read's `now`
 
     class Meta:
