@@ -211,7 +211,7 @@ def parse(document: Any, *, any_category: bool = False) -> SeatMap:
 def digest(document: Any) -> str:
     """A stored map's fingerprint: the SHA-256 of its JSON text with sorted keys. A screen
     keeps it beside its map (Screen.seat_map_digest), so that reads which leave the map's
-    document unread still find its parsed form (parse_kept)."""
+    document unread still find its parsed form (kept)."""
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
@@ -219,18 +219,27 @@ KEPT_MAPS = 256
 _kept: dict[str, SeatMap] = {}
 
 
-def parse_kept(fingerprint: str, document: Callable[[], Any]) -> SeatMap:
-    """parse() of the stored map with this digest, kept for the process's life: a screen's
-    map is read by every booking, hold and seat-map answer. `document` gives the map's
-    document, and is called only when this process has not parsed that map yet."""
+def kept(fingerprint: str) -> SeatMap | None:
+    """The map with this digest, if this process has parsed it (parse_kept)."""
+    return _kept.get(fingerprint)
+
+
+def parse_kept(document: Any) -> tuple[str, SeatMap]:
+    """The digest of a stored map's document and its parse(), kept by that digest for the
+    process's life: a screen's map is read by every booking, hold and seat-map answer.
+
+    Kept under the digest of the document parsed, never under one read before it: a map
+    committed between the read of a screen's digest and that of its document would be
+    filed under the old map's digest, and found for the old map for the process's life."""
+    fingerprint = digest(document)
     found = _kept.get(fingerprint)
     if found is None:
         if len(_kept) >= KEPT_MAPS:  # maps change rarely: start again rather than track use
             _kept.clear()
         # Checked against BOOKING_SEAT_CATEGORIES when it was saved: a category dropped from
         # the setting since (no new map may use it) must not make its shows fail to load.
-        found = _kept[fingerprint] = parse(document(), any_category=True)
-    return found
+        found = _kept[fingerprint] = parse(document, any_category=True)
+    return fingerprint, found
 
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import sharedcache
-from ..seatmaps import SeatMap, digest, grid, parse_kept
+from ..seatmaps import SeatMap, digest, grid, kept, parse_kept
 
 ON_THE_MINUTE = "Shows start on the minute: seconds must be 00."
 
@@ -169,15 +169,22 @@ class Screen(models.Model):
 
         With the document left unread, the digest read with the row finds it: the 20 kB
         document of a 300-seat map is read (one query) only the first time this process
-        meets that map. With the document read, or set on this instance and not saved yet,
-        its own digest does; that means serialising it, so the answer is kept on this
-        instance for as long as its seat_map is the same document."""
+        meets that map. That later statement may read a map saved since the row was: the
+        screen then takes that map's digest and capacity with it, as one refresh would.
+        With the document read, or set on this instance and not saved yet, its own digest
+        does; that means serialising it, so the answer is kept on this instance for as
+        long as its seat_map is the same document."""
         if self.seat_map_digest and "seat_map" in self.get_deferred_fields():
-            return parse_kept(self.seat_map_digest, lambda: self.seat_map)
+            found = kept(self.seat_map_digest)
+            if found is not None:
+                return found
+            self.seat_map_digest, found = parse_kept(self.seat_map)
+            self.capacity, self._seats_memo = found.capacity, (self.seat_map, found)
+            return found
         document = self.seat_map
         memo = getattr(self, "_seats_memo", None)
         if memo is None or memo[0] is not document:
-            memo = self._seats_memo = (document, parse_kept(digest(document), lambda: document))
+            memo = self._seats_memo = (document, parse_kept(document)[1])
         return memo[1]
 
 

@@ -268,6 +268,29 @@ def test_reads_that_leave_the_map_unread_follow_a_changed_map(api_client):
     assert (response.status_code, response.json()["seat"][0]) == (201, "B")
 
 
+def test_a_map_changed_between_the_digest_and_the_document_is_kept_under_its_own(db, monkeypatch):
+    # Screen.seats, with the document left unread (the lock's read, the seat map answer's),
+    # fetches it in a later statement: a map committed in between was kept under the digest
+    # read before it, for the process's life. When staff then put the old map back, this
+    # process read it as the new one, and Screen.save (parsing through the same store)
+    # wrote the new one.
+    monkeypatch.setattr(seatmaps, "_kept", {})
+    screen = screen_of(10)  # A1-A10
+    ten = screen.seat_map
+    read = Screen.objects.defer("seat_map").get(pk=screen.pk)  # the digest of the ten
+    venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=parse(grid(1, 5)), now=timezone.now())
+    seatmaps._kept.clear()  # what that change parsed is in its own process, not this one's
+
+    assert (read.seats.capacity, read.capacity) == (5, 5)  # the map read, with its digest
+    assert read.seat_map_digest == Screen.objects.get(pk=screen.pk).seat_map_digest
+
+    venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=parse(ten), now=timezone.now())
+
+    stored = Screen.objects.get(pk=screen.pk)
+    assert (stored.capacity, len(stored.seat_map["rows"][0]["seats"])) == (10, 10)
+    assert Screen.objects.defer("seat_map").get(pk=screen.pk).seats.capacity == 10
+
+
 def test_a_category_dropped_from_the_setting_leaves_its_shows_on_sale(api_client, settings):
     # Stored maps were checked against BOOKING_SEAT_CATEGORIES on every load: once premium
     # left it, every show of a screen with premium seats was a 500 (the seat map, holds,
