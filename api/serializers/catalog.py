@@ -185,10 +185,16 @@ class LocalOrAwareDateTimeField(serializers.DateTimeField):
 
 
 class ShowWriteSerializer(serializers.Serializer):
-    """A show from its screen (default: the default venue's first screen), film or title,
-    date and time in the venue's zone (or starts_at), and capacity."""
+    """A show from its screen (default: the named venue's only screen, else the default
+    venue's first screen), film or title, date and time in the venue's zone (or
+    starts_at), and capacity."""
 
     screen = serializers.PrimaryKeyRelatedField(queryset=Screen.objects.select_related("venue"), required=False)
+    venue = serializers.PrimaryKeyRelatedField(
+        queryset=Venue.objects.all(),
+        required=False,
+        help_text="The screen's venue, as the show reads: without a screen, the venue's only screen.",
+    )
     film = serializers.PrimaryKeyRelatedField(queryset=Film.objects.all(), required=False, allow_null=True)
     title = serializers.CharField(max_length=200, allow_blank=True, required=False)
     date = DayField(required=False)
@@ -199,9 +205,31 @@ class ShowWriteSerializer(serializers.Serializer):
     capacity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     prices = PriceSerializer(many=True, required=False, help_text="Replaces the show's prices.")
 
+    def _screen(self, attrs: dict[str, Any]) -> Screen:
+        """The show's screen: the one named, else the show's own, else (a new show) the
+        named venue's only one, else the default screen. A show reads its screen's venue
+        as `venue`: a request that names one means that venue's screen, never another
+        (it was ignored, and a show made at the default venue's: the wrong theatre)."""
+        venue = attrs.pop("venue", None)
+        screen = attrs.get("screen") or (self.instance.screen if self.instance else None)
+        if screen is None and venue is not None:
+            screens = list(Screen.objects.filter(venue=venue).select_related("venue")[:2])
+            if len(screens) != 1:
+                problem = f"Venue {venue.pk} has several screens: name one." if screens else "This venue has no screen."
+                raise serializers.ValidationError({"screen" if screens else "venue": [problem]})
+            (screen,) = screens
+        screen = screen or Screen.objects.default()
+        if venue is not None and screen.venue_id != venue.pk:
+            if "screen" not in attrs:  # a show's own screen
+                raise serializers.ValidationError(
+                    {"venue": ["A show can't move to another venue; schedule a new one."]}
+                )
+            raise serializers.ValidationError({"venue": [f"Screen {screen.pk} is not in venue {venue.pk}."]})
+        return screen
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         day, at = attrs.pop("date", None), attrs.pop("time", None)
-        screen = attrs.get("screen") or (self.instance.screen if self.instance else Screen.objects.default())
+        screen = self._screen(attrs)
         if day is not None or at is not None:
             if "starts_at" in attrs:
                 raise serializers.ValidationError({"starts_at": ["Give either starts_at or date and time."]})

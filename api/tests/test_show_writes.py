@@ -364,3 +364,36 @@ def test_a_starts_at_without_an_offset_is_read_at_the_shows_venue(staff_client):
     assert made.status_code == 201, made.json()
     assert (made.json()["time"], made.json()["starts_at"]) == ("10:00", f"{day}T10:00:00+03:00")
     assert moved.json()["starts_at"] == f"{day}T11:30:00+03:00"
+
+
+def test_a_show_written_with_a_venue_is_at_that_venue(staff_client):
+    """A show reads `venue`, its screen's; a POST naming one and no screen was made on the
+    default venue's first screen, its time read in that venue's zone (201, at the wrong
+    theatre), and a PATCH naming another venue was ignored."""
+    istanbul = Venue.objects.create(name="Kadikoy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    salon = screen_of(10, name="Salon 1", venue=istanbul)
+    day = in_days(5).isoformat()
+    default = Screen.objects.default()
+
+    def post(**body):
+        return staff_client.post("/api/shows", {"title": "X", "date": day, "time": "19:00", **body}, format="json")
+
+    made = post(venue=istanbul.pk)
+    assert made.status_code == 201, made.json()
+    assert (made.json()["venue"], made.json()["screen"]) == (istanbul.pk, salon.pk)
+    assert made.json()["starts_at"] == f"{day}T19:00:00+03:00"
+    assert post(venue=istanbul.pk, screen=default.pk).json() == {
+        "venue": [f"Screen {default.pk} is not in venue {istanbul.pk}."]
+    }
+    moved = staff_client.patch(f"/api/shows/{made.json()['id']}", {"venue": default.venue_id}, format="json")
+    assert moved.json() == {"venue": ["A show can't move to another venue; schedule a new one."]}
+    same = staff_client.patch(f"/api/shows/{made.json()['id']}", {"venue": istanbul.pk, "time": "20:00", "date": day})
+    assert (same.status_code, same.json()["starts_at"]) == (200, f"{day}T20:00:00+03:00")
+
+    screen_of(20, name="Salon 2", venue=istanbul)
+    empty = Venue.objects.create(name="Not built yet", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    assert post(venue=istanbul.pk, time="22:00").json() == {
+        "screen": [f"Venue {istanbul.pk} has several screens: name one."]
+    }
+    assert post(venue=empty.pk).json() == {"venue": ["This venue has no screen."]}
+    assert Show.objects.count() == 1
