@@ -11,7 +11,7 @@ import django_filters as filters
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Transform
 from django.db.models.functions import TruncTime
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -32,6 +32,20 @@ class ListFilterBackend(DjangoFilterBackend):
         if getattr(view, "action", "list") != "list":
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+@CharField.register_lookup
+class Folded(Transform):
+    """A text folded for a match in any case, in every script: UPPER, as PostgreSQL's
+    icontains does; on SQLite, whose UPPER and LIKE fold ASCII letters only ("AMÉLIE"
+    found no "Amélie"), Python's str.casefold (CASEFOLD, api/apps.py)."""
+
+    lookup_name = "folded"
+    function = "UPPER"
+    bilateral = True
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return super().as_sql(compiler, connection, function="CASEFOLD", **extra_context)
 
 
 class ShowTimeFilter(filters.Filter):
@@ -204,7 +218,7 @@ def _before(starts_at: str, day: date, zone: ZoneInfo) -> Q:
 
 
 class ShowFilter(StartsAtFilters):
-    title = filters.CharFilter(lookup_expr="icontains", help_text="Title contains (any case).")
+    title = filters.CharFilter(lookup_expr="folded__contains", help_text="Title contains (any case).")
     seats = filters.NumberFilter(
         field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
     )
@@ -227,7 +241,7 @@ class ScreenFilter(filters.FilterSet):
 
 
 class FilmFilter(filters.FilterSet):
-    title = filters.CharFilter(lookup_expr="icontains", help_text="Title contains (any case).")
+    title = filters.CharFilter(lookup_expr="folded__contains", help_text="Title contains (any case).")
 
     class Meta:
         model = Film

@@ -103,6 +103,15 @@ def test_filter_title_contains_any_case(api_client, dune, oppenheimer):
     assert api_client.get("/api/shows", {"title": "Matrix"}).json() == page()
 
 
+def test_filter_title_is_any_case_in_every_script(api_client):
+    # On SQLite icontains is LIKE, which folds ASCII letters only: "amÉlie" found no "Amélie".
+    amelie = make_show(days=2, title="Amélie 100%")
+    make_show(days=3, title="Ame 1000")
+
+    for title in ("amÉlie", "AMÉLIE", "0%"):
+        assert [s["id"] for s in api_client.get("/api/shows", {"title": title}).json()["results"]] == [amelie.pk]
+
+
 def test_filter_seats_is_at_least_that_many_free(api_client, dune, oppenheimer):
     book(dune, 5)  # 15 free at Dune, 20 at Oppenheimer
     hold_seats(oppenheimer.pk, quantity=2)  # 18 free

@@ -314,6 +314,14 @@ def test_staff_create_read_and_filter_films(staff_client, api_client):
     assert api_client.get(f"/api/films/{film.pk}").json() == dune
 
 
+def test_the_films_title_filter_is_any_case_in_every_script(api_client):
+    # On SQLite icontains is LIKE, which folds ASCII letters only: "AMÉLIE" found no "Amélie".
+    amelie = Film.objects.create(title="Amélie", runtime_minutes=122)
+    Film.objects.create(title="Amer", runtime_minutes=90)
+
+    assert [f["id"] for f in api_client.get("/api/films", {"title": "AMÉLIE"}).json()["results"]] == [amelie.pk]
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
