@@ -7,11 +7,11 @@ oversells; it freezes the price, and is confirmed with POST /api/bookings {"hold
 (sales.booking_confirm, which marks the entry booked). An offer lasts
 BOOKING_WAITLIST_OFFER_MINUTES, never past the show's start.
 
-An entry's status is stored as it changes, always under its show's lock (the offer job,
-leaving, a confirm); only the join's INSERT goes without it, kept to one place in line
-per phone by a unique index. What an entry reads at a moment is derived in one place,
-models.WaitlistEntryQuerySet.with_status: an offer whose hold is no longer live reads
-expired until the job marks it so.
+An entry is made, and its status stored as it changes, always under its show's lock (a
+join, the offer job, leaving, a confirm); one place in line per phone is kept by a unique
+index (a join reads the phone's place before the lock). What an entry reads at a moment
+is derived in one place, models.WaitlistEntryQuerySet.with_status: an offer whose hold is
+no longer live reads expired until the job marks it so.
 
 Several hosts run the job at the same minute: each show's work is a transaction of its
 own that first takes the job's advisory lock (jobs.OFFER_JOB_LOCK, as the purge's
@@ -133,8 +133,12 @@ def waitlist_join(
         raise SeatsFree(party_size)
     try:
         with transaction.atomic():
+            # The show's lock first, then the client's (locking.py's order), in both paths: a
+            # new place's entry locks the show's row anyway (its link, FOR KEY SHARE at
+            # COMMIT), and taken after the client's lock, it waited for a confirm of the same
+            # client at this show that holds the show's lock and waits for the client's.
+            lock_show(show_id)
             if found is not None:
-                lock_show(show_id)
                 _expire_lapsed(mine, now=now, actor=actor)
             _check_client_line(client, party_size, now=now)
             entry = WaitlistEntry.objects.create(
@@ -155,9 +159,11 @@ def waitlist_join(
                 now=now,
             )
             return entry, True
+    except ShowNotFound:  # staff deleted the show after it was read above
+        raise DeletedMeanwhile("show") from None
     except IntegrityError:
         # The same phone joined at the same moment (the unique index): that entry is its
-        # place. Or staff deleted the show meanwhile (its link, checked at COMMIT).
+        # place, unless it was left meanwhile, or the show deleted since (its list with it).
         found = mine.first()
         if found is None:
             raise DeletedMeanwhile("show") from None

@@ -9,7 +9,7 @@ import redis
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -259,6 +259,41 @@ def in_thread(outcomes: dict, key: str, work: Callable[[], object], *, name: str
     thread = threading.Thread(target=run, name=name)
     thread.start()
     return thread
+
+
+RACE_WAIT = 10  # seconds: a safety net against a hung test, never a timing
+
+
+def blocked(thread: threading.Thread) -> bool:
+    """Whether the thread still waits (for a lock) a moment on."""
+    thread.join(0.5)
+    return thread.is_alive()
+
+
+def while_held_open(first: Callable[[], object], second: Callable[[], object]) -> dict:
+    """`first` in a transaction held open once it returned; `second` meanwhile, in a thread
+    of its own (PostgreSQL: SQLite's writers take turns). outcomes["first"] and ["second"]
+    as in_thread, and ["waited"]: whether `second` waited for `first`'s transaction."""
+    outcomes: dict = {}
+    done, release = threading.Event(), threading.Event()
+
+    def held_open() -> object:
+        with transaction.atomic():
+            made = first()
+            done.set()
+            assert release.wait(RACE_WAIT)
+        return made
+
+    one = in_thread(outcomes, "first", held_open)
+    try:
+        assert done.wait(RACE_WAIT), outcomes
+        two = in_thread(outcomes, "second", second)
+        outcomes["waited"] = blocked(two)
+    finally:
+        release.set()
+    one.join(RACE_WAIT)
+    two.join(RACE_WAIT)
+    return outcomes
 
 
 def all_at_once(count: int, work: Callable[[int], object]) -> list:

@@ -11,13 +11,12 @@ import threading
 import time
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, EndpointsBusy, InUse, UnknownTicketType
 from api.models import Booking, TicketType, WaitlistEntry, Webhook, WebhookEvent
 from api.services import catalog, sales, venues, waitlist, webhooks
-from api.tests.conftest import ADA, book_seats, hold_seats, in_thread, make_show, postgres_only
+from api.tests.conftest import ADA, blocked, book_seats, hold_seats, make_show, postgres_only, while_held_open
 from api.tests.webhooks_helpers import (
     allow_private,  # noqa: F401 (the fixture)
     endpoint,  # noqa: F401 (the fixture)
@@ -26,48 +25,11 @@ from api.tests.webhooks_helpers import (
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
-WAIT = 10  # seconds: a safety net against a hung test, never a timing
-
-
-def held_open(work, done: threading.Event, release: threading.Event):
-    """`work` in a transaction that stays open, after `done`, until `release`."""
-
-    def run():
-        with transaction.atomic():
-            made = work()
-            done.set()
-            assert release.wait(WAIT)
-        return made
-
-    return run
-
-
-def blocked(thread: threading.Thread) -> bool:
-    """Whether the thread still waits (for a lock) a moment on."""
-    thread.join(0.5)
-    return thread.is_alive()
-
-
-def race(first, second) -> dict:
-    """`first` in a transaction held open; `second` meanwhile, which must wait for it."""
-    outcomes: dict = {}
-    done, release = threading.Event(), threading.Event()
-    one = in_thread(outcomes, "first", held_open(first, done, release))
-    try:
-        assert done.wait(WAIT), outcomes
-        two = in_thread(outcomes, "second", second)
-        outcomes["waited"] = blocked(two)
-    finally:
-        release.set()
-    one.join(WAIT)
-    two.join(WAIT)
-    return outcomes
-
 
 def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(endpoint):
     show = make_show()
 
-    outcomes = race(
+    outcomes = while_held_open(
         lambda: book_seats(show.pk),
         lambda: webhooks.webhook_delete(webhook_id=endpoint.pk, actor="t", now=timezone.now()),
     )
@@ -81,7 +43,7 @@ def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(end
 def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(endpoint):
     show = make_show()
 
-    outcomes = race(
+    outcomes = while_held_open(
         lambda: webhooks.webhook_delete(webhook_id=endpoint.pk, actor="t", now=timezone.now()),
         lambda: book_seats(show.pk),
     )
@@ -151,7 +113,7 @@ def student() -> TicketType:
 def test_a_ticket_type_deleted_during_a_sale_of_it_is_in_use(student):
     show = make_show()
 
-    outcomes = race(
+    outcomes = while_held_open(
         lambda: book_seats(show.pk, ticket_types={"student": 1}), lambda: venues.ticket_type_delete(student)
     )
 
@@ -163,7 +125,7 @@ def test_a_ticket_type_deleted_during_a_sale_of_it_is_in_use(student):
 def test_a_sale_of_a_ticket_type_being_deleted_refuses_the_type(student):
     show = make_show()
 
-    outcomes = race(
+    outcomes = while_held_open(
         lambda: venues.ticket_type_delete(student), lambda: book_seats(show.pk, ticket_types={"student": 1})
     )
 
@@ -179,7 +141,7 @@ def test_a_join_of_a_waiting_list_while_staff_delete_the_show_finds_it_gone():
     def join():
         return waitlist.waitlist_join(show_id=show.pk, party_size=1, now=timezone.now(), **ADA)
 
-    outcomes = race(lambda: catalog.show_delete(show_id=show.pk), join)
+    outcomes = while_held_open(lambda: catalog.show_delete(show_id=show.pk), join)
 
     assert isinstance(outcomes["second"], DeletedMeanwhile), outcomes  # was a 500 (DoesNotExist)
     assert not WaitlistEntry.objects.exists()

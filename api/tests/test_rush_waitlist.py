@@ -2,7 +2,8 @@
 again and again, while clients cancel and book seats, confirm offers and let offers run
 out. Whatever the interleaving: no show ever has more tickets plus live holds than seats,
 no seat is booked or held twice (so no seat is offered twice), and no entry is offered
-more than once (DESIGN.md, "Never oversell"; API.md, "Waiting list")."""
+more than once (DESIGN.md, "Never oversell"; API.md, "Waiting list"). And a join beside a
+confirm of the same client: both take their locks in locking.py's order."""
 
 import itertools
 import random
@@ -20,7 +21,7 @@ from api.errors import HoldExpired, SeatTaken, ShowBusy, SoldOut
 from api.locking import lock_show
 from api.models import AuditEntry, Booking, Hold, Ticket, WaitlistEntry, WaitlistStatus
 from api.services import sales, waitlist
-from api.tests.conftest import book_seats, make_show, postgres_only
+from api.tests.conftest import ADA, book_seats, hold_seats, make_show, postgres_only, screen_of, while_held_open
 from api.tests.invariants import invariant_problems
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -207,3 +208,23 @@ def test_five_offer_runs_during_a_rush_never_oversell_nor_offer_twice(monkeypatc
     assert offers.count() >= 10, (offers.count(), statuses)
     assert statuses[WaitlistStatus.BOOKED] == len(confirmed) > 0, statuses
     assert 0 < statuses[WaitlistStatus.EXPIRED] == len(set(lapsed)), statuses
+
+
+def test_a_join_and_a_confirm_of_one_client_at_one_show_do_not_deadlock():
+    # The join (a new place) took the client's lock (its cap of seats waited for), and its
+    # entry's link locked the show's row at COMMIT, behind a confirm at that show by the same
+    # client (one office's address) that held the show's lock and waited for the client's:
+    # a deadlock, which PostgreSQL broke by failing one of the two (503 to a customer).
+    client = "ip:203.0.113.9"
+    show = make_show(capacity=2, screen=screen_of(2))
+    hold = hold_seats(show.pk, quantity=2, client=client)  # sold out by the hold
+    bob = {"name": "Bob Babbage", "phone_number": "+914155550199"}
+
+    outcomes = while_held_open(
+        lambda: waitlist.waitlist_join(show_id=show.pk, party_size=1, now=timezone.now(), client=client, **bob),
+        lambda: sales.booking_confirm(hold_id=hold.pk, now=timezone.now(), client=client, **ADA),
+    )
+
+    assert outcomes["first"][1] is True, outcomes  # a new place
+    assert isinstance(outcomes["second"], sales.Sale), outcomes
+    assert outcomes["waited"]  # for the show's lock, the join's first
