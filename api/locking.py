@@ -237,6 +237,38 @@ def tariff_rows(document: str) -> list[TariffRow]:
     return found
 
 
+def lock_ticket_types(keys: Iterable[str]) -> dict[str, TicketType]:
+    """The ticket types of these keys that exist, by key, locked FOR KEY SHARE until the
+    transaction ends (one statement, in primary-key order).
+
+    For a write that names types without a link to them checked now: a hold freezes its
+    lines' types by key, and a show's prices link to theirs at COMMIT (Django's foreign
+    keys are checked there). ticket_type_delete locks its type FOR UPDATE, then looks for
+    what uses it: it waits for this transaction and finds what it made (InUse), or this one
+    waits for the delete and finds the type gone (missing here). Sales, prices and holds of
+    the type don't wait for one another (a sale's ticket takes the same lock at its INSERT,
+    migration 0017), nor a rename (FOR NO KEY UPDATE). SQLite serialises writers anyway."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT {_TYPE.select('t')} FROM {q(TicketType._meta.db_table)} t"
+        f" WHERE t.{q('key')} IN ({', '.join(['%s'] * len(wanted))}) ORDER BY t.id"
+    )
+    if connection.vendor == "postgresql":
+        sql += " FOR KEY SHARE"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, wanted)
+            types = [_TYPE.load(row) for row in cursor.fetchall()]
+    except OperationalError as exc:  # waited past the show lock's lock_timeout
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ShowBusy() from exc
+        raise
+    return {t.key: t for t in types}
+
+
 def try_job_lock(key: int) -> bool:
     """On PostgreSQL, whether this transaction got the cron job's advisory lock.
 
@@ -274,7 +306,9 @@ def lock_client(client: str) -> None:
     transaction ends: two holds or bookings of the same client, on any shows and hosts,
     then count that client's held seats (or seats booked in the last hour) one after the
     other, so the per-client caps can't be passed by sending requests at once. Take it
-    after the show's lock, and no other lock after it. SQLite serialises writers anyway."""
+    after the show's lock, and no other lock after it but the key share of ticket types (a
+    hold's lock_ticket_types, a sale's ticket's link): whoever locks a type waits for no
+    show's or client's lock after it. SQLite serialises writers anyway."""
     if connection.vendor != "postgresql":
         return
     try:

@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from ..errors import HoldLimitReached
-from ..locking import SeatsInUse, lock_client, lock_show, seats_in_use
+from ..errors import HoldLimitReached, UnknownTicketType
+from ..locking import SeatsInUse, lock_client, lock_show, lock_ticket_types, seats_in_use
 from ..models import Hold, Show, WaitlistEntry
 from . import audit
 from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
@@ -91,6 +91,12 @@ def hold_insert(
         dataclasses.replace(line, blocked=line.seat in used.blocked)
         for line in price_lines(show, choice.seats, ticket_types, prices)
     ]
+    # The lines freeze their types by key, with no link to them: locked, a type is not
+    # deleted under the hold being made (ticket_type_delete waits, then finds the hold).
+    kept = lock_ticket_types(line.ticket_type for line in lines)
+    for line in lines:
+        if line.ticket_type not in kept:  # deleted since the tariff was read
+            raise UnknownTicketType(line.ticket_type)
     hold = Hold.objects.create(
         show=show,
         seats=choice.seats,

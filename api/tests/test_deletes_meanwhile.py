@@ -1,8 +1,9 @@
 # ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
 """A row a write reads without locking it, deleted by staff while the write runs: a
 webhook endpoint (every write's events go to the active ones; one registered meanwhile
-too), a ticket type (a sale sells it), a show (a waiting list's join). The write, and the
-delete, each get a clear answer, never a 500 or a false seat_taken at COMMIT.
+too), a ticket type (a sale sells it, a hold freezes it), a show (a waiting list's join).
+The write, and the delete, each get a clear answer, never a 500 or a false seat_taken at
+COMMIT.
 
 Each test holds one side's transaction open at the moment that matters, and runs the other
 side in a thread of its own (PostgreSQL: SQLite's writers take turns)."""
@@ -14,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, EndpointsBusy, InUse, UnknownTicketType
-from api.models import Booking, TicketType, WaitlistEntry, Webhook, WebhookEvent
+from api.models import Booking, Hold, TicketType, WaitlistEntry, Webhook, WebhookEvent
 from api.services import catalog, sales, venues, waitlist, webhooks
 from api.tests.conftest import ADA, blocked, book_seats, hold_seats, make_show, postgres_only, while_held_open
 from api.tests.webhooks_helpers import (
@@ -76,7 +77,7 @@ def test_an_endpoint_registered_during_a_sale_waits_for_it_and_gets_the_events_o
         wanted = {"active": True} if how == "reactivated" else {"events": ["booking.created"]}
         return webhooks.webhook_update(webhook_id=hook.pk, actor="t", now=timezone.now(), **wanted)
 
-    outcomes = race(lambda: book_seats(show.pk), change)
+    outcomes = while_held_open(lambda: book_seats(show.pk), change)
 
     assert isinstance(outcomes["first"], sales.Sale), outcomes
     assert isinstance(outcomes["second"], Webhook), outcomes
@@ -95,7 +96,7 @@ def test_an_endpoints_registration_behind_a_stuck_write_is_busy_not_a_wait_for_e
     settings.BOOKING_LOCK_TIMEOUT_SECONDS = 0.3
     show = make_show()
 
-    outcomes = race(
+    outcomes = while_held_open(
         lambda: book_seats(show.pk),
         lambda: webhooks.webhook_create(url="http://127.0.0.1:9/", events=[], actor="t", now=timezone.now()),
     )
@@ -132,6 +133,33 @@ def test_a_sale_of_a_ticket_type_being_deleted_refuses_the_type(student):
     assert outcomes["first"] is None and outcomes["waited"]  # at its ticket's INSERT (migration 0017)
     assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was a false seat_taken
     assert not Booking.objects.exists()
+
+
+def test_a_ticket_type_deleted_during_a_hold_of_it_is_in_use(student):
+    # A hold freezes its lines' types by key, with no link: the delete read the holds
+    # without seeing this one, and the hold committed with a type gone, answered 201 and
+    # then refused at its confirm (unknown ticket type).
+    show = make_show()
+
+    outcomes = while_held_open(
+        lambda: hold_seats(show.pk, ticket_types={"student": 1}), lambda: venues.ticket_type_delete(student)
+    )
+
+    assert isinstance(outcomes["second"], InUse) and outcomes["waited"], outcomes
+    sale = sales.booking_confirm(hold_id=outcomes["first"].pk, now=timezone.now(), **ADA)
+    assert [t.ticket_type.key for t in sale.tickets] == ["student"]
+
+
+def test_a_hold_of_a_ticket_type_being_deleted_refuses_the_type(student):
+    show = make_show()
+
+    outcomes = while_held_open(
+        lambda: venues.ticket_type_delete(student), lambda: hold_seats(show.pk, ticket_types={"student": 1})
+    )
+
+    assert outcomes["first"] is None and outcomes["waited"], outcomes
+    assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was a hold of a type gone
+    assert not Hold.objects.exists()
 
 
 def test_a_join_of_a_waiting_list_while_staff_delete_the_show_finds_it_gone():
