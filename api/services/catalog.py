@@ -26,7 +26,7 @@ from ..errors import (
     StartPassedWithTickets,
     UnknownTicketType,
 )
-from ..locking import lock_show, seats_in_use
+from ..locking import lock_show, lock_ticket_types, seats_in_use
 from ..models import (
     IN_LINE,
     Film,
@@ -36,7 +36,6 @@ from ..models import (
     Show,
     ShowPrice,
     Ticket,
-    TicketType,
     Venue,
     WaitlistEntry,
     WaitlistStatus,
@@ -122,8 +121,10 @@ Prices = list[tuple[str, str, Decimal]]  # (ticket type key, seat category, amou
 
 
 def _set_prices(show: Show, prices: Prices) -> None:
-    """Replace the show's prices. A hold made before keeps its own (they are frozen in it)."""
-    types = {t.key: t for t in TicketType.objects.all()}
+    """Replace the show's prices. A hold made before keeps its own (they are frozen in it).
+    Their types locked: the prices' links are checked at COMMIT, and a type deleted
+    meanwhile made that COMMIT fail (a 500); now the delete waits and finds them in use."""
+    types = lock_ticket_types(key for key, _, _ in prices)
     seen = set()
     for key, category, _ in prices:
         if key not in types:

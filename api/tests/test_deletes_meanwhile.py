@@ -1,21 +1,23 @@
 # ruff: noqa: F811  (pytest fixtures imported from webhooks_helpers, used as arguments)
 """A row a write reads without locking it, deleted by staff while the write runs: a
 webhook endpoint (every write's events go to the active ones; one registered meanwhile
-too), a ticket type (a sale sells it, a hold freezes it), a show (a waiting list's join).
-The write, and the delete, each get a clear answer, never a 500 or a false seat_taken at
-COMMIT.
+too), a ticket type (a sale sells it, a hold freezes it, a show is priced in it), a show (a
+waiting list's join). The write, and the delete, each get a clear answer, never a 500 or a
+false seat_taken at COMMIT.
 
 Each test holds one side's transaction open at the moment that matters, and runs the other
 side in a thread of its own (PostgreSQL: SQLite's writers take turns)."""
 
 import threading
 import time
+from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, EndpointsBusy, InUse, UnknownTicketType
-from api.models import Booking, Hold, TicketType, WaitlistEntry, Webhook, WebhookEvent
+from api.models import Booking, Hold, Show, ShowPrice, TicketType, WaitlistEntry, Webhook, WebhookEvent
 from api.services import catalog, sales, venues, waitlist, webhooks
 from api.tests.conftest import ADA, blocked, book_seats, hold_seats, make_show, postgres_only, while_held_open
 from api.tests.webhooks_helpers import (
@@ -160,6 +162,34 @@ def test_a_hold_of_a_ticket_type_being_deleted_refuses_the_type(student):
     assert outcomes["first"] is None and outcomes["waited"], outcomes
     assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was a hold of a type gone
     assert not Hold.objects.exists()
+
+
+def set_student_prices(show_id: int) -> Callable[[], Show]:
+    return lambda: catalog.show_update(
+        show_id=show_id, now=timezone.now(), prices=[("student", "standard", Decimal("7.00"))]
+    )
+
+
+def test_a_ticket_type_deleted_while_a_shows_prices_of_it_are_set_is_in_use(student):
+    # The prices' links are checked at COMMIT: the delete, not seeing them, took the type,
+    # and the show's change failed at its COMMIT (IntegrityError, a 500).
+    show = make_show()
+
+    outcomes = while_held_open(set_student_prices(show.pk), lambda: venues.ticket_type_delete(student))
+
+    assert isinstance(outcomes["first"], Show), outcomes
+    assert isinstance(outcomes["second"], InUse) and outcomes["waited"], outcomes
+    assert ShowPrice.objects.filter(show=show, ticket_type=student).exists()
+
+
+def test_prices_set_of_a_ticket_type_being_deleted_refuse_the_type(student):
+    show = make_show()
+
+    outcomes = while_held_open(lambda: venues.ticket_type_delete(student), set_student_prices(show.pk))
+
+    assert outcomes["first"] is None and outcomes["waited"], outcomes
+    assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was an IntegrityError
+    assert not ShowPrice.objects.exists()
 
 
 def test_a_join_of_a_waiting_list_while_staff_delete_the_show_finds_it_gone():
