@@ -55,13 +55,24 @@ DELIVERED_EVENTS_KEPT = timedelta(days=7)
 def tickets_expire(*, now: datetime, actor: str = "job:expire_tickets") -> int | None:
     """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
 
-    One UPDATE, and the run's audit entry (its count; a tickets.expired event when it
-    marked any); None when another host is running the job at this moment.
+    One UPDATE, after the lock of the shows it expires, and the run's audit entry (its
+    count; a tickets.expired event when it marked any); None when another host is running
+    the job at this moment.
     """
     with transaction.atomic():
         if not try_job_lock(EXPIRE_JOB_LOCK):
             return None
         past_shows = Show.objects.expired(now).values("pk")
+        # Locked first, in a statement of their own, those with tickets to mark: a show
+        # staff are moving to the future (show_update holds its lock, then writes its
+        # tickets' flag) is waited for, then read as moved and left out. The UPDATE read the
+        # shows unlocked, as of its start: one that waited for a ticket's row meanwhile
+        # marked a moved show's tickets expired. FOR NO KEY UPDATE, the ORM's lock next to
+        # SHARE: the links of rows inserted meanwhile (FOR KEY SHARE) don't wait for it.
+        # In id order, as every lock of shows; nothing locks a ticket, then its show. (A
+        # move meanwhile waits for this run, up to its lock_timeout: 503 busy past it.)
+        to_mark = past_shows.filter(Exists(Ticket.objects.filter(show=OuterRef("pk"), expired=False)))
+        list(to_mark.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
         marked = Ticket.objects.filter(expired=False, show__in=past_shows).update(expired=True)
         audit.record(
             actor=actor,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket, TicketType
-from api.services import jobs
+from api.services import catalog, jobs
 from api.tests.commands_helpers import (
     NOTHING_PURGED,
     expired_flags,
@@ -23,7 +23,7 @@ from api.tests.commands_helpers import (
     run,
     shows,  # noqa: F401 (the fixture)
 )
-from api.tests.conftest import postgres_only
+from api.tests.conftest import book_ticket, in_thread, make_show, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,43 @@ def wait_until_a_query_waits_on_a_lock(start_of_query: str, seconds: float = 10)
                 return True
             threading.Event().wait(0.05)
     return False
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_show_moved_to_the_future_while_the_expire_job_runs_keeps_its_tickets_valid():
+    # The job's UPDATE read the shows' starts unlocked, as of its start; one that waited for
+    # a ticket's row (another write holding it a moment) reached it after staff moved its
+    # show to tomorrow, and marked it expired anyway: valid again by the move, it read
+    # expired, could not be changed, and the next purge deleted it.
+    show = make_show()
+    ticket = book_ticket(show.pk)
+    long_ago = timezone.now() - timedelta(hours=9)
+    Show.objects.filter(pk=show.pk).update(starts_at=long_ago, ends_at=long_ago, busy_until=long_ago)
+    tomorrow = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    outcomes: dict = {}
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT id FROM api_ticket WHERE id = %s FOR UPDATE", [ticket.pk])
+        job = in_thread(outcomes, "job", lambda: jobs.tickets_expire(now=timezone.now()))
+        assert wait_until_a_query_waits_on_a_lock('UPDATE "api_ticket"')
+        move = in_thread(
+            outcomes,
+            "move",
+            lambda: catalog.show_update(show_id=show.pk, now=timezone.now(), starts_at=tomorrow, actor="staff:a"),
+        )
+        move.join(0.5)  # moved now, or waiting for the job's lock of the show
+        other.rollback()
+        job.join(30)
+        move.join(30)
+    finally:
+        other.close()
+
+    assert outcomes["job"] in (0, 1) and isinstance(outcomes["move"], Show), outcomes
+    assert Show.objects.get(pk=show.pk).starts_at == tomorrow
+    assert Ticket.objects.get(pk=ticket.pk).expired is False
 
 
 # --- PostgreSQL: several hosts at once ---------------------------------------------------------
