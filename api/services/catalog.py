@@ -41,7 +41,9 @@ from ..models import (
     WaitlistStatus,
     expiry_cutoff,
 )
+from ..seatmaps import seat_map_order
 from . import audit
+from .show_maps import capacity_in_map, keep_to_map
 from .showtimes import moment
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
@@ -205,6 +207,21 @@ def show_create(
     return show
 
 
+def _to_come_again(show: Show, *, now: datetime, actor: str) -> None:
+    """A started show (locked) moved to the future is a show to come again: it keeps to its
+    screen's map as they do (show_maps), though the map's changes since it started left it
+    out: a seat it uses that the map dropped refuses the move (SeatInUse), and its capacity
+    follows the map."""
+    # The screen's lock, as show_create takes it: a map change meanwhile is done, and read
+    # below, or waits for this change and then finds the show among those to come.
+    list(Screen.objects.select_for_update(no_key=True).filter(pk=show.screen.pk).values_list("pk", flat=True))
+    used = seats_in_use(show.pk, now=now, screen=show.screen)  # with the map as now committed
+    seat_map = show.screen.seats
+    dropped = {seat for seat in used.booked | used.held | used.blocked if seat_map.seat(seat) is None}
+    keep_to_map([show.pk], dropped, order=seat_map_order(seat_map), now=now, actor=actor)
+    show.capacity = capacity_in_map(show.cap, show.screen.capacity)
+
+
 def show_update(
     *,
     show_id: int,
@@ -221,7 +238,7 @@ def show_update(
     with transaction.atomic():
         show = lock_show(show_id)
         before, before_start = _show_state(show), show.starts_at
-        was_open_timing = show.busy_until == show.starts_at
+        was_open_timing, was_started = show.busy_until == show.starts_at, show.has_started(now)
         if film_id is not None and film_id != show.film_id:
             show.film = _film(film_id)
             show.title = show.film.title
@@ -238,6 +255,8 @@ def show_update(
             show.ends_at = show.busy_until = show.starts_at  # still an open timing
         else:
             show.ends_at, show.busy_until = show_times(starts_at=show.starts_at, film=show.film)
+        if was_started and not show.has_started(now):
+            _to_come_again(show, now=now, actor=actor)
         if capacity is not None:
             # The seats in use, and the screen's map as now committed (a map change that
             # this lock waited for may have made it smaller: locking.seats_in_use).

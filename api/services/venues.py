@@ -1,7 +1,6 @@
 """What shows are made of: venues, screens and their seat maps, films, ticket types. Saved
 and deleted by staff; a change that would strand a sold seat or a show is refused."""
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,21 +15,21 @@ from ..errors import (
     InUse,
     Invalid,
     RelatedNotFound,
-    SeatInUse,
     ShowOverlaps,
 )
 from ..locking import lock_shows
-from ..models import Film, Hold, Screen, SeatBlock, Show, Ticket, TicketType, Venue
+from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
 from . import audit, catalog
+from .show_maps import keep_to_map, shows_follow_map
 
 
 def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
     """Save a screen; one that has shows stays in its venue (InUse). A new seat map applies
     to every show of the screen at once, and may not drop a seat booked or held for a show
-    that has not started (SeatInUse). The coming shows' capacities follow the new map
-    (_shows_follow_map, a show.changed each); every show's tickets take their seats' places
-    in it (_tickets_follow_map)."""
+    that has not started (show_maps.keep_to_map: SeatInUse). The coming shows' capacities
+    follow the new map (show_maps.shows_follow_map, a show.changed each); every show's
+    tickets take their seats' places in it (_tickets_follow_map)."""
     locked: dict[int, Show] = {}
     with transaction.atomic():
         # The venue's row before the screen's (as plain_save and in_use_delete lock a venue,
@@ -67,19 +66,8 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
                 # done and seen by the check below, or waits, then reads the new map
                 # (locking.seats_in_use).
                 locked = lock_shows(coming.values_list("pk", flat=True))
-                order = seat_map_order(committed.seats)
                 dropped = set(committed.seats.labels()) - set(seat_map.labels())
-                if dropped:
-                    booked = Ticket.objects.filter(show__in=coming, seat__in=dropped).values_list("seat", flat=True)
-                    held = {
-                        seat
-                        for seats in Hold.objects.live(now).filter(show__in=coming).values_list("seats", flat=True)
-                        for seat in seats
-                    }
-                    in_use = sorted(set(booked) | (held & dropped), key=order)
-                    if in_use:
-                        raise SeatInUse(in_use)
-                    _unblock_dropped(list(locked), dropped, order=order, now=now, actor=actor)
+                keep_to_map(list(locked), dropped, order=seat_map_order(committed.seats), now=now, actor=actor)
             screen.seat_map = seat_map.document()
             if screen.pk is None:
                 changes["seat_map"] = "changed"
@@ -89,55 +77,10 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         screen.save()
         audit.record(actor=actor, action=action, obj_type="screen", obj_id=str(screen.pk), changes=changes, now=now)
         if committed is not None:
-            _shows_follow_map(screen, list(locked.values()), was=committed.capacity, now=now, actor=actor)
+            shows_follow_map(screen, list(locked.values()), was=committed.capacity, now=now, actor=actor)
             if "seat_map" in changes:
                 _tickets_follow_map(screen, was=committed.seats)
         return screen
-
-
-def _unblock_dropped(
-    show_ids: list[int], dropped: set[str], *, order: Callable[[str], int], now: datetime, actor: str
-) -> None:
-    """Remove the blocks of seats a new map drops at these (locked) shows: a block counts
-    against the seats available (selectors.shows_with_counts), and a seat no longer in the
-    map can't hide one that is."""
-    blocks = SeatBlock.objects.filter(show__in=show_ids, seat__in=dropped)
-    by_show: dict[int, list[str]] = {}
-    for show_id, seat in blocks.values_list("show_id", "seat"):
-        by_show.setdefault(show_id, []).append(seat)
-    if not by_show:
-        return
-    blocks.delete()
-    changes = {"reason": "dropped from the seat map"}
-    entries = [
-        audit.Entry("seats.unblocked", "show", str(show_id), {"unblocked": sorted(seats, key=order), **changes})
-        for show_id, seats in sorted(by_show.items())
-    ]
-    audit.record_many(actor=actor, now=now, entries=entries)
-
-
-def _shows_follow_map(screen: Screen, shows: list[Show], *, was: int, now: datetime, actor: str) -> None:
-    """Set those (locked) shows' capacity to the screen's new map: every place of it, or
-    the cap staff set where the map has room for it. A show's capacity is never above its
-    map (its sold-out test counts up to it; every booked or held seat is in the map,
-    screen_save checked), so a smaller map brings a cap down, and the cap, kept, takes it
-    back up when the map grows again. A show below the old map's places (`was`) without a
-    cap recorded (made before caps were, or by hand) is capped where it stands."""
-    following, capped = [], []
-    for show in shows:
-        cap = show.cap if show.cap is not None else (show.capacity if show.capacity < was else None)
-        capacity = min(cap or screen.capacity, screen.capacity)
-        if cap != show.cap:
-            show.cap = cap
-            capped.append(show)
-        if capacity != show.capacity:
-            following.append((show, {"capacity": [show.capacity, capacity]}))
-            show.capacity = capacity
-    Show.objects.bulk_update({*capped, *(show for show, _ in following)}, ["capacity", "cap"])
-    entries = [audit.Entry("show.changed", "show", str(show.pk), changes) for show, changes in following]
-    events = [audit.Event("show.changed", {**audit.show_data(show), "changes": changes}) for show, changes in following]
-    if entries:
-        audit.record_many(actor=actor, now=now, entries=entries, events=events)
 
 
 # Seats per UPDATE of _tickets_follow_map: three parameters each, under the 999 of an old SQLite.

@@ -235,6 +235,51 @@ def test_a_smaller_map_lowers_the_capacity_of_the_coming_shows_above_it(staff_cl
     assert WebhookEvent.objects.filter(type="show.sold_out").count() == 1
 
 
+def started_then_map_made_smaller(staff_client, *, booked: str) -> Show:
+    """A show of a 20-seat screen with a ticket in `booked`, started half an hour ago; then
+    its screen's map loses A10 and B10 (a started show's tickets don't stop that)."""
+    screen = screen_of(20, name="Two rows")
+    show = make_show(screen=screen, capacity=20)
+    book_ticket(show.pk, seat=booked)
+    started = timezone.now() - timedelta(minutes=30)
+    Show.objects.filter(pk=show.pk).update(starts_at=started, ends_at=started, busy_until=started)
+    smaller = {"grid": {"rows": 2, "seats_per_row": 9}}
+    assert staff_client.patch(f"/api/screens/{screen.pk}", {"seat_map": smaller}, format="json").status_code == 200
+    return show
+
+
+def tomorrow() -> str:
+    return (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0).isoformat()
+
+
+def test_a_started_show_with_a_seat_its_map_dropped_is_not_moved_to_the_future(staff_client):
+    # show_update moved it ("an expired ticket is valid again"): a show to come with a ticket
+    # in a seat its screen no longer has, and a capacity above its map.
+    show = started_then_map_made_smaller(staff_client, booked="B10")
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": tomorrow()}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Seat B10 is booked or held for a show to come: the seat map must keep it.",
+        "code": "seat_in_use",
+        "seats": ["B10"],
+    }
+    assert Show.objects.get(pk=show.pk).starts_at < timezone.now()  # left as it was
+
+
+def test_a_started_show_moved_to_the_future_follows_its_screens_map_as_the_shows_to_come(staff_client):
+    show = started_then_map_made_smaller(staff_client, booked="A1")
+    SeatBlock.objects.create(show=show, seat="A10", reason="broken")  # a seat the map dropped
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": tomorrow()}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["capacity"] == 18  # was 20, above the map
+    assert not SeatBlock.objects.filter(show=show).exists()
+    assert AuditEntry.objects.get(action="show.changed", object_id=str(show.pk)).changes["capacity"] == [20, 18]
+
+
 def test_the_ticket_lists_follow_a_map_that_reorders_the_seats(staff_client):
     # Lists order tickets by their seat's place in the map, written at the sale: a map that
     # put row B in front and turned row A round left them in the old map's order, at the
