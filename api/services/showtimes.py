@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ..errors import (
@@ -91,10 +92,20 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
         raise ShowStarted()
     if starts_at > now + timedelta(days=settings.BOOKING_OPEN_TIMINGS_DAYS):
         raise OpenTimingTooFar(settings.BOOKING_OPEN_TIMINGS_DAYS)
-    # get_or_create copes with another request creating the same open timing meanwhile.
-    show, _ = Show.objects.get_or_create(
-        screen=default,
-        starts_at=starts_at,
-        defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": default.capacity},
-    )
+    # Made under the screen's lock, as show_create makes a show, with the capacity read
+    # under it: a map change meanwhile (venues.screen_save locks the screen, then its shows
+    # to come) is done first, and this show made on the new map; or it waits, then finds
+    # this show among those to come. Made on the old map, the show was not among them, and
+    # its sale went on with a seat the new map drops. (In the sale's transaction, where
+    # there is one: the lock is held until the sale is in.)
+    with transaction.atomic():
+        screen = Screen.objects.select_for_update(no_key=True).filter(pk=default.pk).first()
+        if screen is None:  # deleted meanwhile
+            raise NoShowAtTime()
+        # get_or_create copes with another request creating the same open timing meanwhile.
+        show, _ = Show.objects.get_or_create(
+            screen=screen,
+            starts_at=starts_at,
+            defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": screen.capacity},
+        )
     return show

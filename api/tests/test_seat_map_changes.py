@@ -2,18 +2,29 @@
 that drops a seat in use is refused, and the capacity of the coming shows follows the map."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 from unittest import mock
 
 import pytest
 from django.utils import timezone
 
-from api.errors import CapacityAboveMap, NoSuchSeat
+from api.errors import CapacityAboveMap, NoSuchSeat, SeatInUse
 from api.models import AuditEntry, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
-from api.seatmaps import SeatMap, parse
+from api.seatmaps import SeatMap, grid, parse
 from api.services import audit, catalog, sales, venues
-from api.tests.conftest import ADA, book_seats, book_ticket, hold_seats, in_thread, make_show, postgres_only, screen_of
+from api.services.showtimes import ShowTime
+from api.tests.conftest import (
+    ADA,
+    book_seats,
+    book_ticket,
+    hold_seats,
+    in_thread,
+    make_show,
+    postgres_only,
+    screen_of,
+    while_held_open,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +156,52 @@ def test_a_write_of_a_seat_a_map_change_drops_waits_for_it_and_fails(settings, w
     assert not Ticket.objects.filter(show=show).exists()
     assert not SeatBlock.objects.filter(show=show).exists()
     assert Show.objects.get(pk=show.pk).capacity == 9
+
+
+def book_b10_at(when: ShowTime) -> Ticket:
+    return sales.ticket_book(
+        when=when, seat="B10", now=timezone.now(), name=ADA["name"], phone_number=ADA["phone_number"]
+    )
+
+
+def open_timing_in_two_days() -> tuple[ShowTime, datetime]:
+    local = timezone.localtime(timezone.now() + timedelta(days=2)).replace(hour=10, minute=5, second=0, microsecond=0)
+    return ShowTime(day=local.date(), at=local.time()), local
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_open_timing_booked_during_a_map_change_is_made_on_the_new_map():
+    # The open timing was made without the screen's lock, with the capacity of the map as
+    # committed before: not among the shows the change locked, its sale went on at once
+    # and sold B10, which the new map drops.
+    screen = Screen.objects.default()  # A1-A10, B1-B10
+    when, local = open_timing_in_two_days()
+
+    outcomes = while_held_open(
+        lambda: venues.screen_save(screen=screen, seat_map=parse(grid(2, 9)), now=timezone.now()),
+        lambda: book_b10_at(when),
+    )
+
+    assert isinstance(outcomes["first"], Screen) and outcomes["waited"], outcomes
+    assert isinstance(outcomes["second"], NoSuchSeat), outcomes  # the map read: the new one
+    assert not Show.objects.filter(starts_at=local).exists()  # made in the sale's transaction
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_map_change_during_the_sale_of_a_new_open_timing_finds_its_ticket():
+    screen = Screen.objects.default()
+    when, _ = open_timing_in_two_days()
+
+    outcomes = while_held_open(
+        lambda: book_b10_at(when),
+        lambda: venues.screen_save(screen=screen, seat_map=parse(grid(2, 9)), now=timezone.now()),
+    )
+
+    assert isinstance(outcomes["first"], Ticket) and outcomes["waited"], outcomes
+    assert isinstance(outcomes["second"], SeatInUse), outcomes
+    assert Screen.objects.get(pk=screen.pk).capacity == 20
 
 
 def test_a_bigger_map_raises_the_coming_shows_that_sold_every_seat_of_the_old_one(staff_client):
