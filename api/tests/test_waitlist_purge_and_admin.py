@@ -1,6 +1,6 @@
 """What becomes of waiting lists after the offer job (API.md, "Waiting list"), with time
 frozen: the purge deletes expired shows' lists with their offers; the admin shows a show's
-list in joining order, and staff remove entries there."""
+list in joining order, and staff remove entries there; a show deleted with its list."""
 
 import re
 from datetime import timedelta
@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import AuditEntry, Hold, Ticket, WaitlistEntry
-from api.services import jobs
-from api.tests.conftest import ADA, book_seats, make_show, screen_of
+from api.services import catalog, jobs, waitlist
+from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
 from api.tests.waitlist_helpers import ALAN, EDSGER, GRACE, offer_seats
 from api.tests.waitlist_offer_helpers import cancel, entry_of, join, offer_of
 
@@ -105,3 +105,22 @@ def test_a_show_with_a_waiting_list_is_deleted_in_the_admin_as_through_the_api(a
     assert not WaitlistEntry.objects.exists() and not Hold.objects.exists()
     cancelled = AuditEntry.objects.filter(action="show.cancelled").values_list("actor", "object_id")
     assert list(cancelled) == [("staff:admin", str(row_of_ten.pk))]
+
+
+def test_a_join_whose_show_is_deleted_just_after_it_commits_is_a_404(api_client, monkeypatch):
+    # The view read the entry back with .get() after the join committed: a show deleted in
+    # between (its list with it) made that a DoesNotExist, a 500.
+    show = make_show(capacity=1, screen=screen_of(1))
+    hold_seats(show.pk, quantity=1)  # sold out by a hold: no ticket, so staff may delete it
+    joined = waitlist.waitlist_join
+
+    def join_then_show_deleted(**kwargs):
+        made = joined(**kwargs)
+        catalog.show_delete(show_id=show.pk, actor="staff:a")  # another request, right after
+        return made
+
+    monkeypatch.setattr(waitlist, "waitlist_join", join_then_show_deleted)
+
+    response = api_client.post(f"/api/shows/{show.pk}/waitlist", {**ADA, "party_size": 1}, format="json")
+
+    assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})

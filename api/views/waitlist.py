@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from .. import selectors
 from ..callers import actor_of, capped_client
+from ..errors import DeletedMeanwhile
 from ..models import Show, WaitlistEntry
 from ..permissions import IsStaff
 from ..schema import LOCATION_HEADER, errors
@@ -67,7 +68,11 @@ class ShowWaitlistView(GenericAPIView):
         entry, made = waitlist.waitlist_join(
             show_id=show.pk, now=now, client=capped_client(request), actor=actor_of(request), **data.validated_data
         )
-        found = selectors.waitlist_entries(now=now).get(pk=entry.pk)
+        # Read again for its status and position: gone when staff deleted the show (and its
+        # list) since the join committed, which is then answered as a join after it.
+        found = selectors.waitlist_entries(now=now).filter(pk=entry.pk).first()
+        if found is None:
+            raise DeletedMeanwhile("Show")  # as the unknown show above
         if not made:
             # The place, without the entry's capabilities, but to staff (who read the list).
             shape = WaitlistEntrySerializer if request.user.is_staff else WaitlistPlaceSerializer
