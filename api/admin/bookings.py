@@ -69,7 +69,7 @@ class CustomerAdmin(ListQueriesChecked, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Shown, not changed: the API changes a ticket's person (the ticket then names
-        # another record, services.sales.ticket_update, audited), never a person's record,
+        # another record, services.ticket_changes.ticket_update, audited), never a person's record,
         # which would rename every booking and ticket of theirs at once, unrecorded.
         return False
 

@@ -41,7 +41,7 @@ class CheckedInFilter(admin.SimpleListFilter):
 
 
 class TicketForm(forms.ModelForm):
-    """A ticket's show, seat, name and phone, saved by services.sales.ticket_update.
+    """A ticket's show, seat, name and phone, saved by services.ticket_changes.ticket_update.
 
     The fields are not the model's, so the ModelForm never writes them to the ticket
     itself: only the service does, with its capacity and seat checks.
@@ -108,7 +108,7 @@ class TicketForm(forms.ModelForm):
         return label
 
     def ticket_changes(self) -> dict:
-        """The keyword arguments of services.sales.ticket_update for what staff changed."""
+        """The keyword arguments of services.ticket_changes.ticket_update for what staff changed."""
         data, changed = self.cleaned_data, set(self.changed_data)
         changes: dict = {}
         if "show_choice" in changed:

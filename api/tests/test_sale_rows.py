@@ -80,7 +80,7 @@ def test_a_returning_person_is_the_same_customer(show):
 
 def test_a_person_the_orm_wrote_is_found_by_a_sale_of_a_number_without_its_country_code(show):
     # show's venue is in India: 0 415 555 0124 there is +91 415 555 0124.
-    known = sales.customer_get_or_create(name="Grace Hopper", phone_number="+914155550124")
+    known = sale_rows.customer_get_or_create(name="Grace Hopper", phone_number="+914155550124")
 
     ticket = book_ticket(show.pk, name="Grace Hopper", phone_number="04155550124")
 

@@ -1,7 +1,7 @@
 """The Ticket part of API.md, after the booking: change (PUT / PATCH) and cancel (DELETE)."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Booking, Customer, Show, Ticket, Venue
-from api.services import sales
+from api.services import sales, ticket_changes
 from api.tests.conftest import ADA, all_at_once, book_seats, in_days, make_show, postgres_only, screen_of
 from api.tests.tickets_helpers import GRACE, STARTED, TICKET_EXPIRED, book, sold_out_answer, ticket_json
 
@@ -156,6 +156,31 @@ def test_move_to_an_unscheduled_time_is_a_400_when_timings_are_not_open(api_clie
     assert response.json() == {"time": ["No show is scheduled at this date and time."]}
 
 
+def test_a_move_refused_for_a_seat_that_does_not_exist_makes_no_open_timing(api_client, ticket):
+    """The open timing a date and time make is made in the move's transaction: a refused
+    move leaves no show behind in the schedule and the search."""
+    day = in_days(4)
+    when = timezone.make_aware(datetime(day.year, day.month, day.day, 7, 7))
+
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"date": str(day), "time": "07:07", "seat": "Z9"})
+
+    assert response.status_code == 400, response.json()
+    assert not Show.objects.filter(starts_at=when).exists()
+
+
+def test_a_move_of_a_ticket_whose_show_started_makes_no_open_timing(api_client, ticket, show):
+    when = show.starts_at + timedelta(days=2, minutes=7)
+    local = timezone.localtime(when)
+    with time_machine.travel(show.starts_at + timedelta(minutes=1), tick=False):
+        response = api_client.patch(
+            f"/api/tickets/{ticket.pk}", {"date": str(local.date()), "time": local.strftime("%H:%M")}
+        )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "ticket_expired"
+    assert not Show.objects.filter(starts_at=when).exists()
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -221,7 +246,7 @@ def test_changing_a_ticket_marked_expired_is_a_409(api_client, ticket):
 
 def test_a_change_racing_a_cancel_is_a_404(api_client, ticket):
     """The cancel commits between the change's first read of the ticket and its show lock."""
-    lock_shows = sales.lock_shows
+    lock_shows = ticket_changes.lock_shows
 
     def cancel_then_lock(show_ids):
         # What a DELETE at the same time commits (here inside the change's transaction,
@@ -229,7 +254,7 @@ def test_a_change_racing_a_cancel_is_a_404(api_client, ticket):
         sales.ticket_cancel(ticket_id=ticket.pk)
         return lock_shows(show_ids)
 
-    with mock.patch.object(sales, "lock_shows", cancel_then_lock):
+    with mock.patch.object(ticket_changes, "lock_shows", cancel_then_lock):
         response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B1"})
 
     assert response.status_code == 404
