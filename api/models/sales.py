@@ -156,15 +156,16 @@ class HoldQuerySet(models.QuerySet):
         meanwhile (a second release, a confirm), finds them ended too."""
         return self.update(expires_at=Least(Value(now, output_field=models.DateTimeField()), F("created_at")))
 
-    def end_offers_by_start(self, show: Show) -> int:
-        """The show's offers (its waiting list's holds) end by its start, as the offer job
+    def end_by_start(self, show: Show) -> int:
+        """The show's holds (its waiting list's offers too) end by its start, as hold_insert
         makes them: kept after staff move the show earlier."""
-        offers = self.filter(show=show, waitlist_entry__isnull=False, expires_at__gt=show.starts_at)
-        return offers.update(expires_at=show.starts_at)
+        return self.filter(show=show, expires_at__gt=show.starts_at).update(expires_at=show.starts_at)
 
 
 class Hold(models.Model):
-    """Seats kept off sale while a customer pays. Taken while expires_at > now."""
+    """Seats kept off sale while a customer pays. Taken while expires_at > now, which is
+    never past the show's start (services.holds.hold_insert, HoldQuerySet.end_by_start): a
+    hold of a show that has started can't be confirmed, and has run out, by this one rule."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: the (show, expires_at) index serves look-ups by show.

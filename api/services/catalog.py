@@ -272,7 +272,7 @@ def show_update(
             _set_prices(show, prices)
         _save_show(show)
         if show.starts_at < before_start:
-            Hold.objects.end_offers_by_start(show)  # an offer never lasts past its show's start
+            Hold.objects.end_by_start(show)  # a hold never lasts past its show's start
         if show.starts_at != before_start:
             # Its tickets' expired flag (the expire job's) follows the new time at once:
             # moved to the future, an expired ticket is valid again, not purged as spent.

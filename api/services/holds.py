@@ -32,10 +32,10 @@ def hold_create(
     staff: bool = False,
     actor: str = "system",
 ) -> Hold:
-    """Keep seats off sale for BOOKING_HOLD_MINUTES while the customer pays, at today's
-    prices, frozen in the hold's lines. A `client` holds at most
-    BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at once; staff are exempt (the box office
-    holds for parties of any size)."""
+    """Keep seats off sale for BOOKING_HOLD_MINUTES (until the show's start at the latest)
+    while the customer pays, at today's prices, frozen in the hold's lines. A `client`
+    holds at most BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at once; staff are exempt (the
+    box office holds for parties of any size)."""
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
         show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
@@ -103,7 +103,9 @@ def hold_insert(
         lines=[line.as_json() for line in lines],
         total=sum((line.price for line in lines), Decimal("0.00")),
         client=client,
-        expires_at=expires_at,
+        # Never past the start: a hold of a started show can't be confirmed, so it has run out
+        # (read as gone, refused as hold_expired, off the client's cap) by expires_at alone.
+        expires_at=min(expires_at, show.starts_at),
         waitlist_entry=waitlist_entry,
     )
     changes = {"show": show.pk, "seats": choice.seats}

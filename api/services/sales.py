@@ -183,9 +183,10 @@ def booking_confirm(
             # Under the show lock no other confirm or release of this hold can run. None
             # when the purge job deleted the (then expired) hold since the read above.
             hold = Hold.objects.filter(pk=hold_id).first()
-            if hold is None or not hold.is_live(now):
+            # A hold runs out by its show's start (holds.hold_insert): a started show is the
+            # hold's end, never a 400 on a `time` this request did not send.
+            if hold is None or not hold.is_live(now) or show.has_started(now):
                 raise HoldExpired()
-            check_not_started(show, now)
             # The hold's frozen lines: its prices, whatever the show's are now. Staff may
             # have held a blocked seat by naming it: selling it unblocks it.
             lines = [Line.from_json(line) for line in hold.lines]

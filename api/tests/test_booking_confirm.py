@@ -72,6 +72,18 @@ def test_confirming_an_expired_hold_is_409_hold_expired(api_client, show):
     assert not Booking.objects.exists()
 
 
+def test_confirming_a_hold_once_its_show_started_is_409_hold_expired(api_client, show):
+    """Not a 400 on the `time` the request never sent: a hold runs out by its show's start."""
+    with time_machine.travel(show.starts_at - timedelta(minutes=2), tick=False):
+        held = post_hold(api_client, show, seats=["A3"])
+    with time_machine.travel(show.starts_at + timedelta(minutes=1), tick=False):
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists()
+
+
 def test_confirming_a_hold_after_the_purge_job_ran_is_still_409_hold_expired(api_client, show):
     moment = timezone.now().replace(microsecond=0)
     with time_machine.travel(moment, tick=False):

@@ -157,6 +157,21 @@ def test_expired_hold_frees_its_seats_and_is_gone(api_client, show, frozen):
         assert hold(api_client, show=show.pk, seats=["A3", "A4"]).status_code == 201
 
 
+def test_a_hold_runs_out_at_its_shows_start(api_client, show, settings):
+    """A hold of a started show can't be confirmed any more: it reads as run out, not as
+    valid, and frees the client's allowance."""
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 2
+    with time_machine.travel(show.starts_at - timedelta(minutes=2), tick=False):
+        created = hold(api_client, show=show.pk, seats=["A3", "A4"]).json()
+        assert created["expires_at"] == local_iso(show.starts_at)  # not 10 minutes on
+        assert api_client.get(f"/api/holds/{created['id']}").status_code == 200
+
+    with time_machine.travel(show.starts_at + timedelta(minutes=1), tick=False):
+        assert api_client.get(f"/api/holds/{created['id']}").status_code == 404
+        assert api_client.delete(f"/api/holds/{created['id']}").status_code == 404
+        assert hold(api_client, show=make_show(days=4).pk, quantity=2).status_code == 201
+
+
 @pytest.mark.parametrize("hold_id", ["00000000-0000-4000-8000-000000000000", "not-a-uuid"])
 def test_unknown_hold_is_404(api_client, hold_id):
     for response in (api_client.get(f"/api/holds/{hold_id}"), api_client.delete(f"/api/holds/{hold_id}")):

@@ -5,6 +5,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from api.models import AuditEntry, Film, Hold, Screen, Show, Venue, WaitlistEntry
@@ -227,6 +228,19 @@ def test_moving_a_show_onto_another_show_time_is_a_400(staff_client, dune, oppen
 
     assert response.status_code == 400
     assert response.json() == {"starts_at": ["Another show starts at this moment."]}
+
+
+def test_a_show_moved_earlier_ends_its_holds_by_its_new_start(staff_client, api_client, dune):
+    """A hold never lasts past its show's start (services.holds.hold_insert), moved or not."""
+    held = hold_seats(dune.pk, seats=["A3"])  # for 10 minutes
+    new_start = (timezone.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
+
+    moved = staff_client.patch(f"/api/shows/{dune.pk}", {"starts_at": new_start.isoformat()}, format="json")
+
+    assert moved.status_code == 200, moved.json()
+    assert Hold.objects.get().expires_at == new_start
+    with time_machine.travel(new_start, tick=False):
+        assert api_client.get(f"/api/holds/{held.pk}").status_code == 404
 
 
 def test_patch_of_unknown_show_is_a_404(staff_client):
