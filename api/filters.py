@@ -271,8 +271,8 @@ class TicketFilter(StartsAtFilters):
 
     @property
     def form(self) -> forms.Form:
-        # A number without a country code is read in the country of the venue (or show) the
-        # list is of, as a booking reads it there: the Istanbul door finds 0532 111 2233.
+        # A number without a country code is read in the country of the venue (or screen, or
+        # show) the list is of, as a booking reads it there: the Istanbul door finds 0532 111 2233.
         form = super().form
         phone = form.fields.get("phone_number")
         if isinstance(phone, PhoneFormField):
@@ -280,11 +280,15 @@ class TicketFilter(StartsAtFilters):
         return form
 
     def _country(self) -> str | None:
-        venue, show = (self.data.get(key, "") for key in ("venue", "show"))
-        if isinstance(venue, str) and venue.isascii() and venue.isdigit() and int(venue) <= MAX_ID:
-            return Venue.objects.filter(pk=int(venue)).values_list("country", flat=True).first()
-        if isinstance(show, str) and show.isascii() and show.isdigit() and int(show) <= MAX_ID:
-            return Show.objects.filter(pk=int(show)).values_list("screen__venue__country", flat=True).first()
+        """The country of the venue, screen or show filtered on (the first that is an id)."""
+        for key, rows, field in (
+            ("venue", Venue.objects, "country"),
+            ("screen", Screen.objects, "venue__country"),
+            ("show", Show.objects, "screen__venue__country"),
+        ):
+            value = self.data.get(key, "")
+            if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+                return rows.filter(pk=int(value)).values_list(field, flat=True).first()
         return None
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
