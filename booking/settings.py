@@ -258,12 +258,12 @@ BOOKING_CURRENCY = env("BOOKING_CURRENCY", default="EUR")
 # A show without a film runs this long; every show is followed by the screen's cleaning.
 BOOKING_DEFAULT_RUNTIME_MINUTES = env.int("BOOKING_DEFAULT_RUNTIME_MINUTES", default=120)
 BOOKING_CLEANING_MINUTES = env.int("BOOKING_CLEANING_MINUTES", default=15)
-# The seat categories (price bands) a seat map may name.
 # The service never leaves one free seat alone in a row when it can help it (API.md,
 # "Choosing seats"); staff are exempt.
 BOOKING_SINGLE_SEAT_RULE = env_checks.flag(env, "BOOKING_SINGLE_SEAT_RULE", True)
+# The seat categories (price bands) a seat map may name.
 BOOKING_SEAT_CATEGORIES = env_checks.seat_categories(
-    env.list("BOOKING_SEAT_CATEGORIES", default=["standard", "premium", "vip", "economy"])
+    env_checks.names(env, "BOOKING_SEAT_CATEGORIES", ["standard", "premium", "vip", "economy"])
 )
 # Seats one client (address or user) may hold at once over all shows, so that nobody can
 # take a whole show off sale.

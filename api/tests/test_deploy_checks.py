@@ -147,21 +147,25 @@ def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted()
     assert result.stdout.splitlines()[-1] == "DEBUG >> '/var/log/my booking/cron.log' 2>&1"
 
 
-def test_a_secret_key_beginning_with_a_dollar_and_hosts_with_spaces_are_read_as_written():
+def test_a_secret_key_beginning_with_a_dollar_and_lists_with_spaces_are_read_as_written():
     """django-environ read a value beginning with $ as another variable's name: one key in
     about fifty that Django makes fell back to the development key. "a.com, b.com" kept
-    the space, and b.com's requests were refused as a bad Host."""
+    the space, and b.com's requests were refused as a bad Host; "standard, premium" stopped
+    the service as no lower-case names."""
     key = "$" + secrets.token_urlsafe(50)
     result = _manage(
         "shell",
         "-c",
-        "from django.conf import settings as s; print(s.SECRET_KEY, s.ALLOWED_HOSTS, s.PHONENUMBER_DEFAULT_REGION)",
+        "from django.conf import settings as s; "
+        "print(s.SECRET_KEY, s.ALLOWED_HOSTS, s.PHONENUMBER_DEFAULT_REGION, s.BOOKING_SEAT_CATEGORIES)",
         **{**DEPLOY, "ALLOWED_HOSTS": "a.example.com, b.example.com"},
         SECRET_KEY=key,
         PHONENUMBER_DEFAULT_REGION="gb",
+        BOOKING_SEAT_CATEGORIES="standard, premium, vip",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"{key} ['a.example.com', 'b.example.com'] GB"
+    hosts, categories = "['a.example.com', 'b.example.com']", "['standard', 'premium', 'vip']"
+    assert result.stdout.splitlines()[-1] == f"{key} {hosts} GB {categories}"
 
 
 def test_a_secret_key_that_names_another_variable_is_read_from_it():
