@@ -40,8 +40,13 @@ class ShowChoiceSerializer(RequestSerializer):
         show, day, at = attrs.pop("show", None), attrs.pop("date", None), attrs.pop("time", None)
         screen, venue = attrs.pop("screen", None), attrs.pop("venue", None)
         if show is not None:
-            if day is not None or at is not None or screen is not None or venue is not None:
-                raise serializers.ValidationError({"show": ["Give either show, or date and time; not both."]})
+            # Named as sent: {"show", "screen"} was told it sent a date and time.
+            given = {"date": day, "time": at, "screen": screen, "venue": venue}
+            sent = [key for key, value in given.items() if value is not None]
+            if sent:
+                with_show = " and ".join([", ".join(sent[:-1]), sent[-1]] if len(sent) > 1 else sent)
+                message = f"Give either show, or date and time (and screen or venue); not show with {with_show}."
+                raise serializers.ValidationError({"show": [message]})
             attrs["show_id"] = show
         elif day is not None or at is not None:
             if day is None:

@@ -87,7 +87,16 @@ WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-D
         ({**ADA, "time": "10:00"}, {"date": ["This field is required with time."]}),
         (
             {**ADA, "show": 1, "date": "2099-01-01", "time": "10:00"},
-            {"show": ["Give either show, or date and time; not both."]},
+            {"show": ["Give either show, or date and time (and screen or venue); not show with date and time."]},
+        ),
+        # Told it had sent a date and time, which it had not.
+        (
+            {**ADA, "show": 1, "screen": 1},
+            {"show": ["Give either show, or date and time (and screen or venue); not show with screen."]},
+        ),
+        (
+            {**ADA, "show": 1, "time": "10:00", "venue": 1},
+            {"show": ["Give either show, or date and time (and screen or venue); not show with time and venue."]},
         ),
         (ADA, {"non_field_errors": ["Give a show, or a date and a time."]}),
     ],
