@@ -1,6 +1,8 @@
 """What the README claims about the service's own files, checked against those files."""
 
 import ast
+import itertools
+import json
 import re
 import runpy
 from pathlib import Path
@@ -74,3 +76,15 @@ def test_the_files_the_readmes_name_exist():
             if not (ROOT / path).exists():
                 missing.append(f"{readme}: {path}")
     assert missing == []
+
+
+def test_the_readmes_answer_to_a_new_show_has_the_fields_the_service_answers():
+    """README's quick start writes out POST /api/shows's answer whole (not elided with
+    "..."): a newcomer's client is built from it, so it lists every field, in order."""
+    from api.serializers.catalog import ShowSerializer
+
+    after = (ROOT / "README.md").read_text().split('curl -s -X POST "$API/shows"', 1)[1]
+    first, *rest = after.split("# -> 201 ", 1)[1].splitlines()
+    more = [line.lstrip("#") for line in itertools.takewhile(lambda line: line.startswith("#   "), rest)]
+
+    assert list(json.loads(" ".join([first, *more]))) == ShowSerializer.Meta.fields
