@@ -31,6 +31,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from .errors import ClientBusy, EndpointsBusy, ShowBusy, ShowNotFound
 from .models import Booking, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, Webhook
@@ -38,6 +40,11 @@ from .rows import Columns
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
 LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _lock_timeout() -> str:
+    """BOOKING_LOCK_TIMEOUT_SECONDS as PostgreSQL's lock_timeout reads it."""
+    return f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
 
 
 # A show locked comes with its screen (all but the seat map, which Screen.seats finds by its
@@ -68,7 +75,7 @@ def _shows_sql(count: int, *, lock: bool) -> str:
 def _shows(ids: list[int], *, lock: bool) -> dict[int, Show]:
     params: list[Any] = list(ids)
     if lock and connection.vendor == "postgresql":
-        params.insert(0, f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms")
+        params.insert(0, _lock_timeout())
     screen_at, venue_at = 1 + len(_SHOW), 1 + len(_SHOW) + len(_SCREEN)
     shows = {}
     with connection.cursor() as cursor:
@@ -112,6 +119,37 @@ def show_with_screen(show_id: int) -> Show | None:
 
 def lock_show(show_id: int) -> Show:
     return lock_shows([show_id])[show_id]
+
+
+def lock_screens(screens: QuerySet[Screen]) -> list[Screen]:
+    """Lock these screens' rows (FOR NO KEY UPDATE) until the transaction ends, in primary-key
+    order, and return them as now committed.
+
+    A screen's lock is what a show made on it (catalog.show_create, an open timing:
+    showtimes.show_at), a started show brought back to the future (catalog.show_update) and
+    a change of its map or venue (venues.screen_save) take before any show's lock: a map
+    change is done before the show is made or moved, or waits for it and then finds it
+    among the shows to come. Its wait is bounded as a show lock's is, whether or not it is
+    the transaction's first lock: the first column sets lock_timeout before the row is
+    locked (as lock_shows' statement does), and a wait past it is ShowBusy (503 busy), not
+    a bare OperationalError.
+    """
+    rows = screens.order_by("pk").select_for_update(no_key=True)
+    if connection.vendor == "postgresql":
+        rows = rows.annotate(lock_timeout=RawSQL("set_config('lock_timeout', %s, true)", [_lock_timeout()]))
+    try:
+        return list(rows)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ShowBusy() from exc
+        raise
+
+
+def lock_screen(screen_id: int) -> Screen | None:
+    """The screen locked as lock_screens locks it; None when there is no such screen (deleted
+    since the request was read)."""
+    found = lock_screens(Screen.objects.filter(pk=screen_id))
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -349,8 +387,7 @@ def lock_webhook_endpoints() -> None:
         return
     try:
         with connection.cursor() as cursor:
-            timeout = f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
             cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Webhook._meta.db_table)} IN EXCLUSIVE MODE")
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:

@@ -26,7 +26,7 @@ from ..errors import (
     StartPassedWithTickets,
     UnknownTicketType,
 )
-from ..locking import lock_show, lock_ticket_types, seats_in_use
+from ..locking import lock_screen, lock_screens, lock_show, lock_ticket_types, seats_in_use
 from ..models import (
     IN_LINE,
     Film,
@@ -170,7 +170,7 @@ def show_create(
         # (venues.screen_save moving the screen, venues.plain_save renaming the film): it
         # is made with what they are once that change is done.
         screen_id = Screen.objects.default().pk if screen_id is None else screen_id
-        screen = Screen.objects.select_for_update(no_key=True).filter(pk=screen_id).first()
+        screen = lock_screen(screen_id)
         if screen is None:  # deleted since the request was read
             raise RelatedNotFound("screen", screen_id)
         film = None if film_id is None else _film(film_id)
@@ -214,7 +214,7 @@ def _to_come_again(show: Show, *, now: datetime, actor: str) -> None:
     follows the map."""
     # The screen's lock, as show_create takes it: a map change meanwhile is done, and read
     # below, or waits for this change and then finds the show among those to come.
-    list(Screen.objects.select_for_update(no_key=True).filter(pk=show.screen.pk).values_list("pk", flat=True))
+    lock_screens(Screen.objects.filter(pk=show.screen.pk).only("pk"))
     used = seats_in_use(show.pk, now=now, screen=show.screen)  # with the map as now committed
     seat_map = show.screen.seats
     dropped = {seat for seat in used.booked | used.held | used.blocked if seat_map.seat(seat) is None}

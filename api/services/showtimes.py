@@ -18,6 +18,7 @@ from ..errors import (
     TimeDoesNotExist,
     TimeOutOfRange,
 )
+from ..locking import lock_screen
 from ..models import Screen, Show, Venue
 
 
@@ -99,7 +100,7 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
     # its sale went on with a seat the new map drops. (In the sale's transaction, where
     # there is one: the lock is held until the sale is in.)
     with transaction.atomic():
-        screen = Screen.objects.select_for_update(no_key=True).filter(pk=default.pk).first()
+        screen = lock_screen(default.pk)
         if screen is None:  # deleted meanwhile
             raise NoShowAtTime()
         # get_or_create copes with another request creating the same open timing meanwhile.

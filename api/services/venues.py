@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from ..errors import (
@@ -17,7 +17,7 @@ from ..errors import (
     RelatedNotFound,
     ShowOverlaps,
 )
-from ..locking import lock_shows
+from ..locking import lock_screen, lock_screens, lock_shows
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
 from . import audit, catalog
@@ -44,7 +44,7 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
         # compared with.
         committed = None
         if screen.pk is not None:
-            committed = Screen.objects.select_for_update(no_key=True).filter(pk=screen.pk).first()
+            committed = lock_screen(screen.pk)
             if committed is None:
                 raise DeletedMeanwhile("Screen")
         if committed is not None:
@@ -206,13 +206,16 @@ def _lock_against_new_shows(instance: Venue | Screen | Film) -> None:
     screen and its film; show_update: a new film), so that the check for shows that follows
     in this transaction sees a show being made meanwhile, or that show waits for this change
     and is made with it done (or fails: its screen or film is gone)."""
+    if isinstance(instance, Film):
+        list(Film.objects.select_for_update(no_key=True).filter(pk=instance.pk).values_list("pk", flat=True))
+        return
     if isinstance(instance, Venue):
         # The venue's row first, as plain_save locks it, then its screens.
         list(Venue.objects.select_for_update(no_key=True).filter(pk=instance.pk).values_list("pk", flat=True))
-        rows: QuerySet[Any] = Screen.objects.filter(venue=instance).order_by("pk")
+        screens = Screen.objects.filter(venue=instance)
     else:
-        rows = type(instance).objects.filter(pk=instance.pk)
-    list(rows.select_for_update(no_key=True).values_list("pk", flat=True))
+        screens = Screen.objects.filter(pk=instance.pk)
+    lock_screens(screens.only("pk"))
 
 
 def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:

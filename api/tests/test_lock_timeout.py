@@ -1,24 +1,30 @@
 """A show locked by a stuck transaction: requests for it fail fast with 503 busy, and the
-other shows go on (PostgreSQL's lock_timeout on the show lock, api/locking.py).
+other shows go on (PostgreSQL's lock_timeout on the show lock, api/locking.py). So do the
+writes that wait for a screen's lock (locking.lock_screens).
 
-The stuck transaction is a second connection of the test's own that locks the show's row
-and holds it (at most HOLD_SECONDS, so that a service without the timeout fails the test
-instead of hanging it).
+The stuck transaction is a second connection of the test's own that locks the show's (or
+screen's) row and holds it (at most HOLD_SECONDS, so that a service without the timeout
+fails the test instead of hanging it).
 """
 
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.errors import ShowBusy
 from api.locking import lock_shows
-from api.models import Show, Ticket
-from api.tests.conftest import ADA, make_show, postgres_only
+from api.models import Screen, Show, Ticket
+from api.services import catalog, venues
+from api.services.showtimes import ShowTime, show_at
+from api.tests.conftest import ADA, book_ticket, make_show, postgres_only
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -27,14 +33,16 @@ HOLD_SECONDS = 10
 
 @pytest.fixture
 def lock_elsewhere() -> Iterator[Callable[[int], psycopg.Connection]]:
-    """lock_elsewhere(show_id): another connection locks the show's row, as a stuck request would."""
+    """lock_elsewhere(show_id): another connection locks the show's row, as a stuck request
+    would; lock_elsewhere(screen_id, Screen), the screen's, as a stuck map change holds it."""
     holders: list[psycopg.Connection] = []
     timers: list[threading.Timer] = []
     params = connection.get_connection_params()
 
-    def lock(show_id: int) -> psycopg.Connection:
+    def lock(row_id: int, model: type[Model] = Show) -> psycopg.Connection:
         holder = psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"})
-        holder.execute(f"SELECT id FROM {Show._meta.db_table} WHERE id = %s FOR UPDATE", [show_id])
+        mode = "UPDATE" if model is Show else "NO KEY UPDATE"
+        holder.execute(f"SELECT id FROM {model._meta.db_table} WHERE id = %s FOR {mode}", [row_id])
         holders.append(holder)
         timers.append(threading.Timer(HOLD_SECONDS, holder.rollback))
         timers[-1].start()
@@ -120,5 +128,49 @@ def test_the_timeout_bounds_the_wait_for_any_of_several_shows(lock_elsewhere, se
 
     with pytest.raises(ShowBusy), transaction.atomic():
         lock_shows([first.pk, second.pk])
+
+    assert 1 <= time.monotonic() - start < 3
+
+
+def started_show_with_a_ticket() -> Show:
+    """A show of the default screen with a ticket, started half an hour ago."""
+    show = make_show()
+    book_ticket(show.pk)
+    started = timezone.now() - timedelta(minutes=30)
+    Show.objects.filter(pk=show.pk).update(starts_at=started, ends_at=started, busy_until=started)
+    return show
+
+
+def open_timing(show: Show) -> Show:
+    local = timezone.localtime(timezone.now() + timedelta(days=2)).replace(hour=10, minute=5, second=0)
+    return show_at(when=ShowTime(day=local.date(), at=local.time()), now=timezone.now())
+
+
+def tomorrow():
+    return timezone.now() + timedelta(days=1)
+
+
+SCREEN_WRITES: dict[str, Callable[[Show], object]] = {
+    "show made": lambda show: catalog.show_create(starts_at=tomorrow(), screen_id=show.screen_id),
+    "open timing made": open_timing,
+    "screen saved": lambda show: venues.screen_save(screen=show.screen, seat_map=None, now=timezone.now()),
+    # Its screen's lock taken after the show's: the show's lock_timeout held, a bare
+    # OperationalError (a 500) was let out.
+    "started show moved to the future": lambda show: catalog.show_update(
+        show_id=show.pk, starts_at=tomorrow(), now=timezone.now()
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(SCREEN_WRITES))
+def test_a_write_waiting_for_a_screen_locked_elsewhere_is_busy_after_the_lock_timeout(lock_elsewhere, settings, write):
+    # The screen's lock, the transaction's first, waited for ever (no lock_timeout yet).
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 1
+    show = started_show_with_a_ticket()
+    lock_elsewhere(show.screen_id, Screen)
+    start = time.monotonic()
+
+    with pytest.raises(ShowBusy):
+        SCREEN_WRITES[write](show)
 
     assert 1 <= time.monotonic() - start < 3
