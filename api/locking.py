@@ -14,6 +14,13 @@ requests for that show fail fast with ShowBusy (503 busy), instead of piling eve
 up behind it. Only lock waits are bounded: no statement_timeout, which could cancel a
 COMMIT waiting for its synchronous replica.
 
+A write that takes several locks takes them in one order: a venue, then screens (by id),
+then shows (by id), then a booking, then a client (the key share of ticket types may come
+after any of them: whoever locks a type FOR UPDATE takes no lock after it). A map change
+(venues.screen_save), a show made (catalog.show_create), an open timing made in a sale's
+or a move's transaction (showtimes.show_at) and a show moved (catalog.show_update) each
+lock the screen before a show: taken the other way round, two of them deadlock (a 500).
+
 The show lock and the taken-seat read are written in SQL, as DESIGN.md has them: every
 booking runs both, and the lock's ORM form cost more Python than any other statement of
 a booking. The taken-seat read gets tickets, live holds and blocks in one round trip, and
@@ -123,16 +130,12 @@ def lock_show(show_id: int) -> Show:
 
 def lock_screens(screens: QuerySet[Screen]) -> list[Screen]:
     """Lock these screens' rows (FOR NO KEY UPDATE) until the transaction ends, in primary-key
-    order, and return them as now committed.
+    order, and return them as now committed: a map change is done before a show is made or
+    moved on the screen, or waits for it and then finds it among the shows to come.
 
-    A screen's lock is what a show made on it (catalog.show_create, an open timing:
-    showtimes.show_at), a started show brought back to the future (catalog.show_update) and
-    a change of its map or venue (venues.screen_save) take before any show's lock: a map
-    change is done before the show is made or moved, or waits for it and then finds it
-    among the shows to come. Its wait is bounded as a show lock's is, whether or not it is
-    the transaction's first lock: the first column sets lock_timeout before the row is
-    locked (as lock_shows' statement does), and a wait past it is ShowBusy (503 busy), not
-    a bare OperationalError.
+    Bounded as a show's lock is, first lock of the transaction or not: a column sets
+    lock_timeout before the row is locked (as lock_shows' statement does), and a wait past
+    it is ShowBusy (503 busy), not a bare OperationalError.
     """
     rows = screens.order_by("pk").select_for_update(no_key=True)
     if connection.vendor == "postgresql":

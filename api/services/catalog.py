@@ -208,13 +208,12 @@ def show_create(
 
 
 def _to_come_again(show: Show, *, now: datetime, actor: str) -> None:
-    """A started show (locked) moved to the future is a show to come again: it keeps to its
-    screen's map as they do (show_maps), though the map's changes since it started left it
-    out: a seat it uses that the map dropped refuses the move (SeatInUse), and its capacity
-    follows the map."""
-    # The screen's lock, as show_create takes it: a map change meanwhile is done, and read
-    # below, or waits for this change and then finds the show among those to come.
-    lock_screens(Screen.objects.filter(pk=show.screen.pk).only("pk"))
+    """A started show moved to the future is a show to come again: it keeps to its screen's
+    map as they do (show_maps), though the map's changes since it started left it out: a
+    seat it uses that the map dropped refuses the move (SeatInUse), and its capacity follows
+    the map. Call under the screen's lock, then the show's (show_update): a map change
+    meanwhile is done, and read below, or waits for this change and then finds the show
+    among those to come."""
     used = seats_in_use(show.pk, now=now, screen=show.screen)  # with the map as now committed
     seat_map = show.screen.seats
     dropped = {seat for seat in used.booked | used.held | used.blocked if seat_map.seat(seat) is None}
@@ -236,6 +235,10 @@ def show_update(
     """Change a show; its capacity under its lock, so that no booking slips in between the
     count and the save."""
     with transaction.atomic():
+        if starts_at is not None:
+            # A move may bring a started show back (_to_come_again): its screen's lock first,
+            # then the show's (locking.py's order; a show never changes screen).
+            lock_screens(Screen.objects.filter(pk__in=Show.objects.filter(pk=show_id).values("screen_id")).only("pk"))
         show = lock_show(show_id)
         before, before_start = _show_state(show), show.starts_at
         was_open_timing, was_started = show.busy_until == show.starts_at, show.has_started(now)

@@ -1,6 +1,7 @@
 """A show made while staff delete its venue, screen or film, or change its venue's time zone:
 the check "no show uses this" reads shows under the locks that making a show takes
-(PostgreSQL: on SQLite one write runs at a time)."""
+(PostgreSQL: on SQLite one write runs at a time). A show moved while a ticket moves to an
+open timing of its screen: both lock the screen, then the shows."""
 
 import threading
 from collections.abc import Callable
@@ -9,14 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from api.errors import DeletedMeanwhile, InUse, Invalid
+from api.errors import DeletedMeanwhile, DomainError, InUse, Invalid
+from api.locking import lock_screen
 from api.models import Film, Screen, Show, TicketType, Venue, Webhook
 from api.seatmaps import grid, parse
 from api.serializers.catalog import ShowWriteSerializer
-from api.services import catalog, showtimes, venues, webhooks
-from api.tests.conftest import in_thread, postgres_only, screen_of
+from api.services import catalog, sales, showtimes, venues, webhooks
+from api.tests.conftest import RACE_WAIT, blocked, book_ticket, in_thread, make_show, postgres_only, screen_of
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -351,3 +354,46 @@ def test_a_webhook_changed_while_it_is_deleted_is_not_found(settings):
     assert deleted is None, deleted
     _deleted_meanwhile(changed, "Webhook")
     assert not Webhook.objects.filter(pk=made.pk).exists()
+
+
+def test_a_ticket_moved_to_an_open_timing_and_its_started_show_moved_to_the_future_take_turns(settings):
+    # The ticket's move makes the open timing under the screen's lock, then locks the shows;
+    # show_update locked the show, then the screen (_to_come_again): queued behind a map
+    # change, each got one lock and waited for the other's; PostgreSQL killed one (a 500).
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 5  # past deadlock_timeout (1 s): the detector decides
+    show = make_show()
+    ticket = book_ticket(show.pk, seat="A1")
+    started = timezone.now() - timedelta(minutes=30)
+    Show.objects.filter(pk=show.pk).update(starts_at=started, ends_at=started, busy_until=started)
+    local = timezone.localtime(timezone.now() + timedelta(days=2)).replace(hour=10, minute=5, second=0, microsecond=0)
+    no_show_then = showtimes.ShowTime(day=local.date(), at=local.time())
+    outcomes: dict[str, object] = {}
+    held, release = threading.Event(), threading.Event()
+
+    def map_change() -> None:  # the screen's lock, as screen_save holds it
+        with transaction.atomic():
+            assert lock_screen(show.screen.pk) is not None
+            held.set()
+            assert release.wait(RACE_WAIT)
+
+    def ticket_moved() -> object:
+        return sales.ticket_update(ticket_id=ticket.pk, when=no_show_then, now=timezone.now())
+
+    def show_moved() -> object:
+        return catalog.show_update(show_id=show.pk, starts_at=timezone.now() + timedelta(days=1), now=timezone.now())
+
+    holder = in_thread(outcomes, "map", map_change)
+    try:
+        assert held.wait(RACE_WAIT)
+        moves = [in_thread(outcomes, "ticket", ticket_moved)]
+        assert blocked(moves[0])  # first in the screen's queue
+        moves.append(in_thread(outcomes, "show", show_moved))
+        assert blocked(moves[1])
+    finally:
+        release.set()
+    for thread in (holder, *moves):
+        thread.join(RACE_WAIT)
+
+    # One waited for the other: the ticket of a started show refused (or moved), the show moved.
+    assert not isinstance(outcomes["ticket"], Exception) or isinstance(outcomes["ticket"], DomainError), outcomes
+    assert isinstance(outcomes["show"], Show), outcomes

@@ -154,8 +154,8 @@ SCREEN_WRITES: dict[str, Callable[[Show], object]] = {
     "show made": lambda show: catalog.show_create(starts_at=tomorrow(), screen_id=show.screen_id),
     "open timing made": open_timing,
     "screen saved": lambda show: venues.screen_save(screen=show.screen, seat_map=None, now=timezone.now()),
-    # Its screen's lock taken after the show's: the show's lock_timeout held, a bare
-    # OperationalError (a 500) was let out.
+    # When it took its screen's lock after the show's, the show's lock_timeout held, and a
+    # bare OperationalError (a 500) was let out.
     "started show moved to the future": lambda show: catalog.show_update(
         show_id=show.pk, starts_at=tomorrow(), now=timezone.now()
     ),
