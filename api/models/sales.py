@@ -3,7 +3,7 @@ sold-out shows."""
 
 import unicodedata
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -160,6 +160,21 @@ class HoldQuerySet(models.QuerySet):
         """The show's holds (its waiting list's offers too) end by its start, as hold_insert
         makes them: kept after staff move the show earlier."""
         return self.filter(show=show, expires_at__gt=show.starts_at).update(expires_at=show.starts_at)
+
+    def extend_by_start(self, show: Show, *, was: datetime, now: datetime) -> int:
+        """end_by_start's twin, once staff move the show later: its live holds that its old
+        start (`was`) cut short (hold_insert, end_by_start) get their own length back, from
+        when they were made, BOOKING_HOLD_MINUTES (a waiting list's offer:
+        BOOKING_WAITLIST_OFFER_MINUTES), never past the new start. A customer paying would
+        otherwise lose the seats at a start the show no longer has. One UPDATE."""
+        length = Case(
+            When(waitlist_entry__isnull=True, then=Value(timedelta(minutes=settings.BOOKING_HOLD_MINUTES))),
+            default=Value(timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES)),
+            output_field=models.DurationField(),
+        )
+        start = Value(show.starts_at, output_field=models.DateTimeField())
+        cut_short = self.filter(show=show, expires_at=was, expires_at__gt=now)
+        return cut_short.update(expires_at=Least(F("created_at") + length, start))
 
 
 class Hold(models.Model):

@@ -276,6 +276,8 @@ def show_update(
         _save_show(show)
         if show.starts_at < before_start:
             Hold.objects.end_by_start(show)  # a hold never lasts past its show's start
+        elif show.starts_at > before_start:
+            Hold.objects.extend_by_start(show, was=before_start, now=now)  # nor ends by an old one
         if show.starts_at != before_start:
             # Its tickets' expired flag (the expire job's) follows the new time at once:
             # moved to the future, an expired ticket is valid again, not purged as spent.

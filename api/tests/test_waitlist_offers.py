@@ -363,3 +363,23 @@ def test_a_show_moved_earlier_ends_its_offers_by_its_new_start(api_client, staff
     assert Hold.objects.get(waitlist_entry_id=UUID(grace)).expires_at == new_start
     frozen.move_to(new_start + timedelta(minutes=1))
     assert entry_of(api_client, grace)["status"] == "expired"
+
+
+def test_a_show_moved_later_gives_its_offers_and_holds_cut_short_their_time_back(
+    api_client, staff_client, row_of_ten, frozen, settings
+):
+    # They kept the end its earlier start gave them: a customer paying lost the seats at a
+    # start the show no longer had, an hour before it.
+    settings.BOOKING_HOLD_MINUTES = 15  # an offer's: OFFER_MINUTES
+    grace = join(api_client, row_of_ten, GRACE, 1, frozen)
+    cancel(api_client, row_of_ten, "A4", "A5")
+    offer_seats()
+    held, made = hold_seats(row_of_ten.pk, quantity=1), timezone.now()
+    sooner = (made + timedelta(minutes=5)).replace(second=0)
+    for start in (sooner, sooner + timedelta(hours=1)):  # a minute apart
+        moved = staff_client.patch(f"/api/shows/{row_of_ten.pk}", {"starts_at": start.isoformat()}, format="json")
+        assert moved.status_code == 200, moved.json()
+        frozen.shift(60)
+
+    assert offer_of(grace).expires_at == made + timedelta(minutes=OFFER_MINUTES)
+    assert Hold.objects.get(pk=held.pk).expires_at == made + timedelta(minutes=15)
