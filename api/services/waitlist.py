@@ -160,13 +160,13 @@ def waitlist_join(
             )
             return entry, True
     except ShowNotFound:  # staff deleted the show after it was read above
-        raise DeletedMeanwhile("show") from None
+        raise DeletedMeanwhile("Show") from None
     except IntegrityError:
         # The same phone joined at the same moment (the unique index): that entry is its
         # place, unless it was left meanwhile, or the show deleted since (its list with it).
         found = mine.first()
         if found is None:
-            raise DeletedMeanwhile("show") from None
+            raise DeletedMeanwhile("Show") from None
         return found, False
 
 

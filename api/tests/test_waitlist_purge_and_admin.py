@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from api.errors import ShowNotFound
 from api.models import AuditEntry, Hold, Ticket, WaitlistEntry
 from api.services import catalog, jobs, waitlist
 from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
@@ -124,3 +125,21 @@ def test_a_join_whose_show_is_deleted_just_after_it_commits_is_a_404(api_client,
     response = api_client.post(f"/api/shows/{show.pk}/waitlist", {**ADA, "party_size": 1}, format="json")
 
     assert (response.status_code, response.json()) == (404, {"detail": "No Show matches the given query."})
+
+
+def test_a_join_whose_show_is_deleted_before_its_lock_answers_as_an_unknown_show(api_client, monkeypatch):
+    # The show deleted between the view's read and the join's lock said "No show matches
+    # the given query.", where an unknown show, and one deleted just after the join, say
+    # "No Show ..." (get_object_or_404's words).
+    show = make_show(capacity=1, screen=screen_of(1))
+    hold_seats(show.pk, quantity=1)  # sold out
+    unknown = api_client.post("/api/shows/999999/waitlist", {**ADA, "party_size": 1}, format="json")
+
+    def show_gone(show_id: int) -> None:
+        raise ShowNotFound(show_id)
+
+    monkeypatch.setattr(waitlist, "lock_show", show_gone)
+    gone = api_client.post(f"/api/shows/{show.pk}/waitlist", {**ADA, "party_size": 1}, format="json")
+
+    assert (gone.status_code, gone.json()) == (unknown.status_code, unknown.json())
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "No Show matches the given query."})
