@@ -7,6 +7,7 @@ request in, labels out; the same state and request always give the same seats.
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import combinations
 
 from .seatmaps import Row, Seat, SeatMap
 
@@ -265,19 +266,19 @@ def choose_best(
     spot = seat_map.sweet_spot
     beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
 
-    def companions(space: Seat) -> list[Seat]:
-        return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
+    def party_beside(space: Seat) -> list[Seat]:
+        return _companions_beside(seat_map, space, taken, beside, single_seat_rule=single_seat_rule)
 
     for _ in range(wheelchair):
         spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
         if not spaces:
             return None
         # The space with the most free companion seats beside it, nearest the sweet spot.
-        spaces.sort(key=lambda s: (-len(companions(s)), spot.distance(s.row, s.x)))
+        spaces.sort(key=lambda s: (-len(_free_companions(seat_map, s, taken)), spot.distance(s.row, s.x)))
         if wheelchair == 1:
             # One space: the first in that order whose row seats the whole party with it.
             for space in spaces:
-                block = [space, *companions(space)[:beside]]
+                block = [space, *party_beside(space)]
                 rest = _beside(seat_map, block, taken, quantity - len(block), single_seat_rule=single_seat_rule)
                 if rest is not None:
                     party = [s.label for s in block] + rest
@@ -285,7 +286,7 @@ def choose_best(
         space = spaces[0]
         chosen.append(space.label)
         taken.add(space.label)
-        for companion in companions(space)[:beside]:
+        for companion in party_beside(space):
             chosen.append(companion.label)
             taken.add(companion.label)
             beside -= 1
@@ -300,6 +301,31 @@ def choose_best(
         return None
     chosen += rest
     return Choice(_in_map_order(seat_map, chosen), together=side_by_side(seat_map, chosen))
+
+
+def _free_companions(seat_map: SeatMap, space: Seat, taken: set[str]) -> list[Seat]:
+    return [s for s in seat_map.neighbours(space) if s.kind == "companion" and s.label not in taken]
+
+
+def _companions_beside(
+    seat_map: SeatMap, space: Seat, taken: set[str], count: int, *, single_seat_rule: bool
+) -> list[Seat]:
+    """`count` of the free companion seats beside a wheelchair space (all of them, when
+    there are no more): with the rule, a choice of them that strands no seat in the row
+    when one exists (as _beside judges the party's other seats), then the nearest the sweet
+    spot. A space has at most two beside it, so trying every choice costs nothing; taking
+    the left one first would leave "scWcss" with A1 alone where A4 strands nothing."""
+    free = _free_companions(seat_map, space, taken)
+    if count >= len(free):
+        return free
+    row, spot = seat_map.rows[space.row], seat_map.sweet_spot
+
+    def rank(picked: list[Seat]) -> tuple[bool, tuple[float, int, int]]:
+        strands = single_seat_rule and _strands(row, taken, [s.label for s in picked]) is not None
+        xs = [space.x, *(s.x for s in picked)]  # side by side: the space and its neighbours
+        return strands, spot.distance(space.row, min(xs), len(xs))
+
+    return min((list(picked) for picked in combinations(free, max(count, 0))), key=rank)
 
 
 def _beside(

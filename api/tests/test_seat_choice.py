@@ -169,12 +169,14 @@ def test_naming_seats_that_strand_one_is_refused_with_the_seat():
 
 def test_a_wheelchair_space_named_with_its_companion_is_judged_as_the_choice_gives_them():
     # The service gives a wheelchair party the space and the companion seats beside it,
-    # whatever they leave; naming the same seats was a 409 on A2 (A2+A3 strands nothing).
+    # whatever they leave when nothing better is free; naming A3+A4 was a 409 on A2. (The
+    # choice itself takes A4+A5 here: A3+A4 leaves A2 alone, A4+A5 nothing.)
     seat_map, taken = house("x.cWc..")
 
     given = choose_best(seat_map, taken, 2, wheelchair=1)
 
-    assert given is not None and given.seats == ["A3", "A4"]
+    assert given is not None and given.seats == ["A4", "A5"]
+    assert stranded_seat(seat_map, taken, ["A4", "A5"]) is None
     assert stranded_seat(seat_map, taken, ["A3", "A4"]) is None
     # A seat named beside them is judged as ever: A6 leaves A5 (and A7) lone.
     assert stranded_seat(seat_map, taken, ["A3", "A4", "A6"]) == "A5"
@@ -220,7 +222,7 @@ def test_a_party_of_one_gets_an_ordinary_seat_before_a_companion_seat():
 
     # D7 would leave D6 lone; D8 is further than C5 (a row counts as two seats).
     assert chosen(seat_map, taken, 1) == ["C5"]
-    assert chosen(seat_map, taken, 2, wheelchair=1) == ["D4", "D5"]  # a wheelchair party gets one
+    assert chosen(seat_map, taken, 2, wheelchair=1) == ["D5", "D6"]  # a wheelchair party gets one (the middle)
 
 
 def test_companion_seats_are_taken_when_nothing_else_seats_the_party_together():
@@ -243,6 +245,26 @@ def test_a_wheelchair_request_gets_a_space_and_its_companions():
 
     assert choice is not None
     assert choice.seats == ["B3", "B4", "B5"]
+
+
+def test_a_wheelchair_pair_takes_the_companion_seat_that_strands_no_seat_on_either_side():
+    # The left companion seat was taken first: A2+A3 of ".cWc.." left A1 alone, while the
+    # mirrored "..cWc." got A3+A4 right.
+    for row, seats in ((".cWc..", ["A3", "A4"]), ("..cWc.", ["A3", "A4"])):
+        seat_map, taken = house(row)
+        assert chosen(seat_map, taken, 2, wheelchair=1) == seats, row
+
+
+def test_two_wheelchair_users_companion_seat_strands_no_seat_either():
+    # Two spaces: the first (two companion seats beside it) takes the one companion.
+    seat_map, taken = house(
+        """
+        .cWc..
+        W.....
+        """
+    )
+
+    assert chosen(seat_map, taken, 3, wheelchair=2) == ["A3", "A4", "B1"]
 
 
 def test_a_wheelchair_partys_others_sit_beside_the_space_when_its_row_has_room():

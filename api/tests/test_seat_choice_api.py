@@ -157,6 +157,15 @@ def test_a_wheelchair_request_gets_the_space_and_its_companions(api_client, acce
     assert response.json()["seats"] == ["B2", "B3", "B4"]
 
 
+def test_a_wheelchair_pair_takes_the_companion_seat_that_strands_no_seat(api_client, accessible):
+    """Row B is "scWcss": a wheelchair user and one companion got B2+B3 (the left companion
+    seat first), which left B1 alone; B3+B4 strands nothing."""
+    response = api_client.post("/api/holds", {"show": accessible.pk, "quantity": 2, "wheelchair": 1}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["seats"] == ["B3", "B4"]
+
+
 def test_the_wheelchair_space_is_never_given_to_others(api_client, accessible):
     seats = [api_client.post("/api/tickets", {**ADA, "show": accessible.pk}).json().get("seat") for _ in range(12)]
 
