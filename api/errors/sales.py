@@ -79,13 +79,16 @@ class NoSuchSeat(Invalid):
 
 
 class TooFewWheelchairSpaces(Invalid):
-    """More wheelchair spaces asked for than the screen has at all: never a sell-out that a
-    waiting list could end."""
+    """More wheelchair spaces asked for than the screen has, or than the show prices for
+    the types asked (`priced` of them): never a sell-out that a waiting list could end."""
 
     subject = "wheelchair"
 
-    def __init__(self, spaces: int) -> None:
-        super().__init__(f"This show's screen has {spaces} wheelchair space{'' if spaces == 1 else 's'}.")
+    def __init__(self, spaces: int, *, priced: int) -> None:
+        message = f"This show's screen has {spaces} wheelchair space{'' if spaces == 1 else 's'}"
+        if priced < spaces:
+            message += f"; the show prices {priced} of them for these tickets"
+        super().__init__(f"{message}.")
 
 
 class NoSuchHold(Invalid):

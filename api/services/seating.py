@@ -123,15 +123,16 @@ def choose_seats(
         # In the map's order, as a booking is read back later (GET /api/bookings/{reference}).
         seats = sorted(wanted, key=seat_map_order(seat_map))
         return Choice(seats, together=side_by_side(seat_map, seats))
-    spaces = sum(1 for seat in seat_map if seat.kind == "wheelchair") if wheelchair else 0
-    if wheelchair > spaces:
-        raise TooFewWheelchairSpaces(spaces)
-    unpriced = unpriced_seats(show, ticket_types, prices)
     # The best of the seats the show sells for these types (none free is sold out); every
     # seat when it prices them nowhere (pricing the choice says so). A seat not sold to this
     # party is still one another may buy: not to be left lone.
+    unpriced = unpriced_seats(show, ticket_types, prices)
+    if len(unpriced) == seat_map.capacity:
+        unpriced = frozenset()
+    if wheelchair:
+        check_wheelchair_spaces(show, wheelchair, unpriced)
     unavailable = taken | blocked
-    unsellable = unpriced - unavailable if unpriced and len(unpriced) < seat_map.capacity else set()
+    unsellable = unpriced - unavailable
     choice = choose_best(
         seat_map,
         unavailable,
@@ -143,6 +144,17 @@ def choose_seats(
     if choice is None:
         raise SoldOut(show.pk)
     return choice
+
+
+def check_wheelchair_spaces(show: Show, wheelchair: int, unpriced: Collection[str]) -> None:
+    """More wheelchair spaces asked for than the show can ever sell this party is a 400,
+    not sold out: no sale or waiting list ends it. Only the spaces it sells for the types
+    asked count (not `unpriced`): one in a category they have no price in is no space for
+    them, however free."""
+    spaces = [seat.label for seat in show.screen.seats if seat.kind == "wheelchair"]
+    sold = sum(1 for label in spaces if label not in unpriced)
+    if wheelchair > sold:
+        raise TooFewWheelchairSpaces(len(spaces), priced=sold)
 
 
 @dataclass(frozen=True)

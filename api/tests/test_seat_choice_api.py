@@ -5,7 +5,7 @@ functions behind them: test_seat_choice.py."""
 import pytest
 
 from api.models import Screen, SeatBlock, Ticket
-from api.tests.conftest import ADA, aisle_map, make_show
+from api.tests.conftest import ADA, add_price, aisle_map, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +198,26 @@ def test_more_wheelchair_spaces_than_the_screen_has_is_a_400_not_sold_out(api_cl
 
         assert response.status_code == 400, response.json()
         assert response.json() == {"wheelchair": [f"This show's screen has {spaces}."]}
+
+
+def test_wheelchair_spaces_the_show_prices_for_nobody_are_a_400_not_sold_out(api_client):
+    """The only space is a premium place and the show prices standard seats only: no sale
+    or waiting list can ever seat the party, yet the answer was 409 sold_out with a link to
+    the waiting list (the spaces were counted over the whole map)."""
+    seats: list[dict] = [{"number": 1}, {"number": 2, "kind": "companion"}]
+    seats += [{"number": 3, "kind": "wheelchair", "category": "premium"}, {"number": 4}, {"number": 5}]
+    seat_map = {"rows": [{"label": "A", "seats": seats}]}
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Access", seat_map=seat_map)
+    show = make_show(screen=screen, capacity=5)
+    add_price(show, "adult", "10.00")
+
+    response = api_client.post("/api/holds", {"show": show.pk, "quantity": 2, "wheelchair": 1}, format="json")
+
+    assert response.status_code == 400, response.json()
+    spaces = "This show's screen has 1 wheelchair space; the show prices 0 of them for these tickets."
+    assert response.json() == {"wheelchair": [spaces]}
+    # Priced for premium too, the space is sold.
+    add_price(show, "adult", "15.00", category="premium")
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2, "wheelchair": 1}, format="json")
+    assert held.status_code == 201, held.json()
+    assert "A3" in held.json()["seats"]
