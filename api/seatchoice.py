@@ -4,65 +4,20 @@ map (api/seatmaps.py) and the labels that can't be sold (booked, held, blocked):
 request in, labels out; the same state and request always give the same seats.
 """
 
+import functools
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import combinations
 
 from .seatmaps import Row, Seat, SeatMap
+from .seatruns import free_in, free_runs, leaves_one, placements_of, strands
 
 
 @dataclass(frozen=True)
 class Choice:
     seats: list[str]  # in the map's order
     together: bool  # all in one row, side by side
-
-
-def _free_in(row: Row, unavailable: set[str]) -> list[Seat]:
-    """The row's seats that anyone may be given: free, and not wheelchair spaces."""
-    return [s for s in row.seats if s.label not in unavailable and s.kind != "wheelchair"]
-
-
-def _runs(row: Row, unavailable: set[str]) -> list[list[Seat]]:
-    """The row's free seats as runs of neighbours (x one apart), left to right."""
-    runs: list[list[Seat]] = []
-    for seat in _free_in(row, unavailable):
-        if runs and seat.x - runs[-1][-1].x == 1:
-            runs[-1].append(seat)
-        else:
-            runs.append([seat])
-    return runs
-
-
-def _lone(row: Row, unavailable: set[str]) -> set[str]:
-    """Free seats of the row with no free neighbour: a run of one."""
-    return {run[0].label for run in _runs(row, unavailable) if len(run) == 1}
-
-
-def _strands(row: Row, unavailable: set[str], taking: Iterable[str]) -> str | None:
-    """The seat that taking these seats of the row would leave lone (one that was not lone
-    before), or None."""
-    after = unavailable | set(taking)
-    new = _lone(row, after) - _lone(row, unavailable)
-    if not new:
-        return None
-    order = {s.label: s.x for s in row.seats}
-    return min(new, key=lambda label: order[label])
-
-
-def _placements(row: Row, unavailable: set[str], quantity: int) -> list[list[Seat]]:
-    """Every way to seat `quantity` side by side in the row, left to right."""
-    return [
-        run[start : start + quantity] for run in _runs(row, unavailable) for start in range(len(run) - quantity + 1)
-    ]
-
-
-def _leaves_one(run_length: int, start: int, quantity: int) -> bool:
-    """Whether seating `quantity` from `start` of a run of free neighbours leaves one seat
-    alone at either end of it. Only the run taken from changes, and its seats had a free
-    neighbour before (a run of one can only be taken whole): this is _strands for a
-    side-by-side placement, in arithmetic."""
-    return start == 1 or run_length - quantity - start == 1
 
 
 class SweetSpot:
@@ -139,7 +94,7 @@ def _best_in_row(
         run, start = min(among, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
         return (0, *spot.distance(run[start].row, run[start].x, quantity)), run[start : start + quantity]
 
-    clean = [(r, i) for r, i in placements if not _leaves_one(len(r), i, quantity)] if single_seat_rule else placements
+    clean = [(r, i) for r, i in placements if not leaves_one(len(r), i, quantity)] if single_seat_rule else placements
     if clean:
         found = best(clean)
         return found, found
@@ -173,7 +128,7 @@ def best_together(
             break
         clean, allowed = _best_in_row(
             spot,
-            _runs(seat_map.rows[index], unavailable),
+            free_runs(seat_map.rows[index], unavailable),
             quantity,
             single_seat_rule=single_seat_rule,
             unsellable=unsellable,
@@ -188,34 +143,50 @@ def best_together(
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
     """The party over as few rows as possible (the seats of a row need not be side by
-    side): the rows nearest the sweet spot that can still seat the rest in that many rows,
-    each given as many of the party as it can take (_fill_row)."""
+    side). Rows are taken nearest the sweet spot first, each given as many of the party as
+    it can take (_fill_row): all but the last whole, so only the last can strand a seat.
+    Of the sets of rows that seat the party so, the first (nearest) whose fill strands no
+    seat, with the rule; only when none does, the first of all. A nearer row that would
+    leave one alone lost to no row that seats its share cleanly."""
     spot = seat_map.sweet_spot
-    free = [len(_free_in(row, unavailable)) for row in seat_map.rows]
+    order = spot.rows_nearest_first
+    free = [len(free_in(row, unavailable)) for row in seat_map.rows]
     most_first = sorted(free, reverse=True)
     if sum(most_first) < quantity:
         return None
     fewest = next(n for n in range(1, len(free) + 1) if sum(most_first[:n]) >= quantity)
-    nearest_first = spot.rows_nearest_first
-    chosen: list[str] = []
-    left, picked = quantity, set()
-    for rows_after in range(fewest - 1, -1, -1):
-        ranked = sorted((free[i] for i in nearest_first if i not in picked), reverse=True)
-        for index in nearest_first:
-            if index in picked or not free[index]:
-                continue
-            # The most the other rows can seat in rows_after rows: the largest counts but this row's.
-            if rows_after >= len(ranked) or free[index] >= ranked[rows_after]:
-                others = sum(ranked[: rows_after + 1]) - free[index]
-            else:
-                others = sum(ranked[:rows_after])
-            if free[index] + others >= left:
-                break
-        picked.add(index)
-        count = min(free[index], left)
-        chosen += _fill_row(seat_map.rows[index], unavailable, count, spot, single_seat_rule=single_seat_rule)
-        left -= count
-    return chosen
+
+    @functools.cache
+    def fill(index: int, count: int) -> tuple[list[str], bool]:
+        """The row's seats for `count`, and whether they strand one (with the rule)."""
+        row = seat_map.rows[index]
+        labels = _fill_row(row, unavailable, count, spot, single_seat_rule=single_seat_rule)
+        return labels, single_seat_rule and strands(row, unavailable, labels) is not None
+
+    @functools.cache
+    def first_rows(after: int, rows: int, left: int, clean: bool) -> tuple[int, ...] | None:
+        """The first `rows` rows from position `after` of the order on that seat `left`
+        (cleanly, if `clean`), or None. Memoized: a choice in a full house is quick."""
+        if left > sum(most_first[:rows]):
+            return None  # even the rows with the most free seats can't
+        for position in range(after, len(order)):
+            index = order[position]
+            count = min(free[index], left)
+            if count == left and rows == 1 and not (clean and fill(index, count)[1]):
+                return (index,)
+            if count and count < left and rows > 1:
+                rest = first_rows(position + 1, rows - 1, left - count, clean)
+                if rest is not None:
+                    return (index, *rest)
+        return None
+
+    chosen = (single_seat_rule and first_rows(0, fewest, quantity, True)) or first_rows(0, fewest, quantity, False)
+    assert chosen is not None  # the fewest rows that can seat the party do
+    labels, left = list[str](), quantity
+    for index in chosen:
+        labels += fill(index, min(free[index], left))[0]
+        left = quantity - len(labels)
+    return labels
 
 
 def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool) -> list[str]:
@@ -224,7 +195,7 @@ def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, s
     large, the better ranked first) until the rest fits in one. Whole runs strand nothing."""
     taken, chosen = set(unavailable), list[str]()
     while count:
-        runs = _runs(row, taken)
+        runs = free_runs(row, taken)
         found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)[1]
         if found is not None:
             return chosen + [s.label for s in found[1]]
@@ -321,9 +292,9 @@ def _companions_beside(
     row, spot = seat_map.rows[space.row], seat_map.sweet_spot
 
     def rank(picked: list[Seat]) -> tuple[bool, tuple[float, int, int]]:
-        strands = single_seat_rule and _strands(row, taken, [s.label for s in picked]) is not None
+        stranding = single_seat_rule and strands(row, taken, [s.label for s in picked]) is not None
         xs = [space.x, *(s.x for s in picked)]  # side by side: the space and its neighbours
-        return strands, spot.distance(space.row, min(xs), len(xs))
+        return stranding, spot.distance(space.row, min(xs), len(xs))
 
     return min((list(picked) for picked in combinations(free, max(count, 0))), key=rank)
 
@@ -341,7 +312,7 @@ def _beside(
     if high - low + 1 != len(block) or count < 0:
         return None
     fixed = taken | {s.label for s in block}  # the block is where it is, as if taken: not judged
-    free = {s.x: s for s in _free_in(row, fixed)}
+    free = {s.x: s for s in free_in(row, fixed)}
     left: list[Seat] = []  # the free neighbours leftwards of the block, nearest first
     while low - 1 - len(left) in free:
         left.append(free[low - 1 - len(left)])
@@ -354,7 +325,7 @@ def _beside(
         if from_left > len(left) or from_right > len(right):
             continue
         labels = [s.label for s in left[:from_left] + right[:from_right]]
-        if single_seat_rule and _strands(row, fixed, labels) is not None:
+        if single_seat_rule and strands(row, fixed, labels) is not None:
             continue
         rank = seat_map.sweet_spot.distance(block[0].row, low - from_left, len(block) + count)
         options.append((rank, labels))
@@ -382,11 +353,11 @@ def stranded_seat(seat_map: SeatMap, unavailable: set[str], wanted: list[str]) -
             by_row.setdefault(seat.row, []).append(seat.label)
     for index, labels in sorted(by_row.items()):
         row = seat_map.rows[index]
-        stranded = _strands(row, unavailable, labels)
+        stranded = strands(row, unavailable, labels)
         if stranded is None:
             continue
-        placements = _placements(row, unavailable, len(labels))
-        if all(_strands(row, unavailable, [s.label for s in p]) for p in placements):
+        placements = placements_of(row, unavailable, len(labels))
+        if all(strands(row, unavailable, [s.label for s in p]) for p in placements):
             continue  # no placement of that many here avoids it
         return stranded
     return None

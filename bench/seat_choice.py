@@ -56,12 +56,13 @@ def seat_map_document() -> dict:
 
 
 def load_at(ref: str) -> tuple[Callable, Callable]:
-    """parse and choose_best as of commit `ref`: its api/seatmaps.py (and api/seatchoice.py,
-    where seat choice had moved) copied into a package of their own and imported from there."""
+    """parse and choose_best as of commit `ref`: its api/seatmaps.py (and api/seatchoice.py
+    and api/seatruns.py, where seat choice had moved) copied into a package of their own and
+    imported from there."""
     package = Path(tempfile.mkdtemp()) / "seats_at_ref"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for name in ("seatmaps.py", "seatchoice.py"):
+    for name in ("seatmaps.py", "seatchoice.py", "seatruns.py"):
         shown = subprocess.run(["git", "show", f"{ref}:api/{name}"], cwd=ROOT, capture_output=True, text=True)
         if shown.returncode == 0:
             (package / name).write_text(shown.stdout)

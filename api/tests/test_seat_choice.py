@@ -199,6 +199,21 @@ def test_the_rule_off_takes_the_best_placement_whatever_it_leaves():
     assert on.seats == ["A1", "A2", "A3"]
 
 
+def test_a_split_party_is_seated_in_the_row_that_strands_no_seat():
+    # No row seats three side by side, and both seat all three. B, the sweet spot's row
+    # ("..|.."), was chosen and B4 left alone; A ("..|.") takes all three cleanly.
+    seat_map, taken = house(
+        """
+        ..|.
+        ..|..
+        """
+    )
+
+    assert chosen(seat_map, taken, 3) == ["A1", "A2", "A3"]
+    # Without the rule, the nearest rows as ever.
+    assert chosen(seat_map, taken, 3, single_seat_rule=False) == ["B1", "B2", "B3"]
+
+
 def test_wheelchair_spaces_go_only_to_those_who_ask():
     seat_map, taken = house("..cWc..")
 
