@@ -12,10 +12,12 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from api.models import Film, Screen, Show, ShowPrice, Venue
 from api.services import catalog, sales
+from api.tests.conftest import all_at_once, postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +207,28 @@ def test_the_admin_login_is_for_development_only(frozen_now, settings):
     call_command("seed_demo", "--days", "1", stdout=out)
     assert out.getvalue().count("Created the admin login") == 1
     assert get_user_model().objects.get().check_password("admin")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_runs_on_several_hosts_at_once_make_one_of_each_and_none_fails(settings):
+    """Three runs at once (make run on three hosts of one database): each read a film, the
+    second venue, a screen and the admin by name, found none and made one: three of each
+    film, two venues, an IntegrityError traceback on the admin, and every later run then
+    failed on a title found twice. The seeding's lock lets one run at a time."""
+    settings.DEBUG = True
+
+    outputs = all_at_once(3, lambda n: _run_seed_demo("--days", "1"))
+
+    assert all(isinstance(out, str) for out in outputs), outputs
+    assert not Film.objects.values("title").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert not Screen.objects.values("venue", "name").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert Venue.objects.filter(name="Odeon Kadıköy").count() == 1
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    assert "Scheduled 0 demo shows" not in _run_seed_demo("--days", "2")  # and a later run still works
+
+
+def _run_seed_demo(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()

@@ -5,15 +5,21 @@ from django.utils import timezone
 from api.management.jobcommand import JobCommand
 from api.services.jobs import PURGE_BATCH_SIZE, tickets_purge
 
+# A batch is one transaction: a million rows is already far past what keeps one short, and
+# a larger number overflowed the query's LIMIT (a traceback, where a usage error belongs).
+MOST_ROWS_PER_BATCH = 1_000_000
+
 
 def rows_per_batch(text: str) -> int:
-    """argparse's type= for --batch-size: a whole number, 1 or more."""
+    """argparse's type= for --batch-size: a whole number, 1 to MOST_ROWS_PER_BATCH."""
     try:
         rows = int(text)
     except ValueError:
         raise ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if rows < 1:
         raise ArgumentTypeError(f"must be 1 or more, not {rows}")
+    if rows > MOST_ROWS_PER_BATCH:
+        raise ArgumentTypeError(f"must be at most {MOST_ROWS_PER_BATCH}, not {rows}")
     return rows
 
 

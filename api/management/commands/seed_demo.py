@@ -1,17 +1,21 @@
 """A demo multiplex: two venues in two time zones, screens of 60 to 300 seats with aisles,
-premium rows and wheelchair spaces, films, and a week of shows that never overlap, priced
-in each venue's currency by ticket type and seat category (a show made earlier keeps its
+premium rows and wheelchair spaces, films, and a week of shows that never overlap, priced in
+each venue's currency by ticket type and seat category (a show made earlier keeps its
 prices, or their absence).
 
-Safe to run again: venues, screens and films are found by name, shows by screen and
-start; the schedule of a day depends on the day alone, so a later run finds the same
-times. Scheduled through services.catalog (the runtime, the cleaning, the overlap rule),
-the maps saved through screen_save. The default screen (Main theatre, Screen 1: the
-version-1 theatre) keeps its map and gets shows too; in a venue no two shows start at
-one moment, so that a version-1 client's date and time still name one show.
+Safe to run again: venues, screens and films are found by name, shows by screen and start;
+the schedule of a day depends on the day alone, so a later run finds the same times. Safe to
+run on several hosts at once: a run holds the seeding's advisory lock (PostgreSQL) for its
+one transaction, and another host's run meanwhile does nothing (each of its reads-then-
+inserts would have made a second film, venue or screen of a name). Scheduled through
+services.catalog (the runtime, the cleaning, the overlap rule), the maps saved through
+screen_save. The default screen (Main theatre, Screen 1: the version-1 theatre) keeps its
+map and gets shows too; in a venue no two shows start at one moment, so that a version-1
+client's date and time still name one show.
 """
 
 import math
+from argparse import ArgumentTypeError
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,9 +23,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from api.errors import DomainError
+from api.locking import try_job_lock
 from api.models import Film, Screen, Show, TicketType, Venue
 from api.seatmaps import parse, row_label
 from api.services import catalog, venues
@@ -44,6 +50,22 @@ PRICES = {
     "EUR": {"adult": ("12.50", "16.00"), "child": ("8.50", "11.00"), "senior": ("9.50", "12.50")},
     "TRY": {"adult": ("250.00", "320.00"), "child": ("150.00", "200.00"), "senior": ("180.00", "230.00")},
 }
+
+SEED_LOCK = 0x7469636B65740004  # beside services/jobs.py's job locks
+MOST_DAYS = 366
+
+
+def days_to_schedule(text: str) -> int:
+    """argparse's type= for --days: 1 to MOST_DAYS (0 or fewer scheduled nothing and said
+    so as a success; millions ran until the calendar ended, in a traceback)."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"must be a whole number of days, not {text!r}") from None
+    if not 1 <= days <= MOST_DAYS:
+        raise ArgumentTypeError(f"must be 1 to {MOST_DAYS} days, not {days}")
+    return days
+
 
 OPENS, LAST_START = time(11, 0), time(22, 30)  # local times of the first show and the latest start
 STEP = 15  # shows start on a quarter hour, plus the screen's stagger (5 minutes a screen)
@@ -104,7 +126,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--days", type=int, default=7)
+        parser.add_argument("--days", type=days_to_schedule, default=7, help=f"1 to {MOST_DAYS} (default 7).")
         parser.add_argument("--no-admin", action="store_true", help="Don't create the admin/admin login.")
 
     def handle(self, *args, days: int, no_admin: bool, **options) -> None:
@@ -113,9 +135,18 @@ class Command(BaseCommand):
                 "The admin/admin login is for development only (DEBUG=true); use createsuperuser. "
                 "--no-admin makes the demo venues and shows alone."
             )
+        with transaction.atomic():
+            if not try_job_lock(SEED_LOCK):
+                self.stdout.write("Another host is seeding the demo; nothing to do.")
+                return
+            self._seed(days=days, no_admin=no_admin)
+
+    def _seed(self, *, days: int, no_admin: bool) -> None:
         now = timezone.now()
+        # The first of a title: staff may have added another film of the same title (a remake).
         films = [
-            Film.objects.get_or_create(title=title, defaults={"runtime_minutes": r, "rating": g, "description": d})[0]
+            Film.objects.filter(title=title).order_by("pk").first()
+            or Film.objects.create(title=title, runtime_minutes=r, rating=g, description=d)
             for title, r, g, d in FILMS
         ]
         default = Screen.objects.default()
