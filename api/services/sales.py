@@ -276,8 +276,8 @@ def ticket_cancel(
 ) -> None:
     """Delete the ticket (its seat is free at once), and its booking if that was the last.
 
-    The booking's row lock, then the ticket's (the order of booking_cancel; a change or a
-    check-in locks the ticket alone, after the show's lock): two cancels of one ticket,
+    The booking's row lock, then the ticket's (the order of booking_cancel; a change locks
+    the ticket after the show's lock, a check-in the ticket alone): two cancels of one ticket,
     or of the last two tickets of a booking, take turns. The second of one ticket finds
     it gone (TicketNotFound); of the last two, the second finds its ticket the last and
     cancels the booking too. Only staff cancel a ticket whose show has started."""
