@@ -247,7 +247,7 @@ def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], 
         return [], expired
     used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
     free = show.capacity - len(used.taken)
-    ends = min(now + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES), show.starts_at)
+    ends = now + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES)  # hold_insert ends it by the start
     offers = []
     waiting = WaitlistEntry.objects.filter(show=show, status=WaitlistStatus.WAITING, party_size__lte=free)
     for entry in waiting.in_line_order():
