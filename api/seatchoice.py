@@ -36,6 +36,8 @@ class SweetSpot:
         self.rows_nearest_first = sorted(range(len(seat_map.rows)), key=lambda i: (abs(i - self.row), i))
         # The rows with companion seats: only their placements need counting them.
         self.companion_rows = frozenset(s.row for s in seat_map if s.kind == "companion")
+        self._seat_map = seat_map
+        self._ranked: dict[int, list[SideBySide]] = {}
 
     def row_distance(self, row: int) -> float:
         """The part of any placement's distance that its row alone makes."""
@@ -47,6 +49,20 @@ class SweetSpot:
         # Ties go to the row nearer the screen, then to the left: the same state and
         # request always give the same seats.
         return self.row_distance(row) + (middle - self.x) ** 2, row, x
+
+    def ranked(self, quantity: int) -> "list[SideBySide]":
+        """Every placement of `quantity` side by side in one row of the map, best first
+        (by Rank): worked out once a map (maps are parsed once and kept) and party size, so
+        that a choice reads them in order until one is free."""
+        if quantity not in self._ranked:
+            found = [
+                SideBySide.of(run, start, quantity, _rank(self, run[start : start + quantity]))
+                for row in self._seat_map.rows
+                for run in free_runs(row, set())
+                for start in range(len(run) - quantity + 1)
+            ]
+            self._ranked[quantity] = sorted(found, key=lambda placement: placement.rank)
+        return self._ranked[quantity]
 
 
 # A placement's rank, lowest best: the companion seats it takes, then SweetSpot.distance.
@@ -65,27 +81,44 @@ def _rank(spot: SweetSpot, seats: list[Seat]) -> Rank:
 Placement = tuple[Rank, list[Seat]]  # its rank, and its seats
 
 
-def _best_in_row(
-    spot: SweetSpot,
-    runs: list[list[Seat]],
-    quantity: int,
-    *,
-    single_seat_rule: bool,
-    unsellable: AbstractSet[str] = frozenset(),
-) -> tuple[Placement | None, Placement | None]:
-    """The side-by-side placements of `quantity` in a row (its runs of free neighbours)
-    nearest the sweet spot: the best that strands no seat, and the best the rule allows
-    (that one, or, when every placement of the row strands a seat, the best of them: the
-    rule's exemption); without the rule, the best of all, twice. None when none fits.
+@dataclass(frozen=True)
+class SideBySide:
+    """Seats side by side in one row (never a wheelchair space), and the seats beyond each
+    end that the single-seat rule reads: the next one and the one after it on the left and
+    on the right (None at the row's end, an aisle or a wheelchair space)."""
 
-    No placement takes a seat of `unsellable` (free, but not sold to this party: a
-    category its types have no price in), which still counts as free for the single-seat
-    rule: another party may buy it."""
+    rank: Rank
+    labels: tuple[str, ...]
+    beyond: tuple[tuple[str | None, str | None], tuple[str | None, str | None]]
+
+    @classmethod
+    def of(cls, run: list[Seat], start: int, quantity: int, rank: Rank) -> "SideBySide":
+        """The placement of `quantity` from `start` of a run of neighbours (free_runs)."""
+
+        def label(index: int) -> str | None:
+            return run[index].label if 0 <= index < len(run) else None
+
+        end = start + quantity
+        left, right = (label(start - 1), label(start - 2)), (label(end), label(end + 1))
+        return cls(rank, tuple(s.label for s in run[start:end]), (left, right))
+
+    def leaves_one(self, unavailable: AbstractSet[str]) -> bool:
+        """Whether taking these seats leaves a free seat alone beside them: leaves_one()
+        read off the seats around the placement instead of its run."""
+        return any(
+            near is not None and near not in unavailable and (far is None or far in unavailable)
+            for near, far in self.beyond
+        )
+
+
+def _best_in_row(spot: SweetSpot, runs: list[list[Seat]], quantity: int, *, single_seat_rule: bool) -> Placement | None:
+    """The best side-by-side placement of `quantity` in a row (its runs of free neighbours)
+    that the rule allows: the one nearest the sweet spot that strands no seat or, when every
+    placement of the row strands one, the best of them (the rule's exemption); without the
+    rule, the best of all. None when none fits."""
     placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
-    if unsellable:  # rare (a show that prices some categories for some types only): no cost otherwise
-        placements = [(r, i) for r, i in placements if unsellable.isdisjoint(s.label for s in r[i : i + quantity])]
     if not placements:
-        return None, None
+        return None
 
     def best(among: list[tuple[list[Seat], int]]) -> Placement:
         if runs[0][0].row in spot.companion_rows:
@@ -95,10 +128,7 @@ def _best_in_row(
         return (0, *spot.distance(run[start].row, run[start].x, quantity)), run[start : start + quantity]
 
     clean = [(r, i) for r, i in placements if not leaves_one(len(r), i, quantity)] if single_seat_rule else placements
-    if clean:
-        found = best(clean)
-        return found, found
-    return None, best(placements)
+    return best(clean or placements)
 
 
 def best_together(
@@ -114,31 +144,20 @@ def best_together(
     With the single-seat rule, the best placement that strands no seat in any row; only
     when there is none, the best that the rule allows row by row (a row whose every
     placement strands one is exempt): API.md's choice "never strands a seat when a
-    placement without one exists", wherever that placement is.
+    placement without one exists", wherever that placement is. With no clean placement
+    anywhere, every row is exempt, and that is the best free placement of all.
 
-    Rows are tried nearest the sweet spot first: once a row is further from it than the
-    best clean placement found so far, and that placement takes no companion seat, that
-    row and every one after it can only rank behind. (Without a clean one, or with one
-    that takes a companion seat, every row is read: a better one may be further back.)"""
-    spot = seat_map.sweet_spot
-    best_clean: Placement | None = None
-    best_allowed: Placement | None = None
-    for index in spot.rows_nearest_first:
-        if best_clean is not None and not best_clean[0][0] and spot.row_distance(index) > best_clean[0][1]:
-            break
-        clean, allowed = _best_in_row(
-            spot,
-            free_runs(seat_map.rows[index], unavailable),
-            quantity,
-            single_seat_rule=single_seat_rule,
-            unsellable=unsellable,
-        )
-        if clean is not None and (best_clean is None or clean[0] < best_clean[0]):
-            best_clean = clean
-        if allowed is not None and (best_allowed is None or allowed[0] < best_allowed[0]):
-            best_allowed = allowed
-    found = best_clean or best_allowed
-    return [s.label for s in found[1]] if found else None
+    The map's placements are read best first (SweetSpot.ranked): the first free one that
+    strands no seat is the choice. No placement takes a seat of `unsellable` (free, but not
+    sold to this party), which still counts as free for the rule: another party may buy it."""
+    allowed: SideBySide | None = None
+    for placement in seat_map.sweet_spot.ranked(quantity):
+        if not (unavailable.isdisjoint(placement.labels) and unsellable.isdisjoint(placement.labels)):
+            continue
+        if not (single_seat_rule and placement.leaves_one(unavailable)):
+            return list(placement.labels)
+        allowed = allowed or placement
+    return list(allowed.labels) if allowed else None
 
 
 def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
@@ -196,7 +215,7 @@ def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, s
     taken, chosen = set(unavailable), list[str]()
     while count:
         runs = free_runs(row, taken)
-        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)[1]
+        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)
         if found is not None:
             return chosen + [s.label for s in found[1]]
         run = min(runs, key=lambda run: (-len(run), _rank(spot, run)))

@@ -356,3 +356,26 @@ def test_the_choice_is_free_seats_and_never_strands_when_it_can_be_helped(rows, 
     assert not taken & set(choice.seats)
     if choice.together:
         assert stranded_seat(seat_map, taken, choice.seats) is None
+
+
+def test_a_maps_placements_are_ranked_once_each_and_best_first():
+    """SweetSpot.ranked, which the choice reads in order: every side-by-side placement of
+    the party in the map once (never a wheelchair space, never across an aisle), by rank."""
+    seat_map, _ = house(
+        """
+        Wc..|...
+        ........
+        """
+    )
+    spot = seat_map.sweet_spot
+    ranked = spot.ranked(2)
+    expected = {("A2", "A3"), ("A3", "A4"), ("A5", "A6"), ("A6", "A7")}
+    expected |= {(f"B{n}", f"B{n + 1}") for n in range(1, 8)}
+    assert sorted(p.labels for p in ranked) == sorted(expected)
+    assert [p.rank for p in ranked] == sorted(p.rank for p in ranked)
+    assert ranked[0].labels == ("B4", "B5")  # the back row is the sweet spot's here
+    assert spot.ranked(2) is ranked  # worked out once a map and party size
+    # What the rule reads beside each end: A2 A3 has the space's side closed, A4 free, A5 past the aisle.
+    (a2a3,) = (p for p in ranked if p.labels == ("A2", "A3"))
+    assert a2a3.beyond == ((None, None), ("A4", None))
+    assert a2a3.leaves_one(set()) and not a2a3.leaves_one({"A4"})
