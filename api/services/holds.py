@@ -11,9 +11,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from ..errors import HoldLimitReached, UnknownTicketType
+from ..errors import HoldLimitReached, ShowNotFound, UnknownTicketType
 from ..locking import SeatsInUse, lock_client, lock_show, lock_ticket_types, seats_in_use
-from ..models import Hold, Show, WaitlistEntry
+from ..models import AuditEntry, Hold, Show, WaitlistEntry
 from . import audit
 from .seating import check_not_started, choose_seats, price_lines, show_id_of, tariff
 from .showtimes import ShowTime
@@ -123,8 +123,19 @@ def hold_release(*, hold_id: uuid.UUID | str, now: datetime, actor: str = "syste
         # Under the show's lock, as a confirm spends the hold: the two take turns, and
         # the second finds the hold spent (never a booking and a release of one hold, nor
         # two releases with two audit entries).
-        lock_show(show_id)
+        try:
+            lock_show(show_id)
+        except ShowNotFound:  # staff cancelled the show meanwhile, which released its holds
+            return False
         if not Hold.objects.live(now).filter(pk=hold_id).end(now):
             return False
         audit.record(actor=actor, action="hold.released", obj_type="hold", obj_id=str(hold_id), changes={}, now=now)
         return True
+
+
+def hold_existed(hold_id: uuid.UUID | str) -> bool:
+    """Whether a hold of this id was ever made, its row gone or not: a show's cancellation
+    deletes its holds at once, the purge a day after their end (jobs.SPENT_HOLDS_KEPT), and
+    the hold's history (hold.created, then its end) outlives both, for AUDIT_KEEP_DAYS. One
+    read of the trail's (object_type, object_id) index."""
+    return AuditEntry.objects.filter(object_type="hold", object_id=str(uuid.UUID(str(hold_id)))).exists()

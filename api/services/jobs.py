@@ -38,7 +38,8 @@ PURGE_JOB_LOCK = 0x7469636B65740002
 OFFER_JOB_LOCK = 0x7469636B65740003  # the waiting lists' offers (services/waitlist.py)
 
 # How long the purge keeps holds that ran out, were released or used: a late confirm
-# then still answers 409 hold_expired rather than "no such hold".
+# finds the row and answers 409 hold_expired; past it, the hold's audit history tells it
+# from an id never made (holds.hold_existed), one read more on that rare path.
 SPENT_HOLDS_KEPT = timedelta(hours=24)
 
 # Rows per purge transaction: each stays well under a second (bench/README.md).

@@ -22,6 +22,7 @@ from ..errors import (
     HoldExpired,
     NoSuchHold,
     SeatTaken,
+    ShowNotFound,
     TicketNotChangeable,
     TicketNotFound,
     UnknownTicketType,
@@ -32,7 +33,7 @@ from ..seatmaps import seat_map_order
 from . import audit, door
 from .caps import check_seats_per_hour
 from .catalog import seats_sold_unblocked
-from .holds import hold_create, hold_release  # noqa: F401  (re-exported: sales.hold_create)
+from .holds import hold_create, hold_existed, hold_release  # noqa: F401  (re-exported: sales.hold_create)
 from .sale_rows import TOLD, UNTOLD, Sale, sale_of, total_again, with_a_reference, write_sale
 from .seating import Line, check_not_started, choose_seats, phone_at, price_lines, sells_out, show_id_of, tariff
 from .showtimes import ShowTime
@@ -175,11 +176,18 @@ def booking_confirm(
     """Turn a live hold into tickets: the second and last step of hold-then-pay."""
     show_id = Hold.objects.filter(pk=hold_id).values_list("show_id", flat=True).first()
     if show_id is None:
+        # Gone with its cancelled show, or purged a day after its end: it has ended, as one
+        # released has. Only an id never made is a 400.
+        if hold_existed(hold_id):
+            raise HoldExpired()
         raise NoSuchHold()
 
     def sell(reference: str) -> Sale:
         with transaction.atomic():
-            show = lock_show(show_id)
+            try:
+                show = lock_show(show_id)
+            except ShowNotFound:  # staff cancelled the show since the read above, its holds with it
+                raise HoldExpired() from None
             # Under the show lock no other confirm or release of this hold can run. None
             # when the purge job deleted the (then expired) hold since the read above.
             hold = Hold.objects.filter(pk=hold_id).first()

@@ -178,7 +178,10 @@ def waitlist_leave(*, entry_id: uuid.UUID | str, now: datetime, actor: str = "sy
     if show_id is None:
         raise WaitlistEntryNotFound()
     with transaction.atomic():
-        lock_show(show_id)  # against the offer job and a confirm of the offer meanwhile
+        try:
+            lock_show(show_id)  # against the offer job and a confirm of the offer meanwhile
+        except ShowNotFound:  # staff cancelled the show since the read above: its list went with it
+            raise WaitlistEntryNotFound() from None
         entry = WaitlistEntry.objects.with_status(now).select_related("offer").filter(pk=entry_id).first()
         if entry is None:  # the purge took it (its show long over) while this waited
             raise WaitlistEntryNotFound()

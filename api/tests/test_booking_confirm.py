@@ -97,6 +97,22 @@ def test_confirming_a_hold_after_the_purge_job_ran_is_still_409_hold_expired(api
     assert response.json()["code"] == "hold_expired"
 
 
+def test_confirming_a_hold_the_purge_job_deleted_is_still_409_hold_expired(api_client, show):
+    """Deleted a day after its end (jobs.SPENT_HOLDS_KEPT), the hold is still told from an
+    id never made by its history, which the purge keeps for AUDIT_KEEP_DAYS."""
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        held = post_hold(api_client, show, seats=["A3"])
+    later = moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, hours=24, seconds=1)
+    with time_machine.travel(later, tick=False):
+        call_command("purge_expired_tickets", stdout=StringIO())
+        assert not Hold.objects.exists()
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "hold_expired"
+
+
 def test_confirming_a_hold_just_before_it_expires_works(api_client, show):
     moment = timezone.now().replace(microsecond=0)
     with time_machine.travel(moment, tick=False):
