@@ -14,6 +14,7 @@ Events do carry them (`data` of a booking), since their endpoints are the theatr
 
 import json
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -220,9 +221,12 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
     }
 
 
-def booking_records(sale: "Sale", *, sold_out: Show | None = None) -> tuple[list[Entry], list[Event]]:
-    """The entries of a new booking (the booking and each ticket) and its events; the show
-    too when this sale took its last seat. Written with the sale's rows (sale_rows.py)."""
+def booking_records(
+    sale: "Sale", *, sold_out: Show | None = None, hold: uuid.UUID | None = None
+) -> tuple[list[Entry], list[Event]]:
+    """The entries of a new booking (the booking and each ticket, and the hold it confirmed,
+    which it ends) and its events; the show too when this sale took its last seat. Written
+    with the sale's rows (sale_rows.py)."""
     tickets = sale.tickets
     entries = [
         Entry(
@@ -233,6 +237,8 @@ def booking_records(sale: "Sale", *, sold_out: Show | None = None) -> tuple[list
         )
     ]
     entries += [Entry("ticket.created", "ticket", str(t.pk), {"show": t.show_id, "seat": t.seat}) for t in tickets]
+    if hold is not None:
+        entries.append(Entry("hold.confirmed", "hold", str(hold), {"booking": sale.booking.reference}))
     events = [Event("booking.created", booking_data(sale))]
     if sold_out is not None:
         events.append(Event("show.sold_out", show_data(sold_out)))

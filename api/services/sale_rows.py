@@ -14,6 +14,7 @@ values written and the ids the database gave (Model.from_db, as a query loads ro
 
 import json
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,9 +132,11 @@ def write_sale(
     sold_out: bool,
     actor: str,
     now: datetime,
+    hold: uuid.UUID | None = None,
 ) -> Sale:
     """Write `booking` (unsaved, and so its customer: a name and phone) with a ticket for
-    each line, and its audit entries and events (show.sold_out too when `sold_out`)."""
+    each line, and its audit entries and events (show.sold_out too when `sold_out`; the
+    `hold` it confirms, hold.confirmed, among the entries: no statement more)."""
     customer = booking.customer
     booked_at = timezone.now()  # what Ticket.booked_at (auto_now_add) takes on a save
     tickets = [
@@ -149,7 +152,7 @@ def write_sale(
         )
         for line in lines
     ]
-    entries, events = audit.booking_records(Sale(booking, tickets), sold_out=show if sold_out else None)
+    entries, events = audit.booking_records(Sale(booking, tickets), sold_out=show if sold_out else None, hold=hold)
     if connection.vendor != "postgresql":
         customer = customer_get_or_create(name=customer.name, phone_number=customer.phone_number)
         booking.customer = customer

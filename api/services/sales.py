@@ -59,11 +59,12 @@ def _sell(
     sold_out: bool,
     actor: str,
     now: datetime,
+    hold: uuid.UUID | None = None,
 ) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them,
-    with their audit entries and events (sale_rows.py). Call under the show's lock. A
-    blocked seat that staff sell (unblock) is unblocked: the house seat has found its
-    guest. An anonymous `client` is held to its hourly seat cap."""
+    with their audit entries and events (sale_rows.py), the `hold` confirmed among them.
+    Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
+    house seat has found its guest. An anonymous `client` is held to its hourly seat cap."""
     phone = phone_at(phone_number, show)
     check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
@@ -77,6 +78,7 @@ def _sell(
         sold_out=sold_out,
         actor=actor,
         now=now,
+        hold=hold,
     )
     if unblock:
         seats_sold_unblocked(show=show, seats=[line.seat for line in lines], actor=actor, now=now)
@@ -230,8 +232,10 @@ def booking_confirm(
                 sold_out=sells_out(show, used, seats),
                 actor=actor,
                 now=now,
+                hold=hold.pk,
             )
-            # A used hold is spent: it stops counting now and the purge job deletes it.
+            # A used hold is spent (hold.confirmed, with the sale's entries): it stops counting
+            # now and the purge job deletes it.
             Hold.objects.filter(pk=hold.pk).end(now)
             if hold.waitlist_entry_id is not None:  # a waiting list's offer, taken
                 waitlist_offer_booked(entry_id=hold.waitlist_entry_id, reference=reference, now=now, actor=actor)
