@@ -24,7 +24,7 @@ from api.locking import lock_shows
 from api.models import Screen, Show, Ticket
 from api.services import catalog, venues
 from api.services.showtimes import ShowTime, show_at
-from api.tests.conftest import ADA, book_ticket, make_show, postgres_only
+from api.tests.conftest import ADA, book_ticket, in_thread, make_show, postgres_only
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -83,8 +83,7 @@ def test_other_shows_are_booked_meanwhile(lock_elsewhere, settings):
     stuck, other = make_show(hour=18), make_show(hour=21)
     lock_elsewhere(stuck.pk)
     waiting: list = []
-    thread = threading.Thread(target=lambda: waiting.append(book(stuck.pk)))
-    thread.start()
+    thread = in_thread({}, "stuck", lambda: waiting.append(book(stuck.pk)))  # closes its connection
     time.sleep(0.2)  # the request for the stuck show is waiting for its lock now
 
     answers = [book(other.pk) for _ in range(3)]

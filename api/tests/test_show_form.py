@@ -13,7 +13,7 @@ from api.models import AuditEntry, Booking, Show, ShowPrice, Ticket, TicketType
 from api.services import sales
 from api.showform import BOOKED_ALREADY, PRICES_CHANGED
 from api.tests.conftest import ADA as PERSON
-from api.tests.conftest import add_price, make_show, postgres_only, screen_of
+from api.tests.conftest import add_price, in_thread, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -132,14 +132,14 @@ def test_a_form_sent_twice_while_the_show_is_busy_shows_the_one_booking(settings
     def send(name: str) -> None:
         answers[name] = Client().post(f"/shows/{show.pk}/", sent).status_code
 
-    threads = [threading.Thread(target=hold_the_show), threading.Thread(target=send, args=["first"])]
-    threads[0].start()
+    holder = in_thread(answers, "held", hold_the_show)
     locked.wait(10)
-    threads[1].start()
+    first = in_thread(answers, "sent", lambda: send("first"))
     time.sleep(0.3)
     send("second")
-    for thread in threads:
+    for thread in (holder, first):
         thread.join(30)
+    assert (answers.pop("held"), answers.pop("sent")) == (None, None)  # both ran through
 
     assert answers == {"first": 303, "second": 303}
     assert Booking.objects.count() == 1
