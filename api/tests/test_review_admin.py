@@ -1,0 +1,166 @@
+# ruff: noqa: F811  (pytest fixtures imported from the admin's helpers, used as arguments)
+"""What a review of the staff admin found, each test failing on main until fixed: a
+webhook's signing secret read back through a list's query string; an endpoint that sent
+events can't be deleted, by a superuser either; the Tokens pages show every API key; a
+show's page that showed no prices wipes prices set meanwhile; a forged selection of a
+list action is a 500; a booking or customer isn't found by a phone number as people
+write it, where a ticket is."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from api.models import AuditEntry, Booking, Ticket, Webhook, WebhookEvent
+from api.services import catalog, webhooks
+from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
+from api.tests.admin_helpers import NOW, frozen  # noqa: F401 (the fixture)
+from api.tests.conftest import book_seats
+from api.tests.test_admin_prices import _prices, _prices_form, _type
+
+pytestmark = pytest.mark.django_db
+
+
+def _clerk(client, *codenames: str):
+    """A staff member with only the given permissions, logged in."""
+    user = get_user_model().objects.create_user("clerk", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def endpoint(frozen, settings) -> Webhook:
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    return webhooks.webhook_create(url="https://erp.example.com/hook", events=[], actor="staff:x", now=timezone.now())
+
+
+# --- the signing secret, "shown only in this answer" (API.md, Webhooks) ----------------------
+
+
+@pytest.mark.parametrize("lookup", ["secret__startswith", "secret__gte"])
+def test_a_webhooks_secret_cannot_be_read_back_through_the_lists_query_string(client, endpoint, lookup):
+    """Django allows any lookup on a model's own fields in a list's query string: a list
+    that shows the endpoint for one prefix of its secret and not for another tells the
+    secret a character at a time (?secret__gte= halves the range each request)."""
+    _clerk(client, "view_webhook")
+    right, wrong = endpoint.secret[:12], "whsec_~~~~~~"
+    if lookup == "secret__gte":
+        right, wrong = "whsec_", "whsec_~"  # every secret sorts after the first, none after the second
+
+    listed = [
+        endpoint.url in client.get(f"/admin/api/webhook/?{lookup}={value}").content.decode() for value in (right, wrong)
+    ]
+
+    assert listed[0] == listed[1], "the list answers differently by the secret's value"
+
+
+# --- deleting an endpoint ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["its page", "the list's action"])
+def test_an_endpoint_that_was_sent_events_can_be_deleted_by_a_superuser(client, endpoint, show, how):
+    """The delivery log is read-only (no one may delete its rows), and Django asked for that
+    right for each event going with the endpoint: the delete was a 403 for everyone."""
+    book_seats(show.pk, quantity=1)  # a booking.created in the endpoint's outbox
+    assert WebhookEvent.objects.filter(webhook=endpoint).exists()
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+
+    if how == "its page":
+        response = client.post(f"/admin/api/webhook/{endpoint.pk}/delete/", {"post": "yes"})
+    else:
+        data = {"action": "delete_selected", "_selected_action": [endpoint.pk], "post": "yes"}
+        response = client.post("/admin/api/webhook/", data)
+
+    assert response.status_code == 302
+    assert not Webhook.objects.filter(pk=endpoint.pk).exists()
+    assert AuditEntry.objects.filter(action="webhook.deleted", object_id=str(endpoint.pk)).exists()
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/admin/authtoken/tokenproxy/", "/admin/authtoken/tokenproxy/{user}/change/"])
+def test_the_token_pages_do_not_show_a_staff_members_api_key(client, frozen, page):
+    """A key is the staff member: whoever reads it acts in the API as them, and the audit
+    trail names them. DRF's TokenAdmin lists every key in full (and titles a token's page
+    with it) to anyone who may view tokens."""
+    door = get_user_model().objects.create_user("door-scanner", is_staff=True)
+    key = Token.objects.create(user=door).key
+    _clerk(client, "view_tokenproxy")
+
+    response = client.get(page.format(user=door.pk))
+
+    assert response.status_code == 200
+    assert key not in response.content.decode()
+
+
+# --- a show's prices, judged against the page that was shown ------------------------------
+
+
+def test_adding_a_price_on_a_page_that_showed_none_keeps_the_prices_a_colleague_set_meanwhile(client, show):
+    """The page showed no prices; a colleague priced adult seats meanwhile (API or admin).
+    Adding a child price on the page sent [child] as the whole list: the adult price was
+    deleted, said "changed successfully"."""
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _prices_form(client, url, [{"ticket_type": _type("child"), "category": "standard", "amount": "100.00"}])
+    catalog.show_update(
+        show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))], actor="staff:colleague"
+    )
+
+    client.post(url, data)
+
+    # Either the save is refused (reload and see the prices now), or it adds to them.
+    assert ("adult", "standard", Decimal("300.00")) in _prices(show)
+
+
+# --- a list action's selection, forged -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changelist", "action"),
+    [
+        ("/admin/api/ticket/", "check_in"),
+        ("/admin/api/ticket/", "export_csv"),
+        ("/admin/api/ticket/", "delete_selected"),
+        ("/admin/api/waitlistentry/", "remove"),
+        ("/admin/api/show/", "delete_selected"),
+        ("/admin/api/booking/", "delete_selected"),
+        ("/admin/api/webhookevent/", "retry"),
+    ],
+)
+def test_a_selection_that_is_not_an_id_is_refused_not_a_500(frozen, show, changelist, action):
+    """_selected_action is filtered on as posted: a value that is not a primary key
+    ("abc", a ticket id that is not a UUID) raised in the query (ValueError,
+    ValidationError): a 500."""
+    client = Client(raise_request_exception=False)
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+
+    response = client.post(changelist, {"action": action, "_selected_action": ["abc"]})
+
+    assert response.status_code < 500
+
+
+# --- finding a booking or a person by phone, as a ticket is found ---------------------------
+
+
+@pytest.mark.parametrize("changelist", ["/admin/api/booking/", "/admin/api/customer/"])
+def test_a_booking_and_its_customer_are_found_by_the_phone_as_people_write_it(client, show, changelist):
+    """The ticket list finds "(415) 555-0123" (services' phone_matches); the lists of
+    bookings and customers, where staff "look up a person", searched the typed text in the
+    stored E.164 (+914155550123) and found nothing."""
+    sale = book_seats(show.pk, quantity=1)  # Ada, +914155550123
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+    typed = "(415) 555-0123"
+    ticket = Ticket.objects.get(booking=sale.booking)
+    assert str(ticket.pk)[:8] in client.get("/admin/api/ticket/", {"q": typed}).content.decode()  # as tickets are
+
+    page = client.get(changelist, {"q": typed}).content.decode()
+
+    assert Booking.objects.get(pk=sale.booking.pk).reference in page or "Ada Lovelace" in page
+    assert "0 results" not in page
