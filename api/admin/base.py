@@ -11,9 +11,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -118,15 +119,50 @@ class _ChangeList(ChangeList):
 class ListQueriesChecked:
     """A list's query string that can't be read is never a 500: a date field's year out of
     range is the list's "?e=1"; a regular expression, which the database reads (and
-    fails on, "("), is refused (a 400)."""
+    fails on, "("), is refused (a 400).
+
+    A lookup on a secret is refused too (a 400): Django takes any lookup on a model's own
+    fields, and a list that shows a row for one prefix of its secret and not for another
+    (?secret__startswith=, ?secret__gte=) tells it a character at a time to whoever may
+    view the list. secret_fields are paths from the admin's model ("secret",
+    "webhook__secret"); a lookup reaching one of those fields by any relation is refused,
+    as is one on a relation compared by it (a user's ?auth_token__gte= compares the key).
+    """
+
+    secret_fields: tuple[str, ...] = ()
 
     def get_changelist(self, request, **kwargs):
         return _ChangeList
 
     def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
-        if lookup.endswith(("__regex", "__iregex")):
+        if lookup.endswith(("__regex", "__iregex")) or self._reaches_secret(lookup):
             return False  # a 400
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+
+    def _reaches_secret(self, lookup: str) -> bool:
+        model = self.model  # type: ignore[attr-defined]
+        secrets = {_field_at(model, path) for path in self.secret_fields}
+        field = None
+        for part in lookup.split(LOOKUP_SEP):
+            try:
+                field = model._meta.get_field(part)
+            except FieldDoesNotExist:
+                break  # a lookup or a transform of the field before (or a name Django ignores)
+            if field in secrets:
+                return True
+            if not field.is_relation:
+                return False
+            model = field.related_model
+        # Ended on a relation: compared by the field it joins to (a reverse one's, its model's key).
+        return field is not None and field.is_relation and not secrets.isdisjoint(field.path_infos[-1].target_fields)
+
+
+def _field_at(model: Any, path: str) -> Any:
+    """The field a path of the model's fields ends on: "webhook__secret" is Webhook.secret."""
+    *relations, name = path.split(LOOKUP_SEP)
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
 
 
 class ModelFieldLimits:

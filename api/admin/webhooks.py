@@ -44,6 +44,7 @@ class WebhookAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["url", "events_display", "active", "created_at", "log_link"]
     list_filter = ["active"]
+    secret_fields = ("secret",)  # shown once, when the endpoint is made
 
     @admin.display(description="Events")
     def events_display(self, webhook: Webhook) -> str:
@@ -84,6 +85,7 @@ class WebhookEventAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdm
     search_fields = ["message_id"]
     ordering = ["-created_at", "-pk"]
     actions = ["retry"]
+    secret_fields = ("webhook__secret",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

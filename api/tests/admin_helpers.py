@@ -1,11 +1,14 @@
 """What the admin tests share: a clock frozen at NOW, a staff client logged in after it,
-the messages a page showed; and (test_admin.py, test_admin_booking_rules.py) shows at
-given days and hours, tickets booked at them, and a theatre of full shows."""
+a clerk with only some permissions, the messages a page showed; and (test_admin.py,
+test_admin_booking_rules.py) shows at given days and hours, tickets booked at them, and a
+theatre of full shows."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
@@ -20,6 +23,14 @@ NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
+
+
+def clerk(client, *codenames: str):
+    """A staff member with only the given permissions, logged in."""
+    user = get_user_model().objects.create_user("clerk", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return user
 
 
 def _at(days: int, hour: int, minute: int = 0) -> datetime:
