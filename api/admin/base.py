@@ -34,6 +34,21 @@ class AllOrNoneActions:
             return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc]
 
 
+class DeletedWithIt:
+    """The rows the service deletes with the object (a show's waiting list, an endpoint's
+    delivery log), which no one may delete alone: Django's confirmation asked for the
+    right to delete each of them, which their admins give nobody, so the object could
+    not be deleted in the admin once it had any, by a superuser either. The right to
+    delete the object itself is still asked for, and the delete goes through the service."""
+
+    deleted_with_it: tuple[type[models.Model], ...] = ()
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)  # type: ignore[misc]
+        going = {model._meta.verbose_name for model in self.deleted_with_it}
+        return deleted, counts, perms_needed - going, protected
+
+
 REFUSED = "rule_refused"  # the request's attribute: the domain error its save met
 
 

@@ -16,12 +16,13 @@ from django.utils.safestring import SafeString
 
 from .. import selectors
 from ..errors import Invalid
-from ..models import Screen, SeatBlock, Show, Ticket
+from ..models import Screen, SeatBlock, Show, Ticket, WaitlistEntry
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import SEAT_LABEL
 from ..services import catalog, showtimes
 from .base import (
     AllOrNoneActions,
+    DeletedWithIt,
     ListQueriesChecked,
     ModelFieldLimits,
     ReadOnlyInline,
@@ -32,7 +33,7 @@ from .base import (
 )
 from .filters import ShowDateFilter, ShowStatusFilter
 from .prices import ShowPriceInline
-from .waitlist import WaitlistGoesWithShow, show_waitlist_url
+from .waitlist import show_waitlist_url
 
 
 class LocalDateTimeField(forms.SplitDateTimeField):
@@ -197,9 +198,12 @@ class SeatBlockInline(admin.TabularInline):
 
 @admin.register(Show)
 class ShowAdmin(
-    ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, WaitlistGoesWithShow, ListQueriesChecked, admin.ModelAdmin
+    ModelFieldLimits, AllOrNoneActions, RuleErrorsAsMessages, DeletedWithIt, ListQueriesChecked, admin.ModelAdmin
 ):
     form = ShowForm
+    # services.catalog.show_delete, as the API's DELETE, takes the show's waiting list with
+    # it (an entry is removed from the line, never deleted alone).
+    deleted_with_it = (WaitlistEntry,)
     list_display = [
         "title_display",
         "starts_local",

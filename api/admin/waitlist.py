@@ -35,17 +35,6 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset.filter(current_status=self.value()) if self.value() else queryset
 
 
-class WaitlistGoesWithShow:
-    """A show's delete (services.catalog.show_delete, as the API's DELETE) takes its waiting
-    list with it. Django's confirmation asked for the right to delete the entries, which
-    WaitlistEntryAdmin gives nobody (an entry is removed, never deleted alone): a show
-    anyone had waited for could not be deleted in the admin, by a superuser either."""
-
-    def get_deleted_objects(self, objs, request):
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)  # type: ignore[misc]
-        return deleted, counts, perms_needed - {WaitlistEntry._meta.verbose_name}, protected
-
-
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
     list_display = [

@@ -14,7 +14,7 @@ from ..errors import EndpointInactive, WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
-from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
+from .base import DeletedWithIt, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 
 class WebhookForm(forms.ModelForm):
@@ -40,8 +40,9 @@ class WebhookForm(forms.ModelForm):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class WebhookAdmin(RuleErrorsAsMessages, DeletedWithIt, ListQueriesChecked, admin.ModelAdmin):
     form = WebhookForm
+    deleted_with_it = (WebhookEvent,)  # services.webhooks.webhook_delete: its delivery log goes with it
     list_display = ["url", "events_display", "active", "created_at", "log_link"]
     list_filter = ["active"]
     secret_fields = ("secret",)  # shown once, when the endpoint is made

@@ -1,13 +1,17 @@
-# ruff: noqa: F811  (pytest fixtures imported from admin_helpers, used as arguments)
+# ruff: noqa: F811  (pytest fixtures imported from admin_helpers and admin_catalog_helpers, used as arguments)
 """The admin of webhook endpoints and their delivery log: the signing secret, "shown only
-in this answer" (API.md, Webhooks), is never read back through a list's query string."""
+in this answer" (API.md, Webhooks), is never read back through a list's query string; an
+endpoint that was sent events is deleted with its log, through the service."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from api.models import Webhook
+from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import audit, webhooks
+from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
 from api.tests.admin_helpers import clerk, frozen  # noqa: F401 (the fixture)
+from api.tests.conftest import book_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +45,33 @@ def test_a_webhooks_secret_cannot_be_read_back_through_the_lists_query_string(cl
 
     assert [r.status_code for r in responses] == [400, 400]
     assert not any(endpoint.url in r.content.decode() for r in responses)
+
+
+@pytest.mark.parametrize("how", ["its page", "the list's action"])
+def test_an_endpoint_that_was_sent_events_can_be_deleted_by_a_superuser(client, endpoint, show, how):
+    """The delivery log is read-only (no one may delete its rows), and Django asked for that
+    right for each event going with the endpoint: the delete was a 403 for everyone."""
+    book_seats(show.pk, quantity=1)  # a booking.created in the endpoint's outbox
+    assert WebhookEvent.objects.filter(webhook=endpoint).exists()
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+
+    if how == "its page":
+        response = client.post(f"/admin/api/webhook/{endpoint.pk}/delete/", {"post": "yes"})
+    else:
+        data = {"action": "delete_selected", "_selected_action": [endpoint.pk], "post": "yes"}
+        response = client.post("/admin/api/webhook/", data)
+
+    assert response.status_code == 302
+    assert not Webhook.objects.filter(pk=endpoint.pk).exists()
+    assert AuditEntry.objects.filter(action="webhook.deleted", object_id=str(endpoint.pk)).exists()
+
+
+@pytest.mark.parametrize(("codenames", "status"), [(["view_webhook", "delete_webhook"], 302), (["view_webhook"], 403)])
+def test_deleting_an_endpoint_asks_for_the_right_to_delete_endpoints_alone(client, endpoint, show, codenames, status):
+    book_seats(show.pk, quantity=1)
+    clerk(client, *codenames)
+
+    response = client.post(f"/admin/api/webhook/{endpoint.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == status
+    assert Webhook.objects.filter(pk=endpoint.pk).exists() is (status == 403)

@@ -12,11 +12,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from api.models import AuditEntry, Booking, Ticket, Webhook, WebhookEvent
-from api.services import catalog, webhooks
+from api.models import Booking, Ticket
+from api.services import catalog
 from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
 from api.tests.admin_helpers import NOW, frozen  # noqa: F401 (the fixture)
 from api.tests.conftest import book_seats
@@ -31,34 +30,6 @@ def _clerk(client, *codenames: str):
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return user
-
-
-@pytest.fixture
-def endpoint(frozen, settings) -> Webhook:
-    settings.WEBHOOKS_ALLOW_PRIVATE = True
-    return webhooks.webhook_create(url="https://erp.example.com/hook", events=[], actor="staff:x", now=timezone.now())
-
-
-# --- deleting an endpoint ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("how", ["its page", "the list's action"])
-def test_an_endpoint_that_was_sent_events_can_be_deleted_by_a_superuser(client, endpoint, show, how):
-    """The delivery log is read-only (no one may delete its rows), and Django asked for that
-    right for each event going with the endpoint: the delete was a 403 for everyone."""
-    book_seats(show.pk, quantity=1)  # a booking.created in the endpoint's outbox
-    assert WebhookEvent.objects.filter(webhook=endpoint).exists()
-    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
-
-    if how == "its page":
-        response = client.post(f"/admin/api/webhook/{endpoint.pk}/delete/", {"post": "yes"})
-    else:
-        data = {"action": "delete_selected", "_selected_action": [endpoint.pk], "post": "yes"}
-        response = client.post("/admin/api/webhook/", data)
-
-    assert response.status_code == 302
-    assert not Webhook.objects.filter(pk=endpoint.pk).exists()
-    assert AuditEntry.objects.filter(action="webhook.deleted", object_id=str(endpoint.pk)).exists()
 
 
 # --- API keys --------------------------------------------------------------------------------
