@@ -1,6 +1,7 @@
 """The admin's Users, Groups and Tokens pages, Django's and DRF's own, each change audited
 (services/accounts.py): making a user staff gives it every right of the API, and a token
-is the key to them, so the trail says who did it and when, as for every other change."""
+is the key to them, so the trail says who did it and when, as for every other change. A
+token's key is shown once, when it is made, never again."""
 
 from typing import Any
 
@@ -14,10 +15,10 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.authtoken import admin as token_admin
-from rest_framework.authtoken.models import TokenProxy
+from rest_framework.authtoken.models import Token, TokenProxy
 
 from ..services import accounts
-from .base import AllOrNoneActions, staff_actor
+from .base import AllOrNoneActions, ListQueriesChecked, staff_actor
 
 User = get_user_model()
 BEFORE = "account_before"  # the request's attribute: the state of the user or group it saves, before
@@ -48,13 +49,25 @@ class SavesRecorded(AllOrNoneActions):
         super().delete_queryset(request, queryset)  # type: ignore[misc]
 
 
+def _token_name(token: Token) -> str:
+    return f"API token of {token.user.get_username()}"
+
+
+# DRF names a token by its key, and the admin writes an object's name in its page's title
+# and breadcrumbs, its messages, a delete confirmation (a user's lists its token) and
+# django_admin_log: each key, to whoever could open them, and whoever has it acts in the
+# API as that staff member. A token is named by its user.
+Token.__str__ = _token_name  # type: ignore[method-assign, assignment]
+
 admin.site.unregister(User)
 admin.site.unregister(Group)
 admin.site.unregister(TokenProxy)
 
 
 @admin.register(User)
-class UserAdmin(SavesRecorded, auth_admin.UserAdmin):
+class UserAdmin(SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
+    secret_fields = ("auth_token__key",)  # ?auth_token__gte= compared users' keys
+
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """The password's own page, which saves the user without save_model: recorded as
         "password": "changed" (a password set, or its login disabled)."""
@@ -74,9 +87,16 @@ class GroupAdmin(SavesRecorded, auth_admin.GroupAdmin):
 
 
 @admin.register(TokenProxy)
-class TokenAdmin(token_admin.TokenAdmin):
+class TokenAdmin(ListQueriesChecked, token_admin.TokenAdmin):
     """A token made or deleted is recorded on its user. A token's user is not changed: that
-    moved its key, and every right it gives, to another user."""
+    moved its key, and every right it gives, to another user. The key is shown once, when
+    the token is made (DRF's list showed every key, in full)."""
+
+    list_display = ("user", "created")
+    secret_fields = ("key",)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
+        return token_admin.TokenChangeList  # DRF's: a row links to its user's id (Django's, to the key)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ("user",) if obj is not None else ()
@@ -87,6 +107,7 @@ class TokenAdmin(token_admin.TokenAdmin):
             accounts.record_tokens(
                 actor=staff_actor(request), now=timezone.now(), action="token.created", user_ids=[obj.user_id]
             )
+            self.message_user(request, f"The token's key (shown once, keep it): {obj.key}")
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         accounts.record_tokens(

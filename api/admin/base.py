@@ -160,7 +160,7 @@ class ListQueriesChecked:
         field = None
         for part in lookup.split(LOOKUP_SEP):
             try:
-                field = model._meta.get_field(part)
+                field = model._meta.pk if part == "pk" else model._meta.get_field(part)
             except FieldDoesNotExist:
                 break  # a lookup or a transform of the field before (or a name Django ignores)
             if field in secrets:

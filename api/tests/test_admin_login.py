@@ -1,21 +1,27 @@
 """The admin's login: guessing is refused after a few wrong passwords from one address
 (django-axes, AXES_FAILURE_LIMIT, 10 by default); staff who mistype a few times still get
 in; and the admin names its section as staff call it. Its accounts: every change of a user,
-a group or an API token in the admin is in the audit trail."""
+a group or an API token in the admin is in the audit trail; a token's key is shown once,
+when it is made."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.apps import apps
 from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.models import Token, TokenProxy
 
 from api.models import AuditEntry
+from api.tests.admin_helpers import _messages, clerk
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +273,79 @@ def test_the_account_pages_and_django_axes_pages_still_open(client, manager, pag
 
     assert client.get(page).status_code == 200
     assert client.get(page + "add/").status_code in (200, 403)  # axes' lists are read-only
+
+
+# --- API keys: shown once ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "codename"),
+    [
+        ("/admin/authtoken/tokenproxy/", "view_tokenproxy"),
+        ("/admin/authtoken/tokenproxy/{user}/change/", "view_tokenproxy"),
+        ("/admin/authtoken/tokenproxy/{user}/history/", "view_tokenproxy"),
+        ("/admin/authtoken/tokenproxy/{user}/delete/", "delete_tokenproxy"),
+        ("/admin/auth/user/{user}/delete/", "delete_user"),  # which lists the user's token
+    ],
+)
+def test_the_token_pages_do_not_show_a_staff_members_api_key(client, page, codename):
+    """A key is the staff member: whoever reads it acts in the API as them, and the audit
+    trail names them. DRF's TokenAdmin listed every key in full (and titled a token's page
+    with it) to anyone who may view tokens."""
+    door = get_user_model().objects.create_user("door-scanner", is_staff=True)
+    key = Token.objects.create(user=door).key
+    clerk(client, "view_tokenproxy", "view_user", codename)
+
+    response = client.get(page.format(user=door.pk))
+
+    assert response.status_code == 200
+    assert key not in response.content.decode()
+    assert "door-scanner" in response.content.decode()
+
+
+def test_a_token_made_in_the_admin_shows_its_key_once_and_logs_its_user(client, manager):
+    client.force_login(manager)
+    scanner = get_user_model().objects.create_user("scanner", is_staff=True)
+
+    made = client.post("/admin/authtoken/tokenproxy/add/", {"user": scanner.pk}, follow=True)
+
+    key = Token.objects.get(user=scanner).key
+    assert _messages(made)[0] == f"The token's key (shown once, keep it): {key}"
+    assert key not in client.get("/admin/").content.decode()  # "Recent actions"
+    assert LogEntry.objects.get(action_flag=ADDITION).object_repr == "API token of scanner"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/admin/authtoken/tokenproxy/?key__startswith=",
+        "/admin/authtoken/tokenproxy/?pk__gte=",
+        "/admin/auth/user/?auth_token__gte=",
+    ],
+)
+def test_a_key_cannot_be_read_back_through_a_lists_query_string(client, manager, query):
+    """Each list showed the token's row, or its user's, for one prefix of the key and not
+    another: the key a character at a time (the tokens' pk is the key)."""
+    key = Token.objects.create(user=manager).key
+    client.force_login(manager)
+
+    responses = [client.get(query + value) for value in (key[:8], "~")]
+
+    assert [r.status_code for r in responses] == [400, 400]
+
+
+def test_the_admin_log_forgets_the_keys_it_named_tokens_by():
+    """Django's log named each token it recorded by its key (object_repr), and by it alone
+    (object_id too) before DRF's Tokens page went by user."""
+    user = get_user_model().objects.create_user("scanner", is_staff=True)
+    key = Token.objects.create(user=user).key
+    for model, object_id in ((TokenProxy, str(user.pk)), (Token, key)):
+        kind = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        LogEntry.objects.create(
+            user=user, content_type=kind, object_id=object_id, object_repr=key, action_flag=ADDITION
+        )
+
+    importlib.import_module("api.migrations.0020_admin_log_forgets_token_keys").forget_token_keys(apps, None)
+
+    entries = sorted(LogEntry.objects.values_list("object_repr", "object_id"))
+    assert entries == [("API token", None), (f"API token of user #{user.pk}", str(user.pk))]
