@@ -2,6 +2,8 @@
 the rules (one default type; known types and categories, each price once) and the audit
 trail are the API's."""
 
+import hashlib
+import json
 from typing import Any
 
 from django import forms
@@ -11,11 +13,21 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from ..models import ShowPrice, TicketType
+from ..models import Show, ShowPrice, TicketType
 from ..services import catalog, venues
 from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 # --- a show's prices ---------------------------------------------------------------------
+
+PRICES_CHANGED = "The prices were changed after this page was opened: reload it to see them as they are now."
+
+
+def prices_shown(show: Show) -> str:
+    """The show's prices as its page shows them, a digest the page carries in a hidden
+    field (ShowForm's prices_shown): a save from a page that showed other prices is
+    refused, since its rows are saved as the whole list (ShowPriceFormSet.save)."""
+    rows = sorted(ShowPrice.objects.filter(show=show).values_list("ticket_type_id", "category", "amount"))
+    return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:32]
 
 
 class ShowPriceForm(forms.ModelForm):
@@ -42,6 +54,8 @@ class ShowPriceFormSet(BaseInlineFormSet):
     def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
         super().add_fields(form, index)
         form.fields["ticket_type"].choices = self._ticket_types  # type: ignore[attr-defined]  # one query, every row
+        # A row of the page whose price is gone since (Django's "Select a valid choice").
+        form.fields["id"].error_messages["invalid_choice"] = PRICES_CHANGED
 
     def save(self, commit: bool = True) -> list[Any]:
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []

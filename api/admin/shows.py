@@ -32,7 +32,7 @@ from .base import (
     staff_actor,
 )
 from .filters import ShowDateFilter, ShowStatusFilter
-from .prices import ShowPriceInline
+from .prices import PRICES_CHANGED, ShowPriceInline, prices_shown
 from .waitlist import show_waitlist_url
 
 
@@ -53,6 +53,8 @@ class ShowForm(forms.ModelForm):
     # a colleague set meanwhile was undone). A split field's own hidden initial is lost
     # when its form is shown again (Django carries only single inputs' forward).
     starts_at_shown = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The prices the page showed (its rows are saved as the whole list: see clean).
+    prices_shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Show
@@ -77,6 +79,8 @@ class ShowForm(forms.ModelForm):
             zone = self.instance.zone
             self.initial["starts_at"] = timezone.localtime(self.instance.starts_at, zone).replace(tzinfo=None)
             self.initial["starts_at_shown"] = self.initial["starts_at"].isoformat()
+            if "prices_shown" in fields:
+                self.initial["prices_shown"] = prices_shown(self.instance)
             fields["starts_at"].help_text = f"Local time at the venue ({zone.key})."
         if "capacity" in fields:
             capacity = fields["capacity"]
@@ -117,6 +121,9 @@ class ShowForm(forms.ModelForm):
         # What the service would keep as it is, refused on the form rather than saved as
         # "changed successfully" with nothing changed (the API answers these 400 too).
         data = super().clean() or {}
+        shown = self.data.get(self.add_prefix("prices_shown"))  # None: a page from before the field
+        if "prices_shown" in self.initial and shown not in (None, self.initial["prices_shown"]):
+            self.add_error(None, PRICES_CHANGED)
         film = data.get("film")
         if self.instance.pk is not None and self.instance.film_id and film is None and "film" not in self.errors:
             self.add_error("film", "A show's film can't be removed; give another film.")
@@ -239,7 +246,8 @@ class ShowAdmin(
             # model's value would read in TIME_ZONE).
             fields[fields.index("starts_at")] = "starts_local"
         if "starts_at" in fields:
-            fields.insert(fields.index("starts_at") + 1, "starts_at_shown")
+            at = fields.index("starts_at") + 1
+            fields[at:at] = ["starts_at_shown", "prices_shown"]
         return [
             (None, {"fields": ["venue", *fields]}),
             ("Seats", {"fields": ["seat_map_picture"]}),

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from api.admin.prices import PRICES_CHANGED
 from api.models import AuditEntry, Show, ShowPrice, TicketType
 from api.services import catalog, sales, venues
 from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
@@ -96,6 +97,39 @@ def test_changing_and_removing_prices_replaces_the_list_and_holds_keep_theirs(st
     sale = sales.booking_confirm(hold_id=held.pk, now=NOW, **ADA)
     assert sale.booking.total == Decimal("400.00")  # the prices the hold froze
     assert [t.price for t in sale.tickets] == [Decimal("250.00"), Decimal("150.00")]
+
+
+def test_adding_a_price_on_a_page_that_showed_none_keeps_the_prices_a_colleague_set_meanwhile(staff, show):
+    """The page showed no prices; a colleague priced adult seats meanwhile (API or admin).
+    Adding a child price on the page sent [child] as the whole list: the adult price was
+    deleted, said "changed successfully". The save is refused: reload and see them."""
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _prices_form(staff, url, [{"ticket_type": _type("child"), "category": "standard", "amount": "100.00"}])
+    catalog.show_update(
+        show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))], actor="staff:colleague"
+    )
+
+    response = staff.post(url, {**data, "capacity": "5"})
+
+    assert _form_errors(response) == {"__all__": [PRICES_CHANGED]}
+    assert _prices(show) == [("adult", "standard", Decimal("300.00"))]
+    assert Show.objects.get(pk=show.pk).capacity != 5  # nothing saved
+    assert 'value="300.00"' in staff.get(url).content.decode()  # reloaded: the prices now, and it saves
+    assert staff.post(url, _form(staff, url, capacity="5")).status_code == 302
+
+
+def test_a_page_showing_a_price_deleted_meanwhile_says_so_not_select_a_valid_choice(staff, show):
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))])
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _form(staff, url, **{"prices-0-amount": "310.00"})
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("child", "standard", Decimal("100.00"))])
+
+    response = staff.post(url, data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert PRICES_CHANGED in page and "Select a valid choice" not in page
+    assert _prices(show) == [("child", "standard", Decimal("100.00"))]
 
 
 def test_a_show_is_added_with_its_prices(staff, screen, film):

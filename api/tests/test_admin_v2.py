@@ -357,10 +357,10 @@ def test_the_cost_does_not_grow_with_the_rows(staff, frozen, django_assert_num_q
 
 
 # Queries of a show's page: the session, the user, the show (with its screen, venue,
-# film and counts), its prices, blocks and tickets (each with the show, for the row's
-# heading), the screens, films and ticket types of the forms' choices, the seats in use,
-# and the statuses of its waiting list.
-SHOW_PAGE_QUERIES = 11
+# film and counts), its prices (the rows, and their digest the form carries), blocks and
+# tickets (each with the show, for the row's heading), the screens, films and ticket types
+# of the forms' choices, the seats in use, and the statuses of its waiting list.
+SHOW_PAGE_QUERIES = 12
 
 
 def test_the_show_page_costs_the_same_however_many_tickets_and_blocks(staff, show, django_assert_num_queries):

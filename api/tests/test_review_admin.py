@@ -6,40 +6,16 @@ show's page that showed no prices wipes prices set meanwhile; a forged selection
 list action is a 500; a booking or customer isn't found by a phone number as people
 write it, where a ticket is."""
 
-from decimal import Decimal
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from api.models import Booking, Ticket
-from api.services import catalog
 from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
 from api.tests.admin_helpers import NOW, frozen  # noqa: F401 (the fixture)
 from api.tests.conftest import book_seats
-from api.tests.test_admin_prices import _prices, _prices_form, _type
 
 pytestmark = pytest.mark.django_db
-
-
-# --- a show's prices, judged against the page that was shown ------------------------------
-
-
-def test_adding_a_price_on_a_page_that_showed_none_keeps_the_prices_a_colleague_set_meanwhile(client, show):
-    """The page showed no prices; a colleague priced adult seats meanwhile (API or admin).
-    Adding a child price on the page sent [child] as the whole list: the adult price was
-    deleted, said "changed successfully"."""
-    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
-    url = f"/admin/api/show/{show.pk}/change/"
-    data = _prices_form(client, url, [{"ticket_type": _type("child"), "category": "standard", "amount": "100.00"}])
-    catalog.show_update(
-        show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))], actor="staff:colleague"
-    )
-
-    client.post(url, data)
-
-    # Either the save is refused (reload and see the prices now), or it adds to them.
-    assert ("adult", "standard", Decimal("300.00")) in _prices(show)
 
 
 # --- a list action's selection, forged -------------------------------------------------------
