@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.backends.signals import connection_created
 
 
@@ -21,3 +22,10 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(add_sqlite_functions, dispatch_uid="api.add_sqlite_functions")
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin, on the box office's site (INSTALLED_APPS names it: not this module's default)."""
+
+    default = False
+    default_site = "api.admin_site.BoxOfficeSite"

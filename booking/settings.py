@@ -36,7 +36,7 @@ if TESTING:
     ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "api.apps.AdminConfig",  # Django's admin on the box office's site (api/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

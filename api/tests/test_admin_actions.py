@@ -1,5 +1,6 @@
 """The admin's list actions that write: who may run them (Django's change permission, not
-the view permission that shows the list), and what marking tickets expired tells."""
+the view permission that shows the list), and what marking tickets expired tells; a
+selection that is not of ids is refused, on every list of the site."""
 
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
 from api.services import audit, sales, webhooks
-from api.tests.admin_helpers import _form_errors
+from api.tests.admin_helpers import _form_errors, _messages
 from api.tests.conftest import book_seats, make_show
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,33 @@ def test_the_ticket_search_finds_a_phone_number_as_people_say_it(admin_client):
 
     assert str(ticket.pk)[:8] in page.content.decode()
     assert page.context["cl"].result_count == 1
+
+
+@pytest.mark.parametrize(
+    ("changelist", "action"),
+    [
+        ("/admin/api/ticket/", "check_in"),
+        ("/admin/api/ticket/", "export_csv"),
+        ("/admin/api/ticket/", "delete_selected"),
+        ("/admin/api/waitlistentry/", "remove"),
+        ("/admin/api/show/", "delete_selected"),
+        ("/admin/api/booking/", "delete_selected"),
+        ("/admin/api/webhookevent/", "retry"),
+        ("/admin/auth/user/", "delete_selected"),  # Django's, DRF's and axes' own lists too
+        ("/admin/auth/group/", "delete_selected"),
+        ("/admin/axes/accessattempt/", "cleanup_expired_attempts"),
+    ],
+)
+@pytest.mark.parametrize("selected", ["abc", "", "99999999999999999999", "1.5"])
+def test_a_selection_that_is_not_an_id_is_refused_not_a_500(admin_client, changelist, action, selected):
+    """_selected_action was filtered on as posted: a value that is not a primary key ("abc",
+    a ticket id that is not a UUID) raised in the query (ValueError, ValidationError)."""
+    ticket = book_seats(make_show().pk).tickets[0]
+
+    response = admin_client.post(changelist, {"action": action, "_selected_action": [selected], "post": "yes"})
+
+    assert (response.status_code, response["Location"]) == (302, changelist)
+    assert _messages(response) == [
+        "Items must be selected in order to perform actions on them. No items have been changed."
+    ]
+    assert Ticket.objects.filter(pk=ticket.pk, checked_in_at=None).exists()

@@ -8,7 +8,6 @@ write it, where a ticket is."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from api.models import Booking, Ticket
 from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
@@ -16,33 +15,6 @@ from api.tests.admin_helpers import NOW, frozen  # noqa: F401 (the fixture)
 from api.tests.conftest import book_seats
 
 pytestmark = pytest.mark.django_db
-
-
-# --- a list action's selection, forged -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("changelist", "action"),
-    [
-        ("/admin/api/ticket/", "check_in"),
-        ("/admin/api/ticket/", "export_csv"),
-        ("/admin/api/ticket/", "delete_selected"),
-        ("/admin/api/waitlistentry/", "remove"),
-        ("/admin/api/show/", "delete_selected"),
-        ("/admin/api/booking/", "delete_selected"),
-        ("/admin/api/webhookevent/", "retry"),
-    ],
-)
-def test_a_selection_that_is_not_an_id_is_refused_not_a_500(frozen, show, changelist, action):
-    """_selected_action is filtered on as posted: a value that is not a primary key
-    ("abc", a ticket id that is not a UUID) raised in the query (ValueError,
-    ValidationError): a 500."""
-    client = Client(raise_request_exception=False)
-    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
-
-    response = client.post(changelist, {"action": action, "_selected_action": ["abc"]})
-
-    assert response.status_code < 500
 
 
 # --- finding a booking or a person by phone, as a ticket is found ---------------------------
