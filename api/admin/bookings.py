@@ -12,6 +12,7 @@ from ..services import sales
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
+    PhoneSearch,
     ReadOnlyInline,
     RuleErrorsAsMessages,
     TicketMoments,
@@ -51,9 +52,10 @@ class CustomerBookingInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ListQueriesChecked, admin.ModelAdmin):
+class CustomerAdmin(PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["name", "phone_number", "bookings_count", "tickets_link"]
     search_fields = ["name", "phone_number"]
+    phone_field = "phone_number"
     ordering = ["name"]
     inlines = [CustomerBookingInline]
 
@@ -102,11 +104,12 @@ class BookingTicketInline(TicketMoments, ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
     list_select_related = ["customer"]
     list_filter = ["created_at"]
     search_fields = ["reference", "customer__name", "customer__phone_number"]
+    phone_field = "customer__phone_number"
     ordering = ["-created_at"]
     fields = ("reference", "customer", "created_at", "history")
     readonly_fields = fields

@@ -15,12 +15,19 @@ from django.utils.html import format_html
 
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
-from ..filters import phone_matches
 from ..forms import PhoneFormField
 from ..models import Show, Ticket
 from ..serializers.fields import SEAT_LABEL
 from ..services import door, jobs, sales
-from .base import AllOrNoneActions, ListQueriesChecked, RuleErrorsAsMessages, TicketMoments, history_link, staff_actor
+from .base import (
+    AllOrNoneActions,
+    ListQueriesChecked,
+    PhoneSearch,
+    RuleErrorsAsMessages,
+    TicketMoments,
+    history_link,
+    staff_actor,
+)
 from .filters import ShowDateFilter
 
 if TYPE_CHECKING:
@@ -120,7 +127,9 @@ class TicketForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class TicketAdmin(
+    TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, admin.ModelAdmin
+):
     form = TicketForm
     list_display = [
         "short_id",
@@ -136,6 +145,7 @@ class TicketAdmin(TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, ListQue
     list_filter = ["expired", CheckedInFilter, ShowDateFilter]
     # "id" matches the start of an id too: on PostgreSQL a UUID is searched as its hex text.
     search_fields = ["holder__name", "holder__phone_number", "booking__reference", "id"]
+    phone_field = "holder__phone_number"
     ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
@@ -147,13 +157,6 @@ class TicketAdmin(TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, ListQue
     def get_queryset(self, request):
         tickets = super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
         return tickets.defer(selectors.SEAT_MAP_OF_SHOW)
-
-    def get_search_results(self, request, queryset, search_term):
-        # A phone number as people say it, which the stored E.164 doesn't contain as typed.
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if search_term.strip():
-            found |= queryset.filter(phone_matches("holder__phone_number", search_term.strip()))
-        return found, may_have_duplicates
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The "tickets" link of a customer's page filters by its holder (the booking's, by booking).

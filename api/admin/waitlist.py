@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..models import WaitlistEntry, WaitlistStatus
 from ..services import waitlist
-from .base import ListQueriesChecked, RuleErrorsAsMessages, history_link, staff_actor
+from .base import ListQueriesChecked, PhoneSearch, RuleErrorsAsMessages, history_link, staff_actor
 
 
 def show_waitlist_url(show_id: int) -> str:
@@ -36,7 +36,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class WaitlistEntryAdmin(RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
     list_display = [
         "show_link",
         "position",
@@ -50,6 +50,7 @@ class WaitlistEntryAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAd
     ]
     list_filter = [StatusFilter]
     search_fields = ["name", "phone_number", "show__title"]
+    phone_field = "phone_number"
     # A show's list in the order people joined.
     ordering = ["show__starts_at", "show_id", "joined_at", "id"]
     fields = readonly_fields = (

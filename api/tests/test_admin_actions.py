@@ -1,6 +1,7 @@
 """The admin's list actions that write: who may run them (Django's change permission, not
 the view permission that shows the list), and what marking tickets expired tells; a
-selection that is not of ids is refused, on every list of the site."""
+selection that is not of ids is refused, on every list of the site. And the search of the
+lists where staff look up a person, by a phone number as people say it."""
 
 from datetime import timedelta
 
@@ -11,9 +12,10 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
-from api.services import audit, sales, webhooks
+from api.services import audit, sales, waitlist, webhooks
 from api.tests.admin_helpers import _form_errors, _messages
-from api.tests.conftest import book_seats, make_show
+from api.tests.conftest import ADA, book_seats, make_show
+from api.tests.waitlist_helpers import EDSGER
 
 pytestmark = pytest.mark.django_db
 
@@ -141,13 +143,28 @@ def test_staff_who_may_only_look_see_a_tickets_show_and_seat(viewer):
     assert '<div class="readonly">None</div>' not in page
 
 
-def test_the_ticket_search_finds_a_phone_number_as_people_say_it(admin_client):
-    # "(415) 555-0123" found nothing: the stored +914155550123 doesn't contain it as typed.
-    ticket = book_seats(make_show().pk).tickets[0]  # Ada's, +914155550123
+@pytest.mark.parametrize(
+    ("changelist", "shown"),
+    [
+        ("/admin/api/ticket/", "ticket"),
+        ("/admin/api/booking/", "reference"),
+        ("/admin/api/customer/", "Ada Lovelace"),
+        ("/admin/api/waitlistentry/", "Ada Lovelace"),
+    ],
+)
+def test_a_list_where_staff_look_up_a_person_finds_a_phone_number_as_people_say_it(admin_client, changelist, shown):
+    """Searched as typed, "(415) 555-0123" found nothing: the stored +914155550123 doesn't
+    contain it. The ticket list read it as a phone number; the lists of bookings, customers
+    and waiting-list entries, where staff "look up a person", did not."""
+    sale = book_seats(make_show().pk)  # Ada's, +914155550123
+    full = make_show(days=4, capacity=1)
+    book_seats(full.pk, **EDSGER)
+    waitlist.waitlist_join(show_id=full.pk, **ADA, party_size=1, now=timezone.now())
 
-    page = admin_client.get("/admin/api/ticket/", {"q": "(415) 555-0123"})
+    page = admin_client.get(changelist, {"q": "(415) 555-0123"})
 
-    assert str(ticket.pk)[:8] in page.content.decode()
+    expected = {"ticket": str(sale.tickets[0].pk)[:8], "reference": sale.booking.reference}.get(shown, shown)
+    assert expected in page.content.decode()
     assert page.context["cl"].result_count == 1
 
 
