@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from .views.handlers import API_PREFIX
 
@@ -23,3 +25,23 @@ class NulInQueryRefused:
         if ("%00" in query or "\x00" in query) and not request.path.startswith(API_PREFIX):
             raise BadRequest("A NUL character in the query string.")
         return self.get_response(request)
+
+
+class ApiErrorsAsJson:
+    """Every error under /api/ is JSON (API.md, "Conventions"), though a browser's Accept
+    header asks for the browsable API's HTML: an answer of 400 or more that DRF is about to
+    render (an exception the views' handler answered, a refusal before the view ran, an
+    Idempotency-Key's replay, a 503 health check) is rendered by its JSON renderer, the
+    body unchanged. Answers that succeed stay the browsable API's pages."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_template_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if isinstance(response, Response) and response.status_code >= 400 and request.path.startswith(API_PREFIX):
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response
