@@ -14,7 +14,7 @@ from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
 from ..services.showtimes import moment
-from .fields import DayField, SeatField, ShowTimeField
+from .fields import DayField, IdRelatedField, SeatField, ShowTimeField
 
 if TYPE_CHECKING:
     from ..selectors import SeatMapAnswer
@@ -65,6 +65,7 @@ class SeatMapField(serializers.JSONField):
 
 
 class ScreenSerializer(serializers.ModelSerializer):
+    serializer_related_field = IdRelatedField
     seat_map = SeatMapField(help_text="The seat map (GET /api/seat-map-schema for its JSON Schema).")
 
     class Meta:
@@ -189,13 +190,13 @@ class ShowWriteSerializer(serializers.Serializer):
     venue's first screen), film or title, date and time in the venue's zone (or
     starts_at), and capacity."""
 
-    screen = serializers.PrimaryKeyRelatedField(queryset=Screen.objects.select_related("venue"), required=False)
-    venue = serializers.PrimaryKeyRelatedField(
+    screen = IdRelatedField(queryset=Screen.objects.select_related("venue"), required=False)
+    venue = IdRelatedField(
         queryset=Venue.objects.all(),
         required=False,
         help_text="The screen's venue, as the show reads: without a screen, the venue's only screen.",
     )
-    film = serializers.PrimaryKeyRelatedField(queryset=Film.objects.all(), required=False, allow_null=True)
+    film = IdRelatedField(queryset=Film.objects.all(), required=False, allow_null=True)
     title = serializers.CharField(max_length=200, allow_blank=True, required=False)
     date = DayField(required=False)
     time = ShowTimeField(required=False)

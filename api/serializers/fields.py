@@ -1,4 +1,4 @@
-"""Fields the shapes share: show times, seat labels, phone numbers, moments."""
+"""Fields the shapes share: rows by id, show times, seat labels, phone numbers, moments."""
 
 import re
 from datetime import date, datetime, time
@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from ..models import has_country_code, parse_phone, phone_text, plain_digits, validate_on_the_minute
+from ..selectors import MAX_ID
 
 SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -24,6 +25,26 @@ LOCAL_PHONE = re.compile(r"(?:tel:)?[0-9()\[\]./ *-]+(?:\s*(?:ext\.?|x|#)\s*[0-9
 
 def looks_like_a_local_phone(text: str) -> bool:
     return len(text) <= 40 and bool(LOCAL_PHONE.fullmatch(text)) and 4 <= sum(c.isdigit() for c in text) <= 20
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A row by its id, a whole number. PrimaryKeyRelatedField hands the value to
+    queryset.get(pk=...), whose int() took a JSON 1.9 as row 1: the id is read first as
+    an IntegerField reads the body's `show` ("A valid integer is required."; "1" and 1.0
+    are 1, true and 1.5 are not), and one no row can have (below 1 or past MAX_ID, as
+    filters.IdFilter) is looked up nowhere."""
+
+    default_error_messages = {"invalid": serializers.IntegerField.default_error_messages["invalid"]}
+    whole_number = serializers.IntegerField()
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            pk = self.whole_number.to_internal_value(data)
+        except serializers.ValidationError:
+            self.fail("invalid")
+        if not 1 <= pk <= MAX_ID:
+            self.fail("does_not_exist", pk_value=pk)
+        return super().to_internal_value(pk)
 
 
 class DayField(serializers.DateField):

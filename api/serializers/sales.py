@@ -17,7 +17,7 @@ from ..selectors import MAX_ID
 from ..services.sales import Sale
 from ..services.showtimes import ShowTime
 from .common import RequestSerializer
-from .fields import DayField, PhoneField, SeatField, ShowTimeField, iso, phone_text
+from .fields import DayField, IdRelatedField, PhoneField, SeatField, ShowTimeField, iso, phone_text
 
 
 class ShowChoiceSerializer(RequestSerializer):
@@ -28,10 +28,10 @@ class ShowChoiceSerializer(RequestSerializer):
     show = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A show's id.")
     date = DayField(required=False, help_text="YYYY-MM-DD, with time.")
     time = ShowTimeField(required=False, help_text="HH:MM in the venue's time zone, with date.")
-    screen = serializers.PrimaryKeyRelatedField(
+    screen = IdRelatedField(
         queryset=Screen.objects.all(), required=False, help_text="With date and time: the show on this screen."
     )
-    venue = serializers.PrimaryKeyRelatedField(
+    venue = IdRelatedField(
         queryset=Venue.objects.all(), required=False, help_text="With date and time: the show at this venue."
     )
 
