@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from api import pages
@@ -43,8 +42,8 @@ api_urls = [
         name="webhook-delivery-retry",
     ),
     re_path(r"^health/?$", ops.health, name="health"),
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^schema/?$", ops.SchemaView.as_view(), name="schema"),
+    re_path(r"^docs/?$", ops.DocsView.as_view(url_name="schema"), name="docs"),
     re_path(r"^.*$", ops.not_found),
 ]
 

@@ -200,6 +200,33 @@ def test_a_show_time_on_the_calendars_last_evening_is_read(client, settings):
     assert_json(response, 400, {"time": ["No show is scheduled at this date and time."]})
 
 
+# --- the schema and its docs ------------------------------------------------------------
+# Their answers are YAML or JSON (the schema) and HTML (the docs); their errors were
+# rendered by the same renderers: YAML ("detail:\n  string: ...\n  code: ...") and text.
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+@pytest.mark.parametrize(
+    ("method", "headers", "status", "body"),
+    [
+        ("get", {"accept": "application/xml"}, 406, {"detail": "Could not satisfy the request Accept header."}),
+        ("post", {}, 405, {"detail": 'Method "POST" not allowed.'}),
+    ],
+)
+def test_an_error_of_the_schema_or_its_docs_is_json(client, path, method, headers, status, body):
+    assert_json(getattr(client, method)(path, headers=headers), status, body)
+
+
+def test_the_schema_past_the_throttle_is_a_json_429(client, settings):
+    settings.THROTTLE_ANON_RATE = "1/min"
+    assert client.get("/api/schema/").status_code == 200
+
+    response = client.get("/api/schema/")
+
+    assert (response.status_code, response["Content-Type"]) == (429, "application/json")
+    assert response.json()["detail"].startswith("Request was throttled.")
+
+
 # --- what Django answers itself -----------------------------------------------------------
 
 

@@ -50,6 +50,14 @@ def test_schema_and_docs_are_public(api_client):
     assert b"swagger-ui" in docs.content
 
 
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_schema_and_docs_read_no_credentials(client, path):
+    # A client whose token went stale (or was revoked) still reads them: it was a 401.
+    response = client.get(path, headers={"authorization": "Token not-a-real-token"})
+
+    assert response.status_code == 200
+
+
 def test_every_operation_documents_the_errors_any_request_can_meet(served):
     """401 for a bad token anywhere, 413 for an oversized body, Retry-After on 429."""
     operations = [

@@ -1,15 +1,40 @@
-"""The service itself: health, and a JSON 404 for unknown API URLs."""
+"""The service itself: health, its schema and docs, and a JSON 404 for unknown API URLs."""
 
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from ..sharedcache import cache_status
+
+
+class JsonErrors(APIView):
+    """A view whose answers are not JSON (the schema's YAML, the docs' page) that answers
+    its errors in JSON all the same, as every error under /api/ is (API.md): DRF renders
+    an error with the renderer the request negotiated, or the view's first when none
+    fits, so a 406 for `Accept: application/xml`, a 405 or a 429 came back as YAML."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class SchemaView(JsonErrors, SpectacularAPIView):
+    # Public: no credentials read, so a stale token is no 401 (anonymous, as it is throttled).
+    authentication_classes = []
+
+
+class DocsView(JsonErrors, SpectacularSwaggerView):
+    authentication_classes = []
 
 
 def _health(name: str, status: str, database: str) -> serializers.Serializer:
