@@ -51,11 +51,13 @@ def test_schema_and_docs_are_public(api_client):
 
 
 @pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
-def test_schema_and_docs_read_no_credentials(client, path):
-    # A client whose token went stale (or was revoked) still reads them: it was a 401.
+def test_a_bad_token_on_the_schema_and_docs_is_a_json_401(client, path):
+    # API.md: a bad token is always 401; and every error under /api/ is JSON (it was YAML).
     response = client.get(path, headers={"authorization": "Token not-a-real-token"})
 
-    assert response.status_code == 200
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"] == "Invalid token."
 
 
 def test_every_operation_documents_the_errors_any_request_can_meet(served):

@@ -29,12 +29,11 @@ class JsonErrors(APIView):
 
 
 class SchemaView(JsonErrors, SpectacularAPIView):
-    # Public: no credentials read, so a stale token is no 401 (anonymous, as it is throttled).
-    authentication_classes = []
+    """Public; a bad token is still a 401 here, as everywhere (API.md), in JSON."""
 
 
 class DocsView(JsonErrors, SpectacularSwaggerView):
-    authentication_classes = []
+    """Public, as the schema; its errors in JSON."""
 
 
 def _health(name: str, status: str, database: str) -> serializers.Serializer:
