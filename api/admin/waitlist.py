@@ -2,6 +2,7 @@
 as the API reads it; staff remove entries through services.waitlist.waitlist_leave (a live
 offer's seats go back on sale, and the entry reads left)."""
 
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import selectors
+from ..errors import WaitlistEntryNotFound
 from ..models import WaitlistEntry, WaitlistStatus
 from ..services import waitlist
 from .base import ListQueriesChecked, PhoneSearch, RuleErrorsAsMessages, history_link, staff_actor
@@ -118,7 +120,14 @@ class WaitlistEntryAdmin(RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, 
     def remove(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
         now, actor = timezone.now(), staff_actor(request)
         ids = list(queryset.values_list("pk", flat=True))
-        removed = sum(waitlist.waitlist_leave(entry_id=entry_id, now=now, actor=actor) for entry_id in ids)
+
+        def removed_from_line(entry_id: uuid.UUID) -> bool:
+            try:
+                return waitlist.waitlist_leave(entry_id=entry_id, now=now, actor=actor)
+            except WaitlistEntryNotFound:  # gone since the list was read: its show cancelled, or purged
+                return False
+
+        removed = sum(removed_from_line(entry_id) for entry_id in ids)
         ended = f" ({len(ids) - removed} had left the line already)" if removed < len(ids) else ""
         entries = "entry" if removed == 1 else "entries"
         self.message_user(request, f"{removed} {entries} removed from the waiting list{ended}.", messages.SUCCESS)

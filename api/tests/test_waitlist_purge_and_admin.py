@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.errors import ShowNotFound
-from api.models import AuditEntry, Hold, Ticket, WaitlistEntry
+from api.models import AuditEntry, Hold, Show, Ticket, WaitlistEntry
 from api.services import catalog, jobs, waitlist
 from api.tests.conftest import ADA, book_seats, hold_seats, make_show, screen_of
 from api.tests.waitlist_helpers import ALAN, EDSGER, GRACE, offer_seats
@@ -143,3 +143,25 @@ def test_a_join_whose_show_is_deleted_before_its_lock_answers_as_an_unknown_show
 
     assert (gone.status_code, gone.json()) == (unknown.status_code, unknown.json())
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "No Show matches the given query."})
+
+
+def test_removing_entries_whose_show_was_cancelled_meanwhile_is_no_500(api_client, staff, frozen, monkeypatch):
+    # The list was read with both entries; a colleague cancels the show (its list goes with
+    # it) before the action reaches them.
+    show = make_show(capacity=2, screen=screen_of(2))
+    hold_seats(show.pk, quantity=2)  # sold out by holds alone: a list opens, and the show can be deleted
+    ids = [join(api_client, show, person, 1, frozen) for person in (GRACE, ALAN)]
+    leave = waitlist.waitlist_leave
+
+    def show_cancelled_first(**kwargs):
+        if Show.objects.filter(pk=show.pk).exists():
+            catalog.show_delete(show_id=show.pk, now=timezone.now(), actor="staff:other")
+        return leave(**kwargs)
+
+    monkeypatch.setattr(waitlist, "waitlist_leave", show_cancelled_first)
+    url = "/admin/api/waitlistentry/"
+
+    response = staff.post(url, {"action": "remove", "_selected_action": ids}, follow=True)
+
+    assert response.status_code == 200
+    assert "0 entries removed from the waiting list (2 had left the line already)." in response.content.decode()
