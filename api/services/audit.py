@@ -3,7 +3,7 @@
 Every service write calls `record` (or `record_many`) once, in its transaction: the audit
 entries in one INSERT, and for an event one outbox row (WebhookEvent) per active webhook
 that wants it, in one INSERT ... SELECT over the webhooks, two statements however many
-webhooks there are. A sale is the exception: its entries and events (booking_records) are
+webhooks there are. A sale is the exception: its entries and events (booking_entries, booking_events) are
 written with its rows (sale_rows.py), inside its one statement on PostgreSQL and by
 record_many on SQLite. A write rolled back leaves neither; one committed leaves both,
 whatever happens to the process afterwards.
@@ -93,7 +93,7 @@ def record_many(*, actor: str, now: datetime, entries: Iterable[Entry], events: 
     """Several entries in one INSERT, and the events' outbox rows in one more."""
     AuditEntry.objects.bulk_create(_row(actor, now, e) for e in entries)
     if events:
-        _outbox(events, now)
+        outbox(events, now)
 
 
 def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
@@ -103,7 +103,8 @@ def record_entry(*, actor: str, now: datetime, entry: Entry) -> int:
     return row.pk
 
 
-def _outbox(events: Sequence[Event], now: datetime) -> None:
+def outbox(events: Sequence[Event], now: datetime) -> None:
+    """The events' outbox rows, one per active webhook wanting each, in one INSERT."""
     sql, params = outbox_insert(events, now)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -221,12 +222,9 @@ def waitlist_offer_data(entry: WaitlistEntry, hold: Hold) -> dict[str, Any]:
     }
 
 
-def booking_records(
-    sale: "Sale", *, sold_out: Show | None = None, hold: uuid.UUID | None = None
-) -> tuple[list[Entry], list[Event]]:
-    """The entries of a new booking (the booking and each ticket, and the hold it confirmed,
-    which it ends) and its events; the show too when this sale took its last seat. Written
-    with the sale's rows (sale_rows.py)."""
+def booking_entries(sale: "Sale", *, hold: uuid.UUID | None = None) -> list[Entry]:
+    """The entries of a new booking: the booking and each ticket, and the hold it confirmed,
+    which it ends. Written with the sale's rows (sale_rows.py)."""
     tickets = sale.tickets
     entries = [
         Entry(
@@ -239,7 +237,13 @@ def booking_records(
     entries += [Entry("ticket.created", "ticket", str(t.pk), {"show": t.show_id, "seat": t.seat}) for t in tickets]
     if hold is not None:
         entries.append(Entry("hold.confirmed", "hold", str(hold), {"booking": sale.booking.reference}))
+    return entries
+
+
+def booking_events(sale: "Sale", *, sold_out: Show | None = None) -> list[Event]:
+    """The events of a new booking; show.sold_out too when this sale took the show's last
+    seat. Written with the sale's rows, when an endpoint is active (sale_rows.py)."""
     events = [Event("booking.created", booking_data(sale))]
     if sold_out is not None:
         events.append(Event("show.sold_out", show_data(sold_out)))
-    return entries, events
+    return events

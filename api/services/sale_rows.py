@@ -28,7 +28,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import SeatTaken
-from ..models import AuditEntry, Booking, Customer, Show, Ticket, TicketType, phone_text
+from ..models import AuditEntry, Booking, Customer, Show, Ticket, TicketType, Webhook, phone_text
 from . import audit
 from .seating import Line
 
@@ -59,6 +59,17 @@ REFERENCE_DRAWS = 10
 
 TOLD = ("booking__customer", "show__screen__venue", "ticket_type", "holder")  # what an event tells of a ticket
 UNTOLD = "show__screen__seat_map"  # read along TOLD, the screen's map would be decoded for every ticket
+
+
+class _Endpoints:
+    """Whether the last sale of this process found a webhook endpoint active. While none is,
+    a sale builds no events: its statement only tells whether one is now (_one_statement),
+    and the sale that finds one writes the events in a statement more."""
+
+    active = True
+
+
+_endpoints = _Endpoints()
 
 
 def _draw_reference() -> str:
@@ -152,7 +163,12 @@ def write_sale(
         )
         for line in lines
     ]
-    entries, events = audit.booking_records(Sale(booking, tickets), sold_out=show if sold_out else None, hold=hold)
+    sale = Sale(booking, tickets)
+    entries = audit.booking_entries(sale, hold=hold)
+
+    def events() -> list[audit.Event]:
+        return audit.booking_events(sale, sold_out=show if sold_out else None)
+
     if connection.vendor != "postgresql":
         customer = customer_get_or_create(name=customer.name, phone_number=customer.phone_number)
         booking.customer = customer
@@ -160,12 +176,17 @@ def write_sale(
         for ticket in tickets:
             ticket.booking, ticket.holder = booking, customer
         Ticket.objects.bulk_create(tickets)
-        audit.record_many(actor=actor, now=now, entries=entries, events=events)
-        return Sale(booking, tickets)
+        audit.record_many(actor=actor, now=now, entries=entries, events=events())
+        return sale
 
+    told = _endpoints.active  # what the last sale of this process found
     with connection.cursor() as cursor:
-        cursor.execute(*_one_statement(customer, booking, tickets, entries, events, actor=actor, now=now))
-        booking.id, customer.id = cursor.fetchone()
+        cursor.execute(
+            *_one_statement(customer, booking, tickets, entries, events() if told else None, actor=actor, now=now)
+        )
+        booking.id, customer.id, _endpoints.active = cursor.fetchone()
+    if _endpoints.active and not told:  # an endpoint made active since: the events in a statement more
+        audit.outbox(events(), now)
     booking.customer_id = customer.id
     customer, booking = _loaded(customer), _loaded(booking)
     booking.customer = customer
@@ -190,22 +211,29 @@ def _one_statement(
     booking: Booking,
     tickets: list[Ticket],
     entries: list[audit.Entry],
-    events: list[audit.Event],
+    events: list[audit.Event] | None,
     *,
     actor: str,
     now: datetime,
 ) -> tuple[str, list[Any]]:
     """The sale's rows in one statement (PostgreSQL), and its parameters; it answers the
-    booking's id and the person's. A JSON array each (jsonb_to_recordset) carries the
-    tickets and the entries, so that the statement's text, and its prepared plan, is the
-    same for any party size (one more text for a sale that also reports the show sold
-    out). One JSON text a table rather than an array a column: psycopg adapted the eleven
-    arrays in Python, item by item (bench/README.md has the profile and the A/B)."""
-    customers, bookings, tickets_table, entries_table = (
-        m._meta.db_table for m in (Customer, Booking, Ticket, AuditEntry)
+    booking's id, the person's, and whether a webhook endpoint is active. A JSON array each
+    (jsonb_to_recordset) carries the tickets and the entries, so that the statement's text,
+    and its prepared plan, is the same for any party size (one more text for a sale that
+    also reports the show sold out). One JSON text a table rather than an array a column:
+    psycopg adapted the eleven arrays in Python, item by item (bench/README.md has the
+    profile and the A/B).
+
+    `events` None writes no outbox rows (no endpoint was active at the last sale). The
+    endpoints are read FOR KEY SHARE either way, as audit.outbox_insert reads them: that
+    takes the table's ROW SHARE lock, which an endpoint's registration waits for
+    (locking.lock_webhook_endpoints), so none can become active between this statement and
+    the COMMIT unseen."""
+    customers, bookings, tickets_table, entries_table, webhooks = (
+        m._meta.db_table for m in (Customer, Booking, Ticket, AuditEntry, Webhook)
     )
     phone = phone_text(customer.phone_number)  # as the ORM stores it
-    outbox, outbox_params = audit.outbox_insert(events, now)
+    outbox, outbox_params = audit.outbox_insert(events, now) if events is not None else ("", [])
     sql = f"""
         WITH person AS (
             INSERT INTO {customers} (name, phone_number) VALUES (%s, %s)
@@ -226,8 +254,8 @@ def _one_statement(
             INSERT INTO {entries_table} (at, actor, action, object_type, object_id, changes)
             SELECT %s, %s, e.action, e.object_type, e.object_id, e.changes
             FROM jsonb_to_recordset(%s::jsonb) AS e(action text, object_type text, object_id text, changes jsonb)
-        ), outbox AS ({outbox})
-        SELECT sale.id, sale.customer_id FROM sale
+        ){f", outbox AS ({outbox})" if outbox else ""}
+        SELECT sale.id, sale.customer_id, EXISTS (SELECT FROM {webhooks} w WHERE w.active FOR KEY SHARE OF w) FROM sale
     """
     params = [
         customer.name,

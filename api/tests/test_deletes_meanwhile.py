@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, EndpointsBusy, InUse, UnknownTicketType
 from api.models import Booking, Hold, Show, ShowPrice, TicketType, WaitlistEntry, Webhook, WebhookEvent
-from api.services import catalog, sales, venues, waitlist, webhooks
+from api.services import catalog, sale_rows, sales, venues, waitlist, webhooks
 from api.tests.conftest import ADA, blocked, book_seats, hold_seats, make_show, postgres_only, while_held_open
 from api.tests.webhooks_helpers import (
     allow_private,  # noqa: F401 (the fixture)
@@ -29,7 +29,14 @@ from api.tests.webhooks_helpers import (
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(endpoint):
+@pytest.fixture(params=[True, False], ids=["endpoints seen", "none seen"])
+def last_sale(request, monkeypatch):
+    """What the process's last sale found (sale_rows._Endpoints): an endpoint active, so that
+    a sale's statement writes its events; or none, so that it only reads whether one is."""
+    monkeypatch.setattr(sale_rows._endpoints, "active", request.param)
+
+
+def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(endpoint, last_sale):
     show = make_show()
 
     outcomes = while_held_open(
@@ -43,7 +50,7 @@ def test_an_endpoint_deleted_during_a_sale_waits_for_it_and_takes_its_events(end
     assert Booking.objects.count() == 1
 
 
-def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(endpoint):
+def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(endpoint, last_sale):
     show = make_show()
 
     outcomes = while_held_open(
@@ -58,7 +65,7 @@ def test_a_sale_during_an_endpoints_deletion_waits_and_makes_no_event_for_it(end
 
 @pytest.mark.parametrize("how", ["registered", "reactivated", "events widened"])
 def test_an_endpoint_registered_during_a_sale_waits_for_it_and_gets_the_events_of_later_ones(
-    allow_private, receiver, how
+    allow_private, receiver, how, last_sale
 ):
     """API.md: an endpoint receives the events of changes committed while it is registered
     and active, never earlier ones. A sale picks its events' endpoints at its outbox INSERT:
@@ -91,7 +98,7 @@ def test_an_endpoint_registered_during_a_sale_waits_for_it_and_gets_the_events_o
     assert outcomes["waited"] and got == [later]
 
 
-def test_an_endpoints_registration_behind_a_stuck_write_is_busy_not_a_wait_for_ever(allow_private, settings):
+def test_an_endpoints_registration_behind_a_stuck_write_is_busy_not_a_wait_for_ever(allow_private, settings, last_sale):
     """Waited for as long as a show's lock is (BOOKING_LOCK_TIMEOUT_SECONDS): a write stuck
     between its INSERT and its COMMIT, and every write queued behind the registration's
     wait, would otherwise wait as long as it."""
