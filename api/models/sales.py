@@ -21,7 +21,9 @@ from .catalog import Show, TicketType, default_ticket_type
 def plain_digits(text: str) -> str:
     """A phone number as typed on any keyboard, in ASCII: full-width characters (NFKC), any
     script's digits (Arabic-Indic, Devanagari...) as 0-9 and any dash (an en dash from
-    autocorrect) as "-", as the number's parser reads them."""
+    autocorrect) as "-", as the number's parser reads them. ASCII is all of that already."""
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKC", text)
     return "".join(
         str(unicodedata.decimal(c)) if c.isdecimal() else "-" if unicodedata.category(c) == "Pd" else c for c in text

@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 from django.db import connection
 
-from api.models import Customer, Venue
+from api.models import Customer, Venue, plain_digits
 from api.tests.conftest import book_seats, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +150,13 @@ def test_a_number_in_any_script_or_with_a_bracketed_country_code_books(api_clien
     response = api_client.post("/api/tickets", {"name": "Alan Turing", "phone_number": typed, "show": london_show.pk})
 
     assert (response.status_code, response.json()["phone_number"]) == (201, LONDON), response.json()
+
+
+def test_ascii_is_already_plain():
+    """plain_digits hands ASCII back as it is: what its reading of any script makes of each
+    ASCII character (read here beside an Arabic-Indic zero, so that the text isn't ASCII)."""
+    for code in range(128):
+        assert plain_digits(chr(code) + "\u0660") == chr(code) + "0", repr(chr(code))
 
 
 @pytest.mark.parametrize(
