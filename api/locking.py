@@ -25,15 +25,16 @@ The show lock and the taken-seat read are written in SQL, as DESIGN.md has them:
 booking runs both, and the lock's ORM form cost more Python than any other statement of
 a booking. The taken-seat read gets tickets, live holds and blocks in one round trip, and
 for a sale the tariff (every ticket type with its prices at the show) in the same one, as
-JSON text (services/seating.py keeps what it reads by that text): the two earn their
-lines in a same-run A/B (bench/README.md, "2026-12-04, night").
+JSON text (tariffs.py; services/seating.py keeps what it reads by that text): the two earn
+their lines in a same-run A/B (bench/README.md, "2026-12-04, night").
 """
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from functools import cache
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -42,8 +43,9 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from .errors import ClientBusy, EndpointsBusy, ShowBusy, ShowNotFound
-from .models import Booking, Hold, Screen, SeatBlock, Show, ShowPrice, Ticket, TicketType, Venue, Webhook
+from .models import Booking, Hold, Screen, SeatBlock, Show, Ticket, TicketType, Venue, Webhook
 from .rows import Columns
+from .tariffs import TICKET_TYPE, tariff_sql
 
 # PostgreSQL's SQLSTATE when lock_timeout ran out.
 LOCK_NOT_AVAILABLE = "55P03"
@@ -59,15 +61,16 @@ def _lock_timeout() -> str:
 _SHOW, _SCREEN, _VENUE = Columns(Show), Columns(Screen, leave_out=["seat_map"]), Columns(Venue)
 
 
-def _shows_sql(count: int, *, lock: bool) -> str:
+@cache
+def _shows_sql(count: int, *, lock: bool, vendor: str) -> str:
     """SELECT the shows with their screens and venues; locked, FOR UPDATE OF the show
     alone: screen and venue come along unlocked, so bookings of other shows on the same
     screen don't queue behind this one. Locked on PostgreSQL, the first column sets the
     transaction's lock_timeout (SET LOCAL): the select list is computed as a row is read,
     before it is locked, so the wait for the lock is already bounded, and costs no round
-    trip of its own."""
+    trip of its own. (Each text is made once: see _seats_sql.)"""
     q = connection.ops.quote_name
-    postgres_lock = lock and connection.vendor == "postgresql"
+    postgres_lock = lock and vendor == "postgresql"
     timeout = "set_config('lock_timeout', %s, true)" if postgres_lock else "NULL"
     sql = (
         f"SELECT {timeout}, {_SHOW.select('s')}, {_SCREEN.select('sc')}, {_VENUE.select('v')}"
@@ -86,7 +89,7 @@ def _shows(ids: list[int], *, lock: bool) -> dict[int, Show]:
     screen_at, venue_at = 1 + len(_SHOW), 1 + len(_SHOW) + len(_SCREEN)
     shows = {}
     with connection.cursor() as cursor:
-        cursor.execute(_shows_sql(len(ids), lock=lock), params)
+        cursor.execute(_shows_sql(len(ids), lock=lock, vendor=connection.vendor), params)
         for row in cursor.fetchall():
             show = _SHOW.load(row[1:screen_at])
             show.screen = _SCREEN.load(row[screen_at:venue_at])
@@ -191,26 +194,17 @@ def seats_in_use(
     before the change (PostgreSQL), where a seat the new map drops still exists. This
     statement's snapshot is from after the lock: its digest tells, and on a change (rare)
     the map is read again."""
-    ticket, hold, block = Ticket._meta.db_table, Hold._meta.db_table, SeatBlock._meta.db_table
-    sql = f"SELECT 't', seat, NULL FROM {ticket} WHERE show_id = %s"
     params: list = [show_id]
     if exclude_ticket is not None:
-        sql += " AND id <> %s"
         params.append(Ticket._meta.pk.get_db_prep_value(exclude_ticket, connection))
-    # The third column is JSON as text on both databases, the holds' seats and the tariff.
-    sql += f" UNION ALL SELECT 'h', NULL, CAST(seats AS TEXT) FROM {hold} WHERE show_id = %s AND expires_at > %s"
     params += [show_id, connection.ops.adapt_datetimefield_value(now)]
     if exclude_hold is not None:
-        sql += " AND id <> %s"
         params.append(Hold._meta.pk.get_db_prep_value(exclude_hold, connection))
-    sql += f" UNION ALL SELECT 'b', seat, NULL FROM {block} WHERE show_id = %s"
-    params.append(show_id)
-    if with_tariff:
-        sql += f" UNION ALL SELECT 'p', NULL, ({_tariff_sql()})"
-        params.append(show_id)
+    params += [show_id, show_id] if with_tariff else [show_id]
     if screen is not None:
-        sql += f" UNION ALL SELECT 'm', seat_map_digest, NULL FROM {Screen._meta.db_table} WHERE id = %s"
         params.append(screen.pk)
+    parts = (exclude_ticket is not None, exclude_hold is not None, with_tariff, screen is not None)
+    sql = _seats_sql(*parts, connection.vendor)
     booked, held, blocked, tariff, seat_map_digest = set(), set(), set(), None, None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -230,52 +224,25 @@ def seats_in_use(
     return SeatsInUse(booked, held, blocked, tariff)
 
 
-def tariff_json(show_id: int | None) -> str:
-    """The tariff of a show (None: the ticket types alone) in a statement of its own."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ({_tariff_sql()})", [show_id])
-        return cursor.fetchone()[0]
-
-
-def _tariff_sql() -> str:
-    """Every ticket type, each LEFT JOINed to its prices at one show (the parameter), as the
-    text of one JSON array of [the type's columns..., category, amount]: one value, so that
-    it comes along with the taken seats, and the same text while the tariff stays the same
-    (seating.tariff keeps what it read from it). Amounts as text, which both databases give
-    exactly (SQLite keeps decimals as numbers); no types at all, "[]" on both. SQLite's
-    json_group_array can't be ordered: tariff_rows orders the rows. Through JSON a type's
-    columns keep their values only while they are numbers, text and booleans
-    (test_rows checks TicketType's fields)."""
-    q = connection.ops.quote_name
-    types, prices = q(TicketType._meta.db_table), q(ShowPrice._meta.db_table)
-    row = f"{_TYPE.select('t')}, p.category, CAST(p.amount AS TEXT)"
-    if connection.vendor == "postgresql":
-        array = f"COALESCE(CAST(json_agg(json_build_array({row}) ORDER BY t.id, p.category) AS TEXT), '[]')"
-    else:
-        array = f"json_group_array(json_array({row}))"
-    return f"SELECT {array} FROM {types} t LEFT JOIN {prices} p ON p.ticket_type_id = t.id AND p.show_id = %s"
-
-
-_TYPE = Columns(TicketType)
-_TYPE_ID, _TYPE_DEFAULT = _TYPE.attnames.index("id"), _TYPE.attnames.index("default")
-
-# A ticket type, a seat category it has a price in at the show and that price as text
-# (both None: no price).
-TariffRow: TypeAlias = tuple[TicketType, str | None, str | None]
-
-
-def tariff_rows(document: str) -> list[TariffRow]:
-    """The tariff's JSON as rows, each type loaded once: the default type's rows first, then
-    by type (TicketType.Meta's order), whatever order the database aggregated them in."""
-    rows = sorted(json.loads(document), key=lambda row: (not row[_TYPE_DEFAULT], row[_TYPE_ID]))
-    types: dict[int, TicketType] = {}
-    found: list[TariffRow] = []
-    for *columns, category, amount in rows:
-        ticket_type = types.get(columns[_TYPE_ID])
-        if ticket_type is None:
-            ticket_type = types[columns[_TYPE_ID]] = _TYPE.load(columns)
-        found.append((ticket_type, category, amount))
-    return found
+@cache
+def _seats_sql(exclude_ticket: bool, exclude_hold: bool, with_tariff: bool, with_map: bool, vendor: str) -> str:
+    """seats_in_use's statement, for its parameters in the order it adds them. Each text is
+    made once per process (as _shows_sql's): made anew for every sale, the two texts cost
+    150,000 of a booking's 6.1 million instructions (callgrind; bench/README.md, 2026-12-07)."""
+    ticket, hold, block = Ticket._meta.db_table, Hold._meta.db_table, SeatBlock._meta.db_table
+    sql = f"SELECT 't', seat, NULL FROM {ticket} WHERE show_id = %s"
+    if exclude_ticket:
+        sql += " AND id <> %s"
+    # The third column is JSON as text on both databases, the holds' seats and the tariff.
+    sql += f" UNION ALL SELECT 'h', NULL, CAST(seats AS TEXT) FROM {hold} WHERE show_id = %s AND expires_at > %s"
+    if exclude_hold:
+        sql += " AND id <> %s"
+    sql += f" UNION ALL SELECT 'b', seat, NULL FROM {block} WHERE show_id = %s"
+    if with_tariff:
+        sql += f" UNION ALL SELECT 'p', NULL, ({tariff_sql(vendor)})"
+    if with_map:
+        sql += f" UNION ALL SELECT 'm', seat_map_digest, NULL FROM {Screen._meta.db_table} WHERE id = %s"
+    return sql
 
 
 def lock_ticket_types(keys: Iterable[str]) -> dict[str, TicketType]:
@@ -294,7 +261,7 @@ def lock_ticket_types(keys: Iterable[str]) -> dict[str, TicketType]:
         return {}
     q = connection.ops.quote_name
     sql = (
-        f"SELECT {_TYPE.select('t')} FROM {q(TicketType._meta.db_table)} t"
+        f"SELECT {TICKET_TYPE.select('t')} FROM {q(TicketType._meta.db_table)} t"
         f" WHERE t.{q('key')} IN ({', '.join(['%s'] * len(wanted))}) ORDER BY t.id"
     )
     if connection.vendor == "postgresql":
@@ -302,7 +269,7 @@ def lock_ticket_types(keys: Iterable[str]) -> dict[str, TicketType]:
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, wanted)
-            types = [_TYPE.load(row) for row in cursor.fetchall()]
+            types = [TICKET_TYPE.load(row) for row in cursor.fetchall()]
     except OperationalError as exc:  # waited past the show lock's lock_timeout
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise ShowBusy() from exc

@@ -24,10 +24,11 @@ from ..errors import (
     TooFewWheelchairSpaces,
     UnknownTicketType,
 )
-from ..locking import SeatsInUse, tariff_json, tariff_rows
+from ..locking import SeatsInUse
 from ..models import Show, TicketType, parse_phone
 from ..seatchoice import Choice, choose_best, side_by_side, stranded_seat
 from ..seatmaps import seat_map_order
+from ..tariffs import tariff_json, tariff_rows
 from .showtimes import ShowTime, show_at
 
 CENTS = Decimal("0.01")

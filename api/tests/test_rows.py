@@ -87,7 +87,7 @@ def test_a_tariff_kept_by_its_text_is_never_an_old_one(show):
 
 
 def test_a_ticket_types_columns_come_through_the_tariffs_json_as_they_are():
-    """The tariff brings TicketType's columns through JSON (locking._tariff_sql), where
+    """The tariff brings TicketType's columns through JSON (tariffs.tariff_sql), where
     only numbers, text and booleans keep their kind: a decimal, a date or a UUID field would
     load as text on PostgreSQL. A field of such a kind needs the tariff read otherwise."""
     kinds = {field.get_internal_type() for field in TicketType._meta.concrete_fields}
