@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import segno
 import time_machine
+from django.urls import set_script_prefix
 from django.utils import timezone
 
 from api.models import Show, Venue
@@ -291,6 +292,21 @@ def test_each_tickets_link_is_its_own_whatever_the_host(api_client, show, settin
     assert response.status_code == 201
     tickets = response.json()["tickets"]
     assert [t["url"] for t in tickets] == [f"http://{host}/tickets/{t['id']}/" for t in tickets]
+
+
+def test_a_tickets_link_follows_where_the_app_is_mounted(api_client, show):
+    """The e-ticket's path is reversed once for each script prefix (an app served under a
+    path of its host: the WSGI handler sets it from SCRIPT_NAME, which the test client
+    doesn't) and URL configuration, not once for all."""
+    first = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json").json()
+    set_script_prefix("/box-office/")
+    try:
+        mounted = api_client.post("/api/tickets", {**PERSON, "show": show.pk}, format="json").json()
+    finally:
+        set_script_prefix("/")
+
+    assert mounted["url"] == f"http://testserver/box-office/tickets/{mounted['id']}/"
+    assert first["url"] == f"http://testserver/tickets/{first['id']}/"
 
 
 def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
