@@ -209,16 +209,16 @@ def seats_in_use(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, seat, document in cursor.fetchall():
-            if kind == "h":
+            if kind == "t":  # most rows: a show's tickets
+                booked.add(seat)
+            elif kind == "h":
                 held.update(json.loads(document))
             elif kind == "b":
                 blocked.add(seat)
             elif kind == "p":
                 tariff = document
-            elif kind == "m":
-                seat_map_digest = seat
             else:
-                booked.add(seat)
+                seat_map_digest = seat
     if screen is not None and seat_map_digest != screen.seat_map_digest:
         screen.refresh_from_db(fields=["seat_map", "seat_map_digest", "capacity"])
     return SeatsInUse(booked, held, blocked, tariff)

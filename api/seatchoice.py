@@ -105,9 +105,11 @@ class SideBySide:
     def leaves_one(self, unavailable: AbstractSet[str]) -> bool:
         """Whether taking these seats leaves a free seat alone beside them: leaves_one()
         read off the seats around the placement instead of its run."""
-        return any(
-            near is not None and near not in unavailable and (far is None or far in unavailable)
-            for near, far in self.beyond
+        (near_left, far_left), (near_right, far_right) = self.beyond
+        return (
+            near_left is not None and near_left not in unavailable and (far_left is None or far_left in unavailable)
+        ) or (
+            near_right is not None and near_right not in unavailable and (far_right is None or far_right in unavailable)
         )
 
 
