@@ -3,10 +3,10 @@
 Every service write calls `record` (or `record_many`) once, in its transaction: the audit
 entries in one INSERT, and for an event one outbox row (WebhookEvent) per active webhook
 that wants it, in one INSERT ... SELECT over the webhooks, two statements however many
-webhooks there are. A sale is the exception: its entries and events (booking_entries, booking_events) are
-written with its rows (sale_rows.py), inside its one statement on PostgreSQL and by
-record_many on SQLite. A write rolled back leaves neither; one committed leaves both,
-whatever happens to the process afterwards.
+webhooks there are. A sale is the exception: its entries and events (booking_entries,
+booking_events) are written with its rows (sale_rows.py), inside its one statement on
+PostgreSQL and by record_many on SQLite. A write rolled back leaves neither; one committed
+leaves both, whatever happens to the process afterwards.
 
 Entries never hold a name or a phone number: `changes` says "name": "changed" instead.
 Events do carry them (`data` of a booking), since their endpoints are the theatre's own.
