@@ -1,5 +1,6 @@
 """Query filters of the show search and the staff ticket list (API.md)."""
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -65,13 +66,21 @@ class IdFilter(filters.NumberFilter):
         return super().filter(qs, int(value))
 
 
+_PHONE_AS_WRITTEN = re.compile(r"[0-9\s+()./-]+")
+
+
 def phone_matches(field: str, value: str, region: str | None = None) -> Q:
     """The rows whose phone number (`field`, stored as E.164) contains what was typed, or
     its digits ("212 555 0147", "(212) 555-0147"), or is the number it reads as, in `region`
-    when it has no country code ("020 7946 0958" at a London venue)."""
+    when it has no country code ("020 7946 0958" at a London venue).
+
+    Only a term written as phone numbers are (digits, spaces, + ( ) - . /) is read by its
+    digits: a ticket's short id "01eba3c6" is not the number fragment "0136".
+    """
     found = Q(**{f"{field}__contains": value})
-    digits = "".join(c for c in plain_digits(value) if c.isdigit())
-    if len(digits) >= 4 and digits != value:
+    plain = plain_digits(value)
+    digits = "".join(c for c in plain if c.isdigit())
+    if len(digits) >= 4 and digits != value and _PHONE_AS_WRITTEN.fullmatch(plain):
         found |= Q(**{f"{field}__contains": digits})
     phone = parse_phone(value, region=region)
     if phone is not None:

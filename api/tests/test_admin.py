@@ -101,6 +101,16 @@ def test_ticket_search_by_short_id(staff, theatre):
     assert [t.pk for t in response.context["cl"].result_list] == [ticket.pk]
 
 
+def test_a_short_id_is_not_read_as_a_phone_numbers_digits(staff, theatre):
+    # The search once took the digits of any term: a short id such as "01e0a7ff" found every
+    # holder whose number holds "0107", and the short id search above failed by chance.
+    term = "01e0a7ff"
+    assert Customer.objects.filter(phone_number__contains="0107").exists()
+    response = staff.get("/admin/api/ticket/", {"q": term})
+    expected = [t.pk for t in Ticket.objects.all() if str(t.pk).startswith(term)]
+    assert [t.pk for t in response.context["cl"].result_list] == expected
+
+
 def test_ticket_list_shows_the_columns(staff, theatre):
     ticket = Ticket.objects.select_related("holder").get(show=theatre["shows"][1], seat="B4")
     response = staff.get("/admin/api/ticket/", {"q": str(ticket.id)[:8]})

@@ -152,6 +152,12 @@ def test_search_name_or_phone_contains(staff_client, listed):
     assert staff_client.get("/api/tickets", {"search": "Babbage"}).json() == page()
 
 
+def test_search_reads_digits_only_in_what_is_written_as_a_phone_number(staff_client, listed):
+    assert staff_client.get("/api/tickets", {"search": "(555) 01-23"}).json() == page(listed["ada"])
+    # Letters among the digits are not a phone number: an id's start such as "5e55a0b1c23".
+    assert staff_client.get("/api/tickets", {"search": "5e55a0b1c23"}).json() == page()
+
+
 @pytest.mark.parametrize(
     ("ordering", "expected"),
     [
