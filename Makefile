@@ -27,7 +27,7 @@ if os.path.exists(".env"):
 endef
 export DEVELOPMENT_ONLY
 
-.PHONY: venv development-only run staff-token readme-examples test lint bench bench-sqlite bench-profile bench-ab clean
+.PHONY: venv development-only run staff-token readme-examples test lint bench bench-sqlite bench-profile bench-ab bench-count clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ bench-sqlite: venv
 # Where a scenario's CPU goes in gunicorn's workers, sampled by py-spy (bench/README.md).
 bench-profile: venv
 	$(BIN)/python bench/spy.py $(BENCH_ARGS)
+
+# Instructions a booking, the app's and PostgreSQL's, against version 1, counted by
+# callgrind: repeatable where load figures are not (bench/README.md).
+bench-count: venv
+	$(BIN)/python bench/count.py $(BENCH_ARGS)
 
 # A same-run A/B of the load benchmark against another commit (bench/README.md).
 AB_REF ?= 0b5b423
