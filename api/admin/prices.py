@@ -13,13 +13,15 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from ..errors import PricesChangedMeanwhile
+from ..locking import lock_show
 from ..models import Show, ShowPrice, TicketType
 from ..services import catalog, venues
 from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 # --- a show's prices ---------------------------------------------------------------------
 
-PRICES_CHANGED = "The prices were changed after this page was opened: reload it to see them as they are now."
+PRICES_CHANGED = PricesChangedMeanwhile.message
 
 
 def prices_shown(show: Show) -> str:
@@ -61,6 +63,13 @@ class ShowPriceFormSet(BaseInlineFormSet):
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         if not self.has_changed():
             return []
+        # The page's prices compared again under the show's lock, which show_update takes
+        # too and the admin's transaction holds to the commit: a colleague's save between
+        # ShowForm.clean's comparison and this one would otherwise be overwritten unseen.
+        lock_show(self.instance.pk)
+        shown = self.data.get("prices_shown")  # None: a page from before the field
+        if shown is not None and shown != prices_shown(self.instance):
+            raise PricesChangedMeanwhile()
         deleted = self.deleted_forms
         kept = [form for form in self.initial_forms if form not in deleted]
         added = [form for form in self.extra_forms if form.has_changed() and form not in deleted]

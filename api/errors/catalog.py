@@ -22,6 +22,7 @@ __all__ = [
     "InUse",
     "SeatInUse",
     "ShowHasTickets",
+    "PricesChangedMeanwhile",
     "DeletedMeanwhile",
     "WebhookUrlRefused",
     "EndpointInactive",
@@ -153,6 +154,14 @@ class SeatInUse(Conflict):
 class ShowHasTickets(Conflict):
     code = "show_has_tickets"
     message = "This show has tickets: cancel them first."
+
+
+class PricesChangedMeanwhile(Conflict):
+    """A page's whole price list saved over prices that a colleague changed since the page
+    was opened (the admin's show page)."""
+
+    code = "prices_changed"
+    message = "The prices were changed after this page was opened: reload it to see them as they are now."
 
 
 class EndpointInactive(Conflict):

@@ -118,6 +118,33 @@ def test_adding_a_price_on_a_page_that_showed_none_keeps_the_prices_a_colleague_
     assert staff.post(url, _form(staff, url, capacity="5")).status_code == 302
 
 
+def test_a_colleagues_prices_saved_after_the_pages_check_are_not_overwritten(staff, show, monkeypatch):
+    """ShowForm.clean compares the page's prices with the show's unlocked: a colleague's
+    save could land between that and the formset's save, which replaces the whole list.
+    The save compares them again under the show's lock and is refused."""
+    from api.admin.shows import ShowForm
+
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _prices_form(staff, url, [{"ticket_type": _type("child"), "category": "standard", "amount": "100.00"}])
+    checked = ShowForm.clean
+
+    def colleague_saves_after_the_check(form):
+        cleaned = checked(form)
+        catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))])
+        return cleaned
+
+    monkeypatch.setattr(ShowForm, "clean", colleague_saves_after_the_check)
+
+    response = staff.post(url, {**data, "capacity": "5"})
+
+    assert response.status_code == 200
+    assert PRICES_CHANGED in response.content.decode()
+    # Never the page's list. (The colleague's save, in the test's one transaction, was
+    # rolled back with the page's.)
+    assert ("child", "standard", Decimal("100.00")) not in _prices(show)
+    assert Show.objects.get(pk=show.pk).capacity != 5  # nothing of the page saved
+
+
 def test_a_page_showing_a_price_deleted_meanwhile_says_so_not_select_a_valid_choice(staff, show):
     catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("300.00"))])
     url = f"/admin/api/show/{show.pk}/change/"
