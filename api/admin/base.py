@@ -196,6 +196,19 @@ class PhoneSearch:
         return found, may_have_duplicates
 
 
+class KeepsWhatItShowed:
+    """A change page's form whose changes (changed_data) are what staff changed on the page,
+    judged against the values it showed (carried in hidden inputs), not against the row as
+    it is now: a colleague's change of another field since the page was opened is kept, not
+    written back with the value the page showed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:  # type: ignore[attr-defined]
+            for field in self.fields.values():  # type: ignore[attr-defined]
+                field.show_hidden_initial = True
+
+
 class ModelFieldLimits:
     """A whole number's form field takes the limits of its model field's validators.
 

@@ -20,7 +20,14 @@ from ..parsers import MAX_DEPTH, depth
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMap, SeatMapError, parse
 from ..services import venues
-from .base import ListQueriesChecked, ModelFieldLimits, ReadOnlyInline, RuleErrorsAsMessages, staff_actor
+from .base import (
+    KeepsWhatItShowed,
+    ListQueriesChecked,
+    ModelFieldLimits,
+    ReadOnlyInline,
+    RuleErrorsAsMessages,
+    staff_actor,
+)
 
 
 class DeletedThroughService(RuleErrorsAsMessages):
@@ -56,7 +63,7 @@ def _fields_saved(form: forms.ModelForm, change: bool) -> dict[str, Any]:
 # --- venues ------------------------------------------------------------------------------
 
 
-class VenueForm(forms.ModelForm):
+class VenueForm(KeepsWhatItShowed, forms.ModelForm):
     time_zone = forms.ChoiceField(choices=lambda: [(zone, zone) for zone in venue_time_zones()])
     country = forms.ChoiceField(
         choices=lambda: [(region, region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)],
@@ -174,7 +181,7 @@ def short_document(document: dict) -> dict:
     }
 
 
-class ScreenForm(forms.ModelForm):
+class ScreenForm(KeepsWhatItShowed, forms.ModelForm):
     # Not the model's field: services.venues.screen_save writes the map, after checking
     # that no seat in use is dropped from it (the ModelForm would write it first).
     seat_map_text = SeatMapJSONField(
@@ -196,11 +203,10 @@ class ScreenForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
+            # The page keeps the map it showed (KeepsWhatItShowed): the map is changed when
+            # staff changed its text, not when it differs from the map now (one a colleague
+            # saved meanwhile was written back over, dropping their seats).
             self.initial["seat_map_text"] = short_document(self.instance.seat_map)
-            # The page keeps the map it showed: the map is changed when staff changed its
-            # text, not when it differs from the map now (one a colleague saved meanwhile
-            # was written back over, dropping their seats).
-            self.fields["seat_map_text"].show_hidden_initial = True
             rows = len(self.instance.seat_map["rows"])
             self.fields["seat_map_text"].widget.attrs["rows"] = min(max(rows + 3, 12), 40)
         else:
@@ -246,14 +252,27 @@ class ScreenAdmin(DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
         # A map left as shown is not sent: screen_save keeps the one committed.
         typed = not change or "seat_map_text" in form.changed_data
         seat_map = form.cleaned_data["seat_map_text"] if typed else None
-        venues.screen_save(screen=obj, seat_map=seat_map, now=timezone.now(), actor=staff_actor(request))
+        venues.screen_save(
+            screen=obj,
+            seat_map=seat_map,
+            now=timezone.now(),
+            actor=staff_actor(request),
+            given=[name for name in ("venue", "name") if not change or name in form.changed_data],
+        )
 
 
 # --- films -------------------------------------------------------------------------------
 
 
+class FilmForm(KeepsWhatItShowed, forms.ModelForm):
+    class Meta:
+        model = Film
+        fields = ["title", "runtime_minutes", "rating", "description"]
+
+
 @admin.register(Film)
 class FilmAdmin(ModelFieldLimits, DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
+    form = FilmForm
     list_display = ["title", "runtime", "rating"]
     search_fields = ["title"]
     fields = ["title", "runtime_minutes", "rating", "description"]

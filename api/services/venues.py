@@ -1,6 +1,7 @@
 """What shows are made of: venues, screens and their seat maps, films, ticket types. Saved
 and deleted by staff; a change that would strand a sold seat or a show is refused."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +25,18 @@ from . import audit, catalog
 from .show_maps import keep_to_map, shows_follow_map
 
 
-def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, actor: str = "system") -> Screen:
-    """Save a screen; one that has shows stays in its venue (InUse). A new seat map applies
-    to every show of the screen at once, and may not drop a seat booked or held for a show
+def screen_save(
+    *,
+    screen: Screen,
+    seat_map: SeatMap | None,
+    now: datetime,
+    actor: str = "system",
+    given: Collection[str] = ("venue", "name"),
+) -> Screen:
+    """Save a screen: of a change, the fields in `given` ("venue", "name") as set on
+    `screen`, the others as committed (a colleague's rename since it was read is kept). One
+    that has shows stays in its venue (InUse). A new seat map applies to every show of the
+    screen at once, and may not drop a seat booked or held for a show
     that has not started (show_maps.keep_to_map: SeatInUse). The coming shows' capacities
     follow the new map (show_maps.shows_follow_map, a show.changed each); every show's
     tickets take their seats' places in it (_tickets_follow_map)."""
@@ -47,6 +57,12 @@ def screen_save(*, screen: Screen, seat_map: SeatMap | None, now: datetime, acto
             committed = lock_screen(screen.pk)
             if committed is None:
                 raise DeletedMeanwhile("Screen")
+            # (A venue kept as committed is not the one locked above: one being deleted
+            # locks this screen before deleting it, and so waits for this change.)
+            if "venue" not in given:
+                screen.venue_id = committed.venue_id
+            if "name" not in given:
+                screen.name = committed.name
         if committed is not None:
             # A show's zone and currency are its venue's: its tickets, sold in one, would
             # read in another.
@@ -118,17 +134,26 @@ def plain_save(
 ) -> Venue | Film:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
     "film.changed"...) lists the fields given (of a change, those it changes), as text. A
-    film's shows follow a new title or runtime; a venue with shows keeps its time zone and
-    currency (InUse)."""
+    change keeps the fields not given as committed. A film's shows follow a new title or
+    runtime; a venue with shows keeps its time zone and currency (InUse)."""
     now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
         # As committed (the admin's form has already set its values on the instance).
         # Locked: a change being made meanwhile is committed first, and compared with.
         rows = type(instance).objects.select_for_update(no_key=True).filter(pk=instance.pk)
-        before = rows.values(*fields).first() if done == "changed" else None
-        if done == "changed" and before is None:
+        names = [f.attname for f in instance._meta.concrete_fields if not f.primary_key]
+        committed = rows.values(*names).first() if done == "changed" else None
+        if done == "changed" and committed is None:
             raise DeletedMeanwhile(type(instance).__name__)
+        before = None
+        if committed is not None:
+            before = {name: committed[name] for name in fields}
+            # The fields not given as committed: a colleague's change of them since this
+            # instance was read (or a page showed it) is kept, not written back.
+            for name in names:
+                if name not in fields:
+                    setattr(instance, name, committed[name])
         for name, value in fields.items():
             setattr(instance, name, value)
         if before is not None:

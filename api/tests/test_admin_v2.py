@@ -385,3 +385,58 @@ def test_the_venue_page_costs_the_same_however_many_screens(staff, venue, django
         venues.screen_save(screen=Screen(venue=venue, name=f"Salon {n}"), seat_map=parse(AISLE_MAP), now=NOW)
     with django_assert_num_queries(4):
         assert "Salon 2" in staff.get(url).content.decode()
+
+
+# --- a page saves what staff changed on it, not what a colleague changed since -------------
+
+
+def test_a_venue_page_keeps_a_field_a_colleague_changed_since_it_was_opened(staff, venue):
+    url = f"/admin/api/venue/{venue.pk}/change/"
+    page = _form(staff, url, name="Odeon Kadıköy Sahne")
+    venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"country": "CY"}, actor="bob", now=NOW)
+
+    response = staff.post(url, page)
+
+    # The page showed TR and sent it back: the colleague's CY was undone, unseen.
+    assert response.status_code == 302
+    assert Venue.objects.values_list("name", "country").get(pk=venue.pk) == ("Odeon Kadıköy Sahne", "CY")
+    entry = AuditEntry.objects.filter(action="venue.changed").latest("pk")
+    assert (entry.actor, entry.changes) == ("staff:admin", {"name": "Odeon Kadıköy Sahne"})
+
+
+def test_a_film_page_keeps_a_runtime_a_colleague_changed_since_it_was_opened(staff, film):
+    url = f"/admin/api/film/{film.pk}/change/"
+    page = _form(staff, url, rating="R")
+    venues.plain_save(Film.objects.get(pk=film.pk), fields={"runtime_minutes": 170}, actor="bob", now=NOW)
+
+    assert staff.post(url, page).status_code == 302
+
+    assert Film.objects.values_list("runtime_minutes", "rating").get(pk=film.pk) == (170, "R")
+
+
+def test_a_screen_page_keeps_a_name_a_colleague_changed_since_it_was_opened(staff, screen):
+    url = f"/admin/api/screen/{screen.pk}/change/"
+    bigger = {"rows": [*AISLE_MAP["rows"], {"label": "C", "seats": [{"number": 1}, {"number": 2}]}]}
+    page = _form(staff, url, seat_map_text=json.dumps(bigger))
+    renamed = Screen.objects.get(pk=screen.pk)
+    renamed.name = "Salon 1 (IMAX)"
+    venues.screen_save(screen=renamed, seat_map=None, now=NOW, actor="bob")
+
+    assert staff.post(url, page).status_code == 302
+
+    assert Screen.objects.values_list("name", "capacity").get(pk=screen.pk) == ("Salon 1 (IMAX)", 11)
+
+
+def test_saving_a_screen_read_before_a_rename_keeps_the_rename_unless_it_gives_a_name(screen):
+    # The API's PATCH reads the screen, then saves it with the fields the request gave.
+    stale = Screen.objects.get(pk=screen.pk)
+    renamed = Screen.objects.get(pk=screen.pk)
+    renamed.name = "Salon 1 (IMAX)"
+    venues.screen_save(screen=renamed, seat_map=None, now=NOW, actor="bob")
+
+    venues.screen_save(screen=stale, seat_map=None, now=NOW, given=[])
+    assert Screen.objects.get(pk=screen.pk).name == "Salon 1 (IMAX)"
+
+    stale.name = "Salon Bir"
+    venues.screen_save(screen=stale, seat_map=None, now=NOW, given=["name"])
+    assert Screen.objects.get(pk=screen.pk).name == "Salon Bir"

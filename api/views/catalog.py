@@ -278,7 +278,11 @@ class ScreenViewSet(LocationMixin, InUseDestroyMixin, viewsets.ModelViewSet):
         screen.venue = values.get("venue", screen.venue)
         screen.name = values.get("name", screen.name)
         serializer.instance = venues.screen_save(
-            screen=screen, seat_map=values.get("seat_map"), now=timezone.now(), actor=actor_of(self.request)
+            screen=screen,
+            seat_map=values.get("seat_map"),
+            now=timezone.now(),
+            actor=actor_of(self.request),
+            given=[name for name in ("venue", "name") if name in values],
         )
 
 
