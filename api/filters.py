@@ -38,12 +38,17 @@ class ListFilterBackend(DjangoFilterBackend):
 @CharField.register_lookup
 class Folded(Transform):
     """A text folded for a match in any case, in every script: UPPER, as PostgreSQL's
-    icontains does; on SQLite, whose UPPER and LIKE fold ASCII letters only ("AMÉLIE"
+    icontains does, with "ß" (which UPPER keeps) as "SS", as str.casefold has it ("STRASSE"
+    finds "Straße"); on SQLite, whose UPPER and LIKE fold ASCII letters only ("AMÉLIE"
     found no "Amélie"), Python's str.casefold (CASEFOLD, api/apps.py)."""
 
     lookup_name = "folded"
     function = "UPPER"
     bilateral = True
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        sql, params = super().as_sql(compiler, connection, **extra_context)
+        return f"REPLACE(REPLACE({sql}, 'ß', 'SS'), 'ẞ', 'SS')", params
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return super().as_sql(compiler, connection, function="CASEFOLD", **extra_context)

@@ -112,6 +112,15 @@ def test_filter_title_is_any_case_in_every_script(api_client):
         assert [s["id"] for s in api_client.get("/api/shows", {"title": title}).json()["results"]] == [amelie.pk]
 
 
+def test_filter_title_folds_sharp_s_as_ss_on_both_databases(api_client):
+    # PostgreSQL's UPPER keeps "ß" ("STRAßE"), where SQLite's casefold reads "strasse".
+    strasse = make_show(days=2, title="Die Straße")
+    make_show(days=3, title="Die Stra")
+
+    for title in ("STRASSE", "strasse", "Straße", "STRAẞE"):
+        assert [s["id"] for s in api_client.get("/api/shows", {"title": title}).json()["results"]] == [strasse.pk]
+
+
 def test_filter_seats_is_at_least_that_many_free(api_client, dune, oppenheimer):
     book(dune, 5)  # 15 free at Dune, 20 at Oppenheimer
     hold_seats(oppenheimer.pk, quantity=2)  # 18 free
