@@ -11,6 +11,7 @@ __all__ = [
     "Conflict",
     "Missing",
     "Busy",
+    "LockWaitedOut",
     "Limited",
     "RelatedNotFound",
     "IdempotencyKeyInUse",
@@ -64,6 +65,13 @@ class Busy(DomainError):
         """Seconds before trying again: sooner, the retry would most likely wait out the
         same lock again."""
         return max(1, math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS))
+
+
+class LockWaitedOut(Busy):
+    """A lock waited for past lock_timeout that no service names with an error of its own:
+    a sale's outbox behind a webhook endpoint's registration (locking.lock_webhook_endpoints)."""
+
+    message = "Other changes being written still hold what this request needs; try again in a few seconds."
 
 
 class Limited(DomainError):

@@ -19,9 +19,9 @@ from django.db.models import Model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.errors import ShowBusy
+from api.errors import LockWaitedOut, ShowBusy
 from api.locking import lock_shows
-from api.models import Screen, Show, Ticket
+from api.models import Screen, Show, Ticket, Webhook
 from api.services import catalog, venues
 from api.services.showtimes import ShowTime, show_at
 from api.tests.conftest import ADA, book_ticket, in_thread, make_show, postgres_only
@@ -76,6 +76,30 @@ def test_a_show_locked_elsewhere_is_503_busy_after_the_lock_timeout(lock_elsewhe
     assert (status, body, retry_after) == (503, {"detail": ShowBusy.message, "code": "busy"}, "3")
     assert 3 <= took < 5
     assert not Ticket.objects.filter(show=show).exists()
+
+
+def test_a_sale_behind_a_webhook_endpoints_registration_is_503_busy_not_unreachable(settings):
+    """A registration waits for the writes in flight with the endpoints' table locked
+    EXCLUSIVE (locking.lock_webhook_endpoints); a sale's outbox reads the table FOR KEY
+    SHARE. A registration stuck there made the sale wait out its lock_timeout, answered as
+    "The database can't be reached" (503 unavailable). It is busy, with Retry-After."""
+    show = make_show()
+    params = connection.get_connection_params()
+    registering = psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"})
+    registering.execute(f"LOCK TABLE {Webhook._meta.db_table} IN EXCLUSIVE MODE")
+    timer = threading.Timer(HOLD_SECONDS, registering.rollback)
+    timer.start()
+    try:
+        status, body, retry_after, took = book(show.pk)
+    finally:
+        timer.cancel()
+        registering.rollback()
+        registering.close()
+
+    assert (status, body, retry_after) == (503, {"detail": LockWaitedOut.message, "code": "busy"}, "3")
+    assert 3 <= took < 5
+    assert not Ticket.objects.filter(show=show).exists()
+    assert book(show.pk)[0] == 201  # once the registration is done
 
 
 def test_other_shows_are_booked_meanwhile(lock_elsewhere, settings):

@@ -22,7 +22,18 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .. import sharedcache
-from ..errors import Busy, Conflict, DomainError, IdempotencyKeyReused, Invalid, Limited, Missing, SoldOut
+from ..errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    IdempotencyKeyReused,
+    Invalid,
+    Limited,
+    LockWaitedOut,
+    Missing,
+    SoldOut,
+)
+from ..locking import LOCK_NOT_AVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +104,9 @@ def _read_only(exc: Exception) -> bool:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc, context.get("view"))
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        # The transaction's lock_timeout (set with the show's lock) ran out: busy, not down.
+        return domain_error_response(LockWaitedOut(), context.get("view"))
     if isinstance(exc, OperationalError | InterfaceError) or _read_only(exc):
         # The database went away mid-request (a restart, a failover), or the request reached
         # a server that is still becoming the primary: the client may retry, with the same
