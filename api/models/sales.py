@@ -195,7 +195,9 @@ class Hold(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     # Who made the hold (user or client address), for the per-client limit.
     client = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The `now` of the request that made it (services.holds.hold_insert), which expires_at
+    # counts from; not the clock at the INSERT, which may be later (a wait for the lock).
+    created_at = models.DateTimeField(default=timezone.now)
     # A waiting list's offer is a hold of the entry's party (services/waitlist.py). One to
     # one: the database itself never lets an entry be offered twice.
     waitlist_entry = models.OneToOneField(

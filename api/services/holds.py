@@ -103,6 +103,7 @@ def hold_insert(
         lines=[line.as_json() for line in lines],
         total=sum((line.price for line in lines), Decimal("0.00")),
         client=client,
+        created_at=now,
         # Never past the start: a hold of a started show can't be confirmed, so it has run out
         # (read as gone, refused as hold_expired, off the client's cap) by expires_at alone.
         expires_at=min(expires_at, show.starts_at),

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from api.models import AuditEntry, Hold, Ticket
 from api.services import sales
-from api.tests.conftest import all_at_once, book_ticket, local_iso, make_show, postgres_only, screen_of
+from api.tests.conftest import all_at_once, book_ticket, hold_seats, local_iso, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -389,3 +389,17 @@ def test_a_release_racing_the_confirm_of_its_hold_never_both_succeed():
     assert answers in ({"release": 404, "confirm": 201}, {"release": 204, "confirm": 409}), answers
     assert released_entries(made.pk) == (answers["release"] == 204)
     assert Ticket.objects.count() == (2 if answers["confirm"] == 201 else 0)
+
+
+def test_a_hold_is_made_at_its_requests_now_which_it_lasts_from(db):
+    # The request read the clock, then waited (for the show's lock, say): the hold counts
+    # its minutes, and ends (HoldQuerySet.end, extend_by_start), from that moment, not
+    # from the INSERT's clock, which auto_now_add wrote over the value given.
+    show = make_show()
+    then = timezone.now() - timedelta(seconds=30)
+
+    hold = hold_seats(show.pk, quantity=2, now=then)
+
+    stored = Hold.objects.get(pk=hold.pk)
+    assert stored.created_at == then
+    assert stored.expires_at == then + timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
