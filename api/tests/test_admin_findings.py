@@ -256,39 +256,26 @@ def test_the_show_list_filters_by_each_venues_own_day_and_has_no_drill_down_in_u
         "/admin/auth/user/?date_joined__year=-5",
         "/admin/axes/accessattempt/?attempt_time__year=99999999999999999999",
         "/admin/authtoken/tokenproxy/?created__year=-5",
-    ],
-)
-def test_a_year_out_of_range_in_any_lists_query_is_not_a_500(staff, query):
-    # A year-9999 link of the drill-down (a show typed in for 9999-12-30 offered one), or
-    # one typed by hand, was a 500: a ValueError or OverflowError in Django's list.
-    staff.raise_request_exception = False
-
-    response = staff.get(query)
-
-    assert (response.status_code, response["Location"]) == (302, query.split("?")[0] + "?e=1")
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
+        # A number past 64 bits in an id__in, the form the admin's own links take.
         "/admin/api/show/?id__in=99999999999999999999999",
         "/admin/api/booking/?id__in=1,99999999999999999999999",
         "/admin/auth/group/?id__in=99999999999999999999999",
         "/admin/axes/accesslog/?id__in=99999999999999999999999",
     ],
 )
-def test_a_number_past_64_bits_in_any_lists_id__in_is_not_a_500(staff, query):
-    # The form the admin's own links take. SQLite refused the number as the list was
-    # counted (OverflowError, a 500): now the list's "?e=1". PostgreSQL compares it, and
-    # the list shows no row.
+def test_a_year_or_number_out_of_range_in_any_lists_query_is_not_a_500(staff, query):
+    # A year-9999 link of the drill-down (a show typed in for 9999-12-30 offered one), or
+    # one typed by hand, was a 500: a ValueError or OverflowError in Django's list. So was
+    # the number on SQLite, refused as the list was counted.
     staff.raise_request_exception = False
 
     response = staff.get(query)
 
-    if connection.vendor == "sqlite":
-        assert (response.status_code, response["Location"]) == (302, query.split("?")[0] + "?e=1")
-    else:
+    if "id__in=" in query and connection.vendor == "postgresql":
+        # PostgreSQL compares the number, and the list shows no row.
         assert (response.status_code, response.context["cl"].result_count) == (200, 0)
+    else:
+        assert (response.status_code, response["Location"]) == (302, query.split("?")[0] + "?e=1")
 
 
 def test_a_regular_expression_in_a_lists_query_is_refused_not_a_500(staff, show):
