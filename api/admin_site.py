@@ -4,6 +4,7 @@ selection, and answers a list's query string it can't read as "?e=1", not a 500.
 api/admin/, which it would import: Django reads it when a model admin is first registered
 (api.apps.AdminConfig's default_site)."""
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -66,8 +67,13 @@ class ListReadChecked:
     with _ReadChecked."""
 
     def get_changelist(self, request, **kwargs) -> Any:
-        changelist = super().get_changelist(request, **kwargs)  # type: ignore[misc]
-        return type(changelist.__name__, (_ReadChecked, changelist), {"__module__": changelist.__module__})
+        return _read_checked(super().get_changelist(request, **kwargs))  # type: ignore[misc]
+
+
+@cache
+def _read_checked(changelist: type) -> type:
+    """The ChangeList class with _ReadChecked, made once per class."""
+    return type(changelist.__name__, (_ReadChecked, changelist), {"__module__": changelist.__module__})
 
 
 class BoxOfficeSite(admin.AdminSite):
