@@ -1,13 +1,19 @@
 """Middleware of the service's own."""
 
+import logging
+import math
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .views.handlers import API_PREFIX
+from .views.handlers import API_PREFIX, database_trouble
+
+logger = logging.getLogger(__name__)
 
 
 class NulInQueryRefused:
@@ -44,4 +50,27 @@ class ApiErrorsAsJson:
         if isinstance(response, Response) and response.status_code >= 400 and request.path.startswith(API_PREFIX):
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class DatabaseTroubleAsPage:
+    """A page (the show page's booking, an e-ticket, the admin) whose database went away
+    mid-request (a failover) or whose lock was waited out is a 503 page that says to try
+    again, with Retry-After, as the API's JSON 503s are (api/views/base.py); it was
+    Django's "Server Error (500)". The API's own paths are left to its handler."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        trouble = database_trouble(exception)
+        if trouble is None or request.path.startswith(API_PREFIX):
+            return None
+        logger.warning("Database %s: %s", trouble, exception)
+        response = render(request, "503.html", {"busy": trouble == "busy"}, status=503)
+        retry_after = math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS) if trouble == "busy" else 1
+        response["Retry-After"] = str(max(1, retry_after))
         return response

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the refusal of the login page.
     "axes.middleware.AxesMiddleware",
+    "api.middleware.DatabaseTroubleAsPage",  # after axes: a view's exception reaches it first
 ]
 
 ROOT_URLCONF = "booking.urls"

@@ -97,3 +97,42 @@ def test_a_successful_answer_stays_a_browsable_page(api_client):
     response = api_client.get(f"/api/shows/{show.pk}", **HTML)
 
     assert (response.status_code, response["Content-Type"]) == (200, "text/html; charset=utf-8")
+
+
+class _PostgresError(Exception):
+    """What psycopg's error carries, as Django's wraps it (its __cause__)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "busy", "retry_after"),
+    [
+        ("OperationalError", None, False, "1"),  # the server gone (a failover)
+        ("InternalError", "25006", False, "1"),  # a standby not yet promoted
+        ("OperationalError", "55P03", True, "3"),  # a lock waited out
+    ],
+)
+def test_a_page_whose_database_is_in_trouble_is_a_503_page_to_try_again(
+    client, monkeypatch, error, cause, busy, retry_after
+):
+    # The home page, the show page's booking, an e-ticket, the admin: Django's "Server Error
+    # (500)" in a failover, which tells a customer nothing they can do.
+    from django import db
+
+    def trouble(*args: object, **kwargs: object) -> None:
+        raised = getattr(db, error)("server closed the connection unexpectedly")
+        raised.__cause__ = _PostgresError(cause) if cause else None
+        raise raised
+
+    monkeypatch.setattr("api.selectors.shows_with_counts", trouble)
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert (response.status_code, response["Retry-After"]) == (503, retry_after)
+    page = response.content.decode()
+    assert "Try again in a moment" in page
+    assert ("Other requests are still holding" in page) == busy

@@ -10,7 +10,6 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework import status
@@ -33,7 +32,7 @@ from ..errors import (
     Missing,
     SoldOut,
 )
-from ..locking import LOCK_NOT_AVAILABLE
+from .handlers import database_trouble
 
 logger = logging.getLogger(__name__)
 
@@ -93,24 +92,14 @@ def domain_error_response(exc: DomainError, view: Any = None) -> Response:
     raise TypeError(f"No HTTP answer for {type(exc).__name__}") from exc
 
 
-# SQLSTATE of a write sent to a server in recovery (a standby not yet promoted).
-READ_ONLY_SQL_TRANSACTION = "25006"
-
-
-def _read_only(exc: Exception) -> bool:
-    return isinstance(exc, DatabaseError) and getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION
-
-
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc, context.get("view"))
-    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-        # The transaction's lock_timeout (set with the show's lock) ran out: busy, not down.
+    trouble = database_trouble(exc)
+    if trouble == "busy":
         return domain_error_response(LockWaitedOut(), context.get("view"))
-    if isinstance(exc, OperationalError | InterfaceError) or _read_only(exc):
-        # The database went away mid-request (a restart, a failover), or the request reached
-        # a server that is still becoming the primary: the client may retry, with the same
-        # Idempotency-Key for a booking.
+    if trouble == "unavailable":
+        # The client may retry, with the same Idempotency-Key for a booking.
         logger.warning("Database unavailable: %s", exc)
         return Response(
             {"detail": "The database can't be reached; try again.", "code": "unavailable"},

@@ -6,11 +6,33 @@ Django refuses before any view runs (a Host outside ALLOWED_HOSTS is a 400), and
 no handler expected (a 500). With DEBUG on, Django shows its debug pages instead.
 """
 
+from typing import Literal
+
 from django.core.exceptions import DisallowedHost
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
+from ..locking import LOCK_NOT_AVAILABLE
+
 API_PREFIX = "/api/"
+# SQLSTATE of a write sent to a server in recovery (a standby not yet promoted).
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+def database_trouble(exc: Exception) -> Literal["busy", "unavailable"] | None:
+    """What a database error says to the client, who may retry: "busy", a lock waited for
+    past the transaction's lock_timeout (set with the show's lock); "unavailable", the
+    database gone mid-request (a restart, a failover) or a server still becoming the
+    primary; None, neither."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if isinstance(exc, OperationalError) and sqlstate == LOCK_NOT_AVAILABLE:
+        return "busy"
+    if isinstance(exc, OperationalError | InterfaceError):
+        return "unavailable"
+    if isinstance(exc, DatabaseError) and sqlstate == READ_ONLY_SQL_TRANSACTION:
+        return "unavailable"
+    return None
 
 
 def _for_api(request: HttpRequest) -> bool:
