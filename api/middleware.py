@@ -1,16 +1,15 @@
 """Middleware of the service's own."""
 
 import logging
-import math
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from .errors import LockWaitedOut
 from .views.handlers import API_PREFIX, database_trouble
 
 logger = logging.getLogger(__name__)
@@ -71,6 +70,6 @@ class DatabaseTroubleAsPage:
             return None
         logger.warning("Database %s: %s", trouble, exception)
         response = render(request, "503.html", {"busy": trouble == "busy"}, status=503)
-        retry_after = math.ceil(settings.BOOKING_LOCK_TIMEOUT_SECONDS) if trouble == "busy" else 1
-        response["Retry-After"] = str(max(1, retry_after))
+        # As the API answers them: busy as any Busy error, unavailable at once.
+        response["Retry-After"] = str(LockWaitedOut().retry_after if trouble == "busy" else 1)
         return response

@@ -3,7 +3,9 @@
 
 They answer what happens outside DRF's views, where api/views/base.py can't: a request
 Django refuses before any view runs (a Host outside ALLOWED_HOSTS is a 400), and an error
-no handler expected (a 500). With DEBUG on, Django shows its debug pages instead.
+no handler expected (a 500). With DEBUG on, Django shows its debug pages instead. And
+database_trouble: what a database error tells a client, for the API's handler
+(api/views/base.py) and the pages' (api/middleware.py).
 """
 
 from typing import Literal
