@@ -5,6 +5,7 @@ and the form a page holds, as staff would submit it."""
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
 import pytest
 
@@ -69,13 +70,16 @@ class _FormReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.data: dict[str, str] = {}
+        self.enctype = "application/x-www-form-urlencoded"  # a form's, when it names none
         self._select: str | None = None
         self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         name = found.get("name")
-        if tag == "input" and name and found.get("type") not in ("submit", "checkbox"):
+        if tag == "form" and found.get("enctype"):
+            self.enctype = found["enctype"] or self.enctype
+        elif tag == "input" and name and found.get("type") not in ("submit", "checkbox"):
             self.data[name] = found.get("value") or ""
         elif tag == "select" and "disabled" not in found:
             self._select = name
@@ -95,11 +99,26 @@ class _FormReader(HTMLParser):
             self._textarea = None
 
 
-def _form(client, url: str, **changes) -> dict:
-    """The page's form as loaded, with some fields changed: what staff submit."""
+def _page(client, url: str, **changes) -> tuple[dict, str]:
+    """The page's form as loaded, with some fields changed, and its encoding."""
     reader = _FormReader()
     reader.feed(client.get(url).content.decode())
     data = {name: value for name, value in reader.data.items() if name != "csrfmiddlewaretoken"}
     # A textarea's text starts after one newline, which the browser drops.
     data = {name: value.removeprefix("\n") for name, value in data.items()}
-    return {**data, **changes, "_save": "Save"}
+    return {**data, **changes, "_save": "Save"}, reader.enctype
+
+
+def _form(client, url: str, **changes) -> dict:
+    """The page's form as loaded, with some fields changed: what staff submit."""
+    return _page(client, url, **changes)[0]
+
+
+def _submit(client, url: str, **changes):
+    """The page's form, with some fields changed, sent as a browser sends it: url-encoded
+    unless the form asks for multipart/form-data (the test client's post() always sends
+    multipart, whose fields go as they are; url-encoded, a body is larger)."""
+    data, enctype = _page(client, url, **changes)
+    if enctype == "multipart/form-data":
+        return client.post(url, data)
+    return client.post(url, urlencode(data), content_type=enctype)
