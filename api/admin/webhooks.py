@@ -14,10 +14,10 @@ from ..errors import EndpointInactive, WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
-from .base import DeletedWithIt, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
+from .base import DeletedWithIt, KeepsWhatItShowed, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 
-class WebhookForm(forms.ModelForm):
+class WebhookForm(KeepsWhatItShowed, forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https", help_text="http or https.")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in EVENT_TYPES],
@@ -32,6 +32,10 @@ class WebhookForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
+        if self.instance.pk is not None and "url" not in self.changed_data:
+            # Checked when it was registered, as the API's PATCH leaves it: an endpoint whose
+            # host has gone (or turned private) could not be switched off here.
+            return url
         try:
             webhooks.check_url(url)
         except WebhookUrlRefused as exc:
@@ -59,9 +63,10 @@ class WebhookAdmin(RuleErrorsAsMessages, DeletedWithIt, ListQueriesChecked, admi
     def save_model(self, request: HttpRequest, obj: Webhook, form: Any, change: bool) -> None:
         actor, now = staff_actor(request), timezone.now()
         if change:
-            webhooks.webhook_update(
-                webhook_id=obj.pk, actor=actor, now=now, url=obj.url, events=obj.events, active=obj.active
-            )
+            # The fields staff changed on the page (KeepsWhatItShowed), as the API's PATCH names
+            # them: a colleague's change of another since the page was opened is kept.
+            given = {name: getattr(obj, name) for name in ("url", "events", "active") if name in form.changed_data}
+            webhooks.webhook_update(webhook_id=obj.pk, actor=actor, now=now, **given)
             return
         created = webhooks.webhook_create(url=obj.url, events=obj.events, actor=actor, now=now, active=obj.active)
         obj.pk, obj.secret = created.pk, created.secret

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import audit, webhooks
-from api.tests.admin_catalog_helpers import film, screen, show, venue  # noqa: F401 (the fixtures)
+from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
 from api.tests.admin_helpers import clerk, frozen  # noqa: F401 (the fixture)
 from api.tests.conftest import book_seats
 
@@ -75,3 +75,39 @@ def test_deleting_an_endpoint_asks_for_the_right_to_delete_endpoints_alone(clien
 
     assert response.status_code == status
     assert Webhook.objects.filter(pk=endpoint.pk).exists() is (status == 403)
+
+
+def _superuser(client) -> None:
+    client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
+
+
+def test_an_endpoint_whose_host_no_longer_resolves_can_be_switched_off(client, endpoint, settings):
+    """The page checked the URL again on every save, as if typed anew: an endpoint whose
+    receiver's name has gone (or that private addresses no longer allow) could only be
+    deleted, with its delivery log, where the API's PATCH {"active": false} worked."""
+    Webhook.objects.filter(pk=endpoint.pk).update(url="https://erp.invalid/hook")
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    _superuser(client)
+    page = _form(client, f"/admin/api/webhook/{endpoint.pk}/change/")
+    # "active" unticked: a browser sends no unticked box (nor does _form keep any).
+
+    response = client.post(f"/admin/api/webhook/{endpoint.pk}/change/", page)
+
+    assert response.status_code == 302
+    assert not Webhook.objects.get(pk=endpoint.pk).active
+    # A URL typed anew is still checked.
+    response = client.post(f"/admin/api/webhook/{endpoint.pk}/change/", {**page, "url": "https://erp2.invalid/hook"})
+    assert "can&#x27;t be resolved" in response.content.decode()
+
+
+def test_switching_an_endpoint_off_keeps_the_events_a_colleague_chose_meanwhile(client, endpoint):
+    _superuser(client)
+    page = _form(client, f"/admin/api/webhook/{endpoint.pk}/change/")
+    # "active" unticked, the events (none ticked: every event) as shown.
+    webhooks.webhook_update(webhook_id=endpoint.pk, actor="staff:bob", now=timezone.now(), events=["show.cancelled"])
+
+    assert client.post(f"/admin/api/webhook/{endpoint.pk}/change/", page).status_code == 302
+
+    # The page wrote back the events it showed (all of them), undoing bob's choice.
+    endpoint.refresh_from_db()
+    assert (endpoint.active, endpoint.events) == (False, ["show.cancelled"])

@@ -133,6 +133,20 @@ def test_a_retry_for_an_inactive_endpoint_is_a_409_not_a_202_never_sent(staff_cl
     assert deliver().delivered == 1
 
 
+@pytest.mark.parametrize("ids", ["{big}/deliveries/{event}", "{endpoint}/deliveries/{big}", "{big}/deliveries/{big}"])
+def test_a_retry_for_ids_past_the_columns_range_is_a_404(staff_client, endpoint, receiver, show, ids):
+    # The endpoint's id was looked up as the event's foreign key: past 64 bits, SQLite's
+    # OverflowError, a 500 (a pk lookup Django keeps to no row).
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+    path = ids.format(big=10**23, endpoint=endpoint.pk, event=event.pk)
+
+    response = staff_client.post(f"/api/webhooks/{path}/retry")
+
+    assert response.status_code == 404, response.content
+    assert "detail" in response.json()
+
+
 @pytest.mark.django_db
 def test_the_purge_keeps_an_old_delivered_event_until_its_retry_is_sent(endpoint, receiver, show):
     book_seats(show.pk)

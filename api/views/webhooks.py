@@ -106,7 +106,10 @@ class DeliveryRetryView(GenericAPIView):
         responses={202: DeliverySerializer, **errors(401, 403, 404, 409)},
     )
     def post(self, request: Request, pk: str, delivery: str) -> Response:
-        event = get_object_or_404(WebhookEvent.objects.all(), pk=delivery, webhook_id=pk)
+        # The endpoint by its pk first: Django keeps an id past the column's range out of a
+        # pk lookup (no row), not out of a foreign key's (SQLite raised OverflowError, a 500).
+        webhook = get_object_or_404(Webhook.objects.all(), pk=pk)
+        event = get_object_or_404(WebhookEvent.objects.all(), pk=delivery, webhook=webhook)
         event = webhooks.delivery_retry(delivery_id=event.pk, actor=actor_of(request), now=timezone.now())
         return Response(DeliverySerializer(event).data, status=status.HTTP_202_ACCEPTED)
 
