@@ -5,7 +5,7 @@ request in, labels out; the same state and request always give the same seats.
 """
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import combinations
@@ -113,11 +113,20 @@ class SideBySide:
         )
 
 
-def _best_in_row(spot: SweetSpot, runs: list[list[Seat]], quantity: int, *, single_seat_rule: bool) -> Placement | None:
+def _best_in_row(
+    spot: SweetSpot,
+    runs: list[list[Seat]],
+    quantity: int,
+    *,
+    single_seat_rule: bool,
+    strands_one: Callable[[list[Seat]], bool] | None = None,
+) -> Placement | None:
     """The best side-by-side placement of `quantity` in a row (its runs of free neighbours)
     that the rule allows: the one nearest the sweet spot that strands no seat or, when every
     placement of the row strands one, the best of them (the rule's exemption); without the
-    rule, the best of all. None when none fits."""
+    rule, the best of all. None when none fits. Whether a placement strands a seat is read
+    off its run, or asked of `strands_one` (seats beside the runs that are free, though not
+    to be chosen)."""
     placements = [(run, start) for run in runs for start in range(len(run) - quantity + 1)]
     if not placements:
         return None
@@ -129,7 +138,10 @@ def _best_in_row(spot: SweetSpot, runs: list[list[Seat]], quantity: int, *, sing
         run, start = min(among, key=lambda p: spot.distance(p[0][p[1]].row, p[0][p[1]].x, quantity))
         return (0, *spot.distance(run[start].row, run[start].x, quantity)), run[start : start + quantity]
 
-    clean = [(r, i) for r, i in placements if not leaves_one(len(r), i, quantity)] if single_seat_rule else placements
+    def stranding(run: list[Seat], start: int) -> bool:
+        return strands_one(run[start : start + quantity]) if strands_one else leaves_one(len(run), start, quantity)
+
+    clean = [(r, i) for r, i in placements if not stranding(r, i)] if single_seat_rule else placements
     return best(clean or placements)
 
 
@@ -162,13 +174,23 @@ def best_together(
     return list(allowed.labels) if allowed else None
 
 
-def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, single_seat_rule: bool) -> list[str] | None:
+def _best_split(
+    seat_map: SeatMap,
+    unavailable: set[str],
+    quantity: int,
+    *,
+    single_seat_rule: bool,
+    unsellable: AbstractSet[str] = frozenset(),
+) -> list[str] | None:
     """The party over as few rows as possible (the seats of a row need not be side by
     side). Rows are taken nearest the sweet spot first, each given as many of the party as
-    it can take (_fill_row): all but the last whole, so only the last can strand a seat.
+    it can take (_fill_row): all but the last whole, so only the last can strand a seat, or
+    a whole row one of `unsellable` beside the seats taken.
     Of the sets of rows that seat the party so, the first (nearest) whose fill strands no
     seat, with the rule; only when none does, the first of all. A nearer row that would
-    leave one alone lost to no row that seats its share cleanly."""
+    leave one alone lost to no row that seats its share cleanly. `unavailable` includes
+    `unsellable`: never chosen, but free to the rule, as stranded_seat judges named seats."""
+    sold = set(unavailable) - set(unsellable)
     spot = seat_map.sweet_spot
     order = spot.rows_nearest_first
     free = [len(free_in(row, unavailable)) for row in seat_map.rows]
@@ -181,8 +203,8 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
     def fill(index: int, count: int) -> tuple[list[str], bool]:
         """The row's seats for `count`, and whether they strand one (with the rule)."""
         row = seat_map.rows[index]
-        labels = _fill_row(row, unavailable, count, spot, single_seat_rule=single_seat_rule)
-        return labels, single_seat_rule and strands(row, unavailable, labels) is not None
+        labels = _fill_row(row, unavailable, count, spot, single_seat_rule=single_seat_rule, sold=sold)
+        return labels, single_seat_rule and strands(row, sold, labels) is not None
 
     @functools.cache
     def first_rows(after: int, rows: int, left: int, clean: bool) -> tuple[int, ...] | None:
@@ -195,7 +217,7 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
             count = min(free[index], left)
             if count == left and rows == 1 and not (clean and fill(index, count)[1]):
                 return (index,)
-            if count and count < left and rows > 1:
+            if count and count < left and rows > 1 and not (clean and fill(index, count)[1]):
                 rest = first_rows(position + 1, rows - 1, left - count, clean)
                 if rest is not None:
                     return (index, *rest)
@@ -210,14 +232,23 @@ def _best_split(seat_map: SeatMap, unavailable: set[str], quantity: int, *, sing
     return labels
 
 
-def _fill_row(row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool) -> list[str]:
+def _fill_row(
+    row: Row, unavailable: set[str], count: int, spot: SweetSpot, *, single_seat_rule: bool, sold: set[str]
+) -> list[str]:
     """`count` of the row's free seats (at most as many as it has): side by side where a
     run can take them (the best placement, by Rank), else its largest runs whole (of as
-    large, the better ranked first) until the rest fits in one. Whole runs strand nothing."""
+    large, the better ranked first) until the rest fits in one. Whole runs strand nothing
+    in themselves. `sold`: `unavailable` less the seats free but not to be chosen, which a
+    placement must not leave lone either."""
     taken, chosen = set(unavailable), list[str]()
+
+    def strands_one(seats: list[Seat]) -> bool:
+        return strands(row, sold | set(chosen), [s.label for s in seats]) is not None
+
     while count:
         runs = free_runs(row, taken)
-        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule)
+        judge = strands_one if len(sold) < len(unavailable) else None  # else: read off the runs
+        found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule, strands_one=judge)
         if found is not None:
             return chosen + [s.label for s in found[1]]
         run = min(runs, key=lambda run: (-len(run), _rank(spot, run)))
@@ -251,7 +282,7 @@ def choose_best(
     wheelchair party's companion seats beside its space are its own. A companion seat is
     still a seat that must not be left lone. `unsellable`: free seats not sold to this
     party, never chosen, though a seat that must not be left lone (in a placement side by
-    side; split over rows, they count as taken).
+    side, split over rows or beside a wheelchair space).
     """
     taken = set(unavailable) | set(unsellable)  # for the wheelchair spaces and a split
     chosen: list[str] = []
@@ -259,7 +290,9 @@ def choose_best(
     beside = quantity - wheelchair  # the rest of the party, beside the spaces where they can be
 
     def party_beside(space: Seat) -> list[Seat]:
-        return _companions_beside(seat_map, space, taken, beside, single_seat_rule=single_seat_rule)
+        return _companions_beside(
+            seat_map, space, taken, beside, single_seat_rule=single_seat_rule, unsellable=unsellable
+        )
 
     for _ in range(wheelchair):
         spaces = [s for s in seat_map if s.kind == "wheelchair" and s.label not in taken]
@@ -271,7 +304,14 @@ def choose_best(
             # One space: the first in that order whose row seats the whole party with it.
             for space in spaces:
                 block = [space, *party_beside(space)]
-                rest = _beside(seat_map, block, taken, quantity - len(block), single_seat_rule=single_seat_rule)
+                rest = _beside(
+                    seat_map,
+                    block,
+                    taken,
+                    quantity - len(block),
+                    single_seat_rule=single_seat_rule,
+                    unsellable=unsellable,
+                )
                 if rest is not None:
                     party = [s.label for s in block] + rest
                     return Choice(_in_map_order(seat_map, party), together=side_by_side(seat_map, party))
@@ -288,7 +328,7 @@ def choose_best(
     together = best_together(
         seat_map, taken - set(unsellable), left, single_seat_rule=single_seat_rule, unsellable=unsellable
     )
-    rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule)
+    rest = together or _best_split(seat_map, taken, left, single_seat_rule=single_seat_rule, unsellable=unsellable)
     if rest is None:
         return None
     chosen += rest
@@ -300,7 +340,13 @@ def _free_companions(seat_map: SeatMap, space: Seat, taken: set[str]) -> list[Se
 
 
 def _companions_beside(
-    seat_map: SeatMap, space: Seat, taken: set[str], count: int, *, single_seat_rule: bool
+    seat_map: SeatMap,
+    space: Seat,
+    taken: set[str],
+    count: int,
+    *,
+    single_seat_rule: bool,
+    unsellable: AbstractSet[str] = frozenset(),
 ) -> list[Seat]:
     """`count` of the free companion seats beside a wheelchair space (all of them, when
     there are no more): with the rule, a choice of them that strands no seat in the row
@@ -313,7 +359,7 @@ def _companions_beside(
     row, spot = seat_map.rows[space.row], seat_map.sweet_spot
 
     def rank(picked: list[Seat]) -> tuple[bool, tuple[float, int, int]]:
-        stranding = single_seat_rule and strands(row, taken, [s.label for s in picked]) is not None
+        stranding = single_seat_rule and strands(row, taken - unsellable, [s.label for s in picked]) is not None
         xs = [space.x, *(s.x for s in picked)]  # side by side: the space and its neighbours
         return stranding, spot.distance(space.row, min(xs), len(xs))
 
@@ -321,7 +367,13 @@ def _companions_beside(
 
 
 def _beside(
-    seat_map: SeatMap, block: list[Seat], taken: set[str], count: int, *, single_seat_rule: bool
+    seat_map: SeatMap,
+    block: list[Seat],
+    taken: set[str],
+    count: int,
+    *,
+    single_seat_rule: bool,
+    unsellable: AbstractSet[str] = frozenset(),
 ) -> list[str] | None:
     """`count` free seats next to `block` (a wheelchair space and its companion seats, side
     by side) in its row, so that the party sits together: taken from the free neighbours on
@@ -346,7 +398,7 @@ def _beside(
         if from_left > len(left) or from_right > len(right):
             continue
         labels = [s.label for s in left[:from_left] + right[:from_right]]
-        if single_seat_rule and strands(row, fixed, labels) is not None:
+        if single_seat_rule and strands(row, fixed - unsellable, labels) is not None:
             continue
         rank = seat_map.sweet_spot.distance(block[0].row, low - from_left, len(block) + count)
         options.append((rank, labels))
