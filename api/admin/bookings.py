@@ -1,6 +1,6 @@
 """Customers and bookings in the admin: who booked what, and cancelling a whole booking."""
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
@@ -137,6 +137,22 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQuer
     @admin.display(description="History")
     def history(self, booking: Booking) -> str:
         return history_link("booking", booking.reference)
+
+    def get_deleted_objects(self, objs, request):
+        # A booking deleted is cancelled, its tickets with it (services.sales.booking_cancel):
+        # the confirmation names them, and asks for the right to delete tickets too. Their
+        # link to the booking (DO_NOTHING, a constraint in the database) is not one Django
+        # follows: the page named the booking alone, to staff who may delete bookings only.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        listed: list[Any] = list(deleted)
+        tickets = Ticket.objects.filter(booking__in=objs).select_related("show").order_by("booking_id", "pk")
+        going = [f"Ticket (cancelled): {ticket}" for ticket in tickets]
+        if going:
+            listed.append(going)
+            counts = {**counts, str(Ticket._meta.verbose_name_plural): len(going)}
+            if not request.user.has_perm("api.delete_ticket"):
+                perms_needed = {*perms_needed, str(Ticket._meta.verbose_name)}
+        return listed, counts, perms_needed, protected
 
     def delete_model(self, request, obj: Booking) -> None:
         sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True)

@@ -61,7 +61,12 @@ class ShowPriceFormSet(BaseInlineFormSet):
 
     def save(self, commit: bool = True) -> list[Any]:
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-        if not self.has_changed():
+        deleted = self.deleted_forms
+        kept = [form for form in self.initial_forms if form not in deleted]
+        added = [form for form in self.extra_forms if form.has_changed() and form not in deleted]
+        # A row deleted is a change too: without the right to change prices, Django's rows
+        # report no change (has_changed()), and a delete was "saved" with nothing deleted.
+        if not (deleted or added or any(form.has_changed() for form in kept)):
             return []
         # The page's prices compared again under the show's lock, which show_update takes
         # too and the admin's transaction holds to the commit: a colleague's save between
@@ -70,19 +75,24 @@ class ShowPriceFormSet(BaseInlineFormSet):
         shown = self.data.get("prices_shown")  # None: a page from before the field
         if shown is not None and shown != prices_shown(self.instance):
             raise PricesChangedMeanwhile()
-        deleted = self.deleted_forms
-        kept = [form for form in self.initial_forms if form not in deleted]
-        added = [form for form in self.extra_forms if form.has_changed() and form not in deleted]
-        prices = [
-            (form.cleaned_data["ticket_type"].key, form.cleaned_data["category"], form.cleaned_data["amount"])
-            for form in kept + added
-        ]
+        prices = [_price(form) for form in kept + added]
         catalog.show_update(show_id=self.instance.pk, now=timezone.now(), prices=prices, actor=self.actor)
         # What the admin's history entry reads (formset.save() would have set them).
         self.new_objects = [form.instance for form in added]
         self.changed_objects = [(form.instance, form.changed_data) for form in kept if form.has_changed()]
         self.deleted_objects = [form.instance for form in deleted if form in self.initial_forms]
         return self.new_objects
+
+
+def _price(form: forms.ModelForm) -> tuple[str, str, Any]:
+    """A row's price as the page leaves it: as typed when changed, else its row's. (Without
+    the right to change prices, Django gives a row the row's values as read, the type an
+    id: read as typed, a 500.)"""
+    if form.has_changed():
+        typed = form.cleaned_data
+        return typed["ticket_type"].key, typed["category"], typed["amount"]
+    price = form.instance
+    return price.ticket_type.key, price.category, price.amount
 
 
 class ShowPriceInline(admin.TabularInline):

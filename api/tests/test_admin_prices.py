@@ -14,7 +14,7 @@ from api.admin.prices import PRICES_CHANGED
 from api.models import AuditEntry, Show, ShowPrice, TicketType
 from api.services import catalog, sales, venues
 from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
-from api.tests.admin_helpers import NOW, _form_errors, _messages, frozen  # noqa: F401 (the fixtures)
+from api.tests.admin_helpers import NOW, _form_errors, _messages, clerk, frozen  # noqa: F401 (the fixtures)
 from api.tests.conftest import ADA, hold_seats
 
 pytestmark = pytest.mark.django_db
@@ -343,3 +343,42 @@ def test_types_are_deleted_one_at_a_time(staff):
     response = staff.get("/admin/api/tickettype/")
 
     assert "delete_selected" not in response.content.decode()
+
+
+# --- staff who may change some of a show's prices only (found by a review helper) -------
+
+
+def test_a_clerk_who_may_add_prices_but_not_change_them_adds_one_to_a_priced_show(client, show):
+    # Without the right to change prices, the adult row is read-only, and Django gives its
+    # form the row's values as read (the type an id): the save read it as typed, a 500.
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("250.00"))])
+    clerk(client, "view_show", "change_show", "view_showprice", "add_showprice")
+    url = f"/admin/api/show/{show.pk}/change/"
+    child = TicketType.objects.get(key="child").pk
+
+    response = client.post(
+        url, _prices_form(client, url, [{"ticket_type": child, "category": "standard", "amount": "100.00"}])
+    )
+
+    assert response.status_code == 302
+    prices = sorted(ShowPrice.objects.filter(show=show).values_list("ticket_type__key", "amount"))
+    assert prices == [("adult", Decimal("250.00")), ("child", Decimal("100.00"))]
+
+
+def test_a_clerk_who_may_delete_prices_but_not_change_them_deletes_one(client, show):
+    # Django's read-only rows report no change, deleted ones too: the page said "changed
+    # successfully" and nothing was deleted.
+    prices = [("adult", "standard", Decimal("250.00")), ("child", "standard", Decimal("150.00"))]
+    catalog.show_update(show_id=show.pk, now=NOW, prices=prices)
+    clerk(client, "view_show", "change_show", "view_showprice", "delete_showprice")
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _form(client, url)
+    child = ShowPrice.objects.get(show=show, ticket_type__key="child")
+    row = next(name.split("-")[1] for name, value in data.items() if name.endswith("-id") and value == str(child.pk))
+
+    assert client.post(url, {**data, f"prices-{row}-DELETE": "on"}).status_code == 302
+
+    assert list(ShowPrice.objects.filter(show=show).values_list("ticket_type__key", "amount")) == [
+        ("adult", Decimal("250.00"))
+    ]
+    assert AuditEntry.objects.filter(action="show.changed", actor="staff:clerk").exists()
