@@ -136,6 +136,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     elif "booked" in request.GET:
         sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=now)
+    categories = show.screen.seats.by_category
     picked = set(request.POST.getlist("seats")) if errors else set()
     # A show capped below its map sells out with seats free; a show started sells none.
     free = selectors.seats_available_of(show, rows, now=now)
@@ -145,6 +146,13 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "venue": show.screen.venue,
         "starts_at": show.local_start,
         "choices": choices,
+        # Each type's prices in the categories of this screen's map (a show may be priced in
+        # others, for a screen it moves to): a screen without premium seats lists none.
+        "price_lines": [
+            (choice.name, [(category, amount) for category, amount in choice.amounts if category in categories])
+            for choice in choices
+            if any(category in categories for category, _ in choice.amounts)
+        ],
         "count_fields": [(c, request.POST.get(c.field, "0") if errors else "0") for c in choices],
         "rows": rows,
         "picked": picked,
@@ -162,6 +170,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         # new one for each page shown afresh, and for a page that booked already.
         "form_key": request.POST.get("form_key", "") if errors and not new_form else secrets.token_urlsafe(24),
         "prices_key": showform.prices_key(choices),
+        "dialled": showform.dialled_in(show.screen.venue.country),
     }
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)

@@ -18,10 +18,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from phonenumbers import geocoder
 
 from . import idempotency
 from .callers import actor_of, capped_client, client_scope
@@ -110,6 +112,17 @@ def prices_key(choices: list[TicketChoice]) -> str:
     the first line (the type of seats whose counts are left at 0) stays the first."""
     shown = sorted((c.key, category, str(amount)) for c in choices for category, amount in c.amounts)
     return hashlib.sha256(json.dumps([choices[0].key, shown]).encode()).hexdigest()[:32]
+
+
+def dialled_in(country: str) -> tuple[str, str]:
+    """The venue's country by name and a number as dialled there, for the phone field's hint:
+    a number without a country code is read as that country's (API.md, a venue's country)."""
+    example = phonenumbers.example_number(country)
+    if example is None:
+        return country, ""
+    return geocoder.country_name_for_number(example, "en") or country, phonenumbers.format_number(
+        example, phonenumbers.PhoneNumberFormat.NATIONAL
+    )
 
 
 # The no-script form's fields as its labels name them, for its refusals.

@@ -42,6 +42,9 @@ class Element {
   getAttribute(name) {
     return this.attributes[name];
   }
+  removeAttribute(name) {
+    delete this.attributes[name];
+  }
   addEventListener(type, listener) {
     (this.listeners[type] = this.listeners[type] || []).push(listener);
   }
@@ -73,7 +76,7 @@ element("main", "show-page").dataset = { show: String(input.show), currency: "EU
 const form = element("form", "book");
 element("script", "sentences")._text = JSON.stringify(input.sentences);
 element("script", "outlines")._text = JSON.stringify(input.outlines);
-for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done"]) {
+for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done", "name-error", "phone_number-error"]) {
   element("div", id);
 }
 const buttons = ["hold-picked", "hold-best", "release", "book-button"].map((id) => element("button", id));
@@ -145,5 +148,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const drawn = byId.map.children.flatMap((svg) => (svg.children || []).filter((g) => g.dataset && g.dataset.status));
   const free = drawn.filter((g) => g.dataset.status === "free").map((g) => g.attributes["data-seat"]);
   const countValues = counts.map((count) => String(count.value));
-  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues }));
+  // Each field refused beside it: its note's text, and its input's aria-invalid.
+  const fields = Object.fromEntries(
+    ["name", "phone_number"].map((name) => [name, { note: byId[`${name}-error`].hidden ? "" : byId[`${name}-error`].textContent, invalid: form.elements[name].getAttribute("aria-invalid") || null }]),
+  );
+  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues, fields }));
 })();

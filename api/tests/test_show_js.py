@@ -292,3 +292,28 @@ def test_a_typed_count_of_another_type_leaves_the_first_the_rest_of_the_seats(sh
     # A seat unpicked still takes its count away.
     unpicked = run_script(show.pk, answers, [{"seat": "A1"}, {"seat": "A1"}], counts=kinds)
     assert unpicked["counts"] == ["0", "0"]
+
+
+def test_a_refused_phone_number_is_told_beside_its_field(api_client, show_with_map):
+    # The form's alert is above the map, some 750 px from the field, which said nothing of
+    # it to a screen reader either (found trying the page as a newcomer).
+    show, answers = show_with_map
+    answers["POST /api/holds"] = [_held(api_client, show)]
+    held = answers["POST /api/holds"][0]["body"]["id"]
+    refused = api_client.post("/api/bookings", {"name": "Ada", "phone_number": "12345", "hold": held}, format="json")
+    booked = {"reference": "K7QX2M", "tickets": [], "total": "0.00", "currency": "EUR"}
+    answers["POST /api/bookings"] = [{"status": 400, "body": refused.json()}, {"status": 201, "body": booked}]
+    person = [{"field": "name", "value": "Ada"}, {"field": "phone_number", "value": "12345"}]
+    steps = [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}]
+
+    seen = run_script(show.pk, answers, steps)
+
+    assert seen["fields"]["phone_number"] == {"note": refused.json()["phone_number"][0], "invalid": "true"}
+    assert seen["fields"]["name"] == {"note": "", "invalid": None}
+    assert refused.json()["phone_number"][0] in seen["message"]
+
+    # Corrected and booked: the note goes.
+    seen = run_script(
+        show.pk, answers, [*steps, {"field": "phone_number", "value": PERSON["phone_number"]}, {"submit": True}]
+    )
+    assert seen["fields"]["phone_number"] == {"note": "", "invalid": None}

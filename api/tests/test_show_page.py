@@ -52,6 +52,19 @@ def test_show_page_names_the_show_and_every_seat_by_status(client, priced_dune, 
     assert "http://" not in html.replace("http://www.w3.org", "")  # nothing from elsewhere
 
 
+def test_the_prices_shown_are_those_of_the_screens_categories_and_the_phone_field_says_how(client, priced_dune):
+    # Screen 1 has no premium seats: its page listed the show's premium prices all the same.
+    # And a number without its country code is read as the venue's country's, unsaid.
+    add_price(priced_dune, "adult", "16.00", category="premium")
+
+    html = client.get(f"/shows/{priced_dune.pk}/").content.decode()
+
+    assert "<li>Adult: 12.50 EUR (standard)</li>" in html
+    assert "(premium)" not in html
+    assert "or as dialled in India (074104 10123)." in html
+    assert 'aria-describedby="phone-hint phone_number-error"' in html
+
+
 def test_show_page_of_a_300_seat_show_is_three_queries_and_under_100_kb(client, django_assert_max_num_queries):
     show = make_show(capacity=300)
     add_price(show, "adult", "12.50")
@@ -186,7 +199,7 @@ def test_form_books_the_best_seats_for_the_numbers_given(client, priced_dune):
 
 def test_form_books_a_show_without_prices_as_the_default_type(client, show):
     html = client.get(f"/shows/{show.pk}/").content.decode()
-    assert "Free seating: every seat 0.00 EUR" in html
+    assert "No charge: every seat is 0.00 EUR." in html  # "free seating" read as unreserved seats
     assert 'name="tickets" data-type=""' in html
 
     response = client.post(f"/shows/{show.pk}/", {"seats": ["B5"], "tickets": "0", **PERSON})

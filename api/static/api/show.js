@@ -53,6 +53,27 @@
     return messages(body).join(" "); // a 400: the messages of each field
   }
 
+  // A refused name or phone number told beside its field too (its input aria-invalid and
+  // described by it), the first such field focused: the form's alert is above the map, far
+  // from the field. Cleared by an answer that refuses neither.
+  function markFields(body) {
+    let first = null;
+    for (const name of ["name", "phone_number"]) {
+      const input = form.elements[name];
+      const note = $(`${name}-error`);
+      const said = body && typeof body === "object" && body[name] ? messages(body[name]).join(" ") : "";
+      note.textContent = said;
+      note.hidden = !said;
+      if (said) {
+        input.setAttribute("aria-invalid", "true");
+        first = first || input;
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    }
+    if (first) first.focus();
+  }
+
   // A 400's messages, however deep: a count of one ticket type is refused inside its
   // field ({"ticket_types": {"adult": ["..."]}}), and a seat inside the list of seats.
   function messages(value) {
@@ -421,6 +442,7 @@
         }
       }
     }
+    markFields(answer.ok ? null : answer.body);
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
         dropHold();
