@@ -126,7 +126,13 @@ def dialled_in(country: str) -> tuple[str, str]:
 
 
 # The no-script form's fields as its labels name them, for its refusals.
-FIELD_NAMES = {"name": "Name", "phone_number": "Phone number", "seats": "Seats", "ticket_types": "Tickets"}
+FIELD_NAMES = {
+    "name": "Name",
+    "phone_number": "Phone number",
+    "seats": "Seats",
+    "ticket_types": "Tickets",
+    "party_size": "People",
+}
 
 
 def _flat(errors: Any) -> list[str]:
@@ -173,9 +179,9 @@ class _PricesChanged(Exception):
 
 def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]) -> FormOutcome:
     """Book what the no-script form asks."""
-    throttle = AnonThrottle()
-    if not throttle.allow_request(request, None):
-        return _refused([SENTENCES["throttled"]], 429, retry_after=math.ceil(throttle.wait()))
+    too_many = throttled(request)
+    if too_many is not None:
+        return too_many
     seats = request.POST.getlist("seats")
     data: dict[str, Any] = {
         "show": show.pk,
@@ -205,9 +211,7 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
         data["quantity"] = wanted
     form = BookingCreateSerializer(data=data)
     if not form.is_valid():
-        return _refused(
-            [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in form.errors.items() for m in _flat(got)]
-        )
+        return _refused(field_errors(form.errors))
     now = timezone.now()
     shown = request.POST.get("prices_key")  # none from a page older than the field
 
@@ -232,11 +236,30 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
     except _PricesChanged:
         return _refused([PRICES_CHANGED], 409)
     except DomainError as exc:
-        statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
-        status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
-        retry_after = exc.retry_after if isinstance(exc, Limited | Busy | Conflict) else None
-        return FormOutcome(None, [_sentence(exc)], status, retry_after, isinstance(exc, IdempotencyKeyReused))
+        return refused(exc)._replace(new_form=isinstance(exc, IdempotencyKeyReused))
     return FormOutcome(booked.body["reference"], [], 201)
+
+
+def refused(exc: DomainError) -> FormOutcome:
+    """A page's form refused by a rule: its sentence, and the status the API answers it with
+    (and the seconds of its Retry-After, as the API's)."""
+    statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
+    status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
+    retry_after = exc.retry_after if isinstance(exc, Limited | Busy | Conflict) else None
+    return _refused([_sentence(exc)], status, retry_after)
+
+
+def throttled(request: HttpRequest) -> FormOutcome | None:
+    """A page's form from a client over the API's rate: as the API's 429, else None."""
+    throttle = AnonThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return _refused([SENTENCES["throttled"]], 429, retry_after=math.ceil(throttle.wait()))
+
+
+def field_errors(errors: dict[str, Any]) -> list[str]:
+    """A serializer's refusal of a page's form, each message with its field's label."""
+    return [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in errors.items() for m in _flat(got)]
 
 
 def form_key_waits() -> int:

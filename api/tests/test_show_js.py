@@ -304,7 +304,7 @@ def test_a_refused_phone_number_is_told_beside_its_field(api_client, show_with_m
     booked = {"reference": "K7QX2M", "tickets": [], "total": "0.00", "currency": "EUR"}
     answers["POST /api/bookings"] = [{"status": 400, "body": refused.json()}, {"status": 201, "body": booked}]
     person = [{"field": "name", "value": "Ada"}, {"field": "phone_number", "value": "12345"}]
-    steps = [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}]
+    steps: list[dict] = [{"count": 0, "value": "2"}, {"click": "hold-best"}, *person, {"submit": True}]
 
     seen = run_script(show.pk, answers, steps)
 
