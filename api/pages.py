@@ -14,7 +14,7 @@ from uuid import UUID
 import segno
 from django.conf import settings
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from . import selectors, showform
 from .models import Show
 from .seatmap_svg import outlines
 from .services import sales
+from .waitlistpage import Joined, join_from_form
 
 HOME_SHOW_COUNT = 50
 # After the form books, the browser is sent to the show page (?booked) and shown the
@@ -85,12 +86,6 @@ def _title(show: Show) -> str:
 # --- a show's page ---------------------------------------------------------------------
 
 
-class SeeOther(HttpResponseRedirect):
-    """303: the answer to a POST is to GET this page (a reload then sends no form again)."""
-
-    status_code = 303
-
-
 def _booked(request: HttpRequest, show: Show) -> sales.Sale | None:
     """The booking of this show that this browser's booked cookie names, while it is fresh."""
     reference = request.get_signed_cookie(BOOKED_COOKIE, None, salt=BOOKED_SALT, max_age=BOOKED_SECONDS)
@@ -115,11 +110,17 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     sale: sales.Sale | None = None
     errors: list[str] = []
     status, retry_after, new_form = 200, None, False
-    if request.method == "POST" and not started:
+    joining: Joined | None = None
+    if request.method == "POST" and not started and request.POST.get("form") == "waitlist":
+        joining = join_from_form(request, show)
+        if joining.entry_page is not None:
+            return showform.SeeOther(joining.entry_page)
+        status, retry_after = joining.status, joining.retry_after
+    elif request.method == "POST" and not started:
         reference, errors, status, retry_after, new_form = showform.book_from_form(request, show, choices)
         if reference is not None:  # Post/Redirect/Get: a reload can't book again
             page = reverse("show-page", args=[show.pk])
-            booked = SeeOther(f"{page}?booked")
+            booked = showform.SeeOther(f"{page}?booked")
             booked.set_signed_cookie(
                 BOOKED_COOKIE,
                 reference,
@@ -171,6 +172,10 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "form_key": request.POST.get("form_key", "") if errors and not new_form else secrets.token_urlsafe(24),
         "prices_key": showform.prices_key(choices),
         "dialled": showform.dialled_in(show.screen.venue.country),
+        # Sold out: the waiting list's form (API.md, "Waiting list"), and what its join said.
+        "waitlist_said": joining.said if joining else [],
+        "waitlist_form": request.POST if joining else {},
+        "offer_minutes": settings.BOOKING_WAITLIST_OFFER_MINUTES,
     }
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)

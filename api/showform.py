@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from phonenumbers import geocoder
 
@@ -155,6 +155,12 @@ def _sentence(exc: DomainError) -> str:
     if isinstance(exc, Conflict | Busy) and exc.code in SENTENCES:
         return SENTENCES[exc.code]
     return exc.message
+
+
+class SeeOther(HttpResponseRedirect):
+    """303: the answer to a POST is to GET this page (a reload then sends no form again)."""
+
+    status_code = 303
 
 
 class FormOutcome(NamedTuple):

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from api import pages
+from api import pages, waitlistpage
 from api.views import catalog, door, ops, sales, waitlist, webhooks
 
 
@@ -51,6 +51,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("shows/<int:show_id>/", pages.show_page, name="show-page"),
     path("tickets/<uuid:ticket_id>/", pages.eticket, name="eticket"),
+    path("waitlist/<uuid:entry_id>/", waitlistpage.waitlist_page, name="waitlist-page"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urls)),
 ]

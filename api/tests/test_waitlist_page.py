@@ -1,0 +1,122 @@
+"""The waiting list on the pages (api/waitlistpage.py): a sold-out show's page takes a join,
+and the entry's own page tells its place, books its offer, or leaves the list. Found
+missing trying the service as a newcomer: a sold-out page said so and offered nothing."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from api.models import Hold, Ticket, WaitlistEntry
+from api.services import sales
+from api.tests.conftest import ADA, make_show
+from api.tests.waitlist_helpers import GRACE, offer_seats
+
+pytestmark = pytest.mark.django_db
+
+
+def _join(client, show, person=GRACE, party_size="1"):
+    return client.post(f"/shows/{show.pk}/", {"form": "waitlist", **person, "party_size": party_size})
+
+
+def test_a_sold_out_shows_page_offers_the_waiting_list_and_one_with_seats_does_not(client, sold_out):
+    html = client.get(f"/shows/{sold_out.pk}/").content.decode()
+    assert "Sold out: join the waiting list" in html
+    assert '<input type="hidden" name="form" value="waitlist">' in html
+
+    assert "join the waiting list" not in client.get(f"/shows/{make_show().pk}/").content.decode()
+
+
+def test_joining_leads_to_the_entrys_page_which_tells_the_place(client, sold_out):
+    _join(client, sold_out, ADA)
+
+    response = _join(client, sold_out, GRACE, "2")
+
+    entry = WaitlistEntry.objects.get(phone_number=GRACE["phone_number"])
+    assert (response.status_code, response["Location"]) == (303, f"/waitlist/{entry.pk}/")
+    assert (entry.name, entry.party_size) == (GRACE["name"], 2)
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    assert "Number 2 in line." in page.content.decode()
+
+
+def test_joining_again_with_the_same_phone_tells_the_place_but_never_the_entrys_page(client, sold_out):
+    # As the API's 200: a phone number is no secret, the entry's id is its capability.
+    _join(client, sold_out)
+
+    again = _join(Client(), sold_out, {**GRACE, "name": "Someone else"})
+
+    assert again.status_code == 200
+    html = again.content.decode()
+    assert "on this show&#x27;s waiting list already, number 1 in line" in html
+    assert str(WaitlistEntry.objects.get().pk) not in html
+    assert WaitlistEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("person", "party_size", "said"),
+    [
+        ({**GRACE, "phone_number": "12345"}, "1", "Enter a valid phone number."),
+        (GRACE, "11", "People: Ensure this value is less than or equal to 10."),
+        ({**GRACE, "name": ""}, "1", "Name: "),
+    ],
+)
+def test_a_refused_join_says_why_and_keeps_what_was_typed(client, sold_out, person, party_size, said):
+    response = _join(client, sold_out, person, party_size)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert said in html
+    assert f'value="{person["phone_number"]}"' in html
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_show_with_seats_free_is_not_joined(client):
+    # A stale page (seats came free since): booked as anyone books them, not waited for.
+    response = _join(client, make_show())
+
+    assert response.status_code == 409
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_an_offer_is_booked_from_the_entrys_page_once_however_often_it_is_clicked(client, sold_out):
+    url = _join(client, sold_out)["Location"]
+    ticket = Ticket.objects.filter(show=sold_out).earliest("pk")
+    sales.ticket_cancel(ticket_id=ticket.pk, staff=True)
+    offer_seats()
+
+    page = client.get(url).content.decode()
+    assert f"Seats held for you: {ticket.seat}." in page
+    first = client.post(url, {"action": "book"})
+    second = client.post(url, {"action": "book"})  # a double click: the hold is spent
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    entry = WaitlistEntry.objects.get()
+    booked = Ticket.objects.get(booking__reference=entry.booking)
+    assert (booked.seat, booked.booking.customer.name) == (ticket.seat, GRACE["name"])
+    html = client.get(url).content.decode()
+    assert f'<strong class="ref">{entry.booking}</strong>' in html
+    assert f'href="/tickets/{booked.pk}/"' in html
+
+
+def test_leaving_from_the_entrys_page_frees_its_offers_seats(client, sold_out):
+    url = _join(client, sold_out)["Location"]
+    sales.ticket_cancel(ticket_id=Ticket.objects.filter(show=sold_out).earliest("pk").pk, staff=True)
+    offer_seats()
+    assert Hold.objects.exists()
+
+    assert client.post(url, {"action": "leave"}).status_code == 303
+
+    assert "You left the waiting list." in client.get(url).content.decode()
+    assert client.get(f"/api/shows/{sold_out.pk}/seats").json()["seats_available"] == 1
+
+
+def test_the_entrys_page_is_a_404_for_an_id_never_made_and_its_forms_need_the_csrf_token(client, sold_out):
+    assert client.get("/waitlist/00000000-0000-0000-0000-000000000000/").status_code == 404
+    url = _join(client, sold_out)["Location"]
+
+    forged = Client(enforce_csrf_checks=True).post(url, {"action": "leave"})
+
+    assert forged.status_code == 403
+    assert re.search("Number 1 in line", client.get(url).content.decode())
