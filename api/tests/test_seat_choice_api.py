@@ -4,7 +4,7 @@ functions behind them: test_seat_choice.py."""
 
 import pytest
 
-from api.models import Screen, SeatBlock, Ticket
+from api.models import Screen, SeatBlock, Show, Ticket
 from api.tests.conftest import ADA, add_price, aisle_map, make_show
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,14 @@ def test_the_best_seats_are_chosen_among_those_the_show_sells(api_client, staff_
     assert Ticket.objects.count() == 1
 
 
+def _priced_show(staff_client, name: str, rows: list[dict], prices: list[dict]) -> Show:
+    """A show on a screen of these rows (every seat on sale), priced so through the API."""
+    screen = Screen.objects.create(venue=Screen.objects.default().venue, name=name, seat_map={"rows": rows})
+    show = make_show(screen=screen, capacity=sum(len(row["seats"]) for row in rows))
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    return show
+
+
 def test_a_seat_the_party_cant_buy_is_still_a_seat_the_choice_must_not_strand(api_client, staff_client):
     # A1-A4 standard, A5 premium; adults are sold standard seats only, children both. Two
     # adults got A3+A4, which left A5 alone though a child could buy it: the seats not sold
@@ -44,14 +52,12 @@ def test_a_seat_the_party_cant_buy_is_still_a_seat_the_choice_must_not_strand(ap
     rows = [
         {"label": "A", "seats": [{"number": n, **({"category": "premium"} if n == 5 else {})} for n in range(1, 6)]}
     ]
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Five", seat_map={"rows": rows})
-    show = make_show(screen=screen, capacity=5)
     prices = [
         {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
         {"ticket_type": "child", "category": "standard", "amount": "5.00"},
         {"ticket_type": "child", "category": "premium", "amount": "7.00"},
     ]
-    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    show = _priced_show(staff_client, "Five", rows, prices)
 
     held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2}, format="json")
 
@@ -69,16 +75,12 @@ def test_a_booked_seat_the_party_cant_buy_is_no_free_neighbour(api_client, staff
             "seats": [{"number": n, **({"category": "premium"} if n == 3 else {})} for n in (1, 2, 3)],
         }
 
-    screen = Screen.objects.create(
-        venue=Screen.objects.default().venue, name="Six", seat_map={"rows": [row("A"), row("B")]}
-    )
-    show = make_show(screen=screen, capacity=6)
     prices = [
         {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
         {"ticket_type": "adult", "category": "premium", "amount": "12.00"},
         {"ticket_type": "child", "category": "standard", "amount": "5.00"},
     ]
-    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    show = _priced_show(staff_client, "Six", [row("A"), row("B")], prices)
     assert api_client.post("/api/tickets", {**ADA, "show": show.pk, "seat": "B3"}).status_code == 201
 
     held = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"child": 1}}, format="json")
@@ -101,14 +103,12 @@ def test_a_party_split_over_rows_strands_no_seat_it_cant_buy(api_client, staff_c
         {"label": "B", "seats": [seat(n, n in (1, 6, 7)) for n in range(1, 8)]},
         {"label": "C", "seats": [seat(n) for n in range(1, 5)]},
     ]
-    screen = Screen.objects.create(venue=Screen.objects.default().venue, name="Mixed", seat_map={"rows": rows})
-    show = make_show(screen=screen, capacity=15)
     prices = [
         {"ticket_type": "adult", "category": "standard", "amount": "10.00"},
         {"ticket_type": "adult", "category": "premium", "amount": "15.00"},
         {"ticket_type": "child", "category": "standard", "amount": "5.00"},
     ]
-    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": prices}, format="json").status_code == 200
+    show = _priced_show(staff_client, "Mixed", rows, prices)
 
     chosen = api_client.post("/api/holds", {"show": show.pk, "ticket_types": {"child": 6}}, format="json")
     assert chosen.status_code == 201, chosen.json()
