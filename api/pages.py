@@ -176,6 +176,8 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "waitlist_said": joining.said if joining else [],
         "waitlist_form": request.POST if joining else {},
         "offer_minutes": settings.BOOKING_WAITLIST_OFFER_MINUTES,
+        # The join's own form_key (showform.once_per_form): sent again corrected, the same one.
+        "waitlist_key": request.POST.get("form_key", "") if joining else secrets.token_urlsafe(24),
     }
     with timezone.override(show.zone):
         response = render(request, "show.html", context, status=status)

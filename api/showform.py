@@ -238,7 +238,7 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
         return idempotency.StoredResponse(201, {"reference": sale.booking.reference})
 
     try:
-        booked = _once_per_form(request, book, now=now)
+        booked = once_per_form(request, book, now=now)
     except _PricesChanged:
         return _refused([PRICES_CHANGED], 409)
     except DomainError as exc:
@@ -276,10 +276,10 @@ def form_key_waits() -> int:
     return math.ceil(min(2 * settings.BOOKING_LOCK_TIMEOUT_SECONDS + 1, 20) / 0.1)
 
 
-def _once_per_form(
+def once_per_form(
     request: HttpRequest, book: Callable[[], idempotency.StoredResponse], *, now: datetime
 ) -> idempotency.StoredResponse:
-    """Book once per rendering of the form: its hidden form_key is an Idempotency-Key. A
+    """Book (or join) once per rendering of the form: its hidden form_key is an Idempotency-Key. A
     double click sends the form twice, and the browser shows the second answer: that one
     waits for the first to finish, then answers with the same booking (where it booked a
     second time, or said the picked seats were taken by the customer's own first click)."""

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, showform
+from . import idempotency, selectors, showform
 from .callers import actor_of, capped_client
 from .errors import DomainError, HoldExpired, WaitlistEntryNotFound
 from .models import Show, WaitlistEntry, WaitlistStatus
@@ -40,18 +40,27 @@ def join_from_form(request: HttpRequest, show: Show) -> Joined:
         if not form.is_valid():
             return Joined(None, showform.field_errors(form.errors), 400)
         now = timezone.now()
-        try:
+
+        def join() -> idempotency.StoredResponse:
             entry, made = waitlist.waitlist_join(
                 show_id=show.pk, now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
             )
+            return idempotency.StoredResponse(201 if made else 200, {"entry": str(entry.pk)})
+
+        try:
+            # Once per rendering of the form (its form_key), as the booking form: the second
+            # sending of a double click, which the browser shows, is sent to the entry's page
+            # too, where a second join would be told the place without it, for good.
+            joined = showform.once_per_form(request, join, now=now)
         except DomainError as exc:
             refused = showform.refused(exc)
         else:
-            if made:
-                return Joined(reverse("waitlist-page", args=[entry.pk]), [], 303)
+            entry_id = joined.body["entry"]
+            if joined.status_code == 201:
+                return Joined(reverse("waitlist-page", args=[entry_id]), [], 303)
             # As the API's 200 to a second join: the place, never the entry's page (a phone
             # number is no secret; whoever joined was sent there).
-            place = selectors.waitlist_entries(now=now).filter(pk=entry.pk).first()
+            place = selectors.waitlist_entries(now=now).filter(pk=entry_id).first()
             position = f", number {place.position} in line" if place and place.position else ""
             said = (
                 f"This phone number is on this show's waiting list already{position}: "
@@ -80,7 +89,10 @@ def waitlist_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
         entry = get_object_or_404(selectors.waitlist_entries(now=timezone.now()), pk=entry_id)
     booking = None
     if entry.current_status == WaitlistStatus.BOOKED:
-        booking = selectors.bookings_with_tickets().filter(reference=entry.booking).first()
+        # The booking its offer made: the person's, at this show (a reference freed by a
+        # cancelled booking may be another's since).
+        found = selectors.bookings_with_tickets().filter(reference=entry.booking, tickets__show=entry.show_id)
+        booking = found.filter(customer__phone_number=entry.phone_number).first()
     show = entry.show
     context = {
         "entry": entry,
@@ -91,6 +103,8 @@ def waitlist_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
         "said": said,
         "tickets": [(t, reverse("eticket", args=[t.pk])) for t in booking.tickets.all()] if booking else [],
         "booking": booking,
+        # A started show's entry reads expired, whether or not it was ever offered seats.
+        "started": show.has_started(timezone.now()),
     }
     with timezone.override(show.zone):
         response = render(request, "waitlist.html", context, status=status)

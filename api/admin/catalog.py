@@ -230,10 +230,27 @@ class ScreenForm(KeepsWhatItShowed, forms.ModelForm):
         changed = [name for name in changed if name not in ("seat_map_text", "seat_map_shown")]
         return changed + ["seat_map_text"] if self._map_typed() else changed
 
+    def _shown(self) -> str | None:
+        """The digest of the map the page showed: its seat_map_shown or, from a page from
+        before that field, the digest of the copy it carried then (initial-seat_map_text);
+        None from a page with neither."""
+        shown = self.data.get(self.add_prefix("seat_map_shown"))
+        if shown:
+            return shown
+        copy = self.data.get(self.add_initial_prefix("seat_map_text"))
+        if copy is None:
+            return None
+        try:
+            return digest(json.loads(copy))
+        except (ValueError, RecursionError):  # not what a page shows: a forged one
+            return ""
+
     def _map_typed(self) -> bool:
-        """Whether the map's text says another map than the page showed (a page from before
-        the digest: than the map now)."""
-        shown = self.data.get(self.add_prefix("seat_map_shown")) or digest(self.initial["seat_map_text"])
+        """Whether the map's text says another map than the page showed (a page that says
+        nothing of it: than the map now)."""
+        shown = self._shown()
+        if shown is None:
+            shown = digest(self.initial["seat_map_text"])
         try:
             return digest(json.loads(self.data.get(self.add_prefix("seat_map_text"), ""))) != shown
         except (ValueError, RecursionError):  # not JSON: clean() says what is wrong
@@ -242,8 +259,8 @@ class ScreenForm(KeepsWhatItShowed, forms.ModelForm):
     def clean_seat_map_text(self) -> SeatMap:
         # A map typed on a page that showed another: saved, it undid a colleague's change
         # that staff never saw.
-        shown = self.data.get(self.add_prefix("seat_map_shown"))  # None: a page from before
-        if self.instance.pk is not None and shown and "seat_map_text" in self.changed_data:
+        shown = self._shown()
+        if self.instance.pk is not None and shown is not None and "seat_map_text" in self.changed_data:
             if shown != digest(self.initial["seat_map_text"]):
                 raise forms.ValidationError(
                     "This seat map was changed after this page was opened: reload it to see it now."
