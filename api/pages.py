@@ -138,6 +138,9 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=now)
     categories = show.screen.seats.by_category
+    price_lines = [
+        (c.name, [(category, amount) for category, amount in c.amounts if category in categories]) for c in choices
+    ]
     picked = set(request.POST.getlist("seats")) if errors else set()
     # A show capped below its map sells out with seats free; a show started sells none.
     free = selectors.seats_available_of(show, rows, now=now)
@@ -149,11 +152,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "choices": choices,
         # Each type's prices in the categories of this screen's map (a show may be priced in
         # others, for a screen it moves to): a screen without premium seats lists none.
-        "price_lines": [
-            (choice.name, [(category, amount) for category, amount in choice.amounts if category in categories])
-            for choice in choices
-            if any(category in categories for category, _ in choice.amounts)
-        ],
+        "price_lines": [(name, amounts) for name, amounts in price_lines if amounts],
         "count_fields": [(c, request.POST.get(c.field, "0") if errors else "0") for c in choices],
         "rows": rows,
         "picked": picked,

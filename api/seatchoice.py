@@ -245,9 +245,9 @@ def _fill_row(
     def strands_one(seats: list[Seat]) -> bool:
         return strands(row, sold | set(chosen), [s.label for s in seats]) is not None
 
+    judge = strands_one if len(sold) < len(unavailable) else None  # else: read off the runs
     while count:
         runs = free_runs(row, taken)
-        judge = strands_one if len(sold) < len(unavailable) else None  # else: read off the runs
         found = _best_in_row(spot, runs, count, single_seat_rule=single_seat_rule, strands_one=judge)
         if found is not None:
             return chosen + [s.label for s in found[1]]

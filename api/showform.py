@@ -8,6 +8,7 @@ nothing is booked and the page shows the new ones), and leave a customer stuck o
 refusal that sending the form again can't get past.
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -114,6 +115,7 @@ def prices_key(choices: list[TicketChoice]) -> str:
     return hashlib.sha256(json.dumps([choices[0].key, shown]).encode()).hexdigest()[:32]
 
 
+@functools.cache
 def dialled_in(country: str) -> tuple[str, str]:
     """The venue's country by name and a number as dialled there, for the phone field's hint:
     a number without a country code is read as that country's (API.md, a venue's country)."""

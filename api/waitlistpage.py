@@ -34,40 +34,40 @@ class Joined(NamedTuple):
 def join_from_form(request: HttpRequest, show: Show) -> Joined:
     """Join the show's waiting list as the page's form asks."""
     refused = showform.throttled(request)
-    if refused is None:
-        data = {name: request.POST.get(name, "") for name in ("name", "phone_number", "party_size")}
-        form = WaitlistJoinSerializer(data=data)
-        if not form.is_valid():
-            return Joined(None, showform.field_errors(form.errors), 400)
-        now = timezone.now()
+    if refused is not None:
+        return Joined(None, refused.errors, refused.status, refused.retry_after)
+    data = {name: request.POST.get(name, "") for name in ("name", "phone_number", "party_size")}
+    form = WaitlistJoinSerializer(data=data)
+    if not form.is_valid():
+        return Joined(None, showform.field_errors(form.errors), 400)
+    now = timezone.now()
 
-        def join() -> idempotency.StoredResponse:
-            entry, made = waitlist.waitlist_join(
-                show_id=show.pk, now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
-            )
-            return idempotency.StoredResponse(201 if made else 200, {"entry": str(entry.pk)})
+    def join() -> idempotency.StoredResponse:
+        entry, made = waitlist.waitlist_join(
+            show_id=show.pk, now=now, client=capped_client(request), actor=actor_of(request), **form.validated_data
+        )
+        return idempotency.StoredResponse(201 if made else 200, {"entry": str(entry.pk)})
 
-        try:
-            # Once per rendering of the form (its form_key), as the booking form: the second
-            # sending of a double click, which the browser shows, is sent to the entry's page
-            # too, where a second join would be told the place without it, for good.
-            joined = showform.once_per_form(request, join, now=now)
-        except DomainError as exc:
-            refused = showform.refused(exc)
-        else:
-            entry_id = joined.body["entry"]
-            if joined.status_code == 201:
-                return Joined(reverse("waitlist-page", args=[entry_id]), [], 303)
-            # As the API's 200 to a second join: the place, never the entry's page (a phone
-            # number is no secret; whoever joined was sent there).
-            place = selectors.waitlist_entries(now=now).filter(pk=entry_id).first()
-            position = f", number {place.position} in line" if place and place.position else ""
-            said = (
-                f"This phone number is on this show's waiting list already{position}: "
-                "its page is the one you were sent to when you joined."
-            )
-            return Joined(None, [said], 200)
-    return Joined(None, refused.errors, refused.status, refused.retry_after)
+    try:
+        # Once per rendering of the form (its form_key), as the booking form: the second
+        # sending of a double click, which the browser shows, is sent to the entry's page
+        # too, where a second join would be told the place without it, for good.
+        joined = showform.once_per_form(request, join, now=now)
+    except DomainError as exc:
+        refused = showform.refused(exc)
+        return Joined(None, refused.errors, refused.status, refused.retry_after)
+    entry_id = joined.body["entry"]
+    if joined.status_code == 201:
+        return Joined(reverse("waitlist-page", args=[entry_id]), [], 303)
+    # As the API's 200 to a second join: the place, never the entry's page (a phone number
+    # is no secret; whoever joined was sent there).
+    place = selectors.waitlist_entries(now=now).filter(pk=entry_id).first()
+    position = f", number {place.position} in line" if place and place.position else ""
+    said = (
+        f"This phone number is on this show's waiting list already{position}: "
+        "its page is the one you were sent to when you joined."
+    )
+    return Joined(None, [said], 200)
 
 
 # The page shows a person's place and offer and is reached by a capability URL: no shared
