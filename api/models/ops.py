@@ -79,6 +79,9 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     # Due when <= now; also the lease of an attempt in flight. Null: delivered or given up.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # While an attempt is in flight, the end of its lease: no other worker claims the event
+    # before, though staff asked for a retry meanwhile (due at once, next_attempt_at).
+    leased_until = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -203,7 +203,7 @@ def _due_urls(now: datetime, running: set[str], dead: Unreachable, count: int) -
     answer this run are not counted. (Rows another worker is claiming count: a lane then
     claims nothing, and its URL rests, _run_lanes.)"""
     due = (
-        WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True)
+        webhooks.due_events(now)
         .exclude(webhook_id__in=list(dead))
         .exclude(webhook__url__in=running)
         .values("webhook__url")

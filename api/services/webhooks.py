@@ -11,9 +11,10 @@ Delivery, what each lane of a run does (the runs, `manage.py deliver_webhooks`, 
 lanes, one a receiver URL, sending at once: webhook_lanes.py):
 - claim: a short transaction takes due rows with SELECT ... FOR UPDATE SKIP LOCKED (on
   PostgreSQL several workers share the work, none waits for another), counts the attempt
-  and moves next_attempt_at past the claim's lease (WEBHOOKS_CLAIM_SECONDS): while one
-  worker sends, no other claims the row; if the worker dies, the row is due again when
-  the lease ends. Nothing committed is lost; an event may be sent twice (at least once).
+  and moves next_attempt_at and leased_until past the claim's lease
+  (WEBHOOKS_CLAIM_SECONDS): while one worker sends, no other claims the row, though staff
+  ask for a retry meanwhile; if the worker dies, the row is due again when the lease
+  ends. Nothing committed is lost; an event may be sent twice (at least once).
 - send: outside any transaction, with httpx (10 s a read, 15 s a whole answer), never
   following redirects, only to public addresses (unless WEBHOOKS_ALLOW_PRIVATE), and only
   to the addresses checked (api/outbound.py: no DNS rebinding into the theatre's network).
@@ -41,7 +42,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import Case, DateTimeField, F, QuerySet, Value, When
 
 from .. import outbound
 from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, WebhookUrlRefused
@@ -174,8 +175,9 @@ def webhook_delete(*, webhook_id: int, actor: str, now: datetime) -> None:
 
 def delivery_retry(*, delivery_id: int, actor: str, now: datetime) -> WebhookEvent:
     """Send the event again (same webhook-id) at the next run of the job, whatever its status;
-    asked for while an attempt is in flight, once more after it (_record leaves it standing).
-    Returns the event as it now stands."""
+    asked for while an attempt is in flight, once more after it (_record leaves it standing,
+    and no worker claims it while the attempt's lease runs). Returns the event as it now
+    stands."""
     with transaction.atomic():
         # An inactive endpoint is sent nothing: a retry accepted would never be sent.
         if WebhookEvent.objects.filter(pk=delivery_id, webhook__active=False).exists():
@@ -225,13 +227,19 @@ def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
     )
 
 
+def due_events(now: datetime) -> QuerySet[WebhookEvent]:
+    """Events of active endpoints due at `now`, but those in flight: a retry staff asked for
+    during an attempt is due at once, and waits for the attempt's lease (_record ends it)."""
+    return WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True).exclude(leased_until__gt=now)
+
+
 def _claim(
     now: datetime, limit: int, unreachable: Mapping[int, str] | None = None, url: str | None = None
 ) -> list[WebhookEvent]:
     """Due events of active endpoints (those at `url` only, a lane's), but those found
     `unreachable` in this run."""
     lease_ends = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_SECONDS)
-    due = WebhookEvent.objects.filter(next_attempt_at__lte=now, webhook__active=True)
+    due = due_events(now)
     if url is not None:
         due = due.filter(webhook__url=url)
     with transaction.atomic():
@@ -246,7 +254,7 @@ def _claim(
         events = list(due)
         if events:
             WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-                attempts=F("attempts") + 1, next_attempt_at=lease_ends
+                attempts=F("attempts") + 1, next_attempt_at=lease_ends, leased_until=lease_ends
             )
         for event in events:
             event.attempts += 1
@@ -279,6 +287,7 @@ def _record(event: WebhookEvent, answer: int | str, now: datetime, result: Deliv
             response_status=status,
             delivered_at=now,
             next_attempt_at=_after_lease(event, None),
+            leased_until=None,
         )
         result.delivered += 1
         return
@@ -287,6 +296,7 @@ def _record(event: WebhookEvent, answer: int | str, now: datetime, result: Deliv
         status=WebhookEvent.Status.FAILED,
         response_status=status,
         next_attempt_at=_after_lease(event, None if delay is None else now + delay),
+        leased_until=None,
     )
     result.failed += 1
     logger.warning(
@@ -314,7 +324,7 @@ def _record(event: WebhookEvent, answer: int | str, now: datetime, result: Deliv
 def _hand_back(event: WebhookEvent, due: datetime) -> None:
     """An event claimed but not sent: due again at `due`, its attempt not counted."""
     WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts).update(
-        attempts=F("attempts") - 1, next_attempt_at=due
+        attempts=F("attempts") - 1, next_attempt_at=due, leased_until=None
     )
 
 

@@ -282,6 +282,35 @@ def test_a_retry_asked_for_during_an_attempt_sends_once_more(endpoint, receiver,
     assert (event.status, event.attempts, event.next_attempt_at) == ("delivered", 2, None)
 
 
+@pytest.mark.django_db
+def test_a_retry_asked_for_during_an_attempt_waits_for_it_no_other_worker_sends_it_meanwhile(
+    endpoint, receiver, show, monkeypatch
+):
+    book_seats(show.pk)
+    event = WebhookEvent.objects.get()
+    send = webhooks._send
+    claimed_meanwhile: list[list[WebhookEvent]] = []
+
+    def staff_retry_then_another_worker_polls(*args):
+        webhooks.delivery_retry(delivery_id=event.pk, actor="staff:test", now=timezone.now())
+        # Another host's worker polls while this attempt's request is still out: the
+        # retry made the event due, but its lease runs.
+        claimed_meanwhile.append(webhooks._claim(timezone.now(), webhooks.BATCH_SIZE))
+        return send(*args)
+
+    monkeypatch.setattr(webhooks, "_send", staff_retry_then_another_worker_polls)
+
+    deliver()
+
+    assert claimed_meanwhile == [[]]
+    assert len(receiver.requests) == 1
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.leased_until) == ("delivered", 1, None)
+    monkeypatch.setattr(webhooks, "_send", send)
+    assert deliver().delivered == 1  # the retry, after the attempt
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
+
+
 # --- the README's example --------------------------------------------------------------
 
 
