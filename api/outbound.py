@@ -26,6 +26,9 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
@@ -247,6 +250,32 @@ WHOLE_ANSWER_TIMEOUTS = 1.5
 _given_up: dict[str, threading.Thread] = {}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A receiver's answer: its status, and how long its Retry-After asks to wait (seconds
+    from when it answered; None without one, or one that can't be read)."""
+
+    status: int
+    retry_after: float | None = None
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """A Retry-After header's wait in seconds (RFC 9110: delay-seconds or an HTTP-date), never
+    below 0; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # no zone given: every HTTP-date is in GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
 class Sender:
     """POSTs to checked addresses, with connections kept per name; use as a context
     manager. `allow_private`: no check, httpx as it comes (by name, the environment's proxy)."""
@@ -276,8 +305,8 @@ class Sender:
             self.connections.addresses[host], self.refused[host] = checked_addresses(host, queue=True)
         return self.refused[host]
 
-    def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> int | str:
-        """The answer's status, or why there was none: the host refused (the check's
+    def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> Answer | str:
+        """The answer, or why there was none: the host refused (the check's
         reason), or the exception's class and message (unreachable, a TLS error, timed out,
         a URL that can't be sent to).
 
@@ -298,11 +327,14 @@ class Sender:
         earlier = _given_up.get(url)
         if earlier is not None and earlier.is_alive():
             return "ReadTimeout: an earlier request to it is still unanswered"
-        answer: list[int | str] = []
+        answer: list[Answer | str] = []
 
         def send() -> None:
             try:
-                answer.append(self.client.post(parsed, content=content, headers=headers).status_code)
+                response = self.client.post(parsed, content=content, headers=headers)
+                answer.append(
+                    Answer(response.status_code, retry_after_seconds(response.headers.get("retry-after"), time.time()))
+                )
             except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the sender closed under it
                 answer.append(f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # a fault of this code: said as one, not as the receiver's

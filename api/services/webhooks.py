@@ -22,7 +22,10 @@ lanes, one a receiver URL, sending at once: webhook_lanes.py):
   events claimed are recorded as failed for that reason, unsent.
 - record: a 2xx is delivered; anything else is failed and tried again after
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
-  (next_attempt_at null). 410 Gone disables the endpoint. Each failed attempt is logged
+  (next_attempt_at null); not before a failed answer's Retry-After (at most the longest
+  delay), and after 429, 502 or 504 (the receiver under load: Standard Webhooks asks the
+  sender to throttle) or a Retry-After the endpoint's other events of the batch wait as
+  long, unsent and not counted. 410 Gone disables the endpoint. Each failed attempt is logged
   (WARNING: the endpoint, the webhook-id and why; never the payload, which holds people).
 """
 
@@ -73,6 +76,8 @@ RETRY_DELAYS = [
     timedelta(hours=14),
 ]
 JITTER = 0.1  # each delay is stretched or shrunk by up to 10 %, so retries don't march in step
+# Answers of a receiver under load (Standard Webhooks: throttle the requests that follow).
+THROTTLING = frozenset({429, 502, 504})
 
 
 # --- signing -------------------------------------------------------------------------
@@ -217,6 +222,17 @@ def retry_delay(attempts: int) -> timedelta | None:
     return RETRY_DELAYS[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
 
 
+def _asked_wait(answer: outbound.Answer | str) -> timedelta | None:
+    """How long a failed answer asks the endpoint to be left alone: its Retry-After, at most
+    the schedule's longest delay (a receiver can't park its events past their giving up);
+    without one, the first retry's delay after a throttling status. None: not asked."""
+    if not isinstance(answer, outbound.Answer) or 200 <= answer.status < 300:
+        return None
+    if answer.retry_after is not None:
+        return timedelta(seconds=min(answer.retry_after, RETRY_DELAYS[-1].total_seconds()))
+    return RETRY_DELAYS[0] if answer.status in THROTTLING else None
+
+
 def _after_lease(event: WebhookEvent, next_attempt_at: datetime | None) -> Case:
     """`next_attempt_at` in place of this attempt's lease; but if the row no longer holds
     the lease, staff asked for a retry (delivery_retry) while the attempt was in flight:
@@ -262,8 +278,8 @@ def _claim(
     return events
 
 
-def _send(sender: outbound.Sender, event: WebhookEvent) -> int | str:
-    """POST the event; the answer's status, or why there was none (refused, timed out)."""
+def _send(sender: outbound.Sender, event: WebhookEvent) -> outbound.Answer | str:
+    """POST the event; the answer, or why there was none (refused, timed out)."""
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -275,9 +291,11 @@ def _send(sender: outbound.Sender, event: WebhookEvent) -> int | str:
     return sender.post(event.webhook.url, content=body, headers=headers)
 
 
-def _record(event: WebhookEvent, answer: int | str, now: datetime, result: DeliveryResult, actor: str) -> None:
-    """Record the attempt: `answer` is the endpoint's HTTP status, or why there was none."""
-    status = answer if isinstance(answer, int) else None
+def _record(
+    event: WebhookEvent, answer: outbound.Answer | str, now: datetime, result: DeliveryResult, actor: str
+) -> None:
+    """Record the attempt: `answer` is the endpoint's, or why there was none."""
+    status = answer.status if isinstance(answer, outbound.Answer) else None
     # Compare-and-set on the attempt count: if the lease ran out and another worker took
     # the row meanwhile, its answer is the one that counts.
     mine = WebhookEvent.objects.filter(pk=event.pk, attempts=event.attempts)
@@ -292,6 +310,9 @@ def _record(event: WebhookEvent, answer: int | str, now: datetime, result: Deliv
         result.delivered += 1
         return
     delay = retry_delay(event.attempts)
+    asked = _asked_wait(answer)
+    if delay is not None and asked is not None:
+        delay = max(delay, asked)
     mine.update(
         status=WebhookEvent.Status.FAILED,
         response_status=status,
@@ -344,24 +365,28 @@ def _send_claimed(
     events are given up in time, as if each had been tried), and the run claims no more of
     them. One dead endpoint costs a run (or a worker's poll) one timeout, not one for each
     of its events while the other endpoints' events wait behind it. After a 410 Gone, its
-    other events claimed are handed back unsent, as an inactive endpoint's wait."""
-    gone: set[int] = set()
+    other events claimed are handed back unsent, as an inactive endpoint's wait; after an
+    answer that asks for a wait (_asked_wait: 429, 502, 504, a Retry-After), handed back
+    due when that wait ends."""
+    resting: dict[int, datetime] = {}  # endpoints whose other events are handed back, due then
     for n, event in enumerate(events):
         if clock() > until:
             for left in events[n:]:
                 _hand_back(left, clock())
             return
-        if event.webhook_id in gone:
-            _hand_back(event, clock())
+        if event.webhook_id in resting:
+            _hand_back(event, resting[event.webhook_id])
             continue
         if event.webhook_id in unreachable:
             _record(event, unreachable[event.webhook_id], clock(), result, actor)
             continue
         answer = _send(sender, event)
-        if not isinstance(answer, int):
+        if not isinstance(answer, outbound.Answer):
             unreachable[event.webhook_id] = f"not sent, the endpoint gave no answer this run ({answer})"
-        elif answer == 410:
-            gone.add(event.webhook_id)
+        elif answer.status == 410:
+            resting[event.webhook_id] = clock()
+        elif (wait := _asked_wait(answer)) is not None:
+            resting[event.webhook_id] = clock() + wait
         _record(event, answer, clock(), result, actor)
 
 

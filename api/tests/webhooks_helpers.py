@@ -17,7 +17,7 @@ from api.services import audit, webhook_lanes, webhooks
 
 class Receiver:
     """A local HTTP endpoint in a thread: records each request, answers the next status
-    of `answers` (then 200)."""
+    of `answers` (then 200), each with `retry_after` as its Retry-After if set."""
 
     def __init__(
         self,
@@ -29,6 +29,7 @@ class Receiver:
     ) -> None:
         self.requests: list[dict] = []
         self.answers: list[int] = []
+        self.retry_after: str | None = None
         self.delay = delay
         self.trickle = trickle  # seconds between the bytes of a 20-byte answer
         self.in_flight: dict[str, int] = {}
@@ -57,6 +58,8 @@ class Receiver:
                 self.send_response(status)
                 if status in (301, 302, 307, 308):
                     self.send_header("Location", "/elsewhere")
+                if receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Length", "20" if receiver.trickle else "0")
                 self.end_headers()
                 for _ in range(20 if receiver.trickle else 0):  # each byte well within a read's timeout
