@@ -14,6 +14,7 @@ __all__ = [
     "CapacityBelowTaken",
     "EndsPastCalendar",
     "CapacityAboveMap",
+    "NoDefaultScreen",
     "ShowOverlaps",
     "FilmRuntimeOverlaps",
     "UnknownTicketType",
@@ -60,6 +61,11 @@ class CapacityBelowTaken(Invalid):
 class EndsPastCalendar(Invalid):
     subject = "starts_at"
     message = "This show would end after the calendar does (year 9999)."
+
+
+class NoDefaultScreen(Invalid):
+    subject = "screen"
+    message = "The default venue has no screen: name one."
 
 
 class CapacityAboveMap(Invalid):

@@ -122,11 +122,18 @@ class ScreenQuerySet(models.QuerySet):
         first_venue = Venue.objects.order_by("pk").values("pk")[:1]
         return self.filter(venue=models.Subquery(first_venue)).order_by("pk")
 
-    def default(self) -> "Screen":
-        """The default venue's first screen, where version-1 clients book; a fresh database
-        gets "Main theatre" with "Screen 1" (the migration makes them too)."""
+    def find_default(self) -> "Screen | None":
+        """The default venue's first screen, where version-1 clients book; None when staff
+        deleted every screen of the first venue. What requests read: a sale or a show made
+        never makes a screen (nor brings back one staff deleted)."""
         # One statement, the venue joined: its zone reads every date and time booked.
-        found = self.first_of_first_venue().select_related("venue").first()
+        return self.first_of_first_venue().select_related("venue").first()
+
+    def default(self) -> "Screen":
+        """find_default(), made when missing ("Main theatre" with "Screen 1", as the
+        migration makes them): for seeding, a flushed test database and the model's
+        default, never for a request."""
+        found = self.find_default()
         if found is not None:
             return found
         venue = Venue.objects.order_by("pk").first() or Venue.objects.create(name="Main theatre")

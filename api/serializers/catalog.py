@@ -10,6 +10,7 @@ import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
+from ..errors import NoDefaultScreen
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
@@ -219,7 +220,9 @@ class ShowWriteSerializer(serializers.Serializer):
                 problem = f"Venue {venue.pk} has several screens: name one." if screens else "This venue has no screen."
                 raise serializers.ValidationError({"screen" if screens else "venue": [problem]})
             (screen,) = screens
-        screen = screen or Screen.objects.default()
+        screen = screen or Screen.objects.find_default()
+        if screen is None:  # staff deleted the default venue's screens: a request makes none
+            raise NoDefaultScreen()
         if venue is not None and screen.venue_id != venue.pk:
             if "screen" not in attrs:  # a show's own screen
                 raise serializers.ValidationError(

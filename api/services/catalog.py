@@ -17,6 +17,7 @@ from ..errors import (
     EndsPastCalendar,
     FilmShowTitle,
     InvalidPrices,
+    NoDefaultScreen,
     NoSuchSeat,
     RelatedNotFound,
     SeatTaken,
@@ -169,7 +170,11 @@ def show_create(
         # The screen and the film locked against a change of them until the show is in
         # (venues.screen_save moving the screen, venues.plain_save renaming the film): it
         # is made with what they are once that change is done.
-        screen_id = Screen.objects.default().pk if screen_id is None else screen_id
+        if screen_id is None:
+            default = Screen.objects.find_default()
+            if default is None:  # staff deleted the default venue's screens: a request makes none
+                raise NoDefaultScreen()
+            screen_id = default.pk
         screen = lock_screen(screen_id)
         if screen is None:  # deleted since the request was read
             raise RelatedNotFound("screen", screen_id)

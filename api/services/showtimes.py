@@ -64,7 +64,7 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
     """The one show at this date and time (at either of its moments, where the clocks go
     through it twice). With open timings, a future time without a show on the default
     screen gets one there (an open timing), at the first of its moments."""
-    default = Screen.objects.default()
+    default = None if when.screen_id is not None else Screen.objects.find_default()
     if when.screen_id is not None:
         screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
         if screen is None:
@@ -73,7 +73,10 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
             raise Invalid(f"Screen {screen.pk} is not in venue {when.venue_id}.", subject="screen")
         venue, shows = screen.venue, Show.objects.filter(screen=screen)
     else:
-        named = default.venue if when.venue_id is None else Venue.objects.filter(pk=when.venue_id).first()
+        if when.venue_id is None:
+            named = None if default is None else default.venue
+        else:
+            named = Venue.objects.filter(pk=when.venue_id).first()
         if named is None:
             raise NoShowAtTime()
         venue = named
@@ -85,8 +88,9 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
         raise SeveralShows()
     if found:
         return found[0]
-    named_elsewhere = when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id)
-    if named_elsewhere or not settings.BOOKING_OPEN_TIMINGS:
+    if default is None or when.screen_id is not None or when.venue_id not in (None, default.venue_id):
+        raise NoShowAtTime()  # open timings are the default screen's alone
+    if not settings.BOOKING_OPEN_TIMINGS:
         raise NoShowAtTime()
     starts_at = starts[0]
     if starts_at <= now:

@@ -190,6 +190,28 @@ def test_a_time_at_another_venue_never_makes_an_open_timing(api_client, istanbul
     assert not Show.objects.exists()
 
 
+def test_no_request_makes_a_screen_again_once_staff_deleted_the_default_venues(api_client, staff_client, istanbul):
+    # Staff set up another venue and delete the fresh installation's "Screen 1": a sale,
+    # a booking by date and time or a show made without a screen never brings it back
+    # (it did, unaudited, in the Main theatre, whatever screen the request named).
+    screen = Screen.objects.create(venue=istanbul, name="Salon 1", seat_map=grid(2, 10))
+    show = make_show(screen=screen)
+    assert staff_client.delete(f"/api/screens/{Screen.objects.default().pk}").status_code == 204
+    screens = set(Screen.objects.values_list("pk", flat=True))
+    local = show.starts_at.astimezone(istanbul.zone)
+    named = {"screen": screen.pk, "date": local.date().isoformat(), "time": local.strftime("%H:%M"), "quantity": 1}
+
+    assert api_client.post("/api/holds", named, format="json").status_code == 201
+    # A version-1 client's date and time: no default screen, so no show there (nor an open timing).
+    v1 = api_client.post("/api/tickets", {**ADA, "date": in_days(6).isoformat(), "time": "10:00"})
+    assert (v1.status_code, v1.json()) == (400, {"time": ["No show is scheduled at this date and time."]})
+    made = staff_client.post("/api/shows", {"date": in_days(6).isoformat(), "time": "10:00"}, format="json")
+    assert (made.status_code, made.json()) == (400, {"screen": ["The default venue has no screen: name one."]})
+
+    assert set(Screen.objects.values_list("pk", flat=True)) == screens
+    assert Show.objects.count() == 1
+
+
 def test_open_timings_reach_at_most_60_days(api_client):
     response = api_client.post("/api/tickets", {**ADA, "date": in_days(61).isoformat(), "time": "19:30"})
 
