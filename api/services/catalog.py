@@ -123,10 +123,13 @@ def _save_show(show: Show) -> Show:
 Prices = list[tuple[str, str, Decimal]]  # (ticket type key, seat category, amount)
 
 
-def _set_prices(show: Show, prices: Prices) -> None:
-    """Replace the show's prices. A hold made before keeps its own (they are frozen in it).
-    Their types locked: the prices' links are checked at COMMIT, and a type deleted
-    meanwhile made that COMMIT fail (a 500); now the delete waits and finds them in use."""
+def _set_prices(show: Show, prices: Prices) -> bool:
+    """Replace the show's prices; False when they are the ones it has (in any order, 8 as
+    8.00), which are left as they are: a save that changes nothing records nothing, nor
+    tells the theatre's systems of a change. A hold made before keeps its own (they are
+    frozen in it). Their types locked: the prices' links are checked at COMMIT, and a type
+    deleted meanwhile made that COMMIT fail (a 500); now the delete waits and finds them in
+    use."""
     types = lock_ticket_types(key for key, _, _ in prices)
     seen = set()
     for key, category, _ in prices:
@@ -137,11 +140,15 @@ def _set_prices(show: Show, prices: Prices) -> None:
         if (key, category) in seen:
             raise InvalidPrices(f"The price of {key} tickets in {category} seats is given twice.")
         seen.add((key, category))
+    had = ShowPrice.objects.filter(show=show).values_list("ticket_type__key", "category", "amount")
+    if sorted(had) == sorted(prices):
+        return False
     ShowPrice.objects.filter(show=show).delete()
     ShowPrice.objects.bulk_create(
         ShowPrice(show=show, ticket_type=types[key], category=category, amount=amount)
         for key, category, amount in prices
     )
+    return True
 
 
 def _check_title(film: Film | None, title: str | None) -> None:
@@ -276,8 +283,7 @@ def show_update(
             # Below the map, a cap it keeps through map changes; every place, none.
             show.cap = capacity if capacity < show.screen.capacity else None
             show.capacity = capacity
-        if prices is not None:
-            _set_prices(show, prices)
+        prices_changed = prices is not None and _set_prices(show, prices)
         _save_show(show)
         if show.starts_at < before_start:
             Hold.objects.end_by_start(show)  # a hold never lasts past its show's start
@@ -290,7 +296,7 @@ def show_update(
             Ticket.objects.filter(show=show).exclude(expired=expired).update(expired=expired)
         after = _show_state(show)
         changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
-        if prices is not None:
+        if prices_changed:
             changes["prices"] = "changed"
         if not changes:  # saved as it was (the admin's page saving its prices alone)
             return show

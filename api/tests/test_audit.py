@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from api.models import AuditEntry, Booking, Show, Ticket
+from api.models import AuditEntry, Booking, Show, Ticket, WebhookEvent
 from api.services import jobs
-from api.tests.conftest import book_seats, hold_seats, make_show
+from api.tests.conftest import PRICES, book_seats, hold_seats, make_show
 
 pytestmark = pytest.mark.django_db
 
@@ -308,6 +308,27 @@ def test_a_save_that_changes_nothing_records_nothing_and_a_change_names_what_it_
         ("screen.changed", {"name": "Uno"}),
         ("ticket_type.changed", {"name": "Students"}),
     ]
+
+
+def test_a_shows_prices_saved_as_they_are_record_nothing_nor_send_an_event(staff_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    show = make_show()
+    hook = {"url": "https://hooks.example.com/in", "events": ["show.changed"]}
+    assert staff_client.post("/api/webhooks", hook, format="json").status_code == 201
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": PRICES}, format="json").status_code == 200
+    made, sent = AuditEntry.objects.count(), WebhookEvent.objects.count()
+
+    # The same prices in another order, 8 for 8.00: each such save wrote "prices changed"
+    # and told the theatre's systems of a change that never was.
+    same = [{**price, "amount": price["amount"].removesuffix(".00")} for price in reversed(PRICES)]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": same}, format="json").status_code == 200
+    assert (AuditEntry.objects.count(), WebhookEvent.objects.count()) == (made, sent)
+
+    dearer = [{**PRICES[0], "amount": "99.00"}, *PRICES[1:]]
+    assert staff_client.patch(f"/api/shows/{show.pk}", {"prices": dearer}, format="json").status_code == 200
+    entry = AuditEntry.objects.latest("pk")
+    assert (entry.action, entry.changes) == ("show.changed", {"prices": "changed"})
+    assert WebhookEvent.objects.count() == sent + 1
 
 
 def test_a_purge_stopped_midway_leaves_in_the_trail_what_its_batches_deleted(monkeypatch):
