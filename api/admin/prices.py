@@ -160,7 +160,12 @@ class TicketTypeAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin
     def save_model(self, request, obj: TicketType, form, change: bool) -> None:
         if not change or "is_default" in form.changed_data:
             obj.default = form.cleaned_data["is_default"]
-        venues.ticket_type_save(obj, actor=staff_actor(request))
+        # What the page changed; the rest as committed (a colleague's rename or new default
+        # since the page was opened is kept).
+        given = (
+            [{"is_default": "default"}.get(name, name) for name in form.changed_data] if change else ("name", "default")
+        )
+        venues.ticket_type_save(obj, actor=staff_actor(request), given=given)
 
     def delete_model(self, request, obj: TicketType) -> None:
         venues.ticket_type_delete(obj, actor=staff_actor(request))

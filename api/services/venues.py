@@ -268,17 +268,31 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
 
 
-def ticket_type_save(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> TicketType:
-    """Save a ticket type; a new default takes the place of the old one. The default can't
-    stop being it but by another taking its place: sales without types need one."""
+def ticket_type_save(
+    ticket_type: TicketType,
+    *,
+    actor: str = "system",
+    now: datetime | None = None,
+    given: Collection[str] = ("name", "default"),
+) -> TicketType:
+    """Save a ticket type: of a change, the fields in `given` ("name", "default") as set on
+    `ticket_type`, the others as committed (a PATCH of its name, read before a colleague
+    made another type the default, wrote its old "default" back and took the default from
+    that type). A new default takes the place of the old one. The default can't stop being
+    it but by another taking its place: sales without types need one."""
     with transaction.atomic():
-        # Locked (every type's row when this one is to be the default, as below, in one
-        # order), so that a change committed meanwhile is the one compared with.
+        # Locked (every type's row when this one is to be the default, or may be as
+        # committed, as below, in one order), so that a change committed meanwhile is the
+        # one compared with.
         types = TicketType.objects.select_for_update(no_key=True).order_by("pk")
-        list((types if ticket_type.default else types.filter(pk=ticket_type.pk)).values_list("pk", flat=True))
+        every = ticket_type.default or "default" not in given
+        list((types if every else types.filter(pk=ticket_type.pk)).values_list("pk", flat=True))
         before = TicketType.objects.filter(pk=ticket_type.pk).first() if ticket_type.pk is not None else None
         if ticket_type.pk is not None and before is None:
             raise DeletedMeanwhile("TicketType")
+        if before is not None:
+            for name in {"name", "default"} - set(given):
+                setattr(ticket_type, name, getattr(before, name))
         if before is not None and before.key != ticket_type.key:
             # Holds freeze their lines by key, and clients send keys: a key stays once made.
             raise Invalid("A ticket type's key can't change; add a new type instead.", subject="key")

@@ -197,6 +197,27 @@ def test_a_default_saved_as_default_beside_another_made_the_default_stays_the_de
     assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["adult"]
 
 
+def test_a_ticket_type_renamed_while_another_becomes_the_default_leaves_that_one_the_default(staff_client):
+    # The rename read "adult" as the default just before "student" became it, and saved
+    # that old flag back: the default moved back to "adult", unasked, and sales naming no
+    # type sold the wrong one.
+    TicketType.objects.default()  # adult, the default (a flushed database has no types)
+    student = TicketType.objects.create(key="student", name="Student")
+    student.default = True
+
+    made, renamed, waited = race(
+        lambda: venues.ticket_type_save(student),
+        lambda: staff_client.patch("/api/ticket-types/adult", {"name": "Adults"}, format="json"),
+        pause_in=venues.audit,
+    )
+
+    assert isinstance(made, TicketType), made
+    assert waited
+    assert renamed.status_code == 200, renamed.content
+    assert TicketType.objects.get(key="adult").name == "Adults"
+    assert list(TicketType.objects.filter(default=True).values_list("key", flat=True)) == ["student"]
+
+
 def test_a_screen_renamed_beside_a_change_of_its_map_keeps_the_new_map():
     screen = screen_of(5, name="Annex 1")
     as_read = Screen.objects.get(pk=screen.pk)

@@ -325,7 +325,9 @@ class TicketTypeViewSet(LocationMixin, viewsets.ModelViewSet):
         assert isinstance(ticket_type, TicketType)  # an update has its instance
         for field, value in serializer.validated_data.items():
             setattr(ticket_type, field, value)
-        serializer.instance = venues.ticket_type_save(ticket_type, actor=actor_of(self.request))
+        serializer.instance = venues.ticket_type_save(
+            ticket_type, actor=actor_of(self.request), given=serializer.validated_data.keys()
+        )
 
     def perform_destroy(self, instance: TicketType) -> None:
         venues.ticket_type_delete(instance, actor=actor_of(self.request))
