@@ -37,7 +37,7 @@ from ..serializers.catalog import (
     VenueSerializer,
 )
 from ..services import catalog, venues
-from .base import LocationMixin, kept_for
+from .base import ById, LocationMixin, kept_for
 
 
 @extend_schema_view(
@@ -65,7 +65,7 @@ from .base import LocationMixin, kept_for
         summary="Delete a show without tickets (staff)", responses={204: None, **errors(401, 403, 404, 409)}
     ),
 )
-class ShowViewSet(LocationMixin, viewsets.ModelViewSet):
+class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ShowFilter
     serializer_class = ShowSerializer
@@ -245,7 +245,7 @@ def _catalog_schema(
     list_errors=(429,),
     conflicts=(409,),  # in_use: a venue with shows keeps its time zone and currency
 )
-class VenueViewSet(LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
+class VenueViewSet(ById, LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = VenueSerializer
     queryset = Venue.objects.prefetch_related("screens").order_by("pk")
@@ -259,7 +259,7 @@ class VenueViewSet(LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.Mo
     list_errors=(400, 429),
     conflicts=(409,),
 )
-class ScreenViewSet(LocationMixin, InUseDestroyMixin, viewsets.ModelViewSet):
+class ScreenViewSet(ById, LocationMixin, InUseDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ScreenSerializer
     queryset = Screen.objects.select_related("venue").order_by("venue_id", "pk")
@@ -287,7 +287,7 @@ class ScreenViewSet(LocationMixin, InUseDestroyMixin, viewsets.ModelViewSet):
 
 
 @_catalog_schema("film", FilmSerializer, reads=("Films", "A film"), list_errors=(429,))
-class FilmViewSet(LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
+class FilmViewSet(ById, LocationMixin, InUseDestroyMixin, PlainSaveMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = FilmSerializer
     queryset = Film.objects.order_by("title", "pk")

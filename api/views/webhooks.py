@@ -24,7 +24,7 @@ from ..serializers.webhooks import (
     WebhookSerializer,
 )
 from ..services import webhooks
-from .base import LocationMixin
+from .base import ById, LocationMixin
 
 
 @extend_schema_view(
@@ -49,7 +49,7 @@ from .base import LocationMixin
         summary="Delete a webhook endpoint and its log (staff)", responses={204: None, **errors(401, 403, 404)}
     ),
 )
-class WebhookViewSet(LocationMixin, viewsets.ModelViewSet):
+class WebhookViewSet(ById, LocationMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaff]
     serializer_class = WebhookSerializer
     queryset = Webhook.objects.order_by("pk")
