@@ -14,7 +14,7 @@ from django.contrib.staticfiles import finders
 from api.models import Hold
 from api.seatmap_svg import outlines
 from api.showform import SENTENCES
-from api.tests.conftest import book_seats, make_show
+from api.tests.conftest import add_price, book_seats, make_show
 
 NODE = shutil.which("node")
 HARNESS = Path(__file__).with_name("show_js_harness.js")
@@ -292,6 +292,47 @@ def test_a_typed_count_of_another_type_leaves_the_first_the_rest_of_the_seats(sh
     # A seat unpicked still takes its count away.
     unpicked = run_script(show.pk, answers, [{"seat": "A1"}, {"seat": "A1"}], counts=kinds)
     assert unpicked["counts"] == ["0", "0"]
+
+
+def test_seats_taken_meanwhile_are_unpicked_with_their_tickets(api_client):
+    """Three seats picked made three adults; one taken meanwhile, the hold's 409 redrew the
+    map and unpicked it, but the adults stayed three: the next hold sent two seats with three
+    adults, refused "must add up to the seats named", which "please choose again" doesn't
+    explain."""
+    show = make_show(days=2)
+    add_price(show, "adult", "12.50")
+    add_price(show, "child", "8.00")
+    kinds = (("adult", "Adult"), ("child", "Child"))
+    url = f"/api/shows/{show.pk}/seats"
+    before = api_client.get(url).json()
+    book_seats(show.pk, seats=["A3"], **PERSON)
+    after = api_client.get(url).json()
+    taken = api_client.post(
+        "/api/holds", {"show": show.pk, "seats": ["A1", "A2", "A3"], "ticket_types": {"adult": 3}}, format="json"
+    )
+    held = api_client.post(
+        "/api/holds", {"show": show.pk, "seats": ["A1", "A2"], "ticket_types": {"adult": 2}}, format="json"
+    )
+    assert (taken.status_code, held.status_code) == (409, 201)
+    answers = {
+        f"GET {url}": [{"status": 200, "body": before}, {"status": 200, "body": after}],
+        "POST /api/holds": [{"status": 409, "body": taken.json()}, {"status": 201, "body": held.json()}],
+    }
+    pick = [{"seat": "A1"}, {"seat": "A2"}, {"seat": "A3"}]
+    hold_twice = [{"click": "hold-picked"}, {"click": "hold-picked"}]
+
+    seen = run_script(show.pk, answers, [*pick, *hold_twice], counts=kinds)
+
+    holds = [s["body"] for s in seen["sent"] if s["method"] == "POST"]
+    assert holds == [
+        {"show": show.pk, "seats": ["A1", "A2", "A3"], "ticket_types": {"adult": 3}},
+        {"show": show.pk, "seats": ["A1", "A2"], "ticket_types": {"adult": 2}},
+    ]
+    assert seen["counts"] == ["2", "0"] and seen["held"]
+    # Three children typed (no adult left): the seat taken takes a child away.
+    seen = run_script(show.pk, answers, [*pick, {"count": 1, "value": "3"}, *hold_twice], counts=kinds)
+    holds = [s["body"] for s in seen["sent"] if s["method"] == "POST"]
+    assert [h["ticket_types"] for h in holds] == [{"child": 3}, {"child": 2}]
 
 
 def test_a_refused_phone_number_is_told_beside_its_field(api_client, show_with_map):

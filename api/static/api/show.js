@@ -147,6 +147,7 @@
     const width = 2 * MARGIN + columns * CELL;
     const height = TOP + mapRows.length * CELL + 6;
     const mine = new Set(hold ? hold.seats : []);
+    const pickedBefore = picked.size;
     // A show capped below its map sells out with seats free: those are not on sale.
     const capped = available !== undefined && available <= 0;
 
@@ -181,6 +182,7 @@
     });
     // What can be sold: the free seats, no more than the show's capacity leaves.
     const free = Math.min(seats.filter((seat) => seat.status === "free").length, available ?? Infinity);
+    if (picked.size < pickedBefore) fitCounts();
     drawCategoryKey();
     svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
     svg.addEventListener("keydown", onKey);
@@ -296,6 +298,22 @@
   function balance() {
     const others = counts.slice(1).reduce((sum, input) => sum + (Number(input.value) || 0), 0);
     counts[0].value = Math.max(picked.size - others, 0);
+  }
+
+  // Picked seats the map drew taken meanwhile (a 409 seat_taken's redraw) are unpicked, and
+  // their tickets go too: the first type's as balance() has it, then the others', the last
+  // first. Else the next hold names fewer seats than tickets, and is refused for a mismatch
+  // the customer didn't make.
+  function fitCounts() {
+    balance();
+    let over = counts.reduce((sum, input) => sum + (Number(input.value) || 0), 0) - picked.size;
+    for (const input of counts.slice(1).reverse()) {
+      if (over <= 0) break;
+      const n = Number(input.value) || 0;
+      const cut = Math.min(over, n);
+      input.value = n - cut;
+      over -= cut;
+    }
   }
 
   // --- hold, release, book ----------------------------------------------------------------
