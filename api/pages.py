@@ -137,13 +137,15 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     elif "booked" in request.GET:
         sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=now)
+    # A show capped below its map sells out with seats free; a show started sells none.
+    free = selectors.seats_available_of(show, rows, now=now)
+    if not free:
+        rows = _not_on_sale(rows)
     categories = show.screen.seats.by_category
     price_lines = [
         (c.name, [(category, amount) for category, amount in c.amounts if category in categories]) for c in choices
     ]
     picked = set(request.POST.getlist("seats")) if errors else set()
-    # A show capped below its map sells out with seats free; a show started sells none.
-    free = selectors.seats_available_of(show, rows, now=now)
     context = {
         "show": show,
         "title": _title(show),
@@ -183,6 +185,19 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)  # as the API's 429 and 503 have it
     return response
+
+
+def _not_on_sale(rows: list[selectors.RowStatus]) -> list[selectors.RowStatus]:
+    """The seats of a sold-out show with its free ones not on sale, as the script draws them
+    (blocked): a show capped below its map sells out with seats free, and the no-script
+    form offered them as checkboxes, each refused when sent ("Try fewer seats")."""
+    return [
+        selectors.RowStatus(
+            row.label,
+            [selectors.SeatStatus(s.seat, "blocked") if s.status == "free" else s for s in row.seats],
+        )
+        for row in rows
+    ]
 
 
 # --- e-ticket ----------------------------------------------------------------------------

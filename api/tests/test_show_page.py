@@ -42,7 +42,7 @@ def test_show_page_names_the_show_and_every_seat_by_status(client, priced_dune, 
     assert '<input type="checkbox" name="seats" value="A1"> A1</label>' in html
     assert '<label class="off"><input type="checkbox" name="seats" value="A3" disabled> A3 (booked)</label>' in html
     assert '<input type="checkbox" name="seats" value="B1" disabled> B1 (held)' in html
-    assert '<input type="checkbox" name="seats" value="A10" disabled> A10 (blocked)' in html
+    assert '<input type="checkbox" name="seats" value="A10" disabled> A10 (not on sale)' in html
     assert html.count('type="checkbox" name="seats"') == 20
     assert '<input type="number" name="tickets-adult" data-type="adult" data-name="Adult"' in html
     assert 'name="csrfmiddlewaretoken"' in html
@@ -50,6 +50,28 @@ def test_show_page_names_the_show_and_every_seat_by_status(client, priced_dune, 
     assert '<script src="/static/api/show.js" defer></script>' in html
     assert '<script id="sentences" type="application/json">' in html
     assert "http://" not in html.replace("http://www.w3.org", "")  # nothing from elsewhere
+
+
+def test_a_show_capped_below_its_map_and_sold_out_offers_no_seat_in_its_form(client):
+    # Capped at 2 on a 20-seat screen, both sold: the page said "0 seats free" and offered
+    # its waiting list, yet the form without the script listed the 18 other seats as free
+    # checkboxes, each refused when sent ("Try fewer seats"). The script draws them not on
+    # sale (test_show_js's capped test).
+    enabled = r'<input type="checkbox" name="seats" value="(\w+)"(?! disabled)'
+    sold_out = make_show(days=2, capacity=2)
+    book_seats(sold_out.pk, seats=["A1", "A2"])
+
+    html = client.get(f"/shows/{sold_out.pk}/").content.decode()
+
+    assert 'id="free-count">0 seats free.' in html
+    assert re.findall(enabled, html) == []
+    assert '<label class="off"><input type="checkbox" name="seats" value="A3" disabled> A3 (not on sale)' in html
+    # One seat left under the cap: any free seat may be the one.
+    selling = make_show(days=3, capacity=3)
+    book_seats(selling.pk, seats=["A1", "A2"])
+    html = client.get(f"/shows/{selling.pk}/").content.decode()
+    assert 'id="free-count">1 seat free.' in html
+    assert len(re.findall(enabled, html)) == 18
 
 
 def test_the_prices_shown_are_those_of_the_screens_categories_and_the_phone_field_says_how(client, priced_dune):
