@@ -109,6 +109,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
     started = show.has_started(now)
     sale: sales.Sale | None = None
     errors: list[str] = []
+    notes = showform.NO_NOTES
     status, retry_after, new_form = 200, None, False
     joining: Joined | None = None
     if request.method == "POST" and not started and request.POST.get("form") == "waitlist":
@@ -117,7 +118,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
             return showform.SeeOther(joining.entry_page)
         status, retry_after = joining.status, joining.retry_after
     elif request.method == "POST" and not started:
-        reference, errors, status, retry_after, new_form = showform.book_from_form(request, show, choices)
+        reference, errors, status, retry_after, new_form, notes = showform.book_from_form(request, show, choices)
         if reference is not None:  # Post/Redirect/Get: a reload can't book again
             page = reverse("show-page", args=[show.pk])
             booked = showform.SeeOther(f"{page}?booked")
@@ -163,6 +164,8 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "sale": sale,
         "tickets": [(ticket, reverse("eticket", args=[ticket.pk])) for ticket in sale.tickets] if sale else [],
         "errors": errors,
+        # A refused name or phone number told beside its field too, as the script does.
+        "notes": notes,
         "form": request.POST if errors else {},
         "hold_minutes": settings.BOOKING_HOLD_MINUTES,
         "sentences": showform.SENTENCES,
@@ -175,6 +178,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "dialled": showform.dialled_in(show.screen.venue.country),
         # Sold out: the waiting list's form (API.md, "Waiting list"), and what its join said.
         "waitlist_said": joining.said if joining else [],
+        "waitlist_notes": joining.notes if joining else showform.NO_NOTES,
         "waitlist_form": request.POST if joining else {},
         "offer_minutes": settings.BOOKING_WAITLIST_OFFER_MINUTES,
         # The join's own form_key (showform.once_per_form): sent again corrected, the same one.

@@ -13,10 +13,11 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import phonenumbers
@@ -34,6 +35,7 @@ from .errors import (
     DomainError,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    Invalid,
     Limited,
     SeatsPerHourReached,
     SingleSeatGap,
@@ -165,16 +167,22 @@ class SeeOther(HttpResponseRedirect):
     status_code = 303
 
 
+# No field refused (read-only: the one default every outcome shares).
+NO_NOTES: Mapping[str, str] = MappingProxyType({})
+
+
 class FormOutcome(NamedTuple):
     """What the no-script form's booking came to: the booking's reference, or what went
     wrong with the page's status (and, at a cap, the seconds until the client may try
-    again; `new_form`: the page booked already, and its form needs a new form_key)."""
+    again; `new_form`: the page booked already, and its form needs a new form_key;
+    `notes`: each refused field's messages, told beside it, field_notes())."""
 
     reference: str | None
     errors: list[str]
     status: int
     retry_after: int | None = None
     new_form: bool = False
+    notes: Mapping[str, str] = NO_NOTES
 
 
 def _refused(errors: list[str], status: int = 400, retry_after: int | None = None) -> FormOutcome:
@@ -219,7 +227,7 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
         data["quantity"] = wanted
     form = BookingCreateSerializer(data=data)
     if not form.is_valid():
-        return _refused(field_errors(form.errors))
+        return FormOutcome(None, field_errors(form.errors), 400, notes=field_notes(form.errors))
     now = timezone.now()
     shown = request.POST.get("prices_key")  # none from a page older than the field
 
@@ -254,7 +262,10 @@ def refused(exc: DomainError) -> FormOutcome:
     statuses = ((Conflict, 409), (Busy, 503), (Limited, 429))
     status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
     retry_after = exc.retry_after if isinstance(exc, Limited | Busy | Conflict) else None
-    return _refused([_sentence(exc)], status, retry_after)
+    # A field the service refused (a phone number not one of the venue's country) is told
+    # beside it too, as the API's 400 names it for the script.
+    notes = {exc.subject: exc.message} if isinstance(exc, Invalid) and exc.subject else NO_NOTES
+    return FormOutcome(None, [_sentence(exc)], status, retry_after, notes=notes)
 
 
 def throttled(request: HttpRequest) -> FormOutcome | None:
@@ -268,6 +279,14 @@ def throttled(request: HttpRequest) -> FormOutcome | None:
 def field_errors(errors: dict[str, Any]) -> list[str]:
     """A serializer's refusal of a page's form, each message with its field's label."""
     return [f"{FIELD_NAMES.get(field, field)}: {m}" for field, got in errors.items() for m in _flat(got)]
+
+
+def field_notes(errors: dict[str, Any]) -> dict[str, str]:
+    """A serializer's refusal of a page's form by field, without the label: what the page
+    says beside each field (its #<field>-error note, the input aria-invalid), as the script
+    does with the API's 400. The form's alert, far above the name and phone fields, says
+    field_errors()."""
+    return {field: " ".join(_flat(got)) for field, got in errors.items()}
 
 
 def form_key_waits() -> int:

@@ -3,6 +3,7 @@ an entry's own page (/waitlist/{id}/, the entry's id its capability, as a ticket
 e-ticket) tells its place, shows an offer and books it, or leaves the list. Through the
 same services and refusals as the API's /api/shows/{id}/waitlist and /api/waitlist/{id}."""
 
+from collections.abc import Mapping
 from typing import NamedTuple
 from uuid import UUID
 
@@ -23,12 +24,14 @@ from .services import sales, waitlist
 
 class Joined(NamedTuple):
     """What a join from the show page came to: the new entry's page to go to, or what to
-    say (a place the phone number has already, or the refusal) with the page's status."""
+    say (a place the phone number has already, or the refusal) with the page's status, and
+    each refused field's messages, told beside it (showform.field_notes)."""
 
     entry_page: str | None
     said: list[str]
     status: int
     retry_after: int | None = None
+    notes: Mapping[str, str] = showform.NO_NOTES
 
 
 def join_from_form(request: HttpRequest, show: Show) -> Joined:
@@ -39,7 +42,7 @@ def join_from_form(request: HttpRequest, show: Show) -> Joined:
     data = {name: request.POST.get(name, "") for name in ("name", "phone_number", "party_size")}
     form = WaitlistJoinSerializer(data=data)
     if not form.is_valid():
-        return Joined(None, showform.field_errors(form.errors), 400)
+        return Joined(None, showform.field_errors(form.errors), 400, notes=showform.field_notes(form.errors))
     now = timezone.now()
 
     def join() -> idempotency.StoredResponse:
@@ -55,7 +58,7 @@ def join_from_form(request: HttpRequest, show: Show) -> Joined:
         joined = showform.once_per_form(request, join, now=now)
     except DomainError as exc:
         refused = showform.refused(exc)
-        return Joined(None, refused.errors, refused.status, refused.retry_after)
+        return Joined(None, refused.errors, refused.status, refused.retry_after, refused.notes)
     entry_id = joined.body["entry"]
     if joined.status_code == 201:
         return Joined(reverse("waitlist-page", args=[entry_id]), [], 303)

@@ -276,6 +276,26 @@ def test_form_needs_a_name_and_a_valid_phone(client, priced_dune):
     assert not Ticket.objects.exists()
 
 
+def test_form_tells_a_refused_name_and_phone_beside_their_fields(client, priced_dune):
+    # Only the alert above the seat list said why: the inputs had no aria-invalid and their
+    # notes (#name-error, #phone_number-error, which aria-describedby names) stayed hidden
+    # and empty, so a screen reader in the name field heard nothing. The script marks them.
+    response = client.post(f"/shows/{priced_dune.pk}/", {"seats": ["A4"], "name": "", "phone_number": "12"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(r'<input type="text" id="name"[^>]* aria-invalid="true">', html)
+    assert re.search(r'<input type="tel" id="phone"[^>]* aria-invalid="true">', html)
+    assert '<span class="field-error" id="name-error">This field may not be blank.</span>' in html
+    assert '<span class="field-error" id="phone_number-error">Enter a valid phone number.</span>' in html
+    # Refused by the service (no number of the venue's country): only that field is marked.
+    response = client.post(f"/shows/{priced_dune.pk}/", {"seats": ["A4"], "name": "Grace", "phone_number": "12345"})
+    html = response.content.decode()
+    assert re.findall(r'<input [^>]*id="(\w+)"[^>]* aria-invalid="true">', html) == ["phone"]
+    assert '<span class="field-error" id="phone_number-error">Enter a valid phone number.</span>' in html
+    assert '<span class="field-error" id="name-error" hidden></span>' in html
+
+
 def test_form_without_its_csrf_token_is_refused(priced_dune):
     client = Client(enforce_csrf_checks=True)
     page = client.get(f"/shows/{priced_dune.pk}/")

@@ -77,6 +77,26 @@ def test_a_refused_join_says_why_and_keeps_what_was_typed(client, sold_out, pers
     assert not WaitlistEntry.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("person", "party_size", "field", "note"),
+    [
+        ({**GRACE, "phone_number": "12345"}, "1", "phone_number", "Enter a valid phone number."),
+        (GRACE, "11", "party_size", "Ensure this value is less than or equal to 10."),
+        ({**GRACE, "name": ""}, "1", "name", "This field may not be blank."),
+    ],
+)
+def test_a_refused_join_is_told_beside_its_field(client, sold_out, person, party_size, field, note):
+    # As the booking form's: the alert alone said it, far from the field, and the field
+    # was not marked invalid.
+    response = _join(client, sold_out, person, party_size)
+
+    html = response.content.decode()
+    assert f'<span class="field-error" id="wl-{field}-error">{note}</span>' in html
+    invalid = re.findall(r'<input [^>]*id="(wl-[\w-]+)"[^>]*aria-invalid="true"', html)
+    assert invalid == [{"name": "wl-name", "phone_number": "wl-phone", "party_size": "wl-size"}[field]]
+    assert re.search(rf'aria-describedby="[^"]*\bwl-{field}-error"', html)
+
+
 def test_a_show_with_seats_free_is_not_joined_and_says_why(client):
     # A stale page (seats came free since): booked as anyone books them, not waited for.
     # The refusal was told inside the sold-out box, which the page no longer drew.
