@@ -135,6 +135,7 @@ FIELD_NAMES = {
     "phone_number": "Phone number",
     "seats": "Seats",
     "ticket_types": "Tickets",
+    "quantity": "Tickets",  # a show without prices asks one count, sent as the quantity
     "party_size": "People",
 }
 
@@ -209,7 +210,9 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
         text = request.POST.get(choice.field, "").strip() or "0"
         # str.isdigit() alone takes "²" and other digits int() refuses.
         if not (text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS):
-            return _refused([f"Give the number of {choice.name.lower()} tickets as a whole number."])
+            # A show without prices names its one line "Tickets": not "tickets tickets".
+            what = f"{choice.name.lower()} tickets" if choice.key else "tickets"
+            return _refused([f"Give the number of {what} as a whole number."])
         counts[choice.key] = int(text)
     wanted = sum(counts.values())
     if seats:

@@ -266,6 +266,22 @@ def test_form_says_what_went_wrong_in_a_sentence_and_keeps_the_choice(client, pr
     assert Ticket.objects.filter(show=priced_dune).count() == 11
 
 
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        ("11", "Tickets: Ensure this value is less than or equal to 10."),
+        ("two", "Give the number of tickets as a whole number."),
+    ],
+)
+def test_form_at_a_show_without_prices_names_its_count_as_the_page_does(client, show, count, said):
+    # Its one line is "Tickets", sent to the service as the quantity: refused, it read
+    # "quantity: Ensure ..." (a name the page shows nowhere) or "the number of tickets tickets".
+    response = client.post(f"/shows/{show.pk}/", {"tickets": count, **PERSON})
+
+    assert response.status_code == 400
+    assert response.context["errors"] == [said]
+
+
 def test_form_needs_a_name_and_a_valid_phone(client, priced_dune):
     response = client.post(f"/shows/{priced_dune.pk}/", {"seats": ["A4", "A5"], "name": "", "phone_number": "12"})
 
