@@ -10,10 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from api.errors import ShowBusy
-from api.models import AuditEntry, Booking, Ticket
+from api.models import AuditEntry, Booking, Ticket, Venue
 from api.services import catalog, sales
 from api.tests.conftest import ADA as PERSON
-from api.tests.conftest import add_price, book_seats, book_ticket, hold_seats, make_show
+from api.tests.conftest import add_price, book_seats, book_ticket, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +83,20 @@ def test_the_prices_shown_are_those_of_the_screens_categories_and_the_phone_fiel
 
     assert "<li>Adult: 12.50 EUR (standard)</li>" in html
     assert "(premium)" not in html
-    assert "or as dialled in India (074104 10123)." in html
+    assert "or as dialled in India: 074104 10123." in html
     assert 'aria-describedby="phone-hint phone_number-error"' in html
+
+
+def test_the_phone_hint_puts_no_brackets_around_a_number_written_with_its_own(client):
+    # Turkey's numbers are written "(0212) 345 67 89", and the page bracketed the example:
+    # "or as dialled in Turkey ((0212) 345 67 89)."
+    venue = Venue.objects.create(name="Odeon Kadıköy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    show = make_show(screen=screen_of(10, venue=venue))
+
+    html = client.get(f"/shows/{show.pk}/").content.decode()
+
+    hint = re.search(r'<span class="hint" id="phone-hint">([^<]*)</span>', html)
+    assert hint and hint.group(1).endswith("or as dialled in Turkey: (0212) 345 67 89.")
 
 
 def test_show_page_of_a_300_seat_show_is_three_queries_and_under_100_kb(client, django_assert_max_num_queries):
