@@ -38,7 +38,7 @@ def hold_create(
     box office holds for parties of any size)."""
     wanted = len(seats) if seats else quantity
     with transaction.atomic():
-        show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
+        show = lock_show(show_id_of(show_id=show_id, when=when, now=now, actor=actor))
         used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
         check_not_started(show, now)
         limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT

@@ -105,7 +105,7 @@ def booking_create(
 
     def sell(reference: str) -> Sale:
         with transaction.atomic():
-            show = lock_show(show_id_of(show_id=show_id, when=when, now=now))
+            show = lock_show(show_id_of(show_id=show_id, when=when, now=now, actor=actor))
             used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
             check_not_started(show, now)
             prices = tariff(show.pk, read=used.tariff)

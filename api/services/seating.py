@@ -59,13 +59,14 @@ class Line:
         return cls(line["seat"], line["ticket_type"], line["category"], price, bool(line.get("blocked")))
 
 
-def show_id_of(*, show_id: int | None, when: ShowTime | None, now: datetime) -> int:
-    """The show a request names: by id, or by its date and time (which may make an open timing)."""
+def show_id_of(*, show_id: int | None, when: ShowTime | None, now: datetime, actor: str) -> int:
+    """The show a request names: by id, or by its date and time (which may make an open
+    timing, recorded as made by `actor`)."""
     if show_id is not None:
         return show_id
     if when is None:
         raise TypeError("Name a show by show_id or when.")
-    return show_at(when=when, now=now).pk
+    return show_at(when=when, now=now, actor=actor).pk
 
 
 def check_not_started(show: Show, now: datetime) -> None:

@@ -20,6 +20,7 @@ from ..errors import (
 )
 from ..locking import lock_screen
 from ..models import Screen, Show, Venue
+from . import audit
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,11 @@ def _moments(day: date, at: time, venue: Venue) -> list[datetime]:
     return [first.astimezone(UTC), second.astimezone(UTC)]
 
 
-def show_at(*, when: ShowTime, now: datetime) -> Show:
+def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
     """The one show at this date and time (at either of its moments, where the clocks go
     through it twice). With open timings, a future time without a show on the default
-    screen gets one there (an open timing), at the first of its moments."""
+    screen gets one there (an open timing), at the first of its moments, recorded as made
+    by `actor` (the request's client: its booking made it) with a show.created event."""
     default = None if when.screen_id is not None else Screen.objects.find_default()
     if when.screen_id is not None:
         screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
@@ -108,9 +110,21 @@ def show_at(*, when: ShowTime, now: datetime) -> Show:
         if screen is None:  # deleted meanwhile
             raise NoShowAtTime()
         # get_or_create copes with another request creating the same open timing meanwhile.
-        show, _ = Show.objects.get_or_create(
+        show, made = Show.objects.get_or_create(
             screen=screen,
             starts_at=starts_at,
             defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": screen.capacity},
         )
+        if made:  # (undone with the sale that made it, if that is refused)
+            changes = {"starts_at": audit.utc(starts_at), "capacity": show.capacity, "screen": screen.pk}
+            audit.record(
+                actor=actor,
+                action="show.created",
+                obj_type="show",
+                obj_id=str(show.pk),
+                changes={**changes, "open_timing": True},
+                now=now,
+                event="show.created",
+                payload=audit.show_data(show),
+            )
     return show

@@ -41,7 +41,7 @@ def ticket_update(
     try:
         with transaction.atomic():
             # In the transaction: an open timing made for a move refused below is undone with it.
-            target_show_id = show_id_of(show_id=show_id, when=when, now=now) if moving else current_show_id
+            target_show_id = show_id_of(show_id=show_id, when=when, now=now, actor=actor) if moving else current_show_id
             shows = lock_shows([current_show_id, target_show_id])
             # The booking's lock, then the ticket's, as a cancel takes them: a cancel running
             # now commits before this reads the ticket, or waits for this change to commit;

@@ -2,7 +2,7 @@
 number, only staff read it, the purge keeps it for AUDIT_KEEP_DAYS."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -329,6 +329,31 @@ def test_a_shows_prices_saved_as_they_are_record_nothing_nor_send_an_event(staff
     entry = AuditEntry.objects.latest("pk")
     assert (entry.action, entry.changes) == ("show.changed", {"prices": "changed"})
     assert WebhookEvent.objects.count() == sent + 1
+
+
+def test_a_show_a_booking_makes_at_a_free_time_is_recorded_as_its_clients_and_undone_with_a_refused_sale(
+    api_client, staff_client
+):
+    # An open timing (a booking by a date and time with no show) made a show with no entry:
+    # its history was empty, though the purge may delete it later.
+    day = (timezone.localdate() + timedelta(days=5)).isoformat()
+    response = api_client.post("/api/tickets", {**ZOE, "date": day, "time": "11:15"}, format="json")
+    assert response.status_code == 201
+    show = Show.objects.get(pk=response.json()["show"])
+
+    history = staff_client.get("/api/audit", {"object": f"show:{show.pk}"}).json()["results"]
+    assert [(e["action"], e["actor"]) for e in history] == [("show.created", "client:127.0.0.1")]
+    assert history[0]["changes"] == {
+        "starts_at": show.starts_at.astimezone(UTC).isoformat(),
+        "capacity": show.capacity,
+        "screen": show.screen_id,
+        "open_timing": True,
+    }
+    # A sale refused at another free time takes its show and the show's entry with it.
+    refused = api_client.post("/api/tickets", {**ZOE, "date": day, "time": "12:15", "seat": "Z99"}, format="json")
+    assert refused.status_code == 400
+    assert Show.objects.count() == 1
+    assert not AuditEntry.objects.filter(action="show.created").exclude(object_id=str(show.pk)).exists()
 
 
 def test_a_purge_stopped_midway_leaves_in_the_trail_what_its_batches_deleted(monkeypatch):
