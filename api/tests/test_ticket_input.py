@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from api.models import Customer, Ticket
-from api.tests.conftest import ADA
+from api.tests.conftest import ADA, in_days
 from api.tests.tickets_helpers import ticket_json
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,12 @@ WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-D
             {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
         ),
         ({**ADA, "date": "2099-01-01", "time": "25:00"}, {"time": ["Time has wrong format. Use HH:MM."]}),
+        # Python's fromisoformat reads an offset too: the aware time failed when the moment
+        # was made, a 400 on `date` ("This date is out of range.") for a date that is fine.
+        *[
+            ({**ADA, "date": str(in_days(3)), "time": at}, {"time": ["Time has wrong format. Use HH:MM."]})
+            for at in ("19:30+01", "1930Z", "19:30:00Z", "T1930")
+        ],
         # Python's fromisoformat reads these; API.md and the filters say YYYY-MM-DD.
         *[
             ({**ADA, "date": day, "time": "10:00"}, {"date": [WRONG_DATE]})
