@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from ..locking import try_job_lock
+from ..locking import lock_shows, try_job_lock
 from ..models import (
     AuditEntry,
     Booking,
@@ -97,6 +97,14 @@ def tickets_mark_expired(*, ticket_ids: list[str], now: datetime, actor: str) ->
     with transaction.atomic():
         chosen = Ticket.objects.filter(pk__in=ticket_ids, expired=False)
         started = chosen.filter(show__starts_at__lte=now)
+        # The started shows locked, then read again, as tickets_expire does: a colleague
+        # moving one to the future (show_update holds its lock, then sets its tickets' flag
+        # to follow the new time) is waited for, then read as moved, and its tickets stay
+        # valid. Read unlocked, the start was the one before the move, and the ticket of a
+        # show to come was marked expired, for the purge to delete with no cancellation's
+        # events. (A show with tickets is never moved into the past: one not started at the
+        # first read needs no lock. The wait is bounded as a booking's: ShowBusy past it.)
+        lock_shows(started.values_list("show_id", flat=True))
         marked = [str(pk) for pk in started.values_list("pk", flat=True)]
         waiting = chosen.count() - len(marked)
         Ticket.objects.filter(pk__in=marked).update(expired=True)

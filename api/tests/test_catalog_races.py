@@ -1,7 +1,8 @@
 """A show made while staff delete its venue, screen or film, or change its venue's time zone:
 the check "no show uses this" reads shows under the locks that making a show takes
 (PostgreSQL: on SQLite one write runs at a time). A show moved while a ticket moves to an
-open timing of its screen: both lock the screen, then the shows."""
+open timing of its screen: both lock the screen, then the shows; or while staff mark its
+tickets expired: the marking reads the start under the show's lock."""
 
 import threading
 from collections.abc import Callable
@@ -15,10 +16,10 @@ from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, DomainError, InUse, Invalid
 from api.locking import lock_screen
-from api.models import Film, Screen, Show, TicketType, Venue, Webhook
+from api.models import Film, Screen, Show, Ticket, TicketType, Venue, Webhook
 from api.seatmaps import grid, parse
 from api.serializers.catalog import ShowWriteSerializer
-from api.services import catalog, sales, showtimes, venues, webhooks
+from api.services import catalog, jobs, sales, showtimes, venues, webhooks
 from api.tests.conftest import RACE_WAIT, blocked, book_ticket, in_thread, make_show, postgres_only, screen_of
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -418,3 +419,24 @@ def test_a_ticket_moved_to_an_open_timing_and_its_started_show_moved_to_the_futu
     # One waited for the other: the ticket of a started show refused (or moved), the show moved.
     assert not isinstance(outcomes["ticket"], Exception) or isinstance(outcomes["ticket"], DomainError), outcomes
     assert isinstance(outcomes["show"], Show), outcomes
+
+
+def test_tickets_staff_mark_expired_while_their_show_is_moved_to_the_future_stay_valid():
+    # The marking read which tickets' shows had started, then marked those ids, with no lock
+    # of the shows: a move to tomorrow written meanwhile (its lock held, its tickets' flag
+    # already set to follow the new time) committed after it, and the ticket of a show to
+    # come stayed expired; the next purge deleted it, with no cancellation's events.
+    now = timezone.now().replace(second=0, microsecond=0)
+    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=1), title="Late")
+    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
+
+    moved, marked, waited = race(
+        lambda: catalog.show_update(show_id=show.pk, now=now, starts_at=now + timedelta(days=1), actor="staff:a"),
+        lambda: jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:b"),
+        pause_in=catalog.audit,
+    )
+
+    assert isinstance(moved, Show) and marked == (0, 1) and waited, (moved, marked, waited)
+    assert Ticket.objects.get(pk=ticket.pk).expired is False
+    jobs.tickets_purge(now=now)
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
