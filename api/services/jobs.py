@@ -90,10 +90,10 @@ def tickets_expire(*, now: datetime, actor: str = "job:expire_tickets") -> int |
 
 def tickets_mark_expired(*, ticket_ids: list[str], now: datetime, actor: str) -> tuple[int, int]:
     """Staff mark these tickets expired before the job would (a no-show's, say): those
-    whose show has started only, since an expired ticket is deleted by the next purge, and
-    one of a show to come would be a cancellation with no cancellation's events. An entry
-    per ticket and a tickets.expired event, as the job's run. How many were marked, and how
-    many left alone because their show has not started."""
+    whose show has started only, since an expired ticket is deleted by the purge (once its
+    show's hours are over), and one of a show to come would be a cancellation with no
+    cancellation's events. An entry per ticket and a tickets.expired event, as the job's
+    run. How many were marked, and how many left alone because their show has not started."""
     with transaction.atomic():
         chosen = Ticket.objects.filter(pk__in=ticket_ids, expired=False)
         started = chosen.filter(show__starts_at__lte=now)
@@ -181,11 +181,19 @@ class _PurgeRun:
         return self.result
 
 
-def _delete_expired_tickets(run: _PurgeRun, batch_size: int) -> None:
-    """Delete expired tickets batch by batch, in id order along the partial index of
-    expired ids. A batch is the next batch_size expired ids: its transaction reads where it
-    ends, then deletes up to there."""
+def _delete_expired_tickets(run: _PurgeRun, batch_size: int, now: datetime) -> None:
+    """Delete expired tickets of shows past their BOOKING_EXPIRE_AFTER_HOURS, batch by
+    batch, in id order along the partial index of expired ids. A batch is the next
+    batch_size expired ids: its transaction reads where it ends, then deletes up to there.
+
+    One staff marked expired earlier (a no-show's) is kept until its show's hours are over:
+    until then a show keeps every ticket it sold but those cancelled, which is what tells
+    an open timing that sold from one that never did (passed_open_timings; deleted at
+    once, the ticket left its show looking unsold). The expire job's tickets all pass.
+    Those kept are told by the shows still in their hours (few, hashed once a batch), not
+    by the shows past them (which only grow: looked up for each ticket of a batch)."""
     expired = Ticket.objects.filter(expired=True).order_by("pk")
+    in_their_hours = Show.objects.not_expired(now).values("pk")
     after = None
     while True:
         with run.batch():
@@ -193,7 +201,7 @@ def _delete_expired_tickets(run: _PurgeRun, batch_size: int) -> None:
             last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
             if last is not None:
                 batch = batch.filter(pk__lte=last)
-            run.deleted("tickets", batch.order_by().delete()[0])
+            run.deleted("tickets", batch.exclude(show__in=in_their_hours).order_by().delete()[0])
         if last is None:  # that batch was the rest
             return
         after = last
@@ -261,10 +269,11 @@ def passed_open_timings(now: datetime) -> QuerySet[Show]:
     they would litter the schedule. (A show with a ticket stays; so does one staff titled.)
 
     Only until they expire: their tickets, had they any, are still there then (the purge
-    deletes a ticket once expired), so "no ticket" means none was ever sold. Later it may
-    mean that the purge took them, and the show that sold them stays (API.md removes an
-    open timing "that never sold a ticket"). The job runs every 10 minutes, well inside
-    the 8 hours."""
+    deletes no ticket of a show before its hours are over, not even one staff marked
+    expired at the start), so "no ticket" means none was sold, or each was cancelled.
+    Later it may mean that the purge took them, and the show that sold them stays (API.md
+    removes an open timing "that never sold a ticket"). The job runs every 10 minutes, well
+    inside the 8 hours."""
     return Show.objects.filter(
         starts_at__lte=now,
         starts_at__gt=expiry_cutoff(now),
@@ -278,20 +287,18 @@ def passed_open_timings(now: datetime) -> QuerySet[Show]:
 def tickets_purge(
     *, now: datetime, batch_size: int = PURGE_BATCH_SIZE, actor: str = "job:purge_expired_tickets"
 ) -> PurgeResult:
-    """Delete open timings that passed without a ticket, expired tickets, then the bookings
-    and customers left without any, spent holds, idempotency keys older than a day, audit
-    entries older than AUDIT_KEEP_DAYS, webhook events a week on (delivered ones a week
-    after their delivery; those given up, with no attempt left, and those of an inactive
-    endpoint a week after their making; never one that an active endpoint may still be
-    sent: due, in flight, or retried and not sent again yet), and the waiting lists of
-    expired shows (with their offers' holds); in short transactions. The run's counts are
-    its audit entry, brought up to date by each batch."""
+    """Delete open timings that passed without a ticket, expired tickets (once their shows'
+    hours are over), then the bookings and customers left without any, spent holds,
+    idempotency keys older than a day, audit entries older than AUDIT_KEEP_DAYS, webhook
+    events a week on (delivered ones a week after their delivery; those given up, with no
+    attempt left, and those of an inactive endpoint a week after their making; never one
+    that an active endpoint may still be sent: due, in flight, or retried and not sent
+    again yet), and the waiting lists of expired shows (with their offers' holds); in short
+    transactions. The run's counts are its audit entry, brought up to date by each batch."""
     run = _PurgeRun(actor=actor, now=now)
     try:
-        # Before the tickets: a show whose expired tickets this run deletes is not taken
-        # for one that sold none.
         _delete_old(run, "shows", passed_open_timings(now), batch_size)
-        _delete_expired_tickets(run, batch_size)
+        _delete_expired_tickets(run, batch_size, now)
         _delete_unused(run, "bookings", Booking, [(Ticket, "booking")], batch_size)
         _delete_unused(run, "customers", Customer, [(Booking, "customer"), (Ticket, "holder")], batch_size)
         # In batches too: after an on-sale rush, or days without the job, one DELETE of

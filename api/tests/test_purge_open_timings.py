@@ -86,6 +86,25 @@ def test_an_open_timing_that_sold_stays_after_its_tickets_expire_and_go(now):
     assert Show.objects.filter(pk=sold.pk).exists()
 
 
+def test_an_open_timing_whose_tickets_staff_marked_expired_early_stays_after_they_go(now):
+    """Staff marked a no-show's ticket expired two hours after the start (the admin's
+    action): the purge deleted it at once, and its next run, still inside the 8 hours,
+    found the show without a ticket and deleted it as one that never sold. The ticket now
+    waits for the show's 8 hours, as those the expire job marks do."""
+    sold = booked_open_timing(now - timedelta(hours=2))
+    ticket = book_ticket(sold.pk, now=now - timedelta(days=1))
+    assert jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:alice") == (1, 0)
+
+    first = jobs.tickets_purge(now=now)
+    second = jobs.tickets_purge(now=now + timedelta(minutes=10))  # cron's next run
+    over = jobs.tickets_purge(now=now + timedelta(hours=6))  # the show's 8 hours are over
+    after = jobs.tickets_purge(now=now + timedelta(hours=6, minutes=10))
+
+    assert (first.tickets, first.shows, second.tickets, second.shows) == (0, 0, 0, 0)
+    assert (over.tickets, over.shows, after.shows) == (1, 0, 0)
+    assert Show.objects.filter(pk=sold.pk).exists()
+
+
 def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
     for hours in (1, 2, 3):
         booked_open_timing(now - timedelta(hours=hours))
