@@ -269,7 +269,7 @@ class TicketAdmin(
         self._report(request, "Undid the check-in of {}.", count, refused)
 
     @admin.action(
-        description="Mark the selected tickets of started shows expired now (the purge job deletes them)",
+        description="Mark the selected tickets of started shows expired now (purged once their show's hours are over)",
         permissions=["change"],
     )
     def mark_expired(self, request: HttpRequest, queryset: QuerySet) -> None:
