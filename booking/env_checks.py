@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import environ
 import phonenumbers
+import redis
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's
@@ -75,9 +76,24 @@ def rate(name: str, value: str) -> str:
     return value
 
 
-def redis_url(value: str) -> str:
-    if value and urlsplit(value).scheme not in _REDIS_SCHEMES:
-        raise ImproperlyConfigured(f"REDIS_URL={value!r}: give a redis://, rediss:// or unix:// URL.")
+def redis_url(value: str, options: Mapping[str, Any]) -> str:
+    """REDIS_URL read as the cache will read it, without connecting: Django splits it at
+    commas and semicolons (a primary, then replicas), and redis-py makes a pool of each URL
+    and its connections of the pool's options. A look at the scheme alone let a port out of
+    range (637900) or an option redis-py can't take (?socket_timeout=abc) through, and then
+    every request that touched the cache, /api/health included, was a 500."""
+    if not value:
+        return value
+    for server in re.split("[;,]", value):
+        if urlsplit(server).scheme not in _REDIS_SCHEMES:
+            raise ImproperlyConfigured(f"REDIS_URL={value!r}: give a redis://, rediss:// or unix:// URL.")
+        try:
+            pool = redis.ConnectionPool.from_url(server, **options)
+            pool.connection_class(**pool.connection_kwargs)  # made, not connected
+        except (ValueError, TypeError, redis.RedisError) as exc:
+            raise ImproperlyConfigured(
+                f"REDIS_URL={value!r}: redis-py can't read it ({exc}); give a URL like redis://127.0.0.1:6379/0."
+            ) from None
     return value
 
 

@@ -130,12 +130,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 if not 0 < REDIS_TIMEOUT_SECONDS <= 60:
     raise ImproperlyConfigured(f"REDIS_TIMEOUT_SECONDS={REDIS_TIMEOUT_SECONDS}: give seconds above 0, at most 60.")
-if env_checks.redis_url(env("REDIS_URL", default="")):
+_redis_options = {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
+if env_checks.redis_url(env("REDIS_URL", default=""), _redis_options):
     CACHES = {
         "default": {
             "BACKEND": "api.sharedcache.RedisCache",
             "LOCATION": env("REDIS_URL"),
-            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+            "OPTIONS": _redis_options,
         }
     }
 else:

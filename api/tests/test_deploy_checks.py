@@ -98,6 +98,17 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         # Each was taken and failed later, request by request, as a 500 (or silently).
         ({"THROTTLE_ANON_RATE": "abc"}, "THROTTLE_ANON_RATE='abc': give a rate like 60/min"),
         ({"REDIS_URL": "notaurl"}, "REDIS_URL='notaurl': give a redis://, rediss:// or unix:// URL."),
+        # The scheme was all that was checked: each of these failed every request, /api/health too.
+        (
+            {"REDIS_URL": "redis://cache.internal:637900/0"},
+            "REDIS_URL='redis://cache.internal:637900/0': redis-py can't read it (Port out of range 0-65535)",
+        ),
+        (
+            {"REDIS_URL": "redis://cache.internal:6379/0?socket_timeout=abc"},
+            "REDIS_URL='redis://cache.internal:6379/0?socket_timeout=abc': redis-py can't read it",
+        ),
+        ({"REDIS_URL": "redis://cache.internal/0?colour=blue"}, "REDIS_URL='redis://cache.internal/0?colour=blue'"),
+        ({"REDIS_URL": "redis://a:6379/0,b:6379/0"}, "REDIS_URL='redis://a:6379/0,b:6379/0': give a redis://"),
         ({"REDIS_TIMEOUT_SECONDS": "-1"}, "REDIS_TIMEOUT_SECONDS=-1.0: give seconds above 0, at most 60."),
         ({"NUM_PROXIES": "-1"}, "NUM_PROXIES=-1: give a whole number from 0 to 10."),
         ({"WEBHOOKS_LANES": "0"}, "WEBHOOKS_LANES=0: give a whole number from 1 to 16."),  # no run would send
@@ -132,6 +143,20 @@ def test_a_bad_setting_stops_the_service_at_start_naming_its_variable(variables,
     result = _manage("check", **{"DEBUG": "true", **variables})
     assert result.returncode == 1, result.stdout
     assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:p%40ss@cache.internal:6379/2?socket_timeout=2&health_check_interval=30",
+        "rediss://cache.internal:6380/0",
+        "unix:///run/redis/redis.sock?db=3",
+        "redis://primary.internal:6379/0,redis://replica.internal:6379/0",  # Django's primary, then replicas
+    ],
+)
+def test_a_redis_url_redis_py_reads_is_taken_without_connecting(url):
+    result = _manage("check", DEBUG="true", REDIS_URL=url)
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted():
