@@ -4,18 +4,22 @@ events are due, starting no send after webhook_lanes.RUN_SECONDS, and its summar
 entry count the whole run; each failed attempt is logged with the endpoint, the message id
 and the reason, never the payload. `purge_expired_tickets` deletes, a week on, the events
 given up and those of endpoints made inactive too, never one that may still be sent.
-Delivery itself: test_webhooks.py; workers at once: test_webhooks_workers.py."""
+`--loop`, the worker, goes on after a run that lost the database. Delivery itself:
+test_webhooks.py; workers at once: test_webhooks_workers.py."""
 
 import logging
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from api import outbound
+from api.management.commands import deliver_webhooks
 from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import jobs, webhook_lanes, webhooks
+from api.services.webhooks import DeliveryResult
 from api.tests.commands_helpers import NOTHING_PURGED, run
 from api.tests.conftest import ADA, book_seats
 from api.tests.webhooks_helpers import (
@@ -78,6 +82,55 @@ def test_a_cron_run_ends_within_its_minute_even_if_its_last_send_times_out():
     # The last send: a first look-up of its name, then a whole answer's deadline.
     last_send = outbound.RESOLVE_SECONDS + webhooks.TIMEOUT_SECONDS * outbound.WHOLE_ANSWER_TIMEOUTS
     assert webhook_lanes.RUN_SECONDS + last_send <= 60
+
+
+# --- the worker (--loop): run after run, through a lost database ----------------------------
+
+
+def test_the_worker_goes_on_after_a_run_that_lost_the_database_and_ends_at_any_other_error(monkeypatch, caplog):
+    """A dropped connection (a restart, a failover, pg_terminate_backend) ended the worker,
+    and events piled up until someone started it again. test_webhooks_workers.py drops a
+    real one on PostgreSQL."""
+    outcomes: list[Exception | DeliveryResult] = [
+        OperationalError("terminating connection due to administrator command\nSSL connection has been closed"),
+        InterfaceError("connection already closed"),
+        DeliveryResult(delivered=1),
+        OperationalError("server closed the connection unexpectedly"),
+        RuntimeError("a bug"),  # not the database's: the worker ends, as before (exit 1)
+    ]
+
+    def run_once() -> DeliveryResult:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(deliver_webhooks, "webhooks_deliver_due", run_once)
+    waits: list[float] = []
+    monkeypatch.setattr(deliver_webhooks.time, "sleep", waits.append)
+    closed: list[bool] = []  # (the test's own connection stays open: its transaction is the test)
+    monkeypatch.setattr(deliver_webhooks.connections, "close_all", lambda: closed.append(True))
+
+    with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="a bug"):
+        run("deliver_webhooks", "--loop")
+
+    assert waits == [1, 2, 1]  # twice as long after a second loss in a row; from 1 again after a run
+    assert closed == [True, True, True]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Lost the database (OperationalError: terminating connection due to administrator command); next run in 1 s.",
+        "Lost the database (InterfaceError: connection already closed); next run in 2 s.",
+        "Lost the database (OperationalError: server closed the connection unexpectedly); next run in 1 s.",
+    ]
+    assert {r.levelname for r in caplog.records} == {"WARNING"}
+
+
+def test_the_worker_still_stops_at_ctrl_c(monkeypatch):
+    def interrupted() -> DeliveryResult:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deliver_webhooks, "webhooks_deliver_due", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run("deliver_webhooks", "--loop")
 
 
 # --- each failed attempt is logged, with its reason ----------------------------------------

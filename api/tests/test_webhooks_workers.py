@@ -1,6 +1,7 @@
 # ruff: noqa: F811  (the pytest fixture `allow_private` imported from webhooks_helpers, used as an argument)
 """Webhook delivery workers at once, on PostgreSQL: nothing is lost when a worker is killed
-mid-batch, and two workers never send the same event at once."""
+mid-batch, a worker outlives its connection dropped by the server, and two workers never
+send the same event at once."""
 
 import os
 import secrets
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from api.models import WebhookEvent
@@ -92,6 +93,41 @@ def test_nothing_is_lost_when_the_worker_is_killed_mid_batch(tmp_path, allow_pri
         assert len(log) == 500 and {status for _, status in log} == {"delivered"}
         assert len(received) - 500 <= webhooks.BATCH_SIZE
     finally:
+        receiver.stop()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_goes_on_when_the_server_drops_its_connection(tmp_path, allow_private):
+    """The server closes the worker's connection (a restart, a failover, an idle timeout at
+    PgBouncer): the worker ended with a traceback, and events piled up until someone
+    started it again. It now says so, opens a new connection and sends what comes due."""
+    receiver = Receiver()
+    worker = _worker(tmp_path, "worker")
+    log = tmp_path / "worker.log"
+    name = connection.settings_dict["NAME"]
+    others = "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    try:
+        webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
+
+        def worker_connected() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) {others}", [name])
+                return cursor.fetchone()[0] > 0
+
+        assert _wait(worker_connected, 30), log.read_text()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_terminate_backend(pid) {others}", [name])
+        assert _wait(lambda: worker.poll() is not None or "Lost the database" in log.read_text(), 30)
+        assert worker.poll() is None, log.read_text()  # it ended, with a traceback
+
+        _events(3)
+        assert _wait(lambda: len(receiver.requests) == 3, 30), log.read_text()
+        assert worker.poll() is None, log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
         receiver.stop()
 
 
