@@ -35,6 +35,9 @@ workers = _count("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = _count("GUNICORN_THREADS", 1)
 keepalive = 5
+# A request still running after this is cut off (an HTML 500, the worker killed): the settings
+# keep BOOKING_LOCK_TIMEOUT_SECONDS (each of a sale's two lock waits) at most 10 s within it,
+# so that a lock waited out is a 503 busy.
 timeout = 30
 graceful_timeout = 30
 # The app is loaded once, in the master, and each worker is forked from it: a worker that

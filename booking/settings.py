@@ -342,10 +342,16 @@ if _rows > 100 or _rows * BOOKING_SEATS_PER_ROW > 3_000:
     )
 if BOOKING_CURRENCY not in {currency.code for currency in iso4217.Currency}:
     raise ImproperlyConfigured(f"BOOKING_CURRENCY={BOOKING_CURRENCY!r}: give an ISO 4217 currency code, like EUR.")
-# 0 would turn PostgreSQL's lock_timeout off (a booking waiting for ever); below, an error.
-if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= 60:
+# 0 would turn PostgreSQL's lock_timeout off (a booking waiting for ever). gunicorn ends a
+# request at 30 s (gunicorn.conf.py, timeout), and a wait it cut off was its HTML 500 and a
+# worker killed, never the 503 busy: a sale may wait out two locks in turn (its show's, then
+# its client's, api/locking.py), so each wait is at most 10 s, with time left to answer.
+LONGEST_LOCK_WAIT_SECONDS = 10
+if not 0 < BOOKING_LOCK_TIMEOUT_SECONDS <= LONGEST_LOCK_WAIT_SECONDS:
     raise ImproperlyConfigured(
-        f"BOOKING_LOCK_TIMEOUT_SECONDS={BOOKING_LOCK_TIMEOUT_SECONDS}: give a number of seconds above 0, at most 60."
+        f"BOOKING_LOCK_TIMEOUT_SECONDS={BOOKING_LOCK_TIMEOUT_SECONDS}: give a number of seconds above 0, at most"
+        f" {LONGEST_LOCK_WAIT_SECONDS} (a sale may wait for two locks in turn, and gunicorn ends a request at 30 s:"
+        " a longer wait would never be answered 503 busy)."
     )
 
 # Cron jobs, installed on each host with `manage.py crontab add`. The jobs are safe to

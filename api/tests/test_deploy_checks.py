@@ -2,9 +2,11 @@
 their range stopping the service at start (each run in a `manage.py` process of its own)."""
 
 import os
+import runpy
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -72,8 +74,12 @@ def test_the_development_secret_is_refused_with_debug_off():
         (
             "BOOKING_LOCK_TIMEOUT_SECONDS",
             "0",
-            "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 60.",
+            "BOOKING_LOCK_TIMEOUT_SECONDS=0.0: give a number of seconds above 0, at most 10 (a sale may wait for"
+            " two locks in turn, and gunicorn ends a request at 30 s: a longer wait would never be answered 503 busy).",
         ),
+        # Taken up to 60: a wait gunicorn cut off at 30 s was its HTML 500, the worker killed.
+        ("BOOKING_LOCK_TIMEOUT_SECONDS", "31", "BOOKING_LOCK_TIMEOUT_SECONDS=31.0: give a number of seconds above 0"),
+        ("BOOKING_LOCK_TIMEOUT_SECONDS", "10.5", "BOOKING_LOCK_TIMEOUT_SECONDS=10.5: give a number of seconds above"),
         # Every venue made without a currency, the default venue first, takes it.
         ("BOOKING_CURRENCY", "eur", "BOOKING_CURRENCY='eur': give an ISO 4217 currency code, like EUR."),
     ],
@@ -82,6 +88,13 @@ def test_a_whole_number_setting_out_of_its_range_stops_the_service_at_start(vari
     result = _manage("check", DEBUG="true", **{variable: value})
     assert result.returncode == 1
     assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_the_longest_lock_wait_the_settings_take_is_answered_before_gunicorn_ends_the_request():
+    gunicorn = runpy.run_path(str(Path(django_settings.BASE_DIR) / "gunicorn.conf.py"))
+    # A sale that waits out its show's lock, then its client's, has 10 s left to answer.
+    assert 2 * django_settings.LONGEST_LOCK_WAIT_SECONDS + 10 <= gunicorn["timeout"] == 30
+    assert _manage("check", DEBUG="true", BOOKING_LOCK_TIMEOUT_SECONDS="10").returncode == 0
 
 
 def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
