@@ -52,8 +52,10 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _lock_timeout() -> str:
-    """BOOKING_LOCK_TIMEOUT_SECONDS as PostgreSQL's lock_timeout reads it."""
-    return f"{round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000)}ms"
+    """BOOKING_LOCK_TIMEOUT_SECONDS as PostgreSQL's lock_timeout reads it, in whole
+    milliseconds and never 0, which is PostgreSQL's "no timeout": the settings take any
+    wait above 0, and 0.0004 s was sent as '0ms', a booking then waiting for ever."""
+    return f"{max(1, round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000))}ms"
 
 
 # A show locked comes with its screen (all but the seat map, which Screen.seats finds by its

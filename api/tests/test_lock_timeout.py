@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.errors import LockWaitedOut, ShowBusy
-from api.locking import lock_shows
+from api.locking import _lock_timeout, lock_shows
 from api.models import Screen, Show, Ticket, Webhook
 from api.services import catalog, venues
 from api.services.showtimes import ShowTime, show_at
@@ -75,6 +75,22 @@ def test_a_show_locked_elsewhere_is_503_busy_after_the_lock_timeout(lock_elsewhe
     assert settings.BOOKING_LOCK_TIMEOUT_SECONDS == 3  # the default
     assert (status, body, retry_after) == (503, {"detail": ShowBusy.message, "code": "busy"}, "3")
     assert 3 <= took < 5
+    assert not Ticket.objects.filter(show=show).exists()
+
+
+def test_a_lock_timeout_under_half_a_millisecond_still_times_out(lock_elsewhere, settings):
+    """Rounded to whole milliseconds, 0.0004 s was lock_timeout '0ms', PostgreSQL's "no
+    timeout": the booking waited until the lock was released (here HOLD_SECONDS), and took
+    the seat then."""
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 0.0004
+    show = make_show()
+    lock_elsewhere(show.pk)
+
+    status, body, retry_after, took = book(show.pk)
+
+    assert (status, body, retry_after) == (503, {"detail": ShowBusy.message, "code": "busy"}, "1")
+    assert _lock_timeout() == "1ms"
+    assert took < 2
     assert not Ticket.objects.filter(show=show).exists()
 
 
