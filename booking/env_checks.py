@@ -18,8 +18,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's
 _FALSE = {"false", "off", "n", "no", "0", ""}
-# DRF's form, "<requests>/<period>": the period's first letter s, m, h or d.
-_RATE = re.compile(r"[1-9][0-9]*/[smhd][a-z]*")
+# DRF's form, "<requests>/<period>". DRF reads the period's first letter alone (s, m, h or
+# d), so only the periods that letter stands for are taken: 1000/month was 1000 a minute,
+# and 5/ms 5 a minute.
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -72,7 +74,10 @@ def in_range(values: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]]) -
 
 def rate(name: str, value: str) -> str:
     if not _RATE.fullmatch(value):
-        raise ImproperlyConfigured(f"{name}={value!r}: give a rate like 60/min (requests per s, min, hour or day).")
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: give a rate like 60/min (requests per s or sec or second, m or min or minute,"
+            " h or hour, d or day)."
+        )
     return value
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from rest_framework.throttling import SimpleRateThrottle
 
 from api import seatmaps
+from booking import env_checks
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -110,6 +112,9 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
     [
         # Each was taken and failed later, request by request, as a 500 (or silently).
         ({"THROTTLE_ANON_RATE": "abc"}, "THROTTLE_ANON_RATE='abc': give a rate like 60/min"),
+        # DRF reads the period's first letter alone: each was 1000 (or 5) a minute.
+        ({"THROTTLE_ANON_RATE": "1000/month"}, "THROTTLE_ANON_RATE='1000/month': give a rate like 60/min"),
+        ({"THROTTLE_ANON_RATE": "5/ms"}, "THROTTLE_ANON_RATE='5/ms': give a rate like 60/min"),
         ({"REDIS_URL": "notaurl"}, "REDIS_URL='notaurl': give a redis://, rediss:// or unix:// URL."),
         # The scheme was all that was checked: each of these failed every request, /api/health too.
         (
@@ -170,6 +175,18 @@ def test_a_bad_setting_stops_the_service_at_start_naming_its_variable(variables,
 def test_a_redis_url_redis_py_reads_is_taken_without_connecting(url):
     result = _manage("check", DEBUG="true", REDIS_URL=url)
     assert result.returncode == 0, result.stderr
+
+
+class AnyRate(SimpleRateThrottle):
+    rate = "1/s"  # a throttle of its own, to ask DRF how it reads a rate
+
+
+def test_every_rate_the_settings_take_is_read_by_drf_as_written():
+    seconds = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+    seconds |= {"d": 86400, "day": 86400, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+    for period, duration in seconds.items():
+        assert env_checks.rate("THROTTLE_ANON_RATE", f"7/{period}") == f"7/{period}"
+        assert AnyRate().parse_rate(f"7/{period}") == (7, duration)
 
 
 def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted():
