@@ -188,7 +188,8 @@ STORAGES = {
     },
 }
 
-# Requests bigger than this are refused with 400 before a view sees them.
+# Request bodies bigger than this are refused with 413 before a view sees them (a multipart
+# body whole, its file parts too: api/parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
 
 THROTTLE_ANON_RATE = env_checks.rate("THROTTLE_ANON_RATE", env("THROTTLE_ANON_RATE", default="60/min"))
