@@ -190,10 +190,11 @@ def _delete_expired_tickets(run: _PurgeRun, batch_size: int, now: datetime) -> N
     until then a show keeps every ticket it sold but those cancelled, which is what tells
     an open timing that sold from one that never did (passed_open_timings; deleted at
     once, the ticket left its show looking unsold). The expire job's tickets all pass.
-    Those kept are told by the shows still in their hours (few, hashed once a batch), not
-    by the shows past them (which only grow: looked up for each ticket of a batch)."""
+    Those kept are told by the shows started and still in their hours (a few hours' worth,
+    hashed once a batch; a show to come has no expired ticket), not by the shows past them
+    (which only grow: looked up for each ticket of a batch)."""
     expired = Ticket.objects.filter(expired=True).order_by("pk")
-    in_their_hours = Show.objects.not_expired(now).values("pk")
+    in_their_hours = Show.objects.not_expired(now).filter(starts_at__lte=now).values("pk")
     after = None
     while True:
         with run.batch():

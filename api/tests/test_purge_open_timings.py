@@ -24,7 +24,9 @@ def now():
 
 
 def booked_open_timing(starts_at):
-    """An open timing made as a client makes one: by naming a free date and time."""
+    """An open timing made as a client makes one: by naming a free date and time (on the
+    default screen, made first in a database the test flushed)."""
+    Screen.objects.default()
     local = timezone.localtime(starts_at)
     return show_at(when=ShowTime(day=local.date(), at=local.time()), now=starts_at - timedelta(days=1))
 
