@@ -17,7 +17,7 @@ from ..errors import PricesChangedMeanwhile
 from ..locking import lock_show
 from ..models import Show, ShowPrice, TicketType
 from ..services import catalog, venues
-from .base import ListQueriesChecked, RuleErrorsAsMessages, staff_actor
+from .base import KeepsWhatItShowed, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 # --- a show's prices ---------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class ShowPriceInline(admin.TabularInline):
 # --- ticket types ------------------------------------------------------------------------
 
 
-class TicketTypeForm(forms.ModelForm):
+class TicketTypeForm(KeepsWhatItShowed, forms.ModelForm):
     # Not the model's field: its "one default" constraint would refuse a new default
     # before services.venues.ticket_type_save moves the default over to it.
     is_default = forms.BooleanField(
@@ -134,11 +134,11 @@ class TicketTypeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # The page keeps the box and the name as it showed them (KeepsWhatItShowed): the
+        # default moves when staff ticked or unticked it, the name when they typed another,
+        # not when either differs from the type now (a colleague's new default or rename
+        # since the page was opened was undone by this save).
         self.fields["is_default"].initial = self.instance.default
-        # The page keeps the box as it showed it: the default moves when staff ticked or
-        # unticked it, not when it differs from the type now (a default a colleague moved
-        # meanwhile was moved back by a rename).
-        self.fields["is_default"].show_hidden_initial = True
 
 
 @admin.register(TicketType)

@@ -66,7 +66,7 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
     through it twice). With open timings, a future time without a show on the default
     screen gets one there (an open timing), at the first of its moments, recorded as made
     by `actor` (the request's client: its booking made it) with a show.created event."""
-    default = None if when.screen_id is not None else Screen.objects.find_default()
+    default = Screen.objects.find_default()
     if when.screen_id is not None:
         screen = Screen.objects.select_related("venue").filter(pk=when.screen_id).first()
         if screen is None:
@@ -90,7 +90,7 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
         raise SeveralShows()
     if found:
         return found[0]
-    if default is None or when.screen_id is not None or when.venue_id not in (None, default.venue_id):
+    if default is None or when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id):
         raise NoShowAtTime()  # open timings are the default screen's alone
     if not settings.BOOKING_OPEN_TIMINGS:
         raise NoShowAtTime()

@@ -307,6 +307,20 @@ def test_renaming_a_type_keeps_the_default_a_colleague_moved_meanwhile(staff):
     assert _entries("ticket_type.changed")[-1] == ("staff:admin", "adult", {"name": "Adult (18+)"})
 
 
+def test_making_a_type_the_default_keeps_a_rename_a_colleague_made_since_the_page_opened(staff):
+    TicketType.objects.default()
+    child = TicketType.objects.get(key="child")
+    url = f"/admin/api/tickettype/{child.pk}/change/"
+    page = {**_form(staff, url), "is_default": "on"}  # the page as opened, the box ticked
+    child.name = "Kids"
+    venues.ticket_type_save(child, actor="staff:bob", given=["name"])  # a colleague's rename
+
+    assert staff.post(url, page).status_code == 302
+
+    child.refresh_from_db()
+    assert (child.default, child.name) == (True, "Kids")
+
+
 def test_deleting_an_unused_type(staff):
     senior = TicketType.objects.get(key="senior")
 

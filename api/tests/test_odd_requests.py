@@ -158,4 +158,7 @@ def test_an_item_named_by_digits_outside_ascii_is_a_404_never_the_item(staff_cli
     for method in ("get", "patch", "delete"):
         response = getattr(staff_client, method)(f"/api/{kind}/{alias}", {}, format="json")
         assert (response.status_code, response.json()) == (404, {"detail": "Not found."}), method
+    if kind == "shows":  # its action that writes: a seat blocked through the alias
+        blocked = staff_client.post(f"/api/shows/{alias}/blocks", {"seats": ["A1"]}, format="json")
+        assert (blocked.status_code, show.blocks.count()) == (404, 0)
     assert staff_client.get(f"/api/{kind}/{made}").status_code == 200

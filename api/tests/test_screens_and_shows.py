@@ -179,6 +179,17 @@ def test_date_and_time_are_read_in_the_venues_zone(api_client, istanbul):
     assert (body["show"], body["time"], body["starts_at"]) == (show.pk, "19:30", f"{day.isoformat()}T19:30:00+03:00")
 
 
+@pytest.mark.parametrize("named", ["screen", "venue"])
+def test_naming_the_default_screen_or_venue_makes_an_open_timing_as_naming_none_does(api_client, named):
+    default = Screen.objects.default()
+    value = default.pk if named == "screen" else default.venue_id
+
+    response = api_client.post("/api/tickets", {**ADA, "date": in_days(5).isoformat(), "time": "11:15", named: value})
+
+    assert response.status_code == 201, response.json()
+    assert Show.objects.get().screen == default
+
+
 def test_a_time_at_another_venue_never_makes_an_open_timing(api_client, istanbul):
     Screen.objects.create(venue=istanbul, name="Screen 1", seat_map=grid(2, 10))
 
@@ -190,7 +201,9 @@ def test_a_time_at_another_venue_never_makes_an_open_timing(api_client, istanbul
     assert not Show.objects.exists()
 
 
-def test_no_request_makes_a_screen_again_once_staff_deleted_the_default_venues(api_client, staff_client, istanbul):
+def test_no_request_makes_a_screen_again_once_staff_deleted_the_default_venues(
+    api_client, staff_client, admin_client, istanbul
+):
     # Staff set up another venue and delete the fresh installation's "Screen 1": a sale,
     # a booking by date and time or a show made without a screen never brings it back
     # (it did, unaudited, in the Main theatre, whatever screen the request named).
@@ -207,6 +220,8 @@ def test_no_request_makes_a_screen_again_once_staff_deleted_the_default_venues(a
     assert (v1.status_code, v1.json()) == (400, {"time": ["No show is scheduled at this date and time."]})
     made = staff_client.post("/api/shows", {"date": in_days(6).isoformat(), "time": "10:00"}, format="json")
     assert (made.status_code, made.json()) == (400, {"screen": ["The default venue has no screen: name one."]})
+    # The admin's add page fills its form from a new Show, whose screen is the model's default.
+    assert admin_client.get("/admin/api/show/add/").status_code == 200
 
     assert set(Screen.objects.values_list("pk", flat=True)) == screens
     assert Show.objects.count() == 1

@@ -49,17 +49,23 @@ class LocationMixin:
         return {"Location": reverse(f"{self.basename}-detail", args=[lookup])}
 
 
-class ById:
-    """Items named by their id in ASCII digits, others a 404: int() reads "١" (an
+def ascii_id(pk: str) -> str:
+    """An item's id from its URL, in ASCII digits, else a 404: int() reads "١" (an
     Arabic-Indic one) as 1, which gave an item other URLs (read, changed and deleted
     through them; its seat map's URL answered 404 for the same). Checked here rather than
     by the router's pattern, which the schema would then give as text, not a number."""
+    if not pk.isascii() or not pk.isdigit():
+        raise NotFound()
+    return pk
+
+
+class ById:
+    """A viewset whose items are named by ascii_id."""
 
     kwargs: dict[str, Any]
 
     def get_object(self) -> Any:
-        if not str(self.kwargs["pk"]).isascii() or not str(self.kwargs["pk"]).isdigit():
-            raise NotFound()
+        ascii_id(str(self.kwargs["pk"]))
         return super().get_object()  # type: ignore[misc]
 
 

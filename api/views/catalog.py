@@ -37,7 +37,7 @@ from ..serializers.catalog import (
     VenueSerializer,
 )
 from ..services import catalog, venues
-from .base import ById, LocationMixin, kept_for
+from .base import ById, LocationMixin, ascii_id, kept_for
 
 
 @extend_schema_view(
@@ -149,7 +149,7 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff], filterset_class=None, pagination_class=None)
     def blocks(self, request: Request, pk: str) -> Response:
-        show = get_object_or_404(Show.objects.all(), pk=pk)
+        show = get_object_or_404(Show.objects.all(), pk=ascii_id(pk))
         data = BlockCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         blocks = catalog.seats_block(
