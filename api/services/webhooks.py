@@ -365,17 +365,21 @@ def _send_claimed(
     events are given up in time, as if each had been tried), and the run claims no more of
     them. One dead endpoint costs a run (or a worker's poll) one timeout, not one for each
     of its events while the other endpoints' events wait behind it. After a 410 Gone, its
-    other events claimed are handed back unsent, as an inactive endpoint's wait; after an
-    answer that asks for a wait (_asked_wait: 429, 502, 504, a Retry-After), handed back
-    due when that wait ends."""
-    resting: dict[int, datetime] = {}  # endpoints whose other events are handed back, due then
+    other events claimed are handed back unsent, as an inactive endpoint's wait. After an
+    answer that asks for a wait (_asked_wait: 429, 502, 504, a Retry-After), every event
+    at its URL waits as long (_rest)."""
+    gone: set[int] = set()
+    resting: dict[str, datetime] = {}  # URLs that asked for a wait, and until when
     for n, event in enumerate(events):
         if clock() > until:
             for left in events[n:]:
                 _hand_back(left, clock())
             return
-        if event.webhook_id in resting:
-            _hand_back(event, resting[event.webhook_id])
+        if event.webhook_id in gone:
+            _hand_back(event, clock())
+            continue
+        if event.webhook.url in resting:
+            _hand_back(event, resting[event.webhook.url])
             continue
         if event.webhook_id in unreachable:
             _record(event, unreachable[event.webhook_id], clock(), result, actor)
@@ -384,10 +388,23 @@ def _send_claimed(
         if not isinstance(answer, outbound.Answer):
             unreachable[event.webhook_id] = f"not sent, the endpoint gave no answer this run ({answer})"
         elif answer.status == 410:
-            resting[event.webhook_id] = clock()
+            gone.add(event.webhook_id)
         elif (wait := _asked_wait(answer)) is not None:
-            resting[event.webhook_id] = clock() + wait
+            resting[event.webhook.url] = _rest(event.webhook.url, clock(), clock() + wait)
         _record(event, answer, clock(), result, actor)
+
+
+def _rest(url: str, now: datetime, until: datetime) -> datetime:
+    """A receiver asked for a wait: every event at its URL (of any endpoint there) due
+    before `until` and not in flight is due then, its attempts not counted; this batch's
+    others are handed back due then (_send_claimed). So nothing more goes to it before,
+    from this lane's next batch, the next run or another host's worker. A new event made
+    meanwhile is sent when due, and, answered with a wait again, makes the rest wait
+    again: one request a run at most."""
+    WebhookEvent.objects.filter(webhook__url=url, next_attempt_at__lt=until).exclude(leased_until__gt=now).update(
+        next_attempt_at=until
+    )
+    return until
 
 
 def _sender() -> outbound.Sender:

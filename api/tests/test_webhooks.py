@@ -18,12 +18,14 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from api import outbound
 from api.models import Webhook, WebhookEvent
-from api.services import audit, sales, webhooks
+from api.services import audit, sales, webhook_lanes, webhooks
 from api.tests.conftest import ADA, book_seats
 from api.tests.webhooks_helpers import (
     allow_private,  # noqa: F401 (the fixture)
     deliver,
     endpoint,  # noqa: F401 (the fixture)
+    hook_at,
+    queue_events,
     receiver,  # noqa: F401 (the fixture)
 )
 
@@ -209,6 +211,25 @@ def test_a_receiver_under_load_is_throttled_without_retry_after(endpoint, receiv
     assert (waiting.status, waiting.attempts) == ("pending", 0)
     assert 4 < due_in(waiting) <= 5 and 4 < due_in(tried) < 6
     assert deliver(after=timedelta(seconds=10)).delivered == 2
+
+
+@pytest.mark.django_db
+def test_a_wait_asked_for_holds_back_every_event_at_the_url_past_the_batch_and_the_run(endpoint, receiver):
+    # The wait was kept for the batch alone: the lane's next batch (events past the first
+    # 100), the next run and another endpoint registered at the same URL went on at once.
+    hook_at(receiver)  # a second endpoint at the same URL
+    queue_events(webhooks.BATCH_SIZE)  # a row each for both endpoints: two batches
+    receiver.answers, receiver.retry_after = [429], "3600"
+
+    webhook_lanes.webhooks_deliver_due(seconds=5)
+    assert deliver(after=timedelta(minutes=1)).sent == 0
+
+    assert len(receiver.requests) == 1
+    hour = timezone.now() + timedelta(minutes=59)
+    assert not WebhookEvent.objects.filter(next_attempt_at__lt=hour).exists()
+    assert WebhookEvent.objects.filter(attempts=0).count() == 2 * webhooks.BATCH_SIZE - 1
+    # A batch a call: the rest is sent once the hour is over.
+    assert sum(deliver(after=timedelta(hours=2)).delivered for _ in range(3)) == 2 * webhooks.BATCH_SIZE
 
 
 @pytest.mark.django_db
