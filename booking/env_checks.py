@@ -21,7 +21,7 @@ _FALSE = {"false", "off", "n", "no", "0", ""}
 # DRF's form, "<requests>/<period>". DRF reads the period's first letter alone (s, m, h or
 # d), so only the periods that letter stands for are taken: 1000/month was 1000 a minute,
 # and 5/ms 5 a minute.
-_RATE = re.compile(r"[1-9][0-9]*/(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)")
+_RATE = re.compile(r"[1-9][0-9]*/(s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?)")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -184,6 +184,7 @@ class AnyRate(SimpleRateThrottle):
 def test_every_rate_the_settings_take_is_read_by_drf_as_written():
     seconds = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
     seconds |= {"d": 86400, "day": 86400, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+    seconds |= {"secs": 1, "mins": 60}
     for period, duration in seconds.items():
         assert env_checks.rate("THROTTLE_ANON_RATE", f"7/{period}") == f"7/{period}"
         assert AnyRate().parse_rate(f"7/{period}") == (7, duration)
