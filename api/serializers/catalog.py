@@ -186,6 +186,14 @@ class LocalOrAwareDateTimeField(serializers.DateTimeField):
         return value if timezone.is_naive(value) else super().enforce_timezone(value)
 
 
+def _at_venue(starts_at: datetime, venue: Venue) -> datetime:
+    """A show's start as given: with no offset, a time at the venue, as date and time are
+    (TIME_ZONE's reading put an Istanbul show at New York's 10:00)."""
+    if timezone.is_naive(starts_at):
+        return moment(starts_at.date(), starts_at.time(), venue)
+    return starts_at
+
+
 class ShowWriteSerializer(serializers.Serializer):
     """A show from its screen (default: the named venue's only screen, else the default
     venue's first screen), film or title, date and time in the venue's zone (or
@@ -234,20 +242,22 @@ class ShowWriteSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         day, at = attrs.pop("date", None), attrs.pop("time", None)
         screen = self._screen(attrs)
+        if "starts_at" in attrs:
+            attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
         if day is not None or at is not None:
-            if "starts_at" in attrs:
-                raise serializers.ValidationError({"starts_at": ["Give either starts_at or date and time."]})
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
             # Checked in UTC too, where it is stored: 9999-12-31 23:00 in New York is in 10000.
-            attrs["starts_at"] = moment(day, at, screen.venue)
+            asked = moment(day, at, screen.venue)
+            # Both, as a show's own answer has them (a GET's body sent back with a PUT): one
+            # moment, or which is meant can't be told.
+            if attrs.get("starts_at", asked) != asked:
+                raise serializers.ValidationError(
+                    {"starts_at": ["starts_at and date and time name different moments: give one of them."]}
+                )
+            attrs["starts_at"] = asked
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
-        elif "starts_at" in attrs and timezone.is_naive(attrs["starts_at"]):
-            # No offset: a time at the venue, as date and time are (TIME_ZONE's reading put an
-            # Istanbul show at New York's 10:00).
-            day, at = attrs["starts_at"].date(), attrs["starts_at"].time()
-            attrs["starts_at"] = moment(day, at, screen.venue)
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
             # The service keeps a show's film when given none: say so rather than answer 200.
             raise serializers.ValidationError({"film": ["A show's film can't be removed; give another film."]})
