@@ -17,8 +17,15 @@ from ..services.audit import EVENT_TYPES
 from .base import DeletedWithIt, KeepsWhatItShowed, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 
+class WebhookURLField(forms.URLField):
+    """A URL typed without its scheme is https's, as URLField reads it; its form is judged by
+    services.webhooks.check_url (clean_url), which takes a host of one label too."""
+
+    default_validators = []
+
+
 class WebhookForm(KeepsWhatItShowed, forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https", help_text="http or https.")
+    url = WebhookURLField(max_length=500, assume_scheme="https", help_text="http or https.")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in EVENT_TYPES],
         required=False,

@@ -74,6 +74,11 @@ def test_an_endpoint_made_inactive_stays_so_and_names_each_event_once(staff_clie
         ({"url": "not a url"}, "url"),
         ({"url": "http://\u2603.net/hook"}, "url"),  # a host that Django takes and httpx can't send to
         ({"url": "https://example.com:70000/x"}, "url"),  # httpx takes it; the socket would wrap it to 4464
+        ({"url": "http://exa mple.com/x"}, "url"),  # httpx takes it too
+        ({"url": "http://crm_1/x"}, "url"),
+        ({"url": "http://[::1/x"}, "url"),
+        ({"url": "http:///x"}, "url"),
+        ({"url": ""}, "url"),
         ({}, "url"),
     ],
 )
@@ -82,6 +87,23 @@ def test_invalid_endpoints_are_400(staff_client, allow_private, body, field):
 
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://crm:8080/hooks", "https://intranet/h?x=1", "http://user:pw@crm/h"])
+def test_a_system_on_the_theatres_network_by_its_name_alone_is_an_endpoint(
+    staff_client, admin_client, allow_private, url
+):
+    # API.md: `url` is http or https; DRF's URLField (Django's URLValidator) asked for a dot
+    # in the host, or localhost, and refused an internal system by its name.
+    made = staff_client.post("/api/webhooks", {"url": url}, format="json")
+    assert made.status_code == 201, made.json()
+    moved = staff_client.patch(f"/api/webhooks/{made.json()['id']}", {"url": "http://erp:9000/in"}, format="json")
+    assert moved.status_code == 200, moved.json()
+
+    page = admin_client.post("/admin/api/webhook/add/", {"url": "http://pos/hooks", "active": "on"})
+    assert page.status_code == 302, page.content.decode()[:2000]
+    assert Webhook.objects.filter(url="http://pos/hooks").exists()
 
 
 @pytest.mark.django_db
