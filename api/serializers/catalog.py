@@ -14,7 +14,7 @@ from ..errors import NoDefaultScreen
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
-from ..services.showtimes import moment
+from ..services.showtimes import moment, moments
 from .fields import DayField, IdRelatedField, SeatField, ShowTimeField
 
 if TYPE_CHECKING:
@@ -248,14 +248,13 @@ class ShowWriteSerializer(serializers.Serializer):
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
             # Checked in UTC too, where it is stored: 9999-12-31 23:00 in New York is in 10000.
-            asked = moment(day, at, screen.venue)
+            named = moments(day, at, screen.venue)  # the first of two where the clocks go back
             # Both, as a show's own answer has them (a GET's body sent back with a PUT): one
-            # moment, or which is meant can't be told.
-            if attrs.get("starts_at", asked) != asked:
+            # moment (starts_at tells which of two), or which is meant can't be told.
+            if attrs.setdefault("starts_at", named[0]) not in named:
                 raise serializers.ValidationError(
                     {"starts_at": ["starts_at and date and time name different moments: give one of them."]}
                 )
-            attrs["starts_at"] = asked
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:

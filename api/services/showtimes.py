@@ -49,7 +49,7 @@ def moment(day: date, at: time, venue: Venue) -> datetime:
     return moment
 
 
-def _moments(day: date, at: time, venue: Venue) -> list[datetime]:
+def moments(day: date, at: time, venue: Venue) -> list[datetime]:
     """The moments a date and time name in the venue's zone (moment): two, the
     first then the second, in the hour the clocks go through twice."""
     first = moment(day, at, venue)
@@ -84,7 +84,7 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
         venue = named
         shows = Show.objects.filter(screen__venue=venue)
     # The API lists a show at the second 02:30 of the night the clocks go back as 02:30 too.
-    starts = _moments(when.day, when.at, venue)
+    starts = moments(when.day, when.at, venue)
     found = list(shows.filter(starts_at__in=starts)[:2])
     if len(found) > 1:
         raise SeveralShows()

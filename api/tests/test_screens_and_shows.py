@@ -322,6 +322,26 @@ def half_past_two_twice() -> Iterator[tuple[date, datetime, datetime]]:
         yield day, first, first + timedelta(hours=1)
 
 
+def test_a_show_at_the_second_of_two_half_past_twos_put_back_as_it_reads_stays_there(staff_client, half_past_two_twice):
+    # Its answer's date and time name both 02:30s; its starts_at tells which.
+    day, first, second = half_past_two_twice
+    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
+    show = make_show(screen=screen_of(10, venue=berlin), capacity=10)
+    Show.objects.filter(pk=show.pk).update(starts_at=second, ends_at=second, busy_until=second)
+    body = staff_client.get(f"/api/shows/{show.pk}").json()
+    assert (body["date"], body["time"]) == (day.isoformat(), "02:30")
+
+    response = staff_client.put(f"/api/shows/{show.pk}", {**body, "title": "Late"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    show.refresh_from_db()
+    assert (show.title, show.starts_at) == ("Late", second)
+    moved = staff_client.put(f"/api/shows/{show.pk}", {**body, "starts_at": first.isoformat()}, format="json")
+    assert (moved.status_code, show.starts_at) == (200, second)  # the first 02:30: date and time name it too
+    show.refresh_from_db()
+    assert show.starts_at == first
+
+
 @pytest.mark.parametrize("at_default_venue", [True, False])
 def test_a_show_at_the_second_of_two_half_past_twos_is_booked_by_its_date_and_time(
     api_client, half_past_two_twice, at_default_venue
