@@ -63,6 +63,12 @@ class ShowForm(forms.ModelForm):
     local: tuple[date, time] | None = None
 
     def __init__(self, *args, **kwargs) -> None:
+        if kwargs.get("instance") is None:
+            # The add page's new show on the default screen, if there is one: the model's
+            # default makes the fresh installation's when missing, and opening the page
+            # made a screen staff had deleted again.
+            default = Screen.objects.find_default()
+            kwargs["instance"] = Show(screen_id=None if default is None else default.pk)
         super().__init__(*args, **kwargs)
         # Staff who may only view shows get the form without the model's fields (the admin
         # shows their values read-only): each is set up only when it is there.

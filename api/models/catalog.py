@@ -140,16 +140,13 @@ class ScreenQuerySet(models.QuerySet):
         return Screen.objects.create(venue=venue, name="Screen 1", seat_map=default_seat_map())
 
 
-def default_screen() -> int | None:
-    """Show.screen's default: the default screen's id. A database without a venue (a test's
-    flushed one) gets the fresh installation's; one whose first venue's screens staff
-    deleted, none: the admin's add page makes a Show to fill its form, and opening it made
-    the screen again. Migrations call it too, with the table as it was then: the id alone
-    is read, so that columns added later are not asked for."""
+def default_screen() -> int:
+    """Show.screen's default, for shows made with the ORM alone (a test's, seeding's; the
+    services and the admin name a screen): the default screen's id, the fresh
+    installation's made when missing. Migrations call it too, with the table as it was
+    then: the id alone is read, so that columns added later are not asked for."""
     found = Screen.objects.first_of_first_venue().values_list("pk", flat=True).first()
-    if found is None and not Venue.objects.exists():
-        return Screen.objects.default().pk
-    return found
+    return found if found is not None else Screen.objects.default().pk
 
 
 class Screen(models.Model):

@@ -1,7 +1,7 @@
 """Venues, screens, films and shows: what a client sends, and what it gets back."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -242,19 +242,22 @@ class ShowWriteSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         day, at = attrs.pop("date", None), attrs.pop("time", None)
         screen = self._screen(attrs)
+        given = None
         if "starts_at" in attrs:
-            attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
+            given = attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
         if day is not None or at is not None:
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
             # Checked in UTC too, where it is stored: 9999-12-31 23:00 in New York is in 10000.
             named = moments(day, at, screen.venue)  # the first of two where the clocks go back
             # Both, as a show's own answer has them (a GET's body sent back with a PUT): one
-            # moment (starts_at tells which of two), or which is meant can't be told.
-            if attrs.setdefault("starts_at", named[0]) not in named:
+            # moment (starts_at tells which of two), or which is meant can't be told. In UTC:
+            # two datetimes of different zones never compare equal in an hour gone through twice.
+            if given is not None and given.astimezone(UTC) not in [m.astimezone(UTC) for m in named]:
                 raise serializers.ValidationError(
                     {"starts_at": ["starts_at and date and time name different moments: give one of them."]}
                 )
+            attrs["starts_at"] = named[0] if given is None else given
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
@@ -270,7 +273,7 @@ class ShowWriteSerializer(serializers.Serializer):
         if self.instance is None:
             values["screen_id"] = screen.pk
             values.setdefault("title", "")
-            if day is not None and at is not None:
+            if day is not None and at is not None and given is None:
                 values["local"] = (day, at)  # read again in the venue's zone once the screen is locked
         return values
 

@@ -401,8 +401,8 @@ def _send_claimed(
     resting: dict[str, datetime] = {}  # URLs that asked for a wait, and until when
     for n, event in enumerate(events):
         if clock() > until:
-            for left in events[n:]:
-                _hand_back(left, clock())
+            for left in events[n:]:  # due at once, but those of a receiver that asked for a wait
+                _hand_back(left, resting.get(left.webhook.url, clock()))
             return
         if event.webhook_id in gone:
             _hand_back(event, clock())

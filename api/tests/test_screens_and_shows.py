@@ -227,6 +227,15 @@ def test_no_request_makes_a_screen_again_once_staff_deleted_the_default_venues(
     assert Show.objects.count() == 1
 
 
+def test_the_admins_add_show_page_makes_no_venue_once_staff_deleted_the_only_one(staff_client, admin_client):
+    default = Screen.objects.default()
+    assert staff_client.delete(f"/api/venues/{default.venue_id}").status_code == 204
+
+    assert admin_client.get("/admin/api/show/add/").status_code == 200
+
+    assert not Venue.objects.exists() and not Screen.objects.exists()
+
+
 def test_open_timings_reach_at_most_60_days(api_client):
     response = api_client.post("/api/tickets", {**ADA, "date": in_days(61).isoformat(), "time": "19:30"})
 
@@ -322,8 +331,14 @@ def half_past_two_twice() -> Iterator[tuple[date, datetime, datetime]]:
         yield day, first, first + timedelta(hours=1)
 
 
-def test_a_show_at_the_second_of_two_half_past_twos_put_back_as_it_reads_stays_there(staff_client, half_past_two_twice):
-    # Its answer's date and time name both 02:30s; its starts_at tells which.
+@pytest.mark.parametrize("time_zone", ["UTC", "Europe/Berlin"])
+def test_a_show_at_the_second_of_two_half_past_twos_put_back_as_it_reads_stays_there(
+    staff_client, half_past_two_twice, settings, time_zone
+):
+    # Its answer's date and time name both 02:30s; its starts_at tells which. (DRF reads
+    # starts_at into TIME_ZONE's zone: compared there with the venue's moments, it matched
+    # neither 02:30.)
+    settings.TIME_ZONE = time_zone
     day, first, second = half_past_two_twice
     berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
     show = make_show(screen=screen_of(10, venue=berlin), capacity=10)
@@ -340,6 +355,10 @@ def test_a_show_at_the_second_of_two_half_past_twos_put_back_as_it_reads_stays_t
     assert (moved.status_code, show.starts_at) == (200, second)  # the first 02:30: date and time name it too
     show.refresh_from_db()
     assert show.starts_at == first
+    # A new show given both: at the moment starts_at names, not the first of date and time's.
+    made = staff_client.post("/api/shows", {**body, "starts_at": second.isoformat(), "time": "02:30"}, format="json")
+    assert made.status_code == 201, made.json()
+    assert Show.objects.get(pk=made.json()["id"]).starts_at == second
 
 
 @pytest.mark.parametrize("at_default_venue", [True, False])

@@ -233,6 +233,20 @@ def test_a_wait_asked_for_holds_back_every_event_at_the_url_past_the_batch_and_t
 
 
 @pytest.mark.django_db
+def test_a_wait_asked_for_as_the_batch_runs_out_of_time_still_holds(endpoint, receiver):
+    # The answer came back after the batch's half-lease: the rest of the batch was handed
+    # back due at once, and the next run sent it to the receiver that asked for an hour.
+    queue_events(3)
+    receiver.answers, receiver.retry_after = [429], "3600"
+    base = timezone.now()
+    webhook_lanes.webhooks_deliver(now=base, clock=lambda: base + timedelta(seconds=31 if receiver.requests else 0))
+
+    assert deliver(after=timedelta(minutes=1)).sent == 0
+    assert len(receiver.requests) == 1
+    assert WebhookEvent.objects.filter(attempts=0, next_attempt_at__gt=base + timedelta(minutes=59)).count() == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("retry_after", [str(10**12), "9" * 400, "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_a_retry_after_is_honoured_up_to_the_schedules_longest_delay(endpoint, receiver, show, retry_after):
     receiver.answers, receiver.retry_after = [503], retry_after
