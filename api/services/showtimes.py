@@ -90,10 +90,13 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
         raise SeveralShows()
     if found:
         return found[0]
-    if default is None or when.screen_id not in (None, default.pk) or when.venue_id not in (None, default.venue_id):
-        raise NoShowAtTime()  # open timings are the default screen's alone
-    if not settings.BOOKING_OPEN_TIMINGS:
-        raise NoShowAtTime()
+    if (
+        default is None
+        or when.screen_id not in (None, default.pk)
+        or when.venue_id not in (None, default.venue_id)
+        or not settings.BOOKING_OPEN_TIMINGS
+    ):
+        raise NoShowAtTime()  # open timings are the default screen's alone, where they are on
     starts_at = starts[0]
     if starts_at <= now:
         raise ShowStarted()
@@ -116,13 +119,18 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
             defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": screen.capacity},
         )
         if made:  # (undone with the sale that made it, if that is refused)
-            changes = {"starts_at": audit.utc(starts_at), "capacity": show.capacity, "screen": screen.pk}
+            changes = {
+                "starts_at": audit.utc(starts_at),
+                "capacity": show.capacity,
+                "screen": screen.pk,
+                "open_timing": True,
+            }
             audit.record(
                 actor=actor,
                 action="show.created",
                 obj_type="show",
                 obj_id=str(show.pk),
-                changes={**changes, "open_timing": True},
+                changes=changes,
                 now=now,
                 event="show.created",
                 payload=audit.show_data(show),

@@ -24,8 +24,8 @@ lanes, one a receiver URL, sending at once: webhook_lanes.py):
   RETRY_DELAYS (with +-10 % jitter), about three and a half days in all, then given up
   (next_attempt_at null); not before a failed answer's Retry-After (at most the longest
   delay), and after 429, 502 or 504 (the receiver under load: Standard Webhooks asks the
-  sender to throttle) or a Retry-After the endpoint's other events of the batch wait as
-  long, unsent and not counted. 410 Gone disables the endpoint. Each failed attempt is logged
+  sender to throttle) or a Retry-After every event at its URL waits as long, unsent and
+  not counted (_rest). 410 Gone disables the endpoint. Each failed attempt is logged
   (WARNING: the endpoint, the webhook-id and why; never the payload, which holds people).
 """
 
