@@ -30,9 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
 import httpx
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +251,29 @@ WHOLE_ANSWER_TIMEOUTS = 1.5
 # before another is started there (a worker polling every second would start a thread a
 # second for each receiver that trickles its answers).
 _given_up: dict[str, threading.Thread] = {}
+
+
+# Django's reading of a URL's form; a host of one label is taken by well_formed.
+_URL_FORM = URLValidator(schemes=["http", "https"])
+
+
+def well_formed(url: str) -> bool:
+    """A URL of the form URLValidator takes, but with a host of one label too (a theatre's
+    own system by its name on its network, http://crm:8080/hooks, with
+    WEBHOOKS_ALLOW_PRIVATE): URLValidator asks for a dot in a name, or localhost."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        return False
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if host and "." not in host and not host.startswith("["):
+        url = urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}.example{colon}{port}"))
+    try:
+        _URL_FORM(url)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, QuerySet, Value, When
 
@@ -100,33 +97,10 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 # --- endpoints -----------------------------------------------------------------------
 
 
-# Django's reading of a URL's form; a host of one label is taken by _well_formed.
-_URL_FORM = URLValidator(schemes=["http", "https"])
-
-
-def _well_formed(url: str) -> bool:
-    """A URL of the form URLValidator takes, but with a host of one label too (a theatre's
-    own system by its name on its network, http://crm:8080/hooks, with
-    WEBHOOKS_ALLOW_PRIVATE): URLValidator asks for a dot in a name, or localhost."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # an unclosed [ of an IPv6 address
-        return False
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    host, colon, port = hostport.partition(":")
-    if host and "." not in host and not host.startswith("["):
-        url = urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}.example{colon}{port}"))
-    try:
-        _URL_FORM(url)
-    except ValidationError:
-        return False
-    return True
-
-
 def check_url(url: str) -> None:
-    """Refuse (WebhookUrlRefused) an endpoint not on http(s), not a URL (_well_formed), or
-    not on a public address."""
-    if not _well_formed(url):
+    """Refuse (WebhookUrlRefused) an endpoint not on http(s), not a URL
+    (outbound.well_formed), or not on a public address."""
+    if not outbound.well_formed(url):
         raise WebhookUrlRefused("Enter a valid http or https URL.")
     try:
         parts = httpx.URL(url)  # as the deliverer will read it: httpx refuses some hosts that urlsplit takes
