@@ -78,6 +78,21 @@ def record(
     record_many(actor=actor, now=now, entries=[Entry(action, obj_type, str(obj_id), changes)], events=events)
 
 
+def record_show_created(show: Show, changes: dict[str, Any], *, actor: str, now: datetime) -> None:
+    """A show made (by staff, or as an open timing by a client's booking): its entry, and
+    show.created with the show's data."""
+    record(
+        actor=actor,
+        action="show.created",
+        obj_type="show",
+        obj_id=str(show.pk),
+        changes=changes,
+        now=now,
+        event="show.created",
+        payload=show_data(show),
+    )
+
+
 def _row(actor: str, now: datetime, entry: Entry) -> AuditEntry:
     return AuditEntry(
         at=now,

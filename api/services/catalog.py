@@ -206,16 +206,7 @@ def show_create(
         if prices:
             _set_prices(show, prices)
         changes = {**_show_state(show), "screen": screen.pk, **({"prices": "set"} if prices else {})}
-        audit.record(
-            actor=actor,
-            action="show.created",
-            obj_type="show",
-            obj_id=str(show.pk),
-            changes=changes,
-            now=now or timezone.now(),
-            event="show.created",
-            payload=audit.show_data(show),
-        )
+        audit.record_show_created(show, changes, actor=actor, now=now or timezone.now())
     return show
 
 

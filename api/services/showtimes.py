@@ -119,20 +119,6 @@ def show_at(*, when: ShowTime, now: datetime, actor: str = "system") -> Show:
             defaults={"ends_at": starts_at, "busy_until": starts_at, "capacity": screen.capacity},
         )
         if made:  # (undone with the sale that made it, if that is refused)
-            changes = {
-                "starts_at": audit.utc(starts_at),
-                "capacity": show.capacity,
-                "screen": screen.pk,
-                "open_timing": True,
-            }
-            audit.record(
-                actor=actor,
-                action="show.created",
-                obj_type="show",
-                obj_id=str(show.pk),
-                changes=changes,
-                now=now,
-                event="show.created",
-                payload=audit.show_data(show),
-            )
+            changes = {"starts_at": audit.utc(starts_at), "capacity": show.capacity, "screen": screen.pk}
+            audit.record_show_created(show, {**changes, "open_timing": True}, actor=actor, now=now)
     return show
