@@ -10,7 +10,7 @@ send at once, at most WEBHOOKS_LANES of them (a URL past those waits for a free 
 Endpoints registered at one URL share its lane: one receiver gets one request at a time
 from a run, and outbound's guard (no request where a given-up one still runs) holds.
 
-The rest is as it was, lane by lane (api/services/webhooks.py): a claim's lease, a batch
+The rest is as it was, lane by lane (api/services/webhook_delivery.py): a claim's lease, a batch
 starting no send after half of it, a dead endpoint tried once a run, a 410 handing the
 rest of its batch back. The run starts no lane, claim or send after RUN_SECONDS, and its
 counts, summed over its lanes, make one audit entry.
@@ -34,8 +34,8 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ..models import WebhookEvent
-from . import audit, webhooks
-from .webhooks import BATCH_SIZE, DeliveryResult
+from . import audit, webhook_delivery
+from .webhook_delivery import BATCH_SIZE, DeliveryResult
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def webhooks_deliver(
     """Send one batch of due events (claimed together, as workers polling share them),
     each URL's in a lane; `clock` times the answers (the sends take a while)."""
     result = DeliveryResult()
-    events = webhooks._claim(now, limit)
+    events = webhook_delivery._claim(now, limit)
     if not events:
         return result
     by_url: dict[str, list[WebhookEvent]] = {}
@@ -175,8 +175,8 @@ def webhooks_deliver(
 
     def send(batch: list[WebhookEvent], sent: DeliveryResult) -> Unreachable:
         dead = Unreachable()
-        with webhooks._sender() as sender:
-            webhooks._send_claimed(batch, sender, _lease_half(now), actor, clock, sent, dead)
+        with webhook_delivery._sender() as sender:
+            webhook_delivery._send_claimed(batch, sender, _lease_half(now), actor, clock, sent, dead)
         return dead
 
     try:
@@ -203,7 +203,7 @@ def _due_urls(now: datetime, running: set[str], dead: Unreachable, count: int) -
     answer this run are not counted. (Rows another worker is claiming count: a lane then
     claims nothing, and its URL rests, _run_lanes.)"""
     due = (
-        webhooks.due_events(now)
+        webhook_delivery.due_events(now)
         .exclude(webhook_id__in=list(dead))
         .exclude(webhook__url__in=running)
         .values("webhook__url")
@@ -219,9 +219,9 @@ def _send_due(
     """A lane: batch after batch of the events due at `url` (None: at every URL), claiming
     and starting no send after `ends`; its counts added to `sent`, and `dead` with the
     endpoints that gave no answer."""
-    with webhooks._sender() as sender:  # one for the lane: its host resolved once, connections kept
-        while (now := clock()) <= ends and (events := webhooks._claim(now, BATCH_SIZE, dead, url)):
-            webhooks._send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, sent, dead)
+    with webhook_delivery._sender() as sender:  # one for the lane: its host resolved once, connections kept
+        while (now := clock()) <= ends and (events := webhook_delivery._claim(now, BATCH_SIZE, dead, url)):
+            webhook_delivery._send_claimed(events, sender, min(_lease_half(now), ends), actor, clock, sent, dead)
     return dead
 
 

@@ -18,7 +18,7 @@ import trustme
 from api import outbound
 from api.errors import WebhookUrlRefused
 from api.models import Webhook, WebhookEvent
-from api.services import webhooks
+from api.services import webhook_delivery, webhooks
 from api.tests.conftest import book_seats
 from api.tests.webhooks_helpers import Receiver, deliver
 
@@ -344,7 +344,7 @@ def blackhole(port: int) -> list[socket.socket]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("nobody", ["refuses", "drops"])
 def test_an_address_that_refuses_or_times_out_is_passed_for_the_next_one_checked(internet, monkeypatch, show, nobody):
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 2.0)  # 1 s for each of the two addresses
+    monkeypatch.setattr(webhook_delivery, "TIMEOUT_SECONDS", 2.0)  # 1 s for each of the two addresses
     public = Receiver(host=PUBLIC)
     held = blackhole(public.port) if nobody == "drops" else []
     try:

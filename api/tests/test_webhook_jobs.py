@@ -18,8 +18,8 @@ from django.utils import timezone
 from api import outbound
 from api.management.commands import deliver_webhooks
 from api.models import AuditEntry, Webhook, WebhookEvent
-from api.services import jobs, webhook_lanes, webhooks
-from api.services.webhooks import DeliveryResult
+from api.services import jobs, webhook_delivery, webhook_lanes, webhooks
+from api.services.webhook_delivery import DeliveryResult
 from api.tests.commands_helpers import NOTHING_PURGED, run
 from api.tests.conftest import ADA, book_seats
 from api.tests.webhooks_helpers import (
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_cron_run_sends_batch_after_batch_while_events_are_due(endpoint, receiver):
-    due = webhooks.BATCH_SIZE + 50
+    due = webhook_delivery.BATCH_SIZE + 50
     queue_events(due)
     receiver.answers = [200] * (due - 1) + [500]  # the last one fails
 
@@ -55,7 +55,7 @@ def test_a_cron_run_sends_batch_after_batch_while_events_are_due(endpoint, recei
 
 def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoint, receiver, monkeypatch):
     queue_events(10)
-    send = webhooks._send
+    send = webhook_delivery._send
     started: list[float] = []
 
     with time_machine.travel(timezone.now(), tick=False) as traveller:
@@ -67,7 +67,7 @@ def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoi
             traveller.shift(10)
             return answered
 
-        monkeypatch.setattr(webhooks, "_send", ten_seconds_each)
+        monkeypatch.setattr(webhook_delivery, "_send", ten_seconds_each)
         out = run("deliver_webhooks")
         ended = timezone.now()
 
@@ -80,7 +80,7 @@ def test_a_cron_run_starts_no_send_after_its_time_and_hands_the_rest_back(endpoi
 
 def test_a_cron_run_ends_within_its_minute_even_if_its_last_send_times_out():
     # The last send: a first look-up of its name, then a whole answer's deadline.
-    last_send = outbound.RESOLVE_SECONDS + webhooks.TIMEOUT_SECONDS * outbound.WHOLE_ANSWER_TIMEOUTS
+    last_send = outbound.RESOLVE_SECONDS + webhook_delivery.TIMEOUT_SECONDS * outbound.WHOLE_ANSWER_TIMEOUTS
     assert webhook_lanes.RUN_SECONDS + last_send <= 60
 
 
@@ -140,7 +140,7 @@ def failure_logged(caplog: pytest.LogCaptureFixture) -> str:
     """The one message logged, a WARNING of the webhooks' logger; it never holds the
     payload's person."""
     (record,) = caplog.records
-    assert (record.name, record.levelno) == ("api.services.webhooks", logging.WARNING)
+    assert (record.name, record.levelno) == ("api.services.webhook_delivery", logging.WARNING)
     message = record.getMessage()
     assert ADA["name"] not in message and ADA["phone_number"][-10:] not in message
     return message
@@ -200,7 +200,7 @@ def test_an_endpoint_that_gives_no_answer_is_tried_once_a_run_and_holds_up_no_ot
     schedule, so that a dead endpoint's events are still given up in time."""
     hung = Receiver(delay=2.0)
     try:
-        monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
+        monkeypatch.setattr(webhook_delivery, "TIMEOUT_SECONDS", 0.2)
         dead = webhooks.webhook_create(url=hung.url, events=[], actor="t", now=timezone.now())
         webhooks.webhook_create(url=receiver.url, events=[], actor="t", now=timezone.now())
         queue_events(5)  # five events for each endpoint
@@ -214,7 +214,7 @@ def test_an_endpoint_that_gives_no_answer_is_tried_once_a_run_and_holds_up_no_ot
     assert len(hung.requests) == 1 and result.failed == 5
     left = WebhookEvent.objects.filter(webhook=dead)
     assert set(left.values_list("attempts", "status")) == {(1, "failed")}
-    retry = webhooks.RETRY_DELAYS[0] * (1 + webhooks.JITTER)
+    retry = webhook_delivery.RETRY_DELAYS[0] * (1 + webhook_delivery.JITTER)
     assert left.filter(next_attempt_at__lte=timezone.now() + retry).count() == 5
     unsent = [r.getMessage() for r in caplog.records if "not sent, the endpoint gave no answer" in r.getMessage()]
     assert len(unsent) == 4 and "ReadTimeout" in unsent[0]
@@ -265,10 +265,10 @@ def test_a_private_address_refused_at_delivery_is_logged_with_why(endpoint, rece
 def test_a_timeout_given_up_is_logged_as_given_up(allow_private, show, monkeypatch, caplog):
     slow = Receiver(delay=2.0)
     try:
-        monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
+        monkeypatch.setattr(webhook_delivery, "TIMEOUT_SECONDS", 0.2)
         hook = webhooks.webhook_create(url=slow.url, events=[], actor="t", now=timezone.now())
         book_seats(show.pk)
-        WebhookEvent.objects.update(attempts=len(webhooks.RETRY_DELAYS))  # the last attempt left
+        WebhookEvent.objects.update(attempts=len(webhook_delivery.RETRY_DELAYS))  # the last attempt left
         event = WebhookEvent.objects.get()
 
         with caplog.at_level(logging.WARNING):
@@ -276,7 +276,7 @@ def test_a_timeout_given_up_is_logged_as_given_up(allow_private, show, monkeypat
     finally:
         slow.stop()
 
-    attempt = len(webhooks.RETRY_DELAYS) + 1
+    attempt = len(webhook_delivery.RETRY_DELAYS) + 1
     assert failure_logged(caplog) == (
         f"Webhook endpoint {hook.pk}: event {event.message_id} failed (attempt {attempt}, given up): "
         "ReadTimeout: timed out"

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from api import outbound
 from api.models import AuditEntry, Webhook, WebhookEvent
-from api.services import webhook_lanes, webhooks
+from api.services import webhook_delivery, webhook_lanes
 from api.tests.conftest import in_thread
 from api.tests.webhooks_helpers import (
     Receiver,
@@ -59,7 +59,7 @@ def test_a_slow_receiver_holds_up_no_other_endpoints_events(allow_private):
         slow.stop()
         fast.stop()
 
-    assert outcome["run"] == webhooks.DeliveryResult(delivered=6)
+    assert outcome["run"] == webhook_delivery.DeliveryResult(delivered=6)
     # The slow receiver got its events in order, one at a time.
     in_order = list(WebhookEvent.objects.filter(webhook=slow_hook).order_by("pk").values_list("message_id", flat=True))
     assert [r["headers"]["webhook-id"] for r in slow.requests] == in_order
@@ -71,7 +71,7 @@ def test_a_slow_receiver_holds_up_no_other_endpoints_events(allow_private):
 def test_at_most_webhooks_lanes_receivers_are_sent_to_at_once(allow_private, settings, monkeypatch):
     settings.WEBHOOKS_LANES = 2
     receivers = [Receiver(delay=1.0) for _ in range(3)]
-    send, lock = webhooks._send, threading.Lock()
+    send, lock = webhook_delivery._send, threading.Lock()
     sending = {"now": 0, "most": 0}
 
     def counted(*args):
@@ -84,7 +84,7 @@ def test_at_most_webhooks_lanes_receivers_are_sent_to_at_once(allow_private, set
             with lock:
                 sending["now"] -= 1
 
-    monkeypatch.setattr(webhooks, "_send", counted)
+    monkeypatch.setattr(webhook_delivery, "_send", counted)
     try:
         for receiver in receivers:
             hook_at(receiver)
@@ -102,8 +102,8 @@ def test_a_runs_lanes_keep_its_guarantees(allow_private, monkeypatch):
     """A dead endpoint is tried once a run (its lane not started again, though its events
     are due again at once here), a 410 disables its endpoint and hands back the rest, and
     the run's counts, summed over its lanes, make one audit entry."""
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
-    monkeypatch.setattr(webhooks, "RETRY_DELAYS", [timedelta(0)] * len(webhooks.RETRY_DELAYS))
+    monkeypatch.setattr(webhook_delivery, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(webhook_delivery, "RETRY_DELAYS", [timedelta(0)] * len(webhook_delivery.RETRY_DELAYS))
     hung, gone, fine = Receiver(delay=2.0), Receiver(), Receiver()
     gone.answers = [410]
     try:
@@ -138,7 +138,7 @@ def test_a_polls_batch_is_sent_in_lanes(allow_private):
     finally:
         slow.stop()
         fast.stop()
-    assert outcome["poll"] == webhooks.DeliveryResult(delivered=4)
+    assert outcome["poll"] == webhook_delivery.DeliveryResult(delivered=4)
 
 
 def _look_up_at_once(hosts: list[str]) -> dict[str, str | None]:

@@ -12,7 +12,7 @@ import pytest
 from django.db import DatabaseError, Error, connection
 
 from api.models import AuditEntry, WebhookEvent
-from api.services import webhook_lanes, webhooks
+from api.services import webhook_delivery, webhook_lanes
 from api.tests.webhooks_helpers import (
     Receiver,
     allow_private,  # noqa: F401 (the fixture)
@@ -73,7 +73,7 @@ def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private
     """The run's audit entry was made only when every lane ended well: a lane's failure
     lost the entry for the sends of every lane, its own made before it failed included."""
     broken, fine = Receiver(), Receiver()
-    claim, claims = webhooks._claim, Counter[str]()
+    claim, claims = webhook_delivery._claim, Counter[str]()
 
     def failing(now, limit, unreachable=None, url=None):
         if url == broken.url:
@@ -82,7 +82,7 @@ def test_a_lane_that_fails_part_way_leaves_the_runs_sends_recorded(allow_private
                 raise DatabaseError("the database went away")
         return claim(now, limit, unreachable, url)
 
-    monkeypatch.setattr(webhooks, "_claim", failing)
+    monkeypatch.setattr(webhook_delivery, "_claim", failing)
     try:
         broken_hook, fine_hook = hook_at(broken), hook_at(fine)
         queue_events(2)
@@ -101,7 +101,7 @@ def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_priv
     it): its lane ended with nothing, the URL was due still, and a lane was started for it
     again at once, a thread and a database connection each, for as long as the run went on."""
     slow, held = Receiver(delay=1.5), Receiver()
-    claim, tries = webhooks._claim, Counter[str]()
+    claim, tries = webhook_delivery._claim, Counter[str]()
 
     def held_elsewhere(now, limit, unreachable=None, url=None):
         if url == held.url:
@@ -109,7 +109,7 @@ def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_priv
             return []  # its rows locked by another worker's claim
         return claim(now, limit, unreachable, url)
 
-    monkeypatch.setattr(webhooks, "_claim", held_elsewhere)
+    monkeypatch.setattr(webhook_delivery, "_claim", held_elsewhere)
     try:
         slow_hook, held_hook = hook_at(slow), hook_at(held)
         queue_events(1)
@@ -120,7 +120,7 @@ def test_a_url_whose_lane_claims_nothing_is_not_started_again_at_once(allow_priv
         slow.stop()
         held.stop()
 
-    assert result == webhooks.DeliveryResult(delivered=1) and delivered(slow_hook) == 1
+    assert result == webhook_delivery.DeliveryResult(delivered=1) and delivered(slow_hook) == 1
     # Once at the start, then at most once a POLL_SECONDS while the slow lane runs: it was
     # hundreds, and the run, never without a lane, went on for its whole RUN_SECONDS.
     assert took < 10

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from api import outbound
 from api.models import Webhook, WebhookEvent
-from api.services import audit, sales, webhook_lanes, webhooks
+from api.services import audit, sales, webhook_delivery, webhook_lanes, webhooks
 from api.tests.conftest import ADA, book_seats
 from api.tests.webhooks_helpers import (
     allow_private,  # noqa: F401 (the fixture)
@@ -108,14 +108,14 @@ def test_a_tampered_body_or_an_old_timestamp_fails_verification(endpoint, receiv
     replayed = {
         **headers,
         "webhook-timestamp": str(old),
-        "webhook-signature": webhooks.sign(endpoint.secret, headers["webhook-id"], old, request["body"]),
+        "webhook-signature": webhook_delivery.sign(endpoint.secret, headers["webhook-id"], old, request["body"]),
     }
     with pytest.raises(WebhookVerificationError, match="too old"):
         Verifier(endpoint.secret).verify(request["body"], replayed)
     # The same signing a minute ago verifies: the signature itself is the specification's.
     recent = int(time.time()) - 60
     fresh = {**replayed, "webhook-timestamp": str(recent)}
-    fresh["webhook-signature"] = webhooks.sign(endpoint.secret, headers["webhook-id"], recent, request["body"])
+    fresh["webhook-signature"] = webhook_delivery.sign(endpoint.secret, headers["webhook-id"], recent, request["body"])
     assert Verifier(endpoint.secret).verify(request["body"], fresh)["type"] == "booking.created"
 
 
@@ -218,7 +218,7 @@ def test_a_wait_asked_for_holds_back_every_event_at_the_url_past_the_batch_and_t
     # The wait was kept for the batch alone: the lane's next batch (events past the first
     # 100), the next run and another endpoint registered at the same URL went on at once.
     hook_at(receiver)  # a second endpoint at the same URL
-    queue_events(webhooks.BATCH_SIZE)  # a row each for both endpoints: two batches
+    queue_events(webhook_delivery.BATCH_SIZE)  # a row each for both endpoints: two batches
     receiver.answers, receiver.retry_after = [429], "3600"
 
     webhook_lanes.webhooks_deliver_due(seconds=5)
@@ -227,9 +227,9 @@ def test_a_wait_asked_for_holds_back_every_event_at_the_url_past_the_batch_and_t
     assert len(receiver.requests) == 1
     hour = timezone.now() + timedelta(minutes=59)
     assert not WebhookEvent.objects.filter(next_attempt_at__lt=hour).exists()
-    assert WebhookEvent.objects.filter(attempts=0).count() == 2 * webhooks.BATCH_SIZE - 1
+    assert WebhookEvent.objects.filter(attempts=0).count() == 2 * webhook_delivery.BATCH_SIZE - 1
     # A batch a call: the rest is sent once the hour is over.
-    assert sum(deliver(after=timedelta(hours=2)).delivered for _ in range(3)) == 2 * webhooks.BATCH_SIZE
+    assert sum(deliver(after=timedelta(hours=2)).delivered for _ in range(3)) == 2 * webhook_delivery.BATCH_SIZE
 
 
 @pytest.mark.django_db
@@ -254,14 +254,14 @@ def test_a_retry_after_is_honoured_up_to_the_schedules_longest_delay(endpoint, r
 
     deliver()
 
-    longest = webhooks.RETRY_DELAYS[-1].total_seconds()
+    longest = webhook_delivery.RETRY_DELAYS[-1].total_seconds()
     assert longest * 0.99 < due_in(WebhookEvent.objects.get()) <= longest
 
 
 @pytest.mark.django_db
 def test_a_retry_after_on_the_last_attempt_still_gives_up(endpoint, receiver, show):
     book_seats(show.pk)
-    WebhookEvent.objects.update(attempts=len(webhooks.RETRY_DELAYS))
+    WebhookEvent.objects.update(attempts=len(webhook_delivery.RETRY_DELAYS))
     receiver.answers, receiver.retry_after = [503], "60"
 
     deliver()
@@ -367,18 +367,18 @@ def test_an_endpoint_that_cant_be_sent_to_fails_its_own_events_only(endpoint, re
 
 
 def test_the_retry_schedule_lasts_at_least_three_days_then_gives_up(monkeypatch):
-    monkeypatch.setattr(webhooks.random, "uniform", lambda low, high: low)  # the shortest jitter
-    delays = [webhooks.retry_delay(n) for n in range(1, len(webhooks.RETRY_DELAYS) + 1)]
+    monkeypatch.setattr(webhook_delivery.random, "uniform", lambda low, high: low)  # the shortest jitter
+    delays = [webhook_delivery.retry_delay(n) for n in range(1, len(webhook_delivery.RETRY_DELAYS) + 1)]
     assert all(delay is not None for delay in delays)
     total = sum((delay for delay in delays if delay is not None), timedelta())
     assert total >= timedelta(days=3)
-    assert webhooks.retry_delay(len(webhooks.RETRY_DELAYS) + 1) is None
+    assert webhook_delivery.retry_delay(len(webhook_delivery.RETRY_DELAYS) + 1) is None
 
 
 @pytest.mark.django_db
 def test_a_given_up_event_has_no_next_attempt(endpoint, receiver, show):
     book_seats(show.pk)
-    WebhookEvent.objects.update(attempts=len(webhooks.RETRY_DELAYS))
+    WebhookEvent.objects.update(attempts=len(webhook_delivery.RETRY_DELAYS))
     receiver.answers = [503]
 
     deliver()
@@ -393,7 +393,7 @@ def test_a_retry_asked_for_during_an_attempt_sends_once_more(endpoint, receiver,
     receiver.answers = [answer]
     book_seats(show.pk)
     event = WebhookEvent.objects.get()
-    send = webhooks._send
+    send = webhook_delivery._send
     retried: list[datetime] = []
 
     def send_then_staff_retry(*args):
@@ -404,7 +404,7 @@ def test_a_retry_asked_for_during_an_attempt_sends_once_more(endpoint, receiver,
             webhooks.delivery_retry(delivery_id=event.pk, actor="staff:test", now=retried[0])
         return answered
 
-    monkeypatch.setattr(webhooks, "_send", send_then_staff_retry)
+    monkeypatch.setattr(webhook_delivery, "_send", send_then_staff_retry)
 
     deliver()
 
@@ -425,17 +425,17 @@ def test_a_retry_asked_for_during_an_attempt_waits_for_it_no_other_worker_sends_
 ):
     book_seats(show.pk)
     event = WebhookEvent.objects.get()
-    send = webhooks._send
+    send = webhook_delivery._send
     claimed_meanwhile: list[list[WebhookEvent]] = []
 
     def staff_retry_then_another_worker_polls(*args):
         webhooks.delivery_retry(delivery_id=event.pk, actor="staff:test", now=timezone.now())
         # Another host's worker polls while this attempt's request is still out: the
         # retry made the event due, but its lease runs.
-        claimed_meanwhile.append(webhooks._claim(timezone.now(), webhooks.BATCH_SIZE))
+        claimed_meanwhile.append(webhook_delivery._claim(timezone.now(), webhook_delivery.BATCH_SIZE))
         return send(*args)
 
-    monkeypatch.setattr(webhooks, "_send", staff_retry_then_another_worker_polls)
+    monkeypatch.setattr(webhook_delivery, "_send", staff_retry_then_another_worker_polls)
 
     deliver()
 
@@ -443,7 +443,7 @@ def test_a_retry_asked_for_during_an_attempt_waits_for_it_no_other_worker_sends_
     assert len(receiver.requests) == 1
     event.refresh_from_db()
     assert (event.status, event.attempts, event.leased_until) == ("delivered", 1, None)
-    monkeypatch.setattr(webhooks, "_send", send)
+    monkeypatch.setattr(webhook_delivery, "_send", send)
     assert deliver().delivered == 1  # the retry, after the attempt
     assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event.message_id] * 2
 
@@ -473,7 +473,7 @@ def test_the_readme_example_verifies_a_delivery(endpoint, receiver, show):
     with pytest.raises(ValueError):
         namespace["verify"](endpoint.secret, headers, request["body"] + b" ")
     old = {**headers, "webhook-timestamp": str(int(time.time()) - 301)}
-    old["webhook-signature"] = webhooks.sign(
+    old["webhook-signature"] = webhook_delivery.sign(
         endpoint.secret, headers["webhook-id"], int(old["webhook-timestamp"]), request["body"]
     )
     with pytest.raises(ValueError):

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from api.models import WebhookEvent
-from api.services import audit, webhook_lanes, webhooks
+from api.services import audit, webhook_delivery, webhook_lanes, webhooks
 from api.tests.conftest import all_at_once, postgres_only
 from api.tests.servers import database_url
 from api.tests.webhooks_helpers import (
@@ -91,7 +91,7 @@ def test_nothing_is_lost_when_the_worker_is_killed_mid_batch(tmp_path, allow_pri
         # Each webhook-id is one row of the log, delivered; at most the killed batch twice.
         log = list(WebhookEvent.objects.values_list("message_id", "status"))
         assert len(log) == 500 and {status for _, status in log} == {"delivered"}
-        assert len(received) - 500 <= webhooks.BATCH_SIZE
+        assert len(received) - 500 <= webhook_delivery.BATCH_SIZE
     finally:
         receiver.stop()
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import Webhook, WebhookEvent
-from api.services import audit, webhook_lanes, webhooks
+from api.services import audit, webhook_delivery, webhook_lanes, webhooks
 
 
 class Receiver:
@@ -101,7 +101,7 @@ def endpoint(db, receiver, allow_private) -> Webhook:
     return webhooks.webhook_create(url=receiver.url, events=[], actor="staff:test", now=timezone.now())
 
 
-def deliver(after: timedelta = timedelta(0)) -> webhooks.DeliveryResult:
+def deliver(after: timedelta = timedelta(0)) -> webhook_delivery.DeliveryResult:
     return webhook_lanes.webhooks_deliver(now=timezone.now() + after, clock=lambda: timezone.now() + after)
 
 

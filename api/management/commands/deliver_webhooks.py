@@ -5,8 +5,8 @@ from argparse import ArgumentParser, ArgumentTypeError
 from django.db import InterfaceError, OperationalError, connections
 
 from api.management.jobcommand import JobCommand
+from api.services.webhook_delivery import DeliveryResult
 from api.services.webhook_lanes import RUN_SECONDS, webhooks_deliver_due
-from api.services.webhooks import DeliveryResult
 
 LONGEST_SLEEP = 24 * 3600.0  # a day; time.sleep refuses far longer ones (1e300) with a traceback
 # A worker that lost the database waits this long before its next run, twice as long after
