@@ -160,7 +160,14 @@ class DayFormField(forms.DateField):
 
 
 class DayFilter(filters.DateFilter):
+    """A day, as YYYY-MM-DD only: Django's other default formats would read "01/02/2026" as
+    2 January."""
+
     field_class = DayFormField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        super().__init__(*args, **kwargs)
 
 
 class StartsAtFilters(filters.FilterSet):
@@ -169,13 +176,10 @@ class StartsAtFilters(filters.FilterSet):
 
     show_path = ""
 
-    # Only YYYY-MM-DD: Django's other default formats would read "01/02/2026" as 2 January.
-    date = DayFilter(method="filter_date", input_formats=["%Y-%m-%d"], help_text="Shows on this date (YYYY-MM-DD).")
+    date = DayFilter(method="filter_date", help_text="Shows on this date (YYYY-MM-DD).")
     time = ShowTimeFilter(method="filter_time", help_text="Shows at this time (HH:MM), any date.")
-    date_after = DayFilter(method="filter_date_after", input_formats=["%Y-%m-%d"], help_text="On or after this date.")
-    date_before = DayFilter(
-        method="filter_date_before", input_formats=["%Y-%m-%d"], help_text="On or before this date."
-    )
+    date_after = DayFilter(method="filter_date_after", help_text="On or after this date.")
+    date_before = DayFilter(method="filter_date_before", help_text="On or before this date.")
 
     @cached_property
     def zones(self) -> list[str]:
@@ -333,8 +337,8 @@ class AuditFilter(filters.FilterSet):
     )
     actor = filters.CharFilter(help_text='"staff:alice", "client:203.0.113.9", "job:expire_tickets".')
     action = filters.CharFilter(help_text='"ticket.moved", "booking.created", ...')
-    date_after = filters.DateFilter(field_name="at", lookup_expr="date__gte", help_text="On or after this day.")
-    date_before = filters.DateFilter(field_name="at", lookup_expr="date__lte", help_text="On or before this day.")
+    date_after = DayFilter(field_name="at", lookup_expr="date__gte", help_text="On or after this day (YYYY-MM-DD).")
+    date_before = DayFilter(field_name="at", lookup_expr="date__lte", help_text="On or before this day (YYYY-MM-DD).")
 
     class Meta:
         model = AuditEntry

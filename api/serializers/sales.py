@@ -3,6 +3,7 @@
 import unicodedata
 import uuid
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
@@ -87,7 +88,27 @@ class PersonSerializer(RequestSerializer):
     phone_number = PhoneField(help_text="Any format; without a country code, read in the venue's country.")
 
 
+# A ticket is one seat of one type; holds and bookings take several.
+ONE_TICKET = MappingProxyType(
+    {
+        "seats": "A ticket has one seat: give seat, or book several with POST /api/bookings.",
+        "quantity": "A ticket is one seat: book several with POST /api/bookings.",
+        "ticket_types": "A ticket has one type: give ticket_type, or book several with POST /api/bookings.",
+        "wheelchair": "Give a wheelchair space as the seat.",
+    }
+)
+# Holds and bookings name their seats and types as lists and counts.
+SEVERAL_SEATS = MappingProxyType(
+    {
+        "seat": 'Give seats, a list: ["B4"].',
+        "ticket_type": 'Give ticket_types, the count of each: {"adult": 1}.',
+    }
+)
+
+
 class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):
+    refused = ONE_TICKET
+
     seat = SeatField(required=False, help_text="A seat label like B4; the best available seat if left out.")
     ticket_type = serializers.SlugField(required=False, help_text="A ticket type's key; the default type if left out.")
 
@@ -95,6 +116,8 @@ class TicketCreateSerializer(PersonSerializer, ShowChoiceSerializer):
 class TicketUpdateSerializer(PersonSerializer, ShowChoiceSerializer):
     """PUT needs name, phone number and the show; PATCH any of the fields. A moved ticket
     keeps its type."""
+
+    refused = ONE_TICKET
 
     seat = SeatField(required=False, help_text="A seat label like B4; the best available seat if left out.")
 
@@ -218,6 +241,8 @@ class TicketSerializer(serializers.ModelSerializer):
 class HoldCreateSerializer(ShowChoiceSerializer):
     """Which seats: named (`seats`), or how many (`quantity`, or `ticket_types`, whose sum
     is the quantity), optionally with wheelchair spaces."""
+
+    refused = SEVERAL_SEATS
 
     seats = serializers.ListField(
         child=SeatField(), min_length=1, max_length=10, required=False, help_text='Seat labels, like ["A3", "A4"].'

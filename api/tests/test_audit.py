@@ -218,6 +218,12 @@ def test_the_filters(staff_client, api_client):
     )
     assert count(date_after=(timezone.localdate() + timedelta(days=1)).isoformat()) == 0
     assert staff_client.get("/api/audit", {"date_after": "soon"}).status_code == 400
+    # YYYY-MM-DD only, as the show search's: Django's default formats read 01/02/2026 as
+    # 2 January, a European client's 1 February.
+    for day in ("01/02/2026", "Feb 1 2026", "1 Feb, 2026"):
+        for side in ("date_after", "date_before"):
+            refused = staff_client.get("/api/audit", {side: day})
+            assert refused.status_code == 400 and side in refused.json(), (day, side)
 
 
 def test_the_object_filter_finds_an_id_in_any_form_its_url_takes(staff_client):

@@ -143,3 +143,24 @@ def test_a_form_sent_twice_while_the_show_is_busy_shows_the_one_booking(settings
 
     assert answers == {"first": 303, "second": 303}
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize(("tickets", "seats"), [("2", ["B5"]), ("1", ["B5", "B6"])])
+def test_a_count_that_isnt_the_seats_picked_at_a_show_without_prices_books_nothing(client, show, tickets, seats):
+    """The page says the numbers add up to the seats picked (or are left at 0), and a priced
+    show refuses them when they don't; at a show without prices its one count was passed
+    over: 2 tickets asked, B5 picked, one ticket booked (303)."""
+    response = client.post(f"/shows/{show.pk}/", {"seats": seats, "tickets": tickets, **PERSON})
+
+    assert response.status_code == 400
+    assert response.context["errors"] == [
+        f"Tickets: the number ({tickets}) must be the number of seats picked ({len(seats)}), or 0."
+    ]
+    assert not Ticket.objects.exists()
+
+
+def test_a_count_left_at_0_or_the_seats_picked_at_a_show_without_prices_books_them(client, show):
+    for tickets, seats in (("0", ["B5"]), ("2", ["A5", "A6"])):
+        response = client.post(f"/shows/{show.pk}/", {"seats": seats, "tickets": tickets, **PERSON})
+        assert response.status_code == 303, response.context and response.context["errors"]
+    assert sorted(Ticket.objects.values_list("seat", flat=True)) == ["A5", "A6", "B5"]

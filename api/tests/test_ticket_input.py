@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from api.models import Customer, Ticket
-from api.tests.conftest import ADA, in_days
+from api.models import Customer, Hold, Ticket
+from api.tests.conftest import ADA, hold_seats, in_days
 from api.tests.tickets_helpers import ticket_json
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +182,50 @@ def test_read_only_fields_sent_by_the_client_are_ignored(api_client, show):
     ticket = Ticket.objects.get()
     assert (ticket.expired, ticket.checked_in_at) == (False, None)
     assert ticket.booked_at.year == timezone.now().year
+
+
+# A neighbouring endpoint's field is refused, not passed over as DRF passes over a field it
+# doesn't declare: each of these answered 201 with something else than the client asked.
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"seats": ["B7"]}, "seats"),  # booked B5, the best seat
+        ({"quantity": 3}, "quantity"),  # booked one ticket
+        ({"ticket_types": {"child": 1}}, "ticket_types"),  # booked an adult
+        ({"wheelchair": 1}, "wheelchair"),  # booked B5, no wheelchair space
+    ],
+)
+def test_a_ticket_refuses_the_fields_of_a_booking_of_several(api_client, show, extra, field):
+    response = api_client.post("/api/tickets", {**ADA, "show": show.pk, **extra}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not Ticket.objects.exists()
+
+
+def test_a_tickets_move_refuses_the_fields_of_a_booking_of_several(api_client, ticket):
+    response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seats": ["C1"]}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["seats"]
+    assert Ticket.objects.get().seat == ticket.seat
+
+
+@pytest.mark.parametrize(("extra", "field"), [({"seat": "A5"}, "seat"), ({"ticket_type": "child"}, "ticket_type")])
+def test_a_hold_and_a_confirm_refuse_the_fields_of_one_ticket(api_client, show, extra, field):
+    held = api_client.post("/api/holds", {"show": show.pk, "quantity": 1, **extra}, format="json")  # held B5
+    hold = hold_seats(show.pk, seats=["B5"])
+    confirmed = api_client.post("/api/bookings", {"hold": str(hold.pk), **ADA, **extra}, format="json")
+    booked = api_client.post("/api/bookings", {"show": show.pk, "quantity": 1, **ADA, **extra}, format="json")
+
+    for response in (held, confirmed, booked):
+        assert response.status_code == 400
+        assert list(response.json()) == [field]
+    assert Hold.objects.count() == 1 and not Ticket.objects.exists()
+
+
+def test_a_refused_neighbours_field_is_told_beside_the_bodys_other_faults(api_client, show):
+    response = api_client.post("/api/tickets", {"name": "", "show": show.pk, "quantity": 2}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"name", "phone_number", "quantity"}
