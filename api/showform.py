@@ -73,7 +73,7 @@ SENTENCES = {
 }
 # The form's own, where the script reloads (a fresh form_key, which this refusal gives).
 BOOKED_ALREADY = "This page has booked already. To book these seats as well, send the form again."
-# A show without prices: its one count, with seats picked, is the number of them or 0.
+# With seats picked, the counts add up to them, or are all left at 0.
 COUNT_NOT_SEATS = "Tickets: the number ({count}) must be the number of seats picked ({seats}), or 0."
 PRICES_CHANGED = "The prices of this show changed since the page was shown: check them, then send the form again."
 
@@ -218,14 +218,14 @@ def book_from_form(request: HttpRequest, show: Show, choices: list[TicketChoice]
         counts[choice.key] = int(text)
     wanted = sum(counts.values())
     if seats:
+        if wanted and wanted != len(seats):  # in the page's words, not the API's "ticket types"
+            return _refused([COUNT_NOT_SEATS.format(count=wanted, seats=len(seats))])
         data["seats"] = seats
         if choices[0].key:
-            # They must add up to the seats (else a 400 says so); left at 0, the seats are
-            # all the first line's, as the page says: the show's default type where it sells
-            # it, else one it does (a matinee priced for children only).
+            # Left at 0, the seats are all the first line's, as the page says: the show's
+            # default type where it sells it, else one it does (a matinee priced for
+            # children only).
             data["ticket_types"] = counts if wanted else {choices[0].key: len(seats)}
-        elif wanted and wanted != len(seats):  # a show without prices: its one count, as the page says
-            return _refused([COUNT_NOT_SEATS.format(count=wanted, seats=len(seats))])
     elif not wanted:
         return _refused([SENTENCES["nothing_chosen"]])
     elif choices[0].key:

@@ -83,8 +83,7 @@ class WaitlistEntryAdmin(RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, 
     @admin.display(description="Show", ordering="show__starts_at")
     def show_link(self, entry: WaitlistEntry) -> str:
         show = entry.show
-        label = f"{show.title or 'Show'} at {show.local_start:%Y-%m-%d %H:%M}"
-        return format_html('<a href="{}">{}</a>', show_waitlist_url(show.pk), label)
+        return format_html('<a href="{}">{}</a>', show_waitlist_url(show.pk), show)
 
     @admin.display(description="Position")
     def position(self, entry: WaitlistEntry) -> int | str:

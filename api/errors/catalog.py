@@ -118,7 +118,12 @@ class WebhookUrlRefused(Invalid):
     only with WEBHOOKS_ALLOW_PRIVATE), or on a host that can't be resolved."""
 
     subject = "url"
-    message = "Webhook endpoints must be on a public internet address."
+    # The setting named: a developer's first receiver is on 127.0.0.1, a theatre's own
+    # systems on its network.
+    message = (
+        "Webhook endpoints must be on a public internet address"
+        " (WEBHOOKS_ALLOW_PRIVATE=true allows others: a receiver on this machine or the theatre's network)."
+    )
 
 
 # --- 404 ----------------------------------------------------------------------------

@@ -262,8 +262,11 @@ class Show(models.Model):
         indexes = [models.Index(fields=["starts_at"], name="show_starts_at")]
 
     def __str__(self) -> str:
-        local = timezone.localtime(self.starts_at, self.zone) if self.screen_id else self.starts_at
-        return f"{self.title or 'Show'} at {local:%Y-%m-%d %H:%M}"
+        # Where too, not only when: the admin's choice of a show listed two venues' shows of
+        # a film at one local time alike, and staff moved a ticket to the other city.
+        if not self.screen_id:
+            return f"{self.title or 'Show'} at {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.title or 'Show'} at {self.local_start:%Y-%m-%d %H:%M} · {self.screen}"
 
     def save(self, *args, **kwargs) -> None:
         # A show saved without its times is an open timing: it occupies no time.

@@ -51,7 +51,7 @@ def check_url(url: str) -> None:
         return
     reason = outbound.checked_addresses(parts.raw_host.decode("ascii"))[1]  # the name the deliverer resolves
     if reason:
-        raise WebhookUrlRefused(reason + " Webhook endpoints must be on a public internet address.")
+        raise WebhookUrlRefused(f"{reason} {WebhookUrlRefused.message}")
 
 
 def webhook_create(*, url: str, events: list[str], actor: str, now: datetime, active: bool = True) -> Webhook:

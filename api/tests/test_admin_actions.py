@@ -82,7 +82,8 @@ def test_a_rule_refused_in_the_webhook_admin_is_told_on_its_form_not_a_500(admin
     assert _form_errors(response) == {
         "url": [
             "The host hooks.example.test has the private or reserved address 10.0.0.1. Webhook endpoints must be on"
-            " a public internet address."
+            " a public internet address (WEBHOOKS_ALLOW_PRIVATE=true allows others: a receiver on this machine or the"
+            " theatre's network)."
         ]
     }
     assert not Webhook.objects.exists()

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 
 from api.admin.shows import ShowAdmin
-from api.models import AuditEntry, Booking, Film, Show, Ticket, Webhook, WebhookEvent
+from api.models import AuditEntry, Booking, Film, Show, Ticket, Venue, Webhook, WebhookEvent
 from api.services import catalog, door, sales
 from api.tests.admin_helpers import (
     NOW,
@@ -22,7 +22,7 @@ from api.tests.admin_helpers import (
     frozen,  # noqa: F401 (the fixture)
     theatre,  # noqa: F401 (the fixture)
 )
-from api.tests.conftest import book_seats, book_ticket, hold_seats
+from api.tests.conftest import book_seats, book_ticket, hold_seats, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,24 @@ def _change_form(client, url: str, **changes) -> dict:
 def _snapshot(ticket: Ticket) -> tuple:
     ticket = Ticket.objects.select_related("holder").get(pk=ticket.pk)
     return ticket.show_id, ticket.seat, ticket.holder.name, str(ticket.holder.phone_number)
+
+
+def test_a_tickets_choice_of_shows_names_each_ones_venue_and_screen(staff, frozen):
+    """A film at 11:00 in two cities read alike, "Past Lives at 2026-12-08 11:00", and staff
+    moved a ticket to the other city's show."""
+    here = Show.objects.create(title="Past Lives", starts_at=_at(3, 11), capacity=20)
+    zone = here.screen.venue.time_zone  # one local time for both
+    kadikoy = Venue.objects.create(name="Odeon Kadıköy", time_zone=zone, currency="EUR", country="TR")
+    there = Show.objects.create(
+        title="Past Lives", starts_at=_at(3, 11), capacity=20, screen=screen_of(20, name="Salon 2", venue=kadikoy)
+    )
+    ticket = _book(here, seat="A3")
+
+    page = staff.get(f"/admin/api/ticket/{ticket.pk}/change/").content.decode()
+
+    local = f"{here.local_start:%Y-%m-%d %H:%M}"
+    assert f'<option value="{here.pk}" selected>Past Lives at {local} · {here.screen}</option>' in page
+    assert f'<option value="{there.pk}">Past Lives at {local} · Odeon Kadıköy: Salon 2</option>' in page
 
 
 def test_moving_a_ticket_into_a_full_show_is_refused(staff, frozen):

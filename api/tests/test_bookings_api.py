@@ -13,6 +13,7 @@ from api.models import AuditEntry, Booking, Hold, Ticket
 from api.services import sale_rows, sales
 from api.tests.bookings_helpers import REFERENCE, book, booking_body, post_hold, seats_available
 from api.tests.conftest import ADA, all_at_once, book_seats, make_show, postgres_only
+from api.views.sales import NO_BOOKING
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,7 @@ def test_wrong_phone_is_404_like_an_unknown_reference(api_client, booking, query
     response = api_client.get(f"/api/bookings/{booking['reference']}", query)
 
     assert unknown.status_code == response.status_code == 404
-    assert response.json() == unknown.json() == {"detail": "No Booking matches the given query."}
+    assert response.json() == unknown.json() == {"detail": NO_BOOKING}
 
 
 def test_staff_need_no_phone(staff_client, booking):
@@ -210,7 +211,7 @@ def test_cancel_with_a_wrong_phone_is_404_and_cancels_nothing(api_client, bookin
     response = api_client.delete(f"/api/bookings/{booking['reference']}?phone_number=%2B914155550124")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Booking matches the given query."}
+    assert response.json() == {"detail": NO_BOOKING}
     assert Ticket.objects.count() == 2
 
 

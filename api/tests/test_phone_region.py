@@ -10,6 +10,7 @@ from django.db import connection
 
 from api.models import Customer, Venue, plain_digits
 from api.tests.conftest import book_seats, hold_seats, make_show, screen_of
+from api.views.sales import NO_BOOKING
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,7 @@ def test_a_booking_is_looked_up_with_the_local_number_of_its_venue(api_client, l
     assert api_client.get(url, {"phone_number": LONDON_LOCAL}).status_code == 200
     assert api_client.get(url, {"phone_number": "+44 20 7946 0958"}).status_code == 200
     wrong = api_client.get(url, {"phone_number": "020 7946 0959"})
-    assert (wrong.status_code, wrong.json()) == (404, {"detail": "No Booking matches the given query."})
+    assert (wrong.status_code, wrong.json()) == (404, {"detail": NO_BOOKING})
 
 
 def test_a_booking_moved_to_another_countrys_venue_opens_with_the_local_number_it_was_booked_with(

@@ -23,6 +23,7 @@ from api.models import Booking, Customer, Film, Show, Ticket, WaitlistEntry
 from api.services import door
 from api.tests.conftest import ADA as MINE
 from api.tests.conftest import book_seats, hold_seats
+from api.views import sales as views_sales
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def assert_no_other_person(response) -> None:
 
 NOT_LOGGED_IN = {"detail": "Authentication credentials were not provided."}
 # Django's Http404 message, which DRF passes on for a look-up that found nothing.
-NO_BOOKING = {"detail": "No Booking matches the given query."}
+NO_BOOKING = {"detail": views_sales.NO_BOOKING}
 NO_TICKET = {"detail": "No Ticket matches the given query."}
 
 

@@ -247,7 +247,11 @@ def test_form_books_a_show_without_prices_as_the_default_type(client, show):
     [
         ({}, 400, "Pick at least one seat, or say how many tickets you want."),
         ({"tickets-adult": "many"}, 400, "Give the number of adult tickets as a whole number."),
-        ({"seats": ["A1", "A2"], "tickets-child": "1"}, 400, "The ticket types must add up to the seats named."),
+        (
+            {"seats": ["A1", "A2"], "tickets-child": "1"},
+            400,
+            "Tickets: the number (1) must be the number of seats picked (2), or 0.",
+        ),
         ({"seats": ["Z9"]}, 400, "Seat Z9 does not exist at this show."),
         # A2 and A3 taken would leave A1 alone at the row's end.
         (

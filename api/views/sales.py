@@ -188,6 +188,11 @@ class HoldViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# The one 404 of an anonymous look-up, whether the reference exists or not: it says what to
+# give (a look-up without the number was "No Booking matches the given query.").
+NO_BOOKING = "No booking has this reference and phone number: give the booker's as ?phone_number=."
+
+
 @extend_schema_view(
     create=extend_schema(
         summary="Confirm a hold, or hold and confirm in one step",
@@ -222,6 +227,8 @@ class BookingViewSet(
         return selectors.bookings_with_tickets()
 
     def get_object(self) -> Booking:
+        """Staff read any booking; anyone else one whose reference and booker's phone number
+        they give."""
         reference = self.kwargs["reference"].upper()
         if not (self.request.user and self.request.user.is_staff):
             # A number without a country code is read in the booker's number's own country:
@@ -235,7 +242,7 @@ class BookingViewSet(
             region = region_code_for_number(phone) if phone is not None else None
             given = parse_phone(self.request.query_params.get("phone_number", ""), region=region)
             if given is None or phone is None or given.as_e164 != phone_text(phone):
-                raise Http404("No Booking matches the given query.")  # get_object_or_404's words
+                raise Http404(NO_BOOKING)
         return get_object_or_404(self.get_queryset(), reference=reference)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
