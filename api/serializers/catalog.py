@@ -245,6 +245,10 @@ class ShowWriteSerializer(serializers.Serializer):
         given = None
         if "starts_at" in attrs:
             given = attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
+        if self.instance is not None and self.partial and (day is None) != (at is None):
+            # A PATCH of the date alone keeps the show's local time, of the time its date.
+            local = self.instance.local_start
+            day, at = day or local.date(), at or local.time()
         if day is not None or at is not None:
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
