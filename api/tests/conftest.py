@@ -1,6 +1,7 @@
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -270,16 +271,33 @@ def blocked(thread: threading.Thread) -> bool:
     return thread.is_alive()
 
 
-def while_held_open(first: Callable[[], object], second: Callable[[], object]) -> dict:
+def waits_for(pid: int) -> bool:
+    """Whether a backend waits for a lock that PostgreSQL backend `pid` holds (pg_locks, read
+    afresh by every statement, as pg_stat_activity is not within a transaction)."""
+    with connection.cursor() as cursor:
+        waiting = "SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted AND %s = ANY(pg_blocking_pids(pid)))"
+        cursor.execute(waiting, [pid])
+        return bool(cursor.fetchone()[0])
+
+
+def while_held_open(first: Callable[[], object], second: Callable[[], object], *, until_ends: bool = False) -> dict:
     """`first` in a transaction held open once it returned; `second` meanwhile, in a thread
     of its own (PostgreSQL: SQLite's writers take turns). outcomes["first"] and ["second"]
-    as in_thread, and ["waited"]: whether `second` waited for `first`'s transaction."""
+    as in_thread, and ["waited"]: whether `second` waited for `first`'s transaction.
+
+    `first` is held open until `second` waits for one of its locks (pg_locks says so) or has
+    ended; `until_ends`, until `second` has ended (a wait that runs out: BOOKING_LOCK_TIMEOUT_
+    SECONDS). Not for a fixed half second: a `second` slow to reach its wait (a request, a
+    loaded machine) found `first` committed and raced nothing."""
     outcomes: dict = {}
     done, release = threading.Event(), threading.Event()
+    pids: list[int] = []
 
     def held_open() -> object:
         with transaction.atomic():
             made = first()
+            if connection.vendor == "postgresql":
+                pids.append(connection.connection.info.backend_pid)
             done.set()
             assert release.wait(RACE_WAIT)
         return made
@@ -288,7 +306,16 @@ def while_held_open(first: Callable[[], object], second: Callable[[], object]) -
     try:
         assert done.wait(RACE_WAIT), outcomes
         two = in_thread(outcomes, "second", second)
-        outcomes["waited"] = blocked(two)
+        if not pids:  # SQLite: no lock to see
+            outcomes["waited"] = blocked(two)
+        else:
+            outcomes["waited"] = False
+            deadline = time.monotonic() + RACE_WAIT
+            while two.is_alive() and time.monotonic() < deadline:
+                outcomes["waited"] = outcomes["waited"] or waits_for(pids[0])
+                if outcomes["waited"] and not until_ends:
+                    break
+                two.join(0.01)
     finally:
         release.set()
     one.join(RACE_WAIT)

@@ -108,10 +108,12 @@ def test_an_endpoints_registration_behind_a_stuck_write_is_busy_not_a_wait_for_e
     outcomes = while_held_open(
         lambda: book_seats(show.pk),
         lambda: webhooks.webhook_create(url="http://127.0.0.1:9/", events=[], actor="t", now=timezone.now()),
+        until_ends=True,
     )
 
     assert isinstance(outcomes["first"], sales.Sale), outcomes
     assert isinstance(outcomes["second"], EndpointsBusy), outcomes
+    assert outcomes["waited"], outcomes
     assert not Webhook.objects.exists()
 
 
