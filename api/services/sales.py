@@ -220,6 +220,10 @@ def booking_confirm(
             # this late confirm. One blocked then is a seat staff held by naming it.
             if any(line.seat in used.blocked and not line.blocked for line in lines):
                 raise HoldExpired()
+            # So may a map change (venues.screen_save) by its clock: keep_to_map then let the
+            # new map drop a held seat. The hold ended with its seat (the map re-read above).
+            if any(show.screen.seats.seat(line.seat) is None for line in lines):
+                raise HoldExpired()
             sale = _sell(
                 show=show,
                 lines=lines,

@@ -10,10 +10,20 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from api.models import Booking, Customer, Hold, SeatBlock, Ticket
-from api.services import sales
+from api.errors import HoldExpired
+from api.models import AuditEntry, Booking, Customer, Hold, Screen, SeatBlock, Ticket
+from api.seatmaps import parse
+from api.services import sales, venues
 from api.tests.bookings_helpers import REFERENCE, book, booking_body, post_hold, seats_available
-from api.tests.conftest import ADA, book_seats, make_show
+from api.tests.conftest import (
+    ADA,
+    book_seats,
+    hold_seats,
+    make_show,
+    postgres_only,
+    screen_of,
+    while_held_open,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +214,55 @@ def test_a_confirm_whose_clock_is_behind_does_not_sell_a_seat_blocked_meanwhile(
     assert response.json() == HOLD_EXPIRED
     assert not Ticket.objects.exists()
     assert list(SeatBlock.objects.filter(show=show).values_list("seat", flat=True)) == ["A3"]  # still the house's
+
+
+def test_a_confirm_whose_clock_is_behind_does_not_sell_a_seat_a_map_change_dropped_meanwhile(
+    api_client, staff_client, show
+):
+    held = post_hold(api_client, show, seats=["B10"])
+    expiry = Hold.objects.get().expires_at
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):  # host B: the hold ran out
+        smaller = {"grid": {"rows": 2, "seats_per_row": 9}}  # no A10, B10
+        changed = staff_client.patch(f"/api/screens/{show.screen_id}", {"seat_map": smaller}, format="json")
+        assert changed.status_code == 200, changed.json()
+    entries = AuditEntry.objects.count()
+
+    with time_machine.travel(expiry - timedelta(seconds=1), tick=False):  # host A
+        response = book(api_client, hold=held["id"], **ADA)
+
+    assert response.status_code == 409
+    assert response.json() == HOLD_EXPIRED
+    assert not Ticket.objects.exists() and not Booking.objects.exists() and not Customer.objects.exists()
+    assert (AuditEntry.objects.count(), Hold.objects.get().expires_at) == (entries, expiry)  # nothing written
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_confirmed_while_a_map_change_drops_its_seat_sells_no_seat_the_map_lacks(settings):
+    # A customer confirms in the hold's last second; the request's `now` is taken, then it
+    # waits for the show's lock, which a seat-map change holds. The change's `now`, a
+    # moment later, finds the hold run out, so keep_to_map lets the map drop its seat (B10).
+    # The confirm then ran under the lock with its own, earlier `now`: the hold was live by
+    # it, and it checked again seats booked, held and blocked meanwhile, but not seats that
+    # the map no longer has.
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
+    screen = screen_of(20, name="Twenty")  # A1..A10, B1..B10
+    show = make_show(screen=screen)
+    hold = hold_seats(show.pk, seats=["B10"], now=timezone.now())
+    confirm_now = hold.expires_at - timedelta(seconds=1)  # the confirm's request started in time
+    change_now = hold.expires_at + timedelta(seconds=1)  # the map change's a moment later
+    smaller = parse({"grid": {"rows": 2, "seats_per_row": 9}})  # drops A10 and B10
+
+    outcomes = while_held_open(
+        lambda: venues.screen_save(screen=screen, seat_map=smaller, now=change_now),
+        lambda: sales.booking_confirm(hold_id=hold.pk, **ADA, now=confirm_now),
+    )
+
+    assert outcomes["waited"] is True, outcomes
+    assert isinstance(outcomes["first"], Screen), outcomes  # the map change went through
+    assert isinstance(outcomes["second"], HoldExpired), outcomes
+    assert not Ticket.objects.filter(show=show).exists()
 
 
 def test_a_blocked_seat_that_staff_held_by_name_is_sold_and_unblocked_by_the_confirm(staff_client, show):

@@ -12,19 +12,13 @@ import pytest
 from django.db import connections, transaction
 from django.utils import timezone
 
-from api.errors import HoldExpired, NoSuchSeat
 from api.models import AuditEntry, Screen, Show, Ticket, TicketType, Webhook, WebhookEvent
-from api.seatmaps import parse
 from api.services import jobs, sales, venues
 from api.tests.conftest import (
-    ADA,
     RACE_WAIT,
     book_ticket,
-    hold_seats,
     in_thread,
-    make_show,
     postgres_only,
-    screen_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -64,38 +58,6 @@ def while_held_open_until_waiting(first: Callable[[], object], second: Callable[
     one.join(RACE_WAIT)
     two.join(RACE_WAIT)
     return outcomes
-
-
-@postgres_only
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_hold_confirmed_while_a_map_change_drops_its_seat_sells_no_seat_the_map_lacks(settings):
-    # A customer confirms in the hold's last second; the request's `now` is taken, then it
-    # waits for the show's lock, which a seat-map change holds. The change's `now`, a
-    # moment later, finds the hold run out, so keep_to_map lets the map drop its seat (B10).
-    # The confirm then runs under the lock with its own, earlier `now`: the hold is live by
-    # it, and it re-checks seats booked, held and blocked meanwhile, but not seats that
-    # the map no longer has.
-    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 30
-    screen = screen_of(20, name="Twenty")  # A1..A10, B1..B10
-    show = make_show(screen=screen)
-    made = timezone.now()
-    hold = hold_seats(show.pk, seats=["B10"], now=made)
-    confirm_now = hold.expires_at - timedelta(seconds=1)  # the confirm's request started in time
-    change_now = hold.expires_at + timedelta(seconds=1)  # the map change's a moment later
-    smaller = parse({"grid": {"rows": 2, "seats_per_row": 9}})  # drops A10 and B10
-
-    outcomes = while_held_open_until_waiting(
-        lambda: venues.screen_save(screen=screen, seat_map=smaller, now=change_now),
-        lambda: sales.booking_confirm(hold_id=hold.pk, **ADA, now=confirm_now),
-    )
-
-    assert outcomes["waited"] is True, outcomes
-    assert isinstance(outcomes["first"], Screen), outcomes  # the map change went through
-    in_map = set(Screen.objects.get(pk=screen.pk).seats.labels())
-    sold = set(Ticket.objects.filter(show=show).values_list("seat", flat=True))
-    assert not sold - in_map, f"sold {sorted(sold - in_map)}, which the screen's map no longer has"
-    assert isinstance(outcomes["second"], HoldExpired | NoSuchSeat), outcomes
 
 
 @postgres_only
