@@ -15,11 +15,12 @@ up behind it. Only lock waits are bounded: no statement_timeout, which could can
 COMMIT waiting for its synchronous replica.
 
 A write that takes several locks takes them in one order: a venue, then screens (by id),
-then shows (by id), then a booking, then a client (the key share of ticket types may come
-after any of them: whoever locks a type FOR UPDATE takes no lock after it). A map change
-(venues.screen_save), a show made (catalog.show_create), an open timing made in a sale's
-or a move's transaction (showtimes.show_at) and a show moved (catalog.show_update) each
-lock the screen before a show: taken the other way round, two of them deadlock (a 500).
+then shows (by id), then a booking, then tickets (by id), then a client (the key share of
+ticket types may come after any of them: whoever locks a type FOR UPDATE takes no lock
+after it). A map change (venues.screen_save), a show made (catalog.show_create), an open
+timing made in a sale's or a move's transaction (showtimes.show_at) and a show moved
+(catalog.show_update) each lock the screen before a show: taken the other way round, two
+of them deadlock (a 500).
 
 The show lock and the taken-seat read are written in SQL, as DESIGN.md has them: every
 booking runs both, and the lock's ORM form cost more Python than any other statement of
@@ -158,6 +159,24 @@ def lock_screen(screen_id: int) -> Screen | None:
     since the request was read)."""
     found = lock_screens(Screen.objects.filter(pk=screen_id))
     return found[0] if found else None
+
+
+def lock_tickets(tickets: QuerySet[Ticket]) -> list[UUID]:
+    """Lock these tickets' rows (FOR UPDATE OF the ticket alone: not its show, locked first,
+    nor its booking) until the transaction ends, in primary-key order, and return the ids of
+    those that still match as now committed: one cancelled meanwhile is left out, one changed
+    meanwhile is checked again against the filter. Bounded as lock_screens is: ShowBusy past
+    BOOKING_LOCK_TIMEOUT_SECONDS."""
+    rows, columns = tickets.order_by("pk").select_for_update(of=("self",)), ["pk"]
+    if connection.vendor == "postgresql":
+        rows = rows.annotate(lock_timeout=RawSQL("set_config('lock_timeout', %s, true)", [_lock_timeout()]))
+        columns.append("lock_timeout")
+    try:
+        return [row[0] for row in rows.values_list(*columns)]
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ShowBusy() from exc
+        raise
 
 
 @dataclass(frozen=True)

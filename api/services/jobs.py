@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from ..locking import lock_shows, try_job_lock
+from ..locking import lock_shows, lock_tickets, try_job_lock
 from ..models import (
     AuditEntry,
     Booking,
@@ -105,7 +105,12 @@ def tickets_mark_expired(*, ticket_ids: list[str], now: datetime, actor: str) ->
         # events. (A show with tickets is never moved into the past: one not started at the
         # first read needs no lock. The wait is bounded as a booking's: ShowBusy past it.)
         lock_shows(started.values_list("show_id", flat=True))
-        marked = [str(pk) for pk in started.values_list("pk", flat=True)]
+        # Then the tickets, read again under their locks: a colleague's cancel locks a
+        # ticket's booking and row, never its show, and one committed after the read of the
+        # ids, before the UPDATE, was recorded and counted as marked expired though the
+        # UPDATE found no row. (Shows, then tickets: the order of show_update and of
+        # tickets_expire; a cancel or a move locks the booking, then the ticket.)
+        marked = [str(pk) for pk in lock_tickets(started)]
         waiting = chosen.count() - len(marked)
         Ticket.objects.filter(pk__in=marked).update(expired=True)
         entries = [audit.Entry("ticket.expired", "ticket", pk, {"expired": [False, True]}) for pk in marked]

@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from api.models import AuditEntry, Ticket, Webhook, WebhookEvent
-from api.services import audit, sales, waitlist, webhooks
+from api.errors import ShowBusy
+from api.models import AuditEntry, Screen, Show, Ticket, Webhook, WebhookEvent
+from api.services import audit, door, jobs, sales, waitlist, webhooks
 from api.tests.admin_helpers import _form_errors, _messages
-from api.tests.conftest import ADA, book_seats, make_show
+from api.tests.conftest import ADA, book_seats, book_ticket, make_show, postgres_only, while_held_open
 from api.tests.waitlist_helpers import EDSGER
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,55 @@ def test_marking_tickets_expired_tells_the_theatres_systems(admin_client, settin
     assert Ticket.objects.filter(expired=True).count() == 2
     (event,) = WebhookEvent.objects.filter(type="tickets.expired")
     assert event.payload["data"] == {"count": 2}
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_staff_mark_expired_while_a_colleague_cancels_it_is_neither_recorded_nor_counted_as_marked():
+    # tickets_mark_expired locked the tickets' shows, read the ids to mark, then UPDATEd those
+    # ids and wrote an entry (and counted them in the tickets.expired event) for every id it
+    # read, not for the rows the UPDATE changed. A cancel locks the booking and the ticket,
+    # never the show: one committing between the read and the UPDATE left the trail saying
+    # that a ticket which no longer existed was marked expired, after its ticket.cancelled.
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=1), title="Late")
+    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
+    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
+
+    outcomes = while_held_open(
+        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True),
+        lambda: jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:b"),
+    )
+
+    assert outcomes["waited"] is True, outcomes  # the marking waited for the cancel's row lock
+    assert not Ticket.objects.filter(pk=ticket.pk).exists()  # cancelled
+    trail = list(AuditEntry.objects.filter(object_id=str(ticket.pk)).values_list("action", flat=True).order_by("pk"))
+    counted = [e.payload["data"]["count"] for e in WebhookEvent.objects.filter(type="tickets.expired")]
+    assert (outcomes["second"], trail, counted) == ((0, 0), ["ticket.created", "ticket.cancelled"], []), (
+        outcomes,
+        trail,
+        counted,
+    )
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_marking_a_ticket_another_write_holds_past_the_lock_timeout_is_busy_not_a_500(settings):
+    # The tickets' locks are waited for as the shows' are: ShowBusy (the admin's message).
+    settings.BOOKING_LOCK_TIMEOUT_SECONDS = 0.2
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=1), title="Late")
+    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
+
+    outcomes = while_held_open(
+        lambda: door.ticket_check_in(ticket_id=ticket.pk, now=now),
+        lambda: jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:b"),
+        until_ends=True,
+    )
+
+    assert outcomes["waited"] and isinstance(outcomes["second"], ShowBusy), outcomes
+    assert Ticket.objects.get(pk=ticket.pk).expired is False
 
 
 def test_a_rule_refused_in_the_webhook_admin_is_told_on_its_form_not_a_500(admin_client, monkeypatch):

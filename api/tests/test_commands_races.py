@@ -13,8 +13,20 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket, TicketType
-from api.services import catalog, jobs
+from api.models import (
+    AuditEntry,
+    Booking,
+    Customer,
+    Hold,
+    IdempotencyKey,
+    Screen,
+    Show,
+    Ticket,
+    TicketType,
+    Webhook,
+    WebhookEvent,
+)
+from api.services import catalog, jobs, sales
 from api.tests.commands_helpers import (
     NOTHING_PURGED,
     expired_flags,
@@ -23,7 +35,7 @@ from api.tests.commands_helpers import (
     run,
     shows,  # noqa: F401 (the fixture)
 )
-from api.tests.conftest import book_ticket, in_thread, make_show, postgres_only
+from api.tests.conftest import book_ticket, in_thread, make_show, postgres_only, while_held_open
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +233,28 @@ PURGED_OR_SKIPPED = re.compile(
     rf"{PURGED.pattern}|Another host is purging right now; nothing to do\.\n"
     rf"|{PURGED.pattern}Another host is purging right now; left the rest to it\.\n"
 )
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_cancelled_while_the_expire_job_runs_is_not_counted_as_marked():
+    # As staff marking a ticket expired while a colleague cancels it (test_admin_actions.py):
+    # the job's count is what its UPDATE changed, so the cancel it waited for is not in it.
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=9), title="Late")
+    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
+    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
+
+    outcomes = while_held_open(
+        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True),
+        lambda: jobs.tickets_expire(now=now),
+    )
+
+    assert (outcomes["waited"], outcomes["second"]) == (True, 0), outcomes
+    assert not Ticket.objects.exists()
+    run = AuditEntry.objects.get(action="tickets.expired")
+    assert (run.object_id, run.changes) == ("expire_tickets", {"marked": 0})
+    assert not WebhookEvent.objects.filter(type="tickets.expired").exists()
 
 
 @postgres_only
