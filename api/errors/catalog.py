@@ -20,6 +20,7 @@ __all__ = [
     "UnknownTicketType",
     "InvalidPrices",
     "DefaultTicketTypeNeeded",
+    "TicketTypeKeyTaken",
     "InUse",
     "SeatInUse",
     "ShowHasTickets",
@@ -111,6 +112,15 @@ class InvalidPrices(Invalid):
 class DefaultTicketTypeNeeded(Invalid):
     subject = "default"
     message = "One ticket type is always the default: make another one the default instead."
+
+
+class TicketTypeKeyTaken(Invalid):
+    """A new ticket type's key that another type has: made meanwhile, after the serializer's
+    (or the admin form's) own check of it. Its words are that check's (DRF's UniqueValidator,
+    from the model field's "unique" message), so the race is told as the plain case is."""
+
+    subject = "key"
+    message = "ticket type with this key already exists."
 
 
 class WebhookUrlRefused(Invalid):

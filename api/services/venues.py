@@ -17,6 +17,7 @@ from ..errors import (
     Invalid,
     RelatedNotFound,
     ShowOverlaps,
+    TicketTypeKeyTaken,
 )
 from ..locking import lock_screen, lock_screens, lock_shows
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
@@ -315,7 +316,17 @@ def ticket_type_save(
         else:
             was_default = []
         action = "ticket_type.changed" if ticket_type.pk is not None else "ticket_type.created"
-        ticket_type.save()
+        try:
+            # In a savepoint: a new type's key was checked free before this transaction (the
+            # serializer, the admin's form), and nothing locks a key not made yet. A colleague
+            # adding the same key meanwhile commits first: this INSERT waits for theirs, then
+            # breaks the unique index.
+            with transaction.atomic():
+                ticket_type.save()
+        except IntegrityError:
+            if ticket_type.pk is None and TicketType.objects.filter(key=ticket_type.key).exists():
+                raise TicketTypeKeyTaken() from None
+            raise
         # The type that stopped being the default changed too: its entry says so.
         entries = [audit.Entry("ticket_type.changed", "ticket_type", key, {"default": False}) for key in was_default]
         entries.append(audit.Entry(action, "ticket_type", ticket_type.key, changes))
