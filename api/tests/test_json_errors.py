@@ -147,7 +147,7 @@ def test_a_show_time_past_the_calendar_is_a_400_on_date(client, path):
     # in settings.TIME_ZONE: 9999-12-31 23:00 in New York is year 10000 in UTC.
     in_new_york()
 
-    body = {**ADA, "date": "9999-12-31", "time": "23:00"}
+    body: dict[str, object] = {**ADA, "date": "9999-12-31", "time": "23:00"}
     if path != "/api/tickets":  # a ticket is one seat: a quantity is refused there
         body["quantity"] = 1
     response = client.post(path, body, content_type="application/json")
