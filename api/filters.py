@@ -197,23 +197,36 @@ class StartsAtFilters(filters.FilterSet):
 
     def _in_each_zone(self, queryset: QuerySet, condition: Callable[[ZoneInfo, str], Q]) -> QuerySet:
         """The rows whose show matches condition(zone, starts_at path) in its venue's zone."""
+        return queryset.filter(self._each_zone(condition))
+
+    def _each_zone(self, condition: Callable[[ZoneInfo, str], Q]) -> Q:
         matches = Q(pk__in=[])
         for name in self.zones:
             in_zone = Q(**{f"{self.show_path}screen__venue__time_zone": name})
             matches |= in_zone & condition(ZoneInfo(name), f"{self.show_path}starts_at")
-        return queryset.filter(matches)
+        return matches
+
+    # The `date` and `date_after` filters' days as conditions, for a page that counts the
+    # shows of several days in one query (the home page's day links).
+    def on_day(self, day: date) -> Q:  # type: ignore[valid-type]
+        """Shows on `day` in their venue's zone, as the `date` filter reads it."""
+        return self._each_zone(lambda zone, at: _from(at, day, zone) & _before(at, day, zone))
+
+    def from_day(self, day: date) -> Q:  # type: ignore[valid-type]
+        """Shows on `day` or later in their venue's zone, as the `date_after` filter reads it."""
+        return self._each_zone(lambda zone, at: _from(at, day, zone))
 
     # In the class body `date` and `time` are the filters above, so at run time these hints
     # are filter objects, which drf-spectacular reads as plain strings: the served schema
     # depends on it (dt.date would add `format: date`), hence the ignores, not dt.date.
     def filter_date(self, queryset: QuerySet, name: str, value: date) -> QuerySet:  # type: ignore[valid-type]
-        return self._in_each_zone(queryset, lambda zone, at: _from(at, value, zone) & _before(at, value, zone))
+        return queryset.filter(self.on_day(value))
 
     def filter_time(self, queryset: QuerySet, name: str, value: time) -> QuerySet:  # type: ignore[valid-type]
         return self._in_each_zone(queryset, lambda zone, at: Q(Exact(TruncTime(at, tzinfo=zone), value)))
 
     def filter_date_after(self, queryset: QuerySet, name: str, value: date) -> QuerySet:  # type: ignore[valid-type]
-        return self._in_each_zone(queryset, lambda zone, at: _from(at, value, zone))
+        return queryset.filter(self.from_day(value))
 
     def filter_date_before(self, queryset: QuerySet, name: str, value: date) -> QuerySet:  # type: ignore[valid-type]
         return self._in_each_zone(queryset, lambda zone, at: _before(at, value, zone))

@@ -8,27 +8,33 @@ books through the services.
 """
 
 import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from uuid import UUID
 
 import segno
 from django.conf import settings
-from django.db.models import F
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import selectors, showform
+from .filters import ShowFilter
 from .models import Show
 from .seatmap_svg import outlines
 from .services import sales
 from .waitlistpage import Joined, join_from_form
 
-HOME_SHOW_COUNT = 50
+HOME_SHOW_COUNT = 50  # the next shows, without a date
+DAY_SHOW_COUNT = 200  # a day's shows (a multiplex's busiest day is well under it)
+DAY_LINKS = 7
 # After the form books, the browser is sent to the show page (?booked) and shown the
 # booking its signed, short-lived cookie names: reloading that page shows the booking again
 # instead of sending the form twice (and booking twice). The cookie, not the address: the
@@ -44,21 +50,43 @@ QR_SCALE = 6
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """The next shows, or with ?date=YYYY-MM-DD that day's, and links to the days around it.
+
+    Two queries (one more when the shared cache has lost the venues' zones): the shows, and
+    the day links' counts. A bad date is a 400 page that says how to write one."""
     now = timezone.now()
-    # One query: the same seat counts as GET /api/shows (tickets and live holds), with the
-    # screen, venue and film joined. The page shows no prices: no prefetch of them.
-    upcoming = (
-        selectors.shows_with_counts(now=now)
-        .prefetch_related(None)
-        .defer(selectors.SEAT_MAP)
-        .filter(starts_at__gt=now)
-        # Not an open timing that sold nothing: anyone makes one by holding seats at a free
-        # time and releasing them, and such placeholders would push the real shows off.
-        .exclude(title="", film__isnull=True, busy_until=F("starts_at"), tickets_booked=0)
-        .order_by("starts_at")
-    )
-    shows = list(upcoming[:HOME_SHOW_COUNT])
-    # The next shows, grouped by venue, then by film, each film's times in order.
+    today = timezone.localdate(now)  # in TIME_ZONE, the default venue's zone
+    # The same seat counts as GET /api/shows (tickets and live holds), with the screen,
+    # venue and film joined. The page shows no prices: no prefetch of them.
+    shows = selectors.shows_with_counts(now=now).prefetch_related(None).defer(selectors.SEAT_MAP)
+    shows = shows.filter(selectors.coming(now)).order_by("starts_at")
+    # The API's `date` filter: YYYY-MM-DD only, inside the calendar in every venue's zone,
+    # and a show's day read in its venue's zone.
+    days = ShowFilter(data={"date": request.GET.get("date", "")}, queryset=shows)
+    if not days.is_valid():
+        return _home(request, days, today=today, now=now, shows=[], error=_bad_date(days), status=400)
+    day: date | None = days.form.cleaned_data.get("date")
+    if day is None:
+        listed = list(shows[:HOME_SHOW_COUNT])
+    else:
+        listed = list(days.qs[: DAY_SHOW_COUNT + 1])
+    return _home(request, days, today=today, now=now, shows=listed, day=day)
+
+
+def _home(
+    request: HttpRequest,
+    days: ShowFilter,
+    *,
+    today: date,
+    now: datetime,
+    shows: list[Show],
+    day: date | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    more = len(shows) > DAY_SHOW_COUNT  # a day with more shows than the page lists
+    shows = shows[:DAY_SHOW_COUNT]
+    # The shows, grouped by venue, then by film, each film's times in order.
     by_venue = sorted(shows, key=lambda s: (s.screen.venue.name, s.screen.venue_id, _title(s), s.starts_at))
     venues = [
         {
@@ -69,14 +97,58 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for venue_shows in (list(g) for _, g in groupby(by_venue, key=lambda s: s.screen.venue_id))
     ]
+    links, earlier, later = _day_links(days, today=today, now=now, day=day)
     context = {
         "shows": shows,
         "venues": venues,
+        "day": day,
+        "past": day is not None and day < today,
+        "more": more,
+        "error": error,
+        "today": today,
+        "day_links": links,
+        "earlier": earlier,
+        "later": later,
         "tickets_url": request.build_absolute_uri(reverse("ticket-list")),
         "example_show": shows[0].pk if shows else 1,
         "open_timings": settings.BOOKING_OPEN_TIMINGS,
     }
-    return render(request, "home.html", context)
+    return render(request, "home.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class DayLink:
+    day: date
+    shows: int  # coming shows on that day, in their venues' zones
+    current: bool
+
+
+def _day_links(
+    days: ShowFilter, *, today: date, now: datetime, day: date | None
+) -> tuple[list[DayLink], date | None, date | None]:
+    """A week of days from today, or the week (counted from today) of the day asked for,
+    each with its number of coming shows, and the first days of the weeks before and after
+    it (None: none before today, or no show after it). One query: every day's shows counted
+    with the `date` filter's own condition, so a day links to a page that lists them."""
+    first = today if day is None or day < today else today + timedelta(days=(day - today).days // DAY_LINKS * DAY_LINKS)
+    week = [first + timedelta(days=n) for n in range(min(DAY_LINKS, (date.max - first).days + 1))]
+    after = week[-1] + timedelta(days=1) if week[-1] < date.max else None
+    counted = {f"day{n}": Count("pk", filter=days.on_day(d)) for n, d in enumerate(week)}
+    if after is not None:
+        counted["later"] = Count("pk", filter=days.from_day(after))
+    counts = Show.objects.filter(selectors.coming(now)).filter(days.from_day(first)).aggregate(**counted)
+    links = [DayLink(d, counts[f"day{n}"], d == day) for n, d in enumerate(week)]
+    earlier = first - timedelta(days=DAY_LINKS) if first > today else None
+    return links, earlier, after if counts.get("later") else None
+
+
+def _bad_date(days: ShowFilter) -> str:
+    asked = Truncator(days.data.get("date", "")).chars(30)  # said back, never a page of it
+    example = (timezone.localdate() + timedelta(days=1)).isoformat()
+    codes = {error.code for error in days.form.errors.as_data().get("date", [])}
+    if "out_of_range" in codes:
+        return f"{asked} is outside the calendar: give a day such as {example} (year, month, day)."
+    return f"“{asked}” is not a day: give one as YYYY-MM-DD, such as {example}."
 
 
 def _title(show: Show) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -89,6 +89,15 @@ def blocked_not_taken(now: datetime) -> models.QuerySet[SeatBlock]:
 
 def _prices() -> Prefetch:
     return Prefetch("prices", queryset=ShowPrice.objects.select_related("ticket_type"))
+
+
+def coming(now: datetime) -> Q:
+    """The shows still to come that a list for customers names (the home page): not an open
+    timing that sold nothing, which anyone makes by holding seats at a free time and
+    releasing them, and whose placeholders would push the real shows off the list."""
+    unsold = ~Exists(Ticket.objects.filter(show=OuterRef("pk")))
+    unsold_open_timing = Q(unsold, title="", film__isnull=True, busy_until=F("starts_at"))
+    return Q(starts_at__gt=now) & ~unsold_open_timing
 
 
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:

@@ -53,10 +53,18 @@ def test_home_page_in_chromium(browser, live_server):
     assert "1 of 1 seat free" in rows[1]
     show_link = browser.find_element(By.CSS_SELECTOR, ".shows a")
     assert show_link.get_attribute("href") == f"{live_server.url}/shows/{show.pk}/"
-    links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")}
+    links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")}
     assert links == {"API docs": live_server.url + "/api/docs/", "Staff admin": live_server.url + "/admin/"}
     assert screenshot(browser, "home", DESKTOP).exists()
     assert screenshot(browser, "home-phone", PHONE, mobile=True).exists()
+    assert fits_the_width(browser)
+    assert serious_violations(browser) == []
+
+    # A day's link (its weekday and date) lists that day's shows, the day marked as current.
+    browser.find_element(By.LINK_TEXT, f"{day:%a} {day.day} {day:%b}").click()
+    assert [film.text for film in browser.find_elements(By.CSS_SELECTOR, ".film h4")] == ["Film to be announced"]
+    assert browser.find_element(By.CSS_SELECTOR, '.days [aria-current="date"]').text == f"{day:%a} {day.day} {day:%b}"
+    assert screenshot(browser, "home-day-phone", PHONE, mobile=True).exists()
     assert fits_the_width(browser)
     assert serious_violations(browser) == []
 
