@@ -60,13 +60,16 @@ def _sell(
     actor: str,
     now: datetime,
     hold: uuid.UUID | None = None,
+    offer: bool = False,
 ) -> Sale:
     """The person (new or returning), a booking and its tickets, as the lines price them,
     with their audit entries and events (sale_rows.py), the `hold` confirmed among them.
     Call under the show's lock. A blocked seat that staff sell (unblock) is unblocked: the
-    house seat has found its guest. An anonymous `client` is held to its hourly seat cap."""
+    house seat has found its guest. An anonymous `client` is held to its hourly seat cap,
+    but for a waiting list's `offer` (caps.py), whose seats count toward it all the same."""
     phone = phone_at(phone_number, show)
-    check_seats_per_hour(client=client, wanted=len(lines), now=now)
+    if not offer:
+        check_seats_per_hour(client=client, wanted=len(lines), now=now)
     total = sum((line.price for line in lines), Decimal("0.00"))
     person = Customer(name=name, phone_number=phone)
     sale = write_sale(
@@ -237,6 +240,7 @@ def booking_confirm(
                 actor=actor,
                 now=now,
                 hold=hold.pk,
+                offer=hold.waitlist_entry_id is not None,
             )
             # A used hold is spent (hold.confirmed, with the sale's entries): it stops counting
             # now and the purge job deletes it.
