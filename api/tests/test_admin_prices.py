@@ -122,7 +122,7 @@ def test_a_colleagues_prices_saved_after_the_pages_check_are_not_overwritten(sta
     """ShowForm.clean compares the page's prices with the show's unlocked: a colleague's
     save could land between that and the formset's save, which replaces the whole list.
     The save compares them again under the show's lock and is refused."""
-    from api.admin.shows import ShowForm
+    from api.admin.show_form import ShowForm
 
     url = f"/admin/api/show/{show.pk}/change/"
     data = _prices_form(staff, url, [{"ticket_type": _type("child"), "category": "standard", "amount": "100.00"}])
