@@ -27,7 +27,7 @@ from ..errors import (
     StartPassedWithTickets,
     UnknownTicketType,
 )
-from ..locking import lock_screen, lock_screens, lock_show, lock_ticket_types, seats_in_use
+from ..locking import lock_screen, lock_screens, lock_show, lock_ticket_types, lock_tickets, seats_in_use
 from ..models import (
     IN_LINE,
     Film,
@@ -280,26 +280,27 @@ def show_update(
             Hold.objects.end_by_start(show)  # a hold never lasts past its show's start
         elif show.starts_at > before_start:
             Hold.objects.extend_by_start(show, was=before_start, now=now)  # nor ends by an old one
+        tickets_changed: list[audit.Entry] = []
         if show.starts_at != before_start:
-            # Its tickets' expired flag (the expire job's) follows the new time at once:
-            # moved to the future, an expired ticket is valid again, not purged as spent.
+            # Its tickets' expired flag (the expire job's or staff's) follows the new time at
+            # once: moved to the future, an expired ticket is valid again, not purged as spent.
+            # Each is recorded, read under its lock (a cancel locks a ticket, not its show).
             expired = show.starts_at <= expiry_cutoff(now)
-            Ticket.objects.filter(show=show).exclude(expired=expired).update(expired=expired)
+            flipped = lock_tickets(Ticket.objects.filter(show=show).exclude(expired=expired))
+            Ticket.objects.filter(pk__in=flipped).update(expired=expired)
+            changed = {"expired": [not expired, expired]}
+            tickets_changed = [audit.Entry("ticket.changed", "ticket", str(pk), changed) for pk in flipped]
         after = _show_state(show)
         changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
         if prices_changed:
             changes["prices"] = "changed"
         if not changes:  # saved as it was (the admin's page saving its prices alone)
             return show
-        audit.record(
+        audit.record_many(
             actor=actor,
-            action="show.changed",
-            obj_type="show",
-            obj_id=str(show.pk),
-            changes=changes,
             now=now,
-            event="show.changed",
-            payload={**audit.show_data(show), "changes": changes},
+            entries=[audit.Entry("show.changed", "show", str(show.pk), changes), *tickets_changed],
+            events=[audit.Event("show.changed", {**audit.show_data(show), "changes": changes})],
         )
         return show
 

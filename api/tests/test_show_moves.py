@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from api.models import Hold, Show, Venue
-from api.tests.conftest import hold_seats, in_days, screen_of
+from api.models import AuditEntry, Hold, Show, Ticket, Venue
+from api.services import jobs
+from api.tests.conftest import book_seats, hold_seats, in_days, make_show, screen_of
 from api.tests.shows_helpers import book
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,26 @@ def test_a_starts_at_without_an_offset_is_read_at_the_shows_venue(staff_client):
     assert made.status_code == 201, made.json()
     assert (made.json()["time"], made.json()["starts_at"]) == ("10:00", f"{day}T10:00:00+03:00")
     assert moved.json()["starts_at"] == f"{day}T11:30:00+03:00"
+
+
+def test_a_show_moved_to_the_future_records_each_ticket_it_makes_valid_again(staff_client):
+    """Staff marked a no-show's ticket expired, then moved the show, entered on the wrong
+    day, to the future: the ticket is valid again, and its history said nothing of it (a
+    review of the trail, a helper): it ended "ticket.expired"."""
+    show = make_show(days=2)
+    ticket = book_seats(show.pk, now=show.starts_at - timedelta(days=1)).tickets[0]
+    started = show.starts_at + timedelta(hours=1)
+    assert jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=started, actor="staff:alice")[0] == 1
+    later = (show.starts_at + timedelta(days=2)).replace(second=0, microsecond=0)
+
+    with time_machine.travel(started, tick=False):  # the show has started: its no-shows may be marked
+        response = staff_client.patch(f"/api/shows/{show.pk}", {"starts_at": later.isoformat()}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert not Ticket.objects.get(pk=ticket.pk).expired
+    history = AuditEntry.objects.filter(object_type="ticket", object_id=str(ticket.pk)).order_by("pk")
+    assert [(e.action, e.changes) for e in history][-2:] == [
+        ("ticket.expired", {"expired": [False, True]}),
+        ("ticket.changed", {"expired": [True, False]}),
+    ]
+    assert history.last().actor == AuditEntry.objects.get(action="show.changed").actor
