@@ -349,3 +349,24 @@ def test_the_admin_log_forgets_the_keys_it_named_tokens_by():
 
     entries = sorted(LogEntry.objects.values_list("object_repr", "object_id"))
     assert entries == [("API token", None), (f"API token of user #{user.pk}", str(user.pk))]
+
+
+def test_a_staff_members_own_new_password_is_recorded_and_a_refused_one_is_not(client):
+    """The admin's "Change password" (every staff member's, no "change user" needed) saved
+    the new password with no entry, which the Users page records (a review, a helper)."""
+    clerk = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    client.force_login(clerk)
+    other = PASSWORD + "-changed"
+
+    refused = client.post(
+        "/admin/password_change/", {"old_password": "wrong", "new_password1": other, "new_password2": other}
+    )
+    changed = client.post(
+        "/admin/password_change/", {"old_password": PASSWORD, "new_password1": other, "new_password2": other}
+    )
+
+    assert (refused.status_code, changed.status_code) == (200, 302)
+    clerk.refresh_from_db()
+    assert clerk.check_password(other)
+    rows = AuditEntry.objects.values_list("actor", "action", "object_type", "object_id", "changes")
+    assert list(rows) == [("staff:clerk", "user.changed", "user", str(clerk.pk), {"password": "changed"})]
