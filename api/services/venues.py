@@ -3,7 +3,7 @@ and deleted by staff; a change that would strand a sold seat or a show is refuse
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
@@ -130,9 +130,12 @@ def _tickets_follow_map(screen: Screen, *, was: SeatMap) -> None:
 FOLLOWED = {Film: ("title", "runtime_minutes"), Venue: ("time_zone", "currency")}
 
 
+VenueOrFilm = TypeVar("VenueOrFilm", bound=Venue | Film)
+
+
 def plain_save(
-    instance: Venue | Film, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
-) -> Venue | Film:
+    instance: VenueOrFilm, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
+) -> VenueOrFilm:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
     "film.changed"...) lists the fields given (of a change, those it changes), as text. A
     change keeps the fields not given as committed. A film's shows follow a new title or

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from api.models import Film, Screen, Show, ShowPrice, Venue
+from api.models import AuditEntry, Film, Screen, Show, ShowPrice, Venue
 from api.services import catalog, sales
 from api.tests.conftest import all_at_once, postgres_only
 
@@ -159,6 +159,23 @@ def test_in_a_venue_no_two_shows_start_at_one_moment(seeded):
     for venue in Venue.objects.all():
         starts = list(Show.objects.filter(screen__venue=venue).values_list("starts_at", flat=True))
         assert len(starts) == len(set(starts)) > 0
+
+
+def test_what_it_makes_is_in_the_audit_trail_as_its_own(seeded):
+    """Its films and second venue were made with no entry, and its screens and shows were
+    recorded as "system", which names nobody (a review of the trail, a helper)."""
+    made = {
+        action: AuditEntry.objects.filter(action=action).count()
+        for action in ("venue.created", "film.created", "screen.created", "show.created")
+    }
+
+    assert made == {
+        "venue.created": 1,  # the second: the first is the migration's
+        "film.created": Film.objects.count(),
+        "screen.created": Screen.objects.count() - 1,  # but the migration's default screen
+        "show.created": Show.objects.count(),
+    }
+    assert set(AuditEntry.objects.values_list("actor", flat=True)) == {"job:seed_demo"}
 
 
 def test_running_it_again_adds_nothing(seeded):

@@ -52,6 +52,7 @@ PRICES = {
 }
 
 SEED_LOCK = 0x7469636B65740004  # beside services/jobs.py's job locks
+ACTOR = "job:seed_demo"  # the audit trail's name for what it makes
 MOST_DAYS = 366
 
 
@@ -144,19 +145,27 @@ class Command(BaseCommand):
     def _seed(self, *, days: int, no_admin: bool) -> None:
         now = timezone.now()
         # The first of a title: staff may have added another film of the same title (a remake).
+        # Made through the services, as staff would make them: audited as this job's.
         films = [
             Film.objects.filter(title=title).order_by("pk").first()
-            or Film.objects.create(title=title, runtime_minutes=r, rating=g, description=d)
+            or venues.plain_save(
+                Film(),
+                fields={"title": title, "runtime_minutes": r, "rating": g, "description": d},
+                actor=ACTOR,
+                now=now,
+            )
             for title, r, g, d in FILMS
         ]
         default = Screen.objects.default()
-        second = Venue.objects.filter(name=SECOND_VENUE["name"]).first() or Venue.objects.create(**SECOND_VENUE)
-        venues = [
+        second = Venue.objects.filter(name=SECOND_VENUE["name"]).first() or venues.plain_save(
+            Venue(), fields=dict(SECOND_VENUE), actor=ACTOR
+        )
+        theatres = [
             (default.venue, [default, *(_screen(default.venue, a, now) for a in MAIN_SCREENS)]),
             (second, [_screen(second, a, now) for a in SECOND_SCREENS]),
         ]
         created = refused = 0
-        for venue, screens in venues:
+        for venue, screens in theatres:
             prices = _prices(venue)
             today = timezone.localdate(now, venue.zone)
             for day in (today + timedelta(days=n) for n in range(days)):
@@ -166,13 +175,13 @@ class Command(BaseCommand):
                             continue
                         try:
                             catalog.show_create(
-                                starts_at=starts_at, screen_id=screen.pk, film_id=film.pk, prices=prices
+                                starts_at=starts_at, screen_id=screen.pk, film_id=film.pk, prices=prices, actor=ACTOR
                             )
                             created += 1
                         except DomainError:  # a show staff scheduled is in the way
                             refused += 1
         self.stdout.write(
-            f"Scheduled {created} demo shows on {sum(len(s) for _, s in venues)} screens in {len(venues)} venues"
+            f"Scheduled {created} demo shows on {sum(len(s) for _, s in theatres)} screens in {len(theatres)} venues"
             + (f"; {refused} left out, other shows were in the way." if refused else ".")
         )
         if no_admin:
@@ -204,7 +213,7 @@ def _screen(venue: Venue, auditorium: Auditorium, now: datetime) -> Screen:
     screen = Screen.objects.filter(venue=venue, name=auditorium.name).first()
     if screen is None:
         screen = Screen(venue=venue, name=auditorium.name)
-        venues.screen_save(screen=screen, seat_map=parse(auditorium.document()), now=now)
+        venues.screen_save(screen=screen, seat_map=parse(auditorium.document()), now=now, actor=ACTOR)
     return screen
 
 
