@@ -48,6 +48,12 @@ EVENT_TYPES = (
 CHANGED = "changed"  # what an entry says of a changed name or phone number
 
 
+def what_changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """A change's `changes`: each field of `after` whose value differs from `before`'s, as
+    [old, new] (API.md's form, {"seat": ["A1", "B4"]})."""
+    return {name: [before[name], value] for name, value in after.items() if before[name] != value}
+
+
 @dataclass(frozen=True)
 class Entry:
     action: str  # "ticket.moved"

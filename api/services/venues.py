@@ -72,9 +72,8 @@ def screen_save(
             if seat_map is None:  # this instance's map may be older than the committed one
                 screen.seat_map = committed.seat_map
         changes: dict[str, Any] = {"venue": screen.venue_id, "name": screen.name}
-        if committed is not None:  # a change records what it changes
-            before = {"venue": committed.venue_id, "name": committed.name}
-            changes = {name: value for name, value in changes.items() if before[name] != value}
+        if committed is not None:  # a change records what it changes, [old, new]
+            changes = audit.what_changed({"venue": committed.venue_id, "name": committed.name}, changes)
         if seat_map is not None:
             if committed is not None and seat_map != committed.seats:  # a map saved unchanged locks nothing
                 changes["seat_map"] = "changed"
@@ -137,7 +136,8 @@ def plain_save(
     instance: VenueOrFilm, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
 ) -> VenueOrFilm:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
-    "film.changed"...) lists the fields given (of a change, those it changes), as text. A
+    "film.changed"...) lists the fields given (of a change, those it changes, [old, new]),
+    as text. A
     change keeps the fields not given as committed. A film's shows follow a new title or
     runtime; a venue with shows keeps its time zone and currency (InUse)."""
     now = now or timezone.now()
@@ -165,6 +165,9 @@ def plain_save(
             fields = {name: value for name, value in fields.items() if before[name] != getattr(instance, name)}
             if not fields:
                 return instance
+        # As text: made, the values given; changed, [old, new] of those it changes.
+        made = {name: str(value) for name, value in fields.items()}
+        changes = made if before is None else audit.what_changed({k: str(before[k]) for k in fields}, made)
         changed = [name for name in FOLLOWED[type(instance)] if before is not None and name in fields]
         if changed and isinstance(instance, Venue):
             _lock_against_new_shows(instance)
@@ -177,7 +180,7 @@ def plain_save(
             action=f"{kind}.{done}",
             obj_type=kind,
             obj_id=str(instance.pk),
-            changes={name: str(value) for name, value in fields.items()},
+            changes=changes,
             now=now,
         )
         if changed and isinstance(instance, Film):
@@ -303,8 +306,8 @@ def ticket_type_save(
         if before is not None and before.default and not ticket_type.default:
             raise DefaultTicketTypeNeeded()
         changes: dict[str, Any] = {"key": ticket_type.key, "name": ticket_type.name, "default": ticket_type.default}
-        if before is not None:  # a change records what it changes; saved as it was, nothing
-            changes = {name: value for name, value in changes.items() if getattr(before, name) != value}
+        if before is not None:  # a change records what it changes, [old, new]; saved as it was, nothing
+            changes = audit.what_changed({name: getattr(before, name) for name in changes}, changes)
             if not changes:
                 return ticket_type
         if ticket_type.default:
@@ -331,7 +334,9 @@ def ticket_type_save(
                 raise TicketTypeKeyTaken() from None
             raise
         # The type that stopped being the default changed too: its entry says so.
-        entries = [audit.Entry("ticket_type.changed", "ticket_type", key, {"default": False}) for key in was_default]
+        entries = [
+            audit.Entry("ticket_type.changed", "ticket_type", key, {"default": [True, False]}) for key in was_default
+        ]
         entries.append(audit.Entry(action, "ticket_type", ticket_type.key, changes))
         audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
         return ticket_type

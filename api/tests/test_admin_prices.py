@@ -275,7 +275,7 @@ def test_renaming_a_type(staff):
     assert response.status_code == 302
     assert TicketType.objects.get(pk=child.pk).name == "Under 12"
     # The entry names what changed (it named the key and the default, not the name).
-    assert _entries("ticket_type.changed") == [("staff:admin", "child", {"name": "Under 12"})]
+    assert _entries("ticket_type.changed") == [("staff:admin", "child", {"name": ["Child", "Under 12"]})]
     assert 'name="key"' not in staff.get(url).content.decode()  # a key stays once made
 
 
@@ -304,7 +304,7 @@ def test_renaming_a_type_keeps_the_default_a_colleague_moved_meanwhile(staff):
     # The box, ticked as shown, made adult the default again.
     assert response.status_code == 302
     assert (TicketType.objects.default().key, TicketType.objects.get(pk=adult.pk).name) == ("child", "Adult (18+)")
-    assert _entries("ticket_type.changed")[-1] == ("staff:admin", "adult", {"name": "Adult (18+)"})
+    assert _entries("ticket_type.changed")[-1] == ("staff:admin", "adult", {"name": ["Adult", "Adult (18+)"]})
 
 
 def test_making_a_type_the_default_keeps_a_rename_a_colleague_made_since_the_page_opened(staff):

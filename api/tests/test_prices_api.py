@@ -35,7 +35,7 @@ def test_staff_add_a_ticket_type_and_make_it_the_default(staff_client):
     # The type that stopped being the default is in the trail too (it wasn't).
     entries = AuditEntry.objects.filter(object_type="ticket_type").order_by("pk")
     assert [(e.action, e.object_id, e.changes) for e in entries] == [
-        ("ticket_type.changed", "adult", {"default": False}),
+        ("ticket_type.changed", "adult", {"default": [True, False]}),
         ("ticket_type.created", "student", {"key": "student", "name": "Student", "default": True}),
     ]
 
