@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.db.models.constants import LOOKUP_SEP
@@ -125,7 +126,9 @@ class BoxOfficeSite(admin.AdminSite):
 
         user = cast(models.Model, request.user)  # admin_view lets only a staff member in
         with transaction.atomic():
-            before = accounts.state(user)
+            # As committed, under the row's lock (accounts.state): a colleague's change of
+            # this user meanwhile is theirs, not recorded as this one's.
+            before = accounts.state(get_user_model().objects.select_for_update().get(pk=user.pk))
             response = super().password_change(request, extra_context)
             if request.method == "POST":
                 user.refresh_from_db()

@@ -159,14 +159,18 @@ class DayFormField(forms.DateField):
                 raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
 
 
+# A day, as YYYY-MM-DD only: Django's other default formats would read "01/02/2026" as
+# 2 January.
+ISO_DAY = ["%Y-%m-%d"]
+
+
 class DayFilter(filters.DateFilter):
-    """A day, as YYYY-MM-DD only: Django's other default formats would read "01/02/2026" as
-    2 January."""
+    """A day of shows (ISO_DAY), in the calendar in every venue's zone."""
 
     field_class = DayFormField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        kwargs.setdefault("input_formats", ISO_DAY)
         super().__init__(*args, **kwargs)
 
 
@@ -350,8 +354,13 @@ class AuditFilter(filters.FilterSet):
     )
     actor = filters.CharFilter(help_text='"staff:alice", "client:203.0.113.9", "job:expire_tickets".')
     action = filters.CharFilter(help_text='"ticket.moved", "booking.created", ...')
-    date_after = DayFilter(field_name="at", lookup_expr="date__gte", help_text="On or after this day (YYYY-MM-DD).")
-    date_before = DayFilter(field_name="at", lookup_expr="date__lte", help_text="On or before this day (YYYY-MM-DD).")
+    # Days in TIME_ZONE, where entries are read: not a show's day in its venue's (DayFilter).
+    date_after = filters.DateFilter(
+        field_name="at", lookup_expr="date__gte", input_formats=ISO_DAY, help_text="On or after this day (YYYY-MM-DD)."
+    )
+    date_before = filters.DateFilter(
+        field_name="at", lookup_expr="date__lte", input_formats=ISO_DAY, help_text="On or before this day (YYYY-MM-DD)."
+    )
 
     class Meta:
         model = AuditEntry

@@ -15,7 +15,8 @@ up behind it. Only lock waits are bounded: no statement_timeout, which could can
 COMMIT waiting for its synchronous replica.
 
 A write that takes several locks takes them in one order: a venue, then screens (by id),
-then shows (by id), then a booking, then tickets (by id), then a client (the key share of
+then shows (by id), then a booking, then tickets (by id; the expire job's UPDATE takes
+them in its scan order, after their shows'), then a client (the key share of
 ticket types may come after any of them: whoever locks a type FOR UPDATE takes no lock
 after it). A map change (venues.screen_save), a show made (catalog.show_create), an open
 timing made in a sale's or a move's transaction (showtimes.show_at) and a show moved

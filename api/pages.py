@@ -9,7 +9,7 @@ books through the services.
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from uuid import UUID
 
@@ -128,18 +128,25 @@ def _day_links(
 ) -> tuple[list[DayLink], date | None, date | None]:
     """A week of days from today, or the week (counted from today) of the day asked for,
     each with its number of coming shows, and the first days of the weeks before and after
-    it (None: none before today, or no show after it). One query: every day's shows counted
-    with the `date` filter's own condition, so a day links to a page that lists them."""
+    it (None: none before today, or no show after it). Two queries: every day's shows
+    counted with the `date` filter's own condition, so a day links to a page that lists
+    them; and whether any show comes after the week (the first found ends it)."""
     first = today if day is None or day < today else today + timedelta(days=(day - today).days // DAY_LINKS * DAY_LINKS)
     week = [first + timedelta(days=n) for n in range(min(DAY_LINKS, (date.max - first).days + 1))]
     after = week[-1] + timedelta(days=1) if week[-1] < date.max else None
+    coming = Show.objects.filter(selectors.coming(now))
     counted = {f"day{n}": Count("pk", filter=days.on_day(d)) for n, d in enumerate(week)}
+    in_week = coming.filter(days.from_day(first))
     if after is not None:
-        counted["later"] = Count("pk", filter=days.from_day(after))
-    counts = Show.objects.filter(selectors.coming(now)).filter(days.from_day(first)).aggregate(**counted)
+        # Bounded in UTC too, a day past the week (more than any zone's offset): the count
+        # reads the week's shows, not every one to come.
+        bound = min(after, date.max - timedelta(days=1)) + timedelta(days=1)
+        in_week = in_week.filter(starts_at__lt=datetime.combine(bound, time.min, tzinfo=UTC))
+    counts = in_week.aggregate(**counted)
     links = [DayLink(d, counts[f"day{n}"], d == day) for n, d in enumerate(week)]
     earlier = first - timedelta(days=DAY_LINKS) if first > today else None
-    return links, earlier, after if counts.get("later") else None
+    later = after is not None and coming.filter(days.from_day(after)).exists()
+    return links, earlier, after if later else None
 
 
 def _bad_date(days: ShowFilter) -> str:

@@ -62,7 +62,7 @@ def load_at(ref: str) -> tuple[Callable, Callable]:
     package = Path(tempfile.mkdtemp()) / "seats_at_ref"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for name in ("seatmaps.py", "seatchoice.py", "seatruns.py"):
+    for name in ("seatmaps.py", "seatchoice.py", "seataccess.py", "seatruns.py"):
         shown = subprocess.run(["git", "show", f"{ref}:api/{name}"], cwd=ROOT, capture_output=True, text=True)
         if shown.returncode == 0:
             (package / name).write_text(shown.stdout)

@@ -56,7 +56,9 @@ def record_saved(*, actor: str, now: datetime, obj: Model, before: dict[str, Any
         action, changes = "created", {f: v for f, v in after.items() if f not in PRIVATE}
     else:
         action = "changed"
-        changes = {f: audit.CHANGED if f in PRIVATE else [before[f], v] for f, v in after.items() if before[f] != v}
+        changes = {
+            f: audit.CHANGED if f in PRIVATE else old_new for f, old_new in audit.what_changed(before, after).items()
+        }
         if not changes:
             return
     entry = audit.Entry(f"{kind}.{action}", str(kind), str(obj.pk), changes)

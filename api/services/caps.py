@@ -7,9 +7,10 @@ A waiting list's offer (a hold the offer job made for an entry) is confirmed wha
 client booked in the hour (sales._sell): the job set its seats aside for that entry, in
 joining order, for BOOKING_WAITLIST_OFFER_MINUTES, and a 429 told a family or an office
 behind one address to wait out an hour the offer doesn't last, so the seats went to the
-next in line. What the cap guards against is bounded there by the list's own cap: a client
-waits for at most BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at once (waitlist.py), and only
-at a show that can't seat its party. The offer's seats still count toward the client's
+next in line. The hour is counted when the client joins instead (waitlist.py: a party
+that would take it past its cap is refused there, as a booking is), and the list's own cap
+bounds the seats it waits for at once (BOOKING_MAX_HELD_SEATS_PER_CLIENT): an hour books at
+most the cap and the seats then in line. The offer's seats still count toward the client's
 hour, as every booking's do. Its confirm takes no client lock: it counts nothing, and a
 booking that counts it sees it once committed, as it sees any booking before it.
 """

@@ -233,16 +233,21 @@ def show_update(
     capacity: int | None = None,
     film_id: int | None = None,
     prices: Prices | None = None,
+    half: tuple[date | None, time | None] | None = None,
     actor: str = "system",
 ) -> Show:
     """Change a show; its capacity under its lock, so that no booking slips in between the
-    count and the save."""
+    count and the save. `half`: a new local date or time alone (a PATCH's), the other half
+    the show's own as it stands under its lock, read in its venue's zone."""
     with transaction.atomic():
-        if starts_at is not None:
+        if starts_at is not None or half is not None:
             # A move may bring a started show back (_to_come_again): its screen's lock first,
             # then the show's (locking.py's order; a show never changes screen).
             lock_screens(Screen.objects.filter(pk__in=Show.objects.filter(pk=show_id).values("screen_id")).only("pk"))
         show = lock_show(show_id)
+        if half is not None:
+            own = show.local_start
+            starts_at = moment(half[0] or own.date(), half[1] or own.time(), show.screen.venue)
         before, before_start = _show_state(show), show.starts_at
         was_open_timing, was_started = show.busy_until == show.starts_at, show.has_started(now)
         if film_id is not None and film_id != show.film_id:
@@ -291,7 +296,7 @@ def show_update(
             changed = {"expired": [not expired, expired]}
             tickets_changed = [audit.Entry("ticket.changed", "ticket", str(pk), changed) for pk in flipped]
         after = _show_state(show)
-        changes: dict[str, Any] = {f: [before[f], after[f]] for f in SHOW_FIELDS if before[f] != after[f]}
+        changes: dict[str, Any] = audit.what_changed(before, after)
         if prices_changed:
             changes["prices"] = "changed"
         if not changes:  # saved as it was (the admin's page saving its prices alone)

@@ -95,7 +95,7 @@ def ticket_update(
                 ticket.holder = customer_get_or_create(name=new_name, phone_number=new_phone)
             ticket.save(update_fields=["show", "seat", "seat_order", "price", "holder"])
             after = {"show": ticket.show_id, "seat": ticket.seat, "price": str(ticket.price)}
-            changes: dict = {k: [v, after[k]] for k, v in before.items() if v != after[k]}
+            changes: dict = audit.what_changed(before, after)
             moved = bool(changes)
             if new_name != customer.name:
                 changes["name"] = audit.CHANGED

@@ -45,6 +45,7 @@ from ..errors import (
 from ..locking import lock_client, lock_show, seats_in_use, try_job_lock
 from ..models import IN_LINE, Show, WaitlistEntry, WaitlistEntryQuerySet, WaitlistStatus
 from . import audit
+from .caps import check_seats_per_hour
 from .holds import hold_insert, hold_release
 from .jobs import OFFER_JOB_LOCK
 from .seating import choose_seats, phone_at, tariff
@@ -84,7 +85,9 @@ def _could_seat(show: Show, party_size: int, *, now: datetime) -> bool:
 def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
     """An anonymous client waits for at most BOOKING_MAX_HELD_SEATS_PER_CLIENT seats at
     once, over the lists of shows to come: its offers are holds that no hold cap counts,
-    and made-up phone numbers are free. Counted under the client's lock, as holds are."""
+    and made-up phone numbers are free. Counted under the client's lock, as holds are. And
+    it joins only with its party within its hourly seat cap (caps.py): an offer is booked
+    beyond the cap, so the join is where the hour is counted."""
     limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
     if not client or not limit:
         return
@@ -95,6 +98,7 @@ def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
     waiting = mine.filter(current_status__in=IN_LINE).aggregate(seats=Sum("party_size"))["seats"] or 0
     if waiting + party_size > limit:
         raise WaitlistLimitReached(limit, waiting)
+    check_seats_per_hour(client=client, wanted=party_size, now=now)
 
 
 def waitlist_join(

@@ -224,6 +224,7 @@ def test_the_filters(staff_client, api_client):
         for side in ("date_after", "date_before"):
             refused = staff_client.get("/api/audit", {side: day})
             assert refused.status_code == 400 and side in refused.json(), (day, side)
+    assert count(date_before="9999-12-31") == AuditEntry.objects.count()  # the calendar's last day is one
 
 
 def test_the_object_filter_finds_an_id_in_any_form_its_url_takes(staff_client):

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api import pages
@@ -223,17 +225,19 @@ def test_a_day_with_more_shows_than_the_page_lists_says_where_to_find_them(clien
     assert "lists them all" not in client.get(f"/?date={tomorrow + timedelta(days=1)}").content.decode()
 
 
-def test_a_day_is_two_queries(client, django_assert_num_queries):
+def test_a_day_is_three_queries(client, django_assert_num_queries):
     for n in range(30):
         make_show(days=1 + n % 9, hour=8 + n % 12, minute=0, capacity=10, screen=screen_of(10))
     Venue.objects.time_zones()  # kept in the shared cache, as after the first search by date
     tomorrow = timezone.localdate() + timedelta(days=1)
 
-    # The day's shows with their screen, venue, film and seat counts; the week's counts.
-    with django_assert_num_queries(2):
+    # The day's shows with their screen, venue, film and seat counts; the week's counts
+    # (its shows alone, bounded in UTC: not every show to come); a show after the week.
+    with CaptureQueriesContext(connection) as queries, django_assert_num_queries(3):
         response = client.get(f"/?date={tomorrow}")
 
     assert response.status_code == 200
-    # A bad date is one (the week's counts: the shows are not read).
-    with django_assert_num_queries(1):
+    assert '"starts_at" <' in queries.captured_queries[1]["sql"]
+    # A bad date is two (the week's counts and what comes after: the shows are not read).
+    with django_assert_num_queries(2):
         assert client.get("/?date=tomorrow").status_code == 400

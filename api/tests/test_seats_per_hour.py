@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
 CLIENT = "addr:203.0.113.7"
+PARTY_ABOVE = "One client can book at most 5 seats an hour: ask for fewer."
 
 
 @pytest.fixture
@@ -176,6 +177,22 @@ def test_an_offers_seats_count_toward_the_clients_hour(api_client, cap, shows, f
     assert refused["Retry-After"] == str(50 * 60)
     frozen.shift(timedelta(minutes=50))
     assert api_client.post("/api/tickets", {**ADA, "show": shows[1].pk}, format="json").status_code == 201
+
+
+def test_a_client_at_its_cap_joins_no_waiting_list_and_a_party_above_the_cap_none(api_client, cap, shows, frozen):
+    """An offer is booked beyond the cap, so the hour is counted at the join: joined at the
+    cap, offer after offer booked with no bound but the list's 10 in line at once (a review
+    of the change, a helper)."""
+    sold_out = make_show(days=3, capacity=2, screen=screen_of(10))  # capped at 2 of 10 places
+    book_seats(sold_out.pk, quantity=2, name="Alan Turing", phone_number="+919876543211")
+    too_big = _post(api_client, f"/api/shows/{sold_out.pk}/waitlist", {**GRACE, "party_size": 6})
+    _at_the_cap(api_client, shows)
+
+    refused = _post(api_client, f"/api/shows/{sold_out.pk}/waitlist", {**GRACE, "party_size": 1})
+
+    assert (too_big.status_code, too_big.json()) == (400, {"non_field_errors": [PARTY_ABOVE]})
+    assert (refused.status_code, refused.json()["code"], refused["Retry-After"]) == (429, "seats_per_hour", "3600")
+    assert not WaitlistEntry.objects.exists()
 
 
 # --- under concurrency, on PostgreSQL: requests of one client sent at once ----------------

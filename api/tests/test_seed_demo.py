@@ -223,7 +223,10 @@ def test_the_admin_login_is_for_development_only(frozen_now, settings):
     call_command("seed_demo", "--days", "1", stdout=out)
     call_command("seed_demo", "--days", "1", stdout=out)
     assert out.getvalue().count("Created the admin login") == 1
-    assert get_user_model().objects.get().check_password("admin")
+    admin_user = get_user_model().objects.get()
+    assert admin_user.check_password("admin")
+    made = AuditEntry.objects.get(action="user.created")  # who holds staff status is in the trail
+    assert (made.actor, made.object_id, made.changes["is_superuser"]) == ("job:seed_demo", str(admin_user.pk), True)
 
 
 @postgres_only

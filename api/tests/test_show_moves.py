@@ -8,7 +8,8 @@ import time_machine
 from django.utils import timezone
 
 from api.models import AuditEntry, Hold, Show, Ticket, Venue
-from api.services import jobs
+from api.serializers.catalog import ShowWriteSerializer
+from api.services import catalog, jobs
 from api.tests.conftest import book_seats, hold_seats, in_days, make_show, screen_of
 from api.tests.shows_helpers import book
 
@@ -32,6 +33,34 @@ def test_a_patch_of_the_time_alone_keeps_the_date_and_of_the_date_alone_keeps_th
     assert (moved.status_code, moved.json()["starts_at"]) == (200, f"{later}T10:30:00+03:00")
     refused = staff_client.put(f"/api/shows/{made['id']}", {"title": "X", "time": "11:00"}, format="json")
     assert refused.json() == {"date": ["Give both date and time."]}  # a PUT says the whole show
+
+
+def test_a_patch_of_the_time_alone_keeps_a_date_a_colleague_set_meanwhile():
+    """The date was filled in from the show as the request read it: a colleague's new date,
+    saved between that read and this save, was written back (a review, a helper)."""
+    show = make_show(days=3, hour=19, minute=0)
+    asked = ShowWriteSerializer(Show.objects.get(pk=show.pk), data={"time": "10:30"}, partial=True)
+    assert asked.is_valid(), asked.errors
+    moved = show.starts_at + timedelta(days=1)
+    catalog.show_update(show_id=show.pk, now=timezone.now(), starts_at=moved, actor="staff:bob")
+
+    catalog.show_update(show_id=show.pk, now=timezone.now(), actor="staff:alice", **asked.validated_data)
+
+    local = Show.objects.get(pk=show.pk).local_start
+    assert (local.date(), f"{local:%H:%M}") == (timezone.localtime(moved, local.tzinfo).date(), "10:30")
+
+
+def test_a_date_alone_beside_starts_at_is_checked_against_it(staff_client):
+    show = make_show(days=3, hour=19, minute=0)
+    day = show.local_start.date().isoformat()
+    at_eight = show.local_start.replace(hour=20).isoformat()
+
+    agrees = staff_client.patch(f"/api/shows/{show.pk}", {"date": day, "starts_at": at_eight}, format="json")
+    other_day = in_days(9).isoformat()
+    disagrees = staff_client.patch(f"/api/shows/{show.pk}", {"date": other_day, "starts_at": at_eight}, format="json")
+
+    assert (agrees.status_code, agrees.json()["time"]) == (200, "20:00")
+    assert disagrees.json() == {"starts_at": ["starts_at and date and time name different moments: give one of them."]}
 
 
 def test_moving_a_show_onto_another_show_time_is_a_400(staff_client, dune, oppenheimer):

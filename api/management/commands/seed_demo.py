@@ -30,7 +30,7 @@ from api.errors import DomainError
 from api.locking import try_job_lock
 from api.models import Film, Screen, Show, TicketType, Venue
 from api.seatmaps import parse, row_label
-from api.services import catalog, venues
+from api.services import accounts, catalog, venues
 
 FILMS = [
     # title, runtime in minutes, rating, description
@@ -188,7 +188,8 @@ class Command(BaseCommand):
             return
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
-            User.objects.create_superuser("admin", "admin@example.com", "admin")
+            admin_user = User.objects.create_superuser("admin", "admin@example.com", "admin")
+            accounts.record_saved(actor=ACTOR, now=now, obj=admin_user, before=None)
             self.stdout.write("Created the admin login: user admin, password admin (development only).")
 
 
