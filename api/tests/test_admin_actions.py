@@ -15,7 +15,16 @@ from api.errors import ShowBusy
 from api.models import AuditEntry, Screen, Show, Ticket, Webhook, WebhookEvent
 from api.services import audit, door, jobs, sales, waitlist, webhooks
 from api.tests.admin_helpers import _form_errors, _messages
-from api.tests.conftest import ADA, book_seats, book_ticket, make_show, postgres_only, while_held_open
+from api.tests.conftest import (
+    ADA,
+    book_seats,
+    book_ticket,
+    make_show,
+    marked_while_cancelled,
+    postgres_only,
+    started_with_a_ticket,
+    while_held_open,
+)
 from api.tests.waitlist_helpers import EDSGER
 
 pytestmark = pytest.mark.django_db
@@ -81,13 +90,10 @@ def test_a_ticket_staff_mark_expired_while_a_colleague_cancels_it_is_neither_rec
     # never the show: one committing between the read and the UPDATE left the trail saying
     # that a ticket which no longer existed was marked expired, after its ticket.cancelled.
     now = timezone.now().replace(microsecond=0)
-    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=1), title="Late")
-    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
-    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
+    ticket = started_with_a_ticket(now, timedelta(hours=1))
 
-    outcomes = while_held_open(
-        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True),
-        lambda: jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:b"),
+    outcomes = marked_while_cancelled(
+        ticket, now, lambda: jobs.tickets_mark_expired(ticket_ids=[str(ticket.pk)], now=now, actor="staff:b")
     )
 
     assert outcomes["waited"] is True, outcomes  # the marking waited for the cancel's row lock

@@ -19,14 +19,12 @@ from api.models import (
     Customer,
     Hold,
     IdempotencyKey,
-    Screen,
     Show,
     Ticket,
     TicketType,
-    Webhook,
     WebhookEvent,
 )
-from api.services import catalog, jobs, sales
+from api.services import catalog, jobs
 from api.tests.commands_helpers import (
     NOTHING_PURGED,
     expired_flags,
@@ -35,7 +33,14 @@ from api.tests.commands_helpers import (
     run,
     shows,  # noqa: F401 (the fixture)
 )
-from api.tests.conftest import book_ticket, in_thread, make_show, postgres_only, while_held_open
+from api.tests.conftest import (
+    book_ticket,
+    in_thread,
+    make_show,
+    marked_while_cancelled,
+    postgres_only,
+    started_with_a_ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -241,14 +246,9 @@ def test_a_ticket_cancelled_while_the_expire_job_runs_is_not_counted_as_marked()
     # As staff marking a ticket expired while a colleague cancels it (test_admin_actions.py):
     # the job's count is what its UPDATE changed, so the cancel it waited for is not in it.
     now = timezone.now().replace(microsecond=0)
-    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - timedelta(hours=9), title="Late")
-    ticket = book_ticket(show.pk, now=now - timedelta(days=1))
-    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
+    ticket = started_with_a_ticket(now, timedelta(hours=9))
 
-    outcomes = while_held_open(
-        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True),
-        lambda: jobs.tickets_expire(now=now),
-    )
+    outcomes = marked_while_cancelled(ticket, now, lambda: jobs.tickets_expire(now=now))
 
     assert (outcomes["waited"], outcomes["second"]) == (True, 0), outcomes
     assert not Ticket.objects.exists()
