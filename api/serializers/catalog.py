@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -246,16 +246,14 @@ class ShowWriteSerializer(serializers.Serializer):
         if "starts_at" in attrs:
             given = attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
         half: tuple[date | None, time | None] | None = None
-        if (day is None) != (at is None) and (given is not None or (self.instance is not None and self.partial)):
-            # The other half is starts_at's, which the one given must then agree with; or, in
-            # a PATCH of the date alone, the show's local time (of the time alone, its date):
-            # checked here with the show as read, made by show_update with the show as it
-            # stands under its lock (a colleague's new time meanwhile is kept).
-            if given is not None:
+        if (day is None) != (at is None):
+            if given is not None:  # the other half is starts_at's, which the one given must agree with
                 local = timezone.localtime(given, screen.venue.zone)
-            else:
-                half, local = (day, at), cast(Show, self.instance).local_start
-            day, at = day or local.date(), at or local.time()
+                day, at = day or local.date(), at or local.time()
+            elif self.instance is not None and self.partial:
+                # A PATCH of the date alone keeps the show's local time (of the time alone,
+                # its date) as the show stands under its lock: show_update makes the moment.
+                half, day, at = (day, at), None, None
         if day is not None or at is not None:
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
@@ -287,7 +285,6 @@ class ShowWriteSerializer(serializers.Serializer):
             if day is not None and at is not None and given is None:
                 values["local"] = (day, at)  # read again in the venue's zone once the screen is locked
         elif half is not None:
-            del values["starts_at"]
             values["half"] = half
         return values
 

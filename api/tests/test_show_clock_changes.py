@@ -152,3 +152,17 @@ def test_shows_at_both_half_past_twos_are_a_400_that_says_to_name_one(api_client
 
     assert response.status_code == 400
     assert response.json() == {"show": ["Several shows start at this date and time: give show, screen or venue."]}
+
+
+def test_a_patch_of_the_time_alone_to_one_the_clocks_skip_is_a_400_on_time(staff_client):
+    """The half given is made a moment with the show's other half under its lock
+    (catalog.show_update): 01:30 on the night London's clocks go forward is no moment."""
+    london = Venue.objects.create(name="Curzon", time_zone="Europe/London", currency="GBP", country="GB")
+    screen = Screen.objects.create(venue=london, name="Screen 1", seat_map=grid(6, 10))
+    day = _last_sunday(timezone.localdate().year + 2, 3).isoformat()
+    made = staff_client.post("/api/shows", {"screen": screen.pk, "title": "X", "date": day, "time": "10:00"}).json()
+
+    skipped = staff_client.patch(f"/api/shows/{made['id']}", {"time": "01:30"}, format="json")
+
+    assert (skipped.status_code, list(skipped.json())) == (400, ["time"])
+    assert Show.objects.get(pk=made["id"]).local_start.hour == 10
