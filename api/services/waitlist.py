@@ -89,16 +89,15 @@ def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
     it joins only with its party within its hourly seat cap (caps.py): an offer is booked
     beyond the cap, so the join is where the hour is counted."""
     limit = settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT
-    if not client or not limit:
-        return
-    lock_client(client)
-    # As the entries read (with_status): an offer that ran out or was turned down holds no
-    # place, though the offer job has not marked it expired yet.
-    mine = WaitlistEntry.objects.filter(client=client, show__starts_at__gt=now).with_status(now)
-    waiting = mine.filter(current_status__in=IN_LINE).aggregate(seats=Sum("party_size"))["seats"] or 0
-    if waiting + party_size > limit:
-        raise WaitlistLimitReached(limit, waiting)
-    check_seats_per_hour(client=client, wanted=party_size, now=now)
+    if client and limit:
+        lock_client(client)
+        # As the entries read (with_status): an offer that ran out or was turned down holds
+        # no place, though the offer job has not marked it expired yet.
+        mine = WaitlistEntry.objects.filter(client=client, show__starts_at__gt=now).with_status(now)
+        waiting = mine.filter(current_status__in=IN_LINE).aggregate(seats=Sum("party_size"))["seats"] or 0
+        if waiting + party_size > limit:
+            raise WaitlistLimitReached(limit, waiting)
+    check_seats_per_hour(client=client, wanted=party_size, now=now)  # with its own setting, off at 0
 
 
 def waitlist_join(

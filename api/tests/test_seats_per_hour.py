@@ -179,7 +179,9 @@ def test_an_offers_seats_count_toward_the_clients_hour(api_client, cap, shows, f
     assert api_client.post("/api/tickets", {**ADA, "show": shows[1].pk}, format="json").status_code == 201
 
 
-def test_a_client_at_its_cap_joins_no_waiting_list_and_a_party_above_the_cap_none(api_client, cap, shows, frozen):
+def test_a_client_at_its_cap_joins_no_waiting_list_and_a_party_above_the_cap_none(
+    api_client, cap, shows, frozen, settings
+):
     """An offer is booked beyond the cap, so the hour is counted at the join: joined at the
     cap, offer after offer booked with no bound but the list's 10 in line at once (a review
     of the change, a helper)."""
@@ -192,6 +194,8 @@ def test_a_client_at_its_cap_joins_no_waiting_list_and_a_party_above_the_cap_non
 
     assert (too_big.status_code, too_big.json()) == (400, {"non_field_errors": [PARTY_ABOVE]})
     assert (refused.status_code, refused.json()["code"], refused["Retry-After"]) == (429, "seats_per_hour", "3600")
+    settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 0  # no cap on the seats waited for: the hour's still counts
+    assert _post(api_client, f"/api/shows/{sold_out.pk}/waitlist", {**GRACE, "party_size": 1}).status_code == 429
     assert not WaitlistEntry.objects.exists()
 
 
