@@ -32,7 +32,8 @@ their lines in a same-run A/B (bench/README.md, "2026-12-04, night").
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -44,7 +45,7 @@ from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from .errors import ClientBusy, EndpointsBusy, ShowBusy, ShowNotFound
+from .errors import ClientBusy, DomainError, EndpointsBusy, ShowBusy, ShowNotFound
 from .models import Booking, Hold, Screen, SeatBlock, Show, Ticket, TicketType, Venue, Webhook
 from .rows import Columns
 from .tariffs import TICKET_TYPE, tariff_sql
@@ -58,6 +59,26 @@ def _lock_timeout() -> str:
     milliseconds and never 0, which is PostgreSQL's "no timeout": the settings take any
     wait above 0, and 0.0004 s was sent as '0ms', a booking then waiting for ever."""
     return f"{max(1, round(settings.BOOKING_LOCK_TIMEOUT_SECONDS * 1000))}ms"
+
+
+@contextmanager
+def _waits_bounded(busy: type[DomainError] = ShowBusy) -> Iterator[None]:
+    """A lock waited for past lock_timeout as `busy` (a 503 that says to retry), not a bare
+    OperationalError (a 500)."""
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise busy() from exc
+        raise
+
+
+def _bounded(rows: QuerySet) -> QuerySet:
+    """The rows with a column that sets lock_timeout before they are locked (PostgreSQL):
+    bounded as a show's lock is, first lock of the transaction or not."""
+    if connection.vendor != "postgresql":
+        return rows
+    return rows.annotate(lock_timeout=RawSQL("set_config('lock_timeout', %s, true)", [_lock_timeout()]))
 
 
 # A show locked comes with its screen (all but the seat map, which Screen.seats finds by its
@@ -113,12 +134,8 @@ def lock_shows(show_ids: Iterable[int]) -> dict[int, Show]:
     ids = sorted(set(show_ids))
     if not ids:  # nothing to lock (and "IN ()" is no SQL)
         return {}
-    try:
+    with _waits_bounded():
         shows = _shows(ids, lock=True)
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ShowBusy() from exc
-        raise
     for show_id in ids:
         if show_id not in shows:
             raise ShowNotFound(show_id)
@@ -144,15 +161,8 @@ def lock_screens(screens: QuerySet[Screen]) -> list[Screen]:
     lock_timeout before the row is locked (as lock_shows' statement does), and a wait past
     it is ShowBusy (503 busy), not a bare OperationalError.
     """
-    rows = screens.order_by("pk").select_for_update(no_key=True)
-    if connection.vendor == "postgresql":
-        rows = rows.annotate(lock_timeout=RawSQL("set_config('lock_timeout', %s, true)", [_lock_timeout()]))
-    try:
-        return list(rows)
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ShowBusy() from exc
-        raise
+    with _waits_bounded():
+        return list(_bounded(screens.order_by("pk").select_for_update(no_key=True)))
 
 
 def lock_screen(screen_id: int) -> Screen | None:
@@ -168,16 +178,10 @@ def lock_tickets(tickets: QuerySet[Ticket]) -> list[UUID]:
     those that still match as now committed: one cancelled meanwhile is left out, one changed
     meanwhile is checked again against the filter. Bounded as lock_screens is: ShowBusy past
     BOOKING_LOCK_TIMEOUT_SECONDS."""
-    rows, columns = tickets.order_by("pk").select_for_update(of=("self",)), ["pk"]
-    if connection.vendor == "postgresql":
-        rows = rows.annotate(lock_timeout=RawSQL("set_config('lock_timeout', %s, true)", [_lock_timeout()]))
-        columns.append("lock_timeout")
-    try:
+    rows = _bounded(tickets.order_by("pk").select_for_update(of=("self",)))
+    columns = ["pk", "lock_timeout"] if connection.vendor == "postgresql" else ["pk"]
+    with _waits_bounded():
         return [row[0] for row in rows.values_list(*columns)]
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ShowBusy() from exc
-        raise
 
 
 @dataclass(frozen=True)
@@ -288,14 +292,9 @@ def lock_ticket_types(keys: Iterable[str]) -> dict[str, TicketType]:
     )
     if connection.vendor == "postgresql":
         sql += " FOR KEY SHARE"
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, wanted)
-            types = [TICKET_TYPE.load(row) for row in cursor.fetchall()]
-    except OperationalError as exc:  # waited past the show lock's lock_timeout
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ShowBusy() from exc
-        raise
+    with _waits_bounded(), connection.cursor() as cursor:  # past the show lock's lock_timeout
+        cursor.execute(sql, wanted)
+        types = [TICKET_TYPE.load(row) for row in cursor.fetchall()]
     return {t.key: t for t in types}
 
 
@@ -341,13 +340,8 @@ def lock_client(client: str) -> None:
     show's or client's lock after it. SQLite serialises writers anyway."""
     if connection.vendor != "postgresql":
         return
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", [client])
-    except OperationalError as exc:  # waited past the show lock's lock_timeout
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ClientBusy() from exc
-        raise
+    with _waits_bounded(ClientBusy), connection.cursor() as cursor:  # past the show lock's lock_timeout
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", [client])
 
 
 def lock_webhook_endpoints() -> None:
@@ -377,11 +371,6 @@ def lock_webhook_endpoints() -> None:
     """
     if connection.vendor != "postgresql":
         return
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
-            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Webhook._meta.db_table)} IN EXCLUSIVE MODE")
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise EndpointsBusy() from exc
-        raise
+    with _waits_bounded(EndpointsBusy), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
+        cursor.execute(f"LOCK TABLE {connection.ops.quote_name(Webhook._meta.db_table)} IN EXCLUSIVE MODE")

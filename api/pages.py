@@ -52,8 +52,9 @@ QR_SCALE = 6
 def home(request: HttpRequest) -> HttpResponse:
     """The next shows, or with ?date=YYYY-MM-DD that day's, and links to the days around it.
 
-    Two queries (one more when the shared cache has lost the venues' zones): the shows, and
-    the day links' counts. A bad date is a 400 page that says how to write one."""
+    Three queries (one more when the shared cache has lost the venues' zones): the shows,
+    and the day links' counts and what comes after them (_day_links). A bad date is a 400
+    page that says how to write one."""
     now = timezone.now()
     today = timezone.localdate(now)  # in TIME_ZONE, the default venue's zone
     # The same seat counts as GET /api/shows (tickets and live holds), with the screen,
