@@ -137,9 +137,8 @@ def plain_save(
 ) -> VenueOrFilm:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
     "film.changed"...) lists the fields given (of a change, those it changes, [old, new]),
-    as text. A
-    change keeps the fields not given as committed. A film's shows follow a new title or
-    runtime; a venue with shows keeps its time zone and currency (InUse)."""
+    as text. A change keeps the fields not given as committed. A film's shows follow a new
+    title or runtime; a venue with shows keeps its time zone and currency (InUse)."""
     now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"

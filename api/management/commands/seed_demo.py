@@ -158,7 +158,7 @@ class Command(BaseCommand):
         ]
         default = Screen.objects.default()
         second = Venue.objects.filter(name=SECOND_VENUE["name"]).first() or venues.plain_save(
-            Venue(), fields=dict(SECOND_VENUE), actor=ACTOR
+            Venue(), fields=dict(SECOND_VENUE), actor=ACTOR, now=now
         )
         theatres = [
             (default.venue, [default, *(_screen(default.venue, a, now) for a in MAIN_SCREENS)]),
