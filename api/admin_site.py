@@ -124,15 +124,19 @@ class BoxOfficeSite(admin.AdminSite):
         from .admin.base import staff_actor  # at request time: api/admin/ imports this module
         from .services import accounts
 
+        if request.method != "POST":
+            return super().password_change(request, extra_context)
         user = cast(models.Model, request.user)  # admin_view lets only a staff member in
         with transaction.atomic():
-            # As committed, under the row's lock (accounts.state): a colleague's change of
-            # this user meanwhile is theirs, not recorded as this one's.
-            before = accounts.state(get_user_model().objects.select_for_update().get(pk=user.pk))
+            # The user as committed, under its row's lock (accounts.state), in the instance
+            # the form saves: a colleague's change meanwhile (staff status taken away) is
+            # neither written back by the save nor recorded as this one's.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+            user.refresh_from_db()
+            before = accounts.state(user)
             response = super().password_change(request, extra_context)
-            if request.method == "POST":
-                user.refresh_from_db()
-                accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=user, before=before)
+            user.refresh_from_db()
+            accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=user, before=before)
         return response
 
     def register(self, model_or_iterable, admin_class=None, **options):

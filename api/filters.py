@@ -161,16 +161,16 @@ class DayFormField(forms.DateField):
 
 # A day, as YYYY-MM-DD only: Django's other default formats would read "01/02/2026" as
 # 2 January.
-ISO_DAY = ["%Y-%m-%d"]
+ISO_DAY_FORMATS = ["%Y-%m-%d"]
 
 
 class DayFilter(filters.DateFilter):
-    """A day of shows (ISO_DAY), in the calendar in every venue's zone."""
+    """A day of shows (ISO_DAY_FORMATS), in the calendar in every venue's zone."""
 
     field_class = DayFormField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("input_formats", ISO_DAY)
+        kwargs.setdefault("input_formats", ISO_DAY_FORMATS)
         super().__init__(*args, **kwargs)
 
 
@@ -356,10 +356,16 @@ class AuditFilter(filters.FilterSet):
     action = filters.CharFilter(help_text='"ticket.moved", "booking.created", ...')
     # Days in TIME_ZONE, where entries are read: not a show's day in its venue's (DayFilter).
     date_after = filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", input_formats=ISO_DAY, help_text="On or after this day (YYYY-MM-DD)."
+        field_name="at",
+        lookup_expr="date__gte",
+        input_formats=ISO_DAY_FORMATS,
+        help_text="On or after this day (YYYY-MM-DD).",
     )
     date_before = filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", input_formats=ISO_DAY, help_text="On or before this day (YYYY-MM-DD)."
+        field_name="at",
+        lookup_expr="date__lte",
+        input_formats=ISO_DAY_FORMATS,
+        help_text="On or before this day (YYYY-MM-DD).",
     )
 
     class Meta:

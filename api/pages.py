@@ -138,10 +138,10 @@ def _day_links(
     coming = Show.objects.filter(selectors.coming(now))
     counted = {f"day{n}": Count("pk", filter=days.on_day(d)) for n, d in enumerate(week)}
     in_week = coming.filter(days.from_day(first))
-    if after is not None:
+    if after is not None and after < date.max:
         # Bounded in UTC too, a day past the week (more than any zone's offset): the count
         # reads the week's shows, not every one to come.
-        bound = min(after, date.max - timedelta(days=1)) + timedelta(days=1)
+        bound = after + timedelta(days=1)
         in_week = in_week.filter(starts_at__lt=datetime.combine(bound, time.min, tzinfo=UTC))
     counts = in_week.aggregate(**counted)
     links = [DayLink(d, counts[f"day{n}"], d == day) for n, d in enumerate(week)]

@@ -144,8 +144,8 @@ class PartyAboveHourlyCap(Invalid):
     """More seats in one request than a client may book in an hour: no wait makes it
     possible, so it is no 429 with a Retry-After."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"One client can book at most {limit} seats an hour: ask for fewer.")
+    def __init__(self, limit: int, *, subject: str | None = None) -> None:
+        super().__init__(f"One client can book at most {limit} seats an hour: ask for fewer.", subject=subject)
 
 
 class WaitlistClosed(Invalid):

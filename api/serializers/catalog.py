@@ -10,7 +10,7 @@ import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..errors import NoDefaultScreen
+from ..errors import NoDefaultScreen, TimeOutOfRange
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
@@ -248,7 +248,10 @@ class ShowWriteSerializer(serializers.Serializer):
         half: tuple[date | None, time | None] | None = None
         if (day is None) != (at is None):
             if given is not None:  # the other half is starts_at's, which the one given must agree with
-                local = timezone.localtime(given, screen.venue.zone)
+                try:
+                    local = timezone.localtime(given, screen.venue.zone)
+                except OverflowError:  # past the calendar in the venue's zone: as starts_at alone is told
+                    raise TimeOutOfRange() from None
                 day, at = day or local.date(), at or local.time()
             elif self.instance is not None and self.partial:
                 # A PATCH of the date alone keeps the show's local time (of the time alone,

@@ -27,8 +27,9 @@ from ..models import Ticket
 WINDOW = timedelta(hours=1)
 
 
-def check_seats_per_hour(*, client: str, wanted: int, now: datetime) -> None:
-    """Refuse `wanted` more seats when they would take the client past its hourly cap.
+def check_seats_per_hour(*, client: str, wanted: int, now: datetime, field: str | None = None) -> None:
+    """Refuse `wanted` more seats when they would take the client past its hourly cap;
+    more than the cap at once is a 400 on `field` (the request's, when it names one).
 
     Call under the show's lock, before the booking is inserted in the same transaction:
     the client's lock makes two bookings of one client, on any shows and hosts, count and
@@ -38,7 +39,7 @@ def check_seats_per_hour(*, client: str, wanted: int, now: datetime) -> None:
     if not client or not limit:
         return
     if wanted > limit:
-        raise PartyAboveHourlyCap(limit)
+        raise PartyAboveHourlyCap(limit, subject=field)
     lock_client(client)
     # The client's seats still in the window (the tickets of its bookings of the last hour:
     # a cancelled ticket no longer counts), oldest first.

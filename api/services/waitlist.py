@@ -97,7 +97,7 @@ def _check_client_line(client: str, party_size: int, *, now: datetime) -> None:
         waiting = mine.filter(current_status__in=IN_LINE).aggregate(seats=Sum("party_size"))["seats"] or 0
         if waiting + party_size > limit:
             raise WaitlistLimitReached(limit, waiting)
-    check_seats_per_hour(client=client, wanted=party_size, now=now)  # with its own setting, off at 0
+    check_seats_per_hour(client=client, wanted=party_size, now=now, field="party_size")  # its own setting, off at 0
 
 
 def waitlist_join(

@@ -1,7 +1,9 @@
-"""What the job tests (test_commands.py, test_commands_expire.py, test_commands_races.py)
-share: the shows, bookings made the day before, a command's output, the tickets' expired
-flags and what is left of each table."""
+"""What the job tests (test_commands.py, test_commands_expire.py, test_commands_races.py, and
+test_admin_actions.py's "mark expired") share: the shows, bookings made the day before, a
+command's output, the tickets' expired flags and what is left of each table, and a ticket
+marked expired while staff cancel it."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -9,9 +11,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from api.models import Booking, Customer, Hold, IdempotencyKey, Show, Ticket
+from api.models import Booking, Customer, Hold, IdempotencyKey, Screen, Show, Ticket, Webhook
 from api.seatmaps import row_label
-from api.tests.conftest import book_seats
+from api.services import sales
+from api.tests.conftest import book_seats, book_ticket, while_held_open
 
 # The show that expires in these tests, and one that is still to come.
 STARTS = datetime(2031, 3, 14, 19, 30, tzinfo=UTC)
@@ -57,3 +60,20 @@ def left() -> dict[str, set]:
         "holds": set(Hold.objects.values_list("pk", flat=True)),
         "keys": set(IdempotencyKey.objects.values_list("pk", flat=True)),
     }
+
+
+def started_with_a_ticket(now: datetime, started: timedelta) -> Ticket:
+    """A ticket, booked the day before, of a show on the default screen that started
+    `started` before `now`, and an endpoint told of tickets marked expired: what staff's
+    "mark expired" and the expire job take."""
+    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - started, title="Late")
+    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
+    return book_ticket(show.pk, now=now - timedelta(days=1))
+
+
+def marked_while_cancelled(ticket: Ticket, now: datetime, marking: Callable[[], object]) -> dict:
+    """`marking` (staff's "mark expired", the expire job) run while a staff cancel of the
+    ticket holds its locks, until it waits for them (while_held_open's outcomes)."""
+    return while_held_open(
+        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True), marking
+    )

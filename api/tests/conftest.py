@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import Hold, Screen, Show, ShowPrice, Ticket, TicketType, Venue, Webhook
+from api.models import Hold, Screen, Show, ShowPrice, Ticket, TicketType, Venue
 from api.seatmaps import grid, row_label
 from api.services import sales
 from api.views.base import forget_kept_answers
@@ -151,23 +151,6 @@ def oppenheimer() -> Show:
 
 # The people the tests book for.
 ADA = {"name": "Ada Lovelace", "phone_number": "+914155550123"}
-
-
-def started_with_a_ticket(now: datetime, started: timedelta) -> Ticket:
-    """A ticket, booked the day before, of a show on the default screen that started
-    `started` before `now`, and an endpoint told of tickets marked expired: what staff's
-    "mark expired" and the expire job take."""
-    show = Show.objects.create(screen=Screen.objects.default(), starts_at=now - started, title="Late")
-    Webhook.objects.create(url="https://example.com/hook", events=["tickets.expired"], secret="whsec_AAAA")
-    return book_ticket(show.pk, now=now - timedelta(days=1))
-
-
-def marked_while_cancelled(ticket: Ticket, now: datetime, marking: Callable[[], object]) -> dict:
-    """`marking` (staff's "mark expired", the expire job) run while a staff cancel of the
-    ticket holds its locks, until it waits for them (while_held_open's outcomes)."""
-    return while_held_open(
-        lambda: sales.ticket_cancel(ticket_id=ticket.pk, actor="staff:a", now=now, staff=True), marking
-    )
 
 
 def book_ticket(show_id: int, *, now=None, **fields) -> Ticket:

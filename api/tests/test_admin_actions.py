@@ -15,14 +15,13 @@ from api.errors import ShowBusy
 from api.models import AuditEntry, Screen, Show, Ticket, Webhook, WebhookEvent
 from api.services import audit, door, jobs, sales, waitlist, webhooks
 from api.tests.admin_helpers import _form_errors, _messages
+from api.tests.commands_helpers import marked_while_cancelled, started_with_a_ticket
 from api.tests.conftest import (
     ADA,
     book_seats,
     book_ticket,
     make_show,
-    marked_while_cancelled,
     postgres_only,
-    started_with_a_ticket,
     while_held_open,
 )
 from api.tests.waitlist_helpers import EDSGER

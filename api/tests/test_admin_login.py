@@ -12,10 +12,13 @@ import time_machine
 from axes.models import AccessAttempt
 from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
@@ -370,3 +373,24 @@ def test_a_staff_members_own_new_password_is_recorded_and_a_refused_one_is_not(c
     assert clerk.check_password(other)
     rows = AuditEntry.objects.values_list("actor", "action", "object_type", "object_id", "changes")
     assert list(rows) == [("staff:clerk", "user.changed", "user", str(clerk.pk), {"password": "changed"})]
+
+
+def test_a_new_password_saves_no_right_a_colleague_took_away_meanwhile(rf):
+    """The page saves the user it was given: read before a colleague took staff rights away,
+    its save gave them back, and the trail said this user did (a review, a helper)."""
+    clerk = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True, is_superuser=True)
+    as_read = get_user_model().objects.get(pk=clerk.pk)  # the request's user, read first
+    get_user_model().objects.filter(pk=clerk.pk).update(is_superuser=False)  # the colleague's change
+    other = PASSWORD + "-changed"
+    request = rf.post(
+        "/admin/password_change/", {"old_password": PASSWORD, "new_password1": other, "new_password2": other}
+    )
+    request.user, request._dont_enforce_csrf_checks = as_read, True
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+
+    response = admin.site.password_change(request)
+
+    assert response.status_code == 302
+    clerk.refresh_from_db()
+    assert clerk.check_password(other) and not clerk.is_superuser
+    assert list(AuditEntry.objects.values_list("changes", flat=True)) == [{"password": "changed"}]

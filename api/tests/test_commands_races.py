@@ -30,16 +30,16 @@ from api.tests.commands_helpers import (
     expired_flags,
     label,
     left,
+    marked_while_cancelled,
     run,
     shows,  # noqa: F401 (the fixture)
+    started_with_a_ticket,
 )
 from api.tests.conftest import (
     book_ticket,
     in_thread,
     make_show,
-    marked_while_cancelled,
     postgres_only,
-    started_with_a_ticket,
 )
 
 pytestmark = pytest.mark.django_db

@@ -192,7 +192,7 @@ def test_a_client_at_its_cap_joins_no_waiting_list_and_a_party_above_the_cap_non
 
     refused = _post(api_client, f"/api/shows/{sold_out.pk}/waitlist", {**GRACE, "party_size": 1})
 
-    assert (too_big.status_code, too_big.json()) == (400, {"non_field_errors": [PARTY_ABOVE]})
+    assert (too_big.status_code, too_big.json()) == (400, {"party_size": [PARTY_ABOVE]})
     assert (refused.status_code, refused.json()["code"], refused["Retry-After"]) == (429, "seats_per_hour", "3600")
     settings.BOOKING_MAX_HELD_SEATS_PER_CLIENT = 0  # no cap on the seats waited for: the hour's still counts
     assert _post(api_client, f"/api/shows/{sold_out.pk}/waitlist", {**GRACE, "party_size": 1}).status_code == 429

@@ -150,3 +150,15 @@ def test_a_show_moved_to_the_future_records_each_ticket_it_makes_valid_again(sta
         ("ticket.changed", {"expired": [True, False]}),
     ]
     assert history.filter(action="ticket.changed").get().actor == AuditEntry.objects.get(action="show.changed").actor
+
+
+def test_a_time_beside_a_starts_at_past_the_calendar_in_the_venues_zone_is_a_400(staff_client):
+    """9999-12-31 22:00 UTC is in year 10000 in Istanbul: reading the starts_at's local time
+    for the half given beside it was a 500 (a review, a helper)."""
+    istanbul = Venue.objects.create(name="Kadikoy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    screen = screen_of(10, name="Salon 1", venue=istanbul)
+    body = {"screen": screen.pk, "title": "X", "starts_at": "9999-12-31T22:00:00Z", "time": "01:00"}
+
+    response = staff_client.post("/api/shows", body, format="json")
+
+    assert (response.status_code, list(response.json())) == (400, ["date"])
