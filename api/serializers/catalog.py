@@ -10,7 +10,7 @@ import phonenumbers
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..errors import NoDefaultScreen, TimeOutOfRange
+from ..errors import NoDefaultScreen, TimeDoesNotExist, TimeOutOfRange
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
 from ..seatmaps import SeatMapError, parse
@@ -190,7 +190,10 @@ def _at_venue(starts_at: datetime, venue: Venue) -> datetime:
     """A show's start as given: with no offset, a time at the venue, as date and time are
     (TIME_ZONE's reading put an Istanbul show at New York's 10:00)."""
     if timezone.is_naive(starts_at):
-        return moment(starts_at.date(), starts_at.time(), venue)
+        try:
+            return moment(starts_at.date(), starts_at.time(), venue)
+        except (TimeDoesNotExist, TimeOutOfRange) as exc:  # told on the field sent, not on time or date
+            raise type(exc)(subject="starts_at") from None
     return starts_at
 
 
@@ -251,7 +254,7 @@ class ShowWriteSerializer(serializers.Serializer):
                 try:
                     local = timezone.localtime(given, screen.venue.zone)
                 except OverflowError:  # past the calendar in the venue's zone: as starts_at alone is told
-                    raise TimeOutOfRange() from None
+                    raise TimeOutOfRange(subject="starts_at") from None
                 day, at = day or local.date(), at or local.time()
             elif self.instance is not None and self.partial:
                 # A PATCH of the date alone keeps the show's local time (of the time alone,

@@ -116,6 +116,28 @@ def test_a_time_the_clocks_skip_is_a_400_on_time(staff_client, at, status):
         assert response.json()["time"] == at
 
 
+@pytest.mark.parametrize(
+    ("zone", "starts_at", "message"),
+    [
+        (
+            "America/New_York",
+            "2027-03-14T02:30:00",
+            "This time does not exist on this date in the venue's time zone (the clocks go forward).",
+        ),
+        ("America/New_York", "9999-12-31T23:00:00", "This date is out of range."),
+    ],
+)
+def test_a_starts_at_without_an_offset_is_refused_on_starts_at(staff_client, zone, starts_at, message):
+    # Read at the venue, in the clocks' gap or past the calendar: the 400 named time or
+    # date, fields the client never sent.
+    screen = screen_of(10, name="Broadway", venue=Venue.objects.create(name="NYC", time_zone=zone))
+
+    response = staff_client.post("/api/shows", {"screen": screen.pk, "starts_at": starts_at}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"starts_at": [message]}
+
+
 @pytest.mark.parametrize("change", [{"currency": "JPY"}, {"time_zone": "Asia/Tokyo"}])
 def test_a_venue_with_shows_keeps_its_zone_and_currency(staff_client, change):
     # Its tickets, sold at 12.50 EUR at 18:00 Berlin, would read as 12.50 JPY, or at 02:00.
