@@ -20,6 +20,7 @@ from .errors import DomainError, HoldExpired, WaitlistEntryNotFound
 from .models import Show, WaitlistEntry, WaitlistStatus
 from .serializers.waitlist import WaitlistJoinSerializer
 from .services import sales, waitlist
+from .services.sale_rows import Sale
 
 
 class Joined(NamedTuple):
@@ -106,6 +107,9 @@ def waitlist_page(request: HttpRequest, entry_id: UUID) -> HttpResponse:
         "said": said,
         "tickets": [(t, reverse("eticket", args=[t.pk])) for t in booking.tickets.all()] if booking else [],
         "booking": booking,
+        # What the tickets listed cost (Sale.total), not the booking's stored total: the purge
+        # leaves that as it was when it deletes a ticket of it moved to an earlier show.
+        "total": Sale(booking, list(booking.tickets.all())).total if booking else None,
         # A started show's entry reads expired, whether or not it was ever offered seats.
         "started": show.has_started(timezone.now()),
     }

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 
 from api.errors import SeatsFree
 from api.models import Hold, Ticket, WaitlistEntry
-from api.services import sales
-from api.tests.conftest import ADA, make_show
+from api.services import jobs, sales
+from api.tests.conftest import ADA, add_price, make_show
 from api.tests.waitlist_helpers import GRACE, offer_seats
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,26 @@ def test_the_entrys_page_is_a_404_for_an_id_never_made_and_its_forms_need_the_cs
 
     assert forged.status_code == 403
     assert re.search("Number 1 in line", client.get(url).content.decode())
+
+
+def test_the_booked_entrys_page_totals_the_tickets_it_lists(client, sold_out):
+    # The booking's stored total stays as it was when the purge deletes a ticket of it moved
+    # to an earlier show (sale_rows.Sale.total): the page said 17.00 beside one 10.00 ticket.
+    add_price(sold_out, "adult", "10.00")
+    url = _join(client, sold_out, party_size="2")["Location"]
+    for ticket in Ticket.objects.filter(show=sold_out).order_by("seat")[:2]:
+        sales.ticket_cancel(ticket_id=ticket.pk, staff=True)
+    offer_seats()
+    client.post(url, {"action": "book"})
+    earlier = make_show(days=1, screen=sold_out.screen, capacity=4)
+    add_price(earlier, "adult", "7.00")
+    moved = Ticket.objects.filter(booking__reference=WaitlistEntry.objects.get().booking).earliest("seat")
+    sales.ticket_update(ticket_id=moved.pk, show_id=earlier.pk, now=timezone.now())
+    after = earlier.starts_at + timedelta(hours=8)
+    jobs.tickets_expire(now=after)
+    jobs.tickets_purge(now=after)
+
+    with time_machine.travel(after):
+        html = client.get(url).content.decode()
+
+    assert "Total 10.00 EUR." in html
