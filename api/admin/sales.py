@@ -17,7 +17,7 @@ from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Show, Ticket
-from ..serializers.fields import SEAT_LABEL
+from ..serializers.fields import seat_label
 from ..services import door, jobs, sales
 from .base import (
     AllOrNoneActions,
@@ -107,11 +107,12 @@ class TicketForm(forms.ModelForm):
         return data
 
     def clean_seat_label(self) -> str | None:
-        label = self.cleaned_data["seat_label"].strip().upper()
-        if not label:
+        given = self.cleaned_data["seat_label"].strip()
+        if not given:
             return None
-        if not SEAT_LABEL.match(label):
-            raise forms.ValidationError(f"{label} is not a seat label like B4.")
+        label = seat_label(given)
+        if label is None:
+            raise forms.ValidationError(f"{given} is not a seat label like B4.")
         return label
 
     def ticket_changes(self) -> dict:

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from .. import selectors
 from ..models import SeatBlock, Show, Ticket, WaitlistEntry
 from ..seatmap_svg import STATUSES, seat_map_svg
-from ..serializers.fields import SEAT_LABEL
+from ..serializers.fields import seat_label
 from ..services import catalog
 from .base import (
     AllOrNoneActions,
@@ -71,9 +71,10 @@ class SeatBlockForm(forms.ModelForm):
         fields = ["seat", "reason"]
 
     def clean_seat(self) -> str:
-        label = self.cleaned_data["seat"].strip().upper()
-        if not SEAT_LABEL.match(label):
-            raise forms.ValidationError(f"{label} is not a seat label like B4.")
+        given = self.cleaned_data["seat"]
+        label = seat_label(given)
+        if label is None:
+            raise forms.ValidationError(f"{given.strip()} is not a seat label like B4.")
         return label
 
 

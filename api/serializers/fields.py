@@ -15,7 +15,16 @@ from rest_framework.fields import empty
 from ..models import has_country_code, parse_phone, phone_text, plain_digits, validate_on_the_minute
 from ..selectors import MAX_ID
 
-SEAT_LABEL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
+SEAT_LABEL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,2}")
+
+
+def seat_label(text: str) -> str | None:
+    """A seat label as given (any case, spaces around), upper-cased; None for anything else.
+    ASCII only, checked before upper(): "ß1" would read as SS1."""
+    label = text.strip()
+    return label.upper() if label.isascii() and SEAT_LABEL.fullmatch(label.upper()) else None
+
+
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 SHOW_TIME = re.compile(r"[0-9]{2}:[0-9]{2}(?::[0-9]{2})?", re.ASCII)
 # A phone number without a country code, as people type one: 4 to 20 digits with spaces,
@@ -102,8 +111,8 @@ class SeatField(serializers.Field):
     default_error_messages = {"label": "Not a seat label: use a row letter and a seat number, like B4."}
 
     def to_internal_value(self, data: Any) -> str:
-        label = data.strip().upper() if isinstance(data, str) else ""
-        if not SEAT_LABEL.match(label):
+        label = seat_label(data) if isinstance(data, str) else None
+        if label is None:
             self.fail("label")
         return label
 

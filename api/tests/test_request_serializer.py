@@ -4,6 +4,7 @@ fields, and validating one body must leave nothing behind for the next."""
 
 from typing import Any
 
+import pytest
 from rest_framework import serializers
 
 from api.serializers.sales import BookingCreateSerializer, HoldCreateSerializer, TicketCreateSerializer
@@ -77,3 +78,19 @@ def test_a_body_validated_after_a_bad_one_is_judged_on_its_own():
     assert booking.is_valid(), booking.errors
     assert booking.validated_data["ticket_types"] == {"adult": 2}
     assert booking.validated_data["quantity"] == 2
+
+
+@pytest.mark.parametrize("given", ["ß1", "ﬀ1", "Ａ1", "b٤"])
+def test_a_seat_label_is_ascii_before_it_is_upper_cased(given):
+    # "ß1".upper() is "SS1", and "ﬀ1".upper() "FF1": both were read as those seats' labels.
+    serializer = HoldCreateSerializer(data={"show": 1, "seats": [given]})
+
+    assert not serializer.is_valid()
+    assert serializer.errors == {"seats": {0: ["Not a seat label: use a row letter and a seat number, like B4."]}}
+
+
+def test_a_seat_label_is_read_in_any_case_with_spaces_around():
+    serializer = HoldCreateSerializer(data={"show": 1, "seats": [" b12 "]})
+
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["seats"] == ["B12"]
