@@ -75,8 +75,12 @@ def ticket_update(
                 # The ticket keeps its type; its price is that type's at the new show and seat.
                 kept_type, prices = {ticket.ticket_type.key: 1}, tariff(target.pk, read=used.tariff)
                 wanted = [seat] if seat else None
+                # A wheelchair space's ticket moved to a seat of the service's choice keeps
+                # its need: a space there, as a booking that asks for one gets.
+                where = ticket.show.screen.seats.seat(ticket.seat)
+                wheelchair = int(wanted is None and where is not None and where.kind == "wheelchair")
                 (ticket.seat,) = choose_seats(
-                    target, used, wanted, 1, staff=staff, prices=prices, ticket_types=kept_type
+                    target, used, wanted, 1, wheelchair=wheelchair, staff=staff, prices=prices, ticket_types=kept_type
                 ).seats
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 (line,) = price_lines(target, [ticket.seat], kept_type, prices)

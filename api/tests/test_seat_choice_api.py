@@ -254,3 +254,16 @@ def test_wheelchair_spaces_the_show_prices_for_nobody_are_a_400_not_sold_out(api
     held = api_client.post("/api/holds", {"show": show.pk, "quantity": 2, "wheelchair": 1}, format="json")
     assert held.status_code == 201, held.json()
     assert "A3" in held.json()["seats"]
+
+
+@pytest.mark.parametrize(("named", "seat"), [({}, "B3"), ({"seat": "A3"}, "A3")])
+def test_a_wheelchair_spaces_ticket_moved_keeps_a_space(api_client, accessible, named, seat):
+    # Moved to another show with no seat named, it went to the best seat for anyone (A3):
+    # its holder's wheelchair space was sold to nobody, and they had none at the new show.
+    later = make_show(days=4, screen=accessible.screen, capacity=12)
+    ticket = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"}).json()
+
+    response = api_client.patch(f"/api/tickets/{ticket['id']}", {"show": later.pk, **named}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["seat"] == seat
