@@ -298,3 +298,18 @@ def test_the_map_tells_seat_categories_apart_and_names_them(start, base_url):
     assert [item.text for item in key.find_elements(By.TAG_NAME, "li")] == ["standard", "premium", "vip"]
     assert seat(browser, "C2").get_attribute("aria-label") == "C2, seat, vip, free"
     assert serious_violations(browser) == []
+
+
+def test_a_refused_hold_leaves_the_focus_on_the_button_pressed(start, base_url, sixty_priced):
+    # The page disables its buttons while a request runs: the button pressed lost the focus
+    # to the page's body, and a keyboard or screen reader user, told the refusal, went on
+    # from the top of the page instead of from the seats and buttons to change.
+    browser = start()
+    open_map(browser, f"{base_url}/shows/{sixty_priced.pk}/")
+    seat(browser, "A2").click()  # would leave A1 alone
+
+    browser.find_element(By.ID, "hold-picked").send_keys(Keys.ENTER)
+    WebDriverWait(browser, 15).until(lambda d: message(d))
+
+    assert message(browser).startswith("That choice would leave seat A1 on its own")
+    assert browser.switch_to.active_element.get_attribute("id") == "hold-picked"

@@ -85,11 +85,17 @@
   async function api(method, url, data, headers = {}) {
     // One request at a time: a double click holds or books once.
     const buttons = Array.from(form.querySelectorAll("button"));
+    const pressed = document.activeElement;
     buttons.forEach((button) => (button.disabled = true));
     try {
       return await send(method, url, data, headers);
     } finally {
       buttons.forEach((button) => (button.disabled = false));
+      // A button disabled while it had the focus lost it to the page's body: given back, a
+      // keyboard or screen reader user told a refusal goes on from the button pressed, not
+      // from the top of the page.
+      const now = document.activeElement;
+      if (buttons.includes(pressed) && (!now || now === document.body) && !pressed.closest("[hidden]")) pressed.focus();
     }
   }
 
