@@ -227,6 +227,12 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         (c.name, [(category, amount) for category, amount in c.amounts if category in categories]) for c in choices
     ]
     picked = set(request.POST.getlist("seats")) if errors else set()
+    counts = [request.POST.get(c.field, "0") if errors else "0" for c in choices]
+    still = picked & {s.seat.label for row in rows for s in row.seats if s.status == "free"}
+    if len(still) < len(picked):
+        # Seats taken meanwhile are shown unchecked: their tickets come off the counts too, as
+        # the script takes them off, else the form sent again is refused for a mismatch.
+        counts = showform.counts_for_seats(counts, picked=len(picked), left=len(still))
     context = {
         "show": show,
         "title": _title(show),
@@ -236,7 +242,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         # Each type's prices in the categories of this screen's map (a show may be priced in
         # others, for a screen it moves to): a screen without premium seats lists none.
         "price_lines": [(name, amounts) for name, amounts in price_lines if amounts],
-        "count_fields": [(c, request.POST.get(c.field, "0") if errors else "0") for c in choices],
+        "count_fields": list(zip(choices, counts, strict=True)),
         "rows": rows,
         "picked": picked,
         "free": free,

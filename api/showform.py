@@ -111,6 +111,25 @@ def ticket_choices(show: Show, prices: Iterable[ShowPrice] | None = None) -> lis
     return sorted(choices.values(), key=lambda choice: choice.key != default)
 
 
+def counts_for_seats(counts: list[str], *, picked: int, left: int) -> list[str]:
+    """The ticket counts a refused form sent for `picked` seats, for the `left` of them still
+    free: the first line's tickets go first (it takes the seats the others leave), then the
+    others', the last first, as the script does. Counts that didn't add up to the seats (left
+    at 0, or not numbers) stay as sent."""
+    texts = [count.strip() for count in counts]
+    if not all(text.isascii() and text.isdigit() and len(text) <= COUNT_DIGITS for text in texts):
+        return counts
+    numbers = [int(text) for text in texts]
+    if sum(numbers) != picked:
+        return counts
+    over = picked - left
+    for line in [0, *range(len(numbers) - 1, 0, -1)]:
+        cut = min(over, numbers[line])
+        numbers[line] -= cut
+        over -= cut
+    return [str(number) for number in numbers]
+
+
 def prices_key(choices: list[TicketChoice]) -> str:
     """The prices a page shows, as its form sends them back (the hidden prices_key): the same
     while every type's amount in every category stays the same, whatever their order, and
