@@ -105,7 +105,7 @@ class ShowPriceInline(admin.TabularInline):
     fields = ("ticket_type", "category", "amount")
     extra = 0
     verbose_name = "price"
-    verbose_name_plural = "prices (none: every seat sells at 0.00 as the default type)"
+    verbose_name_plural = "prices (a show with none sells every seat at 0.00 as the default type)"
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)

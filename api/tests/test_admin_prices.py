@@ -66,6 +66,7 @@ def test_staff_set_a_shows_prices_on_its_page(staff, show):
     assert ("staff:admin", str(show.pk), {"prices": "changed"}) in _entries("show.changed")
     page = staff.get(url).content.decode()
     assert 'name="prices-TOTAL_FORMS" value="3"' in page and 'value="320.00"' in page
+    assert "Prices (none:" not in page  # its heading said "none" above three prices
 
 
 def test_saving_a_shows_page_with_new_prices_alone_records_one_change(staff, show):
