@@ -113,6 +113,7 @@ def _home(
         "tickets_url": request.build_absolute_uri(reverse("ticket-list")),
         "example_show": shows[0].pk if shows else 1,
         "open_timings": settings.BOOKING_OPEN_TIMINGS,
+        "open_timings_days": settings.BOOKING_OPEN_TIMINGS_DAYS,  # further ahead: a 400 on date
     }
     return render(request, "home.html", context, status=status)
 

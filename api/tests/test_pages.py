@@ -112,6 +112,19 @@ def test_home_lists_no_open_timing_that_sold_nothing(client, api_client):
     assert [s.pk for s in listed] == [sold.pk, scheduled.pk]
 
 
+def test_home_says_which_other_times_the_api_books(client, settings):
+    # It said "any other future date and time": open timings reach BOOKING_OPEN_TIMINGS_DAYS
+    # ahead (a 400 beyond) and are made on the default venue's screen only (API.md, "Show").
+    settings.BOOKING_OPEN_TIMINGS_DAYS = 30
+    html = client.get("/").content.decode()
+
+    assert "Any other future date" not in html
+    assert "a date and time of the next 30 days at which no show starts" in html
+    assert "on the first venue's first screen (a request that names no screen or venue)" in html
+    settings.BOOKING_OPEN_TIMINGS = False
+    assert "at which no show starts" not in client.get("/").content.decode()
+
+
 def test_home_without_shows(client):
     response = client.get("/")
 
