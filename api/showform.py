@@ -60,7 +60,10 @@ SENTENCES = {
         "Take it too, or choose seats that leave no gap."
     ),
     "seat_taken": "Someone has just taken one of those seats. The map shows what is still free: please choose again.",
-    "hold_expired": "Your hold ran out before you confirmed, so the seats are on sale again. Please choose again.",
+    "hold_expired": (
+        "Your hold ran out before you confirmed, so the seats are on sale again. "
+        "Those still free are picked for you: hold them again, or choose others."
+    ),
     "busy": "Many people are booking this show right now. Please try again in a few seconds.",
     "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
     "seats_per_hour": (

@@ -6,6 +6,7 @@ and /api/docs/ rendered with every request to anything but the server refused.""
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -313,3 +314,29 @@ def test_a_refused_hold_leaves_the_focus_on_the_button_pressed(start, base_url, 
 
     assert message(browser).startswith("That choice would leave seat A1 on its own")
     assert browser.switch_to.active_element.get_attribute("id") == "hold-picked"
+
+
+def test_a_hold_that_ran_out_leaves_its_seats_picked_to_hold_again(start, base_url, sixty_priced):
+    # Its seats were dropped from the customer's choice: told to choose again, they had to
+    # find and pick them one by one on the map, with the ticket types typed again.
+    browser = start()
+    open_map(browser, f"{base_url}/shows/{sixty_priced.pk}/")
+    seat(browser, "D5").click()
+    seat(browser, "D6").click()
+    set_count(browser, "tickets-child", 1)
+    browser.find_element(By.ID, "hold-picked").click()
+    visible(browser, "held")
+    Hold.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # ran out on the server
+
+    browser.find_element(By.ID, "name").send_keys("Ada Lovelace")
+    browser.find_element(By.ID, "phone").send_keys("+914155550123")
+    browser.find_element(By.ID, "book-button").click()
+    WebDriverWait(browser, 15).until(lambda d: message(d))
+
+    assert message(browser).startswith("Your hold ran out before you confirmed")
+    assert [seat(browser, label).get_attribute("aria-checked") for label in ["D5", "D6"]] == ["true", "true"]
+    counts = [browser.find_element(By.NAME, name).get_attribute("value") for name in ["tickets-adult", "tickets-child"]]
+    assert counts == ["1", "1"]
+    browser.find_element(By.ID, "hold-picked").click()  # one click holds them again
+    WebDriverWait(browser, 15).until(lambda d: Hold.objects.live(timezone.now()).exists())
+    assert sorted(Hold.objects.live(timezone.now()).get().seats) == ["D5", "D6"]

@@ -400,10 +400,11 @@
 
   function tick() {
     if (!hold) return;
-    const left = Math.max(0, Math.round((hold.endsAt - Date.now()) / 1000));
+    // Rounded up: 0 once the hold's end has passed, when the service has let its seats go.
+    const left = Math.max(0, Math.ceil((hold.endsAt - Date.now()) / 1000));
     $("held-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
     if (left === 0) {
-      dropHold();
+      ranOut();
       say(SENTENCES.hold_expired);
       loadMap(true).then(refocus);
     }
@@ -416,6 +417,15 @@
     const active = document.activeElement;
     const lost = !active || active === document.body || !active.isConnected || Boolean(active.closest && active.closest("[hidden]"));
     if (lost && focused) focused.g.focus();
+  }
+
+  // A hold that ran out (or was released elsewhere): its seats are picked again, so the
+  // customer's choice, types and all, is one click from held again; the map drawn next
+  // unpicks those taken meanwhile, their tickets with them (fitCounts).
+  function ranOut() {
+    const seatsHeld = hold ? hold.seats : [];
+    dropHold();
+    seatsHeld.forEach((label) => picked.add(label));
   }
 
   function dropHold() {
@@ -469,7 +479,7 @@
     markFields(answer.ok ? null : answer.body);
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
-        dropHold();
+        ranOut();
         await loadMap(true); // the map redrawn first: then the sentence
         refocus();
       }
