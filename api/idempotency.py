@@ -1,6 +1,6 @@
 """Idempotency-Key on POST /api/tickets, /api/holds and /api/bookings: hash, claim, replay.
 
-A retry with the same key and body gets the first answer again and creates nothing; the
+A retry with the same key and body gets the first answer again, byte for byte, and creates nothing; the
 same key with another body is a 422; a retry while the first is still running, a 409.
 The key is claimed in the same transaction as what the request makes, so a key is stored
 if and only if its booking is.
@@ -58,7 +58,7 @@ def once(
         if stored is not None and stored.created_at > kept_since:
             if stored.request_hash != request_hash:
                 raise IdempotencyKeyReused()
-            return StoredResponse(stored.status_code, stored.body, stored.location)
+            return StoredResponse(stored.status_code, json.loads(stored.body), stored.location)
         if stored is not None:  # older than 24 hours and not purged yet: forgotten
             stored.delete()
         response = action()
@@ -67,7 +67,7 @@ def once(
             key=key,
             request_hash=request_hash,
             status_code=response.status_code,
-            body=response.body,
+            body=json.dumps(response.body),
             location=response.location,
         )
         return response

@@ -10,7 +10,9 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    # The answer's JSON as text, its keys in the order answered: PostgreSQL's jsonb orders an
+    # object's keys its own way, and a retry got the same JSON in other bytes.
+    body = models.TextField()
     location = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -31,7 +31,7 @@ def test_retry_of_a_ticket_replays_the_first_answer(api_client, show):
     retry = post(api_client, "/api/tickets", data, key="order-1")
 
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert retry["Location"] == first["Location"] == f"/api/tickets/{first.json()['id']}"
     assert Ticket.objects.count() == 1
     assert Booking.objects.count() == 1
@@ -44,7 +44,7 @@ def test_retry_with_or_without_the_trailing_slash_is_the_same_request(api_client
     retry = post(api_client, "/api/tickets/", data, key="order-1")
 
     assert retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert Ticket.objects.count() == 1
 
 
@@ -64,7 +64,7 @@ def test_retry_of_a_one_step_booking_replays_the_first_answer(api_client, show):
     retry = post(api_client, "/api/bookings", data, key="basket-7")
 
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert retry["Location"] == first["Location"]
     assert Ticket.objects.count() == 3
     assert Booking.objects.count() == 1
@@ -78,7 +78,7 @@ def test_retry_of_a_hold_replays_the_first_answer_and_holds_nothing_more(api_cli
     other = post(api_client, "/api/holds", {"show": show.pk, "quantity": 3}, key="cart-3")
 
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert retry["Location"] == first["Location"] == f"/api/holds/{first.json()['id']}"
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
@@ -93,7 +93,7 @@ def test_retry_of_a_confirm_replays_it_though_the_hold_is_spent(api_client, show
     retry = post(api_client, "/api/bookings", data, key="pay-42")
 
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert Ticket.objects.count() == 2
     # Without the key, the same confirm is refused: the hold was used.
     assert post(api_client, "/api/bookings", data).json()["code"] == "hold_expired"
@@ -161,7 +161,7 @@ def test_longest_key_is_accepted(api_client, show):
     retry = post(api_client, "/api/tickets", {"show": show.pk, **ADA}, key=key)
 
     assert first.status_code == retry.status_code == 201
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
     assert IdempotencyKey.objects.get().key == key
 
 
@@ -275,7 +275,7 @@ def test_a_confirm_retried_from_another_address_replays_the_booking(api_client, 
     retry = post(api_client, "/api/bookings", body, key=key, addr="198.51.100.20")
 
     assert (first.status_code, retry.status_code) == (201, 201)
-    assert retry.json() == first.json()
+    assert retry.content == first.content  # the same bytes: the keys in the same order
 
 
 def test_customers_confirming_their_own_holds_under_one_key_both_book(api_client, show):
