@@ -101,7 +101,7 @@ SELECT gen_random_uuid(), %(shows)s, '["A1"]'::jsonb, '[]'::jsonb, 0,
 FROM generate_series(1, 10000) AS i;
 
 INSERT INTO api_idempotencykey (scope, key, request_hash, status_code, body, location, created_at)
-SELECT 'bench', 'key-' || i, md5(i::text), 201, '{}'::jsonb, '',
+SELECT 'bench', 'key-' || i, md5(i::text), 201, '{}', '',
        now() - CASE WHEN i %% 2 = 0 THEN interval '25 hours' ELSE interval '1 hour' END
 FROM generate_series(1, 10000) AS i;
 

@@ -73,7 +73,7 @@ def purge_scenario(shows) -> dict[str, set]:
     ages = {"old": timedelta(hours=24, seconds=1), "24h": timedelta(hours=24), "fresh": timedelta(hours=23)}
     for name, age in ages.items():
         keys[name] = IdempotencyKey.objects.create(
-            scope="test", key=name, request_hash="h", status_code=201, body={}, location=""
+            scope="test", key=name, request_hash="h", status_code=201, body="{}", location=""
         )
         IdempotencyKey.objects.filter(pk=keys[name].pk).update(created_at=now - age)
 
@@ -186,7 +186,7 @@ def test_spent_holds_and_old_keys_are_deleted_in_batches_too(shows, monkeypatch,
     _, later = shows
     for n in range(5):
         Hold.objects.create(show=later, seats=[label(n + 1)], expires_at=PURGE_AT - timedelta(days=2))
-        key = IdempotencyKey.objects.create(scope="test", key=f"k{n}", request_hash="h", status_code=201, body={})
+        key = IdempotencyKey.objects.create(scope="test", key=f"k{n}", request_hash="h", status_code=201, body="{}")
         IdempotencyKey.objects.filter(pk=key.pk).update(created_at=PURGE_AT - timedelta(days=2))
     batches = []
     real_delete = QuerySet.delete

@@ -203,7 +203,7 @@ def live_and_expired_rows(*, bookings: int) -> None:
         for i in range(10)
     )
     for i in range(10):
-        key = IdempotencyKey.objects.create(scope="s", key=f"k{i}", request_hash="h", status_code=201, body={})
+        key = IdempotencyKey.objects.create(scope="s", key=f"k{i}", request_hash="h", status_code=201, body="{}")
         IdempotencyKey.objects.filter(pk=key.pk).update(created_at=now - timedelta(hours=25 if i % 2 else 1))
 
 
