@@ -71,6 +71,16 @@ class IdFilter(filters.NumberFilter):
         return super().filter(qs, int(value))
 
 
+class CountFilter(filters.NumberFilter):
+    """A count of things: a whole number ("1.5 seats" is a 400), up to the ids' range
+    (SQLite's integers stop at 64 bits)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, max_value=MAX_ID, **kwargs)
+
+
 _PHONE_AS_WRITTEN = re.compile(r"[0-9\s+()./-]+")
 
 
@@ -254,7 +264,7 @@ def _before(starts_at: str, day: date, zone: ZoneInfo) -> Q:
 
 class ShowFilter(StartsAtFilters):
     title = filters.CharFilter(lookup_expr="folded__contains", help_text="Title contains (any case).")
-    seats = filters.NumberFilter(
+    seats = CountFilter(
         field_name="seats_available", lookup_expr="gte", min_value=1, help_text="At least this many seats free."
     )
     expired = YesNoFilter(method="filter_expired", help_text="Started 8 hours ago or more.")

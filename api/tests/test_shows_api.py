@@ -132,6 +132,22 @@ def test_filter_seats_is_at_least_that_many_free(api_client, dune, oppenheimer):
     assert api_client.get("/api/shows", {"seats": 19}).json() == page()
 
 
+@pytest.mark.parametrize(
+    ("seats", "error"),
+    [
+        ("1.5", "Enter a whole number."),
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("9" * 20, "Ensure this value is less than or equal to 9223372036854775807."),
+    ],
+)
+def test_filter_seats_is_a_whole_number(api_client, dune, seats, error):
+    # 1.5 was read as "at least 1.5 seats".
+    response = api_client.get("/api/shows", {"seats": seats})
+
+    assert response.status_code == 400
+    assert response.json() == {"seats": [error]}
+
+
 def test_filter_expired(api_client, dune):
     now = timezone.now().replace(second=0, microsecond=0)
     old = Show.objects.create(title="Yesterday", starts_at=now - timedelta(hours=8))  # exactly 8 h: expired
@@ -151,7 +167,7 @@ def test_filter_expired(api_client, dune):
         ("time", "25:00", "Enter a valid time."),
         ("time", "7pm", "Enter a valid time."),
         ("time", "15:00:30", "Shows start on the minute: seconds must be 00."),
-        ("seats", "many", "Enter a number."),
+        ("seats", "many", "Enter a whole number."),  # a count: IntegerField's message
         ("seats", "0", "Ensure this value is greater than or equal to 1."),
         ("expired", "maybe", "Give true or false."),  # was read as not given: every show, 200
     ],
