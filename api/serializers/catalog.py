@@ -248,18 +248,18 @@ class ShowWriteSerializer(serializers.Serializer):
         given = None
         if "starts_at" in attrs:
             given = attrs["starts_at"] = _at_venue(attrs["starts_at"], screen.venue)
-        half: tuple[date | None, time | None] | None = None
+        local: tuple[date | None, time | None] | None = None
         if (day is None) != (at is None):
             if given is not None:  # the other half is starts_at's, which the one given must agree with
                 try:
-                    local = timezone.localtime(given, screen.venue.zone)
+                    there = timezone.localtime(given, screen.venue.zone)
                 except OverflowError:  # past the calendar in the venue's zone: as starts_at alone is told
                     raise TimeOutOfRange(subject="starts_at") from None
-                day, at = day or local.date(), at or local.time()
+                day, at = day or there.date(), at or there.time()
             elif self.instance is not None and self.partial:
                 # A PATCH of the date alone keeps the show's local time (of the time alone,
                 # its date) as the show stands under its lock: show_update makes the moment.
-                half, day, at = (day, at), None, None
+                local, day, at = (day, at), None, None
         if day is not None or at is not None:
             if day is None or at is None:
                 raise serializers.ValidationError({"date" if day is None else "time": ["Give both date and time."]})
@@ -272,7 +272,13 @@ class ShowWriteSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {"starts_at": ["starts_at and date and time name different moments: give one of them."]}
                 )
-            attrs["starts_at"] = named[0] if given is None else given
+            if given is not None:
+                attrs["starts_at"] = given
+            elif self.instance is not None:
+                # A moment made under the show's lock, its own where they name it (show_update).
+                local, day, at = (day, at), None, None
+            else:
+                attrs["starts_at"] = named[0]
         elif "starts_at" not in attrs and not self.partial:
             raise serializers.ValidationError({"non_field_errors": ["Give date and time, or starts_at."]})
         if self.instance is not None and "film" in attrs and attrs["film"] is None and self.instance.film_id:
@@ -290,8 +296,8 @@ class ShowWriteSerializer(serializers.Serializer):
             values.setdefault("title", "")
             if day is not None and at is not None and given is None:
                 values["local"] = (day, at)  # read again in the venue's zone once the screen is locked
-        elif half is not None:
-            values["half"] = half
+        elif local is not None:
+            values["local"] = local
         return values
 
 

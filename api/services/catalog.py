@@ -45,7 +45,7 @@ from ..models import (
 from ..seatmaps import seat_map_order
 from . import audit
 from .show_maps import capacity_in_map, keep_to_map
-from .showtimes import moment
+from .showtimes import moment, moments
 
 SHOW_FIELDS = ("title", "starts_at", "capacity", "film_id")  # what a show's audit entry compares
 
@@ -233,21 +233,24 @@ def show_update(
     capacity: int | None = None,
     film_id: int | None = None,
     prices: Prices | None = None,
-    half: tuple[date | None, time | None] | None = None,
+    local: tuple[date | None, time | None] | None = None,
     actor: str = "system",
 ) -> Show:
     """Change a show; its capacity under its lock, so that no booking slips in between the
-    count and the save. `half`: a new local date or time alone (a PATCH's), the other half
-    the show's own as it stands under its lock, read in its venue's zone."""
+    count and the save. `local`: a new date and time in the venue's zone, or one of them
+    alone (a PATCH's), the other the show's own as it stands under its lock."""
     with transaction.atomic():
-        if starts_at is not None or half is not None:
+        if starts_at is not None or local is not None:
             # A move may bring a started show back (_to_come_again): its screen's lock first,
             # then the show's (locking.py's order; a show never changes screen).
             lock_screens(Screen.objects.filter(pk__in=Show.objects.filter(pk=show_id).values("screen_id")).only("pk"))
         show = lock_show(show_id)
-        if half is not None:
+        if local is not None:
             own = show.local_start
-            starts_at = moment(half[0] or own.date(), half[1] or own.time(), show.screen.venue)
+            named = moments(local[0] or own.date(), local[1] or own.time(), show.screen.venue)
+            # The show's own moment where the date and time name it (one of two the night the
+            # clocks go back): its 02:30 sent back as it reads stays at the second 02:30.
+            starts_at = show.starts_at if show.starts_at in named else named[0]
         before, before_start = _show_state(show), show.starts_at
         was_open_timing, was_started = show.busy_until == show.starts_at, show.has_started(now)
         if film_id is not None and film_id != show.film_id:

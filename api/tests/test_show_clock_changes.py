@@ -166,3 +166,22 @@ def test_a_patch_of_the_time_alone_to_one_the_clocks_skip_is_a_400_on_time(staff
 
     assert (skipped.status_code, list(skipped.json())) == (400, ["time"])
     assert Show.objects.get(pk=made["id"]).local_start.hour == 10
+
+
+@pytest.mark.parametrize("sent", [["date"], ["time"], ["date", "time"]])
+def test_a_show_at_the_second_of_two_half_past_twos_patched_with_its_own_date_or_time_stays_there(
+    staff_client, half_past_two_twice, sent
+):
+    # Made a moment anew, the date and time it reads were the first 02:30: a PATCH sending
+    # back what it read, or a PUT without starts_at, moved the show an hour earlier.
+    _, _, second = half_past_two_twice
+    berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
+    show = Show.objects.create(screen=screen_of(10, venue=berlin), starts_at=second, title="Late night")
+    body = staff_client.get(f"/api/shows/{show.pk}").json()
+
+    response = staff_client.patch(f"/api/shows/{show.pk}", {key: body[key] for key in sent}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["starts_at"] == body["starts_at"]
+    show.refresh_from_db()
+    assert show.starts_at == second
