@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -123,7 +122,9 @@ class ShowAdmin(
     def get_ordering(self, request):
         # Soonest first: the shows to come, the next one at the top; then those that
         # started, the latest first (they were the first page, furthest future on top).
-        started = Q(starts_at__lte=Now())
+        # Started by this host's clock, as the status filter and the services read it (the
+        # database server's NOW() may disagree).
+        started = Q(starts_at__lte=timezone.now())
         return [
             Case(When(started, then=Value(1)), default=Value(0)).asc(),
             Case(When(started, then=F("starts_at"))).desc(nulls_last=True),

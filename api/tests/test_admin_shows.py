@@ -3,6 +3,7 @@
 local time, through the nights the clocks change; its seats drawn by status; its blocked
 seats, written through the services, what they refuse a message or a form error."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -229,3 +230,20 @@ def test_a_seat_label_that_is_not_one_is_a_form_error(staff, show):
     assert response.status_code == 200
     (formset,) = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "blocks"]
     assert formset.formset.errors == [{"seat": ["A-1 is not a seat label like B4."]}]
+
+
+def test_the_list_orders_the_shows_by_the_services_clock_to_come_first(staff, screen, film):
+    # The order read "started" by the database server's clock (NOW()), the status filter
+    # and the services by the app's: at NOW (here a clock ahead of the database's), every
+    # show read as to come, and the one that had started was listed first.
+    started, later, next_one = (
+        catalog.show_create(starts_at=NOW + timedelta(hours=hours), screen_id=screen.pk, film_id=film.pk)
+        for hours in (-1, 24, 4)
+    )
+
+    page = staff.get("/admin/api/show/").content.decode()
+
+    listed = [int(pk) for pk in re.findall(r'href="/admin/api/show/(\d+)/change/', page)]
+    assert listed == [next_one.pk, later.pk, started.pk]
+    upcoming = staff.get("/admin/api/show/?status=upcoming").content.decode()
+    assert f"/admin/api/show/{started.pk}/change/" not in upcoming
