@@ -17,7 +17,7 @@ from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
 from ..models import Show, Ticket
-from ..serializers.fields import seat_label
+from ..serializers.fields import iso, seat_label
 from ..services import door, jobs, sales
 from .base import (
     AllOrNoneActions,
@@ -301,10 +301,9 @@ class TicketAdmin(
                     ticket.seat,
                     ticket.booking.reference,
                     "yes" if ticket.expired else "no",
-                    timezone.localtime(ticket.checked_in_at).isoformat(timespec="seconds")
-                    if ticket.checked_in_at
-                    else "",
-                    timezone.localtime(ticket.booked_at).isoformat(timespec="seconds"),
+                    # Every time of a ticket in its venue's zone, as its start and the API's answer.
+                    iso(ticket.checked_in_at, ticket.show.zone) or "",
+                    iso(ticket.booked_at, ticket.show.zone),
                 ]
             )
         return response

@@ -338,3 +338,20 @@ def test_export_csv_action(staff, frozen):
             "2030-06-15T12:00:00+00:00",
         ],
     ]
+
+
+def test_export_csv_gives_a_tickets_times_in_its_venues_zone_as_the_api_does(staff, frozen, api_client):
+    # The start was in the venue's zone, the check-in and booking times in TIME_ZONE: one
+    # row, two clocks, and not the times the ticket's own page and API answer give.
+    istanbul = Venue.objects.create(name="Kadikoy", time_zone="Europe/Istanbul", currency="TRY", country="TR")
+    show = make_show(screen=screen_of(10, venue=istanbul), capacity=10)
+    ticket = _book(show)
+    Ticket.objects.filter(pk=ticket.pk).update(checked_in_at=NOW)
+
+    response = _act(staff, "export_csv", [ticket], follow=False)
+
+    (row,) = list(csv.reader(io.StringIO(response.content.decode())))[1:]
+    read = api_client.get(f"/api/tickets/{ticket.pk}").json()
+    answered = (read["starts_at"].replace(":00+", "+"), read["checked_in_at"], read["booked_at"])
+    assert (row[4], row[8], row[9]) == answered
+    assert row[8:] == ["2030-06-15T15:00:00+03:00", "2030-06-15T15:00:00+03:00"]
