@@ -14,7 +14,19 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from ..locking import lock_shows, lock_tickets, try_job_lock
 from ..models import (
@@ -274,20 +286,33 @@ def passed_open_timings(now: datetime) -> QuerySet[Show]:
     whose time has passed without a ticket: nobody can book them any more, and left alone
     they would litter the schedule. (A show with a ticket stays; so does one staff titled.)
 
-    Only until they expire: their tickets, had they any, are still there then (the purge
-    deletes no ticket of a show before its hours are over, not even one staff marked
-    expired at the start), so "no ticket" means none was sold, or each was cancelled.
-    Later it may mean that the purge took them, and the show that sold them stays (API.md
-    removes an open timing "that never sold a ticket"). The job runs every 10 minutes, well
-    inside the 8 hours."""
-    return Show.objects.filter(
-        starts_at__lte=now,
-        starts_at__gt=expiry_cutoff(now),
-        title="",
-        film__isnull=True,
-        busy_until=F("starts_at"),
-        ends_at=F("starts_at"),
-    ).exclude(Exists(Ticket.objects.filter(show=OuterRef("pk"))))
+    Only until a purge has run past their hours: until then their tickets, had they any,
+    are still there (the purge deletes no ticket of a show before its hours are over, not
+    even one staff marked expired at the start), so "no ticket" means none was sold, or
+    each was cancelled. Later it may mean that the purge took them, and the show that sold
+    them stays (API.md removes an open timing "that never sold a ticket"). Bounded by `now`
+    alone, those that passed while cron was stopped for 8 hours stayed for good.
+
+    The latest run but this one (at its `now`) is read from its audit entry, written with
+    its first batch that deleted anything; none yet (a fresh installation, or one upgraded
+    from version 1, whose purge left none): this run's `now`. Read by each statement, so a
+    batch reads it under the purge's lock: a run on another host that took tickets
+    meanwhile is seen with them, its clock ahead or not."""
+    runs = AuditEntry.objects.filter(object_type="job", object_id="purge_expired_tickets").exclude(at=now)
+    last_run = Coalesce(Subquery(runs.order_by("-at").values("at")[:1]), Value(now))
+    hours = Value(now - expiry_cutoff(now), output_field=DurationField())  # BOOKING_EXPIRE_AFTER_HOURS
+    return (
+        Show.objects.alias(purged_up_to=ExpressionWrapper(last_run - hours, output_field=DateTimeField()))
+        .filter(
+            starts_at__lte=now,
+            starts_at__gt=F("purged_up_to"),
+            title="",
+            film__isnull=True,
+            busy_until=F("starts_at"),
+            ends_at=F("starts_at"),
+        )
+        .exclude(Exists(Ticket.objects.filter(show=OuterRef("pk"))))
+    )
 
 
 def tickets_purge(

@@ -107,6 +107,38 @@ def test_an_open_timing_whose_tickets_staff_marked_expired_early_stays_after_the
     assert Show.objects.filter(pk=sold.pk).exists()
 
 
+def test_one_that_passed_while_the_purge_did_not_run_is_purged_by_its_next_run(now):
+    """Cron stopped for 20 hours: the open timings that passed meanwhile were past their 8
+    hours at the next run, and none was ever purged (the schedule kept them for good). No
+    run had taken their tickets yet, so the one without a ticket never sold."""
+    jobs.tickets_purge(now=now - timedelta(hours=20))  # the last run before cron stopped
+    unsold = booked_open_timing(now - timedelta(hours=19))
+    sold = booked_open_timing(now - timedelta(hours=18))
+    book_ticket(sold.pk, now=now - timedelta(days=1))
+    Ticket.objects.filter(show=sold).update(expired=True)  # as expire_tickets marks them
+
+    first, second = jobs.tickets_purge(now=now), jobs.tickets_purge(now=now + timedelta(minutes=10))
+
+    assert (first.shows, first.tickets, second.shows) == (1, 1, 0)
+    assert not Show.objects.filter(pk=unsold.pk).exists()
+    assert Show.objects.filter(pk=sold.pk).exists()
+
+
+def test_one_whose_tickets_another_hosts_run_took_meanwhile_stays(now):
+    # Two hosts' runs of one cron minute, the other's clock a second ahead: its batches
+    # took the tickets first, and this run, reading only the runs before its own `now`,
+    # found the show without any.
+    jobs.tickets_purge(now=now - timedelta(minutes=10))
+    sold = booked_open_timing(now - timedelta(hours=8, minutes=5))
+    book_ticket(sold.pk, now=now - timedelta(days=1))
+    Ticket.objects.filter(show=sold).update(expired=True)
+
+    other, this = jobs.tickets_purge(now=now + timedelta(seconds=1)), jobs.tickets_purge(now=now)
+
+    assert (other.tickets, other.shows, this.shows) == (1, 0, 0)
+    assert Show.objects.filter(pk=sold.pk).exists()
+
+
 def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
     for hours in (1, 2, 3):
         booked_open_timing(now - timedelta(hours=hours))
