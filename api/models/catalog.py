@@ -9,7 +9,7 @@ import iso4217
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from .. import sharedcache
@@ -86,6 +86,14 @@ class VenueQuerySet(models.QuerySet):
         return zones
 
 
+def _forget_time_zones() -> None:
+    """The venues' zones forgotten now, and again once the transaction commits: a search
+    that read the venues before the commit kept the old list meanwhile, and a new venue's
+    shows were missing from every search by date for up to a minute."""
+    sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
+    transaction.on_commit(lambda: sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY))
+
+
 class Venue(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default=default_time_zone)  # IANA
@@ -105,10 +113,10 @@ class Venue(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
+        _forget_time_zones()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        sharedcache.forget(VenueQuerySet.TIME_ZONES_KEY)
+        _forget_time_zones()
         return super().delete(*args, **kwargs)
 
     @property

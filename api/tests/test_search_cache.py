@@ -9,9 +9,13 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core.cache import cache, caches
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from api import sharedcache
+from api.models import Venue
+from api.models.catalog import VenueQuerySet
 from api.sharedcache import RedisCache
 from api.tests.conftest import book_ticket, make_show
 from api.views import base
@@ -227,3 +231,13 @@ def test_no_cache_asks_for_a_fresh_search(api_client, show, cached_search):
     assert booked(api_client.get("/api/shows")) == [0]  # kept
     assert booked(api_client.get("/api/shows", HTTP_CACHE_CONTROL="no-cache")) == [1]
     assert booked(api_client.get("/api/shows")) == [1]  # the fresh answer, kept for the next
+
+
+def test_the_venues_zones_are_forgotten_again_when_a_venue_saved_commits(django_capture_on_commit_callbacks):
+    # Forgotten at the save only, a search in another process that read the venues before
+    # the commit kept the old list: the new venue's shows missed every search by date.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Venue.objects.create(name="Auckland", time_zone="Pacific/Auckland")
+        sharedcache.keep(VenueQuerySet.TIME_ZONES_KEY, ["UTC"], 60)  # the other search's list
+
+    assert "Pacific/Auckland" in Venue.objects.time_zones()
