@@ -73,6 +73,8 @@ SENTENCES = {
     "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
     "idempotency_key_in_use": "Your booking is still being made. Please wait a few seconds, then send it again.",
     "network": "The booking service can't be reached. Check your connection and try again.",
+    # Said under a booking's reference (the script's and the form's): a reload loses the page.
+    "keep_reference": "Keep this reference: with your phone number it finds your booking and e-tickets again.",
 }
 # The form's own, where the script reloads (a fresh form_key, which this refusal gives).
 BOOKED_ALREADY = "This page has booked already. To book these seats as well, send the form again."

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from api import pages, waitlistpage
+from api import bookingpage, pages, waitlistpage
 from api.views import catalog, door, ops, sales, waitlist, webhooks
 
 
@@ -52,6 +52,7 @@ urlpatterns = [
     path("shows/<int:show_id>/", pages.show_page, name="show-page"),
     path("tickets/<uuid:ticket_id>/", pages.eticket, name="eticket"),
     path("waitlist/<uuid:entry_id>/", waitlistpage.waitlist_page, name="waitlist-page"),
+    path("bookings/", bookingpage.find_booking, name="find-booking"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urls)),
 ]

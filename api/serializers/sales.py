@@ -359,6 +359,6 @@ class BookingSerializer(serializers.ModelSerializer):
             "phone_number": phone_text(booking.customer.phone_number),
             "tickets": [tickets.to_representation(ticket) for ticket in sale.tickets],
             "total": str(sale.total),
-            "currency": venue.currency if venue else settings.BOOKING_CURRENCY,
+            "currency": sale.currency,
             "created_at": iso(booking.created_at, venue.zone if venue else None),
         }

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
@@ -218,7 +217,7 @@ def booking_data(sale: "Sale") -> dict[str, Any]:
         "total": str(sale.total),
         # A booking's tickets share one; a booking the purge emptied (its tickets expired and
         # deleted, the booking not yet) has none: the service's, as its answer says.
-        "currency": sale.tickets[0].show.screen.venue.currency if sale.tickets else settings.BOOKING_CURRENCY,
+        "currency": sale.currency,
         "tickets": [{**ticket_data(t), **person_data(t.holder)} for t in sale.tickets],
     }
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection
 from django.db.models import Model, Sum
@@ -47,6 +48,12 @@ class Sale:
         Not the booking's stored total, which the purge leaves as it was when it deletes the
         expired tickets of a booking that keeps others (moved to a later show)."""
         return sum((ticket.price for ticket in self.tickets), Decimal("0.00")).quantize(CENT)
+
+    @property
+    def currency(self) -> str:
+        """What its tickets are priced in: their venue's currency (a move to a venue of
+        another is refused, so one for them all), BOOKING_CURRENCY for a sale of none."""
+        return self.tickets[0].show.screen.venue.currency if self.tickets else settings.BOOKING_CURRENCY
 
 
 # Six characters without look-alikes (no 0/O, 1/I/L): 31 ** 6, about 890 million references.

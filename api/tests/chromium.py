@@ -18,6 +18,9 @@ from pyzbar.pyzbar import ZBarSymbol
 from pyzbar.pyzbar import decode as zbar_decode
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -142,3 +145,31 @@ def browser(tmp_path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+# --- the show page (test_browser_show.py and the modules beside it) ------------------------
+
+
+@pytest.fixture
+def base_url(live_server) -> str:
+    # The live server listens on localhost's IPv4 address: name it, as the offline rule does.
+    return live_server.url.replace("localhost", "127.0.0.1")
+
+
+def open_map(driver: webdriver.Chrome, url: str) -> None:
+    driver.get(url)
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map .seat"))
+
+
+def seat(driver: webdriver.Chrome, label: str) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'#map .seat[data-seat="{label}"]')
+
+
+def visible(driver: webdriver.Chrome, element_id: str) -> WebElement:
+    return WebDriverWait(driver, 15).until(
+        lambda d: d.find_element(By.ID, element_id).is_displayed() and d.find_element(By.ID, element_id)
+    )
+
+
+def message(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.ID, "message").text

@@ -54,7 +54,11 @@ def test_home_page_in_chromium(browser, live_server):
     show_link = browser.find_element(By.CSS_SELECTOR, ".shows a")
     assert show_link.get_attribute("href") == f"{live_server.url}/shows/{show.pk}/"
     links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")}
-    assert links == {"API docs": live_server.url + "/api/docs/", "Staff admin": live_server.url + "/admin/"}
+    assert links == {
+        "Find your booking": live_server.url + "/bookings/",
+        "API docs": live_server.url + "/api/docs/",
+        "Staff admin": live_server.url + "/admin/",
+    }
     assert screenshot(browser, "home", DESKTOP).exists()
     assert screenshot(browser, "home-phone", PHONE, mobile=True).exists()
     assert fits_the_width(browser)

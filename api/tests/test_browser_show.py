@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture `base_url`, imported from chromium.py, used as an argument)
 """The show page in a real browser (Debian's headless Chromium against a live server): pick
 seats on the map, hold, book, open an e-ticket; a second browser sees the seats go; the best
 seats for a party with a child; the single-seat rule in a sentence; axe-core on the page;
@@ -16,20 +17,24 @@ from django.utils import timezone
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from api.models import Hold, Screen, Show, ShowPrice, Ticket, TicketType
-from api.tests.chromium import (
+from api.tests.chromium import (  # noqa: F401 (base_url: the fixture)
     BROWSER_TESTS,
     DESKTOP,
     PHONE,
+    base_url,
     fits_the_width,
+    message,
+    open_map,
     qr_codes,
     requested_urls,
     screenshot,
+    seat,
     serious_violations,
     start_chromium,
+    visible,
 )
 from api.tests.conftest import book_ticket, make_show
 
@@ -55,12 +60,6 @@ def start(tmp_path) -> Iterator[Callable[..., webdriver.Chrome]]:
 
 
 @pytest.fixture
-def base_url(live_server) -> str:
-    # The live server listens on localhost's IPv4 address: name it, as the offline rule does.
-    return live_server.url.replace("localhost", "127.0.0.1")
-
-
-@pytest.fixture
 def sixty_priced() -> Show:
     """60 seats (rows A to F of 10), adults 12.50 and children 8.00."""
     show = make_show(days=2, title="Dune: Part Three", capacity=60)
@@ -71,25 +70,6 @@ def sixty_priced() -> Show:
         )
         ShowPrice.objects.create(show=show, ticket_type=ticket_type, category="standard", amount=amount)
     return show
-
-
-def open_map(driver: webdriver.Chrome, url: str) -> None:
-    driver.get(url)
-    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map .seat"))
-
-
-def seat(driver: webdriver.Chrome, label: str) -> WebElement:
-    return driver.find_element(By.CSS_SELECTOR, f'#map .seat[data-seat="{label}"]')
-
-
-def visible(driver: webdriver.Chrome, element_id: str) -> WebElement:
-    return WebDriverWait(driver, 15).until(
-        lambda d: d.find_element(By.ID, element_id).is_displayed() and d.find_element(By.ID, element_id)
-    )
-
-
-def message(driver: webdriver.Chrome) -> str:
-    return driver.find_element(By.ID, "message").text
 
 
 def set_count(driver: webdriver.Chrome, name: str, value: int) -> None:
@@ -150,7 +130,7 @@ def test_pick_two_seats_hold_book_and_open_an_eticket(start, base_url, sixty_pri
     assert [t.seat for t in tickets] == ["D5", "D6"]
     reference = tickets[0].booking.reference
     assert f"Your booking reference is {reference}. Total 25.00 EUR." in done.text
-    links = done.find_elements(By.CSS_SELECTOR, "a")
+    links = done.find_elements(By.CSS_SELECTOR, ".etickets a")
     assert [link.text for link in links] == ["E-ticket for seat D5", "E-ticket for seat D6"]
     assert [link.get_attribute("href") for link in links] == [f"{base_url}/tickets/{t.pk}/" for t in tickets]
     assert not browser.find_element(By.ID, "book").is_displayed()
@@ -254,7 +234,7 @@ def test_without_javascript_the_form_books(start, base_url, sixty_priced):
 
     done = visible(browser, "done")
     assert [t.seat for t in Ticket.objects.order_by("seat")] == ["C3", "C4"]
-    assert len(done.find_elements(By.CSS_SELECTOR, "a")) == 2
+    assert len(done.find_elements(By.CSS_SELECTOR, ".etickets a")) == 2
 
 
 def test_api_docs_render_with_no_request_leaving_the_server(start, base_url):

@@ -510,7 +510,14 @@
       item.append(link, ` (${typeName(ticket.ticket_type)}, ${ticket.price} ${booking.currency})`);
       list.append(item);
     }
-    done.replaceChildren(heading, text, list);
+    // The page is gone with a reload or a closed tab: the reference finds the booking again.
+    const keep = document.createElement("p");
+    keep.className = "keep";
+    const find = document.createElement("a");
+    find.href = page.dataset.findBooking;
+    find.textContent = "Find your booking";
+    keep.append(`${SENTENCES.keep_reference} `, find);
+    done.replaceChildren(heading, text, keep, list);
     form.hidden = true;
     $("free-count").hidden = true;
     done.hidden = false;
