@@ -73,6 +73,15 @@ SENTENCES = {
     "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
     "idempotency_key_in_use": "Your booking is still being made. Please wait a few seconds, then send it again.",
     "network": "The booking service can't be reached. Check your connection and try again.",
+    # The script's seat map that didn't load: the page's list of seats is back, and books.
+    "map_throttled": (
+        "Too many requests from your connection right now to draw the seat map. "
+        "Choose your seats from the list below instead: the form books them just the same."
+    ),
+    "map_failed": (
+        "The seat map couldn't be loaded. "
+        "Choose your seats from the list below instead: the form books them just the same."
+    ),
     # Said under a booking's reference (the script's and the form's): a reload loses the page.
     "keep_reference": "Keep this reference: with your phone number it finds your booking and e-tickets again.",
 }

@@ -35,6 +35,7 @@
   // The confirms whose answers were lost, with their holds: one of them may have booked (below).
   const confirmsLost = [];
   let ticking = null;
+  let withoutMap = false; // the map didn't load: the page is the form that works without the script
 
   function say(text) {
     message.textContent = text || "";
@@ -136,12 +137,30 @@
   // The map may be kept by the service for a second (SEAT_MAP_CACHE_SECONDS): after this
   // page's own hold, release or refused request it asks for a fresh one (fresh = true).
   async function loadMap(fresh = false) {
+    if (withoutMap) return;
     const answer = await api("GET", `/api/shows/${showId}/seats`, undefined, fresh ? { "Cache-Control": "no-cache" } : {});
+    if (!answer.ok && !seats.length) return formInstead(answer.status);
     if (!answer.ok) {
       say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     draw(answer.body.rows, answer.body.seats_available);
+  }
+
+  // No map drawn yet, and none comes (a 429 from the anonymous throttle: a premiere's crowd
+  // behind one address; no connection; the service down): the page goes back to what it is
+  // without the script, its list of seats and a form the server books, rather than leave
+  // the customer only "the best seats". Nothing is held yet, so nothing is lost.
+  function formInstead(status) {
+    withoutMap = true;
+    $("map-area").hidden = true;
+    $("hold-buttons").hidden = true;
+    $("seat-list").disabled = false;
+    $("seat-list").hidden = false;
+    $("person").hidden = false;
+    $("book-button").textContent = bookLabel;
+    form.removeEventListener("submit", book);
+    say(status === 429 ? SENTENCES.map_throttled : SENTENCES.map_failed);
   }
 
   function draw(mapRows, available) {
@@ -542,6 +561,7 @@
   $("map-area").hidden = false;
   $("hold-buttons").hidden = false;
   $("person").hidden = true;
+  const bookLabel = $("book-button").textContent;
   $("book-button").textContent = "Confirm booking";
   // Only seats picked set a party's size: without any, the counts typed are the party that
   // "best seats" asks for, and stay as typed.
