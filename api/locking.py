@@ -15,13 +15,13 @@ up behind it. Only lock waits are bounded: no statement_timeout, which could can
 COMMIT waiting for its synchronous replica.
 
 A write that takes several locks takes them in one order: a venue, then screens (by id),
-then shows (by id), then a booking, then tickets (by id; the expire job's UPDATE takes
-them in its scan order, after their shows'), then a client (the key share of
-ticket types may come after any of them: whoever locks a type FOR UPDATE takes no lock
-after it). A map change (venues.screen_save), a show made (catalog.show_create), an open
-timing made in a sale's or a move's transaction (showtimes.show_at) and a show moved
-(catalog.show_update) each lock the screen before a show: taken the other way round, two
-of them deadlock (a 500).
+then shows (by id), then a booking, then tickets (by id: a write of several tickets locks
+them first, lock_tickets or lock_tickets_unread, as an UPDATE or a DELETE of several takes
+them in its scan order), then a client (the key share of ticket types may come after any
+of them: whoever locks a type FOR UPDATE takes no lock after it). A map change
+(venues.screen_save), a show made (catalog.show_create), an open timing made in a sale's
+or a move's transaction (showtimes.show_at) and a show moved (catalog.show_update) each
+lock the screen before a show: taken the other way round, two of them deadlock (a 500).
 
 The show lock and the taken-seat read are written in SQL, as DESIGN.md has them: every
 booking runs both, and the lock's ORM form cost more Python than any other statement of
@@ -182,6 +182,18 @@ def lock_tickets(tickets: QuerySet[Ticket]) -> list[UUID]:
     columns = ["pk", "lock_timeout"] if connection.vendor == "postgresql" else ["pk"]
     with _waits_bounded():
         return [row[0] for row in rows.values_list(*columns)]
+
+
+def lock_tickets_unread(tickets: QuerySet[Ticket]) -> None:
+    """Lock these tickets' rows (FOR NO KEY UPDATE, what an UPDATE of their flags takes; OF
+    the ticket alone) until the transaction ends, in primary-key order, as lock_tickets, for
+    an UPDATE of them all to follow: the rows stay in the database (one row comes back,
+    their count), however many (the expire job's, after days without a run). Waited for as
+    long as it takes: a job's wait, not a request's."""
+    rows = tickets.order_by("pk").select_for_update(no_key=True, of=("self",)).values("pk")
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) locked", params)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from ..locking import lock_shows, lock_tickets, try_job_lock
+from ..locking import lock_shows, lock_tickets, lock_tickets_unread, try_job_lock
 from ..models import (
     AuditEntry,
     Booking,
@@ -68,9 +68,9 @@ DELIVERED_EVENTS_KEPT = timedelta(days=7)
 def tickets_expire(*, now: datetime, actor: str = "job:expire_tickets") -> int | None:
     """Mark tickets whose show started BOOKING_EXPIRE_AFTER_HOURS ago or more as expired.
 
-    One UPDATE, after the lock of the shows it expires, and the run's audit entry (its
-    count; a tickets.expired event when it marked any); None when another host is running
-    the job at this moment.
+    One UPDATE, after the locks of the shows it expires and of their tickets, and the run's
+    audit entry (its count; a tickets.expired event when it marked any); None when another
+    host is running the job at this moment.
     """
     with transaction.atomic():
         if not try_job_lock(EXPIRE_JOB_LOCK):
@@ -86,7 +86,16 @@ def tickets_expire(*, now: datetime, actor: str = "job:expire_tickets") -> int |
         # move meanwhile waits for this run, up to its lock_timeout: 503 busy past it.)
         to_mark = past_shows.filter(Exists(Ticket.objects.filter(show=OuterRef("pk"), expired=False)))
         list(to_mark.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
-        marked = Ticket.objects.filter(expired=False, show__in=past_shows).update(expired=True)
+        # Then their tickets, in id order, before the UPDATE, which takes them in its scan
+        # order (the heap's, an index's): a staff cancel of a booking of a started show locks
+        # the booking, then its tickets by id, never their show, and held the first by id
+        # while the UPDATE held the second and waited for the first, a deadlock that failed
+        # the run or the cancel (a 500). Under the shows' locks no other ticket comes to
+        # match: the UPDATE changes the rows locked here, unread (a run after days without
+        # one marks many).
+        tickets = Ticket.objects.filter(expired=False, show__in=past_shows)
+        lock_tickets_unread(tickets)
+        marked = tickets.update(expired=True)
         audit.record(
             actor=actor,
             action="tickets.expired",

@@ -73,8 +73,14 @@ def test_expire_is_one_update_that_loads_no_ticket(tickets):
     with CaptureQueriesContext(connection) as queries:
         jobs.tickets_expire(now=STARTS + timedelta(hours=8))
     statements = [q["sql"] for q in queries.captured_queries if "api_ticket" in q["sql"]]
-    lock, update = statements  # the lock of the shows with tickets to mark (ids alone), then the UPDATE
-    assert lock.startswith('SELECT "api_show"."id" AS "pk" FROM "api_show" WHERE ')
+    # The lock of the shows with tickets to mark (ids alone), of their tickets in id order
+    # (a count alone), then the UPDATE.
+    shows_lock, tickets_lock, update = statements
+    assert shows_lock.startswith('SELECT "api_show"."id" AS "pk" FROM "api_show" WHERE ')
+    assert tickets_lock.startswith('SELECT count(*) FROM (SELECT "api_ticket"."id" AS "pk" FROM "api_ticket" WHERE ')
+    # SQLite's writers take turns: no row lock.
+    row_lock = ' FOR NO KEY UPDATE OF "api_ticket"' if connection.vendor == "postgresql" else ""
+    assert tickets_lock.endswith(f" ORDER BY 1 ASC{row_lock}) locked")  # 1: the id
     assert update.startswith('UPDATE "api_ticket" SET "expired" = ')
 
 
