@@ -19,7 +19,7 @@ from ..errors import (
     ShowOverlaps,
     TicketTypeKeyTaken,
 )
-from ..locking import lock_screen, lock_screens, lock_shows
+from ..locking import lock_screen, lock_screens, lock_shows, lock_tickets
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
 from ..seatmaps import SeatMap, seat_map_order
 from . import audit, catalog
@@ -119,6 +119,14 @@ def _tickets_follow_map(screen: Screen, *, was: SeatMap) -> None:
     labels = [*seat_map.order, *(label for label in was.order if label not in seat_map.order)]
     moved = [label for label in labels if old(label) != new(label)]
     tickets = Ticket.objects.filter(show__screen=screen)
+    # Locked first, in id order (bounded: ShowBusy past BOOKING_LOCK_TIMEOUT_SECONDS), as
+    # every write of several tickets takes them: the UPDATEs below take them in their scan
+    # order, and a cancel of a booking of two of them (its booking's lock, then its tickets
+    # by id, never their show) held the first by id while an UPDATE held the second and
+    # waited for the first: a deadlock, one of the two failed (a 500). Every ticket of the
+    # screen, not those of the seats moved: one statement, whatever the seats (SQLite's
+    # limit on parameters).
+    lock_tickets(tickets)
     for start in range(0, len(moved), SEATS_PER_UPDATE):
         batch = moved[start : start + SEATS_PER_UPDATE]
         tickets.filter(seat__in=batch).update(seat_order=Case(*(When(seat=label, then=new(label)) for label in batch)))

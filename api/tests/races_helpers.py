@@ -1,11 +1,14 @@
 """What the catalog's race tests (test_catalog_races.py, test_catalog_deletes_races.py)
-share: one write paused in its transaction, once its rows are written, while another runs."""
+share: one write paused in its transaction, once its rows are written, while another runs;
+and, for the deadlock tests (test_commands_races.py, test_seat_map_changes.py), a wait until
+so many backends wait for locks."""
 
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from api.models import Film, Screen, Show
@@ -54,3 +57,17 @@ def show_maker(screen: Screen, film: Film | None = None) -> Callable[[], Show]:
     # The ids read now: a delete sets its instance's pk to None.
     starts_at, screen_id, film_id = timezone.now() + timedelta(days=2), screen.pk, film.pk if film else None
     return lambda: catalog.show_create(starts_at=starts_at, screen_id=screen_id, film_id=film_id, title="Late addition")
+
+
+def wait_until_backends_wait_on_locks(count: int, seconds: float = 10) -> bool:
+    """Whether `count` backends of this database wait for a lock, before `seconds` pass."""
+    deadline = timezone.now() + timedelta(seconds=seconds)
+    with connection.cursor() as cursor:
+        while timezone.now() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] >= count:
+                return True
+            threading.Event().wait(0.05)
+    return False

@@ -43,6 +43,7 @@ from api.tests.conftest import (
     make_show,
     postgres_only,
 )
+from api.tests.races_helpers import wait_until_backends_wait_on_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -128,20 +129,6 @@ def wait_until_a_query_waits_on_a_lock(start_of_query: str, seconds: float = 10)
                 [start_of_query + "%"],
             )
             if cursor.fetchone()[0]:
-                return True
-            threading.Event().wait(0.05)
-    return False
-
-
-def wait_until_backends_wait_on_locks(count: int, seconds: float = 10) -> bool:
-    """Whether `count` backends of this database wait for a lock, before `seconds` pass."""
-    deadline = timezone.now() + timedelta(seconds=seconds)
-    with connection.cursor() as cursor:
-        while timezone.now() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            if cursor.fetchone()[0] >= count:
                 return True
             threading.Event().wait(0.05)
     return False
