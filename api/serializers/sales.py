@@ -154,8 +154,10 @@ class TicketSerializer(serializers.ModelSerializer):
     different people). Read tickets with selectors.tickets_with_details()
     so that a list costs one query."""
 
-    name = serializers.CharField(read_only=True)
-    phone_number = serializers.CharField(read_only=True, help_text="E.164")
+    name = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Null in a booking read by its booker when the ticket is another's."
+    )
+    phone_number = serializers.CharField(read_only=True, allow_null=True, help_text="E.164; null as name is.")
     title = serializers.CharField(read_only=True)
     venue = serializers.IntegerField(read_only=True)
     screen = serializers.IntegerField(read_only=True)
@@ -338,7 +340,10 @@ class BookingCreateSerializer(PersonSerializer, HoldCreateSerializer):
 
 class BookingSerializer(serializers.ModelSerializer):
     """A booking (a services.sales.Sale: the booking and its tickets). Its name and phone
-    are the booker's; each ticket shows its own person."""
+    are the booker's; each ticket shows its own person, but to the booker (`booker_reads`
+    in the context: anyone but staff) a ticket given to another person (its holder changed
+    through the ticket's id) shows none: no answer to an anonymous client carries another
+    person's name or phone (API.md)."""
 
     name = serializers.CharField(read_only=True)
     phone_number = serializers.CharField(read_only=True)
@@ -357,8 +362,14 @@ class BookingSerializer(serializers.ModelSerializer):
             "reference": booking.reference,
             "name": booking.customer.name,
             "phone_number": phone_text(booking.customer.phone_number),
-            "tickets": [tickets.to_representation(ticket) for ticket in sale.tickets],
+            "tickets": [self._ticket(tickets, ticket) for ticket in sale.tickets],
             "total": str(sale.total),
             "currency": sale.currency,
             "created_at": iso(booking.created_at, venue.zone if venue else None),
         }
+
+    def _ticket(self, tickets: TicketSerializer, ticket: Ticket) -> dict[str, Any]:
+        answer = tickets.to_representation(ticket)
+        if self.context.get("booker_reads") and ticket.holder_id != ticket.booking.customer_id:
+            answer["name"] = answer["phone_number"] = None
+        return answer

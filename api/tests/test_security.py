@@ -204,6 +204,24 @@ def test_a_reference_with_its_phone_opens_that_booking_only(api_client, people):
         assert_no_other_person(response)
 
 
+def test_a_booking_read_by_its_booker_names_no_one_its_tickets_were_given_to(api_client, staff_client, people):
+    # A ticket's holder changed its person through the ticket's id (API.md: that ticket's
+    # person only); the booker's look-up then answered the new person's name and phone.
+    mine, ticket = people["my_booking"], people["my_ticket"]
+    given = {"name": OTHER_NAME, "phone_number": OTHER_PHONE}
+    assert api_client.patch(f"/api/tickets/{ticket.pk}", given, format="json").status_code == 200
+
+    response = api_client.get(f"/api/bookings/{mine.reference}", {"phone_number": MINE["phone_number"]})
+
+    assert response.status_code == 200
+    people_shown = {t["id"]: (t["name"], t["phone_number"]) for t in response.json()["tickets"]}
+    assert people_shown.pop(str(ticket.pk)) == (None, None)
+    assert set(people_shown.values()) == {(MINE["name"], MINE["phone_number"])}
+    assert_no_other_person(response)
+    staff_view = staff_client.get(f"/api/bookings/{mine.reference}").json()
+    assert {(t["name"], t["phone_number"]) for t in staff_view["tickets"]} >= {(OTHER_NAME, OTHER_PHONE)}
+
+
 @pytest.mark.parametrize("method", ["get", "delete"])
 def test_a_reference_without_its_own_phone_is_404_like_an_unknown_one(api_client, people, method):
     other = people["other_booking"]

@@ -272,7 +272,8 @@ class BookingViewSet(
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.get_object()
         sale = sales.Sale(booking=booking, tickets=list(booking.tickets.all()))
-        return Response(BookingSerializer(sale, context={"request": request}).data)
+        context = {"request": request, "booker_reads": not request.user.is_staff}
+        return Response(BookingSerializer(sale, context=context).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         sales.booking_cancel(booking_id=self.get_object().pk, actor=actor_of(request), staff=request.user.is_staff)
