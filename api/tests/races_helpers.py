@@ -1,7 +1,7 @@
 """What the catalog's race tests (test_catalog_races.py, test_catalog_deletes_races.py)
 share: one write paused in its transaction, once its rows are written, while another runs;
-and, for the deadlock tests (test_commands_races.py, test_seat_map_changes.py), a wait until
-so many backends wait for locks."""
+and a wait until so many backends wait for locks (test_ticket_lock_order.py's deadlocks,
+test_commands_races.py)."""
 
 import threading
 from collections.abc import Callable

@@ -7,7 +7,6 @@ purge goes on)."""
 
 import re
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +24,7 @@ from api.models import (
     TicketType,
     WebhookEvent,
 )
-from api.services import catalog, jobs, sales
+from api.services import catalog, jobs
 from api.tests.commands_helpers import (
     NOTHING_PURGED,
     expired_flags,
@@ -37,7 +36,6 @@ from api.tests.commands_helpers import (
     started_with_a_ticket,
 )
 from api.tests.conftest import (
-    RACE_WAIT,
     book_ticket,
     in_thread,
     make_show,
@@ -169,58 +167,6 @@ def test_a_show_moved_to_the_future_while_the_expire_job_runs_keeps_its_tickets_
     assert outcomes["job"] in (0, 1) and isinstance(outcomes["move"], Show), outcomes
     assert Show.objects.get(pk=show.pk).starts_at == tomorrow
     assert Ticket.objects.get(pk=ticket.pk).expired is False
-
-
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_booking_staff_cancel_while_the_expire_job_marks_its_tickets_does_not_deadlock():
-    # The cancel locks its booking's tickets in id order (never their show); the job's UPDATE
-    # took them in its scan order (the heap's, or the (show, seat) index's), after the show.
-    # Two tickets whose ids run against their seats and rows: the cancel held the first by
-    # id and waited for the second, which the UPDATE held while waiting for the first. A
-    # deadlock, which PostgreSQL broke after deadlock_timeout by failing one of the two (the
-    # job's run, or staff's cancel as a 500). A third connection holding the first ticket
-    # makes both wait for it, in that order.
-    now = timezone.now().replace(microsecond=0)
-    show = Show.objects.create(title="Past", starts_at=now - timedelta(hours=9))
-    ada = Customer.objects.create(name="Ada Lovelace", phone_number="+914155550123")
-    cancelled, kept = Booking.objects.bulk_create(
-        [Booking(reference="CANCEL", customer=ada), Booking(reference="KEPT23", customer=ada)]
-    )
-    first, second, other_ticket = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
-    Ticket.objects.bulk_create(  # the second by id first in the heap and in seat order
-        [
-            Ticket(id=second, booking=cancelled, holder=ada, show=show, seat="A1"),
-            Ticket(id=first, booking=cancelled, holder=ada, show=show, seat="A2"),
-            Ticket(id=other_ticket, booking=kept, holder=ada, show=show, seat="A3"),
-        ]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM api_ticket ORDER BY ctid")
-        assert [row[0] for row in cursor.fetchall()] == [second, first, other_ticket]
-    outcomes: dict = {}
-    other = connections.create_connection("default")
-    try:
-        other.set_autocommit(False)
-        with other.cursor() as cursor:
-            cursor.execute("SELECT id FROM api_ticket WHERE id = %s FOR UPDATE", [first])
-        cancel = in_thread(
-            outcomes,
-            "cancel",
-            lambda: sales.booking_cancel(booking_id=cancelled.pk, actor="staff:a", now=now, staff=True),
-        )
-        assert wait_until_backends_wait_on_locks(1)  # the cancel, at the first ticket
-        job = in_thread(outcomes, "job", lambda: jobs.tickets_expire(now=now))
-        assert wait_until_backends_wait_on_locks(2)  # and the job
-        other.rollback()
-        cancel.join(RACE_WAIT)
-        job.join(RACE_WAIT)
-    finally:
-        other.close()
-
-    assert outcomes == {"cancel": None, "job": 1}
-    assert expired_flags() == {str(other_ticket): True}
-    assert not Booking.objects.filter(pk=cancelled.pk).exists()
 
 
 # --- PostgreSQL: several hosts at once ---------------------------------------------------------

@@ -2,23 +2,20 @@
 that drops a seat in use is refused, and the capacity of the coming shows follows the map."""
 
 import threading
-import uuid
 from datetime import datetime, timedelta
 from typing import cast
 from unittest import mock
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from api.errors import CapacityAboveMap, NoSuchSeat, SeatInUse
-from api.models import AuditEntry, Booking, Customer, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
+from api.models import AuditEntry, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
 from api.seatmaps import SeatMap, grid, parse
 from api.services import audit, catalog, sales, venues
 from api.services.showtimes import ShowTime
 from api.tests.conftest import (
     ADA,
-    RACE_WAIT,
     book_seats,
     book_ticket,
     hold_seats,
@@ -28,7 +25,6 @@ from api.tests.conftest import (
     screen_of,
     while_held_open,
 )
-from api.tests.races_helpers import wait_until_backends_wait_on_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -395,55 +391,3 @@ def test_a_hold_confirmed_while_a_map_change_holds_its_show_takes_its_place_in_t
     assert isinstance(outcomes["confirm"], sales.Sale), outcomes
     ticket = Ticket.objects.get(show=show)
     assert ticket.seat_order == Screen.objects.get(pk=screen.pk).seats.labels().index("A1") == 19
-
-
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_booking_cancelled_while_a_map_change_reorders_its_tickets_does_not_deadlock():
-    # A cancel locks its booking's tickets in id order (never their show); the map change
-    # holds the coming shows' locks, and its UPDATE of the seats' places took the tickets in
-    # its scan order (the heap's, or the (show, seat) index's). Two tickets whose ids run
-    # against their seats and rows: the cancel held the first by id and waited for the
-    # second, which the UPDATE held while waiting for the first. A deadlock, which PostgreSQL
-    # broke after deadlock_timeout by failing one of the two (a 500). A third connection
-    # holding the first ticket makes both wait for it, in that order.
-    screen = screen_of(20, name="Twenty")  # A1..A10, B1..B10
-    show = make_show(screen=screen)
-    ada = Customer.objects.create(name=ADA["name"], phone_number=ADA["phone_number"])
-    booking = Booking.objects.create(reference="CANCEL", customer=ada)
-    # The second by id first in the heap, in seat order and in the hash of ids that Django's
-    # UPDATE ... WHERE id IN (SELECT ... JOIN api_show) goes through on a small table.
-    first, second = uuid.UUID(int=2), uuid.UUID(int=3)
-    Ticket.objects.bulk_create(
-        [
-            Ticket(id=second, booking=booking, holder=ada, show=show, seat="A1"),
-            Ticket(id=first, booking=booking, holder=ada, show=show, seat="A2"),
-        ]
-    )
-    b_in_front = [
-        {"label": "B", "seats": [{"number": n} for n in range(1, 11)]},
-        {"label": "A", "seats": [{"number": n} for n in range(1, 11)]},
-    ]
-    outcomes: dict = {}
-    other = connections.create_connection("default")
-    try:
-        other.set_autocommit(False)
-        with other.cursor() as cursor:
-            cursor.execute("SELECT id FROM api_ticket WHERE id = %s FOR UPDATE", [first])
-        cancel = in_thread(outcomes, "cancel", lambda: sales.booking_cancel(booking_id=booking.pk))
-        assert wait_until_backends_wait_on_locks(1)  # the cancel, at the first ticket
-        change = in_thread(
-            outcomes,
-            "change",
-            lambda: venues.screen_save(screen=screen, seat_map=parse({"rows": b_in_front}), now=timezone.now()),
-        )
-        assert wait_until_backends_wait_on_locks(2)  # and the change
-        other.rollback()
-        cancel.join(RACE_WAIT)
-        change.join(RACE_WAIT)
-    finally:
-        other.close()
-
-    assert outcomes["cancel"] is None and isinstance(outcomes["change"], Screen), outcomes
-    assert not Ticket.objects.exists()
-    assert Screen.objects.get(pk=screen.pk).seats.labels()[0] == "B1"
