@@ -22,6 +22,7 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(add_sqlite_functions, dispatch_uid="api.add_sqlite_functions")
+        from . import checks  # noqa: F401 (registers the deploy checks)
 
 
 class AdminConfig(admin_apps.AdminConfig):

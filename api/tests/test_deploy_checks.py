@@ -29,7 +29,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com"}
+DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com", "NUM_PROXIES": "1"}
 PG = "postgres://booking@db.internal:5432/booking"  # never connected to by `check`
 
 
@@ -52,6 +52,24 @@ def test_deploy_check_fails_without_https():
     assert result.returncode == 1
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr, warning
+
+
+def test_deploy_check_warns_when_no_proxy_is_trusted_for_the_clients_address():
+    """Behind the front, which production requires, every request comes from 127.0.0.1: with
+    NUM_PROXIES at its default 0 every customer was one client, sharing one throttle count
+    (60 a minute) and one client's caps on seats (20 booked an hour, 10 held), so that the
+    first busy on-sale answered nearly everyone 429 or refused their seats."""
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **{**DEPLOY, "NUM_PROXIES": "0"},
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_HTTPS="true",
+    )
+    assert result.returncode == 1
+    assert "(booking.W001) NUM_PROXIES is 0" in result.stderr
 
 
 def test_the_development_secret_is_refused_with_debug_off():
