@@ -55,6 +55,19 @@ def names(env: environ.Env, name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in env.list(name, default=default) if item.strip()]
 
 
+def hosts(values: list[str]) -> list[str]:
+    """ALLOWED_HOSTS: names as Django compares them with a request's Host, its port left
+    off. A scheme, a port or a path (https://tickets.example.com, tickets.example.com:443)
+    never matched: every request was a 400, the front's health check too, and the front
+    then answered every client 503."""
+    for value in values:
+        if "/" in value or ":" in value.rpartition("]")[2]:  # "[::1]" is an address, "x:443" a port
+            raise ImproperlyConfigured(
+                f"ALLOWED_HOSTS={value!r}: give host names alone, like tickets.example.com (no scheme, port or path)."
+            )
+    return values
+
+
 def flag(env: environ.Env, name: str, default: bool) -> bool:
     """A true/false variable; anything else (DEBUG=maybe) is refused, not read as false."""
     value = env.str(name, default=str(default)).strip().lower()

@@ -31,7 +31,7 @@ if SECRET_KEY == _DEV_SECRET_KEY and not (DEBUG or TESTING):
 if not (DEBUG or TESTING):
     env_checks.secret_key(SECRET_KEY)
 
-ALLOWED_HOSTS = env_checks.names(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+ALLOWED_HOSTS = env_checks.hosts(env_checks.names(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1"]))
 if TESTING:
     ALLOWED_HOSTS += ["testserver"]
 

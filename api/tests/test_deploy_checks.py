@@ -173,6 +173,16 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         ({"TIME_ZONE": "Europe/Londn"}, "TIME_ZONE='Europe/Londn': give an IANA time zone, like Europe/London."),
         # Served, and every local number of a venue made without a country refused.
         ({"PHONENUMBER_DEFAULT_REGION": "XX"}, "PHONENUMBER_DEFAULT_REGION='XX': give a country's two-letter code"),
+        # Never matched by a Host (Django compares the name alone): every request a 400, the
+        # front's health check too, so the front took the host out and answered every client 503.
+        (
+            {"ALLOWED_HOSTS": "https://tickets.example.com"},
+            "ALLOWED_HOSTS='https://tickets.example.com': give host names alone, like tickets.example.com",
+        ),
+        (
+            {"ALLOWED_HOSTS": "localhost, tickets.example.com:443"},
+            "ALLOWED_HOSTS='tickets.example.com:443': give host names alone, like tickets.example.com",
+        ),
     ],
 )
 def test_a_bad_setting_stops_the_service_at_start_naming_its_variable(variables, message):
