@@ -123,6 +123,10 @@ def database_url(env: environ.Env, value: str) -> dict[str, Any]:
     # An unknown scheme (postgress://) is taken as a backend's name, which Django then can't find.
     if "ENGINE" not in config or urlsplit(value).scheme not in env.DB_SCHEMES:
         raise ImproperlyConfigured(f"DATABASE_URL={value!r}: give a URL like postgres://user@host:5432/name.")
+    # Django asks for the name only when it connects: the server started, and answered every
+    # request 500, /api/health too.
+    if not config.get("NAME") and "service" not in config.get("OPTIONS", {}):
+        raise ImproperlyConfigured(f"DATABASE_URL={value!r}: name the database, like postgres://user@host:5432/name.")
     return config
 
 

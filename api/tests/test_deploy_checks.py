@@ -170,6 +170,11 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
             "DATABASE_PREPARE_THRESHOLD='never': give a whole number, or off.",
         ),
         ({"DATABASE_URL": "postgress://x@db/booking"}, "DATABASE_URL='postgress://x@db/booking': give a URL like"),
+        # No database named: the server started, and answered every request 500, /api/health too.
+        (
+            {"DATABASE_URL": "postgres://booking@db.internal:5432"},
+            "DATABASE_URL='postgres://booking@db.internal:5432': name the database, like postgres://user@host:5432/name.",
+        ),
         ({"TIME_ZONE": "Europe/Londn"}, "TIME_ZONE='Europe/Londn': give an IANA time zone, like Europe/London."),
         # Served, and every local number of a venue made without a country refused.
         ({"PHONENUMBER_DEFAULT_REGION": "XX"}, "PHONENUMBER_DEFAULT_REGION='XX': give a country's two-letter code"),
