@@ -403,7 +403,12 @@ LOGGING = {
         # django-crontab's own lines in CRONTAB_LOG (a job skipped while its last run goes on).
         "crontab": {"class": "logging.StreamHandler", "formatter": "crontab"},
     },
-    "loggers": {"django_crontab": {"handlers": ["crontab"], "propagate": False}},
+    "loggers": {
+        "django_crontab": {"handlers": ["crontab"], "propagate": False},
+        # django-axes' start-up banner at INFO: below WARNING, an unstamped line before every
+        # cron run's in CRONTAB_LOG. Its lines about logins are its other loggers'.
+        "axes.apps": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env_checks.log_level(env("LOG_LEVEL", default="WARNING"))},
 }
 

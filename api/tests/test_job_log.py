@@ -6,17 +6,21 @@ test_crontab.py."""
 
 import logging
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from api.joblog import JobFormatter
 from api.management.commands import expire_tickets
 from api.models import Booking, Customer, Show, Ticket
+from api.tests.servers import production_env
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +154,22 @@ def test_django_crontabs_own_lines_are_stamped_too():
 
     assert handler.format(record) == f"{STAMP} crontab WARNING Tried x"
     assert not logger.propagate  # not a second, unstamped line from the root's handler
+
+
+@pytest.mark.django_db(transaction=True)  # the job's process writes its audit entry: emptied after
+def test_every_line_of_a_run_from_cron_is_stamped_at_any_log_level():
+    """LOG_LEVEL=INFO (to see another host's run under way) or DEBUG put django-axes' start-up
+    line, "AXES: BEGIN version ...", unstamped into the log before every run of every job."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "expire_tickets"],
+        cwd=settings.BASE_DIR,
+        env=production_env(LOG_LEVEL="DEBUG", BOOKING_JOB_LOG="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert [line for line in lines if not LINE.match(line)] == []
+    assert [line.split(" ", 2)[2] for line in lines] == ["DEBUG Marked 0 tickets expired."]
