@@ -66,6 +66,18 @@ def test_every_setting_read_from_the_environment_is_in_the_configuration_table_w
         assert f"`{as_written(default)}`" in rows[name], (name, default, rows[name])
 
 
+def test_every_variable_gunicorn_conf_reads_is_in_the_configuration_table():
+    """gunicorn.conf.py's variables sit in the same .env: WEB_CONCURRENCY, the worker class
+    and its threads were only in its docstring and "Performance", not in the table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M))
+    read = set(re.findall(r'(?:environ\.get|_count)\("([A-Z_]+)"', (ROOT / "gunicorn.conf.py").read_text()))
+
+    assert "WEB_CONCURRENCY" in read
+    assert sorted(read - rows) == []
+
+
 def test_the_files_the_readmes_name_exist():
     named = re.compile(
         r"(?<![\w/.])(?:api|booking|deploy|bench|tools|templates)/[\w./-]*\w\.(?:py|md|cfg|tmpl|example|mk)\b"
