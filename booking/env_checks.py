@@ -174,9 +174,16 @@ def secret_key(value: str) -> str:
 
 
 def cron_log(value: str) -> str:
-    """The path the cron lines append to, quoted for the shell (a space split it)."""
+    """The path the cron lines append to, quoted for the shell (a space split it). Quoted,
+    "~" and "$HOME" are not expanded: cron's shell, in the home directory, could not open
+    such a log, and no job started."""
     if not value.strip():
         raise ImproperlyConfigured("CRONTAB_LOG is empty: give the file the cron jobs append their output to.")
+    if not value.startswith("/"):
+        raise ImproperlyConfigured(
+            f"CRONTAB_LOG={value!r}: give an absolute path, like /var/log/booking/cron.log (written as it is into"
+            " the crontab: no ~ or $HOME is expanded)."
+        )
     return shlex.quote(value)
 
 

@@ -378,7 +378,10 @@ CRONTAB_LOCK_JOBS = True
 # nothing to do writes none: the jobs' `--log`, switched on for cron's runs by this variable
 # (api/management/jobcommand.py), not by CRONJOBS' arguments, which would change the hashes.
 CRONTAB_COMMAND_PREFIX = "BOOKING_JOB_LOG=1"
-CRONTAB_COMMAND_SUFFIX = ">> " + env_checks.cron_log(env("CRONTAB_LOG", default="/tmp/booking-cron.log")) + " 2>&1"
+# Taken as written, though it begins with $ (django-environ read "$HOME/cron.log" as the name
+# of a variable, and, none set, used the default without a word).
+_cron_log = env_checks.cron_log(env_checks.raw(env, "CRONTAB_LOG", "/tmp/booking-cron.log"))
+CRONTAB_COMMAND_SUFFIX = ">> " + _cron_log + " 2>&1"
 
 SECURE_HTTPS = env_checks.flag(env, "SECURE_HTTPS", False)
 # The health check of the front (deploy/) and of a load balancer is plain HTTP from the

@@ -157,6 +157,10 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         ({"DATABASE_URL": "notaurl"}, "DATABASE_URL='notaurl': give a URL like postgres://"),
         ({"TIME_ZONE": ""}, "TIME_ZONE is empty: give an IANA time zone"),
         ({"CRONTAB_LOG": " "}, "CRONTAB_LOG is empty"),
+        # Quoted for the shell, ~ and $HOME are not expanded: cron's shell, in the home
+        # directory, could not open the log, and no job ever started (cron's mail said why).
+        ({"CRONTAB_LOG": "~/booking-cron.log"}, "CRONTAB_LOG='~/booking-cron.log': give an absolute path"),
+        ({"CRONTAB_LOG": "$HOME/cron.log"}, "CRONTAB_LOG='$HOME/cron.log': give an absolute path"),
         ({"BOOKING_SEAT_CATEGORIES": ""}, "BOOKING_SEAT_CATEGORIES='': give lower-case names"),
         ({"BOOKING_SEAT_CATEGORIES": "vip,premium"}, "BOOKING_SEAT_CATEGORIES='vip,premium': give lower-case names"),
         ({**DEPLOY, "SECRET_KEY": ""}, "SECRET_KEY: give a long random value"),
