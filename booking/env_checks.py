@@ -8,6 +8,7 @@ import re
 import shlex
 import zoneinfo
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,24 @@ class Env(environ.Env):
         except ValueError:
             kind = {int: "a whole number", float: "a number"}.get(cast, "a value of its kind")
             raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var, '')!r}: give {kind}.") from None
+
+
+# A line of .env django-environ reads: NAME=value (an "export " before it is taken).
+_DOTENV_LINE = re.compile(r"(?:export )?[A-Za-z_0-9]+=")
+
+
+def read_dotenv(env: environ.Env, path: Path) -> None:
+    """The .env file, every line of it read or refused: django-environ passed over a line it
+    can't read ("TIME_ZONE = Europe/London", spaces around the "="), with a warning among a
+    command's output, and the service ran on that variable's default (the first migrate
+    made the default venue in UTC; BOOKING_OPEN_TIMINGS = false left open timings on)."""
+    for number, line in enumerate(path.read_text(encoding="utf8").splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#") and not _DOTENV_LINE.match(line):
+            raise ImproperlyConfigured(
+                f"{path}, line {number}: {line.strip()!r} can't be read; write NAME=value, with no spaces around"
+                " the = and none before the name."
+            )
+    env.read_env(path)
 
 
 def raw(env: environ.Env, name: str, default: str) -> str:

@@ -18,7 +18,7 @@ env = env_checks.Env()
 # A deployment may keep its variables in a .env file beside manage.py; cron jobs, which
 # start with an empty environment, then read the same configuration as the app.
 if (BASE_DIR / ".env").exists():
-    env.read_env(BASE_DIR / ".env")
+    env_checks.read_dotenv(env, BASE_DIR / ".env")
 
 # Running the test suite (pytest, or `manage.py test`, which runs pytest).
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]

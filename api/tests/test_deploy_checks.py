@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import SimpleRateThrottle
 
 from api import seatmaps
@@ -275,3 +276,19 @@ def test_a_secret_key_that_names_another_variable_is_read_from_it():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == key
+
+
+@pytest.mark.parametrize("line", ["TIME_ZONE = Europe/London", "BOOKING_OPEN_TIMINGS =false", "  DEBUG=false"])
+def test_a_line_of_the_env_file_that_cant_be_read_stops_the_start_naming_it(tmp_path, line):
+    """django-environ passed over such a line with a warning, and the service ran on the
+    variable's default: the first migrate made the default venue in UTC, for good once it
+    has shows. Comments, blank lines and "export NAME=value" are read as before."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"# production\n\nexport THEATRE_NAME=The Picture House\n{line}\n")
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        env_checks.read_dotenv(env_checks.Env(), dotenv)
+    assert str(refused.value) == (
+        f"{dotenv}, line 4: {line.strip()!r} can't be read; write NAME=value, with no spaces around the = and none"
+        " before the name."
+    )
