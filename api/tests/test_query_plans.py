@@ -17,8 +17,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from api import selectors
-from api.filters import ShowFilter, TicketFilter
-from api.models import Booking, Hold, Show, Ticket, expiry_cutoff
+from api.filters import AuditFilter, ShowFilter, TicketFilter
+from api.models import AuditEntry, Booking, Hold, Show, Ticket, expiry_cutoff
 from api.tests.conftest import book_seats, hold_seats, make_show
 
 pytestmark = [
@@ -197,3 +197,17 @@ def test_a_sale_writes_no_index_that_nothing_reads(db):
             found[table].add(name)
 
     assert found == SALE_INDEXES
+
+
+def test_the_audit_trail_of_some_days_reads_the_index_of_at(db):
+    # Index Scan using api_auditentry_at_cf051702 on api_auditentry
+    #   Index Cond: ((at >= $1) AND (at < $2))
+    # at__date cast every entry's moment to a date: on 3,000,000 entries a sequential scan,
+    # 1.17 s a page (its count and its rows), where the range takes 25 ms.
+    query = QueryDict("date_after=2026-03-01&date_before=2026-03-02&action=booking.created")
+    entries = AuditFilter(query, queryset=AuditEntry.objects.order_by("-at", "-pk")).qs
+
+    text = plan(entries)
+
+    assert "Index Cond: ((at >= " in text, text
+    assert "Seq Scan" not in text, text
