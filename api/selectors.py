@@ -76,9 +76,13 @@ SEAT_MAP = "screen__seat_map"
 SEAT_MAP_OF_SHOW = f"show__{SEAT_MAP}"
 
 
-def _count(queryset: models.QuerySet, amount: models.Expression | None = None) -> Coalesce:
-    """A per-show count subquery of queryset (filtered on show=OuterRef("pk")), 0 when none."""
-    counted = queryset.filter(show=OuterRef("pk")).order_by().values("show")
+def related_count(
+    queryset: models.QuerySet, amount: models.Expression | None = None, *, link: str = "show"
+) -> Coalesce:
+    """A count subquery of queryset's rows that `link` to the outer row (a show's, by
+    default), 0 when none: each row of a page counts its own, where a Count() joined and
+    grouped every row of both tables before the page's were picked."""
+    counted = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link)
     counted = counted.annotate(n=Sum(amount) if amount is not None else Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
@@ -115,9 +119,9 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
         Show.objects.select_related("screen__venue", "film")
         .prefetch_related(_prices())
         .annotate(  # type: ignore[no-redef]
-            tickets_booked=_count(Ticket.objects.all()),
-            seats_held=_count(Hold.objects.live(now), JSONArrayLength("seats")),
-            seats_blocked=_count(blocked_not_taken(now)),
+            tickets_booked=related_count(Ticket.objects.all()),
+            seats_held=related_count(Hold.objects.live(now), JSONArrayLength("seats")),
+            seats_blocked=related_count(blocked_not_taken(now)),
             on_sale=models.ExpressionWrapper(Q(starts_at__gt=now), output_field=models.BooleanField()),
         )
         .alias(

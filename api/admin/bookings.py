@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .. import selectors
 from ..models import Booking, Customer, Ticket
 from ..services import sales
 from .base import (
@@ -63,7 +64,10 @@ class CustomerAdmin(PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(booking_count=Count("bookings", distinct=True), ticket_count=Count("tickets", distinct=True))
+            .annotate(
+                booking_count=selectors.related_count(Booking.objects.all(), link="customer"),
+                ticket_count=selectors.related_count(Ticket.objects.all(), link="holder"),
+            )
         )
 
     def has_add_permission(self, request) -> bool:
@@ -116,7 +120,11 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQuer
     inlines = [BookingTicketInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_count=Count("tickets"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(ticket_count=selectors.related_count(Ticket.objects.all(), link="booking"))
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # bookings are made through the API, with their tickets

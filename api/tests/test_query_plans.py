@@ -211,3 +211,23 @@ def test_the_audit_trail_of_some_days_reads_the_index_of_at(db):
 
     assert "Index Cond: ((at >= " in text, text
     assert "Seq Scan" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("url", "index"),
+    [("/admin/api/booking/", "api_ticket_booking_id"), ("/admin/api/customer/", "api_ticket_holder_id")],
+)
+def test_the_admins_lists_of_bookings_and_people_count_the_tickets_of_the_page_alone(door, admin_client, url, index):
+    # Limit
+    #   ->  Nested Loop  (the page's rows, with their person)
+    #   SubPlan 1  ->  GroupAggregate  ->  Index Only Scan using api_ticket_booking_id_... (booking_id = api_booking.id)
+    # Count() joined every booking (person) to its tickets and grouped them all before the
+    # page's 100 were picked: 6.9 s (9.0 s) a page with 1,000,000 bookings and 2,000,000
+    # tickets, where each row of the page counting its own takes 0.8 s (0.3 s).
+    page = admin_client.get(url).context["cl"].queryset[:100]
+
+    text = plan(page)
+
+    assert "SubPlan" in text, text
+    assert index in text, text
+    assert "Aggregate" not in text.split("SubPlan")[0], text
