@@ -109,6 +109,15 @@ class RuleErrorsAsMessages:
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id]))
 
 
+class ManyRows:
+    """A list of a table that grows by the million (tickets, people, bookings, the audit
+    trail, the delivery log): a filtered or searched page counts its matches only, not the
+    whole table too for "(N total)", a COUNT(*) of every row on each load (Django's
+    show_full_result_count)."""
+
+    show_full_result_count = False
+
+
 class ListQueriesChecked:
     """A lookup on a secret is refused (a 400): Django takes any lookup on a model's own
     fields, and a list that shows a row for one prefix of its secret and not for another

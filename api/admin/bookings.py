@@ -13,6 +13,7 @@ from ..services import sales
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
+    ManyRows,
     PhoneSearch,
     ReadOnlyInline,
     RuleErrorsAsMessages,
@@ -53,7 +54,7 @@ class CustomerBookingInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
+class CustomerAdmin(PhoneSearch, ManyRows, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["name", "phone_number", "bookings_count", "tickets_link"]
     search_fields = ["name", "phone_number"]
     phone_field = "phone_number"
@@ -108,7 +109,7 @@ class BookingTicketInline(TicketMoments, ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, admin.ModelAdmin):
+class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ManyRows, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
     list_select_related = ["customer"]
     list_filter = ["created_at"]

@@ -22,6 +22,7 @@ from ..services import door, jobs, sales
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
+    ManyRows,
     PhoneSearch,
     RuleErrorsAsMessages,
     TicketMoments,
@@ -129,7 +130,7 @@ class TicketForm(forms.ModelForm):
 
 @admin.register(Ticket)
 class TicketAdmin(
-    TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ListQueriesChecked, admin.ModelAdmin
+    TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ManyRows, ListQueriesChecked, admin.ModelAdmin
 ):
     form = TicketForm
     list_display = [

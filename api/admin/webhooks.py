@@ -14,7 +14,7 @@ from ..errors import EndpointInactive, WebhookUrlRefused
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services import webhooks
 from ..services.audit import EVENT_TYPES
-from .base import DeletedWithIt, KeepsWhatItShowed, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
+from .base import DeletedWithIt, KeepsWhatItShowed, ListQueriesChecked, ManyRows, RuleErrorsAsMessages, staff_actor
 
 
 class WebhookURLField(forms.URLField):
@@ -89,7 +89,7 @@ class WebhookAdmin(RuleErrorsAsMessages, DeletedWithIt, ListQueriesChecked, admi
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin):
+class WebhookEventAdmin(RuleErrorsAsMessages, ManyRows, ListQueriesChecked, admin.ModelAdmin):
     """The delivery log: read-only, with a retry action."""
 
     list_display = ["created_at", "type", "webhook", "status", "attempts", "response_status", "next_attempt_at"]
@@ -133,7 +133,7 @@ class WebhookEventAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdm
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ListQueriesChecked, admin.ModelAdmin):
+class AuditEntryAdmin(ManyRows, ListQueriesChecked, admin.ModelAdmin):
     """The audit trail: read-only, no add, change or delete."""
 
     list_display = ["at", "actor", "action", "object_type", "object_id", "changes"]
