@@ -2,6 +2,7 @@
 bookings.py)."""
 
 import csv
+import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, cast
 
@@ -16,14 +17,13 @@ from django.utils.html import format_html
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
-from ..models import Show, Ticket
+from ..models import Booking, Customer, Show, Ticket
 from ..serializers.fields import iso, seat_label
 from ..services import door, jobs, sales
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
     ManyRows,
-    PhoneSearch,
     RuleErrorsAsMessages,
     TicketMoments,
     history_link,
@@ -130,7 +130,7 @@ class TicketForm(forms.ModelForm):
 
 @admin.register(Ticket)
 class TicketAdmin(
-    TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ManyRows, ListQueriesChecked, admin.ModelAdmin
+    TicketMoments, AllOrNoneActions, RuleErrorsAsMessages, ManyRows, ListQueriesChecked, admin.ModelAdmin
 ):
     form = TicketForm
     list_display = [
@@ -145,9 +145,8 @@ class TicketAdmin(
     ]
     list_select_related = ["show__screen__venue", "booking", "holder"]
     list_filter = ["expired", CheckedInFilter, ShowDateFilter]
-    # "id" matches the start of an id too: on PostgreSQL a UUID is searched as its hex text.
-    search_fields = ["holder__name", "holder__phone_number", "booking__reference", "id"]
-    phone_field = "holder__phone_number"
+    # Searched by get_search_results: the people first, as the people's list finds them.
+    search_fields = ["holder__name", "holder__phone_number"]
     ordering = ["-show__starts_at", "seat_order"]
     fieldsets = [
         (None, {"fields": ["show_choice", "seat_label", "name", "phone_number"]}),
@@ -159,6 +158,28 @@ class TicketAdmin(
     def get_queryset(self, request):
         tickets = super().get_queryset(request).select_related("show__screen__venue", "booking", "holder")
         return tickets.defer(selectors.SEAT_MAP_OF_SHOW)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The tickets of the people the people's list finds for the term (a name, or a
+        phone number as people write it), of the booking whose reference it is, or whose id
+        starts with it (the first 8 characters are enough). People and bookings are looked
+        up first, then their tickets: a search that joined every ticket to its person and
+        booking to match each word there read them all (6.6 to 15.8 s a search with
+        2,000,000 tickets and 1,000,000 people)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        people, _ = self.admin_site.get_model_admin(Customer).get_search_results(request, Customer.objects.all(), term)
+        tickets = Ticket.objects.values("pk")
+        found = tickets.filter(holder__in=people.values("pk")).union(
+            tickets.filter(booking__in=Booking.objects.filter(reference=term.upper()).values("pk"))
+        )
+        start = term.replace("-", "").lower()
+        if len(start) <= 32 and all(c in "0123456789abcdef" for c in start):
+            found = found.union(
+                tickets.filter(pk__range=(uuid.UUID(start.ljust(32, "0")), uuid.UUID(start.ljust(32, "f"))))
+            )
+        return queryset.filter(pk__in=found), False
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # The "tickets" link of a customer's page filters by its holder (the booking's, by booking).
