@@ -109,12 +109,12 @@ class BookingTicketInline(TicketMoments, ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ManyRows, ListQueriesChecked, admin.ModelAdmin):
+class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ManyRows, ListQueriesChecked, admin.ModelAdmin):
     list_display = ["reference", "customer_name", "customer_phone", "tickets_link", "created_at"]
     list_select_related = ["customer"]
     list_filter = ["created_at"]
-    search_fields = ["reference", "customer__name", "customer__phone_number"]
-    phone_field = "customer__phone_number"
+    # Searched by get_search_results: the people first, as the people's list finds them.
+    search_fields = ["customer__name", "customer__phone_number"]
     ordering = ["-created_at"]
     fields = ("reference", "customer", "created_at", "history")
     readonly_fields = fields
@@ -126,6 +126,19 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, PhoneSearch, ManyRows
             .get_queryset(request)
             .annotate(ticket_count=selectors.related_count(Ticket.objects.all(), link="booking"))
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """The bookings of the people the people's list finds for the term (a name, or a
+        phone number as people write it), or the booking whose whole reference it is (any
+        case), each by its own index: the words matched against every booking joined to its
+        person took 2.8 s a search with 1,000,000 bookings (the tickets' search: sales.py)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        people, _ = self.admin_site.get_model_admin(Customer).get_search_results(request, Customer.objects.all(), term)
+        bookings = Booking.objects.values("pk")
+        found = bookings.filter(customer__in=people.values("pk")).union(bookings.filter(reference=term.upper()))
+        return queryset.filter(pk__in=found), False
 
     def has_add_permission(self, request) -> bool:
         return False  # bookings are made through the API, with their tickets
