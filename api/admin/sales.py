@@ -175,7 +175,7 @@ class TicketAdmin(
             tickets.filter(booking__in=Booking.objects.filter(reference=term.upper()).values("pk"))
         )
         start = term.replace("-", "").lower()
-        if len(start) <= 32 and all(c in "0123456789abcdef" for c in start):
+        if 0 < len(start) <= 32 and all(c in "0123456789abcdef" for c in start):
             found = found.union(
                 tickets.filter(pk__range=(uuid.UUID(start.ljust(32, "0")), uuid.UUID(start.ljust(32, "f"))))
             )
