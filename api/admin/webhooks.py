@@ -142,6 +142,12 @@ class AuditEntryAdmin(ManyRows, ListQueriesChecked, admin.ModelAdmin):
     date_hierarchy = "at"
     ordering = ["-at", "-pk"]
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        # An object's history (its "Audit history" link) is a few entries: shown without the
+        # filters by action and type, whose choices are read from the whole trail (two
+        # DISTINCTs of every entry: 1.1 s a click with 3,000,000 entries, for 1 ms of rows).
+        return () if "object_id" in request.GET else self.list_filter
+
     def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
         # The "History" links of tickets, shows and bookings filter by these.
         return lookup in ("object_type", "object_id") or super().lookup_allowed(lookup, value, request)

@@ -264,6 +264,18 @@ def test_the_admin_view_is_read_only(admin_client):
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
+def test_an_objects_history_in_the_admin_reads_its_entries_not_the_whole_trail(admin_client):
+    make_show()
+    AuditEntry.objects.create(at=timezone.now(), actor="x", action="y", object_type="show", object_id="1")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get("/admin/api/auditentry/?object_type=show&object_id=1")
+    assert [entry.action for entry in page.context["cl"].result_list] == ["y"]
+    # The filters' choices were two DISTINCTs of every entry: 1.1 s a history with 3,000,000.
+    # (The date drill-down's reads the object's entries alone.)
+    assert not [q["sql"] for q in queries if 'DISTINCT "api_auditentry"' in q["sql"]]
+    assert admin_client.get("/admin/api/auditentry/").context["cl"].has_filters  # the whole trail keeps them
+
+
 def test_the_purge_deletes_entries_past_audit_keep_days(settings):
     now = timezone.now()
     old = AuditEntry.objects.create(at=now - timedelta(days=401), actor="x", action="y", object_type="t", object_id="1")
