@@ -306,8 +306,12 @@ def passed_open_timings(now: datetime) -> QuerySet[Show]:
     its first batch that deleted anything; none yet (a fresh installation, or one upgraded
     from version 1, whose purge left none): this run's `now`. Read by each statement, so a
     batch reads it under the purge's lock: a run on another host that took tickets
-    meanwhile is seen with them, its clock ahead or not."""
-    runs = AuditEntry.objects.filter(object_type="job", object_id="purge_expired_tickets").exclude(at=now)
+    meanwhile is seen with them, its clock ahead or not. This run's own entry is left out
+    as one at its `now` that deleted no ticket (its shows go first); another run's at the
+    same `now` (a clock set back, two hosts in one instant) counts once it deleted one."""
+    runs = AuditEntry.objects.filter(object_type="job", object_id="purge_expired_tickets").exclude(
+        at=now, changes__tickets=0
+    )
     last_run = Coalesce(Subquery(runs.order_by("-at").values("at")[:1]), Value(now))
     hours = Value(now - expiry_cutoff(now), output_field=DurationField())  # BOOKING_EXPIRE_AFTER_HOURS
     return (

@@ -139,6 +139,21 @@ def test_one_whose_tickets_another_hosts_run_took_meanwhile_stays(now):
     assert Show.objects.filter(pk=sold.pk).exists()
 
 
+def test_one_whose_tickets_a_run_at_the_same_moment_took_stays(now):
+    # Two runs whose clocks read the same `now` (two hosts in one cron minute, a clock set
+    # back, a frozen one): the second left out the first's entry with its own, read the
+    # bound from the run before, and took the show that the first had emptied for unsold.
+    jobs.tickets_purge(now=now - timedelta(hours=20))
+    sold = booked_open_timing(now - timedelta(hours=9))
+    book_ticket(sold.pk, now=now - timedelta(days=1))
+    Ticket.objects.filter(show=sold).update(expired=True)
+
+    first, second = jobs.tickets_purge(now=now), jobs.tickets_purge(now=now)
+
+    assert (first.tickets, first.shows, second.shows) == (1, 0, 0)
+    assert Show.objects.filter(pk=sold.pk).exists()
+
+
 def test_the_command_says_how_many_it_deleted_and_a_second_run_none(now):
     for hours in (1, 2, 3):
         booked_open_timing(now - timedelta(hours=hours))
