@@ -8,7 +8,7 @@ from typing import TypeAlias
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import OtherCurrency, SeatTaken, TicketNotChangeable, TicketNotFound
+from ..errors import OtherCurrency, SeatTaken, TicketNotChangeable, TicketNotFound, TooFewWheelchairSpaces
 from ..locking import lock_booking_of, lock_shows, seats_in_use
 from ..models import Ticket
 from ..seatmaps import seat_map_order
@@ -79,9 +79,20 @@ def ticket_update(
                 # its need: a space there, as a booking that asks for one gets.
                 where = ticket.show.screen.seats.seat(ticket.seat)
                 wheelchair = int(wanted is None and where is not None and where.kind == "wheelchair")
-                (ticket.seat,) = choose_seats(
-                    target, used, wanted, 1, wheelchair=wheelchair, staff=staff, prices=prices, ticket_types=kept_type
-                ).seats
+                try:
+                    (ticket.seat,) = choose_seats(
+                        target,
+                        used,
+                        wanted,
+                        1,
+                        wheelchair=wheelchair,
+                        staff=staff,
+                        prices=prices,
+                        ticket_types=kept_type,
+                    ).seats
+                except TooFewWheelchairSpaces as exc:  # told on the show asked for: a ticket has no `wheelchair`
+                    exc.subject = "show"
+                    raise
                 ticket.seat_order = seat_map_order(target.screen.seats)(ticket.seat)
                 (line,) = price_lines(target, [ticket.seat], kept_type, prices)
                 ticket.price = line.price

@@ -267,3 +267,16 @@ def test_a_wheelchair_spaces_ticket_moved_keeps_a_space(api_client, accessible, 
 
     assert response.status_code == 200, response.json()
     assert response.json()["seat"] == seat
+
+
+def test_a_wheelchair_spaces_ticket_moved_where_there_is_none_is_refused_on_show(api_client, accessible):
+    # Refused on `wheelchair`, a field a ticket's PATCH has not (API.md: a 400 names what
+    # the client sent): on the show it asked to move to, which has no space for it.
+    elsewhere = make_show(days=4)  # the default screen: no wheelchair space
+    ticket = api_client.post("/api/tickets", {**ADA, "show": accessible.pk, "seat": "B3"}).json()
+
+    response = api_client.patch(f"/api/tickets/{ticket['id']}", {"show": elsewhere.pk}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["show"], response.json()
+    assert Ticket.objects.get(pk=ticket["id"]).seat == "B3"
