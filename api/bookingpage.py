@@ -10,8 +10,6 @@ shared and sent on (as the show page's booked cookie keeps the reference out of 
 address, api/pages.py). CSRF-protected as every page's form.
 """
 
-from itertools import groupby
-
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, showform
+from .models import Show, Ticket
 from .services.sale_rows import REFERENCE_LENGTH, Sale
 
 # The one answer to a reference and phone number that open nothing, whichever of them was
@@ -79,18 +78,20 @@ def find_booking(request: HttpRequest) -> HttpResponse:
                 said, status = [NO_BOOKING, NO_BOOKING_HINT], 404
             else:
                 sale = Sale(booking=booking, tickets=list(booking.tickets.all()))
+    # Its tickets by show (a ticket moved to another time is in another show), each show
+    # where its first ticket is in the selector's order, by start, then seat: not a run of
+    # them, since a show at the same start on another screen may come between two of them.
+    by_show: dict[Show, list[Ticket]] = {}
+    for ticket in sale.tickets if sale else []:
+        by_show.setdefault(ticket.show, []).append(ticket)
     context = {
         "form": form,
         "said": said,
         "sale": sale,
-        # Its tickets by show (a ticket moved to another time is in another show), in the
-        # order the selector reads them: by start, then seat.
         "shows": [
             {"show": show, "tickets": [(ticket, reverse("eticket", args=[ticket.pk])) for ticket in tickets]}
-            for show, tickets in groupby(sale.tickets, key=lambda ticket: ticket.show)
-        ]
-        if sale
-        else [],
+            for show, tickets in by_show.items()
+        ],
         "reference_length": REFERENCE_LENGTH,
         "reference_maxlength": REFERENCE_TYPED,
         "phone_maxlength": PHONE_MAX_LENGTH,

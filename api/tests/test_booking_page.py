@@ -13,7 +13,7 @@ from api.bookingpage import NO_BOOKING
 from api.models import Ticket
 from api.services import sales
 from api.showform import SENTENCES
-from api.tests.conftest import ADA, add_price, book_seats, make_show
+from api.tests.conftest import ADA, add_price, book_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +99,22 @@ def test_tickets_at_two_shows_are_listed_by_show_with_the_total_of_those_left(cl
     assert text.index("Dune: Part Three Main theatre") < text.index("A4 Adult 12.50 EUR")
     assert text.index("A4 Adult 12.50 EUR") < text.index("Perfect Days Main theatre") < text.index("B1 Child 6.00 EUR")
     assert "Total 18.50 EUR" in text  # Sale.total: the tickets' prices as they are now
+
+
+def test_each_show_is_listed_once_when_another_starts_at_the_same_moment(client, priced_dune):
+    # Tickets come in start and seat order: a ticket moved to another screen's show at the
+    # same moment fell between two of its first show's, and that show was listed twice.
+    booking = book_seats(priced_dune.pk, seats=["A1", "A5", "A10"])
+    beside = make_show(days=3, title="Perfect Days", screen=screen_of(20, name="Screen 2"))
+    add_price(beside, "adult", "12.50")
+    moved = next(ticket for ticket in booking.tickets if ticket.seat == "A5")
+    sales.ticket_update(ticket_id=moved.pk, show_id=beside.pk, seat="A5", now=timezone.now())
+
+    text = page_text(find(client, booking.booking.reference))
+
+    assert text.count("Dune: Part Three Main theatre") == 1, text
+    assert text.count("Perfect Days Main theatre") == 1, text
+    assert text.index("A1 Adult") < text.index("A10 Adult") < text.index("A5 Adult")
 
 
 def test_a_booking_whose_tickets_are_gone_says_so(client, ada_booking):
