@@ -195,12 +195,12 @@ def secret_key(value: str) -> str:
 def cron_log(value: str) -> str:
     """The path the cron lines append to, quoted for the shell (a space split it). Quoted,
     "~" and "$HOME" are not expanded: cron's shell, in the home directory, could not open
-    such a log, and no job started."""
+    such a log, and no job started. A relative path is the home directory's, as before."""
     if not value.strip():
         raise ImproperlyConfigured("CRONTAB_LOG is empty: give the file the cron jobs append their output to.")
-    if not value.startswith("/"):
+    if value.startswith("~") or "$" in value:
         raise ImproperlyConfigured(
-            f"CRONTAB_LOG={value!r}: give an absolute path, like /var/log/booking/cron.log (written as it is into"
+            f"CRONTAB_LOG={value!r}: give the path itself, like /var/log/booking/cron.log (written as it is into"
             " the crontab: no ~ or $HOME is expanded)."
         )
     return shlex.quote(value)

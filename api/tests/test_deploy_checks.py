@@ -160,8 +160,8 @@ def test_the_largest_default_screen_the_settings_allow_is_a_seat_map():
         ({"CRONTAB_LOG": " "}, "CRONTAB_LOG is empty"),
         # Quoted for the shell, ~ and $HOME are not expanded: cron's shell, in the home
         # directory, could not open the log, and no job ever started (cron's mail said why).
-        ({"CRONTAB_LOG": "~/booking-cron.log"}, "CRONTAB_LOG='~/booking-cron.log': give an absolute path"),
-        ({"CRONTAB_LOG": "$HOME/cron.log"}, "CRONTAB_LOG='$HOME/cron.log': give an absolute path"),
+        ({"CRONTAB_LOG": "~/booking-cron.log"}, "CRONTAB_LOG='~/booking-cron.log': give the path itself"),
+        ({"CRONTAB_LOG": "$HOME/cron.log"}, "CRONTAB_LOG='$HOME/cron.log': give the path itself"),
         ({"BOOKING_SEAT_CATEGORIES": ""}, "BOOKING_SEAT_CATEGORIES='': give lower-case names"),
         ({"BOOKING_SEAT_CATEGORIES": "vip,premium"}, "BOOKING_SEAT_CATEGORIES='vip,premium': give lower-case names"),
         ({**DEPLOY, "SECRET_KEY": ""}, "SECRET_KEY: give a long random value"),
@@ -239,6 +239,19 @@ def test_a_lower_case_log_level_is_taken_and_a_log_path_with_a_space_is_quoted()
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "DEBUG >> '/var/log/my booking/cron.log' 2>&1"
+
+
+def test_a_relative_log_path_is_taken_as_before():
+    # Cron starts its shell in the home directory, where it worked: an upgrade keeps it.
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.CRONTAB_COMMAND_SUFFIX)",
+        DEBUG="true",
+        CRONTAB_LOG="cron.log",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ">> cron.log 2>&1"
 
 
 def test_a_secret_key_beginning_with_a_dollar_and_lists_with_spaces_are_read_as_written():
