@@ -9,7 +9,6 @@ shows that it is).
 """
 
 import http.client
-import http.server
 import json
 import os
 import shutil
@@ -224,54 +223,3 @@ def test_the_apps_own_answers_pass_unchanged(front):
     )
     assert (status, content_type) == (404, "application/json")
     assert json.loads(body) == {"detail": "Not found."}
-
-
-class OneWorker(http.server.BaseHTTPRequestHandler):
-    """An app with one sync worker: one request at a time, the others wait in its backlog.
-    GET /busy holds the worker BUSY_SECONDS (a rush queued behind a show's lock, say)."""
-
-    def do_GET(self) -> None:
-        if self.path == "/busy":
-            time.sleep(BUSY_SECONDS)
-        body = b'{"status": "ok"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-BUSY_SECONDS = 20
-
-
-def test_a_busy_app_is_still_sent_requests_when_its_health_check_times_out(tmp_path):
-    """The front's check waits 3 s; behind a busy worker it times out, and three in a row
-    took the only server out: every client was answered 503 at once, though the app was
-    up, until two checks passed again (a rush behind one show's lock, measured: 503s to
-    searches that took milliseconds once the lock went). Now they wait their turn."""
-    app = http.server.HTTPServer(("127.0.0.1", 0), OneWorker)
-    threading.Thread(target=app.serve_forever, daemon=True).start()
-    port, log_path = free_port(), tmp_path / "haproxy.log"
-    env = {**os.environ, "FRONT_BIND": f"127.0.0.1:{port}", "APP_SERVER": f"127.0.0.1:{app.server_port}"}
-    command = [str(HAPROXY), "-db", "-C", str(DEPLOY), "-f", str(DEPLOY / "front/haproxy.cfg")]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until_up(port, process, log_path)
-        busy = threading.Thread(target=_timed_get, args=(port, "/busy", BUSY_SECONDS + 15), daemon=True)
-        busy.start()
-        deadline = time.monotonic() + BUSY_SECONDS - 3
-        while "is DOWN" not in log_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "is DOWN" in log_path.read_text(), "the check never timed out: the test shows nothing"
-
-        status, seconds = _timed_get(port, "/api/shows", timeout=BUSY_SECONDS + 15)
-        assert status == 200, seconds  # after the busy request, not a 503 at once
-        busy.join(timeout=15)
-    finally:
-        stop(process)
-        app.shutdown()
-        app.server_close()
