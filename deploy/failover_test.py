@@ -590,7 +590,9 @@ def check_database(rush: Rush, shows: list[ShowPlan], problems: list[str]) -> di
         f" WHERE t.show_id IN ({ids})"
     )
     keys = rows(
-        "SELECT key, status_code, coalesce(body->>'reference', body->>'booking', '') FROM api_idempotencykey"
+        # The answer kept as JSON text (migration 0024), read as jsonb here.
+        "SELECT key, status_code, coalesce(body::jsonb->>'reference', body::jsonb->>'booking', '')"
+        " FROM api_idempotencykey"
         f" WHERE key LIKE '{rush.label}-%'"
     )
     capacity = {s.id: s.capacity for s in shows}
