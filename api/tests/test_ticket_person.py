@@ -26,7 +26,7 @@ def party(show) -> sales.Sale:
     return book_seats(show.pk, quantity=3)
 
 
-def test_renaming_one_ticket_leaves_the_booking_and_its_other_tickets_alone(api_client, party):
+def test_renaming_one_ticket_leaves_the_booking_and_its_other_tickets_alone(api_client, staff_client, party):
     guest = party.tickets[1]
 
     response = api_client.patch(f"/api/tickets/{guest.pk}", GRACE)
@@ -39,11 +39,14 @@ def test_renaming_one_ticket_leaves_the_booking_and_its_other_tickets_alone(api_
             f"/api/bookings/{party.booking.reference}", {"phone_number": ADA["phone_number"]}
         ).json()["tickets"]
     }
+    # The booker reads no one else's name or phone (API.md): the guest's ticket shows none.
     assert people == {
         str(party.tickets[0].pk): (ADA["name"], ADA["phone_number"]),
-        str(guest.pk): (GRACE["name"], GRACE["phone_number"]),
+        str(guest.pk): (None, None),
         str(party.tickets[2].pk): (ADA["name"], ADA["phone_number"]),
     }
+    staff_view = staff_client.get(f"/api/bookings/{party.booking.reference}").json()["tickets"]
+    assert [(t["name"], t["phone_number"]) for t in staff_view if t["id"] == str(guest.pk)] == [tuple(GRACE.values())]
     booking = api_client.get(f"/api/bookings/{party.booking.reference}", {"phone_number": ADA["phone_number"]})
     assert (booking.json()["name"], booking.json()["phone_number"]) == (ADA["name"], ADA["phone_number"])
     # The guest's phone does not open the booker's booking.
