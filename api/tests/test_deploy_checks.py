@@ -34,16 +34,14 @@ DEPLOY = {"DEBUG": "false", "ALLOWED_HOSTS": "booking.example.com", "NUM_PROXIES
 PG = "postgres://booking@db.internal:5432/booking"  # never connected to by `check`
 
 
+def _deploy_check(**env: str) -> subprocess.CompletedProcess:
+    """`check --deploy --fail-level WARNING` with DEBUG off, a real SECRET_KEY and HTTPS."""
+    given = {**DEPLOY, "SECRET_KEY": secrets.token_urlsafe(50), "SECURE_HTTPS": "true", **env}
+    return _manage("check", "--deploy", "--fail-level", "WARNING", **given)
+
+
 def test_deploy_check_passes_with_debug_off_a_real_secret_and_https():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        **DEPLOY,
-        SECRET_KEY=secrets.token_urlsafe(50),
-        SECURE_HTTPS="true",
-    )
+    result = _deploy_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -60,15 +58,7 @@ def test_deploy_check_warns_when_no_proxy_is_trusted_for_the_clients_address():
     NUM_PROXIES at its default 0 every customer was one client, sharing one throttle count
     (60 a minute) and one client's caps on seats (20 booked an hour, 10 held), so that the
     first busy on-sale answered nearly everyone 429 or refused their seats."""
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        **{**DEPLOY, "NUM_PROXIES": "0"},
-        SECRET_KEY=secrets.token_urlsafe(50),
-        SECURE_HTTPS="true",
-    )
+    result = _deploy_check(NUM_PROXIES="0")
     assert result.returncode == 1
     assert "(booking.W001) NUM_PROXIES is 0" in result.stderr
 
