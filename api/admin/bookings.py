@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import selectors
@@ -179,9 +180,9 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ManyRows, ListQueries
         return listed, counts, perms_needed, protected
 
     def delete_model(self, request, obj: Booking) -> None:
-        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True)
+        sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True, now=timezone.now())
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         # Locked in primary-key order, as two staff may delete overlapping selections at once.
         for booking_id in queryset.order_by("pk").values_list("pk", flat=True):
-            sales.booking_cancel(booking_id=booking_id, actor=staff_actor(request), staff=True)
+            sales.booking_cancel(booking_id=booking_id, actor=staff_actor(request), staff=True, now=timezone.now())

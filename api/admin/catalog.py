@@ -44,7 +44,7 @@ class DeletedThroughService(RuleErrorsAsMessages):
         return deleted, counts, perms_needed, []
 
     def delete_model(self, request, obj: Venue | Screen | Film) -> None:
-        venues.in_use_delete(obj, actor=staff_actor(request))
+        venues.in_use_delete(obj, now=timezone.now(), actor=staff_actor(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)  # type: ignore[misc]
@@ -295,8 +295,8 @@ class ScreenAdmin(DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
         venues.screen_save(
             screen=obj,
             seat_map=seat_map,
-            now=timezone.now(),
             actor=staff_actor(request),
+            now=timezone.now(),
             given=[name for name in ("venue", "name") if not change or name in form.changed_data],
         )
 

@@ -165,10 +165,10 @@ class TicketTypeAdmin(RuleErrorsAsMessages, ListQueriesChecked, admin.ModelAdmin
         given = (
             [{"is_default": "default"}.get(name, name) for name in form.changed_data] if change else ("name", "default")
         )
-        venues.ticket_type_save(obj, actor=staff_actor(request), given=given)
+        venues.ticket_type_save(obj, now=timezone.now(), actor=staff_actor(request), given=given)
 
     def delete_model(self, request, obj: TicketType) -> None:
-        venues.ticket_type_delete(obj, actor=staff_actor(request))
+        venues.ticket_type_delete(obj, now=timezone.now(), actor=staff_actor(request))
 
     def get_deleted_objects(self, objs, request):
         # Django's check would stop at the prices and tickets that protect a type, on a page

@@ -246,14 +246,14 @@ class TicketAdmin(
         obj.show, obj.seat = ticket.show, ticket.seat
 
     def delete_model(self, request, obj: Ticket) -> None:
-        sales.ticket_cancel(ticket_id=obj.pk, actor=staff_actor(request), staff=True)
+        sales.ticket_cancel(ticket_id=obj.pk, actor=staff_actor(request), staff=True, now=timezone.now())
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         # All or none (AllOrNoneActions): a ticket checked in cancelled the ones before it
         # and said nothing was done. Locked booking by booking, as a cancel locks them.
         for ticket_id in queryset.order_by("booking_id", "pk").values_list("pk", flat=True):
             try:
-                sales.ticket_cancel(ticket_id=ticket_id, actor=staff_actor(request), staff=True)
+                sales.ticket_cancel(ticket_id=ticket_id, actor=staff_actor(request), staff=True, now=timezone.now())
             except TicketNotFound:
                 continue  # cancelled since the list was read: as asked
 

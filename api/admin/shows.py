@@ -271,6 +271,7 @@ class ShowAdmin(
         else:
             saved = catalog.show_create(
                 starts_at=obj.starts_at,
+                now=timezone.now(),
                 local=form.local,  # the zone as it stands under the screen's lock (catalog.show_create)
                 screen_id=obj.screen_id,
                 film_id=film_id,
@@ -281,7 +282,7 @@ class ShowAdmin(
         obj.pk, obj.title, obj.ends_at, obj.busy_until = saved.pk, saved.title, saved.ends_at, saved.busy_until
 
     def delete_model(self, request, obj: Show) -> None:
-        catalog.show_delete(show_id=obj.pk, actor=staff_actor(request))
+        catalog.show_delete(show_id=obj.pk, actor=staff_actor(request), now=timezone.now())
 
     def delete_queryset(self, request, queryset) -> None:
         # The bulk action too goes through the service (Django's would run
@@ -291,4 +292,4 @@ class ShowAdmin(
         # delete overlapping selections at once.
         with transaction.atomic():
             for show_id in queryset.order_by("pk").values_list("pk", flat=True):
-                catalog.show_delete(show_id=show_id, actor=staff_actor(request))
+                catalog.show_delete(show_id=show_id, actor=staff_actor(request), now=timezone.now())

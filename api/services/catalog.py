@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from ..errors import (
     CapacityAboveMap,
@@ -168,7 +167,7 @@ def show_create(
     prices: Prices | None = None,
     local: tuple[date, time] | None = None,
     actor: str = "system",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Show:
     """A show on the screen (the default one if none). `local`: the date and time it was
     asked for, which make starts_at in the venue's zone as it stands under the screen's
@@ -206,7 +205,7 @@ def show_create(
         if prices:
             _set_prices(show, prices)
         changes = {**_show_state(show), "screen": screen.pk, **({"prices": "set"} if prices else {})}
-        audit.record_show_created(show, changes, actor=actor, now=now or timezone.now())
+        audit.record_show_created(show, changes, actor=actor, now=now)
     return show
 
 
@@ -329,10 +328,9 @@ def _ended_with_show(show: Show, now: datetime) -> list[audit.Entry]:
     ]
 
 
-def show_delete(*, show_id: int, actor: str = "system", now: datetime | None = None) -> None:
+def show_delete(*, show_id: int, actor: str = "system", now: datetime) -> None:
     """Delete a show that sold no ticket, with its holds and waiting list (CASCADE), each
     live one recorded as ended by it in the same transaction."""
-    now = now or timezone.now()
     with transaction.atomic():
         show = lock_show(show_id)  # holds and the waiting list change under it: the ids stay
         if show.tickets.exists():
@@ -388,7 +386,7 @@ def seats_sold_unblocked(*, show: Show, seats: list[str], actor: str, now: datet
         )
 
 
-def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime | None = None) -> None:
+def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime) -> None:
     with transaction.atomic():
         lock_show(show_id)
         if not SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()[0]:
@@ -399,5 +397,5 @@ def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetim
             obj_type="show",
             obj_id=str(show_id),
             changes={"unblocked": [seat]},
-            now=now or timezone.now(),
+            now=now,
         )

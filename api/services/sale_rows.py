@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection
 from django.db.models import Model, Sum
-from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import SeatTaken
@@ -156,7 +155,6 @@ def write_sale(
     each line, and its audit entries and events (show.sold_out too when `sold_out`; the
     `hold` it confirms, hold.confirmed, among the entries: no statement more)."""
     customer = booking.customer
-    booked_at = timezone.now()  # what Ticket.booked_at (auto_now_add) takes on a save
     tickets = [
         Ticket(
             booking=booking,
@@ -166,7 +164,7 @@ def write_sale(
             seat_order=seat_order(line.seat),
             ticket_type=types[line.ticket_type],
             price=line.price,
-            booked_at=booked_at,
+            booked_at=now,  # the moment its booking.created entry gives
         )
         for line in lines
     ]

@@ -15,7 +15,6 @@ from typing import TypeAlias
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from ..errors import (
@@ -252,11 +251,10 @@ def booking_confirm(
     return with_a_reference(sell, SeatTaken("A held seat was booked meanwhile."))
 
 
-def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime | None = None, staff: bool = False) -> None:
+def booking_cancel(*, booking_id: int, actor: str = "system", now: datetime, staff: bool = False) -> None:
     """Cancel every ticket of the booking; its seats are free again at once. A booking
     gone meanwhile (cancelled at the same time) is left as it is. Only staff cancel one
     with a ticket whose show has started (_check_cancellable)."""
-    now = now or timezone.now()
     with transaction.atomic():
         # The booking's row lock first, then its tickets' (as ticket_cancel): the cancels of
         # one booking and of its tickets take turns, and each reads what the one before left.
@@ -291,9 +289,7 @@ def _check_cancellable(tickets: QuerySet[Ticket], *, staff: bool, now: datetime)
 # --- tickets ----------------------------------------------------------------------
 
 
-def ticket_cancel(
-    *, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime | None = None, staff: bool = False
-) -> None:
+def ticket_cancel(*, ticket_id: uuid.UUID | str, actor: str = "system", now: datetime, staff: bool = False) -> None:
     """Delete the ticket (its seat is free at once), and its booking if that was the last.
 
     The booking's row lock, then the ticket's (the order of booking_cancel; a change locks
@@ -301,7 +297,6 @@ def ticket_cancel(
     or of the last two tickets of a booking, take turns. The second of one ticket finds
     it gone (TicketNotFound); of the last two, the second finds its ticket the last and
     cancels the booking too. Only staff cancel a ticket whose show has started."""
-    now = now or timezone.now()
     with transaction.atomic():
         found = lock_booking_of(ticket_id)
         # Read again under the locks: a cancel or a move may have committed meanwhile.

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
-from django.utils import timezone
 
 from ..errors import (
     DefaultTicketTypeNeeded,
@@ -140,14 +139,11 @@ FOLLOWED = {Film: ("title", "runtime_minutes"), Venue: ("time_zone", "currency")
 VenueOrFilm = TypeVar("VenueOrFilm", bound=Venue | Film)
 
 
-def plain_save(
-    instance: VenueOrFilm, *, fields: dict[str, Any], actor: str = "system", now: datetime | None = None
-) -> VenueOrFilm:
+def plain_save(instance: VenueOrFilm, *, fields: dict[str, Any], actor: str = "system", now: datetime) -> VenueOrFilm:
     """Save a venue or a film with `fields` set on it; its entry ("venue.created",
     "film.changed"...) lists the fields given (of a change, those it changes, [old, new]),
     as text. A change keeps the fields not given as committed. A film's shows follow a new
     title or runtime; a venue with shows keeps its time zone and currency (InUse)."""
-    now = now or timezone.now()
     with transaction.atomic():
         done = "changed" if instance.pk is not None else "created"
         # As committed (the admin's form has already set its values on the instance).
@@ -257,7 +253,7 @@ def _lock_against_new_shows(instance: Venue | Screen | Film) -> None:
     lock_screens(screens.only("pk"))
 
 
-def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime | None = None) -> None:
+def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now: datetime) -> None:
     """Delete a venue, screen or film that no show uses (InUse otherwise)."""
     if isinstance(instance, Venue):
         shows = Show.objects.filter(screen__venue=instance)
@@ -279,14 +275,14 @@ def in_use_delete(instance: Venue | Screen | Film, *, actor: str = "system", now
         kind, pk = str(instance._meta.model_name), str(instance.pk)
         instance.delete()
         entries.append(audit.Entry(f"{kind}.deleted", kind, pk, {}))
-        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
+        audit.record_many(actor=actor, now=now, entries=entries)
 
 
 def ticket_type_save(
     ticket_type: TicketType,
     *,
     actor: str = "system",
-    now: datetime | None = None,
+    now: datetime,
     given: Collection[str] = ("name", "default"),
 ) -> TicketType:
     """Save a ticket type: of a change, the fields in `given` ("name", "default") as set on
@@ -345,14 +341,13 @@ def ticket_type_save(
             audit.Entry("ticket_type.changed", "ticket_type", key, {"default": [True, False]}) for key in was_default
         ]
         entries.append(audit.Entry(action, "ticket_type", ticket_type.key, changes))
-        audit.record_many(actor=actor, now=now or timezone.now(), entries=entries)
+        audit.record_many(actor=actor, now=now, entries=entries)
         return ticket_type
 
 
-def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: datetime | None = None) -> None:
+def ticket_type_delete(ticket_type: TicketType, *, actor: str = "system", now: datetime) -> None:
     """Delete a ticket type that no ticket, price or live hold uses (InUse otherwise), nor
     the default."""
-    now = now or timezone.now()
     with transaction.atomic():
         # As committed, under its lock (ticket_type_save locks the rows it changes): a type
         # made the default meanwhile is the default here.

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
 from api.models import Film, Screen, Show, Venue
 from api.seatmaps import parse
@@ -53,7 +54,9 @@ def film(frozen) -> Film:
 
 @pytest.fixture
 def show(screen, film) -> Show:
-    return catalog.show_create(starts_at=NOW + timedelta(days=3), screen_id=screen.pk, film_id=film.pk)
+    return catalog.show_create(
+        now=timezone.now(), starts_at=NOW + timedelta(days=3), screen_id=screen.pk, film_id=film.pk
+    )
 
 
 def _svg_seats(html: str) -> dict[str, ET.Element]:

@@ -56,7 +56,9 @@ def race(first: Callable[[], Any], then: Callable[[], Any], *, pause_in: Any) ->
 def show_maker(screen: Screen, film: Film | None = None) -> Callable[[], Show]:
     # The ids read now: a delete sets its instance's pk to None.
     starts_at, screen_id, film_id = timezone.now() + timedelta(days=2), screen.pk, film.pk if film else None
-    return lambda: catalog.show_create(starts_at=starts_at, screen_id=screen_id, film_id=film_id, title="Late addition")
+    return lambda: catalog.show_create(
+        now=timezone.now(), starts_at=starts_at, screen_id=screen_id, film_id=film_id, title="Late addition"
+    )
 
 
 def wait_until_backends_wait_on_locks(count: int, seconds: float = 10) -> bool:

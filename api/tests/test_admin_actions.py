@@ -153,7 +153,7 @@ def test_deleting_tickets_one_of_which_was_cancelled_meanwhile_cancels_the_other
 
     def cancelled_meanwhile(*, ticket_id, actor, **rest):
         if ticket_id == gone.pk:
-            cancel(ticket_id=ticket_id, actor="client:203.0.113.9")
+            cancel(ticket_id=ticket_id, actor="client:203.0.113.9", now=timezone.now())
         return cancel(ticket_id=ticket_id, actor=actor, **rest)
 
     monkeypatch.setattr(sales, "ticket_cancel", cancelled_meanwhile)

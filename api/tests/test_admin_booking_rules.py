@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
+from django.utils import timezone
 
 from api.admin.shows import ShowAdmin
 from api.models import AuditEntry, Booking, Film, Show, Ticket, Venue, Webhook, WebhookEvent
@@ -281,7 +282,7 @@ def test_a_show_the_service_refuses_comes_back_as_typed_with_the_reason(staff, f
     a message: staff typed the show again. The form comes back as typed, the reason on its
     field."""
     film = Film.objects.create(title="Dune", runtime_minutes=150)
-    dune = catalog.show_create(starts_at=_at(3, 18), film_id=film.pk)
+    dune = catalog.show_create(starts_at=_at(3, 18), film_id=film.pk, now=timezone.now())
     url = "/admin/api/show/add/"
     form = _change_form(staff, url, title="Arrival", starts_at_0="2030-06-18", starts_at_1="19:30", capacity="12")
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from api.admin.prices import PRICES_CHANGED
 from api.models import AuditEntry, Show, ShowPrice, TicketType
@@ -298,7 +299,7 @@ def test_renaming_a_type_keeps_the_default_a_colleague_moved_meanwhile(staff):
     url = f"/admin/api/tickettype/{adult.pk}/change/"
     page = {**_form(staff, url, name="Adult (18+)"), "is_default": "on"}  # the box as the page showed it
     child.default = True
-    venues.ticket_type_save(child, actor="staff:bob")
+    venues.ticket_type_save(child, now=timezone.now(), actor="staff:bob")
 
     response = staff.post(url, page)
 
@@ -314,7 +315,7 @@ def test_making_a_type_the_default_keeps_a_rename_a_colleague_made_since_the_pag
     url = f"/admin/api/tickettype/{child.pk}/change/"
     page = {**_form(staff, url), "is_default": "on"}  # the page as opened, the box ticked
     child.name = "Kids"
-    venues.ticket_type_save(child, actor="staff:bob", given=["name"])  # a colleague's rename
+    venues.ticket_type_save(child, now=timezone.now(), actor="staff:bob", given=["name"])  # a colleague's rename
 
     assert staff.post(url, page).status_code == 302
 

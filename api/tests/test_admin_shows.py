@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Venue
 from api.seatmaps import parse
@@ -84,7 +85,9 @@ def test_an_admin_save_keeps_the_cap_a_smaller_map_brought_down_and_a_blank_clea
         parse({"grid": {"rows": 2, "seats_per_row": 10}}),
     )
     screen = venues.screen_save(screen=screen, seat_map=thirty, now=NOW)
-    show = catalog.show_create(starts_at=NOW + timedelta(days=3), screen_id=screen.pk, title="Gala", capacity=25)
+    show = catalog.show_create(
+        now=timezone.now(), starts_at=NOW + timedelta(days=3), screen_id=screen.pk, title="Gala", capacity=25
+    )
     url = f"/admin/api/show/{show.pk}/change/"
     venues.screen_save(screen=screen, seat_map=twenty, now=NOW)
 
@@ -103,7 +106,7 @@ def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(sta
     berlin = Venue.objects.create(name="Kino", time_zone="Europe/Berlin", currency="EUR", country="DE")
     screen = venues.screen_save(screen=Screen(venue=berlin, name="1"), seat_map=parse(AISLE_MAP), now=NOW)
     second = datetime(2030, 10, 27, 1, 30, tzinfo=UTC)  # 02:30 CET, after 02:30 CEST
-    show = catalog.show_create(starts_at=second, screen_id=screen.pk, film_id=film.pk)
+    show = catalog.show_create(starts_at=second, screen_id=screen.pk, film_id=film.pk, now=timezone.now())
     url = f"/admin/api/show/{show.pk}/change/"
 
     response = staff.post(url, _form(staff, url, capacity="8"))
@@ -237,7 +240,9 @@ def test_the_list_orders_the_shows_by_the_services_clock_to_come_first(staff, sc
     # and the services by the app's: at NOW (here a clock ahead of the database's), every
     # show read as to come, and the one that had started was listed first.
     started, later, next_one = (
-        catalog.show_create(starts_at=NOW + timedelta(hours=hours), screen_id=screen.pk, film_id=film.pk)
+        catalog.show_create(
+            now=timezone.now(), starts_at=NOW + timedelta(hours=hours), screen_id=screen.pk, film_id=film.pk
+        )
         for hours in (-1, 24, 4)
     )
 

@@ -231,10 +231,10 @@ def test_a_booking_and_its_ticket_cancelled_at_once_are_cancelled_once():
 
         def cancel(n: int, booking_id: int = sale.booking.pk, ticket_id: uuid.UUID = ticket.pk) -> None:
             if n < 2:
-                sales.booking_cancel(booking_id=booking_id)
+                sales.booking_cancel(booking_id=booking_id, now=timezone.now())
             else:
                 with contextlib.suppress(TicketNotFound):  # the booking's cancel came first
-                    sales.ticket_cancel(ticket_id=ticket_id)
+                    sales.ticket_cancel(ticket_id=ticket_id, now=timezone.now())
 
         all_at_once(3, cancel)
 

@@ -50,7 +50,7 @@ def test_a_screen_moved_while_it_is_deleted_stays_deleted():
         moving.venue = annex
         return venues.screen_save(screen=moving, seat_map=None, now=timezone.now())
 
-    stays_deleted(screen_of(5, name="Mover"), venues.in_use_delete, move)
+    stays_deleted(screen_of(5, name="Mover"), lambda it: venues.in_use_delete(it, now=timezone.now()), move)
 
 
 @pytest.mark.parametrize("model", [Venue, Film])
@@ -60,15 +60,23 @@ def test_a_venue_or_film_changed_while_it_is_deleted_stays_deleted(model):
     )
     field = "name" if model is Venue else "title"
 
-    stays_deleted(made, venues.in_use_delete, lambda it: venues.plain_save(it, fields={field: "Renamed"}))
+    stays_deleted(
+        made,
+        lambda it: venues.in_use_delete(it, now=timezone.now()),
+        lambda it: venues.plain_save(it, now=timezone.now(), fields={field: "Renamed"}),
+    )
 
 
 def test_a_ticket_type_renamed_while_it_is_deleted_stays_deleted():
     def rename(renaming: TicketType) -> TicketType:
         renaming.name = "Students"
-        return venues.ticket_type_save(renaming)
+        return venues.ticket_type_save(renaming, now=timezone.now())
 
-    stays_deleted(TicketType.objects.create(key="student", name="Student"), venues.ticket_type_delete, rename)
+    stays_deleted(
+        TicketType.objects.create(key="student", name="Student"),
+        lambda it: venues.ticket_type_delete(it, now=timezone.now()),
+        rename,
+    )
 
 
 def test_a_ticket_type_made_the_default_meanwhile_is_not_deleted():
@@ -81,10 +89,10 @@ def test_a_ticket_type_made_the_default_meanwhile_is_not_deleted():
     def make_default() -> TicketType:
         becoming = TicketType.objects.get(pk=made.pk)
         becoming.default = True
-        return venues.ticket_type_save(becoming)
+        return venues.ticket_type_save(becoming, now=timezone.now())
 
     made_default, deleted, waited = race(
-        make_default, lambda: venues.ticket_type_delete(as_read), pause_in=venues.audit
+        make_default, lambda: venues.ticket_type_delete(as_read, now=timezone.now()), pause_in=venues.audit
     )
 
     assert isinstance(made_default, TicketType), made_default

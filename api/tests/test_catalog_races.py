@@ -31,7 +31,9 @@ def test_a_delete_waits_for_a_show_being_made_and_is_refused(subject):
     targets: dict[str, Venue | Screen | Film] = {"venue": venue, "screen": screen, "film": film}
     target = targets[subject]
 
-    show, change, waited = race(show_maker(screen, film), lambda: venues.in_use_delete(target), pause_in=catalog.audit)
+    show, change, waited = race(
+        show_maker(screen, film), lambda: venues.in_use_delete(target, now=timezone.now()), pause_in=catalog.audit
+    )
 
     assert isinstance(show, Show), show
     assert waited
@@ -45,7 +47,7 @@ def test_a_venues_time_zone_change_waits_for_a_show_being_made_and_is_refused():
     screen = screen_of(5, name="Annex 1", venue=venue)
 
     def move_venue() -> object:
-        return venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"})
+        return venues.plain_save(Venue.objects.get(pk=venue.pk), now=timezone.now(), fields={"time_zone": "Asia/Tokyo"})
 
     show, change, waited = race(show_maker(screen), move_venue, pause_in=catalog.audit)
 
@@ -65,7 +67,9 @@ def test_a_show_made_while_its_screen_or_film_is_deleted_is_a_400(subject):
     target = targets[subject]
     pk = target.pk
 
-    deleted, show, waited = race(lambda: venues.in_use_delete(target), show_maker(screen, film), pause_in=venues.audit)
+    deleted, show, waited = race(
+        lambda: venues.in_use_delete(target, now=timezone.now()), show_maker(screen, film), pause_in=venues.audit
+    )
 
     assert deleted is None, deleted
     assert waited
@@ -83,12 +87,12 @@ def test_a_show_given_by_date_and_time_while_its_venues_zone_changes_is_at_that_
     day = timezone.localdate() + timedelta(days=3)
 
     def move_venue() -> object:
-        return venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"})
+        return venues.plain_save(Venue.objects.get(pk=venue.pk), now=timezone.now(), fields={"time_zone": "Asia/Tokyo"})
 
     def make() -> Show:
         asked = ShowWriteSerializer(data={"screen": screen.pk, "date": day.isoformat(), "time": "20:00"})
         assert asked.is_valid(), asked.errors
-        return catalog.show_create(now=timezone.now(), **asked.validated_data)
+        return catalog.show_create(**asked.validated_data, now=timezone.now())
 
     moved, show, waited = race(move_venue, make, pause_in=venues.audit)
 
@@ -110,8 +114,10 @@ def test_a_venue_saved_with_its_zone_beside_a_change_of_it_keeps_the_zone_it_was
     as_read = Venue.objects.get(pk=venue.pk)
 
     moved, kept, waited = race(
-        lambda: venues.plain_save(Venue.objects.get(pk=venue.pk), fields={"time_zone": "Asia/Tokyo"}),
-        lambda: venues.plain_save(as_read, fields={"time_zone": "Europe/Paris"}),
+        lambda: venues.plain_save(
+            Venue.objects.get(pk=venue.pk), now=timezone.now(), fields={"time_zone": "Asia/Tokyo"}
+        ),
+        lambda: venues.plain_save(as_read, now=timezone.now(), fields={"time_zone": "Europe/Paris"}),
         pause_in=venues.audit,
     )
 
@@ -143,7 +149,9 @@ def test_a_default_saved_as_default_beside_another_made_the_default_stays_the_de
     student.default = True
 
     made, kept, waited = race(
-        lambda: venues.ticket_type_save(student), lambda: venues.ticket_type_save(as_read), pause_in=venues.audit
+        lambda: venues.ticket_type_save(student, now=timezone.now()),
+        lambda: venues.ticket_type_save(as_read, now=timezone.now()),
+        pause_in=venues.audit,
     )
 
     assert isinstance(made, TicketType) and isinstance(kept, TicketType), (made, kept)
@@ -160,7 +168,7 @@ def test_a_ticket_type_renamed_while_another_becomes_the_default_leaves_that_one
     student.default = True
 
     made, renamed, waited = race(
-        lambda: venues.ticket_type_save(student),
+        lambda: venues.ticket_type_save(student, now=timezone.now()),
         lambda: staff_client.patch("/api/ticket-types/adult", {"name": "Adults"}, format="json"),
         pause_in=venues.audit,
     )
@@ -200,7 +208,7 @@ def test_a_screen_made_in_a_venue_being_deleted_is_a_400():
         )
 
     deleted, made, waited = race(
-        lambda: venues.in_use_delete(Venue.objects.get(pk=venue.pk)), make, pause_in=venues.audit
+        lambda: venues.in_use_delete(Venue.objects.get(pk=venue.pk), now=timezone.now()), make, pause_in=venues.audit
     )
 
     assert deleted is None, deleted

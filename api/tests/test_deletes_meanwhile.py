@@ -126,7 +126,8 @@ def test_a_ticket_type_deleted_during_a_sale_of_it_is_in_use(student):
     show = make_show()
 
     outcomes = while_held_open(
-        lambda: book_seats(show.pk, ticket_types={"student": 1}), lambda: venues.ticket_type_delete(student)
+        lambda: book_seats(show.pk, ticket_types={"student": 1}),
+        lambda: venues.ticket_type_delete(student, now=timezone.now()),
     )
 
     assert isinstance(outcomes["first"], sales.Sale), outcomes  # its COMMIT failed
@@ -138,7 +139,8 @@ def test_a_sale_of_a_ticket_type_being_deleted_refuses_the_type(student):
     show = make_show()
 
     outcomes = while_held_open(
-        lambda: venues.ticket_type_delete(student), lambda: book_seats(show.pk, ticket_types={"student": 1})
+        lambda: venues.ticket_type_delete(student, now=timezone.now()),
+        lambda: book_seats(show.pk, ticket_types={"student": 1}),
     )
 
     assert outcomes["first"] is None and outcomes["waited"]  # at its ticket's INSERT (migration 0017)
@@ -153,7 +155,8 @@ def test_a_ticket_type_deleted_during_a_hold_of_it_is_in_use(student):
     show = make_show()
 
     outcomes = while_held_open(
-        lambda: hold_seats(show.pk, ticket_types={"student": 1}), lambda: venues.ticket_type_delete(student)
+        lambda: hold_seats(show.pk, ticket_types={"student": 1}),
+        lambda: venues.ticket_type_delete(student, now=timezone.now()),
     )
 
     assert isinstance(outcomes["second"], InUse) and outcomes["waited"], outcomes
@@ -165,7 +168,8 @@ def test_a_hold_of_a_ticket_type_being_deleted_refuses_the_type(student):
     show = make_show()
 
     outcomes = while_held_open(
-        lambda: venues.ticket_type_delete(student), lambda: hold_seats(show.pk, ticket_types={"student": 1})
+        lambda: venues.ticket_type_delete(student, now=timezone.now()),
+        lambda: hold_seats(show.pk, ticket_types={"student": 1}),
     )
 
     assert outcomes["first"] is None and outcomes["waited"], outcomes
@@ -184,7 +188,9 @@ def test_a_ticket_type_deleted_while_a_shows_prices_of_it_are_set_is_in_use(stud
     # and the show's change failed at its COMMIT (IntegrityError, a 500).
     show = make_show()
 
-    outcomes = while_held_open(set_student_prices(show.pk), lambda: venues.ticket_type_delete(student))
+    outcomes = while_held_open(
+        set_student_prices(show.pk), lambda: venues.ticket_type_delete(student, now=timezone.now())
+    )
 
     assert isinstance(outcomes["first"], Show), outcomes
     assert isinstance(outcomes["second"], InUse) and outcomes["waited"], outcomes
@@ -194,7 +200,9 @@ def test_a_ticket_type_deleted_while_a_shows_prices_of_it_are_set_is_in_use(stud
 def test_prices_set_of_a_ticket_type_being_deleted_refuse_the_type(student):
     show = make_show()
 
-    outcomes = while_held_open(lambda: venues.ticket_type_delete(student), set_student_prices(show.pk))
+    outcomes = while_held_open(
+        lambda: venues.ticket_type_delete(student, now=timezone.now()), set_student_prices(show.pk)
+    )
 
     assert outcomes["first"] is None and outcomes["waited"], outcomes
     assert isinstance(outcomes["second"], UnknownTicketType), outcomes  # was an IntegrityError
@@ -208,7 +216,7 @@ def test_a_join_of_a_waiting_list_while_staff_delete_the_show_finds_it_gone():
     def join():
         return waitlist.waitlist_join(show_id=show.pk, party_size=1, now=timezone.now(), **ADA)
 
-    outcomes = while_held_open(lambda: catalog.show_delete(show_id=show.pk), join)
+    outcomes = while_held_open(lambda: catalog.show_delete(show_id=show.pk, now=timezone.now()), join)
 
     assert isinstance(outcomes["second"], DeletedMeanwhile), outcomes  # was a 500 (DoesNotExist)
     assert not WaitlistEntry.objects.exists()

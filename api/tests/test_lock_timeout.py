@@ -190,7 +190,7 @@ def tomorrow():
 
 
 SCREEN_WRITES: dict[str, Callable[[Show], object]] = {
-    "show made": lambda show: catalog.show_create(starts_at=tomorrow(), screen_id=show.screen_id),
+    "show made": lambda show: catalog.show_create(starts_at=tomorrow(), screen_id=show.screen_id, now=timezone.now()),
     "open timing made": open_timing,
     "screen saved": lambda show: venues.screen_save(screen=show.screen, seat_map=None, now=timezone.now()),
     # When it took its screen's lock after the show's, the show's lock_timeout held, and a

@@ -255,12 +255,12 @@ def test_two_new_defaults_at_once_leave_one_default():
     for attempt in range(5):
         keys = [f"a{attempt}", f"b{attempt}"]
         for key in keys:
-            venues.ticket_type_save(TicketType(key=key, name=key))
+            venues.ticket_type_save(TicketType(key=key, name=key), now=timezone.now())
 
         def make_default(n: int, keys: list[str] = keys) -> None:
             ticket_type = TicketType.objects.get(key=keys[n])
             ticket_type.default = True
-            venues.ticket_type_save(ticket_type)
+            venues.ticket_type_save(ticket_type, now=timezone.now())
 
         all_at_once(2, make_default)
         assert TicketType.objects.filter(default=True).count() == 1

@@ -69,6 +69,7 @@ def rush_show(settings) -> Show:
     TicketType.objects.default()  # a transactional test's database starts flushed, without types
     show = catalog.show_create(
         starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(days=2),
+        now=timezone.now(),
         screen_id=screen.pk,
         title="Premiere",
     )

@@ -119,7 +119,7 @@ def _offered(client, *, seats: int = 2) -> tuple[str, Hold]:
     sold = book_seats(show.pk, quantity=seats, name="Alan Turing", phone_number="+919876543211")
     joined = _post(client, f"/api/shows/{show.pk}/waitlist", {**GRACE, "party_size": seats})
     assert joined.status_code == 201, joined.json()
-    sales.booking_cancel(booking_id=sold.booking.pk, staff=True)
+    sales.booking_cancel(booking_id=sold.booking.pk, staff=True, now=timezone.now())
     offer_seats()
     return joined.json()["id"], Hold.objects.get(waitlist_entry_id=joined.json()["id"])
 
@@ -263,7 +263,7 @@ def test_offers_confirmed_while_bookings_race_for_the_cap_all_book(settings):
         full = make_show(days=3, hour=10 + n, minute=0, capacity=2, screen=screen_of(2))
         sold = book_seats(full.pk, quantity=2, name="Alan Turing", phone_number="+919876543211")
         waitlist.waitlist_join(show_id=full.pk, party_size=2, now=timezone.now(), client=CLIENT, **GRACE)
-        sales.booking_cancel(booking_id=sold.booking.pk, staff=True)
+        sales.booking_cancel(booking_id=sold.booking.pk, staff=True, now=timezone.now())
     offer_seats()
     offers = list(Hold.objects.filter(waitlist_entry__isnull=False).values_list("pk", flat=True))
     assert len(offers) == 5

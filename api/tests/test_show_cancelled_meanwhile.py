@@ -29,7 +29,7 @@ def _show_cancelled_before_lock(monkeypatch, module):
     original = module.lock_show
 
     def cancelled_first(show_id):
-        catalog.show_delete(show_id=show_id)
+        catalog.show_delete(show_id=show_id, now=timezone.now())
         return original(show_id)
 
     monkeypatch.setattr(module, "lock_show", cancelled_first)
@@ -37,7 +37,7 @@ def _show_cancelled_before_lock(monkeypatch, module):
 
 def test_confirming_a_hold_that_the_shows_cancellation_released_is_409_hold_expired(api_client, show):
     held = post_hold(api_client, show, seats=["A3"])
-    catalog.show_delete(show_id=show.pk)
+    catalog.show_delete(show_id=show.pk, now=timezone.now())
     assert AuditEntry.objects.filter(action="hold.released", object_id=held["id"]).exists()
 
     response = book(api_client, hold=held["id"], **ADA)
@@ -52,7 +52,7 @@ def test_confirming_a_hold_that_ran_out_before_its_show_was_cancelled_is_409_hol
     with time_machine.travel(moment, tick=False):
         held = post_hold(api_client, show, seats=["A3"])
     with time_machine.travel(moment + timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1), tick=False):
-        catalog.show_delete(show_id=show.pk)
+        catalog.show_delete(show_id=show.pk, now=timezone.now())
         assert not AuditEntry.objects.filter(action="hold.released", object_id=held["id"]).exists()
         response = book(api_client, hold=held["id"], **ADA)
 

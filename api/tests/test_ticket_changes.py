@@ -251,7 +251,7 @@ def test_a_change_racing_a_cancel_is_a_404(api_client, ticket):
     def cancel_then_lock(show_ids):
         # What a DELETE at the same time commits (here inside the change's transaction,
         # which the 404 rolls back: the test reads only the answer).
-        sales.ticket_cancel(ticket_id=ticket.pk)
+        sales.ticket_cancel(ticket_id=ticket.pk, now=timezone.now())
         return lock_shows(show_ids)
 
     with mock.patch.object(ticket_changes, "lock_shows", cancel_then_lock):
@@ -267,7 +267,7 @@ def test_a_cancel_committed_just_after_a_change_makes_it_a_404(api_client, ticke
 
     def update_then_cancel(**kwargs):
         ticket_update(**kwargs)
-        sales.ticket_cancel(ticket_id=ticket.pk)
+        sales.ticket_cancel(ticket_id=ticket.pk, now=timezone.now())
 
     with mock.patch.object(sales, "ticket_update", update_then_cancel):
         response = api_client.patch(f"/api/tickets/{ticket.pk}", {"seat": "B1"})

@@ -5,6 +5,7 @@ waits for the first's, then breaks the unique index. It is told as a key already
 words of those checks, never a 500; one type is made."""
 
 import pytest
+from django.utils import timezone
 
 from api.models import AuditEntry, TicketType
 from api.services import venues
@@ -17,7 +18,7 @@ VETERAN = {"key": "veteran", "name": "Veteran"}
 
 
 def made_by_a_colleague() -> TicketType:
-    return venues.ticket_type_save(TicketType(**VETERAN), actor="staff:a")
+    return venues.ticket_type_save(TicketType(**VETERAN), now=timezone.now(), actor="staff:a")
 
 
 def test_two_staff_adding_one_ticket_type_key_at_once_is_a_400_not_a_500(staff_client):

@@ -117,7 +117,7 @@ def test_a_join_whose_show_is_deleted_just_after_it_commits_is_a_404(api_client,
 
     def join_then_show_deleted(**kwargs):
         made = joined(**kwargs)
-        catalog.show_delete(show_id=show.pk, actor="staff:a")  # another request, right after
+        catalog.show_delete(show_id=show.pk, actor="staff:a", now=timezone.now())  # another request, right after
         return made
 
     monkeypatch.setattr(waitlist, "waitlist_join", join_then_show_deleted)

@@ -63,9 +63,9 @@ def test_a_cancellation_carries_the_booking_and_its_people_as_the_booking_did(en
     first, last = one_by_one.tickets
     created = {e.payload["data"]["reference"]: e.payload["data"] for e in WebhookEvent.objects.all()}
 
-    sales.booking_cancel(booking_id=whole.booking.pk)
-    sales.ticket_cancel(ticket_id=first.pk)
-    sales.ticket_cancel(ticket_id=last.pk)
+    sales.booking_cancel(booking_id=whole.booking.pk, now=timezone.now())
+    sales.ticket_cancel(ticket_id=first.pk, now=timezone.now())
+    sales.ticket_cancel(ticket_id=last.pk, now=timezone.now())
 
     sent = [(e.type, e.payload["data"]) for e in WebhookEvent.objects.exclude(type="booking.created").order_by("pk")]
     grace = {"name": "Grace Hopper", "phone_number": "+919876543210"}

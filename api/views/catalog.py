@@ -101,7 +101,7 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
         return Response(ShowDetailSerializer(show, context={"now": now, "free_seats": free_seats}).data)
 
     def perform_destroy(self, instance: Show) -> None:
-        catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request))
+        catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request), now=timezone.now())
 
     def _answer(self, show_id: int, code: int) -> Response:
         show = self.get_queryset().get(pk=show_id)
@@ -171,7 +171,7 @@ class SeatBlockView(GenericAPIView):
         show = get_object_or_404(Show.objects.all(), pk=pk)
         if not show.blocks.filter(seat=seat.upper()).exists():
             raise NotFound("This seat is not blocked at this show.")
-        catalog.seat_unblock(show_id=show.pk, seat=seat.upper(), actor=actor_of(request))
+        catalog.seat_unblock(show_id=show.pk, seat=seat.upper(), actor=actor_of(request), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -179,7 +179,7 @@ class InUseDestroyMixin:
     """DELETE of a venue, screen or film: refused (409 in_use) while shows use it."""
 
     def perform_destroy(self, instance: Venue | Screen | Film) -> None:
-        venues.in_use_delete(instance, actor=actor_of(self.request))  # type: ignore[attr-defined]
+        venues.in_use_delete(instance, now=timezone.now(), actor=actor_of(self.request))  # type: ignore[attr-defined]
 
 
 class PlainSaveMixin:
@@ -317,7 +317,7 @@ class TicketTypeViewSet(LocationMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = venues.ticket_type_save(
-            TicketType(**serializer.validated_data), actor=actor_of(self.request)
+            TicketType(**serializer.validated_data), now=timezone.now(), actor=actor_of(self.request)
         )
 
     def perform_update(self, serializer: BaseSerializer) -> None:
@@ -326,8 +326,8 @@ class TicketTypeViewSet(LocationMixin, viewsets.ModelViewSet):
         for field, value in serializer.validated_data.items():
             setattr(ticket_type, field, value)
         serializer.instance = venues.ticket_type_save(
-            ticket_type, actor=actor_of(self.request), given=serializer.validated_data.keys()
+            ticket_type, now=timezone.now(), actor=actor_of(self.request), given=serializer.validated_data.keys()
         )
 
     def perform_destroy(self, instance: TicketType) -> None:
-        venues.ticket_type_delete(instance, actor=actor_of(self.request))
+        venues.ticket_type_delete(instance, now=timezone.now(), actor=actor_of(self.request))

@@ -139,7 +139,9 @@ class TicketViewSet(viewsets.ModelViewSet):
         return self._answer(get_object_or_404(self.get_queryset(), pk=ticket.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.ticket_cancel(ticket_id=self.get_object().pk, actor=actor_of(request), staff=request.user.is_staff)
+        sales.ticket_cancel(
+            now=timezone.now(), ticket_id=self.get_object().pk, actor=actor_of(request), staff=request.user.is_staff
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -276,5 +278,7 @@ class BookingViewSet(
         return Response(BookingSerializer(sale, context=context).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        sales.booking_cancel(booking_id=self.get_object().pk, actor=actor_of(request), staff=request.user.is_staff)
+        sales.booking_cancel(
+            now=timezone.now(), booking_id=self.get_object().pk, actor=actor_of(request), staff=request.user.is_staff
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -175,7 +175,12 @@ class Command(BaseCommand):
                             continue
                         try:
                             catalog.show_create(
-                                starts_at=starts_at, screen_id=screen.pk, film_id=film.pk, prices=prices, actor=ACTOR
+                                starts_at=starts_at,
+                                now=timezone.now(),
+                                screen_id=screen.pk,
+                                film_id=film.pk,
+                                prices=prices,
+                                actor=ACTOR,
                             )
                             created += 1
                         except DomainError:  # a show staff scheduled is in the way
