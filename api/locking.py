@@ -184,13 +184,14 @@ def lock_tickets(tickets: QuerySet[Ticket]) -> list[UUID]:
         return [row[0] for row in rows.values_list(*columns)]
 
 
-def lock_tickets_unread(tickets: QuerySet[Ticket]) -> None:
-    """Lock these tickets' rows (FOR NO KEY UPDATE, what an UPDATE of their flags takes; OF
-    the ticket alone) until the transaction ends, in primary-key order, as lock_tickets, for
-    an UPDATE of them all to follow: the rows stay in the database (one row comes back,
-    their count), however many (the expire job's, after days without a run). Waited for as
-    long as it takes: a job's wait, not a request's."""
-    rows = tickets.order_by("pk").select_for_update(no_key=True, of=("self",)).values("pk")
+def lock_tickets_unread(tickets: QuerySet[Ticket], *, to_delete: bool = False) -> None:
+    """Lock these tickets' rows (FOR NO KEY UPDATE, what an UPDATE of their flags takes, or
+    FOR UPDATE `to_delete`, what a DELETE takes; OF the ticket alone) until the transaction
+    ends, in primary-key order, as lock_tickets, for an UPDATE or a DELETE of them all to
+    follow: the rows stay in the database (one row comes back, their count), however many
+    (the expire job's after days without a run, a purge's batch). Waited for as long as it
+    takes: a job's wait, not a request's."""
+    rows = tickets.order_by("pk").select_for_update(no_key=not to_delete, of=("self",)).values("pk")
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql}) locked", params)

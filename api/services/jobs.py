@@ -228,7 +228,11 @@ def _delete_expired_tickets(run: _PurgeRun, batch_size: int, now: datetime) -> N
             last = batch.values_list("pk", flat=True)[batch_size - 1 : batch_size].first()
             if last is not None:
                 batch = batch.filter(pk__lte=last)
-            run.deleted("tickets", batch.exclude(show__in=in_their_hours).order_by().delete()[0])
+            done = batch.exclude(show__in=in_their_hours)
+            # Locked in id order first, as a cancel takes a booking's tickets: the DELETE
+            # alone took them in its scan order, and deadlocked with a staff cancel.
+            lock_tickets_unread(done, to_delete=True)
+            run.deleted("tickets", done.order_by().delete()[0])
         if last is None:  # that batch was the rest
             return
         after = last

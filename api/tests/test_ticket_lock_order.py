@@ -1,7 +1,7 @@
 """Writes of several tickets take them in id order (locking.py's order), whatever order an
-UPDATE would take them in: a cancel of a booking (its tickets by id, never their show)
-beside the expire job and beside a seat map change, which each hold the shows and then
-update the tickets. Each test makes two tickets of one booking whose ids run against their
+UPDATE or a DELETE would take them in: a cancel of a booking (its tickets by id, never
+their show) beside the expire job and beside a seat map change, which each hold the shows
+and then update the tickets, and beside the purge, which deletes them. Each test makes two tickets of one booking whose ids run against their
 rows, and a third connection holds the first, so that the cancel waits there while the
 other write reaches the second: taken in scan order, that was a deadlock, which PostgreSQL
 broke after deadlock_timeout by failing one of the two (a job's run, or a 500)."""
@@ -106,9 +106,26 @@ def test_a_booking_cancelled_while_a_map_change_reorders_its_tickets_does_not_de
     )
     outcomes: dict = {}
 
-    with cancel_waiting_at_the_first_ticket(booking, outcomes) as beside:
+    with cancel_waiting_at_the_first_ticket(booking, outcomes, now=timezone.now()) as beside:
         beside("change", lambda: venues.screen_save(screen=screen, seat_map=b_in_front, now=timezone.now()))
 
     assert outcomes["cancel"] is None and isinstance(outcomes["change"], Screen), outcomes
     assert not Ticket.objects.exists()
     assert Screen.objects.get(pk=screen.pk).seats.labels()[0] == "B1"
+
+
+def test_a_booking_staff_cancel_while_the_purge_deletes_its_tickets_does_not_deadlock():
+    # The purge's DELETE of expired tickets took them in its scan order. Staff cancel
+    # expired tickets (a refund after a show called off midway).
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(title="Long past", starts_at=now - timedelta(hours=9))
+    cancelled = booking_of_two(show)
+    Ticket.objects.update(expired=True)
+    outcomes: dict = {}
+
+    with cancel_waiting_at_the_first_ticket(cancelled, outcomes, actor="staff:a", now=now, staff=True) as beside:
+        beside("purge", lambda: jobs.tickets_purge(now=now).tickets)
+
+    assert outcomes == {"cancel": None, "purge": 0}
+    assert not Ticket.objects.exists()
+    assert not Booking.objects.filter(pk=cancelled.pk).exists()
