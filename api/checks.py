@@ -22,3 +22,13 @@ def client_address_behind_the_front(app_configs: Any = None, **kwargs: Any) -> l
             id="booking.W001",
         )
     ]
+
+
+@checks.register()
+def dotenv_names_read(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A .env name the service doesn't read, though it looks like one of its own: the slip
+    went unsaid, and the service ran on that variable's default."""
+    return [
+        checks.Warning(f".env sets {said}", hint="Remove it or correct its name.", id="booking.W002")
+        for said in settings.DOTENV_UNREAD
+    ]

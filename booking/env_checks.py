@@ -4,6 +4,7 @@ it would otherwise be read as something else (DEBUG=maybe as false) or fail late
 by request, as a 500 (THROTTLE_ANON_RATE=abc on every anonymous request, REDIS_URL=x on
 every request, /api/health included)."""
 
+import difflib
 import re
 import shlex
 import zoneinfo
@@ -29,9 +30,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class Env(environ.Env):
     """django-environ's, with a value that isn't of its type refused naming its variable:
-    CONN_MAX_AGE=abc stopped the start with a bare "invalid literal for int()"."""
+    CONN_MAX_AGE=abc stopped the start with a bare "invalid literal for int()". It keeps
+    the names it was asked for (`read`): what a .env may set (unread_in_dotenv)."""
+
+    def __init__(self, **scheme: Any) -> None:
+        super().__init__(**scheme)
+        self.read: set[str] = set()
 
     def get_value(self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default: bool = False):
+        self.read.add(var)
         try:
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
         except ValueError:
@@ -40,21 +47,52 @@ class Env(environ.Env):
 
 
 # A line of .env django-environ reads: NAME=value (an "export " before it is taken).
-_DOTENV_LINE = re.compile(r"(?:export )?[A-Za-z_0-9]+=")
+_DOTENV_LINE = re.compile(r"(?:export )?(?P<name>[A-Za-z_0-9]+)=")
 
 
-def read_dotenv(env: environ.Env, path: Path) -> None:
+def read_dotenv(env: environ.Env, path: Path) -> list[str]:
     """The .env file, every line of it read or refused: django-environ passed over a line it
     can't read ("TIME_ZONE = Europe/London", spaces around the "="), with a warning among a
     command's output, and the service ran on that variable's default (the first migrate
-    made the default venue in UTC; BOOKING_OPEN_TIMINGS = false left open timings on)."""
+    made the default venue in UTC; BOOKING_OPEN_TIMINGS = false left open timings on).
+    Returns the names the file sets."""
+    names = []
     for number, line in enumerate(path.read_text(encoding="utf8").splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#") and not _DOTENV_LINE.match(line):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not (match := _DOTENV_LINE.match(line)):
             raise ImproperlyConfigured(
                 f"{path}, line {number}: {line.strip()!r} can't be read; write NAME=value, with no spaces around"
                 " the = and none before the name."
             )
+        names.append(match["name"])
     env.read_env(path)
+    return names
+
+
+# Read from the same .env by gunicorn.conf.py, and by the jobs' commands (jobcommand.py).
+GUNICORN_VARIABLES = ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS")
+READ_ELSEWHERE = (*GUNICORN_VARIABLES, "BOOKING_JOB_LOG")
+# The beginnings of this service's own names: a name so begun that it doesn't read is a slip.
+_OUR_PREFIXES = ("BOOKING_", "WEBHOOKS_", "GUNICORN_", "THROTTLE_", "ADMIN_LOGIN_", "AUDIT_", "REDIS_", "DATABASE_")
+
+
+def unread_in_dotenv(in_dotenv: list[str], read: set[str]) -> list[str]:
+    """What to say of each name the .env sets that the service (`read`, and READ_ELSEWHERE)
+    doesn't read but looks like one of its own: begun as its names are, or close to one (a
+    slip: TIMEZONE=Europe/London left the default venue in UTC, without a word). Other
+    names (PGSSLROOTCERT, HTTPS_PROXY, TZ) are for the libraries, and pass."""
+    known = read | set(READ_ELSEWHERE)
+    said = []
+    for name in dict.fromkeys(in_dotenv):
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        if close:
+            said.append(f"{name}, which the service doesn't read: did you mean {close[0]}?")
+        elif name.startswith(_OUR_PREFIXES):
+            said.append(f'{name}, which the service doesn\'t read (README, "Configuration", lists what it does).')
+    return said
 
 
 def raw(env: environ.Env, name: str, default: str) -> str:
@@ -62,6 +100,8 @@ def raw(env: environ.Env, name: str, default: str) -> str:
     (django-environ's reference, SECRET_KEY=$DJANGO_SECRET): django-environ reads any value
     that begins with $ as a name, and one secret key in about fifty that Django makes begins
     with $, which then fell back to the development key."""
+    if isinstance(env, Env):
+        env.read.add(name)
     value = env.ENVIRON.get(name, default)
     if value.startswith("$") and value[1:] in env.ENVIRON:
         return env.ENVIRON[value[1:]]

@@ -17,8 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = env_checks.Env()
 # A deployment may keep its variables in a .env file beside manage.py; cron jobs, which
 # start with an empty environment, then read the same configuration as the app.
-if (BASE_DIR / ".env").exists():
-    env_checks.read_dotenv(env, BASE_DIR / ".env")
+# The names it sets are checked against those read, once all are (DOTENV_UNREAD, below).
+IN_DOTENV = env_checks.read_dotenv(env, BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else []
 
 # Running the test suite (pytest, or `manage.py test`, which runs pytest).
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
@@ -105,6 +105,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # lock it the way separate processes do; one per test process, so that two runs of
     # the suite on one machine don't share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")}
+    env.read |= {"CONN_MAX_AGE", "DATABASE_PREPARE_THRESHOLD"}  # PostgreSQL's, and so the service's
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -416,3 +417,7 @@ LOGGING = {
 }
 
 TEST_RUNNER = "booking.test_runner.PytestTestRunner"
+
+# A .env name the service doesn't read but that looks like one of its own (a slip:
+# TIMEZONE=): said by the system check booking.W002 (api/checks.py). Last: every name is read.
+DOTENV_UNREAD = env_checks.unread_in_dotenv(IN_DOTENV, env.read)

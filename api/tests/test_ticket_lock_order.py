@@ -1,10 +1,11 @@
 """Writes of several tickets take them in id order (locking.py's order), whatever order an
 UPDATE or a DELETE would take them in: a cancel of a booking (its tickets by id, never
 their show) beside the expire job and beside a seat map change, which each hold the shows
-and then update the tickets, and beside the purge, which deletes them. Each test makes two tickets of one booking whose ids run against their
-rows, and a third connection holds the first, so that the cancel waits there while the
-other write reaches the second: taken in scan order, that was a deadlock, which PostgreSQL
-broke after deadlock_timeout by failing one of the two (a job's run, or a 500)."""
+and then update the tickets, and beside the purge, which deletes them. Each test makes
+two tickets of one booking whose ids run against their rows, and a third connection holds
+the first, so that the cancel waits there while the other write reaches the second: taken
+in scan order, that was a deadlock, which PostgreSQL broke after deadlock_timeout by
+failing one of the two (a job's run, or a 500)."""
 
 import uuid
 from collections.abc import Callable, Iterator
