@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import segno
 from django.conf import settings
@@ -56,7 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
     and the day links' counts and what comes after them (_day_links). A bad date is a 400
     page that says how to write one."""
     now = timezone.now()
-    today = timezone.localdate(now)  # in TIME_ZONE, the default venue's zone
+    today = timezone.localdate(now)  # in TIME_ZONE, the default venue's zone: "Today"
     # The same seat counts as GET /api/shows (tickets and live holds), with the screen,
     # venue and film joined. The page shows no prices: no prefetch of them.
     shows = selectors.shows_with_counts(now=now).prefetch_related(None).defer(selectors.SEAT_MAP)
@@ -98,12 +99,15 @@ def _home(
         }
         for venue_shows in (list(g) for _, g in groupby(by_venue, key=lambda s: s.screen.venue_id))
     ]
-    links, earlier, later = _day_links(days, today=today, now=now, day=day)
+    # The days from the earliest it is in any venue's zone: a venue west of TIME_ZONE is
+    # still on the day before, and its shows tonight were on no day's link.
+    first_day = min([today, *(now.astimezone(ZoneInfo(zone)).date() for zone in days.zones)])
+    links, earlier, later = _day_links(days, first_day=first_day, now=now, day=day)
     context = {
         "shows": shows,
         "venues": venues,
         "day": day,
-        "past": day is not None and day < today,
+        "past": day is not None and day < first_day,
         "more": more,
         "error": error,
         "today": today,
@@ -126,14 +130,16 @@ class DayLink:
 
 
 def _day_links(
-    days: ShowFilter, *, today: date, now: datetime, day: date | None
+    days: ShowFilter, *, first_day: date, now: datetime, day: date | None
 ) -> tuple[list[DayLink], date | None, date | None]:
-    """A week of days from today, or the week (counted from today) of the day asked for,
-    each with its number of coming shows, and the first days of the weeks before and after
-    it (None: none before today, or no show after it). Two queries: every day's shows
-    counted with the `date` filter's own condition, so a day links to a page that lists
-    them; and whether any show comes after the week (the first found ends it)."""
-    first = today if day is None or day < today else today + timedelta(days=(day - today).days // DAY_LINKS * DAY_LINKS)
+    """A week of days from first_day (today, in the zone where it is earliest), or the week
+    (counted from first_day) of the day asked for, each with its number of coming shows, and
+    the first days of the weeks before and after it (None: none before first_day, or no
+    show after it). Two queries: every day's shows counted with the `date` filter's own
+    condition, so a day links to a page that lists them; and whether any show comes after
+    the week (the first found ends it)."""
+    weeks_on = 0 if day is None or day < first_day else (day - first_day).days // DAY_LINKS
+    first = first_day + timedelta(days=weeks_on * DAY_LINKS)
     week = [first + timedelta(days=n) for n in range(min(DAY_LINKS, (date.max - first).days + 1))]
     after = week[-1] + timedelta(days=1) if week[-1] < date.max else None
     coming = Show.objects.filter(selectors.coming(now))
@@ -146,7 +152,7 @@ def _day_links(
         in_week = in_week.filter(starts_at__lt=datetime.combine(bound, time.min, tzinfo=UTC))
     counts = in_week.aggregate(**counted)
     links = [DayLink(d, counts[f"day{n}"], d == day) for n, d in enumerate(week)]
-    earlier = first - timedelta(days=DAY_LINKS) if first > today else None
+    earlier = first - timedelta(days=DAY_LINKS) if first > first_day else None
     later = after is not None and coming.filter(days.from_day(after)).exists()
     return links, earlier, after if later else None
 

@@ -241,3 +241,25 @@ def test_a_day_is_three_queries(client, django_assert_num_queries):
     # A bad date is two (the week's counts and what comes after: the shows are not read).
     with django_assert_num_queries(2):
         assert client.get("/?date=tomorrow").status_code == 400
+
+
+def test_the_days_start_where_it_is_earliest_so_tonight_west_of_time_zone_has_its_link(client, settings):
+    # 02:00 in London on Tuesday is 21:00 on Monday in New York: the days began at Tuesday,
+    # and the New York show at 22:30 tonight was on no day's link.
+    settings.TIME_ZONE = "Europe/London"
+    new_york = Venue.objects.create(name="Film Forum", time_zone="America/New_York", currency="USD")
+    monday = date(2026, 12, 7)
+    tonight = Show.objects.create(
+        screen=screen_of(8, venue=new_york),
+        starts_at=datetime(2026, 12, 7, 22, 30, tzinfo=new_york.zone),
+        title="Anora",
+    )
+
+    with time_machine.travel(datetime(2026, 12, 8, 2, 0, tzinfo=UTC), tick=False):
+        html = client.get("/").content.decode()
+        page = client.get(f"/?date={monday}")
+
+    assert links(html)[1] == (f"/?date={monday}", "", label(monday))
+    assert f"Today, {label(monday + timedelta(days=1))}" in html  # London's day
+    assert listed(page) == [tonight.pk]
+    assert "has passed" not in page.content.decode()
