@@ -20,6 +20,7 @@ from ..forms import PhoneFormField
 from ..models import Booking, Customer, Show, Ticket
 from ..serializers.fields import iso, seat_label
 from ..services import door, jobs, sales
+from ..wallclock import wall_clock
 from .base import (
     AllOrNoneActions,
     ListQueriesChecked,
@@ -206,7 +207,7 @@ class TicketAdmin(
     def show_time(self, ticket: Ticket) -> str:
         # Which show, not only when: two screens may start at one time.
         show = ticket.show
-        return f"{show.local_start:%Y-%m-%d %H:%M} {show.title or '(untitled)'} · {show.screen.name}"
+        return f"{wall_clock(show.starts_at, show.zone)} {show.title or '(untitled)'} · {show.screen.name}"
 
     @admin.display(description="Seat", ordering="seat_order")
     def seat_display(self, ticket: Ticket) -> str:

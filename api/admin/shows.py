@@ -17,6 +17,7 @@ from ..models import SeatBlock, Show, Ticket, WaitlistEntry
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import seat_label
 from ..services import catalog
+from ..wallclock import wall_clock
 from .base import (
     AllOrNoneActions,
     DeletedWithIt,
@@ -164,7 +165,7 @@ class ShowAdmin(
 
     @admin.display(description="Starts (local)", ordering="starts_at")
     def starts_local(self, show: Show) -> str:
-        return f"{show.local_start:%Y-%m-%d %H:%M}"
+        return wall_clock(show.starts_at, show.zone)
 
     @admin.display(description="Booked", ordering="tickets_booked")
     def tickets_booked_link(self, show: Show) -> str:

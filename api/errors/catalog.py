@@ -5,6 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..wallclock import wall_clock
 from .base import Busy, Conflict, Invalid, Missing, seats_are
 
 __all__ = [
@@ -83,10 +84,10 @@ class ShowOverlaps(Invalid):
         if other is None:
             super().__init__("Another show on this screen overlaps this time.")
             return
-        local = timezone.localtime(other.starts_at, other.zone)
+        local = wall_clock(other.starts_at, other.zone)
         busy = timezone.localtime(other.busy_until, other.zone)
         super().__init__(
-            f"Show {other.pk} ({other.title or 'untitled'}, {local:%Y-%m-%d %H:%M}) keeps this screen busy "
+            f"Show {other.pk} ({other.title or 'untitled'}, {local}) keeps this screen busy "
             f"until {busy:%H:%M} (with cleaning): shows of one screen can't overlap."
         )
 

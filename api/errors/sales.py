@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..wallclock import wall_clock
 from .base import Busy, Conflict, Invalid, Limited, Missing, RelatedNotFound, seats_are
 
 __all__ = [
@@ -247,8 +248,7 @@ class TooEarly(Conflict):
     code = "too_early"
 
     def __init__(self, opens_at: datetime, zone: tzinfo) -> None:
-        local = timezone.localtime(opens_at, zone)
-        super().__init__(f"Check-in for this show opens at {local:%Y-%m-%d %H:%M}.")
+        super().__init__(f"Check-in for this show opens at {wall_clock(opens_at, zone)}.")
 
 
 class HoldExpired(Conflict):

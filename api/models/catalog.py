@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from .. import sharedcache
 from ..seatmaps import SeatMap, digest, grid, kept, parse_kept
+from ..wallclock import wall_clock
 
 ON_THE_MINUTE = "Shows start on the minute: seconds must be 00."
 
@@ -274,7 +275,7 @@ class Show(models.Model):
         # a film at one local time alike, and staff moved a ticket to the other city.
         if not self.screen_id:
             return f"{self.title or 'Show'} at {self.starts_at:%Y-%m-%d %H:%M}"
-        return f"{self.title or 'Show'} at {self.local_start:%Y-%m-%d %H:%M} · {self.screen}"
+        return f"{self.title or 'Show'} at {wall_clock(self.starts_at, self.zone)} · {self.screen}"
 
     def save(self, *args, **kwargs) -> None:
         # A show saved without its times is an open timing: it occupies no time.

@@ -185,3 +185,22 @@ def test_a_show_at_the_second_of_two_half_past_twos_patched_with_its_own_date_or
     assert response.json()["starts_at"] == body["starts_at"]
     show.refresh_from_db()
     assert show.starts_at == second
+
+
+def test_the_two_shows_at_one_time_of_the_night_the_clocks_go_back_read_apart(admin_client):
+    # 01:30 on that night is 00:30 UTC, then 01:30 UTC: the admin's lists and choices of a
+    # show, and the overlap's message, gave both as "01:30".
+    london = Venue.objects.create(name="Curzon", time_zone="Europe/London", currency="GBP", country="GB")
+    screen = Screen.objects.create(venue=london, name="Screen 1", seat_map=grid(6, 10))
+    day = _last_sunday(timezone.localdate().year + 2, 10)
+    first, second = (
+        Show.objects.create(screen=screen, title=title, starts_at=datetime.combine(day, time(hour, 30), tzinfo=UTC))
+        for title, hour in (("First", 0), ("Second", 1))
+    )
+    evening = Show.objects.create(screen=screen, title="Evening", starts_at=datetime.combine(day, time(19), tzinfo=UTC))
+
+    assert str(first) == f"First at {day} 01:30 (+0100) · Curzon: Screen 1"
+    assert str(second) == f"Second at {day} 01:30 (+0000) · Curzon: Screen 1"
+    assert str(evening) == f"Evening at {day} 19:00 · Curzon: Screen 1"  # once that night: as it reads
+    listed = admin_client.get("/admin/api/show/", {"screen__id__exact": screen.pk}).content.decode()
+    assert f"{day} 01:30 (+0100)" in listed and f"{day} 01:30 (+0000)" in listed
