@@ -219,6 +219,17 @@ def test_an_error_of_the_schema_or_its_docs_is_json(client, path, method, header
     assert_json(getattr(client, method)(path, headers=headers), status, body)
 
 
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_options_of_the_schema_or_its_docs_is_drfs_json_answer(client, path):
+    # The docs' page renders its one template only: OPTIONS, DRF's description of the view,
+    # was rendered through it with no template, a 500 (TemplateDoesNotExist); the schema's
+    # came back as YAML.
+    response = client.options(path)
+
+    assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+    assert set(response.json()) >= {"name", "renders", "parses"}
+
+
 def test_the_schema_past_the_throttle_is_a_json_429(client, settings):
     settings.THROTTLE_ANON_RATE = "1/min"
     assert client.get("/api/schema/").status_code == 200

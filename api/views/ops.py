@@ -1,5 +1,7 @@
 """The service itself: health, its schema and docs, and a JSON 404 for unknown API URLs."""
 
+from typing import Any
+
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -19,13 +21,25 @@ class JsonErrors(APIView):
     """A view whose answers are not JSON (the schema's YAML, the docs' page) that answers
     its errors in JSON all the same, as every error under /api/ is (API.md): DRF renders
     an error with the renderer the request negotiated, or the view's first when none
-    fits, so a 406 for `Accept: application/xml`, a 405 or a 429 came back as YAML."""
+    fits, so a 406 for `Accept: application/xml`, a 405 or a 429 came back as YAML.
+    OPTIONS, DRF's description of the view, is JSON too: the docs' renderer has one
+    template, the page, and rendered it with none (a 500)."""
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
+        self._as_json()
+        return response
+
+    # The ignore: DRF's options() takes its Request where Django's View takes an HttpRequest
+    # (DRF's stubs ignore it there too).
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        response = super().options(request, *args, **kwargs)
+        self._as_json()
+        return response
+
+    def _as_json(self) -> None:
         self.request.accepted_renderer = JSONRenderer()
         self.request.accepted_media_type = JSONRenderer.media_type
-        return response
 
 
 class SchemaView(JsonErrors, SpectacularAPIView):
