@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import iso4217
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -344,7 +344,15 @@ def default_ticket_type() -> int:
 class TicketType(models.Model):
     """Adult, child, senior...: what a ticket is sold as. One is the default."""
 
-    key = models.SlugField(max_length=30, unique=True)
+    # Lowercase: "ADULT" beside "adult" was a second type that read as the same one, and
+    # clients send keys as written.
+    key = models.SlugField(
+        max_length=30,
+        unique=True,
+        validators=[
+            RegexValidator(r"\A[a-z0-9_-]+\Z", "Enter a key of lowercase letters, numbers, underscores or hyphens.")
+        ],
+    )
     name = models.CharField(max_length=100)
     default = models.BooleanField(default=False)
 

@@ -61,6 +61,17 @@ def test_a_ticket_types_key_stays_once_made(staff_client):
     assert staff_client.patch("/api/ticket-types/child", {"name": "Kid"}, format="json").status_code == 200
 
 
+def test_a_ticket_types_key_is_lowercase(staff_client):
+    # "ADULT" was made beside "adult": a second type that read as the same one.
+    response = staff_client.post("/api/ticket-types", {"key": "ADULT", "name": "Adult"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"key": ["Enter a key of lowercase letters, numbers, underscores or hyphens."]}
+    assert list(TicketType.objects.values_list("key", flat=True)) == ["adult", "child", "senior"]
+    made = staff_client.post("/api/ticket-types", {"key": "student-2", "name": "Student"}, format="json")
+    assert made.status_code == 201, made.json()
+
+
 def test_a_ticket_type_in_use_is_not_deleted(staff_client, priced):
     response = staff_client.delete("/api/ticket-types/child")
 
