@@ -5,19 +5,23 @@ and then update the tickets, and beside the purge, which deletes them. Each test
 two tickets of one booking whose ids run against their rows, and a third connection holds
 the first, so that the cancel waits there while the other write reaches the second: taken
 in scan order, that was a deadlock, which PostgreSQL broke after deadlock_timeout by
-failing one of the two (a job's run, or a 500)."""
+failing one of the two (a job's run, or a 500). The admin's list actions on tickets run in
+one transaction (AllOrNoneActions) and take theirs in id order too."""
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 
-from api.models import Booking, Customer, Screen, Show, Ticket
+from api.errors import AlreadyCheckedIn
+from api.models import AuditEntry, Booking, Customer, Screen, Show, Ticket
 from api.seatmaps import parse
 from api.services import jobs, sales, venues
 from api.tests.commands_helpers import expired_flags
@@ -45,12 +49,12 @@ def booking_of_two(show: Show, reference: str = "CANCEL") -> Booking:
 
 
 @contextmanager
-def cancel_waiting_at_the_first_ticket(
-    booking: Booking, outcomes: dict, **cancel: Any
+def waiting_at(
+    ticket_id: uuid.UUID, outcomes: dict, name: str, write: Callable[[], object]
 ) -> Iterator[Callable[[str, Callable[[], object]], None]]:
-    """The booking's cancel started while another connection holds FIRST, and waiting
-    there; the body starts the other write with the function given (a name for its outcome,
-    the write); once it waits too, FIRST is let go and both end."""
+    """The write (its outcome `name`) started while another connection holds the ticket,
+    and waiting there; the body starts the other write with the function given (a name for
+    its outcome, the write); once it waits too, the ticket is let go and both end."""
     other = connections.create_connection("default")
     threads = []
 
@@ -60,9 +64,9 @@ def cancel_waiting_at_the_first_ticket(
     try:
         other.set_autocommit(False)
         with other.cursor() as cursor:
-            cursor.execute("SELECT id FROM api_ticket WHERE id = %s FOR UPDATE", [FIRST])
-        threads.append(in_thread(outcomes, "cancel", lambda: sales.booking_cancel(booking_id=booking.pk, **cancel)))
-        assert wait_until_backends_wait_on_locks(1)  # the cancel, at the first ticket
+            cursor.execute("SELECT id FROM api_ticket WHERE id = %s FOR UPDATE", [ticket_id])
+        threads.append(in_thread(outcomes, name, write))
+        assert wait_until_backends_wait_on_locks(1)  # the write, at the ticket
         yield beside
         assert wait_until_backends_wait_on_locks(2)  # and the other write
         other.rollback()
@@ -70,6 +74,13 @@ def cancel_waiting_at_the_first_ticket(
             thread.join(RACE_WAIT)
     finally:
         other.close()
+
+
+def cancel_waiting_at_the_first_ticket(
+    booking: Booking, outcomes: dict, **cancel: Any
+) -> AbstractContextManager[Callable[[str, Callable[[], object]], None]]:
+    """The booking's cancel started while another connection holds FIRST, and waiting there."""
+    return waiting_at(FIRST, outcomes, "cancel", lambda: sales.booking_cancel(booking_id=booking.pk, **cancel))
 
 
 def test_a_booking_staff_cancel_while_the_expire_job_marks_its_tickets_does_not_deadlock():
@@ -130,3 +141,45 @@ def test_a_booking_staff_cancel_while_the_purge_deletes_its_tickets_does_not_dea
     assert outcomes == {"cancel": None, "purge": 0}
     assert not Ticket.objects.exists()
     assert not Booking.objects.filter(pk=cancelled.pk).exists()
+
+
+def admin_action(changelist: str, action: str, ids: list[Any], **more: str) -> Callable[[], int]:
+    """A list action of the admin run by a staff superuser on the rows of `ids`: its status."""
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", password=None)
+    client = Client()
+    client.force_login(user)
+    selected = {"action": action, "_selected_action": [str(pk) for pk in ids], **more}
+    return lambda: client.post(f"/admin/api/{changelist}/", selected).status_code
+
+
+def test_a_booking_cancelled_while_staff_check_its_tickets_in_does_not_deadlock():
+    # The admin's check-in of the selected tickets (one transaction, AllOrNoneActions) took
+    # them in the list's order, seat order: A1 (SECOND), then A2 (FIRST). A customer's
+    # cancel before the show, its doors open, takes them by id.
+    show = Show.objects.create(title="Soon", starts_at=timezone.now() + timedelta(minutes=30))
+    booking = booking_of_two(show)
+    check_in = admin_action("ticket", "check_in", [FIRST, SECOND])
+    outcomes: dict = {}
+
+    with cancel_waiting_at_the_first_ticket(booking, outcomes, now=timezone.now()) as beside:
+        beside("check_in", check_in)
+
+    assert outcomes == {"cancel": None, "check_in": 302}
+    assert not Ticket.objects.exists()
+    assert not AuditEntry.objects.filter(action="ticket.checked_in").exists()
+
+
+def test_a_booking_cancelled_while_staff_undo_its_check_ins_does_not_deadlock():
+    # The same with the undoing of the check-ins (the cancel is then refused: used tickets).
+    show = Show.objects.create(title="Soon", starts_at=timezone.now() + timedelta(minutes=30))
+    booking = booking_of_two(show)
+    Ticket.objects.update(checked_in_at=timezone.now())
+    undo = admin_action("ticket", "undo_check_in", [FIRST, SECOND])
+    outcomes: dict = {}
+
+    with cancel_waiting_at_the_first_ticket(booking, outcomes, now=timezone.now()) as beside:
+        beside("undo", undo)
+
+    assert isinstance(outcomes.pop("cancel"), AlreadyCheckedIn), outcomes
+    assert outcomes == {"undo": 302}
+    assert not Ticket.objects.filter(checked_in_at__isnull=False).exists()
