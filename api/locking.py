@@ -343,6 +343,17 @@ def lock_booking_of(ticket_id: UUID | str) -> tuple[int, str] | None:
     return Booking.objects.select_for_update().filter(pk__in=tickets_booking).values_list("pk", "reference").first()
 
 
+def lock_bookings(booking_ids: Iterable[int]) -> list[int]:
+    """Lock these bookings' rows (FOR UPDATE, as a cancel does) until the transaction ends,
+    in primary-key order, and return the ids of those that exist. For a write of several
+    bookings' tickets (the admin's cancel of the selected bookings or tickets): every booking
+    first, then the tickets of them all by id (lock_tickets). Booking by booking, each one's
+    tickets after it, the tickets of two bookings were taken against their ids, and
+    deadlocked with the writes that take them by id (the expire job, a map change)."""
+    ids = sorted(set(booking_ids))
+    return list(Booking.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
 def lock_client(client: str) -> None:
     """On PostgreSQL, wait for the lock of one client (an address or a user) until the
     transaction ends: two holds or bookings of the same client, on any shows and hosts,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import selectors
+from ..locking import lock_bookings, lock_tickets
 from ..models import Booking, Customer, Ticket
 from ..services import sales
 from .base import (
@@ -183,6 +184,11 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ManyRows, ListQueries
         sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True, now=timezone.now())
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
-        # Locked in primary-key order, as two staff may delete overlapping selections at once.
-        for booking_id in queryset.order_by("pk").values_list("pk", flat=True):
+        # Locked in primary-key order, as two staff may delete overlapping selections at once:
+        # every booking, then all their tickets by id (locking.py's order), before the first
+        # cancel. Cancelled one by one alone, each booking's tickets after it, two bookings'
+        # tickets were taken against their ids, and deadlocked with the expire job.
+        ids = lock_bookings(queryset.values_list("pk", flat=True))
+        lock_tickets(Ticket.objects.filter(booking__in=ids))
+        for booking_id in ids:
             sales.booking_cancel(booking_id=booking_id, actor=staff_actor(request), staff=True, now=timezone.now())

@@ -183,3 +183,30 @@ def test_a_booking_cancelled_while_staff_undo_its_check_ins_does_not_deadlock():
     assert isinstance(outcomes.pop("cancel"), AlreadyCheckedIn), outcomes
     assert outcomes == {"undo": 302}
     assert not Ticket.objects.filter(checked_in_at__isnull=False).exists()
+
+
+def two_bookings_against_their_ids(show: Show) -> list[Booking]:
+    """Two bookings of a ticket each, the first booking's the second ticket by id (SECOND)."""
+    ada = Customer.objects.get_or_create(name=ADA["name"], phone_number=ADA["phone_number"])[0]
+    bookings = [Booking.objects.create(reference=reference, customer=ada) for reference in ("BOOKA2", "BOOKB3")]
+    for booking, ticket_id, seat in zip(bookings, (SECOND, FIRST), ("A1", "A2"), strict=True):
+        Ticket.objects.create(id=ticket_id, booking=booking, holder=ada, show=show, seat=seat)
+    return bookings
+
+
+def test_staff_cancelling_two_bookings_while_the_expire_job_marks_their_tickets_does_not_deadlock():
+    # The admin's delete of the selected bookings (one transaction) cancelled them one by
+    # one in id order, each booking's tickets after it: the first booking's ticket SECOND,
+    # then the second's FIRST, against the job's id order (its shows', then their tickets').
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(title="Past", starts_at=now - timedelta(hours=9))
+    bookings = two_bookings_against_their_ids(show)
+    delete = admin_action("booking", "delete_selected", [b.pk for b in bookings], post="yes")
+    outcomes: dict = {}
+
+    with waiting_at(SECOND, outcomes, "delete", delete) as beside:
+        beside("job", lambda: jobs.tickets_expire(now=now))
+
+    assert outcomes == {"delete": 302, "job": 0}
+    assert not Ticket.objects.exists()
+    assert not Booking.objects.exists()
