@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from .. import selectors
 from ..errors import Conflict, TicketNotFound
 from ..forms import PhoneFormField
+from ..locking import lock_bookings, lock_tickets
 from ..models import Booking, Customer, Show, Ticket
 from ..serializers.fields import iso, seat_label
 from ..services import door, jobs, sales
@@ -251,8 +252,14 @@ class TicketAdmin(
 
     def delete_queryset(self, request, queryset: QuerySet) -> None:
         # All or none (AllOrNoneActions): a ticket checked in cancelled the ones before it
-        # and said nothing was done. Locked booking by booking, as a cancel locks them.
-        for ticket_id in queryset.order_by("booking_id", "pk").values_list("pk", flat=True):
+        # and said nothing was done. Their bookings locked first, then the tickets by id
+        # (locking.py's order): booking by booking alone, each ticket after its booking's
+        # lock, two bookings' tickets were taken against their ids, and deadlocked with the
+        # expire job, which takes them by id.
+        selected = Ticket.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)))
+        lock_bookings(selected.values_list("booking_id", flat=True))
+        lock_tickets(selected)
+        for ticket_id in selected.order_by("booking_id", "pk").values_list("pk", flat=True):
             try:
                 sales.ticket_cancel(ticket_id=ticket_id, actor=staff_actor(request), staff=True, now=timezone.now())
             except TicketNotFound:

@@ -210,3 +210,20 @@ def test_staff_cancelling_two_bookings_while_the_expire_job_marks_their_tickets_
     assert outcomes == {"delete": 302, "job": 0}
     assert not Ticket.objects.exists()
     assert not Booking.objects.exists()
+
+
+def test_staff_cancelling_two_bookings_tickets_while_the_expire_job_marks_them_does_not_deadlock():
+    # The same with the admin's delete of the selected tickets, which cancelled them booking
+    # by booking (each ticket after its booking's lock).
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(title="Past", starts_at=now - timedelta(hours=9))
+    two_bookings_against_their_ids(show)
+    delete = admin_action("ticket", "delete_selected", [SECOND, FIRST], post="yes")
+    outcomes: dict = {}
+
+    with waiting_at(SECOND, outcomes, "delete", delete) as beside:
+        beside("job", lambda: jobs.tickets_expire(now=now))
+
+    assert outcomes == {"delete": 302, "job": 0}
+    assert not Ticket.objects.exists()
+    assert not Booking.objects.exists()
