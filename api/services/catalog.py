@@ -335,6 +335,11 @@ def show_delete(*, show_id: int, actor: str = "system", now: datetime) -> None:
         show = lock_show(show_id)  # holds and the waiting list change under it: the ids stay
         if show.tickets.exists():
             raise ShowHasTickets()
+        # Its waiting list's entries locked (in id order) before the CASCADE, which deletes
+        # their offers' holds first, then them: the purge of expired shows' lists locks the
+        # entries, then deletes their holds, and the two deadlocked over an offer and its
+        # entry (a show called off, deleted the day after).
+        list(WaitlistEntry.objects.filter(show=show).order_by("pk").select_for_update().values_list("pk", flat=True))
         data = audit.show_data(show)
         ended = _ended_with_show(show, now)
         show.delete()

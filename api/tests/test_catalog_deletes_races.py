@@ -1,6 +1,7 @@
 """A venue, screen, film, ticket type or webhook changed while staff delete it stays deleted
 (its change is a 404 or a 400, never a row brought back); a show moved while a ticket moves
-to an open timing of its screen, or while staff mark its tickets expired (PostgreSQL).
+to an open timing of its screen, or while staff mark its tickets expired; a past show
+deleted while the purge takes its waiting list (PostgreSQL).
 Shows made while what they use is deleted: test_catalog_races.py."""
 
 import threading
@@ -9,16 +10,16 @@ from datetime import timedelta
 from typing import TypeVar
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from api.errors import DeletedMeanwhile, DomainError, InUse
 from api.locking import lock_screen
-from api.models import Film, Screen, Show, Ticket, TicketType, Venue
+from api.models import Film, Hold, Screen, Show, Ticket, TicketType, Venue, WaitlistEntry
 from api.services import catalog, jobs, sales, showtimes, venues, webhooks
 from api.tests.conftest import RACE_WAIT, blocked, book_ticket, in_thread, make_show, postgres_only, screen_of
-from api.tests.races_helpers import race
+from api.tests.races_helpers import race, wait_until_backends_wait_on_locks
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -175,3 +176,45 @@ def test_tickets_staff_mark_expired_while_their_show_is_moved_to_the_future_stay
     assert Ticket.objects.get(pk=ticket.pk).expired is False
     jobs.tickets_purge(now=now)
     assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_a_past_show_deleted_while_the_purge_deletes_its_waiting_list_does_not_deadlock():
+    # The show's delete (its lock, then Django's cascade: its holds, the waiting list's
+    # offers among them, then the entries) and the purge's batch of expired shows' lists
+    # (the entries locked, SKIP LOCKED, then their offers' holds, then them) took an offer's
+    # hold and its entry in opposite orders. Staff delete a show called off (its bookings
+    # cancelled) the day after; the purge takes its list from 8 hours after its start. A
+    # third connection holds the hold, so that the delete waits there first.
+    now = timezone.now().replace(microsecond=0)
+    show = Show.objects.create(title="Called off", starts_at=now - timedelta(hours=9))
+    entry = WaitlistEntry.objects.create(
+        show=show, name="Grace Hopper", phone_number="+914155550124", party_size=1, joined_at=now - timedelta(hours=11)
+    )
+    offer = Hold.objects.create(
+        show=show,
+        seats=["A1"],
+        waitlist_entry=entry,
+        created_at=now - timedelta(hours=10),
+        expires_at=now - timedelta(hours=9, minutes=50),
+    )
+    other = connections.create_connection("default")
+    outcomes: dict = {}
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT id FROM api_hold WHERE id = %s FOR UPDATE", [offer.pk])
+        delete = in_thread(outcomes, "delete", lambda: catalog.show_delete(show_id=show.pk, actor="staff:a", now=now))
+        assert wait_until_backends_wait_on_locks(1)  # the delete, at the hold
+        purge = in_thread(outcomes, "purge", lambda: jobs.tickets_purge(now=now).waitlist_entries)
+        # The purge waits too (at the hold), or passes over the entry the delete holds.
+        while purge.is_alive() and not wait_until_backends_wait_on_locks(2, seconds=0.1):
+            pass
+        other.rollback()
+        delete.join(RACE_WAIT)
+        purge.join(RACE_WAIT)
+    finally:
+        other.close()
+
+    assert outcomes["delete"] is None and outcomes["purge"] in (0, 1), outcomes
+    assert not Show.objects.filter(pk=show.pk).exists()
+    assert not WaitlistEntry.objects.exists() and not Hold.objects.exists()
