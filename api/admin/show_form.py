@@ -38,6 +38,7 @@ class ShowForm(forms.ModelForm):
         fields = ["screen", "film", "title", "starts_at", "capacity"]
 
     local: tuple[date, time] | None = None
+    start_typed = False  # a change's start: sent to the service only when staff typed one
 
     def __init__(self, *args, **kwargs) -> None:
         if kwargs.get("instance") is None:
@@ -86,6 +87,7 @@ class ShowForm(forms.ModelForm):
         screen = self.instance.screen if self.instance.pk is not None else self.cleaned_data.get("screen")
         if screen is None:
             return local  # the screen's own error says what is missing
+        self.start_typed = True
         self.local = (local.date(), local.time())  # a new show's: read again under its screen's lock
         try:
             return showtimes.moment(local.date(), local.time(), screen.venue)

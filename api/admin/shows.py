@@ -264,7 +264,9 @@ class ShowAdmin(
                 show_id=obj.pk,
                 now=timezone.now(),
                 title=title,
-                starts_at=obj.starts_at,
+                # Only when staff typed one: the start the form read, unlocked, moved back a
+                # colleague's move committed before this save's lock.
+                starts_at=obj.starts_at if form.start_typed else None,
                 capacity=capacity,
                 film_id=film_id,
                 actor=staff_actor(request),

@@ -99,6 +99,25 @@ def test_an_admin_save_keeps_the_cap_a_smaller_map_brought_down_and_a_blank_clea
     assert (Show.objects.get(pk=show.pk).capacity, Show.objects.get(pk=show.pk).cap) == (30, None)
 
 
+def test_a_save_with_the_start_untouched_keeps_a_move_a_colleague_made_meanwhile(staff, show, monkeypatch):
+    # The start the form read (unlocked, as the POST began) was sent with every save: a
+    # colleague's move committed before the save's lock was moved back.
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _form(staff, url, capacity="5")
+    moved = show.starts_at + timedelta(days=1)
+    update = catalog.show_update
+
+    def moved_meanwhile(**kwargs):
+        Show.objects.filter(pk=show.pk).update(starts_at=moved, ends_at=moved, busy_until=moved)
+        return update(**kwargs)
+
+    monkeypatch.setattr(catalog, "show_update", moved_meanwhile)
+
+    assert staff.post(url, data).status_code == 302
+    show.refresh_from_db()
+    assert (show.starts_at, show.capacity) == (moved, 5)
+
+
 def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(staff, film):
     # 02:30 on the night Berlin's clocks go back is two moments; the form showed the local
     # time and read it back as the first, so saving the capacity of a show at the second
