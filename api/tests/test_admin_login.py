@@ -278,6 +278,27 @@ def test_the_account_pages_and_django_axes_pages_still_open(client, manager, pag
     assert client.get(page + "add/").status_code in (200, 403)  # axes' lists are read-only
 
 
+@pytest.mark.parametrize(
+    ("codenames", "kept"), [(["view_accessattempt"], True), (["view_accessattempt", "delete_accessattempt"], False)]
+)
+def test_cleaning_up_login_attempts_asks_for_the_right_to_delete_them(client, codenames, kept):
+    """axes' "Clean up expired attempts" deletes every attempt past the cool-off, whatever
+    was selected: axes offered it to anyone who may view the list, and staff who may only
+    view it deleted the record of a password guesser's attempts."""
+    clerk(client, *codenames)  # first: a login cleans up the expired attempts itself
+    log_in(Client(), "a guess")
+    attempt = AccessAttempt.objects.get()
+    AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() - timedelta(days=1))
+    offered = "cleanup_expired_attempts" in client.get("/admin/axes/accessattempt/").content.decode()
+    action = {"action": "cleanup_expired_attempts", "_selected_action": [attempt.pk]}
+
+    response = client.post("/admin/axes/accessattempt/", action)
+
+    assert offered is not kept
+    assert response.status_code in (200, 302)
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists() is kept
+
+
 # --- API keys: shown once ---------------------------------------------------------------
 
 
