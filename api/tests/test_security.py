@@ -354,3 +354,29 @@ def test_the_browsable_api_shows_an_anonymous_client_no_more_than_the_json(api_c
         response = api_client.get(url, **html)
         assert response.status_code == 200, url
         assert_no_other_person(response)
+
+
+def test_no_cache_keeps_an_answer_that_names_a_person_or_carries_a_capability(api_client, staff_client, people):
+    """A ticket, a booking, a hold and a waiting-list entry, read or made: a name, a phone
+    number, a booking reference, a hold's id. Their pages (the e-ticket, "Find your
+    booking", an entry's page) are never cached; the API's answers had no Cache-Control at
+    all, which lets a shared cache (a CDN, a proxy's default TTL) keep a copy and serve it
+    after the ticket was changed or cancelled."""
+    show, mine = people["show"], people["my_booking"]
+    answers = [
+        api_client.get(f"/api/tickets/{people['my_ticket'].pk}"),
+        api_client.patch(f"/api/tickets/{people['my_ticket'].pk}", {"name": "Ada King"}, format="json"),
+        api_client.get(f"/api/bookings/{mine.reference}", {"phone_number": MINE["phone_number"]}),
+        api_client.get(f"/api/holds/{people['my_hold'].pk}"),
+        api_client.get(f"/api/waitlist/{people['my_entry'].pk}"),
+        api_client.post("/api/tickets", {"show": show.pk, **MINE}, format="json"),
+        api_client.post("/api/holds", {"show": show.pk, "quantity": 1}, format="json"),
+        api_client.post("/api/bookings", {"show": show.pk, "quantity": 1, **MINE}, format="json"),
+        staff_client.get("/api/tickets", {"show": show.pk}),
+        staff_client.get(f"/api/shows/{show.pk}/waitlist"),
+    ]
+
+    for response in answers:
+        assert response.status_code in (200, 201), response.request["PATH_INFO"]
+        directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+        assert {"no-store", "private"} <= directives, response.request["PATH_INFO"]

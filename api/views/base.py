@@ -12,6 +12,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.renderers import JSONRenderer
@@ -47,6 +48,19 @@ class LocationMixin:
     def get_success_headers(self, data: Any) -> dict[str, str]:
         lookup = data["id"] if self.lookup_field == "pk" else data[self.lookup_field]  # a ticket type's key
         return {"Location": reverse(f"{self.basename}-detail", args=[lookup])}
+
+
+class NotStored:
+    """Answers that name a person or carry a capability (a ticket, a booking, a hold, a
+    waiting-list entry, and staff's lists of them): no cache may keep them, as none keeps
+    the pages that show them (never_cache). Without a Cache-Control, a shared cache (a CDN,
+    a proxy's default time to live) could keep a ticket's name and phone and serve them
+    after the ticket was changed or cancelled."""
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        add_never_cache_headers(response)
+        return response
 
 
 def ascii_id(pk: str) -> str:

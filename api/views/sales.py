@@ -30,7 +30,7 @@ from ..serializers.sales import (
     TicketUpdateSerializer,
 )
 from ..services import sales
-from .base import kept_for
+from .base import NotStored, kept_for
 
 
 @extend_schema_view(
@@ -60,7 +60,7 @@ from .base import kept_for
         summary="Cancel a ticket; its seat is free at once", responses={204: None, **errors(404, 409, 429)}
     ),
 )
-class TicketViewSet(viewsets.ModelViewSet):
+class TicketViewSet(NotStored, viewsets.ModelViewSet):
     """Whoever holds a ticket's id may read, change and cancel that ticket; staff list them all."""
 
     serializer_class = TicketSerializer
@@ -156,7 +156,7 @@ class TicketViewSet(viewsets.ModelViewSet):
     destroy=extend_schema(summary="Release a hold", responses={204: None, **errors(404, 429)}),
 )
 class HoldViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    NotStored, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     permission_classes = [AllowAny]
     serializer_class = HoldSerializer
@@ -213,7 +213,7 @@ NO_BOOKING = "No booking has this reference and phone number: give the booker's 
     ),
 )
 class BookingViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    NotStored, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     """A booking is found by its reference; anyone but staff must also give its phone."""
 

@@ -26,9 +26,10 @@ from ..serializers.waitlist import (
     WaitlistStaffEntrySerializer,
 )
 from ..services import waitlist
+from .base import NotStored
 
 
-class ShowWaitlistView(GenericAPIView):
+class ShowWaitlistView(NotStored, GenericAPIView):
     """POST /api/shows/{id}/waitlist: anyone joins; GET: staff read the list, in joining order."""
 
     serializer_class = WaitlistStaffEntrySerializer
@@ -92,7 +93,7 @@ class ShowWaitlistView(GenericAPIView):
         responses={204: None, **errors(404, 429)},
     ),
 )
-class WaitlistEntryViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class WaitlistEntryViewSet(NotStored, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Whoever holds an entry's id may read it and leave the list, like a ticket's holder."""
 
     permission_classes = [AllowAny]
