@@ -180,6 +180,13 @@ class BookingAdmin(AllOrNoneActions, RuleErrorsAsMessages, ManyRows, ListQueries
                 perms_needed = {*perms_needed, str(Ticket._meta.verbose_name)}
         return listed, counts, perms_needed, protected
 
+    def save_model(self, request, obj: Booking, form, change: bool) -> None:
+        # Nothing on the page is staff's to change (its fields are read-only; a booking
+        # changes through its tickets): Django's save wrote the whole row back as the POST
+        # read it, unlocked, and put back the total of a ticket cancelled meanwhile, or made
+        # a booking cancelled meanwhile again.
+        return
+
     def delete_model(self, request, obj: Booking) -> None:
         sales.booking_cancel(booking_id=obj.pk, actor=staff_actor(request), staff=True, now=timezone.now())
 

@@ -5,12 +5,14 @@ bookings and shows deleted go through the services; what they refuse is a messag
 form error, and nothing is saved."""
 
 from datetime import timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.utils import timezone
 
+from api.admin.bookings import BookingAdmin
 from api.admin.shows import ShowAdmin
 from api.models import AuditEntry, Booking, Film, Show, Ticket, Venue, Webhook, WebhookEvent
 from api.services import catalog, door, sales
@@ -374,3 +376,30 @@ def test_a_bulk_cancel_of_tickets_with_one_checked_in_cancels_none(staff, frozen
     assert Ticket.objects.filter(show=show).count() == 4
     assert not AuditEntry.objects.filter(action__in=["ticket.cancelled", "booking.cancelled"]).exists()
     assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+@pytest.mark.parametrize("meanwhile", ["a ticket cancelled", "the booking cancelled"])
+def test_a_save_of_a_bookings_page_writes_nothing_back(staff, monkeypatch, meanwhile):
+    """Its fields are all read-only, yet a save wrote the whole row back as the POST had
+    read it, unlocked: a colleague's cancel of one ticket committed meanwhile had its total
+    put back, and a booking cancelled meanwhile was made again, with no ticket."""
+    show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("10.00"))])
+    sale = book_seats(show.pk, quantity=2)
+    url = f"/admin/api/booking/{sale.booking.pk}/change/"
+    data = _change_form(staff, url)
+    read = BookingAdmin.get_object
+
+    def cancelled_meanwhile(self, request, object_id, from_field=None):
+        booking = read(self, request, object_id, from_field)
+        if meanwhile == "a ticket cancelled":
+            sales.ticket_cancel(ticket_id=sale.tickets[0].pk, staff=True, now=NOW)
+        else:
+            sales.booking_cancel(booking_id=sale.booking.pk, staff=True, now=NOW)
+        return booking
+
+    monkeypatch.setattr(BookingAdmin, "get_object", cancelled_meanwhile)
+
+    assert staff.post(url, data).status_code == 302
+    left = list(Booking.objects.filter(pk=sale.booking.pk).values_list("total", flat=True))
+    assert left == ([Decimal("10.00")] if meanwhile == "a ticket cancelled" else [])
