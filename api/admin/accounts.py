@@ -105,12 +105,16 @@ class TokenAdmin(ListQueriesChecked, token_admin.TokenAdmin):
         return ("user",) if obj is not None else ()
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            # Nothing on a token's page is staff's to change: Django's save wrote the token
+            # back as the POST read it, unlocked, and made a token deleted meanwhile (a key
+            # revoked) again.
+            return
         super().save_model(request, obj, form, change)
-        if not change:
-            accounts.record_tokens(
-                actor=staff_actor(request), now=timezone.now(), action="token.created", user_ids=[obj.user_id]
-            )
-            self.message_user(request, f"The token's key (shown once, keep it): {obj.key}")
+        accounts.record_tokens(
+            actor=staff_actor(request), now=timezone.now(), action="token.created", user_ids=[obj.user_id]
+        )
+        self.message_user(request, f"The token's key (shown once, keep it): {obj.key}")
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         accounts.record_tokens(

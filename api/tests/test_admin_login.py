@@ -23,6 +23,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from api.admin.accounts import TokenAdmin
 from api.models import AuditEntry
 from api.tests.admin_helpers import _messages, clerk
 
@@ -210,6 +211,27 @@ def test_a_user_made_its_password_changed_and_deleted_in_the_admin_is_recorded(c
         ("staff:manager", "token.deleted", f"user:{usher.pk}", {}),
     ]
     assert PASSWORD not in str(AuditEntry.objects.values_list("changes", flat=True))
+
+
+def test_a_save_of_a_tokens_page_brings_back_no_token_deleted_meanwhile(client, manager, monkeypatch):
+    """Its page has nothing to change (its user is read-only), yet a save wrote the token
+    back as the POST had read it, unlocked: a token a colleague deleted meanwhile (an API
+    key revoked) was made again, with its key, unrecorded."""
+    client.force_login(manager)
+    scanner = get_user_model().objects.create_user("scanner", is_staff=True)
+    Token.objects.create(user=scanner)
+    url = f"/admin/authtoken/tokenproxy/{scanner.pk}/change/"
+    read = TokenAdmin.get_object
+
+    def deleted_meanwhile(self, request, object_id, from_field=None):
+        token = read(self, request, object_id, from_field)
+        Token.objects.filter(user=scanner).delete()
+        return token
+
+    monkeypatch.setattr(TokenAdmin, "get_object", deleted_meanwhile)
+
+    assert client.post(url, {"_save": "Save"}).status_code == 302
+    assert not Token.objects.exists()
 
 
 def test_users_deleted_in_bulk_in_the_admin_are_recorded_each(client, manager):
