@@ -20,7 +20,7 @@ from rest_framework.authtoken import admin as token_admin
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from ..services import accounts
-from .base import AllOrNoneActions, ListQueriesChecked, staff_actor
+from .base import AllOrNoneActions, KeepsWhatItShowed, ListQueriesChecked, staff_actor
 
 User = get_user_model()
 BEFORE = "account_before"  # the request's attribute: the state of the user or group it saves, before
@@ -30,15 +30,34 @@ class SavesRecorded(AllOrNoneActions):
     """A save or delete of a user or group writes its audit entries, in the admin's
     transaction (a bulk delete's too: AllOrNoneActions). The state before a save is read
     under the row's lock in save_model, compared once the groups and permissions are
-    saved too (save_related)."""
+    saved too (save_related).
+
+    A change saves what staff changed on the page (KeepsWhatItShowed), the rest as
+    committed under that lock: Django saved every column as the POST read it, unlocked,
+    and every field as the page showed it, so an account a colleague switched off
+    meanwhile was switched on again by a save of its email, a password set meanwhile was
+    put back, and a group or permission given or taken meanwhile was taken or given back."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        return form if obj is None else type(form.__name__, (KeepsWhatItShowed, form), {})
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        before = accounts.state(type(obj)._default_manager.select_for_update().get(pk=obj.pk)) if change else None
-        setattr(request, BEFORE, before)
+        committed = type(obj)._default_manager.select_for_update().get(pk=obj.pk) if change else None
+        setattr(request, BEFORE, None if committed is None else accounts.state(committed))
+        if committed is not None:
+            for field in obj._meta.concrete_fields:
+                if not field.primary_key and field.name not in form.changed_data:
+                    setattr(obj, field.attname, getattr(committed, field.attname))
         super().save_model(request, obj, form, change)  # type: ignore[misc]
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        if change:
+            _save_m2m_changed(form)
+            for formset in formsets:
+                self.save_formset(request, form, formset, change=change)  # type: ignore[attr-defined]
+        else:
+            super().save_related(request, form, formsets, change)  # type: ignore[misc]
         before = getattr(request, BEFORE)
         accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=form.instance, before=before)
 
@@ -49,6 +68,29 @@ class SavesRecorded(AllOrNoneActions):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         accounts.record_deleted(actor=staff_actor(request), now=timezone.now(), objs=list(queryset))
         super().delete_queryset(request, queryset)  # type: ignore[misc]
+
+
+def _save_m2m_changed(form: Any) -> None:
+    """A change page's groups and permissions, as staff changed them on it: those ticked
+    since the page showed them added, those unticked removed, the others as committed (set
+    as the page showed them, a colleague's grant or removal since was undone). A page that
+    carries no copy of what it showed (from before KeepsWhatItShowed): set as sent."""
+    instance = form.instance
+    if not any(form.add_initial_prefix(name) in form.data for name in form.fields):
+        form.save_m2m()
+        return
+    for relation in instance._meta.many_to_many:
+        name = relation.name
+        if name not in form.fields or name not in form.changed_data:
+            continue
+        field = form.fields[name]
+        shown = field.hidden_widget().value_from_datadict(form.data, form.files, form.add_initial_prefix(name))
+        shown = {str(pk) for pk in shown or ()}
+        sent = list(form.cleaned_data[name])
+        related = getattr(instance, name)
+        related.add(*(obj for obj in sent if str(obj.pk) not in shown))
+        unticked = shown - {str(obj.pk) for obj in sent}
+        related.remove(*(obj for obj in related.all() if str(obj.pk) in unticked))
 
 
 def _token_name(token: Token) -> str:

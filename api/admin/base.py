@@ -181,13 +181,14 @@ class KeepsWhatItShowed:
     """A change page's form whose changes (changed_data) are what staff changed on the page,
     judged against the values it showed (carried in hidden inputs), not against the row as
     it is now: a colleague's change of another field since the page was opened is kept, not
-    written back with the value the page showed."""
+    written back with the value the page showed. A disabled field is never changed by the
+    page, and carries no copy (a user's password hash)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:  # type: ignore[attr-defined]
             for field in self.fields.values():  # type: ignore[attr-defined]
-                field.show_hidden_initial = True
+                field.show_hidden_initial = not field.disabled
 
 
 class ModelFieldLimits:

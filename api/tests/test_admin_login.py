@@ -23,8 +23,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from api.admin.accounts import TokenAdmin
+from api.admin.accounts import TokenAdmin, UserAdmin
 from api.models import AuditEntry
+from api.tests.admin_catalog_helpers import _form
 from api.tests.admin_helpers import _messages, clerk
 
 pytestmark = pytest.mark.django_db
@@ -232,6 +233,86 @@ def test_a_save_of_a_tokens_page_brings_back_no_token_deleted_meanwhile(client, 
 
     assert client.post(url, {"_save": "Save"}).status_code == 302
     assert not Token.objects.exists()
+
+
+def _user_page(client, user) -> dict:
+    """A user's change page as loaded, as a browser sends it back: its inputs, its ticked
+    boxes, and its groups (a list, as the selects send them)."""
+    url = f"/admin/auth/user/{user.pk}/change/"
+    form = _form(client, url)
+    boxes = {name: "on" for name in ("is_active", "is_staff", "is_superuser") if getattr(user, name)}
+    groups = [str(pk) for pk in user.groups.values_list("pk", flat=True)]
+    return {**form, **boxes, "groups": groups, "initial-groups": groups}
+
+
+def test_a_users_save_keeps_what_a_colleague_changed_since_the_page_was_opened(client, manager):
+    """The page sent back every field as it showed it, and Django saved them all: a staff
+    member a colleague had switched off meanwhile (is_active) was switched on again by a
+    save of their email, and a group a colleague had given them was taken away by one of
+    another group."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", is_staff=True)
+    ushers, doors, bar = (Group.objects.create(name=name) for name in ("Ushers", "Doors", "Bar"))
+    usher.groups.set([ushers, bar])
+    url = f"/admin/auth/user/{usher.pk}/change/"
+    page = _user_page(client, usher)
+    assert "initial-password" not in page  # the page keeps no copy of the password's hash
+    get_user_model().objects.filter(pk=usher.pk).update(is_active=False)  # a colleague's, since
+    usher.groups.add(doors)
+    usher.groups.remove(bar)
+
+    response = client.post(url, {**page, "email": "usher@example.com", "groups": [str(ushers.pk)]})
+
+    assert response.status_code == 302, response.content[:2000]
+    usher.refresh_from_db()
+    assert (usher.email, usher.is_active) == ("usher@example.com", False)
+    assert sorted(usher.groups.values_list("name", flat=True)) == ["Doors", "Ushers"]
+    assert trail() == [
+        ("staff:manager", "user.changed", f"user:{usher.pk}", {"email": "changed"}),
+    ]
+
+
+def test_a_users_save_keeps_a_password_set_before_its_lock(client, manager, monkeypatch):
+    """The POST read the user unlocked and saved every column as read: a password set by a
+    colleague before this save's lock (a leaked one replaced) was put back."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", password=PASSWORD, is_staff=True)
+    page = _user_page(client, usher)
+    read = UserAdmin.get_object
+
+    def password_set_meanwhile(self, request, object_id, from_field=None):
+        user = read(self, request, object_id, from_field)
+        other = get_user_model().objects.get(pk=usher.pk)
+        other.set_password(PASSWORD + "-new")
+        other.save()
+        return user
+
+    monkeypatch.setattr(UserAdmin, "get_object", password_set_meanwhile)
+
+    response = client.post(f"/admin/auth/user/{usher.pk}/change/", {**page, "email": "usher@example.com"})
+
+    assert response.status_code == 302, response.content[:2000]
+    usher.refresh_from_db()
+    assert usher.email == "usher@example.com"
+    assert usher.check_password(PASSWORD + "-new")
+
+
+def test_a_groups_save_keeps_a_permission_a_colleague_changed_since_the_page_was_opened(client, manager):
+    """The page's permissions were set as it showed them: a permission a colleague took from
+    the group meanwhile was given back by a save that added another."""
+    client.force_login(manager)
+    view, change, delete = (Permission.objects.get(codename=f"{what}_show") for what in ("view", "change", "delete"))
+    group = Group.objects.create(name="Programmers")
+    group.permissions.set([view, delete])
+    url = f"/admin/auth/group/{group.pk}/change/"
+    page = _form(client, url)
+    shown = [str(view.pk), str(delete.pk)]
+    group.permissions.remove(delete)  # a colleague's, since
+
+    response = client.post(url, {**page, "initial-permissions": shown, "permissions": [*shown, str(change.pk)]})
+
+    assert response.status_code == 302, response.content[:2000]
+    assert sorted(group.permissions.values_list("codename", flat=True)) == ["change_show", "view_show"]
 
 
 def test_users_deleted_in_bulk_in_the_admin_are_recorded_each(client, manager):
