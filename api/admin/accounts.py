@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -93,6 +94,18 @@ def _save_m2m_changed(form: Any) -> None:
         related.remove(*(obj for obj in related.all() if str(obj.pk) in unticked))
 
 
+class PasswordSaved(AdminPasswordChangeForm):
+    """The password's page saves the password alone: the user as its POST read it,
+    unlocked, saved whole, undid a colleague's change committed meanwhile (an account
+    switched off was switched on again)."""
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=False)
+        if commit:
+            user.save(update_fields=["password"])
+        return user
+
+
 def _token_name(token: Token) -> str:
     return f"API token of {token.user.get_username()}"
 
@@ -112,6 +125,7 @@ admin.site.unregister(AccessAttempt)
 @admin.register(User)
 class UserAdmin(SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
     secret_fields = ("auth_token__key",)  # ?auth_token__gte= compared users' keys
+    change_password_form = PasswordSaved
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """The password's own page, which saves the user without save_model: recorded as

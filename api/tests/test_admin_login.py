@@ -6,6 +6,7 @@ when it is made."""
 
 import importlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -295,6 +296,32 @@ def test_a_users_save_keeps_a_password_set_before_its_lock(client, manager, monk
     usher.refresh_from_db()
     assert usher.email == "usher@example.com"
     assert usher.check_password(PASSWORD + "-new")
+
+
+def test_a_password_set_in_the_admin_keeps_a_switch_off_made_before_its_save(client, manager, monkeypatch):
+    """The password's page saved every column of the user as its POST read it, unlocked: a
+    colleague's switch-off of the account committed meanwhile was undone."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", password=PASSWORD, is_staff=True)
+
+    form: Any = UserAdmin.change_password_form
+
+    class SwitchedOffMeanwhile(form):
+        def clean(self):  # after the POST read the user
+            get_user_model().objects.filter(pk=usher.pk).update(is_active=False)
+            return super().clean()
+
+    monkeypatch.setattr(UserAdmin, "change_password_form", SwitchedOffMeanwhile)
+    other = PASSWORD + "-changed"
+
+    response = client.post(
+        f"/admin/auth/user/{usher.pk}/password/", {"password1": other, "password2": other, "usable_password": "true"}
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    usher.refresh_from_db()
+    assert usher.check_password(other)
+    assert not usher.is_active
 
 
 def test_a_groups_save_keeps_a_permission_a_colleague_changed_since_the_page_was_opened(client, manager):
