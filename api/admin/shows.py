@@ -256,10 +256,12 @@ class ShowAdmin(
         title = obj.title if (obj.film_id is None and not change) or "title" in form.changed_data else None
         if change:
             # The capacity only when staff changed it: sent as shown, it made a cap of what a
-            # smaller map had brought it down to. Blank is every place of the map.
-            capacity = None
+            # smaller map had brought it down to. Blank is every place of the map, as the
+            # service reads it under the show's lock (the size this form read, unlocked, left a
+            # larger map saved meanwhile with a cap at the old size).
+            capacity, every_place = None, False
             if "capacity" in form.changed_data:
-                capacity = obj.capacity if obj.capacity is not None else obj.screen.capacity
+                capacity, every_place = obj.capacity, obj.capacity is None
             saved = catalog.show_update(
                 show_id=obj.pk,
                 now=timezone.now(),
@@ -268,6 +270,7 @@ class ShowAdmin(
                 # colleague's move committed before this save's lock.
                 starts_at=obj.starts_at if form.start_typed else None,
                 capacity=capacity,
+                every_place=every_place,
                 film_id=film_id,
                 actor=staff_actor(request),
             )

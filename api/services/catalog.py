@@ -233,11 +233,15 @@ def show_update(
     film_id: int | None = None,
     prices: Prices | None = None,
     local: tuple[date | None, time | None] | None = None,
+    every_place: bool = False,
     actor: str = "system",
 ) -> Show:
     """Change a show; its capacity under its lock, so that no booking slips in between the
     count and the save. `local`: a new date and time in the venue's zone, or one of them
-    alone (a PATCH's), the other the show's own as it stands under its lock."""
+    alone (a PATCH's), the other the show's own as it stands under its lock. `every_place`:
+    the capacity is every place of the screen's map as it stands under the lock (the
+    admin's blank; the size the caller read, unlocked, was a cap once a colleague's larger
+    map was saved meanwhile)."""
     with transaction.atomic():
         if starts_at is not None or local is not None:
             # A move may bring a started show back (_to_come_again): its screen's lock first,
@@ -270,6 +274,8 @@ def show_update(
             show.ends_at, show.busy_until = show_times(starts_at=show.starts_at, film=show.film)
         if was_started and not show.has_started(now):
             _to_come_again(show, now=now, actor=actor)
+        if every_place:
+            capacity = show.screen.capacity
         if capacity is not None:
             # The seats in use, and the screen's map as now committed (a map change that
             # this lock waited for may have made it smaller: locking.seats_in_use).

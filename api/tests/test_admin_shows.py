@@ -118,6 +118,30 @@ def test_a_save_with_the_start_untouched_keeps_a_move_a_colleague_made_meanwhile
     assert (show.starts_at, show.capacity) == (moved, 5)
 
 
+def test_a_blank_capacity_is_every_place_of_the_map_as_it_stands_under_the_lock(staff, screen, monkeypatch):
+    # Blank, "every place of the screen's seat map", was sent as the map's size the form read,
+    # unlocked, as the POST began: a larger map a colleague saved before the save's lock was
+    # left with a cap at the old size, its new seats never sold.
+    twenty, thirty = (parse({"grid": {"rows": rows, "seats_per_row": 10}}) for rows in (2, 3))
+    screen = venues.screen_save(screen=screen, seat_map=twenty, now=NOW)
+    show = catalog.show_create(
+        now=timezone.now(), starts_at=NOW + timedelta(days=3), screen_id=screen.pk, title="Gala", capacity=15
+    )
+    url = f"/admin/api/show/{show.pk}/change/"
+    data = _form(staff, url, capacity="")
+    update = catalog.show_update
+
+    def map_grown_meanwhile(**kwargs):
+        venues.screen_save(screen=Screen.objects.get(pk=screen.pk), seat_map=thirty, now=NOW)
+        return update(**kwargs)
+
+    monkeypatch.setattr(catalog, "show_update", map_grown_meanwhile)
+
+    assert staff.post(url, data).status_code == 302
+    show.refresh_from_db()
+    assert (show.capacity, show.cap) == (30, None)
+
+
 def test_a_show_in_the_hour_the_clocks_go_through_twice_stays_put_when_saved(staff, film):
     # 02:30 on the night Berlin's clocks go back is two moments; the form showed the local
     # time and read it back as the first, so saving the capacity of a show at the second
