@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ..errors import SeatMapChangedMeanwhile
 from ..models import Film, Screen, Venue
 from ..models.catalog import venue_time_zones
 from ..parsers import MAX_DEPTH, depth
@@ -262,9 +263,7 @@ class ScreenForm(KeepsWhatItShowed, forms.ModelForm):
         shown = self._shown()
         if self.instance.pk is not None and shown is not None and "seat_map_text" in self.changed_data:
             if shown != digest(self.initial["seat_map_text"]):
-                raise forms.ValidationError(
-                    "This seat map was changed after this page was opened: reload it to see it now."
-                )
+                raise forms.ValidationError(SeatMapChangedMeanwhile.message)
         return self.cleaned_data["seat_map_text"]
 
 
@@ -298,6 +297,9 @@ class ScreenAdmin(DeletedThroughService, ListQueriesChecked, admin.ModelAdmin):
             actor=staff_actor(request),
             now=timezone.now(),
             given=[name for name in ("venue", "name") if not change or name in form.changed_data],
+            # The map the form found the page had shown (clean_seat_map_text), as this POST
+            # read it unlocked: compared again under the screen's lock.
+            seat_map_over=digest(obj.seat_map) if change and typed else None,
         )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "SeatInUse",
     "ShowHasTickets",
     "PricesChangedMeanwhile",
+    "SeatMapChangedMeanwhile",
     "DeletedMeanwhile",
     "WebhookUrlRefused",
     "EndpointInactive",
@@ -184,6 +185,14 @@ class PricesChangedMeanwhile(Conflict):
 
     code = "prices_changed"
     message = "The prices were changed after this page was opened: reload it to see them as they are now."
+
+
+class SeatMapChangedMeanwhile(Conflict):
+    """A seat map typed over one that a colleague changed since (the admin's screen page):
+    saved, it undid their change, which staff never saw."""
+
+    code = "seat_map_changed"
+    message = "This seat map was changed after this page was opened: reload it to see it now."
 
 
 class EndpointInactive(Conflict):

@@ -15,12 +15,13 @@ from ..errors import (
     InUse,
     Invalid,
     RelatedNotFound,
+    SeatMapChangedMeanwhile,
     ShowOverlaps,
     TicketTypeKeyTaken,
 )
 from ..locking import lock_screen, lock_screens, lock_shows, lock_tickets
 from ..models import Film, Hold, Screen, Show, Ticket, TicketType, Venue
-from ..seatmaps import SeatMap, seat_map_order
+from ..seatmaps import SeatMap, digest, seat_map_order
 from . import audit, catalog
 from .show_maps import keep_to_map, shows_follow_map
 
@@ -32,9 +33,13 @@ def screen_save(
     now: datetime,
     actor: str = "system",
     given: Collection[str] = ("venue", "name"),
+    seat_map_over: str | None = None,
 ) -> Screen:
     """Save a screen: of a change, the fields in `given` ("venue", "name") as set on
-    `screen`, the others as committed (a colleague's rename since it was read is kept). One
+    `screen`, the others as committed (a colleague's rename since it was read is kept).
+    `seat_map_over`: the digest (seatmaps.digest) of the map that `seat_map` was typed over;
+    a committed map other than it is SeatMapChangedMeanwhile (the admin compared it
+    unlocked, and a map a colleague saved before this lock was replaced unseen). One
     that has shows stays in its venue (InUse). A new seat map applies to every show of the
     screen at once, and may not drop a seat booked or held for a show
     that has not started (show_maps.keep_to_map: SeatInUse). The coming shows' capacities
@@ -57,6 +62,8 @@ def screen_save(
             committed = lock_screen(screen.pk)
             if committed is None:
                 raise DeletedMeanwhile("Screen")
+            if seat_map is not None and seat_map_over is not None and digest(committed.seat_map) != seat_map_over:
+                raise SeatMapChangedMeanwhile()
             # (A venue kept as committed is not the one locked above: one being deleted
             # locks this screen before deleting it, and so waits for this change.)
             if "venue" not in given:

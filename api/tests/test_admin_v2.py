@@ -235,6 +235,32 @@ def test_a_map_typed_on_a_page_that_showed_another_is_refused(staff, screen):
     assert Screen.objects.get(pk=screen.pk).capacity == 11
 
 
+def test_a_map_typed_over_one_a_colleague_saved_before_the_saves_lock_is_refused(staff, screen, monkeypatch):
+    # The page's map was compared with the screen's as the POST read it, unlocked: a map a
+    # colleague saved between that read and the save's lock was replaced, unseen, by the
+    # one typed over the old map (rows B and C dropped).
+    url = f"/admin/api/screen/{screen.pk}/change/"
+    page = _form(staff, url, seat_map_text=json.dumps({"rows": [AISLE_MAP["rows"][0]]}))
+    bigger = {"rows": [*AISLE_MAP["rows"], {"label": "C", "seats": [{"number": 1}, {"number": 2}]}]}
+    save = venues.screen_save
+
+    def saved_meanwhile(**kwargs):
+        save(screen=Screen.objects.get(pk=screen.pk), seat_map=parse(bigger), now=NOW, actor="bob")
+        return save(**kwargs)
+
+    monkeypatch.setattr(venues, "screen_save", saved_meanwhile)
+
+    response = staff.post(url, page)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "__all__": ["This seat map was changed after this page was opened: reload it to see it now."]
+    }
+    # Never the page's map (one row, 5 places). (The colleague's save, in the test's one
+    # transaction, was rolled back with the page's.)
+    assert Screen.objects.get(pk=screen.pk).capacity == 9
+
+
 def a_large_hall(rows: int, seats_per_row: int) -> dict:
     """A hall as large multiplexes have them: two aisles (after seat 5 and before the last
     five), the back third of the rows premium."""
