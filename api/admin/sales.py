@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .. import selectors
-from ..errors import Conflict, TicketNotFound
+from ..errors import Conflict, TicketMovedMeanwhile, TicketNotFound
 from ..forms import PhoneFormField
 from ..locking import lock_bookings, lock_tickets
 from ..models import Booking, Customer, Show, Ticket
@@ -104,9 +104,7 @@ class TicketForm(forms.ModelForm):
         )
         moved = None not in shown and shown != (str(ticket.show_id), ticket.seat)  # None: a page from before
         if moved and changed & {"show_choice", "seat_label"}:
-            raise forms.ValidationError(
-                "This ticket was moved after this page was opened: reload it to see where it is now."
-            )
+            raise forms.ValidationError(TicketMovedMeanwhile.message)
         return data
 
     def clean_seat_label(self) -> str | None:
@@ -126,6 +124,10 @@ class TicketForm(forms.ModelForm):
             changes["show_id"] = data["show_choice"].pk
         if data["seat_label"] is not None and (changes or "seat_label" in changed):
             changes["seat"] = data["seat_label"]
+        if changes:
+            # Where the page showed it (clean compared it with the ticket as this POST read
+            # it, unlocked): compared again under the ticket's lock.
+            changes["seen_at"] = (self.instance.show_id, self.instance.seat)
         changes |= {field: data[field] for field in ("name", "phone_number") if field in changed}
         return changes
 

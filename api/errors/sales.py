@@ -37,6 +37,7 @@ __all__ = [
     "SingleSeatGap",
     "TicketExpired",
     "TicketNotChangeable",
+    "TicketMovedMeanwhile",
     "AlreadyCheckedIn",
     "TooEarly",
     "HoldExpired",
@@ -229,6 +230,14 @@ class TicketExpired(Conflict):
 
 class TicketNotChangeable(TicketExpired):
     message = "This ticket's show has started or the ticket has expired."
+
+
+class TicketMovedMeanwhile(Conflict):
+    """A ticket's show or seat changed on a page (the admin's) that showed it elsewhere:
+    applied where it is now, it took a seat nobody chose, at a show staff never saw."""
+
+    code = "ticket_moved"
+    message = "This ticket was moved after this page was opened: reload it to see where it is now."
 
 
 class AlreadyCheckedIn(Conflict):

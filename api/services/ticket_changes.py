@@ -8,7 +8,14 @@ from typing import TypeAlias
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from ..errors import OtherCurrency, SeatTaken, TicketNotChangeable, TicketNotFound, TooFewWheelchairSpaces
+from ..errors import (
+    OtherCurrency,
+    SeatTaken,
+    TicketMovedMeanwhile,
+    TicketNotChangeable,
+    TicketNotFound,
+    TooFewWheelchairSpaces,
+)
 from ..locking import lock_booking_of, lock_shows, seats_in_use
 from ..models import Ticket
 from ..seatmaps import seat_map_order
@@ -32,11 +39,18 @@ def ticket_update(
     seat: str | None = None,
     staff: bool = False,
     actor: str = "system",
+    seen_at: tuple[int, str] | None = None,
 ) -> Ticket:
-    """Change a ticket's show, seat, name or phone, by the same rules as booking."""
+    """Change a ticket's show, seat, name or phone, by the same rules as booking.
+    `seen_at`: the show and seat where the caller saw the ticket (the admin's page); a
+    ticket elsewhere under its lock is TicketMovedMeanwhile, not moved from where it is now
+    (a customer's move committed before this lock had its seat replaced by the one typed
+    for the show the page showed)."""
     current_show_id = Ticket.objects.filter(pk=ticket_id).values_list("show_id", flat=True).first()
     if current_show_id is None:
         raise TicketNotFound()
+    if seen_at is not None and current_show_id != seen_at[0]:
+        raise TicketMovedMeanwhile()
     moving = show_id is not None or when is not None
     try:
         with transaction.atomic():
@@ -54,7 +68,11 @@ def ticket_update(
             if ticket.show_id != current_show_id:
                 # Moved by someone else between our read and our lock: a rare race,
                 # settled by refusing rather than by holding a lock we didn't take.
+                if seen_at is not None:
+                    raise TicketMovedMeanwhile()
                 raise SeatTaken("This ticket was changed meanwhile; try again.")
+            if seen_at is not None and ticket.seat != seen_at[1]:
+                raise TicketMovedMeanwhile()
             ticket.show = shows[current_show_id]
             if ticket.expired or ticket.show.has_started(now):
                 raise TicketNotChangeable()

@@ -171,6 +171,34 @@ def test_a_seat_typed_for_a_ticket_moved_meanwhile_is_refused(staff, frozen):
     assert _snapshot(ticket)[:2] == (later.pk, "B3")
 
 
+@pytest.mark.parametrize("to_show", ["B", "A"])
+def test_a_seat_typed_for_a_ticket_moved_before_the_saves_lock_is_refused(staff, frozen, monkeypatch, to_show):
+    """The page's place was compared with the ticket's as the POST read it, unlocked, and
+    the service read the ticket's show again itself: a customer's move (to B3 at B, or to
+    B3 at A) committed between the two had its seat replaced by the one staff typed."""
+    dune, later = (Show.objects.create(title=t, starts_at=_at(d, 19), capacity=20) for t, d in (("A", 3), ("B", 4)))
+    ticket = _book(dune, seat="A3")
+    url = f"/admin/api/ticket/{ticket.pk}/change/"
+    form = _change_form(staff, url, seat_label="A7")
+    update = sales.ticket_update
+
+    def moved_meanwhile(**kwargs):
+        to = later if to_show == "B" else dune
+        update(ticket_id=ticket.pk, show_id=to.pk, seat="B3", now=NOW, actor="client:203.0.113.9")
+        return update(**kwargs)
+
+    monkeypatch.setattr(sales, "ticket_update", moved_meanwhile)
+
+    response = staff.post(url, form)
+
+    assert _form_errors(response) == {
+        "__all__": ["This ticket was moved after this page was opened: reload it to see where it is now."]
+    }
+    # Never A7 at B. (The customer's move, in the test's one transaction, was rolled back
+    # with the page's save.)
+    assert _snapshot(ticket)[:2] == (dune.pk, "A3")
+
+
 def test_taking_a_booked_seat_is_refused(staff, frozen):
     show = Show.objects.create(title="Dune", starts_at=_at(3, 19), capacity=20)
     ticket = _book(show, seat="A4")
