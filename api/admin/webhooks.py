@@ -37,6 +37,15 @@ class WebhookForm(KeepsWhatItShowed, forms.ModelForm):
         model = Webhook
         fields = ["url", "events", "active"]
 
+    def events_shown(self) -> list[str]:
+        """The events the page showed (its copy of them: KeepsWhatItShowed)."""
+        shown = (
+            self.fields["events"]
+            .hidden_widget()
+            .value_from_datadict(self.data, self.files, self.add_initial_prefix("events"))
+        )
+        return list(shown or ())
+
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
         if self.instance.pk is not None and "url" not in self.changed_data:
@@ -73,7 +82,10 @@ class WebhookAdmin(RuleErrorsAsMessages, DeletedWithIt, ListQueriesChecked, admi
             # The fields staff changed on the page (KeepsWhatItShowed), as the API's PATCH names
             # them: a colleague's change of another since the page was opened is kept.
             given = {name: getattr(obj, name) for name in ("url", "events", "active") if name in form.changed_data}
-            webhooks.webhook_update(webhook_id=obj.pk, actor=actor, now=now, **given)
+            # The events are saved as the whole list the page sends: ticked over the ones it
+            # showed, compared with those committed under the endpoint's lock.
+            events_over = form.events_shown() if "events" in given else None
+            webhooks.webhook_update(webhook_id=obj.pk, actor=actor, now=now, events_over=events_over, **given)
             return
         created = webhooks.webhook_create(url=obj.url, events=obj.events, actor=actor, now=now, active=obj.active)
         obj.pk, obj.secret = created.pk, created.secret

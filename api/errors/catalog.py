@@ -27,6 +27,7 @@ __all__ = [
     "ShowHasTickets",
     "PricesChangedMeanwhile",
     "SeatMapChangedMeanwhile",
+    "EventsChangedMeanwhile",
     "DeletedMeanwhile",
     "WebhookUrlRefused",
     "EndpointInactive",
@@ -193,6 +194,14 @@ class SeatMapChangedMeanwhile(Conflict):
 
     code = "seat_map_changed"
     message = "This seat map was changed after this page was opened: reload it to see it now."
+
+
+class EventsChangedMeanwhile(Conflict):
+    """A webhook endpoint's events ticked on a page (the admin's) that showed others: the
+    list sent, saved whole, undid a colleague's choice that staff never saw."""
+
+    code = "events_changed"
+    message = "The events were changed after this page was opened: reload it to see them as they are now."
 
 
 class EndpointInactive(Conflict):

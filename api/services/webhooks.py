@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .. import outbound
-from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, WebhookUrlRefused
+from ..errors import DeletedMeanwhile, DeliveryNotFound, EndpointInactive, EventsChangedMeanwhile, WebhookUrlRefused
 from ..locking import lock_webhook_endpoints
 from ..models import Webhook, WebhookEvent
 from . import audit
@@ -78,12 +78,15 @@ def webhook_update(
     url: str | None = None,
     events: list[str] | None = None,
     active: bool | None = None,
+    events_over: list[str] | None = None,
 ) -> Webhook:
     """Change an endpoint. Asked to set `active` or `events`, it first waits for the writes
     in flight (locking.lock_webhook_endpoints: one committed after this change reads the
     endpoint as changed). Asked, not only when they change: that table lock comes before
     the row's lock, which the change is read under (taken after it, two changes could
-    deadlock, each holding the other's way)."""
+    deadlock, each holding the other's way). `events_over`: the events that `events` was
+    ticked over (the admin's page); others committed are EventsChangedMeanwhile, not
+    replaced unseen."""
     if url is not None:
         check_url(url)
     with transaction.atomic():
@@ -92,6 +95,8 @@ def webhook_update(
         webhook = Webhook.objects.select_for_update().filter(pk=webhook_id).first()
         if webhook is None:
             raise DeletedMeanwhile("Webhook")
+        if events is not None and events_over is not None and set(webhook.events) != set(events_over):
+            raise EventsChangedMeanwhile()
         wanted = {"url": url, "events": events, "active": active}
         changes = {k: [getattr(webhook, k), v] for k, v in wanted.items() if v is not None and getattr(webhook, k) != v}
         if not changes:  # saved as it was: nothing to record

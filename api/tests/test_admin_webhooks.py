@@ -111,3 +111,21 @@ def test_switching_an_endpoint_off_keeps_the_events_a_colleague_chose_meanwhile(
     # The page wrote back the events it showed (all of them), undoing bob's choice.
     endpoint.refresh_from_db()
     assert (endpoint.active, endpoint.events) == (False, ["show.cancelled"])
+
+
+def test_events_ticked_on_a_page_that_showed_others_are_refused(client, endpoint):
+    # The page's events are saved as the whole list it sends: one ticked on a page that
+    # showed every event replaced the one event a colleague had chosen meanwhile.
+    _superuser(client)
+    url = f"/admin/api/webhook/{endpoint.pk}/change/"
+    page = _form(client, url, active="on", events=["booking.created"])
+    webhooks.webhook_update(webhook_id=endpoint.pk, actor="staff:bob", now=timezone.now(), events=["show.cancelled"])
+
+    response = client.post(url, page)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "__all__": ["The events were changed after this page was opened: reload it to see them as they are now."]
+    }
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["show.cancelled"]
