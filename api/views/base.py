@@ -55,11 +55,14 @@ class NotStored:
     waiting-list entry, and staff's lists of them): no cache may keep them, as none keeps
     the pages that show them (never_cache). Without a Cache-Control, a shared cache (a CDN,
     a proxy's default time to live) could keep a ticket's name and phone and serve them
-    after the ticket was changed or cancelled."""
+    after the ticket was changed or cancelled. Answers to GET and HEAD only: no cache
+    keeps the answer to a POST, PATCH or DELETE without being told to (RFC 9111), and a
+    booking's answer is spared the headers' cost."""
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        add_never_cache_headers(response)
+        if request.method in ("GET", "HEAD"):
+            add_never_cache_headers(response)
         return response
 
 
