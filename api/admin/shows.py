@@ -16,7 +16,7 @@ from .. import selectors
 from ..models import SeatBlock, Show, Ticket, WaitlistEntry
 from ..seatmap_svg import STATUSES, seat_map_svg
 from ..serializers.fields import seat_label
-from ..services import catalog
+from ..services import blocks, catalog
 from ..wallclock import wall_clock
 from .base import (
     AllOrNoneActions,
@@ -79,7 +79,7 @@ class SeatBlockForm(forms.ModelForm):
 
 
 class SeatBlockInline(admin.TabularInline):
-    """The show's blocked seats: added and removed by services.catalog.seats_block and
+    """The show's blocked seats: added and removed by services.blocks.seats_block and
     seat_unblock (ShowAdmin.save_formset), so that a booked or held seat is never blocked."""
 
     model = SeatBlock
@@ -234,18 +234,18 @@ class ShowAdmin(
         show, now, actor = form.instance, timezone.now(), staff_actor(request)
         removed = [row.instance for row in formset.deleted_forms if row.instance.pk is not None]
         for block in removed:
-            catalog.seat_unblock(show_id=show.pk, seat=block.seat, actor=actor, now=now)
+            blocks.seat_unblock(show_id=show.pk, seat=block.seat, actor=actor, now=now)
         added: dict[str, list[str]] = {}  # seats by reason
         for row in formset.extra_forms:
             if row.has_changed() and row not in formset.deleted_forms:
                 added.setdefault(row.cleaned_data["reason"], []).append(row.cleaned_data["seat"])
-        blocks = [
+        made = [
             block
             for reason, seats in added.items()
-            for block in catalog.seats_block(show_id=show.pk, seats=seats, reason=reason, now=now, actor=actor)
+            for block in blocks.seats_block(show_id=show.pk, seats=seats, reason=reason, now=now, actor=actor)
         ]
         # What the admin's history entry reads (formset.save() would have set them).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = blocks, [], removed
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = made, [], removed
 
     def save_model(self, request, obj: Show, form, change: bool) -> None:
         # Through the services, as the API's writes: the overlap and capacity rules, the

@@ -20,7 +20,7 @@ from ..locking import lock_booking_of, lock_shows, seats_in_use
 from ..models import Ticket
 from ..seatmaps import seat_map_order
 from . import audit, door
-from .catalog import seats_sold_unblocked
+from .blocks import seats_sold_unblocked
 from .sale_rows import customer_get_or_create, total_again
 from .seating import check_not_started, choose_seats, phone_at, price_lines, sells_out, show_id_of, tariff
 from .showtimes import ShowTime

@@ -9,7 +9,7 @@ import pytest
 
 from api.models import AuditEntry, Film, Screen, Venue
 from api.seatmaps import parse
-from api.services import catalog, venues
+from api.services import blocks, venues
 from api.tests.admin_catalog_helpers import (
     AISLE_MAP,
     _form,
@@ -84,7 +84,7 @@ def test_the_show_page_costs_the_same_however_many_tickets_and_blocks(staff, sho
     with django_assert_num_queries(SHOW_PAGE_QUERIES):
         staff.get(url)
     # Blocks first, then tickets for seats left alone: none strands a free seat.
-    catalog.seats_block(show_id=show.pk, seats=["A2", "B2", "B3"], reason="house", now=NOW)
+    blocks.seats_block(show_id=show.pk, seats=["A2", "B2", "B3"], reason="house", now=NOW)
     for seat in ["A1", "B1", "B4"]:
         book_ticket(show.pk, seat=seat)
     with django_assert_num_queries(SHOW_PAGE_QUERIES):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from api.models import AuditEntry, Film, Screen, SeatBlock, Show, Venue
 from api.seatmaps import parse
-from api.services import catalog, venues
+from api.services import blocks, catalog, venues
 from api.tests.admin_catalog_helpers import (
     AISLE_MAP,
     LABELS,
@@ -182,7 +182,7 @@ def test_the_show_page_shows_each_seat_by_status(staff, show):
     # Seats that leave no free seat alone (A1 alone would strand A2, B1 alone B2).
     book_ticket(show.pk, seat="A3")
     hold_seats(show.pk, seats=["A1", "A2"])
-    catalog.seats_block(show_id=show.pk, seats=["A4"], reason="broken", now=NOW)
+    blocks.seats_block(show_id=show.pk, seats=["A4"], reason="broken", now=NOW)
     html = staff.get(f"/admin/api/show/{show.pk}/change/").content.decode()
     seats = _svg_seats(html)
     assert list(seats) == LABELS

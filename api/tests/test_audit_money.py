@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from api.models import AuditEntry, Ticket, Venue, WebhookEvent
-from api.services import catalog, door, sales
+from api.services import blocks, door, sales
 from api.tests.conftest import ADA, add_price, book_seats, make_show, screen_of
 from api.tests.webhooks_helpers import (
     allow_private,  # noqa: F401 (the fixture)
@@ -80,7 +80,7 @@ def test_a_move_that_takes_a_shows_last_seat_says_it_sold_out(endpoint):
 
 def test_a_move_into_the_last_seat_not_blocked_says_it_sold_out(endpoint):
     small, elsewhere = make_show(days=2, screen=screen_of(3)), make_show(days=3)
-    catalog.seats_block(show_id=small.pk, seats=["A3"], reason="broken", now=timezone.now())
+    blocks.seats_block(show_id=small.pk, seats=["A3"], reason="broken", now=timezone.now())
     book_seats(small.pk, seats=["A1"])
     ticket = book_seats(elsewhere.pk).tickets[0]
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from api.errors import SeatTaken
 from api.locking import SeatsInUse
 from api.models import AuditEntry, Booking, Customer, Ticket, Webhook, WebhookEvent
-from api.services import audit, catalog, sale_rows, sales
+from api.services import audit, blocks, sale_rows, sales
 from api.tests.conftest import book_seats, book_ticket, hold_seats, make_show, postgres_only, screen_of
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def test_the_sale_of_the_last_seat_not_blocked_reports_the_show_sold_out_once(we
     webhook.events = ["show.sold_out"]
     webhook.save()
     small = make_show(days=2, screen=screen_of(3))
-    catalog.seats_block(show_id=small.pk, seats=["A3"], reason="house seat", now=timezone.now())
+    blocks.seats_block(show_id=small.pk, seats=["A3"], reason="house seat", now=timezone.now())
 
     book_seats(small.pk, quantity=2)
     sold_out = WebhookEvent.objects.filter(type="show.sold_out")

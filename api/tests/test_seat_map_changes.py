@@ -12,7 +12,7 @@ from django.utils import timezone
 from api.errors import CapacityAboveMap, NoSuchSeat, SeatInUse
 from api.models import AuditEntry, Screen, SeatBlock, Show, Ticket, Webhook, WebhookEvent
 from api.seatmaps import SeatMap, grid, parse
-from api.services import audit, catalog, sales, venues
+from api.services import audit, blocks, catalog, sales, venues
 from api.services.showtimes import ShowTime
 from api.tests.conftest import (
     ADA,
@@ -110,7 +110,7 @@ RACING_A_MAP_CHANGE = {
     "a booking": (10, lambda show: book_ticket(show.pk, seat="A10"), NoSuchSeat),
     "a block": (
         10,
-        lambda show: catalog.seats_block(show_id=show.pk, seats=["A10"], reason="broken", now=timezone.now()),
+        lambda show: blocks.seats_block(show_id=show.pk, seats=["A10"], reason="broken", now=timezone.now()),
         NoSuchSeat,
     ),
     "a capacity": (

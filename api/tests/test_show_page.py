@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from api.errors import ShowBusy
 from api.models import AuditEntry, Booking, Ticket, Venue
-from api.services import catalog, sales
+from api.services import blocks, sales
 from api.tests.conftest import ADA as PERSON
 from api.tests.conftest import add_price, book_seats, book_ticket, hold_seats, make_show, screen_of
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def test_show_page_names_the_show_and_every_seat_by_status(client, priced_dune, in_kolkata):
     book_ticket(priced_dune.pk, seat="A3")
     hold_seats(priced_dune.pk, seats=["B1", "B2"])
-    catalog.seats_block(show_id=priced_dune.pk, seats=["A10"], reason="broken", now=timezone.now())
+    blocks.seats_block(show_id=priced_dune.pk, seats=["A10"], reason="broken", now=timezone.now())
 
     response = client.get(f"/shows/{priced_dune.pk}/")
 

@@ -36,7 +36,7 @@ from ..serializers.catalog import (
     TicketTypeSerializer,
     VenueSerializer,
 )
-from ..services import catalog, venues
+from ..services import blocks, catalog, venues
 from .base import ById, LocationMixin, ascii_id, kept_for
 
 
@@ -152,10 +152,8 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
         show = get_object_or_404(Show.objects.all(), pk=ascii_id(pk))
         data = BlockCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        blocks = catalog.seats_block(
-            show_id=show.pk, now=timezone.now(), actor=actor_of(request), **data.validated_data
-        )
-        return Response(BlockSerializer(blocks, many=True).data, status=status.HTTP_201_CREATED)
+        made = blocks.seats_block(show_id=show.pk, now=timezone.now(), actor=actor_of(request), **data.validated_data)
+        return Response(BlockSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class SeatBlockView(GenericAPIView):
@@ -171,7 +169,7 @@ class SeatBlockView(GenericAPIView):
         show = get_object_or_404(Show.objects.all(), pk=pk)
         if not show.blocks.filter(seat=seat.upper()).exists():
             raise NotFound("This seat is not blocked at this show.")
-        catalog.seat_unblock(show_id=show.pk, seat=seat.upper(), actor=actor_of(request), now=timezone.now())
+        blocks.seat_unblock(show_id=show.pk, seat=seat.upper(), actor=actor_of(request), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
