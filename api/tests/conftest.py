@@ -50,6 +50,15 @@ def staff_user(db):
     return get_user_model().objects.create_user("boxoffice", password="secret-pass-1", is_staff=True)
 
 
+STAFF_PASSWORD = "a-long-staff-password-1"  # one Django's validators take
+
+
+@pytest.fixture
+def manager(db):
+    """A superuser who logs in to the admin with STAFF_PASSWORD."""
+    return get_user_model().objects.create_user("manager", password=STAFF_PASSWORD, is_staff=True, is_superuser=True)
+
+
 @pytest.fixture
 def user_client(db) -> APIClient:
     """A logged-in user who is not staff."""
