@@ -2,8 +2,10 @@
 (booking.W002): TIMEZONE=Europe/London was passed over without a word, and the first migrate
 made the default venue in UTC."""
 
+import os
 import re
 from pathlib import Path
+from unittest import mock
 
 from django.conf import settings
 from django.core import checks
@@ -24,7 +26,11 @@ def test_a_slip_in_a_dotenv_name_is_said_with_the_name_meant(tmp_path):
         "TIME_ZONE=Europe/London\nWEB_CONCURRENCY=3\nBOOKING_JOB_LOG=1\nPGSSLMODE=require\nTZ=UTC\n"
     )
 
-    names = env_checks.read_dotenv(env_checks.Env(), dotenv)
+    # The file's variables go into the process's environment (django-environ's read_env):
+    # taken back after, or PGSSLMODE=require broke every later connection of the run.
+    with mock.patch.dict(os.environ):
+        names = env_checks.read_dotenv(env_checks.Env(), dotenv)
+    assert "PGSSLMODE" not in os.environ
 
     assert env_checks.unread_in_dotenv(names, READ) == [
         "TIMEZONE, which the service doesn't read: did you mean TIME_ZONE?",
