@@ -177,6 +177,23 @@ class PhoneSearch:
         return found, may_have_duplicates
 
 
+class ShownList(forms.MultipleHiddenInput):
+    """The copy of a list the page showed, sent even when it showed none: an empty input
+    first, dropped when read. Django's copy of an empty list is no input at all, and a page
+    sent back with an error (a name taken) then carried what staff had ticked as what it
+    showed: a group ticked for a user who had none was not a change on the corrected page,
+    and was not saved."""
+
+    def format_value(self, value: Any) -> list[Any]:
+        return ["", *super().format_value(value)]
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        values = super().value_from_datadict(data, files, name)
+        if values is None or isinstance(values, str):
+            values = [values]
+        return [value for value in values if value not in (None, "")]
+
+
 class KeepsWhatItShowed:
     """A change page's form whose changes (changed_data) are what staff changed on the page,
     judged against the values it showed (carried in hidden inputs), not against the row as
@@ -189,6 +206,8 @@ class KeepsWhatItShowed:
         if self.instance.pk is not None:  # type: ignore[attr-defined]
             for field in self.fields.values():  # type: ignore[attr-defined]
                 field.show_hidden_initial = not field.disabled
+                if issubclass(field.hidden_widget, forms.MultipleHiddenInput):
+                    field.hidden_widget = ShownList
 
 
 class ModelFieldLimits:

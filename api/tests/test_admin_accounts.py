@@ -3,6 +3,7 @@ the audit trail, never a key; and a save changes what staff changed on its page,
 colleague's change committed meanwhile. The login itself: test_admin_login.py."""
 
 import importlib
+import re
 from typing import Any
 
 import pytest
@@ -324,3 +325,32 @@ def test_a_new_password_saves_no_right_a_colleague_took_away_meanwhile(rf):
     clerk.refresh_from_db()
     assert clerk.check_password(other) and not clerk.is_superuser
     assert list(AuditEntry.objects.values_list("changes", flat=True)) == [{"password": "changed"}]
+
+
+def _hidden_values(html: str, name: str) -> list[str]:
+    """The values a page's hidden inputs of this name send (one without a value sends "")."""
+    tags = re.findall(rf'<input type="hidden" name="{name}"[^>]*>', html)
+    return [found.group(1) if (found := re.search(r'value="([^"]*)"', tag)) else "" for tag in tags]
+
+
+def test_a_group_ticked_for_a_user_with_none_is_saved_once_the_pages_error_is_put_right(client, manager):
+    """A page that showed no groups carried no copy of them (Django writes none for an empty
+    list): sent back with an error (a name taken), it carried the group staff had ticked as
+    the one it showed, and the save of the corrected page kept the user without it (302)."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", is_staff=True)
+    get_user_model().objects.create_user("taken")
+    ushers = Group.objects.create(name="Ushers")
+    url = f"/admin/auth/user/{usher.pk}/change/"
+    page = {
+        **_user_page(client, usher),
+        "initial-groups": _hidden_values(client.get(url).content.decode(), "initial-groups"),
+    }
+
+    refused = client.post(url, {**page, "username": "taken", "groups": [str(ushers.pk)]})
+    assert refused.status_code == 200
+    shown = _hidden_values(refused.content.decode(), "initial-groups")
+    response = client.post(url, {**page, "username": "usher", "groups": [str(ushers.pk)], "initial-groups": shown})
+
+    assert response.status_code == 302, response.content[:2000]
+    assert list(usher.groups.values_list("name", flat=True)) == ["Ushers"]
