@@ -47,8 +47,12 @@ class SavesRecorded(AllOrNoneActions):
         committed = type(obj)._default_manager.select_for_update().get(pk=obj.pk) if change else None
         setattr(request, BEFORE, None if committed is None else accounts.state(committed))
         if committed is not None:
+            # A page from before KeepsWhatItShowed has no changes to tell: its fields as
+            # sent (a disabled one, the password's hash, is never the page's).
+            sent = [name for name, field in form.fields.items() if not field.disabled]
+            changed = form.changed_data if _carries_copies(form) else sent
             for field in obj._meta.concrete_fields:
-                if not field.primary_key and field.name not in form.changed_data:
+                if not field.primary_key and field.name not in changed:
                     setattr(obj, field.attname, getattr(committed, field.attname))
         super().save_model(request, obj, form, change)  # type: ignore[misc]
 
@@ -77,7 +81,7 @@ def _save_m2m_changed(form: Any) -> None:
     as the page showed them, a colleague's grant or removal since was undone). A page that
     carries no copy of what it showed (from before KeepsWhatItShowed): set as sent."""
     instance = form.instance
-    if not any(form.add_initial_prefix(name) in form.data for name in form.fields):
+    if not _carries_copies(form):
         form.save_m2m()
         return
     for relation in instance._meta.many_to_many:
@@ -92,6 +96,13 @@ def _save_m2m_changed(form: Any) -> None:
         related.add(*(obj for obj in sent if str(obj.pk) not in shown))
         unticked = shown - {str(obj.pk) for obj in sent}
         related.remove(*(obj for obj in related.all() if str(obj.pk) in unticked))
+
+
+def _carries_copies(form: Any) -> bool:
+    """Whether the page sent the copies of what it showed (KeepsWhatItShowed): one from
+    before them sends none, and its changed_data reads a field cleared or unticked on it
+    (an account switched off) as unchanged."""
+    return any(form.add_initial_prefix(name) in form.data for name in form.fields)
 
 
 class PasswordSaved(AdminPasswordChangeForm):

@@ -354,3 +354,23 @@ def test_a_group_ticked_for_a_user_with_none_is_saved_once_the_pages_error_is_pu
 
     assert response.status_code == 302, response.content[:2000]
     assert list(usher.groups.values_list("name", flat=True)) == ["Ushers"]
+
+
+def test_a_users_page_from_before_its_copies_saves_an_account_switched_off_and_a_name_cleared(client, manager):
+    """A page opened before the pages carried what they showed (no initial- inputs) has no
+    changes to tell: its groups were saved as sent, but its fields as committed unless sent
+    other than empty or unticked, so an account switched off on it stayed on (302)."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", first_name="Ada", is_staff=True)
+    page = {name: value for name, value in _user_page(client, usher).items() if not name.startswith("initial-")}
+    del page["is_active"]
+    other = get_user_model().objects.get(pk=usher.pk)
+    other.set_password(PASSWORD)  # a colleague's, since: the page never carries the password
+    other.save()
+
+    response = client.post(f"/admin/auth/user/{usher.pk}/change/", {**page, "first_name": ""})
+
+    assert response.status_code == 302, response.content[:2000]
+    usher.refresh_from_db()
+    assert (usher.is_active, usher.first_name, usher.is_staff) == (False, "", True)
+    assert usher.check_password(PASSWORD)
