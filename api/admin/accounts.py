@@ -7,7 +7,7 @@ from typing import Any
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
@@ -15,13 +15,15 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken import admin as token_admin
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from ..errors import DeletedMeanwhile, DomainError
 from ..services import accounts
-from .base import AllOrNoneActions, KeepsWhatItShowed, ListQueriesChecked, staff_actor
+from .base import AllOrNoneActions, KeepsWhatItShowed, ListQueriesChecked, RuleErrorsAsMessages, staff_actor
 
 User = get_user_model()
 BEFORE = "account_before"  # the request's attribute: the state of the user or group it saves, before
@@ -44,7 +46,11 @@ class SavesRecorded(AllOrNoneActions):
         return form if obj is None else type(form.__name__, (KeepsWhatItShowed, form), {})
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        committed = type(obj)._default_manager.select_for_update().get(pk=obj.pk) if change else None
+        committed = None
+        if change:
+            committed = type(obj)._default_manager.select_for_update().filter(pk=obj.pk).first()
+            if committed is None:  # a colleague deleted it after the POST read it
+                raise DeletedMeanwhile(type(obj).__name__)
         setattr(request, BEFORE, None if committed is None else accounts.state(committed))
         if committed is not None:
             # A page from before KeepsWhatItShowed has no changes to tell: its fields as
@@ -112,8 +118,8 @@ class PasswordSaved(AdminPasswordChangeForm):
 
     def save(self, commit: bool = True) -> Any:
         user = super().save(commit=False)
-        if commit:
-            user.save(update_fields=["password"])
+        if commit and not type(user)._default_manager.filter(pk=user.pk).update(password=user.password):
+            raise DeletedMeanwhile(type(user).__name__)  # a colleague's delete, after the POST read it
         return user
 
 
@@ -134,25 +140,30 @@ admin.site.unregister(AccessAttempt)
 
 
 @admin.register(User)
-class UserAdmin(SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
+class UserAdmin(RuleErrorsAsMessages, SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
     secret_fields = ("auth_token__key",)  # ?auth_token__gte= compared users' keys
     change_password_form = PasswordSaved
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """The password's own page, which saves the user without save_model: recorded as
-        "password": "changed" (a password set, or its login disabled)."""
-        with transaction.atomic():
-            user = self.get_object(request, unquote(id))
-            before = None if user is None else accounts.state(user)
-            response = super().user_change_password(request, id, form_url)
-            if user is not None and before is not None and request.method == "POST":
-                user.refresh_from_db()
-                accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=user, before=before)
+        "password": "changed" (a password set, or its login disabled). A user a colleague
+        deleted meanwhile is told, as on the user's own page."""
+        try:
+            with transaction.atomic():
+                user = self.get_object(request, unquote(id))
+                before = None if user is None else accounts.state(user)
+                response = super().user_change_password(request, id, form_url)
+                if user is not None and before is not None and request.method == "POST":
+                    user.refresh_from_db()
+                    accounts.record_saved(actor=staff_actor(request), now=timezone.now(), obj=user, before=before)
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:auth_user_changelist"))
         return response
 
 
 @admin.register(Group)
-class GroupAdmin(SavesRecorded, auth_admin.GroupAdmin):
+class GroupAdmin(RuleErrorsAsMessages, SavesRecorded, auth_admin.GroupAdmin):
     pass
 
 

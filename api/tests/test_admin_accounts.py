@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from api.admin.accounts import TokenAdmin, UserAdmin
+from api.admin.accounts import GroupAdmin, TokenAdmin, UserAdmin
 from api.models import AuditEntry
 from api.tests.admin_catalog_helpers import _form
 from api.tests.conftest import STAFF_PASSWORD as PASSWORD
@@ -374,3 +374,75 @@ def test_a_users_page_from_before_its_copies_saves_an_account_switched_off_and_a
     usher.refresh_from_db()
     assert (usher.is_active, usher.first_name, usher.is_staff) == (False, "", True)
     assert usher.check_password(PASSWORD)
+
+
+def _deleted_after_read(monkeypatch, admin_class, model, pk):
+    """The change page's POST reads its object, then a colleague deletes it, before the
+    save takes its lock."""
+    read = admin_class.get_object
+
+    def deleted_meanwhile(self, request, object_id, from_field=None):
+        obj = read(self, request, object_id, from_field)
+        model.objects.filter(pk=pk).delete()
+        return obj
+
+    monkeypatch.setattr(admin_class, "get_object", deleted_meanwhile)
+
+
+def test_a_users_save_after_a_colleague_deleted_the_user_is_told_not_a_500(client, manager, monkeypatch):
+    """The save's lock read the user again and found none: DoesNotExist, a 500, and the
+    staff member never learnt that the account was gone."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", is_staff=True)
+    page = _user_page(client, usher)
+    _deleted_after_read(monkeypatch, UserAdmin, get_user_model(), usher.pk)
+
+    response = client.post(f"/admin/auth/user/{usher.pk}/change/", {**page, "email": "usher@example.com"}, follow=True)
+
+    assert response.status_code == 200
+    assert "No User matches the given query." in response.content.decode()
+    assert not get_user_model().objects.filter(username="usher").exists()  # not made again
+    assert trail() == []
+
+
+def test_a_groups_save_after_a_colleague_deleted_the_group_is_told_not_a_500(client, manager, monkeypatch):
+    client.force_login(manager)
+    group = Group.objects.create(name="Programmers")
+    url = f"/admin/auth/group/{group.pk}/change/"
+    page = _form(client, url)
+    _deleted_after_read(monkeypatch, GroupAdmin, Group, group.pk)
+
+    response = client.post(url, {**page, "name": "Programme"}, follow=True)
+
+    assert response.status_code == 200
+    assert "No Group matches the given query." in response.content.decode()
+    assert not Group.objects.exists()
+    assert trail() == []
+
+
+def test_a_password_set_for_a_user_a_colleague_deleted_meanwhile_is_told_not_a_500(client, manager, monkeypatch):
+    """The password's page saves the password alone (update_fields): with the user gone it
+    updated no row, and Django's "did not affect any rows" was a 500."""
+    client.force_login(manager)
+    usher = get_user_model().objects.create_user("usher", password=PASSWORD, is_staff=True)
+    form: Any = UserAdmin.change_password_form
+
+    class DeletedMeanwhile(form):
+        def clean(self):  # after the POST read the user
+            get_user_model().objects.filter(pk=usher.pk).delete()
+            return super().clean()
+
+    monkeypatch.setattr(UserAdmin, "change_password_form", DeletedMeanwhile)
+    other = PASSWORD + "-changed"
+
+    response = client.post(
+        f"/admin/auth/user/{usher.pk}/password/",
+        {"password1": other, "password2": other, "usable_password": "true"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "No User matches the given query." in response.content.decode()
+    # (The delete, made in the request's transaction here, is rolled back with it.)
+    assert get_user_model().objects.get(username="usher").check_password(PASSWORD)
+    assert trail() == []
