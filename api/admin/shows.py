@@ -234,7 +234,7 @@ class ShowAdmin(
         show, now, actor = form.instance, timezone.now(), staff_actor(request)
         removed = [row.instance for row in formset.deleted_forms if row.instance.pk is not None]
         for block in removed:
-            blocks.seat_unblock(show_id=show.pk, seat=block.seat, actor=actor, now=now)
+            blocks.seat_unblock(show_id=show.pk, seat=block.seat, actor=actor, now=now, shown_block=block.pk)
         added: dict[str, list[str]] = {}  # seats by reason
         for row in formset.extra_forms:
             if row.has_changed() and row not in formset.deleted_forms:

@@ -27,6 +27,7 @@ __all__ = [
     "ShowHasTickets",
     "PricesChangedMeanwhile",
     "SeatMapChangedMeanwhile",
+    "BlockChangedMeanwhile",
     "EventsChangedMeanwhile",
     "DeletedMeanwhile",
     "WebhookUrlRefused",
@@ -194,6 +195,15 @@ class SeatMapChangedMeanwhile(Conflict):
 
     code = "seat_map_changed"
     message = "This seat map was changed after this page was opened: reload it to see it now."
+
+
+class BlockChangedMeanwhile(Conflict):
+    """A blocked seat's removal, ticked on a page (the admin's show page) that showed a block
+    a colleague has since replaced with another of that seat: removed by the seat, it took
+    their block, which staff never saw."""
+
+    code = "block_changed"
+    message = "This seat was blocked again after this page was opened: reload it to see why."
 
 
 class EventsChangedMeanwhile(Conflict):

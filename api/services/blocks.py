@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from ..errors import NoSuchSeat, SeatTaken
+from ..errors import BlockChangedMeanwhile, NoSuchSeat, SeatTaken
 from ..locking import lock_show, seats_in_use
 from ..models import SeatBlock, Show
 from . import audit
@@ -48,10 +48,17 @@ def seats_sold_unblocked(*, show: Show, seats: list[str], actor: str, now: datet
         )
 
 
-def seat_unblock(*, show_id: int, seat: str, actor: str = "system", now: datetime) -> None:
+def seat_unblock(
+    *, show_id: int, seat: str, actor: str = "system", now: datetime, shown_block: int | None = None
+) -> None:
+    """`shown_block`: the block a page showed (the admin's); the seat blocked since by
+    another is BlockChangedMeanwhile."""
     with transaction.atomic():
         lock_show(show_id)
-        if not SeatBlock.objects.filter(show_id=show_id, seat=seat).delete()[0]:
+        blocked = SeatBlock.objects.filter(show_id=show_id, seat=seat)
+        if shown_block is not None and blocked.exclude(pk=shown_block).exists():
+            raise BlockChangedMeanwhile()
+        if not blocked.delete()[0]:
             return  # not blocked (any more): nothing changed, nothing to record
         audit.record(
             actor=actor,

@@ -231,6 +231,31 @@ def test_blocking_and_unblocking_seats_in_the_admin(staff, show):
     assert list(SeatBlock.objects.values_list("seat", flat=True)) == ["B2"]
 
 
+def test_removing_a_block_in_the_admin_leaves_one_a_colleague_made_again_meanwhile(staff, show, monkeypatch):
+    """The page removed the block it showed by its seat's label: a colleague's removal and
+    new block of that seat (a broken seat now a house seat), committed before this save's
+    lock, went with it, a block staff never saw."""
+    url = f"/admin/api/show/{show.pk}/change/"
+    blocks.seats_block(show_id=show.pk, seats=["A3"], reason="broken", now=NOW)
+    data = _form(staff, url)
+    lock = blocks.lock_show
+
+    def blocked_again_meanwhile(show_id):
+        monkeypatch.setattr(blocks, "lock_show", lock)
+        blocks.seat_unblock(show_id=show_id, seat="A3", now=NOW)
+        blocks.seats_block(show_id=show_id, seats=["A3"], reason="house", now=NOW)
+        return lock(show_id)
+
+    monkeypatch.setattr(blocks, "lock_show", blocked_again_meanwhile)
+
+    response = staff.post(url, {**data, "blocks-0-DELETE": "on"})
+
+    assert response.status_code == 200  # the page again, with the refusal
+    assert "This seat was blocked again after this page was opened" in response.content.decode()
+    # (The colleague's change, made in this request's transaction here, is rolled back with it.)
+    assert list(SeatBlock.objects.values_list("seat", flat=True)) == ["A3"]
+
+
 def test_the_admins_catalog_writes_name_the_staff_member(staff, show):
     # Each entry says who made the change: "staff:<username>", never "system".
     url = f"/admin/api/show/{show.pk}/change/"
