@@ -26,6 +26,7 @@ from .models import (
     Ticket,
     WaitlistEntry,
     WaitlistEntryQuerySet,
+    expiry_cutoff,
     parse_phone,
     phone_text,
 )
@@ -110,7 +111,8 @@ def coming(now: datetime) -> Q:
 def shows_with_counts(*, now: datetime) -> ShowQuerySet:
     """Shows with their screen, venue and film, and tickets_booked, seats_held (in holds
     live at `now`) and seats_blocked (blocked_not_taken: a seat counts once) counted in the
-    same query, and whether each is still on_sale at `now` (not started); seats_available
+    same query, whether each is still on_sale at `now` (not started) and whether it has
+    expired at `now` (BOOKING_EXPIRE_AFTER_HOURS after its start); seats_available
     is a property of each show read (models.Show.seats_available)."""
     # The ignore: the stubs' plugin takes Show's declared `tickets_booked: int` (and the
     # seats_available property) for a clash, though Django only refuses a field's name
@@ -123,6 +125,8 @@ def shows_with_counts(*, now: datetime) -> ShowQuerySet:
             seats_held=related_count(Hold.objects.live(now), JSONArrayLength("seats")),
             seats_blocked=related_count(blocked_not_taken(now)),
             on_sale=models.ExpressionWrapper(Q(starts_at__gt=now), output_field=models.BooleanField()),
+            # At the same `now`: the search's `expired` filter and each show's answer.
+            expired=models.ExpressionWrapper(Q(starts_at__lte=expiry_cutoff(now)), output_field=models.BooleanField()),
         )
         .alias(
             # The same rule as Show.seats_available, for the `seats` filter.

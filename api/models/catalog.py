@@ -257,6 +257,7 @@ class Show(models.Model):
     seats_held: int
     seats_blocked: int  # blocked and neither booked nor held: each seat counts once
     on_sale: bool  # not started at the read's `now`
+    expired: bool  # started BOOKING_EXPIRE_AFTER_HOURS or more before the read's `now`
 
     class Meta:
         ordering = ["starts_at", "pk"]

@@ -111,8 +111,8 @@ def local_fields(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
 
 
 class ShowSerializer(serializers.ModelSerializer):
-    """A show read through selectors.shows_with_counts(); `now` in the context says what
-    has expired (default: the moment of serialising). Times in the venue's zone."""
+    """A show read through selectors.shows_with_counts(), whose `now` says what has
+    expired, as it counted the seats. Times in the venue's zone."""
 
     venue = serializers.IntegerField(read_only=True)
     date = serializers.DateField(read_only=True)
@@ -147,7 +147,6 @@ class ShowSerializer(serializers.ModelSerializer):
     # Written out rather than per field: the search answers many shows a second.
     def to_representation(self, show: Show) -> dict[str, Any]:
         venue = show.screen.venue
-        now = self.context.get("now") or timezone.now()
         return {
             "id": show.pk,
             "film": show.film_id,
@@ -159,7 +158,7 @@ class ShowSerializer(serializers.ModelSerializer):
             "capacity": show.capacity,
             "tickets_booked": show.tickets_booked,
             "seats_available": show.seats_available,
-            "expired": show.is_expired(now),
+            "expired": show.expired,
             "prices": prices_json(show.prices.all()),
             "currency": venue.currency,
         }

@@ -5,13 +5,16 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api import filters
 from api.models import Show
 from api.tests.conftest import ADA, book_ticket, hold_seats, in_days, make_show, screen_of
 from api.tests.shows_helpers import book, show_json
+from api.views.catalog import ShowViewSet
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +158,44 @@ def test_filter_expired(api_client, dune):
 
     assert api_client.get("/api/shows", {"expired": "true"}).json() == page(show_json(old, expired=True))
     assert api_client.get("/api/shows", {"expired": "false"}).json() == page(show_json(running), show_json(dune))
+
+
+def test_an_answer_reads_the_clock_once_however_long_it_takes(api_client, monkeypatch):
+    # The list was built at one moment, the `expired` filter read the clock again, and each
+    # show's body again: a search that passed the 8 hours' mark as it ran listed, for
+    # expired=false, a show whose body said "expired": true. A show's own answer counted
+    # its seats at one moment and listed the free ones at another (a hold running out
+    # in between: 7 seats available, 10 listed free).
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=1)
+    show = make_show(title="Late", capacity=10, screen=screen_of(10))
+    Show.objects.filter(pk=show.pk).update(starts_at=start, ends_at=start, busy_until=start)
+    with time_machine.travel(start - timedelta(minutes=20), tick=False) as traveller:
+        hold_seats(show.pk, quantity=3)  # runs out 10 minutes before the start
+        slow_filter = filters.ShowFilter.filter_queryset
+
+        def filter_then_wait(self, queryset):
+            found = slow_filter(self, queryset)
+            traveller.shift(timedelta(seconds=2))  # the page is serialised later
+            return found
+
+        monkeypatch.setattr(filters.ShowFilter, "filter_queryset", filter_then_wait)
+        traveller.move_to(start + timedelta(hours=8) - timedelta(seconds=1))
+
+        listed = api_client.get("/api/shows", {"expired": "false", "title": "Late"}).json()["results"]
+
+        assert [(s["id"], s["expired"]) for s in listed] == [(show.pk, False)]
+        traveller.move_to(start - timedelta(minutes=10, seconds=1))
+        slow_read = ShowViewSet.get_object
+
+        def read_then_wait(self):
+            found = slow_read(self)
+            traveller.shift(timedelta(seconds=2))  # its free seats are read later
+            return found
+
+        monkeypatch.setattr(ShowViewSet, "get_object", read_then_wait)
+        held = api_client.get(f"/api/shows/{show.pk}").json()
+
+        assert (held["seats_available"], len(held["free_seats"])) == (7, 7)
 
 
 @pytest.mark.parametrize(

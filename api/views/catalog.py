@@ -1,12 +1,14 @@
 """Shows: the availability search, one show with its free seats, staff writes."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -70,10 +72,16 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
     filterset_class = ShowFilter
     serializer_class = ShowSerializer
 
+    @cached_property
+    def now(self) -> datetime:
+        """The request's moment, read once: the list, its filters and each show's answer
+        (seats, free seats, expired) are all as of it, however long the answer takes."""
+        return timezone.now()
+
     def get_queryset(self) -> QuerySet[Show]:
         # The id breaks ties: several screens start shows at one moment, and rows that tie
         # could repeat or go missing between pages.
-        shows = selectors.shows_with_counts(now=timezone.now()).order_by("starts_at", "pk")
+        shows = selectors.shows_with_counts(now=self.now).order_by("starts_at", "pk")
         # A show's own answer lists its free seats, from the map; the search doesn't.
         return shows if self.action == "retrieve" else shows.defer(selectors.SEAT_MAP)
 
@@ -96,9 +104,9 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
         return kept_for(request, settings.SHOW_SEARCH_CACHE_SECONDS, search, name="show search")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        show, now = self.get_object(), timezone.now()
-        free_seats = selectors.show_free_seats(show, now=now)
-        return Response(ShowDetailSerializer(show, context={"now": now, "free_seats": free_seats}).data)
+        show = self.get_object()
+        free_seats = selectors.show_free_seats(show, now=self.now)
+        return Response(ShowDetailSerializer(show, context={"free_seats": free_seats}).data)
 
     def perform_destroy(self, instance: Show) -> None:
         catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request), now=timezone.now())
