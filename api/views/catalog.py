@@ -109,7 +109,7 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
         return Response(ShowDetailSerializer(show, context={"free_seats": free_seats}).data)
 
     def perform_destroy(self, instance: Show) -> None:
-        catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request), now=timezone.now())
+        catalog.show_delete(show_id=instance.pk, actor=actor_of(self.request), now=self.now)
 
     def _answer(self, show_id: int, code: int) -> Response:
         show = self.get_queryset().get(pk=show_id)
@@ -120,14 +120,14 @@ class ShowViewSet(ById, LocationMixin, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ShowWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        show = catalog.show_create(actor=actor_of(request), now=timezone.now(), **data.validated_data)
+        show = catalog.show_create(actor=actor_of(request), now=self.now, **data.validated_data)
         return self._answer(show.pk, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         show = self.get_object()
         data = ShowWriteSerializer(show, data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        catalog.show_update(show_id=show.pk, now=timezone.now(), actor=actor_of(request), **data.validated_data)
+        catalog.show_update(show_id=show.pk, now=self.now, actor=actor_of(request), **data.validated_data)
         return self._answer(show.pk, status.HTTP_200_OK)
 
     @extend_schema(
