@@ -140,7 +140,10 @@ def waitlist_join(
             # new place's entry locks the show's row anyway (its link, FOR KEY SHARE at
             # COMMIT), and taken after the client's lock, it waited for a confirm of the same
             # client at this show that holds the show's lock and waits for the client's.
-            lock_show(show_id)
+            # Its start read again under the lock: staff may have moved it into the past since
+            # the read above (a show without tickets may be), and the list closed with it.
+            if lock_show(show_id).has_started(now):
+                raise WaitlistClosed()
             if found is not None:
                 _expire_lapsed(mine, now=now, actor=actor)
             _check_client_line(client, party_size, now=now)
