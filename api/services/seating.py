@@ -171,6 +171,16 @@ class Tariff:
     def default(self) -> TicketType:
         return next(t for t in self.types.values() if t.default)
 
+    @property
+    def for_anyone(self) -> TicketType:
+        """The type of a party that asked for none (a waiting list's offer): the default,
+        unless the show prices it nowhere (a children's matinee priced for `child` alone),
+        then the first type it prices, as GET /api/ticket-types lists them."""
+        priced = {key for key, _category in self.prices}
+        if not priced or self.default.key in priced:
+            return self.default
+        return next(t for t in self.types.values() if t.key in priced)
+
 
 def tariff(show_id: int | None = None, *, read: str | None = None) -> Tariff:
     """The ticket types with the show's prices (none without a show): `read` with the taken

@@ -72,11 +72,13 @@ def _expire_lapsed(entries: WaitlistEntryQuerySet, *, now: datetime, actor: str)
 
 def _could_seat(show: Show, party_size: int, *, now: datetime) -> bool:
     """Whether the party could be sold seats now, by the rules an offer follows (the best
-    available for its size, at the show's default prices): wheelchair spaces, seats the
+    available for its size, of the show's type for anyone): wheelchair spaces, seats the
     show prices for nobody and the single-seat rule count, not the free seats alone."""
     used = seats_in_use(show.pk, now=now, with_tariff=True, screen=show.screen)
+    prices = tariff(show.pk, read=used.tariff)
+    types = {prices.for_anyone.key: party_size}
     try:
-        choose_seats(show, used, None, party_size, staff=False, prices=tariff(show.pk, read=used.tariff))
+        choose_seats(show, used, None, party_size, staff=False, prices=prices, ticket_types=types)
     except (SoldOut, NotSoldHere):
         return False
     return True
@@ -259,6 +261,9 @@ def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], 
     ends = now + timedelta(minutes=settings.BOOKING_WAITLIST_OFFER_MINUTES)  # hold_insert ends it by the start
     offers = []
     waiting = WaitlistEntry.objects.filter(show=show, status=WaitlistStatus.WAITING, party_size__lte=free)
+    # An entry asks for no types: its offer is the show's type for anyone (the default,
+    # unless the show sells it nowhere).
+    offered = tariff(show.pk, read=used.tariff).for_anyone.key
     for entry in waiting.in_line_order():
         try:
             hold = hold_insert(
@@ -267,6 +272,7 @@ def _offer_at(show_id: int, *, now: datetime, actor: str) -> tuple[list[Offer], 
                 now=now,
                 expires_at=ends,
                 quantity=entry.party_size,
+                ticket_types={offered: entry.party_size},
                 waitlist_entry=entry,
                 actor=actor,
             )

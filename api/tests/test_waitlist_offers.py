@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from api.models import AuditEntry, Hold, Show, Ticket, WaitlistEntry, Webhook, WebhookEvent
 from api.services import waitlist, webhooks
-from api.tests.conftest import ADA, book_seats, hold_seats, local_iso, make_show, screen_of
+from api.tests.conftest import ADA, add_price, book_seats, hold_seats, local_iso, make_show, screen_of
 from api.tests.waitlist_helpers import ALAN, EDSGER, GRACE, offer_seats
 from api.tests.waitlist_offer_helpers import cancel, entry_of, join, offer_of
 
@@ -54,6 +54,35 @@ def test_a_cancellation_is_offered_at_the_next_run(api_client, row_of_ten, froze
     response = api_client.post("/api/tickets", {**EDSGER, "show": row_of_ten.pk}, format="json")
     assert (response.status_code, response.json()["code"]) == (409, "sold_out")
     assert offer_seats() == NOTHING  # again at once: nothing changes
+
+
+def test_a_show_priced_only_for_a_type_other_than_the_default_offers_that_type(api_client, frozen):
+    """A children's matinee priced for `child` alone: an offer is a hold of no types asked,
+    the default's (adult), which the show does not sell, so every run skipped every entry
+    ("Made 0 offers") and its list was a queue that never moved; and with no seat it could
+    sell the default, the list took joins while seats were free."""
+    show = make_show(capacity=4, screen=screen_of(4))
+    add_price(show, "child", "6.00")
+    response = api_client.post(f"/api/shows/{show.pk}/waitlist", {**GRACE, "party_size": 1}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "seats_available")  # 4 free child seats
+    book_seats(show.pk, quantity=4, ticket_types={"child": 4})
+    grace = join(api_client, show, GRACE, 2, frozen)
+    cancel(api_client, show, "A1", "A2")
+
+    now = timezone.now()
+    assert offer_seats() == (
+        offered(show, "A1, A2", grace, now + timedelta(minutes=OFFER_MINUTES))
+        + "Made 1 offers of 2 seats; 0 lapsed offers expired.\n"
+    )
+    offer = entry_of(api_client, grace)["offer"]
+    assert (offer["seats"], offer["total"]) == (["A1", "A2"], "12.00")
+    assert sorted(offer_of(grace).lines, key=str) == sorted(
+        [
+            {"seat": "A1", "ticket_type": "child", "category": "standard", "price": "6.00"},
+            {"seat": "A2", "ticket_type": "child", "category": "standard", "price": "6.00"},
+        ],
+        key=str,
+    )
 
 
 def test_a_lapsed_offer_passes_to_the_next_entry_in_the_same_run(api_client, row_of_ten, frozen):
