@@ -86,7 +86,11 @@ def webhook_update(
     the row's lock, which the change is read under (taken after it, two changes could
     deadlock, each holding the other's way). `events_over`: the events that `events` was
     ticked over (the admin's page); others committed are EventsChangedMeanwhile, not
-    replaced unseen."""
+    replaced unseen. A `url` the endpoint has is no change, and is not checked again (a
+    PUT sends it whole, and one switching off an endpoint whose host has gone was refused
+    for it); changed meanwhile by a colleague, theirs is kept, as the admin's page keeps it."""
+    if url is not None and url == Webhook.objects.filter(pk=webhook_id).values_list("url", flat=True).first():
+        url = None
     if url is not None:
         check_url(url)
     with transaction.atomic():

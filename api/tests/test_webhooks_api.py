@@ -107,6 +107,31 @@ def test_a_system_on_the_theatres_network_by_its_name_alone_is_an_endpoint(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_endpoint_whose_host_turned_private_can_be_switched_off_with_its_url_sent_unchanged(
+    staff_client, settings, method
+):
+    """README: the URL is checked when registered or changed, not when staff switch the
+    endpoint off (its host gone, or private addresses no longer allowed). A PUT sends the
+    URL whole (as does a PATCH of the object read back): it was checked again, and the
+    endpoint could only be deleted, with its delivery log. (Addresses, not names: no DNS.)"""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    hook = webhooks.webhook_create(url="http://10.1.2.3/hook", events=[], actor="t", now=timezone.now())
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+
+    body = {"url": hook.url, "events": [], "active": False}
+    response = getattr(staff_client, method)(f"/api/webhooks/{hook.pk}", body, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json() == {**body, "id": hook.pk, "created_at": response.json()["created_at"]}
+    assert not Webhook.objects.get(pk=hook.pk).active
+    assert AuditEntry.objects.get(action="webhook.changed").changes == {"active": [True, False]}
+    # A URL that is a change is still checked.
+    moved = staff_client.patch(f"/api/webhooks/{hook.pk}", {"url": "http://10.1.2.4/hook"}, format="json")
+    assert moved.status_code == 400 and "private or reserved address" in moved.json()["url"][0]
+
+
+@pytest.mark.django_db
 def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
     receiver.answers = [500]
     book_seats(show.pk)
