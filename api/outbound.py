@@ -357,7 +357,12 @@ class Sender:
 
         def send() -> None:
             try:
-                response = self.client.post(parsed, content=content, headers=headers)
+                # The whole answer is read (its connection kept for the next request), none of
+                # its body kept: only the status and Retry-After count. Kept, a long body grew
+                # the worker by as much as the network brought in 15 s.
+                with self.client.stream("POST", parsed, content=content, headers=headers) as response:
+                    for _ in response.iter_raw():
+                        pass
                 answer.append(
                     Answer(response.status_code, retry_after_seconds(response.headers.get("retry-after"), time.time()))
                 )

@@ -5,8 +5,11 @@ private addresses, and the README's example verifying a delivery. A receiver tha
 a wait: test_webhook_waits.py; the staff API: test_webhooks_api.py; several workers at once
 (PostgreSQL): test_webhooks_workers.py."""
 
+import http.server
 import re
+import threading
 import time
+import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from api import outbound
 from api.models import Webhook, WebhookEvent
 from api.services import audit, sales, webhook_delivery, webhooks
 from api.tests.conftest import ADA, book_seats
@@ -182,6 +186,41 @@ def test_a_redirect_is_a_failure_and_is_not_followed(endpoint, receiver, show):
 
     assert [r["path"] for r in receiver.requests] == ["/hooks"]  # never to /elsewhere
     assert WebhookEvent.objects.get().response_status == 302
+
+
+def test_a_receivers_long_answer_is_read_to_its_end_but_not_kept():
+    """Only an answer's status and Retry-After count: its body was kept whole in memory, so
+    a receiver (or a URL registered by mistake, a download) answering a large one as fast as
+    the network goes grew a worker by gigabytes within its 15 s, in each lane at once."""
+    size, chunk = 64 * 2**20, b"x" * 2**20
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size // len(chunk)):
+                self.wfile.write(chunk)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tracemalloc.start()
+    try:
+        with outbound.Sender(timeout=10, allow_private=True) as sender:
+            url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+            answer = sender.post(url, content=b"{}", headers={"content-type": "application/json"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+
+    assert answer == outbound.Answer(200)
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB held for a {size / 2**20:.0f} MiB answer"
 
 
 @pytest.mark.django_db
