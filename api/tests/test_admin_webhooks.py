@@ -3,10 +3,13 @@
 in this answer" (API.md, Webhooks), is never read back through a list's query string; an
 endpoint that was sent events is deleted with its log, through the service."""
 
+import socket
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from api import outbound
 from api.models import AuditEntry, Webhook, WebhookEvent
 from api.services import audit, webhooks
 from api.tests.admin_catalog_helpers import _form, film, screen, show, venue  # noqa: F401 (the fixtures)
@@ -81,10 +84,12 @@ def _superuser(client) -> None:
     client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", password=None))
 
 
-def test_an_endpoint_whose_host_no_longer_resolves_can_be_switched_off(client, endpoint, settings):
+def test_an_endpoint_whose_host_no_longer_resolves_can_be_switched_off(client, endpoint, settings, monkeypatch):
     """The page checked the URL again on every save, as if typed anew: an endpoint whose
     receiver's name has gone (or that private addresses no longer allow) could only be
     deleted, with its delivery log, where the API's PATCH {"active": false} worked."""
+    # Gone names, answered here: asked of the name server, they were traffic off this machine.
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", _no_such_name)
     Webhook.objects.filter(pk=endpoint.pk).update(url="https://erp.invalid/hook")
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     _superuser(client)
@@ -98,6 +103,10 @@ def test_an_endpoint_whose_host_no_longer_resolves_can_be_switched_off(client, e
     # A URL typed anew is still checked.
     response = client.post(f"/admin/api/webhook/{endpoint.pk}/change/", {**page, "url": "https://erp2.invalid/hook"})
     assert "can&#x27;t be resolved" in response.content.decode()
+
+
+def _no_such_name(host: str, *args: object, **kwargs: object) -> list:
+    raise socket.gaierror(socket.EAI_NONAME, f"{host}: no such name")
 
 
 def test_switching_an_endpoint_off_keeps_the_events_a_colleague_chose_meanwhile(client, endpoint):
