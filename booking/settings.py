@@ -412,6 +412,9 @@ LOGGING = {
         # django-axes' start-up banner at INFO: below WARNING, an unstamped line before every
         # cron run's in CRONTAB_LOG. Its lines about logins are its other loggers'.
         "axes.apps": {"level": "WARNING"},
+        # httpx's line for each request, at INFO, names the whole URL: a webhook receiver's
+        # credentials in it (http://user:pw@crm/h, ?token=) went into the log.
+        "httpx": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env_checks.log_level(env("LOG_LEVEL", default="WARNING"))},
 }

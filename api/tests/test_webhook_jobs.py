@@ -236,6 +236,21 @@ def test_a_failed_attempt_is_logged_with_the_answers_status(endpoint, receiver, 
     assert caplog.records == []  # a delivery is not a warning
 
 
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_a_delivery_logs_no_credential_of_its_url(allow_private, receiver, show, caplog, level):
+    # A URL may carry its receiver's credentials (http://user:pw@crm/h, a ?token=): with
+    # LOG_LEVEL=INFO, httpx's line for each request wrote the whole URL into the job's log.
+    url = receiver.url.replace("http://", "http://erp:pa55word@") + "?token=t0ken"
+    webhooks.webhook_create(url=url, events=[], actor="t", now=timezone.now())
+    book_seats(show.pk)
+
+    with caplog.at_level(level):
+        assert deliver().delivered == 1
+
+    assert receiver.requests[0]["headers"]["Authorization"].startswith("Basic ")  # sent, to the receiver only
+    assert "pa55word" not in caplog.text and "t0ken" not in caplog.text
+
+
 def test_a_refused_connection_is_logged_with_its_exception(allow_private, show, caplog):
     nobody = webhooks.webhook_create(url="http://127.0.0.1:9/nobody", events=[], actor="t", now=timezone.now())
     book_seats(show.pk)
