@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from ..errors import SeatMapChangedMeanwhile
 from ..models import Film, Screen, Venue
-from ..models.catalog import venue_time_zones
+from ..models.catalog import default_country, default_time_zone, venue_time_zones
 from ..parsers import MAX_DEPTH, depth
 from ..seatmap_svg import seat_map_svg
 from ..seatmaps import SeatMap, SeatMapError, digest, parse
@@ -65,9 +65,13 @@ def _fields_saved(form: forms.ModelForm, change: bool) -> dict[str, Any]:
 
 
 class VenueForm(KeepsWhatItShowed, forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=lambda: [(zone, zone) for zone in venue_time_zones()])
+    # Declared fields take no default from the model: a new venue's page starts at the API's.
+    time_zone = forms.ChoiceField(
+        choices=lambda: [(zone, zone) for zone in venue_time_zones()], initial=default_time_zone
+    )
     country = forms.ChoiceField(
         choices=lambda: [(region, region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)],
+        initial=default_country,
         help_text="ISO 3166 alpha-2: how a phone number without a country code is read at this venue.",
     )
 

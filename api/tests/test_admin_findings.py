@@ -330,3 +330,19 @@ def test_deleting_a_booking_names_its_tickets_and_asks_for_the_right_to_delete_t
     user.user_permissions.add(Permission.objects.get(codename="delete_ticket"))
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not Ticket.objects.filter(booking=booking).exists()
+
+
+def test_a_new_venues_page_starts_at_the_defaults_a_new_venue_has_in_the_api(staff, settings):
+    # The zone and country are chosen from lists declared on the form, which take no
+    # default from the model: the page showed Africa/Abidjan and AC (the lists' first), and
+    # a venue saved with only its name typed read phone numbers as Ascension Island's.
+    settings.PHONENUMBER_DEFAULT_REGION = "GB"
+    settings.TIME_ZONE = "Europe/London"
+
+    form = staff.get("/admin/api/venue/add/").context["adminform"].form
+
+    assert (form["time_zone"].value(), form["country"].value(), form["currency"].value()) == (
+        "Europe/London",
+        "GB",
+        settings.BOOKING_CURRENCY,
+    )
