@@ -401,9 +401,17 @@ CSRF_TRUSTED_ORIGINS = env_checks.names(env, "CSRF_TRUSTED_ORIGINS", [])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"crontab": {"()": "api.joblog.JobFormatter", "job": "crontab"}},
+    "formatters": {
+        "crontab": {"()": "api.joblog.JobFormatter", "job": "crontab"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
         # django-crontab's own lines in CRONTAB_LOG (a job skipped while its last run goes on).
         "crontab": {"class": "logging.StreamHandler", "formatter": "crontab"},
     },
@@ -415,6 +423,12 @@ LOGGING = {
         # httpx's line for each request, at INFO, names the whole URL: a webhook receiver's
         # credentials in it (http://user:pw@crm/h, ?token=) went into the log.
         "httpx": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) dropped: its lines go to the root's
+        # console alone, once (under make run, every 404 and 409 was written twice).
+        # Naming "django" resets the loggers under it: runserver's request lines are
+        # configured again as Django configures them.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env_checks.log_level(env("LOG_LEVEL", default="WARNING"))},
 }

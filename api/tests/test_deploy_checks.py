@@ -1,5 +1,6 @@
-"""Deploy checks: `manage.py check --deploy` with production settings, and settings out of
-their range stopping the service at start (each run in a `manage.py` process of its own)."""
+"""Deploy checks: `manage.py check --deploy` with production settings, settings out of
+their range stopping the service at start, and what the logging settings write (each run in
+a `manage.py` process of its own)."""
 
 import os
 import runpy
@@ -295,3 +296,21 @@ def test_a_line_of_the_env_file_that_cant_be_read_stops_the_start_naming_it(tmp_
         f"{dotenv}, line 4: {line.strip()!r} can't be read; write NAME=value, with no spaces around the = and none"
         " before the name."
     )
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_line_of_djangos_loggers_is_written_once(debug):
+    # Django's own "django" logger has a console handler of its own while DEBUG is on, and
+    # passed its lines on to the root's console too: under make run every 404, 409 and the
+    # reloader's start were written twice.
+    result = _manage(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('django.request').warning('Not Found: /favicon.ico');"
+        " logging.getLogger('django.server').info('GET /favicon.ico', extra={'server_time': 'then'})",
+        DEBUG=debug,
+        SECRET_KEY=secrets.token_urlsafe(50),
+    )
+    assert result.returncode == 0, result.stderr
+    # runserver's request lines keep their form.
+    assert result.stderr.splitlines() == ["Not Found: /favicon.ico", "[then] GET /favicon.ico"]
