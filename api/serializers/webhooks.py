@@ -1,7 +1,10 @@
 """Webhook endpoints, their delivery log, and audit entries."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from ..models import AuditEntry, Webhook, WebhookEvent
 from ..services.audit import EVENT_TYPES
@@ -13,12 +16,22 @@ class WebhookUrlField(serializers.CharField):
     label too (DRF's URLField asks for a dot: http://crm:8080/hooks was "Enter a valid URL.")."""
 
 
+class EventField(serializers.ChoiceField):
+    """An event's name. One with a lone surrogate (JSON's "\\ud800") is refused as CharField
+    refuses it: ChoiceField's message quotes what was sent, and the answer, which can't
+    be written in UTF-8 with it, was a 500."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        ProhibitSurrogateCharactersValidator()(data)
+        return super().to_internal_value(data)
+
+
 class WebhookSerializer(serializers.ModelSerializer):
     """An endpoint; its secret is never read back after the answer that made it."""
 
     url = WebhookUrlField(max_length=500, help_text="http or https.")
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPES),
+        child=EventField(choices=EVENT_TYPES),
         required=False,
         help_text="The events it is sent; empty: every event.",
     )

@@ -4,6 +4,7 @@ ones refused, the delivery log and a retry (also of an event deleted after the l
 the purge of delivered events, and anonymous clients kept out."""
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -87,6 +88,21 @@ def test_invalid_endpoints_are_400(staff_client, allow_private, body, field):
 
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_an_event_name_with_a_lone_surrogate_is_a_400(staff_client, allow_private, receiver, method):
+    # JSON's "\ud800" is a lone surrogate: the 400 quoting it could not be encoded, a 500.
+    body = json.dumps({"url": receiver.url, "events": ["booking.created", "\ud800"]})  # escaped: ASCII
+    path = "/api/webhooks"
+    if method == "patch":
+        path += f"/{staff_client.post(path, {'url': receiver.url}, format='json').json()['id']}"
+
+    response = getattr(staff_client, method)(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"events": {"1": ["Surrogate characters are not allowed: U+D800."]}}
 
 
 @pytest.mark.django_db
