@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from api.models import Booking, Customer, Show, Ticket
+from api.models import AuditEntry, Booking, Customer, Show, Ticket
 from api.tests.conftest import book_ticket
 
 # Noon on a Saturday; every show of the admin tests is placed relative to it.
@@ -89,3 +89,9 @@ def _form_errors(response) -> dict[str, list[str]]:
     """The errors of the admin form a refused save came back with (200, what was typed kept)."""
     assert response.status_code == 200, response
     return {field: [str(e) for e in errors] for field, errors in response.context["adminform"].form.errors.items()}
+
+
+def trail() -> list[tuple[str, str, str, dict]]:
+    """The audit trail as (actor, action, "type:id", changes), oldest first."""
+    rows = AuditEntry.objects.order_by("id").values_list("actor", "action", "object_type", "object_id", "changes")
+    return [(actor, action, f"{kind}:{key}", changes) for actor, action, kind, key, changes in rows]
