@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import segno
 from django.conf import settings
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -320,3 +321,10 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
     # Every time on the ticket (the start, the check-in) in its venue's zone.
     with timezone.override(ticket.show.zone):
         return render(request, "eticket.html", context)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """What a browser asks for on every page without an icon of its own (the admin's): the
+    pages' icon, not a 404 logged for each."""
+    return HttpResponsePermanentRedirect(static("api/favicon.svg"))

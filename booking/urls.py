@@ -49,6 +49,7 @@ api_urls = [
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("favicon.ico", pages.favicon),
     path("shows/<int:show_id>/", pages.show_page, name="show-page"),
     path("tickets/<uuid:ticket_id>/", pages.eticket, name="eticket"),
     path("waitlist/<uuid:entry_id>/", waitlistpage.waitlist_page, name="waitlist-page"),

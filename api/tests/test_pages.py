@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import segno
 import time_machine
+from django.contrib.staticfiles import finders
 from django.urls import set_script_prefix
 from django.utils import timezone
 
@@ -338,3 +339,15 @@ def test_booking_api_links_each_ticket_to_its_eticket(api_client, show):
         html = api_client.get(f"/tickets/{ticket['id']}/").content.decode()
         assert f'<dd class="big">{ticket["seat"]}</dd>' in html
         assert reference not in html  # the guest's page: see test_eticket_does_not_show_its_bookings_reference
+
+
+def test_the_icon_is_the_pages_not_a_404_for_each(client):
+    """Browsers ask every page's /favicon.ico (the admin's pages too): a 404, logged each
+    time, before the pages had an icon."""
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/static/api/favicon.svg"
+    assert b'<link rel="icon" href="/static/api/favicon.svg"' in client.get("/").content
+    icon = finders.find("api/favicon.svg")
+    assert icon and open(icon, encoding="utf-8").read().startswith("<svg ")
