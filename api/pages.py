@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import segno
 from django.conf import settings
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -327,4 +327,4 @@ def eticket(request: HttpRequest, ticket_id: UUID) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """What a browser asks for on every page without an icon of its own (the admin's): the
     pages' icon, not a 404 logged for each."""
-    return HttpResponsePermanentRedirect(static("api/favicon.svg"))
+    return HttpResponseRedirect(static("api/favicon.svg"))  # not 301: the name changes with each new icon (hashed)

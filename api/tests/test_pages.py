@@ -346,8 +346,7 @@ def test_the_icon_is_the_pages_not_a_404_for_each(client):
     time, before the pages had an icon."""
     response = client.get("/favicon.ico")
 
-    assert response.status_code == 301
-    assert response["Location"] == "/static/api/favicon.svg"
+    assert (response.status_code, response["Location"]) == (302, "/static/api/favicon.svg")
     assert b'<link rel="icon" href="/static/api/favicon.svg"' in client.get("/").content
     icon = finders.find("api/favicon.svg")
     assert icon and open(icon, encoding="utf-8").read().startswith("<svg ")
