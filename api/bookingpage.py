@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, showform
-from .models import Show, Ticket
+from .models import Show, Ticket, plain_reference
 from .services.sale_rows import REFERENCE_LENGTH, Sale
 
 # The one answer to a reference and phone number that open nothing, whichever of them was
@@ -42,7 +42,7 @@ class ReferenceField(forms.CharField):
     default_validators = [RegexValidator(rf"^[A-Z0-9]{{{REFERENCE_LENGTH}}}$", BAD_REFERENCE)]
 
     def to_python(self, value: object) -> str:
-        return "".join((super().to_python(value) or "").split()).upper()
+        return plain_reference(super().to_python(value) or "")
 
 
 class FindBookingForm(forms.Form):

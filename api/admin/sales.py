@@ -18,7 +18,7 @@ from .. import selectors
 from ..errors import Conflict, TicketMovedMeanwhile, TicketNotFound
 from ..forms import PhoneFormField
 from ..locking import lock_bookings, lock_tickets
-from ..models import Booking, Customer, Show, Ticket
+from ..models import Booking, Customer, Show, Ticket, plain_reference
 from ..serializers.fields import iso, seat_label
 from ..services import door, jobs, sales
 from ..wallclock import wall_clock
@@ -176,7 +176,7 @@ class TicketAdmin(
         people, _ = self.admin_site.get_model_admin(Customer).get_search_results(request, Customer.objects.all(), term)
         tickets = Ticket.objects.values("pk")
         found = tickets.filter(holder__in=people.values("pk")).union(
-            tickets.filter(booking__in=Booking.objects.filter(reference=term.upper()).values("pk"))
+            tickets.filter(booking__in=Booking.objects.filter(reference=plain_reference(term)).values("pk"))
         )
         start = term.replace("-", "").lower()
         if 0 < len(start) <= 32 and all(c in "0123456789abcdef" for c in start):

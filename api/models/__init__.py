@@ -34,6 +34,7 @@ from .sales import (
     parse_phone,
     phone_text,
     plain_digits,
+    plain_reference,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "has_country_code",
     "parse_phone",
     "plain_digits",
+    "plain_reference",
     "phone_text",
     "validate_on_the_minute",
     "IN_LINE",

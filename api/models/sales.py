@@ -50,6 +50,12 @@ def phone_text(number: PhoneNumber | str) -> str:
     return number.as_e164 if isinstance(number, PhoneNumber) else str(number)
 
 
+def plain_reference(text: str) -> str:
+    """A booking reference as people copy it, any case, spaces anywhere ("k7q x2m"), as
+    it is stored ("K7QX2M")."""
+    return "".join(text.split()).upper()
+
+
 def has_country_code(text: str) -> bool:
     """Whether a phone number as typed says its country itself ("+44 ...", "0044 ...",
     "(+44) ...", a tel: link "tel:+44..."): it then reads the same at every venue."""

@@ -62,6 +62,7 @@ CHANGELISTS = [
     ("/admin/api/ticket/?q=%22Person+07%22", 6),  # bookings 7, 47 and 87, 2 tickets each
     ("/admin/api/ticket/?q=4155550107", 6),
     ("/admin/api/ticket/?q=R00042", 2),
+    ("/admin/api/ticket/?q=r00+042", 2),  # a reference as people copy it: any case, spaces
     ("/admin/api/ticket/?checked_in=no&expired__exact=0&show_date=week&q=Person", 150),
     ("/admin/api/customer/", 40),
     ("/admin/api/customer/?q=%22Person+07%22", 1),
@@ -70,6 +71,7 @@ CHANGELISTS = [
     (f"/admin/api/booking/?{_today}", 100),  # the filter's "Today"
     ("/admin/api/booking/?" + urlencode({"created_at__gte": "2030-06-16 00:00:00+00:00"}), 0),
     ("/admin/api/booking/?q=R00042", 1),
+    ("/admin/api/booking/?q=r00+042", 1),
     ("/admin/api/booking/?q=%22Person+07%22", 3),
 ]
 
