@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from api.authentication import TokenAuthentication
 from api.models import Booking, Customer, Film, Show, Ticket, WaitlistEntry
-from api.services import door
+from api.services import door, webhooks
 from api.tests.conftest import ADA as MINE
 from api.tests.conftest import book_seats, hold_seats
 from api.views import sales as views_sales
@@ -375,5 +375,30 @@ def test_no_cache_keeps_an_answer_that_names_a_person_or_carries_a_capability(ap
 
     for response in answers:
         assert response.status_code in (200, 201), response.request["PATH_INFO"]
+        directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+        assert {"no-store", "private"} <= directives, response.request["PATH_INFO"]
+
+
+def test_no_cache_keeps_the_audit_trail_or_the_webhook_endpoints(staff_client, people, settings):
+    """Staff's other lists carry capabilities too: the audit trail names every ticket by its
+    id ("ticket:<id>"), a booking by its reference and a client by its address; an endpoint's
+    URL may carry the receiver's credentials (http://user:pw@crm/h, a ?token=). They were sent
+    with no Cache-Control, as the tickets' list was before it was sent with never-cache
+    headers: a shared cache in front could keep them and serve them to whoever asked."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    hook = webhooks.webhook_create(
+        url="http://crm:pw@127.0.0.1:9/hook?token=t0p", events=[], actor="staff:test", now=timezone.now()
+    )
+    audit = staff_client.get("/api/audit", {"object": f"ticket:{people['my_ticket'].pk}"})
+    assert str(people["my_ticket"].pk) in audit.content.decode()
+    answers = [
+        audit,
+        staff_client.get("/api/webhooks"),
+        staff_client.get(f"/api/webhooks/{hook.pk}"),
+        staff_client.get(f"/api/webhooks/{hook.pk}/deliveries"),
+    ]
+
+    for response in answers:
+        assert response.status_code == 200, response.request["PATH_INFO"]
         directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
         assert {"no-store", "private"} <= directives, response.request["PATH_INFO"]

@@ -52,7 +52,8 @@ class LocationMixin:
 
 class NotStored:
     """Answers that name a person or carry a capability (a ticket, a booking, a hold, a
-    waiting-list entry, and staff's lists of them): no cache may keep them, as none keeps
+    waiting-list entry, and staff's lists of them, the audit trail's ticket ids and the
+    webhook endpoints' URLs among them): no cache may keep them, as none keeps
     the pages that show them (never_cache). Without a Cache-Control, a shared cache (a CDN,
     a proxy's default time to live) could keep a ticket's name and phone and serve them
     after the ticket was changed or cancelled. Answers to GET and HEAD only: no cache

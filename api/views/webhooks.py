@@ -24,7 +24,7 @@ from ..serializers.webhooks import (
     WebhookSerializer,
 )
 from ..services import webhooks
-from .base import ById, LocationMixin
+from .base import ById, LocationMixin, NotStored
 
 
 @extend_schema_view(
@@ -49,7 +49,8 @@ from .base import ById, LocationMixin
         summary="Delete a webhook endpoint and its log (staff)", responses={204: None, **errors(401, 403, 404)}
     ),
 )
-class WebhookViewSet(ById, LocationMixin, viewsets.ModelViewSet):
+class WebhookViewSet(NotStored, ById, LocationMixin, viewsets.ModelViewSet):
+    # NotStored: an endpoint's URL may carry its receiver's credentials (user:pw@, a ?token=).
     permission_classes = [IsStaff]
     serializer_class = WebhookSerializer
     queryset = Webhook.objects.order_by("pk")
@@ -119,9 +120,11 @@ class DeliveryRetryView(GenericAPIView):
         summary="The audit trail, newest first (staff)", responses={200: AuditEntrySerializer, **errors(400, 401, 403)}
     )
 )
-class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AuditViewSet(NotStored, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Read-only: nobody changes or deletes an entry through the service."""
 
+    # NotStored: entries name tickets by their ids (capabilities), bookings by their
+    # references, clients by their addresses.
     permission_classes = [IsStaff]
     serializer_class = AuditEntrySerializer
     filterset_class = AuditFilter
