@@ -24,22 +24,28 @@ from api.tests.conftest import STAFF_PASSWORD as PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+def _deleted_after_read(monkeypatch, admin_class, model, pk):
+    """The change page's POST reads its object, then a colleague deletes it, before the
+    save takes its lock."""
+    read = admin_class.get_object
+
+    def deleted_meanwhile(self, request, object_id, from_field=None):
+        obj = read(self, request, object_id, from_field)
+        model.objects.filter(pk=pk).delete()
+        return obj
+
+    monkeypatch.setattr(admin_class, "get_object", deleted_meanwhile)
+
+
 def test_a_save_of_a_tokens_page_brings_back_no_token_deleted_meanwhile(client, manager, monkeypatch):
     """Its page has nothing to change (its user is read-only), yet a save wrote the token
     back as the POST had read it, unlocked: a token a colleague deleted meanwhile (an API
     key revoked) was made again, with its key, unrecorded."""
     client.force_login(manager)
     scanner = get_user_model().objects.create_user("scanner", is_staff=True)
-    Token.objects.create(user=scanner)
+    token = Token.objects.create(user=scanner)
     url = f"/admin/authtoken/tokenproxy/{scanner.pk}/change/"
-    read = TokenAdmin.get_object
-
-    def deleted_meanwhile(self, request, object_id, from_field=None):
-        token = read(self, request, object_id, from_field)
-        Token.objects.filter(user=scanner).delete()
-        return token
-
-    monkeypatch.setattr(TokenAdmin, "get_object", deleted_meanwhile)
+    _deleted_after_read(monkeypatch, TokenAdmin, Token, token.pk)
 
     assert client.post(url, {"_save": "Save"}).status_code == 302
     assert not Token.objects.exists()
@@ -219,19 +225,6 @@ def test_a_users_page_from_before_its_copies_saves_an_account_switched_off_and_a
     usher.refresh_from_db()
     assert (usher.is_active, usher.first_name, usher.is_staff) == (False, "", True)
     assert usher.check_password(PASSWORD)
-
-
-def _deleted_after_read(monkeypatch, admin_class, model, pk):
-    """The change page's POST reads its object, then a colleague deletes it, before the
-    save takes its lock."""
-    read = admin_class.get_object
-
-    def deleted_meanwhile(self, request, object_id, from_field=None):
-        obj = read(self, request, object_id, from_field)
-        model.objects.filter(pk=pk).delete()
-        return obj
-
-    monkeypatch.setattr(admin_class, "get_object", deleted_meanwhile)
 
 
 def test_a_users_save_after_a_colleague_deleted_the_user_is_told_not_a_500(client, manager, monkeypatch):
