@@ -1,7 +1,12 @@
 """The admin's Users, Groups and Tokens pages, Django's and DRF's own, each change audited
 (services/accounts.py): making a user staff gives it every right of the API, and a token
 is the key to them, so the trail says who did it and when, as for every other change. A
-token's key is shown once, when it is made, never again."""
+token's key is shown once, when it is made, never again.
+
+Staff who are not superusers give no right they don't have (WithinRights): Django lets
+whoever may change users tick "Superuser status" on their own account, or any permission,
+whoever may change groups add any permission to their own group, and whoever may add
+tokens make one for a superuser, its key shown to them."""
 
 from typing import Any
 
@@ -12,9 +17,9 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminPasswordChangeForm
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -123,6 +128,77 @@ class PasswordSaved(AdminPasswordChangeForm):
         return user
 
 
+def _beyond(editor: Any) -> QuerySet[Permission]:
+    """The permissions the staff member has neither of their own nor through a group."""
+    theirs = Permission.objects.filter(Q(user=editor) | Q(group__user=editor)).values("pk")
+    return Permission.objects.exclude(pk__in=theirs)
+
+
+def accounts_within(editor: Any) -> QuerySet:
+    """The users whose account a staff member may act on (change, set the password of,
+    delete, make a token for): every one for a superuser; for anyone else, those who are
+    no superuser and have no permission, of their own or through a group, that the staff
+    member lacks (active or not: an account switched off keeps its rights, given back
+    when it is switched on). Acting on another's, they could log in as it, or use its
+    token, with its rights."""
+    if editor.is_superuser:
+        return User._default_manager.all()
+    beyond = _beyond(editor)
+    within = User._default_manager.filter(is_superuser=False)
+    return within.exclude(user_permissions__in=beyond).exclude(groups__permissions__in=beyond)
+
+
+def groups_within(editor: Any) -> QuerySet[Group]:
+    """The groups a staff member may change or delete: those with no permission they lack."""
+    return Group.objects.all() if editor.is_superuser else Group.objects.exclude(permissions__in=_beyond(editor))
+
+
+class _GrantsChecked:
+    """A user's or group's form refusing permissions and groups beyond its editor's rights
+    (as sent: those the page showed are within them, or it was read-only)."""
+
+    editor: Any = None
+
+    def clean(self) -> Any:
+        cleaned = super().clean()  # type: ignore[misc]
+        beyond = _beyond(self.editor)
+        for name in ("user_permissions", "permissions", "groups"):
+            chosen = cleaned.get(name)
+            if chosen is None:
+                continue
+            ids = [obj.pk for obj in chosen]
+            over = beyond.filter(group__in=ids) if name == "groups" else beyond.filter(pk__in=ids)
+            named = {f"{app}.{code}" for app, code in over.values_list("content_type__app_label", "codename")}
+            if named:
+                refusal = f"Only a superuser gives rights they don't have themselves: {', '.join(sorted(named))}."
+                self.add_error(name, refusal)  # type: ignore[attr-defined]
+        return cleaned
+
+
+class WithinRights:
+    """A staff member who is no superuser acts only on accounts and groups within their
+    own rights (accounts_within, groups_within: others' pages are read-only to them), gives
+    no permission or group beyond them, and makes nobody a superuser (its box read-only)."""
+
+    within: Any = staticmethod(accounts_within)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._within(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._within(request, obj)  # type: ignore[misc]
+
+    def _within(self, request: HttpRequest, obj: Any) -> bool:
+        user: Any = request.user
+        return obj is None or user.is_superuser or self.within(user).filter(pk=obj.pk).exists()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return form
+        return type(form.__name__, (_GrantsChecked, form), {"editor": request.user})
+
+
 def _token_name(token: Token) -> str:
     return f"API token of {token.user.get_username()}"
 
@@ -140,9 +216,13 @@ admin.site.unregister(AccessAttempt)
 
 
 @admin.register(User)
-class UserAdmin(RuleErrorsAsMessages, SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
+class UserAdmin(RuleErrorsAsMessages, WithinRights, SavesRecorded, ListQueriesChecked, auth_admin.UserAdmin):
     secret_fields = ("auth_token__key",)  # ?auth_token__gte= compared users' keys
     change_password_form = PasswordSaved
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, "is_superuser")  # WithinRights
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """The password's own page, which saves the user without save_model: recorded as
@@ -163,8 +243,8 @@ class UserAdmin(RuleErrorsAsMessages, SavesRecorded, ListQueriesChecked, auth_ad
 
 
 @admin.register(Group)
-class GroupAdmin(RuleErrorsAsMessages, SavesRecorded, auth_admin.GroupAdmin):
-    pass
+class GroupAdmin(RuleErrorsAsMessages, WithinRights, SavesRecorded, auth_admin.GroupAdmin):
+    within = staticmethod(groups_within)
 
 
 @admin.register(TokenProxy)
@@ -181,6 +261,13 @@ class TokenAdmin(ListQueriesChecked, token_admin.TokenAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ("user",) if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A new token's user: one whose account the staff member may act on (its key is
+        # shown to them, and acts in the API as that user, a superuser's too).
+        if db_field.name == "user":
+            kwargs["queryset"] = accounts_within(request.user).order_by(User.USERNAME_FIELD)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
