@@ -61,12 +61,16 @@ class ShowPriceFormSet(BaseInlineFormSet):
 
     def save(self, commit: bool = True) -> list[Any]:
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-        deleted = self.deleted_forms
-        kept = [form for form in self.initial_forms if form not in deleted]
-        added = [form for form in self.extra_forms if form.has_changed() and form not in deleted]
+        # The page's rows of the show's prices. A row the formset did not find among them
+        # is none: Django makes it a new price, which its rows skip checking for staff who
+        # may add prices but not change them (a 500 as it was read).
+        rows = [form for form in self.initial_forms if form.instance.pk is not None]
+        deleted = [form for form in rows if form in self.deleted_forms]
+        changed = [form for form in rows if form not in deleted and form.has_changed()]
+        added = [form for form in self.extra_forms if form.has_changed() and form not in self.deleted_forms]
         # A row deleted is a change too: without the right to change prices, Django's rows
         # report no change (has_changed()), and a delete was "saved" with nothing deleted.
-        if not (deleted or added or any(form.has_changed() for form in kept)):
+        if not (deleted or added or changed):
             return []
         # The page's prices compared again under the show's lock, which show_update takes
         # too and the admin's transaction holds to the commit: a colleague's save between
@@ -75,24 +79,31 @@ class ShowPriceFormSet(BaseInlineFormSet):
         shown = self.data.get("prices_shown")  # None: a page from before the field
         if shown is not None and shown != prices_shown(self.instance):
             raise PricesChangedMeanwhile()
-        prices = [_price(form) for form in kept + added]
-        catalog.show_update(show_id=self.instance.pk, now=timezone.now(), prices=prices, actor=self.actor)
+        # The show's prices as committed, each as the page leaves it: the page lists none to
+        # staff who may add prices but not view them, and the list saved as the page's rows
+        # deleted every price they could not see.
+        prices = {
+            price.pk: (price.ticket_type.key, price.category, price.amount)
+            for price in ShowPrice.objects.filter(show=self.instance).select_related("ticket_type")
+        }
+        for form in deleted:
+            prices.pop(form.instance.pk, None)
+        prices |= {form.instance.pk: _price(form) for form in changed}
+        new = [*prices.values(), *(_price(form) for form in added)]
+        catalog.show_update(show_id=self.instance.pk, now=timezone.now(), prices=new, actor=self.actor)
         # What the admin's history entry reads (formset.save() would have set them).
         self.new_objects = [form.instance for form in added]
-        self.changed_objects = [(form.instance, form.changed_data) for form in kept if form.has_changed()]
-        self.deleted_objects = [form.instance for form in deleted if form in self.initial_forms]
+        self.changed_objects = [(form.instance, form.changed_data) for form in changed]
+        self.deleted_objects = [form.instance for form in deleted]
         return self.new_objects
 
 
 def _price(form: forms.ModelForm) -> tuple[str, str, Any]:
-    """A row's price as the page leaves it: as typed when changed, else its row's. (Without
-    the right to change prices, Django gives a row the row's values as read, the type an
-    id: read as typed, a 500.)"""
-    if form.has_changed():
-        typed = form.cleaned_data
-        return typed["ticket_type"].key, typed["category"], typed["amount"]
-    price = form.instance
-    return price.ticket_type.key, price.category, price.amount
+    """A changed or added row's price as typed. (Only those: without the right to change
+    prices, Django gives a row the row's values as read, the type an id: read as typed, a
+    500.)"""
+    typed = form.cleaned_data
+    return typed["ticket_type"].key, typed["category"], typed["amount"]
 
 
 class ShowPriceInline(admin.TabularInline):

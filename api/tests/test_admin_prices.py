@@ -398,3 +398,35 @@ def test_a_clerk_who_may_delete_prices_but_not_change_them_deletes_one(client, s
         ("adult", Decimal("250.00"))
     ]
     assert AuditEntry.objects.filter(action="show.changed", actor="staff:clerk").exists()
+
+
+def test_a_clerk_who_may_add_prices_but_not_view_them_adds_one_and_keeps_the_others(client, show):
+    # The page lists no price to staff without the right to view them, and the show's
+    # prices were saved as the page's rows: adding the child's price deleted the adult's.
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("250.00"))])
+    clerk(client, "view_show", "change_show", "add_showprice")
+    url = f"/admin/api/show/{show.pk}/change/"
+    child = TicketType.objects.get(key="child").pk
+
+    response = client.post(
+        url, _prices_form(client, url, [{"ticket_type": child, "category": "standard", "amount": "100.00"}])
+    )
+
+    assert response.status_code == 302
+    assert _prices(show) == [("adult", "standard", Decimal("250.00")), ("child", "standard", Decimal("100.00"))]
+
+
+def test_a_row_of_a_price_the_page_did_not_list_is_no_price_not_a_500(client, show):
+    """A row numbered among the page's prices that the formset did not find (a price staff
+    may not view, named by its id): Django made it a new price whose values it never read."""
+    catalog.show_update(show_id=show.pk, now=NOW, prices=[("adult", "standard", Decimal("250.00"))])
+    clerk(client, "view_show", "change_show", "add_showprice")
+    url = f"/admin/api/show/{show.pk}/change/"
+    price = ShowPrice.objects.get(show=show)
+    row = {"id": price.pk, "ticket_type": price.ticket_type_id, "category": "standard", "amount": "1.00"}
+    data = _prices_form(client, url, [row])
+
+    response = client.post(url, {**data, "prices-INITIAL_FORMS": "1", "prices-0-DELETE": "on"})
+
+    assert response.status_code == 302
+    assert _prices(show) == [("adult", "standard", Decimal("250.00"))]
