@@ -44,12 +44,41 @@ class LookupsChecked:
     """A list's lookup the database would fail on is refused (a 400), on every list: a
     regular expression, which the database reads ("("); a range, whose "a,b" Django doesn't
     split (each character a parameter); and any on a JSON field (SQLite has no containment
-    for ?changes__contains=)."""
+    for ?changes__contains=). So is one comparing the keys of another model's rows by more
+    than equality (_compares_related_keys)."""
 
     def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
-        if lookup.endswith(("__regex", "__iregex", "__range")) or _reaches_json(self.model, lookup):  # type: ignore[attr-defined]
+        model = self.model  # type: ignore[attr-defined]
+        if lookup.endswith(("__regex", "__iregex", "__range")) or _reaches_json(model, lookup):
+            return False
+        if _compares_related_keys(model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+
+
+def _compares_related_keys(model: Any, lookup: str) -> bool:
+    """Whether the lookup compares the keys of related rows by other than equality (exact,
+    in, isnull: the lists' links and filters). Django takes a comparison of the rows one
+    relation away by their key, and a list that shows a show for ?tickets__gte=<a uuid>
+    and not for another tells the ids of its tickets, halving the range each request, to
+    whoever may view shows, bookings or people: a ticket's id (a hold's, a waiting-list
+    entry's) is its capability (API.md), which reads, moves and cancels it."""
+    parts = lookup.split(LOOKUP_SEP)
+    crossed, rest = False, []
+    for index, part in enumerate(parts):
+        try:
+            field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        except FieldDoesNotExist:
+            rest = parts[index:]  # the lookup and its transforms
+            break
+        if field.is_relation:
+            crossed, model = True, field.related_model
+            continue
+        if crossed and not field.primary_key:
+            return False  # another field of the related rows: Django's own check judges it
+        rest = parts[index + 1 :]
+        break
+    return crossed and not set(rest) <= {"exact", "in", "isnull"}
 
 
 def _reaches_json(model: Any, lookup: str) -> bool:

@@ -2,15 +2,19 @@
 whoever may change users make themselves superusers or give themselves any permission,
 whoever may change groups add any permission to their own group, and whoever may add
 tokens make (and read) a superuser's. Each of those is refused here, and a grant within
-the staff member's own rights still works."""
+the staff member's own rights still works. And a list tells no key of the rows it does
+not show (a ticket's id is its capability)."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from api.models import WaitlistEntry
 from api.tests.admin_catalog_helpers import _form
 from api.tests.admin_helpers import clerk
+from api.tests.conftest import book_seats, hold_seats, make_show, screen_of
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +168,64 @@ def test_staff_give_rights_they_have_themselves(client):
     me.user_permissions.add(*_perms("add_tokenproxy"))
     assert client.post("/admin/authtoken/tokenproxy/add/", {"user": usher.pk}).status_code == 302
     assert Token.objects.filter(user=usher).exists()
+
+
+# --- the keys of rows a list doesn't show ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("perm", "query"),
+    [
+        ("view_show", "/admin/api/show/?tickets__gte={ticket}"),
+        ("view_show", "/admin/api/show/?tickets__pk__lt={ticket}"),
+        ("view_show", "/admin/api/show/?tickets__id__startswith={ticket}"),
+        ("view_show", "/admin/api/show/?waitlist__gte={entry}"),
+        ("view_show", "/admin/api/show/?holds__gte={hold}"),
+        ("view_booking", "/admin/api/booking/?tickets__gte={ticket}"),
+        ("view_customer", "/admin/api/customer/?tickets__gte={ticket}"),
+        ("view_tickettype", "/admin/api/tickettype/?tickets__gte={ticket}"),
+    ],
+)
+def test_a_list_tells_no_key_of_the_tickets_holds_or_entries_it_does_not_show(client, perm, query):
+    """A ticket's id is its capability (API.md): it reads its person's name and phone, and
+    moves and cancels it. Django compared a show's tickets by their ids for whoever may
+    view shows: the show listed for ?tickets__gte=<a uuid> and not for another told each
+    id, halving the range a request."""
+    show = make_show(capacity=4, screen=screen_of(4))
+    ticket = book_seats(show.pk, quantity=1).tickets[0]
+    hold = hold_seats(show.pk, quantity=1)
+    entry = WaitlistEntry.objects.create(
+        show=show, name="Ada", phone_number="+914155550123", party_size=1, joined_at=timezone.now()
+    )
+    clerk(client, perm)
+    ids = {"ticket": ticket.pk, "hold": hold.pk, "entry": entry.pk}
+
+    assert client.get(query.format(**ids)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/admin/api/ticket/?show__id__exact={show}",  # the links of a show's, a booking's, a person's tickets
+        "/admin/api/ticket/?booking__id__exact={booking}",
+        "/admin/api/ticket/?holder__id__exact={holder}",
+        "/admin/api/show/?screen__venue__id__exact={venue}",  # the list's filter
+        "/admin/api/show/?tickets={ticket}",  # equality tells nothing new
+    ],
+)
+def test_the_lists_links_and_filters_by_related_rows_still_work(client, query):
+    show = make_show(capacity=4, screen=screen_of(4))
+    ticket = book_seats(show.pk, quantity=1).tickets[0]
+    clerk(client, "view_show", "view_ticket")
+    ids = {
+        "show": show.pk,
+        "booking": ticket.booking_id,
+        "holder": ticket.holder_id,
+        "venue": show.screen.venue_id,
+        "ticket": ticket.pk,
+    }
+
+    response = client.get(query.format(**ids))
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
