@@ -5,6 +5,7 @@ from collections import Counter
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import lookup_spawns_duplicates
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
@@ -119,6 +120,15 @@ class ShowAdmin(
     list_filter = [ShowStatusFilter, ShowDateFilter, "screen__venue"]
     search_fields = ["title"]
     readonly_fields = ["venue", "seat_map_picture", "waiting_list"]
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # A lookup through the show's tickets, holds, prices, blocks or waiting list
+        # (?blocks=1, no link or filter's) makes Django's list DISTINCT, which PostgreSQL
+        # can't order by get_ordering's expressions: a 500. A 400, as every list's lookup
+        # the database would fail on.
+        if lookup_spawns_duplicates(self.opts, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_ordering(self, request):
         # Soonest first: the shows to come, the next one at the top; then those that

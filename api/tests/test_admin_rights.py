@@ -210,13 +210,13 @@ def test_a_list_tells_no_key_of_the_tickets_holds_or_entries_it_does_not_show(cl
         "/admin/api/ticket/?booking__id__exact={booking}",
         "/admin/api/ticket/?holder__id__exact={holder}",
         "/admin/api/show/?screen__venue__id__exact={venue}",  # the list's filter
-        "/admin/api/show/?tickets={ticket}",  # equality tells nothing new
+        "/admin/api/booking/?tickets={ticket}",  # equality tells nothing new
     ],
 )
 def test_the_lists_links_and_filters_by_related_rows_still_work(client, query):
     show = make_show(capacity=4, screen=screen_of(4))
     ticket = book_seats(show.pk, quantity=1).tickets[0]
-    clerk(client, "view_show", "view_ticket")
+    clerk(client, "view_show", "view_ticket", "view_booking")
     ids = {
         "show": show.pk,
         "booking": ticket.booking_id,
