@@ -276,6 +276,22 @@ def well_formed(url: str) -> bool:
     return True
 
 
+def masked(url: str) -> str:
+    """The URL with what may be its receiver's credentials masked, for the audit trail,
+    which keeps no secret as it keeps no name or phone: a password (user:pw@) and the
+    query's values (?token=...) as "***", the rest as given."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    query = "&".join(
+        f"{name}={'***' if value else ''}" if has_value else name
+        for name, has_value, value in (field.partition("=") for field in parts.query.split("&") if field)
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 @dataclass(frozen=True)
 class Answer:
     """A receiver's answer: its status, and how long its Retry-After asks to wait (seconds

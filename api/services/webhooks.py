@@ -61,7 +61,7 @@ def webhook_create(*, url: str, events: list[str], actor: str, now: datetime, ac
     with transaction.atomic():
         lock_webhook_endpoints()
         webhook = Webhook.objects.create(url=url, events=events, active=active, secret=new_secret())
-        changes: dict[str, Any] = {"url": url, "events": events}
+        changes: dict[str, Any] = {"url": outbound.masked(url), "events": events}
         if not active:
             changes["active"] = False
         audit.record(
@@ -108,6 +108,8 @@ def webhook_update(
         for field, (_, value) in changes.items():
             setattr(webhook, field, value)
         webhook.save()
+        if "url" in changes:  # the trail keeps no credentials (outbound.masked)
+            changes["url"] = [outbound.masked(url) for url in changes["url"]]
         audit.record(
             actor=actor, action="webhook.changed", obj_type="webhook", obj_id=str(webhook.pk), changes=changes, now=now
         )

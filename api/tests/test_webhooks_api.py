@@ -67,6 +67,29 @@ def test_an_endpoint_made_inactive_stays_so_and_names_each_event_once(staff_clie
 
 
 @pytest.mark.django_db
+def test_the_audit_trail_keeps_no_credentials_of_an_endpoints_url(staff_client, allow_private, receiver):
+    """A URL may carry its receiver's credentials (user:pw@, ?token=), and the trail, kept
+    AUDIT_KEEP_DAYS and read by whoever may read it, held them whole, as it holds no name
+    or phone number: the trail says the URL, its secrets masked."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    url = f"http://erp:s3cret@127.0.0.1:{port}/hooks?token=t0ken&v=2"
+    response = staff_client.post("/api/webhooks", {"url": url}, format="json")
+    assert response.status_code == 201, response.json()
+    other = f"http://erp:n3w@127.0.0.1:{port}/hooks?token=t1ken"
+    webhook = response.json()["id"]
+    assert staff_client.patch(f"/api/webhooks/{webhook}", {"url": other}, format="json").status_code == 200
+
+    masked = f"http://erp:***@127.0.0.1:{port}/hooks?token=***&v=***"
+    assert AuditEntry.objects.get(action="webhook.created").changes["url"] == masked
+    assert AuditEntry.objects.get(action="webhook.changed").changes == {
+        "url": [masked, f"http://erp:***@127.0.0.1:{port}/hooks?token=***"]
+    }
+    trail = staff_client.get("/api/audit", {"object": f"webhook:{webhook}"}).content.decode()
+    assert not [secret for secret in ("s3cret", "n3w", "t0ken", "t1ken") if secret in trail]
+    assert Webhook.objects.get().url == other  # the endpoint itself keeps them: they are sent
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "body, field",
     [
