@@ -4,10 +4,12 @@ ones refused, the delivery log and a retry (also of an event deleted after the l
 the purge of delivered events, and anonymous clients kept out."""
 
 import base64
+import importlib
 import json
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
 from api.models import AuditEntry, Webhook, WebhookEvent
@@ -87,6 +89,43 @@ def test_the_audit_trail_keeps_no_credentials_of_an_endpoints_url(staff_client, 
     trail = staff_client.get("/api/audit", {"object": f"webhook:{webhook}"}).content.decode()
     assert not [secret for secret in ("s3cret", "n3w", "t0ken", "t1ken") if secret in trail]
     assert Webhook.objects.get().url == other  # the endpoint itself keeps them: they are sent
+
+
+@pytest.mark.django_db
+def test_the_entries_written_before_are_masked_by_the_migration():
+    migration = importlib.import_module("api.migrations.0026_audit_webhook_urls_masked")
+    now = timezone.now()
+    made = AuditEntry.objects.create(
+        at=now,
+        actor="staff:a",
+        action="webhook.created",
+        object_type="webhook",
+        object_id="1",
+        changes={"url": "http://erp:s3cret@crm/h?token=t0ken", "events": []},
+    )
+    changed = AuditEntry.objects.create(
+        at=now,
+        actor="staff:a",
+        action="webhook.changed",
+        object_type="webhook",
+        object_id="1",
+        changes={"url": ["http://erp:s3cret@crm/h", "https://crm/h"], "active": [True, False]},
+    )
+    other = AuditEntry.objects.create(
+        at=now,
+        actor="staff:a",
+        action="show.changed",
+        object_type="show",
+        object_id="1",
+        changes={"url": "http://a:b@c/"},  # no webhook's: left as it is
+    )
+
+    migration.mask_urls(apps, None)
+
+    made.refresh_from_db(), changed.refresh_from_db(), other.refresh_from_db()
+    assert made.changes == {"url": "http://erp:***@crm/h?token=***", "events": []}
+    assert changed.changes == {"url": ["http://erp:***@crm/h", "https://crm/h"], "active": [True, False]}
+    assert other.changes == {"url": "http://a:b@c/"}
 
 
 @pytest.mark.django_db
