@@ -122,7 +122,8 @@ def test_the_entries_written_before_are_masked_by_the_migration():
 
     migration.mask_urls(apps, None)
 
-    made.refresh_from_db(), changed.refresh_from_db(), other.refresh_from_db()
+    for entry in (made, changed, other):
+        entry.refresh_from_db()
     assert made.changes == {"url": "http://erp:***@crm/h?token=***", "events": []}
     assert changed.changes == {"url": ["http://erp:***@crm/h", "https://crm/h"], "active": [True, False]}
     assert other.changes == {"url": "http://a:b@c/"}
