@@ -100,3 +100,24 @@ def test_the_readmes_answer_to_a_new_show_has_the_fields_the_service_answers():
     more = [line.lstrip("#") for line in itertools.takewhile(lambda line: line.startswith("#   "), rest)]
 
     assert list(json.loads(" ".join([first, *more]))) == ShowSerializer.Meta.fields
+
+
+def test_every_path_of_the_schema_is_in_the_readmes_api_overview():
+    """The README's API overview table names every path the service serves (API.md's
+    waiting lists, webhooks and audit trail were missing from it), a last `/{id}` maybe
+    written as optional (`/api/venues[/{id}]`); path parameters by any name."""
+    import yaml
+
+    def normalised(path: str) -> str:
+        return re.sub(r"\{[a-z_]+\}", "{}", path.rstrip("/"))
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## API overview", 1)[1].split("\n### ", 1)[0]
+    named = set()
+    for path in re.findall(r"(/api/[\w{}/\[\]-]*)", table):
+        path = normalised(path)
+        named.add(path.replace("[", "").replace("]", ""))
+        named.add(re.sub(r"\[/\{\}\]$", "", path))
+    served = {normalised(path) for path in yaml.safe_load((ROOT / "schema.yml").read_text())["paths"]}
+
+    assert sorted(served - named) == []
