@@ -244,6 +244,20 @@ def test_the_delivery_log_and_a_retry(staff_client, endpoint, receiver, show):
     assert staff_client.post(f"/api/webhooks/{endpoint.pk}/deliveries/999999/retry").status_code == 404
 
 
+@pytest.mark.django_db
+def test_the_delivery_log_is_newest_first(staff_client, endpoint, show, frozen):
+    """API.md: "the delivery log of that endpoint, newest first", page by page."""
+    book_seats(show.pk, seats=["A1"])
+    frozen.shift(1)
+    book_seats(show.pk, seats=["A2"], name="Grace Hopper", phone_number="+914155550199")
+    made = list(WebhookEvent.objects.order_by("created_at").values_list("pk", flat=True))
+
+    first = staff_client.get(f"/api/webhooks/{endpoint.pk}/deliveries?page_size=1").json()
+    second = staff_client.get(f"/api/webhooks/{endpoint.pk}/deliveries?page_size=1&page=2").json()
+
+    assert [first["count"], first["results"][0]["id"], second["results"][0]["id"]] == [2, made[1], made[0]]
+
+
 def test_a_retry_for_an_inactive_endpoint_is_a_409_not_a_202_never_sent(staff_client, endpoint, receiver, show):
     receiver.answers = [410]  # Gone: the endpoint is disabled
     book_seats(show.pk)
