@@ -262,6 +262,8 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
         "notes": notes,
         "form": request.POST if errors else {},
         "hold_minutes": settings.BOOKING_HOLD_MINUTES,
+        # As long as the form's booked page, the script's booking shows again on Back.
+        "booked_seconds": BOOKED_SECONDS,
         "sentences": showform.SENTENCES,
         # Each category's outline, as the admin's map draws it: the script tells them apart.
         "outlines": outlines(),

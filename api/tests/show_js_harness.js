@@ -118,6 +118,7 @@ const context = vm.createContext({
   fetch,
   console,
   crypto: globalThis.crypto,
+  history: { state: null, replaceState(state) { this.state = state; } },
   setInterval: () => 1,
   clearInterval: () => {},
 });

@@ -320,3 +320,40 @@ def test_a_hold_that_ran_out_leaves_its_seats_picked_to_hold_again(start, base_u
     browser.find_element(By.ID, "hold-picked").click()  # one click holds them again
     WebDriverWait(browser, 15).until(lambda d: Hold.objects.live(timezone.now()).exists())
     assert sorted(Hold.objects.live(timezone.now()).get().seats) == ["D5", "D6"]
+
+
+def test_back_from_an_eticket_shows_the_booking_again(start, base_url, sixty_priced):
+    # The page is no-store: a browser that keeps no such page in its back-forward cache
+    # (Firefox, Safari; Chromium whenever it drops one) loads it afresh on Back. The booking
+    # the script showed was gone, its reference with it (the e-ticket doesn't show it): a
+    # party's other e-tickets could only be found again with a reference not kept.
+    browser = start(flags=["--disable-features=BackForwardCache"])
+    url = f"{base_url}/shows/{sixty_priced.pk}/"
+    open_map(browser, url)
+    seat(browser, "D5").click()
+    seat(browser, "D6").click()
+    browser.find_element(By.ID, "hold-picked").click()
+    visible(browser, "held")
+    browser.find_element(By.ID, "name").send_keys("Ada Lovelace")
+    browser.find_element(By.ID, "phone").send_keys("+914155550123")
+    browser.find_element(By.ID, "book-button").click()
+    booked = visible(browser, "done").text
+    reference = Ticket.objects.filter(show=sixty_priced).first().booking.reference
+
+    browser.find_element(By.CSS_SELECTOR, "#done .etickets a").click()
+    WebDriverWait(browser, 15).until(lambda d: "/tickets/" in d.current_url)
+    browser.back()
+
+    assert visible(browser, "done").text == booked
+    assert reference in booked
+    assert not browser.find_element(By.ID, "book").is_displayed()
+    # Neither the address nor what it sends names the reference.
+    assert browser.current_url == url
+    links = browser.find_elements(By.CSS_SELECTOR, "#done .etickets a")
+    assert [link.text for link in links] == ["E-ticket for seat D5", "E-ticket for seat D6"]
+    # A reload keeps it too, as the form's booked page does; a new visit shows the map.
+    browser.refresh()
+    assert visible(browser, "done").text == booked
+    browser.get(f"{base_url}/")
+    open_map(browser, url)
+    assert not browser.find_element(By.ID, "done").is_displayed()

@@ -529,7 +529,7 @@
       item.append(link, ` (${typeName(ticket.ticket_type)}, ${ticket.price} ${booking.currency})`);
       list.append(item);
     }
-    // The page is gone with a reload or a closed tab: the reference finds the booking again.
+    // The page is gone with a closed tab: the reference finds the booking again.
     const keep = document.createElement("p");
     keep.className = "keep";
     const find = document.createElement("a");
@@ -542,6 +542,23 @@
     done.hidden = false;
     done.setAttribute("tabindex", -1);
     done.focus();
+    keepBooking(booking);
+  }
+
+  // The booking shown is kept in this page's entry of the browser's history, never in its
+  // address: a page that is no-store is loaded afresh on Back (from an e-ticket) where the
+  // browser keeps it out of its back-forward cache, and on a reload, and shows it again,
+  // for as long as the form's booked page does (data-booked-seconds, its cookie's age).
+  function keepBooking(booking) {
+    const tickets = booking.tickets.map(({ url, seat, ticket_type, price }) => ({ url, seat, ticket_type, price }));
+    const kept = { reference: booking.reference, total: booking.total, currency: booking.currency, tickets };
+    history.replaceState({ ...history.state, booked: { show: showId, at: Date.now(), booking: kept } }, "");
+  }
+
+  function keptBooking() {
+    const kept = history.state && history.state.booked;
+    const age = kept ? Date.now() - kept.at : Infinity;
+    return kept && kept.show === showId && age >= 0 && age < Number(page.dataset.bookedSeconds) * 1000 ? kept.booking : null;
   }
 
   // Leaving the page (closed, reloaded, a link followed) lets the hold go: else its seats
@@ -573,5 +590,7 @@
   window.addEventListener("pagehide", releaseOnLeave);
   // Back from the browser's cache of pages: the hold went when the page was left.
   window.addEventListener("pageshow", (event) => event.persisted && loadMap(true));
-  loadMap();
+  const booked = keptBooking();
+  if (booked) showBooking(booked);
+  else loadMap();
 })();
