@@ -222,7 +222,7 @@ def show_page(request: HttpRequest, show_id: int) -> HttpResponse:
             )
             return booked
     elif request.method == "POST":
-        errors, status = ["This show has started: it can no longer be booked."], 400
+        errors, status = [showform.SENTENCES["started"]], 400
     elif "booked" in request.GET:
         sale = _booked(request, show)
     rows = selectors.show_seat_statuses(show, now=now)

@@ -64,6 +64,8 @@ SENTENCES = {
         "Your hold ran out before you confirmed, so the seats are on sale again. "
         "Those still free are picked for you: hold them again, or choose others."
     ),
+    # The page of a show that started (and the script's, when it starts while open).
+    "started": "This show has started: it can no longer be booked.",
     "busy": "Many people are booking this show right now. Please try again in a few seconds.",
     "throttled": "Too many requests from your connection. Please wait a minute, then try again.",
     "seats_per_hour": (

@@ -72,11 +72,11 @@ class Element {
 // The page: what show.html gives the script (ids, the form's fields, the count inputs).
 const byId = {};
 const element = (tag, id, props = {}) => (byId[id] = Object.assign(new Element(tag, id), props));
-element("main", "show-page").dataset = { show: String(input.show), currency: "EUR", holdMinutes: "10" };
+element("main", "show-page").dataset = { show: String(input.show), currency: "EUR", holdMinutes: "10", startsAt: input.starts_at || "" };
 const form = element("form", "book");
 element("script", "sentences")._text = JSON.stringify(input.sentences);
 element("script", "outlines")._text = JSON.stringify(input.outlines);
-for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done", "name-error", "phone_number-error"]) {
+for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done", "name-error", "phone_number-error", "tickets", "seats-heading"]) {
   element("div", id);
 }
 const buttons = ["hold-picked", "hold-best", "release", "book-button"].map((id) => element("button", id));
@@ -153,5 +153,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const fields = Object.fromEntries(
     ["name", "phone_number"].map((name) => [name, { note: byId[`${name}-error`].hidden ? "" : byId[`${name}-error`].textContent, invalid: form.elements[name].getAttribute("aria-invalid") || null }]),
   );
-  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues, fields }));
+  // What the page shows of its parts to pick, hold and book with.
+  const shown = Object.fromEntries(["map-area", "tickets", "hold-buttons", "person"].map((id) => [id, !byId[id].hidden]));
+  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues, fields, shown }));
 })();

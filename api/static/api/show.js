@@ -15,6 +15,7 @@
   const OUTLINES = JSON.parse($("outlines").textContent);
   const PLAIN = { width: "1.2", dash: "none" };
   const showId = Number(page.dataset.show);
+  const startsAt = Date.parse(page.dataset.startsAt);
   const currency = page.dataset.currency;
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
   const counts = Array.from(form.querySelectorAll("#tickets input[type=number]"));
@@ -36,6 +37,7 @@
   const confirmsLost = [];
   let ticking = null;
   let withoutMap = false; // the map didn't load: the page is the form that works without the script
+  let skew = 0; // the service's clock less this device's, by the last answer's Date
 
   function say(text) {
     message.textContent = text || "";
@@ -121,6 +123,8 @@
       }
     }
     const got = response.headers;
+    const served = Date.parse(got.get("Date"));
+    if (served) skew = served - Date.now();
     return { ok: response.ok, status: response.status, body, date: got.get("Date"), retryAfter: got.get("Retry-After") };
   }
 
@@ -144,6 +148,7 @@
       say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
+    if (hasStarted()) return showStarted();
     draw(answer.body.rows, answer.body.seats_available);
   }
 
@@ -377,6 +382,7 @@
     if (!holdAsked || holdAsked.body !== asked) holdAsked = { body: asked, key: `hold-${randomHex(16)}` };
     const answer = await api("POST", "/api/holds", request, { "Idempotency-Key": holdAsked.key });
     if (!answer.ok) {
+      if (hasStarted()) return showStarted();
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
       say(sentence(answer.status, answer.body, answer.retryAfter));
       return;
@@ -388,7 +394,7 @@
     const serverNow = Date.parse(answer.date) || Date.now();
     hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
     await loadMap(true); // the held seats drawn as the customer's
-    showHold();
+    if (hold) showHold(); // else gone with the show's start meanwhile
   }
 
   function typeName(key) {
@@ -422,7 +428,8 @@
     // Rounded up: 0 once the hold's end has passed, when the service has let its seats go.
     const left = Math.max(0, Math.ceil((hold.endsAt - Date.now()) / 1000));
     $("held-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-    if (left === 0) {
+    if (left === 0 && hasStarted(hold)) showStarted();
+    else if (left === 0) {
       ranOut();
       say(SENTENCES.hold_expired);
       loadMap(true).then(refocus);
@@ -445,6 +452,29 @@
     const seatsHeld = hold ? hold.seats : [];
     dropHold();
     seatsHeld.forEach((label) => picked.add(label));
+  }
+
+  // A show that starts while its page is open: its holds run out then (the service ends
+  // them at its start), and nothing can be held any more. Said as the page says it once
+  // reloaded, with nothing left to pick, hold or book (holding again was refused with a
+  // bare "Cannot book a show that has started.", the map still drawn free).
+  // By the service's clock, or by the hold given (run out, and ended by the service at the
+  // show's start). Both are told to the second (a Date header, expires_at): a second early.
+  function hasStarted(ended = null) {
+    const endedAtStart = ended !== null && ended.endsAt <= Date.now() && Date.parse(ended.expires_at) >= startsAt - 1000;
+    return endedAtStart || Date.now() + skew >= startsAt - 1000;
+  }
+
+  function showStarted() {
+    dropHold();
+    picked.clear();
+    withoutMap = true; // no map to draw any more
+    for (const id of ["seats-heading", "map-area", "tickets", "hold-buttons", "person", "free-count"]) $(id).hidden = true;
+    if ($("waitlist")) $("waitlist").hidden = true; // joining a started show is refused too
+    say(SENTENCES.started);
+    // The button pressed went with its box: the keyboard goes on from the sentence.
+    message.setAttribute("tabindex", -1);
+    message.focus();
   }
 
   function dropHold() {
@@ -498,6 +528,7 @@
     markFields(answer.ok ? null : answer.body);
     if (!answer.ok) {
       if (answer.body && answer.body.code === "hold_expired") {
+        if (hasStarted(hold)) return showStarted();
         ranOut();
         await loadMap(true); // the map redrawn first: then the sentence
         refocus();
