@@ -79,6 +79,9 @@ element("script", "outlines")._text = JSON.stringify(input.outlines);
 for (const id of ["message", "seat-list", "map-area", "map", "category-key", "free-count", "hold-buttons", "held", "held-lines", "held-total", "held-timer", "person", "done", "name-error", "phone_number-error", "tickets", "seats-heading"]) {
   element("div", id);
 }
+// The waiting list's box, which the page draws when few seats are free (hidden if not).
+const details = new Element("details");
+element("section", "waitlist", { hidden: !input.waitlist, querySelector: (selector) => (selector === "details" ? details : null) });
 const buttons = ["hold-picked", "hold-best", "release", "book-button"].map((id) => element("button", id));
 const counts = input.counts.map(([type, name]) => Object.assign(new Element("input"), { dataset: { type, name }, value: "0" }));
 const csrf = Object.assign(new Element("input"), { value: "the-csrf-token" });
@@ -155,5 +158,6 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   );
   // What the page shows of its parts to pick, hold and book with.
   const shown = Object.fromEntries(["map-area", "tickets", "hold-buttons", "person"].map((id) => [id, !byId[id].hidden]));
-  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues, fields, shown }));
+  const waitlist = { shown: !byId.waitlist.hidden, open: Boolean(details.open) };
+  process.stdout.write(JSON.stringify({ sent, message, done: byId.done.textContent, held: !byId.held.hidden, free_statuses: free, counts: countValues, fields, shown, waitlist }));
 })();

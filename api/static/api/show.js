@@ -37,6 +37,7 @@
   const confirmsLost = [];
   let ticking = null;
   let withoutMap = false; // the map didn't load: the page is the form that works without the script
+  let left = Infinity; // the seats the map last drawn can sell
   let skew = 0; // the service's clock less this device's, by the last answer's Date
 
   function say(text) {
@@ -212,6 +213,7 @@
     });
     // What can be sold: the free seats, no more than the show's capacity leaves.
     const free = Math.min(seats.filter((seat) => seat.status === "free").length, available ?? Infinity);
+    left = free;
     if (picked.size < pickedBefore) fitCounts();
     drawCategoryKey();
     svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
@@ -219,6 +221,7 @@
     $("map").replaceChildren(svg);
     $("free-count").textContent = `${free} seat${free === 1 ? "" : "s"} free.`;
     if (capped && !hold) say(SENTENCES.none_left);
+    if (capped) offerWaitlist();
     const start = (focused && seats.find((seat) => seat.label === focused.label)) || seats.find((s) => s.status === "free") || seats[0];
     if (start) focus(start, false);
   }
@@ -384,7 +387,9 @@
     if (!answer.ok) {
       if (hasStarted()) return showStarted();
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
-      say(sentence(answer.status, answer.body, answer.retryAfter));
+      const soldOut = answer.body && answer.body.code === "sold_out";
+      if (soldOut) offerWaitlist(); // too few seats for the party: it may wait for more
+      say(soldOut && left === 0 ? SENTENCES.none_left : sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     hold = answer.body;
@@ -395,6 +400,16 @@
     hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
     await loadMap(true); // the held seats drawn as the customer's
     if (hold) showHold(); // else gone with the show's start meanwhile
+  }
+
+  // The waiting list's box, which the page draws (hidden) when plenty of seats were free:
+  // shown and opened when the show sold out meanwhile, or has fewer seats than the party
+  // asked, as the page shows it once reloaded. Else joining took a reload nobody said.
+  function offerWaitlist() {
+    const box = $("waitlist");
+    if (!box) return;
+    box.hidden = false;
+    box.querySelector("details").open = true;
   }
 
   function typeName(key) {
