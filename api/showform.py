@@ -75,6 +75,9 @@ SENTENCES = {
     "idempotency_key_reused": "This page has booked already. Reload it to book more seats.",
     "idempotency_key_in_use": "Your booking is still being made. Please wait a few seconds, then send it again.",
     "network": "The booking service can't be reached. Check your connection and try again.",
+    # The front's 502, 503 and 504 (deploy/haproxy/errors): for a program, "retry it with the
+    # same Idempotency-Key", which the script does itself when the customer tries again.
+    "unavailable": "The booking service didn't answer in time. Please try again in a few seconds.",
     # The script's seat map that didn't load: the page's list of seats is back, and books.
     "map_throttled": (
         "Too many requests from your connection right now to draw the seat map. "

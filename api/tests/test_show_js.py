@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles import finders
 
 from api.models import Hold
@@ -362,3 +363,23 @@ def test_a_refused_phone_number_is_told_beside_its_field(api_client, show_with_m
         show.pk, answers, [*steps, {"field": "phone_number", "value": PERSON["phone_number"]}, {"submit": True}]
     )
     assert seen["fields"]["phone_number"] == {"note": "", "invalid": None}
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_the_fronts_may_or_may_not_answer_is_a_sentence_for_a_customer(api_client, show_with_map, status):
+    # The page said the front's answer as it stands, for a program: "...Retry it with the
+    # same Idempotency-Key." The page does that itself; the customer needs only to try again.
+    show, answers = show_with_map
+    front = Path(settings.BASE_DIR) / "deploy" / "haproxy" / "errors" / f"{status}.http"
+    body = json.loads(front.read_text().split("\n\n", 1)[1])
+    assert body["code"] == "unavailable" and "Idempotency-Key" in body["detail"]
+    held = _held(api_client, show)
+    answers["POST /api/holds"] = [{"status": status, "body": body}, held]
+    answers["POST /api/bookings"] = [{"status": status, "body": body}]
+    hold = [{"count": 0, "value": "2"}, {"click": "hold-best"}]
+
+    seen = run_script(show.pk, answers, hold)
+    confirmed = run_script(show.pk, answers, [*hold, *hold, {"field": "name", "value": "Ada"}, {"submit": True}])
+
+    assert "Idempotency-Key" not in seen["message"] and "Idempotency-Key" not in confirmed["message"]
+    assert seen["message"] == confirmed["message"] == SENTENCES["unavailable"]
