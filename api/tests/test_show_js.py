@@ -248,8 +248,16 @@ def test_holding_again_after_a_lost_answer_is_the_same_hold(api_client, show_wit
     assert re.fullmatch("hold-[0-9a-f]{32}", first["headers"]["Idempotency-Key"])
     assert again["headers"]["Idempotency-Key"] == first["headers"]["Idempotency-Key"]
     assert seen["held"]
-    # Another request is another key.
-    first, other = [call for call in changed["sent"] if call["url"] == "/api/holds"]
+    # Another request is another key, once the hold the lost one may have made is let go:
+    # asked for again with its key (answered with that hold), then released. It kept its
+    # seats, and counted against the customer's cap of held seats, for ten minutes: a party
+    # of 6 that lost its answer and asked for 5 was refused, "at most 10 seats at once".
+    first, asked_again, other = [call for call in changed["sent"] if call["url"] == "/api/holds"]
+    assert asked_again["body"] == first["body"]
+    assert asked_again["headers"]["Idempotency-Key"] == first["headers"]["Idempotency-Key"]
+    released = [call for call in changed["sent"] if call["method"] == "DELETE"]
+    assert [call["url"] for call in released] == [f"/api/holds/{held['body']['id']}"]
+    assert changed["sent"].index(released[0]) < changed["sent"].index(other)
     assert other["body"] == {"show": show.pk, "quantity": 3}
     assert other["headers"]["Idempotency-Key"] != first["headers"]["Idempotency-Key"]
 

@@ -382,9 +382,12 @@
     }
     say("");
     const asked = JSON.stringify(request);
-    if (!holdAsked || holdAsked.body !== asked) holdAsked = { body: asked, key: `hold-${randomHex(16)}` };
+    if (holdAsked && holdAsked.body !== asked && holdAsked.lost) await releaseLost(holdAsked);
+    if (!holdAsked || holdAsked.body !== asked) holdAsked = { body: asked, key: `hold-${randomHex(16)}`, lost: false };
     const answer = await api("POST", "/api/holds", request, { "Idempotency-Key": holdAsked.key });
     if (!answer.ok) {
+      // Refused outright, the key made no hold (a retry of one that did is answered with it).
+      holdAsked.lost = lost(answer) || (answer.body && answer.body.code === "idempotency_key_in_use");
       if (hasStarted()) return showStarted();
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
       const soldOut = answer.body && answer.body.code === "sold_out";
@@ -400,6 +403,15 @@
     hold.endsAt = Date.now() + (Date.parse(hold.expires_at) - serverNow);
     await loadMap(true); // the held seats drawn as the customer's
     if (hold) showHold(); // else gone with the show's start meanwhile
+  }
+
+  // A hold asked for whose answer was lost may have been made, unknown to the page: asked
+  // for again with its key (answered with that hold, if made) and released before the page
+  // asks for another. Else it keeps its seats, and counts against the customer's cap of
+  // held seats, until it runs out.
+  async function releaseLost(asked) {
+    const again = await api("POST", "/api/holds", JSON.parse(asked.body), { "Idempotency-Key": asked.key });
+    if (again.ok) await api("DELETE", `/api/holds/${again.body.id}`);
   }
 
   // The waiting list's box, which the page draws (hidden) when plenty of seats were free:
