@@ -59,7 +59,7 @@ SENTENCES = {
         "That choice would leave seat {seat} on its own, and nobody could book a single seat there. "
         "Take it too, or choose seats that leave no gap."
     ),
-    "seat_taken": "Someone has just taken one of those seats. The map shows what is still free: please choose again.",
+    "seat_taken": "Someone has just taken one of those seats. Please choose again from those still free.",
     "hold_expired": (
         "Your hold ran out before you confirmed, so the seats are on sale again. "
         "Those still free are picked for you: hold them again, or choose others."

@@ -37,3 +37,15 @@ def test_counts_that_did_not_add_up_to_the_seats_stay_as_typed(client, priced_du
 
     assert refused.status_code == 409
     assert [value for _, value in refused.context["count_fields"]] == ["0", "0"]
+
+
+def test_a_seat_taken_meanwhile_is_told_without_a_map_the_form_has_not(client, priced_dune):
+    # "The map shows what is still free": without the script the page is a list of seats.
+    book_ticket(priced_dune.pk, seat="A5")
+
+    refused = client.post(f"/shows/{priced_dune.pk}/", {"seats": ["A4", "A5"], **PERSON})
+
+    assert refused.status_code == 409
+    [said] = refused.context["errors"]
+    assert said.startswith("Someone has just taken one of those seats.")
+    assert "map" not in said
