@@ -338,7 +338,7 @@ def test_back_from_an_eticket_shows_the_booking_again(start, base_url, sixty_pri
     browser.find_element(By.ID, "phone").send_keys("+914155550123")
     browser.find_element(By.ID, "book-button").click()
     booked = visible(browser, "done").text
-    reference = Ticket.objects.filter(show=sixty_priced).first().booking.reference
+    reference = Ticket.objects.filter(show=sixty_priced).earliest("seat").booking.reference
 
     browser.find_element(By.CSS_SELECTOR, "#done .etickets a").click()
     WebDriverWait(browser, 15).until(lambda d: "/tickets/" in d.current_url)

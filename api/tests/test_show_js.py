@@ -384,7 +384,7 @@ def test_the_fronts_may_or_may_not_answer_is_a_sentence_for_a_customer(api_clien
     held = _held(api_client, show)
     answers["POST /api/holds"] = [{"status": status, "body": body}, held]
     answers["POST /api/bookings"] = [{"status": status, "body": body}]
-    hold = [{"count": 0, "value": "2"}, {"click": "hold-best"}]
+    hold: list[dict] = [{"count": 0, "value": "2"}, {"click": "hold-best"}]
 
     seen = run_script(show.pk, answers, hold)
     confirmed = run_script(show.pk, answers, [*hold, *hold, {"field": "name", "value": "Ada"}, {"submit": True}])
