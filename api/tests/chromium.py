@@ -173,3 +173,15 @@ def visible(driver: webdriver.Chrome, element_id: str) -> WebElement:
 
 def message(driver: webdriver.Chrome) -> str:
     return driver.find_element(By.ID, "message").text
+
+
+def book_picked(driver: webdriver.Chrome, *labels: str) -> WebElement:
+    """Pick the seats on the open map, hold them and book them for Ada: the page's answer."""
+    for label in labels:
+        seat(driver, label).click()
+    driver.find_element(By.ID, "hold-picked").click()
+    visible(driver, "held")
+    driver.find_element(By.ID, "name").send_keys("Ada Lovelace")
+    driver.find_element(By.ID, "phone").send_keys("+914155550123")
+    driver.find_element(By.ID, "book-button").click()
+    return visible(driver, "done")

@@ -13,6 +13,7 @@ from api.tests.chromium import (  # noqa: F401 (browser, base_url: the fixtures)
     BROWSER_TESTS,
     PHONE,
     base_url,
+    book_picked,
     browser,
     fits_the_width,
     open_map,
@@ -33,14 +34,7 @@ def show():
 
 def test_a_booking_made_with_the_script_is_found_again_by_its_reference(browser, base_url, show):
     open_map(browser, f"{base_url}/shows/{show.pk}/")
-    seat(browser, "A4").click()
-    seat(browser, "A5").click()
-    browser.find_element(By.ID, "hold-picked").click()
-    visible(browser, "held")
-    browser.find_element(By.ID, "name").send_keys("Ada Lovelace")
-    browser.find_element(By.ID, "phone").send_keys("+914155550123")
-    browser.find_element(By.ID, "book-button").click()
-    done = visible(browser, "done")
+    done = book_picked(browser, "A4", "A5")
     tickets = list(Ticket.objects.filter(show=show).order_by("seat"))
     reference = tickets[0].booking.reference
 

@@ -25,6 +25,7 @@ from api.tests.chromium import (  # noqa: F401 (base_url: the fixture)
     DESKTOP,
     PHONE,
     base_url,
+    book_picked,
     fits_the_width,
     message,
     open_map,
@@ -330,14 +331,7 @@ def test_back_from_an_eticket_shows_the_booking_again(start, base_url, sixty_pri
     browser = start(flags=["--disable-features=BackForwardCache"])
     url = f"{base_url}/shows/{sixty_priced.pk}/"
     open_map(browser, url)
-    seat(browser, "D5").click()
-    seat(browser, "D6").click()
-    browser.find_element(By.ID, "hold-picked").click()
-    visible(browser, "held")
-    browser.find_element(By.ID, "name").send_keys("Ada Lovelace")
-    browser.find_element(By.ID, "phone").send_keys("+914155550123")
-    browser.find_element(By.ID, "book-button").click()
-    booked = visible(browser, "done").text
+    booked = book_picked(browser, "D5", "D6").text
     reference = Ticket.objects.filter(show=sixty_priced).earliest("seat").booking.reference
 
     browser.find_element(By.CSS_SELECTOR, "#done .etickets a").click()

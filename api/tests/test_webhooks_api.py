@@ -95,30 +95,16 @@ def test_the_audit_trail_keeps_no_credentials_of_an_endpoints_url(staff_client, 
 def test_the_entries_written_before_are_masked_by_the_migration():
     migration = importlib.import_module("api.migrations.0026_audit_webhook_urls_masked")
     now = timezone.now()
-    made = AuditEntry.objects.create(
-        at=now,
-        actor="staff:a",
-        action="webhook.created",
-        object_type="webhook",
-        object_id="1",
-        changes={"url": "http://erp:s3cret@crm/h?token=t0ken", "events": []},
-    )
-    changed = AuditEntry.objects.create(
-        at=now,
-        actor="staff:a",
-        action="webhook.changed",
-        object_type="webhook",
-        object_id="1",
-        changes={"url": ["http://erp:s3cret@crm/h", "https://crm/h"], "active": [True, False]},
-    )
-    other = AuditEntry.objects.create(
-        at=now,
-        actor="staff:a",
-        action="show.changed",
-        object_type="show",
-        object_id="1",
-        changes={"url": "http://a:b@c/"},  # no webhook's: left as it is
-    )
+
+    def written(action: str, changes: dict) -> AuditEntry:
+        kind = action.split(".")[0]
+        return AuditEntry.objects.create(
+            at=now, actor="staff:a", action=action, object_type=kind, object_id="1", changes=changes
+        )
+
+    made = written("webhook.created", {"url": "http://erp:s3cret@crm/h?token=t0ken", "events": []})
+    changed = written("webhook.changed", {"url": ["http://erp:s3cret@crm/h", "https://crm/h"], "active": [True, False]})
+    other = written("show.changed", {"url": "http://a:b@c/"})  # no webhook's: left as it is
 
     migration.mask_urls(apps, None)
 
