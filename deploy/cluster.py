@@ -457,6 +457,10 @@ def start_haproxy(app_hosts: int) -> None:
     app_servers = "\n".join(
         f"    server app{i + 1} {HOST}:{port} check" for i, port in enumerate(APP_PORTS[:app_hosts])
     )
+    page_servers = "\n".join(
+        f"    server app{i + 1} {HOST}:{port} track booking_app/app{i + 1}"
+        for i, port in enumerate(APP_PORTS[:app_hosts])
+    )
     config = string.Template((DEPLOY / "haproxy/haproxy.cfg.tmpl").read_text()).substitute(
         write_port=WRITE_PORT,
         lb_port=LB_PORT,
@@ -465,6 +469,7 @@ def start_haproxy(app_hosts: int) -> None:
         errors_dir=DEPLOY / "haproxy/errors",
         db_servers=db_servers,
         app_servers=app_servers,
+        page_servers=page_servers,
     )
     cfg = run_dir / "haproxy.cfg"
     cfg.write_text(config)

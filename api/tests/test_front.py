@@ -59,15 +59,13 @@ def gunicorn(django_db_setup, tmp_path_factory) -> Iterator[int]:
             stop(process)
 
 
-@pytest.fixture(scope="module")
-def front(gunicorn, tmp_path_factory) -> Iterator[int]:
-    """HAProxy with the repository's front configuration, unchanged, in front of gunicorn."""
+def _front(app_port: int, log_path: Path, *, app_up: bool = True) -> Iterator[int]:
+    """HAProxy with the repository's front configuration, unchanged, before app_port."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("haproxy") / "haproxy.log"
     env = {
         **os.environ,
         "FRONT_BIND": f"127.0.0.1:{port}",
-        "APP_SERVER": f"127.0.0.1:{gunicorn}",
+        "APP_SERVER": f"127.0.0.1:{app_port}",
         "FRONT_REQUEST_TIMEOUT": f"{REQUEST_TIMEOUT}s",
     }
     command = [str(HAPROXY), "-db", "-C", str(DEPLOY), "-f", str(DEPLOY / "front/haproxy.cfg")]
@@ -75,10 +73,37 @@ def front(gunicorn, tmp_path_factory) -> Iterator[int]:
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(port, process, log_path)
+            if app_up:
+                wait_until_up(port, process, log_path)
+            else:
+                _listening(port, process, log_path)
             yield port
         finally:
             stop(process)
+
+
+def _listening(port: int, process: subprocess.Popen, log: Path) -> None:
+    for _ in range(150):
+        if process.poll() is not None:
+            pytest.fail(f"haproxy exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"haproxy did not listen on port {port}:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def front(gunicorn, tmp_path_factory) -> Iterator[int]:
+    """The front before gunicorn."""
+    yield from _front(gunicorn, tmp_path_factory.mktemp("haproxy") / "haproxy.log")
+
+
+@pytest.fixture
+def front_without_app(tmp_path) -> Iterator[int]:
+    """The front before an app host that is down (nothing listens on its port)."""
+    yield from _front(free_port(), tmp_path / "haproxy.log", app_up=False)
 
 
 class SlowClient(threading.Thread):
@@ -223,3 +248,22 @@ def test_the_apps_own_answers_pass_unchanged(front):
     )
     assert (status, content_type) == (404, "application/json")
     assert json.loads(body) == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/api/shows", "application/json"), ("/", "text/html; charset=utf-8"), ("/bookings/", "text/html; charset=utf-8")],
+)
+def test_with_no_app_host_up_the_fronts_503_is_json_for_the_api_and_a_page_for_the_pages(
+    front_without_app, path, content_type
+):
+    # A customer's browser was shown the API's JSON ("... Retry it with the same
+    # Idempotency-Key.") when no app host could take a page's request.
+    status, answer_type, body = _raw(
+        front_without_app, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+    )
+    assert (status, answer_type) == (503, content_type)
+    if content_type == "application/json":
+        assert json.loads(body)["code"] == "unavailable"
+    else:
+        assert b"<h1>The booking service is busy</h1>" in body and b"Idempotency-Key" not in body
