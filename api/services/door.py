@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from ..errors import AlreadyCheckedIn, TicketExpired, TicketNotFound, TooEarly
+from ..locking import lock_tickets
 from ..models import Ticket
 from . import audit
 
@@ -23,16 +24,17 @@ def refuse_used(tickets: QuerySet[Ticket], message: str) -> None:
 
 def _lock_ticket(ticket_id: uuid.UUID | str, now: datetime) -> Ticket:
     # The ticket row lock makes two scanners reading the same ticket take turns, so only
-    # one of them sees it unused.
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("show__screen__venue", "booking", "ticket_type")
-        .defer("show__screen__seat_map")  # a check-in draws no seat: the map stays unread
-        .filter(pk=ticket_id)
-        .first()
-    )
-    if ticket is None:
+    # one of them sees it unused. Locked alone, then read: locked with its show joined, a
+    # ticket that a move to another show committed while this waited came back as none (a
+    # 404), since PostgreSQL checks the row it waited for against the show row read
+    # before the wait (test_door_meanwhile.py).
+    if not lock_tickets(Ticket.objects.filter(pk=ticket_id)):
         raise TicketNotFound()
+    ticket = (
+        Ticket.objects.select_related("show__screen__venue", "booking", "ticket_type")
+        .defer("show__screen__seat_map")  # a check-in draws no seat: the map stays unread
+        .get(pk=ticket_id)
+    )
     if ticket.is_expired(now):
         raise TicketExpired()
     return ticket
