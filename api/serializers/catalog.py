@@ -13,6 +13,7 @@ from rest_framework import serializers
 from ..errors import NoDefaultScreen, TimeDoesNotExist, TimeOutOfRange
 from ..models import Film, Screen, SeatBlock, Show, ShowPrice, TicketType, Venue, validate_on_the_minute
 from ..models.catalog import venue_time_zones
+from ..parsers import MAX_DEPTH, depth
 from ..seatmaps import SeatMapError, parse
 from ..services.showtimes import moment, moments
 from .fields import DayField, IdRelatedField, SeatField, ShowTimeField
@@ -56,8 +57,19 @@ class SeatMapField(serializers.JSONField):
     """A seat map document (seatmaps.json_schema), validated; the full form is shown."""
 
     def to_internal_value(self, data: Any) -> Any:
+        # A form's field (staff's browsable API, a multipart body) is JSON text that DRF
+        # reads itself, past the JSON parser's bound on nesting (api/parsers.py): a few
+        # kilobytes of "[[[[..." ran out of stack (a RecursionError, a 500), as the admin's
+        # field (admin/catalog.py) is: refused before anything walks it.
         try:
-            return parse(super().to_internal_value(data))
+            document = super().to_internal_value(data)
+            too_deep = depth(document) > MAX_DEPTH
+        except RecursionError:
+            too_deep = True
+        if too_deep:
+            raise serializers.ValidationError(f"Nested deeper than {MAX_DEPTH} levels.", code="too_deep")
+        try:
+            return parse(document)
         except SeatMapError as exc:
             raise serializers.ValidationError(exc.problems) from exc
 

@@ -1,6 +1,8 @@
 """Venues, screens with their seat maps, and films (API.md (v2), "Venue and screen", "Film");
 changing the seat map of a screen that has shows: test_seat_map_changes.py."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.utils import timezone
 
@@ -287,6 +289,28 @@ def test_a_row_label_with_a_line_break_is_a_400(staff_client):
     assert response.status_code == 400
     assert response.json() == {"seat_map": ["rows/0/label: 'A\\n' does not match '^[A-Z]{1,3}$'"]}
     assert not Screen.objects.filter(name="Bad").exists()
+
+
+@pytest.mark.parametrize("levels", [33, 900, 10_000])
+def test_a_seat_map_nested_too_deep_in_a_form_is_a_400(staff_client, levels):
+    # A form's field is JSON text that DRF reads itself, past the JSON parser's bound on
+    # nesting: 10,000 brackets each way (within the body limit) ran out of stack, a 500.
+    venue = Screen.objects.default().venue
+    text = "[" * levels + "]" * levels
+    form = {"venue": venue.pk, "name": "Deep", "seat_map": text}
+
+    answers = [
+        staff_client.post("/api/screens", form, format="multipart"),
+        staff_client.post("/api/screens", urlencode(form), content_type="application/x-www-form-urlencoded"),
+    ]
+
+    for response in answers:
+        assert response.status_code == 400
+        assert response.json() == {"seat_map": ["Nested deeper than 32 levels."]}
+    assert not Screen.objects.filter(name="Deep").exists()
+    # A map written as text in a form is still read as JSON.
+    grid = {**form, "seat_map": '{"grid": {"rows": 2, "seats_per_row": 3}}'}
+    assert staff_client.post("/api/screens", grid, format="multipart").json()["capacity"] == 6
 
 
 def test_a_screen_with_shows_is_not_deleted(staff_client):
