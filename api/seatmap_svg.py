@@ -58,10 +58,15 @@ def seat_map_svg(seat_map: SeatMap, statuses: dict[str, str] | None = None) -> S
             raise ValueError(f"Unknown seat status {', '.join(sorted(unknown))}; use one of {', '.join(STATUSES)}.")
     column = _columns(seat for seat in seat_map)
     columns = max(column.values(), default=0) + 1
-    width = 2 * MARGIN + columns * CELL
+    seats_width = 2 * MARGIN + columns * CELL
+    keys = _legend_keys(seat_map, statuses)
+    # A narrow map (a box of two seats a row) is drawn in the middle of a picture as wide
+    # as its legend's widest line: the legend was cut off at the map's width.
+    width = max(seats_width, 2 * MARGIN + max((_key_width(text) for group in keys for _, text in group), default=0))
+    left = (width - seats_width) // 2
     top = SCREEN_HEIGHT
     rows_height = len(seat_map.rows) * CELL
-    legend, legend_height = _legend(seat_map, statuses, width=width, top=top + rows_height + 16)
+    legend, legend_height = _legend(keys, width=width, top=top + rows_height + 16)
     height = top + rows_height + 16 + legend_height
 
     parts: list[str] = [DEFS, _screen(width)]
@@ -72,17 +77,17 @@ def seat_map_svg(seat_map: SeatMap, statuses: dict[str, str] | None = None) -> S
             format_html(
                 '<text x="{}" y="{}" text-anchor="middle" class="row-label" font-weight="bold">{}</text>'
                 '<text x="{}" y="{}" text-anchor="middle" class="row-label" font-weight="bold">{}</text>',
-                MARGIN // 2,
+                left + MARGIN // 2,
                 label_y,
                 row.label,
-                width - MARGIN // 2,
+                left + seats_width - MARGIN // 2,
                 label_y,
                 row.label,
             )
         )
         for seat in row.seats:
             status = None if statuses is None else statuses.get(seat.label, "free")
-            parts.append(_seat(seat, status, x=MARGIN + column[seat.x] * CELL, y=y))
+            parts.append(_seat(seat, status, x=left + MARGIN + column[seat.x] * CELL, y=y))
     parts.append(legend)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="seat-map" role="img" aria-label="{}" width="{}" height="{}" '
@@ -185,12 +190,20 @@ def _screen(width: int) -> str:
     )
 
 
-def _legend(seat_map: SeatMap, statuses: dict[str, str] | None, *, width: int, top: int) -> tuple[str, int]:
-    """A key of what the picture uses: the categories and kinds in the map, then the
-    statuses, a line each (wrapped to the width); its markup and its height."""
+Key = tuple[str, str]  # a legend's item: a swatch's markup at 0,0, and its text
+
+
+def _key_width(text: str) -> int:
+    """An item's width in the legend: the swatch, a rough width of the text at 11 px."""
+    return 20 + 7 * len(text)
+
+
+def _legend_keys(seat_map: SeatMap, statuses: dict[str, str] | None) -> list[list[Key]]:
+    """What the picture uses, in groups: the categories and kinds in the map, then the
+    statuses (none without them)."""
     order = categories()
     used = sorted({seat.category for seat in seat_map}, key=lambda c: (order.index(c) if c in order else len(order), c))
-    groups: list[list[tuple[str, str]]] = [[], [], []]  # (a swatch's markup at 0,0, its text)
+    groups: list[list[Key]] = [[], [], []]
     for category in used:
         line, dashes = outline(category)
         swatch = format_html(
@@ -214,12 +227,16 @@ def _legend(seat_map: SeatMap, statuses: dict[str, str] | None, *, width: int, t
             '<rect width="14" height="14" rx="3" fill="{}" stroke="#222222"/>{}', FILLS[status], mark_safe(cross)
         )
         groups[2].append((swatch, STATUS_NAMES[status]))
+    return groups
 
+
+def _legend(groups: list[list[Key]], *, width: int, top: int) -> tuple[str, int]:
+    """The legend's groups, a line each (wrapped to the width); its markup and its height."""
     parts, y = [], top - LEGEND_LINE
     for group in filter(None, groups):
         x, y = MARGIN, y + LEGEND_LINE
         for key, text in group:
-            item_width = 20 + 7 * len(text) + 16  # the swatch, a rough width of the text at 11 px, a space
+            item_width = _key_width(text) + 16  # and a space
             if x + item_width > width and x > MARGIN:
                 x, y = MARGIN, y + LEGEND_LINE
             parts.append(

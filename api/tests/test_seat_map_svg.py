@@ -167,3 +167,30 @@ def test_a_300_seat_map_is_drawn_whole():
     seats = _seats(_svg(seat_map, {"O20": "booked"}))
     assert list(seats) == seat_map.labels()
     assert seats["O20"].get("data-status") == "booked"
+
+
+def test_a_narrow_maps_legend_is_drawn_whole_beside_its_seats_in_the_middle():
+    # A box of one or two seats a row: the picture was the map's width (80 px), and the
+    # legend's "wheelchair space" and "companion seat" ran past it, cut off.
+    narrow = parse(
+        {
+            "rows": [
+                {"label": "A", "seats": [{"number": 1, "kind": "wheelchair"}, {"number": 2, "kind": "companion"}]},
+                {"label": "B", "seats": [{"number": 1}]},
+            ]
+        }
+    )
+    svg = _svg(narrow, {"A1": "held"})
+    width = float(svg.get("width", "nan"))
+    assert svg.get("viewBox") == f"0 0 {svg.get('width')} {svg.get('height')}"
+    for item in svg.iter(f"{SVG}g"):
+        if item.get("class") == "legend":
+            x = float((item.get("transform") or "").removeprefix("translate(").split()[0])
+            text = item.findall(f"{SVG}text")[-1].text or ""
+            assert x + 20 + 7 * len(text) <= width, text  # the swatch and the words, at most 7 px a letter
+    # The seats in the middle, their row labelled at both ends around them.
+    labels = [float(t.get("x", "nan")) for t in svg.iter(f"{SVG}text") if t.get("class") == "row-label"]
+    assert labels[0] + labels[1] == width
+    seats = _seats(svg)
+    assert labels[0] < _left(seats["A1"]) < _left(seats["A2"]) < labels[1]
+    assert _left(seats["B1"]) == _left(seats["A1"])
