@@ -22,6 +22,7 @@ STATUSES = ("free", "held", "booked", "blocked")
 CELL = 24  # px from one place in a row to the next, and from row to row
 SEAT = 20  # the side of a seat's square
 MARGIN = 28  # room for the row labels, left and right
+LABEL_LETTER = 12  # px for a bold letter of a row label: "W" takes 10.4 at 11 px
 SCREEN_HEIGHT = 44  # the screen's bar and the space below it
 LEGEND_LINE = 20
 MAX_GAP = 4  # an aisle wider than 3 empty places is drawn 3 wide, so a stray x stays on the page
@@ -58,7 +59,10 @@ def seat_map_svg(seat_map: SeatMap, statuses: dict[str, str] | None = None) -> S
             raise ValueError(f"Unknown seat status {', '.join(sorted(unknown))}; use one of {', '.join(STATUSES)}.")
     column = _columns(seat for seat in seat_map)
     columns = max(column.values(), default=0) + 1
-    seats_width = 2 * MARGIN + columns * CELL
+    # Room for the longest row label: three letters ("WWW", 31 px) ran past the picture's
+    # edge and over the row's first seat.
+    margin = max([MARGIN, *(LABEL_LETTER * len(row.label) + 2 for row in seat_map.rows)])
+    seats_width = 2 * margin + columns * CELL
     keys = _legend_keys(seat_map, statuses)
     # A narrow map (a box of two seats a row) is drawn in the middle of a picture as wide
     # as its legend's widest line: the legend was cut off at the map's width.
@@ -77,17 +81,17 @@ def seat_map_svg(seat_map: SeatMap, statuses: dict[str, str] | None = None) -> S
             format_html(
                 '<text x="{}" y="{}" text-anchor="middle" class="row-label" font-weight="bold">{}</text>'
                 '<text x="{}" y="{}" text-anchor="middle" class="row-label" font-weight="bold">{}</text>',
-                left + MARGIN // 2,
+                left + margin // 2,
                 label_y,
                 row.label,
-                left + seats_width - MARGIN // 2,
+                left + seats_width - margin // 2,
                 label_y,
                 row.label,
             )
         )
         for seat in row.seats:
             status = None if statuses is None else statuses.get(seat.label, "free")
-            parts.append(_seat(seat, status, x=left + MARGIN + column[seat.x] * CELL, y=y))
+            parts.append(_seat(seat, status, x=left + margin + column[seat.x] * CELL, y=y))
     parts.append(legend)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="seat-map" role="img" aria-label="{}" width="{}" height="{}" '

@@ -194,3 +194,17 @@ def test_a_narrow_maps_legend_is_drawn_whole_beside_its_seats_in_the_middle():
     seats = _seats(svg)
     assert labels[0] < _left(seats["A1"]) < _left(seats["A2"]) < labels[1]
     assert _left(seats["B1"]) == _left(seats["A1"])
+
+
+def test_a_row_label_of_three_letters_fits_beside_its_row():
+    # Row labels may have three letters: "WWW" (31 px in bold at 11 px) was centred 14 px
+    # from the picture's edge, cut off there and running into the row's first seat.
+    seat_map = parse({"rows": [{"label": "WWW", "seats": [{"number": n} for n in range(1, 9)]}]})
+    svg = _svg(seat_map)
+    width = float(svg.get("width", "nan"))
+    half = 3 * 10.4 / 2  # half the label's width
+    labels = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "row-label"]
+    left_label, right_label = (float(t.get("x", "nan")) for t in labels)
+    seats = _seats(svg)
+    assert 0 <= left_label - half and left_label + half < _left(seats["WWW1"])
+    assert _left(seats["WWW8"]) + 20 < right_label - half and right_label + half <= width
