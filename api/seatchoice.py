@@ -336,11 +336,7 @@ def choose_best(
 
 
 def side_by_side(seat_map: SeatMap, labels: list[str]) -> bool:
-    """Whether the seats are all in one row of the map, each beside the next. A seat the map
-    no longer has is beside none: a hold a host whose clock is behind reads live, though
-    another's found it run out and let a new map drop its seat (keep_to_map)."""
-    if any(seat_map.seat(label) is None for label in labels):
-        return False
+    """Whether the seats, each of the map, are all in one row of it, each beside the next."""
     seats = sorted((seat_map.by_label[label] for label in labels), key=lambda s: (s.row, s.x))
     return len({s.row for s in seats}) == 1 and all(b.x - a.x == 1 for a, b in zip(seats, seats[1:], strict=False))
 

@@ -309,13 +309,17 @@ class HoldSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, hold: Hold) -> dict[str, Any]:
-        venue = hold.show.screen.venue
+        venue, seat_map = hold.show.screen.venue, hold.show.screen.seats
+        # A seat the map no longer has is beside none: a host whose clock is behind reads a
+        # hold live though another's found it run out and let a new map drop its seat
+        # (keep_to_map); looked up in the map, it was a 500.
+        in_map = all(seat_map.seat(label) is not None for label in hold.seats)
         return {
             "id": str(hold.pk),
             "show": hold.show_id,
             "seats": hold.seats,
             "expires_at": iso(hold.expires_at, venue.zone),
-            "together": side_by_side(hold.show.screen.seats, hold.seats),
+            "together": in_map and side_by_side(seat_map, hold.seats),
             # As LineSerializer names them: a line's "blocked" is the confirm's, not the client's.
             "lines": [{key: line[key] for key in LINE_FIELDS} for line in hold.lines],
             "total": str(hold.total),
