@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from api.models import AuditEntry, Booking, Customer, Show, Ticket
+from api.models import AuditEntry, Booking, Customer, Show, Ticket, TicketType
 from api.tests.conftest import book_ticket
 
 # Noon on a Saturday; every show of the admin tests is placed relative to it.
@@ -95,3 +95,13 @@ def trail() -> list[tuple[str, str, str, dict]]:
     """The audit trail as (actor, action, "type:id", changes), oldest first."""
     rows = AuditEntry.objects.order_by("id").values_list("actor", "action", "object_type", "object_id", "changes")
     return [(actor, action, f"{kind}:{key}", changes) for actor, action, kind, key, changes in rows]
+
+
+def _type(key: str) -> str:
+    """A ticket type's id, as a form's choice sends it."""
+    return str(TicketType.objects.get(key=key).pk)
+
+
+def _entries(action: str) -> list[tuple[str, str, dict]]:
+    """The audit entries of an action as (actor, object id, changes), oldest first."""
+    return list(AuditEntry.objects.filter(action=action).order_by("pk").values_list("actor", "object_id", "changes"))
