@@ -37,7 +37,7 @@
   const confirmsLost = [];
   let ticking = null;
   let withoutMap = false; // the map didn't load: the page is the form that works without the script
-  let left = Infinity; // the seats the map last drawn can sell
+  let seatsLeft = Infinity; // the seats the map last drawn can sell
   let skew = 0; // the service's clock less this device's, by the last answer's Date
 
   function say(text) {
@@ -213,7 +213,7 @@
     });
     // What can be sold: the free seats, no more than the show's capacity leaves.
     const free = Math.min(seats.filter((seat) => seat.status === "free").length, available ?? Infinity);
-    left = free;
+    seatsLeft = free;
     if (picked.size < pickedBefore) fitCounts();
     drawCategoryKey();
     svg.setAttribute("aria-label", `Seat map, the screen at the top, front row first: ${free} of ${seats.length} seats free`);
@@ -392,7 +392,7 @@
       if (answer.status === 409) await loadMap(true); // the map redrawn first: then the sentence
       const soldOut = answer.body && answer.body.code === "sold_out";
       if (soldOut) offerWaitlist(); // too few seats for the party: it may wait for more
-      say(soldOut && left === 0 ? SENTENCES.none_left : sentence(answer.status, answer.body, answer.retryAfter));
+      say(soldOut && seatsLeft === 0 ? SENTENCES.none_left : sentence(answer.status, answer.body, answer.retryAfter));
       return;
     }
     hold = answer.body;
